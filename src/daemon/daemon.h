@@ -1,0 +1,44 @@
+/*
+ * src/daemon/daemon.h: what the files of hexgated share.  main.c wires the
+ * process together and runs the control loop; build.c turns a
+ * configuration into router tables; ctl.c serves the control socket.
+ */
+#ifndef HG_DAEMON_H
+#define HG_DAEMON_H
+
+#include <event2/event.h>
+
+#include "../dp/dp.h"
+#include "../io/io.h"
+#include "../ip/ip.h"
+#include "../mgmt/config.h"
+
+struct hg_daemon {
+	const char *config_path;
+	struct hg_config *cfg;		/* the running configuration */
+	uint64_t version;		/* bumped by each successful reload */
+	uint64_t started_ns;
+	uint16_t n_workers;
+	struct io_port *ports[IP_IF_MAX];
+	struct ip_neigh_table *nt;
+	struct dp *dp;
+	struct event_base *base;
+	struct evconnlistener *ctl;
+};
+
+/* build.c: control thread.  New tables for cfg, with each interface's MAC
+ * and port state; NULL with a message in err. */
+struct ip_tables *hg_build_tables(const struct hg_config *cfg,
+    const uint8_t macs[][ETH_ALEN], struct io_port *const *ports,
+    char *err, size_t err_len);
+/* Pins cfg's static neighbours; unpins the ones no longer configured. */
+int hg_apply_neighbors(struct ip_neigh_table *nt, const struct hg_config *cfg,
+    char *err, size_t err_len);
+/* Reload from d->config_path: all or nothing.  0, or -errno with err. */
+int hg_reload(struct hg_daemon *d, char *err, size_t err_len);
+
+/* ctl.c */
+int hg_ctl_open(struct hg_daemon *d, const char *path);
+void hg_ctl_close(struct hg_daemon *d, const char *path);
+
+#endif /* HG_DAEMON_H */

@@ -1,0 +1,278 @@
+/*
+ * src/daemon/main.c: hexgated.  Loads the configuration, opens the ports,
+ * builds the router tables, starts the workers (src/dp) and runs the
+ * control loop (libevent): signals, the control socket (ctl.c), and the
+ * end of replay runs.  SIGHUP reloads (build.c), SIGTERM and SIGINT stop.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "../lib/log.h"
+#include "../lib/hg_time.h"
+#include "daemon.h"
+
+#define EOF_CHECK_MS	20
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: hexgated -c CONFIG [--check] [--exit-on-eof] [--foreground]\n"
+	    "  -c, --config FILE   JSON configuration (see docs/examples/hexgated.json)\n"
+	    "      --check         check the configuration and exit\n"
+	    "      --exit-on-eof   stop once every replay or generator input has ended\n"
+	    "                      and no packet is held (pcap tests, benchmarks)\n"
+	    "  -V, --version       print the version\n"
+	    "  -h, --help          this text\n"
+	    "Signals: SIGHUP reloads the configuration atomically; SIGTERM stops.\n");
+}
+
+/* A locally administered MAC derived from the interface name, for ports
+ * that have none (pcap, gen). */
+static void
+mac_from_name(const char *name, uint8_t mac[ETH_ALEN])
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *c = name; *c; c++)
+		h = (h ^ (uint8_t)*c) * 16777619u;
+	mac[0] = 0x02;
+	mac[1] = 0x68;	/* 'h' */
+	mac[2] = (uint8_t)(h >> 24);
+	mac[3] = (uint8_t)(h >> 16);
+	mac[4] = (uint8_t)(h >> 8);
+	mac[5] = (uint8_t)h;
+}
+
+static int
+open_ports(struct hg_daemon *d, uint8_t macs[][ETH_ALEN])
+{
+	const struct hg_config *cfg = d->cfg;
+	char err[256];
+
+	for (uint16_t i = 0; i < cfg->n_ifs; i++) {
+		const struct hg_cfg_if *ci = &cfg->ifs[i];
+		int rc = io_port_open(&d->ports[i], ci->port, d->n_workers,
+		    err, sizeof(err));
+
+		if (rc != 0) {
+			hg_log_warnx("interface %s: %s", ci->name, err);
+			return rc;
+		}
+		if (ci->has_mac)
+			memcpy(macs[i], ci->mac, ETH_ALEN);
+		else if (io_port_mac(d->ports[i], macs[i]) != 0)
+			mac_from_name(ci->name, macs[i]);
+		hg_log_info("interface %s: port %s, %u queue(s)", ci->name,
+		    ci->port, io_port_rx_queues(d->ports[i]));
+	}
+	return 0;
+}
+
+static uint16_t
+pick_workers(const struct hg_config *cfg)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	for (uint16_t i = 0; i < cfg->n_ifs; i++)
+		if (strncmp(cfg->ifs[i].port, "pcap:", 5) == 0)
+			return 1;	/* a capture has one reader and one writer */
+	if (cfg->workers != 0)
+		return cfg->workers;
+	if (n < 1)
+		n = 1;
+	return (uint16_t)HG_MIN(n, DP_WORKERS_MAX);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct hg_daemon *d = arg;
+	char err[512];
+
+	if (sig == SIGHUP) {
+		if (hg_reload(d, err, sizeof(err)) != 0)
+			hg_log_warnx("reload refused, running configuration "
+			    "unchanged: %s", err);
+		else
+			hg_log_info("configuration reloaded from %s (version %llu)",
+			    d->config_path, (unsigned long long)d->version);
+		return;
+	}
+	hg_log_info("%s: stopping", strsignal((int)sig));
+	event_base_loopbreak(d->base);
+}
+
+static void
+on_eof_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct hg_daemon *d = arg;
+
+	if (dp_finished(d->dp)) {
+		hg_log_info("inputs ended: stopping");
+		event_base_loopbreak(d->base);
+	}
+}
+
+static int
+run(struct hg_daemon *d, bool exit_on_eof)
+{
+	uint8_t macs[IP_IF_MAX][ETH_ALEN];
+	struct dp_params params;
+	struct ip_tables *t;
+	struct event *ev[4] = { NULL };
+	const int sigs[3] = { SIGHUP, SIGTERM, SIGINT };
+	char err[512];
+	int rc;
+
+	d->n_workers = pick_workers(d->cfg);
+	rc = open_ports(d, macs);
+	if (rc != 0)
+		return rc;
+	t = hg_build_tables(d->cfg, (const uint8_t (*)[ETH_ALEN])macs,
+	    d->ports, err, sizeof(err));
+	if (t == NULL) {
+		hg_log_warnx("%s: %s", d->config_path, err);
+		return -EINVAL;
+	}
+	rc = ip_neigh_table_create(&d->nt, 65536);
+	if (rc == 0)
+		rc = hg_apply_neighbors(d->nt, d->cfg, err, sizeof(err));
+	if (rc != 0) {
+		ip_tables_free(t);
+		hg_log_warnx("%s: neighbours: %s", d->config_path, err);
+		return rc;
+	}
+	memset(&params, 0, sizeof(params));
+	params.n_workers = d->n_workers;
+	params.n_if = d->cfg->n_ifs;
+	memcpy(params.ports, d->ports, sizeof(params.ports));
+	params.exit_on_eof = exit_on_eof;
+	params.pin_cpus = d->n_workers > 1;
+	rc = dp_create(&d->dp, &params, t, d->nt);
+	if (rc != 0) {
+		ip_tables_free(t);
+		hg_log_warnx("data plane: %s", strerror(-rc));
+		return rc;
+	}
+	d->base = event_base_new();
+	if (d->base == NULL)
+		return -ENOMEM;
+	rc = hg_ctl_open(d, d->cfg->control_socket);
+	if (rc != 0)
+		return rc;
+	for (int i = 0; i < 3; i++) {
+		ev[i] = evsignal_new(d->base, sigs[i], on_signal, d);
+		event_add(ev[i], NULL);
+	}
+	if (exit_on_eof) {
+		struct timeval tv = { 0, EOF_CHECK_MS * 1000 };
+
+		ev[3] = event_new(d->base, -1, EV_PERSIST, on_eof_check, d);
+		event_add(ev[3], &tv);
+	}
+	rc = dp_start(d->dp);
+	if (rc != 0) {
+		hg_log_warnx("data plane: cannot start workers: %s", strerror(-rc));
+	} else {
+		hg_log_info("hexgated %s: %u interface(s), %u worker(s), "
+		    "control socket %s", HEXGATE_VERSION, d->cfg->n_ifs,
+		    d->n_workers, d->cfg->control_socket);
+		event_base_dispatch(d->base);
+	}
+	dp_stop(d->dp);
+	for (int i = 0; i < 4; i++)
+		if (ev[i] != NULL)
+			event_free(ev[i]);
+	hg_ctl_close(d, d->cfg->control_socket);
+	return rc;
+}
+
+static void
+teardown(struct hg_daemon *d)
+{
+	dp_destroy(d->dp);
+	for (uint16_t i = 0; i < IP_IF_MAX; i++)
+		if (d->ports[i] != NULL)
+			io_port_close(d->ports[i]);
+	ip_neigh_table_destroy(d->nt);
+	if (d->base != NULL)
+		event_base_free(d->base);
+	hg_config_free(d->cfg);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'C' },
+		{ "exit-on-eof", no_argument, NULL, 'E' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct hg_daemon d;
+	struct hg_cfg_errs errs;
+	bool check = false, exit_on_eof = false;
+	int c, rc;
+
+	memset(&d, 0, sizeof(d));
+	while ((c = getopt_long(argc, argv, "c:fVh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			d.config_path = optarg;
+			break;
+		case 'C':
+			check = true;
+			break;
+		case 'E':
+			exit_on_eof = true;
+			break;
+		case 'f':
+			break;	/* hexgated never daemonizes itself */
+		case 'V':
+			printf("hexgated %s\n", HEXGATE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (d.config_path == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	hg_log_init("hexgated", HG_LOG_INFO, false);
+	memset(&errs, 0, sizeof(errs));
+	d.cfg = hg_config_load(d.config_path, &errs);
+	if (d.cfg == NULL) {
+		hg_config_errs_log(d.config_path, &errs);
+		return 1;
+	}
+	if (check) {
+		printf("%s: configuration OK (%u interfaces, %u routes)\n",
+		    d.config_path, d.cfg->n_ifs, d.cfg->n_routes);
+		hg_config_free(d.cfg);
+		return 0;
+	}
+	hg_log_init("hexgated", d.cfg->log_level, d.cfg->log_syslog);
+	signal(SIGPIPE, SIG_IGN);
+	d.started_ns = hg_now_ns();
+	d.version = 1;
+	rc = run(&d, exit_on_eof);
+	teardown(&d);
+	return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,73 @@
+/*
+ * src/dp/dp.h: the data plane: worker threads that receive from ports,
+ * parse, run the router stage and transmit, plus the tables they read and
+ * the counters they keep.  This is the whole public face of src/dp.
+ *
+ * Threads: dp_create(), dp_start(), dp_tables_swap(), dp_stop() and the
+ * stats readers run on the control thread.  Workers read the tables
+ * through one RCU pointer (liburcu QSBR): once per loop turn they load it,
+ * and between turns they report a quiescent state.  dp_tables_swap()
+ * publishes new tables and frees the old ones after a grace period, so a
+ * reload never stops traffic.
+ */
+#ifndef DP_H
+#define DP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../io/io.h"
+#include "../ip/ip.h"
+#include "../lib/hg.h"
+
+#define DP_WORKERS_MAX		64
+#define DP_POOL_BUFS_DEFAULT	8192	/* per worker: 8192 * ~2.2 KiB */
+
+struct dp;
+
+struct dp_params {
+	uint16_t n_workers;		/* >= 1 */
+	uint16_t n_if;
+	struct io_port *ports[IP_IF_MAX];	/* port of interface i, opened
+						   with n_workers queues; the
+						   caller keeps ownership */
+	uint32_t pool_bufs;		/* per worker; 0: default */
+	bool exit_on_eof;		/* stop when replay/generator inputs end
+					   and nothing is held */
+	bool pin_cpus;			/* pin worker i to CPU i % online */
+};
+
+struct dp_if_stats {
+	uint64_t rx_pkts;
+	uint64_t rx_bytes;
+	uint64_t tx_pkts;
+	uint64_t tx_bytes;
+	uint64_t tx_errors;		/* frames the port refused */
+	uint64_t rx_missed;		/* lost in the port before hexgate */
+	uint64_t drops_total;
+	uint64_t drops[PKT_DROP_COUNT];
+};
+
+/* Takes ownership of tables (freed by dp_destroy or a later swap); nt is
+ * shared and stays the caller's. */
+int dp_create(struct dp **out, const struct dp_params *params,
+    struct ip_tables *tables, struct ip_neigh_table *nt) HG_MUST_CHECK;
+int dp_start(struct dp *dp) HG_MUST_CHECK;
+/* Asks workers to stop and joins them.  Idempotent. */
+void dp_stop(struct dp *dp);
+void dp_destroy(struct dp *dp);
+/* True once every worker has returned (exit_on_eof, or after dp_stop). */
+bool dp_finished(const struct dp *dp);
+
+/* Control thread: publish t, wait a grace period, free the old tables. */
+void dp_tables_swap(struct dp *dp, struct ip_tables *t);
+/* Control thread: the tables now published (valid until the next swap). */
+const struct ip_tables *dp_tables(const struct dp *dp);
+
+/* Sums one interface's counters over all workers. */
+void dp_if_stats(const struct dp *dp, uint16_t if_idx, struct dp_if_stats *out);
+/* Sums the router's per-worker counters. */
+void dp_ip_stats(const struct dp *dp, struct ip_worker_stats *out);
+uint16_t dp_n_workers(const struct dp *dp);
+
+#endif /* DP_H */

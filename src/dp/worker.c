@@ -1,0 +1,465 @@
+/*
+ * src/dp/worker.c: worker threads and the pipeline they run:
+ *
+ *   port RX -> count -> pkt_parse -> ip_input (router) -> ip_poll -> TX
+ *
+ * Each worker owns queue q of every port, its packet pool, its router state
+ * and its counters; nothing here is shared between workers except the
+ * read-only tables (RCU) and the neighbour table (lock-free, src/ip).
+ *
+ * Replay mode: when every port is a pcap replay port (tests), the one
+ * worker takes frames in timestamp order across all captures and uses the
+ * capture's time as its clock, so timers (ARP retransmission, give-up)
+ * are deterministic.  When the captures end with packets still held, the
+ * clock advances a second at a time until the router has given up on
+ * them.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <urcu-qsbr.h>
+
+#include "../lib/log.h"
+#include "../lib/hg_time.h"
+#include "dp.h"
+
+#define DP_IDLE_POLL_MS	10	/* how long an idle worker sleeps in poll() */
+#define DP_IDLE_SPINS	64	/* empty turns before a worker sleeps */
+
+/*
+ * Counters of one worker.  Written only by that worker; the control thread
+ * sums them while they change.  Loads and stores are relaxed atomics so a
+ * reader sees each counter whole; totals may be a turn behind.
+ */
+struct dp_counters {
+	uint64_t rx_pkts[IP_IF_MAX];
+	uint64_t rx_bytes[IP_IF_MAX];
+	uint64_t tx_pkts[IP_IF_MAX];
+	uint64_t tx_bytes[IP_IF_MAX];
+	uint64_t tx_errors[IP_IF_MAX];
+	uint64_t drops[IP_IF_MAX * PKT_DROP_COUNT];
+};
+
+struct dp_worker {
+	struct dp *dp;
+	uint16_t id;
+	pthread_t thread;
+	bool started;
+	struct pkt_pool *pool;
+	struct ip_worker *ipw;
+	struct dp_counters ctr;
+	struct pkt_batch rx;
+	struct pkt_batch tx;
+	uint16_t stage_n[IP_IF_MAX];
+	struct pkt *stage[IP_IF_MAX][PKT_BATCH_MAX];
+};
+
+struct dp {
+	struct ip_tables *tables;	/* RCU-published */
+	struct ip_neigh_table *nt;
+	struct dp_params params;
+	bool replay;
+	int stop;			/* atomic */
+	int running;			/* atomic: workers not yet returned */
+	struct dp_worker *workers[DP_WORKERS_MAX];
+};
+
+static inline void
+ctr_add(uint64_t *c, uint64_t v)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + v,
+	    __ATOMIC_RELAXED);
+}
+
+static inline uint64_t
+ctr_get(const uint64_t *c)
+{
+	return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
+/* Hand tx to the ports: group by egress interface, one io_port_tx() per
+ * interface, count, and free every packet. */
+static void
+dp_flush(struct dp_worker *w, uint64_t now_ns)
+{
+	struct dp *dp = w->dp;
+	struct pkt_batch *tx = &w->tx;
+
+	if (tx->n == 0)
+		return;
+	for (uint16_t i = 0; i < tx->n; i++) {
+		struct pkt *p = tx->pkts[i];
+		uint16_t o = p->out_if;
+
+		if (hg_unlikely(o >= dp->params.n_if ||
+		    dp->params.ports[o] == NULL)) {
+			ip_drop(w->ipw, p, PKT_DROP_IF_DOWN);
+			continue;
+		}
+		w->stage[o][w->stage_n[o]++] = p;
+	}
+	tx->n = 0;
+	for (uint16_t o = 0; o < dp->params.n_if; o++) {
+		uint16_t n = w->stage_n[o], sent;
+		uint64_t bytes = 0;
+
+		if (n == 0)
+			continue;
+		sent = io_port_tx(dp->params.ports[o], w->id, w->stage[o], n,
+		    now_ns);
+		for (uint16_t i = 0; i < sent; i++)
+			bytes += w->stage[o][i]->len;
+		ctr_add(&w->ctr.tx_pkts[o], sent);
+		ctr_add(&w->ctr.tx_bytes[o], bytes);
+		if (sent < n)
+			ctr_add(&w->ctr.tx_errors[o], (uint64_t)(n - sent));
+		for (uint16_t i = 0; i < n; i++)
+			pkt_free(w->pool, w->stage[o][i]);
+		w->stage_n[o] = 0;
+	}
+}
+
+/* Receive one burst from port i; returns the number of frames. */
+static uint16_t
+dp_rx_one_port(struct dp_worker *w, const struct ip_tables *t, uint16_t i,
+    uint64_t now_ns)
+{
+	struct io_port *port = w->dp->params.ports[i];
+	struct pkt_batch *rx = &w->rx;
+	uint16_t n, kept = 0;
+	uint64_t bytes = 0;
+
+	n = io_port_rx(port, w->id, w->pool, rx->pkts, PKT_BURST);
+	if (n == 0)
+		return 0;
+	for (uint16_t k = 0; k < n; k++) {
+		struct pkt *p = rx->pkts[k];
+		enum pkt_drop why;
+
+		bytes += p->len;
+		p->in_if = i;
+		why = pkt_parse(p, NULL);
+		if (hg_unlikely(why != PKT_DROP_NONE)) {
+			ip_drop(w->ipw, p, why);
+			continue;
+		}
+		rx->pkts[kept++] = p;
+	}
+	ctr_add(&w->ctr.rx_pkts[i], n);
+	ctr_add(&w->ctr.rx_bytes[i], bytes);
+	rx->n = kept;
+	ip_input(w->ipw, t, rx, &w->tx, now_ns);
+	dp_flush(w, now_ns);
+	return n;
+}
+
+static void
+dp_idle_wait(struct dp_worker *w)
+{
+	struct pollfd pfd[IP_IF_MAX];
+	nfds_t n = 0;
+
+	for (uint16_t i = 0; i < w->dp->params.n_if; i++) {
+		struct io_port *port = w->dp->params.ports[i];
+		int fd;
+
+		if (port == NULL || w->id >= io_port_rx_queues(port))
+			continue;
+		fd = io_port_fd(port, w->id);
+		if (fd < 0)
+			return;		/* a port that never blocks: spin */
+		pfd[n].fd = fd;
+		pfd[n].events = POLLIN;
+		n++;
+	}
+	/* Offline while asleep so a table swap need not wait for us. */
+	rcu_thread_offline();
+	(void)poll(pfd, n, DP_IDLE_POLL_MS);
+	rcu_thread_online();
+}
+
+static void
+dp_run_live(struct dp_worker *w)
+{
+	struct dp *dp = w->dp;
+	unsigned idle = 0;
+
+	while (!__atomic_load_n(&dp->stop, __ATOMIC_RELAXED)) {
+		const struct ip_tables *t = rcu_dereference(dp->tables);
+		uint64_t now_ns = hg_now_ns();
+		uint32_t got = 0;
+
+		for (uint16_t i = 0; i < dp->params.n_if; i++) {
+			struct io_port *port = dp->params.ports[i];
+
+			if (port != NULL && w->id < io_port_rx_queues(port))
+				got += dp_rx_one_port(w, t, i, now_ns);
+		}
+		ip_poll(w->ipw, t, &w->tx, now_ns);
+		dp_flush(w, now_ns);
+		rcu_quiescent_state();
+		if (got != 0) {
+			idle = 0;
+			continue;
+		}
+		if (dp->params.exit_on_eof && !ip_worker_has_pending(w->ipw) &&
+		    idle > DP_IDLE_SPINS)
+			break;	/* generators with a count have run dry */
+		if (++idle > DP_IDLE_SPINS)
+			dp_idle_wait(w);
+	}
+}
+
+/* Replay: frames in timestamp order over all captures, capture time as
+ * the clock.  Worker 0 only (pcap ports have one queue). */
+static void
+dp_run_replay(struct dp_worker *w)
+{
+	struct dp *dp = w->dp;
+	uint64_t now_ns = 0;
+
+	while (!__atomic_load_n(&dp->stop, __ATOMIC_RELAXED)) {
+		const struct ip_tables *t = rcu_dereference(dp->tables);
+		uint64_t best = UINT64_MAX, ts;
+		int best_i = -1;
+
+		for (uint16_t i = 0; i < dp->params.n_if; i++) {
+			struct io_port *port = dp->params.ports[i];
+
+			if (port != NULL && io_port_next_ts(port, 0, &ts) &&
+			    ts < best) {
+				best = ts;
+				best_i = i;
+			}
+		}
+		if (best_i >= 0) {
+			if (best > now_ns)
+				now_ns = best;
+			dp_rx_one_port(w, t, (uint16_t)best_i, now_ns);
+		} else if (ip_worker_has_pending(w->ipw)) {
+			now_ns += IP_NEIGH_RETRANS_NS;
+		} else if (dp->params.exit_on_eof) {
+			break;
+		} else {
+			rcu_thread_offline();
+			usleep(DP_IDLE_POLL_MS * 1000);
+			rcu_thread_online();
+		}
+		ip_poll(w->ipw, t, &w->tx, now_ns);
+		dp_flush(w, now_ns);
+		rcu_quiescent_state();
+	}
+}
+
+static void *
+dp_worker_main(void *arg)
+{
+	struct dp_worker *w = arg;
+	struct dp *dp = w->dp;
+
+	if (dp->params.pin_cpus) {
+		long n_cpu = sysconf(_SC_NPROCESSORS_ONLN);
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(n_cpu > 0 ? w->id % n_cpu : 0, &set);
+		if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) != 0)
+			hg_log_warnx("dp: worker %u: could not pin to a CPU",
+			    w->id);
+	}
+	rcu_register_thread();
+	if (dp->replay)
+		dp_run_replay(w);
+	else
+		dp_run_live(w);
+	rcu_unregister_thread();
+	__atomic_fetch_sub(&dp->running, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void
+dp_worker_free(struct dp_worker *w)
+{
+	if (w == NULL)
+		return;
+	ip_worker_destroy(w->ipw);
+	pkt_pool_destroy(w->pool);
+	free(w);
+}
+
+int
+dp_create(struct dp **out, const struct dp_params *params,
+    struct ip_tables *tables, struct ip_neigh_table *nt)
+{
+	struct dp *dp;
+	int rc = 0;
+
+	if (params->n_workers == 0 || params->n_workers > DP_WORKERS_MAX ||
+	    params->n_if > IP_IF_MAX)
+		return -EINVAL;
+	dp = calloc(1, sizeof(*dp));
+	if (dp == NULL)
+		return -ENOMEM;
+	dp->params = *params;
+	if (dp->params.pool_bufs == 0)
+		dp->params.pool_bufs = DP_POOL_BUFS_DEFAULT;
+	dp->tables = tables;
+	dp->nt = nt;
+	dp->replay = params->n_if > 0;
+	for (uint16_t i = 0; i < params->n_if; i++) {
+		uint64_t ts;
+
+		if (params->ports[i] == NULL)
+			continue;
+		if (!io_port_next_ts(params->ports[i], 0, &ts) &&
+		    io_port_kind(params->ports[i]) != IO_PORT_PCAP)
+			dp->replay = false;
+	}
+	if (dp->replay && params->n_workers != 1) {
+		free(dp);
+		return -EINVAL;
+	}
+	for (uint16_t i = 0; i < params->n_workers && rc == 0; i++) {
+		struct dp_worker *w = calloc(1, sizeof(*w));
+
+		if (w == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		dp->workers[i] = w;
+		w->dp = dp;
+		w->id = i;
+		rc = pkt_pool_create(&w->pool, dp->params.pool_bufs);
+		if (rc == 0)
+			rc = ip_worker_create(&w->ipw, w->pool, nt, w->ctr.drops);
+	}
+	if (rc != 0) {
+		for (uint16_t i = 0; i < params->n_workers; i++)
+			dp_worker_free(dp->workers[i]);
+		free(dp);
+		return rc;
+	}
+	*out = dp;
+	return 0;
+}
+
+int
+dp_start(struct dp *dp)
+{
+	for (uint16_t i = 0; i < dp->params.n_workers; i++) {
+		struct dp_worker *w = dp->workers[i];
+		int rc;
+
+		__atomic_fetch_add(&dp->running, 1, __ATOMIC_RELAXED);
+		rc = pthread_create(&w->thread, NULL, dp_worker_main, w);
+		if (rc != 0) {
+			__atomic_fetch_sub(&dp->running, 1, __ATOMIC_RELAXED);
+			dp_stop(dp);
+			return -rc;
+		}
+		w->started = true;
+	}
+	return 0;
+}
+
+void
+dp_stop(struct dp *dp)
+{
+	__atomic_store_n(&dp->stop, 1, __ATOMIC_RELAXED);
+	for (uint16_t i = 0; i < dp->params.n_workers; i++) {
+		struct dp_worker *w = dp->workers[i];
+
+		if (w->started) {
+			pthread_join(w->thread, NULL);
+			w->started = false;
+		}
+	}
+}
+
+bool
+dp_finished(const struct dp *dp)
+{
+	return __atomic_load_n(&dp->running, __ATOMIC_ACQUIRE) == 0;
+}
+
+void
+dp_destroy(struct dp *dp)
+{
+	if (dp == NULL)
+		return;
+	dp_stop(dp);
+	for (uint16_t i = 0; i < dp->params.n_workers; i++)
+		dp_worker_free(dp->workers[i]);
+	ip_tables_free(dp->tables);
+	free(dp);
+}
+
+void
+dp_tables_swap(struct dp *dp, struct ip_tables *t)
+{
+	struct ip_tables *old = rcu_xchg_pointer(&dp->tables, t);
+
+	/* Every worker has passed a quiescent state (or is offline) after
+	 * this returns, so none still reads old. */
+	synchronize_rcu();
+	ip_tables_free(old);
+}
+
+const struct ip_tables *
+dp_tables(const struct dp *dp)
+{
+	return dp->tables;
+}
+
+uint16_t
+dp_n_workers(const struct dp *dp)
+{
+	return dp->params.n_workers;
+}
+
+void
+dp_if_stats(const struct dp *dp, uint16_t if_idx, struct dp_if_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (if_idx >= IP_IF_MAX)
+		return;
+	for (uint16_t i = 0; i < dp->params.n_workers; i++) {
+		const struct dp_counters *c = &dp->workers[i]->ctr;
+
+		out->rx_pkts += ctr_get(&c->rx_pkts[if_idx]);
+		out->rx_bytes += ctr_get(&c->rx_bytes[if_idx]);
+		out->tx_pkts += ctr_get(&c->tx_pkts[if_idx]);
+		out->tx_bytes += ctr_get(&c->tx_bytes[if_idx]);
+		out->tx_errors += ctr_get(&c->tx_errors[if_idx]);
+		for (int r = 1; r < PKT_DROP_COUNT; r++)
+			out->drops[r] += ctr_get(
+			    &c->drops[(size_t)if_idx * PKT_DROP_COUNT + r]);
+	}
+	for (int r = 1; r < PKT_DROP_COUNT; r++)
+		out->drops_total += out->drops[r];
+	if (if_idx < dp->params.n_if && dp->params.ports[if_idx] != NULL) {
+		struct io_port_stats ps;
+
+		io_port_stats(dp->params.ports[if_idx], &ps);
+		out->rx_missed = ps.rx_dropped;
+	}
+}
+
+void
+dp_ip_stats(const struct dp *dp, struct ip_worker_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (uint16_t i = 0; i < dp->params.n_workers; i++) {
+		const struct ip_worker_stats *s =
+		    ip_worker_stats(dp->workers[i]->ipw);
+		const uint64_t *src = (const uint64_t *)(const void *)s;
+		uint64_t *dst = (uint64_t *)(void *)out;
+
+		for (size_t k = 0; k < sizeof(*s) / sizeof(uint64_t); k++)
+			dst[k] += __atomic_load_n(&src[k], __ATOMIC_RELAXED);
+	}
+}

@@ -1,0 +1,111 @@
+/*
+ * src/io/io.h: ports, the places packets enter and leave hexgate.  This is
+ * the whole public face of src/io.  A port is named by one line:
+ *
+ *   pcap:IN.pcap:OUT.pcap   replay a capture, write what leaves (IN or OUT
+ *                           may be empty: "pcap::out.pcap")
+ *   afpacket:IFNAME         a Linux interface through TPACKET_V3 rings, one
+ *                           socket per queue joined in a PACKET_FANOUT_HASH
+ *                           group so a flow always lands on one queue
+ *   tap:NAME                a TAP device hexgate creates (or attaches to)
+ *   gen:KEY=VAL,...         in-memory generator of synthetic frames
+ *   null                    a sink that counts and discards
+ *
+ * Queues: a port is opened with the number of worker threads.  Queue q is
+ * used by worker q only, for both receive and transmit, so no queue is ever
+ * touched by two threads.  Ports that cannot be split (pcap, tap) have one
+ * receive queue; io_port_rx_queues() says how many.  Transmit is always
+ * possible on every queue < n_queues given at open (tap writes are atomic
+ * per frame in the kernel; pcap requires n_queues == 1).
+ *
+ * Ownership: io_port_rx() allocates packets from the caller's pool and
+ * hands them over.  io_port_tx() copies frames out and never keeps or frees
+ * a packet; the caller frees them all afterwards.
+ *
+ * Nothing in io/ knows about interfaces, routes or the pipeline (src/dp).
+ */
+#ifndef IO_H
+#define IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../lib/hg.h"
+#include "../pkt/pkt.h"
+
+struct io_port;
+
+enum io_port_kind {
+	IO_PORT_PCAP,
+	IO_PORT_AFPACKET,
+	IO_PORT_TAP,
+	IO_PORT_GEN,
+	IO_PORT_NULL,
+	IO_PORT_KIND_COUNT
+};
+
+struct io_port_stats {
+	uint64_t rx_pkts;
+	uint64_t rx_bytes;
+	uint64_t rx_dropped;	/* lost before hexgate saw them (ring full,
+				   frame larger than PKT_DATA_ROOM, pool
+				   empty) */
+	uint64_t tx_pkts;
+	uint64_t tx_bytes;
+	uint64_t tx_errors;	/* frames the port could not send */
+	uint64_t rx_csum_partial; /* delivered with the transport checksum
+				   not filled in (afpacket: the sender was
+				   local and offloaded it, TP_STATUS_
+				   CSUMNOTREADY); forwarding them as they are
+				   sends a bad checksum */
+};
+
+/*
+ * Check a port line without opening anything: 0, or -EINVAL with a message
+ * in err naming the part that is wrong ("afpacket: missing interface name").
+ */
+int io_port_check_spec(const char *spec, char *err, size_t err_len) HG_MUST_CHECK;
+
+/* Control thread.  Opens spec with n_queues (>= 1). 0 or -errno with err. */
+int io_port_open(struct io_port **out, const char *spec, uint16_t n_queues,
+    char *err, size_t err_len) HG_MUST_CHECK;
+void io_port_close(struct io_port *port);
+
+enum io_port_kind io_port_kind(const struct io_port *port);
+const char *io_port_spec(const struct io_port *port);
+uint16_t io_port_rx_queues(const struct io_port *port);
+
+/* The port's own MAC address when it has one (afpacket, tap), read from
+ * the interface now: 0, -ENOENT for ports without one, or -errno when the
+ * interface cannot be asked (it went away: -ENODEV). */
+int io_port_mac(const struct io_port *port, uint8_t mac[ETH_ALEN]) HG_MUST_CHECK;
+
+/* Worker q.  Receives up to max (<= PKT_BURST) frames into pkts[]; returns
+ * how many.  Sets in_if of nothing: the caller does. */
+uint16_t io_port_rx(struct io_port *port, uint16_t q, struct pkt_pool *pool,
+    struct pkt **pkts, uint16_t max);
+
+/* Worker q.  Sends n frames; returns how many the port took.  now_ns is the
+ * timestamp the pcap port writes (the worker's clock). */
+uint16_t io_port_tx(struct io_port *port, uint16_t q, struct pkt **pkts,
+    uint16_t n, uint64_t now_ns);
+
+/* A file descriptor that becomes readable when queue q has frames, or -1
+ * when the port never blocks (gen, pcap, null). */
+int io_port_fd(const struct io_port *port, uint16_t q);
+
+/*
+ * Replay ports only (pcap with an input file): the timestamp in ns of the
+ * next frame queue q would deliver, or UINT64_MAX when the capture is
+ * exhausted.  Returns false for ports that are not replay ports.
+ * io_port_rx() on a replay port delivers only frames that carry the same
+ * timestamp as the first one it returns, so a worker can interleave several
+ * captures in timestamp order.
+ */
+bool io_port_next_ts(struct io_port *port, uint16_t q, uint64_t *ts_ns);
+
+/* Sum of all queues' counters. */
+void io_port_stats(const struct io_port *port, struct io_port_stats *out);
+
+#endif /* IO_H */

@@ -1,0 +1,199 @@
+/*
+ * src/ip/ip.h: the router, as other modules see it: interface addresses,
+ * routes (fib.h), neighbours (ARP and IPv6 ND), and the per-worker input
+ * stage that turns received frames into frames to send.
+ *
+ * Protocol code only: bytes and state in, bytes and state out.  Ports and
+ * threads live in src/io and src/dp.
+ *
+ * Three kinds of state, three owners:
+ *  - struct ip_tables: interfaces, FIBs, next hops.  Built by the control
+ *    thread, immutable once published, swapped whole through RCU by src/dp.
+ *  - struct ip_neigh_table: neighbours (IPv4 ARP and IPv6 ND).  One per
+ *    process, shared by all workers, updated in place without locks
+ *    (neigh.c says how).  It outlives table swaps; interfaces are keyed by
+ *    index, so a reload may not renumber interfaces.
+ *  - struct ip_worker: one per worker: the queue of packets waiting for
+ *    neighbour resolution, ICMP rate limiting.  Never shared.
+ */
+#ifndef IP_H
+#define IP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../lib/hg.h"
+#include "../pkt/pkt.h"
+#include "fib.h"
+
+#define IP_IF_MAX		64
+#define IP_IF_ADDRS_MAX		16
+#define IP_IF_NAME_MAX		16
+
+/* Time constants, after Linux's defaults (net.ipv4.neigh.default.*). */
+#define IP_NEIGH_RETRANS_NS	(1000ULL * 1000 * 1000)	/* 1 s between probes */
+#define IP_NEIGH_PROBES		3	/* unanswered probes before giving up */
+#define IP_NEIGH_REACHABLE_NS	(30ULL * 1000 * 1000 * 1000)
+#define IP_PENDING_MAX		256	/* packets a worker holds unresolved */
+#define IP_DEFAULT_TTL		64
+
+struct ip_if_addr4 {
+	uint32_t addr_be;
+	uint8_t plen;
+};
+
+struct ip_if_addr6 {
+	uint8_t addr[16];
+	uint8_t plen;
+};
+
+struct ip_if {
+	char name[IP_IF_NAME_MAX];
+	uint8_t mac[ETH_ALEN];
+	uint16_t mtu_bytes;	/* IP MTU: largest L3 packet it sends */
+	bool up;		/* has a working port */
+	uint8_t n_addr4;
+	uint8_t n_addr6;
+	struct ip_if_addr4 addr4[IP_IF_ADDRS_MAX];
+	struct ip_if_addr6 addr6[IP_IF_ADDRS_MAX];
+	uint8_t ll6[16];	/* EUI-64 link-local address from mac */
+};
+
+enum ip_nh_type {
+	IP_NH_LOCAL,		/* one of our own addresses */
+	IP_NH_CONNECTED,	/* on-link: the destination is the next hop */
+	IP_NH_GATEWAY,		/* via a router on an attached network */
+	IP_NH_BLACKHOLE,	/* drop silently */
+	IP_NH_TYPE_COUNT
+};
+
+struct ip_nh {
+	uint8_t type;		/* enum ip_nh_type */
+	uint8_t family;		/* AF_INET or AF_INET6 */
+	uint16_t if_idx;	/* egress interface (not for BLACKHOLE) */
+	uint8_t gw[16];		/* GATEWAY: IPv4 in the first 4 bytes */
+};
+
+/* A route as configured, kept for display ("hexctl show routes"). */
+struct ip_route {
+	uint8_t family;
+	uint8_t plen;
+	uint8_t prefix[16];
+	uint32_t nh;		/* index into ip_tables.nh */
+	bool is_static;		/* from configuration, not from an address */
+};
+
+struct ip_tables {
+	uint64_t version;
+	uint16_t n_if;
+	struct ip_if ifs[IP_IF_MAX];
+	struct ip_fib4 *fib4;
+	struct ip_fib6 *fib6;
+	uint32_t n_nh;
+	uint32_t nh_cap;
+	struct ip_nh *nh;
+	uint32_t n_routes;
+	uint32_t routes_cap;
+	struct ip_route *routes;
+};
+
+/*
+ * Building tables (control thread; allocates).  Create, fill ifs[] and
+ * n_if, call ip_tables_add_connected() once, then add static routes.  The
+ * result is immutable once published.  Errors go to err (a sentence).
+ */
+int ip_tables_create(struct ip_tables **out) HG_MUST_CHECK;
+void ip_tables_free(struct ip_tables *t);
+/* Derive each interface's link-local address and install local and
+ * connected routes for every interface address. */
+int ip_tables_add_connected(struct ip_tables *t, char *err, size_t err_len) HG_MUST_CHECK;
+/*
+ * Static route.  family AF_INET / AF_INET6, prefix in network order.  With
+ * a gateway (gw != NULL) and if_idx < 0, the egress interface is the one
+ * whose connected network holds gw (-EHOSTUNREACH otherwise).  Without a
+ * gateway the route is on-link and needs if_idx.  blackhole ignores both.
+ */
+int ip_tables_add_route(struct ip_tables *t, uint8_t family,
+    const uint8_t *prefix, uint8_t plen, const uint8_t *gw, int if_idx,
+    bool blackhole, char *err, size_t err_len) HG_MUST_CHECK;
+
+/* Neighbours.  Created once; workers and the control thread share it. */
+struct ip_neigh_table;
+
+enum ip_neigh_state {
+	IP_NEIGH_INCOMPLETE,	/* being resolved */
+	IP_NEIGH_REACHABLE,	/* confirmed within IP_NEIGH_REACHABLE_NS */
+	IP_NEIGH_STALE,		/* usable; re-probed on use */
+	IP_NEIGH_STATIC,	/* configured; never probed */
+	IP_NEIGH_STATE_COUNT
+};
+
+struct ip_neigh_info {
+	uint16_t if_idx;
+	uint8_t family;
+	uint8_t addr[16];
+	uint8_t mac[ETH_ALEN];
+	uint8_t state;		/* enum ip_neigh_state */
+};
+
+int ip_neigh_table_create(struct ip_neigh_table **out, uint32_t capacity) HG_MUST_CHECK;
+void ip_neigh_table_destroy(struct ip_neigh_table *nt);
+/* Control thread.  Pins addr -> mac; -ENOSPC when the table is full. */
+int ip_neigh_set_static(struct ip_neigh_table *nt, uint16_t if_idx,
+    uint8_t family, const uint8_t *addr, const uint8_t mac[ETH_ALEN]) HG_MUST_CHECK;
+/* Control thread.  Turns every static entry that is not in keep[] back
+ * into a dynamic, stale one (configuration reload). */
+void ip_neigh_unpin_except(struct ip_neigh_table *nt,
+    const struct ip_neigh_info *keep, uint32_t n_keep);
+/* Any thread.  Calls fn for every resolved or resolving entry. */
+void ip_neigh_walk(const struct ip_neigh_table *nt, uint64_t now_ns,
+    void (*fn)(const struct ip_neigh_info *, void *), void *arg);
+const char *ip_neigh_state_name(enum ip_neigh_state state);
+
+/* Per-worker router state. */
+struct ip_worker;
+
+struct ip_worker_stats {
+	uint64_t arp_replies_sent;
+	uint64_t arp_requests_sent;
+	uint64_t nd_adverts_sent;
+	uint64_t nd_solicits_sent;
+	uint64_t echo_replies_sent;
+	uint64_t icmp_errors_sent;
+	uint64_t icmp_errors_ratelimited;
+	uint64_t fragments_sent;
+	uint64_t neigh_learned;
+};
+
+/*
+ * drops points at the worker's counters, IP_IF_MAX * PKT_DROP_COUNT
+ * uint64_t, indexed [in_if * PKT_DROP_COUNT + reason]; the router adds to
+ * it for every packet it drops and frees the packet to pool.
+ */
+int ip_worker_create(struct ip_worker **out, struct pkt_pool *pool,
+    struct ip_neigh_table *nt, uint64_t *drops) HG_MUST_CHECK;
+/* Frees packets still waiting for resolution back to the pool. */
+void ip_worker_destroy(struct ip_worker *w);
+const struct ip_worker_stats *ip_worker_stats(const struct ip_worker *w);
+bool ip_worker_has_pending(const struct ip_worker *w);
+
+/*
+ * The router stage.  Takes every packet of rx (rx->n is 0 afterwards).
+ * Each packet ends in exactly one place: appended to tx with out_if set and
+ * its Ethernet header written; held until its next hop resolves; or
+ * dropped, counted and freed.  Packets the router makes itself (ARP and ND
+ * messages, ICMP replies and errors, fragments) are appended to tx too.
+ * pkt->in_if must be set and pkt_parse() must have succeeded.
+ */
+void ip_input(struct ip_worker *w, const struct ip_tables *t,
+    struct pkt_batch *rx, struct pkt_batch *tx, uint64_t now_ns);
+/* Sends held packets whose neighbour resolved, retransmits probes and
+ * gives up on neighbours that stay silent.  Call once per loop turn. */
+void ip_poll(struct ip_worker *w, const struct ip_tables *t,
+    struct pkt_batch *tx, uint64_t now_ns);
+
+/* Drop a packet the caller owns: counts and frees (used by src/dp for
+ * parse failures so all drops share one path). */
+void ip_drop(struct ip_worker *w, struct pkt *p, enum pkt_drop reason);
+
+#endif /* IP_H */

@@ -1,0 +1,256 @@
+/*
+ * src/ip/ip4.c: IPv4 input (RFC 1812): local delivery (echo), forwarding
+ * with TTL and MTU handling, fragmentation, and the output of packets
+ * hexgate originates.  ICMP errors are built in icmp.c, next hops are
+ * resolved in neigh.c.
+ */
+#include "ip_priv.h"
+
+static void
+ip4_echo(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
+    struct pkt_batch *tx, uint64_t now_ns)
+{
+	struct ip4_hdr *ip = pkt_l3(p);
+	uint16_t ihl = (uint16_t)((ip->ver_ihl & 0xf) * 4);
+	uint16_t icmp_len = (uint16_t)(p->l3_len - ihl);
+	struct icmp_hdr *ic = pkt_l4(p);
+	uint32_t src = ip->src_be, dst = ip->dst_be;
+
+	if (pkt_csum(ic, icmp_len) != 0) {
+		ip_drop(w, p, PKT_DROP_L4_CSUM);
+		return;
+	}
+	if (ic->type != ICMP_ECHO_REQUEST || ic->code != 0 ||
+	    (p->flags & (PKT_F_L2_BCAST | PKT_F_L2_MCAST))) {
+		ip_drop(w, p, PKT_DROP_ICMP_UNHANDLED);
+		return;
+	}
+	/* The reply carries no options: move the ICMP message up against a
+	 * fresh 20-byte header. */
+	if (ihl != IP4_HDR_LEN)
+		memmove(p->data + p->l3_off + IP4_HDR_LEN, ic, icmp_len);
+	ip->ver_ihl = 0x45;
+	ip->tot_len_be = htons((uint16_t)(IP4_HDR_LEN + icmp_len));
+	ip->id_be = 0;
+	ip->frag_be = 0;
+	ip->ttl = IP_DEFAULT_TTL;
+	ip->src_be = dst;
+	ip->dst_be = src;
+	pkt_ip4_set_csum(ip);
+	p->l4_off = (uint16_t)(p->l3_off + IP4_HDR_LEN);
+	p->l3_len = (uint16_t)(IP4_HDR_LEN + icmp_len);
+	p->len = (uint16_t)(p->l3_off + p->l3_len);
+	ic = pkt_l4(p);
+	ic->csum_be = pkt_csum_update16(ic->csum_be,
+	    htons(ICMP_ECHO_REQUEST << 8), htons(ICMP_ECHO_REPLY << 8));
+	ic->type = ICMP_ECHO_REPLY;
+	p->flags = PKT_F_LOCAL;
+	w->st.echo_replies_sent++;
+	ip4_output_local(w, t, p, tx, now_ns);
+}
+
+static void
+ip4_local(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
+    struct pkt_batch *tx, uint64_t now_ns)
+{
+	/* No reassembly yet: a fragment for us has no service to reach. */
+	if (p->flags & PKT_F_FRAG) {
+		ip_drop(w, p, PKT_DROP_LOCAL_NO_SERVICE);
+		return;
+	}
+	switch (p->l4_proto) {
+	case IPPROTO_ICMP_:
+		ip4_echo(w, t, p, tx, now_ns);
+		break;
+	case IPPROTO_UDP_:
+		ip4_icmp_error(w, t, p, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH,
+		    0, PKT_DROP_LOCAL_NO_SERVICE, tx, now_ns);
+		break;
+	default:
+		ip_drop(w, p, PKT_DROP_LOCAL_NO_SERVICE);
+		break;
+	}
+}
+
+/* Options a non-first fragment repeats: those with the copy bit
+ * (RFC 791, "Fragmentation").  Returns their length padded to 4. */
+static uint16_t
+ip4_copied_options(const uint8_t *opt, uint16_t len, uint8_t *out)
+{
+	uint16_t i = 0, n = 0;
+
+	while (i < len) {
+		uint8_t type = opt[i], olen;
+
+		if (type == 0)
+			break;
+		if (type == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= len || (olen = opt[i + 1]) < 2 || i + olen > len)
+			break;	/* pkt_parse() already refused these */
+		if (type & 0x80) {
+			memcpy(out + n, opt + i, olen);
+			n += olen;
+		}
+		i += olen;
+	}
+	while (n % 4)
+		out[n++] = 0;
+	return n;
+}
+
+/* Fragment p (TTL already decremented) to mtu and send each piece toward
+ * nh on if_idx.  Consumes p. */
+static void
+ip4_fragment(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
+    uint16_t mtu, uint16_t if_idx, const uint8_t *nh_addr,
+    struct pkt_batch *tx, uint64_t now_ns)
+{
+	const struct ip4_hdr *ip = pkt_l3(p);
+	uint16_t ihl = (uint16_t)((ip->ver_ihl & 0xf) * 4);
+	uint16_t frag = ntohs(ip->frag_be);
+	uint16_t base_off = (uint16_t)((frag & IP4_OFFMASK) * 8);
+	const uint8_t *payload = (const uint8_t *)ip + ihl;
+	uint16_t payload_len = (uint16_t)(p->l3_len - ihl);
+	uint8_t later_opts[40];
+	uint16_t later_ihl = (uint16_t)(IP4_HDR_LEN +
+	    ip4_copied_options((const uint8_t *)(ip + 1),
+	    (uint16_t)(ihl - IP4_HDR_LEN), later_opts));
+	uint16_t done = 0;
+
+	if (mtu < ihl + 8 || mtu < later_ihl + 8) {
+		ip_drop(w, p, PKT_DROP_MTU_EXCEEDED);
+		return;
+	}
+	while (done < payload_len) {
+		uint16_t hl = done == 0 ? ihl : later_ihl;
+		uint16_t chunk = (uint16_t)((mtu - hl) & ~7u);
+		bool last = done + chunk >= payload_len;
+		struct pkt *q = pkt_alloc(w->pool);
+		struct ip4_hdr *qip;
+
+		if (last)
+			chunk = (uint16_t)(payload_len - done);
+		if (q == NULL) {
+			ip_drop(w, p, PKT_DROP_FRAG_NO_BUFFER);
+			return;
+		}
+		q->in_if = p->in_if;
+		q->l3 = PKT_L3_IP4;
+		q->l3_off = ETH_HDR_LEN;
+		q->l3_len = (uint16_t)(hl + chunk);
+		q->len = (uint16_t)(ETH_HDR_LEN + hl + chunk);
+		q->l4_proto = p->l4_proto;
+		q->flags = PKT_F_FRAG | (done == 0 && base_off == 0 ?
+		    PKT_F_FRAG_FIRST : 0);
+		qip = pkt_l3(q);
+		memcpy(qip, ip, IP4_HDR_LEN);
+		if (done == 0)
+			memcpy(qip + 1, ip + 1, (size_t)(ihl - IP4_HDR_LEN));
+		else
+			memcpy(qip + 1, later_opts, (size_t)(hl - IP4_HDR_LEN));
+		memcpy((uint8_t *)qip + hl, payload + done, chunk);
+		qip->ver_ihl = (uint8_t)(0x40 | (hl / 4));
+		qip->tot_len_be = htons((uint16_t)(hl + chunk));
+		qip->frag_be = htons((uint16_t)(((base_off + done) / 8) |
+		    (last ? (frag & IP4_MF) : IP4_MF)));
+		pkt_ip4_set_csum(qip);
+		w->st.fragments_sent++;
+		ip_neigh_output(w, t, q, if_idx, AF_INET, nh_addr, tx, now_ns);
+		done = (uint16_t)(done + chunk);
+	}
+	pkt_free(w->pool, p);
+}
+
+void
+ip4_input(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
+    struct pkt_batch *tx, uint64_t now_ns)
+{
+	struct ip4_hdr *ip = pkt_l3(p);
+	const struct ip_nh *nh;
+	const struct ip_if *oif;
+	uint32_t nh_idx;
+	const uint8_t *nh_addr;
+
+	if (hg_unlikely(ip4_is_mcast_or_bcast(ip->src_be))) {
+		ip_drop(w, p, PKT_DROP_SRC_MARTIAN);
+		return;
+	}
+	nh_idx = ip_fib4_lookup(t->fib4, ip->dst_be);
+	if (nh_idx != IP_FIB_MISS && t->nh[nh_idx].type == IP_NH_LOCAL) {
+		ip4_local(w, t, p, tx, now_ns);
+		return;
+	}
+	/* Broadcast, multicast and link-layer broadcast are not forwarded. */
+	if (ip4_is_mcast_or_bcast(ip->dst_be) ||
+	    (p->flags & (PKT_F_L2_BCAST | PKT_F_L2_MCAST))) {
+		ip_drop(w, p, PKT_DROP_LOCAL_NO_SERVICE);
+		return;
+	}
+	if (ip->ttl <= 1) {
+		ip4_icmp_error(w, t, p, ICMP_TIME_EXCEEDED, 0, 0,
+		    PKT_DROP_TTL_EXPIRED, tx, now_ns);
+		return;
+	}
+	if (nh_idx == IP_FIB_MISS) {
+		ip4_icmp_error(w, t, p, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, 0,
+		    PKT_DROP_NO_ROUTE, tx, now_ns);
+		return;
+	}
+	nh = &t->nh[nh_idx];
+	if (nh->type == IP_NH_BLACKHOLE) {
+		ip_drop(w, p, PKT_DROP_BLACKHOLE);
+		return;
+	}
+	oif = &t->ifs[nh->if_idx];
+	if (!oif->up) {
+		ip4_icmp_error(w, t, p, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, 0,
+		    PKT_DROP_IF_DOWN, tx, now_ns);
+		return;
+	}
+	if (p->l3_len > oif->mtu_bytes && (ntohs(ip->frag_be) & IP4_DF)) {
+		ip4_icmp_error(w, t, p, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
+		    htonl(oif->mtu_bytes), PKT_DROP_MTU_EXCEEDED, tx, now_ns);
+		return;
+	}
+	/* RFC 1624: TTL and protocol share a 16-bit word of the checksum. */
+	ip->csum_be = pkt_csum_update16(ip->csum_be,
+	    htons((uint16_t)(ip->ttl << 8 | ip->proto)),
+	    htons((uint16_t)((ip->ttl - 1) << 8 | ip->proto)));
+	ip->ttl--;
+	nh_addr = nh->type == IP_NH_GATEWAY ? nh->gw : (const uint8_t *)&ip->dst_be;
+	p->len = (uint16_t)(p->l3_off + p->l3_len);	/* drop L2 padding */
+	if (p->l3_len > oif->mtu_bytes) {
+		uint8_t a[4];
+
+		memcpy(a, nh_addr, 4);	/* nh_addr may point into p */
+		ip4_fragment(w, t, p, oif->mtu_bytes, nh->if_idx, a, tx, now_ns);
+		return;
+	}
+	ip_neigh_output(w, t, p, nh->if_idx, AF_INET, nh_addr, tx, now_ns);
+}
+
+void
+ip4_output_local(struct ip_worker *w, const struct ip_tables *t,
+    struct pkt *p, struct pkt_batch *tx, uint64_t now_ns)
+{
+	const struct ip4_hdr *ip = pkt_l3(p);
+	uint32_t nh_idx = ip_fib4_lookup(t->fib4, ip->dst_be);
+	const struct ip_nh *nh;
+
+	if (nh_idx == IP_FIB_MISS) {
+		ip_drop(w, p, PKT_DROP_NO_ROUTE);
+		return;
+	}
+	nh = &t->nh[nh_idx];
+	if (nh->type == IP_NH_BLACKHOLE || nh->type == IP_NH_LOCAL) {
+		ip_drop(w, p, nh->type == IP_NH_LOCAL ?
+		    PKT_DROP_LOCAL_NO_SERVICE : PKT_DROP_BLACKHOLE);
+		return;
+	}
+	ip_neigh_output(w, t, p, nh->if_idx, AF_INET,
+	    nh->type == IP_NH_GATEWAY ? nh->gw : (const uint8_t *)&ip->dst_be,
+	    tx, now_ns);
+}

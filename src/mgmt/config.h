@@ -1,0 +1,127 @@
+/*
+ * src/mgmt/config.h: the configuration model, parsed from JSON.  This is
+ * the model the REST API will serve later; today hexgated reads it from the
+ * file given with -c and again on SIGHUP.  Parsing is pure: text in, a
+ * struct hg_config out, or a list of errors each naming its place (a JSON
+ * pointer such as /interfaces/1/addresses/0, or line:column for syntax).
+ *
+ * Example:
+ *   {
+ *     "workers": 2,
+ *     "log": { "level": "info", "syslog": false },
+ *     "control_socket": "/run/hexgate/hexgated.sock",
+ *     "interfaces": [
+ *       { "name": "lan0", "port": "afpacket:veth-lan", "mtu": 1500,
+ *         "mac": "02:00:00:00:01:01",
+ *         "addresses": [ "10.0.1.1/24", "2001:db8:1::1/64" ] }
+ *     ],
+ *     "routes": [
+ *       { "prefix": "0.0.0.0/0", "via": "10.0.1.254" },
+ *       { "prefix": "2001:db8:99::/48", "via": "2001:db8:1::fe", "interface": "lan0" },
+ *       { "prefix": "192.0.2.0/24", "blackhole": true }
+ *     ],
+ *     "neighbors": [
+ *       { "interface": "lan0", "ip": "10.0.1.5", "mac": "02:00:00:00:00:05" }
+ *     ]
+ *   }
+ */
+#ifndef HG_CONFIG_H
+#define HG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../lib/hg.h"
+#include "../lib/log.h"
+
+#define HG_CFG_IF_MAX		64	/* interfaces */
+#define HG_CFG_ADDR_MAX		16	/* addresses per interface */
+#define HG_CFG_NAME_MAX		16	/* interface name incl. NUL (IFNAMSIZ) */
+#define HG_CFG_PORT_MAX		256	/* port line incl. NUL */
+#define HG_CFG_PATH_MAX		256
+#define HG_CFG_WORKERS_MAX	64
+#define HG_CFG_ERR_MAX		50	/* errors collected before giving up */
+
+/* An IPv4 or IPv6 address; v4 lives in the first 4 bytes of addr. */
+struct hg_addr {
+	uint8_t family;		/* AF_INET or AF_INET6 */
+	uint8_t addr[16];	/* network order */
+};
+
+struct hg_prefix {
+	struct hg_addr a;
+	uint8_t len_bits;
+};
+
+struct hg_cfg_if {
+	char name[HG_CFG_NAME_MAX];
+	char port[HG_CFG_PORT_MAX];	/* one port line, see src/io/io.h */
+	bool has_mac;			/* else the port's MAC, else generated */
+	uint8_t mac[6];
+	uint16_t mtu_bytes;		/* default 1500; 68..(PKT_DATA_ROOM-18) */
+	uint8_t n_addrs;
+	struct hg_prefix addrs[HG_CFG_ADDR_MAX];	/* host bits set */
+};
+
+struct hg_cfg_route {
+	struct hg_prefix dst;		/* host bits clear */
+	bool has_via;
+	struct hg_addr via;		/* same family as dst */
+	int16_t if_idx;			/* index in interfaces[], -1 if unset */
+	bool blackhole;
+};
+
+struct hg_cfg_neigh {
+	int16_t if_idx;
+	struct hg_addr ip;
+	uint8_t mac[6];
+};
+
+struct hg_config {
+	uint16_t workers;		/* 0: one per online CPU */
+	enum hg_log_level log_level;	/* default info */
+	bool log_syslog;		/* default false: stderr */
+	char control_socket[HG_CFG_PATH_MAX];	/* default HG_CFG_DEFAULT_SOCKET */
+	uint16_t n_ifs;
+	struct hg_cfg_if ifs[HG_CFG_IF_MAX];
+	uint32_t n_routes;
+	struct hg_cfg_route *routes;	/* owned; freed by hg_config_free() */
+	uint32_t n_neighs;
+	struct hg_cfg_neigh *neighs;	/* owned */
+};
+
+#define HG_CFG_DEFAULT_SOCKET "/run/hexgate/hexgated.sock"
+
+struct hg_cfg_err {
+	char where[128];	/* JSON pointer, or "line L column C" */
+	char msg[256];
+};
+
+struct hg_cfg_errs {
+	unsigned n;		/* errors found (may exceed the stored ones) */
+	struct hg_cfg_err e[HG_CFG_ERR_MAX];
+};
+
+/*
+ * Parse a whole configuration.  On success returns a new config (free with
+ * hg_config_free()); on failure NULL, with every problem found (up to
+ * HG_CFG_ERR_MAX) in errs.  Checks: JSON syntax, types, unknown keys,
+ * ranges, address syntax, duplicate interface names and ports, routes'
+ * next hops and interfaces, neighbours' interfaces, port lines (syntax only,
+ * nothing opened).
+ */
+struct hg_config *hg_config_parse(const char *text, size_t len,
+    struct hg_cfg_errs *errs) HG_MUST_CHECK;
+struct hg_config *hg_config_load(const char *path, struct hg_cfg_errs *errs) HG_MUST_CHECK;
+void hg_config_free(struct hg_config *cfg);
+/* Writes "where: msg" lines to the log at error level, prefixed by src. */
+void hg_config_errs_log(const char *src, const struct hg_cfg_errs *errs);
+
+/* Address helpers, shared with hexctl and tests. */
+int hg_addr_parse(const char *s, struct hg_addr *out) HG_MUST_CHECK;
+int hg_prefix_parse(const char *s, struct hg_prefix *out) HG_MUST_CHECK;
+/* "10.0.0.1" / "2001:db8::1", into buf of at least 46 bytes */
+const char *hg_addr_fmt(const struct hg_addr *a, char *buf, size_t len);
+
+#endif /* HG_CONFIG_H */

@@ -1,0 +1,64 @@
+/*
+ * src/pkt/drop.h: every reason the data plane drops a packet, in one list.
+ * One list rather than one per module because counters are kept per
+ * interface per reason and summed across workers; a single enum makes that
+ * a flat array.  Each module adds its reasons to its own section.
+ */
+#ifndef PKT_DROP_H
+#define PKT_DROP_H
+
+#define PKT_DROP_REASONS(X)                                                  \
+	X(NONE,             "not dropped")                                   \
+	/* parsing: src/pkt/parse.c */                                       \
+	X(ETH_TRUNC,        "frame shorter than an Ethernet header")         \
+	X(VLAN_TRUNC,       "802.1Q tag truncated")                          \
+	X(VLAN_TOO_MANY,    "more than two stacked VLAN tags")               \
+	X(ETHERTYPE,        "unsupported EtherType")                         \
+	X(ARP_TRUNC,        "ARP packet truncated")                          \
+	X(ARP_BAD,          "ARP packet not Ethernet/IPv4")                  \
+	X(IP4_TRUNC,        "IPv4 header truncated")                         \
+	X(IP4_VERSION,      "IPv4 version field is not 4")                   \
+	X(IP4_IHL,          "IPv4 header length below 20 bytes")             \
+	X(IP4_TOTLEN,       "IPv4 total length inconsistent with frame")     \
+	X(IP4_CSUM,         "IPv4 header checksum mismatch")                 \
+	X(IP4_OPTIONS,      "malformed IPv4 options")                        \
+	X(IP6_TRUNC,        "IPv6 header truncated")                         \
+	X(IP6_VERSION,      "IPv6 version field is not 6")                   \
+	X(IP6_PLEN,         "IPv6 payload length inconsistent with frame")   \
+	X(IP6_EXTHDR,       "malformed IPv6 extension header")               \
+	X(IP6_EXTHDR_LIMIT, "too many IPv6 extension headers")               \
+	X(L4_TRUNC,         "transport header truncated")                    \
+	/* router: src/ip */                                                 \
+	X(L2_OTHER_HOST,    "frame addressed to another station")            \
+	X(SRC_MARTIAN,      "source address is multicast or broadcast")      \
+	X(L4_CSUM,          "transport checksum mismatch")                   \
+	X(ICMP_BAD,         "malformed ICMP message")                        \
+	X(ICMP_UNHANDLED,   "ICMP type not handled for a local address")     \
+	X(ND_BAD,           "malformed or invalid neighbour discovery")      \
+	X(LOCAL_NO_SERVICE, "addressed to hexgate, no service listening")    \
+	X(NO_ROUTE,         "no route to destination")                       \
+	X(BLACKHOLE,        "route is a blackhole")                          \
+	X(TTL_EXPIRED,      "TTL or hop limit expired")                      \
+	X(MTU_EXCEEDED,     "too big for the egress MTU")                    \
+	X(FRAG_NO_BUFFER,   "no buffer to fragment into")                    \
+	X(NEIGH_QUEUE_FULL, "neighbour resolution queue full")               \
+	X(NEIGH_FAILED,     "neighbour did not answer resolution")           \
+	X(NEIGH_TABLE_FULL, "neighbour table full")                          \
+	X(IF_DOWN,          "egress interface is down or has no port")       \
+	/* data plane: src/dp, src/io */                                     \
+	X(POOL_EMPTY,       "packet buffer pool exhausted")                  \
+	X(TX_FULL,          "egress port could not take the frame")          \
+	X(OUT_OF_SPACE,     "output batch full")
+
+enum pkt_drop {
+#define PKT_DROP_ENUM(name, text) PKT_DROP_##name,
+	PKT_DROP_REASONS(PKT_DROP_ENUM)
+#undef PKT_DROP_ENUM
+	PKT_DROP_COUNT
+};
+
+/* Short snake_case name ("ip4_csum") and the sentence from the list. */
+const char *pkt_drop_name(enum pkt_drop reason);
+const char *pkt_drop_text(enum pkt_drop reason);
+
+#endif /* PKT_DROP_H */
