@@ -178,7 +178,9 @@ ip4_input(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 		ip_drop(w, p, PKT_DROP_SRC_MARTIAN);
 		return;
 	}
-	nh_idx = ip_fib4_lookup(t->fib4, ip->dst_be);
+	nh_idx = (p->user & IP_USER_NH_TAG) ? (uint32_t)p->user :
+	    ip_fib4_lookup(t->fib4, ip->dst_be);
+	p->user = 0;
 	if (nh_idx != IP_FIB_MISS && t->nh[nh_idx].type == IP_NH_LOCAL) {
 		ip4_local(w, t, p, tx, now_ns);
 		return;

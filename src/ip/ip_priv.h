@@ -39,6 +39,9 @@ struct ip_worker {
 	struct ip_pending pending[IP_PENDING_MAX];
 };
 
+/* pkt->user holds a next-hop index looked up ahead (input.c) when tagged. */
+#define IP_USER_NH_TAG		(1ULL << 32)
+
 /* ICMP errors a worker may send: a burst of 100, then 1000 per second,
  * like Linux's icmp_msgs_per_sec / icmp_msgs_burst. */
 #define IP_ICMP_BURST		100

@@ -1,0 +1,42 @@
+# hexgate: thin wrapper over Meson for the two README commands and friends.
+#   make         build (build/)
+#   make check   install deps, build, run every test suite; ends with
+#                "N passed, N failed"
+#   make demo    install deps, build, route pings across hexgated in
+#                network namespaces, tear down
+#   make bench   forwarding benchmarks (docs/PERFORMANCE.md)
+
+BUILD     ?= build
+BUILD_SAN ?= build-san
+
+.PHONY: all deps check demo bench clean
+
+all: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD)
+
+$(BUILD_SAN)/build.ninja:
+	CC=clang meson setup $(BUILD_SAN) -Db_sanitize=address,undefined \
+	    -Db_lundef=false -Dfuzz=true
+
+deps:
+	scripts/install-deps
+
+check: deps
+	$(MAKE) all
+	$(MAKE) $(BUILD_SAN)/build.ninja
+	ninja -C $(BUILD_SAN)
+	scripts/check $(BUILD) $(BUILD_SAN)
+
+demo: deps
+	$(MAKE) all
+	scripts/demo $(BUILD)
+
+bench: deps
+	$(MAKE) all
+	bench/forward/run $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(BUILD_SAN)

@@ -1,0 +1,625 @@
+/*
+ * src/ip/fib6.c: the IPv6 longest-prefix-match table, a multibit trie.
+ * fib4.c is its IPv4 sibling (DIR-24-8); the API and the threading rules
+ * are in fib.h.
+ *
+ * The root is indexed by the first 16 bits of the address (65536
+ * entries); below it each level is a 256-entry group indexed by the next
+ * byte, so a /128 sits 14 groups down.  As in fib4.c, a prefix is
+ * expanded into every entry it covers in the group where its last bit
+ * falls, an entry either holds a leaf (valid, next hop) or points at the
+ * group below, and a rule store (a hash of prefix/length -> next hop)
+ * tells a delete which covering prefix shows through again.
+ *
+ * Why this shape: a lookup is at most 15 dependent reads and usually
+ * 3-5 (most of the Internet table is /48 or shorter, and /48 ends in the
+ * fourth group), with no compare on the way.  Memory is the price: each
+ * group is 1.25 KiB, and a sparse set of long prefixes costs up to one
+ * group per level each.  Real tables share their top levels and stop at
+ * /48-/64, so tens of thousands of prefixes need tens of MiB at most.
+ * A path-compressed or tree-bitmap trie would be smaller and slower to
+ * read and write; we do not need it at this size.
+ *
+ * Entries are 32 bits, the same layout the lookup reads in fib4.c minus
+ * the depth: 129 depths do not fit beside a 24-bit next hop, so each
+ * group keeps its depths in a byte array beside it that only the control
+ * thread reads.  Group memory is reserved up front (address space only,
+ * committed as groups are first touched) so it never moves under a
+ * reader and lookups need no chunk table.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "fib.h"
+
+#define FIB6_VALID		(1u << 31)
+#define FIB6_EXT		(1u << 30)
+#define FIB6_IDX_MASK		0xffffffu	/* next hop or group index */
+
+#define FIB6_ROOT_BITS		16
+#define FIB6_ROOT_ENTRIES	(1u << FIB6_ROOT_BITS)
+#define FIB6_GROUP_ENTRIES	256u
+#define FIB6_LEVELS		15	/* root + 14 byte-wide levels */
+/* Address space reserved for groups; tried smaller if refused. */
+#define FIB6_MAX_GROUPS		(1u << 20)
+#define FIB6_MIN_GROUPS		(1u << 12)
+
+#define RULE_MIN_SLOTS		256u
+
+/* Bits of the address consumed once level lvl has been indexed. */
+static inline uint8_t
+fib6_level_end(int lvl)
+{
+	return FIB6_ROOT_BITS + 8 * lvl;
+}
+
+struct fib6_rule {
+	uint64_t		 hi;
+	uint64_t		 lo;
+	uint32_t		 nh;
+	uint8_t			 len;
+	uint8_t			 used;
+};
+
+struct fib6_rules {
+	struct fib6_rule	*slot;
+	uint32_t		 mask;
+	uint32_t		 count;
+};
+
+struct ip_fib6 {
+	/* Read by every lookup. */
+	uint32_t		*root;
+	uint32_t		*groups;	/* max_groups * 256 entries */
+
+	/* Control thread only. */
+	uint8_t			*root_depth;
+	uint8_t			*group_depth;
+	uint32_t		 max_groups;
+	uint32_t		 used_groups;	/* high-water mark */
+	uint32_t		*free_groups;	/* stack */
+	uint32_t		 nfree;
+	uint32_t		*parked_groups;
+	uint32_t		 nparked;
+	uint32_t		 list_cap;	/* of free_groups and parked_groups */
+	struct fib6_rules	 rules;
+};
+
+/* A position in the trie: one entry and its depth byte. */
+struct fib6_slot {
+	uint32_t		*e;
+	uint8_t			*depth;
+};
+
+static inline uint32_t
+fib6_leaf(uint32_t nh)
+{
+	return FIB6_VALID | nh;
+}
+
+static inline void
+fib6_store(uint32_t *p, uint32_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+
+static void *
+fib6_map(size_t bytes)
+{
+	void *p;
+
+	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* ---- prefixes as two 64-bit halves ---- */
+
+static inline uint64_t
+load_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static inline uint64_t
+mask64(int len)
+{
+	if (len <= 0)
+		return 0;
+	if (len >= 64)
+		return ~0ull;
+	return ~0ull << (64 - len);
+}
+
+static inline void
+prefix_mask(uint64_t *hi, uint64_t *lo, uint8_t len)
+{
+	*hi &= mask64(len);
+	*lo &= mask64(len - 64);
+}
+
+/* Byte i (0 = most significant) of the address. */
+static inline uint8_t
+prefix_byte(uint64_t hi, uint64_t lo, int i)
+{
+	return i < 8 ? (uint8_t)(hi >> (56 - 8 * i)) : (uint8_t)(lo >> (120 - 8 * i));
+}
+
+/* ---- rule store: linear probing, backward-shift delete ---- */
+
+static inline uint32_t
+rule_hash(const struct fib6_rules *r, uint64_t hi, uint64_t lo, uint8_t len)
+{
+	uint64_t h = hi * 0x9e3779b97f4a7c15ull;
+
+	h ^= (lo + len) * 0xc2b2ae3d27d4eb4full;
+	h ^= h >> 29;
+	return (uint32_t)(h * 0x165667b19e3779f9ull >> 32) & r->mask;
+}
+
+static struct fib6_rule *
+rule_find(const struct fib6_rules *r, uint64_t hi, uint64_t lo, uint8_t len)
+{
+	struct fib6_rule *s;
+	uint32_t i;
+
+	for (i = rule_hash(r, hi, lo, len); r->slot[i].used; i = (i + 1) & r->mask) {
+		s = &r->slot[i];
+		if (s->hi == hi && s->lo == lo && s->len == len)
+			return s;
+	}
+	return NULL;
+}
+
+static void
+rule_put(struct fib6_rules *r, uint64_t hi, uint64_t lo, uint8_t len, uint32_t nh)
+{
+	struct fib6_rule *s;
+	uint32_t i;
+
+	for (i = rule_hash(r, hi, lo, len); r->slot[i].used; i = (i + 1) & r->mask) {
+		s = &r->slot[i];
+		if (s->hi == hi && s->lo == lo && s->len == len) {
+			s->nh = nh;
+			return;
+		}
+	}
+	r->slot[i] = (struct fib6_rule){ .hi = hi, .lo = lo, .len = len,
+	    .nh = nh, .used = 1 };
+	r->count++;
+}
+
+static int
+rule_reserve(struct fib6_rules *r)
+{
+	struct fib6_rules n;
+	uint32_t i, slots;
+
+	if ((uint64_t)(r->count + 1) * 4 <= (uint64_t)(r->mask + 1) * 3)
+		return 0;
+	slots = (r->mask + 1) * 2;
+	n.slot = calloc(slots, sizeof(*n.slot));
+	if (n.slot == NULL)
+		return -ENOMEM;
+	n.mask = slots - 1;
+	n.count = 0;
+	for (i = 0; i <= r->mask; i++)
+		if (r->slot[i].used)
+			rule_put(&n, r->slot[i].hi, r->slot[i].lo, r->slot[i].len,
+			    r->slot[i].nh);
+	free(r->slot);
+	*r = n;
+	return 0;
+}
+
+static void
+rule_remove(struct fib6_rules *r, struct fib6_rule *s)
+{
+	uint32_t i = (uint32_t)(s - r->slot), j, home;
+
+	for (j = (i + 1) & r->mask; r->slot[j].used; j = (j + 1) & r->mask) {
+		home = rule_hash(r, r->slot[j].hi, r->slot[j].lo, r->slot[j].len);
+		if (((j - home) & r->mask) >= ((j - i) & r->mask)) {
+			r->slot[i] = r->slot[j];
+			i = j;
+		}
+	}
+	r->slot[i].used = 0;
+	r->count--;
+}
+
+/* Longest remaining rule covering hi/lo/len: its leaf in *leaf, depth returned. */
+static uint8_t
+rule_cover(const struct fib6_rules *r, uint64_t hi, uint64_t lo, uint8_t len,
+    uint32_t *leaf)
+{
+	const struct fib6_rule *s;
+	uint64_t h, l;
+	int d;
+
+	for (d = len - 1; d >= 0; d--) {
+		h = hi;
+		l = lo;
+		prefix_mask(&h, &l, d);
+		if ((s = rule_find(r, h, l, d)) != NULL) {
+			*leaf = fib6_leaf(s->nh);
+			return d;
+		}
+	}
+	*leaf = 0;
+	return 0;
+}
+
+/* ---- groups ---- */
+
+static inline struct fib6_slot
+fib6_group_slot(struct ip_fib6 *fib, uint32_t group, uint32_t i)
+{
+	size_t at = (size_t)group * FIB6_GROUP_ENTRIES + i;
+
+	return (struct fib6_slot){ &fib->groups[at], &fib->group_depth[at] };
+}
+
+static int
+fib6_lists_grow(struct ip_fib6 *fib)
+{
+	uint32_t cap = fib->list_cap ? fib->list_cap * 2 : 256, *f, *p;
+
+	f = realloc(fib->free_groups, cap * sizeof(*f));
+	if (f == NULL)
+		return -ENOMEM;
+	fib->free_groups = f;
+	p = realloc(fib->parked_groups, cap * sizeof(*p));
+	if (p == NULL)
+		return -ENOMEM;
+	fib->parked_groups = p;
+	fib->list_cap = cap;
+	return 0;
+}
+
+static uint32_t
+fib6_groups_available(const struct ip_fib6 *fib)
+{
+	return fib->nfree + (fib->max_groups - fib->used_groups);
+}
+
+/* Caller checked fib6_groups_available(). */
+static uint32_t
+fib6_group_take(struct ip_fib6 *fib)
+{
+	if (fib->nfree > 0)
+		return fib->free_groups[--fib->nfree];
+	return fib->used_groups++;
+}
+
+/*
+ * Pushes the leaf at s down into a new group and makes s point at it.
+ * The group is written whole before the release store publishes it.
+ */
+static uint32_t
+fib6_push_down(struct ip_fib6 *fib, struct fib6_slot s)
+{
+	uint32_t group = fib6_group_take(fib), i;
+	struct fib6_slot g = fib6_group_slot(fib, group, 0);
+
+	for (i = 0; i < FIB6_GROUP_ENTRIES; i++) {
+		fib6_store(&g.e[i], *s.e);
+		g.depth[i] = *s.depth;
+	}
+	__atomic_store_n(s.e, FIB6_VALID | FIB6_EXT | group, __ATOMIC_RELEASE);
+	return group;
+}
+
+/* ---- create / destroy ---- */
+
+int
+ip_fib6_create(struct ip_fib6 **out)
+{
+	struct ip_fib6 *fib;
+	uint32_t max;
+
+	fib = calloc(1, sizeof(*fib));
+	if (fib == NULL)
+		return -ENOMEM;
+	fib->root = calloc(FIB6_ROOT_ENTRIES, sizeof(uint32_t));
+	fib->root_depth = calloc(FIB6_ROOT_ENTRIES, 1);
+	fib->rules.slot = calloc(RULE_MIN_SLOTS, sizeof(struct fib6_rule));
+	fib->rules.mask = RULE_MIN_SLOTS - 1;
+	for (max = FIB6_MAX_GROUPS; max >= FIB6_MIN_GROUPS; max /= 2) {
+		fib->groups = fib6_map((size_t)max * FIB6_GROUP_ENTRIES * sizeof(uint32_t));
+		fib->group_depth = fib6_map((size_t)max * FIB6_GROUP_ENTRIES);
+		if (fib->groups != NULL && fib->group_depth != NULL)
+			break;
+		if (fib->groups != NULL)
+			munmap(fib->groups, (size_t)max * FIB6_GROUP_ENTRIES * sizeof(uint32_t));
+		if (fib->group_depth != NULL)
+			munmap(fib->group_depth, (size_t)max * FIB6_GROUP_ENTRIES);
+		fib->groups = NULL;
+		fib->group_depth = NULL;
+	}
+	fib->max_groups = fib->groups != NULL ? max : 0;
+	if (fib->root == NULL || fib->root_depth == NULL ||
+	    fib->rules.slot == NULL || fib->groups == NULL ||
+	    fib6_lists_grow(fib) != 0) {
+		ip_fib6_destroy(fib);
+		return -ENOMEM;
+	}
+	*out = fib;
+	return 0;
+}
+
+void
+ip_fib6_destroy(struct ip_fib6 *fib)
+{
+	if (fib == NULL)
+		return;
+	if (fib->groups != NULL)
+		munmap(fib->groups,
+		    (size_t)fib->max_groups * FIB6_GROUP_ENTRIES * sizeof(uint32_t));
+	if (fib->group_depth != NULL)
+		munmap(fib->group_depth, (size_t)fib->max_groups * FIB6_GROUP_ENTRIES);
+	free(fib->root);
+	free(fib->root_depth);
+	free(fib->free_groups);
+	free(fib->parked_groups);
+	free(fib->rules.slot);
+	free(fib);
+}
+
+/* ---- walking to a prefix ---- */
+
+/*
+ * The level whose entries a prefix of length len is expanded into, and
+ * the first entry and entry count it covers there.
+ */
+static int
+fib6_level_of(uint8_t len)
+{
+	return len <= FIB6_ROOT_BITS ? 0 : (len - FIB6_ROOT_BITS + 7) / 8;
+}
+
+static void
+fib6_range(uint64_t hi, uint64_t lo, uint8_t len, uint32_t *first, uint32_t *n)
+{
+	int lvl = fib6_level_of(len);
+
+	if (lvl == 0)
+		*first = (uint32_t)(hi >> 48);
+	else
+		*first = prefix_byte(hi, lo, lvl + 1);
+	*n = 1u << (fib6_level_end(lvl) - len);
+}
+
+/* Groups an add of a prefix at level lvl would have to create. */
+static uint32_t
+fib6_groups_needed(const struct ip_fib6 *fib, uint64_t hi, uint64_t lo, int lvl)
+{
+	uint32_t e = fib->root[hi >> 48];
+	int l;
+
+	for (l = 1; l <= lvl; l++) {
+		if (!(e & FIB6_EXT))
+			return (uint32_t)(lvl - l + 1);
+		e = fib->groups[(size_t)(e & FIB6_IDX_MASK) * FIB6_GROUP_ENTRIES +
+		    prefix_byte(hi, lo, l + 1)];
+	}
+	return 0;
+}
+
+/*
+ * The slot that leads from level lvl - 1 into level lvl on the way to
+ * hi/lo, for lvl >= 1, and all slots above it in path[0..lvl-1].
+ */
+static void
+fib6_path(struct ip_fib6 *fib, uint64_t hi, uint64_t lo, int lvl,
+    struct fib6_slot *path)
+{
+	uint32_t i = (uint32_t)(hi >> 48);
+	int l;
+
+	path[0] = (struct fib6_slot){ &fib->root[i], &fib->root_depth[i] };
+	for (l = 1; l < lvl; l++)
+		path[l] = fib6_group_slot(fib, *path[l - 1].e & FIB6_IDX_MASK,
+		    prefix_byte(hi, lo, l + 1));
+}
+
+/* ---- add ---- */
+
+/*
+ * Writes leaf/depth over entries [first, first + n) of a level and the
+ * groups below them, where no longer prefix owns the entry.
+ */
+static void
+fib6_fill(struct ip_fib6 *fib, struct fib6_slot s, uint32_t n, uint32_t leaf,
+    uint8_t depth)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s.e[i] & FIB6_EXT)
+			fib6_fill(fib, fib6_group_slot(fib, s.e[i] & FIB6_IDX_MASK, 0),
+			    FIB6_GROUP_ENTRIES, leaf, depth);
+		else if (!(s.e[i] & FIB6_VALID) || s.depth[i] <= depth) {
+			fib6_store(&s.e[i], leaf);
+			s.depth[i] = depth;
+		}
+	}
+}
+
+int
+ip_fib6_add(struct ip_fib6 *fib, const uint8_t prefix[16], uint8_t len,
+    uint32_t nh)
+{
+	struct fib6_slot path[FIB6_LEVELS], s;
+	uint64_t hi, lo;
+	uint32_t first, n, need;
+	int lvl, l, rc;
+
+	if (len > 128 || nh >= IP_FIB_NH_MAX)
+		return -EINVAL;
+	hi = load_be64(prefix);
+	lo = load_be64(prefix + 8);
+	prefix_mask(&hi, &lo, len);
+	lvl = fib6_level_of(len);
+
+	/* Everything that can fail, before the first store. */
+	need = fib6_groups_needed(fib, hi, lo, lvl);
+	if (need > fib6_groups_available(fib))
+		return -ENOSPC;
+	while (fib->list_cap < fib->used_groups + need)
+		if ((rc = fib6_lists_grow(fib)) != 0)
+			return rc;
+	if ((rc = rule_reserve(&fib->rules)) != 0)
+		return rc;
+
+	/* Walk down, pushing leaves into new groups where the path ends. */
+	s = (struct fib6_slot){ fib->root, fib->root_depth };
+	if (lvl > 0) {
+		path[0] = (struct fib6_slot){ &fib->root[hi >> 48],
+		    &fib->root_depth[hi >> 48] };
+		for (l = 1; l <= lvl; l++) {
+			if (!(*path[l - 1].e & FIB6_EXT))
+				fib6_push_down(fib, path[l - 1]);
+			s = fib6_group_slot(fib, *path[l - 1].e & FIB6_IDX_MASK, 0);
+			if (l < lvl)
+				path[l] = (struct fib6_slot){
+				    s.e + prefix_byte(hi, lo, l + 1),
+				    s.depth + prefix_byte(hi, lo, l + 1) };
+		}
+	}
+	fib6_range(hi, lo, len, &first, &n);
+	s.e += first;
+	s.depth += first;
+	fib6_fill(fib, s, n, fib6_leaf(nh), len);
+	rule_put(&fib->rules, hi, lo, len, nh);
+	return 0;
+}
+
+/* ---- delete ---- */
+
+static void
+fib6_restore(struct ip_fib6 *fib, struct fib6_slot s, uint32_t n, uint8_t depth,
+    uint32_t cover, uint8_t cover_depth)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s.e[i] & FIB6_EXT)
+			fib6_restore(fib, fib6_group_slot(fib, s.e[i] & FIB6_IDX_MASK, 0),
+			    FIB6_GROUP_ENTRIES, depth, cover, cover_depth);
+		else if ((s.e[i] & FIB6_VALID) && s.depth[i] == depth) {
+			fib6_store(&s.e[i], cover);
+			s.depth[i] = cover_depth;
+		}
+	}
+}
+
+/*
+ * A group at level lvl whose entries are all leaves no longer than the
+ * bits above it holds one leaf 256 times: fold it into the parent and
+ * park it.  A reader that already followed the parent still reads a
+ * valid group, which is why it waits for ip_fib6_reclaim().
+ */
+static bool
+fib6_try_collapse(struct ip_fib6 *fib, struct fib6_slot parent, int lvl)
+{
+	uint32_t group = *parent.e & FIB6_IDX_MASK, i;
+	struct fib6_slot g = fib6_group_slot(fib, group, 0);
+
+	for (i = 0; i < FIB6_GROUP_ENTRIES; i++)
+		if ((g.e[i] & FIB6_EXT) ||
+		    ((g.e[i] & FIB6_VALID) && g.depth[i] > fib6_level_end(lvl - 1)))
+			return false;
+	*parent.depth = g.depth[0];
+	__atomic_store_n(parent.e, g.e[0], __ATOMIC_RELEASE);
+	fib->parked_groups[fib->nparked++] = group;
+	return true;
+}
+
+int
+ip_fib6_del(struct ip_fib6 *fib, const uint8_t prefix[16], uint8_t len)
+{
+	struct fib6_slot path[FIB6_LEVELS], s;
+	struct fib6_rule *r;
+	uint64_t hi, lo;
+	uint32_t first, n, cover;
+	uint8_t cover_depth;
+	int lvl, l;
+
+	if (len > 128)
+		return -EINVAL;
+	hi = load_be64(prefix);
+	lo = load_be64(prefix + 8);
+	prefix_mask(&hi, &lo, len);
+	if ((r = rule_find(&fib->rules, hi, lo, len)) == NULL)
+		return -ENOENT;
+	rule_remove(&fib->rules, r);
+	cover_depth = rule_cover(&fib->rules, hi, lo, len, &cover);
+
+	/* The prefix's own leaves keep its path extended down to lvl. */
+	lvl = fib6_level_of(len);
+	s = (struct fib6_slot){ fib->root, fib->root_depth };
+	if (lvl > 0) {
+		fib6_path(fib, hi, lo, lvl, path);
+		s = fib6_group_slot(fib, *path[lvl - 1].e & FIB6_IDX_MASK, 0);
+	}
+	fib6_range(hi, lo, len, &first, &n);
+	s.e += first;
+	s.depth += first;
+	fib6_restore(fib, s, n, len, cover, cover_depth);
+
+	/* Only the groups on the path can have lost their last long prefix. */
+	for (l = lvl; l >= 1; l--)
+		if (!fib6_try_collapse(fib, path[l - 1], l))
+			break;
+	return 0;
+}
+
+void
+ip_fib6_reclaim(struct ip_fib6 *fib)
+{
+	while (fib->nparked > 0)
+		fib->free_groups[fib->nfree++] = fib->parked_groups[--fib->nparked];
+}
+
+uint32_t
+ip_fib6_count(const struct ip_fib6 *fib)
+{
+	return fib->rules.count;
+}
+
+/* Memory in use: the root, every group ever touched, the rule store. */
+size_t
+ip_fib6_mem_bytes(const struct ip_fib6 *fib)
+{
+	return sizeof(*fib) +
+	    (size_t)FIB6_ROOT_ENTRIES * (sizeof(uint32_t) + 1) +
+	    (size_t)fib->used_groups * FIB6_GROUP_ENTRIES * (sizeof(uint32_t) + 1) +
+	    (size_t)fib->list_cap * 2 * sizeof(uint32_t) +
+	    (size_t)(fib->rules.mask + 1) * sizeof(struct fib6_rule);
+}
+
+/* ---- lookup ---- */
+
+uint32_t
+ip_fib6_lookup(const struct ip_fib6 *fib, const uint8_t addr[16])
+{
+	uint32_t e;
+	int i;
+
+	/* Acquire pairs with the release store that published each group. */
+	e = __atomic_load_n(&fib->root[(uint32_t)addr[0] << 8 | addr[1]],
+	    __ATOMIC_ACQUIRE);
+	for (i = 2; (e & FIB6_EXT) && i < 16; i++)
+		e = __atomic_load_n(&fib->groups[(size_t)(e & FIB6_IDX_MASK) *
+		    FIB6_GROUP_ENTRIES + addr[i]], __ATOMIC_ACQUIRE);
+	return (e & FIB6_VALID) ? (e & FIB6_IDX_MASK) : IP_FIB_MISS;
+}
