@@ -1,0 +1,296 @@
+"""
+tests/golden/golden.py: what every case's gen.py shares: the addressing
+plan, a few protocol helpers written from the RFCs (EUI-64 link-local,
+solicited-node multicast, ICMP error quoting, forwarding rewrites), and
+Case, which collects input and expected frames and writes them as pcaps.
+
+Expected frames are built here from the protocols' rules, never from
+hexgate's output.  Case.save() rebuilds every checksum in every frame it
+writes (except inputs marked bad on purpose), so a generator cannot hand
+the router a broken packet or expect one by accident.
+"""
+import ipaddress
+import logging
+import os
+import struct
+
+logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+
+from scapy.layers.inet import IP, ICMP, IPerror, UDPerror, TCPerror, ICMPerror  # noqa: E402
+from scapy.layers.inet6 import (IPv6, IPerror6, ICMPv6EchoReply,  # noqa: E402
+    ICMPv6EchoRequest, _ICMPv6Error)  # noqa: E402
+from scapy.layers.l2 import Ether  # noqa: E402
+from scapy.packet import Raw, NoPayload  # noqa: E402
+from scapy.utils import checksum  # noqa: E402
+
+T0 = 1700000000.0	# time of a case's t=0, in seconds
+ETH_MIN_BYTES = 60	# shortest frame on the wire, without FCS
+IP6_MIN_MTU = 1280	# RFC 8200: ICMPv6 errors fit in this
+
+IFACES = ("if0", "if1", "if2")
+
+# The router.  Every case's config.json uses these same values.
+IF_MAC = {"if0": "02:00:00:00:00:10", "if1": "02:00:00:00:00:11",
+    "if2": "02:00:00:00:00:12"}
+IF_IP4 = {"if0": "10.0.1.1", "if1": "10.0.2.1", "if2": "10.0.3.1"}
+IF_IP6 = {"if0": "2001:db8:1::1", "if1": "2001:db8:2::1",
+    "if2": "2001:db8:3::1"}
+
+# Hosts.  h0 sits on if0; A is the next hop on if1, B on if2; C is a
+# plain host on if1's subnet.
+H0_MAC, H0_IP4, H0_IP6, H0_LL = ("02:aa:00:00:00:05", "10.0.1.5",
+    "2001:db8:1::5", "fe80::5")
+A_MAC, A_IP4, A_IP6 = "02:bb:00:00:00:fe", "10.0.2.254", "2001:db8:2::fe"
+B_MAC, B_IP4, B_IP6 = "02:cc:00:00:00:fe", "10.0.3.254", "2001:db8:3::fe"
+C_MAC, C_IP4 = "02:bb:00:00:00:20", "10.0.2.20"
+BCAST_MAC = "ff:ff:ff:ff:ff:ff"
+
+# Far away: reached through A or B.
+FAR_IP4 = "198.51.100.10"	# routed via A in most cases
+FAR_IP6 = "2001:db8:99::10"
+
+
+def mac_bytes(mac):
+	return bytes(int(x, 16) for x in mac.split(":"))
+
+
+def link_local(mac):
+	"""fe80::/64 with the modified EUI-64 interface id (RFC 4291 app. A):
+	the MAC's universal/local bit flipped and ff:fe in the middle."""
+	m = bytearray(mac_bytes(mac))
+	m[0] ^= 0x02
+	iid = bytes(m[:3]) + b"\xff\xfe" + bytes(m[3:])
+	return str(ipaddress.IPv6Address(b"\xfe\x80" + bytes(6) + iid))
+
+
+IF_LL = {name: link_local(mac) for name, mac in IF_MAC.items()}
+
+
+def solicited_node(ip6):
+	"""ff02::1:ffXX:XXXX from the low 24 bits (RFC 4291 2.7.1)."""
+	low = ipaddress.IPv6Address(ip6).packed[13:]
+	return str(ipaddress.IPv6Address(
+	    bytes.fromhex("ff0200000000000000000001ff") + low))
+
+
+def mcast_mac(ip6):
+	"""33:33 and the low 32 bits of the group (RFC 2464 7)."""
+	low = ipaddress.IPv6Address(ip6).packed[12:]
+	return "33:33:" + ":".join("%02x" % b for b in low)
+
+
+def payload(n_bytes, seed=0):
+	"""A recognisable payload: a counting pattern starting at seed."""
+	return bytes((seed + i) & 0xff for i in range(n_bytes))
+
+
+def udp_payload_for(total_bytes, hdr_bytes, seed=0):
+	"""Payload that makes an IP packet exactly total_bytes long."""
+	assert total_bytes >= hdr_bytes
+	return payload(total_bytes - hdr_bytes, seed)
+
+
+def l3(frame):
+	"""The IP or IPv6 packet inside an Ethernet frame, without padding:
+	what a router hands on or quotes."""
+	raw = bytes(frame)[14:]
+	if raw[0] >> 4 == 4:
+		return raw[:int.from_bytes(raw[2:4], "big")]
+	return raw[:40 + int.from_bytes(raw[4:6], "big")]
+
+
+def ip4_header_checksum(hdr):
+	h = bytearray(hdr)
+	h[10:12] = b"\x00\x00"
+	return checksum(bytes(h))
+
+
+def forwarded4(frame, out_if, nh_mac):
+	"""An IPv4 packet as a router hands it on: TTL - 1, header checksum
+	recomputed (RFC 1812 5.3.1), new Ethernet header, rest unchanged."""
+	pkt = bytearray(l3(frame))
+	ihl_bytes = (pkt[0] & 0x0f) * 4
+	pkt[8] -= 1
+	pkt[10:12] = ip4_header_checksum(pkt[:ihl_bytes]).to_bytes(2, "big")
+	return Ether(dst=nh_mac, src=IF_MAC[out_if], type=0x0800) / Raw(bytes(pkt))
+
+
+def forwarded6(frame, out_if, nh_mac):
+	"""An IPv6 packet as a router hands it on: hop limit - 1."""
+	pkt = bytearray(l3(frame))
+	pkt[7] -= 1
+	return Ether(dst=nh_mac, src=IF_MAC[out_if], type=0x86dd) / Raw(bytes(pkt))
+
+
+def fragments4(frame, out_if, nh_mac, mtu_bytes):
+	"""Fragment a forwarded IPv4 packet for mtu_bytes (RFC 791): each
+	fragment carries the header (TTL - 1), a multiple of 8 bytes of data
+	except the last, offsets in 8-byte units added to the original's, MF
+	on all but the last unless the original had MF, same id."""
+	pkt = bytearray(l3(frame))
+	ihl_bytes = (pkt[0] & 0x0f) * 4
+	hdr, data = pkt[:ihl_bytes], pkt[ihl_bytes:]
+	fo = int.from_bytes(hdr[6:8], "big")
+	assert not fo & 0x4000, "DF packets are not fragmented"
+	orig_mf, orig_off = fo & 0x2000, fo & 0x1fff
+	chunk = (mtu_bytes - ihl_bytes) // 8 * 8
+	out = []
+	for start in range(0, len(data), chunk):
+		part = data[start:start + chunk]
+		last = start + chunk >= len(data)
+		h = bytearray(hdr)
+		h[2:4] = (ihl_bytes + len(part)).to_bytes(2, "big")
+		flags = orig_mf if last else 0x2000
+		h[6:8] = (flags | (orig_off + start // 8)).to_bytes(2, "big")
+		h[8] -= 1
+		h[10:12] = ip4_header_checksum(h).to_bytes(2, "big")
+		out.append(Ether(dst=nh_mac, src=IF_MAC[out_if], type=0x0800) /
+		    Raw(bytes(h) + bytes(part)))
+	return out
+
+
+def icmp4_error(in_if, dst_mac, frame, **icmp_fields):
+	"""An ICMP error about frame, which arrived on in_if: from in_if's
+	first address to the sender, TTL 64, id 0, DF clear, precedence 6
+	(TOS 0xc0, RFC 1812 4.3.2.5, as Linux sends), quoting the original IP
+	header and the first 8 bytes of its data as received."""
+	orig = l3(frame)
+	ihl_bytes = (orig[0] & 0x0f) * 4
+	src = orig[12:16]
+	return (Ether(dst=dst_mac, src=IF_MAC[in_if]) /
+	    IP(src=IF_IP4[in_if], dst=str(ipaddress.IPv4Address(src)), ttl=64,
+	    id=0, flags=0, tos=0xc0) /
+	    ICMP(**icmp_fields) / Raw(orig[:ihl_bytes + 8]))
+
+
+def icmp6_error(in_if, dst_mac, frame, icmp6):
+	"""An ICMPv6 error about frame (RFC 4443 2.4 (c)): from in_if's first
+	global address to the sender, hop limit 64, quoting as much of the
+	packet as received as fits in 1280 bytes."""
+	orig = l3(frame)
+	src = str(ipaddress.IPv6Address(orig[8:24]))
+	room = IP6_MIN_MTU - 40 - 8
+	return (Ether(dst=dst_mac, src=IF_MAC[in_if]) /
+	    IPv6(src=IF_IP6[in_if], dst=src, hlim=64, tc=0, fl=0) /
+	    icmp6 / Raw(orig[:room]))
+
+
+def echo_reply4(iface, dst_mac, frame):
+	"""RFC 792 echo reply: addresses swapped, same id, sequence and data;
+	a fresh header with TTL 64, id 0, DF clear."""
+	req = IP(l3(frame))
+	return (Ether(dst=dst_mac, src=IF_MAC[iface]) /
+	    IP(src=req.dst, dst=req.src, ttl=64, id=0, flags=0, tos=0) /
+	    ICMP(type=0, code=0, id=req[ICMP].id, seq=req[ICMP].seq) /
+	    Raw(bytes(req[ICMP].payload)))
+
+
+def echo_reply6(iface, dst_mac, frame):
+	"""RFC 4443 4.2 echo reply, hop limit 64."""
+	req = IPv6(l3(frame))
+	return (Ether(dst=dst_mac, src=IF_MAC[iface]) /
+	    IPv6(src=req.dst, dst=req.src, hlim=64, tc=0, fl=0) /
+	    ICMPv6EchoReply(id=req[ICMPv6EchoRequest].id,
+	    seq=req[ICMPv6EchoRequest].seq,
+	    data=req[ICMPv6EchoRequest].data))
+
+
+def pad(frame):
+	"""Pad to the Ethernet minimum with zeros, as frames arrive off a wire."""
+	b = bytes(frame)
+	return b + bytes(max(0, ETH_MIN_BYTES - len(b)))
+
+
+def _is_quoted(layer):
+	return isinstance(layer, (IPerror, UDPerror, TCPerror, ICMPerror,
+	    IPerror6)) or type(layer).__name__.endswith("error")
+
+
+def _nth_layer(pkt, n):
+	for _ in range(n):
+		pkt = pkt.payload
+	return pkt
+
+
+def bad_checksums(frame_bytes):
+	"""Names of the checksum fields in a frame that are wrong, found by
+	clearing each and letting scapy compute it again.  Headers quoted
+	inside ICMP errors are skipped: they are as received."""
+	bad = []
+	pkt = Ether(frame_bytes)
+	depth = 0
+	layer = pkt
+	while not isinstance(layer, NoPayload):
+		if _is_quoted(layer):
+			break
+		for fname in ("chksum", "cksum"):
+			if fname not in layer.fields:
+				continue
+			fresh = Ether(frame_bytes)
+			_nth_layer(fresh, depth).setfieldval(fname, None)
+			# Lengths are as given: only the checksum is recomputed.
+			want = _nth_layer(Ether(bytes(fresh)), depth).getfieldval(fname)
+			if want != layer.getfieldval(fname):
+				bad.append("%s.%s" % (type(layer).__name__, fname))
+		if isinstance(layer, _ICMPv6Error):
+			break
+		# A fragment's transport checksum covers the whole datagram.
+		if isinstance(layer, IP) and (layer.frag or layer.flags.MF):
+			break
+		layer = layer.payload
+		depth += 1
+	return bad
+
+
+class Case:
+	"""The frames of one case: rx() what arrives on an interface and when,
+	tx() what must leave it, in order.  save() writes in-IF.pcap and
+	expect-IF.pcap for every interface, empty ones included."""
+
+	def __init__(self, outdir, ifaces):
+		self.outdir = outdir
+		self.ifaces = ifaces
+		self.inputs = {i: [] for i in ifaces}
+		self.expects = {i: [] for i in ifaces}
+		self.last_t = 0.0
+
+	def rx(self, iface, t, frame, bad_ok=False):
+		"""frame arrives on iface at T0 + t seconds; returns it padded as
+		it arrived, for building what the router answers."""
+		b = pad(frame)
+		if not bad_ok:
+			bad = bad_checksums(b)
+			assert not bad, "input at t=%s has bad %s" % (t, bad)
+		self.inputs[iface].append((t, b))
+		self.last_t = t
+		return Ether(b)
+
+	def tx(self, iface, frame):
+		"""frame must leave iface, after the ones tx()'d before it."""
+		b = bytes(frame)
+		assert not isinstance(Ether(b).payload, Raw), "no L3 in %r" % frame
+		bad = bad_checksums(b)
+		assert not bad, "expected frame has bad %s: %r" % (bad, frame)
+		self.expects[iface].append((self.last_t, b))
+
+	def save(self):
+		os.makedirs(self.outdir, exist_ok=True)
+		for iface in self.ifaces:
+			ins = sorted(self.inputs[iface], key=lambda x: x[0])
+			self._write("in-%s.pcap" % iface, ins)
+			self._write("expect-%s.pcap" % iface, self.expects[iface])
+
+	def _write(self, name, frames):
+		write_pcap(os.path.join(self.outdir, name), frames)
+
+
+def write_pcap(path, frames):
+	"""A classic pcap file (microseconds, LINKTYPE_ETHERNET) of (t, bytes)
+	frames, t in seconds after T0."""
+	with open(path, "wb") as f:
+		f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+		for t, b in frames:
+			usec = int(round((T0 + t) * 1e6))
+			f.write(struct.pack("<IIII", usec // 1000000,
+			    usec % 1000000, len(b), len(b)))
+			f.write(b)
