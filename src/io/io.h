@@ -49,8 +49,10 @@ struct io_port_stats {
 	uint64_t rx_pkts;
 	uint64_t rx_bytes;
 	uint64_t rx_dropped;	/* lost before hexgate saw them (ring full,
-				   frame larger than PKT_DATA_ROOM, pool
-				   empty) */
+				   frame larger than PKT_DATA_ROOM).  An
+				   empty pool drops nothing: rx returns
+				   fewer and the frames wait in the ring,
+				   file or tap queue */
 	uint64_t tx_pkts;
 	uint64_t tx_bytes;
 	uint64_t tx_errors;	/* frames the port could not send */
