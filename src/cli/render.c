@@ -1,0 +1,280 @@
+/*
+ * src/cli/render.c: turns hexgated's JSON answers into the tables hexctl
+ * prints.  Each known command has one function that picks columns out of
+ * the answer; table_print() does the alignment for all of them.  A field
+ * the answer lacks prints as "-", so an older or newer daemon still gives
+ * a readable table; an answer without the expected array prints as JSON.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "render.h"
+
+struct col {
+	const char *head;
+	const char *key;	/* field of each element */
+	bool right;		/* numbers align right */
+};
+
+struct table {
+	const struct col *cols;
+	size_t ncols;
+	size_t nrows;
+	char **cells;		/* nrows * ncols, owned */
+	char **trailers;	/* nrows, lines printed under a row, or NULL */
+};
+
+/* A field as text: strings as they are, numbers in decimal, "-" if absent. */
+static char *
+field_text(const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+	char *s = NULL;
+
+	if (v == NULL || json_is_null(v))
+		s = strdup("-");
+	else if (json_is_string(v))
+		s = strdup(json_string_value(v));
+	else if (json_is_integer(v)) {
+		if (asprintf(&s, "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v)) < 0)
+			s = NULL;
+	} else
+		s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	return s != NULL ? s : strdup("?");
+}
+
+static int
+table_fill(struct table *t, const json_t *arr)
+{
+	size_t i;
+	json_t *row;
+
+	t->nrows = json_array_size(arr);
+	t->cells = calloc(t->nrows * t->ncols + 1, sizeof(*t->cells));
+	t->trailers = calloc(t->nrows + 1, sizeof(*t->trailers));
+	if (t->cells == NULL || t->trailers == NULL)
+		return -ENOMEM;
+	json_array_foreach(arr, i, row) {
+		for (size_t c = 0; c < t->ncols; c++) {
+			t->cells[i * t->ncols + c] = field_text(row, t->cols[c].key);
+			if (t->cells[i * t->ncols + c] == NULL)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static void
+table_free(struct table *t)
+{
+	for (size_t i = 0; t->cells != NULL && i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	for (size_t i = 0; t->trailers != NULL && i < t->nrows; i++)
+		free(t->trailers[i]);
+	free(t->cells);
+	free(t->trailers);
+}
+
+static void
+row_print(const struct table *t, const size_t *width, const char *const *cell,
+    FILE *out)
+{
+	for (size_t c = 0; c < t->ncols; c++) {
+		bool last = c + 1 == t->ncols;
+		int pad = (int)(width[c] - strlen(cell[c]));
+
+		if (t->cols[c].right)
+			fprintf(out, "%*s%s", pad, "", cell[c]);
+		else if (last)
+			fputs(cell[c], out);	/* no trailing blanks */
+		else
+			fprintf(out, "%s%*s", cell[c], pad, "");
+		fputs(last ? "\n" : "  ", out);
+	}
+}
+
+static void
+table_print(const struct table *t, FILE *out)
+{
+	const char *heads[16];
+	size_t width[16];
+
+	for (size_t c = 0; c < t->ncols; c++) {
+		heads[c] = t->cols[c].head;
+		width[c] = strlen(heads[c]);
+		for (size_t r = 0; r < t->nrows; r++)
+			width[c] = HG_MAX(width[c],
+			    strlen(t->cells[r * t->ncols + c]));
+	}
+	row_print(t, width, heads, out);
+	for (size_t r = 0; r < t->nrows; r++) {
+		row_print(t, width, (const char *const *)&t->cells[r * t->ncols],
+		    out);
+		if (t->trailers[r] != NULL)
+			fputs(t->trailers[r], out);
+	}
+}
+
+/* "  drop no_route: 12" lines for each nonzero reason, as the server lists them. */
+static char *
+drops_text(const json_t *ifc)
+{
+	const json_t *drops = json_object_get(ifc, "drops");
+	const char *reason;
+	json_t *n;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!json_is_object(drops) || json_object_size(drops) == 0)
+		return NULL;
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		return NULL;
+	json_object_foreach((json_t *)drops, reason, n) {
+		char *count = field_text(drops, reason);
+
+		fprintf(f, "  drop %s: %s\n", reason, count != NULL ? count : "?");
+		free(count);
+	}
+	fclose(f);
+	return buf;
+}
+
+static const struct col if_cols[] = {
+	{ "NAME", "name", false },
+	{ "PORT", "port", false },
+	{ "MTU", "mtu", true },
+	{ "RX-PKTS", "rx_packets", true },
+	{ "RX-BYTES", "rx_bytes", true },
+	{ "TX-PKTS", "tx_packets", true },
+	{ "TX-BYTES", "tx_bytes", true },
+	{ "DROPS", "drops_total", true },
+};
+
+static const struct col neigh_cols[] = {
+	{ "INTERFACE", "interface", false },
+	{ "IP", "ip", false },
+	{ "MAC", "mac", false },
+	{ "STATE", "state", false },
+};
+
+static const struct col route_cols[] = {
+	{ "PREFIX", "prefix", false },
+	{ "VIA", "via", false },
+	{ "INTERFACE", "interface", false },
+	{ "TYPE", "type", false },
+};
+
+/* 1 when resp has no array under key (the caller falls back to JSON). */
+static int
+render_table(const json_t *resp, const char *key, const struct col *cols,
+    size_t ncols, bool drops, FILE *out)
+{
+	const json_t *arr = json_object_get(resp, key);
+	struct table t = { .cols = cols, .ncols = ncols };
+	int rc;
+
+	if (!json_is_array(arr))
+		return 1;
+	if ((rc = table_fill(&t, arr)) == 0) {
+		for (size_t i = 0; drops && i < t.nrows; i++)
+			t.trailers[i] = drops_text(json_array_get(arr, i));
+		table_print(&t, out);
+	}
+	table_free(&t);
+	return rc;
+}
+
+static int
+render_interfaces(const json_t *resp, FILE *out)
+{
+	return render_table(resp, "interfaces", if_cols,
+	    HG_ARRAY_SIZE(if_cols), true, out);
+}
+
+static int
+render_neighbors(const json_t *resp, FILE *out)
+{
+	return render_table(resp, "neighbors", neigh_cols,
+	    HG_ARRAY_SIZE(neigh_cols), false, out);
+}
+
+static int
+render_routes(const json_t *resp, FILE *out)
+{
+	return render_table(resp, "routes", route_cols,
+	    HG_ARRAY_SIZE(route_cols), false, out);
+}
+
+/* "key: value" lines, values aligned, in the server's order. */
+static int
+render_keys(const json_t *resp, FILE *out)
+{
+	const char *key;
+	json_t *v;
+	size_t width = 0;
+
+	if (json_object_size(resp) == 0)
+		return 1;
+	json_object_foreach((json_t *)resp, key, v)
+		width = HG_MAX(width, strlen(key));
+	json_object_foreach((json_t *)resp, key, v) {
+		char *s = field_text(resp, key);
+
+		fprintf(out, "%s:%*s %s\n", key, (int)(width - strlen(key)), "",
+		    s != NULL ? s : "?");
+		free(s);
+	}
+	return 0;
+}
+
+static int
+render_reload(const json_t *resp, FILE *out)
+{
+	const json_t *version = json_object_get(resp, "version");
+
+	if (!json_is_true(json_object_get(resp, "ok")))
+		return 1;
+	if (json_is_integer(version))
+		fprintf(out, "configuration reloaded: version %" JSON_INTEGER_FORMAT
+		    "\n", json_integer_value(version));
+	else
+		fprintf(out, "configuration reloaded\n");
+	return 0;
+}
+
+static const struct {
+	const char *cmd;
+	int (*render)(const json_t *, FILE *);
+} renderers[] = {
+	{ "show interfaces", render_interfaces },
+	{ "show neighbors", render_neighbors },
+	{ "show routes", render_routes },
+	{ "show version", render_keys },
+	{ "reload", render_reload },
+};
+
+int
+cli_render(const char *cmd, const json_t *resp, FILE *out)
+{
+	int rc = 1;
+
+	for (size_t i = 0; i < HG_ARRAY_SIZE(renderers); i++) {
+		if (strcmp(cmd, renderers[i].cmd) == 0) {
+			rc = json_is_object(resp) ?
+			    renderers[i].render(resp, out) : 1;
+			break;
+		}
+	}
+	if (rc < 0)
+		return rc;
+	if (rc > 0) {
+		/* Unknown command or unexpected shape: show it all. */
+		if (json_dumpf(resp, out, JSON_INDENT(2) | JSON_ENCODE_ANY) == 0)
+			fputc('\n', out);
+	}
+	return ferror(out) ? -EIO : 0;
+}

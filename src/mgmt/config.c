@@ -1,0 +1,1166 @@
+/*
+ * src/mgmt/config.c: the JSON configuration model behind config.h.  Text
+ * goes in, a struct hg_config comes out, or every problem found, each with
+ * a JSON pointer to its place and a message that quotes the bad value and
+ * says what is allowed.  Nothing here opens a port or touches the data
+ * plane: port lines are only checked for syntax (io_port_check_spec()), and
+ * hexgated turns the result into tables.
+ *
+ * The walk is two passes over the tree jansson builds: interfaces first
+ * (routes and neighbours name them), then everything else.  A bad field is
+ * reported and skipped, never fatal, so one run reports every mistake.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "../pkt/pkt.h"
+#ifdef HG_HAVE_IO
+#include "../io/io.h"
+#endif
+
+/* The largest frame a buffer holds, less an Ethernet header and one VLAN tag. */
+#define CFG_MTU_MIN	68	/* RFC 791: every IPv4 host takes 68 bytes */
+#define CFG_MTU_MAX	(PKT_DATA_ROOM - 14 - 4)
+#define CFG_MTU_DEFAULT	1500
+
+/* A config file larger than this is a mistake, not a route table. */
+#define CFG_FILE_MAX_BYTES	(64u << 20)
+
+/* How much of a bad value a message quotes. */
+#define CFG_QUOTE_MAX	80
+
+struct cfg_ctx {
+	struct hg_cfg_errs *errs;
+	struct hg_config *cfg;
+	/* Where each interface was declared, to name the first of a duplicate. */
+	int if_json_idx[HG_CFG_IF_MAX];
+};
+
+static void cfg_err(struct cfg_ctx *, const char *, const char *, ...)
+    HG_PRINTF(3, 4);
+
+static void
+cfg_err(struct cfg_ctx *c, const char *where, const char *fmt, ...)
+{
+	struct hg_cfg_errs *errs = c->errs;
+	struct hg_cfg_err *e;
+	va_list ap;
+
+	/* Count past the cap so the caller can say how many were left out. */
+	if (errs->n++ >= HG_CFG_ERR_MAX)
+		return;
+	e = &errs->e[errs->n - 1];
+	snprintf(e->where, sizeof(e->where), "%s", where);
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+}
+
+/* Appends to the string in dst, truncating; dst is always terminated. */
+static void
+str_append(char *dst, size_t len, const char *s)
+{
+	size_t n = strlen(dst);
+
+	while (*s != '\0' && n + 1 < len)
+		dst[n++] = *s++;
+	dst[n] = '\0';
+}
+
+/* dst = base + "/" + key, with key escaped as RFC 6901 §3 says. */
+static void
+ptr_key(char *dst, size_t len, const char *base, const char *key)
+{
+	snprintf(dst, len, "%s/", base);
+	for (; *key != '\0'; key++) {
+		if (*key == '~')
+			str_append(dst, len, "~0");
+		else if (*key == '/')
+			str_append(dst, len, "~1");
+		else {
+			char one[2] = { *key, '\0' };
+
+			str_append(dst, len, one);
+		}
+	}
+}
+
+static void
+ptr_idx(char *dst, size_t len, const char *base, size_t idx)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%zu", idx);
+	ptr_key(dst, len, base, num);
+}
+
+/*
+ * The value as JSON text, cut to CFG_QUOTE_MAX bytes on a UTF-8 boundary,
+ * so a message can quote what the user wrote: "lan0", 70000, [1, 2].
+ */
+static const char *
+json_quote(const json_t *v, char *buf, size_t len)
+{
+	char *s;
+	size_t n, max = HG_MIN(len - 1, (size_t)CFG_QUOTE_MAX);
+
+	s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	if (s == NULL) {
+		snprintf(buf, len, "(value)");
+		return buf;
+	}
+	n = strlen(s);
+	if (n > max) {
+		n = max - 3;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+		memcpy(buf, s, n);
+		memcpy(buf + n, "...", 4);
+	} else
+		memcpy(buf, s, n + 1);
+	free(s);
+	return buf;
+}
+
+static const char *
+json_type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:	return "an object";
+	case JSON_ARRAY:	return "an array";
+	case JSON_STRING:	return "a string";
+	case JSON_INTEGER:	return "an integer";
+	case JSON_REAL:		return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE:	return "a boolean";
+	case JSON_NULL:		return "null";
+	}
+	return "a value";
+}
+
+static bool
+cfg_expect(struct cfg_ctx *c, const char *where, const json_t *v,
+    json_type type, const char *type_name)
+{
+	char q[CFG_QUOTE_MAX + 1];
+
+	if (json_typeof(v) == type ||
+	    (type == JSON_TRUE && json_typeof(v) == JSON_FALSE))
+		return true;
+	if (json_is_object(v) || json_is_array(v))
+		cfg_err(c, where, "expected %s, got %s", type_name,
+		    json_type_name(v));
+	else
+		cfg_err(c, where, "%s is %s, expected %s",
+		    json_quote(v, q, sizeof(q)), json_type_name(v), type_name);
+	return false;
+}
+
+/*
+ * Reports every key of obj not in allowed (NULL-terminated).  Returns
+ * false when obj is not an object at all.
+ */
+static bool
+cfg_check_object(struct cfg_ctx *c, const char *where, const json_t *obj,
+    const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+	char list[256], p[sizeof(((struct hg_cfg_err *)0)->where)];
+	char q[CFG_QUOTE_MAX + 1];
+
+	if (!cfg_expect(c, where, obj, JSON_OBJECT, "an object"))
+		return false;
+	json_object_foreach((json_t *)obj, key, v) {
+		size_t i;
+
+		for (i = 0; allowed[i] != NULL; i++)
+			if (strcmp(key, allowed[i]) == 0)
+				break;
+		if (allowed[i] != NULL)
+			continue;
+		list[0] = '\0';
+		for (i = 0; allowed[i] != NULL; i++) {
+			if (i > 0)
+				str_append(list, sizeof(list), ", ");
+			str_append(list, sizeof(list), allowed[i]);
+		}
+		ptr_key(p, sizeof(p), where, key);
+		{
+			json_t *k = json_string(key);
+
+			cfg_err(c, p, "unknown key %s (allowed: %s)",
+			    k != NULL ? json_quote(k, q, sizeof(q)) : "?", list);
+			json_decref(k);
+		}
+	}
+	return true;
+}
+
+/* Integer in lo..hi; false (with an error) on anything else. */
+static bool
+cfg_int(struct cfg_ctx *c, const char *where, const json_t *v, long long lo,
+    long long hi, long long *out)
+{
+	char q[CFG_QUOTE_MAX + 1];
+
+	if (!cfg_expect(c, where, v, JSON_INTEGER, "an integer"))
+		return false;
+	if (json_integer_value(v) < lo || json_integer_value(v) > hi) {
+		cfg_err(c, where, "%s is out of range %lld..%lld",
+		    json_quote(v, q, sizeof(q)), lo, hi);
+		return false;
+	}
+	*out = json_integer_value(v);
+	return true;
+}
+
+/* A string of 1..max_len bytes; NULL (with an error) otherwise. */
+static const char *
+cfg_str(struct cfg_ctx *c, const char *where, const json_t *v, size_t max_len)
+{
+	char q[CFG_QUOTE_MAX + 1];
+
+	if (!cfg_expect(c, where, v, JSON_STRING, "a string"))
+		return NULL;
+	if (json_string_length(v) == 0) {
+		cfg_err(c, where, "must not be empty");
+		return NULL;
+	}
+	if (json_string_length(v) > max_len) {
+		cfg_err(c, where, "%s is longer than %zu bytes",
+		    json_quote(v, q, sizeof(q)), max_len);
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+static const json_t *
+cfg_required(struct cfg_ctx *c, const char *where, const json_t *obj,
+    const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	if (v == NULL)
+		cfg_err(c, where, "missing required key \"%s\"", key);
+	return v;
+}
+
+/* --- addresses ---------------------------------------------------------- */
+
+int
+hg_addr_parse(const char *s, struct hg_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (strchr(s, ':') != NULL) {
+		if (inet_pton(AF_INET6, s, out->addr) != 1)
+			return -EINVAL;
+		out->family = AF_INET6;
+	} else {
+		/* inet_pton, unlike inet_aton, takes only a full dotted quad. */
+		if (inet_pton(AF_INET, s, out->addr) != 1)
+			return -EINVAL;
+		out->family = AF_INET;
+	}
+	return 0;
+}
+
+static unsigned
+addr_max_len_bits(const struct hg_addr *a)
+{
+	return a->family == AF_INET ? 32 : 128;
+}
+
+/*
+ * "A/len".  -EINVAL when A is no address or the length is not a decimal
+ * number, -ERANGE when the length is larger than the family allows.
+ */
+int
+hg_prefix_parse(const char *s, struct hg_prefix *out)
+{
+	char buf[INET6_ADDRSTRLEN];
+	const char *slash = strchr(s, '/'), *d;
+	unsigned len = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (slash == NULL || (size_t)(slash - s) >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, (size_t)(slash - s));
+	buf[slash - s] = '\0';
+	rc = hg_addr_parse(buf, &out->a);
+	if (rc < 0)
+		return rc;
+	d = slash + 1;
+	/* One to three digits, no sign, no leading zero: "/024" is a typo. */
+	if (*d == '\0' || strlen(d) > 3 || (d[0] == '0' && d[1] != '\0'))
+		return -EINVAL;
+	for (; *d != '\0'; d++) {
+		if (*d < '0' || *d > '9')
+			return -EINVAL;
+		len = len * 10 + (unsigned)(*d - '0');
+	}
+	if (len > addr_max_len_bits(&out->a))
+		return -ERANGE;
+	out->len_bits = (uint8_t)len;
+	return 0;
+}
+
+const char *
+hg_addr_fmt(const struct hg_addr *a, char *buf, size_t len)
+{
+	if (inet_ntop(a->family == AF_INET ? AF_INET : AF_INET6, a->addr, buf,
+	    (socklen_t)len) == NULL)
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+static const char *
+prefix_fmt(const struct hg_prefix *p, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	snprintf(buf, len, "%s/%u", hg_addr_fmt(&p->a, a, sizeof(a)),
+	    p->len_bits);
+	return buf;
+}
+
+static const char *
+family_name(const struct hg_addr *a)
+{
+	return a->family == AF_INET ? "IPv4" : "IPv6";
+}
+
+/* Clears the bits past len_bits; returns whether any was set. */
+static bool
+prefix_clear_host_bits(struct hg_prefix *p)
+{
+	unsigned nbytes = addr_max_len_bits(&p->a) / 8;
+	bool had = false;
+
+	for (unsigned i = 0; i < nbytes; i++) {
+		unsigned first_bit = i * 8;
+		uint8_t keep;
+
+		if (first_bit >= p->len_bits)
+			keep = 0;
+		else if (first_bit + 8 <= p->len_bits)
+			keep = 0xff;
+		else
+			keep = (uint8_t)(0xff << (8 - (p->len_bits - first_bit)));
+		if (p->a.addr[i] & ~keep)
+			had = true;
+		p->a.addr[i] &= keep;
+	}
+	return had;
+}
+
+/* Why a an address cannot be an interface's, a next hop or a neighbour's. */
+static const char *
+addr_why_not_unicast(const struct hg_addr *a)
+{
+	static const uint8_t zero[16];
+
+	if (memcmp(a->addr, zero, a->family == AF_INET ? 4 : 16) == 0)
+		return "the unspecified address";
+	if (a->family == AF_INET) {
+		if ((a->addr[0] & 0xf0) == 0xe0)
+			return "a multicast address";
+		if (memcmp(a->addr, "\xff\xff\xff\xff", 4) == 0)
+			return "the broadcast address";
+	} else if (a->addr[0] == 0xff)
+		return "a multicast address";
+	return NULL;
+}
+
+/* A unicast address, for next hops and neighbours. */
+static bool
+cfg_unicast_addr(struct cfg_ctx *c, const char *where, const json_t *v,
+    struct hg_addr *out)
+{
+	char q[CFG_QUOTE_MAX + 1];
+	const char *s, *why;
+
+	if ((s = cfg_str(c, where, v, 128)) == NULL)
+		return false;
+	if (hg_addr_parse(s, out) < 0) {
+		cfg_err(c, where, "%s is not an IPv4 or IPv6 address",
+		    json_quote(v, q, sizeof(q)));
+		return false;
+	}
+	if ((why = addr_why_not_unicast(out)) != NULL) {
+		cfg_err(c, where, "%s is %s; a unicast address is needed",
+		    json_quote(v, q, sizeof(q)), why);
+		return false;
+	}
+	return true;
+}
+
+static bool
+cfg_prefix(struct cfg_ctx *c, const char *where, const json_t *v,
+    struct hg_prefix *out)
+{
+	char q[CFG_QUOTE_MAX + 1];
+	const char *s;
+	int rc;
+
+	if ((s = cfg_str(c, where, v, 128)) == NULL)
+		return false;
+	rc = hg_prefix_parse(s, out);
+	if (rc == -ERANGE) {
+		cfg_err(c, where, "%s: prefix length is out of range 0..%u",
+		    json_quote(v, q, sizeof(q)), addr_max_len_bits(&out->a));
+		return false;
+	}
+	if (rc < 0) {
+		cfg_err(c, where, "%s is not an IPv4 or IPv6 prefix "
+		    "(expected ADDRESS/LENGTH such as 10.0.0.0/8 or 2001:db8::/32)",
+		    json_quote(v, q, sizeof(q)));
+		return false;
+	}
+	return true;
+}
+
+/* --- MAC addresses ------------------------------------------------------- */
+
+static int
+hex_digit(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Exactly "xx:xx:xx:xx:xx:xx", either case. */
+static int
+mac_parse(const char *s, uint8_t mac[6])
+{
+	for (int i = 0; i < 6; i++) {
+		int hi = hex_digit(s[0]), lo = hi < 0 ? -1 : hex_digit(s[1]);
+
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+		s += 2;
+		if (*s != (i == 5 ? '\0' : ':'))
+			return -EINVAL;
+		s += i == 5 ? 0 : 1;
+	}
+	return 0;
+}
+
+static bool
+cfg_mac(struct cfg_ctx *c, const char *where, const json_t *v, uint8_t mac[6])
+{
+	static const uint8_t zero[6];
+	char q[CFG_QUOTE_MAX + 1];
+	const char *s;
+
+	if ((s = cfg_str(c, where, v, 64)) == NULL)
+		return false;
+	if (mac_parse(s, mac) < 0) {
+		cfg_err(c, where, "%s is not a MAC address "
+		    "(expected six hex pairs such as 02:00:00:00:00:01)",
+		    json_quote(v, q, sizeof(q)));
+		return false;
+	}
+	if (memcmp(mac, zero, 6) == 0) {
+		cfg_err(c, where, "%s is the all-zero MAC address; "
+		    "a unicast address is needed", json_quote(v, q, sizeof(q)));
+		return false;
+	}
+	if (mac[0] & 0x01) {
+		cfg_err(c, where, "%s is a %s MAC address; "
+		    "a unicast address is needed", json_quote(v, q, sizeof(q)),
+		    memcmp(mac, "\xff\xff\xff\xff\xff\xff", 6) == 0 ?
+		    "broadcast" : "multicast");
+		return false;
+	}
+	return true;
+}
+
+/* --- interfaces ---------------------------------------------------------- */
+
+static int
+cfg_if_find(const struct hg_config *cfg, const char *name)
+{
+	for (int i = 0; i < cfg->n_ifs; i++)
+		if (strcmp(cfg->ifs[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+static bool
+if_name_is_valid(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '_' || *s == '.' ||
+		    *s == '-')
+			continue;
+		return false;
+	}
+	return true;
+}
+
+static bool
+cfg_if_name(struct cfg_ctx *c, const char *where, const json_t *v,
+    struct hg_cfg_if *ifc)
+{
+	char q[CFG_QUOTE_MAX + 1];
+	const char *s;
+	int dup;
+
+	if ((s = cfg_str(c, where, v, HG_CFG_NAME_MAX - 1)) == NULL)
+		return false;
+	if (!if_name_is_valid(s)) {
+		cfg_err(c, where, "%s is not a valid interface name "
+		    "(allowed: 1..%d of A-Z a-z 0-9 _ . -)",
+		    json_quote(v, q, sizeof(q)), HG_CFG_NAME_MAX - 1);
+		return false;
+	}
+	if ((dup = cfg_if_find(c->cfg, s)) >= 0) {
+		cfg_err(c, where, "%s is already the name of /interfaces/%d",
+		    json_quote(v, q, sizeof(q)), c->if_json_idx[dup]);
+		return false;
+	}
+	snprintf(ifc->name, sizeof(ifc->name), "%s", s);
+	return true;
+}
+
+/*
+ * Ports that stand for nothing outside hexgate (null, gen) may repeat; any
+ * other port line names a host resource (an interface, a TAP, a capture
+ * file) that two interfaces cannot share.
+ */
+static bool
+port_may_repeat(const char *spec)
+{
+	return strcmp(spec, "null") == 0 || strncmp(spec, "gen:", 4) == 0;
+}
+
+static bool
+cfg_if_port(struct cfg_ctx *c, const char *where, const json_t *v,
+    struct hg_cfg_if *ifc)
+{
+	char q[CFG_QUOTE_MAX + 1];
+	const char *s;
+
+	if ((s = cfg_str(c, where, v, HG_CFG_PORT_MAX - 1)) == NULL)
+		return false;
+#ifdef HG_HAVE_IO
+	{
+		char why[160] = "";
+
+		if (io_port_check_spec(s, why, sizeof(why)) < 0) {
+			cfg_err(c, where, "%s is not a valid port line: %s",
+			    json_quote(v, q, sizeof(q)),
+			    why[0] != '\0' ? why : "rejected");
+			return false;
+		}
+	}
+#endif
+	if (!port_may_repeat(s)) {
+		for (int i = 0; i < c->cfg->n_ifs; i++) {
+			if (strcmp(c->cfg->ifs[i].port, s) != 0)
+				continue;
+			cfg_err(c, where, "%s is already the port of "
+			    "/interfaces/%d (%s)", json_quote(v, q, sizeof(q)),
+			    c->if_json_idx[i], c->cfg->ifs[i].name);
+			return false;
+		}
+	}
+	snprintf(ifc->port, sizeof(ifc->port), "%s", s);
+	return true;
+}
+
+static bool
+cfg_if_addr(struct cfg_ctx *c, const char *where, const json_t *v,
+    struct hg_cfg_if *ifc)
+{
+	char q[CFG_QUOTE_MAX + 1], pf[INET6_ADDRSTRLEN + 4];
+	struct hg_prefix p;
+	const char *why;
+
+	if (!cfg_prefix(c, where, v, &p))
+		return false;
+	if (p.len_bits == 0) {
+		cfg_err(c, where, "%s: an interface address needs a prefix "
+		    "length of 1..%u", json_quote(v, q, sizeof(q)),
+		    addr_max_len_bits(&p.a));
+		return false;
+	}
+	if ((why = addr_why_not_unicast(&p.a)) != NULL) {
+		cfg_err(c, where, "%s is %s; an interface address must be "
+		    "unicast", json_quote(v, q, sizeof(q)), why);
+		return false;
+	}
+	for (unsigned i = 0; i < ifc->n_addrs; i++) {
+		if (memcmp(&ifc->addrs[i].a, &p.a, sizeof(p.a)) != 0)
+			continue;
+		cfg_err(c, where, "%s repeats address %s of this interface",
+		    json_quote(v, q, sizeof(q)),
+		    prefix_fmt(&ifc->addrs[i], pf, sizeof(pf)));
+		return false;
+	}
+	ifc->addrs[ifc->n_addrs++] = p;
+	return true;
+}
+
+static void
+cfg_if_addrs(struct cfg_ctx *c, const char *where, const json_t *arr,
+    struct hg_cfg_if *ifc)
+{
+	char p[sizeof(((struct hg_cfg_err *)0)->where)];
+	size_t i;
+	json_t *v;
+
+	if (!cfg_expect(c, where, arr, JSON_ARRAY, "an array of prefixes"))
+		return;
+	if (json_array_size(arr) > HG_CFG_ADDR_MAX) {
+		cfg_err(c, where, "%zu addresses; an interface has at most %d",
+		    json_array_size(arr), HG_CFG_ADDR_MAX);
+		return;
+	}
+	json_array_foreach(arr, i, v) {
+		ptr_idx(p, sizeof(p), where, i);
+		(void)cfg_if_addr(c, p, v, ifc);
+	}
+}
+
+static const char *const if_keys[] = {
+	"name", "port", "mtu", "mac", "addresses", NULL
+};
+
+/*
+ * One interface.  It joins cfg->ifs even with errors in other fields once
+ * its name is good, so that routes naming it do not add a second,
+ * misleading error.
+ */
+static void
+cfg_if(struct cfg_ctx *c, const char *where, const json_t *obj, int json_idx)
+{
+	struct hg_cfg_if *ifc = &c->cfg->ifs[c->cfg->n_ifs];
+	char p[sizeof(((struct hg_cfg_err *)0)->where)];
+	const json_t *v;
+	long long n;
+	bool name_ok = false;
+
+	memset(ifc, 0, sizeof(*ifc));
+	ifc->mtu_bytes = CFG_MTU_DEFAULT;
+	if (!cfg_check_object(c, where, obj, if_keys))
+		return;
+	if ((v = cfg_required(c, where, obj, "name")) != NULL) {
+		ptr_key(p, sizeof(p), where, "name");
+		name_ok = cfg_if_name(c, p, v, ifc);
+	}
+	if ((v = cfg_required(c, where, obj, "port")) != NULL) {
+		ptr_key(p, sizeof(p), where, "port");
+		(void)cfg_if_port(c, p, v, ifc);
+	}
+	if ((v = json_object_get(obj, "mtu")) != NULL) {
+		ptr_key(p, sizeof(p), where, "mtu");
+		if (cfg_int(c, p, v, CFG_MTU_MIN, CFG_MTU_MAX, &n))
+			ifc->mtu_bytes = (uint16_t)n;
+	}
+	if ((v = json_object_get(obj, "mac")) != NULL) {
+		ptr_key(p, sizeof(p), where, "mac");
+		ifc->has_mac = cfg_mac(c, p, v, ifc->mac);
+	}
+	if ((v = json_object_get(obj, "addresses")) != NULL) {
+		ptr_key(p, sizeof(p), where, "addresses");
+		cfg_if_addrs(c, p, v, ifc);
+	}
+	if (name_ok) {
+		c->if_json_idx[c->cfg->n_ifs] = json_idx;
+		c->cfg->n_ifs++;
+	}
+}
+
+static void
+cfg_ifs(struct cfg_ctx *c, const json_t *arr)
+{
+	char p[sizeof(((struct hg_cfg_err *)0)->where)];
+	size_t i;
+	json_t *v;
+
+	if (!cfg_expect(c, "/interfaces", arr, JSON_ARRAY,
+	    "an array of interfaces"))
+		return;
+	if (json_array_size(arr) > HG_CFG_IF_MAX) {
+		cfg_err(c, "/interfaces", "%zu interfaces; at most %d are "
+		    "supported", json_array_size(arr), HG_CFG_IF_MAX);
+		return;
+	}
+	json_array_foreach(arr, i, v) {
+		ptr_idx(p, sizeof(p), "/interfaces", i);
+		cfg_if(c, p, v, (int)i);
+	}
+}
+
+/* A configured interface's index; -1 with an error naming the choices. */
+static int
+cfg_if_ref(struct cfg_ctx *c, const char *where, const json_t *v)
+{
+	char q[CFG_QUOTE_MAX + 1], list[160] = "";
+	const char *s;
+	int idx;
+
+	if ((s = cfg_str(c, where, v, 255)) == NULL)
+		return -1;
+	if ((idx = cfg_if_find(c->cfg, s)) >= 0)
+		return idx;
+	for (int i = 0; i < c->cfg->n_ifs; i++) {
+		if (i > 0)
+			str_append(list, sizeof(list), ", ");
+		str_append(list, sizeof(list), c->cfg->ifs[i].name);
+	}
+	cfg_err(c, where, "%s is not a configured interface (configured: %s)",
+	    json_quote(v, q, sizeof(q)), c->cfg->n_ifs > 0 ? list : "none");
+	return -1;
+}
+
+/* --- routes -------------------------------------------------------------- */
+
+static const char *const route_keys[] = {
+	"prefix", "via", "interface", "blackhole", NULL
+};
+
+static bool
+cfg_route_dst(struct cfg_ctx *c, const char *where, const json_t *v,
+    struct hg_prefix *dst)
+{
+	char q[CFG_QUOTE_MAX + 1], pf[INET6_ADDRSTRLEN + 4];
+
+	if (!cfg_prefix(c, where, v, dst))
+		return false;
+	if (prefix_clear_host_bits(dst)) {
+		cfg_err(c, where, "%s has host bits set (did you mean %s?)",
+		    json_quote(v, q, sizeof(q)), prefix_fmt(dst, pf, sizeof(pf)));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Exactly one of: via (optionally with interface), blackhole, or interface
+ * alone for a directly attached prefix.
+ */
+static bool
+cfg_route(struct cfg_ctx *c, const char *where, const json_t *obj,
+    struct hg_cfg_route *r)
+{
+	char p[sizeof(((struct hg_cfg_err *)0)->where)];
+	char a[INET6_ADDRSTRLEN], pf[INET6_ADDRSTRLEN + 4];
+	const json_t *v, *via, *ifv, *bh;
+	bool ok, dst_ok = false;
+
+	memset(r, 0, sizeof(*r));
+	r->if_idx = -1;
+	if (!cfg_check_object(c, where, obj, route_keys))
+		return false;
+	if ((v = cfg_required(c, where, obj, "prefix")) != NULL) {
+		ptr_key(p, sizeof(p), where, "prefix");
+		dst_ok = cfg_route_dst(c, p, v, &r->dst);
+	}
+	ok = dst_ok;
+	via = json_object_get(obj, "via");
+	ifv = json_object_get(obj, "interface");
+	bh = json_object_get(obj, "blackhole");
+	if (bh != NULL) {
+		ptr_key(p, sizeof(p), where, "blackhole");
+		if (!cfg_expect(c, p, bh, JSON_TRUE, "a boolean"))
+			return false;
+		r->blackhole = json_is_true(bh);
+	}
+	if (r->blackhole && (via != NULL || ifv != NULL)) {
+		cfg_err(c, where, "a blackhole route takes no \"%s\"",
+		    via != NULL ? "via" : "interface");
+		return false;
+	}
+	if (!r->blackhole && via == NULL && ifv == NULL) {
+		cfg_err(c, where, "a route needs \"via\", \"interface\" or "
+		    "\"blackhole\": true");
+		return false;
+	}
+	if (ifv != NULL) {
+		ptr_key(p, sizeof(p), where, "interface");
+		if ((r->if_idx = (int16_t)cfg_if_ref(c, p, ifv)) < 0)
+			ok = false;
+	}
+	if (via != NULL) {
+		ptr_key(p, sizeof(p), where, "via");
+		if (!cfg_unicast_addr(c, p, via, &r->via))
+			return false;
+		r->has_via = true;
+		if (dst_ok && r->via.family != r->dst.a.family) {
+			cfg_err(c, p, "%s is %s but prefix %s is %s",
+			    hg_addr_fmt(&r->via, a, sizeof(a)),
+			    family_name(&r->via),
+			    prefix_fmt(&r->dst, pf, sizeof(pf)),
+			    family_name(&r->dst.a));
+			return false;
+		}
+	}
+	return ok;
+}
+
+struct route_key {
+	struct hg_prefix dst;
+	uint32_t json_idx;
+};
+
+static int
+route_key_cmp(const void *pa, const void *pb)
+{
+	const struct route_key *a = pa, *b = pb;
+	int d;
+
+	if (a->dst.a.family != b->dst.a.family)
+		return a->dst.a.family - b->dst.a.family;
+	if (a->dst.len_bits != b->dst.len_bits)
+		return a->dst.len_bits - b->dst.len_bits;
+	if ((d = memcmp(a->dst.a.addr, b->dst.a.addr, 16)) != 0)
+		return d;
+	return a->json_idx < b->json_idx ? -1 : a->json_idx > b->json_idx;
+}
+
+/*
+ * A prefix routed twice is a mistake the FIB would hide (the later one
+ * wins).  Sorting keeps this O(n log n) for tables of tens of thousands.
+ */
+static void
+cfg_routes_dups(struct cfg_ctx *c, const uint32_t *json_idx)
+{
+	struct hg_config *cfg = c->cfg;
+	char p[sizeof(((struct hg_cfg_err *)0)->where)];
+	char pf[INET6_ADDRSTRLEN + 4];
+	struct route_key *keys;
+
+	if (cfg->n_routes < 2)
+		return;
+	keys = calloc(cfg->n_routes, sizeof(*keys));
+	if (keys == NULL) {
+		cfg_err(c, "/routes", "out of memory checking for duplicates");
+		return;
+	}
+	for (uint32_t i = 0; i < cfg->n_routes; i++) {
+		keys[i].dst = cfg->routes[i].dst;
+		keys[i].json_idx = json_idx[i];
+	}
+	qsort(keys, cfg->n_routes, sizeof(*keys), route_key_cmp);
+	for (uint32_t i = 1; i < cfg->n_routes; i++) {
+		if (memcmp(&keys[i].dst, &keys[i - 1].dst, sizeof(keys[i].dst)))
+			continue;
+		snprintf(p, sizeof(p), "/routes/%u/prefix", keys[i].json_idx);
+		cfg_err(c, p, "%s is already routed by /routes/%u",
+		    prefix_fmt(&keys[i].dst, pf, sizeof(pf)),
+		    keys[i - 1].json_idx);
+	}
+	free(keys);
+}
+
+static void
+cfg_routes(struct cfg_ctx *c, const json_t *arr)
+{
+	struct hg_config *cfg = c->cfg;
+	char p[sizeof(((struct hg_cfg_err *)0)->where)];
+	uint32_t *json_idx;
+	size_t i;
+	json_t *v;
+
+	if (!cfg_expect(c, "/routes", arr, JSON_ARRAY, "an array of routes"))
+		return;
+	if (json_array_size(arr) == 0)
+		return;
+	if (json_array_size(arr) > UINT32_MAX) {
+		cfg_err(c, "/routes", "too many routes");
+		return;
+	}
+	cfg->routes = calloc(json_array_size(arr), sizeof(*cfg->routes));
+	json_idx = calloc(json_array_size(arr), sizeof(*json_idx));
+	if (cfg->routes == NULL || json_idx == NULL) {
+		cfg_err(c, "/routes", "out of memory for %zu routes",
+		    json_array_size(arr));
+		free(json_idx);
+		return;
+	}
+	json_array_foreach(arr, i, v) {
+		ptr_idx(p, sizeof(p), "/routes", i);
+		if (!cfg_route(c, p, v, &cfg->routes[cfg->n_routes]))
+			continue;
+		json_idx[cfg->n_routes++] = (uint32_t)i;
+	}
+	cfg_routes_dups(c, json_idx);
+	free(json_idx);
+}
+
+/* --- neighbours ---------------------------------------------------------- */
+
+static const char *const neigh_keys[] = { "interface", "ip", "mac", NULL };
+
+static bool
+cfg_neigh(struct cfg_ctx *c, const char *where, const json_t *obj,
+    struct hg_cfg_neigh *n)
+{
+	char p[sizeof(((struct hg_cfg_err *)0)->where)];
+	const json_t *v;
+	bool ok = true;
+
+	memset(n, 0, sizeof(*n));
+	n->if_idx = -1;
+	if (!cfg_check_object(c, where, obj, neigh_keys))
+		return false;
+	if ((v = cfg_required(c, where, obj, "interface")) == NULL)
+		ok = false;
+	else {
+		ptr_key(p, sizeof(p), where, "interface");
+		if ((n->if_idx = (int16_t)cfg_if_ref(c, p, v)) < 0)
+			ok = false;
+	}
+	if ((v = cfg_required(c, where, obj, "ip")) == NULL)
+		ok = false;
+	else {
+		ptr_key(p, sizeof(p), where, "ip");
+		ok = cfg_unicast_addr(c, p, v, &n->ip) && ok;
+	}
+	if ((v = cfg_required(c, where, obj, "mac")) == NULL)
+		ok = false;
+	else {
+		ptr_key(p, sizeof(p), where, "mac");
+		ok = cfg_mac(c, p, v, n->mac) && ok;
+	}
+	return ok;
+}
+
+static void
+cfg_neighs(struct cfg_ctx *c, const json_t *arr)
+{
+	struct hg_config *cfg = c->cfg;
+	char p[sizeof(((struct hg_cfg_err *)0)->where)], a[INET6_ADDRSTRLEN];
+	size_t i;
+	json_t *v;
+
+	if (!cfg_expect(c, "/neighbors", arr, JSON_ARRAY,
+	    "an array of neighbours"))
+		return;
+	if (json_array_size(arr) == 0)
+		return;
+	cfg->neighs = calloc(json_array_size(arr), sizeof(*cfg->neighs));
+	if (cfg->neighs == NULL) {
+		cfg_err(c, "/neighbors", "out of memory");
+		return;
+	}
+	json_array_foreach(arr, i, v) {
+		struct hg_cfg_neigh *n = &cfg->neighs[cfg->n_neighs];
+		uint32_t j;
+
+		ptr_idx(p, sizeof(p), "/neighbors", i);
+		if (!cfg_neigh(c, p, v, n))
+			continue;
+		/* Static neighbours are few; a linear check is enough. */
+		for (j = 0; j < cfg->n_neighs; j++)
+			if (cfg->neighs[j].if_idx == n->if_idx &&
+			    memcmp(&cfg->neighs[j].ip, &n->ip, sizeof(n->ip)) == 0)
+				break;
+		if (j < cfg->n_neighs) {
+			str_append(p, sizeof(p), "/ip");
+			cfg_err(c, p, "%s on %s is already a static neighbour",
+			    hg_addr_fmt(&n->ip, a, sizeof(a)),
+			    cfg->ifs[n->if_idx].name);
+			continue;
+		}
+		cfg->n_neighs++;
+	}
+}
+
+/* --- top level ----------------------------------------------------------- */
+
+static const char *const top_keys[] = {
+	"workers", "log", "control_socket", "interfaces", "routes",
+	"neighbors", NULL
+};
+static const char *const log_keys[] = { "level", "syslog", NULL };
+
+static void
+cfg_log(struct cfg_ctx *c, const json_t *obj)
+{
+	char q[CFG_QUOTE_MAX + 1];
+	const json_t *v;
+	const char *s;
+
+	if (!cfg_check_object(c, "/log", obj, log_keys))
+		return;
+	if ((v = json_object_get(obj, "level")) != NULL &&
+	    (s = cfg_str(c, "/log/level", v, 16)) != NULL &&
+	    hg_log_level_parse(s, &c->cfg->log_level) < 0)
+		cfg_err(c, "/log/level", "%s is not a log level "
+		    "(allowed: error, warn, info, debug)",
+		    json_quote(v, q, sizeof(q)));
+	if ((v = json_object_get(obj, "syslog")) != NULL &&
+	    cfg_expect(c, "/log/syslog", v, JSON_TRUE, "a boolean"))
+		c->cfg->log_syslog = json_is_true(v);
+}
+
+static void
+cfg_control_socket(struct cfg_ctx *c, const json_t *v)
+{
+	/* sun_path holds the path and its NUL. */
+	size_t max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
+	const char *s;
+
+	if ((s = cfg_str(c, "/control_socket", v, max)) != NULL)
+		snprintf(c->cfg->control_socket,
+		    sizeof(c->cfg->control_socket), "%s", s);
+}
+
+static void
+cfg_top(struct cfg_ctx *c, const json_t *root)
+{
+	const json_t *v;
+	long long n;
+
+	if (!json_is_object(root)) {
+		cfg_err(c, "", "the configuration must be a JSON object, "
+		    "not %s", json_type_name(root));
+		return;
+	}
+	(void)cfg_check_object(c, "", root, top_keys);
+	if ((v = json_object_get(root, "workers")) != NULL &&
+	    cfg_int(c, "/workers", v, 0, HG_CFG_WORKERS_MAX, &n))
+		c->cfg->workers = (uint16_t)n;
+	if ((v = json_object_get(root, "log")) != NULL)
+		cfg_log(c, v);
+	if ((v = json_object_get(root, "control_socket")) != NULL)
+		cfg_control_socket(c, v);
+	/* Interfaces before routes and neighbours, which name them. */
+	if ((v = json_object_get(root, "interfaces")) != NULL)
+		cfg_ifs(c, v);
+	if ((v = json_object_get(root, "routes")) != NULL)
+		cfg_routes(c, v);
+	if ((v = json_object_get(root, "neighbors")) != NULL)
+		cfg_neighs(c, v);
+}
+
+struct hg_config *
+hg_config_parse(const char *text, size_t len, struct hg_cfg_errs *errs)
+{
+	struct hg_cfg_errs local;
+	struct cfg_ctx c = { .errs = errs != NULL ? errs : &local };
+	json_error_t jerr;
+	json_t *root;
+	char where[64];
+
+	c.errs->n = 0;
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		snprintf(where, sizeof(where), "line %d column %d", jerr.line,
+		    jerr.column);
+		cfg_err(&c, where, "%s", jerr.text);
+		return NULL;
+	}
+	c.cfg = calloc(1, sizeof(*c.cfg));
+	if (c.cfg == NULL) {
+		json_decref(root);
+		cfg_err(&c, "", "out of memory");
+		return NULL;
+	}
+	c.cfg->log_level = HG_LOG_INFO;
+	snprintf(c.cfg->control_socket, sizeof(c.cfg->control_socket), "%s",
+	    HG_CFG_DEFAULT_SOCKET);
+	cfg_top(&c, root);
+	json_decref(root);
+	if (c.errs->n > 0) {
+		hg_config_free(c.cfg);
+		return NULL;
+	}
+	return c.cfg;
+}
+
+struct hg_config *
+hg_config_load(const char *path, struct hg_cfg_errs *errs)
+{
+	struct hg_cfg_errs local;
+	struct cfg_ctx c = { .errs = errs != NULL ? errs : &local };
+	struct hg_config *cfg = NULL;
+	struct stat st;
+	char *text = NULL;
+	size_t got = 0;
+	FILE *f;
+
+	c.errs->n = 0;
+	if ((f = fopen(path, "re")) == NULL) {
+		cfg_err(&c, "", "open: %s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(f), &st) < 0) {
+		cfg_err(&c, "", "stat: %s", strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > CFG_FILE_MAX_BYTES) {
+		cfg_err(&c, "", "not a regular file of at most %u bytes",
+		    CFG_FILE_MAX_BYTES);
+		goto out;
+	}
+	/* One byte more than stat said, to notice a file that grew. */
+	if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
+		cfg_err(&c, "", "out of memory");
+		goto out;
+	}
+	got = fread(text, 1, (size_t)st.st_size + 1, f);
+	if (ferror(f)) {
+		cfg_err(&c, "", "read: %s", strerror(errno));
+		goto out;
+	}
+	if (got != (size_t)st.st_size) {
+		cfg_err(&c, "", "file changed while it was read");
+		goto out;
+	}
+	cfg = hg_config_parse(text, got, c.errs);
+out:
+	free(text);
+	fclose(f);
+	return cfg;
+}
+
+void
+hg_config_free(struct hg_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->routes);
+	free(cfg->neighs);
+	free(cfg);
+}
+
+void
+hg_config_errs_log(const char *src, const struct hg_cfg_errs *errs)
+{
+	unsigned shown = HG_MIN(errs->n, (unsigned)HG_CFG_ERR_MAX);
+
+	for (unsigned i = 0; i < shown; i++) {
+		const struct hg_cfg_err *e = &errs->e[i];
+
+		if (e->where[0] != '\0')
+			hg_log(HG_LOG_ERR, "%s: %s: %s", src, e->where, e->msg);
+		else
+			hg_log(HG_LOG_ERR, "%s: %s", src, e->msg);
+	}
+	if (errs->n > shown)
+		hg_log(HG_LOG_ERR, "%s: %u more errors not shown", src,
+		    errs->n - shown);
+}
