@@ -37,7 +37,9 @@
 #define FIB4_NH_MASK		0xffffffu
 
 #define FIB4_TBL24_ENTRIES	(1u << 24)
+#define FIB4_TBL24_BYTES	((size_t)FIB4_TBL24_ENTRIES * sizeof(uint32_t))
 #define FIB4_TBL8_ENTRIES	256u
+#define FIB4_TBL8_BYTES		(FIB4_TBL8_ENTRIES * sizeof(uint32_t))
 /*
  * 65536 groups (64 MiB of address space, touched only as groups are
  * used) hold every /24 that carries a longer prefix in today's Internet
@@ -87,6 +89,13 @@ static inline uint32_t
 fib4_mask(uint8_t len)
 {
 	return len == 0 ? 0 : ~0u << (32 - len);
+}
+
+/* The tbl8 group an extended entry points at. */
+static inline uint32_t *
+fib4_group(const struct ip_fib4 *fib, uint32_t e)
+{
+	return &fib->tbl8[(size_t)(e & FIB4_NH_MASK) * FIB4_TBL8_ENTRIES];
 }
 
 /* Readers may be walking the tables: every store is a single atomic one. */
@@ -139,7 +148,8 @@ rule_find(const struct fib4_rules *r, uint32_t prefix, uint8_t len)
 	uint64_t key = rule_key(prefix, len);
 	uint32_t i;
 
-	for (i = rule_hash(r, key); r->slot[i] & RULE_USED; i = (i + 1) & r->mask)
+	for (i = rule_hash(r, key); r->slot[i] & RULE_USED;
+	    i = (i + 1) & r->mask)
 		if (rule_slot_key(r->slot[i]) == key)
 			return &r->slot[i];
 	return NULL;
@@ -150,7 +160,8 @@ rule_put(struct fib4_rules *r, uint64_t key, uint32_t nh)
 {
 	uint32_t i;
 
-	for (i = rule_hash(r, key); r->slot[i] & RULE_USED; i = (i + 1) & r->mask)
+	for (i = rule_hash(r, key); r->slot[i] & RULE_USED;
+	    i = (i + 1) & r->mask)
 		if (rule_slot_key(r->slot[i]) == key)
 			break;
 	if (!(r->slot[i] & RULE_USED))
@@ -191,7 +202,8 @@ rule_remove(struct fib4_rules *r, uint64_t *s)
 	 * Backward-shift delete: pull later members of the probe run into
 	 * the hole unless that would move one before its home slot.
 	 */
-	for (j = (i + 1) & r->mask; r->slot[j] & RULE_USED; j = (j + 1) & r->mask) {
+	for (j = (i + 1) & r->mask; r->slot[j] & RULE_USED;
+	    j = (j + 1) & r->mask) {
 		home = rule_hash(r, rule_slot_key(r->slot[j]));
 		if (((j - home) & r->mask) >= ((j - i) & r->mask)) {
 			r->slot[i] = r->slot[j];
@@ -236,8 +248,8 @@ ip_fib4_create(struct ip_fib4 **out, uint32_t max_tbl8)
 	if (fib == NULL)
 		return -ENOMEM;
 	fib->max_tbl8 = max_tbl8;
-	fib->tbl24 = fib4_map((size_t)FIB4_TBL24_ENTRIES * sizeof(uint32_t));
-	fib->tbl8 = fib4_map((size_t)max_tbl8 * FIB4_TBL8_ENTRIES * sizeof(uint32_t));
+	fib->tbl24 = fib4_map(FIB4_TBL24_BYTES);
+	fib->tbl8 = fib4_map(max_tbl8 * FIB4_TBL8_BYTES);
 	fib->free_tbl8 = calloc(max_tbl8, sizeof(uint32_t));
 	fib->parked_tbl8 = calloc(max_tbl8, sizeof(uint32_t));
 	fib->rules.slot = calloc(RULE_MIN_SLOTS, sizeof(uint64_t));
@@ -261,10 +273,9 @@ ip_fib4_destroy(struct ip_fib4 *fib)
 	if (fib == NULL)
 		return;
 	if (fib->tbl24 != NULL)
-		munmap(fib->tbl24, (size_t)FIB4_TBL24_ENTRIES * sizeof(uint32_t));
+		munmap(fib->tbl24, FIB4_TBL24_BYTES);
 	if (fib->tbl8 != NULL)
-		munmap(fib->tbl8,
-		    (size_t)fib->max_tbl8 * FIB4_TBL8_ENTRIES * sizeof(uint32_t));
+		munmap(fib->tbl8, fib->max_tbl8 * FIB4_TBL8_BYTES);
 	free(fib->free_tbl8);
 	free(fib->parked_tbl8);
 	free(fib->rules.slot);
@@ -293,8 +304,8 @@ fib4_add_short(struct ip_fib4 *fib, uint32_t prefix, uint8_t len, uint32_t nh)
 	for (i = first; i < first + n; i++) {
 		e = fib->tbl24[i];
 		if (e & FIB4_EXT)
-			fib4_fill_tbl8(&fib->tbl8[(e & FIB4_NH_MASK) * FIB4_TBL8_ENTRIES],
-			    FIB4_TBL8_ENTRIES, leaf, len);
+			fib4_fill_tbl8(fib4_group(fib, e), FIB4_TBL8_ENTRIES,
+			    leaf, len);
 		else if (!(e & FIB4_VALID) || fib4_depth(e) <= len)
 			fib4_store(&fib->tbl24[i], leaf);
 	}
@@ -307,7 +318,7 @@ fib4_add_long(struct ip_fib4 *fib, uint32_t prefix, uint8_t len, uint32_t nh)
 	uint32_t first = prefix & 0xff, n = 1u << (32 - len);
 
 	if (e & FIB4_EXT) {
-		g = &fib->tbl8[(e & FIB4_NH_MASK) * FIB4_TBL8_ENTRIES];
+		g = fib4_group(fib, e);
 		fib4_fill_tbl8(g + first, n, fib4_leaf(nh, len), len);
 		return;
 	}
@@ -334,7 +345,8 @@ ip_fib4_add(struct ip_fib4 *fib, uint32_t prefix_be, uint8_t len, uint32_t nh)
 		return -EINVAL;
 	prefix = ntohl(prefix_be) & fib4_mask(len);
 	/* Check everything that can fail before the first store. */
-	if (len > 24 && !(fib->tbl24[prefix >> 8] & FIB4_EXT) && fib->nfree == 0)
+	if (len > 24 && !(fib->tbl24[prefix >> 8] & FIB4_EXT) &&
+	    fib->nfree == 0)
 		return -ENOSPC;
 	if ((rc = rule_reserve(&fib->rules)) != 0)
 		return rc;
@@ -361,15 +373,16 @@ fib4_restore_tbl8(uint32_t *e, uint32_t n, uint8_t depth, uint32_t cover)
 }
 
 static void
-fib4_del_short(struct ip_fib4 *fib, uint32_t prefix, uint8_t len, uint32_t cover)
+fib4_del_short(struct ip_fib4 *fib, uint32_t prefix, uint8_t len,
+    uint32_t cover)
 {
 	uint32_t first = prefix >> 8, n = 1u << (24 - len), i, e;
 
 	for (i = first; i < first + n; i++) {
 		e = fib->tbl24[i];
 		if (e & FIB4_EXT)
-			fib4_restore_tbl8(&fib->tbl8[(e & FIB4_NH_MASK) * FIB4_TBL8_ENTRIES],
-			    FIB4_TBL8_ENTRIES, len, cover);
+			fib4_restore_tbl8(fib4_group(fib, e), FIB4_TBL8_ENTRIES,
+			    len, cover);
 		else if ((e & FIB4_VALID) && fib4_depth(e) == len)
 			fib4_store(&fib->tbl24[i], cover);
 	}
@@ -379,7 +392,7 @@ static void
 fib4_del_long(struct ip_fib4 *fib, uint32_t prefix, uint8_t len, uint32_t cover)
 {
 	uint32_t *t24 = &fib->tbl24[prefix >> 8], group = *t24 & FIB4_NH_MASK;
-	uint32_t *g = &fib->tbl8[group * FIB4_TBL8_ENTRIES], i;
+	uint32_t *g = fib4_group(fib, *t24), i;
 
 	fib4_restore_tbl8(g + (prefix & 0xff), 1u << (32 - len), len, cover);
 
@@ -438,9 +451,8 @@ ip_fib4_count(const struct ip_fib4 *fib)
 size_t
 ip_fib4_mem_bytes(const struct ip_fib4 *fib)
 {
-	return sizeof(*fib) +
-	    (size_t)FIB4_TBL24_ENTRIES * sizeof(uint32_t) +
-	    (size_t)fib->max_tbl8 * FIB4_TBL8_ENTRIES * sizeof(uint32_t) +
+	return sizeof(*fib) + FIB4_TBL24_BYTES +
+	    fib->max_tbl8 * FIB4_TBL8_BYTES +
 	    (size_t)fib->max_tbl8 * 2 * sizeof(uint32_t) +
 	    (size_t)(fib->rules.mask + 1) * sizeof(uint64_t);
 }
@@ -460,14 +472,15 @@ fib4_tbl24_entry(const struct ip_fib4 *fib, uint32_t addr)
 static inline const uint32_t *
 fib4_tbl8_slot(const struct ip_fib4 *fib, uint32_t e, uint32_t addr)
 {
-	return &fib->tbl8[(e & FIB4_NH_MASK) * FIB4_TBL8_ENTRIES + (addr & 0xff)];
+	return &fib4_group(fib, e)[addr & 0xff];
 }
 
 static inline uint32_t
 fib4_resolve(const struct ip_fib4 *fib, uint32_t e, uint32_t addr)
 {
 	if (hg_unlikely(e & FIB4_EXT))
-		e = __atomic_load_n(fib4_tbl8_slot(fib, e, addr), __ATOMIC_RELAXED);
+		e = __atomic_load_n(fib4_tbl8_slot(fib, e, addr),
+		    __ATOMIC_RELAXED);
 	return (e & FIB4_VALID) ? (e & FIB4_NH_MASK) : IP_FIB_MISS;
 }
 

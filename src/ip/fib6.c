@@ -13,12 +13,17 @@
  *
  * Why this shape: a lookup is at most 15 dependent reads and usually
  * 3-5 (most of the Internet table is /48 or shorter, and /48 ends in the
- * fourth group), with no compare on the way.  Memory is the price: each
- * group is 1.25 KiB, and a sparse set of long prefixes costs up to one
- * group per level each.  Real tables share their top levels and stop at
- * /48-/64, so tens of thousands of prefixes need tens of MiB at most.
- * A path-compressed or tree-bitmap trie would be smaller and slower to
- * read and write; we do not need it at this size.
+ * fourth group), with no compare on the way, and an update touches only
+ * the entries its prefix covers.  Memory is the price: each group is
+ * 1.25 KiB, and a sparse set of long prefixes costs up to one group per
+ * level each.  bench_fib's 92k prefixes (mostly /48 scattered under 5000
+ * /32s, the worst sharing a real table would show) take 123 MiB and
+ * ~230 ns per cold lookup, each level a cache miss; clustered tables of
+ * tens of thousands of prefixes need far less.  A path-compressed or
+ * tree-bitmap trie would be smaller but no faster to read and harder
+ * to update safely under readers; a bulk lookup that overlaps the misses
+ * of many addresses (as ip_fib4_lookup_bulk does) is the next step if
+ * IPv6 forwarding rates need it.
  *
  * Entries are 32 bits, the same layout the lookup reads in fib4.c minus
  * the depth: 129 depths do not fit beside a 24-bit next hop, so each
@@ -42,6 +47,7 @@
 #define FIB6_ROOT_BITS		16
 #define FIB6_ROOT_ENTRIES	(1u << FIB6_ROOT_BITS)
 #define FIB6_GROUP_ENTRIES	256u
+#define FIB6_GROUP_BYTES	(FIB6_GROUP_ENTRIES * sizeof(uint32_t))
 #define FIB6_LEVELS		15	/* root + 14 byte-wide levels */
 /* Address space reserved for groups; tried smaller if refused. */
 #define FIB6_MAX_GROUPS		(1u << 20)
@@ -84,7 +90,7 @@ struct ip_fib6 {
 	uint32_t		 nfree;
 	uint32_t		*parked_groups;
 	uint32_t		 nparked;
-	uint32_t		 list_cap;	/* of free_groups and parked_groups */
+	uint32_t		 list_cap;	/* of both lists above */
 	struct fib6_rules	 rules;
 };
 
@@ -113,7 +119,15 @@ fib6_map(size_t bytes)
 
 	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED)
+		return NULL;
+	/*
+	 * Each level of a lookup lands on a different page; with 4 KiB pages
+	 * that is a TLB miss per level.  Groups are handed out from index 0
+	 * up, so huge pages cost little unused memory.  Advisory only.
+	 */
+	(void)madvise(p, bytes, MADV_HUGEPAGE);
+	return p;
 }
 
 /* ---- prefixes as two 64-bit halves ---- */
@@ -150,7 +164,8 @@ prefix_mask(uint64_t *hi, uint64_t *lo, uint8_t len)
 static inline uint8_t
 prefix_byte(uint64_t hi, uint64_t lo, int i)
 {
-	return i < 8 ? (uint8_t)(hi >> (56 - 8 * i)) : (uint8_t)(lo >> (120 - 8 * i));
+	return i < 8 ? (uint8_t)(hi >> (56 - 8 * i)) :
+	    (uint8_t)(lo >> (120 - 8 * i));
 }
 
 /* ---- rule store: linear probing, backward-shift delete ---- */
@@ -171,7 +186,8 @@ rule_find(const struct fib6_rules *r, uint64_t hi, uint64_t lo, uint8_t len)
 	struct fib6_rule *s;
 	uint32_t i;
 
-	for (i = rule_hash(r, hi, lo, len); r->slot[i].used; i = (i + 1) & r->mask) {
+	for (i = rule_hash(r, hi, lo, len); r->slot[i].used;
+	    i = (i + 1) & r->mask) {
 		s = &r->slot[i];
 		if (s->hi == hi && s->lo == lo && s->len == len)
 			return s;
@@ -180,12 +196,14 @@ rule_find(const struct fib6_rules *r, uint64_t hi, uint64_t lo, uint8_t len)
 }
 
 static void
-rule_put(struct fib6_rules *r, uint64_t hi, uint64_t lo, uint8_t len, uint32_t nh)
+rule_put(struct fib6_rules *r, uint64_t hi, uint64_t lo, uint8_t len,
+    uint32_t nh)
 {
 	struct fib6_rule *s;
 	uint32_t i;
 
-	for (i = rule_hash(r, hi, lo, len); r->slot[i].used; i = (i + 1) & r->mask) {
+	for (i = rule_hash(r, hi, lo, len); r->slot[i].used;
+	    i = (i + 1) & r->mask) {
 		s = &r->slot[i];
 		if (s->hi == hi && s->lo == lo && s->len == len) {
 			s->nh = nh;
@@ -213,8 +231,8 @@ rule_reserve(struct fib6_rules *r)
 	n.count = 0;
 	for (i = 0; i <= r->mask; i++)
 		if (r->slot[i].used)
-			rule_put(&n, r->slot[i].hi, r->slot[i].lo, r->slot[i].len,
-			    r->slot[i].nh);
+			rule_put(&n, r->slot[i].hi, r->slot[i].lo,
+			    r->slot[i].len, r->slot[i].nh);
 	free(r->slot);
 	*r = n;
 	return 0;
@@ -224,9 +242,11 @@ static void
 rule_remove(struct fib6_rules *r, struct fib6_rule *s)
 {
 	uint32_t i = (uint32_t)(s - r->slot), j, home;
+	const struct fib6_rule *t;
 
 	for (j = (i + 1) & r->mask; r->slot[j].used; j = (j + 1) & r->mask) {
-		home = rule_hash(r, r->slot[j].hi, r->slot[j].lo, r->slot[j].len);
+		t = &r->slot[j];
+		home = rule_hash(r, t->hi, t->lo, t->len);
 		if (((j - home) & r->mask) >= ((j - i) & r->mask)) {
 			r->slot[i] = r->slot[j];
 			i = j;
@@ -236,7 +256,7 @@ rule_remove(struct fib6_rules *r, struct fib6_rule *s)
 	r->count--;
 }
 
-/* Longest remaining rule covering hi/lo/len: its leaf in *leaf, depth returned. */
+/* The longest rule left that covers hi/lo/len: its leaf and depth. */
 static uint8_t
 rule_cover(const struct fib6_rules *r, uint64_t hi, uint64_t lo, uint8_t len,
     uint32_t *leaf)
@@ -264,6 +284,15 @@ static inline struct fib6_slot
 fib6_group_slot(struct ip_fib6 *fib, uint32_t group, uint32_t i)
 {
 	size_t at = (size_t)group * FIB6_GROUP_ENTRIES + i;
+
+	return (struct fib6_slot){ &fib->groups[at], &fib->group_depth[at] };
+}
+
+/* The group an extended entry points at. */
+static inline struct fib6_slot
+fib6_child(const struct ip_fib6 *fib, uint32_t e)
+{
+	size_t at = (size_t)(e & FIB6_IDX_MASK) * FIB6_GROUP_ENTRIES;
 
 	return (struct fib6_slot){ &fib->groups[at], &fib->group_depth[at] };
 }
@@ -334,14 +363,15 @@ ip_fib6_create(struct ip_fib6 **out)
 	fib->rules.slot = calloc(RULE_MIN_SLOTS, sizeof(struct fib6_rule));
 	fib->rules.mask = RULE_MIN_SLOTS - 1;
 	for (max = FIB6_MAX_GROUPS; max >= FIB6_MIN_GROUPS; max /= 2) {
-		fib->groups = fib6_map((size_t)max * FIB6_GROUP_ENTRIES * sizeof(uint32_t));
+		fib->groups = fib6_map(max * FIB6_GROUP_BYTES);
 		fib->group_depth = fib6_map((size_t)max * FIB6_GROUP_ENTRIES);
 		if (fib->groups != NULL && fib->group_depth != NULL)
 			break;
 		if (fib->groups != NULL)
-			munmap(fib->groups, (size_t)max * FIB6_GROUP_ENTRIES * sizeof(uint32_t));
+			munmap(fib->groups, max * FIB6_GROUP_BYTES);
 		if (fib->group_depth != NULL)
-			munmap(fib->group_depth, (size_t)max * FIB6_GROUP_ENTRIES);
+			munmap(fib->group_depth,
+			    (size_t)max * FIB6_GROUP_ENTRIES);
 		fib->groups = NULL;
 		fib->group_depth = NULL;
 	}
@@ -362,10 +392,10 @@ ip_fib6_destroy(struct ip_fib6 *fib)
 	if (fib == NULL)
 		return;
 	if (fib->groups != NULL)
-		munmap(fib->groups,
-		    (size_t)fib->max_groups * FIB6_GROUP_ENTRIES * sizeof(uint32_t));
+		munmap(fib->groups, fib->max_groups * FIB6_GROUP_BYTES);
 	if (fib->group_depth != NULL)
-		munmap(fib->group_depth, (size_t)fib->max_groups * FIB6_GROUP_ENTRIES);
+		munmap(fib->group_depth,
+		    (size_t)fib->max_groups * FIB6_GROUP_ENTRIES);
 	free(fib->root);
 	free(fib->root_depth);
 	free(fib->free_groups);
@@ -408,8 +438,7 @@ fib6_groups_needed(const struct ip_fib6 *fib, uint64_t hi, uint64_t lo, int lvl)
 	for (l = 1; l <= lvl; l++) {
 		if (!(e & FIB6_EXT))
 			return (uint32_t)(lvl - l + 1);
-		e = fib->groups[(size_t)(e & FIB6_IDX_MASK) * FIB6_GROUP_ENTRIES +
-		    prefix_byte(hi, lo, l + 1)];
+		e = fib6_child(fib, e).e[prefix_byte(hi, lo, l + 1)];
 	}
 	return 0;
 }
@@ -445,7 +474,7 @@ fib6_fill(struct ip_fib6 *fib, struct fib6_slot s, uint32_t n, uint32_t leaf,
 
 	for (i = 0; i < n; i++) {
 		if (s.e[i] & FIB6_EXT)
-			fib6_fill(fib, fib6_group_slot(fib, s.e[i] & FIB6_IDX_MASK, 0),
+			fib6_fill(fib, fib6_child(fib, s.e[i]),
 			    FIB6_GROUP_ENTRIES, leaf, depth);
 		else if (!(s.e[i] & FIB6_VALID) || s.depth[i] <= depth) {
 			fib6_store(&s.e[i], leaf);
@@ -488,7 +517,7 @@ ip_fib6_add(struct ip_fib6 *fib, const uint8_t prefix[16], uint8_t len,
 		for (l = 1; l <= lvl; l++) {
 			if (!(*path[l - 1].e & FIB6_EXT))
 				fib6_push_down(fib, path[l - 1]);
-			s = fib6_group_slot(fib, *path[l - 1].e & FIB6_IDX_MASK, 0);
+			s = fib6_child(fib, *path[l - 1].e);
 			if (l < lvl)
 				path[l] = (struct fib6_slot){
 				    s.e + prefix_byte(hi, lo, l + 1),
@@ -513,7 +542,7 @@ fib6_restore(struct ip_fib6 *fib, struct fib6_slot s, uint32_t n, uint8_t depth,
 
 	for (i = 0; i < n; i++) {
 		if (s.e[i] & FIB6_EXT)
-			fib6_restore(fib, fib6_group_slot(fib, s.e[i] & FIB6_IDX_MASK, 0),
+			fib6_restore(fib, fib6_child(fib, s.e[i]),
 			    FIB6_GROUP_ENTRIES, depth, cover, cover_depth);
 		else if ((s.e[i] & FIB6_VALID) && s.depth[i] == depth) {
 			fib6_store(&s.e[i], cover);
@@ -535,8 +564,8 @@ fib6_try_collapse(struct ip_fib6 *fib, struct fib6_slot parent, int lvl)
 	struct fib6_slot g = fib6_group_slot(fib, group, 0);
 
 	for (i = 0; i < FIB6_GROUP_ENTRIES; i++)
-		if ((g.e[i] & FIB6_EXT) ||
-		    ((g.e[i] & FIB6_VALID) && g.depth[i] > fib6_level_end(lvl - 1)))
+		if ((g.e[i] & FIB6_EXT) || ((g.e[i] & FIB6_VALID) &&
+		    g.depth[i] > fib6_level_end(lvl - 1)))
 			return false;
 	*parent.depth = g.depth[0];
 	__atomic_store_n(parent.e, g.e[0], __ATOMIC_RELEASE);
@@ -569,7 +598,7 @@ ip_fib6_del(struct ip_fib6 *fib, const uint8_t prefix[16], uint8_t len)
 	s = (struct fib6_slot){ fib->root, fib->root_depth };
 	if (lvl > 0) {
 		fib6_path(fib, hi, lo, lvl, path);
-		s = fib6_group_slot(fib, *path[lvl - 1].e & FIB6_IDX_MASK, 0);
+		s = fib6_child(fib, *path[lvl - 1].e);
 	}
 	fib6_range(hi, lo, len, &first, &n);
 	s.e += first;
@@ -587,7 +616,8 @@ void
 ip_fib6_reclaim(struct ip_fib6 *fib)
 {
 	while (fib->nparked > 0)
-		fib->free_groups[fib->nfree++] = fib->parked_groups[--fib->nparked];
+		fib->free_groups[fib->nfree++] =
+		    fib->parked_groups[--fib->nparked];
 }
 
 uint32_t
@@ -602,7 +632,7 @@ ip_fib6_mem_bytes(const struct ip_fib6 *fib)
 {
 	return sizeof(*fib) +
 	    (size_t)FIB6_ROOT_ENTRIES * (sizeof(uint32_t) + 1) +
-	    (size_t)fib->used_groups * FIB6_GROUP_ENTRIES * (sizeof(uint32_t) + 1) +
+	    fib->used_groups * (FIB6_GROUP_BYTES + FIB6_GROUP_ENTRIES) +
 	    (size_t)fib->list_cap * 2 * sizeof(uint32_t) +
 	    (size_t)(fib->rules.mask + 1) * sizeof(struct fib6_rule);
 }
