@@ -1,0 +1,89 @@
+/*
+ * src/pkt/build.c: small frame builders and MAC address text.  Builders
+ * write a whole frame into an empty packet and leave it parsed, so the
+ * result goes through the same checks as a received frame.  The ARP and ND
+ * logic that decides what to send lives in src/ip.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+
+#include "pkt.h"
+
+int
+pkt_build_arp(struct pkt *p, uint16_t op, const uint8_t eth_dst[ETH_ALEN],
+    const uint8_t sha[ETH_ALEN], uint32_t spa_be,
+    const uint8_t tha[ETH_ALEN], uint32_t tpa_be)
+{
+	struct eth_hdr *eth;
+	struct arp_hdr *arp;
+
+	p->len = 0;
+	eth = pkt_append(p, sizeof(*eth) + sizeof(*arp));
+	if (eth == NULL)
+		return -EMSGSIZE;
+	arp = (struct arp_hdr *)(void *)(eth + 1);
+
+	/* No padding to 60 bytes: the NIC or the kernel pads on output, and
+	 * captures stay byte-for-byte what scapy builds. */
+	memcpy(eth->dst, eth_dst, ETH_ALEN);
+	memcpy(eth->src, sha, ETH_ALEN);
+	eth->type_be = htons(ETH_P_ARP);
+	arp->htype_be = htons(ARP_HRD_ETHER);
+	arp->ptype_be = htons(ETH_P_IP);
+	arp->hlen = ETH_ALEN;
+	arp->plen = 4;
+	arp->op_be = htons(op);
+	memcpy(arp->sha, sha, ETH_ALEN);
+	arp->spa_be = spa_be;
+	memcpy(arp->tha, tha, ETH_ALEN);
+	arp->tpa_be = tpa_be;
+
+	if (pkt_parse(p, NULL) != PKT_DROP_NONE)
+		return -EINVAL;	/* cannot happen: the frame is fixed-size */
+	return 0;
+}
+
+char *
+pkt_mac_fmt(const uint8_t mac[ETH_ALEN], char buf[18])
+{
+	(void)snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x",
+	    mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	return buf;
+}
+
+static int
+hex_val(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Exactly six pairs of hex digits joined by ':'; nothing before or after. */
+int
+pkt_mac_parse(const char *s, uint8_t mac[ETH_ALEN])
+{
+	uint8_t out[ETH_ALEN];
+
+	for (int i = 0; i < ETH_ALEN; i++) {
+		int hi = hex_val(s[0]), lo;
+
+		if (hi < 0)
+			return -EINVAL;
+		lo = hex_val(s[1]);
+		if (lo < 0)
+			return -EINVAL;
+		out[i] = (uint8_t)(hi << 4 | lo);
+		s += 2;
+		if (*s != (i == ETH_ALEN - 1 ? '\0' : ':'))
+			return -EINVAL;
+		s++;
+	}
+	memcpy(mac, out, ETH_ALEN);
+	return 0;
+}
