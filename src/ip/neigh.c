@@ -370,7 +370,8 @@ void
 ip_poll(struct ip_worker *w, const struct ip_tables *t, struct pkt_batch *tx,
     uint64_t now_ns)
 {
-	uint32_t keep = 0;
+	struct pkt *failed[IP_PENDING_MAX];
+	uint32_t keep = 0, n_failed = 0;
 
 	for (uint32_t i = 0; i < w->n_pending; i++) {
 		struct ip_pending pe = w->pending[i];
@@ -385,7 +386,7 @@ ip_poll(struct ip_worker *w, const struct ip_tables *t, struct pkt_batch *tx,
 		    IP_NEIGH_RETRANS_NS) {
 			if (__atomic_load_n(&n->probes, __ATOMIC_RELAXED) >=
 			    IP_NEIGH_PROBES) {
-				neigh_fail(w, t, pe.p, tx, now_ns);
+				failed[n_failed++] = pe.p;
 				continue;
 			}
 			if (neigh_claim_probe(n, now_ns))
@@ -394,4 +395,8 @@ ip_poll(struct ip_worker *w, const struct ip_tables *t, struct pkt_batch *tx,
 		w->pending[keep++] = pe;
 	}
 	w->n_pending = keep;
+	/* Only now: the errors sent about failed packets may themselves
+	 * wait for a neighbour and join the queue just compacted. */
+	for (uint32_t i = 0; i < n_failed; i++)
+		neigh_fail(w, t, failed[i], tx, now_ns);
 }
