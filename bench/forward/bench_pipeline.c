@@ -86,6 +86,7 @@ main(int argc, char **argv)
 {
 	uint32_t n_prefixes = 1000000;
 	uint64_t n_packets = 20000000;
+	uint16_t n_workers = 1;
 	struct io_port *in, *out;
 	struct ip_neigh_table *nt;
 	struct dp_params params;
@@ -98,7 +99,7 @@ main(int argc, char **argv)
 	uint64_t t0;
 	int c, rc;
 
-	while ((c = getopt(argc, argv, "p:n:")) != -1) {
+	while ((c = getopt(argc, argv, "p:n:w:")) != -1) {
 		switch (c) {
 		case 'p':
 			n_prefixes = (uint32_t)strtoul(optarg, NULL, 10);
@@ -106,8 +107,13 @@ main(int argc, char **argv)
 		case 'n':
 			n_packets = strtoull(optarg, NULL, 10);
 			break;
+		case 'w':
+			n_workers = (uint16_t)strtoul(optarg, NULL, 10);
+			if (n_workers < 1 || n_workers > DP_WORKERS_MAX)
+				n_workers = 1;
+			break;
 		default:
-			fprintf(stderr, "usage: bench_pipeline [-p PREFIXES] [-n PACKETS]\n");
+			fprintf(stderr, "usage: bench_pipeline [-p PREFIXES] [-n PACKETS] [-w WORKERS]\n");
 			return 2;
 		}
 	}
@@ -115,16 +121,16 @@ main(int argc, char **argv)
 	t = make_tables(n_prefixes, &build_s);
 	snprintf(spec, sizeof(spec), "gen:size=64,dmac=02:00:00:00:00:01,"
 	    "src=198.18.0.2,dst=64.0.0.0,span=1073741824,flows=65536,"
-	    "count=%llu", (unsigned long long)n_packets);
-	if ((rc = io_port_open(&in, spec, 1, err, sizeof(err))) != 0)
+	    "count=%llu", (unsigned long long)(n_packets / n_workers));
+	if ((rc = io_port_open(&in, spec, n_workers, err, sizeof(err))) != 0)
 		die(err, rc);
-	if ((rc = io_port_open(&out, "null", 1, err, sizeof(err))) != 0)
+	if ((rc = io_port_open(&out, "null", n_workers, err, sizeof(err))) != 0)
 		die(err, rc);
 	if ((rc = ip_neigh_table_create(&nt, 1024)) != 0 ||
 	    (rc = ip_neigh_set_static(nt, 1, AF_INET, (uint8_t *)&gw_be, mac_nh)) != 0)
 		die("neighbour table", rc);
 	memset(&params, 0, sizeof(params));
-	params.n_workers = 1;
+	params.n_workers = n_workers;
 	params.n_if = 2;
 	params.ports[0] = in;
 	params.ports[1] = out;
@@ -145,8 +151,11 @@ main(int argc, char **argv)
 	printf("frames: %llu generated, %llu forwarded, %llu dropped\n",
 	    (unsigned long long)si.rx_pkts, (unsigned long long)so.tx_pkts,
 	    (unsigned long long)(si.drops_total + so.drops_total));
-	printf("pipeline forward 64B: %.2f Mpps per core (%.1f ns per packet)\n",
-	    (double)so.tx_pkts / secs / 1e6, secs * 1e9 / (double)si.rx_pkts);
+	printf("pipeline forward 64B, %u worker%s: %.2f Mpps in all, "
+	    "%.2f Mpps per core (%.1f ns per packet per core)\n", n_workers,
+	    n_workers == 1 ? "" : "s", (double)so.tx_pkts / secs / 1e6,
+	    (double)so.tx_pkts / secs / 1e6 / n_workers,
+	    secs * 1e9 * n_workers / (double)si.rx_pkts);
 	dp_destroy(dp);
 	io_port_close(in);
 	io_port_close(out);
