@@ -29,6 +29,7 @@
 #include <sys/mman.h>
 
 #include "fib.h"
+#include "fib_priv.h"
 
 #define FIB4_VALID		(1u << 31)
 #define FIB4_EXT		(1u << 30)
@@ -96,30 +97,6 @@ static inline uint32_t *
 fib4_group(const struct ip_fib4 *fib, uint32_t e)
 {
 	return &fib->tbl8[(size_t)(e & FIB4_NH_MASK) * FIB4_TBL8_ENTRIES];
-}
-
-/* Readers may be walking the tables: every store is a single atomic one. */
-static inline void
-fib4_store(uint32_t *p, uint32_t v)
-{
-	__atomic_store_n(p, v, __ATOMIC_RELAXED);
-}
-
-static void *
-fib4_map(size_t bytes)
-{
-	void *p;
-
-	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	/*
-	 * Random lookups over 64 MiB miss the TLB on nearly every access
-	 * with 4 KiB pages; huge pages take that miss away.  Advisory only.
-	 */
-	(void)madvise(p, bytes, MADV_HUGEPAGE);
-	return p;
 }
 
 /* ---- rule store: linear probing, backward-shift delete ---- */
@@ -248,8 +225,8 @@ ip_fib4_create(struct ip_fib4 **out, uint32_t max_tbl8)
 	if (fib == NULL)
 		return -ENOMEM;
 	fib->max_tbl8 = max_tbl8;
-	fib->tbl24 = fib4_map(FIB4_TBL24_BYTES);
-	fib->tbl8 = fib4_map(max_tbl8 * FIB4_TBL8_BYTES);
+	fib->tbl24 = ip_fib_map(FIB4_TBL24_BYTES);
+	fib->tbl8 = ip_fib_map(max_tbl8 * FIB4_TBL8_BYTES);
 	fib->free_tbl8 = calloc(max_tbl8, sizeof(uint32_t));
 	fib->parked_tbl8 = calloc(max_tbl8, sizeof(uint32_t));
 	fib->rules.slot = calloc(RULE_MIN_SLOTS, sizeof(uint64_t));
@@ -292,7 +269,7 @@ fib4_fill_tbl8(uint32_t *e, uint32_t n, uint32_t leaf, uint8_t depth)
 
 	for (i = 0; i < n; i++)
 		if (!(e[i] & FIB4_VALID) || fib4_depth(e[i]) <= depth)
-			fib4_store(&e[i], leaf);
+			ip_fib_store(&e[i], leaf);
 }
 
 static void
@@ -307,7 +284,7 @@ fib4_add_short(struct ip_fib4 *fib, uint32_t prefix, uint8_t len, uint32_t nh)
 			fib4_fill_tbl8(fib4_group(fib, e), FIB4_TBL8_ENTRIES,
 			    leaf, len);
 		else if (!(e & FIB4_VALID) || fib4_depth(e) <= len)
-			fib4_store(&fib->tbl24[i], leaf);
+			ip_fib_store(&fib->tbl24[i], leaf);
 	}
 }
 
@@ -330,7 +307,7 @@ fib4_add_long(struct ip_fib4 *fib, uint32_t prefix, uint8_t len, uint32_t nh)
 	group = fib->free_tbl8[--fib->nfree];
 	g = &fib->tbl8[group * FIB4_TBL8_ENTRIES];
 	for (i = 0; i < FIB4_TBL8_ENTRIES; i++)
-		fib4_store(&g[i], e);
+		ip_fib_store(&g[i], e);
 	fib4_fill_tbl8(g + first, n, fib4_leaf(nh, len), len);
 	__atomic_store_n(t24, FIB4_VALID | FIB4_EXT | group, __ATOMIC_RELEASE);
 }
@@ -369,7 +346,7 @@ fib4_restore_tbl8(uint32_t *e, uint32_t n, uint8_t depth, uint32_t cover)
 
 	for (i = 0; i < n; i++)
 		if ((e[i] & FIB4_VALID) && fib4_depth(e[i]) == depth)
-			fib4_store(&e[i], cover);
+			ip_fib_store(&e[i], cover);
 }
 
 static void
@@ -384,7 +361,7 @@ fib4_del_short(struct ip_fib4 *fib, uint32_t prefix, uint8_t len,
 			fib4_restore_tbl8(fib4_group(fib, e), FIB4_TBL8_ENTRIES,
 			    len, cover);
 		else if ((e & FIB4_VALID) && fib4_depth(e) == len)
-			fib4_store(&fib->tbl24[i], cover);
+			ip_fib_store(&fib->tbl24[i], cover);
 	}
 }
 

@@ -39,6 +39,7 @@
 #include <sys/mman.h>
 
 #include "fib.h"
+#include "fib_priv.h"
 
 #define FIB6_VALID		(1u << 31)
 #define FIB6_EXT		(1u << 30)
@@ -104,30 +105,6 @@ static inline uint32_t
 fib6_leaf(uint32_t nh)
 {
 	return FIB6_VALID | nh;
-}
-
-static inline void
-fib6_store(uint32_t *p, uint32_t v)
-{
-	__atomic_store_n(p, v, __ATOMIC_RELAXED);
-}
-
-static void *
-fib6_map(size_t bytes)
-{
-	void *p;
-
-	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	/*
-	 * Each level of a lookup lands on a different page; with 4 KiB pages
-	 * that is a TLB miss per level.  Groups are handed out from index 0
-	 * up, so huge pages cost little unused memory.  Advisory only.
-	 */
-	(void)madvise(p, bytes, MADV_HUGEPAGE);
-	return p;
 }
 
 /* ---- prefixes as two 64-bit halves ---- */
@@ -340,7 +317,7 @@ fib6_push_down(struct ip_fib6 *fib, struct fib6_slot s)
 	struct fib6_slot g = fib6_group_slot(fib, group, 0);
 
 	for (i = 0; i < FIB6_GROUP_ENTRIES; i++) {
-		fib6_store(&g.e[i], *s.e);
+		ip_fib_store(&g.e[i], *s.e);
 		g.depth[i] = *s.depth;
 	}
 	__atomic_store_n(s.e, FIB6_VALID | FIB6_EXT | group, __ATOMIC_RELEASE);
@@ -363,8 +340,8 @@ ip_fib6_create(struct ip_fib6 **out)
 	fib->rules.slot = calloc(RULE_MIN_SLOTS, sizeof(struct fib6_rule));
 	fib->rules.mask = RULE_MIN_SLOTS - 1;
 	for (max = FIB6_MAX_GROUPS; max >= FIB6_MIN_GROUPS; max /= 2) {
-		fib->groups = fib6_map(max * FIB6_GROUP_BYTES);
-		fib->group_depth = fib6_map((size_t)max * FIB6_GROUP_ENTRIES);
+		fib->groups = ip_fib_map(max * FIB6_GROUP_BYTES);
+		fib->group_depth = ip_fib_map((size_t)max * FIB6_GROUP_ENTRIES);
 		if (fib->groups != NULL && fib->group_depth != NULL)
 			break;
 		if (fib->groups != NULL)
@@ -477,7 +454,7 @@ fib6_fill(struct ip_fib6 *fib, struct fib6_slot s, uint32_t n, uint32_t leaf,
 			fib6_fill(fib, fib6_child(fib, s.e[i]),
 			    FIB6_GROUP_ENTRIES, leaf, depth);
 		else if (!(s.e[i] & FIB6_VALID) || s.depth[i] <= depth) {
-			fib6_store(&s.e[i], leaf);
+			ip_fib_store(&s.e[i], leaf);
 			s.depth[i] = depth;
 		}
 	}
@@ -545,7 +522,7 @@ fib6_restore(struct ip_fib6 *fib, struct fib6_slot s, uint32_t n, uint8_t depth,
 			fib6_restore(fib, fib6_child(fib, s.e[i]),
 			    FIB6_GROUP_ENTRIES, depth, cover, cover_depth);
 		else if ((s.e[i] & FIB6_VALID) && s.depth[i] == depth) {
-			fib6_store(&s.e[i], cover);
+			ip_fib_store(&s.e[i], cover);
 			s.depth[i] = cover_depth;
 		}
 	}
