@@ -315,6 +315,48 @@ reload_ok() {
 	return $rc
 }
 
+# routes_have PATTERN: hexctl's route table (JSON) matches PATTERN.
+routes_have() {
+	"$hexctl" -s "$sock" --json show routes | grep -q "$1"
+}
+
+# reload_applied_ok: the route the reload added is in hexgated's table.
+reload_applied_ok() {
+	"$hexctl" -s "$sock" show routes
+	routes_have '"prefix": *"192.0.2.0/24"' ||
+	    { echo "192.0.2.0/24 missing after the reload"; return 1; }
+}
+
+# bad_reload_ok: configurations hexgated cannot take are refused whole
+# with the reason, and the running one keeps forwarding.
+bad_reload_ok() {
+	local out rc=0
+	cp "$conf" "$tmp/good.json"
+	# A gateway on no connected network: valid JSON, refused at build.
+	write_config ',
+  "routes": [ { "prefix": "198.51.100.0/24", "via": "10.9.9.9" } ]'
+	out=$("$hexctl" -s "$sock" reload 2>&1) && rc=1
+	echo "$out"
+	echo "$out" | grep -q "10.9.9.9 is not on a connected network" ||
+	    { echo "refusal does not name the bad gateway"; rc=1; }
+	# A syntax error: refused with its line and column.
+	printf '{ "interfaces": [ }\n' >"$conf"
+	out=$("$hexctl" -s "$sock" reload 2>&1) && rc=1
+	echo "$out"
+	echo "$out" | grep -q "line 1" ||
+	    { echo "refusal does not name the line"; rc=1; }
+	kill -HUP "$hg_pid"	# the signal path refuses it too
+	sleep 0.3
+	cp "$tmp/good.json" "$conf"
+	hg_alive || { echo "hexgated died on a bad reload"; return 1; }
+	routes_have '"prefix": *"192.0.2.0/24"' ||
+	    { echo "running routes changed by a refused reload"; rc=1; }
+	routes_have '198.51.100.0' &&
+	    { echo "refused route was installed"; rc=1; }
+	ping_ok "$h1" 10.2.0.2 || rc=1
+	return $rc
+}
+
 alive_ok() {
 	hg_alive || { echo "hexgated is gone"; return 1; }
 }
@@ -361,6 +403,8 @@ check "TCP 8 MiB h1 -> h2 over IPv4, sha256 matches" tcp_ok 4 5001
 check "TCP 8 MiB h1 -> h2 over IPv6, sha256 matches" tcp_ok 6 5002
 check "hexctl --json show interfaces: rx and tx > 0 on both" counters_ok
 check "SIGHUP reload under 20 pps ping: zero loss" reload_ok
+check "reloaded route is live in hexctl show routes" reload_applied_ok
+check "bad configurations refused whole, forwarding unchanged" bad_reload_ok
 check "hexgated still running" alive_ok
 check "SIGTERM: hexgated exits 0 within 5 s" sigterm_ok
 [ "$n_fail" = 0 ] || hg_log_tail
