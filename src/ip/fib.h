@@ -60,5 +60,9 @@ void ip_fib6_reclaim(struct ip_fib6 *fib);
 uint32_t ip_fib6_count(const struct ip_fib6 *fib);
 size_t ip_fib6_mem_bytes(const struct ip_fib6 *fib);
 uint32_t ip_fib6_lookup(const struct ip_fib6 *fib, const uint8_t addr[16]);
+/* n lookups (n <= 256) walked level by level together, so the cache
+ * misses of one level overlap across the batch; nh[i] for addrs[i]. */
+void ip_fib6_lookup_bulk(const struct ip_fib6 *fib,
+    const uint8_t *const *addrs, uint32_t *nh, uint32_t n);
 
 #endif /* IP_FIB_H */

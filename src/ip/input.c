@@ -167,8 +167,8 @@ ip_input_one(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 }
 
 /*
- * Look up every IPv4 destination of the batch first, with
- * ip_fib4_lookup_bulk(), so the DRAM misses of a large FIB overlap instead
+ * Look up every IPv4 and IPv6 destination of the batch first, with the
+ * FIBs' bulk lookups, so the DRAM misses of a large FIB overlap instead
  * of following one another: bench_pipeline on a 1M-prefix table went from
  * 2.9 to 12.6 Mpps per core with it.
  * The next-hop index waits in p->user, tagged so ip4_input() can tell it
@@ -178,7 +178,8 @@ static void
 ip_input_prelookup(const struct ip_tables *t, struct pkt_batch *rx)
 {
 	uint32_t addrs[PKT_BATCH_MAX], nh[PKT_BATCH_MAX];
-	uint16_t idx[PKT_BATCH_MAX], m = 0;
+	const uint8_t *addrs6[PKT_BATCH_MAX];
+	uint16_t idx[PKT_BATCH_MAX], idx6[PKT_BATCH_MAX], m = 0, m6 = 0;
 
 	for (uint16_t i = 0; i < rx->n; i++) {
 		const struct pkt *p = rx->pkts[i];
@@ -186,13 +187,21 @@ ip_input_prelookup(const struct ip_tables *t, struct pkt_batch *rx)
 		if (p->l3 == PKT_L3_IP4) {
 			addrs[m] = ((const struct ip4_hdr *)pkt_l3(p))->dst_be;
 			idx[m++] = i;
+		} else if (p->l3 == PKT_L3_IP6) {
+			addrs6[m6] = ((const struct ip6_hdr *)pkt_l3(p))->dst;
+			idx6[m6++] = i;
 		}
 	}
-	if (m == 0)
-		return;
-	ip_fib4_lookup_bulk(t->fib4, addrs, nh, m);
-	for (uint16_t k = 0; k < m; k++)
-		rx->pkts[idx[k]]->user = IP_USER_NH_TAG | nh[k];
+	if (m != 0) {
+		ip_fib4_lookup_bulk(t->fib4, addrs, nh, m);
+		for (uint16_t k = 0; k < m; k++)
+			rx->pkts[idx[k]]->user = IP_USER_NH_TAG | nh[k];
+	}
+	if (m6 != 0) {
+		ip_fib6_lookup_bulk(t->fib6, addrs6, nh, m6);
+		for (uint16_t k = 0; k < m6; k++)
+			rx->pkts[idx6[k]]->user = IP_USER_NH_TAG | nh[k];
+	}
 }
 
 void

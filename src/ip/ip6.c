@@ -111,8 +111,10 @@ ip6_input(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 	const struct ip_if *ifp = &t->ifs[p->in_if];
 	const struct ip_if *oif;
 	const struct ip_nh *nh;
+	uint64_t pre = p->user;		/* next hop looked up ahead, if tagged */
 	uint32_t nh_idx;
 
+	p->user = 0;
 	if (hg_unlikely(ip6_is_multicast(ip->src))) {
 		ip_drop(w, p, PKT_DROP_SRC_MARTIAN);
 		return;
@@ -132,7 +134,8 @@ ip6_input(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 			ip_drop(w, p, PKT_DROP_L2_OTHER_HOST);
 		return;
 	}
-	nh_idx = ip_fib6_lookup(t->fib6, ip->dst);
+	nh_idx = (pre & IP_USER_NH_TAG) ? (uint32_t)pre :
+	    ip_fib6_lookup(t->fib6, ip->dst);
 	if (nh_idx != IP_FIB_MISS && t->nh[nh_idx].type == IP_NH_LOCAL) {
 		ip6_local(w, t, p, tx, now_ns);
 		return;

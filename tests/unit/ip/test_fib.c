@@ -309,6 +309,33 @@ random_addr(const struct ref *ref, uint8_t *a)
 		bit_set(a, i, kind == 3);	/* first or last address */
 }
 
+/* The bulk lookups must agree with the reference on every address. */
+static void
+check_bulk(const struct fib *f, uint8_t (*a)[16], const uint32_t *want,
+    int n, const char *when)
+{
+	const uint8_t *ptr[256];
+	uint32_t addrs_be[256], got[256];
+	char buf[64];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		ptr[i] = a[i];
+		addrs_be[i] = be32_of(a[i]);
+	}
+	if (f->f4)
+		ip_fib4_lookup_bulk(f->f4, addrs_be, got, (uint32_t)n);
+	else
+		ip_fib6_lookup_bulk(f->f6, ptr, got, (uint32_t)n);
+	for (i = 0; i < n; i++) {
+		if (got[i] != want[i]) {
+			addr_str(a[i], f->f4 ? 32 : 128, buf, sizeof(buf));
+			fail_msg("%s: bulk lookup %s gave %u, reference %u",
+			    when, buf, got[i], want[i]);
+		}
+	}
+}
+
 static void
 check_against_ref(const struct fib *f, const struct ref *ref, int naddrs,
     const char *when)
@@ -321,6 +348,10 @@ check_against_ref(const struct fib *f, const struct ref *ref, int naddrs,
 	if (fib_count(f) != ref_count(ref))
 		fail_msg("%s: count %u, reference %u", when, fib_count(f),
 		    ref_count(ref));
+	static uint8_t batch[256][16];
+	static uint32_t batch_want[256];
+	int nb = 0;
+
 	for (i = 0; i < naddrs; i++) {
 		random_addr(ref, a);
 		got = fib_lookup(f, a);
@@ -329,6 +360,12 @@ check_against_ref(const struct fib *f, const struct ref *ref, int naddrs,
 			addr_str(a, ref->width, buf, sizeof(buf));
 			fail_msg("%s: lookup %s gave %u, reference %u",
 			    when, buf, got, want);
+		}
+		memcpy(batch[nb], a, 16);
+		batch_want[nb++] = want;
+		if (nb == 256 || i == naddrs - 1) {
+			check_bulk(f, batch, batch_want, nb, when);
+			nb = 0;
 		}
 	}
 }
