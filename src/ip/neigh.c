@@ -355,15 +355,14 @@ neigh_fail(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
     struct pkt_batch *tx, uint64_t now_ns)
 {
 	/* RFC 1812 §4.3.3.1 / RFC 4443 §3.1: host unreachable to the sender
-	 * of a forwarded packet; our own packets are just dropped. */
-	if (p->l3 == PKT_L3_IP4 && p->in_if != UINT16_MAX)
+	 * of a forwarded packet.  The error builders drop, without an error,
+	 * what hexgate sent itself (PKT_F_LOCAL). */
+	if (p->l3 == PKT_L3_IP4)
 		ip4_icmp_error(w, t, p, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH,
 		    0, PKT_DROP_NEIGH_FAILED, tx, now_ns);
-	else if (p->l3 == PKT_L3_IP6 && p->in_if != UINT16_MAX)
+	else
 		ip6_icmp_error(w, t, p, ICMP6_DEST_UNREACH, ICMP6_ADDR_UNREACH,
 		    0, PKT_DROP_NEIGH_FAILED, tx, now_ns);
-	else
-		ip_drop(w, p, PKT_DROP_NEIGH_FAILED);
 }
 
 void
