@@ -1,0 +1,204 @@
+/*
+ * src/ct/ct.h: connection tracking, as other modules see it.  Pure protocol
+ * code: parsed packets and a clock go in, conntrack states and counters come
+ * out.  NAT (a later step) will live beside it in src/ct; the firewall that
+ * matches on these states is src/fw, the worker that drives it src/dp.
+ *
+ * One table per worker, never shared: no locks, and no allocation after
+ * ct_table_create().  Workers own flows (DESIGN.md), so both directions of a
+ * flow reach the same table.
+ *
+ * iptables semantics: classifying a packet never inserts.  For a NEW flow
+ * ct_classify() prepares an entry in the result and ct_confirm() inserts it
+ * once the rules have accepted the packet, so a dropped SYN leaves nothing
+ * behind.  When the table is full, new flows are refused and counted
+ * (table_full); existing flows are never evicted to make room.
+ *
+ * TCP is tracked from its SYN only: a first packet that is not a SYN is
+ * INVALID (unlike Linux's default nf_conntrack_tcp_loose=1, there is no
+ * mid-stream pickup).  Non-first fragments are INVALID: reassembly, if any,
+ * belongs before conntrack, as in Linux.
+ */
+#ifndef CT_H
+#define CT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../lib/hg.h"
+
+struct pkt;
+struct ct_table;	/* opaque; one per worker */
+
+/* The conntrack state as `-m conntrack --ctstate` sees it. */
+enum ct_state {
+	CT_STATE_NEW,
+	CT_STATE_ESTABLISHED,
+	CT_STATE_RELATED,
+	CT_STATE_INVALID,
+	CT_STATE_UNTRACKED,	/* ICMPv6 neighbour discovery and MLD */
+	CT_STATE_COUNT
+};
+
+enum ct_dir {
+	CT_DIR_ORIGINAL,
+	CT_DIR_REPLY,
+	CT_DIR_COUNT
+};
+
+/* TCP states, named as in Linux's nf_conntrack_proto_tcp. */
+enum ct_tcp_state {
+	CT_TCP_NONE,
+	CT_TCP_SYN_SENT,
+	CT_TCP_SYN_RECV,
+	CT_TCP_ESTABLISHED,
+	CT_TCP_FIN_WAIT,
+	CT_TCP_CLOSE_WAIT,
+	CT_TCP_LAST_ACK,
+	CT_TCP_TIME_WAIT,
+	CT_TCP_CLOSE,
+	CT_TCP_COUNT
+};
+
+/* Why a packet was called INVALID; each has a counter. */
+#define CT_INVALID_REASONS(X)						\
+	X(NONE,		"not invalid")					\
+	X(NOT_IP,	"not an IPv4 or IPv6 packet")			\
+	X(FRAGMENT,	"non-first fragment (no ports to track)")	\
+	X(TCP_FLAGS,	"TCP flag combination never valid")		\
+	X(TCP_NO_SYN,	"TCP flow does not start with a SYN")		\
+	X(TCP_STATE,	"TCP packet not valid in the flow's state")	\
+	X(TCP_SYN_EST,	"TCP SYN on an open connection")		\
+	X(TCP_WINDOW,	"TCP sequence or ack outside the window")	\
+	X(ICMP_TYPE,	"ICMP type that is not tracked")		\
+	X(ICMP_NO_REQ,	"ICMP reply without a request")			\
+	X(ICMP_ERR_TRUNC, "ICMP error quotes a truncated header")	\
+	X(ICMP_ERR_BAD,	"ICMP error quotes a malformed header")		\
+	X(ICMP_ERR_FLOW, "ICMP error quotes no tracked flow")
+
+#define CT_INVALID_ENUM(name, text)	CT_INVALID_##name,
+enum ct_invalid {
+	CT_INVALID_REASONS(CT_INVALID_ENUM)
+	CT_INVALID_COUNT
+};
+#undef CT_INVALID_ENUM
+
+/* Timeouts in seconds; ct_timeouts_default() gives Linux's defaults. */
+struct ct_timeouts {
+	uint32_t tcp_s[CT_TCP_COUNT];	/* by state; [CT_TCP_NONE] unused */
+	uint32_t udp_unreplied_s;
+	uint32_t udp_replied_s;
+	uint32_t icmp_s;
+	uint32_t generic_s;
+};
+
+/*
+ * A flow key.  IPv4 addresses sit in the first 4 bytes and the rest is
+ * zero, so a tuple compares and hashes as plain bytes.  For ICMP echo-like
+ * messages sport_be is the identifier and dport_be the type (request in
+ * the original tuple, reply in the reply tuple), as Linux keys them.
+ */
+struct ct_tuple {
+	uint8_t  src[16];
+	uint8_t  dst[16];
+	uint16_t sport_be;
+	uint16_t dport_be;
+	uint8_t  l3;		/* enum pkt_l3: PKT_L3_IP4 or PKT_L3_IP6 */
+	uint8_t  proto;		/* IPPROTO_* */
+	uint8_t  pad[2];	/* always zero */
+};
+
+#define CT_ENTRY_NONE	UINT32_MAX
+
+/*
+ * What ct_classify() found.  `entry` is the flow's index in the table
+ * (CT_ENTRY_NONE for a flow not yet confirmed, or INVALID); it stays valid
+ * until the next call that may free entries (classify, confirm and expire
+ * all may reclaim expired ones), so never store it.  `pending` is
+ * private to src/ct: what ct_confirm() needs to create the entry.
+ */
+struct ct_result {
+	enum ct_state state;
+	enum ct_dir dir;
+	enum ct_invalid reason;		/* CT_INVALID_NONE unless INVALID */
+	uint32_t entry;
+	struct ct_pending {
+		struct ct_tuple tuple;	/* original direction */
+		uint32_t tcp_seq;	/* first SYN: seq, end, window */
+		uint32_t tcp_end;
+		uint16_t tcp_win;
+		uint8_t  tcp_wscale;	/* 0xff: no window scale option */
+		uint8_t  icmp_reply_type;
+		uint16_t len_bytes;	/* L3 length, for the counters */
+	} pending;
+};
+
+struct ct_stats {
+	uint32_t max_entries;
+	uint32_t in_use;
+	uint64_t created;
+	uint64_t expired;
+	uint64_t reopened;	/* TCP SYN replaced a closed entry */
+	uint64_t table_full;	/* new flows refused for want of an entry */
+	uint64_t invalid[CT_INVALID_COUNT];
+};
+
+/* One flow, as ct_walk() shows it (for `hexctl` listings). */
+struct ct_flow_info {
+	struct ct_tuple orig;
+	struct ct_tuple reply;
+	enum ct_tcp_state tcp_state;	/* CT_TCP_NONE if not TCP */
+	bool seen_reply;
+	uint64_t expires_ns;
+	uint64_t packets[CT_DIR_COUNT];
+	uint64_t bytes[CT_DIR_COUNT];
+};
+
+void ct_timeouts_default(struct ct_timeouts *to);
+
+/*
+ * Control thread.  Preallocates max_entries entries and the hash index;
+ * timeouts NULL means ct_timeouts_default().  -EINVAL (0 entries, too
+ * many, a zero timeout), -ENOMEM.
+ */
+int ct_table_create(struct ct_table **out, uint32_t max_entries,
+    const struct ct_timeouts *timeouts) HG_MUST_CHECK;
+void ct_table_destroy(struct ct_table *t);
+
+/*
+ * Classify a parsed packet (pkt_parse() succeeded).  Updates the state of
+ * an existing flow (TCP state and windows, timers, counters); never
+ * inserts.  Returns r->state.
+ */
+enum ct_state ct_classify(struct ct_table *t, const struct pkt *p,
+    uint64_t now_ns, struct ct_result *r);
+
+/*
+ * Call for a packet the rules accepted.  For a NEW packet with no entry
+ * yet, inserts the prepared entry and sets r->entry; otherwise does
+ * nothing.  -ENOSPC (counted in table_full) when no entry is free: the
+ * flow is refused and the caller drops the packet.
+ */
+int ct_confirm(struct ct_table *t, struct ct_result *r, uint64_t now_ns)
+    HG_MUST_CHECK;
+
+/* Frees up to budget expired entries, looking at no more than 4 * budget
+ * slots; returns how many it freed.  The worker calls it each loop turn. */
+uint32_t ct_expire(struct ct_table *t, uint64_t now_ns, uint32_t budget);
+
+void ct_table_stats(const struct ct_table *t, struct ct_stats *st);
+
+/* Calls fn for every live flow until fn returns non-zero, which is then
+ * returned.  Same thread as the table's owner. */
+int ct_walk(const struct ct_table *t, uint64_t now_ns,
+    int (*fn)(const struct ct_flow_info *, void *), void *arg);
+
+/* The TCP state of an entry (CT_TCP_NONE when not TCP or no entry). */
+enum ct_tcp_state ct_entry_tcp_state(const struct ct_table *t,
+    uint32_t entry);
+
+const char *ct_state_name(enum ct_state s);
+const char *ct_tcp_state_name(enum ct_tcp_state s);
+const char *ct_invalid_name(enum ct_invalid why);
+
+#endif /* CT_H */

@@ -1,0 +1,408 @@
+/*
+ * src/ct/table.c: the per-worker conntrack table: a preallocated entry
+ * array, a free list threaded through it, and a chained hash index in
+ * which every entry appears twice, once under its original tuple and once
+ * under its reply tuple, so either direction finds it in one lookup.
+ * Expiry is lazy (a lookup that meets an expired entry frees it) plus a
+ * bounded sweep, ct_expire(), that the worker runs each loop turn.
+ * Deciding states is classify.c and tcp.c.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "../lib/hg_time.h"
+#include "ct_priv.h"
+
+void
+ct_timeouts_default(struct ct_timeouts *to)
+{
+	/* Linux's nf_conntrack defaults (Documentation/networking/
+	 * nf_conntrack-sysctl.rst). */
+	memset(to, 0, sizeof(*to));
+	to->tcp_s[CT_TCP_SYN_SENT] = 120;
+	to->tcp_s[CT_TCP_SYN_RECV] = 60;
+	to->tcp_s[CT_TCP_ESTABLISHED] = 432000;
+	to->tcp_s[CT_TCP_FIN_WAIT] = 120;
+	to->tcp_s[CT_TCP_CLOSE_WAIT] = 60;
+	to->tcp_s[CT_TCP_LAST_ACK] = 30;
+	to->tcp_s[CT_TCP_TIME_WAIT] = 120;
+	to->tcp_s[CT_TCP_CLOSE] = 10;
+	to->udp_unreplied_s = 30;
+	to->udp_replied_s = 120;
+	to->icmp_s = 30;
+	to->generic_s = 600;
+}
+
+static int
+timeouts_set(struct ct_table *t, const struct ct_timeouts *to)
+{
+	for (int s = CT_TCP_SYN_SENT; s < CT_TCP_COUNT; s++) {
+		if (to->tcp_s[s] == 0)
+			return -EINVAL;
+		t->tcp_ns[s] = to->tcp_s[s] * HG_NS_PER_S;
+	}
+	if (to->udp_unreplied_s == 0 || to->udp_replied_s == 0 ||
+	    to->icmp_s == 0 || to->generic_s == 0)
+		return -EINVAL;
+	t->udp_unreplied_ns = to->udp_unreplied_s * HG_NS_PER_S;
+	t->udp_replied_ns = to->udp_replied_s * HG_NS_PER_S;
+	t->icmp_ns = to->icmp_s * HG_NS_PER_S;
+	t->generic_ns = to->generic_s * HG_NS_PER_S;
+	return 0;
+}
+
+int
+ct_table_create(struct ct_table **out, uint32_t max_entries,
+    const struct ct_timeouts *timeouts)
+{
+	struct ct_timeouts def;
+	struct ct_table *t;
+	uint32_t n_buckets = 1;
+	int error;
+
+	*out = NULL;
+	if (max_entries == 0 || max_entries > CT_MAX_ENTRIES)
+		return -EINVAL;
+	if (timeouts == NULL) {
+		ct_timeouts_default(&def);
+		timeouts = &def;
+	}
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return -ENOMEM;
+	error = timeouts_set(t, timeouts);
+	if (error != 0)
+		goto fail;
+
+	/* Two nodes per entry: one bucket per node keeps chains short. */
+	while (n_buckets < 2 * max_entries)
+		n_buckets <<= 1;
+	error = -ENOMEM;
+	t->entries = calloc(max_entries, sizeof(*t->entries));
+	t->buckets = malloc(n_buckets * sizeof(*t->buckets));
+	if (t->entries == NULL || t->buckets == NULL)
+		goto fail;
+	memset(t->buckets, 0xff, n_buckets * sizeof(*t->buckets));
+	t->bucket_mask = n_buckets - 1;
+	t->n_entries = max_entries;
+	for (uint32_t i = 0; i < max_entries; i++)
+		t->entries[i].next[0] = i + 1 < max_entries ? i + 1 : CT_NIL;
+	t->free_head = 0;
+	t->st.max_entries = max_entries;
+
+	/* A secret seed keeps a remote sender from choosing which flows
+	 * share a chain; the clock is the fallback, not the plan. */
+	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(t->seed))
+		t->seed = hg_now_ns();
+	*out = t;
+	return 0;
+fail:
+	ct_table_destroy(t);
+	return error;
+}
+
+void
+ct_table_destroy(struct ct_table *t)
+{
+	if (t == NULL)
+		return;
+	free(t->entries);
+	free(t->buckets);
+	free(t);
+}
+
+/* A multiply-xorshift over the tuple's five 64-bit words. */
+static uint32_t
+tuple_hash(const struct ct_table *t, const struct ct_tuple *k)
+{
+	uint64_t h = t->seed, w;
+	const uint8_t *b = (const uint8_t *)k;
+
+	_Static_assert(sizeof(*k) % 8 == 0, "tuple is whole 64-bit words");
+	for (size_t i = 0; i < sizeof(*k); i += 8) {
+		memcpy(&w, b + i, 8);
+		h ^= w;
+		h *= 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
+	}
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 32;
+	return (uint32_t)h;
+}
+
+static void
+chain_insert(struct ct_table *t, uint32_t idx, enum ct_dir dir)
+{
+	struct ct_entry *e = &t->entries[idx];
+	uint32_t b = tuple_hash(t, &e->tuple[dir]) & t->bucket_mask;
+
+	e->next[dir] = t->buckets[b];
+	t->buckets[b] = idx * 2 + dir;
+}
+
+static void
+chain_remove(struct ct_table *t, uint32_t idx, enum ct_dir dir)
+{
+	struct ct_entry *e = &t->entries[idx];
+	uint32_t b = tuple_hash(t, &e->tuple[dir]) & t->bucket_mask;
+	uint32_t *link = &t->buckets[b], node = idx * 2 + dir;
+
+	while (*link != CT_NIL) {
+		if (*link == node) {
+			*link = e->next[dir];
+			return;
+		}
+		link = &t->entries[*link / 2].next[*link % 2];
+	}
+}
+
+void
+ct_entry_free(struct ct_table *t, uint32_t idx)
+{
+	struct ct_entry *e = &t->entries[idx];
+
+	chain_remove(t, idx, CT_DIR_ORIGINAL);
+	chain_remove(t, idx, CT_DIR_REPLY);
+	memset(e, 0, sizeof(*e));
+	e->next[0] = t->free_head;
+	t->free_head = idx;
+	t->st.in_use--;
+}
+
+/*
+ * Finds the entry holding k under either of its tuples; *dir says which.
+ * An expired entry met on the way is freed and not returned.
+ */
+uint32_t
+ct_lookup(struct ct_table *t, const struct ct_tuple *k, uint64_t now_ns,
+    enum ct_dir *dir)
+{
+	uint32_t b = tuple_hash(t, k) & t->bucket_mask;
+	uint32_t node = t->buckets[b];
+
+	while (node != CT_NIL) {
+		uint32_t idx = node / 2;
+		enum ct_dir d = node % 2;
+		struct ct_entry *e = &t->entries[idx];
+
+		if (memcmp(&e->tuple[d], k, sizeof(*k)) == 0) {
+			if (ct_entry_is_expired(e, now_ns)) {
+				ct_entry_free(t, idx);
+				t->st.expired++;
+				return CT_ENTRY_NONE;
+			}
+			*dir = d;
+			return idx;
+		}
+		node = e->next[d];
+	}
+	return CT_ENTRY_NONE;
+}
+
+enum ct_state
+ct_invalid(struct ct_table *t, struct ct_result *r, enum ct_invalid why)
+{
+	r->state = CT_STATE_INVALID;
+	r->reason = why;
+	t->st.invalid[why]++;
+	return r->state;
+}
+
+static void
+tuple_reverse(const struct ct_pending *pd, struct ct_tuple *rev)
+{
+	const struct ct_tuple *k = &pd->tuple;
+
+	*rev = *k;
+	memcpy(rev->src, k->dst, sizeof(rev->src));
+	memcpy(rev->dst, k->src, sizeof(rev->dst));
+	if (k->proto == IPPROTO_ICMP_ || k->proto == IPPROTO_ICMPV6_) {
+		rev->dport_be = htons(pd->icmp_reply_type);
+	} else {
+		rev->sport_be = k->dport_be;
+		rev->dport_be = k->sport_be;
+	}
+}
+
+/* The timeout an entry gets after a packet, by protocol and state. */
+static uint64_t
+entry_timeout_ns(const struct ct_table *t, const struct ct_entry *e)
+{
+	switch (e->tuple[0].proto) {
+	case IPPROTO_TCP_:
+		return t->tcp_ns[e->tcp_state];
+	case IPPROTO_UDP_:
+		return (e->flags & CT_E_SEEN_REPLY) ? t->udp_replied_ns :
+		    t->udp_unreplied_ns;
+	case IPPROTO_ICMP_:
+	case IPPROTO_ICMPV6_:
+		return t->icmp_ns;
+	default:
+		return t->generic_ns;
+	}
+}
+
+void
+ct_entry_touch(struct ct_table *t, struct ct_entry *e, enum ct_dir dir,
+    uint16_t len_bytes, uint64_t now_ns)
+{
+	e->packets[dir]++;
+	e->bytes[dir] += len_bytes;
+	e->expires_ns = now_ns + entry_timeout_ns(t, e);
+}
+
+int
+ct_confirm(struct ct_table *t, struct ct_result *r, uint64_t now_ns)
+{
+	struct ct_entry *e;
+	enum ct_dir dir;
+	uint32_t idx;
+
+	if (r->state != CT_STATE_NEW || r->entry != CT_ENTRY_NONE)
+		return 0;
+	/* An earlier packet of the same batch may have confirmed it. */
+	idx = ct_lookup(t, &r->pending.tuple, now_ns, &dir);
+	if (idx != CT_ENTRY_NONE) {
+		r->entry = idx;
+		r->dir = dir;
+		return 0;
+	}
+	/* Make room only from the dead: a bounded sweep for expired
+	 * entries, never an eviction of a live flow. */
+	if (t->free_head == CT_NIL && ct_expire(t, now_ns, 8) == 0) {
+		t->st.table_full++;
+		return -ENOSPC;
+	}
+	idx = t->free_head;
+	e = &t->entries[idx];
+	t->free_head = e->next[0];
+	memset(e, 0, sizeof(*e));
+	e->flags = CT_E_USED;
+	e->tuple[CT_DIR_ORIGINAL] = r->pending.tuple;
+	tuple_reverse(&r->pending, &e->tuple[CT_DIR_REPLY]);
+	if (e->tuple[0].proto == IPPROTO_TCP_)
+		ct_tcp_init(e, &r->pending);
+	chain_insert(t, idx, CT_DIR_ORIGINAL);
+	chain_insert(t, idx, CT_DIR_REPLY);
+	ct_entry_touch(t, e, CT_DIR_ORIGINAL, r->pending.len_bytes, now_ns);
+	t->st.in_use++;
+	t->st.created++;
+	r->entry = idx;
+	r->dir = CT_DIR_ORIGINAL;
+	return 0;
+}
+
+uint32_t
+ct_expire(struct ct_table *t, uint64_t now_ns, uint32_t budget)
+{
+	uint64_t n_scan = HG_MIN((uint64_t)budget * 4, t->n_entries);
+	uint32_t freed = 0, idx = t->expire_cursor;
+
+	for (uint64_t i = 0; i < n_scan && freed < budget; i++) {
+		struct ct_entry *e = &t->entries[idx];
+
+		if ((e->flags & CT_E_USED) && ct_entry_is_expired(e, now_ns)) {
+			ct_entry_free(t, idx);
+			t->st.expired++;
+			freed++;
+		}
+		if (++idx == t->n_entries)
+			idx = 0;
+	}
+	t->expire_cursor = idx;
+	return freed;
+}
+
+void
+ct_table_stats(const struct ct_table *t, struct ct_stats *st)
+{
+	*st = t->st;
+}
+
+int
+ct_walk(const struct ct_table *t, uint64_t now_ns,
+    int (*fn)(const struct ct_flow_info *, void *), void *arg)
+{
+	struct ct_flow_info fi;
+	int rc;
+
+	for (uint32_t i = 0; i < t->n_entries; i++) {
+		const struct ct_entry *e = &t->entries[i];
+
+		if (!(e->flags & CT_E_USED) || ct_entry_is_expired(e, now_ns))
+			continue;
+		memset(&fi, 0, sizeof(fi));
+		fi.orig = e->tuple[CT_DIR_ORIGINAL];
+		fi.reply = e->tuple[CT_DIR_REPLY];
+		fi.tcp_state = e->tcp_state;
+		fi.seen_reply = (e->flags & CT_E_SEEN_REPLY) != 0;
+		fi.expires_ns = e->expires_ns;
+		for (int d = 0; d < CT_DIR_COUNT; d++) {
+			fi.packets[d] = e->packets[d];
+			fi.bytes[d] = e->bytes[d];
+		}
+		rc = fn(&fi, arg);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+enum ct_tcp_state
+ct_entry_tcp_state(const struct ct_table *t, uint32_t entry)
+{
+	if (entry >= t->n_entries || !(t->entries[entry].flags & CT_E_USED))
+		return CT_TCP_NONE;
+	return t->entries[entry].tcp_state;
+}
+
+const char *
+ct_state_name(enum ct_state s)
+{
+	static const char *const names[] = {
+		[CT_STATE_NEW] = "NEW",
+		[CT_STATE_ESTABLISHED] = "ESTABLISHED",
+		[CT_STATE_RELATED] = "RELATED",
+		[CT_STATE_INVALID] = "INVALID",
+		[CT_STATE_UNTRACKED] = "UNTRACKED",
+	};
+	_Static_assert(HG_ARRAY_SIZE(names) == CT_STATE_COUNT, "names");
+
+	return (unsigned)s < CT_STATE_COUNT ? names[s] : "?";
+}
+
+const char *
+ct_tcp_state_name(enum ct_tcp_state s)
+{
+	static const char *const names[] = {
+		[CT_TCP_NONE] = "NONE",
+		[CT_TCP_SYN_SENT] = "SYN_SENT",
+		[CT_TCP_SYN_RECV] = "SYN_RECV",
+		[CT_TCP_ESTABLISHED] = "ESTABLISHED",
+		[CT_TCP_FIN_WAIT] = "FIN_WAIT",
+		[CT_TCP_CLOSE_WAIT] = "CLOSE_WAIT",
+		[CT_TCP_LAST_ACK] = "LAST_ACK",
+		[CT_TCP_TIME_WAIT] = "TIME_WAIT",
+		[CT_TCP_CLOSE] = "CLOSE",
+	};
+	_Static_assert(HG_ARRAY_SIZE(names) == CT_TCP_COUNT, "names");
+
+	return (unsigned)s < CT_TCP_COUNT ? names[s] : "?";
+}
+
+const char *
+ct_invalid_name(enum ct_invalid why)
+{
+#define CT_INVALID_TEXT(name, text)	text,
+	static const char *const names[] = {
+		CT_INVALID_REASONS(CT_INVALID_TEXT)
+	};
+#undef CT_INVALID_TEXT
+	_Static_assert(HG_ARRAY_SIZE(names) == CT_INVALID_COUNT, "names");
+
+	return (unsigned)why < CT_INVALID_COUNT ? names[why] : "?";
+}
