@@ -29,14 +29,6 @@ ip_icmp_allow(struct ip_worker *w, uint64_t now_ns)
 	return true;
 }
 
-static void
-count_drop(struct ip_worker *w, const struct pkt *p, enum pkt_drop reason)
-{
-	uint16_t ifi = p->in_if < IP_IF_MAX ? p->in_if : 0;
-
-	w->drops[(size_t)ifi * PKT_DROP_COUNT + reason]++;
-}
-
 static bool
 ip4_is_icmp_error(const struct pkt *p)
 {
@@ -73,7 +65,8 @@ ip4_icmp_error(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 		ip_drop(w, p, reason);
 		return;
 	}
-	count_drop(w, p, reason);
+	/* p is dropped as far as the counters go; its buffer becomes the error. */
+	ip_drop_count(w, p, reason);
 	/* RFC 792: the original IP header and the first 64 bits of data. */
 	quote = (uint16_t)HG_MIN(p->l3_len, ((orig->ver_ihl & 0xf) * 4) + 8);
 	memmove(p->data + ETH_IP4_ICMP, p->data + p->l3_off, quote);
@@ -132,7 +125,8 @@ ip6_icmp_error(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 		ip_drop(w, p, reason);
 		return;
 	}
-	count_drop(w, p, reason);
+	/* p is dropped as far as the counters go; its buffer becomes the error. */
+	ip_drop_count(w, p, reason);
 	memcpy(from, ip_if_src6(&t->ifs[p->in_if], to), 16);
 	/* RFC 4443 §2.4 (c): as much of the packet as fits in 1280 bytes. */
 	quote = (uint16_t)HG_MIN(p->l3_len, IP6_MIN_MTU - IP6_HDR_LEN - 8);

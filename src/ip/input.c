@@ -49,10 +49,8 @@ ip_worker_has_pending(const struct ip_worker *w)
 void
 ip_drop(struct ip_worker *w, struct pkt *p, enum pkt_drop reason)
 {
-	uint16_t ifi = p->in_if < IP_IF_MAX ? p->in_if : 0;
-
 	p->drop = (uint8_t)reason;
-	w->drops[(size_t)ifi * PKT_DROP_COUNT + reason]++;
+	ip_drop_count(w, p, reason);
 	pkt_free(w->pool, p);
 }
 

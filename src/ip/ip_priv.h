@@ -96,6 +96,17 @@ void ip6_icmp_error(struct ip_worker *w, const struct ip_tables *t,
     enum pkt_drop reason, struct pkt_batch *tx, uint64_t now_ns);
 bool ip_icmp_allow(struct ip_worker *w, uint64_t now_ns);
 
+/* Count p as dropped for reason on its ingress interface, without
+ * freeing it (ip_drop() does both). */
+static inline void
+ip_drop_count(struct ip_worker *w, const struct pkt *p,
+    enum pkt_drop reason)
+{
+	uint16_t ifi = p->in_if < IP_IF_MAX ? p->in_if : 0;
+
+	w->drops[(size_t)ifi * PKT_DROP_COUNT + reason]++;
+}
+
 /* input.c */
 void ip_tx(struct ip_worker *w, struct pkt *p, struct pkt_batch *tx);
 uint32_t ip_if_src4(const struct ip_if *ifp, uint32_t dst_be);
