@@ -156,3 +156,96 @@ ip6_icmp_error(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 	w->st.icmp_errors_sent++;
 	ip6_output_local(w, t, p, tx, now_ns);
 }
+
+/*
+ * REJECT --reject-with tcp-reset, as Linux's nf_send_reset() answers: from
+ * the segment's destination to its source, no options, window 0.  A
+ * segment with ACK gets seq = its ack; one without gets seq 0 and an ACK
+ * of everything it occupied (RFC 9293 §3.10.7.1, "If the state is
+ * CLOSED").  IPv4 carries DF and TTL 64; IPv6 hop limit 64.
+ */
+void
+ip_tcp_reset(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
+    enum pkt_drop reason, struct pkt_batch *tx, uint64_t now_ns)
+{
+	const struct tcp_hdr *oth = pkt_l4(p);
+	struct tcp_hdr th;
+	uint32_t seg_len;
+	uint16_t doff;
+	bool v4 = p->l3 == PKT_L3_IP4;
+
+	if (p->l4_proto != IPPROTO_TCP_ || p->l4_off == 0 ||
+	    (p->flags & (PKT_F_FRAG | PKT_F_L2_BCAST | PKT_F_L2_MCAST)) ||
+	    (oth->flags & TCP_RST)) {
+		ip_drop(w, p, reason);
+		return;
+	}
+	doff = (uint16_t)((oth->doff_res >> 4) * 4);
+	seg_len = (uint32_t)(p->l3_off + p->l3_len - p->l4_off);
+	seg_len = seg_len > doff ? seg_len - doff : 0;
+	memset(&th, 0, sizeof(th));
+	th.sport_be = oth->dport_be;
+	th.dport_be = oth->sport_be;
+	th.doff_res = (sizeof(th) / 4) << 4;
+	if (oth->flags & TCP_ACK) {
+		th.seq_be = oth->ack_be;
+		th.flags = TCP_RST;
+	} else {
+		seg_len += !!(oth->flags & TCP_SYN) + !!(oth->flags & TCP_FIN);
+		th.ack_be = htonl(ntohl(oth->seq_be) + seg_len);
+		th.flags = TCP_RST | TCP_ACK;
+	}
+	if (v4) {
+		const struct ip4_hdr *oip = pkt_l3(p);
+		struct ip4_hdr ip;
+
+		if (ip4_is_mcast_or_bcast(oip->src_be) ||
+		    ip4_is_mcast_or_bcast(oip->dst_be) || oip->src_be == 0) {
+			ip_drop(w, p, reason);
+			return;
+		}
+		memset(&ip, 0, sizeof(ip));
+		ip.ver_ihl = 0x45;
+		ip.tot_len_be = htons(IP4_HDR_LEN + sizeof(th));
+		ip.frag_be = htons(IP4_DF);
+		ip.ttl = IP_DEFAULT_TTL;
+		ip.proto = IPPROTO_TCP_;
+		ip.src_be = oip->dst_be;
+		ip.dst_be = oip->src_be;
+		pkt_ip4_set_csum(&ip);
+		th.csum_be = pkt_l4_csum4(&ip, &th, sizeof(th), IPPROTO_TCP_);
+		memcpy(p->data + ETH_HDR_LEN, &ip, sizeof(ip));
+		p->l3_len = IP4_HDR_LEN + sizeof(th);
+	} else {
+		const struct ip6_hdr *oip = pkt_l3(p);
+		struct ip6_hdr ip;
+
+		if (ip6_is_multicast(oip->src) || ip6_is_multicast(oip->dst) ||
+		    ip6_is_unspecified(oip->src)) {
+			ip_drop(w, p, reason);
+			return;
+		}
+		memset(&ip, 0, sizeof(ip));
+		ip.vtc_flow_be = htonl(6u << 28);
+		ip.plen_be = htons(sizeof(th));
+		ip.nxt = IPPROTO_TCP_;
+		ip.hlim = IP_DEFAULT_TTL;
+		memcpy(ip.src, oip->dst, 16);
+		memcpy(ip.dst, oip->src, 16);
+		th.csum_be = pkt_l4_csum6(&ip, &th, sizeof(th), IPPROTO_TCP_);
+		memcpy(p->data + ETH_HDR_LEN, &ip, sizeof(ip));
+		p->l3_len = IP6_HDR_LEN + sizeof(th);
+	}
+	/* p is dropped as far as the counters go; its buffer becomes the RST. */
+	ip_drop_count(w, p, reason);
+	p->l3_off = ETH_HDR_LEN;
+	p->l4_off = (uint16_t)(ETH_HDR_LEN + p->l3_len - sizeof(th));
+	memcpy(p->data + p->l4_off, &th, sizeof(th));
+	p->len = (uint16_t)(ETH_HDR_LEN + p->l3_len);
+	p->l4_proto = IPPROTO_TCP_;
+	p->flags = PKT_F_LOCAL;
+	if (v4)
+		ip4_output_local(w, t, p, tx, now_ns);
+	else
+		ip6_output_local(w, t, p, tx, now_ns);
+}

@@ -55,6 +55,58 @@ ip_drop(struct ip_worker *w, struct pkt *p, enum pkt_drop reason)
 }
 
 void
+ip_worker_set_hooks(struct ip_worker *w, const struct ip_hooks *h)
+{
+	if (h != NULL)
+		w->hooks = *h;
+	else
+		memset(&w->hooks, 0, sizeof(w->hooks));
+}
+
+bool
+ip_filter(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
+    enum ip_hook hook, uint16_t out_if, struct pkt_batch *tx, uint64_t now_ns)
+{
+	struct ip_filter_result res;
+
+	if (w->hooks.filter == NULL)
+		return true;
+	w->hooks.filter(w->hooks.arg, p, hook, out_if, now_ns, &res);
+	switch (res.action) {
+	case IP_FILTER_ACCEPT:
+		return true;
+	case IP_FILTER_REJECT_ICMP:
+		if (p->l3 == PKT_L3_IP4)
+			ip4_icmp_error(w, t, p, res.icmp_type, res.icmp_code, 0,
+			    (enum pkt_drop)res.reason, tx, now_ns);
+		else
+			ip6_icmp_error(w, t, p, res.icmp_type, res.icmp_code, 0,
+			    (enum pkt_drop)res.reason, tx, now_ns);
+		return false;
+	case IP_FILTER_REJECT_TCP_RESET:
+		ip_tcp_reset(w, t, p, (enum pkt_drop)res.reason, tx, now_ns);
+		return false;
+	default:
+		ip_drop(w, p, (enum pkt_drop)res.reason);
+		return false;
+	}
+}
+
+void
+ip_output(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
+    struct pkt_batch *tx, uint64_t now_ns)
+{
+	p->flags |= PKT_F_LOCAL;
+	p->len = (uint16_t)(p->l3_off + p->l3_len);
+	if (p->l3 == PKT_L3_IP4)
+		ip4_output_local(w, t, p, tx, now_ns);
+	else if (p->l3 == PKT_L3_IP6)
+		ip6_output_local(w, t, p, tx, now_ns);
+	else
+		ip_drop(w, p, PKT_DROP_ETHERTYPE);
+}
+
+void
 ip_tx(struct ip_worker *w, struct pkt *p, struct pkt_batch *tx)
 {
 	if (hg_unlikely(!pkt_batch_add(tx, p)))

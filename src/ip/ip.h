@@ -192,6 +192,55 @@ void ip_input(struct ip_worker *w, const struct ip_tables *t,
 void ip_poll(struct ip_worker *w, const struct ip_tables *t,
     struct pkt_batch *tx, uint64_t now_ns);
 
+/*
+ * Filter hooks: how src/dp puts the firewall and conntrack on the router's
+ * path without src/ip knowing either.  The router calls filter() for
+ * every IPv4/IPv6 packet it is about to deliver to itself (IP_HOOK_INPUT,
+ * after the route lookup; ARP and IPv6 neighbour discovery bypass it) or
+ * to forward (IP_HOOK_FORWARD, after the TTL and MTU checks, as Linux
+ * does, with out_if the egress interface).  Packets for a local address
+ * that INPUT accepted and the router does not answer itself (anything but
+ * echo requests) are offered to punt(), which takes them to the host side
+ * or returns false (then the router answers as if no hook were set).
+ */
+enum ip_hook {
+	IP_HOOK_INPUT,
+	IP_HOOK_FORWARD,
+};
+
+#define IP_IF_NONE		0xffff
+
+enum ip_filter_action {
+	IP_FILTER_ACCEPT,
+	IP_FILTER_DROP,		/* counted with reason, freed */
+	IP_FILTER_REJECT_ICMP,	/* ICMP/ICMPv6 error icmp_type/icmp_code */
+	IP_FILTER_REJECT_TCP_RESET,
+};
+
+struct ip_filter_result {
+	uint8_t action;		/* enum ip_filter_action */
+	uint8_t icmp_type, icmp_code;
+	uint8_t reason;		/* enum pkt_drop for DROP and REJECT */
+};
+
+struct ip_hooks {
+	void (*filter)(void *arg, struct pkt *p, enum ip_hook hook,
+	    uint16_t out_if, uint64_t now_ns, struct ip_filter_result *res);
+	bool (*punt)(void *arg, struct pkt *p, uint64_t now_ns);
+	void *arg;
+};
+
+/* Sets (or with NULL clears) the worker's hooks; copied. */
+void ip_worker_set_hooks(struct ip_worker *w, const struct ip_hooks *h);
+
+/*
+ * Route and send an IPv4/IPv6 packet that the host side originated (read
+ * from a punt TAP, pkt_parse()d, in_if the interface the TAP mirrors);
+ * its Ethernet header is rewritten.  Consumes p.
+ */
+void ip_output(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
+    struct pkt_batch *tx, uint64_t now_ns);
+
 /* Drop a packet the caller owns: counts and frees (used by src/dp for
  * parse failures so all drops share one path). */
 void ip_drop(struct ip_worker *w, struct pkt *p, enum pkt_drop reason);

@@ -53,14 +53,25 @@ static void
 ip4_local(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
     struct pkt_batch *tx, uint64_t now_ns)
 {
+	if (!ip_filter(w, t, p, IP_HOOK_INPUT, IP_IF_NONE, tx, now_ns))
+		return;
 	/* No reassembly yet: a fragment for us has no service to reach. */
 	if (p->flags & PKT_F_FRAG) {
 		ip_drop(w, p, PKT_DROP_LOCAL_NO_SERVICE);
 		return;
 	}
+	if (p->l4_proto == IPPROTO_ICMP_ && p->l4_off != 0 &&
+	    ((const struct icmp_hdr *)pkt_l4(p))->type == ICMP_ECHO_REQUEST) {
+		ip4_echo(w, t, p, tx, now_ns);
+		return;
+	}
+	/* Everything else is the host side's to serve, when it has one. */
+	p->len = (uint16_t)(p->l3_off + p->l3_len);
+	if (ip_punt(w, p, now_ns))
+		return;
 	switch (p->l4_proto) {
 	case IPPROTO_ICMP_:
-		ip4_echo(w, t, p, tx, now_ns);
+		ip4_echo(w, t, p, tx, now_ns);	/* counts what it drops */
 		break;
 	case IPPROTO_UDP_:
 		ip4_icmp_error(w, t, p, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH,
@@ -217,6 +228,8 @@ ip4_input(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 		    htonl(oif->mtu_bytes), PKT_DROP_MTU_EXCEEDED, tx, now_ns);
 		return;
 	}
+	if (!ip_filter(w, t, p, IP_HOOK_FORWARD, nh->if_idx, tx, now_ns))
+		return;
 	/* RFC 1624: TTL and protocol share a 16-bit word of the checksum. */
 	ip->csum_be = pkt_csum_update16(ip->csum_be,
 	    htons((uint16_t)(ip->ttl << 8 | ip->proto)),

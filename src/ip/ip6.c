@@ -63,44 +63,59 @@ ip6_echo(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 	ip6_output_local(w, t, p, tx, now_ns);
 }
 
+static bool
+ip6_is_nd(const struct pkt *p)
+{
+	const struct icmp6_hdr *ic;
+
+	if (p->l4_proto != IPPROTO_ICMPV6_ || p->l4_off == 0)
+		return false;
+	ic = pkt_l4(p);
+	return ic->type == ICMP6_NEIGH_SOLICIT || ic->type == ICMP6_NEIGH_ADVERT;
+}
+
 static void
 ip6_local(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
     struct pkt_batch *tx, uint64_t now_ns)
 {
 	const struct ip6_hdr *ip = pkt_l3(p);
 	const struct icmp6_hdr *ic;
+	bool nd = !(p->flags & PKT_F_FRAG) && ip6_is_nd(p);
 
+	/* Neighbour discovery is the link's own business: no filter. */
+	if (!nd && !ip_filter(w, t, p, IP_HOOK_INPUT, IP_IF_NONE, tx, now_ns))
+		return;
 	if (p->flags & PKT_F_FRAG) {
 		ip_drop(w, p, PKT_DROP_LOCAL_NO_SERVICE);
 		return;
 	}
-	if (p->l4_proto == IPPROTO_UDP_ && !ip6_is_multicast(ip->dst)) {
+	if (p->l4_proto == IPPROTO_ICMPV6_ && p->l4_off != 0) {
+		ic = pkt_l4(p);
+		if (pkt_l4_csum6(ip, ic, (uint32_t)(p->l3_off + p->l3_len -
+		    p->l4_off), IPPROTO_ICMPV6_) != 0) {
+			ip_drop(w, p, PKT_DROP_L4_CSUM);
+			return;
+		}
+		if (nd) {
+			ip_nd_input(w, t, p, tx, now_ns);
+			return;
+		}
+		if (ic->type == ICMP6_ECHO_REQUEST) {
+			ip6_echo(w, t, p, tx, now_ns);
+			return;
+		}
+	}
+	/* Everything else is the host side's to serve, when it has one. */
+	p->len = (uint16_t)(p->l3_off + p->l3_len);
+	if (ip_punt(w, p, now_ns))
+		return;
+	if (p->l4_proto == IPPROTO_UDP_ && !ip6_is_multicast(ip->dst))
 		ip6_icmp_error(w, t, p, ICMP6_DEST_UNREACH, ICMP6_PORT_UNREACH,
 		    0, PKT_DROP_LOCAL_NO_SERVICE, tx, now_ns);
-		return;
-	}
-	if (p->l4_proto != IPPROTO_ICMPV6_ || p->l4_off == 0) {
-		ip_drop(w, p, PKT_DROP_LOCAL_NO_SERVICE);
-		return;
-	}
-	ic = pkt_l4(p);
-	if (pkt_l4_csum6(ip, ic, (uint32_t)(p->l3_off + p->l3_len - p->l4_off),
-	    IPPROTO_ICMPV6_) != 0) {
-		ip_drop(w, p, PKT_DROP_L4_CSUM);
-		return;
-	}
-	switch (ic->type) {
-	case ICMP6_ECHO_REQUEST:
-		ip6_echo(w, t, p, tx, now_ns);
-		break;
-	case ICMP6_NEIGH_SOLICIT:
-	case ICMP6_NEIGH_ADVERT:
-		ip_nd_input(w, t, p, tx, now_ns);
-		break;
-	default:
+	else if (p->l4_proto == IPPROTO_ICMPV6_ && p->l4_off != 0)
 		ip_drop(w, p, PKT_DROP_ICMP_UNHANDLED);
-		break;
-	}
+	else
+		ip_drop(w, p, PKT_DROP_LOCAL_NO_SERVICE);
 }
 
 void
@@ -171,6 +186,8 @@ ip6_input(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 		    htonl(oif->mtu_bytes), PKT_DROP_MTU_EXCEEDED, tx, now_ns);
 		return;
 	}
+	if (!ip_filter(w, t, p, IP_HOOK_FORWARD, nh->if_idx, tx, now_ns))
+		return;
 	ip->hlim--;
 	p->len = (uint16_t)(p->l3_off + p->l3_len);
 	ip_neigh_output(w, t, p, nh->if_idx, AF_INET6,

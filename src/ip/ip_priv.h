@@ -35,6 +35,7 @@ struct ip_worker {
 	uint64_t icmp_tokens;		/* ICMP error token bucket */
 	uint64_t icmp_refill_ns;
 	struct ip_worker_stats st;
+	struct ip_hooks hooks;
 	uint32_t n_pending;
 	struct ip_pending pending[IP_PENDING_MAX];
 };
@@ -95,6 +96,11 @@ void ip6_icmp_error(struct ip_worker *w, const struct ip_tables *t,
     struct pkt *p, uint8_t type, uint8_t code, uint32_t rest_be,
     enum pkt_drop reason, struct pkt_batch *tx, uint64_t now_ns);
 bool ip_icmp_allow(struct ip_worker *w, uint64_t now_ns);
+/* Turn a TCP segment into the RST that refuses it (REJECT --reject-with
+ * tcp-reset), in place, and send it.  Consumes p. */
+void ip_tcp_reset(struct ip_worker *w, const struct ip_tables *t,
+    struct pkt *p, enum pkt_drop reason, struct pkt_batch *tx,
+    uint64_t now_ns);
 
 /* Count p as dropped for reason on its ingress interface, without
  * freeing it (ip_drop() does both). */
@@ -108,6 +114,16 @@ ip_drop_count(struct ip_worker *w, const struct pkt *p,
 }
 
 /* input.c */
+/* Runs the filter hook on p; true: go on with p.  On false p was
+ * consumed (dropped, or turned into a rejection and sent). */
+bool ip_filter(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
+    enum ip_hook hook, uint16_t out_if, struct pkt_batch *tx, uint64_t now_ns);
+/* Offers p to the punt hook; true when it took p. */
+static inline bool
+ip_punt(struct ip_worker *w, struct pkt *p, uint64_t now_ns)
+{
+	return w->hooks.punt != NULL && w->hooks.punt(w->hooks.arg, p, now_ns);
+}
 void ip_tx(struct ip_worker *w, struct pkt *p, struct pkt_batch *tx);
 uint32_t ip_if_src4(const struct ip_if *ifp, uint32_t dst_be);
 const uint8_t *ip_if_src6(const struct ip_if *ifp, const uint8_t dst[16]);

@@ -45,6 +45,14 @@
 	X(NEIGH_FAILED,     "neighbour did not answer resolution")           \
 	X(NEIGH_TABLE_FULL, "neighbour table full")                          \
 	X(IF_DOWN,          "egress interface is down or has no port")       \
+	/* firewall and conntrack: src/fw, src/ct via src/dp */              \
+	X(FW_DROP,          "dropped by a firewall rule")                    \
+	X(FW_REJECT,        "rejected by a firewall rule")                   \
+	X(FW_POLICY,        "default policy: not from a known network")      \
+	X(CT_INVALID,       "conntrack: invalid for its flow")               \
+	X(CT_TABLE_FULL,    "conntrack table full: new flow refused")        \
+	X(PUNT_FAILED,      "host TAP could not take the packet")            \
+	X(HOST_MCAST,       "multicast from the host TAP (not routed)")      \
 	/* data plane: src/dp, src/io */                                     \
 	X(POOL_EMPTY,       "packet buffer pool exhausted")                  \
 	X(TX_FULL,          "egress port could not take the frame")          \
