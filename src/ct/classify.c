@@ -348,6 +348,42 @@ classify_icmp(struct ct_table *t, const struct pkt *p, uint64_t now_ns,
 	return fresh(r, &k);
 }
 
+/* What the fragments of p's datagram share.  pkt_parse() checked the
+ * IPv6 extension chain, so the walk stays inside the packet. */
+static void
+frag_key(const struct pkt *p, struct ct_frag_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->l3 = p->l3;
+	k->proto = p->l4_proto;
+	if (p->l3 == PKT_L3_IP4) {
+		const struct ip4_hdr *ip = pkt_l3(p);
+
+		memcpy(k->src, &ip->src_be, 4);
+		memcpy(k->dst, &ip->dst_be, 4);
+		k->id = ip->id_be;
+	} else {
+		const struct ip6_hdr *ip = pkt_l3(p);
+		const uint8_t *b = (const uint8_t *)pkt_l3(p);
+		uint32_t off = IP6_HDR_LEN, end = p->l3_len;
+		uint8_t nxt = ip->nxt;
+
+		memcpy(k->src, ip->src, 16);
+		memcpy(k->dst, ip->dst, 16);
+		for (int i = 0; i < 8 && off + 8 <= end; i++) {
+			if (nxt == IPPROTO_FRAGMENT_) {
+				memcpy(&k->id, b + off + 4, 4);
+				break;
+			}
+			if (nxt != IPPROTO_HOPOPTS_ && nxt != IPPROTO_ROUTING_ &&
+			    nxt != IPPROTO_DSTOPTS_)
+				break;
+			nxt = b[off];
+			off += (uint32_t)(b[off + 1] + 1) * 8;
+		}
+	}
+}
+
 enum ct_state
 ct_classify(struct ct_table *t, const struct pkt *p, uint64_t now_ns,
     struct ct_result *r)
@@ -360,8 +396,12 @@ ct_classify(struct ct_table *t, const struct pkt *p, uint64_t now_ns,
 
 	if (p->l3 != PKT_L3_IP4 && p->l3 != PKT_L3_IP6)
 		return ct_invalid(t, r, CT_INVALID_NOT_IP);
-	if ((p->flags & PKT_F_FRAG) && !(p->flags & PKT_F_FRAG_FIRST))
-		return ct_invalid(t, r, CT_INVALID_FRAGMENT);
+	if (p->flags & PKT_F_FRAG) {
+		frag_key(p, &r->frag);
+		if (!(p->flags & PKT_F_FRAG_FIRST))
+			return ct_frag_follow(t, &r->frag, now_ns, r);
+		r->frag_first = true;
+	}
 
 	switch (p->l4_proto) {
 	case IPPROTO_TCP_:

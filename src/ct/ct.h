@@ -16,8 +16,16 @@
  *
  * TCP is tracked from its SYN only: a first packet that is not a SYN is
  * INVALID (unlike Linux's default nf_conntrack_tcp_loose=1, there is no
- * mid-stream pickup).  Non-first fragments are INVALID: reassembly, if any,
- * belongs before conntrack, as in Linux.
+ * mid-stream pickup).
+ *
+ * Fragments, without reassembly: when the first fragment of a datagram is
+ * confirmed (accepted), its key (addresses, protocol, IP id) is remembered
+ * for CT_FRAG_TIMEOUT_S; a later fragment of that datagram is then
+ * classified as its flow's with frag_follow set, meaning "its datagram was
+ * already judged", which the caller honours without judging it again.  A
+ * non-first fragment whose first fragment was not accepted, or came later
+ * (out of order), is INVALID.  All fragments of a datagram reach one
+ * worker: the fanout hash of a fragment covers addresses only.
  */
 #ifndef CT_H
 #define CT_H
@@ -109,6 +117,18 @@ struct ct_tuple {
 };
 
 #define CT_ENTRY_NONE	UINT32_MAX
+#define CT_FRAG_TIMEOUT_S	30	/* like Linux's ipfrag_time */
+#define CT_FRAGS		4096	/* datagrams remembered per table */
+
+/* A fragmented datagram: what its fragments share. */
+struct ct_frag_key {
+	uint8_t  src[16];
+	uint8_t  dst[16];
+	uint32_t id;		/* IPv4 id or IPv6 fragment header id */
+	uint8_t  proto;
+	uint8_t  l3;
+	uint8_t  pad[2];	/* always zero */
+};
 
 /*
  * What ct_classify() found.  `entry` is the flow's index in the table
@@ -122,6 +142,9 @@ struct ct_result {
 	enum ct_dir dir;
 	enum ct_invalid reason;		/* CT_INVALID_NONE unless INVALID */
 	uint32_t entry;
+	bool frag_first;		/* first fragment: confirm remembers it */
+	bool frag_follow;		/* later fragment of an accepted one */
+	struct ct_frag_key frag;	/* when either is set */
 	struct ct_pending {
 		struct ct_tuple tuple;	/* original direction */
 		uint32_t tcp_seq;	/* first SYN: seq, end, window */
@@ -140,6 +163,7 @@ struct ct_stats {
 	uint64_t expired;
 	uint64_t reopened;	/* TCP SYN replaced a closed entry */
 	uint64_t table_full;	/* new flows refused for want of an entry */
+	uint64_t frags_followed;	/* later fragments let through */
 	uint64_t invalid[CT_INVALID_COUNT];
 };
 
@@ -175,8 +199,8 @@ enum ct_state ct_classify(struct ct_table *t, const struct pkt *p,
 
 /*
  * Call for a packet the rules accepted.  For a NEW packet with no entry
- * yet, inserts the prepared entry and sets r->entry; otherwise does
- * nothing.  -ENOSPC (counted in table_full) when no entry is free: the
+ * yet, inserts the prepared entry and sets r->entry; a first fragment's
+ * datagram is remembered for its later fragments.  -ENOSPC (counted in table_full) when no entry is free: the
  * flow is refused and the caller drops the packet.
  */
 int ct_confirm(struct ct_table *t, struct ct_result *r, uint64_t now_ns)
@@ -192,6 +216,11 @@ void ct_table_stats(const struct ct_table *t, struct ct_stats *st);
  * returned.  Same thread as the table's owner. */
 int ct_walk(const struct ct_table *t, uint64_t now_ns,
     int (*fn)(const struct ct_flow_info *, void *), void *arg);
+
+/* The flow behind a classified packet (ct_result.entry), for matches on
+ * its tuples; false when there is no such entry. */
+bool ct_entry_info(const struct ct_table *t, uint32_t entry,
+    struct ct_flow_info *fi);
 
 /* The TCP state of an entry (CT_TCP_NONE when not TCP or no entry). */
 enum ct_tcp_state ct_entry_tcp_state(const struct ct_table *t,

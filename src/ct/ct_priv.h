@@ -47,8 +47,16 @@ struct ct_entry {
 	uint64_t bytes[CT_DIR_COUNT];
 };
 
+struct ct_frag {
+	struct ct_frag_key key;
+	uint32_t entry;
+	uint64_t expires_ns;		/* 0: free */
+};
+
 struct ct_table {
 	struct ct_entry *entries;
+	struct ct_frag *frags;		/* CT_FRAGS, a cache: a new datagram
+					   takes its slot from an old one */
 	uint32_t *buckets;		/* node: entry * 2 + dir, or CT_NIL */
 	uint32_t n_entries;
 	uint32_t bucket_mask;
@@ -64,6 +72,8 @@ struct ct_table {
 };
 
 /* table.c */
+enum ct_state ct_frag_follow(struct ct_table *t, const struct ct_frag_key *k,
+    uint64_t now_ns, struct ct_result *r);
 uint32_t ct_lookup(struct ct_table *t, const struct ct_tuple *k,
     uint64_t now_ns, enum ct_dir *dir);
 void ct_entry_free(struct ct_table *t, uint32_t idx);

@@ -83,7 +83,8 @@ ct_table_create(struct ct_table **out, uint32_t max_entries,
 	error = -ENOMEM;
 	t->entries = calloc(max_entries, sizeof(*t->entries));
 	t->buckets = malloc(n_buckets * sizeof(*t->buckets));
-	if (t->entries == NULL || t->buckets == NULL)
+	t->frags = calloc(CT_FRAGS, sizeof(*t->frags));
+	if (t->entries == NULL || t->buckets == NULL || t->frags == NULL)
 		goto fail;
 	memset(t->buckets, 0xff, n_buckets * sizeof(*t->buckets));
 	t->bucket_mask = n_buckets - 1;
@@ -112,6 +113,7 @@ ct_table_destroy(struct ct_table *t)
 		return;
 	free(t->entries);
 	free(t->buckets);
+	free(t->frags);
 	free(t);
 }
 
@@ -255,6 +257,52 @@ ct_entry_touch(struct ct_table *t, struct ct_entry *e, enum ct_dir dir,
 	e->expires_ns = now_ns + entry_timeout_ns(t, e);
 }
 
+/* The cache slot of a datagram. */
+static struct ct_frag *
+frag_slot(struct ct_table *t, const struct ct_frag_key *k)
+{
+	uint64_t w[5];
+	uint64_t h = t->seed;
+
+	memcpy(w, k, sizeof(w));
+	for (int i = 0; i < 5; i++) {
+		h ^= w[i];
+		h *= 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
+	}
+	return &t->frags[h & (CT_FRAGS - 1)];
+}
+
+static void
+frag_remember(struct ct_table *t, const struct ct_result *r, uint64_t now_ns)
+{
+	struct ct_frag *f = frag_slot(t, &r->frag);
+
+	f->key = r->frag;
+	f->entry = r->entry;
+	f->expires_ns = now_ns + CT_FRAG_TIMEOUT_S * 1000000000ULL;
+}
+
+enum ct_state
+ct_frag_follow(struct ct_table *t, const struct ct_frag_key *k,
+    uint64_t now_ns, struct ct_result *r)
+{
+	struct ct_frag *f = frag_slot(t, k);
+	const struct ct_entry *e;
+
+	if (f->expires_ns <= now_ns || memcmp(&f->key, k, sizeof(*k)) != 0 ||
+	    f->entry >= t->n_entries ||
+	    !((e = &t->entries[f->entry])->flags & CT_E_USED))
+		return ct_invalid(t, r, CT_INVALID_FRAGMENT);
+	r->frag_follow = true;
+	r->frag = *k;
+	r->entry = f->entry;
+	r->state = (e->flags & CT_E_SEEN_REPLY) ? CT_STATE_ESTABLISHED :
+	    CT_STATE_NEW;
+	t->st.frags_followed++;
+	return r->state;
+}
+
 int
 ct_confirm(struct ct_table *t, struct ct_result *r, uint64_t now_ns)
 {
@@ -262,8 +310,13 @@ ct_confirm(struct ct_table *t, struct ct_result *r, uint64_t now_ns)
 	enum ct_dir dir;
 	uint32_t idx;
 
-	if (r->state != CT_STATE_NEW || r->entry != CT_ENTRY_NONE)
+	if (r->frag_follow)
 		return 0;
+	if (r->state != CT_STATE_NEW || r->entry != CT_ENTRY_NONE) {
+		if (r->frag_first && r->entry != CT_ENTRY_NONE)
+			frag_remember(t, r, now_ns);
+		return 0;
+	}
 	/* An earlier packet of the same batch may have confirmed it. */
 	idx = ct_lookup(t, &r->pending.tuple, now_ns, &dir);
 	if (idx != CT_ENTRY_NONE) {
@@ -293,6 +346,8 @@ ct_confirm(struct ct_table *t, struct ct_result *r, uint64_t now_ns)
 	t->st.created++;
 	r->entry = idx;
 	r->dir = CT_DIR_ORIGINAL;
+	if (r->frag_first)
+		frag_remember(t, r, now_ns);
 	return 0;
 }
 
@@ -323,6 +378,21 @@ ct_table_stats(const struct ct_table *t, struct ct_stats *st)
 	*st = t->st;
 }
 
+static void
+ct_flow_fill(const struct ct_entry *e, struct ct_flow_info *fi)
+{
+	memset(fi, 0, sizeof(*fi));
+	fi->orig = e->tuple[CT_DIR_ORIGINAL];
+	fi->reply = e->tuple[CT_DIR_REPLY];
+	fi->tcp_state = e->tcp_state;
+	fi->seen_reply = (e->flags & CT_E_SEEN_REPLY) != 0;
+	fi->expires_ns = e->expires_ns;
+	for (int d = 0; d < CT_DIR_COUNT; d++) {
+		fi->packets[d] = e->packets[d];
+		fi->bytes[d] = e->bytes[d];
+	}
+}
+
 int
 ct_walk(const struct ct_table *t, uint64_t now_ns,
     int (*fn)(const struct ct_flow_info *, void *), void *arg)
@@ -335,21 +405,22 @@ ct_walk(const struct ct_table *t, uint64_t now_ns,
 
 		if (!(e->flags & CT_E_USED) || ct_entry_is_expired(e, now_ns))
 			continue;
-		memset(&fi, 0, sizeof(fi));
-		fi.orig = e->tuple[CT_DIR_ORIGINAL];
-		fi.reply = e->tuple[CT_DIR_REPLY];
-		fi.tcp_state = e->tcp_state;
-		fi.seen_reply = (e->flags & CT_E_SEEN_REPLY) != 0;
-		fi.expires_ns = e->expires_ns;
-		for (int d = 0; d < CT_DIR_COUNT; d++) {
-			fi.packets[d] = e->packets[d];
-			fi.bytes[d] = e->bytes[d];
-		}
+		ct_flow_fill(e, &fi);
 		rc = fn(&fi, arg);
 		if (rc != 0)
 			return rc;
 	}
 	return 0;
+}
+
+bool
+ct_entry_info(const struct ct_table *t, uint32_t entry,
+    struct ct_flow_info *fi)
+{
+	if (entry >= t->n_entries || !(t->entries[entry].flags & CT_E_USED))
+		return false;
+	ct_flow_fill(&t->entries[entry], fi);
+	return true;
 }
 
 enum ct_tcp_state

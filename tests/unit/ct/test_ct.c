@@ -913,6 +913,69 @@ test_pool_fixed(void **state)
 	ct_table_destroy(t);
 }
 
+/* Turns an IPv4 frame into a fragment: id, offset (8-byte units), MF. */
+static void
+frag4(uint8_t *f, uint16_t id, uint16_t off8, bool mf)
+{
+	struct ip4_hdr ip;
+
+	memcpy(&ip, f + ETH_HDR_LEN, sizeof(ip));
+	ip.id_be = htons(id);
+	ip.frag_be = htons((uint16_t)(off8 | (mf ? IP4_MF : 0)));
+	ip.csum_be = 0;
+	ip.csum_be = pkt_csum(&ip, sizeof(ip));
+	memcpy(f + ETH_HDR_LEN, &ip, sizeof(ip));
+}
+
+/* A later fragment follows its datagram's accepted first fragment; one
+ * with nothing to follow is INVALID. */
+static void
+test_fragments(void **state)
+{
+	struct host a = host("10.0.0.1"), b = host("10.0.0.2");
+	struct ct_table *t = table(16, NULL);
+	uint8_t f[FRAME_MAX];
+	struct ct_result r;
+	struct ct_stats st;
+	size_t n;
+
+	(void)state;
+	/* First fragment (ports visible), accepted: remembered. */
+	n = frame_udp(f, &a, 1000, &b, 53);
+	frag4(f, 77, 0, true);
+	check_state("first fragment", pass(t, f, n, T0, &r), CT_STATE_NEW);
+	assert_true(r.frag_first);
+	/* Its later fragment follows, with the flow's entry. */
+	n = frame_udp(f, &a, 1000, &b, 53);
+	frag4(f, 77, 4, false);
+	check_state("later fragment", classify(t, f, n, T0 + 1, &r), CT_STATE_NEW);
+	assert_true(r.frag_follow);
+	assert_int_not_equal(r.entry, CT_ENTRY_NONE);
+	assert_int_equal(ct_confirm(t, &r, T0 + 1), 0);
+	/* Another datagram's later fragment has nothing to follow. */
+	frag4(f, 78, 4, false);
+	check_state("stray fragment", classify(t, f, n, T0 + 2, &r), INV);
+	assert_int_equal(r.reason, CT_INVALID_FRAGMENT);
+	/* A first fragment the rules did not accept leaves nothing. */
+	n = frame_udp(f, &a, 1001, &b, 53);
+	frag4(f, 79, 0, true);
+	check_state("dropped first", classify(t, f, n, T0 + 3, &r), CT_STATE_NEW);
+	frag4(f, 79, 4, false);
+	check_state("after dropped first", classify(t, f, n, T0 + 4, &r), INV);
+	/* The same datagram from the other side is another datagram. */
+	n = frame_udp(f, &b, 53, &a, 1000);
+	frag4(f, 77, 4, false);
+	check_state("reversed", classify(t, f, n, T0 + 5, &r), INV);
+	/* Remembered for CT_FRAG_TIMEOUT_S only. */
+	n = frame_udp(f, &a, 1000, &b, 53);
+	frag4(f, 77, 4, false);
+	check_state("late fragment", classify(t, f, n,
+	    T0 + CT_FRAG_TIMEOUT_S * HG_NS_PER_S, &r), INV);
+	ct_table_stats(t, &st);
+	assert_int_equal(st.frags_followed, 1);
+	ct_table_destroy(t);
+}
+
 static void
 test_not_tracked(void **state)
 {
@@ -926,10 +989,6 @@ test_not_tracked(void **state)
 	p.l3 = PKT_L3_ARP;
 	check_state("ARP", ct_classify(t, &p, T0, &r), INV);
 	assert_int_equal(r.reason, CT_INVALID_NOT_IP);
-	p.l3 = PKT_L3_IP4;
-	p.flags = PKT_F_FRAG;
-	check_state("later fragment", ct_classify(t, &p, T0, &r), INV);
-	assert_int_equal(r.reason, CT_INVALID_FRAGMENT);
 	ct_table_destroy(t);
 
 	assert_int_equal(ct_table_create(&t, 0, NULL), -EINVAL);
@@ -955,6 +1014,7 @@ main(void)
 		cmocka_unit_test(test_expiry_lazy),
 		cmocka_unit_test(test_table_full),
 		cmocka_unit_test(test_pool_fixed),
+		cmocka_unit_test(test_fragments),
 		cmocka_unit_test(test_not_tracked),
 	};
 
