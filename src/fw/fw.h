@@ -1,12 +1,14 @@
 /*
- * src/fw/fw.h: the firewall rule language as other modules see it: the
- * rule IR (a parsed rule set), the parser for iptables-save/-restore text
- * and for the one-line customer-chain form, and the printer that writes a
- * rule set back the way iptables-save would.
+ * src/fw/fw.h: the firewall as other modules see it: the rule IR (a
+ * parsed rule set), the parser for iptables-save/-restore text and for the
+ * one-line customer-chain form, the printer that writes a rule set back
+ * the way iptables-save would, and the compiled program the data plane
+ * runs.
  *
- * This is only the language. Compiling the IR into a classifier, running
- * it per packet and the targets' actions live elsewhere (later in src/fw;
- * connection tracking and NAT in src/ct). The IR is made of plain structs
+ * The second half is the compiled program (compile.c) and its linear
+ * evaluator (eval.c) that the data plane runs per packet; what the
+ * targets do to a packet (REJECT's errors) is src/ip's, and connection
+ * tracking and NAT are src/ct's. The IR is made of plain structs
  * with fixed-size fields and small bounded arrays so that a compiler can
  * walk it without chasing pointers; the bounds are the FW_*_MAX constants
  * below and each is checked by the parser with an error, never truncated.
@@ -24,6 +26,9 @@
 #include <stdint.h>
 
 #include "../lib/hg.h"
+
+struct pkt;
+struct fw_sets;
 
 #define FW_IFNAME_MAX		16	/* IFNAMSIZ: 15 characters + NUL */
 #define FW_CHAIN_NAME_MAX	29	/* iptables: 28 characters + NUL */
@@ -417,6 +422,146 @@ char *fw_ruleset_print(const struct fw_ruleset *rs, unsigned flags) HG_MUST_CHEC
  * Returns the length it needs, like snprintf. */
 int fw_err_format(const struct fw_err *e, const char *src, char *buf,
     size_t size);
+
+/*
+ * ---- Compiled rule sets and the evaluator (compile.c, eval.c) ----
+ *
+ * fw_compile() turns a parsed rule set into an immutable program the data
+ * plane runs; the control thread builds a new one beside the running one
+ * and swaps the pointer (RCU, src/dp), so a change is whole and hitless.
+ *
+ * What the filter hooks do, per DESIGN.md "Firewall language":
+ *
+ *   INPUT, FORWARD, OUTPUT:  -j <HOOK>_CUST first, then the rules the file
+ *   appends to the built-in chain itself, then the appliance's defaults:
+ *     1. conntrack ESTABLISHED or RELATED          -> ACCEPT
+ *     2. conntrack INVALID                         -> DROP
+ *     3. conntrack UNTRACKED                       -> ACCEPT
+ *     4. source in a known network (INPUT, FORWARD) -> ACCEPT
+ *     5. the chain's policy (hexgate's default: DROP for INPUT and
+ *        FORWARD, ACCEPT for OUTPUT; a file may set it with :CHAIN POLICY)
+ *   OUTPUT has no step 4 and is for traffic the host side sends.
+ *
+ * The first terminal verdict wins (ACCEPT, DROP, REJECT); RETURN from a
+ * user chain goes back to the caller, RETURN from a customer chain goes on
+ * in the built-in chain, falling off a user chain is a RETURN.  LOG and
+ * rules without -j count and go on.  The nat table and MACRO_CUST are
+ * compiled and checked but not run here (NAT is src/ct's).
+ */
+
+#define FW_IF_NONE		0xffff	/* no interface (OUTPUT's in, INPUT's out) */
+#define FW_RULE_NONE		UINT32_MAX
+#define FW_JUMP_DEPTH_MAX	32	/* nested user-chain calls */
+
+enum fw_hook {
+	FW_HOOK_INPUT,
+	FW_HOOK_FORWARD,
+	FW_HOOK_OUTPUT,
+	FW_HOOK_COUNT
+};
+
+enum fw_verdict_kind {
+	FW_VERDICT_ACCEPT,
+	FW_VERDICT_DROP,
+	FW_VERDICT_REJECT,
+};
+
+/* Who decided: a rule, or which of the appliance's defaults. */
+enum fw_why {
+	FW_WHY_RULE,		/* rule `rule` */
+	FW_WHY_ESTABLISHED,	/* default 1 */
+	FW_WHY_INVALID,		/* default 2 */
+	FW_WHY_UNTRACKED,	/* default 3 */
+	FW_WHY_KNOWN_NET,	/* default 4 */
+	FW_WHY_POLICY,		/* default 5 */
+	FW_WHY_COUNT
+};
+
+struct fw_verdict {
+	uint8_t kind;			/* enum fw_verdict_kind */
+	uint8_t reject_with;		/* enum fw_reject_with, for REJECT */
+	uint8_t why;			/* enum fw_why */
+	uint32_t rule;			/* FW_WHY_RULE: fw_prog_rule_at() index */
+};
+
+/* A packet's conntrack facts, filled by the caller (src/dp) from src/ct
+ * so src/fw need not know src/ct.  Ports are in host order. */
+struct fw_ct_info {
+	uint8_t state;			/* one FW_CT_* state bit */
+	uint8_t status;			/* FW_CTS_* */
+	bool reply;			/* the packet goes in the reply direction */
+	uint8_t proto;
+	uint8_t orig_src[16], orig_dst[16];
+	uint8_t repl_src[16], repl_dst[16];
+	uint16_t orig_sport, orig_dport, repl_sport, repl_dport;
+	uint32_t expire_s;		/* seconds until the flow times out */
+};
+
+/* What the evaluator reads of a packet. */
+struct fw_pkt {
+	const struct pkt *p;		/* pkt_parse()d; l3 is IPv4 or IPv6 */
+	uint16_t in_if, out_if;		/* interface indexes, or FW_IF_NONE */
+	const struct fw_ct_info *ct;	/* NULL: treated as INVALID */
+};
+
+struct fw_compile_env {
+	/* Interface names by index, for -i / -o (wildcards included).  A
+	 * rule may name an interface that does not exist: it matches no
+	 * packet (or every packet, negated), as in iptables. */
+	uint16_t n_if;
+	const char (*if_names)[FW_IFNAME_MAX];
+	/* The set registry -m set and ${NAME} refer to; NULL: no sets.  A
+	 * compiled program holds references (fw_sets_ref) on the sets it
+	 * uses until fw_prog_free(). */
+	struct fw_sets *sets;
+	/* Known networks of the rule set's family (default 4). */
+	uint32_t n_known;
+	const struct fw_addr *known;
+	/* Per-worker counters: fw_eval()'s worker argument is below this. */
+	uint16_t n_workers;
+};
+
+struct fw_prog;
+
+/*
+ * Control thread.  Compiles rs (not kept: the program copies what it
+ * needs, fw_prog_ruleset() gives a copy back).  Errors (each with the
+ * rule's line): a jump loop, a chain nesting deeper than
+ * FW_JUMP_DEPTH_MAX, a set that does not exist or is of the wrong family.
+ * Returns 0, -EINVAL with errs filled, or -ENOMEM.  Each rule's counters
+ * start from the pkts/bytes it has in rs.
+ */
+int fw_compile(const struct fw_ruleset *rs, const struct fw_compile_env *env,
+    struct fw_prog **out, struct fw_errs *errs) HG_MUST_CHECK;
+void fw_prog_free(struct fw_prog *prog);
+
+/*
+ * Data plane.  Runs hook for fp and writes the verdict.  Never allocates
+ * or locks; counts the packet and its L3 length (as iptables does) on
+ * every rule it matches, in the worker's counter slice.  LOG rules log
+ * through src/lib/log.h, at most 100 lines a second per worker; what is
+ * over is counted in fw_prog_stats().log_suppressed.
+ */
+void fw_eval(const struct fw_prog *prog, uint16_t worker, enum fw_hook hook,
+    const struct fw_pkt *fp, uint64_t now_ns, struct fw_verdict *v);
+
+struct fw_prog_stats {
+	uint32_t n_rules;		/* filter and nat, all chains */
+	uint64_t verdicts[FW_HOOK_COUNT][FW_WHY_COUNT];	/* how packets were decided */
+	uint64_t log_suppressed;
+};
+
+/* Control thread, while workers run (counters may be a packet behind). */
+void fw_prog_stats(const struct fw_prog *prog, struct fw_prog_stats *st);
+
+/* A new rule set equal to the compiled one, with each rule's and each
+ * built-in chain's pkts/bytes set to the live totals (for save, and to
+ * carry counters into the next program).  NULL when out of memory. */
+struct fw_ruleset *fw_prog_ruleset(const struct fw_prog *prog) HG_MUST_CHECK;
+
+/* The rule fw_verdict.rule names: its table, chain and position. */
+void fw_prog_rule_at(const struct fw_prog *prog, uint32_t rule,
+    enum fw_table_id *t, const char **chain, uint32_t *pos);
 
 const char *fw_table_name(enum fw_table_id t);
 const char *fw_target_name(enum fw_target_kind k);

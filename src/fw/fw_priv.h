@@ -1,7 +1,8 @@
 /*
  * src/fw/fw_priv.h: what the files of src/fw share and nobody else may
  * see: the token list of one line, the parser's state, the keyword
- * tables (names.c) and a small string builder (print.c).
+ * tables (names.c), a small string builder (print.c), and the compiled
+ * program that compile.c builds and eval.c runs.
  */
 #ifndef FW_PRIV_H
 #define FW_PRIV_H
@@ -135,5 +136,133 @@ struct fw_sbuf {
 };
 void fw_sbuf_printf(struct fw_sbuf *, const char *fmt, ...) HG_PRINTF(2, 3);
 void fw_rule_format_sbuf(struct fw_sbuf *, const struct fw_rule *);
+
+/*
+ * compile.c / eval.c: the compiled program (fw.h "Compiled rule sets").
+ * Every rule of both tables sits in one flat array, chain after chain,
+ * in a compact form that eval.c reads front to back: a small hot part
+ * (checks as bits, interface masks, where its prefixes are) and, for
+ * rules that load modules or log, a cold extension beside it.
+ */
+
+/* Checks a compiled rule makes before its modules, cheapest first. */
+#define FW_CK_NEVER	0x0001	/* other family: matches nothing */
+#define FW_CK_PROTO	0x0002
+#define FW_CK_FRAG	0x0004
+#define FW_CK_IN	0x0008
+#define FW_CK_OUT	0x0010
+#define FW_CK_SRC	0x0020	/* src_n prefixes at prog->addrs[src] */
+#define FW_CK_DST	0x0040
+#define FW_CK_SRC_SET	0x0080	/* -s ${NAME}: src is a set id */
+#define FW_CK_DST_SET	0x0100
+#define FW_CK_EXT	0x0200	/* modules: prog->ext[ext] */
+
+struct fw_crule {
+	uint16_t chk;			/* FW_CK_* */
+	uint16_t neg;			/* FW_CK_* whose result is inverted */
+	uint8_t proto;
+	uint8_t target;			/* enum fw_target_kind */
+	uint8_t reject_with;		/* enum fw_reject_with */
+	uint8_t src_n, dst_n;
+	uint32_t src, dst;		/* first prefix, or a set id */
+	uint32_t jump;			/* JUMP, GOTO: chain id */
+	uint32_t ext;			/* prog->ext index, or FW_RULE_NONE */
+	uint64_t in_mask, out_mask;	/* interface indexes 0..63 that match */
+};
+
+/* The rarer parts of a rule: modules in the order they were loaded,
+ * interface patterns for indexes past the masks, LOG's arguments. */
+struct fw_cext {
+	uint8_t n_mods;
+	uint8_t mods[FW_M_COUNT];	/* enum fw_match_kind */
+	bool in_wild, out_wild;
+	char in[FW_IFNAME_MAX], out[FW_IFNAME_MAX];
+	struct fw_match_ports ports;	/* -m tcp or -m udp */
+	struct fw_match_icmp icmp;
+	struct fw_match_multiport multiport;
+	struct fw_match_conntrack ct;
+	struct fw_match_state state;
+	struct fw_match_iprange iprange;
+	struct fw_match_mac mac;
+	struct fw_match_set set;	/* name unused: set_id */
+	uint32_t set_id;
+	uint32_t limit;			/* prog->limits index */
+	uint8_t log_level, log_flags;
+	char log_prefix[FW_LOG_PREFIX_MAX];
+};
+
+/* -m limit's bucket, shared by all workers: GCRA, one theoretical
+ * arrival time moved with compare-and-swap; own cache line. */
+struct fw_climit {
+	uint64_t tat_ns;		/* atomic */
+	uint64_t cost_ns;		/* time one packet uses up */
+	uint64_t cap_ns;		/* cost_ns * burst */
+} HG_ALIGNED(HG_CACHE_LINE);
+
+struct fw_cchain {
+	uint32_t first, n;		/* its rules in prog->rules */
+	uint8_t table;			/* enum fw_table_id */
+	uint8_t policy;			/* enum fw_policy */
+	uint32_t pos;			/* index in the kept table's chains */
+};
+
+struct fw_ccount {
+	uint64_t pkts, bytes;
+};
+
+/* One worker's counters; the rules' pairs follow it in the slice. */
+struct fw_cslice {
+	uint64_t verdicts[FW_HOOK_COUNT][FW_WHY_COUNT];
+	uint64_t policy_bytes[FW_HOOK_COUNT];
+	uint64_t log_window_ns;		/* start of the current second */
+	uint64_t log_lines;		/* lines logged in it */
+	uint64_t log_suppressed;
+} HG_ALIGNED(HG_CACHE_LINE);
+
+#define FW_CHAIN_NONE	UINT32_MAX
+
+struct fw_prog {
+	uint8_t family;			/* enum fw_family */
+	uint8_t l3;			/* enum pkt_l3 of that family */
+	uint32_t n_rules, n_chains;
+	struct fw_crule *rules;
+	struct fw_cchain *chains;
+	uint32_t *rule_chain;		/* rule -> chain id */
+	struct fw_addr *addrs;
+	uint32_t n_addrs;
+	struct fw_cext *ext;
+	uint32_t n_ext;
+	struct fw_climit *limits;
+	uint32_t n_limits;
+	uint32_t hook_chain[FW_HOOK_COUNT];	/* INPUT, FORWARD, OUTPUT */
+	uint32_t hook_cust[FW_HOOK_COUNT];	/* ..._CUST, or FW_CHAIN_NONE */
+	uint32_t n_known;
+	struct fw_addr *known;
+	uint16_t n_if;
+	char (*if_names)[FW_IFNAME_MAX];
+	struct fw_sets *sets;
+	uint32_t *set_ids;		/* references held, one per use */
+	uint32_t n_set_ids;
+	uint16_t n_workers;
+	size_t slice_bytes;		/* cache-line multiple */
+	uint8_t *slices;		/* n_workers of them */
+	struct fw_ruleset *rs;		/* kept copy, base counters */
+};
+
+static inline struct fw_cslice *
+fw_prog_slice(const struct fw_prog *prog, uint16_t worker)
+{
+	return (struct fw_cslice *)(void *)(prog->slices +
+	    (size_t)worker * prog->slice_bytes);
+}
+
+static inline struct fw_ccount *
+fw_slice_counts(struct fw_cslice *s)
+{
+	return (struct fw_ccount *)(void *)(s + 1);
+}
+
+/* Whether an interface name matches a -i/-o pattern ("eth+" a prefix). */
+bool fw_iface_match(const char *pattern, bool wildcard, const char *name);
 
 #endif /* FW_PRIV_H */

@@ -49,6 +49,23 @@ fw_chain_add(struct fw_ruleset *rs, enum fw_table_id t, const char *name)
 	return c;
 }
 
+/*
+ * hexgate's defaults (fw.h, "Compiled rule sets"): what nobody allowed is
+ * dropped on the way in and through, the appliance's own traffic out is
+ * not, and the nat chains never drop. A file may still say otherwise
+ * with :CHAIN POLICY.
+ */
+static uint8_t
+chain_policy(enum fw_table_id t, const struct chain_def *d)
+{
+	if (!d->builtin)
+		return FW_POLICY_NONE;
+	if (t == FW_TABLE_FILTER && (strcmp(d->name, "INPUT") == 0 ||
+	    strcmp(d->name, "FORWARD") == 0))
+		return FW_POLICY_DROP;
+	return FW_POLICY_ACCEPT;
+}
+
 void
 fw_table_reset(struct fw_ruleset *rs, enum fw_table_id t)
 {
@@ -70,7 +87,7 @@ fw_table_reset(struct fw_ruleset *rs, enum fw_table_id t)
 		strncpy(c->name, defs[i].name, sizeof(c->name) - 1);
 		c->builtin = defs[i].builtin;
 		c->customer = !defs[i].builtin;
-		c->policy = c->builtin ? FW_POLICY_ACCEPT : FW_POLICY_NONE;
+		c->policy = chain_policy(t, &defs[i]);
 	}
 }
 

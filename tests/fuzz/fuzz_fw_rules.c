@@ -5,17 +5,94 @@
  * Whatever fw_parse() returns must be consistent: a rule set and no
  * errors, or errors and no rule set; every stored error has a message and
  * a terminated line. A rule set must print, and the printed form must
- * parse back to an equal rule set. Seeds are in corpus/fw_rules/.
+ * parse back to an equal rule set. A rule set that parses is then
+ * compiled (two interfaces, no sets, so a rule naming a set must fail
+ * with an error) and two fixed packets, a TCP SYN and a later fragment,
+ * run through every hook. Seeds are in corpus/fw_rules/.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fw/fw.h"
+#include "pkt/pkt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const sets[] = { "office", "blocked" };
+static const char if_names[2][FW_IFNAME_MAX] = { "eth0", "tun0" };
+
+/* Ethernet + IPv4 10.0.0.1 > 10.0.0.2 + TCP 1234 > 22 SYN; the second
+ * is the same header as a fragment at offset 8 with 8 bytes of data. */
+static const uint8_t frame4[] = {
+	2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00,
+	0x45, 0, 0, 40, 0, 1, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+	0x04, 0xd2, 0, 22, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff,
+	0, 0, 0, 0,
+};
+static const uint8_t frame6[] = {
+	2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x86, 0xdd,
+	0x60, 0, 0, 0, 0, 20, 6, 64,
+	0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+	0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2,
+	0x04, 0xd2, 0, 22, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff,
+	0, 0, 0, 0,
+};
+
+static void
+fuzz_eval(const struct fw_ruleset *rs)
+{
+	static struct fw_errs errs;
+	static uint8_t buf[2][PKT_BUF_SIZE];
+	const struct fw_compile_env env = {
+		.n_if = 2, .if_names = if_names, .n_workers = 1,
+	};
+	struct fw_ct_info ct = { .state = FW_CT_NEW, .proto = 6 };
+	struct fw_prog *prog = NULL;
+	struct pkt p[2];
+	struct fw_verdict v;
+	int error;
+
+	error = fw_compile(rs, &env, &prog, &errs);
+	if ((error == 0) != (prog != NULL) || (error == -EINVAL && errs.n == 0))
+		abort();
+	if (error != 0)
+		return;
+	for (int i = 0; i < 2; i++) {
+		const uint8_t *f = rs->family == FW_IPV6 ? frame6 : frame4;
+		size_t n = rs->family == FW_IPV6 ? sizeof(frame6) : sizeof(frame4);
+
+		memset(&p[i], 0, sizeof(p[i]));
+		p[i].data = buf[i];
+		p[i].len = (uint16_t)n;
+		memcpy(buf[i], f, n);
+		if (i == 1 && rs->family == FW_IPV4) {
+			buf[i][20] = 0x00;	/* offset 8 bytes */
+			buf[i][21] = 0x01;
+		}
+		if (rs->family == FW_IPV4)
+			pkt_ip4_set_csum((struct ip4_hdr *)(void *)
+			    (buf[i] + ETH_HDR_LEN));
+		if (pkt_parse(&p[i], NULL) != PKT_DROP_NONE)
+			abort();
+	}
+	for (int h = 0; h < FW_HOOK_COUNT; h++)
+		for (int i = 0; i < 2; i++) {
+			struct fw_pkt fp = {
+				.p = &p[i],
+				.in_if = h == FW_HOOK_OUTPUT ? FW_IF_NONE : 0,
+				.out_if = h == FW_HOOK_INPUT ? FW_IF_NONE : 1,
+				.ct = i == 0 ? &ct : NULL,
+			};
+
+			fw_eval(prog, 0, (enum fw_hook)h, &fp, 1000, &v);
+			if (v.kind > FW_VERDICT_REJECT || v.why >= FW_WHY_COUNT ||
+			    (v.why == FW_WHY_RULE) != (v.rule != FW_RULE_NONE))
+				abort();
+		}
+	fw_prog_free(prog);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -52,6 +129,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    !fw_ruleset_equal(rs, again))
 		abort();
 	free(text);
+	fuzz_eval(rs);
 	fw_ruleset_free(again);
 	fw_ruleset_free(rs);
 	return 0;
