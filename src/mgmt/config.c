@@ -643,8 +643,36 @@ cfg_if_addrs(struct cfg_ctx *c, const char *where, const json_t *arr,
 }
 
 static const char *const if_keys[] = {
-	"name", "port", "mtu", "mac", "addresses", NULL
+	"name", "port", "mtu", "mac", "addresses", "host_tap", NULL
 };
+
+/* "host_tap": true (a TAP named like the interface), false, or a name. */
+static void
+cfg_if_host_tap(struct cfg_ctx *c, const char *where, const json_t *v,
+    struct hg_cfg_if *ifc)
+{
+	char q[CFG_QUOTE_MAX + 1];
+	const char *s;
+
+	if (json_is_boolean(v)) {
+		if (json_is_true(v))
+			memcpy(ifc->host_tap, ifc->name, sizeof(ifc->host_tap));
+		return;
+	}
+	if (!json_is_string(v)) {
+		cfg_err(c, where, "expected true, false or an interface name, "
+		    "not %s", json_type_name(v));
+		return;
+	}
+	s = json_string_value(v);
+	if (!if_name_is_valid(s)) {
+		cfg_err(c, where, "%s is not a valid interface name (1 to %d "
+		    "characters, no '/', ':' or space)",
+		    json_quote(v, q, sizeof(q)), HG_CFG_NAME_MAX - 1);
+		return;
+	}
+	snprintf(ifc->host_tap, sizeof(ifc->host_tap), "%s", s);
+}
 
 /*
  * One interface.  It joins cfg->ifs even with errors in other fields once
@@ -684,6 +712,10 @@ cfg_if(struct cfg_ctx *c, const char *where, const json_t *obj, int json_idx)
 	if ((v = json_object_get(obj, "addresses")) != NULL) {
 		ptr_key(p, sizeof(p), where, "addresses");
 		cfg_if_addrs(c, p, v, ifc);
+	}
+	if ((v = json_object_get(obj, "host_tap")) != NULL) {
+		ptr_key(p, sizeof(p), where, "host_tap");
+		cfg_if_host_tap(c, p, v, ifc);
 	}
 	if (name_ok) {
 		c->if_json_idx[c->cfg->n_ifs] = json_idx;
@@ -988,11 +1020,104 @@ cfg_neighs(struct cfg_ctx *c, const json_t *arr)
 	}
 }
 
+/* --- firewall ------------------------------------------------------------ */
+
+static const char *const fw_keys[] = {
+	"known_networks", "rules", "rules6", "sets", "conntrack", NULL
+};
+static const char *const ct_keys[] = { "max_entries", "timeouts", NULL };
+
+static void
+cfg_fw_known(struct cfg_ctx *c, const json_t *arr)
+{
+	struct hg_cfg_firewall *fw = &c->cfg->fw;
+	char p[sizeof(((struct hg_cfg_err *)0)->where)];
+	size_t i;
+	json_t *v;
+
+	if (!cfg_expect(c, "/firewall/known_networks", arr, JSON_ARRAY,
+	    "an array of prefixes"))
+		return;
+	if (json_array_size(arr) > HG_CFG_KNOWN_MAX) {
+		cfg_err(c, "/firewall/known_networks", "%zu networks; at most "
+		    "%d", json_array_size(arr), HG_CFG_KNOWN_MAX);
+		return;
+	}
+	json_array_foreach(arr, i, v) {
+		ptr_idx(p, sizeof(p), "/firewall/known_networks", i);
+		if (cfg_route_dst(c, p, v, &fw->known[fw->n_known]))
+			fw->n_known++;
+	}
+}
+
+static void
+cfg_fw_path(struct cfg_ctx *c, const json_t *obj, const char *key,
+    char *dst, size_t len)
+{
+	char p[sizeof(((struct hg_cfg_err *)0)->where)];
+	const json_t *v = json_object_get(obj, key);
+	const char *s;
+
+	if (v == NULL)
+		return;
+	ptr_key(p, sizeof(p), "/firewall", key);
+	if ((s = cfg_str(c, p, v, len - 1)) != NULL)
+		snprintf(dst, len, "%s", s);
+}
+
+static void
+cfg_fw_conntrack(struct cfg_ctx *c, const json_t *obj)
+{
+	static const char *const names[] = {
+#define HG_CFG_CT_NAME(name, key) key,
+		HG_CFG_CT_TIMEOUTS(HG_CFG_CT_NAME)
+#undef HG_CFG_CT_NAME
+		NULL
+	};
+	struct hg_cfg_firewall *fw = &c->cfg->fw;
+	char p[sizeof(((struct hg_cfg_err *)0)->where)];
+	const json_t *v, *to;
+	long long n;
+
+	if (!cfg_check_object(c, "/firewall/conntrack", obj, ct_keys))
+		return;
+	if ((v = json_object_get(obj, "max_entries")) != NULL &&
+	    cfg_int(c, "/firewall/conntrack/max_entries", v, 1024, 1 << 24, &n))
+		fw->ct_entries = (uint32_t)n;
+	if ((to = json_object_get(obj, "timeouts")) == NULL ||
+	    !cfg_check_object(c, "/firewall/conntrack/timeouts", to, names))
+		return;
+	for (int i = 0; i < HG_CFG_CT_TIMEOUT_COUNT; i++) {
+		if ((v = json_object_get(to, names[i])) == NULL)
+			continue;
+		ptr_key(p, sizeof(p), "/firewall/conntrack/timeouts", names[i]);
+		if (cfg_int(c, p, v, 1, 30 * 86400, &n))
+			fw->ct_timeouts_s[i] = (uint32_t)n;
+	}
+}
+
+static void
+cfg_fw(struct cfg_ctx *c, const json_t *obj)
+{
+	struct hg_cfg_firewall *fw = &c->cfg->fw;
+	const json_t *v;
+
+	if (!cfg_check_object(c, "/firewall", obj, fw_keys))
+		return;
+	if ((v = json_object_get(obj, "known_networks")) != NULL)
+		cfg_fw_known(c, v);
+	cfg_fw_path(c, obj, "rules", fw->rules, sizeof(fw->rules));
+	cfg_fw_path(c, obj, "rules6", fw->rules6, sizeof(fw->rules6));
+	cfg_fw_path(c, obj, "sets", fw->sets, sizeof(fw->sets));
+	if ((v = json_object_get(obj, "conntrack")) != NULL)
+		cfg_fw_conntrack(c, v);
+}
+
 /* --- top level ----------------------------------------------------------- */
 
 static const char *const top_keys[] = {
 	"workers", "log", "control_socket", "interfaces", "routes",
-	"neighbors", NULL
+	"neighbors", "firewall", NULL
 };
 static const char *const log_keys[] = { "level", "syslog", NULL };
 
@@ -1054,6 +1179,8 @@ cfg_top(struct cfg_ctx *c, const json_t *root)
 		cfg_routes(c, v);
 	if ((v = json_object_get(root, "neighbors")) != NULL)
 		cfg_neighs(c, v);
+	if ((v = json_object_get(root, "firewall")) != NULL)
+		cfg_fw(c, v);
 }
 
 struct hg_config *

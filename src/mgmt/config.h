@@ -62,6 +62,7 @@ struct hg_cfg_if {
 	uint16_t mtu_bytes;		/* default 1500; 68..(PKT_DATA_ROOM-18) */
 	uint8_t n_addrs;
 	struct hg_prefix addrs[HG_CFG_ADDR_MAX];	/* host bits set */
+	char host_tap[HG_CFG_NAME_MAX];	/* punt TAP's name; empty: none */
 };
 
 struct hg_cfg_route {
@@ -78,6 +79,42 @@ struct hg_cfg_neigh {
 	uint8_t mac[6];
 };
 
+#define HG_CFG_KNOWN_MAX	256	/* known networks */
+
+/* Conntrack timeouts, named after Linux's nf_conntrack_*_timeout*. */
+#define HG_CFG_CT_TIMEOUTS(X)		\
+	X(TCP_SYN_SENT,	"tcp_syn_sent")		\
+	X(TCP_SYN_RECV,	"tcp_syn_recv")		\
+	X(TCP_ESTABLISHED, "tcp_established")	\
+	X(TCP_FIN_WAIT,	"tcp_fin_wait")		\
+	X(TCP_CLOSE_WAIT, "tcp_close_wait")	\
+	X(TCP_LAST_ACK,	"tcp_last_ack")		\
+	X(TCP_TIME_WAIT, "tcp_time_wait")	\
+	X(TCP_CLOSE,	"tcp_close")		\
+	X(UDP,		"udp")			\
+	X(UDP_STREAM,	"udp_stream")		\
+	X(ICMP,		"icmp")			\
+	X(GENERIC,	"generic")
+
+enum hg_cfg_ct_timeout {
+#define HG_CFG_CT_ENUM(name, key) HG_CFG_CT_##name,
+	HG_CFG_CT_TIMEOUTS(HG_CFG_CT_ENUM)
+#undef HG_CFG_CT_ENUM
+	HG_CFG_CT_TIMEOUT_COUNT
+};
+
+/* "firewall": the rule files are read by hexgated, not here; relative
+ * paths are relative to the configuration file's folder. */
+struct hg_cfg_firewall {
+	uint32_t n_known;
+	struct hg_prefix known[HG_CFG_KNOWN_MAX];	/* host bits clear */
+	char rules[HG_CFG_PATH_MAX];	/* iptables-restore file; "" none */
+	char rules6[HG_CFG_PATH_MAX];	/* ip6tables-restore file */
+	char sets[HG_CFG_PATH_MAX];	/* ipset restore file */
+	uint32_t ct_entries;		/* per worker; 0: default */
+	uint32_t ct_timeouts_s[HG_CFG_CT_TIMEOUT_COUNT];	/* 0: default */
+};
+
 struct hg_config {
 	uint16_t workers;		/* 0: one per online CPU */
 	enum hg_log_level log_level;	/* default info */
@@ -89,6 +126,7 @@ struct hg_config {
 	struct hg_cfg_route *routes;	/* owned; freed by hg_config_free() */
 	uint32_t n_neighs;
 	struct hg_cfg_neigh *neighs;	/* owned */
+	struct hg_cfg_firewall fw;
 };
 
 #define HG_CFG_DEFAULT_SOCKET "/run/hexgate/hexgated.sock"

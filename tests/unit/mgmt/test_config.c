@@ -48,7 +48,7 @@ static const struct cfg_case cases[] = {
 	/* top level */
 	{ "unknown top-level key", "{\"foo\":1}", "/foo",
 	  "unknown key \"foo\" (allowed: workers, log, control_socket, "
-	  "interfaces, routes, neighbors)" },
+	  "interfaces, routes, neighbors, firewall)" },
 	{ "unknown key with / is escaped in the pointer", "{\"a/b~\":1}",
 	  "/a~1b~0", "unknown key \"a/b~\"" },
 	{ "workers 0 means one per CPU", "{\"workers\":0}", NULL, NULL },
@@ -91,7 +91,47 @@ static const struct cfg_case cases[] = {
 	{ "interface unknown key",
 	  "{\"interfaces\":[{\"name\":\"lan0\",\"port\":\"null\",\"vlan\":3}]}",
 	  "/interfaces/0/vlan",
-	  "unknown key \"vlan\" (allowed: name, port, mtu, mac, addresses)" },
+	  "unknown key \"vlan\" (allowed: name, port, mtu, mac, addresses, "
+	  "host_tap)" },
+	{ "host_tap true, false and a name",
+	  "{\"interfaces\":[{\"name\":\"a\",\"port\":\"null\","
+	  "\"host_tap\":true},{\"name\":\"b\",\"port\":\"gen:count=1\","
+	  "\"host_tap\":false},{\"name\":\"c\",\"port\":\"gen:count=2\","
+	  "\"host_tap\":\"hg-c\"}]}", NULL, NULL },
+	{ "host_tap with a bad name",
+	  "{\"interfaces\":[{\"name\":\"a\",\"port\":\"null\","
+	  "\"host_tap\":\"a b\"}]}", "/interfaces/0/host_tap",
+	  "not a valid interface name" },
+	{ "host_tap of the wrong type",
+	  "{\"interfaces\":[{\"name\":\"a\",\"port\":\"null\","
+	  "\"host_tap\":3}]}", "/interfaces/0/host_tap",
+	  "expected true, false or an interface name" },
+	/* firewall */
+	{ "firewall with everything",
+	  "{\"firewall\":{\"known_networks\":[\"10.0.0.0/8\",\"2001:db8::/32\"],"
+	  "\"rules\":\"rules.v4\",\"rules6\":\"/etc/hexgate/rules.v6\","
+	  "\"sets\":\"sets\",\"conntrack\":{\"max_entries\":4096,"
+	  "\"timeouts\":{\"tcp_established\":3600,\"udp\":10}}}}",
+	  NULL, NULL },
+	{ "firewall: known network with host bits",
+	  "{\"firewall\":{\"known_networks\":[\"10.0.0.1/8\"]}}",
+	  "/firewall/known_networks/0", "did you mean 10.0.0.0/8?" },
+	{ "firewall: unknown key",
+	  "{\"firewall\":{\"policy\":\"drop\"}}", "/firewall/policy",
+	  "unknown key \"policy\" (allowed: known_networks, rules, rules6, "
+	  "sets, conntrack)" },
+	{ "firewall: empty rules path",
+	  "{\"firewall\":{\"rules\":\"\"}}", "/firewall/rules",
+	  "must not be empty" },
+	{ "firewall: conntrack table too small",
+	  "{\"firewall\":{\"conntrack\":{\"max_entries\":10}}}",
+	  "/firewall/conntrack/max_entries", "out of range" },
+	{ "firewall: unknown timeout",
+	  "{\"firewall\":{\"conntrack\":{\"timeouts\":{\"tcp\":5}}}}",
+	  "/firewall/conntrack/timeouts/tcp", "unknown key \"tcp\"" },
+	{ "firewall: zero timeout",
+	  "{\"firewall\":{\"conntrack\":{\"timeouts\":{\"icmp\":0}}}}",
+	  "/firewall/conntrack/timeouts/icmp", "out of range" },
 	{ "interface name of 15 chars",
 	  "{\"interfaces\":[{\"name\":\"abcdefghij.-_45\",\"port\":\"null\"}]}",
 	  NULL, NULL },
