@@ -7,6 +7,11 @@
  *
  * The anchor for forwarding is the Linux kernel over veths (veth.sh); in
  * memory there is none, so this prints the absolute figure.
+ *
+ * -F N puts the firewall on the path: conntrack (65,536 UDP flows) and a
+ * rule program with N FORWARD_CUST rules that match none of the traffic,
+ * which the default policy then accepts as coming from a known network.
+ * Without -F the data plane runs with no firewall at all.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -28,6 +33,50 @@ die(const char *what, int rc)
 {
 	fprintf(stderr, "bench_pipeline: %s: %s\n", what, strerror(rc < 0 ? -rc : rc));
 	exit(1);
+}
+
+/* N rules that never match the generated UDP, then the known network
+ * the generator's source is in. */
+static struct dp_fw *
+make_fw(uint32_t n_rules, uint16_t n_workers, double *build_s)
+{
+	static const char names[2][FW_IFNAME_MAX] = { "in", "out" };
+	struct fw_addr known = { .addr = { 198, 18 }, .mask = { 255, 254 } };
+	struct fw_compile_env env = {
+		.n_if = 2, .if_names = names, .n_known = 1, .known = &known,
+		.n_workers = n_workers,
+	};
+	size_t cap = 64 + (size_t)n_rules * 80, len = 0;
+	char *text = malloc(cap);
+	struct fw_parse_opts opts = { .family = FW_IPV4 };
+	struct fw_ruleset *rs;
+	struct fw_errs *errs = calloc(1, sizeof(*errs));
+	struct dp_fw *fw = calloc(1, sizeof(*fw));
+	uint64_t t0 = hg_now_ns();
+	int rc;
+
+	if (text == NULL || errs == NULL || fw == NULL)
+		die("calloc", -12);
+	len += (size_t)snprintf(text + len, cap - len, "*filter\n");
+	for (uint32_t i = 0; i < n_rules; i++)
+		len += (size_t)snprintf(text + len, cap - len,
+		    "-A FORWARD_CUST -s 10.%u.%u.%u/32 -p tcp -m tcp "
+		    "--dport %u -j DROP\n", (i >> 16) & 255, (i >> 8) & 255,
+		    i & 255, 1 + i % 65000);
+	len += (size_t)snprintf(text + len, cap - len, "COMMIT\n");
+	if ((rc = fw_parse(text, len, &opts, &rs, errs)) != 0)
+		die("fw_parse", rc);
+	if ((rc = fw_compile(rs, &env, &fw->prog4, errs)) != 0)
+		die("fw_compile", rc);
+	fw_ruleset_free(rs);
+	rs = fw_ruleset_new(FW_IPV6);
+	if (rs == NULL || (rc = fw_compile(rs, &env, &fw->prog6, errs)) != 0)
+		die("fw_compile (IPv6)", rs == NULL ? -12 : rc);
+	fw_ruleset_free(rs);
+	*build_s = (double)(hg_now_ns() - t0) / 1e9;
+	free(text);
+	free(errs);
+	return fw;
 }
 
 static struct ip_tables *
@@ -87,6 +136,8 @@ main(int argc, char **argv)
 	uint32_t n_prefixes = 1000000;
 	uint64_t n_packets = 20000000;
 	uint16_t n_workers = 1;
+	long n_rules = -1;		/* -F: no firewall */
+	double fw_s = 0;
 	struct io_port *in, *out;
 	struct ip_neigh_table *nt;
 	struct dp_params params;
@@ -99,8 +150,13 @@ main(int argc, char **argv)
 	uint64_t t0;
 	int c, rc;
 
-	while ((c = getopt(argc, argv, "p:n:w:")) != -1) {
+	while ((c = getopt(argc, argv, "p:n:w:F:")) != -1) {
 		switch (c) {
+		case 'F':
+			n_rules = strtol(optarg, NULL, 10);
+			if (n_rules < 0 || n_rules > FW_RULES_MAX)
+				n_rules = 0;
+			break;
 		case 'p':
 			n_prefixes = (uint32_t)strtoul(optarg, NULL, 10);
 			break;
@@ -113,7 +169,7 @@ main(int argc, char **argv)
 				n_workers = 1;
 			break;
 		default:
-			fprintf(stderr, "usage: bench_pipeline [-p PREFIXES] [-n PACKETS] [-w WORKERS]\n");
+			fprintf(stderr, "usage: bench_pipeline [-p PREFIXES] [-n PACKETS] [-w WORKERS] [-F RULES]\n");
 			return 2;
 		}
 	}
@@ -138,6 +194,8 @@ main(int argc, char **argv)
 	params.pin_cpus = true;
 	if ((rc = dp_create(&dp, &params, t, nt)) != 0)
 		die("dp_create", rc);
+	if (n_rules >= 0)
+		dp_fw_swap(dp, make_fw((uint32_t)n_rules, n_workers, &fw_s));
 	t0 = hg_now_ns();
 	if ((rc = dp_start(dp)) != 0)
 		die("dp_start", rc);
@@ -151,8 +209,12 @@ main(int argc, char **argv)
 	printf("frames: %llu generated, %llu forwarded, %llu dropped\n",
 	    (unsigned long long)si.rx_pkts, (unsigned long long)so.tx_pkts,
 	    (unsigned long long)(si.drops_total + so.drops_total));
-	printf("pipeline forward 64B, %u worker%s: %.2f Mpps in all, "
-	    "%.2f Mpps per core (%.1f ns per packet per core)\n", n_workers,
+	if (n_rules >= 0)
+		printf("firewall: conntrack + %ld non-matching rules, compiled "
+		    "in %.3f s\n", n_rules, fw_s);
+	printf("pipeline forward 64B%s, %u worker%s: %.2f Mpps in all, "
+	    "%.2f Mpps per core (%.1f ns per packet per core)\n",
+	    n_rules >= 0 ? " +fw" : "", n_workers,
 	    n_workers == 1 ? "" : "s", (double)so.tx_pkts / secs / 1e6,
 	    (double)so.tx_pkts / secs / 1e6 / n_workers,
 	    secs * 1e9 * n_workers / (double)si.rx_pkts);

@@ -190,7 +190,8 @@ router_hexgated() {
   ],
   "neighbors": [
     { "interface": "r-eth2", "ip": "10.2.0.2", "mac": "$b_mac" }
-  ]
+  ],
+  "firewall": { "known_networks": [ "10.1.0.0/24" ] }
 }
 EOF
 	[ -n "$hg_cpu" ] && pin=(taskset -c "$hg_cpu")

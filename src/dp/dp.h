@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../ct/ct.h"
+#include "../fw/fw.h"
 #include "../io/io.h"
 #include "../ip/ip.h"
 #include "../lib/hg.h"
@@ -35,6 +37,23 @@ struct dp_params {
 	bool exit_on_eof;		/* stop when replay/generator inputs end
 					   and nothing is held */
 	bool pin_cpus;			/* pin worker i to CPU i % online */
+	/* Host TAP of interface i (the punt path), or NULL; opened with
+	 * n_workers queues, caller keeps ownership. */
+	struct io_port *host_taps[IP_IF_MAX];
+	/* Conntrack: flows per worker table (0: DP_CT_ENTRIES_DEFAULT);
+	 * timeouts NULL: Linux's defaults. */
+	uint32_t ct_entries;
+	const struct ct_timeouts *ct_timeouts;
+};
+
+#define DP_CT_ENTRIES_DEFAULT	65536	/* per worker */
+#define DP_CT_LOCAL_ENTRIES	16384	/* flows to and from hexgate itself */
+
+/* The firewall the workers run: one program per family.  NULL programs
+ * accept everything (benchmarks, router-only tests). */
+struct dp_fw {
+	struct fw_prog *prog4;
+	struct fw_prog *prog6;
 };
 
 struct dp_if_stats {
@@ -43,6 +62,8 @@ struct dp_if_stats {
 	uint64_t tx_pkts;
 	uint64_t tx_bytes;
 	uint64_t tx_errors;		/* frames the port refused */
+	uint64_t punted;		/* handed to the host TAP */
+	uint64_t from_host;		/* read from the host TAP */
 	uint64_t rx_missed;		/* lost in the port before hexgate */
 	uint64_t drops_total;
 	uint64_t drops[PKT_DROP_COUNT];
@@ -63,6 +84,28 @@ bool dp_finished(const struct dp *dp);
 void dp_tables_swap(struct dp *dp, struct ip_tables *t);
 /* Control thread: the tables now published (valid until the next swap). */
 const struct ip_tables *dp_tables(const struct dp *dp);
+
+/*
+ * Control thread: publish a new firewall (taken over; its programs too),
+ * wait a grace period, free the old one.  Conntrack state is untouched,
+ * so established flows go on under the new rules.
+ */
+void dp_fw_swap(struct dp *dp, struct dp_fw *fw);
+/* Frees a firewall that was never published (and its programs). */
+void dp_fw_free(struct dp_fw *fw);
+/* Control thread: the firewall now published (valid until the next
+ * swap), or NULL. */
+const struct dp_fw *dp_fw(const struct dp *dp);
+/* Control thread: wait until no worker can still see what was
+ * unpublished before the call (e.g. a set's old members). */
+void dp_synchronize(struct dp *dp);
+/* Conntrack counters summed over the workers' and the local table (read
+ * while workers run: approximate). */
+void dp_ct_stats(const struct dp *dp, struct ct_stats *out);
+/* Calls fn for every flow of every table; entries are read while workers
+ * change them, so a listing is a best-effort snapshot. */
+int dp_ct_walk(const struct dp *dp, uint64_t now_ns,
+    int (*fn)(const struct ct_flow_info *, void *), void *arg);
 
 /* Sums one interface's counters over all workers. */
 void dp_if_stats(const struct dp *dp, uint16_t if_idx, struct dp_if_stats *out);

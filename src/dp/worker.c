@@ -1,7 +1,8 @@
 /*
  * src/dp/worker.c: worker threads and the pipeline they run:
  *
- *   port RX -> count -> pkt_parse -> ip_input (router) -> ip_poll -> TX
+ *   port RX -> count -> pkt_parse -> ip_input (router; conntrack and the
+ *   firewall through its hooks, filter.c) -> ip_poll -> TX, host TAPs
  *
  * Each worker owns queue q of every port, its packet pool, its router state
  * and its counters; nothing here is shared between workers except the
@@ -19,67 +20,15 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <urcu-qsbr.h>
 
 #include "../lib/log.h"
 #include "../lib/hg_time.h"
-#include "dp.h"
+#include "dp_priv.h"
 
-#define DP_IDLE_POLL_MS	10	/* how long an idle worker sleeps in poll() */
-#define DP_IDLE_SPINS	64	/* empty turns before a worker sleeps */
-
-/*
- * Counters of one worker.  Written only by that worker; the control thread
- * sums them while they change.  Loads and stores are relaxed atomics so a
- * reader sees each counter whole; totals may be a turn behind.
- */
-struct dp_counters {
-	uint64_t rx_pkts[IP_IF_MAX];
-	uint64_t rx_bytes[IP_IF_MAX];
-	uint64_t tx_pkts[IP_IF_MAX];
-	uint64_t tx_bytes[IP_IF_MAX];
-	uint64_t tx_errors[IP_IF_MAX];
-	uint64_t drops[IP_IF_MAX * PKT_DROP_COUNT];
-};
-
-struct dp_worker {
-	struct dp *dp;
-	uint16_t id;
-	pthread_t thread;
-	bool started;
-	struct pkt_pool *pool;
-	struct ip_worker *ipw;
-	struct dp_counters ctr;
-	struct pkt_batch rx;
-	struct pkt_batch tx;
-	uint16_t stage_n[IP_IF_MAX];
-	struct pkt *stage[IP_IF_MAX][PKT_BATCH_MAX];
-};
-
-struct dp {
-	struct ip_tables *tables;	/* RCU-published */
-	struct ip_neigh_table *nt;
-	struct dp_params params;
-	bool replay;
-	int stop;			/* atomic */
-	int running;			/* atomic: workers not yet returned */
-	struct dp_worker *workers[DP_WORKERS_MAX];
-};
-
-static inline void
-ctr_add(uint64_t *c, uint64_t v)
-{
-	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + v,
-	    __ATOMIC_RELAXED);
-}
-
-static inline uint64_t
-ctr_get(const uint64_t *c)
-{
-	return __atomic_load_n(c, __ATOMIC_RELAXED);
-}
 
 /* Hand tx to the ports: group by egress interface, one io_port_tx() per
  * interface, count, and free every packet. */
@@ -89,6 +38,7 @@ dp_flush(struct dp_worker *w, uint64_t now_ns)
 	struct dp *dp = w->dp;
 	struct pkt_batch *tx = &w->tx;
 
+	dp_punt_flush(w, now_ns);
 	if (tx->n == 0)
 		return;
 	for (uint16_t i = 0; i < tx->n; i++) {
@@ -160,8 +110,18 @@ dp_rx_one_port(struct dp_worker *w, const struct ip_tables *t, uint16_t i,
 static void
 dp_idle_wait(struct dp_worker *w)
 {
-	struct pollfd pfd[IP_IF_MAX];
+	struct pollfd pfd[2 * IP_IF_MAX];
 	nfds_t n = 0;
+
+	for (uint16_t i = 0; w->id == 0 && i < w->dp->params.n_if; i++) {
+		struct io_port *tap = w->dp->params.host_taps[i];
+
+		if (tap != NULL) {
+			pfd[n].fd = io_port_fd(tap, 0);
+			pfd[n].events = POLLIN;
+			n++;
+		}
+	}
 
 	for (uint16_t i = 0; i < w->dp->params.n_if; i++) {
 		struct io_port *port = w->dp->params.ports[i];
@@ -193,6 +153,10 @@ dp_run_live(struct dp_worker *w)
 		uint64_t now_ns = hg_now_ns();
 		uint32_t got = 0;
 
+		w->fw = rcu_dereference(dp->fw);
+		if (w->id == 0)
+			got += dp_host_rx(w, t, now_ns);
+
 		for (uint16_t i = 0; i < dp->params.n_if; i++) {
 			struct io_port *port = dp->params.ports[i];
 
@@ -201,6 +165,7 @@ dp_run_live(struct dp_worker *w)
 		}
 		ip_poll(w->ipw, t, &w->tx, now_ns);
 		dp_flush(w, now_ns);
+		dp_ct_poll(w, now_ns);
 		rcu_quiescent_state();
 		if (got != 0) {
 			idle = 0;
@@ -227,6 +192,8 @@ dp_run_replay(struct dp_worker *w)
 		uint64_t best = UINT64_MAX, ts;
 		int best_i = -1;
 
+		w->fw = rcu_dereference(dp->fw);
+
 		for (uint16_t i = 0; i < dp->params.n_if; i++) {
 			struct io_port *port = dp->params.ports[i];
 
@@ -251,6 +218,7 @@ dp_run_replay(struct dp_worker *w)
 		}
 		ip_poll(w->ipw, t, &w->tx, now_ns);
 		dp_flush(w, now_ns);
+		dp_ct_poll(w, now_ns);
 		rcu_quiescent_state();
 	}
 }
@@ -287,6 +255,7 @@ dp_worker_free(struct dp_worker *w)
 	if (w == NULL)
 		return;
 	ip_worker_destroy(w->ipw);
+	ct_table_destroy(w->ct);
 	pkt_pool_destroy(w->pool);
 	free(w);
 }
@@ -336,13 +305,32 @@ dp_create(struct dp **out, const struct dp_params *params,
 		rc = pkt_pool_create(&w->pool, dp->params.pool_bufs);
 		if (rc == 0)
 			rc = ip_worker_create(&w->ipw, w->pool, nt, w->ctr.drops);
+		if (rc == 0)
+			rc = ct_table_create(&w->ct, dp->params.ct_entries ?
+			    dp->params.ct_entries : DP_CT_ENTRIES_DEFAULT,
+			    params->ct_timeouts);
+		if (rc == 0) {
+			struct ip_hooks h = {
+				.filter = dp_filter_hook,
+				.punt = dp_punt_hook,
+				.arg = w,
+			};
+
+			ip_worker_set_hooks(w->ipw, &h);
+		}
 	}
+	if (rc == 0)
+		rc = ct_table_create(&dp->ct_local, DP_CT_LOCAL_ENTRIES,
+		    params->ct_timeouts);
 	if (rc != 0) {
 		for (uint16_t i = 0; i < params->n_workers; i++)
 			dp_worker_free(dp->workers[i]);
+		ct_table_destroy(dp->ct_local);
 		free(dp);
 		return rc;
 	}
+	pthread_mutex_init(&dp->ct_local_mu, NULL);
+	dp->params.ct_timeouts = NULL;	/* the caller's; copied by now */
 	*out = dp;
 	return 0;
 }
@@ -395,6 +383,9 @@ dp_destroy(struct dp *dp)
 	for (uint16_t i = 0; i < dp->params.n_workers; i++)
 		dp_worker_free(dp->workers[i]);
 	ip_tables_free(dp->tables);
+	dp_fw_free(dp->fw);
+	ct_table_destroy(dp->ct_local);
+	pthread_mutex_destroy(&dp->ct_local_mu);
 	free(dp);
 }
 
@@ -413,6 +404,73 @@ const struct ip_tables *
 dp_tables(const struct dp *dp)
 {
 	return dp->tables;
+}
+
+void
+dp_fw_free(struct dp_fw *fw)
+{
+	if (fw == NULL)
+		return;
+	fw_prog_free(fw->prog4);
+	fw_prog_free(fw->prog6);
+	free(fw);
+}
+
+void
+dp_fw_swap(struct dp *dp, struct dp_fw *fw)
+{
+	struct dp_fw *old = rcu_xchg_pointer(&dp->fw, fw);
+
+	synchronize_rcu();
+	dp_fw_free(old);
+}
+
+const struct dp_fw *
+dp_fw(const struct dp *dp)
+{
+	return dp->fw;
+}
+
+void
+dp_synchronize(struct dp *dp)
+{
+	(void)dp;
+	synchronize_rcu();
+}
+
+void
+dp_ct_stats(const struct dp *dp, struct ct_stats *out)
+{
+	struct ct_stats st;
+
+	memset(out, 0, sizeof(*out));
+	for (uint16_t i = 0; i <= dp->params.n_workers; i++) {
+		const struct ct_table *t = i < dp->params.n_workers ?
+		    dp->workers[i]->ct : dp->ct_local;
+
+		ct_table_stats(t, &st);
+		out->max_entries += st.max_entries;
+		out->in_use += st.in_use;
+		out->created += st.created;
+		out->expired += st.expired;
+		out->reopened += st.reopened;
+		out->table_full += st.table_full;
+		out->frags_followed += st.frags_followed;
+		for (int r = 0; r < CT_INVALID_COUNT; r++)
+			out->invalid[r] += st.invalid[r];
+	}
+}
+
+int
+dp_ct_walk(const struct dp *dp, uint64_t now_ns,
+    int (*fn)(const struct ct_flow_info *, void *), void *arg)
+{
+	int rc = 0;
+
+	for (uint16_t i = 0; i <= dp->params.n_workers && rc == 0; i++)
+		rc = ct_walk(i < dp->params.n_workers ? dp->workers[i]->ct :
+		    dp->ct_local, now_ns, fn, arg);
+	return rc;
 }
 
 uint16_t
@@ -435,6 +493,8 @@ dp_if_stats(const struct dp *dp, uint16_t if_idx, struct dp_if_stats *out)
 		out->tx_pkts += ctr_get(&c->tx_pkts[if_idx]);
 		out->tx_bytes += ctr_get(&c->tx_bytes[if_idx]);
 		out->tx_errors += ctr_get(&c->tx_errors[if_idx]);
+		out->punted += ctr_get(&c->punted[if_idx]);
+		out->from_host += ctr_get(&c->from_host[if_idx]);
 		for (int r = 1; r < PKT_DROP_COUNT; r++)
 			out->drops[r] += ctr_get(
 			    &c->drops[(size_t)if_idx * PKT_DROP_COUNT + r]);

@@ -1,0 +1,316 @@
+/*
+ * src/dp/filter.c: the firewall on the packet path.  The router (src/ip)
+ * calls dp_filter_hook() at INPUT and FORWARD; here conntrack (src/ct)
+ * classifies the packet, the rule program (src/fw) judges it, and an
+ * accepted new flow is confirmed.  Also the punt path: packets INPUT
+ * accepted for the host go out to the interface's host TAP, and what the
+ * host sends back is read here (worker 0), judged by OUTPUT and routed.
+ *
+ * Forwarded flows live in the worker's own conntrack table, no lock.
+ * Flows to and from hexgate itself share dp->ct_local under a mutex: the
+ * kernel decides which TAP queue a host packet takes, so no worker owns
+ * them; only local traffic pays for it.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+#include "dp_priv.h"
+
+static uint8_t
+dp_fw_ct_state(enum ct_state s)
+{
+	switch (s) {
+	case CT_STATE_NEW:
+		return FW_CT_NEW;
+	case CT_STATE_ESTABLISHED:
+		return FW_CT_ESTABLISHED;
+	case CT_STATE_RELATED:
+		return FW_CT_RELATED;
+	case CT_STATE_UNTRACKED:
+		return FW_CT_UNTRACKED;
+	default:
+		return FW_CT_INVALID;
+	}
+}
+
+static void
+dp_fw_tuple(const struct ct_tuple *tu, uint8_t *src, uint8_t *dst,
+    uint16_t *sport, uint16_t *dport)
+{
+	memcpy(src, tu->src, 16);
+	memcpy(dst, tu->dst, 16);
+	*sport = ntohs(tu->sport_be);
+	*dport = ntohs(tu->dport_be);
+}
+
+/* What -m conntrack / -m state see of the packet's flow. */
+static void
+dp_fw_ct_info(const struct ct_table *ct, const struct ct_result *cr,
+    uint64_t now_ns, struct fw_ct_info *ci)
+{
+	struct ct_flow_info fi;
+	struct ct_tuple reply;
+
+	memset(ci, 0, sizeof(*ci));
+	ci->state = dp_fw_ct_state(cr->state);
+	ci->reply = cr->dir == CT_DIR_REPLY;
+	if (cr->state == CT_STATE_INVALID || cr->state == CT_STATE_UNTRACKED)
+		return;
+	if (cr->entry != CT_ENTRY_NONE && ct_entry_info(ct, cr->entry, &fi)) {
+		ci->status = FW_CTS_CONFIRMED |
+		    (fi.seen_reply ? FW_CTS_SEEN_REPLY : 0);
+		ci->expire_s = fi.expires_ns > now_ns ?
+		    (uint32_t)((fi.expires_ns - now_ns) / 1000000000ULL) : 0;
+	} else {
+		/* A new flow: its reply tuple is the original one reversed. */
+		fi.orig = cr->pending.tuple;
+		reply = fi.orig;
+		memcpy(reply.src, fi.orig.dst, 16);
+		memcpy(reply.dst, fi.orig.src, 16);
+		reply.sport_be = fi.orig.dport_be;
+		reply.dport_be = fi.orig.sport_be;
+		fi.reply = reply;
+	}
+	ci->proto = fi.orig.proto;
+	dp_fw_tuple(&fi.orig, ci->orig_src, ci->orig_dst, &ci->orig_sport,
+	    &ci->orig_dport);
+	dp_fw_tuple(&fi.reply, ci->repl_src, ci->repl_dst, &ci->repl_sport,
+	    &ci->repl_dport);
+}
+
+/* --reject-with as the router's ICMP error for the packet's family. */
+static void
+dp_reject(const struct pkt *p, enum fw_reject_with with,
+    struct ip_filter_result *res)
+{
+	static const uint8_t code4[] = {
+		[FW_REJ_ICMP_NET_UNREACHABLE] = ICMP_NET_UNREACH,
+		[FW_REJ_ICMP_HOST_UNREACHABLE] = 1,
+		[FW_REJ_ICMP_PORT_UNREACHABLE] = ICMP_PORT_UNREACH,
+		[FW_REJ_ICMP_PROTO_UNREACHABLE] = 2,
+		[FW_REJ_ICMP_NET_PROHIBITED] = 9,
+		[FW_REJ_ICMP_HOST_PROHIBITED] = 10,
+		[FW_REJ_ICMP_ADMIN_PROHIBITED] = 13,
+	};
+	static const uint8_t code6[] = {
+		[FW_REJ_ICMP6_NO_ROUTE] = ICMP6_NO_ROUTE,
+		[FW_REJ_ICMP6_ADM_PROHIBITED] = 1,
+		[FW_REJ_ICMP6_ADDR_UNREACHABLE] = ICMP6_ADDR_UNREACH,
+		[FW_REJ_ICMP6_PORT_UNREACHABLE] = ICMP6_PORT_UNREACH,
+		[FW_REJ_ICMP6_POLICY_FAIL] = 5,
+		[FW_REJ_ICMP6_REJECT_ROUTE] = 6,
+	};
+	bool v4 = p->l3 == PKT_L3_IP4;
+
+	res->reason = PKT_DROP_FW_REJECT;
+	if (with == FW_REJ_TCP_RESET) {
+		res->action = IP_FILTER_REJECT_TCP_RESET;
+		return;
+	}
+	res->action = IP_FILTER_REJECT_ICMP;
+	res->icmp_type = v4 ? ICMP_DEST_UNREACH : ICMP6_DEST_UNREACH;
+	/* The parser keeps each family to its own types; anything else
+	 * is answered with the family's default, port unreachable. */
+	if (v4 && with <= FW_REJ_ICMP_ADMIN_PROHIBITED)
+		res->icmp_code = code4[with];
+	else if (!v4 && with >= FW_REJ_ICMP6_NO_ROUTE && with < FW_REJ_COUNT)
+		res->icmp_code = code6[with];
+	else
+		res->icmp_code = v4 ? ICMP_PORT_UNREACH : ICMP6_PORT_UNREACH;
+}
+
+/* Classify, judge, confirm.  The caller holds ct's lock if it has one. */
+static void
+dp_judge(struct dp_worker *w, const struct fw_prog *prog, struct ct_table *ct,
+    enum fw_hook hook, const struct pkt *p, uint16_t out_if,
+    uint64_t now_ns, struct ip_filter_result *res)
+{
+	struct ct_result cr;
+	struct fw_ct_info ci;
+	struct fw_pkt fp = {
+		.p = p,
+		.in_if = hook == FW_HOOK_OUTPUT ? FW_IF_NONE : p->in_if,
+		.out_if = out_if,
+		.ct = &ci,
+	};
+	struct fw_verdict v;
+
+	ct_classify(ct, p, now_ns, &cr);
+	if (cr.frag_follow) {
+		/* Its datagram's first fragment was judged and accepted. */
+		res->action = IP_FILTER_ACCEPT;
+		return;
+	}
+	dp_fw_ct_info(ct, &cr, now_ns, &ci);
+	fw_eval(prog, w->id, hook, &fp, now_ns, &v);
+	switch (v.kind) {
+	case FW_VERDICT_ACCEPT:
+		if (ct_confirm(ct, &cr, now_ns) != 0) {
+			res->action = IP_FILTER_DROP;
+			res->reason = PKT_DROP_CT_TABLE_FULL;
+			return;
+		}
+		res->action = IP_FILTER_ACCEPT;
+		return;
+	case FW_VERDICT_REJECT:
+		dp_reject(p, v.reject_with, res);
+		return;
+	default:
+		res->action = IP_FILTER_DROP;
+		res->reason = v.why == FW_WHY_INVALID ? PKT_DROP_CT_INVALID :
+		    v.why == FW_WHY_POLICY ? PKT_DROP_FW_POLICY :
+		    PKT_DROP_FW_DROP;
+		return;
+	}
+}
+
+static const struct fw_prog *
+dp_prog(const struct dp_fw *fw, const struct pkt *p)
+{
+	if (fw == NULL)
+		return NULL;
+	return p->l3 == PKT_L3_IP4 ? fw->prog4 : fw->prog6;
+}
+
+void
+dp_filter_hook(void *arg, struct pkt *p, enum ip_hook hook, uint16_t out_if,
+    uint64_t now_ns, struct ip_filter_result *res)
+{
+	struct dp_worker *w = arg;
+	struct dp *dp = w->dp;
+	const struct fw_prog *prog = dp_prog(w->fw, p);
+
+	if (prog == NULL) {
+		res->action = IP_FILTER_ACCEPT;
+		return;
+	}
+	if (hook == IP_HOOK_FORWARD) {
+		dp_judge(w, prog, w->ct, FW_HOOK_FORWARD, p, out_if, now_ns,
+		    res);
+		return;
+	}
+	pthread_mutex_lock(&dp->ct_local_mu);
+	dp_judge(w, prog, dp->ct_local, FW_HOOK_INPUT, p, FW_IF_NONE, now_ns,
+	    res);
+	pthread_mutex_unlock(&dp->ct_local_mu);
+}
+
+bool
+dp_punt_hook(void *arg, struct pkt *p, uint64_t now_ns)
+{
+	struct dp_worker *w = arg;
+	uint16_t i = p->in_if;
+
+	if (i >= w->dp->params.n_if || w->dp->params.host_taps[i] == NULL)
+		return false;
+	if (w->punt_n[i] == PKT_BURST)
+		dp_punt_flush(w, now_ns);
+	w->punt[i][w->punt_n[i]++] = p;
+	return true;
+}
+
+void
+dp_punt_flush(struct dp_worker *w, uint64_t now_ns)
+{
+	struct dp *dp = w->dp;
+
+	for (uint16_t i = 0; i < dp->params.n_if; i++) {
+		uint16_t n = w->punt_n[i], sent;
+
+		if (n == 0)
+			continue;
+		sent = io_port_tx(dp->params.host_taps[i], w->id, w->punt[i],
+		    n, now_ns);
+		ctr_add(&w->ctr.punted[i], sent);
+		for (uint16_t k = 0; k < n; k++) {
+			if (k < sent)
+				pkt_free(w->pool, w->punt[i][k]);
+			else
+				ip_drop(w->ipw, w->punt[i][k],
+				    PKT_DROP_PUNT_FAILED);
+		}
+		w->punt_n[i] = 0;
+	}
+}
+
+/* One frame the host sent on interface i's TAP. */
+static void
+dp_host_one(struct dp_worker *w, const struct ip_tables *t, struct pkt *p,
+    uint64_t now_ns)
+{
+	struct dp *dp = w->dp;
+	const struct fw_prog *prog;
+	struct ip_filter_result res = { .action = IP_FILTER_ACCEPT };
+	enum pkt_drop why = pkt_parse(p, NULL);
+
+	if (why != PKT_DROP_NONE) {
+		ip_drop(w->ipw, p, why);
+		return;
+	}
+	/* The TAP is NOARP: the host neither resolves nor answers
+	 * neighbours there; hexgate does that on the wire. */
+	if (p->l3 != PKT_L3_IP4 && p->l3 != PKT_L3_IP6) {
+		ip_drop(w->ipw, p, PKT_DROP_ETHERTYPE);
+		return;
+	}
+	/* The host's own multicast (MLD reports, router solicitations)
+	 * stays on its side: hexgate does not route multicast. */
+	if (p->l3 == PKT_L3_IP4 ? (((const uint8_t *)&((const struct ip4_hdr *)
+	    pkt_l3(p))->dst_be)[0] & 0xf0) == 0xe0 :
+	    ((const struct ip6_hdr *)pkt_l3(p))->dst[0] == 0xff) {
+		ip_drop(w->ipw, p, PKT_DROP_HOST_MCAST);
+		return;
+	}
+	prog = dp_prog(w->fw, p);
+	if (prog != NULL) {
+		pthread_mutex_lock(&dp->ct_local_mu);
+		dp_judge(w, prog, dp->ct_local, FW_HOOK_OUTPUT, p, FW_IF_NONE,
+		    now_ns, &res);
+		pthread_mutex_unlock(&dp->ct_local_mu);
+	}
+	if (res.action != IP_FILTER_ACCEPT) {
+		/* REJECT on OUTPUT drops: the host has its own errors. */
+		ip_drop(w->ipw, p, (enum pkt_drop)res.reason);
+		return;
+	}
+	ip_output(w->ipw, t, p, &w->tx, now_ns);
+}
+
+uint32_t
+dp_host_rx(struct dp_worker *w, const struct ip_tables *t, uint64_t now_ns)
+{
+	struct dp *dp = w->dp;
+	struct pkt *pkts[PKT_BURST];
+	uint32_t got = 0;
+
+	for (uint16_t i = 0; i < dp->params.n_if; i++) {
+		struct io_port *tap = dp->params.host_taps[i];
+		uint16_t n;
+
+		if (tap == NULL)
+			continue;
+		n = io_port_rx(tap, 0, w->pool, pkts, PKT_BURST);
+		ctr_add(&w->ctr.from_host[i], n);
+		for (uint16_t k = 0; k < n; k++) {
+			pkts[k]->in_if = i;
+			dp_host_one(w, t, pkts[k], now_ns);
+		}
+		got += n;
+	}
+	return got;
+}
+
+void
+dp_ct_poll(struct dp_worker *w, uint64_t now_ns)
+{
+	struct dp *dp = w->dp;
+
+	if (w->ct != NULL)
+		(void)ct_expire(w->ct, now_ns, DP_CT_EXPIRE_BUDGET);
+	if (w->id == 0 && dp->ct_local != NULL &&
+	    pthread_mutex_trylock(&dp->ct_local_mu) == 0) {
+		(void)ct_expire(dp->ct_local, now_ns, DP_CT_EXPIRE_BUDGET);
+		pthread_mutex_unlock(&dp->ct_local_mu);
+	}
+}
