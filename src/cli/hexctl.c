@@ -5,12 +5,21 @@
  * a table (render.c) or, with --json, as it came.  Commands it does not
  * know are sent all the same, so a new server command needs no change here.
  *
+ * "firewall" and "sets" are parsed here: rule text is full of options
+ * (-p, -j, --dport) that are the rule's and not hexctl's, the family flag
+ * is always spelled out in the request, and restore sends a file after
+ * the line ("firewall restore -4 LEN NAME\n" and LEN bytes).
+ *
  * Exit status: 0 success, 1 the server answered with an error (or with
  * something that is not JSON), 2 usage errors and a socket that cannot be
  * reached.  The server side is in src/daemon.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +41,17 @@
 /* A reload parses and applies a whole configuration; give it time. */
 #define CTL_TIMEOUT_S		30
 #define CTL_ANSWER_MAX_BYTES	(64u << 20)
+/* A restore file; 10,000 rules are about 1 MB. */
+#define CTL_BODY_MAX_BYTES	(64u << 20)
+/* Usage lines longer than this put their help on the next line. */
+#define USAGE_CMD_WIDTH		24
+
+/* One request: a line and, for restore, the file sent after it. */
+struct request {
+	char *line;		/* without its newline */
+	char *body;		/* NULL, or body_len bytes */
+	size_t body_len;
+};
 
 static const struct {
 	const char *line;
@@ -41,8 +61,35 @@ static const struct {
 	{ "show neighbors", "the neighbour (ARP and ND) table" },
 	{ "show routes", "the routing table" },
 	{ "show version", "version, worker threads and uptime" },
+	{ "show firewall", "rule count, verdict counters, conntrack totals" },
+	{ "show conntrack", "the connection tracking table, a flow a line" },
 	{ "reload", "read the configuration file again (as SIGHUP does)" },
+	{ "firewall save [-4|-6]",
+	  "print the rules as iptables-save does, with counters" },
+	{ "firewall restore [-4|-6] FILE",
+	  "replace all rules with FILE (- is stdin), atomically" },
+	{ "firewall add [-4|-6] CHAIN RULE...",
+	  "append a rule to CHAIN (iptables -A)" },
+	{ "firewall insert [-4|-6] CHAIN [N] RULE...",
+	  "insert a rule at position N, default 1 (iptables -I)" },
+	{ "firewall delete [-4|-6] CHAIN N|RULE...",
+	  "delete a rule by position or by text (iptables -D)" },
+	{ "sets save", "print the named sets as ipset save does" },
+	{ "sets restore FILE",
+	  "replace all sets with FILE (- is stdin), atomically" },
+	{ "sets add SET ELEM...", "add an element to SET (ipset add)" },
+	{ "sets del SET ELEM...", "remove an element from SET (ipset del)" },
 };
+
+static void
+usage_line(FILE *out, const char *indent, const char *line, const char *help)
+{
+	if (strlen(line) <= USAGE_CMD_WIDTH)
+		fprintf(out, "%s%-*s %s\n", indent, USAGE_CMD_WIDTH, line, help);
+	else
+		fprintf(out, "%s%s\n%s%-*s %s\n", indent, line, indent,
+		    USAGE_CMD_WIDTH, "", help);
+}
 
 static void
 usage(FILE *out)
@@ -52,7 +99,7 @@ usage(FILE *out)
 	    "\n"
 	    "Commands:\n");
 	for (size_t i = 0; i < HG_ARRAY_SIZE(cmds); i++)
-		fprintf(out, "  %-17s %s\n", cmds[i].line, cmds[i].help);
+		usage_line(out, "  ", cmds[i].line, cmds[i].help);
 	fprintf(out,
 	    "Any other command is sent to hexgated as it is.\n"
 	    "\n"
@@ -61,7 +108,10 @@ usage(FILE *out)
 	    "else %s)\n"
 	    "  -j, --json         print hexgated's JSON answer\n"
 	    "  -h, --help         print this help; after a command, "
-	    "that command's help\n", HG_CFG_DEFAULT_SOCKET);
+	    "that command's help\n"
+	    "Options go anywhere, except that after \"firewall\" and "
+	    "\"sets\" the words\nof a rule or an element are theirs, so "
+	    "put hexctl's options first.\n", HG_CFG_DEFAULT_SOCKET);
 }
 
 /* "hexctl show --help": the commands that start with the words given. */
@@ -88,31 +138,407 @@ usage_cmd(const char *line)
 	}
 }
 
-/* The request line, words joined by single spaces; NULL if one is bad. */
-static char *
-request_line(int argc, char **argv)
+static int
+usage_err(const char *fmt, ...) HG_PRINTF(1, 2);
+
+/* Says what is wrong with the command on stderr; returns -EINVAL. */
+static int
+usage_err(const char *fmt, ...)
 {
-	size_t len = 1;
-	char *line;
+	va_list ap;
+
+	fputs("hexctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see hexctl --help)\n", stderr);
+	return -EINVAL;
+}
+
+static bool
+word_on_one_line(const char *w)
+{
+	return strpbrk(w, "\r\n") == NULL;
+}
+
+/* A name that travels as one word: a chain, a set, a source name. */
+static bool
+word_is_plain(const char *w)
+{
+	if (w[0] == '\0')
+		return false;
+	for (; *w != '\0'; w++)
+		if (isspace((unsigned char)*w) || iscntrl((unsigned char)*w) ||
+		    *w == '"' || *w == '\'')
+			return false;
+	return true;
+}
+
+/* The words as the request line; NULL after saying why on stderr. */
+static char *
+words_join(int argc, char **argv, bool quote)
+{
+	char *line = NULL;
+	size_t len = 0;
+	FILE *f;
 
 	for (int i = 0; i < argc; i++) {
-		if (argv[i][0] == '\0' || strpbrk(argv[i], "\r\n") != NULL) {
-			fprintf(stderr, "hexctl: command words must be "
-			    "non-empty and on one line\n");
+		if (!word_on_one_line(argv[i]) ||
+		    (!quote && argv[i][0] == '\0')) {
+			(void)usage_err("command words must be non-empty and "
+			    "on one line");
 			return NULL;
 		}
-		len += strlen(argv[i]) + 1;
 	}
-	if ((line = calloc(1, len)) == NULL) {
+	if ((f = open_memstream(&line, &len)) == NULL) {
 		fprintf(stderr, "hexctl: out of memory\n");
 		return NULL;
 	}
 	for (int i = 0; i < argc; i++) {
+		const char *w = argv[i];
+
 		if (i > 0)
-			strcat(line, " ");
-		strcat(line, argv[i]);
+			fputc(' ', f);
+		/*
+		 * Rule and element words go back in double quotes when the
+		 * shell's quotes held them together ("--comment 'allow
+		 * ssh'"), as iptables-save prints them; the parser
+		 * (src/fw/lex.c) takes \" and \\ inside.
+		 */
+		if (!quote || (w[0] != '\0' && strpbrk(w, " \t\v\f\"'") == NULL)) {
+			fputs(w, f);
+			continue;
+		}
+		fputc('"', f);
+		for (; *w != '\0'; w++) {
+			if (*w == '"' || *w == '\\')
+				fputc('\\', f);
+			fputc(*w, f);
+		}
+		fputc('"', f);
+	}
+	if (fclose(f) != 0 || line == NULL) {
+		free(line);
+		fprintf(stderr, "hexctl: out of memory\n");
+		return NULL;
 	}
 	return line;
+}
+
+/* "firewall add -4 INPUT_CUST" and the rule words after it. */
+static int
+request_words(struct request *rq, const char *head, int argc, char **argv)
+{
+	char *tail = NULL;
+
+	if (argc > 0 && (tail = words_join(argc, argv, true)) == NULL)
+		return -EINVAL;
+	if (asprintf(&rq->line, "%s%s%s", head, tail != NULL ? " " : "",
+	    tail != NULL ? tail : "") < 0) {
+		rq->line = NULL;
+		fprintf(stderr, "hexctl: out of memory\n");
+	}
+	free(tail);
+	return rq->line != NULL ? 0 : -ENOMEM;
+}
+
+/* Reads all of file ("-": stdin) into rq->body. */
+static int
+body_read(struct request *rq, const char *file)
+{
+	bool is_stdin = strcmp(file, "-") == 0;
+	size_t cap = 65536;
+	char *nbuf;
+	int fd = is_stdin ? STDIN_FILENO : open(file, O_RDONLY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0) {
+		fprintf(stderr, "hexctl: %s: %s\n", file, strerror(errno));
+		return -errno;
+	}
+	rq->body_len = 0;
+	rq->body = malloc(cap);
+	for (;;) {
+		ssize_t n;
+
+		if (rq->body == NULL) {
+			fprintf(stderr, "hexctl: out of memory\n");
+			rc = -ENOMEM;
+			break;
+		}
+		if (rq->body_len == cap) {
+			if (cap >= CTL_BODY_MAX_BYTES) {
+				fprintf(stderr, "hexctl: %s: larger than %u "
+				    "bytes\n", file, CTL_BODY_MAX_BYTES);
+				rc = -EFBIG;
+				break;
+			}
+			nbuf = realloc(rq->body, cap * 2);
+			if (nbuf == NULL) {
+				free(rq->body);
+				rq->body = NULL;
+				continue;
+			}
+			rq->body = nbuf;
+			cap *= 2;
+		}
+		n = read(fd, rq->body + rq->body_len, cap - rq->body_len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			fprintf(stderr, "hexctl: %s: read: %s\n",
+			    is_stdin ? "stdin" : file, strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		rq->body_len += (size_t)n;
+	}
+	if (!is_stdin)
+		close(fd);
+	return rc;
+}
+
+/*
+ * "HEAD LEN NAME" and the file: NAME is the file as given, for the
+ * server's error messages; "-" is "stdin", and a character that would
+ * split the word (a blank, a quote) travels as '?'.
+ */
+static int
+request_restore(struct request *rq, const char *head, const char *file)
+{
+	char *name;
+	int rc;
+
+	if (file[0] == '\0')
+		return usage_err("%s: empty file name", head);
+	if ((rc = body_read(rq, file)) < 0)
+		return rc;
+	if ((name = strdup(strcmp(file, "-") == 0 ? "stdin" : file)) == NULL) {
+		fprintf(stderr, "hexctl: out of memory\n");
+		return -ENOMEM;
+	}
+	for (char *c = name; *c != '\0'; c++)
+		if (isspace((unsigned char)*c) || iscntrl((unsigned char)*c) ||
+		    *c == '"' || *c == '\'')
+			*c = '?';
+	if (asprintf(&rq->line, "%s %zu %s", head, rq->body_len, name) < 0) {
+		rq->line = NULL;
+		fprintf(stderr, "hexctl: out of memory\n");
+		rc = -ENOMEM;
+	}
+	free(name);
+	return rc;
+}
+
+static bool
+is_family(const char *w)
+{
+	return strcmp(w, "-4") == 0 || strcmp(w, "-6") == 0;
+}
+
+static bool
+is_number(const char *w)
+{
+	if (w[0] == '\0')
+		return false;
+	for (; *w != '\0'; w++)
+		if (!isdigit((unsigned char)*w))
+			return false;
+	return true;
+}
+
+/*
+ * The words after save or restore, which hold no rule text: the family
+ * flag and --json may be among them.  The rest are returned in pos.
+ */
+static int
+file_words(int argc, char **argv, const char **family, bool *json_out,
+    const char **pos, int *npos, int max_pos)
+{
+	*npos = 0;
+	for (int i = 0; i < argc; i++) {
+		const char *w = argv[i];
+
+		if (family != NULL && is_family(w))
+			*family = w;
+		else if (strcmp(w, "--json") == 0 || strcmp(w, "-j") == 0)
+			*json_out = true;
+		else if (w[0] == '-' && w[1] != '\0')
+			return usage_err("unknown option \"%s\"", w);
+		else if (*npos == max_pos)
+			return usage_err("unexpected \"%s\"", w);
+		else
+			pos[(*npos)++] = w;
+	}
+	return 0;
+}
+
+/* A chain or set name in front of rule words, checked. */
+static int
+check_name(const char *cmd, const char *what, int argc, char **argv)
+{
+	if (argc == 0)
+		return usage_err("%s: missing %s", cmd, what);
+	if (argv[0][0] == '-' || !word_is_plain(argv[0]))
+		return usage_err("%s: \"%s\" is not a %s name (the %s comes "
+		    "first)", cmd, argv[0], what, what);
+	return 0;
+}
+
+/* add, insert and delete: CHAIN, a position or not, the rule words. */
+static int
+request_fw_rule(struct request *rq, const char *sub, const char *family,
+    int argc, char **argv)
+{
+	char head[256], cmd[32], num[24];
+	const char *pos = NULL;
+	unsigned long n = 1;
+	int rc, rule = 1;
+
+	snprintf(cmd, sizeof(cmd), "firewall %s", sub);
+	if ((rc = check_name(cmd, "chain", argc, argv)) < 0)
+		return rc;
+	if (strcmp(sub, "insert") == 0) {
+		/* iptables -I CHAIN [N]: a bare number is the position. */
+		pos = "1";
+		if (argc > 1 && is_number(argv[1])) {
+			pos = argv[1];
+			rule = 2;
+		}
+	} else if (strcmp(sub, "delete") == 0 && argc == 2 &&
+	    is_number(argv[1])) {
+		pos = argv[1];
+		rule = 2;
+	}
+	if (pos != NULL) {
+		errno = 0;
+		n = strtoul(pos, NULL, 10);
+		if (errno != 0 || n == 0 || n > INT_MAX)
+			return usage_err("%s: rule number %s out of range "
+			    "(1 to %d)", cmd, pos, INT_MAX);
+	}
+	/* As a number again: "007" travels as 7. */
+	snprintf(num, sizeof(num), "%lu", n);
+	if (rule == argc && !(strcmp(sub, "delete") == 0 && pos != NULL))
+		return usage_err("%s: missing the rule after %s", cmd,
+		    argv[rule - 1]);
+	if (strlen(argv[0]) > 64)
+		return usage_err("%s: chain name longer than 64 bytes", cmd);
+	if (strcmp(sub, "insert") == 0 ||
+	    (strcmp(sub, "delete") == 0 && pos != NULL)) {
+		snprintf(head, sizeof(head), "firewall %s %s %s %s", sub,
+		    family, argv[0], num);
+	} else
+		snprintf(head, sizeof(head), "firewall %s %s %s", sub, family,
+		    argv[0]);
+	return request_words(rq, head, argc - rule, argv + rule);
+}
+
+/* firewall [-4|-6] SUB [-4|-6] ...; -4 unless told. */
+static int
+request_firewall(struct request *rq, int argc, char **argv, bool *json_out)
+{
+	const char *family = "-4", *sub, *pos[1];
+	char head[64];
+	int i = 1, npos, rc;
+
+	if (i < argc && is_family(argv[i]))
+		family = argv[i++];
+	if (i == argc)
+		return usage_err("firewall: missing sub-command (save, "
+		    "restore, add, insert or delete)");
+	sub = argv[i++];
+	if (i < argc && is_family(argv[i]))
+		family = argv[i++];
+	if (strcmp(sub, "save") == 0 || strcmp(sub, "restore") == 0) {
+		bool save = sub[0] == 's';
+
+		rc = file_words(argc - i, argv + i, &family, json_out, pos,
+		    &npos, save ? 0 : 1);
+		if (rc < 0)
+			return rc;
+		snprintf(head, sizeof(head), "firewall %s %s", sub, family);
+		if (save)
+			return request_words(rq, head, 0, NULL);
+		if (npos == 0)
+			return usage_err("firewall restore: missing FILE "
+			    "(- for stdin)");
+		return request_restore(rq, head, pos[0]);
+	}
+	if (strcmp(sub, "add") == 0 || strcmp(sub, "insert") == 0 ||
+	    strcmp(sub, "delete") == 0)
+		return request_fw_rule(rq, sub, family, argc - i, argv + i);
+	/* A sub-command of a newer hexgated: as typed. */
+	rq->line = words_join(argc, argv, false);
+	return rq->line != NULL ? 0 : -EINVAL;
+}
+
+/* sets save | restore FILE | add SET ELEM... | del SET ELEM... */
+static int
+request_sets(struct request *rq, int argc, char **argv, bool *json_out)
+{
+	const char *sub = argc > 1 ? argv[1] : "", *pos[1];
+	char head[128];
+	int npos, rc;
+
+	if (argc < 2)
+		return usage_err("sets: missing sub-command (save, restore, "
+		    "add or del)");
+	if (strcmp(sub, "save") == 0 || strcmp(sub, "restore") == 0) {
+		bool save = sub[0] == 's';
+
+		rc = file_words(argc - 2, argv + 2, NULL, json_out, pos, &npos,
+		    save ? 0 : 1);
+		if (rc < 0)
+			return rc;
+		if (save)
+			return request_words(rq, "sets save", 0, NULL);
+		if (npos == 0)
+			return usage_err("sets restore: missing FILE "
+			    "(- for stdin)");
+		return request_restore(rq, "sets restore", pos[0]);
+	}
+	if (strcmp(sub, "add") == 0 || strcmp(sub, "del") == 0) {
+		snprintf(head, sizeof(head), "sets %s", sub);
+		if ((rc = check_name(head, "set", argc - 2, argv + 2)) < 0)
+			return rc;
+		if (argc == 3)
+			return usage_err("sets %s: missing the element after "
+			    "%s", sub, argv[2]);
+		if (strlen(argv[2]) > 64)
+			return usage_err("sets %s: set name longer than 64 "
+			    "bytes", sub);
+		snprintf(head, sizeof(head), "sets %s %s", sub, argv[2]);
+		return request_words(rq, head, argc - 3, argv + 3);
+	}
+	rq->line = words_join(argc, argv, false);
+	return rq->line != NULL ? 0 : -EINVAL;
+}
+
+static bool
+is_parsed_cmd(const char *w)
+{
+	return strcmp(w, "firewall") == 0 || strcmp(w, "sets") == 0;
+}
+
+static int
+request_build(struct request *rq, int argc, char **argv, bool *json_out)
+{
+	if (strcmp(argv[0], "firewall") == 0)
+		return request_firewall(rq, argc, argv, json_out);
+	if (strcmp(argv[0], "sets") == 0)
+		return request_sets(rq, argc, argv, json_out);
+	rq->line = words_join(argc, argv, false);
+	return rq->line != NULL ? 0 : -EINVAL;
+}
+
+static void
+request_free(struct request *rq)
+{
+	free(rq->line);
+	free(rq->body);
 }
 
 static int
@@ -148,39 +574,44 @@ ctl_connect(const char *path)
 	return fd;
 }
 
+/* All len bytes, however many writes the socket wants; 0 or -errno. */
 static int
-ctl_send(int fd, const char *path, const char *line)
+send_all(int fd, const char *buf, size_t len)
 {
-	size_t len = strlen(line), off = 0;
-	char *msg;
-	int rc = 0;
-
-	if (asprintf(&msg, "%s\n", line) < 0) {
-		fprintf(stderr, "hexctl: out of memory\n");
-		return -ENOMEM;
-	}
-	len++;
-	while (off < len) {
+	while (len > 0) {
 		/* MSG_NOSIGNAL: a daemon that hung up is an error, not SIGPIPE. */
-		ssize_t n = send(fd, msg + off, len - off, MSG_NOSIGNAL);
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			rc = -errno;
-			fprintf(stderr, "hexctl: %s: write: %s\n", path,
-			    strerror(errno));
-			break;
-		}
-		off += (size_t)n;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
 	}
-	free(msg);
+	return 0;
+}
+
+/* The line, its newline, then the body if any; 0 or -errno. */
+static int
+ctl_send(int fd, const struct request *rq)
+{
+	int rc;
+
+	if ((rc = send_all(fd, rq->line, strlen(rq->line))) < 0 ||
+	    (rc = send_all(fd, "\n", 1)) < 0)
+		return rc;
+	if (rq->body != NULL)
+		rc = send_all(fd, rq->body, rq->body_len);
 	return rc;
 }
 
-/* Reads until the server closes; the answer in *out (NUL-terminated). */
+/*
+ * Reads until the server closes; the answer in *out (NUL-terminated).
+ * 0 or -errno; says nothing, the caller does.
+ */
 static int
-ctl_recv(int fd, const char *path, char **out, size_t *out_len)
+ctl_recv(int fd, char **out, size_t *out_len)
 {
 	size_t len = 0, cap = 4096;
 	char *buf = malloc(cap), *nbuf;
@@ -190,8 +621,6 @@ ctl_recv(int fd, const char *path, char **out, size_t *out_len)
 
 		if (len + 1 == cap) {
 			if (cap >= CTL_ANSWER_MAX_BYTES) {
-				fprintf(stderr, "hexctl: %s: answer larger than "
-				    "%u bytes\n", path, CTL_ANSWER_MAX_BYTES);
 				free(buf);
 				return -EMSGSIZE;
 			}
@@ -206,9 +635,6 @@ ctl_recv(int fd, const char *path, char **out, size_t *out_len)
 		if (n < 0) {
 			int err = errno;
 
-			fprintf(stderr, "hexctl: %s: read: %s\n", path,
-			    err == EAGAIN || err == EWOULDBLOCK ?
-			    "no answer from hexgated in time" : strerror(err));
 			free(buf);
 			return -err;
 		}
@@ -221,26 +647,57 @@ ctl_recv(int fd, const char *path, char **out, size_t *out_len)
 		len += (size_t)n;
 	}
 	free(buf);
-	fprintf(stderr, "hexctl: out of memory\n");
 	return -ENOMEM;
+}
+
+static void
+ctl_recv_error(const char *path, int rc)
+{
+	if (rc == -EMSGSIZE)
+		fprintf(stderr, "hexctl: %s: answer larger than %u bytes\n",
+		    path, CTL_ANSWER_MAX_BYTES);
+	else if (rc == -ENOMEM)
+		fprintf(stderr, "hexctl: out of memory\n");
+	else
+		fprintf(stderr, "hexctl: %s: read: %s\n", path,
+		    rc == -EAGAIN || rc == -EWOULDBLOCK ?
+		    "no answer from hexgated in time" : strerror(-rc));
 }
 
 /* One exchange; returns the answer or NULL after saying why on stderr. */
 static json_t *
-ctl_ask(const char *path, const char *line, int *status)
+ctl_ask(const char *path, const struct request *rq, int *status)
 {
 	json_error_t jerr;
 	json_t *resp = NULL;
 	char *text = NULL;
 	size_t len = 0;
-	int fd;
+	int fd, send_rc, rc;
 
 	*status = EXIT_USAGE;
 	if ((fd = ctl_connect(path)) < 0)
 		return NULL;
-	if (ctl_send(fd, path, line) < 0 ||
-	    ctl_recv(fd, path, &text, &len) < 0)
+	/*
+	 * A daemon that refuses a request early (a body too large) answers
+	 * and closes before reading it all: the write fails, and the
+	 * answer still waits to be read.
+	 */
+	send_rc = ctl_send(fd, rq);
+	if (send_rc < 0 && send_rc != -EPIPE && send_rc != -ECONNRESET) {
+		fprintf(stderr, "hexctl: %s: write: %s\n", path,
+		    strerror(-send_rc));
 		goto out;
+	}
+	rc = ctl_recv(fd, &text, &len);
+	if (send_rc < 0 && (rc < 0 || len == 0)) {
+		fprintf(stderr, "hexctl: %s: write: %s (hexgated closed the "
+		    "connection)\n", path, strerror(-send_rc));
+		goto out;
+	}
+	if (rc < 0) {
+		ctl_recv_error(path, rc);
+		goto out;
+	}
 	*status = EXIT_SERVER;
 	if (len == 0) {
 		fprintf(stderr, "hexctl: %s: hexgated closed the connection "
@@ -267,6 +724,26 @@ out:
 	return resp;
 }
 
+/* The located messages of a failed restore or rule, each as it came. */
+static void
+print_errors(const json_t *resp)
+{
+	const json_t *errs = json_object_get(resp, "errors"), *e;
+	size_t i;
+
+	json_array_foreach(errs, i, e) {
+		const char *s = json_string_value(e);
+		size_t n;
+
+		if (s == NULL)
+			continue;
+		n = strlen(s);
+		fputs(s, stderr);
+		if (n == 0 || s[n - 1] != '\n')
+			fputc('\n', stderr);
+	}
+}
+
 static int
 print_answer(const char *line, const json_t *resp, bool json_out)
 {
@@ -281,6 +758,9 @@ print_answer(const char *line, const json_t *resp, bool json_out)
 		char *s = json_is_string(err) ? strdup(json_string_value(err)) :
 		    json_dumps(err, JSON_ENCODE_ANY | JSON_COMPACT);
 
+		/* Details first, so the summary is the last line seen. */
+		fflush(stdout);
+		print_errors(resp);
 		fprintf(stderr, "hexctl: %s\n", s != NULL ? s : "error");
 		free(s);
 		status = EXIT_SERVER;
@@ -293,6 +773,26 @@ print_answer(const char *line, const json_t *resp, bool json_out)
 	return status;
 }
 
+/*
+ * "hexctl firewall -6 add --help": the command and its sub-command, the
+ * family flags and a trailing --help left out.  Rule words may hold
+ * -j and -h, so --help counts only as the last word.
+ */
+static bool
+parsed_cmd_help(int *argc, char **argv)
+{
+	int n = 0;
+
+	if (*argc < 2 || (strcmp(argv[*argc - 1], "--help") != 0 &&
+	    strcmp(argv[*argc - 1], "-h") != 0))
+		return false;
+	for (int i = 0; i < *argc - 1 && n < 2; i++)
+		if (!is_family(argv[i]))
+			argv[n++] = argv[i];
+	*argc = n;
+	return true;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -303,15 +803,35 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = getenv("HEXGATE_SOCKET");
+	/* '+': stop at the command, whose words are looked at below. */
+	const char *optstring = "+s:jh";
 	bool json_out = false, help = false;
+	struct request rq = { 0 };
 	json_t *resp;
-	char *line;
 	int ch, status;
 
 	if (path == NULL || path[0] == '\0')
 		path = HG_CFG_DEFAULT_SOCKET;
-	/* Options may follow the command too: "hexctl show routes --json". */
-	while ((ch = getopt_long(argc, argv, "s:jh", longopts, NULL)) != -1) {
+	for (;;) {
+		ch = getopt_long(argc, argv, optstring, longopts, NULL);
+		if (ch == -1 && optstring[0] == '+' && optind < argc &&
+		    !is_parsed_cmd(argv[optind])) {
+			/*
+			 * Not firewall or sets: options may follow the
+			 * command too ("hexctl show routes --json").  The
+			 * words start again from the command, which GNU
+			 * getopt moves behind any options it finds;
+			 * optind 0 makes it read the new optstring (no
+			 * '+': permute) and skip argv[0].
+			 */
+			argc -= optind - 1;
+			argv += optind - 1;
+			optind = 0;
+			optstring = "s:jh";
+			continue;
+		}
+		if (ch == -1)
+			break;
 		switch (ch) {
 		case 's':
 			path = optarg;
@@ -337,18 +857,26 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if ((line = request_line(argc, argv)) == NULL)
-		return EXIT_USAGE;
+	if (is_parsed_cmd(argv[0]) && parsed_cmd_help(&argc, argv))
+		help = true;
 	if (help) {
+		char *line = words_join(argc, argv, false);
+
+		if (line == NULL)
+			return EXIT_USAGE;
 		usage_cmd(line);
 		free(line);
 		return 0;
 	}
-	resp = ctl_ask(path, line, &status);
+	if (request_build(&rq, argc, argv, &json_out) < 0) {
+		request_free(&rq);
+		return EXIT_USAGE;
+	}
+	resp = ctl_ask(path, &rq, &status);
 	if (resp != NULL) {
-		status = print_answer(line, resp, json_out);
+		status = print_answer(rq.line, resp, json_out);
 		json_decref(resp);
 	}
-	free(line);
+	request_free(&rq);
 	return status;
 }

@@ -4,6 +4,8 @@
  * the answer; table_print() does the alignment for all of them.  A field
  * the answer lacks prints as "-", so an older or newer daemon still gives
  * a readable table; an answer without the expected array prints as JSON.
+ * A command is known by its first words, so "firewall save -6" and
+ * "show routes -6" find their renderer too.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -246,6 +248,193 @@ render_reload(const json_t *resp, FILE *out)
 	return 0;
 }
 
+/* firewall save, sets save: the text as the server made it. */
+static int
+render_text(const json_t *resp, FILE *out)
+{
+	const json_t *text = json_object_get(resp, "text");
+
+	if (!json_is_string(text))
+		return 1;
+	fwrite(json_string_value(text), 1, json_string_length(text), out);
+	return 0;
+}
+
+/* Rule and element changes say nothing when they worked, as iptables. */
+static int
+render_ok(const json_t *resp, FILE *out)
+{
+	return json_is_true(json_object_get(resp, "ok")) ? 0 : 1;
+}
+
+/* ", 12 rules" for each count the answer has, "" when it has none. */
+static void
+counts_print(const json_t *resp, const char *const *keys, size_t n,
+    FILE *out)
+{
+	const char *sep = " ";
+
+	for (size_t i = 0; i < n; i++) {
+		const json_t *v = json_object_get(resp, keys[i]);
+		json_int_t c;
+
+		if (!json_is_integer(v))
+			continue;
+		c = json_integer_value(v);
+		/* "1 rule", "2 rules": drop the key's plural s for one. */
+		fprintf(out, "%s%" JSON_INTEGER_FORMAT " %.*s", sep, c,
+		    (int)strlen(keys[i]) - (c == 1), keys[i]);
+		sep = ", ";
+	}
+}
+
+static int
+render_fw_restore(const json_t *resp, FILE *out)
+{
+	static const char *const keys[] = { "rules" };
+
+	if (!json_is_true(json_object_get(resp, "ok")))
+		return 1;
+	fputs("restored", out);
+	counts_print(resp, keys, HG_ARRAY_SIZE(keys), out);
+	fputc('\n', out);
+	return 0;
+}
+
+static int
+render_sets_restore(const json_t *resp, FILE *out)
+{
+	static const char *const keys[] = { "sets", "elements" };
+
+	if (!json_is_true(json_object_get(resp, "ok")))
+		return 1;
+	fputs("restored", out);
+	counts_print(resp, keys, HG_ARRAY_SIZE(keys), out);
+	fputc('\n', out);
+	return 0;
+}
+
+static int
+key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Nested objects as indented "key: value" lines, keys sorted at each
+ * level and the values of one level aligned; an object inside starts a
+ * block of its own, and an empty one reads "none".
+ */
+static int
+tree_print(const json_t *obj, int indent, FILE *out)
+{
+	size_t n = json_object_size(obj), i = 0, width = 0;
+	const char **keys = calloc(n + 1, sizeof(*keys));
+	const char *key;
+	json_t *v;
+
+	if (keys == NULL)
+		return -ENOMEM;
+	json_object_foreach((json_t *)obj, key, v) {
+		keys[i++] = key;
+		if (!json_is_object(v) || json_object_size(v) == 0)
+			width = HG_MAX(width, strlen(key));
+	}
+	qsort(keys, n, sizeof(*keys), key_cmp);
+	for (i = 0; i < n; i++) {
+		char *s;
+
+		v = json_object_get(obj, keys[i]);
+		if (json_is_object(v) && json_object_size(v) > 0) {
+			fprintf(out, "%*s%s:\n", indent, "", keys[i]);
+			if (tree_print(v, indent + 2, out) < 0)
+				break;
+			continue;
+		}
+		s = json_is_object(v) ? strdup("none") : field_text(obj, keys[i]);
+		fprintf(out, "%*s%s:%*s %s\n", indent, "", keys[i],
+		    (int)(width - strlen(keys[i])), "", s != NULL ? s : "?");
+		free(s);
+	}
+	free(keys);
+	return i == n ? 0 : -ENOMEM;
+}
+
+static int
+render_tree(const json_t *resp, FILE *out)
+{
+	if (json_object_size(resp) == 0)
+		return 1;
+	return tree_print(resp, 0, out);
+}
+
+static const struct col flow_cols[] = {
+	{ "PROTO", "proto", false },
+	{ "STATE", "state", false },
+	{ "TCP", "tcp_state", false },
+	{ "EXPIRES", "expires_s", true },
+	{ "ORIGINAL", "orig", false },
+	{ "REPLY", "reply", false },
+	{ "PACKETS", "packets", true },
+	{ "BYTES", "bytes", true },
+};
+
+/* [original, reply] counters as "12/10", in place in a flow's copy. */
+static int
+pair_to_text(json_t *flow, const char *key)
+{
+	const json_t *v = json_object_get(flow, key);
+	char *s;
+	int rc;
+
+	if (!json_is_array(v) || json_array_size(v) != 2 ||
+	    !json_is_integer(json_array_get(v, 0)) ||
+	    !json_is_integer(json_array_get(v, 1)))
+		return 0;
+	if (asprintf(&s, "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT,
+	    json_integer_value(json_array_get(v, 0)),
+	    json_integer_value(json_array_get(v, 1))) < 0)
+		return -ENOMEM;
+	rc = json_object_set_new(flow, key, json_string(s)) == 0 ? 0 : -ENOMEM;
+	free(s);
+	return rc;
+}
+
+/* One flow a line, as conntrack -L: both directions and their counters. */
+static int
+render_conntrack(const json_t *resp, FILE *out)
+{
+	const json_t *flows = json_object_get(resp, "flows");
+	json_t *rows, *flow;
+	size_t i;
+	int rc = 0;
+
+	if (!json_is_array(flows))
+		return 1;
+	if ((rows = json_array()) == NULL)
+		return -ENOMEM;
+	json_array_foreach(flows, i, flow) {
+		json_t *row = json_is_object(flow) ? json_copy(flow) :
+		    json_object();
+
+		if (row == NULL || json_array_append_new(rows, row) != 0 ||
+		    pair_to_text(row, "packets") < 0 ||
+		    pair_to_text(row, "bytes") < 0) {
+			rc = -ENOMEM;
+			break;
+		}
+	}
+	if (rc == 0) {
+		json_t *wrap = json_pack("{sO}", "flows", rows);
+
+		rc = wrap == NULL ? -ENOMEM : render_table(wrap, "flows",
+		    flow_cols, HG_ARRAY_SIZE(flow_cols), false, out);
+		json_decref(wrap);
+	}
+	json_decref(rows);
+	return rc;
+}
+
 static const struct {
 	const char *cmd;
 	int (*render)(const json_t *, FILE *);
@@ -254,8 +443,29 @@ static const struct {
 	{ "show neighbors", render_neighbors },
 	{ "show routes", render_routes },
 	{ "show version", render_keys },
+	{ "show firewall", render_tree },
+	{ "show conntrack", render_conntrack },
 	{ "reload", render_reload },
+	{ "firewall save", render_text },
+	{ "firewall restore", render_fw_restore },
+	{ "firewall add", render_ok },
+	{ "firewall insert", render_ok },
+	{ "firewall delete", render_ok },
+	{ "sets save", render_text },
+	{ "sets restore", render_sets_restore },
+	{ "sets add", render_ok },
+	{ "sets del", render_ok },
 };
+
+/* Whether cmd is words, or starts with them and a space. */
+static bool
+cmd_is(const char *cmd, const char *words)
+{
+	size_t len = strlen(words);
+
+	return strncmp(cmd, words, len) == 0 &&
+	    (cmd[len] == '\0' || cmd[len] == ' ');
+}
 
 int
 cli_render(const char *cmd, const json_t *resp, FILE *out)
@@ -263,7 +473,7 @@ cli_render(const char *cmd, const json_t *resp, FILE *out)
 	int rc = 1;
 
 	for (size_t i = 0; i < HG_ARRAY_SIZE(renderers); i++) {
-		if (strcmp(cmd, renderers[i].cmd) == 0) {
+		if (cmd_is(cmd, renderers[i].cmd)) {
 			rc = json_is_object(resp) ?
 			    renderers[i].render(resp, out) : 1;
 			break;

@@ -14,9 +14,12 @@
 
 /*
  * Writes resp, the server's answer to the request line cmd ("show routes",
- * no newline), to out: a table for the commands hexctl knows, indented JSON
- * for any other command or an answer of a shape it does not expect.  The
- * caller has already handled {"error": ...}.  0, or -EIO when out failed.
+ * no newline), to out: a table for the commands hexctl knows (by their
+ * first words: "firewall save -6" is "firewall save"), the text itself for
+ * the save commands, nothing for a rule or element change that worked,
+ * indented JSON for any other command or an answer of a shape it does not
+ * expect.  The caller has already handled {"error": ...}.  0, or -EIO when
+ * out failed.
  */
 int cli_render(const char *cmd, const json_t *resp, FILE *out) HG_MUST_CHECK;
 

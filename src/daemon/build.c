@@ -117,6 +117,11 @@ same_interfaces(const struct hg_config *a, const struct hg_config *b,
 			    b->ifs[i].name, b->ifs[i].port);
 			return -EINVAL;
 		}
+		if (strcmp(a->ifs[i].host_tap, b->ifs[i].host_tap) != 0) {
+			snprintf(err, err_len, "/interfaces/%u/host_tap: adding, "
+			    "removing or renaming a host tap needs a restart", i);
+			return -EINVAL;
+		}
 		if (a->ifs[i].has_mac != b->ifs[i].has_mac ||
 		    memcmp(a->ifs[i].mac, b->ifs[i].mac, ETH_ALEN) != 0) {
 			snprintf(err, err_len, "/interfaces/%u/mac: a MAC "
@@ -135,6 +140,8 @@ hg_reload(struct hg_daemon *d, char *err, size_t err_len)
 	struct hg_cfg_errs errs;
 	struct hg_config *cfg;
 	struct ip_tables *t;
+	struct dp_fw *fw;
+	char herr[256];
 	int rc;
 
 	memset(&errs, 0, sizeof(errs));
@@ -158,13 +165,22 @@ hg_reload(struct hg_daemon *d, char *err, size_t err_len)
 		rc = -EINVAL;
 		goto fail;
 	}
-	rc = hg_apply_neighbors(d->nt, cfg, err, err_len);
+	rc = hg_fw_prepare(d, cfg, &fw, err, err_len);
 	if (rc != 0) {
 		ip_tables_free(t);
 		goto fail;
 	}
+	rc = hg_apply_neighbors(d->nt, cfg, err, err_len);
+	if (rc != 0) {
+		ip_tables_free(t);
+		dp_fw_free(fw);
+		goto fail;
+	}
 	t->version = ++d->version;
 	dp_tables_swap(d->dp, t);
+	dp_fw_swap(d->dp, fw);
+	if (hg_host_taps_sync(d, cfg, d->cfg, herr, sizeof(herr)) != 0)
+		hg_log_warnx("reload: host taps: %s", herr);
 	hg_log_set_level(cfg->log_level);
 	hg_config_free(d->cfg);
 	d->cfg = cfg;

@@ -23,7 +23,7 @@
 #include "../lib/hg_time.h"
 #include "daemon.h"
 
-#define CTL_LINE_MAX	1024
+#define CTL_LINE_MAX	8192	/* one request line; a rule fits */
 
 static json_t *
 addr_json(uint8_t family, const void *addr, int plen)
@@ -75,6 +75,8 @@ show_interfaces(struct hg_daemon *d)
 		json_object_set_new(o, "tx_bytes", json_integer((json_int_t)st.tx_bytes));
 		json_object_set_new(o, "rx_missed", json_integer((json_int_t)st.rx_missed));
 		json_object_set_new(o, "tx_errors", json_integer((json_int_t)st.tx_errors));
+		json_object_set_new(o, "punted", json_integer((json_int_t)st.punted));
+		json_object_set_new(o, "from_host", json_integer((json_int_t)st.from_host));
 		json_object_set_new(o, "drops_total", json_integer((json_int_t)st.drops_total));
 		json_object_set_new(o, "drops", drops);
 		json_array_append_new(list, o);
@@ -168,9 +170,11 @@ show_version(struct hg_daemon *d)
 }
 
 static json_t *
-ctl_dispatch(struct hg_daemon *d, const char *line)
+ctl_dispatch(struct hg_daemon *d, const char *line, const char *body,
+    size_t body_len)
 {
 	char err[512];
+	json_t *reply;
 
 	if (strcmp(line, "show interfaces") == 0)
 		return show_interfaces(d);
@@ -181,6 +185,12 @@ ctl_dispatch(struct hg_daemon *d, const char *line)
 		return show_routes(d);
 	if (strcmp(line, "show version") == 0)
 		return show_version(d);
+	if (strcmp(line, "show firewall") == 0)
+		return hg_fw_show(d);
+	if (strcmp(line, "show conntrack") == 0)
+		return hg_ct_show(d);
+	if ((reply = hg_fw_ctl(d, line, body, body_len)) != NULL)
+		return reply;
 	if (strcmp(line, "reload") == 0) {
 		if (hg_reload(d, err, sizeof(err)) != 0) {
 			hg_log_warnx("ctl: reload refused: %s", err);
@@ -192,44 +202,48 @@ ctl_dispatch(struct hg_daemon *d, const char *line)
 		    (json_int_t)d->version);
 	}
 	snprintf(err, sizeof(err), "unknown command \"%.200s\" (try: show "
-	    "interfaces, show neighbors, show routes, show version, reload)",
-	    line);
+	    "interfaces, show neighbors, show routes, show version, show "
+	    "firewall, show conntrack, firewall, sets, reload)", line);
 	return json_pack("{s:s}", "error", err);
+}
+
+/* One client connection: a request line, then the body it announced. */
+struct ctl_conn {
+	struct hg_daemon *d;
+	char *line;
+	size_t body_len;
+};
+
+static void
+ctl_conn_free(struct bufferevent *bev, struct ctl_conn *c)
+{
+	bufferevent_free(bev);
+	if (c != NULL) {
+		free(c->line);
+		free(c);
+	}
 }
 
 static void
 ctl_written(struct bufferevent *bev, void *arg)
 {
-	bufferevent_free(bev);
+	ctl_conn_free(bev, arg);
 }
 
 static void
 ctl_event(struct bufferevent *bev, short what, void *arg)
 {
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-		bufferevent_free(bev);
+		ctl_conn_free(bev, arg);
 }
 
 static void
-ctl_read(struct bufferevent *bev, void *arg)
+ctl_reply(struct bufferevent *bev, struct ctl_conn *c, json_t *reply)
 {
-	struct hg_daemon *d = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t len;
-	char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
-	json_t *reply;
-	char *text;
+	char *text = json_dumps(reply, JSON_COMPACT);
 
-	if (line == NULL) {
-		if (evbuffer_get_length(in) > CTL_LINE_MAX)
-			bufferevent_free(bev);
-		return;
-	}
-	reply = ctl_dispatch(d, line);
-	free(line);
-	text = json_dumps(reply, JSON_COMPACT);
 	json_decref(reply);
-	bufferevent_setcb(bev, NULL, ctl_written, ctl_event, d);
+	bufferevent_setcb(bev, NULL, ctl_written, ctl_event, c);
 	bufferevent_disable(bev, EV_READ);
 	if (text != NULL) {
 		bufferevent_write(bev, text, strlen(text));
@@ -239,18 +253,58 @@ ctl_read(struct bufferevent *bev, void *arg)
 }
 
 static void
+ctl_read(struct bufferevent *bev, void *arg)
+{
+	struct ctl_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	char *body;
+	size_t len;
+	int rc;
+
+	if (c->line == NULL) {
+		c->line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
+		if (c->line == NULL) {
+			if (evbuffer_get_length(in) > CTL_LINE_MAX)
+				ctl_conn_free(bev, c);
+			return;
+		}
+		rc = hg_fw_body_len(c->line, &c->body_len);
+		if (rc < 0) {
+			ctl_reply(bev, c, json_pack("{s:s}", "error", "bad body "
+			    "length in the request line"));
+			return;
+		}
+	}
+	if (evbuffer_get_length(in) < c->body_len)
+		return;		/* the rest of the body is on its way */
+	body = malloc(c->body_len + 1);
+	if (body == NULL) {
+		ctl_reply(bev, c, json_pack("{s:s}", "error", "out of memory"));
+		return;
+	}
+	evbuffer_remove(in, body, c->body_len);
+	body[c->body_len] = '\0';
+	ctl_reply(bev, c, ctl_dispatch(c->d, c->line, body, c->body_len));
+	free(body);
+}
+
+static void
 ctl_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int len, void *arg)
 {
 	struct hg_daemon *d = arg;
 	struct bufferevent *bev;
+	struct ctl_conn *c = calloc(1, sizeof(*c));
 
-	bev = bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	bev = c != NULL ? bufferevent_socket_new(d->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE) : NULL;
 	if (bev == NULL) {
+		free(c);
 		close(fd);
 		return;
 	}
-	bufferevent_setcb(bev, ctl_read, NULL, ctl_event, d);
+	c->d = d;
+	bufferevent_setcb(bev, ctl_read, NULL, ctl_event, c);
 	bufferevent_enable(bev, EV_READ);
 }
 

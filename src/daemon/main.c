@@ -77,6 +77,35 @@ open_ports(struct hg_daemon *d, uint8_t macs[][ETH_ALEN])
 	return 0;
 }
 
+static void
+ct_timeouts_from_cfg(const struct hg_config *cfg, struct ct_timeouts *to)
+{
+	static const uint8_t tcp_state[] = {
+		[HG_CFG_CT_TCP_SYN_SENT] = CT_TCP_SYN_SENT,
+		[HG_CFG_CT_TCP_SYN_RECV] = CT_TCP_SYN_RECV,
+		[HG_CFG_CT_TCP_ESTABLISHED] = CT_TCP_ESTABLISHED,
+		[HG_CFG_CT_TCP_FIN_WAIT] = CT_TCP_FIN_WAIT,
+		[HG_CFG_CT_TCP_CLOSE_WAIT] = CT_TCP_CLOSE_WAIT,
+		[HG_CFG_CT_TCP_LAST_ACK] = CT_TCP_LAST_ACK,
+		[HG_CFG_CT_TCP_TIME_WAIT] = CT_TCP_TIME_WAIT,
+		[HG_CFG_CT_TCP_CLOSE] = CT_TCP_CLOSE,
+	};
+	const uint32_t *s = cfg->fw.ct_timeouts_s;
+
+	ct_timeouts_default(to);
+	for (int i = HG_CFG_CT_TCP_SYN_SENT; i <= HG_CFG_CT_TCP_CLOSE; i++)
+		if (s[i] != 0)
+			to->tcp_s[tcp_state[i]] = s[i];
+	if (s[HG_CFG_CT_UDP] != 0)
+		to->udp_unreplied_s = s[HG_CFG_CT_UDP];
+	if (s[HG_CFG_CT_UDP_STREAM] != 0)
+		to->udp_replied_s = s[HG_CFG_CT_UDP_STREAM];
+	if (s[HG_CFG_CT_ICMP] != 0)
+		to->icmp_s = s[HG_CFG_CT_ICMP];
+	if (s[HG_CFG_CT_GENERIC] != 0)
+		to->generic_s = s[HG_CFG_CT_GENERIC];
+}
+
 static uint16_t
 pick_workers(const struct hg_config *cfg)
 {
@@ -127,6 +156,7 @@ run(struct hg_daemon *d, bool exit_on_eof)
 {
 	uint8_t macs[IP_IF_MAX][ETH_ALEN];
 	struct dp_params params;
+	struct ct_timeouts timeouts;
 	struct ip_tables *t;
 	struct event *ev[4] = { NULL };
 	const int sigs[3] = { SIGHUP, SIGTERM, SIGINT };
@@ -151,7 +181,18 @@ run(struct hg_daemon *d, bool exit_on_eof)
 		hg_log_warnx("%s: neighbours: %s", d->config_path, err);
 		return rc;
 	}
+	rc = hg_host_taps_open(d, (const uint8_t (*)[ETH_ALEN])macs, err,
+	    sizeof(err));
+	if (rc != 0) {
+		ip_tables_free(t);
+		hg_log_warnx("%s", err);
+		return rc;
+	}
 	memset(&params, 0, sizeof(params));
+	memcpy(params.host_taps, d->host_taps, sizeof(params.host_taps));
+	ct_timeouts_from_cfg(d->cfg, &timeouts);
+	params.ct_timeouts = &timeouts;
+	params.ct_entries = d->cfg->fw.ct_entries;
 	params.n_workers = d->n_workers;
 	params.n_if = d->cfg->n_ifs;
 	memcpy(params.ports, d->ports, sizeof(params.ports));
@@ -161,6 +202,13 @@ run(struct hg_daemon *d, bool exit_on_eof)
 	if (rc != 0) {
 		ip_tables_free(t);
 		hg_log_warnx("data plane: %s", strerror(-rc));
+		return rc;
+	}
+	rc = hg_fw_start(d, err, sizeof(err));
+	if (rc == 0)
+		rc = hg_host_taps_sync(d, d->cfg, NULL, err, sizeof(err));
+	if (rc != 0) {
+		hg_log_warnx("%s", err);
 		return rc;
 	}
 	d->base = event_base_new();
@@ -200,6 +248,8 @@ static void
 teardown(struct hg_daemon *d)
 {
 	dp_destroy(d->dp);
+	hg_fw_stop(d);
+	hg_host_taps_close(d);
 	for (uint16_t i = 0; i < IP_IF_MAX; i++)
 		if (d->ports[i] != NULL)
 			io_port_close(d->ports[i]);
@@ -263,6 +313,17 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
+		char err[512];
+
+		/* The rule and set files are part of the configuration. */
+		d.n_workers = 1;
+		rc = hg_fw_start(&d, err, sizeof(err));
+		hg_fw_stop(&d);
+		if (rc != 0) {
+			hg_log_warnx("%s", err);
+			hg_config_free(d.cfg);
+			return 1;
+		}
 		printf("%s: configuration OK (%u interfaces, %u routes)\n",
 		    d.config_path, d.cfg->n_ifs, d.cfg->n_routes);
 		hg_config_free(d.cfg);

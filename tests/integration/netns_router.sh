@@ -193,7 +193,9 @@ write_config() {
       "addresses": [ "10.1.0.1/24", "2001:db8:1::1/64" ] },
     { "name": "r-eth2", "port": "afpacket:r-eth2",
       "addresses": [ "10.2.0.1/24", "2001:db8:2::1/64" ] }
-  ]$1
+  ],
+  "firewall": { "known_networks": [ "10.1.0.0/24", "10.2.0.0/24",
+    "2001:db8:1::/64", "2001:db8:2::/64" ] }$1
 }
 EOF
 }

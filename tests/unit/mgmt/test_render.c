@@ -75,6 +75,66 @@ static const struct render_case cases[] = {
 	  "uptime_s: 3600\n" },
 	{ "reload", "reload", "{\"ok\":true,\"version\":4}",
 	  "configuration reloaded: version 4\n" },
+	{ "firewall save prints the text as it came", "firewall save -4",
+	  "{\"text\":\"*filter\\n:INPUT_CUST - [0:0]\\n"
+	  "[3:180] -A INPUT_CUST -p tcp --dport 22 -j ACCEPT\\nCOMMIT\\n\"}",
+	  "*filter\n:INPUT_CUST - [0:0]\n"
+	  "[3:180] -A INPUT_CUST -p tcp --dport 22 -j ACCEPT\nCOMMIT\n" },
+	{ "sets save, the same", "sets save",
+	  "{\"text\":\"create a hash:ip\\nadd a 10.0.0.1\\n\"}",
+	  "create a hash:ip\nadd a 10.0.0.1\n" },
+	{ "firewall restore counts the rules", "firewall restore -6 1234 r.v6",
+	  "{\"ok\":true,\"rules\":10000}", "restored 10000 rules\n" },
+	{ "one rule is a rule", "firewall restore -4 40 stdin",
+	  "{\"ok\":true,\"rules\":1}", "restored 1 rule\n" },
+	{ "sets restore with what it has", "sets restore 99 sets.txt",
+	  "{\"ok\":true,\"sets\":2,\"elements\":1}",
+	  "restored 2 sets, 1 element\n" },
+	{ "sets restore with no counts", "sets restore 99 sets.txt",
+	  "{\"ok\":true}", "restored\n" },
+	{ "a rule added says nothing", "firewall add -4 INPUT_CUST -j ACCEPT",
+	  "{\"ok\":true}", "" },
+	{ "an element deleted says nothing", "sets del a 10.0.0.1",
+	  "{\"ok\":true}", "" },
+	{ "show firewall: sorted, nested, aligned per level", "show firewall",
+	  "{\"verdicts\":{\"INPUT\":{\"policy_drop\":3,\"accept\":10},"
+	  "\"FORWARD\":{}},\"rules\":12,"
+	  "\"conntrack\":{\"in_use\":5,\"max\":65536,\"table_full\":0,"
+	  "\"invalid\":{\"bad_tcp_flags\":2}}}",
+	  "conntrack:\n"
+	  "  in_use:     5\n"
+	  "  invalid:\n"
+	  "    bad_tcp_flags: 2\n"
+	  "  max:        65536\n"
+	  "  table_full: 0\n"
+	  "rules: 12\n"
+	  "verdicts:\n"
+	  "  FORWARD: none\n"
+	  "  INPUT:\n"
+	  "    accept:      10\n"
+	  "    policy_drop: 3\n" },
+	{ "conntrack, a flow a line, counters original/reply", "show conntrack",
+	  "{\"flows\":["
+	  "{\"proto\":\"tcp\",\"orig\":\"10.0.0.2:1234 -> 10.0.1.2:22\","
+	  "\"reply\":\"10.0.1.2:22 -> 10.0.0.2:1234\",\"state\":\"ESTABLISHED\","
+	  "\"tcp_state\":\"established\",\"expires_s\":431999,"
+	  "\"packets\":[12,10],\"bytes\":[1200,5400]},"
+	  "{\"proto\":\"udp\",\"orig\":\"10.0.0.2:5353 -> 10.0.1.9:53\","
+	  "\"reply\":\"10.0.1.9:53 -> 10.0.0.2:5353\",\"state\":\"NEW\","
+	  "\"expires_s\":30,\"packets\":[1,0],\"bytes\":[60,0]}]}",
+	  "PROTO  STATE        TCP          EXPIRES  ORIGINAL                      "
+	  "REPLY                         PACKETS      BYTES\n"
+	  "tcp    ESTABLISHED  established   431999  10.0.0.2:1234 -> 10.0.1.2:22  "
+	  "10.0.1.2:22 -> 10.0.0.2:1234    12/10  1200/5400\n"
+	  "udp    NEW          -                 30  10.0.0.2:5353 -> 10.0.1.9:53  "
+	  "10.0.1.9:53 -> 10.0.0.2:5353      1/0       60/0\n" },
+	{ "no flows: the header alone", "show conntrack", "{\"flows\":[]}",
+	  "PROTO  STATE  TCP  EXPIRES  ORIGINAL  REPLY  PACKETS  BYTES\n" },
+	{ "a failed restore's answer without ok prints as JSON",
+	  "firewall restore -4 3 x", "{\"rules\":0}",
+	  "{\n"
+	  "  \"rules\": 0\n"
+	  "}\n" },
 	{ "unknown command prints the JSON", "show tunnels",
 	  "{\"tunnels\":[{\"name\":\"gre0\"}]}",
 	  "{\n"

@@ -1,0 +1,874 @@
+/*
+ * src/daemon/firewall.c: the firewall's control side.  Reads the rule and
+ * set files the configuration names, compiles a program per family
+ * beside the running one and publishes both in one swap (src/dp), and
+ * serves the control socket's "firewall ..." and "sets ..." requests.
+ *
+ * Every change is whole or nothing: a restore, an added rule or a reload
+ * is parsed and compiled in full before anything is published, and a
+ * refused change leaves the running rules as they were.  A change made
+ * over the socket is written back to the configured rule (or set) file
+ * before it is acknowledged (write, fsync, rename), so a restart comes
+ * back with it.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "../fw/set.h"
+#include "../lib/hg_time.h"
+#include "../lib/log.h"
+#include "daemon.h"
+
+#define FW_FILE_MAX_BYTES	(64u << 20)
+
+static const char *
+fam_name(uint8_t family)
+{
+	return family == FW_IPV6 ? "IPv6" : "IPv4";
+}
+
+/* cfg's path made absolute against the configuration file's folder. */
+static void
+fw_path(const struct hg_daemon *d, const char *p, char *out, size_t len)
+{
+	char dir[HG_CFG_PATH_MAX];
+	char *slash;
+
+	if (p[0] == '\0' || p[0] == '/') {
+		snprintf(out, len, "%s", p);
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s", d->config_path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(out, len, "%s", p);
+	else {
+		*slash = '\0';
+		if (snprintf(out, len, "%s/%s", dir, p) >= (int)len)
+			out[0] = '\0';	/* cannot be: paths are bounded */
+	}
+}
+
+/* Reads a whole file; ENOENT gives an empty text with *missing set. */
+static char *
+fw_read_file(const char *path, size_t *len, bool *missing, char *err,
+    size_t err_len)
+{
+	struct stat st;
+	char *text;
+	FILE *f;
+
+	*missing = false;
+	*len = 0;
+	if ((f = fopen(path, "re")) == NULL) {
+		if (errno == ENOENT) {
+			*missing = true;
+			return strdup("");
+		}
+		snprintf(err, err_len, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size > FW_FILE_MAX_BYTES) {
+		snprintf(err, err_len, "%s: not a regular file of at most %u "
+		    "bytes", path, FW_FILE_MAX_BYTES);
+		fclose(f);
+		return NULL;
+	}
+	text = malloc((size_t)st.st_size + 1);
+	if (text == NULL) {
+		snprintf(err, err_len, "%s: out of memory", path);
+		fclose(f);
+		return NULL;
+	}
+	*len = fread(text, 1, (size_t)st.st_size, f);
+	text[*len] = '\0';
+	fclose(f);
+	return text;
+}
+
+/* Replaces path with text: a temporary file beside it, fsync, rename. */
+static int
+fw_write_file(const char *path, const char *text, char *err, size_t err_len)
+{
+	char tmp[HG_CFG_PATH_MAX * 2 + 16];
+	size_t len = strlen(text), off = 0;
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto fail;
+	while (off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			goto fail;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, err_len, "%s: %s", path, strerror(errno));
+	(void)unlink(tmp);
+	return -errno;
+}
+
+static void
+fw_errs_json(json_t *reply, const struct fw_errs *errs, const char *src,
+    const char *text)
+{
+	json_t *list = json_array();
+	char buf[1024];
+	unsigned shown = errs->n < FW_ERR_MAX ? errs->n : FW_ERR_MAX;
+
+	for (unsigned i = 0; i < shown; i++) {
+		fw_err_format(&errs->e[i], src, buf, sizeof(buf));
+		json_array_append_new(list, json_string(buf));
+	}
+	if (errs->n > shown) {
+		snprintf(buf, sizeof(buf), "%s: %u more errors not shown", src,
+		    errs->n - shown);
+		json_array_append_new(list, json_string(buf));
+	}
+	(void)text;
+	json_object_set_new(reply, "errors", list);
+}
+
+static void
+fw_errs_log(const struct fw_errs *errs, const char *src)
+{
+	char buf[1024];
+	unsigned shown = errs->n < FW_ERR_MAX ? errs->n : FW_ERR_MAX;
+
+	for (unsigned i = 0; i < shown; i++) {
+		fw_err_format(&errs->e[i], src, buf, sizeof(buf));
+		hg_log_warnx("%s", buf);
+	}
+}
+
+/* The known networks of one family, as the compiler wants them. */
+static uint32_t
+fw_known(const struct hg_config *cfg, uint8_t family, struct fw_addr *out)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < cfg->fw.n_known; i++) {
+		const struct hg_prefix *p = &cfg->fw.known[i];
+		uint8_t bits = p->len_bits;
+
+		if ((p->a.family == AF_INET6) != (family == FW_IPV6))
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		memcpy(out[n].addr, p->a.addr, family == FW_IPV6 ? 16 : 4);
+		for (int b = 0; b < 16 && bits > 0; b++) {
+			uint8_t m = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+
+			out[n].mask[b] = m;
+			out[n].addr[b] &= m;
+			bits = bits >= 8 ? (uint8_t)(bits - 8) : 0;
+		}
+		n++;
+	}
+	return n;
+}
+
+static int
+fw_compile_one(struct hg_daemon *d, const struct hg_config *cfg,
+    const struct fw_ruleset *rs, struct fw_prog **out, struct fw_errs *errs)
+{
+	static struct fw_addr known[HG_CFG_KNOWN_MAX];
+	char names[IP_IF_MAX][FW_IFNAME_MAX];
+	struct fw_compile_env env;
+
+	memset(&env, 0, sizeof(env));
+	memset(names, 0, sizeof(names));
+	for (uint16_t i = 0; i < cfg->n_ifs; i++)
+		snprintf(names[i], sizeof(names[i]), "%s", cfg->ifs[i].name);
+	env.n_if = cfg->n_ifs;
+	env.if_names = (const char (*)[FW_IFNAME_MAX])names;
+	env.sets = d->sets;
+	env.n_known = fw_known(cfg, rs->family, known);
+	env.known = known;
+	env.n_workers = d->n_workers;
+	return fw_compile(rs, &env, out, errs);
+}
+
+static int
+fw_parse_text(struct hg_daemon *d, const char *text, size_t len,
+    uint8_t family, struct fw_ruleset **out, struct fw_errs *errs)
+{
+	const char *names[FW_SETS_MAX];
+	struct fw_parse_opts opts = {
+		.family = family,
+		.syntax = FW_SYNTAX_RESTORE,
+		.sets = names,
+	};
+
+	opts.n_sets = fw_sets_names(d->sets, names, FW_SETS_MAX);
+	if (opts.n_sets > FW_SETS_MAX)
+		opts.n_sets = FW_SETS_MAX;
+	return fw_parse(text, len, &opts, out, errs);
+}
+
+/*
+ * Builds the programs for cfg from the rule files (reload and start).
+ * On success *out is a new dp_fw; on failure err says why and the
+ * errors are logged with their places.
+ */
+static int
+fw_build_from_files(struct hg_daemon *d, const struct hg_config *cfg,
+    struct dp_fw **out, char *err, size_t err_len)
+{
+	const char *paths[2] = { cfg->fw.rules, cfg->fw.rules6 };
+	struct fw_prog *progs[2] = { NULL, NULL };
+	static struct fw_errs errs;
+	int rc = 0;
+
+	for (int f = 0; f < 2 && rc == 0; f++) {
+		uint8_t family = f ? FW_IPV6 : FW_IPV4;
+		char path[HG_CFG_PATH_MAX * 2];
+		struct fw_ruleset *rs = NULL;
+		bool missing = false;
+		size_t len = 0;
+		char *text = NULL;
+
+		memset(&errs, 0, sizeof(errs));
+		if (paths[f][0] != '\0') {
+			fw_path(d, paths[f], path, sizeof(path));
+			text = fw_read_file(path, &len, &missing, err, err_len);
+			if (text == NULL) {
+				rc = -EIO;
+				break;
+			}
+			if (missing)
+				hg_log_info("firewall: %s does not exist yet: "
+				    "no %s rules", path, fam_name(family));
+			rc = fw_parse_text(d, text, len, family, &rs, &errs);
+		} else {
+			snprintf(path, sizeof(path), "(no %s rules)",
+			    fam_name(family));
+			rs = fw_ruleset_new(family);
+			rc = rs == NULL ? -ENOMEM : 0;
+		}
+		if (rc == 0)
+			rc = fw_compile_one(d, cfg, rs, &progs[f], &errs);
+		if (rc != 0) {
+			fw_errs_log(&errs, path);
+			snprintf(err, err_len, "%s: %u error%s, first: %s", path,
+			    errs.n, errs.n == 1 ? "" : "s",
+			    errs.n ? errs.e[0].msg : strerror(-rc));
+		}
+		fw_ruleset_free(rs);
+		free(text);
+	}
+	if (rc != 0) {
+		fw_prog_free(progs[0]);
+		fw_prog_free(progs[1]);
+		return rc;
+	}
+	*out = calloc(1, sizeof(**out));
+	if (*out == NULL) {
+		fw_prog_free(progs[0]);
+		fw_prog_free(progs[1]);
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	(*out)->prog4 = progs[0];
+	(*out)->prog6 = progs[1];
+	return 0;
+}
+
+static int
+fw_load_sets(struct hg_daemon *d, char *err, size_t err_len)
+{
+	const struct hg_config *cfg = d->cfg;
+	static struct fw_errs errs;
+	char path[HG_CFG_PATH_MAX * 2];
+	struct fw_set **retired = NULL;
+	size_t n_retired = 0, len;
+	bool missing;
+	char *text;
+	int rc;
+
+	d->sets = fw_sets_new();
+	if (d->sets == NULL) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	if (cfg->fw.sets[0] == '\0')
+		return 0;
+	fw_path(d, cfg->fw.sets, path, sizeof(path));
+	text = fw_read_file(path, &len, &missing, err, err_len);
+	if (text == NULL)
+		return -EIO;
+	memset(&errs, 0, sizeof(errs));
+	rc = fw_sets_restore(d->sets, text, len, &retired, &n_retired, &errs);
+	free(text);
+	for (size_t i = 0; i < n_retired; i++)
+		fw_set_free(retired[i]);	/* no worker runs yet */
+	free(retired);
+	if (rc != 0) {
+		fw_errs_log(&errs, path);
+		snprintf(err, err_len, "%s: %u error%s in the sets", path,
+		    errs.n, errs.n == 1 ? "" : "s");
+	}
+	return rc;
+}
+
+int
+hg_fw_start(struct hg_daemon *d, char *err, size_t err_len)
+{
+	struct dp_fw *fw;
+	int rc;
+
+	rc = fw_load_sets(d, err, err_len);
+	if (rc == 0)
+		rc = fw_build_from_files(d, d->cfg, &fw, err, err_len);
+	if (rc != 0)
+		return rc;
+	if (d->dp == NULL) {		/* --check */
+		fw_prog_free(fw->prog4);
+		fw_prog_free(fw->prog6);
+		free(fw);
+		return 0;
+	}
+	dp_fw_swap(d->dp, fw);
+	return 0;
+}
+
+int
+hg_fw_prepare(struct hg_daemon *d, const struct hg_config *cfg,
+    struct dp_fw **out, char *err, size_t err_len)
+{
+	return fw_build_from_files(d, cfg, out, err, err_len);
+}
+
+void
+hg_fw_stop(struct hg_daemon *d)
+{
+	/* The data plane, and with it every program, is gone by now. */
+	fw_sets_free(d->sets);
+	d->sets = NULL;
+}
+
+/* --- control socket --------------------------------------------------- */
+
+static json_t *
+ctl_error(const char *fmt, ...) HG_PRINTF(1, 2);
+
+static json_t *
+ctl_error(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return json_pack("{s:s}", "error", buf);
+}
+
+static const struct fw_prog *
+live_prog(const struct hg_daemon *d, uint8_t family)
+{
+	const struct dp_fw *fw = dp_fw(d->dp);
+
+	if (fw == NULL)
+		return NULL;
+	return family == FW_IPV6 ? fw->prog6 : fw->prog4;
+}
+
+/* Compiles rs, publishes it for its family (the other keeps its
+ * program) and writes it to the configured file.  Counters go on from
+ * what rs carries. */
+static json_t *
+fw_apply(struct hg_daemon *d, struct fw_ruleset *rs, const char *what)
+{
+	static struct fw_errs errs;
+	const char *cfg_path = rs->family == FW_IPV6 ? d->cfg->fw.rules6 :
+	    d->cfg->fw.rules;
+	const struct dp_fw *cur = dp_fw(d->dp);
+	struct fw_prog *prog = NULL, *other = NULL;
+	struct fw_ruleset *other_rs;
+	struct dp_fw *fw;
+	char err[512], path[HG_CFG_PATH_MAX * 2];
+	uint32_t n_rules = 0;
+	char *text;
+	json_t *reply;
+	int rc;
+
+	memset(&errs, 0, sizeof(errs));
+	rc = fw_compile_one(d, d->cfg, rs, &prog, &errs);
+	if (rc != 0) {
+		reply = ctl_error("%s refused: %u error%s; the running rules "
+		    "are unchanged", what, errs.n, errs.n == 1 ? "" : "s");
+		fw_errs_json(reply, &errs, what, NULL);
+		return reply;
+	}
+	/* The other family's program is recompiled from its live rules so
+	 * both are published in one swap and each keeps its counters. */
+	other_rs = fw_prog_ruleset(live_prog(d, rs->family == FW_IPV6 ?
+	    FW_IPV4 : FW_IPV6));
+	if (other_rs == NULL ||
+	    fw_compile_one(d, d->cfg, other_rs, &other, &errs) != 0 ||
+	    (fw = calloc(1, sizeof(*fw))) == NULL) {
+		fw_ruleset_free(other_rs);
+		fw_prog_free(prog);
+		fw_prog_free(other);
+		return ctl_error("%s: out of memory; the running rules are "
+		    "unchanged", what);
+	}
+	fw_ruleset_free(other_rs);
+	fw->prog4 = rs->family == FW_IPV6 ? other : prog;
+	fw->prog6 = rs->family == FW_IPV6 ? prog : other;
+	(void)cur;
+	dp_fw_swap(d->dp, fw);
+	for (int t = 0; t < FW_TABLE_COUNT; t++)
+		for (uint32_t c = 0; c < rs->tables[t].n_chains; c++)
+			n_rules += rs->tables[t].chains[c].n_rules;
+	hg_log_info("firewall: %s: %u %s rules live", what, n_rules,
+	    fam_name(rs->family));
+	reply = json_pack("{s:b,s:I}", "ok", 1, "rules", (json_int_t)n_rules);
+	if (cfg_path[0] == '\0') {
+		json_object_set_new(reply, "warning", json_string("no rule "
+		    "file is configured: the change lasts until hexgated "
+		    "stops"));
+		return reply;
+	}
+	fw_path(d, cfg_path, path, sizeof(path));
+	text = fw_ruleset_print(rs, 0);
+	if (text == NULL || fw_write_file(path, text, err, sizeof(err)) != 0) {
+		hg_log_warnx("firewall: rules are live but not saved: %s",
+		    text == NULL ? "out of memory" : err);
+		json_object_set_new(reply, "warning", json_string(text == NULL ?
+		    "out of memory saving the rules" : err));
+	}
+	free(text);
+	return reply;
+}
+
+static json_t *
+fw_ctl_restore(struct hg_daemon *d, uint8_t family, const char *src,
+    const char *body, size_t len)
+{
+	static struct fw_errs errs;
+	struct fw_ruleset *rs = NULL;
+	json_t *reply;
+	int rc;
+
+	memset(&errs, 0, sizeof(errs));
+	rc = fw_parse_text(d, body, len, family, &rs, &errs);
+	if (rc != 0) {
+		reply = ctl_error("%s: %u error%s; nothing applied, the running "
+		    "rules are unchanged", src, errs.n, errs.n == 1 ? "" : "s");
+		fw_errs_json(reply, &errs, src, body);
+		return reply;
+	}
+	reply = fw_apply(d, rs, src);
+	fw_ruleset_free(rs);
+	return reply;
+}
+
+/*
+ * add / insert / delete: the live rules printed with their counters, one
+ * iptables-restore command added at the end of the chain's table, parsed
+ * and compiled whole.  cmd is "-A", "-I" or "-D"; spec is what the user
+ * typed after the command word ("CHAIN [N] RULE...").
+ */
+static json_t *
+fw_ctl_edit(struct hg_daemon *d, uint8_t family, const char *cmd,
+    const char *spec)
+{
+	static struct fw_errs errs;
+	const struct fw_prog *prog = live_prog(d, family);
+	struct fw_ruleset *cur, *rs = NULL;
+	char chain[FW_CHAIN_NAME_MAX + 1], *text, *out, *at;
+	const char *table;
+	size_t n, before;
+	uint32_t line = 1;
+	json_t *reply;
+	int rc;
+
+	n = strcspn(spec, " ");
+	if (n == 0 || n >= sizeof(chain))
+		return ctl_error("expected a chain name first, as in "
+		    "\"FORWARD_CUST -s 10.0.0.0/8 -j ACCEPT\"");
+	memcpy(chain, spec, n);
+	chain[n] = '\0';
+	if (prog == NULL || (cur = fw_prog_ruleset(prog)) == NULL)
+		return ctl_error("no firewall is running");
+	if (fw_ruleset_chain(cur, FW_TABLE_FILTER, chain) != NULL)
+		table = "*filter\n";
+	else if (fw_ruleset_chain(cur, FW_TABLE_NAT, chain) != NULL)
+		table = "*nat\n";
+	else {
+		fw_ruleset_free(cur);
+		return ctl_error("no chain %s in the %s rules", chain,
+		    fam_name(family));
+	}
+	text = fw_ruleset_print(cur, FW_PRINT_COUNTERS);
+	fw_ruleset_free(cur);
+	if (text == NULL)
+		return ctl_error("out of memory");
+	at = strstr(text, table);
+	at = at != NULL ? strstr(at, "\nCOMMIT\n") : NULL;
+	if (at == NULL) {
+		free(text);
+		return ctl_error("internal error: printed rules have no %s",
+		    table);
+	}
+	before = (size_t)(at - text) + 1;
+	for (size_t i = 0; i < before; i++)
+		line += text[i] == '\n';
+	out = malloc(strlen(text) + strlen(spec) + 8);
+	if (out == NULL) {
+		free(text);
+		return ctl_error("out of memory");
+	}
+	memcpy(out, text, before);
+	sprintf(out + before, "%s %s\n%s", cmd, spec, text + before);
+	free(text);
+	memset(&errs, 0, sizeof(errs));
+	rc = fw_parse_text(d, out, strlen(out), family, &rs, &errs);
+	free(out);
+	if (rc != 0) {
+		/* Point the errors at what the user typed: one line, the
+		 * command word ("-A ") taken off the columns. */
+		for (unsigned i = 0; i < errs.n && i < FW_ERR_MAX; i++) {
+			struct fw_err *e = &errs.e[i];
+
+			if (e->line != line)
+				continue;
+			e->line = 1;
+			e->col_first = e->col_first > 3 ? e->col_first - 3 : 1;
+			e->col_last = e->col_last > 3 ? e->col_last - 3 : 1;
+			memmove(e->text, e->text + 3, strlen(e->text + 3) + 1);
+		}
+		reply = ctl_error("rule refused; the running rules are "
+		    "unchanged");
+		fw_errs_json(reply, &errs, "rule", NULL);
+		return reply;
+	}
+	reply = fw_apply(d, rs, cmd[1] == 'A' ? "firewall add" :
+	    cmd[1] == 'I' ? "firewall insert" : "firewall delete");
+	fw_ruleset_free(rs);
+	return reply;
+}
+
+static json_t *
+fw_ctl_save(struct hg_daemon *d, uint8_t family)
+{
+	struct fw_ruleset *rs = fw_prog_ruleset(live_prog(d, family));
+	char *text;
+	json_t *reply;
+
+	if (rs == NULL)
+		return ctl_error("no firewall is running");
+	text = fw_ruleset_print(rs, FW_PRINT_COUNTERS);
+	fw_ruleset_free(rs);
+	if (text == NULL)
+		return ctl_error("out of memory");
+	reply = json_pack("{s:s}", "text", text);
+	free(text);
+	return reply;
+}
+
+/* ipset restore text, published set by set; old versions freed after a
+ * grace period. */
+static json_t *
+sets_restore(struct hg_daemon *d, const char *src, const char *body,
+    size_t len)
+{
+	static struct fw_errs errs;
+	struct fw_set **retired = NULL;
+	size_t n_retired = 0;
+	char err[512], path[HG_CFG_PATH_MAX * 2];
+	char *text;
+	json_t *reply;
+	int rc;
+
+	memset(&errs, 0, sizeof(errs));
+	rc = fw_sets_restore(d->sets, body, len, &retired, &n_retired, &errs);
+	if (rc != 0) {
+		reply = ctl_error("%s: %u error%s; no set changed", src,
+		    errs.n, errs.n == 1 ? "" : "s");
+		fw_errs_json(reply, &errs, src, body);
+		return reply;
+	}
+	dp_synchronize(d->dp);
+	for (size_t i = 0; i < n_retired; i++)
+		fw_set_free(retired[i]);
+	free(retired);
+	reply = json_pack("{s:b}", "ok", 1);
+	if (d->cfg->fw.sets[0] == '\0') {
+		json_object_set_new(reply, "warning", json_string("no sets "
+		    "file is configured: the change lasts until hexgated "
+		    "stops"));
+		return reply;
+	}
+	fw_path(d, d->cfg->fw.sets, path, sizeof(path));
+	text = fw_sets_save(d->sets);
+	if (text == NULL || fw_write_file(path, text, err, sizeof(err)) != 0)
+		json_object_set_new(reply, "warning", json_string(text == NULL ?
+		    "out of memory saving the sets" : err));
+	free(text);
+	return reply;
+}
+
+/* "-4"/"-6" after the command word; returns the rest of the line. */
+static const char *
+fw_family_arg(const char *rest, uint8_t *family)
+{
+	*family = FW_IPV4;
+	if (strncmp(rest, "-6", 2) == 0 && (rest[2] == ' ' || rest[2] == '\0')) {
+		*family = FW_IPV6;
+		rest += 2;
+	} else if (strncmp(rest, "-4", 2) == 0 &&
+	    (rest[2] == ' ' || rest[2] == '\0'))
+		rest += 2;
+	while (*rest == ' ')
+		rest++;
+	return rest;
+}
+
+/* "firewall restore -4 LEN [NAME]" and "sets restore LEN [NAME]": the
+ * body's length and the name errors cite. */
+int
+hg_fw_body_len(const char *line, size_t *len)
+{
+	const char *rest;
+	uint8_t family;
+	char *end;
+	unsigned long long n;
+
+	if (strncmp(line, "firewall restore", 16) == 0)
+		rest = fw_family_arg(line + 16 + (line[16] == ' '), &family);
+	else if (strncmp(line, "sets restore ", 13) == 0)
+		rest = line + 13;
+	else
+		return 0;
+	errno = 0;
+	n = strtoull(rest, &end, 10);
+	if (errno != 0 || end == rest || (*end != ' ' && *end != '\0') ||
+	    n > FW_FILE_MAX_BYTES)
+		return -EINVAL;
+	*len = (size_t)n;
+	return 1;
+}
+
+static const char *
+body_name(const char *rest)
+{
+	const char *sp = strchr(rest, ' ');
+
+	return sp != NULL && sp[1] != '\0' ? sp + 1 : "restore";
+}
+
+json_t *
+hg_fw_ctl(struct hg_daemon *d, const char *line, const char *body,
+    size_t body_len)
+{
+	uint8_t family;
+	const char *rest;
+
+	if (strncmp(line, "firewall ", 9) == 0) {
+		const char *sub = line + 9;
+		size_t n = strcspn(sub, " ");
+
+		rest = fw_family_arg(sub + n + (sub[n] == ' '), &family);
+		if (n == 4 && strncmp(sub, "save", 4) == 0)
+			return fw_ctl_save(d, family);
+		if (n == 7 && strncmp(sub, "restore", 7) == 0)
+			return fw_ctl_restore(d, family, body_name(rest), body,
+			    body_len);
+		if (n == 3 && strncmp(sub, "add", 3) == 0)
+			return fw_ctl_edit(d, family, "-A", rest);
+		if (n == 6 && strncmp(sub, "insert", 6) == 0)
+			return fw_ctl_edit(d, family, "-I", rest);
+		if (n == 6 && strncmp(sub, "delete", 6) == 0)
+			return fw_ctl_edit(d, family, "-D", rest);
+		return ctl_error("unknown firewall command (try: save, "
+		    "restore, add, insert, delete)");
+	}
+	if (strncmp(line, "sets ", 5) == 0) {
+		const char *sub = line + 5;
+		char *text;
+		json_t *reply;
+
+		if (strcmp(sub, "save") == 0) {
+			text = fw_sets_save(d->sets);
+			if (text == NULL)
+				return ctl_error("out of memory");
+			reply = json_pack("{s:s}", "text", text);
+			free(text);
+			return reply;
+		}
+		if (strncmp(sub, "restore ", 8) == 0)
+			return sets_restore(d, body_name(sub + 8), body,
+			    body_len);
+		if (strncmp(sub, "add ", 4) == 0 || strncmp(sub, "del ", 4) == 0) {
+			/* One ipset command, checked and applied like a
+			 * restore of one line. */
+			text = malloc(strlen(sub) + 2);
+			if (text == NULL)
+				return ctl_error("out of memory");
+			sprintf(text, "%s\n", sub);
+			reply = sets_restore(d, "element", text, strlen(text));
+			free(text);
+			return reply;
+		}
+		return ctl_error("unknown sets command (try: save, restore, "
+		    "add, del)");
+	}
+	return NULL;
+}
+
+static const char *const why_names[FW_WHY_COUNT] = {
+	[FW_WHY_RULE] = "rule",
+	[FW_WHY_ESTABLISHED] = "established",
+	[FW_WHY_INVALID] = "invalid",
+	[FW_WHY_UNTRACKED] = "untracked",
+	[FW_WHY_KNOWN_NET] = "known_network",
+	[FW_WHY_POLICY] = "policy",
+};
+static const char *const hook_names[FW_HOOK_COUNT] = {
+	[FW_HOOK_INPUT] = "input",
+	[FW_HOOK_FORWARD] = "forward",
+	[FW_HOOK_OUTPUT] = "output",
+};
+
+json_t *
+hg_fw_show(struct hg_daemon *d)
+{
+	json_t *o = json_object(), *ct = json_object(), *inv = json_object();
+	struct ct_stats cs;
+
+	for (int f = 0; f < 2; f++) {
+		const struct fw_prog *prog = live_prog(d, f ? FW_IPV6 : FW_IPV4);
+		json_t *fo = json_object(), *verd = json_object();
+		struct fw_prog_stats st;
+
+		if (prog == NULL)
+			continue;
+		fw_prog_stats(prog, &st);
+		for (int h = 0; h < FW_HOOK_COUNT; h++) {
+			json_t *ho = json_object();
+
+			for (int w = 0; w < FW_WHY_COUNT; w++)
+				json_object_set_new(ho, why_names[w],
+				    json_integer((json_int_t)st.verdicts[h][w]));
+			json_object_set_new(verd, hook_names[h], ho);
+		}
+		json_object_set_new(fo, "rules", json_integer(st.n_rules));
+		json_object_set_new(fo, "verdicts", verd);
+		json_object_set_new(fo, "log_suppressed",
+		    json_integer((json_int_t)st.log_suppressed));
+		json_object_set_new(o, f ? "ipv6" : "ipv4", fo);
+	}
+	dp_ct_stats(d->dp, &cs);
+	json_object_set_new(ct, "max", json_integer(cs.max_entries));
+	json_object_set_new(ct, "in_use", json_integer(cs.in_use));
+	json_object_set_new(ct, "created", json_integer((json_int_t)cs.created));
+	json_object_set_new(ct, "expired", json_integer((json_int_t)cs.expired));
+	json_object_set_new(ct, "table_full",
+	    json_integer((json_int_t)cs.table_full));
+	json_object_set_new(ct, "frags_followed",
+	    json_integer((json_int_t)cs.frags_followed));
+	for (int r = 1; r < CT_INVALID_COUNT; r++)
+		json_object_set_new(inv, ct_invalid_name((enum ct_invalid)r),
+		    json_integer((json_int_t)cs.invalid[r]));
+	json_object_set_new(ct, "invalid", inv);
+	json_object_set_new(o, "conntrack", ct);
+	return o;
+}
+
+static const char *
+proto_name(uint8_t p, char *buf, size_t len)
+{
+	switch (p) {
+	case IPPROTO_TCP_:
+		return "tcp";
+	case IPPROTO_UDP_:
+		return "udp";
+	case IPPROTO_ICMP_:
+		return "icmp";
+	case IPPROTO_ICMPV6_:
+		return "icmpv6";
+	default:
+		snprintf(buf, len, "%u", p);
+		return buf;
+	}
+}
+
+static void
+tuple_str(const struct ct_tuple *t, char *buf, size_t len)
+{
+	char s[INET6_ADDRSTRLEN], dd[INET6_ADDRSTRLEN];
+	int af = t->l3 == PKT_L3_IP6 ? AF_INET6 : AF_INET;
+
+	inet_ntop(af, t->src, s, sizeof(s));
+	inet_ntop(af, t->dst, dd, sizeof(dd));
+	if (af == AF_INET6)
+		snprintf(buf, len, "[%s]:%u -> [%s]:%u", s, ntohs(t->sport_be),
+		    dd, ntohs(t->dport_be));
+	else
+		snprintf(buf, len, "%s:%u -> %s:%u", s, ntohs(t->sport_be), dd,
+		    ntohs(t->dport_be));
+}
+
+struct ct_list {
+	json_t *flows;
+	uint64_t now_ns;
+	size_t n;
+};
+
+#define CT_LIST_MAX	10000	/* flows one listing shows */
+
+static int
+ct_one(const struct ct_flow_info *fi, void *arg)
+{
+	struct ct_list *l = arg;
+	char o[128], r[128], pb[8];
+
+	if (l->n++ >= CT_LIST_MAX)
+		return 1;
+	tuple_str(&fi->orig, o, sizeof(o));
+	tuple_str(&fi->reply, r, sizeof(r));
+	json_array_append_new(l->flows, json_pack(
+	    "{s:s,s:s,s:s,s:s,s:s,s:I,s:[I,I],s:[I,I]}",
+	    "proto", proto_name(fi->orig.proto, pb, sizeof(pb)),
+	    "orig", o, "reply", r,
+	    "state", fi->seen_reply ? "ESTABLISHED" : "NEW",
+	    "tcp_state", fi->orig.proto == IPPROTO_TCP_ ?
+	    ct_tcp_state_name(fi->tcp_state) : "",
+	    "expires_s", (json_int_t)(fi->expires_ns > l->now_ns ?
+	    (fi->expires_ns - l->now_ns) / HG_NS_PER_S : 0),
+	    "packets", (json_int_t)fi->packets[0], (json_int_t)fi->packets[1],
+	    "bytes", (json_int_t)fi->bytes[0], (json_int_t)fi->bytes[1]));
+	return 0;
+}
+
+json_t *
+hg_ct_show(struct hg_daemon *d)
+{
+	struct ct_list l = { .flows = json_array(), .now_ns = hg_now_ns() };
+
+	(void)dp_ct_walk(d->dp, l.now_ns, ct_one, &l);
+	return json_pack("{s:o,s:b}", "flows", l.flows, "truncated",
+	    l.n > CT_LIST_MAX);
+}
