@@ -294,3 +294,132 @@ def write_pcap(path, frames):
 			f.write(struct.pack("<IIII", usec // 1000000,
 			    usec % 1000000, len(b), len(b)))
 			f.write(b)
+
+
+# ---- Firewall cases (fw_*) ----------------------------------------------
+
+# Reject types: --reject-with name -> ICMP / ICMPv6 destination
+# unreachable code (RFC 792, RFC 1812 5.2.7.1; RFC 4443 3.1).
+REJECT4_CODE = {"icmp-net-unreachable": 0, "icmp-host-unreachable": 1,
+    "icmp-proto-unreachable": 2, "icmp-port-unreachable": 3,
+    "icmp-net-prohibited": 9, "icmp-host-prohibited": 10,
+    "icmp-admin-prohibited": 13}
+REJECT6_CODE = {"icmp6-no-route": 0, "icmp6-adm-prohibited": 1,
+    "icmp6-addr-unreachable": 3, "icmp6-port-unreachable": 4,
+    "icmp6-policy-fail": 5, "icmp6-reject-route": 6}
+
+
+def fw_rules(outdir, name, rules, policy_input="DROP",
+    policy_forward="DROP", user_chains=()):
+	"""Writes outdir/name, a *filter table in iptables-save form: the
+	built-in chains with hexgate's default policies, the customer chains,
+	user_chains, then rules (lines without "-A"'s table: "-A CHAIN ...")
+	and COMMIT.  Returns the text."""
+	lines = ["# written by a golden case's gen.py", "*filter",
+	    ":INPUT %s [0:0]" % policy_input,
+	    ":FORWARD %s [0:0]" % policy_forward, ":OUTPUT ACCEPT [0:0]",
+	    ":FORWARD_CUST - [0:0]", ":INPUT_CUST - [0:0]",
+	    ":OUTPUT_CUST - [0:0]"]
+	lines += [":%s - [0:0]" % c for c in user_chains]
+	lines += list(rules) + ["COMMIT", ""]
+	text = "\n".join(lines)
+	os.makedirs(outdir, exist_ok=True)
+	with open(os.path.join(outdir, name), "w") as f:
+		f.write(text)
+	return text
+
+
+def fw_file(outdir, name, text):
+	"""Writes a side file a case's config names (an ipset restore file)."""
+	os.makedirs(outdir, exist_ok=True)
+	with open(os.path.join(outdir, name), "w") as f:
+		f.write(text)
+
+
+def reject4(in_if, dst_mac, frame, reject_with="icmp-port-unreachable"):
+	"""REJECT with an ICMP type: destination unreachable with that code,
+	built like the router's other ICMP errors (icmp4_error)."""
+	return icmp4_error(in_if, dst_mac, frame, type=3,
+	    code=REJECT4_CODE[reject_with])
+
+
+def reject6(in_if, dst_mac, frame, reject_with="icmp6-port-unreachable"):
+	"""REJECT with an ICMPv6 type: destination unreachable with that code
+	(icmp6_error)."""
+	from scapy.layers.inet6 import ICMPv6DestUnreach
+	return icmp6_error(in_if, dst_mac, frame,
+	    ICMPv6DestUnreach(code=REJECT6_CODE[reject_with]))
+
+
+def _rst_fields(tcp_bytes, l4_len):
+	"""RFC 793 "Reset Generation" (3.4), as Linux's REJECT does it: if
+	the segment had ACK, seq = its ack and only RST; else seq 0, RST|ACK,
+	ack = its seq + its length (payload, plus 1 for SYN and 1 for FIN)."""
+	seq = int.from_bytes(tcp_bytes[4:8], "big")
+	ack = int.from_bytes(tcp_bytes[8:12], "big")
+	flags = tcp_bytes[13]
+	doff_bytes = (tcp_bytes[12] >> 4) * 4
+	seg_len = l4_len - doff_bytes + (flags & 0x02 != 0) + (flags & 0x01 != 0)
+	if flags & 0x10:
+		return dict(seq=ack, ack=0, flags="R")
+	return dict(seq=0, ack=(seq + seg_len) & 0xffffffff, flags="RA")
+
+
+def tcp_reset4(in_if, dst_mac, frame):
+	"""REJECT --reject-with tcp-reset: a RST from the segment's
+	destination to its source, ports swapped, IPv4 TTL 64, id 0, DF, TOS
+	0, window 0, no options, leaving in_if (the way back)."""
+	from scapy.layers.inet import TCP
+	orig = l3(frame)
+	ihl_bytes = (orig[0] & 0x0f) * 4
+	tcp = orig[ihl_bytes:]
+	src = str(ipaddress.IPv4Address(orig[12:16]))
+	dst = str(ipaddress.IPv4Address(orig[16:20]))
+	return (Ether(dst=dst_mac, src=IF_MAC[in_if]) /
+	    IP(src=dst, dst=src, ttl=64, id=0, flags="DF", tos=0) /
+	    TCP(sport=int.from_bytes(tcp[2:4], "big"),
+	    dport=int.from_bytes(tcp[0:2], "big"), window=0,
+	    **_rst_fields(tcp, len(tcp))))
+
+
+def tcp_reset6(in_if, dst_mac, frame):
+	"""tcp_reset4 for IPv6: hop limit 64, traffic class 0, flow label 0."""
+	from scapy.layers.inet import TCP
+	orig = l3(frame)
+	assert orig[6] == 6, "no extension headers here"
+	tcp = orig[40:]
+	src = str(ipaddress.IPv6Address(orig[8:24]))
+	dst = str(ipaddress.IPv6Address(orig[24:40]))
+	return (Ether(dst=dst_mac, src=IF_MAC[in_if]) /
+	    IPv6(src=dst, dst=src, hlim=64, tc=0, fl=0) /
+	    TCP(sport=int.from_bytes(tcp[2:4], "big"),
+	    dport=int.from_bytes(tcp[0:2], "big"), window=0,
+	    **_rst_fields(tcp, len(tcp))))
+
+
+# ---- firewall cases: every probe comes from h0 ----------------------------
+
+def from_h0():
+	"""A frame from h0 to the router's if0."""
+	return Ether(dst=IF_MAC["if0"], src=H0_MAC)
+
+
+def v4(dst="198.51.100.10", **kw):
+	return from_h0() / IP(src=H0_IP4, dst=dst, **kw)
+
+
+def v6(dst="2001:db8:99::10", **kw):
+	return from_h0() / IPv6(src=H0_IP6, dst=dst, **kw)
+
+
+class Fw(Case):
+	"""A case whose packets all come from h0: pass() must be forwarded to
+	A on if1, block() must not leave."""
+
+	def pass_(self, t, frame):
+		f = self.rx("if0", t, frame)
+		self.tx("if1", forwarded4(f, "if1", A_MAC) if IP in f else
+		    forwarded6(f, "if1", A_MAC))
+
+	def block(self, t, frame):
+		self.rx("if0", t, frame)

@@ -54,6 +54,11 @@ def main():
 		c.tx("if2", frag)
 
 	# Already a fragment (MF, offset 800 bytes): every piece keeps MF.
+	# Its datagram's first fragment comes first (it fits and is
+	# forwarded as it is), so conntrack lets the later one follow.
+	f = c.rx("if0", 0.29, from_h0() / IP(src=H0_IP4, dst=FAR_IP4, id=503,
+	    flags="MF", frag=0) / UDP(sport=7000, dport=9) / payload(792, 3))
+	c.tx("if1", forwarded4(f, "if1", A_MAC))
 	f = c.rx("if0", 0.3, from_h0() / IP(src=H0_IP4, dst=FAR_IP4, id=503,
 	    flags="MF", frag=100, proto=17) / payload(1480, 3))
 	for frag in fragments4(f, "if1", A_MAC, IF1_MTU):
