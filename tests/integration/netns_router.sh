@@ -25,126 +25,20 @@
 set -u
 
 prog=netns_router
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-build=${1:-}
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"	# need_*, check, finish, the EXIT trap
 
-skip() {
-	echo "$prog: SKIP: $*" >&2
-	exit 77
-}
-
-[ -n "$build" ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
-build=$(cd "$build" 2>/dev/null && pwd) || { echo "$prog: no build dir $1" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, veth, AF_PACKET)"
-for t in ip ping socat ethtool sha256sum timeout ss /usr/bin/python3; do
-	command -v "$t" >/dev/null ||
-	    skip "$t not found (scripts/install-deps installs what this needs)"
-done
-ip netns add "hg-probe-$$" 2>/dev/null ||
-    skip "cannot create a network namespace here"
-ip netns del "hg-probe-$$"
-
-hexgated=$build/src/daemon/hexgated
-hexctl=$build/src/cli/hexctl
-prepare=$top/scripts/hg-port-prepare
-for f in "$hexgated" "$hexctl" "$prepare"; do
-	[ -x "$f" ] || { echo "$prog: $f missing or not executable (build first)" >&2; exit 1; }
-done
+need_build_dir "${1:-}"
+need_root "network namespaces, veth, AF_PACKET"
+need_tools ip ping socat ethtool sha256sum timeout ss /usr/bin/python3
+need_netns
+need_programs
 
 h1=hg-h1-$$
 r=hg-r-$$
 h2=hg-h2-$$
-tmp=$(mktemp -d "/tmp/hg-netns-router.XXXXXX")
-sock=$tmp/hexgated.sock
-conf=$tmp/hexgated.json
-hg_pid=
-bg_pids=()
-n_pass=0
-n_fail=0
-n_test=0
-
-cleanup() {
-	local p
-	trap - EXIT INT TERM
-	for p in "${bg_pids[@]}" $hg_pid; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in "${bg_pids[@]}" $hg_pid; do
-		wait "$p" 2>/dev/null
-	done
-	# Deleting a namespace whose processes are gone frees its veths.
-	ip netns del "$h1" 2>/dev/null
-	ip netns del "$r" 2>/dev/null
-	ip netns del "$h2" 2>/dev/null
-	if [ "${KEEP_LOG:-0}" = 1 ]; then
-		echo "# kept $tmp" >&2
-	else
-		rm -rf "$tmp"
-	fi
-}
-trap cleanup EXIT
-# fd 3: the real stderr, also while a check's output goes to its log.
-exec 3>&2
-trap 'echo "# interrupted" >&3; exit 130' INT TERM
-
-# nsx NS CMD...: run in a namespace.  Not for "&": a backgrounded function
-# is a subshell whose $! is not CMD; "ip netns exec" execs CMD, so use it.
-nsx() {
-	local ns=$1
-	shift
-	ip netns exec "$ns" "$@"
-}
-
-# check "what" FUNC [ARGS]: one numbered check.  FUNC's output goes to a
-# log that is shown, indented as TAP comments, only when it fails.
-check() {
-	local what=$1 log
-	shift
-	n_test=$((n_test + 1))
-	log=$tmp/check-$n_test.log
-	if "$@" >"$log" 2>&1; then
-		n_pass=$((n_pass + 1))
-		echo "ok $n_test - $what$(note "$log")"
-	else
-		n_fail=$((n_fail + 1))
-		echo "not ok $n_test - $what"
-		sed 's/^/#   /' "$log"
-	fi
-}
-
-# A check may leave a short note (a count, a rate) on a "NOTE: " line.
-note() {
-	local n
-	n=$(sed -n 's/^NOTE: //p' "$1" | tail -n 1)
-	[ -n "$n" ] && echo " ($n)"
-}
-
-finish() {
-	echo "$prog: $n_pass passed, $n_fail failed"
-	[ "$n_fail" = 0 ]
-	exit $?
-}
-
-# fatal "what" MSG: a step without which nothing further can be checked.
-fatal() {
-	n_test=$((n_test + 1))
-	n_fail=$((n_fail + 1))
-	echo "not ok $n_test - $1"
-	echo "#   $2"
-	hg_log_tail
-	finish
-}
-
-hg_log_tail() {
-	[ -s "$tmp/hexgated.log" ] || return 0
-	echo "#   last lines of hexgated's log:"
-	tail -n 20 "$tmp/hexgated.log" | sed 's/^/#     /'
-}
-
-hg_alive() {
-	[ -n "$hg_pid" ] && kill -0 "$hg_pid" 2>/dev/null
-}
+netns=("$h1" "$r" "$h2")
+begin_run
 
 # ---- topology --------------------------------------------------------
 
@@ -164,20 +58,9 @@ topology() {
 	nsx "$r" sysctl -q -w net.ipv6.conf.all.forwarding=0
 	nsx "$r" "$prepare" r-eth1 r-eth2
 
-	local h i
+	local i
 	for i in 1 2; do
-		h=hg-h$i-$$
-		ip -n "$h" link set lo up
-		# No DAD: the addresses are usable at once, and the link-local
-		# one does not stay "tentative" during the first pings.
-		nsx "$h" sysctl -q -w net.ipv6.conf.h$i-eth0.accept_dad=0
-		nsx "$h" sysctl -q -w net.ipv6.conf.h$i-eth0.accept_ra=0
-		nsx "$h" "$prepare" --peer h$i-eth0
-		ip -n "$h" addr add 10.$i.0.2/24 dev h$i-eth0
-		ip -n "$h" addr add 2001:db8:$i::2/64 dev h$i-eth0 nodad
-		ip -n "$h" link set h$i-eth0 up
-		ip -n "$h" route add default via 10.$i.0.1
-		ip -n "$h" -6 route add default via 2001:db8:$i::1
+		host_setup "hg-h$i-$$" "$i"
 	done
 }
 
@@ -200,36 +83,11 @@ write_config() {
 EOF
 }
 
-start_hexgated() {
-	ip netns exec "$r" "$hexgated" -c "$conf" 2>"$tmp/hexgated.log" &
-	hg_pid=$!
-	local i
-	for i in $(seq 100); do		# 10 s
-		hg_alive || fatal "hexgated starts" "hexgated exited during start-up"
-		if [ -S "$sock" ] && "$hexctl" -s "$sock" show interfaces >/dev/null 2>&1; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	fatal "hexgated starts" "control socket $sock not answering after 10 s"
-}
-
 # ---- checks ----------------------------------------------------------
-
-# ping_ok NS DST: 3 echoes; the first may be lost to neighbour resolution
-# (RFC 1812 lets a router drop a packet while it resolves), so 2 of 3 pass.
-ping_ok() {
-	local out rx
-	out=$(nsx "$1" timeout 10 ping -n -c 3 -i 0.2 -W 2 "$2" 2>&1)
-	echo "$out"
-	rx=$(echo "$out" | sed -n 's/.* \([0-9]*\) received.*/\1/p')
-	echo "NOTE: ${rx:-0}/3 replies"
-	[ "${rx:-0}" -ge 2 ]
-}
 
 # tcp_ok FAMILY PORT: 8 MiB from h1 to h2 through hexgated, bytes compared.
 tcp_ok() {
-	local fam=$1 port=$2 listen connect spid i sum_in sum_out
+	local fam=$1 port=$2 listen connect spid sum_in sum_out
 	if [ "$fam" = 4 ]; then
 		listen=TCP4-LISTEN:$port,reuseaddr
 		connect=TCP4:10.2.0.2:$port
@@ -241,11 +99,7 @@ tcp_ok() {
 	ip netns exec "$h2" timeout 30 socat -u "$listen" "OPEN:$tmp/out$fam,creat,trunc" &
 	spid=$!
 	bg_pids+=("$spid")
-	for i in $(seq 50); do
-		nsx "$h2" ss -Hltn "sport = :$port" | grep -q . && break
-		sleep 0.1
-	done
-	nsx "$h2" ss -Hltn "sport = :$port" | grep -q . ||
+	tcp_listening "$h2" "$port" ||
 	    { echo "socat server in h2 not listening on :$port after 5 s"; return 1; }
 	local t0 t1
 	t0=$(date +%s.%N)
@@ -359,10 +213,6 @@ bad_reload_ok() {
 	return $rc
 }
 
-alive_ok() {
-	hg_alive || { echo "hexgated is gone"; return 1; }
-}
-
 sigterm_ok() {
 	local i rc
 	kill -TERM "$hg_pid" || return 1
@@ -384,15 +234,10 @@ sigterm_ok() {
 
 # ---- run -------------------------------------------------------------
 
-(topology) >"$tmp/topology.log" 2>&1
-if [ $? != 0 ]; then
-	tail -n 5 "$tmp/topology.log" | sed 's/^/#   /'
-	fatal "topology: namespaces, veths, addresses, port preparation" \
-	    "the last command above failed"
-fi
+make_topology
 head -c 8M /dev/urandom >"$tmp/in.bin"
 write_config ""
-start_hexgated
+start_hexgated "$r"
 check "hexgated starts and serves its control socket" true
 
 check "ping h1 -> hexgated 10.1.0.1" ping_ok "$h1" 10.1.0.1
@@ -409,5 +254,4 @@ check "reloaded route is live in hexctl show routes" reload_applied_ok
 check "bad configurations refused whole, forwarding unchanged" bad_reload_ok
 check "hexgated still running" alive_ok
 check "SIGTERM: hexgated exits 0 within 5 s" sigterm_ok
-[ "$n_fail" = 0 ] || hg_log_tail
 finish
