@@ -14,7 +14,8 @@
 
 #define DP_IDLE_POLL_MS	10	/* how long an idle worker sleeps in poll() */
 #define DP_IDLE_SPINS	64	/* empty turns before a worker sleeps */
-#define DP_CT_EXPIRE_BUDGET 64	/* expired flows a worker frees per turn */
+#define DP_CT_EXPIRE_BUDGET 64	/* expired flows a worker frees per sweep */
+#define DP_CT_EXPIRE_NS	1000000	/* between sweeps: 1 ms */
 
 /*
  * Counters of one worker.  Written only by that worker; the control thread
@@ -40,6 +41,7 @@ struct dp_worker {
 	struct pkt_pool *pool;
 	struct ip_worker *ipw;
 	struct ct_table *ct;		/* flows this worker forwards */
+	uint64_t ct_swept_ns;		/* last expiry sweep */
 	const struct dp_fw *fw;		/* loaded once per loop turn */
 	struct dp_counters ctr;
 	struct pkt_batch rx;
