@@ -153,6 +153,8 @@ struct ct_result {
 		uint8_t  tcp_wscale;	/* 0xff: no window scale option */
 		uint8_t  icmp_reply_type;
 		uint16_t len_bytes;	/* L3 length, for the counters */
+		uint8_t  nat;		/* CT_MANIP_* bits set up (nat.c) */
+		struct ct_tuple nat_reply;	/* the reply tuple, with nat */
 	} pending;
 };
 
@@ -225,6 +227,67 @@ bool ct_entry_info(const struct ct_table *t, uint32_t entry,
 /* The TCP state of an entry (CT_TCP_NONE when not TCP or no entry). */
 enum ct_tcp_state ct_entry_tcp_state(const struct ct_table *t,
     uint32_t entry);
+
+/*
+ * ---- NAT (nat.c) ----
+ *
+ * iptables semantics: a flow's translation is decided once, on its first
+ * packet, by the nat table's rules, and kept with its entry: the entry's
+ * reply tuple is the translated one.  Every later packet of the flow, in
+ * either direction, and every ICMP error that quotes it, is rewritten to
+ * match.  Two manips, as in Linux: DST (DNAT, NETMAP in PREROUTING) is
+ * set up and applied before the route lookup; SRC (SNAT, MASQUERADE,
+ * NETMAP in POSTROUTING) after the filter, before the packet leaves.
+ * A packet travelling in direction d must leave looking like the inverse
+ * of the entry's tuple for the other direction: its destination part is
+ * rewritten by the DST manip, its source part by the SRC manip.
+ */
+#define CT_MANIP_SRC		0x01
+#define CT_MANIP_DST		0x02
+
+#define CT_NAT_F_PORTS		0x01	/* port_lo..port_hi given */
+#define CT_NAT_F_RANDOM		0x02	/* start the port search at random */
+#define CT_NAT_F_PERSISTENT	0x04	/* a source keeps its address */
+#define CT_NAT_F_NETMAP		0x08	/* 1:1 prefix map onto addr_lo/plen */
+
+/* Where a manip may map a flow's address and port. */
+struct ct_nat_range {
+	uint8_t  flags;			/* CT_NAT_F_* */
+	uint8_t  plen;			/* NETMAP: prefix length */
+	uint8_t  addr_lo[16];		/* inclusive; IPv4 in the first 4 bytes */
+	uint8_t  addr_hi[16];
+	uint16_t port_lo, port_hi;	/* host order, with CT_NAT_F_PORTS */
+};
+
+/* May a flow use this reply tuple?  The caller says no when the reply
+ * would reach another worker (the fanout hash) or the tuple is taken in
+ * a table other than the one ct_nat_setup() was given. */
+typedef bool (*ct_nat_ok_fn)(const struct ct_tuple *reply, void *arg);
+
+/*
+ * On a NEW flow (r from ct_classify(), not confirmed yet): chooses the
+ * translated tuple for manip (CT_MANIP_SRC or CT_MANIP_DST) within range
+ * and records it in r->pending; ct_confirm() then inserts the entry with
+ * it.  The source port is kept when it is free and allowed, else
+ * searched for in range (for SRC without CT_NAT_F_PORTS: 1024-65535 for
+ * a port that was >= 1024, else 1-1023), never a reply tuple in use in t
+ * nor one ok refuses (ok may be NULL).  ICMP echo identifiers are ports.
+ * -EADDRNOTAVAIL when nothing is free: the caller drops the packet.
+ */
+int ct_nat_setup(struct ct_table *t, struct ct_result *r, uint8_t manip,
+    const struct ct_nat_range *range, ct_nat_ok_fn ok, void *ok_arg,
+    uint64_t now_ns) HG_MUST_CHECK;
+
+/*
+ * Rewrites p (classified into r; for a NEW flow after ct_nat_setup())
+ * for manip: the fields it owns become what the flow's translation says.
+ * An ICMP error about a translated flow (RELATED) gets its outer
+ * address and its quoted header rewritten.  IP, TCP, UDP and ICMP
+ * checksums are updated incrementally (RFC 1624).  Returns true when p
+ * changed.
+ */
+bool ct_nat_rewrite(const struct ct_table *t, const struct ct_result *r,
+    struct pkt *p, uint8_t manip);
 
 const char *ct_state_name(enum ct_state s);
 const char *ct_tcp_state_name(enum ct_tcp_state s);

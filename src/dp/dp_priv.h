@@ -41,6 +41,10 @@ struct dp_worker {
 	struct pkt_pool *pool;
 	struct ip_worker *ipw;
 	struct ct_table *ct;		/* flows this worker forwards */
+	/* The packet PREROUTING classified, for FORWARD to judge (a packet
+	 * runs to completion, so one at a time). */
+	const struct pkt *cur_pkt;
+	struct ct_result cur;
 	uint64_t ct_swept_ns;		/* last expiry sweep */
 	const struct dp_fw *fw;		/* loaded once per loop turn */
 	struct dp_counters ctr;

@@ -120,13 +120,14 @@ dp_reject(const struct pkt *p, enum fw_reject_with with,
 		res->icmp_code = v4 ? ICMP_PORT_UNREACH : ICMP6_PORT_UNREACH;
 }
 
-/* Classify, judge, confirm.  The caller holds ct's lock if it has one. */
+/* Judge p, classified into cr from ct, and confirm it if accepted.  The
+ * caller holds ct's lock if it has one. */
 static void
-dp_judge(struct dp_worker *w, const struct fw_prog *prog, struct ct_table *ct,
-    enum fw_hook hook, const struct pkt *p, uint16_t out_if,
-    uint64_t now_ns, struct ip_filter_result *res)
+dp_decide(struct dp_worker *w, const struct fw_prog *prog,
+    struct ct_table *ct, struct ct_result *cr, enum fw_hook hook,
+    const struct pkt *p, uint16_t out_if, uint64_t now_ns,
+    struct ip_filter_result *res)
 {
-	struct ct_result cr;
 	struct fw_ct_info ci;
 	struct fw_pkt fp = {
 		.p = p,
@@ -136,17 +137,16 @@ dp_judge(struct dp_worker *w, const struct fw_prog *prog, struct ct_table *ct,
 	};
 	struct fw_verdict v;
 
-	ct_classify(ct, p, now_ns, &cr);
-	if (cr.frag_follow) {
+	if (cr->frag_follow) {
 		/* Its datagram's first fragment was judged and accepted. */
 		res->action = IP_FILTER_ACCEPT;
 		return;
 	}
-	dp_fw_ct_info(ct, &cr, now_ns, &ci);
+	dp_fw_ct_info(ct, cr, now_ns, &ci);
 	fw_eval(prog, w->id, hook, &fp, now_ns, &v);
 	switch (v.kind) {
 	case FW_VERDICT_ACCEPT:
-		if (ct_confirm(ct, &cr, now_ns) != 0) {
+		if (ct_confirm(ct, cr, now_ns) != 0) {
 			res->action = IP_FILTER_DROP;
 			res->reason = PKT_DROP_CT_TABLE_FULL;
 			return;
@@ -165,6 +165,18 @@ dp_judge(struct dp_worker *w, const struct fw_prog *prog, struct ct_table *ct,
 	}
 }
 
+/* Classify, judge, confirm: the local paths (INPUT, OUTPUT). */
+static void
+dp_judge(struct dp_worker *w, const struct fw_prog *prog, struct ct_table *ct,
+    enum fw_hook hook, const struct pkt *p, uint16_t out_if,
+    uint64_t now_ns, struct ip_filter_result *res)
+{
+	struct ct_result cr;
+
+	ct_classify(ct, p, now_ns, &cr);
+	dp_decide(w, prog, ct, &cr, hook, p, out_if, now_ns, res);
+}
+
 static const struct fw_prog *
 dp_prog(const struct dp_fw *fw, const struct pkt *p)
 {
@@ -181,15 +193,36 @@ dp_filter_hook(void *arg, struct pkt *p, enum ip_hook hook, uint16_t out_if,
 	struct dp *dp = w->dp;
 	const struct fw_prog *prog = dp_prog(w->fw, p);
 
-	if (prog == NULL) {
-		res->action = IP_FILTER_ACCEPT;
+	res->action = IP_FILTER_ACCEPT;
+	if (prog == NULL)
 		return;
-	}
-	if (hook == IP_HOOK_FORWARD) {
-		dp_judge(w, prog, w->ct, FW_HOOK_FORWARD, p, out_if, now_ns,
-		    res);
+	switch (hook) {
+	case IP_HOOK_PREROUTING:
+		/* With NAT, before the route lookup: what the flow is, once,
+		 * so its destination can be translated; FORWARD judges with
+		 * it.  Traffic for hexgate itself is classified again at
+		 * INPUT, in the local table.  Without NAT, FORWARD
+		 * classifies: local traffic never touches the worker's
+		 * table. */
+		w->cur_pkt = NULL;
+		if (!fw_prog_has_nat(prog))
+			return;
+		ct_classify(w->ct, p, now_ns, &w->cur);
+		w->cur_pkt = p;
 		return;
+	case IP_HOOK_FORWARD:
+		if (w->cur_pkt != p) {
+			/* Not seen at PREROUTING: cannot be, but be safe. */
+			ct_classify(w->ct, p, now_ns, &w->cur);
+		}
+		w->cur_pkt = NULL;
+		dp_decide(w, prog, w->ct, &w->cur, FW_HOOK_FORWARD, p, out_if,
+		    now_ns, res);
+		return;
+	default:
+		break;
 	}
+	w->cur_pkt = NULL;
 	pthread_mutex_lock(&dp->ct_local_mu);
 	dp_judge(w, prog, dp->ct_local, FW_HOOK_INPUT, p, FW_IF_NONE, now_ns,
 	    res);

@@ -639,11 +639,22 @@ find_hooks(struct comp *cc)
 		[FW_HOOK_FORWARD] = { "FORWARD", "FORWARD_CUST" },
 		[FW_HOOK_OUTPUT] = { "OUTPUT", "OUTPUT_CUST" },
 	};
+
+	static const char *const nat_names[FW_NAT_HOOK_COUNT][2] = {
+		[FW_NAT_PREROUTING] = { "PREROUTING", "PREROUTING_CUST" },
+		[FW_NAT_POSTROUTING] = { "POSTROUTING", "POSTROUTING_CUST" },
+	};
 	struct fw_prog *prog = cc->prog;
 
 	for (int h = 0; h < FW_HOOK_COUNT; h++) {
 		prog->hook_chain[h] = find_chain(cc, FW_TABLE_FILTER, names[h][0]);
 		prog->hook_cust[h] = find_chain(cc, FW_TABLE_FILTER, names[h][1]);
+	}
+	for (int h = 0; h < FW_NAT_HOOK_COUNT; h++) {
+		prog->nat_chain[h] = find_chain(cc, FW_TABLE_NAT,
+		    nat_names[h][0]);
+		prog->nat_cust[h] = find_chain(cc, FW_TABLE_NAT,
+		    nat_names[h][1]);
 	}
 }
 
@@ -692,6 +703,9 @@ fw_compile(const struct fw_ruleset *rs, const struct fw_compile_env *env,
 		goto fail;
 	comp_chains(&cc);
 	find_hooks(&cc);
+	for (uint32_t i = 0; i < rs->tables[FW_TABLE_NAT].n_chains; i++)
+		if (rs->tables[FW_TABLE_NAT].chains[i].n_rules != 0)
+			prog->has_nat = true;
 	error = check_jumps(&cc);
 	if (error != 0)
 		goto fail;
@@ -810,6 +824,24 @@ fw_prog_ruleset(const struct fw_prog *prog)
 		}
 	}
 	return rs;
+}
+
+bool
+fw_prog_has_nat(const struct fw_prog *prog)
+{
+	return prog->has_nat;
+}
+
+const struct fw_target *
+fw_prog_target(const struct fw_prog *prog, uint32_t rule)
+{
+	const struct fw_cchain *ch;
+
+	if (rule >= prog->n_rules)
+		return NULL;
+	ch = &prog->chains[prog->rule_chain[rule]];
+	return &prog->rs->tables[ch->table].chains[ch->pos].rules[rule -
+	    ch->first].target;
 }
 
 void

@@ -633,21 +633,21 @@ struct frame {
  */
 static bool
 run_chains(const struct fw_prog *prog, struct fw_cslice *s,
-    enum fw_hook hook, const struct ectx *x, uint64_t now_ns,
+    uint32_t chain, uint32_t cust, const struct ectx *x, uint64_t now_ns,
     struct fw_verdict *v)
 {
 	struct fw_ccount *cnt = fw_slice_counts(s);
 	struct frame stack[STACK_MAX];
-	const struct fw_cchain *ch = &prog->chains[prog->hook_chain[hook]];
+	const struct fw_cchain *ch = &prog->chains[chain];
 	uint32_t i = ch->first, end = ch->first + ch->n;
 	unsigned sp = 0;
 
 	/* "-j <HOOK>_CUST" before the chain's own rules; its RETURN comes
 	 * back here. */
-	if (prog->hook_cust[hook] != FW_CHAIN_NONE) {
+	if (cust != FW_CHAIN_NONE) {
 		stack[sp].next = i;
 		stack[sp++].end = end;
-		ch = &prog->chains[prog->hook_cust[hook]];
+		ch = &prog->chains[cust];
 		i = ch->first;
 		end = ch->first + ch->n;
 	}
@@ -671,6 +671,18 @@ run_chains(const struct fw_prog *prog, struct fw_cslice *s,
 		count_add(&cnt[i].pkts, 1);
 		count_add(&cnt[i].bytes, x->len);
 		switch (r->target) {
+		case FW_T_SNAT:
+		case FW_T_DNAT:
+		case FW_T_MASQUERADE:
+		case FW_T_NETMAP:
+		case FW_T_REDIRECT:
+			/* The nat table's verdicts; the parser keeps them
+			 * out of filter. */
+			v->kind = FW_VERDICT_ACCEPT;
+			v->reject_with = 0;
+			v->why = FW_WHY_RULE;
+			v->rule = i;
+			return true;
 		case FW_T_ACCEPT:
 		case FW_T_DROP:
 		case FW_T_REJECT:
@@ -777,7 +789,34 @@ fw_eval(const struct fw_prog *prog, uint16_t worker, enum fw_hook hook,
 	s = fw_prog_slice(prog, worker);
 	load(&x, prog, fp);
 	if (!x.family_ok || prog->hook_chain[hook] == FW_CHAIN_NONE ||
-	    !run_chains(prog, s, hook, &x, now_ns, v))
+	    !run_chains(prog, s, prog->hook_chain[hook],
+	    prog->hook_cust[hook], &x, now_ns, v))
 		run_defaults(prog, s, hook, &x, v);
 	count_add(&s->verdicts[hook][v->why], 1);
+}
+
+uint32_t
+fw_eval_nat(const struct fw_prog *prog, uint16_t worker,
+    enum fw_nat_hook hook, const struct fw_pkt *fp, uint64_t now_ns)
+{
+	struct fw_verdict v;
+	struct fw_cslice *s;
+	struct ectx x;
+
+	if (hg_unlikely((unsigned)hook >= FW_NAT_HOOK_COUNT))
+		return FW_RULE_NONE;
+	if (prog->nat_chain[hook] == FW_CHAIN_NONE &&
+	    prog->nat_cust[hook] == FW_CHAIN_NONE)
+		return FW_RULE_NONE;
+	if (hg_unlikely(worker >= prog->n_workers))
+		worker %= prog->n_workers;
+	s = fw_prog_slice(prog, worker);
+	load(&x, prog, fp);
+	if (!x.family_ok || prog->nat_chain[hook] == FW_CHAIN_NONE ||
+	    !run_chains(prog, s, prog->nat_chain[hook], prog->nat_cust[hook],
+	    &x, now_ns, &v))
+		return FW_RULE_NONE;
+	/* ACCEPT in nat: no translation, and stop looking. */
+	return prog->rules[v.rule].target == FW_T_ACCEPT ? FW_RULE_NONE :
+	    v.rule;
 }

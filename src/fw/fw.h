@@ -559,6 +559,34 @@ void fw_prog_stats(const struct fw_prog *prog, struct fw_prog_stats *st);
  * carry counters into the next program).  NULL when out of memory. */
 struct fw_ruleset *fw_prog_ruleset(const struct fw_prog *prog) HG_MUST_CHECK;
 
+/*
+ * The nat table, for a flow's first packet (src/dp asks only for NEW
+ * flows; later packets follow the flow's translation, src/ct):
+ * PREROUTING_CUST then PREROUTING's own rules, or POSTROUTING_CUST then
+ * POSTROUTING's.  The first rule that matches with SNAT, DNAT,
+ * MASQUERADE, NETMAP, REDIRECT or ACCEPT decides; RETURN, jumps and LOG
+ * work as in the filter table.  Returns the deciding rule (its target:
+ * fw_prog_target()), or FW_RULE_NONE when none decided (no translation).
+ * Counts the rules it matches like fw_eval().
+ */
+enum fw_nat_hook {
+	FW_NAT_PREROUTING,
+	FW_NAT_POSTROUTING,
+	FW_NAT_HOOK_COUNT
+};
+
+uint32_t fw_eval_nat(const struct fw_prog *prog, uint16_t worker,
+    enum fw_nat_hook hook, const struct fw_pkt *fp, uint64_t now_ns);
+
+/* True when the nat table has any rule: only then does the data plane
+ * look at flows before the route lookup. */
+bool fw_prog_has_nat(const struct fw_prog *prog);
+
+/* The full target of rule (addresses of SNAT/DNAT, ...), valid while
+ * prog lives; NULL for a bad index. */
+const struct fw_target *fw_prog_target(const struct fw_prog *prog,
+    uint32_t rule);
+
 /* The rule fw_verdict.rule names: its table, chain and position. */
 void fw_prog_rule_at(const struct fw_prog *prog, uint32_t rule,
     enum fw_table_id *t, const char **chain, uint32_t *pos);

@@ -236,6 +236,9 @@ struct fw_prog {
 	uint32_t n_limits;
 	uint32_t hook_chain[FW_HOOK_COUNT];	/* INPUT, FORWARD, OUTPUT */
 	uint32_t hook_cust[FW_HOOK_COUNT];	/* ..._CUST, or FW_CHAIN_NONE */
+	uint32_t nat_chain[FW_NAT_HOOK_COUNT];	/* PREROUTING, POSTROUTING */
+	uint32_t nat_cust[FW_NAT_HOOK_COUNT];	/* ..._CUST */
+	bool has_nat;			/* the nat table has a rule */
 	uint32_t n_known;
 	struct fw_addr *known;
 	uint16_t n_if;

@@ -202,10 +202,14 @@ void ip_poll(struct ip_worker *w, const struct ip_tables *t,
  * that INPUT accepted and the router does not answer itself (anything but
  * echo requests) are offered to punt(), which takes them to the host side
  * or returns false (then the router answers as if no hook were set).
+ * Before any of that, every IPv4/IPv6 packet meets IP_HOOK_PREROUTING,
+ * before the route lookup: the hook may rewrite the destination (DNAT)
+ * and says so with dst_changed, and the router looks the route up again.
  */
 enum ip_hook {
 	IP_HOOK_INPUT,
 	IP_HOOK_FORWARD,
+	IP_HOOK_PREROUTING,
 };
 
 #define IP_IF_NONE		0xffff
@@ -221,6 +225,7 @@ struct ip_filter_result {
 	uint8_t action;		/* enum ip_filter_action */
 	uint8_t icmp_type, icmp_code;
 	uint8_t reason;		/* enum pkt_drop for DROP and REJECT */
+	bool dst_changed;	/* PREROUTING rewrote the destination */
 };
 
 struct ip_hooks {

@@ -184,12 +184,15 @@ ip4_input(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 	const struct ip_if *oif;
 	uint32_t nh_idx;
 	const uint8_t *nh_addr;
+	bool rerouted;
 
 	if (hg_unlikely(ip4_is_mcast_or_bcast(ip->src_be))) {
 		ip_drop(w, p, PKT_DROP_SRC_MARTIAN);
 		return;
 	}
-	nh_idx = (p->user & IP_USER_NH_TAG) ? (uint32_t)p->user :
+	if (!ip_prerouting(w, p, &rerouted, now_ns))
+		return;
+	nh_idx = (p->user & IP_USER_NH_TAG) && !rerouted ? (uint32_t)p->user :
 	    ip_fib4_lookup(t->fib4, ip->dst_be);
 	p->user = 0;
 	if (nh_idx != IP_FIB_MISS && t->nh[nh_idx].type == IP_NH_LOCAL) {

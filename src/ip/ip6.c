@@ -128,6 +128,7 @@ ip6_input(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 	const struct ip_nh *nh;
 	uint64_t pre = p->user;		/* next hop looked up ahead, if tagged */
 	uint32_t nh_idx;
+	bool rerouted;
 
 	p->user = 0;
 	if (hg_unlikely(ip6_is_multicast(ip->src))) {
@@ -149,7 +150,9 @@ ip6_input(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 			ip_drop(w, p, PKT_DROP_L2_OTHER_HOST);
 		return;
 	}
-	nh_idx = (pre & IP_USER_NH_TAG) ? (uint32_t)pre :
+	if (!ip_prerouting(w, p, &rerouted, now_ns))
+		return;
+	nh_idx = (pre & IP_USER_NH_TAG) && !rerouted ? (uint32_t)pre :
 	    ip_fib6_lookup(t->fib6, ip->dst);
 	if (nh_idx != IP_FIB_MISS && t->nh[nh_idx].type == IP_NH_LOCAL) {
 		ip6_local(w, t, p, tx, now_ns);

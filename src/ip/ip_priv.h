@@ -118,6 +118,27 @@ ip_drop_count(struct ip_worker *w, const struct pkt *p,
  * consumed (dropped, or turned into a rejection and sent). */
 bool ip_filter(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
     enum ip_hook hook, uint16_t out_if, struct pkt_batch *tx, uint64_t now_ns);
+/* PREROUTING: true to go on with p, *rerouted when its destination
+ * changed (look the route up again); false when p was consumed. */
+static inline bool
+ip_prerouting(struct ip_worker *w, struct pkt *p, bool *rerouted,
+    uint64_t now_ns)
+{
+	struct ip_filter_result res = { .action = IP_FILTER_ACCEPT };
+
+	*rerouted = false;
+	if (w->hooks.filter == NULL)
+		return true;
+	w->hooks.filter(w->hooks.arg, p, IP_HOOK_PREROUTING, IP_IF_NONE,
+	    now_ns, &res);
+	if (res.action != IP_FILTER_ACCEPT) {
+		ip_drop(w, p, (enum pkt_drop)res.reason);
+		return false;
+	}
+	*rerouted = res.dst_changed;
+	return true;
+}
+
 /* Offers p to the punt hook; true when it took p. */
 static inline bool
 ip_punt(struct ip_worker *w, struct pkt *p, uint64_t now_ns)

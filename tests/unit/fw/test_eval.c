@@ -1308,6 +1308,101 @@ test_rule_at_and_nat(void **state)
 	fw_ruleset_free(rs);
 }
 
+/* --- the nat table walk ---------------------------------------------------------------------- */
+
+static uint32_t
+nat_one(const struct fw_prog *prog, enum fw_nat_hook hook,
+    const struct pspec *s)
+{
+	struct fw_ct_info ct;
+	struct pkt *p = make_pkt(s);
+	struct fw_pkt fp = {
+		.p = p,
+		.in_if = 0,
+		.out_if = hook == FW_NAT_PREROUTING ? FW_IF_NONE : 1,
+		.ct = &ct,
+	};
+	uint32_t rule;
+
+	make_ct(&ct, s, FW_CT_NEW, false, NULL);
+	rule = fw_eval_nat(prog, 0, hook, &fp, 0);
+	pkt_free(pool, p);
+	return rule;
+}
+
+/* The port forward and masquerade recipes; ACCEPT and RETURN in nat. */
+static void
+test_nat_walk(void **state)
+{
+	static const struct {
+		const char *what;
+		enum fw_nat_hook hook;
+		struct pspec pkt;
+		int want;	/* rule index, or -1: no translation; the
+				   flat order is PREROUTING's own rules (0),
+				   PREROUTING_CUST (1-3), POSTROUTING_CUST (4) */
+	} nat_cases[] = {
+		{ "port forward from the allowed source", FW_NAT_PREROUTING,
+		  TCP4("198.51.100.7", "192.0.2.1", 40000, 3389, SYN), 2 },
+		{ "port forward, other source", FW_NAT_PREROUTING,
+		  TCP4("198.51.100.8", "192.0.2.1", 40000, 3389, SYN), -1 },
+		{ "ACCEPT in nat stops the walk: no translation",
+		  FW_NAT_PREROUTING,
+		  TCP4("198.51.100.9", "192.0.2.1", 40000, 80, SYN), -1 },
+		{ "RETURN from the customer chain reaches PREROUTING's own",
+		  FW_NAT_PREROUTING,
+		  TCP4("198.51.100.10", "192.0.2.1", 40000, 22, SYN), 0 },
+		{ "masquerade out of if1", FW_NAT_POSTROUTING,
+		  UDP4("10.0.1.5", "8.8.8.8", 5000, 53), 4 },
+		{ "masquerade only from the VLAN", FW_NAT_POSTROUTING,
+		  UDP4("10.9.1.5", "8.8.8.8", 5000, 53), -1 },
+	};
+	const struct fw_target *t;
+	struct fw_compile_env env;
+	struct fw_errs errs;
+	struct fw_prog *prog = NULL;
+	struct fw_ruleset *rs;
+
+	(void)state;
+	rs = parse_rules("*nat\n"
+	    "-A PREROUTING_CUST -s 198.51.100.9/32 -j ACCEPT\n"
+	    "-A PREROUTING_CUST -s 198.51.100.7/32 -d 192.0.2.1/32 -p tcp "
+	    "-m tcp --dport 3389 -j DNAT --to-destination 10.0.1.10\n"
+	    "-A PREROUTING_CUST -s 198.51.100.10/32 -j RETURN\n"
+	    "-A PREROUTING -p tcp -m tcp --dport 22 -j DNAT "
+	    "--to-destination 10.0.1.22:2222\n"
+	    "-A POSTROUTING_CUST -s 10.0.1.0/24 -o eth1 -j MASQUERADE\n"
+	    "COMMIT\n", false);
+	env_init(&env, false);
+	assert_int_equal(fw_compile(rs, &env, &prog, &errs), 0);
+	assert_true(fw_prog_has_nat(prog));
+	for (size_t i = 0; i < sizeof(nat_cases) / sizeof(nat_cases[0]); i++) {
+		uint32_t got = nat_one(prog, nat_cases[i].hook, &nat_cases[i].pkt);
+		uint32_t want = nat_cases[i].want < 0 ? FW_RULE_NONE :
+		    (uint32_t)nat_cases[i].want;
+
+		if (got != want)
+			fail_msg("%s: rule %d, want %d", nat_cases[i].what,
+			    got == FW_RULE_NONE ? -1 : (int)got, nat_cases[i].want);
+	}
+	t = fw_prog_target(prog, 2);
+	assert_non_null(t);
+	assert_int_equal(t->kind, FW_T_DNAT);
+	assert_memory_equal(t->nat.addr_lo, ((uint8_t[]){ 10, 0, 1, 10 }), 4);
+	t = fw_prog_target(prog, 0);
+	assert_int_equal(t->nat.ports.lo, 2222);
+	assert_int_equal(fw_prog_target(prog, 4)->kind, FW_T_MASQUERADE);
+	assert_null(fw_prog_target(prog, 99));
+	fw_prog_free(prog);
+	fw_ruleset_free(rs);
+	/* No nat rule: nothing to look at before the route lookup. */
+	prog = compile_filter("-A FORWARD_CUST -j ACCEPT\n", false);
+	assert_false(fw_prog_has_nat(prog));
+	assert_int_equal(nat_one(prog, FW_NAT_PREROUTING,
+	    &(struct pspec)TCP4(A, B, 1, 2, SYN)), FW_RULE_NONE);
+	fw_prog_free(prog);
+}
+
 /* --- against a reference walker ------------------------------------------------------------- */
 
 /*
@@ -1672,6 +1767,7 @@ main(void)
 		cmocka_unit_test(test_jump_depth),
 		cmocka_unit_test(test_set_errors),
 		cmocka_unit_test(test_rule_at_and_nat),
+		cmocka_unit_test(test_nat_walk),
 		cmocka_unit_test(test_reference),
 		cmocka_unit_test(test_log),
 	};

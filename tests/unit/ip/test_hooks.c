@@ -39,7 +39,8 @@ struct rig {
 	/* What the scripted hooks answer and saw. */
 	struct ip_filter_result answer;
 	bool punt_takes;
-	unsigned filter_calls, punt_calls;
+	unsigned filter_calls, punt_calls, prerouting_calls;
+	uint32_t rewrite_dst;		/* PREROUTING's new destination */
 	enum ip_hook last_hook;
 	uint16_t last_out_if;
 };
@@ -50,6 +51,20 @@ hook_filter(void *arg, struct pkt *p, enum ip_hook hook, uint16_t out_if,
 {
 	struct rig *r = arg;
 
+	if (hook == IP_HOOK_PREROUTING) {
+		/* Every IP packet, before the route lookup; a DNAT-like
+		 * case rewrites the destination. */
+		r->prerouting_calls++;
+		*res = (struct ip_filter_result){ .action = IP_FILTER_ACCEPT };
+		if (r->rewrite_dst != 0) {
+			struct ip4_hdr *ip = pkt_l3(p);
+
+			ip->dst_be = htonl(r->rewrite_dst);
+			pkt_ip4_set_csum(ip);
+			res->dst_changed = true;
+		}
+		return;
+	}
 	r->filter_calls++;
 	r->last_hook = hook;
 	r->last_out_if = out_if;
@@ -191,6 +206,7 @@ test_forward_drop(void **state)
 	r->answer = (struct ip_filter_result){ .action = IP_FILTER_DROP,
 	    .reason = PKT_DROP_FW_POLICY };
 	run(r, frame(r, IPPROTO_UDP_, H1, 0, 0, 0, 10));
+	assert_int_equal(r->prerouting_calls, 1);
 	assert_int_equal(r->filter_calls, 1);
 	assert_int_equal(r->last_hook, IP_HOOK_FORWARD);
 	assert_int_equal(r->last_out_if, 1);
@@ -323,6 +339,28 @@ test_input_punt(void **state)
 	    0)->type, 3);
 }
 
+/* A destination PREROUTING rewrites is routed anew: addressed to us, it
+ * is forwarded to the host behind (a port forward). */
+static void
+test_prerouting_reroutes(void **state)
+{
+	struct rig *r = *state;
+	const struct ip4_hdr *ip;
+
+	r->answer = (struct ip_filter_result){ .action = IP_FILTER_ACCEPT };
+	r->punt_takes = true;
+	r->rewrite_dst = H1;
+	run(r, frame(r, IPPROTO_TCP_, R0, TCP_SYN, 1, 0, 0));
+	assert_int_equal(r->punt_calls, 0);
+	assert_int_equal(r->last_hook, IP_HOOK_FORWARD);
+	assert_int_equal(r->last_out_if, 1);
+	assert_int_equal(r->tx.n, 1);
+	assert_int_equal(r->tx.pkts[0]->out_if, 1);
+	ip = pkt_l3(r->tx.pkts[0]);
+	assert_int_equal(ntohl(ip->dst_be), H1);
+	assert_memory_equal(pkt_eth(r->tx.pkts[0])->dst, mac_h1, ETH_ALEN);
+}
+
 static void
 test_input_drop_before_service(void **state)
 {
@@ -353,6 +391,8 @@ main(void)
 		    rig_setup, rig_teardown),
 		cmocka_unit_test_setup_teardown(test_input_punt, rig_setup,
 		    rig_teardown),
+		cmocka_unit_test_setup_teardown(test_prerouting_reroutes,
+		    rig_setup, rig_teardown),
 		cmocka_unit_test_setup_teardown(test_input_drop_before_service,
 		    rig_setup, rig_teardown),
 	};
