@@ -2,10 +2,16 @@
  * src/io/afpacket.c: the AF_PACKET port, "afpacket:IFNAME".  One socket
  * per queue, each with a TPACKET_V3 receive ring and a TPACKET_V3 transmit
  * ring mapped in one mmap(); all sockets of a port form one PACKET_FANOUT
- * group of type HASH, so the kernel's symmetric flow hash sends both
- * directions of a flow to the same queue and conntrack can stay per worker
- * (src/ct).  Fragments other than the first carry no ports and may land
- * on another queue than their first fragment.  Frames hexgate or the host
+ * group of type CBPF whose program (flow.c) computes io_flow_queue(), so
+ * both directions of a flow reach the same queue, conntrack can stay per
+ * worker (src/ct), and NAT knows where a reply will land.  The kernel takes
+ * the program's result modulo the group's size and indexes its members in
+ * the order they joined: queue q joins q-th.  While the port opens, with
+ * fewer members than queues, the first frames may land elsewhere.  A kernel
+ * that refuses the program (before Linux 4.3, or a locked filter) gets a
+ * group of type HASH, with a warning: the kernel's symmetric flow hash,
+ * seeded at boot, keeps flows together but nobody can predict where, and
+ * io_port_flow_queue_exact() says so.  Frames hexgate or the host
  * send out of the interface are not received back
  * (PACKET_FANOUT_FLAG_IGNORE_OUTGOING: a fanout group has its own receive
  * hook, which ignores the per-socket PACKET_IGNORE_OUTGOING; Linux 6.9+).
@@ -36,6 +42,7 @@
  * port: V3 hands over whole blocks, not frames.
  */
 #include <errno.h>
+#include <linux/filter.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
@@ -48,6 +55,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "../lib/log.h"
 #include "io_priv.h"
 
 /* Linux 6.9+; older uapi headers lack it, older kernels ignore it. */
@@ -55,8 +63,7 @@
 #define PACKET_FANOUT_FLAG_IGNORE_OUTGOING 0x4000
 #endif
 /* Every member of a group must ask for the same type and flags. */
-#define AFP_FANOUT_TYPE \
-	(PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_IGNORE_OUTGOING)
+#define AFP_FANOUT_FLAGS	PACKET_FANOUT_FLAG_IGNORE_OUTGOING
 
 #define AFP_RX_BLOCK_BYTES	(128u << 10)
 #define AFP_RX_BLOCK_NR		64u
@@ -88,6 +95,8 @@ struct io_afp {
 	int ifindex;
 	uint16_t tx_max_bytes;		/* MTU + Ethernet + one VLAN tag */
 	uint16_t n_queues;
+	uint16_t fanout_type;		/* PACKET_FANOUT_CBPF, or _HASH */
+	bool cbpf_refused;		/* the kernel would not steer for us */
 	struct afp_queue *queues;
 };
 
@@ -177,30 +186,57 @@ afp_queue_rings(struct io_port *port, struct afp_queue *aq, char *err,
 	return 0;
 }
 
+/* Gives the group the steering program; the group shares it. */
+static int
+afp_fanout_program(struct io_port *port, struct io_afp *afp,
+    struct afp_queue *aq, char *err, size_t err_len)
+{
+	struct sock_filter insns[IO_FLOW_CBPF_MAX];
+	struct sock_fprog fprog;
+	int n, rc;
+
+	n = io_flow_cbpf(insns, HG_ARRAY_SIZE(insns));
+	if (n < 0)
+		hg_fatalx("io: steering program does not assemble (%d)", n);
+	fprog.len = (unsigned short)n;
+	fprog.filter = insns;
+	rc = AFP_SETOPT(port, aq->fd, PACKET_FANOUT_DATA, fprog, err,
+	    err_len);
+	if (rc < 0)
+		afp->cbpf_refused = true;
+	return rc;
+}
+
 /*
  * Joins queue q to the port's fanout group.  Queue 0 asks the kernel for an
  * unused group id (PACKET_FANOUT_FLAG_UNIQUEID), so two ports, or two
- * hexgates, never share a group by accident; the others join that id.
+ * hexgates, never share a group by accident, and sets the program before
+ * anyone else joins; the others join that id.
  */
 static int
-afp_queue_fanout(struct io_port *port, struct afp_queue *aq, uint16_t q,
+afp_queue_fanout(struct io_port *port, struct io_afp *afp, uint16_t q,
     uint16_t *group_id, char *err, size_t err_len)
 {
-	int val, rc;
+	struct afp_queue *aq = &afp->queues[q];
+	int type = afp->fanout_type | AFP_FANOUT_FLAGS, val, rc;
 	socklen_t len = sizeof(val);
 
 	if (q == 0)
-		val = (AFP_FANOUT_TYPE | PACKET_FANOUT_FLAG_UNIQUEID) << 16;
+		val = (type | PACKET_FANOUT_FLAG_UNIQUEID) << 16;
 	else
-		val = AFP_FANOUT_TYPE << 16 | *group_id;
+		val = type << 16 | *group_id;
 	rc = AFP_SETOPT(port, aq->fd, PACKET_FANOUT, val, err, err_len);
+	if (rc < 0 && q == 0 && afp->fanout_type == PACKET_FANOUT_CBPF)
+		afp->cbpf_refused = true;
 	if (rc < 0 || q != 0)
 		return rc;
 	if (getsockopt(aq->fd, SOL_PACKET, PACKET_FANOUT, &val, &len) < 0)
 		return io_err_sys(err, err_len, port,
 		    "getsockopt PACKET_FANOUT", errno);
 	*group_id = (uint16_t)(val & 0xffff);
-	return 0;
+	if (afp->fanout_type != PACKET_FANOUT_CBPF)
+		return 0;
+	return afp_fanout_program(port, afp, aq, err, err_len);
 }
 
 static int
@@ -226,7 +262,7 @@ afp_queue_open(struct io_port *port, struct io_afp *afp, uint16_t q,
 	sll.sll_ifindex = afp->ifindex;
 	if (bind(aq->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
 		return io_err_sys(err, err_len, port, "bind", errno);
-	rc = afp_queue_fanout(port, aq, q, group_id, err, err_len);
+	rc = afp_queue_fanout(port, afp, q, group_id, err, err_len);
 	if (rc < 0 || q != 0)
 		return rc;
 	/* hexgate may answer for a MAC that is not the kernel's. */
@@ -268,7 +304,7 @@ out:
 }
 
 static void
-afp_free(struct io_afp *afp)
+afp_close_queues(struct io_afp *afp)
 {
 	for (uint16_t q = 0; q < afp->n_queues; q++) {
 		struct afp_queue *aq = &afp->queues[q];
@@ -277,9 +313,30 @@ afp_free(struct io_afp *afp)
 			munmap(aq->map, aq->map_bytes);
 		if (aq->fd >= 0)
 			close(aq->fd);
+		memset(aq, 0, sizeof(*aq));
+		aq->fd = -1;
 	}
+}
+
+static void
+afp_free(struct io_afp *afp)
+{
+	afp_close_queues(afp);
 	free(afp->queues);
 	free(afp);
+}
+
+static int
+afp_open_queues(struct io_port *port, struct io_afp *afp,
+    uint16_t fanout_type, char *err, size_t err_len)
+{
+	uint16_t group_id = 0;
+	int rc = 0;
+
+	afp->fanout_type = fanout_type;
+	for (uint16_t q = 0; rc == 0 && q < afp->n_queues; q++)
+		rc = afp_queue_open(port, afp, q, &group_id, err, err_len);
+	return rc;
 }
 
 static int
@@ -287,7 +344,6 @@ io_afp_open(struct io_port *port, const char *args, char *err,
     size_t err_len)
 {
 	struct io_afp *afp;
-	uint16_t group_id = 0;
 	int rc;
 
 	afp = calloc(1, sizeof(*afp));
@@ -303,14 +359,24 @@ io_afp_open(struct io_port *port, const char *args, char *err,
 		afp->queues[q].fd = -1;
 	snprintf(afp->ifname, sizeof(afp->ifname), "%s", args);
 	rc = afp_ifinfo(port, afp, err, err_len);
-	for (uint16_t q = 0; rc == 0 && q < afp->n_queues; q++)
-		rc = afp_queue_open(port, afp, q, &group_id, err, err_len);
+	if (rc == 0)
+		rc = afp_open_queues(port, afp, PACKET_FANOUT_CBPF, err,
+		    err_len);
+	if (rc < 0 && afp->cbpf_refused) {
+		hg_log_warnx("io: %s; steering by the kernel's flow hash "
+		    "instead: replies may reach a worker that does not own "
+		    "their flow", err);
+		afp_close_queues(afp);
+		rc = afp_open_queues(port, afp, PACKET_FANOUT_HASH, err,
+		    err_len);
+	}
 	if (rc < 0) {
 		afp_free(afp);
 		return rc;
 	}
 	port->priv = afp;
 	port->n_rx_queues = port->n_queues;
+	port->flow_exact = afp->fanout_type == PACKET_FANOUT_CBPF;
 	return 0;
 }
 

@@ -5,8 +5,9 @@
  *   pcap:IN.pcap:OUT.pcap   replay a capture, write what leaves (IN or OUT
  *                           may be empty: "pcap::out.pcap")
  *   afpacket:IFNAME         a Linux interface through TPACKET_V3 rings, one
- *                           socket per queue joined in a PACKET_FANOUT_HASH
- *                           group so a flow always lands on one queue
+ *                           socket per queue joined in a fanout group that
+ *                           steers by io_flow_queue(), so a flow always
+ *                           lands on one queue and hexgate knows which
  *   tap:NAME                a TAP device hexgate creates (or attaches to)
  *   gen:KEY=VAL,...         in-memory generator of synthetic frames
  *   null                    a sink that counts and discards
@@ -109,5 +110,60 @@ bool io_port_next_ts(struct io_port *port, uint16_t q, uint64_t *ts_ns);
 
 /* Sum of all queues' counters. */
 void io_port_stats(const struct io_port *port, struct io_port_stats *out);
+
+/*
+ * Flow steering (flow.c).  Workers own flows: a port with several receive
+ * queues delivers a frame on queue io_frame_flow_queue(frame, n_rx_queues)
+ * when io_port_flow_queue_exact() says so, and conntrack and NAT use
+ * io_flow_queue() to learn where a reply tuple will arrive (SNAT picks a
+ * port whose reply comes back to the owning worker).  The queue depends on
+ * the transport ports only, so rewriting addresses (DNAT without a port
+ * change, NETMAP) keeps a flow on its worker:
+ *
+ *   TCP, UDP, SCTP, UDP-Lite          sport ^ dport
+ *   ICMP / ICMPv6 echo-like messages  the identifier
+ *   ICMP / ICMPv6 errors              the flow they quote (one level)
+ *   fragments, IPv6 with extension    both addresses, xor-ed (all pieces
+ *   headers, other IP protocols, ARP  of one datagram meet on one queue)
+ *   other EtherTypes                  queue 0
+ *
+ * Every rule is symmetric: both directions of a flow share a queue.
+ */
+struct io_flow_key {
+	uint8_t  src[16];	/* IPv4 (and ARP's protocol addresses) in the
+				   first 4 bytes, the rest zero */
+	uint8_t  dst[16];
+	uint16_t sport_be;	/* ICMP echo-like: the identifier */
+	uint16_t dport_be;	/* ICMP: htons(type), as struct ct_tuple */
+	uint8_t  l3;		/* enum pkt_l3; PKT_L3_NONE: queue 0 */
+	uint8_t  proto;		/* IPPROTO_*; for IPv6 the first next header
+				   after the fixed header */
+	bool     is_fragment;	/* IPv4 MF or offset, IPv6 fragment header */
+	uint8_t  pad;		/* always zero: keys compare as bytes */
+};
+
+/* The queue of n_queues that frames with key k arrive on: 0 when
+ * n_queues <= 1. */
+uint16_t io_flow_queue(const struct io_flow_key *k, uint16_t n_queues);
+
+/*
+ * The key of an Ethernet frame as a port delivers it (one 802.1Q or 802.1ad
+ * tag skipped).  An ICMP error gives the key of the packet it quotes.  A
+ * frame too short for the headers it announces gives l3 PKT_L3_NONE
+ * (queue 0), as the kernel's steering does.
+ */
+void io_frame_flow_key(const uint8_t *frame, size_t len,
+    struct io_flow_key *k);
+uint16_t io_frame_flow_queue(const uint8_t *frame, size_t len,
+    uint16_t n_queues);
+
+/*
+ * True when every frame arrives on the queue io_flow_queue() names: always
+ * for a port with one receive queue; for afpacket when the kernel took the
+ * steering program (PACKET_FANOUT_CBPF, Linux 4.3+).  When false, frames
+ * are spread by a hash hexgate cannot predict, and replies may arrive on a
+ * worker other than the flow's.
+ */
+bool io_port_flow_queue_exact(const struct io_port *port);
 
 #endif /* IO_H */

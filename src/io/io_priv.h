@@ -77,6 +77,7 @@ struct io_port {
 	struct io_queue_stats *stats;	/* n_queues of them */
 	uint16_t n_queues;
 	uint16_t n_rx_queues;
+	bool flow_exact;		/* rx queue == io_flow_queue() */
 	char *spec;			/* the line it was opened with */
 };
 
@@ -100,6 +101,16 @@ int io_err_sys(char *err, size_t err_len, const struct io_port *port,
 /* Zeroed memory aligned to a cache line (per-queue state of several
  * workers side by side); free() it.  NULL when out of memory. */
 void *io_zalloc_lines(size_t n_bytes);
+
+/*
+ * The classic BPF program of a PACKET_FANOUT_CBPF group that returns
+ * io_frame_flow_queue()'s choice before the kernel's modulo (flow.c).
+ * Writes at most max instructions: their count, or -E2BIG (max too small)
+ * or -ERANGE (a jump out of cBPF's reach), which test_flow.c rules out.
+ */
+#define IO_FLOW_CBPF_MAX	256
+struct sock_filter;
+int io_flow_cbpf(struct sock_filter *prog, size_t max) HG_MUST_CHECK;
 
 /* Reads ifname's MAC with SIOCGIFHWADDR: 0 or -errno. */
 int io_ifname_mac(const char *ifname, uint8_t mac[ETH_ALEN]) HG_MUST_CHECK;

@@ -34,6 +34,7 @@
 #include <cmocka.h>
 
 #include "io/io.h"
+#include "flow_frames.h"
 
 #define MAGIC		0x4847494fu	/* "HGIO" */
 #define N_FLOWS		32
@@ -415,6 +416,146 @@ test_afpacket(void **state)
 	pkt_pool_destroy(pool);
 }
 
+#define STEER_FLOWS	24	/* per kind, each in both directions */
+#define STEER_FRAMES	(FF_KIND_COUNT * STEER_FLOWS * 2)
+
+/* Steering frames say who they are in their source MAC: 02:0d:<seq>. */
+static void
+steer_smac(uint8_t smac[6], uint32_t seq)
+{
+	smac[0] = 2;
+	smac[1] = 0x0d;
+	smac[2] = (uint8_t)(seq >> 24);
+	smac[3] = (uint8_t)(seq >> 16);
+	smac[4] = (uint8_t)(seq >> 8);
+	smac[5] = (uint8_t)seq;
+}
+
+static long
+steer_seq(const struct pkt *p)
+{
+	if (p->len < 14 || p->data[6] != 2 || p->data[7] != 0x0d)
+		return -1;
+	return (long)((uint32_t)p->data[8] << 24 | (uint32_t)p->data[9] << 16 |
+	    (uint32_t)p->data[10] << 8 | p->data[11]);
+}
+
+/*
+ * Receives frames [first, first + n) on every queue; checks each arrived on
+ * the queue io_frame_flow_queue() names and records it in queue_of.
+ */
+static void
+steer_collect(struct io_port *port, struct pkt_pool *pool, int *queue_of,
+    uint32_t first, uint32_t n)
+{
+	uint16_t nq = io_port_rx_queues(port);
+	uint64_t deadline = now_ms() + WAIT_MS;
+	uint32_t got = 0;
+
+	while (got < n && now_ms() < deadline) {
+		struct pollfd pfd[8];
+		struct pkt *pkts[PKT_BURST];
+
+		for (uint16_t q = 0; q < nq; q++) {
+			pfd[q].fd = io_port_fd(port, q);
+			pfd[q].events = POLLIN;
+		}
+		(void)poll(pfd, nq, 50);	/* rx below decides */
+		for (uint16_t q = 0; q < nq; q++) {
+			uint16_t m = io_port_rx(port, q, pool, pkts, PKT_BURST);
+
+			for (uint16_t i = 0; i < m; i++) {
+				const struct pkt *p = pkts[i];
+				long seq = steer_seq(p);
+				uint16_t want = io_frame_flow_queue(p->data,
+				    p->len, nq);
+				unsigned kind = (unsigned)seq /
+				    (STEER_FLOWS * 2);
+
+				if (seq < (long)first ||
+				    seq >= (long)(first + n)) {
+					pkt_free(pool, pkts[i]);
+					continue;
+				}
+				if (q != want)
+					fail_msg("%u queues: %s frame %ld "
+					    "arrived on queue %u, "
+					    "io_frame_flow_queue() says %u",
+					    nq, ff_kind_name[kind], seq, q,
+					    want);
+				if (queue_of[seq] != -1)
+					fail_msg("frame %ld twice", seq);
+				queue_of[seq] = q;
+				got++;
+				pkt_free(pool, pkts[i]);
+			}
+		}
+	}
+	if (got != n)
+		fail_msg("%u queues: %u of %u frames from %u arrived", nq, got,
+		    n, first);
+}
+
+/*
+ * The kernel steers with our program: every kind of frame flow.c tells
+ * apart, both directions of each flow, lands where io_frame_flow_queue()
+ * says, both directions together.
+ */
+static void
+test_afpacket_steering(void **state)
+{
+	static const uint16_t n_queues[] = { 2, 3, 4 };
+	static int queue_of[STEER_FRAMES];
+	struct pkt_pool *pool;
+	uint8_t f[FF_FRAME_MAX], smac[6];
+	char err[256];
+	int raw;
+
+	NEED_NETNS();
+	assert_int_equal(pkt_pool_create(&pool, 1024), 0);
+	raw = raw_open("hgvB");
+	for (size_t t = 0; t < HG_ARRAY_SIZE(n_queues); t++) {
+		struct io_port *port;
+		uint32_t per_q[4] = { 0 };
+
+		if (io_port_open(&port, "afpacket:hgvA", n_queues[t], err,
+		    sizeof(err)) != 0)
+			fail_msg("open: %s", err);
+		assert_true(io_port_flow_queue_exact(port));
+		for (uint32_t seq = 0; seq < STEER_FRAMES; seq++)
+			queue_of[seq] = -1;
+		/* a kind at a time: the veth backlog holds 1000 */
+		for (unsigned kind = 0; kind < FF_KIND_COUNT; kind++) {
+			uint32_t first = kind * STEER_FLOWS * 2;
+
+			for (uint32_t i = 0; i < STEER_FLOWS * 2; i++) {
+				steer_smac(smac, first + i);
+				raw_send(raw, f, ff_build(f, kind, i / 2,
+				    i & 1, smac));
+			}
+			steer_collect(port, pool, queue_of, first,
+			    STEER_FLOWS * 2);
+		}
+		for (uint32_t seq = 0; seq < STEER_FRAMES; seq += 2) {
+			if (queue_of[seq] != queue_of[seq + 1])
+				fail_msg("%u queues: %s flow %u: forward on "
+				    "queue %d, reverse on %d", n_queues[t],
+				    ff_kind_name[seq / (STEER_FLOWS * 2)],
+				    seq % (STEER_FLOWS * 2) / 2, queue_of[seq],
+				    queue_of[seq + 1]);
+			per_q[queue_of[seq]]++;
+		}
+		for (uint16_t q = 0; q < n_queues[t]; q++)
+			if (per_q[q] < STEER_FRAMES / 2 / n_queues[t] / 2)
+				fail_msg("%u queues: queue %u got %u flows",
+				    n_queues[t], q, per_q[q]);
+		io_port_close(port);
+	}
+	close(raw);
+	assert_int_equal(pool->n_free, 1024);
+	pkt_pool_destroy(pool);
+}
+
 /*
  * Frames longer than a packet buffer (PKT_DATA_ROOM) are dropped and
  * counted, and the next frame still arrives.  The MTUs go up first, so the
@@ -666,6 +807,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_afpacket),
+		cmocka_unit_test(test_afpacket_steering),
 		cmocka_unit_test(test_afpacket_oversize),
 		cmocka_unit_test(test_afpacket_csum_partial),
 		cmocka_unit_test(test_tap),
