@@ -72,6 +72,24 @@ icmp_is_reply(uint8_t l3, uint8_t type)
 	    type == 18;
 }
 
+/* The request type of a reply type, or -1. */
+static int
+icmp_request_of(uint8_t l3, uint8_t type)
+{
+	if (l3 == PKT_L3_IP6)
+		return type == ICMP6_ECHO_REPLY ? ICMP6_ECHO_REQUEST : -1;
+	switch (type) {
+	case ICMP_ECHO_REPLY:
+		return ICMP_ECHO_REQUEST;
+	case 14:
+	case 16:
+	case 18:
+		return type - 1;
+	default:
+		return -1;
+	}
+}
+
 static bool
 icmp_is_error(uint8_t l3, uint8_t type)
 {
@@ -290,15 +308,48 @@ quote_ip6(const struct pkt *p, uint16_t off, uint16_t end,
 	return quote_l4(p, hdr, end, k);
 }
 
-/* RELATED to the flow the error quotes, travelling against it. */
+/*
+ * The key of the packet that would answer the one k describes, as Linux's
+ * nf_ct_invert_tuple(): addresses and ports swapped, an echo request's
+ * type turned into its reply's and back.
+ */
+static void
+tuple_invert(const struct ct_tuple *k, struct ct_tuple *inv)
+{
+	bool echo = (k->proto == IPPROTO_ICMP_ && k->l3 == PKT_L3_IP4) ||
+	    (k->proto == IPPROTO_ICMPV6_ && k->l3 == PKT_L3_IP6);
+
+	*inv = *k;
+	memcpy(inv->src, k->dst, sizeof(inv->src));
+	memcpy(inv->dst, k->src, sizeof(inv->dst));
+	if (echo) {
+		uint8_t type = (uint8_t)ntohs(k->dport_be);
+		int other = icmp_reply_of(k->l3, type);
+
+		if (other < 0)
+			other = icmp_request_of(k->l3, type);
+		inv->dport_be = htons((uint16_t)other);
+	} else {
+		inv->sport_be = k->dport_be;
+		inv->dport_be = k->sport_be;
+	}
+}
+
+/*
+ * RELATED to the flow the error quotes, travelling against it.  The quote
+ * is the packet as it left the side the error comes from, translated or
+ * not; the error itself travels like that packet's answer, so the answer's
+ * key finds the flow, and in the direction the error travels, whatever
+ * NAT did to the quoted packet (this is how Linux looks it up).
+ */
 static enum ct_state
 classify_icmp_error(struct ct_table *t, const struct pkt *p,
     uint64_t now_ns, struct ct_result *r)
 {
 	uint16_t end = p->l3_off + p->l3_len;
 	uint16_t off = p->l4_off + ICMP_ERR_HDR_LEN;
+	struct ct_tuple k, inv;
 	enum ct_invalid why;
-	struct ct_tuple k;
 	enum ct_dir dir;
 	uint32_t idx;
 
@@ -308,11 +359,12 @@ classify_icmp_error(struct ct_table *t, const struct pkt *p,
 		why = quote_ip6(p, off, end, &k);
 	if (why != CT_INVALID_NONE)
 		return ct_invalid(t, r, why);
-	idx = ct_lookup(t, &k, now_ns, &dir);
+	tuple_invert(&k, &inv);
+	idx = ct_lookup(t, &inv, now_ns, &dir);
 	if (idx == CT_ENTRY_NONE)
 		return ct_invalid(t, r, CT_INVALID_ICMP_ERR_FLOW);
 	r->entry = idx;
-	r->dir = dir == CT_DIR_ORIGINAL ? CT_DIR_REPLY : CT_DIR_ORIGINAL;
+	r->dir = dir;
 	r->state = CT_STATE_RELATED;
 	return r->state;
 }

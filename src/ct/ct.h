@@ -1,8 +1,8 @@
 /*
  * src/ct/ct.h: connection tracking, as other modules see it.  Pure protocol
  * code: parsed packets and a clock go in, conntrack states and counters come
- * out.  NAT (a later step) will live beside it in src/ct; the firewall that
- * matches on these states is src/fw, the worker that drives it src/dp.
+ * out.  NAT lives beside it (nat.c, the end of this header); the firewall
+ * that matches on these states is src/fw, the worker that drives it src/dp.
  *
  * One table per worker, never shared: no locks, and no allocation after
  * ct_table_create().  Workers own flows (DESIGN.md), so both directions of a
@@ -166,6 +166,10 @@ struct ct_stats {
 	uint64_t reopened;	/* TCP SYN replaced a closed entry */
 	uint64_t table_full;	/* new flows refused for want of an entry */
 	uint64_t frags_followed;	/* later fragments let through */
+	uint64_t nat_setup;	/* translations chosen (ct_nat_setup) */
+	uint64_t nat_remapped;	/* ... that had to change the port / id */
+	uint64_t nat_no_tuple;	/* ... that found nothing free */
+	uint64_t nat_clash;	/* new flows refused: reply tuple taken */
 	uint64_t invalid[CT_INVALID_COUNT];
 };
 
@@ -202,8 +206,11 @@ enum ct_state ct_classify(struct ct_table *t, const struct pkt *p,
 /*
  * Call for a packet the rules accepted.  For a NEW packet with no entry
  * yet, inserts the prepared entry and sets r->entry; a first fragment's
- * datagram is remembered for its later fragments.  -ENOSPC (counted in table_full) when no entry is free: the
- * flow is refused and the caller drops the packet.
+ * datagram is remembered for its later fragments.  -ENOSPC (counted in
+ * table_full) when no entry is free: the flow is refused and the caller
+ * drops the packet.  -EADDRINUSE (counted in nat_clash) when its reply
+ * tuple is already another flow's (two new flows of one batch chose the
+ * same translation): dropped the same way.
  */
 int ct_confirm(struct ct_table *t, struct ct_result *r, uint64_t now_ns)
     HG_MUST_CHECK;
@@ -246,7 +253,7 @@ enum ct_tcp_state ct_entry_tcp_state(const struct ct_table *t,
 #define CT_MANIP_DST		0x02
 
 #define CT_NAT_F_PORTS		0x01	/* port_lo..port_hi given */
-#define CT_NAT_F_RANDOM		0x02	/* start the port search at random */
+#define CT_NAT_F_RANDOM		0x02	/* a random port, never the original */
 #define CT_NAT_F_PERSISTENT	0x04	/* a source keeps its address */
 #define CT_NAT_F_NETMAP		0x08	/* 1:1 prefix map onto addr_lo/plen */
 
@@ -271,8 +278,14 @@ typedef bool (*ct_nat_ok_fn)(const struct ct_tuple *reply, void *arg);
  * it.  The source port is kept when it is free and allowed, else
  * searched for in range (for SRC without CT_NAT_F_PORTS: 1024-65535 for
  * a port that was >= 1024, else 1-1023), never a reply tuple in use in t
- * nor one ok refuses (ok may be NULL).  ICMP echo identifiers are ports.
- * -EADDRNOTAVAIL when nothing is free: the caller drops the packet.
+ * nor one ok refuses (ok may be NULL).  ICMP echo identifiers are ports
+ * (searched in 0-65535 without CT_NAT_F_PORTS, as Linux does); DST keeps
+ * the port (and any identifier) unless CT_NAT_F_PORTS says otherwise.
+ * A packet whose translation was already decided (its flow confirmed, or
+ * this manip set up before) leaves r as it is and gets 0.
+ * -EADDRNOTAVAIL when nothing is free (counted in nat_no_tuple): the
+ * caller drops the packet.  -EINVAL for a packet that is not NEW or a
+ * malformed range.
  */
 int ct_nat_setup(struct ct_table *t, struct ct_result *r, uint8_t manip,
     const struct ct_nat_range *range, ct_nat_ok_fn ok, void *ok_arg,

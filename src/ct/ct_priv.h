@@ -2,7 +2,8 @@
  * src/ct/ct_priv.h: what the files of src/ct share and nobody else sees:
  * the entry and table layouts and the functions between table.c (storage,
  * hash index, expiry), classify.c (tuples, UDP, ICMP, generic) and tcp.c
- * (the TCP state machine and window tracking).
+ * (the TCP state machine and window tracking), and nat.c (choosing and
+ * applying translations).
  */
 #ifndef CT_PRIV_H
 #define CT_PRIV_H
@@ -42,6 +43,9 @@ struct ct_entry {
 	uint64_t expires_ns;
 	uint8_t  flags;			/* CT_E_* */
 	uint8_t  tcp_state;		/* enum ct_tcp_state */
+	uint8_t  nat;			/* CT_MANIP_* the flow was set up with:
+					   its original source (SRC) or
+					   destination (DST) is translated */
 	struct ct_tcp_end tcp[CT_DIR_COUNT];
 	uint64_t packets[CT_DIR_COUNT];
 	uint64_t bytes[CT_DIR_COUNT];
@@ -50,6 +54,7 @@ struct ct_entry {
 struct ct_frag {
 	struct ct_frag_key key;
 	uint32_t entry;
+	uint8_t  dir;			/* enum ct_dir of the datagram */
 	uint64_t expires_ns;		/* 0: free */
 };
 
@@ -68,6 +73,7 @@ struct ct_table {
 	uint64_t udp_replied_ns;
 	uint64_t icmp_ns;
 	uint64_t generic_ns;
+	uint64_t nat_rng;		/* xorshift state for CT_NAT_F_RANDOM */
 	struct ct_stats st;
 };
 
@@ -82,6 +88,8 @@ enum ct_state ct_invalid(struct ct_table *t, struct ct_result *r,
 /* Counts a packet on e and restarts its timer for its current state. */
 void ct_entry_touch(struct ct_table *t, struct ct_entry *e, enum ct_dir dir,
     uint16_t len_bytes, uint64_t now_ns);
+/* The reply tuple of a pending flow before any translation. */
+void ct_tuple_reverse(const struct ct_pending *pd, struct ct_tuple *rev);
 
 /* tcp.c */
 enum ct_invalid ct_tcp_check_new(const struct pkt *p, struct ct_pending *pd);

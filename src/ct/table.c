@@ -5,7 +5,8 @@
  * under its reply tuple, so either direction finds it in one lookup.
  * Expiry is lazy (a lookup that meets an expired entry frees it) plus a
  * bounded sweep, ct_expire(), that the worker runs each loop turn.
- * Deciding states is classify.c and tcp.c.
+ * Deciding states is classify.c and tcp.c; a translated flow's reply
+ * tuple is chosen by nat.c and inserted here like any other.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -99,6 +100,7 @@ ct_table_create(struct ct_table **out, uint32_t max_entries,
 	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) !=
 	    (ssize_t)sizeof(t->seed))
 		t->seed = hg_now_ns();
+	t->nat_rng = t->seed | 1;	/* xorshift must not start at 0 */
 	*out = t;
 	return 0;
 fail:
@@ -214,8 +216,8 @@ ct_invalid(struct ct_table *t, struct ct_result *r, enum ct_invalid why)
 	return r->state;
 }
 
-static void
-tuple_reverse(const struct ct_pending *pd, struct ct_tuple *rev)
+void
+ct_tuple_reverse(const struct ct_pending *pd, struct ct_tuple *rev)
 {
 	const struct ct_tuple *k = &pd->tuple;
 
@@ -280,6 +282,7 @@ frag_remember(struct ct_table *t, const struct ct_result *r, uint64_t now_ns)
 
 	f->key = r->frag;
 	f->entry = r->entry;
+	f->dir = (uint8_t)r->dir;	/* NAT rewrites its fragments by it */
 	f->expires_ns = now_ns + CT_FRAG_TIMEOUT_S * 1000000000ULL;
 }
 
@@ -297,6 +300,7 @@ ct_frag_follow(struct ct_table *t, const struct ct_frag_key *k,
 	r->frag_follow = true;
 	r->frag = *k;
 	r->entry = f->entry;
+	r->dir = f->dir;
 	r->state = (e->flags & CT_E_SEEN_REPLY) ? CT_STATE_ESTABLISHED :
 	    CT_STATE_NEW;
 	t->st.frags_followed++;
@@ -306,6 +310,7 @@ ct_frag_follow(struct ct_table *t, const struct ct_frag_key *k,
 int
 ct_confirm(struct ct_table *t, struct ct_result *r, uint64_t now_ns)
 {
+	struct ct_tuple reply;
 	struct ct_entry *e;
 	enum ct_dir dir;
 	uint32_t idx;
@@ -324,6 +329,18 @@ ct_confirm(struct ct_table *t, struct ct_result *r, uint64_t now_ns)
 		r->dir = dir;
 		return 0;
 	}
+	/* Every key in the index belongs to one flow.  Only a translated
+	 * reply can clash: two flows of one batch that chose the same
+	 * translation, or a packet that looks like another flow's
+	 * translated reply.  Linux drops such a packet at confirm too. */
+	if (r->pending.nat != 0)
+		reply = r->pending.nat_reply;
+	else
+		ct_tuple_reverse(&r->pending, &reply);
+	if (ct_lookup(t, &reply, now_ns, &dir) != CT_ENTRY_NONE) {
+		t->st.nat_clash++;
+		return -EADDRINUSE;
+	}
 	/* Make room only from the dead: a bounded sweep for expired
 	 * entries, never an eviction of a live flow. */
 	if (t->free_head == CT_NIL && ct_expire(t, now_ns, 8) == 0) {
@@ -335,8 +352,9 @@ ct_confirm(struct ct_table *t, struct ct_result *r, uint64_t now_ns)
 	t->free_head = e->next[0];
 	memset(e, 0, sizeof(*e));
 	e->flags = CT_E_USED;
+	e->nat = r->pending.nat;
 	e->tuple[CT_DIR_ORIGINAL] = r->pending.tuple;
-	tuple_reverse(&r->pending, &e->tuple[CT_DIR_REPLY]);
+	e->tuple[CT_DIR_REPLY] = reply;
 	if (e->tuple[0].proto == IPPROTO_TCP_)
 		ct_tcp_init(e, &r->pending);
 	chain_insert(t, idx, CT_DIR_ORIGINAL);

@@ -19,6 +19,7 @@
 #include "ct/ct.h"
 #include "lib/hg_time.h"
 #include "pkt/pkt.h"
+#include "ct_test.h"
 
 #define FRAME_MAX	1600
 #define NO_WS		-1
@@ -26,21 +27,6 @@
 
 /* ---- frame builder ---- */
 
-struct host {
-	bool v6;
-	uint8_t addr[16];
-};
-
-static struct host
-host(const char *s)
-{
-	struct host h;
-
-	memset(&h, 0, sizeof(h));
-	h.v6 = strchr(s, ':') != NULL;
-	assert_int_equal(inet_pton(h.v6 ? AF_INET6 : AF_INET, s, h.addr), 1);
-	return h;
-}
 
 /* Wraps l4 (l4_len bytes) in IP and Ethernet; returns the frame length. */
 static size_t
@@ -911,20 +897,6 @@ test_pool_fixed(void **state)
 	assert_int_equal(st.created, 2 * N);
 	assert_int_equal(st.table_full, 2);
 	ct_table_destroy(t);
-}
-
-/* Turns an IPv4 frame into a fragment: id, offset (8-byte units), MF. */
-static void
-frag4(uint8_t *f, uint16_t id, uint16_t off8, bool mf)
-{
-	struct ip4_hdr ip;
-
-	memcpy(&ip, f + ETH_HDR_LEN, sizeof(ip));
-	ip.id_be = htons(id);
-	ip.frag_be = htons((uint16_t)(off8 | (mf ? IP4_MF : 0)));
-	ip.csum_be = 0;
-	ip.csum_be = pkt_csum(&ip, sizeof(ip));
-	memcpy(f + ETH_HDR_LEN, &ip, sizeof(ip));
 }
 
 /* A later fragment follows its datagram's accepted first fragment; one
