@@ -11,7 +11,9 @@
  * -F N puts the firewall on the path: conntrack (65,536 UDP flows) and a
  * rule program with N FORWARD_CUST rules that match none of the traffic,
  * which the default policy then accepts as coming from a known network.
- * Without -F the data plane runs with no firewall at all.
+ * Without -F the data plane runs with no firewall at all.  -N adds a nat
+ * rule that masquerades everything leaving "out": every flow is then
+ * source-translated (the port kept), so each packet is rewritten.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -38,7 +40,7 @@ die(const char *what, int rc)
 /* N rules that never match the generated UDP, then the known network
  * the generator's source is in. */
 static struct dp_fw *
-make_fw(uint32_t n_rules, uint16_t n_workers, double *build_s)
+make_fw(uint32_t n_rules, bool nat, uint16_t n_workers, double *build_s)
 {
 	static const char names[2][FW_IFNAME_MAX] = { "in", "out" };
 	struct fw_addr known = { .addr = { 198, 18 }, .mask = { 255, 254 } };
@@ -46,7 +48,7 @@ make_fw(uint32_t n_rules, uint16_t n_workers, double *build_s)
 		.n_if = 2, .if_names = names, .n_known = 1, .known = &known,
 		.n_workers = n_workers,
 	};
-	size_t cap = 64 + (size_t)n_rules * 80, len = 0;
+	size_t cap = 256 + (size_t)n_rules * 80, len = 0;
 	char *text = malloc(cap);
 	struct fw_parse_opts opts = { .family = FW_IPV4 };
 	struct fw_ruleset *rs;
@@ -64,8 +66,16 @@ make_fw(uint32_t n_rules, uint16_t n_workers, double *build_s)
 		    "--dport %u -j DROP\n", (i >> 16) & 255, (i >> 8) & 255,
 		    i & 255, 1 + i % 65000);
 	len += (size_t)snprintf(text + len, cap - len, "COMMIT\n");
-	if ((rc = fw_parse(text, len, &opts, &rs, errs)) != 0)
+	if (nat)
+		len += (size_t)snprintf(text + len, cap - len, "*nat\n"
+		    "-A POSTROUTING_CUST -o out -j MASQUERADE\nCOMMIT\n");
+	if ((rc = fw_parse(text, len, &opts, &rs, errs)) != 0) {
+		char msg[1024];
+
+		fw_err_format(&errs->e[0], "bench rules", msg, sizeof(msg));
+		fprintf(stderr, "%s\n", msg);
 		die("fw_parse", rc);
+	}
 	if ((rc = fw_compile(rs, &env, &fw->prog4, errs)) != 0)
 		die("fw_compile", rc);
 	fw_ruleset_free(rs);
@@ -137,6 +147,7 @@ main(int argc, char **argv)
 	uint64_t n_packets = 20000000;
 	uint16_t n_workers = 1;
 	long n_rules = -1;		/* -F: no firewall */
+	bool nat = false;
 	double fw_s = 0;
 	struct io_port *in, *out;
 	struct ip_neigh_table *nt;
@@ -150,8 +161,13 @@ main(int argc, char **argv)
 	uint64_t t0;
 	int c, rc;
 
-	while ((c = getopt(argc, argv, "p:n:w:F:")) != -1) {
+	while ((c = getopt(argc, argv, "p:n:w:F:N")) != -1) {
 		switch (c) {
+		case 'N':
+			nat = true;
+			if (n_rules < 0)
+				n_rules = 0;
+			break;
 		case 'F':
 			n_rules = strtol(optarg, NULL, 10);
 			if (n_rules < 0 || n_rules > FW_RULES_MAX)
@@ -169,7 +185,7 @@ main(int argc, char **argv)
 				n_workers = 1;
 			break;
 		default:
-			fprintf(stderr, "usage: bench_pipeline [-p PREFIXES] [-n PACKETS] [-w WORKERS] [-F RULES]\n");
+			fprintf(stderr, "usage: bench_pipeline [-p PREFIXES] [-n PACKETS] [-w WORKERS] [-F RULES] [-N]\n");
 			return 2;
 		}
 	}
@@ -195,7 +211,8 @@ main(int argc, char **argv)
 	if ((rc = dp_create(&dp, &params, t, nt)) != 0)
 		die("dp_create", rc);
 	if (n_rules >= 0)
-		dp_fw_swap(dp, make_fw((uint32_t)n_rules, n_workers, &fw_s));
+		dp_fw_swap(dp, make_fw((uint32_t)n_rules, nat, n_workers,
+		    &fw_s));
 	t0 = hg_now_ns();
 	if ((rc = dp_start(dp)) != 0)
 		die("dp_start", rc);
@@ -210,11 +227,12 @@ main(int argc, char **argv)
 	    (unsigned long long)si.rx_pkts, (unsigned long long)so.tx_pkts,
 	    (unsigned long long)(si.drops_total + so.drops_total));
 	if (n_rules >= 0)
-		printf("firewall: conntrack + %ld non-matching rules, compiled "
-		    "in %.3f s\n", n_rules, fw_s);
+		printf("firewall: conntrack + %ld non-matching rules%s, "
+		    "compiled in %.3f s\n", n_rules,
+		    nat ? " + MASQUERADE" : "", fw_s);
 	printf("pipeline forward 64B%s, %u worker%s: %.2f Mpps in all, "
 	    "%.2f Mpps per core (%.1f ns per packet per core)\n",
-	    n_rules >= 0 ? " +fw" : "", n_workers,
+	    n_rules < 0 ? "" : nat ? " +fw +nat" : " +fw", n_workers,
 	    n_workers == 1 ? "" : "s", (double)so.tx_pkts / secs / 1e6,
 	    (double)so.tx_pkts / secs / 1e6 / n_workers,
 	    secs * 1e9 * n_workers / (double)si.rx_pkts);

@@ -63,6 +63,7 @@ static const struct {
 	{ "show version", "version, worker threads and uptime" },
 	{ "show firewall", "rule count, verdict counters, conntrack totals" },
 	{ "show conntrack", "the connection tracking table, a flow a line" },
+	{ "nat show", "active NAT translations: flows whose reply is translated" },
 	{ "reload", "read the configuration file again (as SIGHUP does)" },
 	{ "firewall save [-4|-6]",
 	  "print the rules as iptables-save does, with counters" },

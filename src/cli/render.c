@@ -445,6 +445,7 @@ static const struct {
 	{ "show version", render_keys },
 	{ "show firewall", render_tree },
 	{ "show conntrack", render_conntrack },
+	{ "nat show", render_conntrack },
 	{ "reload", render_reload },
 	{ "firewall save", render_text },
 	{ "firewall restore", render_fw_restore },

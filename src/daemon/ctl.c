@@ -188,7 +188,9 @@ ctl_dispatch(struct hg_daemon *d, const char *line, const char *body,
 	if (strcmp(line, "show firewall") == 0)
 		return hg_fw_show(d);
 	if (strcmp(line, "show conntrack") == 0)
-		return hg_ct_show(d);
+		return hg_ct_show(d, false);
+	if (strcmp(line, "nat show") == 0)
+		return hg_ct_show(d, true);
 	if ((reply = hg_fw_ctl(d, line, body, body_len)) != NULL)
 		return reply;
 	if (strcmp(line, "reload") == 0) {
@@ -203,7 +205,7 @@ ctl_dispatch(struct hg_daemon *d, const char *line, const char *body,
 	}
 	snprintf(err, sizeof(err), "unknown command \"%.200s\" (try: show "
 	    "interfaces, show neighbors, show routes, show version, show "
-	    "firewall, show conntrack, firewall, sets, reload)", line);
+	    "firewall, show conntrack, nat show, firewall, sets, reload)", line);
 	return json_pack("{s:s}", "error", err);
 }
 

@@ -55,7 +55,8 @@ json_t *hg_fw_ctl(struct hg_daemon *d, const char *line, const char *body,
  * none, -EINVAL when its length is bad. */
 int hg_fw_body_len(const char *line, size_t *len);
 json_t *hg_fw_show(struct hg_daemon *d);
-json_t *hg_ct_show(struct hg_daemon *d);
+/* Flows, or with nat_only the translated ones ("nat show"). */
+json_t *hg_ct_show(struct hg_daemon *d, bool nat_only);
 /* hosttap.c: the host side of the punt TAPs (addresses, routes). */
 int hg_host_taps_open(struct hg_daemon *d, const uint8_t macs[][ETH_ALEN],
     char *err, size_t err_len);

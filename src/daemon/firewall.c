@@ -789,6 +789,14 @@ hg_fw_show(struct hg_daemon *d)
 	    json_integer((json_int_t)cs.table_full));
 	json_object_set_new(ct, "frags_followed",
 	    json_integer((json_int_t)cs.frags_followed));
+	json_object_set_new(ct, "nat_setup",
+	    json_integer((json_int_t)cs.nat_setup));
+	json_object_set_new(ct, "nat_remapped",
+	    json_integer((json_int_t)cs.nat_remapped));
+	json_object_set_new(ct, "nat_no_tuple",
+	    json_integer((json_int_t)cs.nat_no_tuple));
+	json_object_set_new(ct, "nat_clash",
+	    json_integer((json_int_t)cs.nat_clash));
 	for (int r = 1; r < CT_INVALID_COUNT; r++)
 		json_object_set_new(inv, ct_invalid_name((enum ct_invalid)r),
 		    json_integer((json_int_t)cs.invalid[r]));
@@ -835,7 +843,21 @@ struct ct_list {
 	json_t *flows;
 	uint64_t now_ns;
 	size_t n;
+	bool nat_only;		/* translated flows only (nat show) */
 };
+
+/* True when the reply tuple is the original one reversed: no NAT. */
+static bool
+tuple_plain(const struct ct_flow_info *fi)
+{
+	const struct ct_tuple *o = &fi->orig, *r = &fi->reply;
+	bool icmp = o->proto == IPPROTO_ICMP_ || o->proto == IPPROTO_ICMPV6_;
+
+	return memcmp(o->src, r->dst, 16) == 0 &&
+	    memcmp(o->dst, r->src, 16) == 0 &&
+	    (icmp ? o->sport_be == r->sport_be :
+	    o->sport_be == r->dport_be && o->dport_be == r->sport_be);
+}
 
 #define CT_LIST_MAX	10000	/* flows one listing shows */
 
@@ -845,6 +867,8 @@ ct_one(const struct ct_flow_info *fi, void *arg)
 	struct ct_list *l = arg;
 	char o[128], r[128], pb[8];
 
+	if (l->nat_only && tuple_plain(fi))
+		return 0;
 	if (l->n++ >= CT_LIST_MAX)
 		return 1;
 	tuple_str(&fi->orig, o, sizeof(o));
@@ -864,9 +888,10 @@ ct_one(const struct ct_flow_info *fi, void *arg)
 }
 
 json_t *
-hg_ct_show(struct hg_daemon *d)
+hg_ct_show(struct hg_daemon *d, bool nat_only)
 {
-	struct ct_list l = { .flows = json_array(), .now_ns = hg_now_ns() };
+	struct ct_list l = { .flows = json_array(), .now_ns = hg_now_ns(),
+	    .nat_only = nat_only };
 
 	(void)dp_ct_walk(d->dp, l.now_ns, ct_one, &l);
 	return json_pack("{s:o,s:b}", "flows", l.flows, "truncated",

@@ -47,6 +47,7 @@ struct dp_worker {
 	struct ct_result cur;
 	uint64_t ct_swept_ns;		/* last expiry sweep */
 	const struct dp_fw *fw;		/* loaded once per loop turn */
+	const struct ip_tables *tables;	/* the same */
 	struct dp_counters ctr;
 	struct pkt_batch rx;
 	struct pkt_batch tx;
@@ -68,6 +69,7 @@ struct dp {
 	struct ip_neigh_table *nt;
 	struct dp_params params;
 	bool replay;
+	bool flow_exact;		/* every port steers by io_flow_queue() */
 	int stop;			/* atomic */
 	int running;			/* atomic: workers not yet returned */
 	struct dp_worker *workers[DP_WORKERS_MAX];

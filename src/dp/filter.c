@@ -120,12 +120,159 @@ dp_reject(const struct pkt *p, enum fw_reject_with with,
 		res->icmp_code = v4 ? ICMP_PORT_UNREACH : ICMP6_PORT_UNREACH;
 }
 
+/* ---- NAT ---------------------------------------------------------- */
+
+static unsigned
+mask_bits(const uint8_t mask[16])
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < 16; i++)
+		n += (unsigned)__builtin_popcount(mask[i]);
+	return n;
+}
+
+/*
+ * The range a nat rule's target gives a new flow.  MASQUERADE takes the
+ * egress interface's first address of the family.  False when the
+ * target cannot be carried out here: REDIRECT (to a local service, whose
+ * flow would have to live in the local table; not done yet), or an
+ * egress interface without an address of the family.
+ */
+static bool
+dp_nat_range(const struct dp_worker *w, const struct fw_target *t,
+    const struct pkt *p, uint16_t out_if, struct ct_nat_range *r)
+{
+	bool v4 = p->l3 == PKT_L3_IP4;
+
+	memset(r, 0, sizeof(*r));
+	switch (t->kind) {
+	case FW_T_SNAT:
+	case FW_T_DNAT:
+		if (t->nat.has_addr) {
+			memcpy(r->addr_lo, t->nat.addr_lo, 16);
+			memcpy(r->addr_hi, t->nat.addr_hi, 16);
+		} else if (v4) {
+			const struct ip4_hdr *ip = pkt_l3(p);
+
+			memcpy(r->addr_lo, t->kind == FW_T_SNAT ? &ip->src_be :
+			    &ip->dst_be, 4);
+			memcpy(r->addr_hi, r->addr_lo, 16);
+		} else {
+			const struct ip6_hdr *ip = pkt_l3(p);
+
+			memcpy(r->addr_lo, t->kind == FW_T_SNAT ? ip->src :
+			    ip->dst, 16);
+			memcpy(r->addr_hi, r->addr_lo, 16);
+		}
+		break;
+	case FW_T_MASQUERADE: {
+		const struct ip_if *ifp;
+
+		if (w->tables == NULL || out_if >= w->tables->n_if)
+			return false;
+		ifp = &w->tables->ifs[out_if];
+		if (v4 && ifp->n_addr4 > 0)
+			memcpy(r->addr_lo, &ifp->addr4[0].addr_be, 4);
+		else if (!v4 && ifp->n_addr6 > 0)
+			memcpy(r->addr_lo, ifp->addr6[0].addr, 16);
+		else
+			return false;
+		memcpy(r->addr_hi, r->addr_lo, 16);
+		break;
+	}
+	case FW_T_NETMAP:
+		r->flags |= CT_NAT_F_NETMAP;
+		memcpy(r->addr_lo, t->nat.netmap.addr, 16);
+		memcpy(r->addr_hi, t->nat.netmap.addr, 16);
+		r->plen = (uint8_t)mask_bits(t->nat.netmap.mask);
+		return true;
+	default:
+		return false;
+	}
+	if (t->nat.has_ports) {
+		r->flags |= CT_NAT_F_PORTS;
+		r->port_lo = t->nat.ports.lo;
+		r->port_hi = t->nat.ports.hi;
+	}
+	if (t->nat.flags & (FW_NAT_RANDOM | FW_NAT_RANDOM_FULLY))
+		r->flags |= CT_NAT_F_RANDOM;
+	if (t->nat.flags & FW_NAT_PERSISTENT)
+		r->flags |= CT_NAT_F_PERSISTENT;
+	return true;
+}
+
+/* Whether the ports' steering brings a tuple's packets to this worker
+ * (src/io's io_flow_queue(), the same rule the kernel runs).  When some
+ * port cannot steer exactly, any tuple will do: replies may then land on
+ * another worker, which is said in the log at start. */
+static bool
+dp_flow_is_ours(const struct dp_worker *w, const struct ct_tuple *t)
+{
+	struct io_flow_key k;
+	uint16_t n = w->dp->params.n_workers;
+
+	if (n == 1 || !w->dp->flow_exact)
+		return true;
+	memset(&k, 0, sizeof(k));
+	memcpy(k.src, t->src, 16);
+	memcpy(k.dst, t->dst, 16);
+	k.sport_be = t->sport_be;
+	k.dport_be = t->dport_be;
+	k.l3 = t->l3;
+	k.proto = t->proto;
+	return io_flow_queue(&k, n) == w->id;
+}
+
+/* A translated reply must come back to this worker (and, with more
+ * than one, the fanout must say where it lands). */
+static bool
+dp_nat_ok(const struct ct_tuple *reply, void *arg)
+{
+	const struct dp_worker *w = arg;
+
+	return dp_flow_is_ours(w, reply);
+}
+
+/*
+ * The nat table for a new flow at hook, and the translation it asks for
+ * set up on cr.  False when the flow must be dropped (no free tuple),
+ * with the reason in res.
+ */
+static bool
+dp_nat_new(struct dp_worker *w, const struct fw_prog *prog,
+    struct ct_table *ct, struct ct_result *cr, enum fw_nat_hook hook,
+    const struct pkt *p, uint16_t out_if, uint64_t now_ns,
+    struct ip_filter_result *res)
+{
+	struct fw_ct_info ci;
+	struct fw_pkt fp = { .p = p, .in_if = p->in_if, .out_if = out_if,
+	    .ct = &ci };
+	struct ct_nat_range range;
+	uint32_t rule;
+
+	if (cr->state != CT_STATE_NEW || cr->entry != CT_ENTRY_NONE ||
+	    cr->frag_follow)
+		return true;
+	dp_fw_ct_info(ct, cr, now_ns, &ci);
+	rule = fw_eval_nat(prog, w->id, hook, &fp, now_ns);
+	if (rule == FW_RULE_NONE ||
+	    !dp_nat_range(w, fw_prog_target(prog, rule), p, out_if, &range))
+		return true;
+	if (ct_nat_setup(ct, cr, hook == FW_NAT_PREROUTING ? CT_MANIP_DST :
+	    CT_MANIP_SRC, &range, dp_nat_ok, w, now_ns) == 0)
+		return true;
+	res->action = IP_FILTER_DROP;
+	res->reason = PKT_DROP_NAT_NO_TUPLE;
+	return false;
+}
+
 /* Judge p, classified into cr from ct, and confirm it if accepted.  The
  * caller holds ct's lock if it has one. */
 static void
 dp_decide(struct dp_worker *w, const struct fw_prog *prog,
     struct ct_table *ct, struct ct_result *cr, enum fw_hook hook,
-    const struct pkt *p, uint16_t out_if, uint64_t now_ns,
+    struct pkt *p, uint16_t out_if, uint64_t now_ns,
     struct ip_filter_result *res)
 {
 	struct fw_ct_info ci;
@@ -137,20 +284,34 @@ dp_decide(struct dp_worker *w, const struct fw_prog *prog,
 	};
 	struct fw_verdict v;
 
+	bool nat = hook == FW_HOOK_FORWARD && fw_prog_has_nat(prog);
+	int rc;
+
 	if (cr->frag_follow) {
 		/* Its datagram's first fragment was judged and accepted. */
 		res->action = IP_FILTER_ACCEPT;
+		if (nat)
+			(void)ct_nat_rewrite(ct, cr, p, CT_MANIP_SRC);
 		return;
 	}
 	dp_fw_ct_info(ct, cr, now_ns, &ci);
 	fw_eval(prog, w->id, hook, &fp, now_ns, &v);
 	switch (v.kind) {
 	case FW_VERDICT_ACCEPT:
-		if (ct_confirm(ct, cr, now_ns) != 0) {
+		/* POSTROUTING: a new flow's source translation. */
+		if (nat && !dp_nat_new(w, prog, ct, cr, FW_NAT_POSTROUTING, p,
+		    out_if, now_ns, res))
+			return;
+		if ((rc = ct_confirm(ct, cr, now_ns)) != 0) {
+			/* -EADDRINUSE: another new flow took the same
+			 * translated reply tuple first. */
 			res->action = IP_FILTER_DROP;
-			res->reason = PKT_DROP_CT_TABLE_FULL;
+			res->reason = rc == -ENOSPC ? PKT_DROP_CT_TABLE_FULL :
+			    PKT_DROP_NAT_NO_TUPLE;
 			return;
 		}
+		if (nat)
+			(void)ct_nat_rewrite(ct, cr, p, CT_MANIP_SRC);
 		res->action = IP_FILTER_ACCEPT;
 		return;
 	case FW_VERDICT_REJECT:
@@ -168,7 +329,7 @@ dp_decide(struct dp_worker *w, const struct fw_prog *prog,
 /* Classify, judge, confirm: the local paths (INPUT, OUTPUT). */
 static void
 dp_judge(struct dp_worker *w, const struct fw_prog *prog, struct ct_table *ct,
-    enum fw_hook hook, const struct pkt *p, uint16_t out_if,
+    enum fw_hook hook, struct pkt *p, uint16_t out_if,
     uint64_t now_ns, struct ip_filter_result *res)
 {
 	struct ct_result cr;
@@ -209,6 +370,16 @@ dp_filter_hook(void *arg, struct pkt *p, enum ip_hook hook, uint16_t out_if,
 			return;
 		ct_classify(w->ct, p, now_ns, &w->cur);
 		w->cur_pkt = p;
+		/* DNAT / NETMAP for a new flow; every packet of a translated
+		 * flow gets its destination rewritten here (replies of a
+		 * SNATed flow go back to the inside host). */
+		if (!dp_nat_new(w, prog, w->ct, &w->cur, FW_NAT_PREROUTING, p,
+		    FW_IF_NONE, now_ns, res)) {
+			w->cur_pkt = NULL;
+			return;
+		}
+		res->dst_changed = ct_nat_rewrite(w->ct, &w->cur, p,
+		    CT_MANIP_DST);
 		return;
 	case IP_HOOK_FORWARD:
 		if (w->cur_pkt != p) {

@@ -154,6 +154,7 @@ dp_run_live(struct dp_worker *w)
 		uint32_t got = 0;
 
 		w->fw = rcu_dereference(dp->fw);
+		w->tables = t;
 		if (w->id == 0)
 			got += dp_host_rx(w, t, now_ns);
 
@@ -193,6 +194,7 @@ dp_run_replay(struct dp_worker *w)
 		int best_i = -1;
 
 		w->fw = rcu_dereference(dp->fw);
+		w->tables = t;
 
 		for (uint16_t i = 0; i < dp->params.n_if; i++) {
 			struct io_port *port = dp->params.ports[i];
@@ -288,6 +290,14 @@ dp_create(struct dp **out, const struct dp_params *params,
 		    io_port_kind(params->ports[i]) != IO_PORT_PCAP)
 			dp->replay = false;
 	}
+	dp->flow_exact = true;
+	for (uint16_t i = 0; i < params->n_if; i++)
+		if (params->ports[i] != NULL &&
+		    !io_port_flow_queue_exact(params->ports[i]))
+			dp->flow_exact = false;
+	if (!dp->flow_exact && params->n_workers > 1)
+		hg_log_warnx("dp: a port cannot steer flows to workers exactly; "
+		    "NAT replies may reach another worker than their flow's");
 	if (dp->replay && params->n_workers != 1) {
 		free(dp);
 		return -EINVAL;
@@ -456,6 +466,10 @@ dp_ct_stats(const struct dp *dp, struct ct_stats *out)
 		out->reopened += st.reopened;
 		out->table_full += st.table_full;
 		out->frags_followed += st.frags_followed;
+		out->nat_setup += st.nat_setup;
+		out->nat_remapped += st.nat_remapped;
+		out->nat_no_tuple += st.nat_no_tuple;
+		out->nat_clash += st.nat_clash;
 		for (int r = 0; r < CT_INVALID_COUNT; r++)
 			out->invalid[r] += st.invalid[r];
 	}

@@ -423,3 +423,122 @@ class Fw(Case):
 
 	def block(self, t, frame):
 		self.rx("if0", t, frame)
+
+
+# ---- NAT cases (nat_*) ---------------------------------------------------
+
+# More inside hosts on if0, beside h0.
+H1_MAC, H1_IP4, H1_IP6 = "02:aa:00:00:00:06", "10.0.1.6", "2001:db8:1::6"
+S_MAC, S_IP4 = "02:aa:00:00:00:c8", "10.0.1.200"	# a server on if0
+
+
+def nat_rules(outdir, name, filter_rules, nat):
+	"""Writes outdir/name: the *filter table as fw_rules() writes it,
+	then a *nat table with the built-in chains (policy ACCEPT: nat
+	chains never drop), the customer chains and the nat rules nat
+	("-A PREROUTING_CUST ...").  Returns the text."""
+	text = fw_rules(outdir, name, filter_rules)
+	text += "\n".join(["*nat", ":PREROUTING ACCEPT [0:0]",
+	    ":INPUT ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]",
+	    ":POSTROUTING ACCEPT [0:0]", ":PREROUTING_CUST - [0:0]",
+	    ":POSTROUTING_CUST - [0:0]"] + list(nat) + ["COMMIT", ""])
+	with open(os.path.join(outdir, name), "w") as f:
+		f.write(text)
+	return text
+
+
+def _l4_of(pkt):
+	"""The transport layer of a scapy IP/IPv6 packet, or None."""
+	from scapy.layers.inet import TCP, UDP
+	from scapy.layers.inet6 import _ICMPv6
+	for cls in (TCP, UDP, ICMP, _ICMPv6):
+		if cls in pkt:
+			return pkt[cls]
+	return None
+
+
+def natted(frame, out_if, nh_mac, src=None, dst=None, sport=None,
+    dport=None, echo_id=None):
+	"""A packet forwarded (TTL / hop limit - 1) with the fields NAT
+	changes set to the given values (None: unchanged): addresses, TCP /
+	UDP ports, the ICMP / ICMPv6 echo identifier.  Every checksum is
+	computed afresh over the whole packet (the IP header's, TCP's and
+	UDP's with the new pseudo-header, ICMP's, ICMPv6's with its
+	pseudo-header), so the result does not depend on how the router
+	updates them."""
+	raw = l3(frame)
+	pkt = IP(raw) if raw[0] >> 4 == 4 else IPv6(raw)
+	if isinstance(pkt, IP):
+		pkt.ttl -= 1
+		pkt.chksum = None
+	else:
+		pkt.hlim -= 1
+	if src is not None:
+		pkt.src = src
+	if dst is not None:
+		pkt.dst = dst
+	l4 = _l4_of(pkt)
+	if l4 is not None and hasattr(l4, "sport"):
+		if sport is not None:
+			l4.sport = sport
+		if dport is not None:
+			l4.dport = dport
+	if echo_id is not None:
+		l4.id = echo_id
+	for f in ("chksum", "cksum"):
+		if l4 is not None and f in l4.fields:
+			setattr(l4, f, None)
+	out = bytes(pkt)
+	assert len(out) == len(raw)
+	return (Ether(dst=nh_mac, src=IF_MAC[out_if],
+	    type=0x0800 if isinstance(pkt, IP) else 0x86dd) / Raw(out))
+
+
+def unnatted_quote(sent_frame, quoted):
+	"""What an ICMP error quoting quoted (the translated packet, as the
+	far side saw it) must quote once translated back: the packet as the
+	inside host sent it (sent_frame), with the TTL / hop limit the far
+	side saw, cut to the quote's length.  NAT changed only addresses,
+	ports and identifiers, and undoing it restores them; every
+	checksum in the quote is then the inside host's own (the IPv4
+	header's recomputed for the TTL)."""
+	q = bytearray(l3(sent_frame))
+	if q[0] >> 4 == 4:
+		ihl_bytes = (q[0] & 0x0f) * 4
+		q[8] = quoted[8]
+		q[10:12] = ip4_header_checksum(q[:ihl_bytes]).to_bytes(2, "big")
+	else:
+		q[7] = quoted[7]
+	return bytes(q[:len(quoted)])
+
+
+def natted_error(frame, out_if, nh_mac, dst, quote):
+	"""An ICMP / ICMPv6 error forwarded back to an inside host: TTL /
+	hop limit - 1, outer destination dst, outer source and ICMP header
+	as received, quote in place of the received quote, ICMP (ICMPv6:
+	with the pseudo-header) checksum and IPv4 header checksum
+	computed afresh."""
+	from scapy.layers.inet6 import in6_chksum
+	raw = bytearray(l3(frame))
+	if raw[0] >> 4 == 4:
+		ihl_bytes = (raw[0] & 0x0f) * 4
+		hdr = IP(bytes(raw[:ihl_bytes]))
+		hdr.ttl -= 1
+		hdr.dst = dst
+		hdr.chksum = None
+		icmp = bytearray(raw[ihl_bytes:ihl_bytes + 8]) + quote
+		icmp[2:4] = b"\x00\x00"
+		icmp[2:4] = checksum(bytes(icmp)).to_bytes(2, "big")
+		hdr.len = ihl_bytes + len(icmp)
+		return (Ether(dst=nh_mac, src=IF_MAC[out_if], type=0x0800) /
+		    Raw(bytes(hdr)[:ihl_bytes] + bytes(icmp)))
+	assert raw[6] == 58, "no extension headers here"
+	hdr = IPv6(bytes(raw[:40]))
+	hdr.hlim -= 1
+	hdr.dst = dst
+	icmp = bytearray(raw[40:48]) + quote
+	hdr.plen = len(icmp)
+	icmp[2:4] = b"\x00\x00"
+	icmp[2:4] = in6_chksum(58, hdr, bytes(icmp)).to_bytes(2, "big")
+	return (Ether(dst=nh_mac, src=IF_MAC[out_if], type=0x86dd) /
+	    Raw(bytes(hdr)[:40] + bytes(icmp)))
