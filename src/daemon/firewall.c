@@ -752,6 +752,45 @@ static const char *const hook_names[FW_HOOK_COUNT] = {
 	[FW_HOOK_OUTPUT] = "output",
 };
 
+/* The COPY sessions (MACRO_CUST -j COPY) and what they sent. */
+static json_t *
+copy_show(struct hg_daemon *d)
+{
+	struct dp_copy_stats *st;
+	json_t *a = json_array();
+	uint32_t n;
+
+	st = calloc(DP_COPY_MAX, sizeof(*st));
+	if (st == NULL)
+		return a;
+	n = HG_MIN(dp_copy_stats(d->dp, st, DP_COPY_MAX), DP_COPY_MAX);
+	for (uint32_t i = 0; i < n; i++) {
+		char to[INET6_ADDRSTRLEN];
+		json_t *c = json_object();
+
+		inet_ntop(st[i].family == FW_IPV6 ? AF_INET6 : AF_INET,
+		    st[i].to, to, sizeof(to));
+		json_object_set_new(c, "rules", json_string(
+		    st[i].family == FW_IPV6 ? "ipv6" : "ipv4"));
+		json_object_set_new(c, "position", json_integer(st[i].pos));
+		json_object_set_new(c, "from", json_string(st[i].from));
+		json_object_set_new(c, "to", json_string(to));
+		json_object_set_new(c, "bidirectional",
+		    json_boolean(st[i].bidirectional));
+		json_object_set_new(c, "active", json_boolean(st[i].active));
+		json_object_set_new(c, "vni", json_integer(st[i].vni));
+		json_object_set_new(c, "sent",
+		    json_integer((json_int_t)st[i].sent));
+		json_object_set_new(c, "dropped",
+		    json_integer((json_int_t)st[i].dropped));
+		json_object_set_new(c, "truncated",
+		    json_integer((json_int_t)st[i].truncated));
+		json_array_append_new(a, c);
+	}
+	free(st);
+	return a;
+}
+
 json_t *
 hg_fw_show(struct hg_daemon *d)
 {
@@ -802,6 +841,7 @@ hg_fw_show(struct hg_daemon *d)
 		    json_integer((json_int_t)cs.invalid[r]));
 	json_object_set_new(ct, "invalid", inv);
 	json_object_set_new(o, "conntrack", ct);
+	json_object_set_new(o, "copy", copy_show(d));
 	return o;
 }
 

@@ -26,6 +26,7 @@
 #define DP_POOL_BUFS_DEFAULT	8192	/* per worker: 8192 * ~2.2 KiB */
 
 struct dp;
+struct dp_mirror;
 
 struct dp_params {
 	uint16_t n_workers;		/* >= 1 */
@@ -54,6 +55,9 @@ struct dp_params {
 struct dp_fw {
 	struct fw_prog *prog4;
 	struct fw_prog *prog6;
+	/* The COPY sessions of both programs (mirror.c): built by
+	 * dp_fw_swap(), freed by dp_fw_free(); callers leave it NULL. */
+	struct dp_mirror *mirror;
 };
 
 struct dp_if_stats {
@@ -106,6 +110,31 @@ void dp_ct_stats(const struct dp *dp, struct ct_stats *out);
  * change them, so a listing is a best-effort snapshot. */
 int dp_ct_walk(const struct dp *dp, uint64_t now_ns,
     int (*fn)(const struct ct_flow_info *, void *), void *arg);
+
+/*
+ * One COPY session (MACRO_CUST -j COPY) of the published firewall and
+ * its counters summed over the workers.  Counters carry over a rule set
+ * swap for a session with the same family, from, to and direction.
+ */
+#define DP_COPY_MAX		32	/* COPY sessions run; more are logged */
+
+struct dp_copy_stats {
+	uint8_t family;			/* FW_IPV4 / FW_IPV6: rule set, collector */
+	uint32_t pos;			/* 1-based position in MACRO_CUST */
+	uint32_t vni;			/* VXLAN network identifier of its copies */
+	bool bidirectional;
+	bool active;			/* from names one of the interfaces */
+	char from[FW_IFNAME_MAX];
+	uint8_t to[16];
+	uint64_t sent;			/* copies handed to the collector's port */
+	uint64_t dropped;		/* no buffer, no route, collector unresolved */
+	uint64_t truncated;		/* sent cut to the egress MTU */
+};
+
+/* Control thread: writes up to max sessions to out, returns how many
+ * there are (read while workers run: approximate). */
+uint32_t dp_copy_stats(const struct dp *dp, struct dp_copy_stats *out,
+    uint32_t max);
 
 /* Sums one interface's counters over all workers. */
 void dp_if_stats(const struct dp *dp, uint16_t if_idx, struct dp_if_stats *out);

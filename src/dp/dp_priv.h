@@ -103,4 +103,126 @@ uint32_t dp_host_rx(struct dp_worker *w, const struct ip_tables *t,
 /* Per loop turn: expire flows. */
 void dp_ct_poll(struct dp_worker *w, uint64_t now_ns);
 
+/*
+ * mirror.c: COPY sessions (MACRO_CUST -j COPY): every frame received on,
+ * and with --bidirectional sent on, an interface goes in a VXLAN copy to
+ * a collector (docs/firewall.md "Mirroring traffic").
+ */
+#define DP_COPY_HELD_MAX	8	/* copies per session and worker that may
+					   wait for the collector's neighbour */
+#define DP_COPY_GIVE_UP_NS	((IP_NEIGH_PROBES + 1) * IP_NEIGH_RETRANS_NS)
+#define DP_VXLAN_PORT		4789	/* RFC 7348 §5 */
+#define DP_VXLAN_HDR_LEN	8
+
+/* A copy carries this in pkt->user: bits 63..48 the magic, 47..32 the
+ * table's generation, bit 8 "held for the neighbour", 7..0 the session. */
+#define DP_COPY_MAGIC		0x4d52ULL	/* "MR" */
+#define DP_COPY_HELD		0x100ULL
+
+struct dp_copy_sess {
+	const struct fw_prog *prog;	/* whose rule it is */
+	uint32_t rule;			/* in prog */
+	uint32_t pos;			/* in MACRO_CUST, 1-based */
+	uint32_t vni;
+	uint16_t from_if;		/* FW_IF_NONE: no such interface */
+	uint8_t family;			/* FW_IPV4 / FW_IPV6 */
+	bool bidirectional;
+	bool match_all;			/* copies frames the parser refused */
+	char from[FW_IFNAME_MAX];
+	uint8_t to[16];
+};
+
+/* One worker's counters of one session; only that worker writes. */
+struct dp_copy_ctr {
+	uint64_t sent, dropped, truncated;
+	uint64_t held;			/* copies in the router's queue */
+	uint64_t held_ns;		/* the queue last moved */
+};
+
+/* Built per firewall (dp_fw_swap), read-only for workers but counters. */
+struct dp_mirror {
+	uint16_t gen;
+	uint16_t n_workers;
+	uint32_t n;
+	uint32_t rx[IP_IF_MAX];		/* sessions copying what i receives */
+	uint32_t tx[IP_IF_MAX];		/* ... and what hexgate sends on i */
+	struct dp_copy_sess s[DP_COPY_MAX];
+	uint64_t base_sent[DP_COPY_MAX];	/* carried from older tables */
+	uint64_t base_dropped[DP_COPY_MAX];
+	uint64_t base_truncated[DP_COPY_MAX];
+	struct dp_copy_ctr ctr[];	/* [worker * DP_COPY_MAX + session] */
+};
+
+/* What a VXLAN copy's outer headers say (dp_vxlan_build). */
+struct dp_vxlan {
+	uint8_t family;			/* FW_IPV4 / FW_IPV6 */
+	uint8_t src[16], dst[16];	/* IPv4 in the first 4 bytes */
+	uint32_t vni;
+	uint16_t sport;			/* host order */
+	uint16_t mtu_bytes;		/* largest outer L3 packet */
+};
+
+/*
+ * Writes into the empty packet c the VXLAN copy of p's frame: Ethernet
+ * (addresses zero: ip_output() writes them), IPv4 (DF, UDP checksum 0)
+ * or IPv6 (UDP checksum computed), UDP to DP_VXLAN_PORT, VXLAN with the
+ * I flag, then p's frame, cut to what fits v->mtu_bytes.  c is left
+ * parsed for ip_output().  p is only read.  Returns the bytes cut from
+ * the frame (0: whole), or -EMSGSIZE when not even its Ethernet header
+ * fits.
+ */
+int dp_vxlan_build(struct pkt *c, const struct pkt *p,
+    const struct dp_vxlan *v) HG_MUST_CHECK;
+/* RFC 7348 §5: a source port from 49152..65535 by the inner flow. */
+uint16_t dp_vxlan_sport(const struct pkt *p, bool parsed);
+
+/* Control thread, dp_fw_swap(): builds fw->mirror from the programs
+ * (NULL when there is no COPY rule), then after the grace period carries
+ * the old table's counters over. */
+void dp_mirror_attach(struct dp *dp, struct dp_fw *fw);
+void dp_mirror_carry(struct dp_fw *fw, const struct dp_fw *old);
+void dp_mirror_free(struct dp_mirror *m);
+
+/* Data plane, slow path: copies p for each session in the bit set. */
+void dp_mirror_frame(struct dp_worker *w, const struct dp_mirror *m,
+    uint32_t sessions, const struct pkt *p, bool rx, bool parsed,
+    uint64_t now_ns);
+/* A copy reached the port: count it. */
+void dp_mirror_sent(struct dp_worker *w, const struct dp_mirror *m,
+    const struct pkt *c, uint64_t now_ns);
+
+static inline const struct dp_mirror *
+dp_mirror_of(const struct dp_worker *w)
+{
+	return w->fw != NULL ? w->fw->mirror : NULL;
+}
+
+/* Port RX, right after pkt_parse(): one load and one test per frame
+ * when the interface has no session. */
+static inline void
+dp_mirror_rx(struct dp_worker *w, const struct pkt *p, bool parsed,
+    uint64_t now_ns)
+{
+	const struct dp_mirror *m = dp_mirror_of(w);
+
+	if (hg_unlikely(m != NULL && m->rx[p->in_if] != 0))
+		dp_mirror_frame(w, m, m->rx[p->in_if], p, true, parsed, now_ns);
+}
+
+/* TX flush, for each frame about to be handed to the port p->out_if.
+ * Copies themselves are counted, never copied again: a collector behind
+ * the mirrored interface does not loop. */
+static inline void
+dp_mirror_tx(struct dp_worker *w, const struct pkt *p, uint64_t now_ns)
+{
+	const struct dp_mirror *m = dp_mirror_of(w);
+
+	if (hg_likely(m == NULL))
+		return;
+	if (hg_unlikely((p->user >> 48) == DP_COPY_MAGIC))
+		dp_mirror_sent(w, m, p, now_ns);
+	else if (hg_unlikely(m->tx[p->out_if] != 0))
+		dp_mirror_frame(w, m, m->tx[p->out_if], p, false, true, now_ns);
+}
+
 #endif /* DP_PRIV_H */

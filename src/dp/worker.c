@@ -50,6 +50,7 @@ dp_flush(struct dp_worker *w, uint64_t now_ns)
 			ip_drop(w->ipw, p, PKT_DROP_IF_DOWN);
 			continue;
 		}
+		dp_mirror_tx(w, p, now_ns);	/* may append copies to tx */
 		w->stage[o][w->stage_n[o]++] = p;
 	}
 	tx->n = 0;
@@ -93,6 +94,7 @@ dp_rx_one_port(struct dp_worker *w, const struct ip_tables *t, uint16_t i,
 		bytes += p->len;
 		p->in_if = i;
 		why = pkt_parse(p, NULL);
+		dp_mirror_rx(w, p, why == PKT_DROP_NONE, now_ns);
 		if (hg_unlikely(why != PKT_DROP_NONE)) {
 			ip_drop(w->ipw, p, why);
 			continue;
@@ -423,15 +425,19 @@ dp_fw_free(struct dp_fw *fw)
 		return;
 	fw_prog_free(fw->prog4);
 	fw_prog_free(fw->prog6);
+	dp_mirror_free(fw->mirror);
 	free(fw);
 }
 
 void
 dp_fw_swap(struct dp *dp, struct dp_fw *fw)
 {
-	struct dp_fw *old = rcu_xchg_pointer(&dp->fw, fw);
+	struct dp_fw *old;
 
+	dp_mirror_attach(dp, fw);
+	old = rcu_xchg_pointer(&dp->fw, fw);
 	synchronize_rcu();
+	dp_mirror_carry(fw, old);
 	dp_fw_free(old);
 }
 

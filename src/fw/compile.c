@@ -861,3 +861,54 @@ fw_prog_rule_at(const struct fw_prog *prog, uint32_t rule,
 	*chain = prog->rs->tables[ch->table].chains[ch->pos].name;
 	*pos = rule - ch->first;
 }
+
+/* --- COPY sessions ------------------------------------------------------- */
+
+static uint16_t
+if_index(const struct fw_prog *prog, const char *name)
+{
+	for (uint16_t i = 0; i < prog->n_if; i++)
+		if (strncmp(prog->if_names[i], name, FW_IFNAME_MAX) == 0)
+			return i;
+	return FW_IF_NONE;
+}
+
+uint32_t
+fw_prog_copies(const struct fw_prog *prog, struct fw_copy *out, uint32_t max)
+{
+	uint32_t n = 0;
+
+	/* The parser keeps COPY to MACRO_CUST and MACRO_CUST to COPY, so
+	 * the chain's own rules are the whole list (no jumps out of it). */
+	for (uint32_t id = 0; id < prog->n_chains; id++) {
+		const struct fw_cchain *ch = &prog->chains[id];
+		const struct fw_chain *c;
+
+		if (ch->table != FW_TABLE_FILTER)
+			continue;
+		c = &prog->rs->tables[ch->table].chains[ch->pos];
+		if (strcmp(c->name, "MACRO_CUST") != 0)
+			continue;
+		for (uint32_t j = 0; j < ch->n; j++) {
+			const struct fw_target *t = &c->rules[j].target;
+			struct fw_copy *o;
+
+			if (t->kind != FW_T_COPY)
+				continue;
+			if (n++ >= max)
+				continue;
+			o = &out[n - 1];
+			memset(o, 0, sizeof(*o));
+			o->rule = ch->first + j;
+			o->pos = j + 1;
+			o->family = prog->family;
+			o->bidirectional = t->copy_bidirectional;
+			o->match_all = prog->rules[o->rule].chk == 0;
+			memcpy(o->from, t->copy_from, sizeof(o->from));
+			o->from[FW_IFNAME_MAX - 1] = '\0';
+			o->from_if = if_index(prog, o->from);
+			memcpy(o->to, t->copy_to, sizeof(o->to));
+		}
+	}
+	return n;
+}

@@ -820,3 +820,29 @@ fw_eval_nat(const struct fw_prog *prog, uint16_t worker,
 	return prog->rules[v.rule].target == FW_T_ACCEPT ? FW_RULE_NONE :
 	    v.rule;
 }
+
+bool
+fw_prog_copy_match(const struct fw_prog *prog, uint16_t worker, uint32_t rule,
+    const struct fw_pkt *fp, uint64_t now_ns)
+{
+	const struct pkt *p = fp->p;
+	struct fw_ccount *cnt;
+	struct ectx x;
+
+	if (hg_unlikely(rule >= prog->n_rules ||
+	    prog->rules[rule].target != FW_T_COPY))
+		return false;
+	if (hg_unlikely(worker >= prog->n_workers))
+		worker %= prog->n_workers;
+	/* load() reads only what the packet's own family has: a frame of
+	 * the other family, or not IP, matches only a rule without L3
+	 * matches. */
+	load(&x, prog, fp);
+	if (!rule_match(prog, &prog->rules[rule], &x, now_ns))
+		return false;
+	cnt = &fw_slice_counts(fw_prog_slice(prog, worker))[rule];
+	count_add(&cnt->pkts, 1);
+	count_add(&cnt->bytes, p->l3 == PKT_L3_IP4 || p->l3 == PKT_L3_IP6 ?
+	    p->l3_len : p->len);
+	return true;
+}

@@ -594,4 +594,37 @@ void fw_prog_rule_at(const struct fw_prog *prog, uint32_t rule,
 const char *fw_table_name(enum fw_table_id t);
 const char *fw_target_name(enum fw_target_kind k);
 
+/*
+ * ---- COPY (MACRO_CUST): traffic mirroring sessions ----
+ *
+ * Each "-j COPY --from IFACE --to ADDR [--bidirectional]" rule of the
+ * filter table's MACRO_CUST is one session; src/dp executes them.
+ */
+struct fw_copy {
+	uint32_t rule;			/* fw_prog_rule_at() index */
+	uint32_t pos;			/* 1-based position in MACRO_CUST */
+	uint8_t family;			/* the collector's: the rule set's */
+	bool bidirectional;		/* also what hexgate sends on from */
+	bool match_all;			/* no match besides the target */
+	uint16_t from_if;		/* index of from, or FW_IF_NONE */
+	char from[FW_IFNAME_MAX];
+	uint8_t to[16];			/* collector, as fw_addr stores it */
+};
+
+/* Control thread.  Writes up to max sessions in rule order to out and
+ * returns how many the program has (may be more than max). */
+uint32_t fw_prog_copies(const struct fw_prog *prog, struct fw_copy *out,
+    uint32_t max);
+
+/*
+ * Data plane.  True when the COPY rule (fw_copy.rule) matches fp: its -p,
+ * -s, -d, -i, -o and modules, judged like fw_eval() would (no conntrack
+ * entry: fp->ct NULL is INVALID).  A rule with matches of its family does
+ * not match packets of the other family or non-IP frames; one without
+ * matches takes every frame.  A hit counts on the rule (iptables-save's
+ * [packets:bytes]) in worker's slice.
+ */
+bool fw_prog_copy_match(const struct fw_prog *prog, uint16_t worker,
+    uint32_t rule, const struct fw_pkt *fp, uint64_t now_ns);
+
 #endif /* FW_H */
