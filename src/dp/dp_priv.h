@@ -45,6 +45,12 @@ struct dp_worker {
 	 * runs to completion, so one at a time). */
 	const struct pkt *cur_pkt;
 	struct ct_result cur;
+	/* The same packet in the local table (flows to and from hexgate,
+	 * REDIRECT), when PREROUTING looked there; INPUT then judges with
+	 * it instead of classifying again. */
+	const struct pkt *cur_local_pkt;
+	struct ct_result cur_local;
+	bool redirected;		/* cur_local got a REDIRECT */
 	uint64_t ct_swept_ns;		/* last expiry sweep */
 	const struct dp_fw *fw;		/* loaded once per loop turn */
 	const struct ip_tables *tables;	/* the same */

@@ -134,10 +134,8 @@ mask_bits(const uint8_t mask[16])
 
 /*
  * The range a nat rule's target gives a new flow.  MASQUERADE takes the
- * egress interface's first address of the family.  False when the
- * target cannot be carried out here: REDIRECT (to a local service, whose
- * flow would have to live in the local table; not done yet), or an
- * egress interface without an address of the family.
+ * egress interface's first address of the family, REDIRECT the ingress
+ * interface's.  False when that interface has no address of the family.
  */
 static bool
 dp_nat_range(const struct dp_worker *w, const struct fw_target *t,
@@ -166,12 +164,14 @@ dp_nat_range(const struct dp_worker *w, const struct fw_target *t,
 			memcpy(r->addr_hi, r->addr_lo, 16);
 		}
 		break;
-	case FW_T_MASQUERADE: {
+	case FW_T_MASQUERADE:
+	case FW_T_REDIRECT: {
+		uint16_t ifi = t->kind == FW_T_REDIRECT ? p->in_if : out_if;
 		const struct ip_if *ifp;
 
-		if (w->tables == NULL || out_if >= w->tables->n_if)
+		if (w->tables == NULL || ifi >= w->tables->n_if)
 			return false;
-		ifp = &w->tables->ifs[out_if];
+		ifp = &w->tables->ifs[ifi];
 		if (v4 && ifp->n_addr4 > 0)
 			memcpy(r->addr_lo, &ifp->addr4[0].addr_be, 4);
 		else if (!v4 && ifp->n_addr6 > 0)
@@ -248,8 +248,10 @@ dp_nat_new(struct dp_worker *w, const struct fw_prog *prog,
 	struct fw_ct_info ci;
 	struct fw_pkt fp = { .p = p, .in_if = p->in_if, .out_if = out_if,
 	    .ct = &ci };
+	const struct fw_target *t;
 	struct ct_nat_range range;
 	uint32_t rule;
+	int rc;
 
 	if (cr->state != CT_STATE_NEW || cr->entry != CT_ENTRY_NONE ||
 	    cr->frag_follow)
@@ -257,10 +259,24 @@ dp_nat_new(struct dp_worker *w, const struct fw_prog *prog,
 	dp_fw_ct_info(ct, cr, now_ns, &ci);
 	rule = fw_eval_nat(prog, w->id, hook, &fp, now_ns);
 	if (rule == FW_RULE_NONE ||
-	    !dp_nat_range(w, fw_prog_target(prog, rule), p, out_if, &range))
+	    !dp_nat_range(w, (t = fw_prog_target(prog, rule)), p, out_if,
+	    &range))
 		return true;
-	if (ct_nat_setup(ct, cr, hook == FW_NAT_PREROUTING ? CT_MANIP_DST :
-	    CT_MANIP_SRC, &range, dp_nat_ok, w, now_ns) == 0)
+	if (t->kind == FW_T_REDIRECT) {
+		/* To hexgate itself: the flow lives in the local table,
+		 * where the host's replies (OUTPUT) will find it. */
+		if (w->cur_local_pkt != p)
+			return true;	/* not looked up there: cannot be */
+		pthread_mutex_lock(&w->dp->ct_local_mu);
+		rc = ct_nat_setup(w->dp->ct_local, &w->cur_local, CT_MANIP_DST,
+		    &range, NULL, NULL, now_ns);
+		pthread_mutex_unlock(&w->dp->ct_local_mu);
+		w->redirected = rc == 0;
+	} else {
+		rc = ct_nat_setup(ct, cr, hook == FW_NAT_PREROUTING ?
+		    CT_MANIP_DST : CT_MANIP_SRC, &range, dp_nat_ok, w, now_ns);
+	}
+	if (rc == 0)
 		return true;
 	res->action = IP_FILTER_DROP;
 	res->reason = PKT_DROP_NAT_NO_TUPLE;
@@ -366,15 +382,43 @@ dp_filter_hook(void *arg, struct pkt *p, enum ip_hook hook, uint16_t out_if,
 		 * classifies: local traffic never touches the worker's
 		 * table. */
 		w->cur_pkt = NULL;
+		w->cur_local_pkt = NULL;
+		w->redirected = false;
 		if (!fw_prog_has_nat(prog))
 			return;
 		ct_classify(w->ct, p, now_ns, &w->cur);
 		w->cur_pkt = p;
-		/* DNAT / NETMAP for a new flow; every packet of a translated
-		 * flow gets its destination rewritten here (replies of a
-		 * SNATed flow go back to the inside host). */
+		/* Not a forwarded flow: it may be one to or from hexgate
+		 * itself (a redirected one among them), kept in the local
+		 * table; INPUT will judge with what is found here. */
+		if (w->cur.entry == CT_ENTRY_NONE && !w->cur.frag_follow) {
+			pthread_mutex_lock(&dp->ct_local_mu);
+			ct_classify(dp->ct_local, p, now_ns, &w->cur_local);
+			w->cur_local_pkt = p;
+			if (w->cur_local.entry != CT_ENTRY_NONE ||
+			    w->cur_local.frag_follow) {
+				res->dst_changed = ct_nat_rewrite(dp->ct_local,
+				    &w->cur_local, p, CT_MANIP_DST);
+				pthread_mutex_unlock(&dp->ct_local_mu);
+				w->cur_pkt = NULL;
+				return;
+			}
+			pthread_mutex_unlock(&dp->ct_local_mu);
+		}
+		/* DNAT / NETMAP / REDIRECT for a new flow; every packet of a
+		 * translated flow gets its destination rewritten here
+		 * (replies of a SNATed flow go back to the inside host). */
 		if (!dp_nat_new(w, prog, w->ct, &w->cur, FW_NAT_PREROUTING, p,
 		    FW_IF_NONE, now_ns, res)) {
+			w->cur_pkt = NULL;
+			w->cur_local_pkt = NULL;
+			return;
+		}
+		if (w->redirected) {
+			pthread_mutex_lock(&dp->ct_local_mu);
+			res->dst_changed = ct_nat_rewrite(dp->ct_local,
+			    &w->cur_local, p, CT_MANIP_DST);
+			pthread_mutex_unlock(&dp->ct_local_mu);
 			w->cur_pkt = NULL;
 			return;
 		}
@@ -387,6 +431,7 @@ dp_filter_hook(void *arg, struct pkt *p, enum ip_hook hook, uint16_t out_if,
 			ct_classify(w->ct, p, now_ns, &w->cur);
 		}
 		w->cur_pkt = NULL;
+		w->cur_local_pkt = NULL;
 		dp_decide(w, prog, w->ct, &w->cur, FW_HOOK_FORWARD, p, out_if,
 		    now_ns, res);
 		return;
@@ -395,9 +440,14 @@ dp_filter_hook(void *arg, struct pkt *p, enum ip_hook hook, uint16_t out_if,
 	}
 	w->cur_pkt = NULL;
 	pthread_mutex_lock(&dp->ct_local_mu);
-	dp_judge(w, prog, dp->ct_local, FW_HOOK_INPUT, p, FW_IF_NONE, now_ns,
-	    res);
+	if (w->cur_local_pkt == p)
+		dp_decide(w, prog, dp->ct_local, &w->cur_local, FW_HOOK_INPUT,
+		    p, FW_IF_NONE, now_ns, res);
+	else
+		dp_judge(w, prog, dp->ct_local, FW_HOOK_INPUT, p, FW_IF_NONE,
+		    now_ns, res);
 	pthread_mutex_unlock(&dp->ct_local_mu);
+	w->cur_local_pkt = NULL;
 }
 
 bool
@@ -468,9 +518,17 @@ dp_host_one(struct dp_worker *w, const struct ip_tables *t, struct pkt *p,
 	}
 	prog = dp_prog(w->fw, p);
 	if (prog != NULL) {
+		struct ct_result cr;
+
 		pthread_mutex_lock(&dp->ct_local_mu);
-		dp_judge(w, prog, dp->ct_local, FW_HOOK_OUTPUT, p, FW_IF_NONE,
-		    now_ns, &res);
+		ct_classify(dp->ct_local, p, now_ns, &cr);
+		dp_decide(w, prog, dp->ct_local, &cr, FW_HOOK_OUTPUT, p,
+		    FW_IF_NONE, now_ns, &res);
+		/* A reply of a redirected flow leaves as if from where the
+		 * client sent it. */
+		if (res.action == IP_FILTER_ACCEPT)
+			(void)ct_nat_rewrite(dp->ct_local, &cr, p,
+			    CT_MANIP_SRC);
 		pthread_mutex_unlock(&dp->ct_local_mu);
 	}
 	if (res.action != IP_FILTER_ACCEPT) {

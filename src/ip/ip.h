@@ -205,6 +205,8 @@ void ip_poll(struct ip_worker *w, const struct ip_tables *t,
  * Before any of that, every IPv4/IPv6 packet meets IP_HOOK_PREROUTING,
  * before the route lookup: the hook may rewrite the destination (DNAT)
  * and says so with dst_changed, and the router looks the route up again.
+ * A packet runs to completion, so INPUT or FORWARD, when they come, are
+ * about the packet PREROUTING saw last.
  */
 enum ip_hook {
 	IP_HOOK_INPUT,

@@ -135,6 +135,9 @@ ip6_input(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 		ip_drop(w, p, PKT_DROP_SRC_MARTIAN);
 		return;
 	}
+	/* Every packet that may reach INPUT or FORWARD passes here first. */
+	if (!ip_prerouting(w, p, &rerouted, now_ns))
+		return;
 	if (ip6_is_multicast(ip->dst)) {
 		if (ip6_mcast_is_ours(ifp, ip->dst))
 			ip6_local(w, t, p, tx, now_ns);
@@ -150,8 +153,6 @@ ip6_input(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 			ip_drop(w, p, PKT_DROP_L2_OTHER_HOST);
 		return;
 	}
-	if (!ip_prerouting(w, p, &rerouted, now_ns))
-		return;
 	nh_idx = (pre & IP_USER_NH_TAG) && !rerouted ? (uint32_t)pre :
 	    ip_fib6_lookup(t->fib6, ip->dst);
 	if (nh_idx != IP_FIB_MISS && t->nh[nh_idx].type == IP_NH_LOCAL) {

@@ -20,6 +20,8 @@
 # - Hairpin: h1 reaches srv through 192.0.2.1:3389 too.
 # - NETMAP: sites a and b both use 10.0.0.0/24; a reaches b as
 #   172.16.0.0/24, b sees a as 172.17.0.0/24, and the other way round.
+# - REDIRECT: h1's TCP to any host on port 8888 is answered by a service
+#   of hexgated's own host side (the lan host TAP, port 2222).
 # - hexctl nat show lists the translations; the nat rules count packets.
 #
 # Usage: netns_nat.sh BUILD_DIR   (root; exits 77 when it cannot run)
@@ -91,7 +93,8 @@ write_config_r() {
   "log": { "level": "${HG_LOG_LEVEL:-info}" },
   "control_socket": "$sock",
   "interfaces": [
-    { "name": "lan", "port": "afpacket:r-h1", "addresses": [ "10.0.1.1/25" ] },
+    { "name": "lan", "port": "afpacket:r-h1", "addresses": [ "10.0.1.1/25" ],
+      "host_tap": true },
     { "name": "dmz", "port": "afpacket:r-srv", "addresses": [ "10.0.1.129/25" ] },
     { "name": "wan", "port": "afpacket:r-wan", "addresses": [ "192.0.2.1/24" ] }
   ],
@@ -111,6 +114,7 @@ COMMIT
 :POSTROUTING_CUST - [0:0]
 -A PREROUTING_CUST -i wan -s 192.0.2.100/32 -d 192.0.2.1/32 -p tcp -m tcp --dport 3389 -j DNAT --to-destination 10.0.1.200
 -A PREROUTING_CUST -i lan -d 192.0.2.1/32 -p tcp -m tcp --dport 3389 -j DNAT --to-destination 10.0.1.200
+-A PREROUTING_CUST -i lan -p tcp -m tcp --dport 8888 -j REDIRECT --to-ports 2222
 -A POSTROUTING_CUST -o dmz -s 10.0.1.0/25 -d 10.0.1.200/32 -p tcp -m tcp --dport 3389 -j MASQUERADE
 -A POSTROUTING_CUST -o wan -s 10.0.1.0/24 -j MASQUERADE
 COMMIT
@@ -258,6 +262,24 @@ netmap_ok() {
 	[ "$seen" = 172.16.0.5 ]
 }
 
+# REDIRECT: whatever address h1 asks for on port 8888, a service of
+# hexgate's own host side (port 2222 on the lan TAP) answers, and h1 sees
+# the answer come from where it sent.
+redirect_ok() {
+	local out
+	ip netns exec "$r" timeout 15 socat \
+	    TCP4-LISTEN:2222,bind=10.0.1.1,reuseaddr SYSTEM:'echo redirected' \
+	    2>/dev/null &
+	bg_pids+=("$!")
+	tcp_listening "$r" 2222 || { echo "no service on the TAP"; return 1; }
+	out=$(nsx "$h1" timeout 8 socat - \
+	    TCP4:192.0.2.100:8888,connect-timeout=4 </dev/null 2>&1)
+	echo "h1 got: $out"
+	# h1's TCP completes only if every reply looked as if it came from
+	# 192.0.2.100:8888: the host's answers were translated back.
+	[ "$out" = redirected ]
+}
+
 nat_show_ok() {
 	local out
 	out=$(hx nat show) || return 1
@@ -278,6 +300,7 @@ check "MASQUERADE: UDP h1 -> inet, seen as 192.0.2.1" udp_masquerade_ok
 check "port forward: inet 192.0.2.100 reaches srv:3389 at 192.0.2.1" port_forward_ok
 check "port forward: inet's other address does not" port_forward_other_source
 check "hairpin: h1 reaches srv through 192.0.2.1:3389" hairpin_ok
+check "REDIRECT: h1's TCP to any host on 8888 reaches hexgate's own service" redirect_ok
 check "hexctl nat show lists translations; nat rules count" nat_show_ok
 
 write_config_site sa ra-lan ra-tr 192.168.50.1 192.168.50.2 172.17.0 172.16.0
