@@ -454,6 +454,13 @@ def _l4_of(pkt):
 	for cls in (TCP, UDP, ICMP, _ICMPv6):
 		if cls in pkt:
 			return pkt[cls]
+	# scapy's "in" wants the exact class, and ICMPv6 messages (echo
+	# request, reply) are subclasses of _ICMPv6.
+	layer = pkt.payload
+	while not isinstance(layer, NoPayload):
+		if isinstance(layer, _ICMPv6):
+			return layer
+		layer = layer.payload
 	return None
 
 
@@ -512,12 +519,14 @@ def unnatted_quote(sent_frame, quoted):
 	return bytes(q[:len(quoted)])
 
 
-def natted_error(frame, out_if, nh_mac, dst, quote):
+def natted_error(frame, out_if, nh_mac, dst, quote, src=None):
 	"""An ICMP / ICMPv6 error forwarded back to an inside host: TTL /
 	hop limit - 1, outer destination dst, outer source and ICMP header
 	as received, quote in place of the received quote, ICMP (ICMPv6:
 	with the pseudo-header) checksum and IPv4 header checksum
-	computed afresh."""
+	computed afresh.  src, if given, is the outer source instead (an
+	error the inside end of a DNAT flow sends, leaving from the
+	public address)."""
 	from scapy.layers.inet6 import in6_chksum
 	raw = bytearray(l3(frame))
 	if raw[0] >> 4 == 4:
@@ -525,6 +534,8 @@ def natted_error(frame, out_if, nh_mac, dst, quote):
 		hdr = IP(bytes(raw[:ihl_bytes]))
 		hdr.ttl -= 1
 		hdr.dst = dst
+		if src is not None:
+			hdr.src = src
 		hdr.chksum = None
 		icmp = bytearray(raw[ihl_bytes:ihl_bytes + 8]) + quote
 		icmp[2:4] = b"\x00\x00"
@@ -536,6 +547,8 @@ def natted_error(frame, out_if, nh_mac, dst, quote):
 	hdr = IPv6(bytes(raw[:40]))
 	hdr.hlim -= 1
 	hdr.dst = dst
+	if src is not None:
+		hdr.src = src
 	icmp = bytearray(raw[40:48]) + quote
 	hdr.plen = len(icmp)
 	icmp[2:4] = b"\x00\x00"
