@@ -765,11 +765,17 @@ copy_show(struct hg_daemon *d)
 		return a;
 	n = HG_MIN(dp_copy_stats(d->dp, st, DP_COPY_MAX), DP_COPY_MAX);
 	for (uint32_t i = 0; i < n; i++) {
-		char to[INET6_ADDRSTRLEN];
+		char to[FW_COPY_LOCAL_MAX + 8];
 		json_t *c = json_object();
 
-		inet_ntop(st[i].family == FW_IPV6 ? AF_INET6 : AF_INET,
-		    st[i].to, to, sizeof(to));
+		/* As --to reads in the rule. */
+		if (st[i].to_kind == FW_COPY_TO_TAP)
+			snprintf(to, sizeof(to), "tap:%s", st[i].local);
+		else if (st[i].to_kind == FW_COPY_TO_PCAP)
+			snprintf(to, sizeof(to), "pcap:%s", st[i].local);
+		else
+			inet_ntop(st[i].family == FW_IPV6 ? AF_INET6 : AF_INET,
+			    st[i].to, to, sizeof(to));
 		json_object_set_new(c, "rules", json_string(
 		    st[i].family == FW_IPV6 ? "ipv6" : "ipv4"));
 		json_object_set_new(c, "position", json_integer(st[i].pos));
@@ -779,6 +785,7 @@ copy_show(struct hg_daemon *d)
 		    json_boolean(st[i].bidirectional));
 		json_object_set_new(c, "active", json_boolean(st[i].active));
 		json_object_set_new(c, "vni", json_integer(st[i].vni));
+		json_object_set_new(c, "snaplen", json_integer(st[i].snaplen));
 		json_object_set_new(c, "sent",
 		    json_integer((json_int_t)st[i].sent));
 		json_object_set_new(c, "dropped",

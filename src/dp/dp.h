@@ -120,14 +120,21 @@ int dp_ct_walk(const struct dp *dp, uint64_t now_ns,
 
 struct dp_copy_stats {
 	uint8_t family;			/* FW_IPV4 / FW_IPV6: rule set, collector */
+	uint8_t to_kind;		/* enum fw_copy_to */
+	uint16_t snaplen;		/* bytes of each frame kept; 0: all */
 	uint32_t pos;			/* 1-based position in MACRO_CUST */
 	uint32_t vni;			/* VXLAN network identifier of its copies */
 	bool bidirectional;
-	bool active;			/* from names one of the interfaces */
+	bool active;			/* from names one of the interfaces, and
+					   a TAP or pcap destination is open */
 	char from[FW_IFNAME_MAX];
-	uint8_t to[16];
-	uint64_t sent;			/* copies handed to the collector's port */
-	uint64_t dropped;		/* no buffer, no route, collector unresolved */
+	uint8_t to[16];			/* FW_COPY_TO_VXLAN's collector */
+	char local[FW_COPY_LOCAL_MAX];	/* tap:NAME's NAME, pcap:/PATH's PATH */
+	uint64_t sent;			/* copies handed to the collector's port,
+					   the TAP, or the pcap writer */
+	uint64_t dropped;		/* no buffer, no route, collector
+					   unresolved, TAP refused, pcap writer's
+					   ring full */
 	uint64_t truncated;		/* sent cut to the egress MTU */
 };
 

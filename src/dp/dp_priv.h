@@ -112,13 +112,18 @@ void dp_ct_poll(struct dp_worker *w, uint64_t now_ns);
 /*
  * mirror.c: COPY sessions (MACRO_CUST -j COPY): every frame received on,
  * and with --bidirectional sent on, an interface goes in a VXLAN copy to
- * a collector (docs/firewall.md "Mirroring traffic").
+ * a collector, or unencapsulated to a TAP or a pcap file (docs/firewall.md
+ * "Mirroring traffic").
  */
 #define DP_COPY_HELD_MAX	8	/* copies per session and worker that may
 					   wait for the collector's neighbour */
 #define DP_COPY_GIVE_UP_NS	((IP_NEIGH_PROBES + 1) * IP_NEIGH_RETRANS_NS)
 #define DP_VXLAN_PORT		4789	/* RFC 7348 §5 */
 #define DP_VXLAN_HDR_LEN	8
+#define DP_COPY_RING_SLOTS	256	/* per pcap file and worker: frames
+					   waiting for the writer thread */
+
+struct dp_copy_sink;	/* a tap:NAME or pcap:/PATH destination, mirror.c */
 
 /* A copy carries this in pkt->user: bits 63..48 the magic, 47..32 the
  * table's generation, bit 8 "held for the neighbour", 7..0 the session. */
@@ -134,8 +139,12 @@ struct dp_copy_sess {
 	uint8_t family;			/* FW_IPV4 / FW_IPV6 */
 	bool bidirectional;
 	bool match_all;			/* copies frames the parser refused */
+	uint8_t to_kind;		/* enum fw_copy_to */
+	uint16_t snaplen;		/* bytes of each frame kept; 0: all */
 	char from[FW_IFNAME_MAX];
 	uint8_t to[16];
+	char local[FW_COPY_LOCAL_MAX];	/* TAP name or pcap path */
+	struct dp_copy_sink *sink;	/* TAP, pcap; NULL: did not open */
 };
 
 /* One worker's counters of one session; only that worker writes. */
@@ -166,16 +175,17 @@ struct dp_vxlan {
 	uint32_t vni;
 	uint16_t sport;			/* host order */
 	uint16_t mtu_bytes;		/* largest outer L3 packet */
+	uint16_t snap_bytes;		/* most of the frame to keep; 0: all */
 };
 
 /*
  * Writes into the empty packet c the VXLAN copy of p's frame: Ethernet
  * (addresses zero: ip_output() writes them), IPv4 (DF, UDP checksum 0)
  * or IPv6 (UDP checksum computed), UDP to DP_VXLAN_PORT, VXLAN with the
- * I flag, then p's frame, cut to what fits v->mtu_bytes.  c is left
- * parsed for ip_output().  p is only read.  Returns the bytes cut from
- * the frame (0: whole), or -EMSGSIZE when not even its Ethernet header
- * fits.
+ * I flag, then p's first v->snap_bytes bytes (all when 0), cut further
+ * to what fits v->mtu_bytes.  c is left parsed for ip_output().  p is
+ * only read.  Returns the bytes the MTU cut (0: all that was asked for
+ * fits), or -EMSGSIZE when not even its Ethernet header fits.
  */
 int dp_vxlan_build(struct pkt *c, const struct pkt *p,
     const struct dp_vxlan *v) HG_MUST_CHECK;
@@ -183,8 +193,10 @@ int dp_vxlan_build(struct pkt *c, const struct pkt *p,
 uint16_t dp_vxlan_sport(const struct pkt *p, bool parsed);
 
 /* Control thread, dp_fw_swap(): builds fw->mirror from the programs
- * (NULL when there is no COPY rule), then after the grace period carries
- * the old table's counters over. */
+ * (NULL when there is no COPY rule), opening the TAPs and pcap files it
+ * names or sharing those the old table has open, then after the grace
+ * period carries the old table's counters over.  dp_mirror_free() closes
+ * what no table uses any more, after the last frame was written. */
 void dp_mirror_attach(struct dp *dp, struct dp_fw *fw);
 void dp_mirror_carry(struct dp_fw *fw, const struct dp_fw *old);
 void dp_mirror_free(struct dp_mirror *m);

@@ -1,10 +1,12 @@
 /*
  * src/dp/mirror.c: the COPY macro (MACRO_CUST -j COPY --from IFACE --to
- * ADDR [--bidirectional]): a copy of every frame received on IFACE, and
- * with --bidirectional of every frame hexgate sends on it, goes to the
- * collector ADDR inside VXLAN (RFC 7348), so any capture tool there
+ * DEST [--bidirectional] [--snaplen N]): a copy of every frame received on
+ * IFACE, and with --bidirectional of every frame hexgate sends on it, goes
+ * to the collector ADDR inside VXLAN (RFC 7348), so any capture tool there
  * (tcpdump, tshark, Wireshark decode UDP 4789 as VXLAN) sees the frames as
- * they were on the wire.
+ * they were on the wire; or, for a capture on hexgate's own host, as it
+ * is to a TAP device (tap:NAME) or a pcap file (pcap:/PATH).  --snaplen
+ * keeps the first N bytes of each frame.
  *
  * A copy is a fresh packet from the worker's pool, routed by ip_output()
  * like anything hexgate originates; the original is only read.  Copies
@@ -17,14 +19,31 @@
  * The session table hangs off the published firewall (struct dp_fw), so
  * it is swapped with the rules and read without locks; interface names
  * were resolved to indexes by the compiler (fw_prog_copies()).
+ *
+ * Local destinations ("sinks") outlive a table: a new table shares the
+ * TAPs and files the old one has open, so a reload neither truncates a
+ * capture nor makes tcpdump lose its TAP.  A TAP takes one write() per
+ * copy from the worker (the kernel takes it as one frame, never blocks).
+ * A pcap file is written by a thread of its own that drains one lock-free
+ * ring per worker: a worker never waits for the disk; a copy that finds
+ * its ring full is counted as dropped.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <urcu-qsbr.h>
 
+#include "../lib/hg_time.h"
 #include "../lib/log.h"
 #include "dp_priv.h"
 
@@ -89,7 +108,7 @@ dp_vxlan_build(struct pkt *c, const struct pkt *p, const struct dp_vxlan *v)
 	uint16_t ip_len = v6 ? IP6_HDR_LEN : IP4_HDR_LEN;
 	uint16_t encap = (uint16_t)(ip_len + MIRROR_UDP_LEN + DP_VXLAN_HDR_LEN);
 	uint16_t over = (uint16_t)(ETH_HDR_LEN + encap);
-	uint16_t inner, max_inner, l3_len;
+	uint16_t want, inner, max_inner, l3_len;
 	struct eth_hdr *eth;
 	struct udp_hdr *udp;
 	uint8_t *vx;
@@ -100,7 +119,8 @@ dp_vxlan_build(struct pkt *c, const struct pkt *p, const struct dp_vxlan *v)
 	    (int)pkt_tailroom(c) - over);
 	if (max_inner < ETH_HDR_LEN || p->len < ETH_HDR_LEN)
 		return -EMSGSIZE;
-	inner = HG_MIN(p->len, max_inner);
+	want = v->snap_bytes != 0 ? HG_MIN(p->len, v->snap_bytes) : p->len;
+	inner = HG_MIN(want, max_inner);
 	l3_len = (uint16_t)(encap + inner);
 	if (pkt_append(c, (uint16_t)(over + inner)) == NULL)
 		return -EMSGSIZE;
@@ -161,7 +181,7 @@ dp_vxlan_build(struct pkt *c, const struct pkt *p, const struct dp_vxlan *v)
 	c->l4_off = (uint16_t)(ETH_HDR_LEN + ip_len);
 	c->l4_proto = IPPROTO_UDP_;
 	c->flags = 0;
-	return p->len - inner;
+	return want - inner;
 }
 
 /* --- routing -------------------------------------------------------------- */
@@ -238,6 +258,316 @@ mirror_route(const struct ip_tables *t, const struct dp_copy_sess *s,
 	return 0;
 }
 
+/* --- local destinations: tap:NAME, pcap:/PATH ------------------------------ */
+
+#define PCAP_MAGIC_NS		0xa1b23c4du	/* nanosecond timestamps */
+#define PCAP_LINKTYPE_ETHERNET	1
+#define PCAP_WRITER_IDLE_NS	1000000		/* between empty passes */
+
+/* The pcap file format (tcpdump's), in this host's byte order. */
+struct pcap_file_hdr {
+	uint32_t magic;
+	uint16_t version_major, version_minor;
+	int32_t thiszone;
+	uint32_t sigfigs, snaplen, linktype;
+};
+
+struct pcap_rec_hdr {
+	uint32_t ts_sec, ts_nsec;
+	uint32_t incl_len, orig_len;
+};
+
+struct copy_rec {
+	uint64_t ts_ns;			/* CLOCK_REALTIME */
+	uint16_t orig_len, cap_len;
+	uint8_t data[PKT_DATA_ROOM];
+};
+
+/* One worker's frames for one file: the worker moves head, the writer
+ * tail, each on its own cache line; free-running, so head - tail is the
+ * number waiting (DP_COPY_RING_SLOTS is a power of two). */
+struct copy_ring {
+	HG_ALIGNED(HG_CACHE_LINE) uint32_t head;
+	HG_ALIGNED(HG_CACHE_LINE) uint32_t tail;
+	HG_ALIGNED(HG_CACHE_LINE) struct copy_rec rec[DP_COPY_RING_SLOTS];
+};
+
+_Static_assert((DP_COPY_RING_SLOTS & (DP_COPY_RING_SLOTS - 1)) == 0,
+    "DP_COPY_RING_SLOTS must be a power of two");
+
+struct dp_copy_sink {
+	struct dp_copy_sink *next;	/* the open sinks, control thread */
+	unsigned refs;			/* sessions of the tables that use it */
+	uint8_t kind;			/* FW_COPY_TO_TAP, FW_COPY_TO_PCAP */
+	uint16_t n_workers;
+	char name[FW_COPY_LOCAL_MAX];
+	struct io_port *tap;
+	/* pcap */
+	FILE *fp;
+	pthread_t writer;
+	int stop;			/* atomic: drain, then return */
+	struct copy_ring *rings;	/* [worker] */
+};
+
+static struct dp_copy_sink *sinks;	/* control thread only */
+
+/* Data plane: hands one copy of cap bytes to the TAP.  The kernel takes
+ * a write() as one whole frame and queues it without blocking. */
+static bool
+tap_put(struct dp_copy_sink *k, uint16_t worker, const struct pkt *p,
+    uint16_t cap, uint64_t now_ns)
+{
+	struct pkt view = *p;		/* the same bytes, only shorter */
+	struct pkt *one = &view;
+
+	view.len = cap;
+	return io_port_tx(k->tap, worker, &one, 1, now_ns) == 1;
+}
+
+/* Data plane: queues one copy for the file's writer; false when the
+ * writer is DP_COPY_RING_SLOTS frames behind. */
+static bool
+pcap_put(struct dp_copy_sink *k, uint16_t worker, const struct pkt *p,
+    uint16_t cap)
+{
+	struct copy_ring *r = &k->rings[worker];
+	uint32_t head = __atomic_load_n(&r->head, __ATOMIC_RELAXED);
+	struct copy_rec *rec;
+	struct timespec ts;
+
+	if (head - __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) >=
+	    DP_COPY_RING_SLOTS)
+		return false;
+	rec = &r->rec[head % DP_COPY_RING_SLOTS];
+	/* Wall time, as captures carry; the worker's now_ns is monotonic
+	 * (or a replayed capture's). */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rec->ts_ns = (uint64_t)ts.tv_sec * HG_NS_PER_S + (uint64_t)ts.tv_nsec;
+	rec->orig_len = p->len;
+	rec->cap_len = cap;
+	memcpy(rec->data, p->data, cap);
+	/* The record is whole before the writer may see it. */
+	__atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
+	return true;
+}
+
+/* Writer thread: writes what r holds; returns how many records. */
+static uint32_t
+pcap_drain(struct dp_copy_sink *k, struct copy_ring *r, bool *failed)
+{
+	uint32_t tail = __atomic_load_n(&r->tail, __ATOMIC_RELAXED);
+	uint32_t head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+	uint32_t n = 0;
+
+	for (; tail != head; tail++, n++) {
+		const struct copy_rec *rec = &r->rec[tail % DP_COPY_RING_SLOTS];
+		struct pcap_rec_hdr h = {
+			.ts_sec = (uint32_t)(rec->ts_ns / HG_NS_PER_S),
+			.ts_nsec = (uint32_t)(rec->ts_ns % HG_NS_PER_S),
+			.incl_len = rec->cap_len,
+			.orig_len = rec->orig_len,
+		};
+
+		if ((fwrite(&h, sizeof(h), 1, k->fp) != 1 ||
+		    fwrite(rec->data, rec->cap_len, 1, k->fp) != 1) &&
+		    !*failed) {
+			hg_log_warn("copy: pcap %s: write", k->name);
+			*failed = true;
+		}
+	}
+	/* The slots are free again once written (or given up on). */
+	__atomic_store_n(&r->tail, tail, __ATOMIC_RELEASE);
+	return n;
+}
+
+/*
+ * The file's writer: drains every worker's ring, flushes after each pass
+ * that wrote something (so the capture can be read while hexgated runs),
+ * sleeps when there was nothing.  Told to stop only after the last table
+ * using the file is gone, so once a pass finds nothing it is done.  A
+ * write error is said once; later copies are taken off the rings anyway,
+ * so the workers go on.
+ */
+static void *
+pcap_writer(void *arg)
+{
+	struct dp_copy_sink *k = arg;
+	const struct timespec idle = { 0, PCAP_WRITER_IDLE_NS };
+	bool failed = false;
+
+	for (;;) {
+		bool stop = __atomic_load_n(&k->stop, __ATOMIC_ACQUIRE);
+		uint32_t n = 0;
+
+		for (uint16_t w = 0; w < k->n_workers; w++)
+			n += pcap_drain(k, &k->rings[w], &failed);
+		if (n > 0) {
+			if (fflush(k->fp) != 0 && !failed) {
+				hg_log_warn("copy: pcap %s: write", k->name);
+				failed = true;
+			}
+		} else if (stop) {
+			break;
+		} else {
+			nanosleep(&idle, NULL);
+		}
+	}
+	return NULL;
+}
+
+static int
+sink_pcap_open(struct dp_copy_sink *k, char *err, size_t err_len)
+{
+	struct pcap_file_hdr h = {
+		.magic = PCAP_MAGIC_NS,
+		.version_major = 2,
+		.version_minor = 4,
+		.snaplen = 65535,
+		.linktype = PCAP_LINKTYPE_ETHERNET,
+	};
+	size_t sz = (size_t)k->n_workers * sizeof(k->rings[0]);
+	int fd, rc;
+
+	/* Not through a link: hexgated runs as root. */
+	fd = open(k->name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0600);
+	if (fd < 0 || (k->fp = fdopen(fd, "wb")) == NULL) {
+		rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		snprintf(err, err_len, "open: %s", strerror(-rc));
+		return rc;
+	}
+	/* The header reaches the file now: an idle session still leaves a
+	 * valid, empty capture. */
+	if (fwrite(&h, sizeof(h), 1, k->fp) != 1 || fflush(k->fp) != 0) {
+		snprintf(err, err_len, "write: %s", strerror(errno));
+		return -EIO;
+	}
+	k->rings = aligned_alloc(HG_CACHE_LINE, sz);
+	if (k->rings == NULL) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	memset(k->rings, 0, sz);
+	rc = pthread_create(&k->writer, NULL, pcap_writer, k);
+	if (rc != 0) {
+		free(k->rings);
+		k->rings = NULL;
+		snprintf(err, err_len, "writer thread: %s", strerror(rc));
+		return -rc;
+	}
+	return 0;
+}
+
+/* A capture point, nothing else: the host neither answers ARP nor
+ * starts IPv6 on it.  Best effort; copies flow either way. */
+static void
+tap_quiet(const char *name)
+{
+	struct ifreq ifr;
+	char path[64 + FW_COPY_LOCAL_MAX];
+	FILE *f;
+	int s;
+
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s >= 0) {
+		memset(&ifr, 0, sizeof(ifr));
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%.*s",
+		    IFNAMSIZ - 1, name);
+		if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+			ifr.ifr_flags |= IFF_NOARP;
+			(void)ioctl(s, SIOCSIFFLAGS, &ifr);
+		}
+		close(s);
+	}
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
+	    name);
+	f = fopen(path, "w");
+	if (f != NULL) {
+		fputs("1\n", f);
+		fclose(f);
+	}
+}
+
+static void
+sink_close(struct dp_copy_sink *k)
+{
+	if (k->tap != NULL)
+		io_port_close(k->tap);
+	if (k->rings != NULL) {
+		/* Every table that used it is gone: no worker writes any
+		 * more, the writer empties the rings and returns. */
+		__atomic_store_n(&k->stop, 1, __ATOMIC_RELEASE);
+		pthread_join(k->writer, NULL);
+		free(k->rings);
+	}
+	if (k->fp != NULL && fclose(k->fp) != 0)
+		hg_log_warn("copy: pcap %s: close", k->name);
+	free(k);
+}
+
+/* Control thread: the open sink of that kind and name, or a new one;
+ * NULL (logged) when it cannot be opened. */
+static struct dp_copy_sink *
+sink_get(const struct dp_copy_sess *s, uint16_t n_workers)
+{
+	const char *what = s->to_kind == FW_COPY_TO_TAP ? "tap" : "pcap";
+	struct dp_copy_sink *k;
+	char spec[FW_COPY_LOCAL_MAX + 8], err[256];
+	int rc;
+
+	for (k = sinks; k != NULL; k = k->next)
+		if (k->kind == s->to_kind && k->n_workers == n_workers &&
+		    strcmp(k->name, s->local) == 0) {
+			k->refs++;
+			return k;
+		}
+	k = calloc(1, sizeof(*k));
+	if (k == NULL) {
+		hg_log_warnx("copy: %s:%s: out of memory", what, s->local);
+		return NULL;
+	}
+	k->kind = s->to_kind;
+	k->n_workers = n_workers;
+	memcpy(k->name, s->local, sizeof(k->name));
+	if (k->kind == FW_COPY_TO_TAP) {
+		snprintf(spec, sizeof(spec), "tap:%s", k->name);
+		rc = io_port_open(&k->tap, spec, n_workers, err, sizeof(err));
+		if (rc == 0)
+			tap_quiet(k->name);
+	} else {
+		rc = sink_pcap_open(k, err, sizeof(err));
+	}
+	if (rc != 0) {
+		hg_log_warnx("copy: COPY rule %u of the IPv%u rules: %s:%s: "
+		    "%s; its copies are dropped", s->pos, s->family, what,
+		    s->local, err);
+		sink_close(k);
+		return NULL;
+	}
+	hg_log_info("copy: %s:%s open", what, k->name);
+	k->refs = 1;
+	k->next = sinks;
+	sinks = k;
+	return k;
+}
+
+static void
+sink_put(struct dp_copy_sink *k)
+{
+	struct dp_copy_sink **pp;
+
+	if (k == NULL || --k->refs > 0)
+		return;
+	for (pp = &sinks; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == k) {
+			*pp = k->next;
+			break;
+		}
+	sink_close(k);
+}
+
 /* --- the data plane ------------------------------------------------------- */
 
 static struct dp_copy_ctr *
@@ -262,6 +592,25 @@ in_batch(const struct pkt_batch *b, uint16_t from, const struct pkt *c)
 		if (b->pkts[i] == c)
 			return true;
 	return false;
+}
+
+/* The frame as it is, its first snaplen bytes, to a TAP or pcap file. */
+static void
+mirror_local(struct dp_worker *w, const struct dp_copy_sess *s,
+    struct dp_copy_ctr *cc, const struct pkt *p, uint64_t now_ns)
+{
+	uint16_t cap = HG_MIN(p->len, PKT_DATA_ROOM);
+	bool ok = false;
+
+	if (s->snaplen != 0)
+		cap = HG_MIN(cap, s->snaplen);
+	if (s->sink == NULL)
+		ok = false;		/* it did not open (logged) */
+	else if (s->to_kind == FW_COPY_TO_TAP)
+		ok = tap_put(s->sink, w->id, p, cap, now_ns);
+	else
+		ok = pcap_put(s->sink, w->id, p, cap);
+	ctr_add(ok ? &cc->sent : &cc->dropped, 1);
 }
 
 static void
@@ -292,6 +641,10 @@ mirror_one(struct dp_worker *w, const struct dp_mirror *m, uint32_t k,
 	} else if (!s->match_all) {
 		return;
 	}
+	if (s->to_kind != FW_COPY_TO_VXLAN) {
+		mirror_local(w, s, cc, p, now_ns);
+		return;
+	}
 	/* The router gives a neighbour up after IP_NEIGH_PROBES; what it
 	 * still held of ours by then is gone. */
 	if (cc->held != 0 && now_ns - cc->held_ns >= DP_COPY_GIVE_UP_NS) {
@@ -309,6 +662,7 @@ mirror_one(struct dp_worker *w, const struct dp_mirror *m, uint32_t k,
 	}
 	v.vni = s->vni;
 	v.sport = dp_vxlan_sport(p, parsed);
+	v.snap_bytes = s->snaplen;
 	c = pkt_alloc(w->pool);
 	if (c == NULL) {
 		ctr_add(&cc->dropped, 1);
@@ -391,8 +745,13 @@ add_sessions(struct dp_mirror *m, const struct fw_prog *prog)
 		s->family = cp[i].family;
 		s->bidirectional = cp[i].bidirectional;
 		s->match_all = cp[i].match_all;
+		s->to_kind = cp[i].to_kind;
+		s->snaplen = cp[i].snaplen;
 		memcpy(s->from, cp[i].from, sizeof(s->from));
 		memcpy(s->to, cp[i].to, sizeof(s->to));
+		memcpy(s->local, cp[i].local, sizeof(s->local));
+		if (s->to_kind != FW_COPY_TO_VXLAN)
+			s->sink = sink_get(s, m->n_workers);
 		if (s->from_if < IP_IF_MAX) {
 			m->rx[s->from_if] |= bit;
 			if (s->bidirectional)
@@ -462,8 +821,10 @@ static bool
 same_session(const struct dp_copy_sess *a, const struct dp_copy_sess *b)
 {
 	return a->family == b->family && a->bidirectional == b->bidirectional &&
+	    a->to_kind == b->to_kind &&
 	    strncmp(a->from, b->from, FW_IFNAME_MAX) == 0 &&
-	    memcmp(a->to, b->to, 16) == 0;
+	    memcmp(a->to, b->to, 16) == 0 &&
+	    strncmp(a->local, b->local, FW_COPY_LOCAL_MAX) == 0;
 }
 
 void
@@ -489,6 +850,10 @@ dp_mirror_carry(struct dp_fw *fw, const struct dp_fw *old)
 void
 dp_mirror_free(struct dp_mirror *m)
 {
+	if (m == NULL)
+		return;
+	for (uint32_t k = 0; k < m->n; k++)
+		sink_put(m->s[k].sink);
 	free(m);
 }
 
@@ -508,9 +873,13 @@ dp_copy_stats(const struct dp *dp, struct dp_copy_stats *out, uint32_t max)
 		st->pos = s->pos;
 		st->vni = s->vni;
 		st->bidirectional = s->bidirectional;
-		st->active = s->from_if != FW_IF_NONE;
+		st->to_kind = s->to_kind;
+		st->snaplen = s->snaplen;
+		st->active = s->from_if != FW_IF_NONE &&
+		    (s->to_kind == FW_COPY_TO_VXLAN || s->sink != NULL);
 		memcpy(st->from, s->from, sizeof(st->from));
 		memcpy(st->to, s->to, sizeof(st->to));
+		memcpy(st->local, s->local, sizeof(st->local));
 		totals(m, k, &st->sent, &st->dropped, &st->truncated);
 	}
 	return m->n;

@@ -908,6 +908,10 @@ fw_prog_copies(const struct fw_prog *prog, struct fw_copy *out, uint32_t max)
 			o->from[FW_IFNAME_MAX - 1] = '\0';
 			o->from_if = if_index(prog, o->from);
 			memcpy(o->to, t->copy_to, sizeof(o->to));
+			o->to_kind = t->copy_to_kind;
+			o->snaplen = t->copy_snaplen;
+			memcpy(o->local, t->copy_local, sizeof(o->local));
+			o->local[FW_COPY_LOCAL_MAX - 1] = '\0';
 		}
 	}
 	return n;

@@ -37,6 +37,9 @@ struct fw_sets;
 #define FW_COMMENT_MAX		256	/* -m comment: 255 characters + NUL */
 #define FW_LOG_PREFIX_MAX	30	/* LOG: 29 characters + NUL */
 #define FW_SET_NAME_MAX		32	/* ipset: 31 characters + NUL */
+#define FW_COPY_LOCAL_MAX	128	/* COPY --to tap:NAME / pcap:/PATH: NAME
+					   or PATH, with the NUL */
+#define FW_COPY_SNAPLEN_MIN	14	/* COPY --snaplen: an Ethernet header */
 #define FW_SET_DIMS_MAX		6	/* --match-set NAME src,dst,... */
 #define FW_CHAINS_MAX		1024	/* chains per table */
 #define FW_RULES_MAX		200000	/* rules per rule set */
@@ -236,6 +239,13 @@ enum fw_target_kind {
 	FW_T_COUNT
 };
 
+/* Where COPY sends its copies (--to). */
+enum fw_copy_to {
+	FW_COPY_TO_VXLAN,	/* ADDR: a collector, in VXLAN */
+	FW_COPY_TO_TAP,		/* tap:NAME: a TAP device hexgated creates */
+	FW_COPY_TO_PCAP,	/* pcap:/PATH: a capture file hexgated writes */
+};
+
 enum fw_reject_with {
 	FW_REJ_ICMP_NET_UNREACHABLE,
 	FW_REJ_ICMP_HOST_UNREACHABLE,
@@ -288,10 +298,14 @@ struct fw_target {
 	char chain[FW_CHAIN_NAME_MAX];
 	/* SNAT, DNAT, MASQUERADE, NETMAP, REDIRECT */
 	struct fw_target_nat nat;
-	/* COPY --from IFACE --to ADDR [--bidirectional] */
+	/* COPY --from IFACE --to ADDR|tap:NAME|pcap:/PATH [--bidirectional]
+	 * [--snaplen N].  Unused fields stay zero (fw_rule_equal). */
 	bool copy_bidirectional;
+	uint8_t copy_to_kind;		/* enum fw_copy_to */
+	uint16_t copy_snaplen;		/* bytes of each frame; 0: all */
 	char copy_from[FW_IFNAME_MAX];
-	uint8_t copy_to[16];
+	uint8_t copy_to[16];		/* FW_COPY_TO_VXLAN's collector */
+	char copy_local[FW_COPY_LOCAL_MAX];	/* TAP's NAME, pcap's PATH */
 };
 
 struct fw_rule {
@@ -597,8 +611,9 @@ const char *fw_target_name(enum fw_target_kind k);
 /*
  * ---- COPY (MACRO_CUST): traffic mirroring sessions ----
  *
- * Each "-j COPY --from IFACE --to ADDR [--bidirectional]" rule of the
- * filter table's MACRO_CUST is one session; src/dp executes them.
+ * Each "-j COPY --from IFACE --to DEST [--bidirectional] [--snaplen N]"
+ * rule of the filter table's MACRO_CUST is one session; src/dp executes
+ * them.
  */
 struct fw_copy {
 	uint32_t rule;			/* fw_prog_rule_at() index */
@@ -609,6 +624,9 @@ struct fw_copy {
 	uint16_t from_if;		/* index of from, or FW_IF_NONE */
 	char from[FW_IFNAME_MAX];
 	uint8_t to[16];			/* collector, as fw_addr stores it */
+	uint8_t to_kind;		/* enum fw_copy_to */
+	uint16_t snaplen;		/* bytes of each frame kept; 0: all */
+	char local[FW_COPY_LOCAL_MAX];	/* TAP name or pcap path */
 };
 
 /* Control thread.  Writes up to max sessions in rule order to out and

@@ -463,9 +463,16 @@ put_target(struct fw_sbuf *b, const struct fw_rule *r)
 		break;
 	case FW_T_COPY:
 		fw_sbuf_printf(b, " --from %s --to ", t->copy_from);
-		put_host(b, r->family, t->copy_to);
+		if (t->copy_to_kind == FW_COPY_TO_TAP)
+			fw_sbuf_printf(b, "tap:%s", t->copy_local);
+		else if (t->copy_to_kind == FW_COPY_TO_PCAP)
+			fw_sbuf_printf(b, "pcap:%s", t->copy_local);
+		else
+			put_host(b, r->family, t->copy_to);
 		if (t->copy_bidirectional)
 			fw_sbuf_printf(b, " --bidirectional");
+		if (t->copy_snaplen != 0)
+			fw_sbuf_printf(b, " --snaplen %u", t->copy_snaplen);
 		break;
 	}
 }

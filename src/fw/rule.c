@@ -128,7 +128,7 @@ static const struct opt_tab match_opts[FW_M_COUNT] = {
 enum tgt_opt {
 	T_REJECT_WITH, T_LOG_PREFIX, T_LOG_LEVEL, T_LOG_TCP_SEQ, T_LOG_TCP_OPT,
 	T_LOG_IP_OPT, T_LOG_UID, T_TO_SOURCE, T_TO_DEST, T_TO_PORTS, T_TO,
-	T_RANDOM, T_RANDOM_FULLY, T_PERSISTENT, T_FROM, T_BIDIR,
+	T_RANDOM, T_RANDOM_FULLY, T_PERSISTENT, T_FROM, T_BIDIR, T_SNAPLEN,
 };
 
 static const struct fw_kw reject_opts[] = { { "--reject-with", T_REJECT_WITH } };
@@ -164,6 +164,7 @@ static const struct fw_kw netmap_opts[] = { { "--to", T_TO } };
 static const struct fw_kw copy_opts[] = {
 	{ "--bidirectional", T_BIDIR },
 	{ "--from", T_FROM },
+	{ "--snaplen", T_SNAPLEN },
 	{ "--to", T_TO },
 };
 
@@ -1055,6 +1056,56 @@ bad:
 	    v6 ? "; IPv6 with ports as [ADDR]:PORT" : "");
 }
 
+/* A word a file name may be without quoting in iptables-save's form. */
+static bool
+plain_word(const char *s)
+{
+	for (; *s; s++)
+		if (!isgraph((unsigned char)*s) || *s == '"' || *s == '\'' ||
+		    *s == '\\')
+			return false;
+	return true;
+}
+
+/*
+ * COPY --to: the collector's address (VXLAN), tap:NAME (a TAP device
+ * hexgated creates) or pcap:/PATH (a capture file it writes).  Names are
+ * checked here, so a bad one fails the load instead of the session.
+ */
+static int
+parse_copy_to(struct rp *rp, struct fw_target *t)
+{
+	const char *s = rp->arg.s;
+	size_t n;
+
+	if (strncmp(s, "tap:", 4) == 0) {
+		s += 4;
+		n = strlen(s);
+		/* The kernel's rules for a device name (dev_valid_name). */
+		if (n == 0 || n >= FW_IFNAME_MAX || strcmp(s, ".") == 0 ||
+		    strcmp(s, "..") == 0 || strpbrk(s, "/:") != NULL ||
+		    !plain_word(s))
+			FAIL(rp, &rp->arg, "bad COPY --to \"%s\" (tap:NAME, "
+			    "NAME 1 to %d characters, no '/', ':' or blanks)",
+			    rp->arg.s, FW_IFNAME_MAX - 1);
+		t->copy_to_kind = FW_COPY_TO_TAP;
+	} else if (strncmp(s, "pcap:", 5) == 0) {
+		s += 5;
+		n = strlen(s);
+		if (s[0] != '/' || n >= FW_COPY_LOCAL_MAX || s[n - 1] == '/' ||
+		    !plain_word(s))
+			FAIL(rp, &rp->arg, "bad COPY --to \"%s\" (pcap:/PATH, "
+			    "an absolute file name of at most %d characters, "
+			    "no blanks or quotes)", rp->arg.s,
+			    FW_COPY_LOCAL_MAX - 1);
+		t->copy_to_kind = FW_COPY_TO_PCAP;
+	} else {
+		return parse_host(rp, s, t->copy_to);
+	}
+	memcpy(t->copy_local, s, n + 1);
+	return 0;
+}
+
 static int
 target_option(struct rp *rp, int opt)
 {
@@ -1134,11 +1185,12 @@ target_option(struct rp *rp, int opt)
 		t->nat.has_ports = true;
 		return 0;
 	case T_TO:
-		if (need_arg(rp, t->kind == FW_T_COPY ? "an address" :
+		if (need_arg(rp, t->kind == FW_T_COPY ?
+		    "an address, tap:NAME or pcap:/PATH" :
 		    "ADDR/MASK") < 0)
 			return -EINVAL;
 		if (t->kind == FW_T_COPY)
-			return parse_host(rp, rp->arg.s, t->copy_to);
+			return parse_copy_to(rp, t);
 		return parse_prefix(rp, rp->arg.s, &t->nat.netmap);
 	case T_RANDOM:
 		t->nat.flags |= FW_NAT_RANDOM;
@@ -1164,6 +1216,14 @@ target_option(struct rp *rp, int opt)
 	}
 	case T_BIDIR:
 		t->copy_bidirectional = true;
+		return 0;
+	case T_SNAPLEN:
+		if (need_arg(rp, "a length in bytes") < 0)
+			return -EINVAL;
+		if (!parse_uint(rp->arg.s, 65535, &v) || v < FW_COPY_SNAPLEN_MIN)
+			FAIL(rp, &rp->arg, "bad --snaplen \"%s\" (%u..65535 "
+			    "bytes of each frame)", rp->arg.s, FW_COPY_SNAPLEN_MIN);
+		t->copy_snaplen = (uint16_t)v;
 		return 0;
 	}
 	return -EINVAL;
@@ -1670,7 +1730,8 @@ check_target(struct rp *rp)
 		break;
 	case FW_T_COPY:
 		if (t->copy_from[0] == '\0' || !(rp->tgt_seen & (1u << T_TO)))
-			FAIL(rp, rp->target_tok, "-j COPY needs --from IFACE and --to ADDR");
+			FAIL(rp, rp->target_tok, "-j COPY needs --from IFACE and "
+			    "--to ADDR, tap:NAME or pcap:/PATH");
 		break;
 	}
 	if (nat && t->nat.has_ports &&

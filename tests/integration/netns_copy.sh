@@ -20,6 +20,12 @@
 # answers ARP, and one whose link is down: h1 <-> h2 keeps flowing, the
 # session's counters say what was lost.
 #
+# Local capture: the same traffic mirrored to a TAP hexgated creates
+# (--to tap:hgmirror0, tcpdump on it in hexgated's namespace) and to a
+# pcap file hexgated writes (--to pcap:FILE --snaplen 96); the TAP's
+# frames must equal the lan frames byte for byte, the file's records
+# their first 96 bytes with the original length.
+#
 # Usage: netns_copy.sh BUILD_DIR      (root; exits 77 when it cannot run)
 #   HG_WORKERS=2      hexgated's worker threads
 #   HG_LOG_LEVEL=info hexgated's log level (its log is shown on failure)
@@ -101,6 +107,20 @@ rules() {
 :FORWARD DROP [0:0]
 :OUTPUT ACCEPT [0:0]
 -A MACRO_CUST -j COPY --from lan --to $1 --bidirectional
+COMMIT
+EOF
+}
+
+# rules_local: the collector plus a TAP and a pcap file (snap length 96).
+rules_local() {
+	cat <<EOF
+*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A MACRO_CUST -j COPY --from lan --to 10.9.0.2 --bidirectional
+-A MACRO_CUST -j COPY --from lan --to tap:hgmirror0 --bidirectional
+-A MACRO_CUST -j COPY --from lan --to pcap:$tmp/local.pcap --bidirectional --snaplen 96
 COMMIT
 EOF
 }
@@ -306,6 +326,113 @@ assert s['truncated'] == 0, 'frames cut although the MTU has room'
 "
 }
 
+# The TAP and the pcap file: listed, and capturing while traffic flows.
+local_traffic() {
+	local i js
+	rules_local >"$tmp/local.v4"
+	hx firewall restore -4 "$tmp/local.v4" || { echo "restore failed"; return 1; }
+	for i in $(seq 50); do
+		ip -n "$r" link show hgmirror0 >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	ip -n "$r" -d link show hgmirror0 || { echo "no TAP hgmirror0"; return 1; }
+	js=$(copy_json) || return 1
+	echo "$js"
+	echo "$js" | /usr/bin/python3 -c "
+import json, sys
+c = json.load(sys.stdin)
+assert len(c) == 3, 'want three sessions'
+assert c[1]['to'] == 'tap:hgmirror0' and c[1]['active'], c[1]
+assert c[2]['to'] == 'pcap:$tmp/local.pcap' and c[2]['active'], c[2]
+assert c[2]['snaplen'] == 96 and c[1]['snaplen'] == 0, c
+" || return 1
+	cap_pids=()
+	ping_ok "$h1" 10.2.0.2 >/dev/null || { echo "warm-up ping failed"; return 1; }
+	sleep 0.5
+	capture "$h1" h1-eth0 "$tmp/lan2.pcap" || return 1
+	capture "$r" hgmirror0 "$tmp/tap.pcap" || return 1
+	sleep 0.5
+	ip -n "$h1" -4 neigh flush dev h1-eth0
+	nsx "$h1" ping -n -c 5 -i 0.2 -W 2 10.2.0.2 || return 1
+	tcp_ok 9003 || return 1
+	nsx "$h1" ping -n -c 3 -i 0.2 -W 2 2001:db8:2::2 || return 1
+	stop_captures
+	ls -l "$tmp/lan2.pcap" "$tmp/tap.pcap" "$tmp/local.pcap"
+}
+
+# The TAP's frames equal the lan frames, byte for byte, in order, per
+# direction; the pcap file's records are their first 96 bytes, with the
+# frame's length as the original length.
+local_copies_equal() {
+	cat >"$tmp/compare_local.py" <<'EOF'
+import sys
+from scapy.all import rdpcap, Ether, RawPcapReader
+
+lan, tap, local, h1_mac, r_mac = sys.argv[1:6]
+
+def traffic(raw):
+    """h1 <-> h2 IPv4/IPv6 and h1's ARP with hexgated (a cut frame is
+    padded back to its length first)."""
+    e = Ether(raw)
+    if e.type == 0x0806:
+        return {e.payload.psrc, e.payload.pdst} == {"10.1.0.1", "10.1.0.2"}
+    if e.type == 0x0800:
+        return {e.payload.src, e.payload.dst} == {"10.1.0.2", "10.2.0.2"}
+    if e.type == 0x86DD:
+        return {e.payload.src, e.payload.dst} == {"2001:db8:1::2",
+                                                  "2001:db8:2::2"}
+    return False
+
+lan_frames = [bytes(p) for p in rdpcap(lan)]
+tap_frames = [bytes(p) for p in rdpcap(tap)]
+recs = [(bytes(d), m.wirelen) for d, m in RawPcapReader(local)]
+print("lan: %d frames, TAP: %d, pcap file: %d records"
+      % (len(lan_frames), len(tap_frames), len(recs)))
+bad = 0
+total = 0
+for name, mac in (("h1 sent, hexgated received", h1_mac),
+                  ("hexgated sent, h1 received", r_mac)):
+    src = bytes.fromhex(mac.replace(":", ""))
+    want = [f for f in lan_frames if f[6:12] == src and traffic(f)]
+    got = [f for f in tap_frames if f[6:12] == src and traffic(f)]
+    print("%s: %d on lan, %d on the TAP" % (name, len(want), len(got)))
+    if want != got:
+        bad = 1
+        for i, (a, b) in enumerate(zip(want, got)):
+            if a != b:
+                print("  first difference at frame %d:" % i)
+                print("  lan: " + a.hex())
+                print("  tap: " + b.hex())
+                break
+        else:
+            print("  lengths differ")
+    if len(want) < 50:
+        print("  too few frames: the TCP transfer is missing"); bad = 1
+    snap = [(f[:96], len(f)) for f in want]
+    rec = [(d, n) for d, n in recs if len(d) >= 14 and d[6:12] == src and
+           traffic(d + bytes(n - len(d)))]
+    print("%s: %d records in the pcap file" % (name, len(rec)))
+    # The file began with the restore (the warm-up ping is in it) and
+    # goes on after the captures: the lan window is a run inside it.
+    if not any(rec[i:i + len(snap)] == snap
+               for i in range(len(rec) - len(snap) + 1)):
+        print("  the pcap file's records are not the frames' first 96 bytes")
+        bad = 1
+    total += len(got)
+if any(len(d) > 96 for d, n in recs):
+    print("a record longer than --snaplen 96"); bad = 1
+print("NOTE: %d frames equal byte for byte on the TAP" % total)
+sys.exit(bad)
+EOF
+	local h1_mac r_mac
+	h1_mac=$(ip -n "$h1" -br link show h1-eth0 | awk '{ print $3 }')
+	r_mac=$(ip -n "$r" -br link show r-eth1 | awk '{ print $3 }')
+	/usr/bin/python3 "$tmp/compare_local.py" "$tmp/lan2.pcap" \
+	    "$tmp/tap.pcap" "$tmp/local.pcap" "$h1_mac" "$r_mac" 2>&1 |
+	    grep -v "^WARNING"
+	return "${PIPESTATUS[0]}"
+}
+
 # A collector that never answers ARP costs only counters.
 collector_silent() {
 	rules 10.9.0.3 >"$tmp/silent.v4"
@@ -348,6 +475,10 @@ check "collector's VXLAN inner frames equal the lan frames, byte for byte, both 
     copies_equal
 check "tshark decodes every copy as VXLAN" tshark_decodes
 check "the session counts what it sent" counters_ok
+check "tap:hgmirror0 and pcap:FILE --snaplen 96 listed; traffic captured on the TAP" \
+    local_traffic
+check "TAP frames equal the lan frames byte for byte; the pcap file holds their first 96 bytes" \
+    local_copies_equal
 check "collector that never answers ARP: traffic flows, copies counted dropped" \
     collector_silent
 check "collector link down: traffic flows" collector_link_down

@@ -15,13 +15,20 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -87,17 +94,32 @@ struct build_case {
 	uint8_t family;
 	uint16_t payload_len;	/* of the inner TCP segment */
 	uint16_t mtu_bytes;
-	int want_cut;		/* bytes cut from the inner frame */
+	int want_cut;		/* bytes the MTU cut from the inner frame */
+	uint16_t snap_bytes;	/* --snaplen; 0: none */
+	uint16_t want_inner;	/* bytes of the frame in the copy */
 };
 
 static const struct build_case build_cases[] = {
-	{ "IPv4 collector, small frame", FW_IPV4, 10, 1500, 0 },
-	{ "IPv4 collector, full-size frame, jumbo MTU", FW_IPV4, 1460, 9000, 0 },
+	{ "IPv4 collector, small frame", FW_IPV4, 10, 1500, 0, 0, 64 },
+	{ "IPv4 collector, full-size frame, jumbo MTU", FW_IPV4, 1460, 9000,
+	    0, 0, 1514 },
 	{ "IPv4 collector, 1514-byte frame, MTU 1500: cut by 50", FW_IPV4,
-	    1460, 1500, 50 },
-	{ "IPv6 collector, small frame", FW_IPV6, 10, 1500, 0 },
+	    1460, 1500, 50, 0, 1464 },
+	{ "IPv6 collector, small frame", FW_IPV6, 10, 1500, 0, 0, 64 },
 	{ "IPv6 collector, 1514-byte frame, MTU 1500: cut by 70", FW_IPV6,
-	    1460, 1500, 70 },
+	    1460, 1500, 70, 0, 1444 },
+	{ "--snaplen 64: exactly 64 bytes of a 1514-byte frame, no MTU cut",
+	    FW_IPV4, 1460, 1500, 0, 64, 64 },
+	{ "--snaplen 14: the Ethernet header only", FW_IPV6, 1460, 1500, 0,
+	    14, 14 },
+	{ "--snaplen 54: up to the TCP header", FW_IPV4, 100, 1500, 0, 54,
+	    54 },
+	{ "--snaplen above the frame: the whole frame", FW_IPV4, 10, 1500, 0,
+	    2000, 64 },
+	{ "--snaplen 1514, MTU 1500: the MTU cuts 50 more", FW_IPV4, 1460,
+	    1500, 50, 1514, 1464 },
+	{ "--snaplen 1480 under MTU 1500 + 50: nothing cut by the MTU",
+	    FW_IPV4, 1460, 1530, 0, 1480, 1480 },
 };
 
 static uint16_t
@@ -113,7 +135,7 @@ check_outer(const struct build_case *bc, const struct pkt *c,
 	bool v6 = bc->family == FW_IPV6;
 	uint16_t ip_len = v6 ? IP6_HDR_LEN : IP4_HDR_LEN;
 	uint16_t over = (uint16_t)(ETH_HDR_LEN + ip_len + 8 + 8);
-	uint16_t inner = (uint16_t)(p->len - bc->want_cut);
+	uint16_t inner = bc->want_inner;
 	const uint8_t *d = c->data;
 	const uint8_t *udp = d + ETH_HDR_LEN + ip_len;
 	const uint8_t *vx = udp + 8;
@@ -180,6 +202,7 @@ test_build(void **state)
 			.family = bc->family,
 			.vni = 0x0a0b0c,
 			.mtu_bytes = bc->mtu_bytes,
+			.snap_bytes = bc->snap_bytes,
 		};
 
 		assert_non_null(p);
@@ -556,6 +579,247 @@ test_dp_collector_down(void **state)
 	rig_down(&r);
 }
 
+static void
+test_dp_snaplen(void **state)
+{
+	static const char rules[] =
+	    "*filter\n"
+	    "-A MACRO_CUST -j COPY --from lan --to 10.9.0.2 --snaplen 60\n"
+	    "COMMIT\n";
+	struct rig r;
+	struct pkt *p, *out[8];
+	struct dp_copy_stats st;
+	const uint8_t *vx;
+
+	(void)state;
+	rig_up(&r, rules, true);
+	p = pkt_alloc(r.w->pool);
+	make_tcp4(p, 1000);
+	p->in_if = 0;
+	print_message("case: --snaplen 60: the VXLAN copy holds the frame's "
+	    "first 60 bytes, not counted as truncated\n");
+	dp_mirror_rx(r.w, p, true, 1000);
+	assert_int_equal(flush(&r, out, 8), 1);
+	vx = (const uint8_t *)pkt_l4(out[0]) + 8;
+	assert_int_equal(out[0]->len, 50 + 60);
+	assert_memory_equal(vx + 8, p->data, 60);
+	st = stats0(&r);
+	assert_int_equal(st.snaplen, 60);
+	assert_int_equal(st.sent, 1);
+	assert_int_equal(st.truncated, 0);
+	pkt_free(r.w->pool, out[0]);
+	pkt_free(r.w->pool, p);
+	rig_down(&r);
+}
+
+/* ---- local destinations ------------------------------------------------ */
+
+struct pcap_rec {
+	uint32_t incl_len, orig_len;
+	uint8_t data[PKT_DATA_ROOM];
+};
+
+/* Reads a capture mirror.c wrote: checks the header, returns the records
+ * (up to max). */
+static unsigned
+read_pcap(const char *path, struct pcap_rec *recs, unsigned max)
+{
+	uint32_t fh[6], rh[4];
+	unsigned n = 0;
+	FILE *f = fopen(path, "rb");
+
+	assert_non_null(f);
+	assert_int_equal(fread(fh, sizeof(fh), 1, f), 1);
+	assert_int_equal(fh[0], 0xa1b23c4d);	/* nanosecond pcap */
+	assert_int_equal(fh[1], 2 | 4 << 16);	/* version 2.4 */
+	assert_int_equal(fh[5], 1);		/* Ethernet */
+	while (fread(rh, sizeof(rh), 1, f) == 1) {
+		assert_true(n < max);
+		assert_true(rh[2] <= rh[3] && rh[2] <= PKT_DATA_ROOM);
+		assert_true(rh[1] < 1000000000u);
+		recs[n].incl_len = rh[2];
+		recs[n].orig_len = rh[3];
+		assert_int_equal(fread(recs[n].data, 1, rh[2], f), rh[2]);
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+struct pcap_case {
+	const char *what;
+	const char *opts;	/* after --to pcap:PATH */
+	uint16_t snaplen;
+};
+
+static const struct pcap_case pcap_cases[] = {
+	{ "pcap, whole frames, both directions", " --bidirectional", 0 },
+	{ "pcap, --snaplen 40", " --bidirectional --snaplen 40", 40 },
+};
+
+static void
+test_dp_pcap(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < HG_ARRAY_SIZE(pcap_cases); i++) {
+		const struct pcap_case *pc = &pcap_cases[i];
+		static struct pcap_rec recs[8];
+		char path[64], rules[256];
+		struct pkt *p, *a, *out[8];
+		static uint8_t pb[PKT_DATA_ROOM], ab[PKT_DATA_ROOM];
+		struct dp_copy_stats st;
+		uint16_t cap, p_len, a_len;
+		struct rig r;
+
+		snprintf(path, sizeof(path), "/tmp/hg-test-mirror-%d.pcap",
+		    (int)getpid());
+		snprintf(rules, sizeof(rules), "*filter\n-A MACRO_CUST -j COPY "
+		    "--from lan --to pcap:%s%s\nCOMMIT\n", path, pc->opts);
+		print_message("case: %s\n", pc->what);
+		rig_up(&r, rules, true);
+		p = pkt_alloc(r.w->pool);
+		make_tcp4(p, 300);
+		p->in_if = 0;
+		a = pkt_alloc(r.w->pool);
+		make_arp(a);
+		a->in_if = 0;
+		/* Received: a TCP segment and an ARP request the parser
+		 * refused; sent: the TCP segment again. */
+		dp_mirror_rx(r.w, p, true, 1000);
+		dp_mirror_rx(r.w, a, false, 1000);
+		p->out_if = 0;
+		assert_true(pkt_batch_add(&r.w->tx, p));
+		/* Nothing goes to the router: the frame is the copy. */
+		assert_int_equal(flush(&r, out, 8), 0);
+		assert_ptr_equal(out[0], p);
+		st = stats0(&r);
+		assert_int_equal(st.to_kind, FW_COPY_TO_PCAP);
+		assert_string_equal(st.local, path);
+		assert_true(st.active);
+		assert_int_equal(st.sent, 3);
+		assert_int_equal(st.dropped, 0);
+		p_len = p->len;
+		memcpy(pb, p->data, p_len);
+		a_len = a->len;
+		memcpy(ab, a->data, a_len);
+		rig_down(&r);	/* the writer empties the rings, the file closes */
+
+		assert_int_equal(read_pcap(path, recs, 8), 3);
+		cap = pc->snaplen ? pc->snaplen : p_len;
+		assert_int_equal(recs[0].orig_len, p_len);
+		assert_int_equal(recs[0].incl_len, cap);
+		assert_memory_equal(recs[0].data, pb, cap);
+		cap = pc->snaplen ? HG_MIN(a_len, pc->snaplen) : a_len;
+		assert_int_equal(recs[1].orig_len, a_len);
+		assert_int_equal(recs[1].incl_len, cap);
+		assert_memory_equal(recs[1].data, ab, cap);
+		assert_int_equal(recs[2].incl_len, recs[0].incl_len);
+		assert_memory_equal(recs[2].data, recs[0].data,
+		    recs[0].incl_len);
+		unlink(path);
+	}
+}
+
+/* A file that cannot keep up (a FIFO nobody reads): the worker never
+ * waits, the copies the ring has no room for count as dropped. */
+static void
+test_dp_pcap_ring_full(void **state)
+{
+	char path[64], rules[256];
+	struct dp_copy_stats st;
+	struct pkt *p;
+	struct rig r;
+	int rd;
+
+	(void)state;
+	signal(SIGPIPE, SIG_IGN);	/* as hexgated does */
+	snprintf(path, sizeof(path), "/tmp/hg-test-mirror-%d.fifo",
+	    (int)getpid());
+	unlink(path);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	/* A reader, so that the writer's open() does not wait for one. */
+	rd = open(path, O_RDONLY | O_NONBLOCK);
+	assert_true(rd >= 0);
+	snprintf(rules, sizeof(rules), "*filter\n-A MACRO_CUST -j COPY "
+	    "--from lan --to pcap:%s\nCOMMIT\n", path);
+	rig_up(&r, rules, true);
+	p = pkt_alloc(r.w->pool);
+	make_tcp4(p, 1460);
+	p->in_if = 0;
+	print_message("case: writer stuck on a full FIFO: copies beyond its "
+	    "ring are dropped, counted\n");
+	for (int i = 0; i < 2000; i++)
+		dp_mirror_rx(r.w, p, true, 1000);
+	st = stats0(&r);
+	print_message("sent %llu, dropped %llu\n",
+	    (unsigned long long)st.sent, (unsigned long long)st.dropped);
+	assert_int_equal(st.sent + st.dropped, 2000);
+	/* The FIFO holds at most 64 KiB (~43 frames), stdio a few more,
+	 * the ring DP_COPY_RING_SLOTS. */
+	assert_true(st.dropped >= 2000 - DP_COPY_RING_SLOTS - 100);
+	assert_true(st.sent >= DP_COPY_RING_SLOTS);
+	/* The reader goes away: the writer's writes fail (EPIPE), it
+	 * says so once and empties the rings, and the close returns. */
+	close(rd);
+	pkt_free(r.w->pool, p);
+	rig_down(&r);
+	unlink(path);
+}
+
+/* What the host sees on a tap:NAME destination, through a packet socket
+ * on it (root and /dev/net/tun; skipped otherwise). */
+static void
+test_dp_tap(void **state)
+{
+	char rules[256], name[IFNAMSIZ], buf[PKT_DATA_ROOM];
+	struct sockaddr_ll sll;
+	struct dp_copy_stats st;
+	struct pkt *p;
+	struct rig r;
+	ssize_t n;
+	int fd, got = 0;
+
+	(void)state;
+	if (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK) != 0)
+		skip();
+	snprintf(name, sizeof(name), "hgmt%d", (int)getpid() % 100000);
+	snprintf(rules, sizeof(rules), "*filter\n-A MACRO_CUST -j COPY "
+	    "--from lan --to tap:%s --snaplen 100\nCOMMIT\n", name);
+	rig_up(&r, rules, true);
+	st = stats0(&r);
+	if (!st.active) {
+		rig_down(&r);
+		skip();		/* no TAP here (a container without tun) */
+	}
+	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(0x0003));
+	assert_true(fd >= 0);
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(0x0003);	/* ETH_P_ALL */
+	sll.sll_ifindex = (int)if_nametoindex(name);
+	assert_true(sll.sll_ifindex > 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sll, sizeof(sll)), 0);
+	p = pkt_alloc(r.w->pool);
+	make_tcp4(p, 500);
+	p->in_if = 0;
+	print_message("case: tap:NAME with --snaplen 100: the host reads the "
+	    "frame's first 100 bytes on the TAP\n");
+	dp_mirror_rx(r.w, p, true, 1000);
+	assert_int_equal(stats0(&r).sent, 1);
+	/* Only our frame: the TAP is NOARP without IPv6, so the host
+	 * sends nothing on it itself. */
+	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		if (n == 100 && memcmp(buf, p->data, 100) == 0)
+			got++;
+	}
+	assert_int_equal(got, 1);
+	close(fd);
+	pkt_free(r.w->pool, p);
+	rig_down(&r);
+	print_message("case: the TAP goes away with the last rule using it\n");
+	assert_int_equal(if_nametoindex(name), 0);
+}
+
 int
 main(void)
 {
@@ -567,6 +831,10 @@ main(void)
 		cmocka_unit_test(test_dp_loop),
 		cmocka_unit_test(test_dp_matches),
 		cmocka_unit_test(test_dp_collector_down),
+		cmocka_unit_test(test_dp_snaplen),
+		cmocka_unit_test(test_dp_pcap),
+		cmocka_unit_test(test_dp_pcap_ring_full),
+		cmocka_unit_test(test_dp_tap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

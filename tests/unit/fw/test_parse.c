@@ -185,6 +185,60 @@ static const struct rule_case rule_cases[] = {
 	  "-j COPY --from tun0 --to 172.17.0.2 --bidirectional", NULL },
 	{ "COPY outside MACRO_CUST", 0, NULL, "FORWARD_CUST",
 	  "-j COPY --from tun0 --to 172.17.0.2", NULL, "only in MACRO_CUST" },
+	{ "COPY --snaplen, printed after the other options", 0, NULL,
+	  "MACRO_CUST", "-j COPY --snaplen 96 --from tun0 --to 172.17.0.2",
+	  "-j COPY --from tun0 --to 172.17.0.2 --snaplen 96", NULL },
+	{ "COPY --snaplen at both ends of its range", 0, NULL, "MACRO_CUST",
+	  "-j COPY --from tun0 --to 172.17.0.2 --bidirectional --snaplen 14",
+	  "-j COPY --from tun0 --to 172.17.0.2 --bidirectional --snaplen 14",
+	  NULL },
+	{ "COPY --snaplen 65535", FW_IPV6, NULL, "MACRO_CUST",
+	  "-j COPY --from tun0 --to 2001:db8::9 --snaplen 65535",
+	  "-j COPY --from tun0 --to 2001:db8::9 --snaplen 65535", NULL },
+	{ "COPY --snaplen below an Ethernet header", 0, NULL, "MACRO_CUST",
+	  "-j COPY --from tun0 --to 172.17.0.2 --snaplen 13", NULL,
+	  "rules:2:61-62: error: bad --snaplen \"13\" (14..65535 bytes" },
+	{ "COPY --snaplen over 65535", 0, NULL, "MACRO_CUST",
+	  "-j COPY --from tun0 --to 172.17.0.2 --snaplen 65536", NULL,
+	  "rules:2:61-65: error: bad --snaplen \"65536\"" },
+	{ "COPY --snaplen not a number", 0, NULL, "MACRO_CUST",
+	  "-j COPY --from tun0 --snaplen 1k --to 172.17.0.2", NULL,
+	  "rules:2:45-46: error: bad --snaplen \"1k\"" },
+	{ "COPY --snaplen twice", 0, NULL, "MACRO_CUST",
+	  "-j COPY --from tun0 --to 172.17.0.2 --snaplen 64 --snaplen 64",
+	  NULL, "option \"--snaplen\" given twice" },
+	{ "COPY --snaplen without a value", 0, NULL, "MACRO_CUST",
+	  "-j COPY --from tun0 --to 172.17.0.2 --snaplen", NULL,
+	  "needs a value" },
+	{ "COPY --to tap:NAME", 0, NULL, "MACRO_CUST",
+	  "-j COPY --from tun0 --to tap:hgmirror0 --snaplen 128",
+	  "-j COPY --from tun0 --to tap:hgmirror0 --snaplen 128", NULL },
+	{ "COPY --to pcap:/PATH", FW_IPV6, NULL, "MACRO_CUST",
+	  "-j COPY --from tun0 --to pcap:/var/tmp/tun0.pcap --bidirectional",
+	  "-j COPY --from tun0 --to pcap:/var/tmp/tun0.pcap --bidirectional",
+	  NULL },
+	{ "COPY --to tap: without a name", 0, NULL, "MACRO_CUST",
+	  "-j COPY --from tun0 --to tap:", NULL,
+	  "rules:2:40-43: error: bad COPY --to \"tap:\" (tap:NAME" },
+	{ "COPY --to tap: name too long", 0, NULL, "MACRO_CUST",
+	  "-j COPY --from tun0 --to tap:abcdefghijklmnop", NULL,
+	  "NAME 1 to 15 characters" },
+	{ "COPY --to tap: name with a slash", 0, NULL, "MACRO_CUST",
+	  "-j COPY --from tun0 --to tap:a/b", NULL, "bad COPY --to" },
+	{ "COPY --to pcap: relative path", 0, NULL, "MACRO_CUST",
+	  "-j COPY --from tun0 --to pcap:x.pcap", NULL,
+	  "rules:2:40-50: error: bad COPY --to \"pcap:x.pcap\" (pcap:/PATH" },
+	{ "COPY --to pcap: a directory", 0, NULL, "MACRO_CUST",
+	  "-j COPY --from tun0 --to pcap:/tmp/", NULL, "an absolute file name" },
+	{ "COPY --to pcap: quoted blank", 0, NULL, "MACRO_CUST",
+	  "-j COPY --from tun0 --to \"pcap:/tmp/a b\"", NULL,
+	  "no blanks or quotes" },
+	{ "COPY --to a host name", 0, NULL, "MACRO_CUST",
+	  "-j COPY --from tun0 --to collector", NULL,
+	  "\"collector\" is not an IPv4 address" },
+	{ "COPY without --to", 0, NULL, "MACRO_CUST",
+	  "-j COPY --from tun0 --snaplen 64", NULL,
+	  "-j COPY needs --from IFACE and --to ADDR, tap:NAME or pcap:/PATH" },
 	{ "two targets", 0, NULL, NULL, "-j ACCEPT -j DROP", NULL, "given twice" },
 	{ "counters", 0, NULL, NULL, "-c 5 100 -j ACCEPT", "-j ACCEPT", NULL },
 	{ "unterminated quote", 0, NULL, NULL, "-m comment --comment \"abc", NULL,
@@ -500,6 +554,8 @@ test_round_trip(void **state)
 	    "-A FORWARD_CUST -f -j DROP\n"
 	    "-A FORWARD_CUST -p tcp --tcp-flags ALL NONE -g LOGDROP\n"
 	    "-A MACRO_CUST -j COPY --from tun0 --to 172.17.0.2\n"
+	    "-A MACRO_CUST -p udp -j COPY --from tun0 --to tap:hgm0 --snaplen 64\n"
+	    "-A MACRO_CUST -j COPY --from tun0 --to pcap:/tmp/t.pcap --bidirectional\n"
 	    "COMMIT\n"
 	    "*nat\n"
 	    "-A PREROUTING_CUST -p tcp --dport 80 -j REDIRECT --to-ports 8080-8090 --random\n"
@@ -539,6 +595,53 @@ test_round_trip(void **state)
 	}
 }
 
+/* fw_rule_equal() tells COPY rules apart by every option, so a reload
+ * that changes only --snaplen or the destination replaces the rule. */
+struct copy_eq_case {
+	const char *what;
+	const char *a, *b;
+	bool equal;
+};
+
+static const struct copy_eq_case copy_eq_cases[] = {
+	{ "same text", "--to 10.9.0.2 --snaplen 64",
+	  "--snaplen 64 --to 10.9.0.2", true },
+	{ "snap length differs", "--to 10.9.0.2 --snaplen 64",
+	  "--to 10.9.0.2 --snaplen 65", false },
+	{ "snap length or none", "--to 10.9.0.2", "--to 10.9.0.2 --snaplen "
+	  "65535", false },
+	{ "tap names differ", "--to tap:m0", "--to tap:m1", false },
+	{ "tap or pcap of the same name", "--to tap:m0", "--to pcap:/m0",
+	  false },
+	{ "same pcap", "--to pcap:/tmp/a.pcap", "--to pcap:/tmp/a.pcap", true },
+};
+
+static void
+test_copy_equal(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < HG_ARRAY_SIZE(copy_eq_cases); i++) {
+		const struct copy_eq_case *c = &copy_eq_cases[i];
+		const struct fw_chain *ca, *cb;
+		struct fw_ruleset *a, *b;
+		char text[512];
+
+		print_message("case: %s\n", c->what);
+		snprintf(text, sizeof(text), "*filter\n-A MACRO_CUST -j COPY "
+		    "--from lan %s\nCOMMIT\n", c->a);
+		assert_int_equal(parse(text, 0, FW_SYNTAX_RESTORE, &a), 0);
+		snprintf(text, sizeof(text), "*filter\n-A MACRO_CUST -j COPY "
+		    "--from lan %s\nCOMMIT\n", c->b);
+		assert_int_equal(parse(text, 0, FW_SYNTAX_RESTORE, &b), 0);
+		ca = fw_ruleset_chain(a, FW_TABLE_FILTER, "MACRO_CUST");
+		cb = fw_ruleset_chain(b, FW_TABLE_FILTER, "MACRO_CUST");
+		assert_int_equal(fw_rule_equal(&ca->rules[0], &cb->rules[0]),
+		    c->equal);
+		fw_ruleset_free(a);
+		fw_ruleset_free(b);
+	}
+}
+
 static void
 test_keyword_tables_sorted(void **state)
 {
@@ -559,6 +662,7 @@ main(void)
 		cmocka_unit_test(test_ten_thousand),
 		cmocka_unit_test(test_commands),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_copy_equal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
