@@ -116,7 +116,7 @@ int dp_ct_walk(const struct dp *dp, uint64_t now_ns,
  * its counters summed over the workers.  Counters carry over a rule set
  * swap for a session with the same family, from, to and direction.
  */
-#define DP_COPY_MAX		32	/* COPY sessions run; more are logged */
+#define DP_COPY_MAX		(2 * FW_COPY_RULES_MAX)	/* both families' */
 
 struct dp_copy_stats {
 	uint8_t family;			/* FW_IPV4 / FW_IPV6: rule set, collector */

@@ -790,6 +790,7 @@ dp_mirror_attach(struct dp *dp, struct dp_fw *fw)
 	/* IPv4's rules first, then IPv6's: the VNI is the order. */
 	over = add_sessions(m, fw->prog4);
 	over += add_sessions(m, fw->prog6);
+	/* fw_compile() refuses more than FW_COPY_RULES_MAX per family. */
 	if (over > 0)
 		hg_log_warnx("copy: %u COPY rule%s over the limit of %u not "
 		    "run", over, over == 1 ? "" : "s", DP_COPY_MAX);

@@ -631,6 +631,25 @@ comp_chains(struct comp *cc)
 	}
 }
 
+/* The data plane runs every COPY rule it is given: refuse more than it
+ * can run rather than leave some out. */
+static void
+check_copies(struct comp *cc)
+{
+	const struct fw_table *tab = &cc->rs->tables[FW_TABLE_FILTER];
+	unsigned n = 0;
+
+	for (uint32_t i = 0; i < tab->n_chains; i++) {
+		const struct fw_chain *c = &tab->chains[i];
+
+		for (uint32_t j = 0; j < c->n_rules; j++)
+			if (c->rules[j].target.kind == FW_T_COPY &&
+			    ++n == FW_COPY_RULES_MAX + 1)
+				comp_err(cc, c, &c->rules[j], "more than %d COPY "
+				    "rules in one rule set", FW_COPY_RULES_MAX);
+	}
+}
+
 static void
 find_hooks(struct comp *cc)
 {
@@ -703,6 +722,7 @@ fw_compile(const struct fw_ruleset *rs, const struct fw_compile_env *env,
 		goto fail;
 	comp_chains(&cc);
 	find_hooks(&cc);
+	check_copies(&cc);
 	for (uint32_t i = 0; i < rs->tables[FW_TABLE_NAT].n_chains; i++)
 		if (rs->tables[FW_TABLE_NAT].chains[i].n_rules != 0)
 			prog->has_nat = true;

@@ -47,6 +47,7 @@ struct fw_sets;
 #define FW_ERR_MSG_MAX		200
 #define FW_ERR_LINE_MAX		160	/* source line kept for the carets */
 #define FW_RULE_TEXT_MAX	4096	/* longest printed rule, with NUL */
+#define FW_COPY_RULES_MAX	16	/* COPY rules per rule set */
 
 enum fw_family {
 	FW_IPV4 = 4,

@@ -1403,6 +1403,34 @@ test_nat_walk(void **state)
 	fw_prog_free(prog);
 }
 
+/* The data plane runs every COPY rule it gets: a 17th is refused, with
+ * its line. */
+static void
+test_copy_limit(void **state)
+{
+	char text[4096];
+	size_t len = 0;
+	struct fw_compile_env env;
+	struct fw_errs errs;
+	struct fw_prog *prog = NULL;
+	struct fw_ruleset *rs;
+
+	(void)state;
+	len += (size_t)snprintf(text + len, sizeof(text) - len, "*filter\n");
+	for (int i = 0; i <= FW_COPY_RULES_MAX; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+		    "-A MACRO_CUST -j COPY --from eth0 --to 10.9.0.%d\n", i + 1);
+	snprintf(text + len, sizeof(text) - len, "COMMIT\n");
+	rs = parse_rules(text, false);
+	env_init(&env, false);
+	assert_int_equal(fw_compile(rs, &env, &prog, &errs), -EINVAL);
+	assert_null(prog);
+	assert_int_equal(errs.n, 1);
+	assert_int_equal(errs.e[0].line, FW_COPY_RULES_MAX + 2);
+	assert_non_null(strstr(errs.e[0].msg, "more than 16 COPY rules"));
+	fw_ruleset_free(rs);
+}
+
 /* --- against a reference walker ------------------------------------------------------------- */
 
 /*
@@ -1768,6 +1796,7 @@ main(void)
 		cmocka_unit_test(test_set_errors),
 		cmocka_unit_test(test_rule_at_and_nat),
 		cmocka_unit_test(test_nat_walk),
+		cmocka_unit_test(test_copy_limit),
 		cmocka_unit_test(test_reference),
 		cmocka_unit_test(test_log),
 	};
