@@ -25,7 +25,7 @@
  * already judged", which the caller honours without judging it again.  A
  * non-first fragment whose first fragment was not accepted, or came later
  * (out of order), is INVALID.  All fragments of a datagram reach one
- * worker: the fanout hash of a fragment covers addresses only.
+ * worker: io_flow_queue() steers a fragment by its addresses only.
  */
 #ifndef CT_H
 #define CT_H
@@ -267,7 +267,7 @@ struct ct_nat_range {
 };
 
 /* May a flow use this reply tuple?  The caller says no when the reply
- * would reach another worker (the fanout hash) or the tuple is taken in
+ * would reach another worker (io_flow_queue()) or the tuple is taken in
  * a table other than the one ct_nat_setup() was given. */
 typedef bool (*ct_nat_ok_fn)(const struct ct_tuple *reply, void *arg);
 
