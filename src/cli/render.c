@@ -288,17 +288,25 @@ counts_print(const json_t *resp, const char *const *keys, size_t n,
 	}
 }
 
+/* "restored" and the counts a restore reply carries. */
+static int
+render_restored(const json_t *resp, const char *const *keys, size_t n_keys,
+    FILE *out)
+{
+	if (!json_is_true(json_object_get(resp, "ok")))
+		return 1;
+	fputs("restored", out);
+	counts_print(resp, keys, n_keys, out);
+	fputc('\n', out);
+	return 0;
+}
+
 static int
 render_fw_restore(const json_t *resp, FILE *out)
 {
 	static const char *const keys[] = { "rules" };
 
-	if (!json_is_true(json_object_get(resp, "ok")))
-		return 1;
-	fputs("restored", out);
-	counts_print(resp, keys, HG_ARRAY_SIZE(keys), out);
-	fputc('\n', out);
-	return 0;
+	return render_restored(resp, keys, HG_ARRAY_SIZE(keys), out);
 }
 
 static int
@@ -306,12 +314,7 @@ render_sets_restore(const json_t *resp, FILE *out)
 {
 	static const char *const keys[] = { "sets", "elements" };
 
-	if (!json_is_true(json_object_get(resp, "ok")))
-		return 1;
-	fputs("restored", out);
-	counts_print(resp, keys, HG_ARRAY_SIZE(keys), out);
-	fputc('\n', out);
-	return 0;
+	return render_restored(resp, keys, HG_ARRAY_SIZE(keys), out);
 }
 
 static int

@@ -801,7 +801,7 @@ copy_show(struct hg_daemon *d)
 json_t *
 hg_fw_show(struct hg_daemon *d)
 {
-	json_t *o = json_object(), *ct = json_object(), *inv = json_object();
+	json_t *o = json_object(), *ct, *inv = json_object();
 	struct ct_stats cs;
 
 	for (int f = 0; f < 2; f++) {
@@ -827,22 +827,17 @@ hg_fw_show(struct hg_daemon *d)
 		json_object_set_new(o, f ? "ipv6" : "ipv4", fo);
 	}
 	dp_ct_stats(d->dp, &cs);
-	json_object_set_new(ct, "max", json_integer(cs.max_entries));
-	json_object_set_new(ct, "in_use", json_integer(cs.in_use));
-	json_object_set_new(ct, "created", json_integer((json_int_t)cs.created));
-	json_object_set_new(ct, "expired", json_integer((json_int_t)cs.expired));
-	json_object_set_new(ct, "table_full",
-	    json_integer((json_int_t)cs.table_full));
-	json_object_set_new(ct, "frags_followed",
-	    json_integer((json_int_t)cs.frags_followed));
-	json_object_set_new(ct, "nat_setup",
-	    json_integer((json_int_t)cs.nat_setup));
-	json_object_set_new(ct, "nat_remapped",
-	    json_integer((json_int_t)cs.nat_remapped));
-	json_object_set_new(ct, "nat_no_tuple",
-	    json_integer((json_int_t)cs.nat_no_tuple));
-	json_object_set_new(ct, "nat_clash",
-	    json_integer((json_int_t)cs.nat_clash));
+	ct = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	    "max", (json_int_t)cs.max_entries,
+	    "in_use", (json_int_t)cs.in_use,
+	    "created", (json_int_t)cs.created,
+	    "expired", (json_int_t)cs.expired,
+	    "table_full", (json_int_t)cs.table_full,
+	    "frags_followed", (json_int_t)cs.frags_followed,
+	    "nat_setup", (json_int_t)cs.nat_setup,
+	    "nat_remapped", (json_int_t)cs.nat_remapped,
+	    "nat_no_tuple", (json_int_t)cs.nat_no_tuple,
+	    "nat_clash", (json_int_t)cs.nat_clash);
 	for (int r = 1; r < CT_INVALID_COUNT; r++)
 		json_object_set_new(inv, ct_invalid_name((enum ct_invalid)r),
 		    json_integer((json_int_t)cs.invalid[r]));
