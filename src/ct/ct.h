@@ -72,7 +72,7 @@ enum ct_tcp_state {
 #define CT_INVALID_REASONS(X)						\
 	X(NONE,		"not invalid")					\
 	X(NOT_IP,	"not an IPv4 or IPv6 packet")			\
-	X(FRAGMENT,	"non-first fragment (no ports to track)")	\
+	X(FRAGMENT,	"later fragment with no accepted first one")	\
 	X(TCP_FLAGS,	"TCP flag combination never valid")		\
 	X(TCP_NO_SYN,	"TCP flow does not start with a SYN")		\
 	X(TCP_STATE,	"TCP packet not valid in the flow's state")	\
