@@ -1,0 +1,710 @@
+/*
+ * src/mgmt/api.c: the HTTPS REST API server: its life cycle, request
+ * dispatch (route, authenticate, parse, call the handler) and JSON replies
+ * and errors.  Routes are api_route.c, TLS api_tls.c, credentials
+ * api_auth.c, the OpenAPI document api_openapi.c.  The resources are the
+ * caller's handlers.  Control thread only.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/queue.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "../lib/hg_time.h"
+#include "../lib/log.h"
+#include "api_priv.h"
+
+#define API_HEADERS_MAX_BYTES	(32u << 10)
+#define API_TIMEOUT_S		60	/* idle connections, slow clients */
+
+struct hg_api_req {
+	enum hg_api_method method;
+	const struct api_route *route;
+	char **segs;			/* the request path, decoded */
+	size_t n_segs;
+	struct evkeyvalq query;
+	json_t *json;
+	char *text;
+	size_t text_len;
+	const char *principal;
+	char peer[INET6_ADDRSTRLEN];
+};
+
+struct hg_api_resp {
+	struct evhttp_request *r;
+	json_t *json;			/* serialised at send */
+	struct evbuffer *raw;
+	char content_type[128];
+};
+
+static const char *const method_names[HG_API_METHOD_COUNT] = {
+	[HG_API_GET] = "GET",
+	[HG_API_POST] = "POST",
+	[HG_API_PUT] = "PUT",
+	[HG_API_PATCH] = "PATCH",
+	[HG_API_DELETE] = "DELETE",
+};
+
+const char *
+hg_api_method_name(enum hg_api_method m)
+{
+	return (unsigned)m < HG_API_METHOD_COUNT ? method_names[m] : "?";
+}
+
+void
+hg_api_params_init(struct hg_api_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->listen_addr = "0.0.0.0";
+	p->port = HG_API_PORT_DEFAULT;
+	p->max_body_bytes = HG_API_MAX_BODY_DEFAULT;
+}
+
+/* --- small files in the state directory --- */
+
+static int
+file_err(char *err, size_t err_len, const char *what, const char *path)
+{
+	int e = errno;
+
+	snprintf(err, err_len, "%s: %s: %s", path, what, strerror(e));
+	return -e;
+}
+
+/* Write beside, fsync, rename: a crash leaves the old file or the new. */
+int
+api_file_write(const char *dir, const char *name, const void *data,
+    size_t len, char *err, size_t err_len)
+{
+	char path[512], tmp[520];
+	size_t off = 0;
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	if (fd < 0)
+		return file_err(err, err_len, "open", tmp);
+	/* a leftover tmp keeps its old mode through O_CREAT */
+	if (fchmod(fd, 0600) != 0)
+		goto fail;
+	while (off < len) {
+		ssize_t n = write(fd, (const char *)data + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto fail;
+		off += (size_t)n;
+	}
+	if (fsync(fd) != 0)
+		goto fail;
+	close(fd);
+	if (rename(tmp, path) != 0) {
+		rc = file_err(err, err_len, "rename", tmp);
+		(void)unlink(tmp);	/* nothing better to do with it */
+		return rc;
+	}
+	return 0;
+fail:
+	rc = file_err(err, err_len, "write", tmp);
+	close(fd);
+	(void)unlink(tmp);
+	return rc;
+}
+
+int
+api_file_read(const char *dir, const char *name, char *buf, size_t max,
+    size_t *len, char *err, size_t err_len)
+{
+	char path[512];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return file_err(err, err_len, "open", path);
+	if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0)
+		hg_log_warnx("api: %s is readable by other users; chmod 600 "
+		    "it", path);
+	do
+		n = read(fd, buf, max);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n < 0)
+		return file_err(err, err_len, "read", path);
+	if ((size_t)n >= max) {
+		snprintf(err, err_len, "%s: longer than %zu bytes", path,
+		    max - 1);
+		return -EFBIG;
+	}
+	buf[n] = '\0';
+	*len = (size_t)n;
+	return 0;
+}
+
+bool
+api_file_exists(const char *dir, const char *name)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return stat(path, &st) == 0;
+}
+
+/* --- what handlers see --- */
+
+enum hg_api_method
+hg_api_req_method(const struct hg_api_req *req)
+{
+	return req->method;
+}
+
+const char *
+hg_api_req_param(const struct hg_api_req *req, const char *name)
+{
+	const struct api_route *ar = req->route;
+
+	for (size_t i = 0; ar != NULL && i < ar->n_segs; i++)
+		if (ar->segs[i][0] == ':' && strcmp(ar->segs[i] + 1, name) == 0)
+			return req->segs[i];
+	return NULL;
+}
+
+const char *
+hg_api_req_query(const struct hg_api_req *req, const char *name)
+{
+	return evhttp_find_header(&req->query, name);
+}
+
+json_t *
+hg_api_req_json(const struct hg_api_req *req)
+{
+	return req->json;
+}
+
+const char *
+hg_api_req_text(const struct hg_api_req *req, size_t *len)
+{
+	if (len != NULL)
+		*len = req->text_len;
+	return req->text;
+}
+
+const char *
+hg_api_req_peer(const struct hg_api_req *req)
+{
+	return req->peer;
+}
+
+const char *
+hg_api_req_principal(const struct hg_api_req *req)
+{
+	return req->principal;
+}
+
+/* --- replies --- */
+
+static void
+resp_reset(struct hg_api_resp *resp)
+{
+	json_decref(resp->json);
+	resp->json = NULL;
+	evbuffer_drain(resp->raw, evbuffer_get_length(resp->raw));
+	resp->content_type[0] = '\0';
+}
+
+int
+hg_api_reply_json(struct hg_api_resp *resp, int status, json_t *body)
+{
+	resp_reset(resp);
+	resp->json = body;
+	return status;
+}
+
+int
+hg_api_reply_raw(struct hg_api_resp *resp, int status,
+    const char *content_type, const void *data, size_t len)
+{
+	resp_reset(resp);
+	snprintf(resp->content_type, sizeof(resp->content_type), "%s",
+	    content_type);
+	if (evbuffer_add(resp->raw, data, len) != 0)
+		return -ENOMEM;
+	return status;
+}
+
+int
+hg_api_reply_header(struct hg_api_resp *resp, const char *name,
+    const char *value)
+{
+	struct evkeyvalq *out = evhttp_request_get_output_headers(resp->r);
+
+	return evhttp_add_header(out, name, value) == 0 ? 0 : -EINVAL;
+}
+
+/* Our own headers: their values are constants and numbers, never CR/LF,
+ * and a header lost to a failed allocation still leaves a valid reply. */
+static void
+add_header(struct hg_api_resp *resp, const char *name, const char *value)
+{
+	struct evkeyvalq *out = evhttp_request_get_output_headers(resp->r);
+
+	if (evhttp_add_header(out, name, value) != 0)
+		hg_log_warnx("api: cannot add header %s", name);
+}
+
+static const char *
+status_code_name(int status)
+{
+	switch (status) {
+	case 400: return "bad_request";
+	case 401: return "unauthorized";
+	case 403: return "forbidden";
+	case 404: return "not_found";
+	case 405: return "method_not_allowed";
+	case 409: return "conflict";
+	case 413: return "payload_too_large";
+	case 415: return "unsupported_media_type";
+	case 422: return "unprocessable_entity";
+	case 429: return "too_many_requests";
+	case 500: return "internal_error";
+	case 501: return "not_implemented";
+	case 503: return "unavailable";
+	default: return status >= 500 ? "server_error" : "error";
+	}
+}
+
+static int
+error_v(struct hg_api_resp *resp, int status, const char *code,
+    const char *field, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	json_t *e;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	e = json_pack("{s:i,s:s,s:s}", "status", status, "code",
+	    code != NULL ? code : status_code_name(status), "message", msg);
+	if (e != NULL && field != NULL)
+		json_object_set_new(e, "field", json_string(field));
+	return hg_api_reply_json(resp, status, json_pack("{s:o*}", "error", e));
+}
+
+int
+hg_api_error(struct hg_api_resp *resp, int status, const char *field,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	status = error_v(resp, status, NULL, field, fmt, ap);
+	va_end(ap);
+	return status;
+}
+
+int
+hg_api_error_code(struct hg_api_resp *resp, int status, const char *code,
+    const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	status = error_v(resp, status, code, field, fmt, ap);
+	va_end(ap);
+	return status;
+}
+
+/* --- one request --- */
+
+static enum hg_api_method
+method_of(enum evhttp_cmd_type cmd)
+{
+	switch (cmd) {
+	case EVHTTP_REQ_GET: return HG_API_GET;
+	case EVHTTP_REQ_POST: return HG_API_POST;
+	case EVHTTP_REQ_PUT: return HG_API_PUT;
+	case EVHTTP_REQ_PATCH: return HG_API_PATCH;
+	case EVHTTP_REQ_DELETE: return HG_API_DELETE;
+	default: return HG_API_METHOD_COUNT;	/* matches no route: 405 */
+	}
+}
+
+static int
+authenticate(struct hg_api *api, struct evhttp_request *r,
+    struct hg_api_req *req, struct hg_api_resp *resp)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(r);
+	unsigned retry_s = 0;
+	char retry[16];
+
+	switch (api_auth_check(&api->auth, req->peer,
+	    evhttp_find_header(in, "Authorization"),
+	    evhttp_find_header(in, "Api-Token"), hg_now_ns(), &retry_s,
+	    &req->principal)) {
+	case API_AUTH_OK:
+		return 0;
+	case API_AUTH_LIMITED:
+		snprintf(retry, sizeof(retry), "%u", retry_s);
+		add_header(resp, "Retry-After", retry);
+		return hg_api_error(resp, 429, NULL, "too many failed logins "
+		    "from %s; retry in %u s", req->peer, retry_s);
+	case API_AUTH_MISSING:
+		add_header(resp, "WWW-Authenticate",
+		    "Basic realm=\"hexgate\", charset=\"UTF-8\"");
+		return hg_api_error(resp, 401, NULL, "authentication required: "
+		    "HTTP Basic as user \"%s\" or an Api-Token header",
+		    HG_API_USER);
+	case API_AUTH_BAD:
+	default:
+		add_header(resp, "WWW-Authenticate",
+		    "Basic realm=\"hexgate\", charset=\"UTF-8\"");
+		return hg_api_error(resp, 401, NULL, "wrong user, password or "
+		    "token");
+	}
+}
+
+/* 405's Allow: every method some route serves at this path. */
+static int
+not_allowed(struct hg_api *api, struct hg_api_req *req,
+    struct hg_api_resp *resp)
+{
+	char allow[64] = "";
+	bool seen[HG_API_METHOD_COUNT] = { false };
+	size_t n = 0;
+
+	for (size_t i = 0; i < api->n_routes; i++) {
+		const struct api_route *ar = &api->routes[i];
+
+		if (!api_route_match(ar, req->segs, req->n_segs) ||
+		    seen[ar->r->method])
+			continue;
+		seen[ar->r->method] = true;
+		n += (size_t)snprintf(allow + n, sizeof(allow) - n, "%s%s",
+		    n != 0 ? ", " : "", hg_api_method_name(ar->r->method));
+	}
+	add_header(resp, "Allow", allow);
+	return hg_api_error(resp, 405, NULL, "method not allowed here; "
+	    "allowed: %s", allow);
+}
+
+static int
+parse_query(struct evhttp_request *r, struct hg_api_req *req,
+    struct hg_api_resp *resp)
+{
+	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r));
+	struct evkeyval *kv;
+	char field[128];
+
+	if (q == NULL)
+		return 0;
+	if (evhttp_parse_query_str(q, &req->query) != 0)
+		return hg_api_error(resp, 400, NULL, "malformed query string");
+	TAILQ_FOREACH(kv, &req->query, next) {
+		if (api_route_has_query(req->route, kv->key))
+			continue;
+		snprintf(field, sizeof(field), "query:%.100s", kv->key);
+		return hg_api_error(resp, 400, field, "unknown query parameter "
+		    "\"%.100s\"", kv->key);
+	}
+	return 0;
+}
+
+static int
+parse_body(struct evhttp_request *r, struct hg_api_req *req,
+    struct hg_api_resp *resp)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(r);
+	size_t len = evbuffer_get_length(in);
+	json_error_t je;
+	json_t *err;
+	int status;
+
+	switch (req->route->r->body) {
+	case HG_API_BODY_JSON:
+		if (len == 0)
+			return hg_api_error(resp, 400, "", "this request needs "
+			    "a JSON body");
+		req->json = json_loadb((const char *)evbuffer_pullup(in, -1),
+		    len, JSON_REJECT_DUPLICATES, &je);
+		if (req->json != NULL)
+			return 0;
+		status = hg_api_error(resp, 400, "", "malformed JSON at line "
+		    "%d column %d: %s", je.line, je.column, je.text);
+		err = json_object_get(resp->json, "error");
+		json_object_set_new(err, "line", json_integer(je.line));
+		json_object_set_new(err, "column", json_integer(je.column));
+		return status;
+	case HG_API_BODY_TEXT:
+		if ((req->text = malloc(len + 1)) == NULL)
+			return -ENOMEM;
+		evbuffer_remove(in, req->text, len);
+		req->text[len] = '\0';
+		req->text_len = len;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* Route, authenticate, parse, handle: the status to send. */
+static int
+serve(struct hg_api *api, struct evhttp_request *r, struct hg_api_req *req,
+    struct hg_api_resp *resp)
+{
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(r));
+	const struct api_route *match = NULL;
+	bool path_known = false;
+	int status;
+
+	if (path == NULL || path[0] == '\0')
+		path = "/";
+	if (api_path_split(path, &req->segs, &req->n_segs) != 0)
+		return hg_api_error(resp, 400, NULL, "malformed path");
+	for (size_t i = 0; i < api->n_routes; i++) {
+		const struct api_route *ar = &api->routes[i];
+
+		if (!api_route_match(ar, req->segs, req->n_segs))
+			continue;
+		path_known = true;
+		if (ar->r->method == req->method) {
+			match = ar;
+			break;
+		}
+	}
+	/* Closed by default: even "no such path" is only told to a user. */
+	if (match == NULL || !(match->r->flags & HG_API_ROUTE_PUBLIC))
+		if ((status = authenticate(api, r, req, resp)) != 0)
+			return status;
+	if (!path_known)
+		return hg_api_error(resp, 404, NULL, "no such path: %.200s",
+		    path);
+	if (match == NULL)
+		return not_allowed(api, req, resp);
+	req->route = match;
+	if ((status = parse_query(r, req, resp)) != 0 ||
+	    (status = parse_body(r, req, resp)) != 0)
+		return status;
+	return match->r->handler(req, resp, match->r->arg);
+}
+
+static void
+send_reply(struct evhttp_request *r, struct hg_api_resp *resp, int status)
+{
+	struct evkeyvalq *out = evhttp_request_get_output_headers(r);
+	char *text;
+
+	if (resp->json != NULL) {
+		text = json_dumps(resp->json, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (text == NULL || evbuffer_add(resp->raw, text,
+		    strlen(text)) != 0 || evbuffer_add(resp->raw, "\n", 1) != 0) {
+			free(text);
+			evhttp_send_error(r, 500, NULL);
+			return;
+		}
+		free(text);
+		snprintf(resp->content_type, sizeof(resp->content_type),
+		    "application/json");
+	}
+	if (resp->content_type[0] != '\0')
+		evhttp_add_header(out, "Content-Type", resp->content_type);
+	/* Replies carry configuration and state: no caches, no sniffing. */
+	evhttp_add_header(out, "Cache-Control", "no-store");
+	evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
+	evhttp_send_reply(r, status, NULL, resp->raw);
+}
+
+static void
+peer_of(struct evhttp_request *r, char *out, size_t len)
+{
+	struct evhttp_connection *c = evhttp_request_get_connection(r);
+	char *addr = NULL;
+	ev_uint16_t port;
+
+	if (c != NULL)
+		evhttp_connection_get_peer(c, &addr, &port);
+	snprintf(out, len, "%s", addr != NULL ? addr : "?");
+}
+
+static void
+api_request(struct evhttp_request *r, void *arg)
+{
+	struct hg_api *api = arg;
+	struct hg_api_req req = { .principal = NULL };
+	struct hg_api_resp resp = { .r = r };
+	int status;
+
+	TAILQ_INIT(&req.query);
+	if ((resp.raw = evbuffer_new()) == NULL) {
+		evhttp_send_error(r, 500, NULL);
+		return;
+	}
+	peer_of(r, req.peer, sizeof(req.peer));
+	req.method = method_of(evhttp_request_get_command(r));
+	status = serve(api, r, &req, &resp);
+	if (status < 100 || status > 599) {
+		hg_log_warnx("api: %s %s: handler failed (%d)",
+		    hg_api_method_name(req.method), evhttp_request_get_uri(r),
+		    status);
+		status = hg_api_error(&resp, 500, NULL, "internal error");
+	}
+	send_reply(r, &resp, status);
+	hg_log_debug("api: %s %s %s: %d", req.peer,
+	    hg_api_method_name(req.method), evhttp_request_get_uri(r), status);
+	api_segs_free(req.segs, req.n_segs);
+	evhttp_clear_headers(&req.query);
+	json_decref(req.json);
+	free(req.text);
+	json_decref(resp.json);
+	evbuffer_free(resp.raw);
+}
+
+/* --- life cycle --- */
+
+static int
+openapi_serve(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
+{
+	struct hg_api *api = arg;
+
+	return hg_api_reply_raw(resp, 200, "application/json",
+	    api->openapi_text, strlen(api->openapi_text));
+}
+
+static int
+listen_on(struct hg_api *api, const struct hg_api_params *p, char *err,
+    size_t err_len)
+{
+	const char *addr = p->listen_addr != NULL ? p->listen_addr : "0.0.0.0";
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd;
+
+	api->sock = evhttp_bind_socket_with_handle(api->http, addr, p->port);
+	if (api->sock == NULL) {
+		int e = errno != 0 ? errno : EADDRNOTAVAIL;
+
+		snprintf(err, err_len, "cannot listen on %s port %u: %s", addr,
+		    p->port, strerror(e));
+		return -e;
+	}
+	fd = evhttp_bound_socket_get_fd(api->sock);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return file_err(err, err_len, "getsockname", addr);
+	api->port = ntohs(ss.ss_family == AF_INET6 ?
+	    ((struct sockaddr_in6 *)&ss)->sin6_port :
+	    ((struct sockaddr_in *)&ss)->sin_port);
+	hg_log_info("api: serving HTTPS on %s port %u", addr, api->port);
+	return 0;
+}
+
+static int
+http_setup(struct hg_api *api, const struct hg_api_params *p, char *err,
+    size_t err_len)
+{
+	if ((api->http = evhttp_new(api->base)) == NULL) {
+		snprintf(err, err_len, "evhttp_new: out of memory");
+		return -ENOMEM;
+	}
+	evhttp_set_max_body_size(api->http, (ev_ssize_t)api->max_body_bytes);
+	evhttp_set_max_headers_size(api->http, API_HEADERS_MAX_BYTES);
+	evhttp_set_timeout(api->http, API_TIMEOUT_S);
+	/* Read a too-large body to its end before the 413, so the client
+	 * sees the answer instead of a reset. */
+	evhttp_set_flags(api->http, EVHTTP_SERVER_LINGERING_CLOSE);
+	/* Let every usual method through so that we answer 405, not 501. */
+	evhttp_set_allowed_methods(api->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
+	    EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
+	evhttp_set_gencb(api->http, api_request, api);
+	return api_tls_init(api, p, err, err_len);
+}
+
+int
+hg_api_create(struct hg_api **out, struct event_base *base,
+    const struct hg_api_params *p, char *err, size_t err_len)
+{
+	struct hg_api *api;
+	int rc;
+
+	*out = NULL;
+	if (p->state_dir == NULL || p->state_dir[0] == '\0') {
+		snprintf(err, err_len, "the API needs a state directory");
+		return -EINVAL;
+	}
+	if (mkdir(p->state_dir, 0700) != 0 && errno != EEXIST)
+		return file_err(err, err_len, "mkdir", p->state_dir);
+	if ((api = calloc(1, sizeof(*api))) == NULL) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	api->base = base;
+	api->max_body_bytes = p->max_body_bytes != 0 ? p->max_body_bytes :
+	    HG_API_MAX_BODY_DEFAULT;
+	api->openapi_route = (struct hg_api_route){
+		.method = HG_API_GET,
+		.path = API_OPENAPI_PATH,
+		.handler = openapi_serve,
+		.arg = api,
+		.flags = HG_API_ROUTE_PUBLIC,
+		.summary = "This document: the API in OpenAPI 3.0",
+		.response_schema = "{\"type\": \"object\"}",
+	};
+	if ((rc = api_routes_compile(api, p, err, err_len)) != 0 ||
+	    (rc = api_openapi_build(api, p, err, err_len)) != 0 ||
+	    (rc = api_auth_init(&api->auth, p, err, err_len)) != 0 ||
+	    (rc = http_setup(api, p, err, err_len)) != 0 ||
+	    (rc = listen_on(api, p, err, err_len)) != 0) {
+		hg_api_free(api);
+		return rc;
+	}
+	*out = api;
+	return 0;
+}
+
+void
+hg_api_free(struct hg_api *api)
+{
+	if (api == NULL)
+		return;
+	/* Connections first: their TLS sessions refer to the SSL_CTX. */
+	if (api->http != NULL)
+		evhttp_free(api->http);
+	api_tls_free(api);
+	api_auth_free(&api->auth);
+	api_routes_free(api);
+	json_decref(api->openapi);
+	free(api->openapi_text);
+	free(api);
+}
+
+uint16_t
+hg_api_port(const struct hg_api *api)
+{
+	return api->port;
+}
+
+const json_t *
+hg_api_openapi(const struct hg_api *api)
+{
+	return api->openapi;
+}
+
+void
+hg_api_auth_flush(struct hg_api *api)
+{
+	api_auth_flush(&api->auth);
+}

@@ -1,0 +1,129 @@
+/*
+ * src/mgmt/api_priv.h: what the files of the API server share; nothing
+ * outside src/mgmt/api*.c includes it.  api.c: life cycle, dispatch and
+ * replies; api_route.c: path patterns; api_tls.c: certificate and TLS;
+ * api_auth.c: password, tokens and failed-login limits; api_openapi.c:
+ * the OpenAPI document.
+ */
+#ifndef HG_API_PRIV_H
+#define HG_API_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+#include <sodium.h>
+
+#include "api.h"
+
+#define API_OPENAPI_PATH	"/api/openapi.json"
+
+/* A source may fail API_FAIL_MAX logins in API_FAIL_WINDOW_S; then 429. */
+#define API_FAIL_MAX		5
+#define API_FAIL_WINDOW_S	60
+/* Sources remembered at once; the least recently seen is forgotten. */
+#define API_FAIL_SLOTS		1024
+/* Successful password logins remembered, and for how long. */
+#define API_CACHE_SLOTS		32
+#define API_CACHE_TTL_S		60
+#define API_PASSWORD_LEN	24
+#define API_ROUTE_PATH_MAX	200	/* bytes of a route's pattern */
+
+/* A route with its pattern split into segments ("items", ":id"). */
+struct api_route {
+	const struct hg_api_route *r;
+	char **segs;
+	size_t n_segs;
+	char **query;			/* declared query parameter names */
+	size_t n_query;
+};
+
+/* Failed logins of one source (an IPv4 address or an IPv6 /64). */
+struct api_fail {
+	uint8_t key[16];
+	uint64_t fail_ns[API_FAIL_MAX];	/* ring; head is the oldest when full */
+	uint8_t n;
+	uint8_t head;
+	bool used;
+	uint64_t seen_ns;		/* for LRU eviction */
+};
+
+struct api_cache_slot {
+	unsigned char h[crypto_generichash_BYTES];
+	uint64_t expires_ns;
+};
+
+struct api_auth {
+	char hash[crypto_pwhash_STRBYTES];
+	unsigned char cache_key[crypto_generichash_KEYBYTES];
+	struct api_cache_slot cache[API_CACHE_SLOTS];
+	struct api_fail *fails;		/* API_FAIL_SLOTS */
+	bool (*token_ok)(const char *token, void *arg);
+	void *token_arg;
+};
+
+enum api_auth_result {
+	API_AUTH_OK,
+	API_AUTH_MISSING,		/* no credentials: 401, not counted */
+	API_AUTH_BAD,			/* wrong ones: 401, counted */
+	API_AUTH_LIMITED,		/* too many failures: 429 */
+};
+
+struct hg_api {
+	struct event_base *base;
+	struct evhttp *http;
+	struct evhttp_bound_socket *sock;
+	SSL_CTX *ssl;
+	uint16_t port;
+	struct api_route *routes;	/* the caller's, then openapi.json */
+	size_t n_routes;
+	struct hg_api_route openapi_route;
+	json_t *openapi;
+	char *openapi_text;
+	struct api_auth auth;
+	size_t max_body_bytes;
+};
+
+/* api.c: whole small files, written atomically with mode 0600. */
+int api_file_write(const char *dir, const char *name, const void *data,
+    size_t len, char *err, size_t err_len) HG_MUST_CHECK;
+/* Reads at most max bytes, NUL-terminated; -ENOENT when absent. */
+int api_file_read(const char *dir, const char *name, char *buf, size_t max,
+    size_t *len, char *err, size_t err_len) HG_MUST_CHECK;
+bool api_file_exists(const char *dir, const char *name);
+
+/* api_route.c */
+int api_routes_compile(struct hg_api *api, const struct hg_api_params *p,
+    char *err, size_t err_len) HG_MUST_CHECK;
+void api_routes_free(struct hg_api *api);
+/* Splits a request path into decoded segments; -EINVAL if malformed. */
+int api_path_split(const char *path, char ***segs, size_t *n) HG_MUST_CHECK;
+void api_segs_free(char **segs, size_t n);
+bool api_route_match(const struct api_route *ar, char *const *segs,
+    size_t n);
+bool api_route_has_query(const struct api_route *ar, const char *name);
+
+/* api_tls.c */
+int api_tls_init(struct hg_api *api, const struct hg_api_params *p,
+    char *err, size_t err_len) HG_MUST_CHECK;
+void api_tls_free(struct hg_api *api);
+
+/* api_auth.c */
+int api_auth_init(struct api_auth *a, const struct hg_api_params *p,
+    char *err, size_t err_len) HG_MUST_CHECK;
+void api_auth_free(struct api_auth *a);
+void api_auth_flush(struct api_auth *a);
+/*
+ * Checks one request's credentials from peer (text address).  On
+ * API_AUTH_LIMITED *retry_after_s says when to come back; on API_AUTH_OK
+ * *principal is "api" or "token".
+ */
+enum api_auth_result api_auth_check(struct api_auth *a, const char *peer,
+    const char *authorization, const char *token, uint64_t now_ns,
+    unsigned *retry_after_s, const char **principal);
+
+/* api_openapi.c */
+int api_openapi_build(struct hg_api *api, const struct hg_api_params *p,
+    char *err, size_t err_len) HG_MUST_CHECK;
+
+#endif /* HG_API_PRIV_H */
