@@ -274,7 +274,9 @@ for name, mac in (("h1 sent, hexgated received", h1_mac),
                 break
         else:
             print("  lengths differ")
-    if len(want) < 50:
+    # The data goes h1 -> h2; the other way are ACKs, as few as the
+    # receiver's delayed ACKs make them.
+    if len(want) < (50 if name.startswith("h1") else 10):
         print("  too few frames: the TCP transfer is missing"); bad = 1
     total += len(got)
 # ARP is mirrored too (the rule has no matches): h1 resolved hexgated
@@ -406,7 +408,9 @@ for name, mac in (("h1 sent, hexgated received", h1_mac),
                 break
         else:
             print("  lengths differ")
-    if len(want) < 50:
+    # The data goes h1 -> h2; the other way are ACKs, as few as the
+    # receiver's delayed ACKs make them.
+    if len(want) < (50 if name.startswith("h1") else 10):
         print("  too few frames: the TCP transfer is missing"); bad = 1
     snap = [(f[:96], len(f)) for f in want]
     rec = [(d, n) for d, n in recs if len(d) >= 14 and d[6:12] == src and
