@@ -169,8 +169,8 @@ show_version(struct hg_daemon *d)
 	    "fragments_sent", (json_int_t)s.fragments_sent);
 }
 
-static json_t *
-ctl_dispatch(struct hg_daemon *d, const char *line, const char *body,
+json_t *
+hg_ctl_request(struct hg_daemon *d, const char *line, const char *body,
     size_t body_len)
 {
 	char err[512];
@@ -286,7 +286,7 @@ ctl_read(struct bufferevent *bev, void *arg)
 	}
 	evbuffer_remove(in, body, c->body_len);
 	body[c->body_len] = '\0';
-	ctl_reply(bev, c, ctl_dispatch(c->d, c->line, body, c->body_len));
+	ctl_reply(bev, c, hg_ctl_request(c->d, c->line, body, c->body_len));
 	free(body);
 }
 

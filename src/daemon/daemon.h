@@ -27,6 +27,7 @@ struct hg_daemon {
 	struct dp *dp;
 	struct event_base *base;
 	struct evconnlistener *ctl;
+	struct hg_api *api;		/* NULL: no API configured */
 };
 
 /* build.c: control thread.  New tables for cfg, with each interface's MAC
@@ -65,6 +66,13 @@ int hg_host_taps_sync(struct hg_daemon *d, const struct hg_config *cfg,
 void hg_host_taps_close(struct hg_daemon *d);
 
 /* ctl.c */
+/* One control request ("show interfaces", "firewall add -4 ..."), as the
+ * socket and the API serve it: a JSON object, {"error": ...} on failure. */
+json_t *hg_ctl_request(struct hg_daemon *d, const char *line,
+    const char *body, size_t body_len);
+/* api.c: the HTTPS API on d->base when the configuration asks for it. */
+int hg_api_start(struct hg_daemon *d, char *err, size_t err_len);
+void hg_api_stop(struct hg_daemon *d);
 int hg_ctl_open(struct hg_daemon *d, const char *path);
 void hg_ctl_close(struct hg_daemon *d, const char *path);
 

@@ -217,6 +217,12 @@ run(struct hg_daemon *d, bool exit_on_eof)
 	rc = hg_ctl_open(d, d->cfg->control_socket);
 	if (rc != 0)
 		return rc;
+	rc = hg_api_start(d, err, sizeof(err));
+	if (rc != 0) {
+		hg_log_warnx("api: %s", err);
+		hg_ctl_close(d, d->cfg->control_socket);
+		return rc;
+	}
 	for (int i = 0; i < 3; i++) {
 		ev[i] = evsignal_new(d->base, sigs[i], on_signal, d);
 		event_add(ev[i], NULL);
@@ -240,6 +246,7 @@ run(struct hg_daemon *d, bool exit_on_eof)
 	for (int i = 0; i < 4; i++)
 		if (ev[i] != NULL)
 			event_free(ev[i]);
+	hg_api_stop(d);
 	hg_ctl_close(d, d->cfg->control_socket);
 	return rc;
 }

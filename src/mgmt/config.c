@@ -1113,11 +1113,58 @@ cfg_fw(struct cfg_ctx *c, const json_t *obj)
 		cfg_fw_conntrack(c, v);
 }
 
+/* --- api ------------------------------------------------------------------ */
+
+static const char *const api_keys[] = {
+	"listen", "port", "state_dir", "cert", "key", NULL
+};
+
+static void
+cfg_api_str(struct cfg_ctx *c, const json_t *obj, const char *key, char *dst,
+    size_t len)
+{
+	char p[sizeof(((struct hg_cfg_err *)0)->where)];
+	const json_t *v = json_object_get(obj, key);
+	const char *s;
+
+	if (v == NULL)
+		return;
+	ptr_key(p, sizeof(p), "/api", key);
+	if ((s = cfg_str(c, p, v, len - 1)) != NULL)
+		snprintf(dst, len, "%s", s);
+}
+
+static void
+cfg_api(struct cfg_ctx *c, const json_t *obj)
+{
+	struct hg_cfg_api *a = &c->cfg->api;
+	struct hg_addr addr;
+	const json_t *v;
+	long long n;
+
+	if (!cfg_check_object(c, "/api", obj, api_keys))
+		return;
+	a->enabled = true;
+	cfg_api_str(c, obj, "listen", a->listen, sizeof(a->listen));
+	if (hg_addr_parse(a->listen, &addr) != 0)
+		cfg_err(c, "/api/listen", "\"%s\" is not an IPv4 or IPv6 "
+		    "address", a->listen);
+	if ((v = json_object_get(obj, "port")) != NULL &&
+	    cfg_int(c, "/api/port", v, 1, 65535, &n))
+		a->port = (uint16_t)n;
+	cfg_api_str(c, obj, "state_dir", a->state_dir, sizeof(a->state_dir));
+	cfg_api_str(c, obj, "cert", a->cert, sizeof(a->cert));
+	cfg_api_str(c, obj, "key", a->key, sizeof(a->key));
+	if ((a->cert[0] == '\0') != (a->key[0] == '\0'))
+		cfg_err(c, a->cert[0] ? "/api/key" : "/api/cert", "cert and "
+		    "key go together: give both or neither");
+}
+
 /* --- top level ----------------------------------------------------------- */
 
 static const char *const top_keys[] = {
 	"workers", "log", "control_socket", "interfaces", "routes",
-	"neighbors", "firewall", NULL
+	"neighbors", "firewall", "api", NULL
 };
 static const char *const log_keys[] = { "level", "syslog", NULL };
 
@@ -1181,6 +1228,8 @@ cfg_top(struct cfg_ctx *c, const json_t *root)
 		cfg_neighs(c, v);
 	if ((v = json_object_get(root, "firewall")) != NULL)
 		cfg_fw(c, v);
+	if ((v = json_object_get(root, "api")) != NULL)
+		cfg_api(c, v);
 }
 
 struct hg_config *
@@ -1209,6 +1258,10 @@ hg_config_parse(const char *text, size_t len, struct hg_cfg_errs *errs)
 	c.cfg->log_level = HG_LOG_INFO;
 	snprintf(c.cfg->control_socket, sizeof(c.cfg->control_socket), "%s",
 	    HG_CFG_DEFAULT_SOCKET);
+	snprintf(c.cfg->api.listen, sizeof(c.cfg->api.listen), "0.0.0.0");
+	c.cfg->api.port = 8000;
+	snprintf(c.cfg->api.state_dir, sizeof(c.cfg->api.state_dir),
+	    "/var/lib/hexgate");
 	cfg_top(&c, root);
 	json_decref(root);
 	if (c.errs->n > 0) {

@@ -115,6 +115,16 @@ struct hg_cfg_firewall {
 	uint32_t ct_timeouts_s[HG_CFG_CT_TIMEOUT_COUNT];	/* 0: default */
 };
 
+/* "api": the HTTPS REST API; off unless the section is present. */
+struct hg_cfg_api {
+	bool enabled;
+	char listen[64];		/* default "0.0.0.0" */
+	uint16_t port;			/* default 8000 */
+	char state_dir[HG_CFG_PATH_MAX];	/* default /var/lib/hexgate */
+	char cert[HG_CFG_PATH_MAX];	/* both or neither: the user's own */
+	char key[HG_CFG_PATH_MAX];
+};
+
 struct hg_config {
 	uint16_t workers;		/* 0: one per online CPU */
 	enum hg_log_level log_level;	/* default info */
@@ -127,6 +137,7 @@ struct hg_config {
 	uint32_t n_neighs;
 	struct hg_cfg_neigh *neighs;	/* owned */
 	struct hg_cfg_firewall fw;
+	struct hg_cfg_api api;
 };
 
 #define HG_CFG_DEFAULT_SOCKET "/run/hexgate/hexgated.sock"

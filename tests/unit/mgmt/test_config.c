@@ -48,7 +48,7 @@ static const struct cfg_case cases[] = {
 	/* top level */
 	{ "unknown top-level key", "{\"foo\":1}", "/foo",
 	  "unknown key \"foo\" (allowed: workers, log, control_socket, "
-	  "interfaces, routes, neighbors, firewall)" },
+	  "interfaces, routes, neighbors, firewall, api)" },
 	{ "unknown key with / is escaped in the pointer", "{\"a/b~\":1}",
 	  "/a~1b~0", "unknown key \"a/b~\"" },
 	{ "workers 0 means one per CPU", "{\"workers\":0}", NULL, NULL },
@@ -106,6 +106,20 @@ static const struct cfg_case cases[] = {
 	  "{\"interfaces\":[{\"name\":\"a\",\"port\":\"null\","
 	  "\"host_tap\":3}]}", "/interfaces/0/host_tap",
 	  "expected true, false or an interface name" },
+	/* api */
+	{ "api with everything",
+	  "{\"api\":{\"listen\":\"::\",\"port\":8443,\"state_dir\":"
+	  "\"/var/lib/hg\",\"cert\":\"/etc/hg/c.pem\",\"key\":"
+	  "\"/etc/hg/k.pem\"}}", NULL, NULL },
+	{ "api: an empty section takes the defaults", "{\"api\":{}}",
+	  NULL, NULL },
+	{ "api: port out of range", "{\"api\":{\"port\":70000}}",
+	  "/api/port", "out of range" },
+	{ "api: listen is not an address", "{\"api\":{\"listen\":\"any\"}}",
+	  "/api/listen", "is not an IPv4 or IPv6 address" },
+	{ "api: a cert without its key",
+	  "{\"api\":{\"cert\":\"/etc/hg/c.pem\"}}", "/api/key",
+	  "cert and key go together" },
 	/* firewall */
 	{ "firewall with everything",
 	  "{\"firewall\":{\"known_networks\":[\"10.0.0.0/8\",\"2001:db8::/32\"],"

@@ -1,0 +1,203 @@
+#!/bin/bash
+#
+# tests/integration/netns_api.sh: hexgated's HTTPS REST API, driven with
+# curl on loopback inside a private network namespace (so port 8000 is
+# free whatever the machine runs).  hexgated has one null port: the API
+# and the rules are what is tested, not forwarding.
+#
+# Checks: closed by default (no credentials, a wrong password: 401; the
+# password made at first start, root-only files); failed logins limited
+# (429); reads (status, interfaces, firewall rules as JSON and text);
+# changes all or nothing (a rule added, a bad rule refused with its place
+# and nothing changed, a whole rule set replaced, one deleted), each
+# written back to the rule file; sets; the OpenAPI document names every
+# route and every route it names answers.
+#
+# Usage: netns_api.sh BUILD_DIR   (root; exits 77 when it cannot run)
+set -u
+
+prog=netns_api
+. "$(dirname "$0")/lib.sh"	# need_*, check, finish, the EXIT trap
+
+need_build_dir "${1:-}"
+need_root "a network namespace for the API's port"
+need_tools ip curl /usr/bin/python3
+need_netns
+need_programs
+
+r=hg-api-$$
+netns=("$r")
+begin_run
+
+topology() {
+	set -ex
+	ip netns add "$r"
+	ip -n "$r" link set lo up
+}
+
+write_config() {
+	cat >"$conf" <<JSON
+{
+  "workers": 1,
+  "log": { "level": "${HG_LOG_LEVEL:-info}" },
+  "control_socket": "$sock",
+  "interfaces": [ { "name": "lan", "port": "null",
+                    "addresses": [ "10.1.0.1/24" ] } ],
+  "firewall": { "rules": "rules.v4", "sets": "sets.ipset" },
+  "api": { "listen": "127.0.0.1", "port": 8000, "state_dir": "$tmp/state" }
+}
+JSON
+}
+
+url=https://127.0.0.1:8000
+
+# api [CURL ARGS...] PATH: authenticated request; prints the body and
+# leaves the status in $tmp/status.
+api() {
+	local path=${*: -1}
+	nsx "$r" curl -s --cacert "$tmp/state/api.crt" -u "api:$pw" \
+	    -o "$tmp/body" -w '%{http_code}' "${@:1:$#-1}" "$url$path" \
+	    >"$tmp/status"
+	cat "$tmp/body"
+}
+
+status() {
+	cat "$tmp/status"
+}
+
+closed_ok() {
+	local code
+	code=$(nsx "$r" curl -s --cacert "$tmp/state/api.crt" -o /dev/null \
+	    -w '%{http_code}' "$url/api/status/system")
+	echo "no credentials: $code"
+	[ "$code" = 401 ] || return 1
+	code=$(nsx "$r" curl -s --cacert "$tmp/state/api.crt" -o /dev/null \
+	    -w '%{http_code}' -u api:wrong "$url/api/status/system")
+	echo "wrong password: $code"
+	[ "$code" = 401 ] || return 1
+	stat -c '%a %n' "$tmp/state"/api.* 
+	[ -z "$(find "$tmp/state" -name 'api.*' ! -perm 600)" ]
+}
+
+read_ok() {
+	api /api/status/system | grep -q '"version"' || return 1
+	[ "$(status)" = 200 ] || return 1
+	api /api/interfaces | grep -q '"lan"' || return 1
+	api '/api/firewall/rules?format=text' | grep -q '^\*filter' || return 1
+	api /api/firewall/rules | grep -q '"text"'
+}
+
+add_ok() {
+	api -X POST -d '{"chain":"FORWARD_CUST","rule":"-s 10.1.0.0/24 -p tcp --dport 22 -j ACCEPT"}' \
+	    /api/firewall/rules
+	echo
+	[ "$(status)" = 201 ] || return 1
+	api '/api/firewall/rules?format=text' |
+	    grep -q -- '-A FORWARD_CUST -s 10.1.0.0/24 -p tcp -m tcp --dport 22 -j ACCEPT' ||
+	    return 1
+	grep -q -- '--dport 22' "$tmp/rules.v4" ||
+	    { echo "not written back to rules.v4"; return 1; }
+}
+
+bad_rule_ok() {
+	local before
+	before=$(api '/api/firewall/rules?format=text' | grep -- '^\[.*-A ')
+	api -X POST -d '{"chain":"FORWARD_CUST","rule":"-p tcpx -j ACCEPT"}' \
+	    /api/firewall/rules | tee "$tmp/bad"
+	echo
+	[ "$(status)" = 400 ] || return 1
+	grep -q 'rule:1:17-20: error: unknown protocol' "$tmp/bad" ||
+	    { echo "the error does not name the column"; return 1; }
+	[ "$(api '/api/firewall/rules?format=text' | grep -- '^\[.*-A ')" = "$before" ]
+}
+
+restore_ok() {
+	printf '*filter\n-A INPUT_CUST -s 10.1.0.5/32 -j ACCEPT\n-A FORWARD_CUST -j DROP\nCOMMIT\n' \
+	    >"$tmp/new.v4"
+	api -X PUT --data-binary @"$tmp/new.v4" -H 'Content-Type: text/plain' \
+	    /api/firewall/rules
+	echo
+	[ "$(status)" = 200 ] || return 1
+	[ "$(api '/api/firewall/rules?format=text' | grep -c -- '-A ')" = 2 ] ||
+	    return 1
+	printf '*filter\n-A FORWARD_CUST -j ACCEPT\n-A FORWARD_CUST -j DROPP\nCOMMIT\n' \
+	    >"$tmp/bad.v4"
+	api -X PUT --data-binary @"$tmp/bad.v4" /api/firewall/rules | tee "$tmp/bad"
+	echo
+	[ "$(status)" = 400 ] || return 1
+	grep -q 'api:3:' "$tmp/bad" || { echo "no line 3 in the error"; return 1; }
+	[ "$(api '/api/firewall/rules?format=text' | grep -c -- '-A ')" = 2 ]
+}
+
+delete_ok() {
+	api -X DELETE /api/firewall/rules/FORWARD_CUST/1
+	echo
+	[ "$(status)" = 200 ] || return 1
+	! api '/api/firewall/rules?format=text' | grep -q -- '-A FORWARD_CUST -j DROP' ||
+	    return 1
+	api -X DELETE /api/firewall/rules/FORWARD_CUST/x >/dev/null
+	[ "$(status)" = 400 ]
+}
+
+sets_ok() {
+	printf 'create blk hash:ip family inet\nadd blk 192.0.2.9\n' >"$tmp/s"
+	api -X PUT --data-binary @"$tmp/s" /api/firewall/fwsets
+	echo
+	[ "$(status)" = 200 ] || return 1
+	api /api/firewall/fwsets | grep -q 'add blk 192.0.2.9'
+}
+
+openapi_ok() {
+	nsx "$r" curl -s --cacert "$tmp/state/api.crt" "$url/api/openapi.json" \
+	    >"$tmp/openapi.json" || return 1
+	# Every documented GET without path parameters answers 200.
+	/usr/bin/python3 - "$tmp/openapi.json" >"$tmp/gets" <<'PY' || return 1
+import json, sys
+doc = json.load(open(sys.argv[1]))
+paths = doc["paths"]
+assert "/api/firewall/rules" in paths, "rules route undocumented"
+for p, ops in paths.items():
+    if "get" in ops and "{" not in p:
+        print(p)
+PY
+	local p n=0
+	while read -r p; do
+		api "$p" >/dev/null
+		echo "GET $p: $(status)"
+		[ "$(status)" = 200 ] || return 1
+		n=$((n + 1))
+	done <"$tmp/gets"
+	[ "$n" -ge 8 ]
+}
+
+rate_limit_ok() {
+	local i code
+	for i in 1 2 3 4 5 6; do
+		code=$(nsx "$r" curl -s --cacert "$tmp/state/api.crt" -o /dev/null \
+		    -w '%{http_code}' -u api:nope "$url/api/status/system")
+	done
+	echo "the 6th bad login: $code"
+	[ "$code" = 429 ] || return 1
+	# The right password from the same source waits too.
+	api /api/status/system >/dev/null
+	echo "then the right one: $(status)"
+	[ "$(status)" = 429 ]
+}
+
+make_topology
+write_config
+start_hexgated "$r"
+pw=$(cat "$tmp/state/api.password")
+check "hexgated starts with the API; the password is in a root-only file" \
+    test -n "$pw"
+check "closed by default: no credentials or a wrong password get 401" closed_ok
+check "status, interfaces and rules (JSON and text) read" read_ok
+check "POST a rule: 201, live, written back to rules.v4" add_ok
+check "a bad rule: 400 naming its column, nothing changed" bad_rule_ok
+check "PUT a rule set; a bad one refused by line, nothing changed" restore_ok
+check "DELETE a rule by position; a bad position is a 400" delete_ok
+check "PUT and GET the sets" sets_ok
+check "every documented GET route answers" openapi_ok
+check "six bad logins: 429, also for the right password" rate_limit_ok
+check "hexgated still running" alive_ok
+finish
