@@ -202,13 +202,17 @@ dp_nat_range(const struct dp_worker *w, const struct fw_target *t,
 	return true;
 }
 
-/* Whether the ports' steering brings a tuple's packets to this worker
- * (src/io's io_flow_queue(), the same rule the kernel runs).  When some
- * port cannot steer exactly, any tuple will do: replies may then land on
- * another worker, which is said in the log at start. */
+/*
+ * ct_nat_ok_fn: a translated reply must come back to this worker, so a
+ * tuple is ours when the ports' steering (src/io's io_flow_queue(), the
+ * rule the kernel runs) sends it here.  When some port cannot steer
+ * exactly, any tuple will do: replies may then land on another worker,
+ * which the log says at start.
+ */
 static bool
-dp_flow_is_ours(const struct dp_worker *w, const struct ct_tuple *t)
+dp_nat_ok(const struct ct_tuple *t, void *arg)
 {
+	const struct dp_worker *w = arg;
 	struct io_flow_key k;
 	uint16_t n = w->dp->params.n_workers;
 
@@ -222,16 +226,6 @@ dp_flow_is_ours(const struct dp_worker *w, const struct ct_tuple *t)
 	k.l3 = t->l3;
 	k.proto = t->proto;
 	return io_flow_queue(&k, n) == w->id;
-}
-
-/* A translated reply must come back to this worker (and, with more
- * than one, the fanout must say where it lands). */
-static bool
-dp_nat_ok(const struct ct_tuple *reply, void *arg)
-{
-	const struct dp_worker *w = arg;
-
-	return dp_flow_is_ours(w, reply);
 }
 
 /*
@@ -299,7 +293,6 @@ dp_decide(struct dp_worker *w, const struct fw_prog *prog,
 		.ct = &ci,
 	};
 	struct fw_verdict v;
-
 	bool nat = hook == FW_HOOK_FORWARD && fw_prog_has_nat(prog);
 	int rc;
 
