@@ -59,12 +59,26 @@ api_family(struct hg_api_req *req, struct hg_api_resp *resp,
 /* One hexgated per process: the handlers' daemon. */
 static struct hg_daemon *api_daemon;
 
+/* One control request on behalf of req's client, who authors the
+ * version a change commits. */
+static json_t *
+api_request(struct hg_api_req *req, const char *line, const char *body,
+    size_t body_len)
+{
+	json_t *r;
+
+	api_daemon->who.author = "api";
+	api_daemon->who.source = hg_api_req_peer(req);
+	r = hg_ctl_request(api_daemon, line, body, body_len);
+	memset(&api_daemon->who, 0, sizeof(api_daemon->who));
+	return r;
+}
+
 /* GET routes that are one "show ..." request each; arg is the line. */
 static int
 api_show(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
 {
-	(void)req;
-	return api_relay(resp, hg_ctl_request(api_daemon, arg, NULL, 0), 200);
+	return api_relay(resp, api_request(req, arg, NULL, 0), 200);
 }
 
 static int
@@ -80,7 +94,7 @@ api_rules_get(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
 	if ((rc = api_family(req, resp, &fam)) != 0)
 		return rc;
 	snprintf(line, sizeof(line), "firewall save %s", fam);
-	r = hg_ctl_request(api_daemon, line, NULL, 0);
+	r = api_request(req, line, NULL, 0);
 	if (format == NULL || strcmp(format, "json") == 0)
 		return api_relay(resp, r, 200);
 	if (strcmp(format, "text") != 0) {
@@ -110,7 +124,7 @@ api_rules_put(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
 		return rc;
 	text = hg_api_req_text(req, &len);
 	snprintf(line, sizeof(line), "firewall restore %s %zu api", fam, len);
-	return api_relay(resp, hg_ctl_request(api_daemon, line, text, len),
+	return api_relay(resp, api_request(req, line, text, len),
 	    200);
 }
 
@@ -149,7 +163,7 @@ api_rules_post(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
 		    chain, rule);
 	if (rc < 0 || (size_t)rc >= sizeof(line))
 		return hg_api_error(resp, 400, "/rule", "rule too long");
-	return api_relay(resp, hg_ctl_request(api_daemon, line, NULL, 0), 201);
+	return api_relay(resp, api_request(req, line, NULL, 0), 201);
 }
 
 static int
@@ -172,7 +186,7 @@ api_rules_delete(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
 		return hg_api_error(resp, 400, "path:chain", "bad chain name");
 	snprintf(line, sizeof(line), "firewall delete %s %s %ld", fam, chain,
 	    n);
-	return api_relay(resp, hg_ctl_request(api_daemon, line, NULL, 0), 200);
+	return api_relay(resp, api_request(req, line, NULL, 0), 200);
 }
 
 static int
@@ -185,9 +199,236 @@ api_sets_put(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
 	(void)arg;
 	text = hg_api_req_text(req, &len);
 	snprintf(line, sizeof(line), "sets restore %zu api", len);
-	return api_relay(resp, hg_ctl_request(api_daemon, line, text, len),
+	return api_relay(resp, api_request(req, line, text, len),
 	    200);
 }
+
+/* --- the configuration store ------------------------------------------ */
+
+static int
+api_no_store(struct hg_api_resp *resp)
+{
+	return hg_api_error(resp, 404, NULL, "no configuration store: the "
+	    "config file has no \"store\" key");
+}
+
+/* A version number from text; 0 when it is not one. */
+static uint64_t
+api_version_arg(const char *s)
+{
+	unsigned long long v;
+	char *end;
+
+	if (s == NULL || *s < '1' || *s > '9')
+		return 0;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	return errno == 0 && *end == '\0' ? (uint64_t)v : 0;
+}
+
+static int
+api_config_get(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
+{
+	const char *p = hg_api_req_param(req, "version");
+	uint64_t v = 0;
+	char err[256];
+	json_t *o;
+
+	(void)arg;
+	if (api_daemon->store == NULL)
+		return api_no_store(resp);
+	if (p != NULL && (v = api_version_arg(p)) == 0)
+		return hg_api_error(resp, 400, "path:version", "a version "
+		    "number from 1");
+	o = hg_store_doc_json(api_daemon, v, err, sizeof(err));
+	if (o == NULL)
+		return hg_api_error(resp, 404, "path:version", "%s", err);
+	return hg_api_reply_json(resp, 200, o);
+}
+
+/* Applies doc (PUT or rollback) as req's client; {"version": N}. */
+static int
+api_config_apply(struct hg_api_req *req, struct hg_api_resp *resp,
+    const struct hg_store_doc *doc, const char *comment)
+{
+	struct hg_daemon *d = api_daemon;
+	char err[1024];
+	int rc;
+
+	d->who.author = "api";
+	d->who.source = hg_api_req_peer(req);
+	rc = hg_store_apply(d, doc, comment, err, sizeof(err));
+	memset(&d->who, 0, sizeof(d->who));
+	if (rc == -EBUSY)
+		return hg_api_error(resp, 409, NULL, "%s", err);
+	if (rc != 0) {
+		hg_log_warnx("api: configuration refused: %s", err);
+		return hg_api_error(resp, 400, NULL, "%s; nothing changed",
+		    err);
+	}
+	hg_log_info("api: configuration applied (version %llu)",
+	    (unsigned long long)d->store_version);
+	return hg_api_reply_json(resp, 200, json_pack("{s:I}", "version",
+	    (json_int_t)d->store_version));
+}
+
+static const char *
+api_doc_text(const json_t *b, const char *key)
+{
+	const json_t *v = json_object_get(b, key);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* PUT {"config": {...}, "rules": "...", "rules6": "...", "sets": "..."};
+ * a text left out is the empty one (sets: the live ones). */
+static int
+api_config_put(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
+{
+	json_t *b = hg_api_req_json(req);
+	const json_t *cfg = json_object_get(b, "config");
+	struct hg_store_doc doc;
+	static const char *const keys[] = { "rules", "rules6", "sets" };
+	int rc;
+
+	(void)arg;
+	if (api_daemon->store == NULL)
+		return api_no_store(resp);
+	if (!json_is_object(cfg))
+		return hg_api_error(resp, 400, "/config", "config: the whole "
+		    "configuration, a JSON object, is required");
+	for (size_t i = 0; i < HG_ARRAY_SIZE(keys); i++) {
+		const json_t *v = json_object_get(b, keys[i]);
+		char field[16];
+
+		snprintf(field, sizeof(field), "/%s", keys[i]);
+		if (v != NULL && !json_is_string(v))
+			return hg_api_error(resp, 400, field, "%s: a text",
+			    keys[i]);
+	}
+	memset(&doc, 0, sizeof(doc));
+	doc.config = json_dumps(cfg, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (doc.config == NULL)
+		return -ENOMEM;
+	doc.rules = (char *)api_doc_text(b, "rules");
+	doc.rules6 = (char *)api_doc_text(b, "rules6");
+	doc.sets = (char *)api_doc_text(b, "sets");
+	rc = api_config_apply(req, resp, &doc, "PUT /api/config");
+	free(doc.config);
+	return rc;
+}
+
+struct api_list {
+	json_t *a;
+};
+
+static int
+api_version_one(void *arg, const struct hg_store_version *v)
+{
+	struct api_list *l = arg;
+
+	json_array_append_new(l->a, json_pack(
+	    "{s:I,s:I,s:s,s:s,s:s,s:s,s:I}",
+	    "version", (json_int_t)v->version,
+	    "created_ns", (json_int_t)v->created_ns,
+	    "author", v->author, "source", v->source,
+	    "comment", v->comment,
+	    "state", hg_store_state_name(v->state),
+	    "restored_from", (json_int_t)v->restored_from));
+	return 0;
+}
+
+static int
+api_versions(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
+{
+	const char *lim = hg_api_req_query(req, "limit");
+	struct api_list l;
+	uint64_t n = 0;
+	int rc;
+
+	(void)arg;
+	if (api_daemon->store == NULL)
+		return api_no_store(resp);
+	if (lim != NULL && ((n = api_version_arg(lim)) == 0 || n > 100000))
+		return hg_api_error(resp, 400, "query:limit", "limit: a number "
+		    "from 1");
+	l.a = json_array();
+	rc = hg_store_list(api_daemon->store, (unsigned)n, api_version_one,
+	    &l);
+	if (rc != 0) {
+		json_decref(l.a);
+		return rc;
+	}
+	return hg_api_reply_json(resp, 200, json_pack("{s:I,s:o}",
+	    "current", (json_int_t)api_daemon->store_version, "versions",
+	    l.a));
+}
+
+static int
+api_config_diff(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
+{
+	const char *qa = hg_api_req_query(req, "a");
+	const char *qb = hg_api_req_query(req, "b");
+	uint64_t a, b;
+	char *out = NULL;
+	int rc;
+
+	(void)arg;
+	if (api_daemon->store == NULL)
+		return api_no_store(resp);
+	/* Without them: what the last change did. */
+	b = qb != NULL ? api_version_arg(qb) : api_daemon->store_version;
+	a = qa != NULL ? api_version_arg(qa) : b > 1 ? b - 1 : b;
+	if (a == 0 || b == 0)
+		return hg_api_error(resp, 400, a == 0 ? "query:a" : "query:b",
+		    "a and b: the version numbers to compare");
+	rc = hg_store_diff(api_daemon->store, a, b, &out);
+	if (rc == -ENOENT)
+		return hg_api_error(resp, 404, NULL, "no version %llu or %llu",
+		    (unsigned long long)a, (unsigned long long)b);
+	if (rc != 0)
+		return rc;
+	rc = hg_api_reply_raw(resp, 200, "text/plain; charset=utf-8", out,
+	    strlen(out));
+	free(out);
+	return rc;
+}
+
+/* POST {"version": N}: version N's content applied like a PUT and
+ * committed as a new version (the live sets are kept). */
+static int
+api_config_rollback(struct hg_api_req *req, struct hg_api_resp *resp,
+    void *arg)
+{
+	const json_t *jv = json_object_get(hg_api_req_json(req), "version");
+	struct hg_store_doc doc;
+	char comment[64];
+	uint64_t v;
+	int rc;
+
+	(void)arg;
+	if (api_daemon->store == NULL)
+		return api_no_store(resp);
+	if (!json_is_integer(jv) || json_integer_value(jv) < 1)
+		return hg_api_error(resp, 400, "/version", "version: a version "
+		    "number from 1");
+	v = (uint64_t)json_integer_value(jv);
+	if (hg_store_get(api_daemon->store, v, &doc) != 0)
+		return hg_api_error(resp, 404, "/version", "no version %llu",
+		    (unsigned long long)v);
+	free(doc.sets);
+	doc.sets = NULL;	/* the live sets stay */
+	snprintf(comment, sizeof(comment), "rollback to version %llu",
+	    (unsigned long long)v);
+	rc = api_config_apply(req, resp, &doc, comment);
+	hg_store_doc_free(&doc);
+	return rc;
+}
+
+#define DOC_SCHEMA "{\"type\":\"object\",\"required\":[\"config\"]," \
+	"\"properties\":{\"config\":{\"type\":\"object\"},\"rules\":" \
+	"{\"type\":\"string\"},\"rules6\":{\"type\":\"string\"}," \
+	"\"sets\":{\"type\":\"string\"}}}"
 
 #define FAMILY	"family"
 static const struct hg_api_route api_routes[] = {
@@ -231,6 +472,26 @@ static const struct hg_api_route api_routes[] = {
 	  api_rules_delete, NULL,
 	  .summary = "delete one rule by its position in its chain",
 	  .query_params = FAMILY },
+	{ HG_API_GET, "/api/config", api_config_get, NULL,
+	  .summary = "the running configuration version: {version, config, "
+	  "rules, rules6, sets}" },
+	{ HG_API_PUT, "/api/config", api_config_put, NULL, HG_API_BODY_JSON,
+	  .summary = "replace the whole configuration, all or nothing; "
+	  "commits a new version", .request_schema = DOC_SCHEMA },
+	{ HG_API_GET, "/api/config/versions", api_versions, NULL,
+	  .summary = "the versions, newest first", .query_params = "limit" },
+	{ HG_API_GET, "/api/config/versions/:version", api_config_get, NULL,
+	  .summary = "one version's content" },
+	{ HG_API_GET, "/api/config/diff", api_config_diff, NULL,
+	  .summary = "unified diff from version a (default b - 1) to "
+	  "version b (default the running one)",
+	  .query_params = "a b", .response_type = "text/plain" },
+	{ HG_API_POST, "/api/config/rollback", api_config_rollback, NULL,
+	  HG_API_BODY_JSON,
+	  .summary = "apply version N's content as a new version",
+	  .request_schema = "{\"type\":\"object\",\"required\":"
+	  "[\"version\"],\"properties\":{\"version\":{\"type\":"
+	  "\"integer\",\"minimum\":1}}}" },
 };
 
 int

@@ -133,59 +133,124 @@ same_interfaces(const struct hg_config *a, const struct hg_config *b,
 }
 
 int
-hg_reload(struct hg_daemon *d, char *err, size_t err_len)
+hg_stage(struct hg_daemon *d, struct hg_config *cfg, char *text,
+    const struct hg_store_doc *texts, struct hg_staged *st, char *err,
+    size_t err_len)
 {
 	const struct ip_tables *cur = dp_tables(d->dp);
 	uint8_t macs[IP_IF_MAX][ETH_ALEN];
-	struct hg_cfg_errs errs;
-	struct hg_config *cfg;
-	struct ip_tables *t;
-	struct dp_fw *fw;
-	char herr[256];
 	int rc;
 
-	memset(&errs, 0, sizeof(errs));
-	cfg = hg_config_load(d->config_path, &errs);
-	if (cfg == NULL) {
-		hg_config_errs_log(d->config_path, &errs);
-		snprintf(err, err_len, "%s: %s: %s (%u error%s)",
-		    d->config_path, errs.n ? errs.e[0].where : "?",
-		    errs.n ? errs.e[0].msg : "unreadable", errs.n,
-		    errs.n == 1 ? "" : "s");
-		return -EINVAL;
-	}
+	memset(st, 0, sizeof(*st));
+	st->cfg = cfg;
+	st->text = text;
 	rc = same_interfaces(d->cfg, cfg, err, err_len);
 	if (rc != 0)
 		goto fail;
 	for (uint16_t i = 0; i < cur->n_if; i++)
 		memcpy(macs[i], cur->ifs[i].mac, ETH_ALEN);
-	t = hg_build_tables(cfg, (const uint8_t (*)[ETH_ALEN])macs, d->ports,
-	    err, err_len);
-	if (t == NULL) {
+	st->t = hg_build_tables(cfg, (const uint8_t (*)[ETH_ALEN])macs,
+	    d->ports, err, err_len);
+	if (st->t == NULL) {
 		rc = -EINVAL;
 		goto fail;
 	}
-	rc = hg_fw_prepare(d, cfg, &fw, err, err_len);
-	if (rc != 0) {
-		ip_tables_free(t);
+	rc = hg_fw_prepare(d, cfg, texts, &st->fw, err, err_len);
+	if (rc != 0)
 		goto fail;
-	}
 	rc = hg_apply_neighbors(d->nt, cfg, err, err_len);
-	if (rc != 0) {
-		ip_tables_free(t);
-		dp_fw_free(fw);
+	if (rc != 0)
 		goto fail;
-	}
-	t->version = ++d->version;
-	dp_tables_swap(d->dp, t);
-	dp_fw_swap(d->dp, fw);
-	if (hg_host_taps_sync(d, cfg, d->cfg, herr, sizeof(herr)) != 0)
-		hg_log_warnx("reload: host taps: %s", herr);
-	hg_log_set_level(cfg->log_level);
-	hg_config_free(d->cfg);
-	d->cfg = cfg;
 	return 0;
 fail:
-	hg_config_free(cfg);
+	hg_stage_free(st);
 	return rc;
+}
+
+void
+hg_stage_publish(struct hg_daemon *d, struct hg_staged *st)
+{
+	char herr[256];
+
+	st->t->version = ++d->version;
+	dp_tables_swap(d->dp, st->t);
+	dp_fw_swap(d->dp, st->fw);
+	if (hg_host_taps_sync(d, st->cfg, d->cfg, herr, sizeof(herr)) != 0)
+		hg_log_warnx("reload: host taps: %s", herr);
+	hg_log_set_level(st->cfg->log_level);
+	hg_config_free(d->cfg);
+	d->cfg = st->cfg;
+	if (st->text != NULL) {
+		free(d->cfg_text);
+		d->cfg_text = st->text;
+	}
+	memset(st, 0, sizeof(*st));
+}
+
+void
+hg_stage_free(struct hg_staged *st)
+{
+	if (st->t != NULL)
+		ip_tables_free(st->t);
+	if (st->fw != NULL)
+		dp_fw_free(st->fw);
+	hg_config_free(st->cfg);
+	free(st->text);
+	memset(st, 0, sizeof(*st));
+}
+
+/* The file's configuration and its text (with a store, which keeps the
+ * text); NULL with err. */
+static struct hg_config *
+reload_read(struct hg_daemon *d, char **text, char *err, size_t err_len)
+{
+	struct hg_cfg_errs errs;
+	struct hg_config *cfg;
+	size_t len;
+
+	*text = NULL;
+	memset(&errs, 0, sizeof(errs));
+	if (d->store == NULL)
+		cfg = hg_config_load(d->config_path, &errs);
+	else {
+		*text = hg_read_file(d->config_path, &len, err, err_len);
+		if (*text == NULL)
+			return NULL;
+		cfg = hg_config_parse(*text, len, &errs);
+	}
+	if (cfg == NULL) {
+		free(*text);
+		*text = NULL;
+		hg_config_errs_log(d->config_path, &errs);
+		snprintf(err, err_len, "%s: %s: %s (%u error%s)",
+		    d->config_path, errs.n ? errs.e[0].where : "?",
+		    errs.n ? errs.e[0].msg : "unreadable", errs.n,
+		    errs.n == 1 ? "" : "s");
+	}
+	return cfg;
+}
+
+int
+hg_reload(struct hg_daemon *d, char *err, size_t err_len)
+{
+	struct hg_staged st;
+	struct hg_config *cfg;
+	char *text;
+	int rc;
+
+	cfg = reload_read(d, &text, err, err_len);
+	if (cfg == NULL)
+		return -EINVAL;
+	rc = hg_stage(d, cfg, text, NULL, &st, err, err_len);
+	if (rc != 0)
+		return rc;
+	if (d->store != NULL) {
+		rc = hg_store_record(d, st.text, st.fw, "reload", err, err_len);
+		if (rc != 0) {
+			hg_stage_free(&st);
+			return rc;
+		}
+	}
+	hg_stage_publish(d, &st);
+	return 0;
 }

@@ -286,7 +286,10 @@ ctl_read(struct bufferevent *bev, void *arg)
 	}
 	evbuffer_remove(in, body, c->body_len);
 	body[c->body_len] = '\0';
+	c->d->who.author = "ctl";
+	c->d->who.source = "unix";
 	ctl_reply(bev, c, hg_ctl_request(c->d, c->line, body, c->body_len));
+	memset(&c->d->who, 0, sizeof(c->d->who));
 	free(body);
 }
 

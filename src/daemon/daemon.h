@@ -1,7 +1,8 @@
 /*
  * src/daemon/daemon.h: what the files of hexgated share.  main.c wires the
  * process together and runs the control loop; build.c turns a
- * configuration into router tables; ctl.c serves the control socket.
+ * configuration into router tables; ctl.c serves the control socket;
+ * store.c keeps the configuration in the versioned store when asked.
  */
 #ifndef HG_DAEMON_H
 #define HG_DAEMON_H
@@ -13,6 +14,7 @@
 #include "../io/io.h"
 #include "../ip/ip.h"
 #include "../mgmt/config.h"
+#include "../mgmt/store.h"
 
 struct hg_daemon {
 	const char *config_path;
@@ -28,6 +30,24 @@ struct hg_daemon {
 	struct event_base *base;
 	struct evconnlistener *ctl;
 	struct hg_api *api;		/* NULL: no API configured */
+	/* The versioned store (config "store"); NULL: the files are the
+	 * configuration and nothing below is used. */
+	struct hg_store *store;
+	uint64_t store_version;		/* the version running */
+	char *cfg_text;			/* the running config's JSON text */
+	struct hg_store_doc *boot;	/* start: the texts to start from */
+	/* Who asks for the request being served (the socket, the API, its
+	 * peer): the author of the version it commits.  Set around one
+	 * hg_ctl_request(); NULL fields: hexgated itself. */
+	struct hg_store_who who;
+};
+
+/* A configuration built beside the running one, not yet published. */
+struct hg_staged {
+	struct hg_config *cfg;
+	char *text;			/* its JSON text (store); may be NULL */
+	struct ip_tables *t;
+	struct dp_fw *fw;
 };
 
 /* build.c: control thread.  New tables for cfg, with each interface's MAC
@@ -40,13 +60,32 @@ int hg_apply_neighbors(struct ip_neigh_table *nt, const struct hg_config *cfg,
     char *err, size_t err_len);
 /* Reload from d->config_path: all or nothing.  0, or -errno with err. */
 int hg_reload(struct hg_daemon *d, char *err, size_t err_len);
+/* Builds cfg (taken over, with text) as a reload would, firewall from
+ * texts (NULL: the rule files); nothing live changes.  0, or -errno with
+ * err and cfg freed. */
+int hg_stage(struct hg_daemon *d, struct hg_config *cfg, char *text,
+    const struct hg_store_doc *texts, struct hg_staged *st, char *err,
+    size_t err_len);
+/* Publishes a staged configuration in one swap; cannot fail. */
+void hg_stage_publish(struct hg_daemon *d, struct hg_staged *st);
+void hg_stage_free(struct hg_staged *st);
 
 /* firewall.c: control thread. */
 /* Reads the sets and rule files of d->cfg and publishes the firewall. */
 int hg_fw_start(struct hg_daemon *d, char *err, size_t err_len);
-/* A new firewall from cfg's rule files, for a reload to publish. */
+/* A new firewall from cfg's rule files, or from texts' rules and rules6
+ * when not NULL, for a reload to publish. */
 int hg_fw_prepare(struct hg_daemon *d, const struct hg_config *cfg,
-    struct dp_fw **out, char *err, size_t err_len);
+    const struct hg_store_doc *texts, struct dp_fw **out, char *err,
+    size_t err_len);
+/* Parses and compiles texts' rules for cfg, keeping nothing. */
+int hg_fw_check_texts(struct hg_daemon *d, const struct hg_config *cfg,
+    const struct hg_store_doc *texts, char *err, size_t err_len);
+/* p made absolute against the config file's folder (rule files, store). */
+void hg_cfg_rel_path(const struct hg_daemon *d, const char *p, char *out,
+    size_t len);
+/* A whole file, NUL-terminated (malloc'd); NULL with err. */
+char *hg_read_file(const char *path, size_t *len, char *err, size_t err_len);
 void hg_fw_stop(struct hg_daemon *d);
 /* Serves "firewall ..." and "sets ..." requests; NULL if line is
  * neither.  body is a restore's text. */
@@ -64,6 +103,28 @@ int hg_host_taps_open(struct hg_daemon *d, const uint8_t macs[][ETH_ALEN],
 int hg_host_taps_sync(struct hg_daemon *d, const struct hg_config *cfg,
     const struct hg_config *old, char *err, size_t err_len);
 void hg_host_taps_close(struct hg_daemon *d);
+
+/* store.c: the configuration store's side of hexgated (config "store"). */
+/* Before the ports open: opens the store and, when it has a version,
+ * replaces d->cfg with it and sets d->boot. */
+int hg_store_boot(struct hg_daemon *d, char *err, size_t err_len);
+/* Once the firewall runs: an empty store gets the running configuration
+ * as version 1; d->boot is released. */
+int hg_store_started(struct hg_daemon *d, char *err, size_t err_len);
+void hg_store_stop(struct hg_daemon *d);
+/* Commits cfg_text, fw's rules (without counters) and the live sets as a
+ * new version by d->who, with comment; sets d->store_version. */
+int hg_store_record(struct hg_daemon *d, const char *cfg_text,
+    const struct dp_fw *fw, const char *comment, char *err,
+    size_t err_len);
+/* The running version as {"version", "config", "rules", "rules6",
+ * "sets"}; NULL with err. */
+json_t *hg_store_doc_json(struct hg_daemon *d, uint64_t version, char *err,
+    size_t err_len);
+/* Applies doc like a reload and commits it (comment); all or nothing:
+ * -EINVAL with the reason in err and nothing changed. */
+int hg_store_apply(struct hg_daemon *d, const struct hg_store_doc *doc,
+    const char *comment, char *err, size_t err_len);
 
 /* ctl.c */
 /* One control request ("show interfaces", "firewall add -4 ..."), as the

@@ -9,7 +9,9 @@
  * refused change leaves the running rules as they were.  A change made
  * over the socket is written back to the configured rule (or set) file
  * before it is acknowledged (write, fsync, rename), so a restart comes
- * back with it.
+ * back with it; with a store (store.c) it is also committed as a new
+ * version before it goes live, and at start the rules and sets come
+ * from the store's texts instead of the files.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,8 +39,9 @@ fam_name(uint8_t family)
 }
 
 /* cfg's path made absolute against the configuration file's folder. */
-static void
-fw_path(const struct hg_daemon *d, const char *p, char *out, size_t len)
+void
+hg_cfg_rel_path(const struct hg_daemon *d, const char *p, char *out,
+    size_t len)
 {
 	char dir[HG_CFG_PATH_MAX];
 	char *slash;
@@ -93,6 +96,20 @@ fw_read_file(const char *path, size_t *len, bool *missing, char *err,
 	*len = fread(text, 1, (size_t)st.st_size, f);
 	text[*len] = '\0';
 	fclose(f);
+	return text;
+}
+
+char *
+hg_read_file(const char *path, size_t *len, char *err, size_t err_len)
+{
+	bool missing;
+	char *text = fw_read_file(path, len, &missing, err, err_len);
+
+	if (text != NULL && missing) {
+		free(text);
+		snprintf(err, err_len, "%s: %s", path, strerror(ENOENT));
+		return NULL;
+	}
 	return text;
 }
 
@@ -226,54 +243,95 @@ fw_parse_text(struct hg_daemon *d, const char *text, size_t len,
 }
 
 /*
- * Builds the programs for cfg from the rule files (reload and start).
- * On success *out is a new dp_fw; on failure err says why and the
- * errors are logged with their places.
+ * One family's rule text: the configured file's, or texts' when the
+ * configuration comes from the store.  *src names it in errors.  NULL
+ * with err set when a file cannot be read.
+ */
+static char *
+fw_rules_text(struct hg_daemon *d, const struct hg_config *cfg,
+    const struct hg_store_doc *texts, uint8_t family, size_t *len,
+    char *src, size_t src_len, char *err, size_t err_len)
+{
+	const char *p = family == FW_IPV6 ? cfg->fw.rules6 : cfg->fw.rules;
+	const char *t;
+	bool missing = false;
+	char *text;
+
+	if (texts != NULL) {
+		t = family == FW_IPV6 ? texts->rules6 : texts->rules;
+		snprintf(src, src_len, "store:%s", family == FW_IPV6 ?
+		    "rules6" : "rules");
+		text = strdup(t != NULL ? t : "");
+		*len = text != NULL ? strlen(text) : 0;
+		if (text == NULL)
+			snprintf(err, err_len, "out of memory");
+		return text;
+	}
+	if (p[0] == '\0') {
+		snprintf(src, src_len, "(no %s rules)", fam_name(family));
+		*len = 0;
+		return strdup("");
+	}
+	hg_cfg_rel_path(d, p, src, src_len);
+	text = fw_read_file(src, len, &missing, err, err_len);
+	if (text != NULL && missing)
+		hg_log_info("firewall: %s does not exist yet: no %s rules", src,
+		    fam_name(family));
+	return text;
+}
+
+/* Parses and compiles one family's text; err says why not. */
+static int
+fw_build_one(struct hg_daemon *d, const struct hg_config *cfg,
+    const char *text, size_t len, uint8_t family, const char *src,
+    struct fw_prog **out, char *err, size_t err_len)
+{
+	static struct fw_errs errs;
+	struct fw_ruleset *rs = NULL;
+	int rc;
+
+	memset(&errs, 0, sizeof(errs));
+	rc = fw_parse_text(d, text, len, family, &rs, &errs);
+	if (rc == 0)
+		rc = fw_compile_one(d, cfg, rs, out, &errs);
+	if (rc != 0) {
+		fw_errs_log(&errs, src);
+		snprintf(err, err_len, "%s: %u error%s, first: %s", src,
+		    errs.n, errs.n == 1 ? "" : "s",
+		    errs.n ? errs.e[0].msg : strerror(-rc));
+	}
+	fw_ruleset_free(rs);
+	return rc;
+}
+
+/*
+ * Builds the programs for cfg from the rule files, or from texts (start
+ * and reload from the store, PUT /api/config).  On success *out is a new
+ * dp_fw; on failure err says why and the errors are logged with their
+ * places.
  */
 static int
-fw_build_from_files(struct hg_daemon *d, const struct hg_config *cfg,
-    struct dp_fw **out, char *err, size_t err_len)
+fw_build(struct hg_daemon *d, const struct hg_config *cfg,
+    const struct hg_store_doc *texts, struct dp_fw **out, char *err,
+    size_t err_len)
 {
-	const char *paths[2] = { cfg->fw.rules, cfg->fw.rules6 };
 	struct fw_prog *progs[2] = { NULL, NULL };
-	static struct fw_errs errs;
 	int rc = 0;
 
 	for (int f = 0; f < 2 && rc == 0; f++) {
 		uint8_t family = f ? FW_IPV6 : FW_IPV4;
-		char path[HG_CFG_PATH_MAX * 2];
-		struct fw_ruleset *rs = NULL;
-		bool missing = false;
+		char src[HG_CFG_PATH_MAX * 2];
 		size_t len = 0;
-		char *text = NULL;
+		char *text;
 
-		memset(&errs, 0, sizeof(errs));
-		if (paths[f][0] != '\0') {
-			fw_path(d, paths[f], path, sizeof(path));
-			text = fw_read_file(path, &len, &missing, err, err_len);
-			if (text == NULL) {
-				rc = -EIO;
-				break;
-			}
-			if (missing)
-				hg_log_info("firewall: %s does not exist yet: "
-				    "no %s rules", path, fam_name(family));
-			rc = fw_parse_text(d, text, len, family, &rs, &errs);
-		} else {
-			snprintf(path, sizeof(path), "(no %s rules)",
-			    fam_name(family));
-			rs = fw_ruleset_new(family);
-			rc = rs == NULL ? -ENOMEM : 0;
+		text = fw_rules_text(d, cfg, texts, family, &len, src,
+		    sizeof(src), err, err_len);
+		if (text == NULL) {
+			rc = -EIO;
+			break;
 		}
-		if (rc == 0)
-			rc = fw_compile_one(d, cfg, rs, &progs[f], &errs);
-		if (rc != 0) {
-			fw_errs_log(&errs, path);
-			snprintf(err, err_len, "%s: %u error%s, first: %s", path,
-			    errs.n, errs.n == 1 ? "" : "s",
-			    errs.n ? errs.e[0].msg : strerror(-rc));
-		}
-		fw_ruleset_free(rs);
+		rc = fw_build_one(d, cfg, text, len, family, src, &progs[f],
+		    err, err_len);
 		free(text);
 	}
 	if (rc != 0) {
@@ -293,6 +351,19 @@ fw_build_from_files(struct hg_daemon *d, const struct hg_config *cfg,
 	return 0;
 }
 
+int
+hg_fw_check_texts(struct hg_daemon *d, const struct hg_config *cfg,
+    const struct hg_store_doc *texts, char *err, size_t err_len)
+{
+	struct dp_fw *fw;
+	int rc;
+
+	rc = fw_build(d, cfg, texts, &fw, err, err_len);
+	if (rc == 0)
+		dp_fw_free(fw);
+	return rc;
+}
+
 static int
 fw_load_sets(struct hg_daemon *d, char *err, size_t err_len)
 {
@@ -310,10 +381,16 @@ fw_load_sets(struct hg_daemon *d, char *err, size_t err_len)
 		snprintf(err, err_len, "out of memory");
 		return -ENOMEM;
 	}
-	if (cfg->fw.sets[0] == '\0')
+	if (d->boot != NULL) {		/* from the store */
+		snprintf(path, sizeof(path), "store:sets");
+		text = strdup(d->boot->sets != NULL ? d->boot->sets : "");
+		len = text != NULL ? strlen(text) : 0;
+	} else if (cfg->fw.sets[0] == '\0') {
 		return 0;
-	fw_path(d, cfg->fw.sets, path, sizeof(path));
-	text = fw_read_file(path, &len, &missing, err, err_len);
+	} else {
+		hg_cfg_rel_path(d, cfg->fw.sets, path, sizeof(path));
+		text = fw_read_file(path, &len, &missing, err, err_len);
+	}
 	if (text == NULL)
 		return -EIO;
 	memset(&errs, 0, sizeof(errs));
@@ -338,13 +415,11 @@ hg_fw_start(struct hg_daemon *d, char *err, size_t err_len)
 
 	rc = fw_load_sets(d, err, err_len);
 	if (rc == 0)
-		rc = fw_build_from_files(d, d->cfg, &fw, err, err_len);
+		rc = fw_build(d, d->cfg, d->boot, &fw, err, err_len);
 	if (rc != 0)
 		return rc;
 	if (d->dp == NULL) {		/* --check */
-		fw_prog_free(fw->prog4);
-		fw_prog_free(fw->prog6);
-		free(fw);
+		dp_fw_free(fw);
 		return 0;
 	}
 	dp_fw_swap(d->dp, fw);
@@ -353,9 +428,10 @@ hg_fw_start(struct hg_daemon *d, char *err, size_t err_len)
 
 int
 hg_fw_prepare(struct hg_daemon *d, const struct hg_config *cfg,
-    struct dp_fw **out, char *err, size_t err_len)
+    const struct hg_store_doc *texts, struct dp_fw **out, char *err,
+    size_t err_len)
 {
-	return fw_build_from_files(d, cfg, out, err, err_len);
+	return fw_build(d, cfg, texts, out, err, err_len);
 }
 
 void
@@ -437,6 +513,14 @@ fw_apply(struct hg_daemon *d, struct fw_ruleset *rs, const char *what)
 	fw->prog4 = rs->family == FW_IPV6 ? other : prog;
 	fw->prog6 = rs->family == FW_IPV6 ? prog : other;
 	(void)cur;
+	/* Versioned before it is live: a change the store cannot record
+	 * is refused whole, and one acknowledged is on disk. */
+	if (d->store != NULL && hg_store_record(d, d->cfg_text, fw, what,
+	    err, sizeof(err)) != 0) {
+		dp_fw_free(fw);
+		return ctl_error("%s refused: %s; the running rules are "
+		    "unchanged", what, err);
+	}
 	dp_fw_swap(d->dp, fw);
 	for (int t = 0; t < FW_TABLE_COUNT; t++)
 		for (uint32_t c = 0; c < rs->tables[t].n_chains; c++)
@@ -444,13 +528,16 @@ fw_apply(struct hg_daemon *d, struct fw_ruleset *rs, const char *what)
 	hg_log_info("firewall: %s: %u %s rules live", what, n_rules,
 	    fam_name(rs->family));
 	reply = json_pack("{s:b,s:I}", "ok", 1, "rules", (json_int_t)n_rules);
+	if (d->store != NULL)
+		json_object_set_new(reply, "version",
+		    json_integer((json_int_t)d->store_version));
 	if (cfg_path[0] == '\0') {
 		json_object_set_new(reply, "warning", json_string("no rule "
 		    "file is configured: the change lasts until hexgated "
 		    "stops"));
 		return reply;
 	}
-	fw_path(d, cfg_path, path, sizeof(path));
+	hg_cfg_rel_path(d, cfg_path, path, sizeof(path));
 	text = fw_ruleset_print(rs, 0);
 	if (text == NULL || fw_write_file(path, text, err, sizeof(err)) != 0) {
 		hg_log_warnx("firewall: rules are live but not saved: %s",
@@ -615,13 +702,24 @@ sets_restore(struct hg_daemon *d, const char *src, const char *body,
 		fw_set_free(retired[i]);
 	free(retired);
 	reply = json_pack("{s:b}", "ok", 1);
+	/* The sets are live already (a restore publishes set by set), so
+	 * a store that fails here is reported, not undone. */
+	if (d->store != NULL) {
+		if (hg_store_record(d, d->cfg_text, dp_fw(d->dp), src, err,
+		    sizeof(err)) != 0) {
+			hg_log_warnx("sets: live but not versioned: %s", err);
+			json_object_set_new(reply, "warning", json_string(err));
+		} else
+			json_object_set_new(reply, "version",
+			    json_integer((json_int_t)d->store_version));
+	}
 	if (d->cfg->fw.sets[0] == '\0') {
 		json_object_set_new(reply, "warning", json_string("no sets "
 		    "file is configured: the change lasts until hexgated "
 		    "stops"));
 		return reply;
 	}
-	fw_path(d, d->cfg->fw.sets, path, sizeof(path));
+	hg_cfg_rel_path(d, d->cfg->fw.sets, path, sizeof(path));
 	text = fw_sets_save(d->sets);
 	if (text == NULL || fw_write_file(path, text, err, sizeof(err)) != 0)
 		json_object_set_new(reply, "warning", json_string(text == NULL ?

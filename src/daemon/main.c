@@ -207,6 +207,8 @@ run(struct hg_daemon *d, bool exit_on_eof)
 	rc = hg_fw_start(d, err, sizeof(err));
 	if (rc == 0)
 		rc = hg_host_taps_sync(d, d->cfg, NULL, err, sizeof(err));
+	if (rc == 0)
+		rc = hg_store_started(d, err, sizeof(err));
 	if (rc != 0) {
 		hg_log_warnx("%s", err);
 		return rc;
@@ -263,6 +265,7 @@ teardown(struct hg_daemon *d)
 	ip_neigh_table_destroy(d->nt);
 	if (d->base != NULL)
 		event_base_free(d->base);
+	hg_store_stop(d);
 	hg_config_free(d->cfg);
 }
 
@@ -337,6 +340,18 @@ main(int argc, char **argv)
 		return 0;
 	}
 	hg_log_init("hexgated", d.cfg->log_level, d.cfg->log_syslog);
+	{
+		char err[512];
+
+		/* With a store, its newest version is the configuration. */
+		rc = hg_store_boot(&d, err, sizeof(err));
+		if (rc != 0) {
+			hg_log_warnx("store: %s", err);
+			hg_store_stop(&d);
+			hg_config_free(d.cfg);
+			return 1;
+		}
+	}
 	signal(SIGPIPE, SIG_IGN);
 	d.started_ns = hg_now_ns();
 	d.version = 1;

@@ -1164,7 +1164,7 @@ cfg_api(struct cfg_ctx *c, const json_t *obj)
 
 static const char *const top_keys[] = {
 	"workers", "log", "control_socket", "interfaces", "routes",
-	"neighbors", "firewall", "api", NULL
+	"neighbors", "firewall", "api", "store", NULL
 };
 static const char *const log_keys[] = { "level", "syslog", NULL };
 
@@ -1204,6 +1204,7 @@ static void
 cfg_top(struct cfg_ctx *c, const json_t *root)
 {
 	const json_t *v;
+	const char *s;
 	long long n;
 
 	if (!json_is_object(root)) {
@@ -1230,6 +1231,9 @@ cfg_top(struct cfg_ctx *c, const json_t *root)
 		cfg_fw(c, v);
 	if ((v = json_object_get(root, "api")) != NULL)
 		cfg_api(c, v);
+	if ((v = json_object_get(root, "store")) != NULL &&
+	    (s = cfg_str(c, "/store", v, sizeof(c->cfg->store) - 1)) != NULL)
+		snprintf(c->cfg->store, sizeof(c->cfg->store), "%s", s);
 }
 
 struct hg_config *

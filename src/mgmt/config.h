@@ -138,6 +138,10 @@ struct hg_config {
 	struct hg_cfg_neigh *neighs;	/* owned */
 	struct hg_cfg_firewall fw;
 	struct hg_cfg_api api;
+	/* The versioned store (src/mgmt/store.h) hexgated keeps its
+	 * configuration in; relative to the config file's folder; "": none,
+	 * the files are the configuration. */
+	char store[HG_CFG_PATH_MAX];
 };
 
 #define HG_CFG_DEFAULT_SOCKET "/run/hexgate/hexgated.sock"

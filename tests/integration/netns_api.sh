@@ -11,7 +11,11 @@
 # changes all or nothing (a rule added, a bad rule refused with its place
 # and nothing changed, a whole rule set replaced, one deleted), each
 # written back to the rule file; sets; the OpenAPI document names every
-# route and every route it names answers.
+# route and every route it names answers.  With a store (config "store"):
+# version 1 at first start; each change a new version with its diff; a
+# rollback; a config the daemon cannot take refused, version unchanged;
+# a restart starts from the newest version, not the files; a rule whose
+# POST returned 201 survives SIGKILL.
 #
 # Usage: netns_api.sh BUILD_DIR   (root; exits 77 when it cannot run)
 set -u
@@ -44,6 +48,7 @@ write_config() {
   "interfaces": [ { "name": "lan", "port": "null",
                     "addresses": [ "10.1.0.1/24" ] } ],
   "firewall": { "rules": "rules.v4", "sets": "sets.ipset" },
+  "store": "config.db",
   "api": { "listen": "127.0.0.1", "port": 8000, "state_dir": "$tmp/state" }
 }
 JSON
@@ -184,12 +189,111 @@ rate_limit_ok() {
 	[ "$(status)" = 429 ]
 }
 
+# jget EXPR: a Python expression on the last reply's JSON (j).
+jget() {
+	/usr/bin/python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' \
+	    "$tmp/body" "$1"
+}
+
+version_now() {
+	api /api/config >/dev/null
+	jget 'j["version"]'
+}
+
+store_v1_ok() {
+	api /api/config >/dev/null
+	echo "GET /api/config: $(status)"
+	[ "$(status)" = 200 ] || return 1
+	[ "$(jget 'j["version"]')" = 1 ] || return 1
+	[ "$(jget 'j["config"]["store"]')" = config.db ] || return 1
+	jget 'j["rules"]' | grep -q '^\*filter'
+}
+
+RULE='-s 10.1.0.0/24 -p udp -m udp --dport 53 -j ACCEPT'
+
+store_post_ok() {
+	v0=$(version_now)
+	api -X POST -d '{"chain":"FORWARD_CUST","rule":"-s 10.1.0.0/24 -p udp --dport 53 -j ACCEPT"}' \
+	    /api/firewall/rules
+	echo
+	[ "$(status)" = 201 ] || return 1
+	api "/api/config/versions/$((v0 + 1))" >/dev/null
+	[ "$(status)" = 200 ] || return 1
+	jget 'j["rules"]' | grep -qF -- "-A FORWARD_CUST $RULE" || return 1
+	api /api/config/versions >/dev/null
+	jget 'j["versions"][0]' | tee /dev/stderr | grep -q "'author': 'api'" ||
+	    return 1
+	api "/api/config/diff?a=$v0&b=$((v0 + 1))" | tee "$tmp/diff"
+	grep -qF -- "+-A FORWARD_CUST $RULE" "$tmp/diff"
+}
+
+store_rollback_ok() {
+	local v1
+	v1=$(version_now)
+	api -X POST -d "{\"version\": $v0}" /api/config/rollback
+	echo
+	[ "$(status)" = 200 ] || return 1
+	[ "$(jget 'j["version"]')" = $((v1 + 1)) ] || return 1
+	! api '/api/firewall/rules?format=text' | grep -qF -- "$RULE" ||
+	    { echo "the rule is still live"; return 1; }
+	[ "$(version_now)" = $((v1 + 1)) ]
+}
+
+store_refuse_ok() {
+	local v1
+	v1=$(version_now)
+	jget 'json.dumps({"config": dict(j["config"], routes=[{"prefix": "10.9.0.0/16", "interface": "nosuch0"}]), "rules": j["rules"]})' \
+	    >"$tmp/put.json"
+	api -X PUT -d @"$tmp/put.json" /api/config | tee "$tmp/bad"
+	echo
+	[ "$(status)" = 400 ] || return 1
+	grep -q nosuch0 "$tmp/bad" || { echo "the reason does not name it"; return 1; }
+	[ "$(version_now)" = "$v1" ] || return 1
+	# The same document with a good route is taken whole.
+	jget 'json.dumps({"config": dict(j["config"], routes=[{"prefix": "10.9.0.0/16", "via": "10.1.0.9"}]), "rules": j["rules"]})' \
+	    >"$tmp/put.json"
+	api -X PUT -d @"$tmp/put.json" /api/config
+	echo
+	[ "$(status)" = 200 ] || return 1
+	[ "$(version_now)" = $((v1 + 1)) ] || return 1
+	api /api/routes | grep -q '10.9.0.0/16'
+}
+
+restart_hexgated() {
+	kill "-$1" "$hg_pid"
+	wait "$hg_pid" 2>/dev/null
+	hg_pid=
+	start_hexgated "$r"
+}
+
+store_restart_ok() {
+	local v1 rules
+	v1=$(version_now)
+	rules=$(jget 'j["rules"]')
+	# Behind hexgated's back: the file is not the configuration.
+	printf '*filter\n-A FORWARD_CUST -j DROP\nCOMMIT\n' >"$tmp/rules.v4"
+	restart_hexgated TERM
+	[ "$(version_now)" = "$v1" ] || return 1
+	[ "$(jget 'j["rules"]')" = "$rules" ] || return 1
+	! api '/api/firewall/rules?format=text' | grep -q -- '-A FORWARD_CUST -j DROP'
+}
+
+store_durable_ok() {
+	api -X POST -d '{"chain":"FORWARD_CUST","rule":"-s 10.1.0.7/32 -j ACCEPT"}' \
+	    /api/firewall/rules
+	echo
+	[ "$(status)" = 201 ] || return 1
+	restart_hexgated KILL
+	api '/api/firewall/rules?format=text' | grep -q -- '-s 10.1.0.7/32 -j ACCEPT'
+}
+
 make_topology
 write_config
 start_hexgated "$r"
 pw=$(cat "$tmp/state/api.password")
 check "hexgated starts with the API; the password is in a root-only file" \
     test -n "$pw"
+check "store: GET /api/config is version 1 at first start" store_v1_ok
 check "closed by default: no credentials or a wrong password get 401" closed_ok
 check "status, interfaces and rules (JSON and text) read" read_ok
 check "POST a rule: 201, live, written back to rules.v4" add_ok
@@ -197,6 +301,11 @@ check "a bad rule: 400 naming its column, nothing changed" bad_rule_ok
 check "PUT a rule set; a bad one refused by line, nothing changed" restore_ok
 check "DELETE a rule by position; a bad position is a 400" delete_ok
 check "PUT and GET the sets" sets_ok
+check "store: a POSTed rule is a new version by api; its diff" store_post_ok
+check "store: rollback applies the old version as a new one" store_rollback_ok
+check "store: PUT /api/config with an unknown interface: 400, no version" store_refuse_ok
+check "store: a restart starts from the newest version, not the files" store_restart_ok
+check "store: a rule acknowledged with 201 survives SIGKILL" store_durable_ok
 check "every documented GET route answers" openapi_ok
 check "six bad logins: 429, also for the right password" rate_limit_ok
 check "hexgated still running" alive_ok

@@ -48,7 +48,11 @@ static const struct cfg_case cases[] = {
 	/* top level */
 	{ "unknown top-level key", "{\"foo\":1}", "/foo",
 	  "unknown key \"foo\" (allowed: workers, log, control_socket, "
-	  "interfaces, routes, neighbors, firewall, api)" },
+	  "interfaces, routes, neighbors, firewall, api, store)" },
+	{ "store: a path", "{\"store\":\"config.db\"}", NULL, NULL },
+	{ "store: empty path", "{\"store\":\"\"}", "/store",
+	  "must not be empty" },
+	{ "store: not a string", "{\"store\":1}", "/store", "a string" },
 	{ "unknown key with / is escaped in the pointer", "{\"a/b~\":1}",
 	  "/a~1b~0", "unknown key \"a/b~\"" },
 	{ "workers 0 means one per CPU", "{\"workers\":0}", NULL, NULL },
