@@ -10,9 +10,12 @@
  * is always spelled out in the request, and restore sends a file after
  * the line ("firewall restore -4 LEN NAME\n" and LEN bytes).
  *
+ * With --url (or $HEXCTL_URL) the same request line goes to hexgated's
+ * HTTPS API instead (remote.c), which answers with the same objects.
+ *
  * Exit status: 0 success, 1 the server answered with an error (or with
- * something that is not JSON), 2 usage errors and a socket that cannot be
- * reached.  The server side is in src/daemon.
+ * something that is not JSON), 2 usage errors and a socket or server that
+ * cannot be reached.  The server side is in src/daemon.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -33,6 +36,7 @@
 
 #include "../lib/hg.h"
 #include "../mgmt/config.h"	/* HG_CFG_DEFAULT_SOCKET only */
+#include "remote.h"
 #include "render.h"
 
 #define EXIT_SERVER	1
@@ -61,6 +65,7 @@ static const struct {
 	{ "show neighbors", "the neighbour (ARP and ND) table" },
 	{ "show routes", "the routing table" },
 	{ "show version", "version, worker threads and uptime" },
+	{ "status", "the same as show version" },
 	{ "show firewall", "rule count, verdict counters, conntrack totals" },
 	{ "show conntrack", "the connection tracking table, a flow a line" },
 	{ "nat show", "active NAT translations: flows whose reply is translated" },
@@ -80,6 +85,13 @@ static const struct {
 	  "replace all sets with FILE (- is stdin), atomically" },
 	{ "sets add SET ELEM...", "add an element to SET (ipset add)" },
 	{ "sets del SET ELEM...", "remove an element from SET (ipset del)" },
+	{ "config show [N]",
+	  "the running configuration, or version N (API only)" },
+	{ "config versions", "the stored versions, newest first (API only)" },
+	{ "config diff [A B]",
+	  "diff from version A to B, default the last change (API only)" },
+	{ "config rollback N",
+	  "apply version N again as a new version (API only)" },
 };
 
 static void
@@ -96,7 +108,8 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: hexctl [-s SOCKET] [--json] COMMAND...\n"
+	    "usage: hexctl [-s SOCKET | --url URL [API OPTIONS]] [--json] "
+	    "COMMAND...\n"
 	    "\n"
 	    "Commands:\n");
 	for (size_t i = 0; i < HG_ARRAY_SIZE(cmds); i++)
@@ -110,6 +123,21 @@ usage(FILE *out)
 	    "  -j, --json         print hexgated's JSON answer\n"
 	    "  -h, --help         print this help; after a command, "
 	    "that command's help\n"
+	    "API options (the HTTPS API instead of the socket):\n"
+	    "  -u, --url URL      https://HOST:PORT (default: $HEXCTL_URL)\n"
+	    "  --cacert FILE      the server's certificate or its CA, such as "
+	    "STATE/api.crt\n"
+	    "                     (default: $HEXCTL_CACERT, else the "
+	    "system's CAs)\n"
+	    "  --password-file F  the password of user api (default: "
+	    "$HEXCTL_PASSWORD_FILE,\n"
+	    "                     else $HEXCTL_PASSWORD)\n"
+	    "  --token-file F     an Api-Token instead (default: "
+	    "$HEXCTL_TOKEN)\n"
+	    "  --insecure         do not check the certificate: anyone on the "
+	    "path can read\n"
+	    "                     the password and change the rules; tests "
+	    "only\n"
 	    "Options go anywhere, except that after \"firewall\" and "
 	    "\"sets\" the words\nof a rule or an element are theirs, so "
 	    "put hexctl's options first.\n", HG_CFG_DEFAULT_SOCKET);
@@ -128,7 +156,7 @@ usage_cmd(const char *line)
 			continue;
 		if (!any)
 			printf("usage:\n");
-		printf("  hexctl [-s SOCKET] [--json] %s\n      %s\n",
+		printf("  hexctl [OPTIONS] %s\n      %s\n",
 		    cmds[i].line, cmds[i].help);
 		any = true;
 	}
@@ -794,6 +822,38 @@ parsed_cmd_help(int *argc, char **argv)
 	return true;
 }
 
+/* An environment variable, NULL when unset or empty. */
+static const char *
+env_get(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+/* Long options without a short one. */
+enum {
+	OPT_CACERT = 256,
+	OPT_PASSWORD_FILE,
+	OPT_TOKEN_FILE,
+	OPT_INSECURE,
+};
+
+/* The request over the socket: an exit status. */
+static int
+socket_run(const char *path, const struct request *rq, bool json_out)
+{
+	json_t *resp;
+	int status;
+
+	resp = ctl_ask(path, rq, &status);
+	if (resp != NULL) {
+		status = print_answer(rq->line, resp, json_out);
+		json_decref(resp);
+	}
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -801,17 +861,25 @@ main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "url", required_argument, NULL, 'u' },
+		{ "cacert", required_argument, NULL, OPT_CACERT },
+		{ "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
+		{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
+		{ "insecure", no_argument, NULL, OPT_INSECURE },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = getenv("HEXGATE_SOCKET");
+	static char *status_words[] = { "show", "version", NULL };
+	const char *path = env_get("HEXGATE_SOCKET");
 	/* '+': stop at the command, whose words are looked at below. */
-	const char *optstring = "+s:jh";
-	bool json_out = false, help = false;
+	const char *optstring = "+s:jhu:";
+	struct cli_remote remote = {
+		.cacert = env_get("HEXCTL_CACERT"),
+	};
+	bool json_out = false, help = false, socket_opt = false;
 	struct request rq = { 0 };
-	json_t *resp;
 	int ch, status;
 
-	if (path == NULL || path[0] == '\0')
+	if (path == NULL)
 		path = HG_CFG_DEFAULT_SOCKET;
 	for (;;) {
 		ch = getopt_long(argc, argv, optstring, longopts, NULL);
@@ -828,7 +896,7 @@ main(int argc, char **argv)
 			argc -= optind - 1;
 			argv += optind - 1;
 			optind = 0;
-			optstring = "s:jh";
+			optstring = "s:jhu:";
 			continue;
 		}
 		if (ch == -1)
@@ -836,6 +904,22 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 's':
 			path = optarg;
+			socket_opt = true;
+			break;
+		case 'u':
+			remote.url = optarg;
+			break;
+		case OPT_CACERT:
+			remote.cacert = optarg;
+			break;
+		case OPT_PASSWORD_FILE:
+			remote.password_file = optarg;
+			break;
+		case OPT_TOKEN_FILE:
+			remote.token_file = optarg;
+			break;
+		case OPT_INSECURE:
+			remote.insecure = true;
 			break;
 		case 'j':
 			json_out = true;
@@ -858,6 +942,17 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (socket_opt && remote.url != NULL) {
+		(void)usage_err("-s and --url: a socket or the API, not both");
+		return EXIT_USAGE;
+	}
+	/* -s on the command line beats $HEXCTL_URL. */
+	if (remote.url == NULL && !socket_opt)
+		remote.url = env_get("HEXCTL_URL");
+	if (argc == 1 && strcmp(argv[0], "status") == 0) {
+		argc = 2;
+		argv = status_words;
+	}
 	if (is_parsed_cmd(argv[0]) && parsed_cmd_help(&argc, argv))
 		help = true;
 	if (help) {
@@ -873,11 +968,11 @@ main(int argc, char **argv)
 		request_free(&rq);
 		return EXIT_USAGE;
 	}
-	resp = ctl_ask(path, &rq, &status);
-	if (resp != NULL) {
-		status = print_answer(rq.line, resp, json_out);
-		json_decref(resp);
-	}
+	if (remote.url != NULL)
+		status = cli_remote_run(&remote, rq.line, rq.body, rq.body_len,
+		    json_out);
+	else
+		status = socket_run(path, &rq, json_out);
 	request_free(&rq);
 	return status;
 }

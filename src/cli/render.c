@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "render.h"
 
@@ -438,6 +439,88 @@ render_conntrack(const json_t *resp, FILE *out)
 	return rc;
 }
 
+static const struct col version_cols[] = {
+	{ "", "current", false },
+	{ "VERSION", "version", true },
+	{ "CREATED", "created", false },
+	{ "AUTHOR", "author", false },
+	{ "SOURCE", "source", false },
+	{ "STATE", "state", false },
+	{ "COMMENT", "comment", false },
+};
+
+/* created_ns as UTC time (the same on every machine that reads it). */
+static int
+created_to_text(json_t *row)
+{
+	const json_t *v = json_object_get(row, "created_ns");
+	time_t t;
+	struct tm tm;
+	char buf[32];
+
+	if (!json_is_integer(v))
+		return 0;
+	t = (time_t)(json_integer_value(v) / 1000000000);
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%SZ", &tm) == 0)
+		return 0;
+	return json_object_set_new(row, "created", json_string(buf)) == 0 ?
+	    0 : -ENOMEM;
+}
+
+/* config versions: newest first, "*" at the running one. */
+static int
+render_versions(const json_t *resp, FILE *out)
+{
+	const json_t *versions = json_object_get(resp, "versions");
+	const json_t *cur = json_object_get(resp, "current");
+	json_t *rows, *v, *wrap;
+	size_t i;
+	int rc = 0;
+
+	if (!json_is_array(versions))
+		return 1;
+	if ((rows = json_array()) == NULL)
+		return -ENOMEM;
+	json_array_foreach(versions, i, v) {
+		json_t *row = json_is_object(v) ? json_copy(v) : json_object();
+		bool is_cur = json_is_integer(cur) && json_equal(cur,
+		    json_object_get(v, "version"));
+
+		if (row == NULL || json_array_append_new(rows, row) != 0 ||
+		    json_object_set_new(row, "current",
+		    json_string(is_cur ? "*" : "")) != 0 ||
+		    created_to_text(row) < 0 ||
+		    /* "-", as an absent field: no blank at the line's end. */
+		    (json_string_length(json_object_get(row, "comment")) == 0 &&
+		    json_object_set_new(row, "comment", json_string("-")) != 0)) {
+			rc = -ENOMEM;
+			break;
+		}
+	}
+	if (rc == 0) {
+		wrap = json_pack("{sO}", "versions", rows);
+		rc = wrap == NULL ? -ENOMEM : render_table(wrap, "versions",
+		    version_cols, HG_ARRAY_SIZE(version_cols), false, out);
+		json_decref(wrap);
+	}
+	json_decref(rows);
+	return rc;
+}
+
+/* config rollback: the version the old content became. */
+static int
+render_rollback(const json_t *resp, FILE *out)
+{
+	const json_t *v = json_object_get(resp, "version");
+
+	if (!json_is_integer(v))
+		return 1;
+	fprintf(out, "applied as version %" JSON_INTEGER_FORMAT "\n",
+	    json_integer_value(v));
+	return 0;
+}
+
 static const struct {
 	const char *cmd;
 	int (*render)(const json_t *, FILE *);
@@ -459,6 +542,9 @@ static const struct {
 	{ "sets restore", render_sets_restore },
 	{ "sets add", render_ok },
 	{ "sets del", render_ok },
+	{ "config versions", render_versions },
+	{ "config diff", render_text },
+	{ "config rollback", render_rollback },
 };
 
 /* Whether cmd is words, or starts with them and a space. */

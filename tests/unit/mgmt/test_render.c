@@ -144,6 +144,24 @@ static const struct render_case cases[] = {
 	  "    }\n"
 	  "  ]\n"
 	  "}\n" },
+	{ "config versions: newest first, UTC times, * at the running one",
+	  "config versions",
+	  "{\"current\":12,\"versions\":["
+	  "{\"version\":12,\"created_ns\":1700000000000000000,\"author\":\"api\","
+	  "\"source\":\"127.0.0.1\",\"comment\":\"rollback to version 10\","
+	  "\"state\":\"confirmed\",\"restored_from\":0},"
+	  "{\"version\":9,\"created_ns\":1699999000000000000,\"author\":\"hexgated\","
+	  "\"source\":\"start\",\"comment\":\"\",\"state\":\"confirmed\","
+	  "\"restored_from\":0}]}",
+	  "   VERSION  CREATED               AUTHOR    SOURCE     STATE      COMMENT\n"
+	  "*       12  2023-11-14 22:13:20Z  api       127.0.0.1  confirmed  rollback to version 10\n"
+	  "         9  2023-11-14 21:56:40Z  hexgated  start      confirmed  -\n" },
+	{ "config diff prints the diff as it came", "config diff 11 12",
+	  "{\"text\":\"--- 11\\n+++ 12\\n+-A FORWARD_CUST -j DROP\\n\"}",
+	  "--- 11\n+++ 12\n+-A FORWARD_CUST -j DROP\n" },
+	{ "config rollback names the new version", "config rollback 10",
+	  "{\"version\":13}",
+	  "applied as version 13\n" },
 	{ "known command, unexpected shape: JSON", "show routes",
 	  "{\"routes\":\"none\"}",
 	  "{\n"

@@ -1,0 +1,219 @@
+#!/bin/bash
+#
+# tests/integration/netns_hexctl_api.sh: hexctl over hexgated's HTTPS API
+# (--url) instead of the control socket, on loopback inside a private
+# network namespace.  hexgated has one null port, an "api" and a "store":
+# what is tested is what a user of hexctl sees.
+#
+#   +------------------ netns hg-hxapi-PID ------------------+
+#   |  hexctl --url https://127.0.0.1:8000  --->  hexgated   |
+#   |         --cacert STATE/api.crt          (api + store)  |
+#   +--------------------------------------------------------+
+#
+# Checks: status; firewall add, then save shows it; a bad rule exits 1
+# with its located error; restore from stdin; config versions; config
+# diff of the last two shows the rule; config rollback; a wrong password
+# exits 1 with the server's 401 message; a missing CA file exits 2; delete
+# by rule text exits 2 (no route yet); the environment variables work.
+#
+# Usage: netns_hexctl_api.sh BUILD_DIR   (root; exits 77 when it cannot run)
+set -u
+
+prog=netns_hexctl_api
+. "$(dirname "$0")/lib.sh"	# need_*, check, finish, the EXIT trap
+
+need_build_dir "${1:-}"
+need_root "a network namespace for the API's port"
+need_tools ip
+need_netns
+need_programs
+
+r=hg-hxapi-$$
+netns=("$r")
+begin_run
+
+topology() {
+	set -ex
+	ip netns add "$r"
+	ip -n "$r" link set lo up
+}
+
+write_config() {
+	cat >"$conf" <<JSON
+{
+  "workers": 1,
+  "log": { "level": "${HG_LOG_LEVEL:-info}" },
+  "control_socket": "$sock",
+  "interfaces": [ { "name": "lan", "port": "null",
+                    "addresses": [ "10.1.0.1/24" ] } ],
+  "firewall": { "rules": "rules.v4", "sets": "sets.ipset" },
+  "store": "config.db",
+  "api": { "listen": "127.0.0.1", "port": 8000, "state_dir": "$tmp/state" }
+}
+JSON
+}
+
+url=https://127.0.0.1:8000
+
+# hxa ARGS...: hexctl over the API with the right credentials.
+hxa() {
+	nsx "$r" "$hexctl" --url "$url" --cacert "$tmp/state/api.crt" \
+	    --password-file "$tmp/state/api.password" "$@"
+}
+
+# expect_rc WANT CMD...: CMD's exit status is WANT.
+expect_rc() {
+	local want=$1 rc
+	shift
+	"$@"
+	rc=$?
+	echo "exit status $rc, want $want"
+	[ "$rc" = "$want" ]
+}
+
+RULE='-s 10.1.0.0/24 -p tcp -m tcp --dport 22 -j ACCEPT'
+
+status_ok() {
+	hxa status | tee "$tmp/out" || return 1
+	grep -q '^version: *0\.' "$tmp/out" || return 1
+	hxa --json show interfaces | grep -q '"lan"'
+}
+
+add_ok() {
+	hxa firewall add FORWARD_CUST -s 10.1.0.0/24 -p tcp --dport 22 \
+	    -j ACCEPT || return 1
+	hxa firewall save | tee "$tmp/save" | grep -F -- "-A FORWARD_CUST $RULE" ||
+	    return 1
+	grep -q '^\*filter' "$tmp/save"
+}
+
+bad_rule_ok() {
+	hxa firewall add FORWARD_CUST -p tcpx -j ACCEPT >"$tmp/out" 2>"$tmp/err"
+	local rc=$?
+	cat "$tmp/out" "$tmp/err"
+	[ "$rc" = 1 ] || { echo "exit status $rc, want 1"; return 1; }
+	grep -q '^rule:1:17-20: error: unknown protocol' "$tmp/err" ||
+	    return 1
+	# The summary, the server's message, is the last line.
+	tail -n 1 "$tmp/err" | grep -q '^hexctl: rule refused.*(400 bad_request)$'
+}
+
+restore_ok() {
+	printf '*filter\n-A INPUT_CUST -s 10.1.0.5/32 -j ACCEPT\n%s\nCOMMIT\n' \
+	    "-A FORWARD_CUST $RULE" | hxa firewall restore - | tee "$tmp/out" ||
+	    return 1
+	grep -q '^restored 2 rules$' "$tmp/out" || return 1
+	[ "$(hxa firewall save | grep -c -- '-A ')" = 2 ] || return 1
+	# A bad one: refused by line, nothing changed.
+	printf '*filter\n-A FORWARD_CUST -j DROPP\nCOMMIT\n' |
+	    expect_rc 1 hxa firewall restore - || return 1
+	[ "$(hxa firewall save | grep -c -- '-A ')" = 2 ]
+}
+
+versions_ok() {
+	hxa config versions | tee "$tmp/out" || return 1
+	head -n 1 "$tmp/out" | grep -q 'VERSION  CREATED  *AUTHOR  *SOURCE  *STATE  *COMMENT' ||
+	    return 1
+	# Version 1 at start, the add, the restore: newest first, current *.
+	[ "$(tail -n +2 "$tmp/out" | wc -l)" -ge 3 ] || return 1
+	sed -n 2p "$tmp/out" | grep -q '^\* *[0-9][0-9]*  .* api ' || return 1
+	tail -n 1 "$tmp/out" | grep -q '^ *1  '
+}
+
+# The current version number, from the JSON of config versions.
+current() {
+	hxa --json config versions | sed -n 's/^  "current": \([0-9]*\),*$/\1/p'
+}
+
+diff_ok() {
+	local v
+	hxa firewall add FORWARD_CUST -s 10.1.0.9/32 -j DROP || return 1
+	v=$(current)
+	echo "current version: $v"
+	[ -n "$v" ] || return 1
+	hxa config diff $((v - 1)) "$v" | tee "$tmp/diff" || return 1
+	grep -qF -- '+-A FORWARD_CUST -s 10.1.0.9/32 -j DROP' "$tmp/diff" ||
+	    return 1
+	# Without versions: the last change, the same diff.
+	hxa config diff | cmp - "$tmp/diff"
+}
+
+rollback_ok() {
+	local v
+	v=$(current)
+	hxa config rollback $((v - 1)) | tee "$tmp/out" || return 1
+	grep -q "^applied as version $((v + 1))$" "$tmp/out" || return 1
+	! hxa firewall save | grep -qF -- '-s 10.1.0.9/32' ||
+	    { echo "the rule is still live"; return 1; }
+	[ "$(current)" = $((v + 1)) ]
+}
+
+delete_ok() {
+	local n
+	n=$(hxa firewall save | grep -c -- '-A FORWARD_CUST')
+	hxa firewall delete FORWARD_CUST 1 || return 1
+	[ "$(hxa firewall save | grep -c -- '-A FORWARD_CUST')" = $((n - 1)) ] ||
+	    return 1
+	hxa firewall delete FORWARD_CUST -j DROP 2>"$tmp/err"
+	local rc=$?
+	cat "$tmp/err"
+	[ "$rc" = 2 ] && grep -q 'no route to delete a rule by its text' "$tmp/err"
+}
+
+wrong_password_ok() {
+	echo wrong >"$tmp/bad.password"
+	nsx "$r" "$hexctl" --url "$url" --cacert "$tmp/state/api.crt" \
+	    --password-file "$tmp/bad.password" status 2>"$tmp/err"
+	local rc=$?
+	cat "$tmp/err"
+	[ "$rc" = 1 ] || { echo "exit status $rc, want 1"; return 1; }
+	grep -q '^hexctl: wrong user, password or token (401 unauthorized)$' \
+	    "$tmp/err"
+}
+
+missing_ca_ok() {
+	hxa --cacert "$tmp/nosuch.crt" status 2>"$tmp/err"
+	local rc=$?
+	cat "$tmp/err"
+	[ "$rc" = 2 ] || { echo "exit status $rc, want 2"; return 1; }
+	grep -q "^hexctl: --cacert $tmp/nosuch.crt: No such file or directory$" \
+	    "$tmp/err"
+}
+
+# Without --cacert the self-signed certificate is not trusted: exit 2.
+untrusted_ok() {
+	nsx "$r" env -u HEXCTL_CACERT "$hexctl" --url "$url" \
+	    --password-file "$tmp/state/api.password" status 2>"$tmp/err"
+	local rc=$?
+	cat "$tmp/err"
+	[ "$rc" = 2 ] && grep -q -- '--cacert' "$tmp/err"
+}
+
+env_ok() {
+	nsx "$r" env HEXCTL_URL="$url" HEXCTL_CACERT="$tmp/state/api.crt" \
+	    HEXCTL_PASSWORD="$(cat "$tmp/state/api.password")" \
+	    "$hexctl" show routes | tee "$tmp/out" || return 1
+	grep -q '^PREFIX' "$tmp/out" || return 1
+	# -s on the command line beats HEXCTL_URL: the socket answers.
+	nsx "$r" env HEXCTL_URL=https://127.0.0.1:1 "$hexctl" -s "$sock" \
+	    show version | grep -q '^version:'
+}
+
+make_topology
+write_config
+start_hexgated "$r"
+check "the API's password file is there" test -s "$tmp/state/api.password"
+check "status over the API" status_ok
+check "firewall add, then firewall save shows the rule" add_ok
+check "a bad rule: exit 1, its located error, the server's message" bad_rule_ok
+check "firewall restore from stdin; a bad one refused" restore_ok
+check "config versions lists the versions" versions_ok
+check "config diff of the last two shows the added rule" diff_ok
+check "config rollback applies the old version as a new one" rollback_ok
+check "delete by position; by rule text: exit 2, no route yet" delete_ok
+check "a wrong password: exit 1 with the server's 401 message" wrong_password_ok
+check "a missing CA file: exit 2 with a clear error" missing_ca_ok
+check "an untrusted certificate: exit 2, pointing at --cacert" untrusted_ok
+check "HEXCTL_URL, HEXCTL_CACERT, HEXCTL_PASSWORD; -s beats HEXCTL_URL" env_ok
+check "hexgated still running" alive_ok
+finish
