@@ -4,18 +4,30 @@
  * handler is a control request the Unix socket serves too
  * (hg_ctl_request()), so the API, hexctl and the socket give the same
  * answers and make the same checks: a change is parsed and compiled whole
- * or refused with every error, located, and nothing applied.
+ * or refused with every error, located, and nothing applied.  The store's
+ * resources (versions, commit-confirm, snapshots, tokens, audit) and the
+ * Prometheus /metrics are the API's alone.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "../lib/log.h"
+#include "../pkt/drop.h"
 #include "../mgmt/api.h"
 #include "daemon.h"
 
 #define API_LINE_MAX	8192
+#define API_CONFIRM_MAX_S	86400u	/* commit-confirm: at most a day */
+#define API_TOKEN_BYTES		32	/* random bytes in a token */
+#define API_TOKEN_MAX_S		(10u * 366 * 86400)	/* expires_s */
 
 /* The reply of a control request as an HTTP reply: its "error" becomes a
  * 400 that keeps the located errors ("errors"); otherwise ok_status. */
@@ -59,6 +71,22 @@ api_family(struct hg_api_req *req, struct hg_api_resp *resp,
 /* One hexgated per process: the handlers' daemon. */
 static struct hg_daemon *api_daemon;
 
+/* The name of the token the request being served showed, as "token:NAME":
+ * api_token_ok() runs on the control thread right before the handler, so
+ * it can leave the name here for the audit. */
+static char api_token_author[HG_STORE_TOKEN_NAME_MAX + 8];
+
+/* Sets d->who to req's client: the author of what it changes. */
+static void
+api_who(struct hg_api_req *req)
+{
+	const char *p = hg_api_req_principal(req);
+
+	api_daemon->who.author = p != NULL && strcmp(p, "token") == 0 ?
+	    api_token_author : "api";
+	api_daemon->who.source = hg_api_req_peer(req);
+}
+
 /* One control request on behalf of req's client, who authors the
  * version a change commits. */
 static json_t *
@@ -67,8 +95,7 @@ api_request(struct hg_api_req *req, const char *line, const char *body,
 {
 	json_t *r;
 
-	api_daemon->who.author = "api";
-	api_daemon->who.source = hg_api_req_peer(req);
+	api_who(req);
 	r = hg_ctl_request(api_daemon, line, body, body_len);
 	memset(&api_daemon->who, 0, sizeof(api_daemon->who));
 	return r;
@@ -249,15 +276,15 @@ api_config_get(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
 /* Applies doc (PUT or rollback) as req's client; {"version": N}. */
 static int
 api_config_apply(struct hg_api_req *req, struct hg_api_resp *resp,
-    const struct hg_store_doc *doc, const char *comment)
+    const struct hg_store_doc *doc, const char *comment,
+    uint64_t deadline_ns)
 {
 	struct hg_daemon *d = api_daemon;
 	char err[1024];
 	int rc;
 
-	d->who.author = "api";
-	d->who.source = hg_api_req_peer(req);
-	rc = hg_store_apply(d, doc, comment, err, sizeof(err));
+	api_who(req);
+	rc = hg_store_apply(d, doc, comment, deadline_ns, err, sizeof(err));
 	memset(&d->who, 0, sizeof(d->who));
 	if (rc == -EBUSY)
 		return hg_api_error(resp, 409, NULL, "%s", err);
@@ -266,8 +293,14 @@ api_config_apply(struct hg_api_req *req, struct hg_api_resp *resp,
 		return hg_api_error(resp, 400, NULL, "%s; nothing changed",
 		    err);
 	}
-	hg_log_info("api: configuration applied (version %llu)",
-	    (unsigned long long)d->store_version);
+	hg_log_info("api: configuration applied (version %llu%s)",
+	    (unsigned long long)d->store_version, deadline_ns != 0 ?
+	    ", pending confirmation" : "");
+	if (deadline_ns != 0)
+		return hg_api_reply_json(resp, 200, json_pack("{s:I,s:s,s:I}",
+		    "version", (json_int_t)d->store_version, "state",
+		    hg_store_state_name(HG_STORE_PENDING), "deadline_ns",
+		    (json_int_t)deadline_ns));
 	return hg_api_reply_json(resp, 200, json_pack("{s:I}", "version",
 	    (json_int_t)d->store_version));
 }
@@ -280,10 +313,11 @@ api_doc_text(const json_t *b, const char *key)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-/* PUT {"config": {...}, "rules": "...", "rules6": "...", "sets": "..."};
+/* {"config": {...}, "rules": "...", "rules6": "...", "sets": "..."};
  * a text left out is the empty one (sets: the live ones). */
 static int
-api_config_put(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
+api_doc_put(struct hg_api_req *req, struct hg_api_resp *resp,
+    const char *comment, uint64_t deadline_ns)
 {
 	json_t *b = hg_api_req_json(req);
 	const json_t *cfg = json_object_get(b, "config");
@@ -291,7 +325,6 @@ api_config_put(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
 	static const char *const keys[] = { "rules", "rules6", "sets" };
 	int rc;
 
-	(void)arg;
 	if (api_daemon->store == NULL)
 		return api_no_store(resp);
 	if (!json_is_object(cfg))
@@ -313,9 +346,40 @@ api_config_put(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
 	doc.rules = (char *)api_doc_text(b, "rules");
 	doc.rules6 = (char *)api_doc_text(b, "rules6");
 	doc.sets = (char *)api_doc_text(b, "sets");
-	rc = api_config_apply(req, resp, &doc, "PUT /api/config");
+	rc = api_config_apply(req, resp, &doc, comment, deadline_ns);
 	free(doc.config);
 	return rc;
+}
+
+/* PUT /api/config: ?confirm_s=N commits pending for N seconds. */
+static int
+api_config_put(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
+{
+	const char *cs = hg_api_req_query(req, "confirm_s");
+	uint64_t n, deadline_ns = 0;
+
+	(void)arg;
+	if (cs != NULL) {
+		n = api_version_arg(cs);
+		if (n == 0 || n > API_CONFIRM_MAX_S)
+			return hg_api_error(resp, 400, "query:confirm_s",
+			    "confirm_s: seconds to confirm in, 1 to %u",
+			    API_CONFIRM_MAX_S);
+		deadline_ns = hg_store_now_ns() + n * 1000000000u;
+	}
+	return api_doc_put(req, resp, deadline_ns != 0 ?
+	    "PUT /api/config (commit-confirm)" : "PUT /api/config",
+	    deadline_ns);
+}
+
+/* PUT /api/snapshots: a document from GET /api/snapshots, imported like
+ * PUT /api/config (its "version" and "format" are ignored). */
+static int
+api_snapshot_put(struct hg_api_req *req, struct hg_api_resp *resp,
+    void *arg)
+{
+	(void)arg;
+	return api_doc_put(req, resp, "snapshot import", 0);
 }
 
 struct api_list {
@@ -335,7 +399,25 @@ api_version_one(void *arg, const struct hg_store_version *v)
 	    "comment", v->comment,
 	    "state", hg_store_state_name(v->state),
 	    "restored_from", (json_int_t)v->restored_from));
+	if (v->pending_deadline_ns != 0)
+		json_object_set_new(json_array_get(l->a,
+		    json_array_size(l->a) - 1), "pending_deadline_ns",
+		    json_integer((json_int_t)v->pending_deadline_ns));
 	return 0;
+}
+
+/* {"version", "deadline_ns", "remaining_s"} of the version awaiting
+ * confirmation, or null. */
+static json_t *
+api_pending_json(void)
+{
+	uint64_t v, deadline_ns, now_ns = hg_store_now_ns();
+
+	if (hg_store_pending(api_daemon->store, &v, &deadline_ns) != 0)
+		return json_null();
+	return json_pack("{s:I,s:I,s:f}", "version", (json_int_t)v,
+	    "deadline_ns", (json_int_t)deadline_ns, "remaining_s",
+	    deadline_ns > now_ns ? (double)(deadline_ns - now_ns) / 1e9 : 0.0);
 }
 
 static int
@@ -359,9 +441,9 @@ api_versions(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
 		json_decref(l.a);
 		return rc;
 	}
-	return hg_api_reply_json(resp, 200, json_pack("{s:I,s:o}",
-	    "current", (json_int_t)api_daemon->store_version, "versions",
-	    l.a));
+	return hg_api_reply_json(resp, 200, json_pack("{s:I,s:o,s:o}",
+	    "current", (json_int_t)api_daemon->store_version, "pending",
+	    api_pending_json(), "versions", l.a));
 }
 
 static int
@@ -420,8 +502,516 @@ api_config_rollback(struct hg_api_req *req, struct hg_api_resp *resp,
 	doc.sets = NULL;	/* the live sets stay */
 	snprintf(comment, sizeof(comment), "rollback to version %llu",
 	    (unsigned long long)v);
-	rc = api_config_apply(req, resp, &doc, comment);
+	rc = api_config_apply(req, resp, &doc, comment, 0);
 	hg_store_doc_free(&doc);
+	return rc;
+}
+
+/* POST {"version": N}: N, the pending version, stays. */
+static int
+api_config_confirm(struct hg_api_req *req, struct hg_api_resp *resp,
+    void *arg)
+{
+	const json_t *jv = json_object_get(hg_api_req_json(req), "version");
+	struct hg_store_who who;
+	char err[256];
+	uint64_t v;
+	int rc;
+
+	(void)arg;
+	if (api_daemon->store == NULL)
+		return api_no_store(resp);
+	if (!json_is_integer(jv) || json_integer_value(jv) < 1)
+		return hg_api_error(resp, 400, "/version", "version: the "
+		    "pending version's number");
+	v = (uint64_t)json_integer_value(jv);
+	api_who(req);
+	who = api_daemon->who;
+	who.comment = "POST /api/config/confirm";
+	rc = hg_store_confirm(api_daemon->store, v, &who, err, sizeof(err));
+	memset(&api_daemon->who, 0, sizeof(api_daemon->who));
+	if (rc == -ENOENT)
+		return hg_api_error_code(resp, 409, "not_pending", "/version",
+		    "version %llu is not pending (confirmed already, or rolled "
+		    "back)", (unsigned long long)v);
+	if (rc != 0)
+		return rc;
+	hg_store_confirm_arm(api_daemon);
+	hg_log_info("api: version %llu confirmed", (unsigned long long)v);
+	return hg_api_reply_json(resp, 200, json_pack("{s:I,s:s}", "version",
+	    (json_int_t)v, "state", hg_store_state_name(HG_STORE_CONFIRMED)));
+}
+
+/* --- snapshots -------------------------------------------------------- */
+
+static int
+api_snapshot_get(struct hg_api_req *req, struct hg_api_resp *resp,
+    void *arg)
+{
+	char err[256];
+	json_t *o;
+
+	(void)req;
+	(void)arg;
+	if (api_daemon->store == NULL)
+		return api_no_store(resp);
+	o = hg_store_doc_json(api_daemon, 0, err, sizeof(err));
+	if (o == NULL)
+		return hg_api_error(resp, 404, NULL, "%s", err);
+	json_object_set_new(o, "format", json_string("hexgate-snapshot/1"));
+	json_object_set_new(o, "hexgate", json_string(HEXGATE_VERSION));
+	return hg_api_reply_json(resp, 200, o);
+}
+
+/* --- API tokens ------------------------------------------------------- */
+
+/*
+ * Tokens are 32 random bytes: guessing one, or inverting its hash, is
+ * 2^256 work, so one fast SHA-256 is enough.  A slow hash (argon2id, as
+ * for the password) is for secrets people choose, which a dictionary can
+ * search; a slow hash on every token request would only cost us CPU.
+ */
+static int
+api_token_hash(const char *token, char hex[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	if (EVP_Digest(token, strlen(token), md, &n, EVP_sha256(), NULL) != 1
+	    || n != 32)
+		return -EIO;
+	for (unsigned i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+/* hg_api_params.token_ok: a known token, neither revoked nor expired. */
+static bool
+api_token_ok(const char *token, void *arg)
+{
+	struct hg_daemon *d = arg;
+	struct hg_store_token t;
+	char hash[65];
+	int rc;
+
+	api_token_author[0] = '\0';
+	if (d->store == NULL || api_token_hash(token, hash) != 0)
+		return false;
+	rc = hg_store_token_find_by_hash(d->store, hash, hg_store_now_ns(),
+	    &t);
+	if (rc == -EKEYREVOKED || rc == -EKEYEXPIRED)
+		hg_log_info("api: token \"%s\" refused: %s", t.name,
+		    rc == -EKEYREVOKED ? "revoked" : "expired");
+	if (rc != 0)
+		return false;
+	snprintf(api_token_author, sizeof(api_token_author), "token:%s",
+	    t.name);
+	return true;
+}
+
+/* RFC 3339 UTC text of a wall-clock time, or null for 0. */
+static json_t *
+api_time_json(uint64_t ns)
+{
+	time_t sec = (time_t)(ns / 1000000000u);
+	char buf[32];
+	struct tm tm;
+
+	if (ns == 0 || gmtime_r(&sec, &tm) == NULL)
+		return json_null();
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+static json_t *
+api_token_json(const struct hg_store_token *t, uint64_t now_ns)
+{
+	const char *state = t->revoked ? "revoked" : t->expires_ns != 0 &&
+	    t->expires_ns <= now_ns ? "expired" : "active";
+
+	return json_pack("{s:I,s:s,s:o,s:o,s:I,s:I,s:s}",
+	    "id", (json_int_t)t->id, "name", t->name,
+	    "created", api_time_json(t->created_ns),
+	    "expires", api_time_json(t->expires_ns),
+	    "created_ns", (json_int_t)t->created_ns,
+	    "expires_ns", (json_int_t)t->expires_ns, "state", state);
+}
+
+static bool
+api_token_name_ok(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len >= HG_STORE_TOKEN_NAME_MAX)
+		return false;
+	for (const char *c = name; *c != '\0'; c++)
+		if (*c <= ' ' || *c == 0x7f || *c == '"' || *c == '\\')
+			return false;
+	return true;
+}
+
+/* POST {"name": "ci", "expires_s": 3600}: 201 with the secret, which
+ * is never shown again (only its hash is kept). */
+static int
+api_token_post(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
+{
+	json_t *b = hg_api_req_json(req);
+	const char *name = json_string_value(json_object_get(b, "name"));
+	const json_t *exp = json_object_get(b, "expires_s");
+	unsigned char raw[API_TOKEN_BYTES];
+	char token[2 * API_TOKEN_BYTES + 8], hash[65];
+	struct hg_store_token t;
+	struct hg_store_who who;
+	uint64_t id, now_ns = hg_store_now_ns(), expires_ns = 0;
+	json_t *o;
+	int rc;
+
+	(void)arg;
+	if (api_daemon->store == NULL)
+		return api_no_store(resp);
+	if (name == NULL || !api_token_name_ok(name))
+		return hg_api_error(resp, 400, "/name", "name: 1 to %d printable "
+		    "characters, no spaces or quotes",
+		    HG_STORE_TOKEN_NAME_MAX - 1);
+	if (exp != NULL && (!json_is_integer(exp) ||
+	    json_integer_value(exp) < 1 ||
+	    json_integer_value(exp) > API_TOKEN_MAX_S))
+		return hg_api_error(resp, 400, "/expires_s", "expires_s: "
+		    "seconds from now, 1 to %u", API_TOKEN_MAX_S);
+	if (exp != NULL)
+		expires_ns = now_ns +
+		    (uint64_t)json_integer_value(exp) * 1000000000u;
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		return -EIO;
+	memcpy(token, "hgt_", 4);
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(token + 4 + 2 * i, 3, "%02x", raw[i]);
+	OPENSSL_cleanse(raw, sizeof(raw));
+	if ((rc = api_token_hash(token, hash)) != 0)
+		return rc;
+	api_who(req);
+	who = api_daemon->who;
+	who.comment = NULL;
+	memset(&api_daemon->who, 0, sizeof(api_daemon->who));
+	rc = hg_store_token_add(api_daemon->store, name, hash, expires_ns, &who,
+	    &id);
+	if (rc == -EEXIST) {
+		OPENSSL_cleanse(token, sizeof(token));
+		return hg_api_error_code(resp, 409, "conflict", "/name",
+		    "a token named \"%s\" exists", name);
+	}
+	if (rc != 0) {
+		OPENSSL_cleanse(token, sizeof(token));
+		return rc;
+	}
+	memset(&t, 0, sizeof(t));
+	t.id = id;
+	snprintf(t.name, sizeof(t.name), "%s", name);
+	t.created_ns = now_ns;
+	t.expires_ns = expires_ns;
+	o = api_token_json(&t, now_ns);
+	if (o != NULL)
+		json_object_set_new(o, "token", json_string(token));
+	OPENSSL_cleanse(token, sizeof(token));
+	hg_log_info("api: token \"%s\" (id %llu) created by %s", name,
+	    (unsigned long long)id, hg_api_req_peer(req));
+	return hg_api_reply_json(resp, 201, o);
+}
+
+struct api_token_list {
+	json_t *a;
+	uint64_t now_ns;
+};
+
+static int
+api_token_one(void *arg, const struct hg_store_token *t)
+{
+	struct api_token_list *l = arg;
+
+	json_array_append_new(l->a, api_token_json(t, l->now_ns));
+	return 0;
+}
+
+static int
+api_token_get(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
+{
+	struct api_token_list l;
+	int rc;
+
+	(void)req;
+	(void)arg;
+	if (api_daemon->store == NULL)
+		return api_no_store(resp);
+	l.a = json_array();
+	l.now_ns = hg_store_now_ns();
+	rc = hg_store_token_list(api_daemon->store, api_token_one, &l);
+	if (rc != 0) {
+		json_decref(l.a);
+		return rc;
+	}
+	return hg_api_reply_json(resp, 200, json_pack("{s:o}", "tokens", l.a));
+}
+
+static int
+api_token_delete(struct hg_api_req *req, struct hg_api_resp *resp,
+    void *arg)
+{
+	uint64_t id = api_version_arg(hg_api_req_param(req, "id"));
+	struct hg_store_who who;
+	int rc;
+
+	(void)arg;
+	if (api_daemon->store == NULL)
+		return api_no_store(resp);
+	if (id == 0)
+		return hg_api_error(resp, 400, "path:id", "id: a token id from "
+		    "GET /api/tokens");
+	api_who(req);
+	who = api_daemon->who;
+	memset(&api_daemon->who, 0, sizeof(api_daemon->who));
+	rc = hg_store_token_revoke(api_daemon->store, id, &who);
+	if (rc == -ENOENT)
+		return hg_api_error(resp, 404, "path:id", "no token %llu, or "
+		    "revoked already", (unsigned long long)id);
+	if (rc != 0)
+		return rc;
+	/* A cached login must not outlive its token. */
+	hg_api_auth_flush(api_daemon->api);
+	hg_log_info("api: token %llu revoked", (unsigned long long)id);
+	return hg_api_reply_json(resp, 200, json_pack("{s:I,s:s}", "id",
+	    (json_int_t)id, "state", "revoked"));
+}
+
+/* --- audit ------------------------------------------------------------ */
+
+static int
+api_audit_one(void *arg, const struct hg_store_audit_row *row)
+{
+	json_t *a = arg;
+
+	json_array_append_new(a, json_pack(
+	    "{s:I,s:o,s:I,s:s,s:s,s:s,s:I,s:s}",
+	    "id", (json_int_t)row->id, "at", api_time_json(row->at_ns),
+	    "at_ns", (json_int_t)row->at_ns, "author", row->author,
+	    "source", row->source, "action", row->action,
+	    "version", (json_int_t)row->version, "detail", row->detail));
+	return 0;
+}
+
+static int
+api_audit(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
+{
+	const char *lim = hg_api_req_query(req, "limit");
+	uint64_t n = 100;
+	json_t *a;
+	int rc;
+
+	(void)arg;
+	if (api_daemon->store == NULL)
+		return api_no_store(resp);
+	if (lim != NULL && ((n = api_version_arg(lim)) == 0 || n > 100000))
+		return hg_api_error(resp, 400, "query:limit", "limit: a number "
+		    "from 1");
+	a = json_array();
+	rc = hg_store_audit_list(api_daemon->store, (unsigned)n,
+	    api_audit_one, a);
+	if (rc != 0) {
+		json_decref(a);
+		return rc;
+	}
+	return hg_api_reply_json(resp, 200, json_pack("{s:o}", "audit", a));
+}
+
+/* --- Prometheus metrics ----------------------------------------------- */
+
+/* Prometheus text: one metric family at a time. */
+struct api_prom {
+	char *buf;
+	size_t len;
+	size_t cap;
+	bool failed;
+};
+
+static void HG_PRINTF(2, 3)
+prom_printf(struct api_prom *p, const char *fmt, ...)
+{
+	va_list ap;
+	char *grown;
+	int n;
+
+	if (p->failed)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(p->buf + p->len, p->cap - p->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			p->failed = true;
+			return;
+		}
+		if ((size_t)n < p->cap - p->len) {
+			p->len += (size_t)n;
+			return;
+		}
+		grown = realloc(p->buf, p->cap * 2 + (size_t)n);
+		if (grown == NULL) {
+			p->failed = true;
+			return;
+		}
+		p->buf = grown;
+		p->cap = p->cap * 2 + (size_t)n;
+	}
+}
+
+static void
+prom_head(struct api_prom *p, const char *name, const char *type,
+    const char *help)
+{
+	prom_printf(p, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* One sample of an integer in o (0 when absent). */
+static void
+prom_int(struct api_prom *p, const char *name, const char *labels,
+    const json_t *o, const char *key)
+{
+	prom_printf(p, "%s%s%s%s %lld\n", name, labels[0] ? "{" : "", labels,
+	    labels[0] ? "}" : "",
+	    (long long)json_integer_value(json_object_get(o, key)));
+}
+
+/* Interface names, hook and reason names are [a-z0-9_-]: no escaping.
+ * Every drop reason is a series, zero or not, so rates start at once. */
+static void
+prom_interfaces(struct api_prom *p, const struct dp *dp)
+{
+	static const struct {
+		const char *metric, *help;
+		size_t off;
+	} m[] = {
+#define IF_METRIC(name, field, help) \
+	{ "hexgate_interface_" name "_total", help, \
+	  offsetof(struct dp_if_stats, field) }
+		IF_METRIC("rx_packets", rx_pkts, "Frames received."),
+		IF_METRIC("rx_bytes", rx_bytes, "Bytes received."),
+		IF_METRIC("tx_packets", tx_pkts, "Frames sent."),
+		IF_METRIC("tx_bytes", tx_bytes, "Bytes sent."),
+		IF_METRIC("rx_missed", rx_missed,
+		    "Frames lost in the port before hexgate."),
+		IF_METRIC("tx_errors", tx_errors, "Frames the port refused."),
+		IF_METRIC("punted", punted, "Frames handed to the host."),
+#undef IF_METRIC
+	};
+	const struct ip_tables *t = dp_tables(dp);
+	struct dp_if_stats st[IP_IF_MAX];
+
+	for (uint16_t i = 0; i < t->n_if; i++)
+		dp_if_stats(dp, i, &st[i]);
+	for (size_t j = 0; j < HG_ARRAY_SIZE(m); j++) {
+		prom_head(p, m[j].metric, "counter", m[j].help);
+		for (uint16_t i = 0; i < t->n_if; i++)
+			prom_printf(p, "%s{interface=\"%s\"} %llu\n",
+			    m[j].metric, t->ifs[i].name, (unsigned long long)
+			    *(const uint64_t *)((const char *)&st[i] +
+			    m[j].off));
+	}
+	prom_head(p, "hexgate_interface_drops_total", "counter",
+	    "Frames dropped, by reason.");
+	for (uint16_t i = 0; i < t->n_if; i++)
+		for (int r = 1; r < PKT_DROP_COUNT; r++)
+			prom_printf(p, "hexgate_interface_drops_total{interface="
+			    "\"%s\",reason=\"%s\"} %llu\n", t->ifs[i].name,
+			    pkt_drop_name(r),
+			    (unsigned long long)st[i].drops[r]);
+}
+
+static void
+prom_firewall(struct api_prom *p, json_t *fw)
+{
+	static const char *const fams[] = { "ipv4", "ipv6" };
+	json_t *ct = json_object_get(fw, "conntrack"), *v;
+	static const char *const nat[] = { "nat_setup", "nat_remapped",
+	    "nat_no_tuple", "nat_clash" };
+	const char *key;
+	char labels[160];
+
+	prom_head(p, "hexgate_firewall_rules", "gauge",
+	    "Rules in the running rule set.");
+	for (size_t f = 0; f < 2; f++) {
+		snprintf(labels, sizeof(labels), "family=\"%s\"", fams[f]);
+		prom_int(p, "hexgate_firewall_rules", labels,
+		    json_object_get(fw, fams[f]), "rules");
+	}
+	prom_head(p, "hexgate_firewall_verdicts_total", "counter",
+	    "Packets by firewall hook and the reason of their verdict.");
+	for (size_t f = 0; f < 2; f++) {
+		json_t *verd = json_object_get(json_object_get(fw,
+		    fams[f]), "verdicts"), *hook;
+		const char *hk;
+
+		json_object_foreach(verd, hk, hook) {
+			const char *why;
+
+			json_object_foreach(hook, why, v) {
+				snprintf(labels, sizeof(labels),
+				    "family=\"%s\",hook=\"%s\",why=\"%s\"",
+				    fams[f], hk, why);
+				prom_int(p, "hexgate_firewall_verdicts_total",
+				    labels, hook, why);
+			}
+		}
+	}
+	prom_head(p, "hexgate_conntrack_entries", "gauge",
+	    "Connection tracking entries in use.");
+	prom_int(p, "hexgate_conntrack_entries", "", ct, "in_use");
+	prom_head(p, "hexgate_conntrack_entries_max", "gauge",
+	    "Connection tracking table size.");
+	prom_int(p, "hexgate_conntrack_entries_max", "", ct, "max");
+	prom_head(p, "hexgate_conntrack_table_full_total", "counter",
+	    "New flows refused because the table was full.");
+	prom_int(p, "hexgate_conntrack_table_full_total", "", ct,
+	    "table_full");
+	prom_head(p, "hexgate_conntrack_invalid_total", "counter",
+	    "Packets conntrack found invalid, by reason.");
+	json_object_foreach(json_object_get(ct, "invalid"), key, v) {
+		snprintf(labels, sizeof(labels), "reason=\"%s\"", key);
+		prom_int(p, "hexgate_conntrack_invalid_total", labels,
+		    json_object_get(ct, "invalid"), key);
+	}
+	for (size_t j = 0; j < HG_ARRAY_SIZE(nat); j++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "hexgate_%s_total", nat[j]);
+		prom_head(p, name, "counter", j == 0 ? "Flows given a NAT "
+		    "mapping." : j == 1 ? "NAT mappings moved to another port "
+		    "to stay unique." : j == 2 ? "NAT refused: no free "
+		    "tuple." : "NAT mappings that clashed with another flow.");
+		prom_int(p, name, "", ct, nat[j]);
+	}
+}
+
+/* GET /metrics: Prometheus text exposition format 0.0.4. */
+static int
+api_metrics(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
+{
+	struct api_prom p = { .cap = 16384 };
+	json_t *fw;
+	int rc;
+
+	(void)arg;
+	if ((p.buf = malloc(p.cap)) == NULL)
+		return -ENOMEM;
+	p.buf[0] = '\0';
+	fw = hg_fw_show(api_daemon);
+	prom_interfaces(&p, api_daemon->dp);
+	prom_firewall(&p, fw);
+	json_decref(fw);
+	if (p.failed)
+		rc = -ENOMEM;
+	else
+		rc = hg_api_reply_raw(resp, 200,
+		    "text/plain; version=0.0.4; charset=utf-8", p.buf, p.len);
+	free(p.buf);
 	return rc;
 }
 
@@ -429,6 +1019,10 @@ api_config_rollback(struct hg_api_req *req, struct hg_api_resp *resp,
 	"\"properties\":{\"config\":{\"type\":\"object\"},\"rules\":" \
 	"{\"type\":\"string\"},\"rules6\":{\"type\":\"string\"}," \
 	"\"sets\":{\"type\":\"string\"}}}"
+
+#define VERSION_SCHEMA "{\"type\":\"object\",\"required\":" \
+	"[\"version\"],\"properties\":{\"version\":{\"type\":" \
+	"\"integer\",\"minimum\":1}}}"
 
 #define FAMILY	"family"
 static const struct hg_api_route api_routes[] = {
@@ -477,7 +1071,8 @@ static const struct hg_api_route api_routes[] = {
 	  "rules, rules6, sets}" },
 	{ HG_API_PUT, "/api/config", api_config_put, NULL, HG_API_BODY_JSON,
 	  .summary = "replace the whole configuration, all or nothing; "
-	  "commits a new version", .request_schema = DOC_SCHEMA },
+	  "commits a new version (with confirm_s, pending until confirmed)",
+	  .query_params = "confirm_s", .request_schema = DOC_SCHEMA },
 	{ HG_API_GET, "/api/config/versions", api_versions, NULL,
 	  .summary = "the versions, newest first", .query_params = "limit" },
 	{ HG_API_GET, "/api/config/versions/:version", api_config_get, NULL,
@@ -489,9 +1084,36 @@ static const struct hg_api_route api_routes[] = {
 	{ HG_API_POST, "/api/config/rollback", api_config_rollback, NULL,
 	  HG_API_BODY_JSON,
 	  .summary = "apply version N's content as a new version",
+	  .request_schema = VERSION_SCHEMA },
+	{ HG_API_POST, "/api/config/confirm", api_config_confirm, NULL,
+	  HG_API_BODY_JSON,
+	  .summary = "confirm the pending version (PUT /api/config?"
+	  "confirm_s=N); unconfirmed, it is rolled back at its deadline",
+	  .request_schema = VERSION_SCHEMA },
+	{ HG_API_GET, "/api/snapshots", api_snapshot_get, NULL,
+	  .summary = "the running version as one document: {version, "
+	  "config, rules, rules6, sets}" },
+	{ HG_API_PUT, "/api/snapshots", api_snapshot_put, NULL,
+	  HG_API_BODY_JSON,
+	  .summary = "import a snapshot: as PUT /api/config",
+	  .request_schema = DOC_SCHEMA },
+	{ HG_API_POST, "/api/tokens", api_token_post, NULL, HG_API_BODY_JSON,
+	  .ok_status = 201,
+	  .summary = "make an API token (for the Api-Token header); its "
+	  "secret is in this reply only",
 	  .request_schema = "{\"type\":\"object\",\"required\":"
-	  "[\"version\"],\"properties\":{\"version\":{\"type\":"
-	  "\"integer\",\"minimum\":1}}}" },
+	  "[\"name\"],\"properties\":{\"name\":{\"type\":\"string\"},"
+	  "\"expires_s\":{\"type\":\"integer\",\"minimum\":1}}}" },
+	{ HG_API_GET, "/api/tokens", api_token_get, NULL,
+	  .summary = "the tokens, without their secrets" },
+	{ HG_API_DELETE, "/api/tokens/:id", api_token_delete, NULL,
+	  .summary = "revoke a token" },
+	{ HG_API_GET, "/api/audit", api_audit, NULL,
+	  .summary = "the audit log, newest first (default 100 rows)",
+	  .query_params = "limit" },
+	{ HG_API_GET, "/metrics", api_metrics, NULL,
+	  .summary = "counters in the Prometheus text format",
+	  .response_type = "text/plain" },
 };
 
 int
@@ -511,6 +1133,8 @@ hg_api_start(struct hg_daemon *d, char *err, size_t err_len)
 	p.cert_file = c->cert[0] ? c->cert : NULL;
 	p.key_file = c->key[0] ? c->key : NULL;
 	p.routes = api_routes;
+	p.token_ok = api_token_ok;
+	p.token_arg = d;
 	p.n_routes = HG_ARRAY_SIZE(api_routes);
 	p.api_version = HEXGATE_VERSION;
 	rc = hg_api_create(&d->api, d->base, &p, err, err_len);

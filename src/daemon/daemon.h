@@ -36,6 +36,8 @@ struct hg_daemon {
 	uint64_t store_version;		/* the version running */
 	char *cfg_text;			/* the running config's JSON text */
 	struct hg_store_doc *boot;	/* start: the texts to start from */
+	/* Fires at a pending version's deadline (commit-confirm). */
+	struct event *confirm_ev;
 	/* Who asks for the request being served (the socket, the API, its
 	 * peer): the author of the version it commits.  Set around one
 	 * hg_ctl_request(); NULL fields: hexgated itself. */
@@ -121,10 +123,18 @@ int hg_store_record(struct hg_daemon *d, const char *cfg_text,
  * "sets"}; NULL with err. */
 json_t *hg_store_doc_json(struct hg_daemon *d, uint64_t version, char *err,
     size_t err_len);
-/* Applies doc like a reload and commits it (comment); all or nothing:
- * -EINVAL with the reason in err and nothing changed. */
+/* Applies doc like a reload and commits it (comment), pending until
+ * deadline_ns when that is not 0 (commit-confirm); all or nothing:
+ * -EINVAL with the reason in err and nothing changed, -EBUSY while
+ * another version awaits confirmation. */
 int hg_store_apply(struct hg_daemon *d, const struct hg_store_doc *doc,
-    const char *comment, char *err, size_t err_len);
+    const char *comment, uint64_t deadline_ns, char *err, size_t err_len);
+/* Arms the commit-confirm timer on d->base for the store's pending
+ * version (none: disarms).  At the deadline the store rolls back and the
+ * restored version is applied like a rollback. */
+void hg_store_confirm_arm(struct hg_daemon *d);
+/* Frees the timer; before d->base is freed. */
+void hg_store_confirm_stop(struct hg_daemon *d);
 
 /* ctl.c */
 /* One control request ("show interfaces", "firewall add -4 ..."), as the

@@ -219,8 +219,11 @@ run(struct hg_daemon *d, bool exit_on_eof)
 	rc = hg_ctl_open(d, d->cfg->control_socket);
 	if (rc != 0)
 		return rc;
+	/* A version left pending by the last run keeps its deadline. */
+	hg_store_confirm_arm(d);
 	rc = hg_api_start(d, err, sizeof(err));
 	if (rc != 0) {
+		hg_store_confirm_stop(d);
 		hg_log_warnx("api: %s", err);
 		hg_ctl_close(d, d->cfg->control_socket);
 		return rc;
@@ -249,6 +252,7 @@ run(struct hg_daemon *d, bool exit_on_eof)
 		if (ev[i] != NULL)
 			event_free(ev[i]);
 	hg_api_stop(d);
+	hg_store_confirm_stop(d);
 	hg_ctl_close(d, d->cfg->control_socket);
 	return rc;
 }

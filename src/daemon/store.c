@@ -58,9 +58,11 @@ store_rules_text(const struct fw_prog *prog)
 	return text;
 }
 
-int
-hg_store_record(struct hg_daemon *d, const char *cfg_text,
-    const struct dp_fw *fw, const char *comment, char *err, size_t err_len)
+/* hg_store_record(), pending until deadline_ns when that is not 0. */
+static int
+store_record_at(struct hg_daemon *d, const char *cfg_text,
+    const struct dp_fw *fw, const char *comment, uint64_t deadline_ns,
+    char *err, size_t err_len)
 {
 	struct hg_store_doc doc;
 	struct hg_store_who who;
@@ -75,15 +77,19 @@ hg_store_record(struct hg_daemon *d, const char *cfg_text,
 	doc.rules6 = store_rules_text(fw != NULL ? fw->prog6 : NULL);
 	doc.sets = d->sets != NULL ? fw_sets_save(d->sets) : strdup("");
 	store_who(d, &who, comment);
-	if (doc.rules != NULL && doc.rules6 != NULL && doc.sets != NULL)
+	if (doc.rules == NULL || doc.rules6 == NULL || doc.sets == NULL)
+		snprintf(err, err_len, "out of memory");
+	else if (deadline_ns != 0)
+		rc = hg_store_commit_pending(d->store, &doc, &who, deadline_ns,
+		    &version, err, err_len);
+	else
 		rc = hg_store_commit(d->store, &doc, &who, &version, err,
 		    err_len);
-	else
-		snprintf(err, err_len, "out of memory");
 	if (rc == 0) {
 		d->store_version = version;
-		hg_log_info("store: version %llu by %s: %s",
-		    (unsigned long long)version, who.author, comment);
+		hg_log_info("store: version %llu by %s: %s%s",
+		    (unsigned long long)version, who.author, comment,
+		    deadline_ns != 0 ? " (pending confirmation)" : "");
 	} else if (rc != -ENOMEM) {
 		size_t n = strlen(err);
 
@@ -93,6 +99,13 @@ hg_store_record(struct hg_daemon *d, const char *cfg_text,
 	free(doc.rules6);
 	free(doc.sets);
 	return rc;
+}
+
+int
+hg_store_record(struct hg_daemon *d, const char *cfg_text,
+    const struct dp_fw *fw, const char *comment, char *err, size_t err_len)
+{
+	return store_record_at(d, cfg_text, fw, comment, 0, err, err_len);
 }
 
 int
@@ -224,7 +237,7 @@ hg_store_doc_json(struct hg_daemon *d, uint64_t version, char *err,
 
 int
 hg_store_apply(struct hg_daemon *d, const struct hg_store_doc *doc,
-    const char *comment, char *err, size_t err_len)
+    const char *comment, uint64_t deadline_ns, char *err, size_t err_len)
 {
 	struct hg_cfg_errs errs;
 	struct hg_staged st;
@@ -263,11 +276,125 @@ hg_store_apply(struct hg_daemon *d, const struct hg_store_doc *doc,
 	rc = hg_stage(d, cfg, text, doc, &st, err, err_len);
 	if (rc != 0)
 		return rc;
-	rc = hg_store_record(d, st.text, st.fw, comment, err, err_len);
+	rc = store_record_at(d, st.text, st.fw, comment, deadline_ns, err,
+	    err_len);
 	if (rc != 0) {
 		hg_stage_free(&st);
 		return rc;
 	}
 	hg_stage_publish(d, &st);
+	if (deadline_ns != 0)
+		hg_store_confirm_arm(d);
 	return 0;
+}
+
+/* --- commit-confirm ---------------------------------------------------- */
+
+/*
+ * The store already appended the rolled-back-to version; this makes the
+ * running configuration match it, as a rollback would (the live sets
+ * stay), without committing anything.
+ */
+static int
+store_run_version(struct hg_daemon *d, uint64_t version, char *err,
+    size_t err_len)
+{
+	struct hg_store_doc doc;
+	struct hg_cfg_errs errs;
+	struct hg_staged st;
+	struct hg_config *cfg;
+	char *text;
+	int rc;
+
+	rc = hg_store_get(d->store, version, &doc);
+	if (rc != 0) {
+		snprintf(err, err_len, "version %llu: %s",
+		    (unsigned long long)version, strerror(-rc));
+		return rc;
+	}
+	free(doc.sets);
+	doc.sets = NULL;
+	memset(&errs, 0, sizeof(errs));
+	cfg = hg_config_parse(doc.config, strlen(doc.config), &errs);
+	text = cfg != NULL ? strdup(doc.config) : NULL;
+	if (cfg == NULL || text == NULL) {
+		snprintf(err, err_len, "version %llu: %s",
+		    (unsigned long long)version, errs.n ? errs.e[0].msg :
+		    "out of memory");
+		hg_config_free(cfg);
+		hg_store_doc_free(&doc);
+		return -EINVAL;
+	}
+	snprintf(cfg->store, sizeof(cfg->store), "%s", d->cfg->store);
+	rc = hg_stage(d, cfg, text, &doc, &st, err, err_len);
+	hg_store_doc_free(&doc);
+	if (rc != 0)
+		return rc;
+	hg_stage_publish(d, &st);
+	d->store_version = version;
+	return 0;
+}
+
+static void
+store_confirm_due(evutil_socket_t fd, short what, void *arg)
+{
+	struct hg_daemon *d = arg;
+	uint64_t pend, deadline_ns, restored;
+	char err[1024];
+	int rc;
+
+	(void)fd;
+	(void)what;
+	if (hg_store_pending(d->store, &pend, &deadline_ns) != 0)
+		return;		/* confirmed or rolled back meanwhile */
+	rc = hg_store_expire(d->store, hg_store_now_ns(), &restored);
+	if (rc != 0) {
+		hg_log_warnx("store: version %llu: expiry failed: %s",
+		    (unsigned long long)pend, strerror(-rc));
+		return;
+	}
+	if (restored == 0) {
+		/* The wall clock went back: wait for the deadline again. */
+		hg_store_confirm_arm(d);
+		return;
+	}
+	/* The store logged the rollback; what is left is to run it. */
+	if (store_run_version(d, restored, err, sizeof(err)) != 0)
+		hg_log_warnx("store: version %llu cannot be applied, the "
+		    "unconfirmed configuration still runs: %s",
+		    (unsigned long long)restored, err);
+}
+
+void
+hg_store_confirm_arm(struct hg_daemon *d)
+{
+	uint64_t pend, deadline_ns, now_ns, wait_ns;
+	struct timeval tv;
+
+	if (d->store == NULL || d->base == NULL)
+		return;
+	if (d->confirm_ev == NULL) {
+		d->confirm_ev = evtimer_new(d->base, store_confirm_due, d);
+		if (d->confirm_ev == NULL) {
+			hg_log_warnx("store: no timer for commit-confirm");
+			return;
+		}
+	}
+	evtimer_del(d->confirm_ev);
+	if (hg_store_pending(d->store, &pend, &deadline_ns) != 0)
+		return;
+	now_ns = hg_store_now_ns();
+	/* A millisecond late rather than early: expire compares with now. */
+	wait_ns = deadline_ns > now_ns ? deadline_ns - now_ns + 1000000 : 0;
+	tv.tv_sec = (time_t)(wait_ns / 1000000000u);
+	tv.tv_usec = (suseconds_t)(wait_ns % 1000000000u / 1000u);
+	evtimer_add(d->confirm_ev, &tv);
+}
+
+void
+hg_store_confirm_stop(struct hg_daemon *d)
+{
+	if (d->confirm_ev != NULL)
+		event_free(d->confirm_ev);
+	d->confirm_ev = NULL;
 }

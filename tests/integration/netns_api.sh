@@ -15,7 +15,10 @@
 # version 1 at first start; each change a new version with its diff; a
 # rollback; a config the daemon cannot take refused, version unchanged;
 # a restart starts from the newest version, not the files; a rule whose
-# POST returned 201 survives SIGKILL.
+# POST returned 201 survives SIGKILL.  API tokens (made, used, listed
+# without the secret, revoked, expired); the audit log; commit-confirm
+# (rolled back by itself when not confirmed, kept when confirmed);
+# Prometheus /metrics; snapshots export and import.
 #
 # Usage: netns_api.sh BUILD_DIR   (root; exits 77 when it cannot run)
 set -u
@@ -287,6 +290,198 @@ store_durable_ok() {
 	api '/api/firewall/rules?format=text' | grep -q -- '-s 10.1.0.7/32 -j ACCEPT'
 }
 
+# tapi TOKEN [CURL ARGS...] PATH: a request with an Api-Token header and
+# no password; status in $tmp/status.
+tapi() {
+	local tok=$1 path=${*: -1}
+	shift
+	nsx "$r" curl -s --cacert "$tmp/state/api.crt" -H "Api-Token: $tok" \
+	    -o "$tmp/body" -w '%{http_code}' "${@:1:$#-1}" "$url$path" \
+	    >"$tmp/status"
+	cat "$tmp/body"
+}
+
+tokens_ok() {
+	local tok id
+	api -X POST -d '{"name": "ci", "expires_s": 3600}' /api/tokens >/dev/null
+	echo "POST /api/tokens: $(status)"
+	[ "$(status)" = 201 ] || return 1
+	tok=$(jget 'j["token"]')
+	id=$(jget 'j["id"]')
+	[ "$(jget 'j["name"]')" = ci ] || return 1
+	[ "$(jget 'j["expires"] is not None')" = True ] || return 1
+	case $tok in hgt_????????????????????????????????*) ;; *) return 1;; esac
+	tapi "$tok" /api/status/system >/dev/null
+	echo "with the token: $(status)"
+	[ "$(status)" = 200 ] || return 1
+	# A change made with the token is authored by it.
+	tapi "$tok" -X POST -d '{"chain":"FORWARD_CUST","rule":"-s 10.1.0.44/32 -j ACCEPT"}' \
+	    /api/firewall/rules >/dev/null
+	[ "$(status)" = 201 ] || return 1
+	api /api/config/versions >/dev/null
+	[ "$(jget 'j["versions"][0]["author"]')" = token:ci ] || return 1
+	api /api/tokens | tee "$tmp/tokens"
+	echo
+	[ "$(status)" = 200 ] || return 1
+	[ "$(jget '[t["name"] for t in j["tokens"]]')" = "['ci']" ] || return 1
+	[ "$(jget '"token" in j["tokens"][0]')" = False ] || return 1
+	! grep -q "${tok#hgt_}" "$tmp/tokens" || { echo "the secret is listed"; return 1; }
+	! grep -rqa "${tok#hgt_}" "$tmp/config.db"* || { echo "the secret is stored"; return 1; }
+	api -X DELETE "/api/tokens/$id" >/dev/null
+	echo "DELETE: $(status)"
+	[ "$(status)" = 200 ] || return 1
+	tapi "$tok" /api/status/system >/dev/null
+	echo "revoked: $(status)"
+	[ "$(status)" = 401 ] || return 1
+	api /api/tokens >/dev/null
+	[ "$(jget 'j["tokens"][0]["state"]')" = revoked ]
+}
+
+token_expired_ok() {
+	local tok
+	api -X POST -d '{"name": "brief", "expires_s": 1}' /api/tokens >/dev/null
+	[ "$(status)" = 201 ] || return 1
+	tok=$(jget 'j["token"]')
+	sleep 2
+	tapi "$tok" /api/status/system >/dev/null
+	echo "expired: $(status)"
+	[ "$(status)" = 401 ] || return 1
+	tapi nosuchtoken /api/status/system >/dev/null
+	echo "unknown: $(status)"
+	[ "$(status)" = 401 ] || return 1
+	api -X POST -d '{"name": "bad name"}' /api/tokens >/dev/null
+	[ "$(status)" = 400 ]
+}
+
+audit_ok() {
+	api '/api/audit?limit=50' >/dev/null
+	[ "$(status)" = 200 ] || return 1
+	jget 'j["audit"][:6]'
+	[ "$(jget 'any(a["action"] == "token-add" and a["source"] == "127.0.0.1" for a in j["audit"])')" = True ] ||
+	    { echo "no token creation from 127.0.0.1"; return 1; }
+	[ "$(jget 'any(a["action"] == "commit" and a["source"] == "127.0.0.1" and a["author"] == "token:ci" for a in j["audit"])')" = True ] ||
+	    { echo "no rule change from 127.0.0.1"; return 1; }
+	[ "$(jget 'len(j["audit"]) <= 50')" = True ] || return 1
+	api '/api/audit?limit=2' >/dev/null
+	[ "$(jget 'len(j["audit"])')" = 2 ]
+}
+
+# put_route PREFIX [QUERY]: PUT /api/config with one more static route.
+put_route() {
+	api /api/config >/dev/null
+	jget "json.dumps({'config': dict(j['config'], routes=j['config'].get('routes', []) + [{'prefix': '$1', 'via': '10.1.0.9'}]), 'rules': j['rules'], 'rules6': j['rules6']})" \
+	    >"$tmp/put.json"
+	api -X PUT -d @"$tmp/put.json" "/api/config${2:-}"
+	echo
+}
+
+confirm_timeout_ok() {
+	local v1 vp
+	v1=$(version_now)
+	put_route 10.8.0.0/16 '?confirm_s=2'
+	[ "$(status)" = 200 ] || return 1
+	[ "$(jget 'j["state"]')" = pending ] || return 1
+	vp=$(jget 'j["version"]')
+	api /api/routes | grep -q '10.8.0.0/16' || { echo "not applied"; return 1; }
+	api /api/config/versions >/dev/null
+	[ "$(jget 'j["pending"]["version"]')" = "$vp" ] || return 1
+	[ "$(jget 'j["versions"][0]["state"]')" = pending ] || return 1
+	# Another change waits for the confirmation.
+	api -X POST -d '{"chain":"FORWARD_CUST","rule":"-s 10.1.0.45/32 -j ACCEPT"}' \
+	    /api/firewall/rules >/dev/null
+	echo "a rule while pending: $(status)"
+	[ "$(status)" != 201 ] || return 1
+	sleep 3
+	! api /api/routes | grep -q '10.8.0.0/16' || { echo "still there"; return 1; }
+	api /api/config/versions >/dev/null
+	jget 'j["versions"][:2]'
+	[ "$(jget 'j["pending"]')" = None ] || return 1
+	[ "$(jget 'j["current"]')" = $((vp + 1)) ] || return 1
+	[ "$(jget 'j["versions"][0]["restored_from"]')" = "$v1" ] || return 1
+	jget 'j["versions"][0]["comment"]' | grep -q 'automatic rollback' || return 1
+	[ "$(jget 'j["versions"][1]["state"]')" = rolled-back ] ||
+	    [ "$(jget 'j["versions"][1]["state"]')" = rolled_back ] || return 1
+	api -X POST -d "{\"version\": $vp}" /api/config/confirm >/dev/null
+	echo "confirm after the deadline: $(status)"
+	[ "$(status)" = 409 ]
+}
+
+confirm_ok() {
+	local vp
+	put_route 10.7.0.0/16 '?confirm_s=2'
+	[ "$(status)" = 200 ] || return 1
+	vp=$(jget 'j["version"]')
+	api -X POST -d "{\"version\": $vp}" /api/config/confirm
+	echo
+	[ "$(status)" = 200 ] || return 1
+	sleep 3
+	api /api/routes | grep -q '10.7.0.0/16' || { echo "rolled back"; return 1; }
+	[ "$(version_now)" = "$vp" ] || return 1
+	api /api/config/versions >/dev/null
+	[ "$(jget 'j["versions"][0]["state"]')" = confirmed ] || return 1
+	api -X PUT -d @"$tmp/put.json" '/api/config?confirm_s=0' >/dev/null
+	[ "$(status)" = 400 ]
+}
+
+metrics_ok() {
+	api /metrics >"$tmp/metrics"
+	[ "$(status)" = 200 ] || return 1
+	head -n 5 "$tmp/metrics"
+	grep -E '^hexgate_interface_rx_packets_total\{interface="lan"\} [0-9]+$' "$tmp/metrics" ||
+	    return 1
+	grep -E '^hexgate_conntrack_entries [0-9]+$' "$tmp/metrics" || return 1
+	grep -E '^hexgate_firewall_verdicts_total\{' "$tmp/metrics" | head -n 2
+	grep -qE '^hexgate_interface_drops_total\{interface="lan",reason="' "$tmp/metrics" ||
+	    return 1
+	/usr/bin/python3 - "$tmp/metrics" <<'PY' || return 1
+import re, sys
+name = r'[a-zA-Z_:][a-zA-Z0-9_:]*'
+label = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*"'
+sample = re.compile(r'^(%s)(\{%s(,%s)*\})? (-?[0-9.e+-]+|NaN|[+-]Inf)$' % (name, label, label))
+meta = re.compile(r'^# (HELP %s .*|TYPE (%s) (counter|gauge|histogram|summary|untyped))$' % (name, name))
+typed, n = set(), 0
+for i, line in enumerate(open(sys.argv[1]).read().split("\n")[:-1], 1):
+    m = meta.match(line)
+    if m:
+        if m.group(2):
+            typed.add(m.group(2))
+        continue
+    m = sample.match(line)
+    assert m, "line %d not Prometheus text: %r" % (i, line)
+    assert m.group(1) in typed, "line %d: %s has no TYPE" % (i, m.group(1))
+    n += 1
+assert n >= 10, n
+print(n, "samples")
+PY
+	nsx "$r" curl -s -o /dev/null -w '%{http_code}' --cacert "$tmp/state/api.crt" \
+	    "$url/metrics" >"$tmp/status"
+	echo "without credentials: $(status)"
+	[ "$(status)" = 401 ] || return 1
+	nsx "$r" curl -s -D - -o /dev/null --cacert "$tmp/state/api.crt" \
+	    -u "api:$pw" "$url/metrics" | grep -qi '^content-type: text/plain; version=0.0.4'
+}
+
+snapshot_ok() {
+	local v1
+	api /api/snapshots >"$tmp/snap.json"
+	[ "$(status)" = 200 ] || return 1
+	v1=$(jget 'j["version"]')
+	[ "$(jget 'sorted(k for k in j if k in ("config", "rules", "rules6", "sets"))')" = \
+	    "['config', 'rules', 'rules6', 'sets']" ] || return 1
+	api -X PUT -d @"$tmp/snap.json" /api/snapshots
+	echo
+	[ "$(status)" = 200 ] || return 1
+	[ "$(jget 'j["version"]')" = $((v1 + 1)) ] || return 1
+	api "/api/config/diff?a=$v1&b=$((v1 + 1))" >"$tmp/diff"
+	[ "$(status)" = 200 ] || return 1
+	[ ! -s "$tmp/diff" ] || { cat "$tmp/diff"; echo "not the same"; return 1; }
+	api /api/snapshots >"$tmp/snap2.json"
+	/usr/bin/python3 -c 'import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:])
+for k in ("config", "rules", "rules6", "sets"):
+    assert a[k] == b[k], k' "$tmp/snap.json" "$tmp/snap2.json"
+}
+
 make_topology
 write_config
 start_hexgated "$r"
@@ -306,6 +501,13 @@ check "store: rollback applies the old version as a new one" store_rollback_ok
 check "store: PUT /api/config with an unknown interface: 400, no version" store_refuse_ok
 check "store: a restart starts from the newest version, not the files" store_restart_ok
 check "store: a rule acknowledged with 201 survives SIGKILL" store_durable_ok
+check "tokens: made, used (Api-Token), listed without the secret, revoked: 401" tokens_ok
+check "tokens: an expired or unknown token gets 401" token_expired_ok
+check "audit: the token's creation and a rule change, from 127.0.0.1" audit_ok
+check "commit-confirm: unconfirmed, the previous config is back by itself" confirm_timeout_ok
+check "commit-confirm: confirmed in time, it stays" confirm_ok
+check "/metrics: Prometheus text, interfaces and conntrack, behind auth" metrics_ok
+check "snapshots: export then import round-trips" snapshot_ok
 check "every documented GET route answers" openapi_ok
 check "six bad logins: 429, also for the right password" rate_limit_ok
 check "hexgated still running" alive_ok
