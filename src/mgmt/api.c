@@ -8,6 +8,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -591,7 +593,7 @@ listen_on(struct hg_api *api, const struct hg_api_params *p, char *err,
 	const char *addr = p->listen_addr != NULL ? p->listen_addr : "0.0.0.0";
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	int fd;
+	int fd, one = 1;
 
 	api->sock = evhttp_bind_socket_with_handle(api->http, addr, p->port);
 	if (api->sock == NULL) {
@@ -602,6 +604,11 @@ listen_on(struct hg_api *api, const struct hg_api_params *p, char *err,
 		return -e;
 	}
 	fd = evhttp_bound_socket_get_fd(api->sock);
+	/* A reply leaves in two writes (headers, body): with Nagle and the
+	 * client's delayed ACK each request stalled ~40 ms (89 requests/s
+	 * on 4 connections).  Accepted sockets inherit the option. */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
+		hg_log_warn("api: TCP_NODELAY");
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
 		return file_err(err, err_len, "getsockname", addr);
 	api->port = ntohs(ss.ss_family == AF_INET6 ?
