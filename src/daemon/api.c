@@ -101,6 +101,46 @@ api_request(struct hg_api_req *req, const char *line, const char *body,
 	return r;
 }
 
+json_t *
+hg_api_ctl(struct hg_api_req *req, const char *line, const char *body,
+    size_t body_len)
+{
+	return api_request(req, line, body, body_len);
+}
+
+/* --- /api/packet_monitor (monitor.c) ---------------------------------- */
+
+static int
+api_monitor_post(struct hg_api_req *req, struct hg_api_resp *resp,
+    void *arg)
+{
+	(void)arg;
+	return hg_monitor_post(api_daemon, req, resp);
+}
+
+static int
+api_monitor_get(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
+{
+	(void)arg;
+	return hg_monitor_list(api_daemon, req, resp);
+}
+
+static int
+api_monitor_delete(struct hg_api_req *req, struct hg_api_resp *resp,
+    void *arg)
+{
+	(void)arg;
+	return hg_monitor_delete(api_daemon, req, resp);
+}
+
+static int
+api_monitor_pcap(struct hg_api_req *req, struct hg_api_resp *resp,
+    void *arg)
+{
+	(void)arg;
+	return hg_monitor_pcap(api_daemon, req, resp);
+}
+
 /* GET routes that are one "show ..." request each; arg is the line. */
 static int
 api_show(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
@@ -1111,6 +1151,25 @@ static const struct hg_api_route api_routes[] = {
 	{ HG_API_GET, "/api/audit", api_audit, NULL,
 	  .summary = "the audit log, newest first (default 100 rows)",
 	  .query_params = "limit" },
+	{ HG_API_POST, "/api/packet_monitor", api_monitor_post, NULL,
+	  HG_API_BODY_JSON, .ok_status = 201,
+	  .summary = "start a capture: a COPY rule to a pcap file (at most "
+	  "4 running)",
+	  .request_schema = "{\"type\":\"object\",\"required\":"
+	  "[\"interface\"],\"properties\":{\"interface\":{\"type\":"
+	  "\"string\"},\"filter\":{\"type\":\"string\"},\"snaplen\":"
+	  "{\"type\":\"integer\",\"minimum\":14,\"maximum\":65535},"
+	  "\"direction\":{\"type\":\"string\",\"enum\":[\"in\","
+	  "\"both\"]}}}" },
+	{ HG_API_GET, "/api/packet_monitor", api_monitor_get, NULL,
+	  .summary = "the packet monitors (the last 8), running or not" },
+	{ HG_API_GET, "/api/packet_monitor/:id/pcap", api_monitor_pcap, NULL,
+	  .summary = "a monitor's capture, running or stopped",
+	  .response_type = "application/vnd.tcpdump.pcap" },
+	{ HG_API_DELETE, "/api/packet_monitor/:id", api_monitor_delete, NULL,
+	  .summary = "stop a monitor (its COPY rule deleted); remove=1 "
+	  "forgets it and deletes its file",
+	  .query_params = "remove" },
 	{ HG_API_GET, "/metrics", api_metrics, NULL,
 	  .summary = "counters in the Prometheus text format",
 	  .response_type = "text/plain" },

@@ -144,6 +144,23 @@ json_t *hg_ctl_request(struct hg_daemon *d, const char *line,
 /* api.c: the HTTPS API on d->base when the configuration asks for it. */
 int hg_api_start(struct hg_daemon *d, char *err, size_t err_len);
 void hg_api_stop(struct hg_daemon *d);
+/* A control request on behalf of req's client (the author of what it
+ * changes), as the API's own routes make them. */
+struct hg_api_req;
+struct hg_api_resp;
+json_t *hg_api_ctl(struct hg_api_req *req, const char *line,
+    const char *body, size_t body_len);
+
+/* monitor.c: /api/packet_monitor, captures as COPY rules to pcap files in
+ * the API's state_dir/monitor; handlers on the control thread. */
+int hg_monitor_post(struct hg_daemon *d, struct hg_api_req *req,
+    struct hg_api_resp *resp);
+int hg_monitor_list(struct hg_daemon *d, struct hg_api_req *req,
+    struct hg_api_resp *resp);
+int hg_monitor_delete(struct hg_daemon *d, struct hg_api_req *req,
+    struct hg_api_resp *resp);
+int hg_monitor_pcap(struct hg_daemon *d, struct hg_api_req *req,
+    struct hg_api_resp *resp);
 int hg_ctl_open(struct hg_daemon *d, const char *path);
 void hg_ctl_close(struct hg_daemon *d, const char *path);
 
