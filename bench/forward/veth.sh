@@ -184,6 +184,7 @@ router_hexgated() {
   "workers": 1,
   "log": { "level": "warn" },
   "control_socket": "$sock",
+  "api": false,
   "interfaces": [
     { "name": "r-eth1", "port": "afpacket:r-eth1", "addresses": [ "10.1.0.1/24" ] },
     { "name": "r-eth2", "port": "afpacket:r-eth2", "addresses": [ "10.2.0.1/24" ] }

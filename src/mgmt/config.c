@@ -1142,6 +1142,11 @@ cfg_api(struct cfg_ctx *c, const json_t *obj)
 	const json_t *v;
 	long long n;
 
+	/* false turns the API off; true or an object keeps it on. */
+	if (json_is_boolean(obj)) {
+		a->enabled = json_is_true(obj);
+		return;
+	}
 	if (!cfg_check_object(c, "/api", obj, api_keys))
 		return;
 	a->enabled = true;
@@ -1262,6 +1267,7 @@ hg_config_parse(const char *text, size_t len, struct hg_cfg_errs *errs)
 	c.cfg->log_level = HG_LOG_INFO;
 	snprintf(c.cfg->control_socket, sizeof(c.cfg->control_socket), "%s",
 	    HG_CFG_DEFAULT_SOCKET);
+	c.cfg->api.enabled = true;	/* on by default, closed by default */
 	snprintf(c.cfg->api.listen, sizeof(c.cfg->api.listen), "0.0.0.0");
 	c.cfg->api.port = 8000;
 	snprintf(c.cfg->api.state_dir, sizeof(c.cfg->api.state_dir),

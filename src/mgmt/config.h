@@ -115,7 +115,8 @@ struct hg_cfg_firewall {
 	uint32_t ct_timeouts_s[HG_CFG_CT_TIMEOUT_COUNT];	/* 0: default */
 };
 
-/* "api": the HTTPS REST API; off unless the section is present. */
+/* "api": the HTTPS REST API, on by default (0.0.0.0:8000); "api": false
+ * turns it off. */
 struct hg_cfg_api {
 	bool enabled;
 	char listen[64];		/* default "0.0.0.0" */

@@ -92,6 +92,7 @@ write_config_r() {
   "workers": ${HG_WORKERS:-2},
   "log": { "level": "${HG_LOG_LEVEL:-info}" },
   "control_socket": "$sock",
+  "api": false,
   "interfaces": [
     { "name": "lan", "port": "afpacket:r-h1", "addresses": [ "10.0.1.1/25" ],
       "host_tap": true },
@@ -131,6 +132,7 @@ write_config_site() {
   "workers": ${HG_WORKERS:-2},
   "log": { "level": "${HG_LOG_LEVEL:-info}" },
   "control_socket": "$tmp/$name.sock",
+  "api": false,
   "interfaces": [
     { "name": "lan", "port": "afpacket:$port_lan", "addresses": [ "10.0.0.1/24" ] },
     { "name": "tr", "port": "afpacket:$port_tr", "addresses": [ "$tr/30" ] }

@@ -71,6 +71,7 @@ write_config() {
   "workers": ${HG_WORKERS:-2},
   "log": { "level": "${HG_LOG_LEVEL:-info}" },
   "control_socket": "$sock",
+  "api": false,
   "interfaces": [
     { "name": "r-eth1", "port": "afpacket:r-eth1",
       "addresses": [ "10.1.0.1/24", "2001:db8:1::1/64" ] },

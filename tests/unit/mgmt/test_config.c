@@ -117,6 +117,9 @@ static const struct cfg_case cases[] = {
 	  "\"/etc/hg/k.pem\"}}", NULL, NULL },
 	{ "api: an empty section takes the defaults", "{\"api\":{}}",
 	  NULL, NULL },
+	{ "api: false turns it off", "{\"api\":false}", NULL, NULL },
+	{ "api: a number is neither", "{\"api\":3}", "/api",
+	  "expected an object" },
 	{ "api: port out of range", "{\"api\":{\"port\":70000}}",
 	  "/api/port", "out of range" },
 	{ "api: listen is not an address", "{\"api\":{\"listen\":\"any\"}}",
@@ -655,6 +658,15 @@ test_defaults(void **state)
 	assert_int_equal(cfg->n_ifs, 0);
 	assert_int_equal(cfg->n_routes, 0);
 	assert_null(cfg->routes);
+	/* The API is on by default, on every address, port 8000. */
+	assert_true(cfg->api.enabled);
+	assert_string_equal(cfg->api.listen, "0.0.0.0");
+	assert_int_equal(cfg->api.port, 8000);
+	assert_string_equal(cfg->api.state_dir, "/var/lib/hexgate");
+	hg_config_free(cfg);
+	cfg = hg_config_parse("{\"api\":false}", 13, &errs);
+	assert_non_null(cfg);
+	assert_false(cfg->api.enabled);
 	hg_config_free(cfg);
 }
 
