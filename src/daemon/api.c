@@ -516,25 +516,37 @@ api_config_diff(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
 	return rc;
 }
 
+/* The {"version": N} of a store route's body: 0 and *v, or the status of
+ * the error reply (no store; not a version number: "version: what"). */
+static int
+api_body_version(struct hg_api_req *req, struct hg_api_resp *resp,
+    const char *what, uint64_t *v)
+{
+	const json_t *jv = json_object_get(hg_api_req_json(req), "version");
+
+	if (api_daemon->store == NULL)
+		return api_no_store(resp);
+	if (!json_is_integer(jv) || json_integer_value(jv) < 1)
+		return hg_api_error(resp, 400, "/version", "version: %s", what);
+	*v = (uint64_t)json_integer_value(jv);
+	return 0;
+}
+
 /* POST {"version": N}: version N's content applied like a PUT and
  * committed as a new version (the live sets are kept). */
 static int
 api_config_rollback(struct hg_api_req *req, struct hg_api_resp *resp,
     void *arg)
 {
-	const json_t *jv = json_object_get(hg_api_req_json(req), "version");
 	struct hg_store_doc doc;
 	char comment[64];
 	uint64_t v;
 	int rc;
 
 	(void)arg;
-	if (api_daemon->store == NULL)
-		return api_no_store(resp);
-	if (!json_is_integer(jv) || json_integer_value(jv) < 1)
-		return hg_api_error(resp, 400, "/version", "version: a version "
-		    "number from 1");
-	v = (uint64_t)json_integer_value(jv);
+	if ((rc = api_body_version(req, resp, "a version number from 1",
+	    &v)) != 0)
+		return rc;
 	if (hg_store_get(api_daemon->store, v, &doc) != 0)
 		return hg_api_error(resp, 404, "/version", "no version %llu",
 		    (unsigned long long)v);
@@ -552,19 +564,15 @@ static int
 api_config_confirm(struct hg_api_req *req, struct hg_api_resp *resp,
     void *arg)
 {
-	const json_t *jv = json_object_get(hg_api_req_json(req), "version");
 	struct hg_store_who who;
 	char err[256];
 	uint64_t v;
 	int rc;
 
 	(void)arg;
-	if (api_daemon->store == NULL)
-		return api_no_store(resp);
-	if (!json_is_integer(jv) || json_integer_value(jv) < 1)
-		return hg_api_error(resp, 400, "/version", "version: the "
-		    "pending version's number");
-	v = (uint64_t)json_integer_value(jv);
+	if ((rc = api_body_version(req, resp, "the pending version's number",
+	    &v)) != 0)
+		return rc;
 	api_who(req);
 	who = api_daemon->who;
 	who.comment = "POST /api/config/confirm";
