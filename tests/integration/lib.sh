@@ -19,6 +19,10 @@
 #   check "what" FUNC [ARGS]   one numbered check: "ok N - what" / "not ok ..."
 #   fatal "what" MSG           a failed step that ends the run
 #   finish                     "$prog: P passed, F failed", exit 0 or 1
+#   api_topology, write_api_config, url
+#                              namespace $r with loopback, and a hexgated
+#                              config with a null port, a store and the API
+#                              on 127.0.0.1:8000 there (the API tests)
 #   tcp_listening NS PORT      wait (5 s) for a TCP listener in NS
 #   ping_ok NS DST, alive_ok   checks both tests use
 #
@@ -251,3 +255,28 @@ tcp_listening() {
 alive_ok() {
 	hg_alive || { echo "hexgated is gone"; return 1; }
 }
+
+# The API tests' hexgated: one namespace $r of its own (so port 8000 is
+# free), a null port, a store and the API on its loopback.
+api_topology() {
+	set -ex
+	ip netns add "$r"
+	ip -n "$r" link set lo up
+}
+
+write_api_config() {
+	cat >"$conf" <<JSON
+{
+  "workers": 1,
+  "log": { "level": "${HG_LOG_LEVEL:-info}" },
+  "control_socket": "$sock",
+  "interfaces": [ { "name": "lan", "port": "null",
+                    "addresses": [ "10.1.0.1/24" ] } ],
+  "firewall": { "rules": "rules.v4", "sets": "sets.ipset" },
+  "store": "config.db",
+  "api": { "listen": "127.0.0.1", "port": 8000, "state_dir": "$tmp/state" }
+}
+JSON
+}
+
+url=https://127.0.0.1:8000

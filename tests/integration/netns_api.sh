@@ -37,27 +37,8 @@ netns=("$r")
 begin_run
 
 topology() {
-	set -ex
-	ip netns add "$r"
-	ip -n "$r" link set lo up
+	api_topology
 }
-
-write_config() {
-	cat >"$conf" <<JSON
-{
-  "workers": 1,
-  "log": { "level": "${HG_LOG_LEVEL:-info}" },
-  "control_socket": "$sock",
-  "interfaces": [ { "name": "lan", "port": "null",
-                    "addresses": [ "10.1.0.1/24" ] } ],
-  "firewall": { "rules": "rules.v4", "sets": "sets.ipset" },
-  "store": "config.db",
-  "api": { "listen": "127.0.0.1", "port": 8000, "state_dir": "$tmp/state" }
-}
-JSON
-}
-
-url=https://127.0.0.1:8000
 
 # api [CURL ARGS...] PATH: authenticated request; prints the body and
 # leaves the status in $tmp/status.
@@ -513,7 +494,7 @@ concurrent_ok() {
 }
 
 make_topology
-write_config
+write_api_config
 start_hexgated "$r"
 pw=$(cat "$tmp/state/api.password")
 check "hexgated starts with the API; the password is in a root-only file" \

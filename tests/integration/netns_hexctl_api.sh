@@ -33,27 +33,8 @@ netns=("$r")
 begin_run
 
 topology() {
-	set -ex
-	ip netns add "$r"
-	ip -n "$r" link set lo up
+	api_topology
 }
-
-write_config() {
-	cat >"$conf" <<JSON
-{
-  "workers": 1,
-  "log": { "level": "${HG_LOG_LEVEL:-info}" },
-  "control_socket": "$sock",
-  "interfaces": [ { "name": "lan", "port": "null",
-                    "addresses": [ "10.1.0.1/24" ] } ],
-  "firewall": { "rules": "rules.v4", "sets": "sets.ipset" },
-  "store": "config.db",
-  "api": { "listen": "127.0.0.1", "port": 8000, "state_dir": "$tmp/state" }
-}
-JSON
-}
-
-url=https://127.0.0.1:8000
 
 # hxa ARGS...: hexctl over the API with the right credentials.
 hxa() {
@@ -200,7 +181,7 @@ env_ok() {
 }
 
 make_topology
-write_config
+write_api_config
 start_hexgated "$r"
 check "the API's password file is there" test -s "$tmp/state/api.password"
 check "status over the API" status_ok
