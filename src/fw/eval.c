@@ -776,7 +776,7 @@ run_defaults(const struct fw_prog *prog, struct fw_cslice *s,
 }
 
 void
-fw_eval(const struct fw_prog *prog, uint16_t worker, enum fw_hook hook,
+fw_eval_linear(const struct fw_prog *prog, uint16_t worker, enum fw_hook hook,
     const struct fw_pkt *fp, uint64_t now_ns, struct fw_verdict *v)
 {
 	struct fw_cslice *s;
@@ -793,6 +793,22 @@ fw_eval(const struct fw_prog *prog, uint16_t worker, enum fw_hook hook,
 	    prog->hook_cust[hook], &x, now_ns, v))
 		run_defaults(prog, s, hook, &x, v);
 	count_add(&s->verdicts[hook][v->why], 1);
+}
+
+void
+fw_eval(const struct fw_prog *prog, uint16_t worker, enum fw_hook hook,
+    const struct fw_pkt *fp, uint64_t now_ns, struct fw_verdict *v)
+{
+	fw_eval_linear(prog, worker, hook, fp, now_ns, v);
+}
+
+void
+fw_eval_batch(const struct fw_prog *prog, uint16_t worker, enum fw_hook hook,
+    const struct fw_pkt *fps, unsigned n, uint64_t now_ns,
+    struct fw_verdict *vs)
+{
+	for (unsigned i = 0; i < n; i++)
+		fw_eval(prog, worker, hook, &fps[i], now_ns, &vs[i]);
 }
 
 uint32_t

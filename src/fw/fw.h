@@ -560,8 +560,29 @@ void fw_prog_free(struct fw_prog *prog);
 void fw_eval(const struct fw_prog *prog, uint16_t worker, enum fw_hook hook,
     const struct fw_pkt *fp, uint64_t now_ns, struct fw_verdict *v);
 
+/*
+ * fw_eval() walking every rule in order, without the classifier: the
+ * reference the property tests and the benchmarks compare against.
+ * Same verdicts, counters and side effects as fw_eval().
+ */
+void fw_eval_linear(const struct fw_prog *prog, uint16_t worker,
+    enum fw_hook hook, const struct fw_pkt *fp, uint64_t now_ns,
+    struct fw_verdict *v);
+
+/*
+ * fw_eval() for n packets of one hook at once: vs[i] is fps[i]'s verdict,
+ * and counters, LOG and -m limit end as n fw_eval() calls in order would
+ * leave them.  The classifier's lookups of the batch are interleaved with
+ * prefetches, so the memory latency of one packet hides behind another's.
+ */
+#define FW_BATCH_MAX	32
+void fw_eval_batch(const struct fw_prog *prog, uint16_t worker,
+    enum fw_hook hook, const struct fw_pkt *fps, unsigned n, uint64_t now_ns,
+    struct fw_verdict *vs);
+
 struct fw_prog_stats {
 	uint32_t n_rules;		/* filter and nat, all chains */
+	size_t mem_bytes;		/* program and classifier, not counters */
 	uint64_t verdicts[FW_HOOK_COUNT][FW_WHY_COUNT];	/* how packets were decided */
 	uint64_t log_suppressed;
 };
