@@ -1,7 +1,9 @@
 #!/bin/bash
 #
 # bench/forward/veth.sh: IPv4 forwarding rate over veth, hexgated against
-# the Linux kernel, 64-byte UDP, one generator, same run, same machine.
+# the Linux kernel, 64-byte UDP, one generator, same run, same machine;
+# each with no rules and with RULES (10,000) forward rules that the
+# traffic does not match.
 #
 #   [ns a]                     [ns r]                          [ns b]
 #   a-eth0 ----------veth---------- r-eth1   router   r-eth2 ----------veth---------- b-eth0
@@ -12,10 +14,15 @@
 #                                        kernel addresses removed)                silently)
 #
 # Usage: veth.sh BUILD_DIR     (root)
-#   RUNS=3       runs per configuration, alternating kernel / hexgated
+#   RUNS=3       runs per configuration; each run measures every
+#                configuration once, in the order below
 #   WARMUP_S=2   seconds of traffic before the window opens
 #   WINDOW_S=5   seconds counted
-#   ONLY=kernel|hexgated   run one configuration (the other prints n/a)
+#   RULES=10000  non-matching rules of the rule configurations (0: leave
+#                them out, only kernel and hexgated with no rules)
+#   SEED=1       gen-rules' seed
+#   ONLY=kernel|hexgated   run one router's configurations (the others
+#                print n/a)
 #   HG_CPU=1     CPU hexgated is pinned to (trafgen pins its sender to CPU
 #                0 by itself; on a veth the kernel forwards on the sender's
 #                CPU, so kernel forwarding uses one core and hexgated gets
@@ -23,12 +30,36 @@
 #                on the sender's core: one core for everything, as the
 #                kernel has
 #
+# Configurations, each run in this order:
+#   kernel                 ip_forward=1, no netfilter table at all in r
+#   hexgated               a rule file with only the accept the traffic
+#                          needs (-s 10.1.0.0/24 -d 10.2.0.0/24 -j ACCEPT)
+#   kernel iptables-nft    RULES drop rules and that accept in FORWARD
+#                          (policy DROP), loaded with iptables-nft-restore
+#   kernel nft             the same rules as native nft (nft -f, table ip
+#                          hgbench, chain forward)
+#   hexgated RULES rules   the same rules in FORWARD_CUST, then the accept
+#   kernel iptables-legacy the same rules, iptables-legacy-restore
+# gen-rules writes the rules (fixed seed: the same rules every run, in
+# all four syntaxes).  Each run checks, from the rules' own counters, that
+# no drop rule matched and that the accept saw the traffic, so every
+# packet walked every rule.
+#
+# Rules do not leak between configurations: before each one r must have
+# no iptables-legacy table and an empty nft ruleset, or the script stops.
+# `nft flush ruleset` removes what iptables-nft and nft loaded.  A legacy
+# table cannot be removed from a namespace once made (flushed, its hook
+# still runs for every packet), so after the legacy configuration r and
+# its two veths are deleted and made again (a and b stay; the new veths
+# get new MACs, and trafgen's frames follow).
+#
 # On 2 CPUs the comparison is not core for core: the kernel forwards in
 # the sender's softirq (CPU 0), while hexgated reads its AF_PACKET ring on
 # CPU 1 (the sender's CPU still carries the veth receive in r, where the
 # kernel copies each frame into the ring and drops its own copy).  Each
 # run prints the offered rate (a-eth0 tx) and hexgated's own counters so
-# a shortfall can be placed.
+# a shortfall can be placed.  hexgated tracks connections; the kernel's
+# rules here load no conntrack.
 #
 # The rate is what arrives at b: b-eth0's rx_packets over the window.  A
 # veth counts a frame at rx when the peer's transmit hands it to b's
@@ -36,10 +67,21 @@
 # address and b does not forward: ip_error() drops silently, no ICMP
 # goes back through r to load it).
 #
-# Last lines (for scripts):
+# Last lines (for scripts), medians; X.. are the figures, R the ratios:
 #   veth forward kernel: X kpps
 #   veth forward hexgated: Y kpps
 #   ratio hexgated/kernel: R
+# and with RULES > 0 (10k for 10,000):
+#   veth forward kernel 10k rules iptables-legacy: X kpps
+#   veth forward kernel 10k rules iptables-nft: X kpps
+#   veth forward kernel 10k rules nft: X kpps
+#   veth forward hexgated 10k rules: X kpps
+#   ratio hexgated 10k rules/0 rules: R (target >= 0.90)
+#   kernel loss with 10k rules, iptables-legacy: P% (ratio R)    (and -nft, nft)
+#   hexgated loss with 10k rules: P% (ratio R)
+#   NAME: X kpps (anchor ANCHOR: X kpps, ratio R)
+# where the last form pairs hexgated with the kernel, 0 rules with no
+# rules and 10k with each loader, and R > 1 means hexgated ahead.
 
 set -u
 
@@ -50,6 +92,8 @@ build=${1:-}
 runs=${RUNS:-3}
 warmup_s=${WARMUP_S:-2}
 window_s=${WINDOW_S:-5}
+nrules=${RULES:-10000}
+seed=${SEED:-1}
 only=${ONLY:-}
 hg_cpu=${HG_CPU-1}
 
@@ -61,10 +105,26 @@ die() {
 [ -n "$build" ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
 build=$(cd "$build" 2>/dev/null && pwd) || die "no build dir $1"
 [ "$(id -u)" = 0 ] || die "needs root (network namespaces, veth, AF_PACKET)"
+case $nrules in
+''|*[!0-9]*) die "RULES=$nrules: want a number of rules" ;;
+esac
+case $only in
+''|kernel|hexgated) ;;
+*) die "ONLY=$only: want kernel or hexgated" ;;
+esac
 for t in ip trafgen ethtool taskset; do
 	command -v "$t" >/dev/null ||
 	    die "$t not found (scripts/install-deps installs it; trafgen is in netsniff-ng)"
 done
+if [ "$nrules" -gt 0 ] && [ "$only" != hexgated ]; then
+	for t in iptables-legacy-restore iptables-legacy-save \
+	    iptables-nft-restore iptables-nft-save; do
+		command -v "$t" >/dev/null ||
+		    die "$t not found (Debian package iptables; or RULES=0)"
+	done
+	command -v nft >/dev/null ||
+	    die "nft not found (Debian package nftables; or RULES=0)"
+fi
 hexgated=$build/src/daemon/hexgated
 hexctl=$build/src/cli/hexctl
 prepare=$top/scripts/hg-port-prepare
@@ -73,6 +133,13 @@ if [ "$only" != kernel ]; then
 	[ -x "$hexctl" ] || die "$hexctl missing (build first, or ONLY=kernel)"
 fi
 [ "$(nproc)" -ge 2 ] || hg_cpu=
+
+# 10000 -> 10k, for the labels.
+if [ "$nrules" -ge 1000 ] && [ $((nrules % 1000)) = 0 ]; then
+	nlabel=$((nrules / 1000))k
+else
+	nlabel=$nrules
+fi
 
 a=hg-a-$$
 r=hg-r-$$
@@ -139,11 +206,17 @@ mac_of() {
 
 topology() {
 	step "create namespaces" ip netns add "$a"
-	step "create namespaces" ip netns add "$r"
 	step "create namespaces" ip netns add "$b"
+	router_ns
+}
+
+# router_ns: r, its veths to a and b, prepared.  Run again (after
+# router_ns_del) to start from a namespace no rule has touched.
+router_ns() {
+	step "create namespace r" ip netns add "$r"
 	step "veth a-r" ip -n "$r" link add r-eth1 type veth peer name a-eth0 netns "$a"
 	step "veth r-b" ip -n "$r" link add r-eth2 type veth peer name b-eth0 netns "$b"
-	# One preparation for both configurations, so they see the same
+	# One preparation for both routers, so they see the same
 	# interfaces: offloads off, no IPv6.  The kernel configuration then
 	# only adds addresses and turns forwarding on.
 	step "prepare r's ports" nsx "$r" "$prepare" r-eth1 r-eth2
@@ -162,6 +235,28 @@ topology() {
 EOF
 }
 
+# router_ns_del: the veths first (deleting one end takes its peer along,
+# synchronously), so a-eth0 and b-eth0 are gone before router_ns makes
+# them again; the namespace itself is freed in the background.
+router_ns_del() {
+	step "delete veth a-r" ip -n "$r" link del r-eth1
+	step "delete veth r-b" ip -n "$r" link del r-eth2
+	step "delete namespace r" ip netns del "$r"
+}
+
+# router_clean: r has no netfilter table, legacy or nft, that would judge
+# this configuration's packets.
+router_clean() {
+	local legacy nftr
+	legacy=$(nsx "$r" cat /proc/net/ip_tables_names 2>&1)
+	[ -z "$legacy" ] ||
+	    die "r still has iptables-legacy tables ($legacy) before $1: they would skew it"
+	command -v nft >/dev/null || return 0
+	nftr=$(nsx "$r" nft list ruleset 2>&1)
+	[ -z "$nftr" ] ||
+	    die "r still has an nft ruleset before $1: they would skew it: $(echo "$nftr" | head -n 3)"
+}
+
 router_kernel() {
 	step "kernel: address r-eth1" ip -n "$r" addr replace 10.1.0.1/24 dev r-eth1
 	step "kernel: address r-eth2" ip -n "$r" addr replace 10.2.0.1/24 dev r-eth2
@@ -177,8 +272,86 @@ router_kernel_off() {
 	step "kernel: re-prepare ports" nsx "$r" "$prepare" r-eth1 r-eth2
 }
 
+ms_since() {
+	echo "$1 $(date +%s%N)" | awk '{ printf "%.0f\n", ($2 - $1) / 1e6 }'
+}
+
+# kernel_load LOADER: the rules into r's kernel; sets load_ms.
+kernel_load() {
+	local t0
+	t0=$(date +%s%N)
+	case $1 in
+	iptables-legacy)
+		step "kernel: iptables-legacy-restore $nrules rules" \
+		    nsx "$r" iptables-legacy-restore "$tmp/kernel.v4" ;;
+	iptables-nft)
+		step "kernel: iptables-nft-restore $nrules rules" \
+		    nsx "$r" iptables-nft-restore "$tmp/kernel.v4" ;;
+	nft)
+		step "kernel: nft -f $nrules rules" nsx "$r" nft -f "$tmp/kernel.nft" ;;
+	esac
+	load_ms=$(ms_since "$t0")
+}
+
+# kernel_unload LOADER: flush what kernel_load put in, and check.
+kernel_unload() {
+	case $1 in
+	iptables-legacy)
+		step "kernel: iptables-legacy flush" nsx "$r" iptables-legacy -F
+		step "kernel: iptables-legacy delete chains" nsx "$r" iptables-legacy -X
+		step "kernel: iptables-legacy policy" nsx "$r" iptables-legacy -P FORWARD ACCEPT
+		# The emptied table's hook stays: a new r.
+		router_ns_del
+		router_ns ;;
+	iptables-nft|nft)
+		step "kernel: nft flush ruleset" nsx "$r" nft flush ruleset ;;
+	esac
+}
+
+# rule_counts: reads iptables-save -c or nft list output on stdin; prints
+# "DROPS DROPPED ACCEPTED": how many drop rules, the packets they matched,
+# the packets the accept matched.
+rule_counts() {
+	awk '
+	/^\[[0-9]+:[0-9]+\] -A / {	# iptables-save -c
+		split(substr($1, 2), c, ":")
+		if ($NF == "DROP") { nd++; pd += c[1] }
+		else if ($NF == "ACCEPT") pa += c[1]
+		next
+	}
+	/ counter packets [0-9]+ bytes [0-9]+ (drop|accept)/ {	# nft list
+		for (i = 1; i < NF; i++)
+			if ($i == "packets") p = $(i + 1)
+		if ($NF == "drop") { nd++; pd += p } else pa += p
+	}
+	END { printf "%d %d %d\n", nd, pd, pa }'
+}
+
+# rules_note WHO [N]: sets rules_note from WHO's rule counters after a
+# run; WHO should hold N drop rules (default RULES).
+rules_note() {
+	local out nd pd pa want=${2:-$nrules}
+	case $1 in
+	iptables-legacy) out=$(nsx "$r" iptables-legacy-save -c -t filter 2>&1) ;;
+	iptables-nft) out=$(nsx "$r" iptables-nft-save -c -t filter 2>&1) ;;
+	nft) out=$(nsx "$r" nft list ruleset 2>&1) ;;
+	hexgated) out=$("$hexctl" -s "$sock" firewall save -4 2>&1) ;;
+	esac
+	read -r nd pd pa < <(echo "$out" | rule_counts)
+	rules_note="$nd drop rules matched $pd, the accept $pa"
+	[ "$nd" = "$want" ] ||
+	    echo "# warning: $1 holds $nd drop rules, want $want" >&2
+	[ "$pd" = 0 ] ||
+	    echo "# warning: $1: drop rules matched $pd packets; the traffic should match none" >&2
+	[ "$pa" -gt 0 ] ||
+	    echo "# warning: $1: the accept rule counted no packet" >&2
+}
+
+# router_hexgated RULEFILE: start hexgated on r's ports with these rules.
 router_hexgated() {
 	local i pin=()
+	# A copy: hexgated writes its rule file back on changes.
+	cp "$1" "$tmp/hexgated.v4"
 	cat >"$conf" <<EOF
 {
   "workers": 1,
@@ -192,7 +365,7 @@ router_hexgated() {
   "neighbors": [
     { "interface": "r-eth2", "ip": "10.2.0.2", "mac": "$b_mac" }
   ],
-  "firewall": { "known_networks": [ "10.1.0.0/24" ] }
+  "firewall": { "rules": "$tmp/hexgated.v4" }
 }
 EOF
 	[ -n "$hg_cpu" ] && pin=(taskset -c "$hg_cpu")
@@ -278,38 +451,120 @@ median() {
 		if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
+# ratio A B: A / B, or n/a.
+ratio() {
+	echo "$1 $2" | awk '{ if ($1 == "n/a" || $2 == "n/a" || $2 == 0) print "n/a"; else printf "%.2f\n", $1 / $2 }'
+}
+
+# loss WITH WITHOUT: "P% (ratio R)", what the rules cost.
+loss() {
+	echo "$1 $2" | awk '{ if ($1 == "n/a" || $2 == "n/a" || $2 == 0) print "n/a"
+	    else printf "%.1f%% (ratio %.3f)\n", 100 * (1 - $1 / $2), $1 / $2 }'
+}
+
+# run_kernel LOADER KEY LABEL: one kernel configuration, rules loaded with
+# LOADER (none: no rules); its rate is appended to $tmp/KEY.
+run_kernel() {
+	local loader=$1 key=$2 label=$3 note=
+	router_clean "kernel $label"
+	router_kernel
+	if [ "$loader" != none ]; then
+		kernel_load "$loader"
+	fi
+	measure
+	if [ "$loader" != none ]; then
+		rules_note "$loader"
+		note="; $rules_note; loaded in $load_ms ms"
+		kernel_unload "$loader"
+	fi
+	echo "run $i kernel $label: $rate kpps (offered $offered kpps$note)"
+	echo "$rate" >>"$tmp/$key"
+	router_kernel_off
+}
+
+# run_hexgated RULEFILE N KEY LABEL: one hexgated configuration, N drop
+# rules in RULEFILE.
+run_hexgated() {
+	local file=$1 n=$2 key=$3 label=$4
+	router_clean "hexgated $label"
+	router_hexgated "$file"
+	measure
+	hg_counters
+	rules_note hexgated "$n"
+	stop_hexgated
+	echo "run $i hexgated $label: $rate kpps (offered $offered kpps; $hg_summary; $rules_note)"
+	if echo "$rate $offered" | awk '{ exit !($1 >= 0.99 * $2) }'; then
+		echo "$label" >>"$tmp/limited"
+	fi
+	echo "$rate" >>"$tmp/$key"
+}
+
+gen=$here/gen-rules
+step "gen-rules: hexgated, 0 rules" sh -c "'$gen' hexgate 0 >'$tmp/hg0.v4'"
+if [ "$nrules" -gt 0 ]; then
+	step "gen-rules: hexgated, $nrules rules" \
+	    sh -c "'$gen' hexgate '$nrules' '$seed' >'$tmp/hgn.v4'"
+	step "gen-rules: iptables, $nrules rules" \
+	    sh -c "'$gen' iptables '$nrules' '$seed' >'$tmp/kernel.v4'"
+	step "gen-rules: nft, $nrules rules" \
+	    sh -c "'$gen' nft '$nrules' '$seed' >'$tmp/kernel.nft'"
+fi
+
 topology
 echo "# veth forward bench: 64-byte UDP a -> r -> b, $runs runs each, warm-up ${warmup_s} s, window ${window_s} s"
 echo "# $(nproc) CPUs; trafgen sender on CPU 0 (its own pinning); hexgated on CPU ${hg_cpu:-any}"
-: >"$tmp/kernel"
-limited=0
-: >"$tmp/hexgated"
-for i in $(seq "$runs"); do
-	if [ "$only" != hexgated ]; then
-		router_kernel
-		measure
-		echo "run $i kernel:   $rate kpps (offered $offered kpps)"
-		echo "$rate" >>"$tmp/kernel"
-		router_kernel_off
-	fi
-	if [ "$only" != kernel ]; then
-		router_hexgated
-		measure
-		hg_counters
-		stop_hexgated
-		echo "run $i hexgated: $rate kpps (offered $offered kpps; $hg_summary)"
-		if echo "$rate $offered" | awk '{ exit !($1 >= 0.99 * $2) }'; then
-			limited=$((limited + 1))
-		fi
-		echo "$rate" >>"$tmp/hexgated"
-	fi
+[ "$nrules" -gt 0 ] &&
+    echo "# rules: $nrules non-matching forward rules (bench/forward/gen-rules, seed $seed) and an accept"
+for k in k0 klegacy kiptnft knft hg0 hgn limited; do
+	: >"$tmp/$k"
 done
-km=$(median <"$tmp/kernel")
-hm=$(median <"$tmp/hexgated")
-if [ "$limited" -gt 0 ]; then
-	echo "# in $limited of $runs hexgated runs, b received >= 99% of what trafgen offered:"
-	echo "# there the generator's CPU, not hexgated, set the rate (a lower bound)"
+for i in $(seq "$runs"); do
+	[ "$only" != hexgated ] && run_kernel none k0 "no rules"
+	[ "$only" != kernel ] && run_hexgated "$tmp/hg0.v4" 0 hg0 "0 rules"
+	[ "$nrules" -gt 0 ] || continue
+	if [ "$only" != hexgated ]; then
+		run_kernel iptables-nft kiptnft "$nlabel rules iptables-nft"
+		run_kernel nft knft "$nlabel rules nft"
+	fi
+	[ "$only" != kernel ] && run_hexgated "$tmp/hgn.v4" "$nrules" hgn "$nlabel rules"
+	[ "$only" != hexgated ] &&
+	    run_kernel iptables-legacy klegacy "$nlabel rules iptables-legacy"
+done
+
+k0=$(median <"$tmp/k0")
+hg0=$(median <"$tmp/hg0")
+if [ -s "$tmp/limited" ]; then
+	echo "# in $(wc -l <"$tmp/limited") hexgated runs ($(sort "$tmp/limited" | uniq -c |
+	    awk '{ n = $1; $1 = ""; printf "%s%s:%s", sep, substr($0, 2), " " n; sep = ", " }')),"
+	echo "# b received >= 99% of what trafgen offered: there the generator's CPU,"
+	echo "# not hexgated, set the rate (a lower bound)"
 fi
-echo "veth forward kernel: $km kpps"
-echo "veth forward hexgated: $hm kpps"
-echo "ratio hexgated/kernel: $(echo "$hm $km" | awk '{ if ($1 == "n/a" || $2 == "n/a" || $2 == 0) print "n/a"; else printf "%.2f\n", $1 / $2 }')"
+echo "veth forward kernel: $k0 kpps"
+echo "veth forward hexgated: $hg0 kpps"
+echo "ratio hexgated/kernel: $(ratio "$hg0" "$k0")"
+if [ "$nrules" -gt 0 ]; then
+	kl=$(median <"$tmp/klegacy")
+	ki=$(median <"$tmp/kiptnft")
+	kn=$(median <"$tmp/knft")
+	hgn=$(median <"$tmp/hgn")
+	echo "veth forward kernel $nlabel rules iptables-legacy: $kl kpps"
+	echo "veth forward kernel $nlabel rules iptables-nft: $ki kpps"
+	echo "veth forward kernel $nlabel rules nft: $kn kpps"
+	echo "veth forward hexgated $nlabel rules: $hgn kpps"
+	echo "ratio hexgated $nlabel rules/0 rules: $(ratio "$hgn" "$hg0") (target >= 0.90)"
+	echo "kernel loss with $nlabel rules, iptables-legacy: $(loss "$kl" "$k0")"
+	echo "kernel loss with $nlabel rules, iptables-nft: $(loss "$ki" "$k0")"
+	echo "kernel loss with $nlabel rules, nft: $(loss "$kn" "$k0")"
+	echo "hexgated loss with $nlabel rules: $(loss "$hgn" "$hg0")"
+	# What each rule costs hexgated, if it (not trafgen) set both rates.
+	echo "$hgn $hg0 $nrules" | awk '$1 != "n/a" && $2 != "n/a" && $1 > 0 && $2 > 0 {
+	    printf "# hexgated: %.1f us a packet with %d rules, %.1f without: %.2f ns a rule\n",
+		1e3 / $1, $3, 1e3 / $2, (1e6 / $1 - 1e6 / $2) / $3 }'
+fi
+echo "veth forward hexgated 0 rules: $hg0 kpps (anchor kernel no rules: $k0 kpps, ratio $(ratio "$hg0" "$k0"))"
+if [ "$nrules" -gt 0 ]; then
+	for p in "iptables-legacy $kl" "iptables-nft $ki" "nft $kn"; do
+		set -- $p
+		echo "veth forward hexgated $nlabel rules: $hgn kpps (anchor kernel $nlabel rules $1: $2 kpps, ratio $(ratio "$hgn" "$2"))"
+	done
+fi

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "../pkt/pkt.h"
+#include "classify.h"
 #include "fw_priv.h"
 #include "set.h"
 
@@ -736,6 +737,9 @@ fw_compile(const struct fw_ruleset *rs, const struct fw_compile_env *env,
 	error = alloc_counters(prog);
 	if (error != 0)
 		goto fail;
+	error = fwc_build(prog, &prog->cls);
+	if (error != 0)
+		goto fail;
 	prog->rs = ruleset_copy(rs);
 	if (prog->rs == NULL) {
 		error = -ENOMEM;
@@ -771,6 +775,7 @@ fw_prog_free(struct fw_prog *prog)
 	free(prog->known);
 	free(prog->if_names);
 	free(prog->slices);
+	fwc_free(prog->cls);
 	fw_ruleset_free(prog->rs);
 	free(prog);
 }
@@ -788,6 +793,11 @@ fw_prog_stats(const struct fw_prog *prog, struct fw_prog_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->n_rules = prog->n_rules;
+	st->mem_bytes = sizeof(*prog) +
+	    prog->n_rules * (sizeof(*prog->rules) + sizeof(uint32_t)) +
+	    prog->n_chains * sizeof(*prog->chains) +
+	    prog->n_addrs * sizeof(*prog->addrs) +
+	    prog->n_ext * sizeof(*prog->ext) + fwc_bytes(prog->cls);
 	for (uint16_t w = 0; w < prog->n_workers; w++) {
 		struct fw_cslice *s = fw_prog_slice(prog, w);
 

@@ -20,6 +20,7 @@
 #include "../lib/hg_time.h"
 #include "../lib/log.h"
 #include "../pkt/pkt.h"
+#include "classify.h"
 #include "fw_priv.h"
 #include "set.h"
 
@@ -47,6 +48,7 @@ struct ectx {
 	uint8_t ct_bits;	/* FW_CT_*: one state, maybe SNAT/DNAT */
 	const struct fw_ct_info *ct;	/* NULL: no entry (INVALID, UNTRACKED) */
 	uint16_t len;		/* L3 length, what the counters add */
+	struct fwc_key key;	/* what the classifier looks up */
 };
 
 static inline uint16_t
@@ -144,6 +146,8 @@ load(struct ectx *x, const struct fw_prog *prog, const struct fw_pkt *fp)
 		memcpy(x->dst, ip->dst, 16);
 		load_l4(x, p, IPPROTO_ICMPV6_);
 	}
+	fwc_key_load(&x->key, prog->family, x->src, x->dst, x->l4_proto,
+	    x->sport, x->dport);
 }
 
 /* --- standard matches ---------------------------------------------------- */
@@ -624,17 +628,19 @@ count_add(uint64_t *c, uint64_t n)
 
 struct frame {
 	uint32_t next, end;	/* where to go on in the calling chain */
+	uint32_t chain;
 };
 
 /*
  * The rules of hook's chain, its _CUST chain first. True when a rule
  * decided (v filled); false when the packet fell through to the
- * defaults.
+ * defaults. With cls, each chain is entered at the classifier's next
+ * candidate instead of rule by rule (classify.c); NULL walks them all.
  */
 static bool
-run_chains(const struct fw_prog *prog, struct fw_cslice *s,
-    uint32_t chain, uint32_t cust, const struct ectx *x, uint64_t now_ns,
-    struct fw_verdict *v)
+run_chains(const struct fw_prog *prog, const struct fwc *cls,
+    struct fw_cslice *s, uint32_t chain, uint32_t cust, const struct ectx *x,
+    uint64_t now_ns, struct fw_verdict *v)
 {
 	struct fw_ccount *cnt = fw_slice_counts(s);
 	struct frame stack[STACK_MAX];
@@ -646,7 +652,9 @@ run_chains(const struct fw_prog *prog, struct fw_cslice *s,
 	 * back here. */
 	if (cust != FW_CHAIN_NONE) {
 		stack[sp].next = i;
-		stack[sp++].end = end;
+		stack[sp].end = end;
+		stack[sp++].chain = chain;
+		chain = cust;
 		ch = &prog->chains[cust];
 		i = ch->first;
 		end = ch->first + ch->n;
@@ -654,6 +662,8 @@ run_chains(const struct fw_prog *prog, struct fw_cslice *s,
 	for (;;) {
 		const struct fw_crule *r;
 
+		if (cls != NULL && i < end)
+			i = fwc_next(cls, chain, i, end, &x->key);
 		if (i == end) {
 			/* Falling off a chain is a RETURN. */
 			if (sp == 0)
@@ -661,6 +671,7 @@ run_chains(const struct fw_prog *prog, struct fw_cslice *s,
 			sp--;
 			i = stack[sp].next;
 			end = stack[sp].end;
+			chain = stack[sp].chain;
 			continue;
 		}
 		r = &prog->rules[i];
@@ -706,6 +717,7 @@ run_chains(const struct fw_prog *prog, struct fw_cslice *s,
 			sp--;
 			i = stack[sp].next;
 			end = stack[sp].end;
+			chain = stack[sp].chain;
 			break;
 		case FW_T_JUMP:
 			/* The compiler refused anything deeper. */
@@ -714,10 +726,12 @@ run_chains(const struct fw_prog *prog, struct fw_cslice *s,
 				break;
 			}
 			stack[sp].next = i + 1;
-			stack[sp++].end = end;
+			stack[sp].end = end;
+			stack[sp++].chain = chain;
 			/* fall through */
 		case FW_T_GOTO:
-			ch = &prog->chains[r->jump];
+			chain = r->jump;
+			ch = &prog->chains[chain];
 			i = ch->first;
 			end = ch->first + ch->n;
 			break;
@@ -775,40 +789,76 @@ run_defaults(const struct fw_prog *prog, struct fw_cslice *s,
 	}
 }
 
-void
-fw_eval_linear(const struct fw_prog *prog, uint16_t worker, enum fw_hook hook,
-    const struct fw_pkt *fp, uint64_t now_ns, struct fw_verdict *v)
+static void
+eval_one(const struct fw_prog *prog, const struct fwc *cls,
+    struct fw_cslice *s, enum fw_hook hook, const struct ectx *x,
+    uint64_t now_ns, struct fw_verdict *v)
 {
-	struct fw_cslice *s;
-	struct ectx x;
+	if (!x->family_ok || prog->hook_chain[hook] == FW_CHAIN_NONE ||
+	    !run_chains(prog, cls, s, prog->hook_chain[hook],
+	    prog->hook_cust[hook], x, now_ns, v))
+		run_defaults(prog, s, hook, x, v);
+	count_add(&s->verdicts[hook][v->why], 1);
+}
 
+static struct fw_cslice *
+eval_slice(const struct fw_prog *prog, uint16_t worker, enum fw_hook hook)
+{
 	if (hg_unlikely((unsigned)hook >= FW_HOOK_COUNT))
 		hg_fatalx("fw: fw_eval() for hook %d", (int)hook);
 	if (hg_unlikely(worker >= prog->n_workers))
 		worker %= prog->n_workers;
-	s = fw_prog_slice(prog, worker);
+	return fw_prog_slice(prog, worker);
+}
+
+void
+fw_eval_linear(const struct fw_prog *prog, uint16_t worker, enum fw_hook hook,
+    const struct fw_pkt *fp, uint64_t now_ns, struct fw_verdict *v)
+{
+	struct fw_cslice *s = eval_slice(prog, worker, hook);
+	struct ectx x;
+
 	load(&x, prog, fp);
-	if (!x.family_ok || prog->hook_chain[hook] == FW_CHAIN_NONE ||
-	    !run_chains(prog, s, prog->hook_chain[hook],
-	    prog->hook_cust[hook], &x, now_ns, v))
-		run_defaults(prog, s, hook, &x, v);
-	count_add(&s->verdicts[hook][v->why], 1);
+	eval_one(prog, NULL, s, hook, &x, now_ns, v);
 }
 
 void
 fw_eval(const struct fw_prog *prog, uint16_t worker, enum fw_hook hook,
     const struct fw_pkt *fp, uint64_t now_ns, struct fw_verdict *v)
 {
-	fw_eval_linear(prog, worker, hook, fp, now_ns, v);
+	struct fw_cslice *s = eval_slice(prog, worker, hook);
+	struct ectx x;
+
+	load(&x, prog, fp);
+	eval_one(prog, prog->cls, s, hook, &x, now_ns, v);
 }
 
+/* Loads the whole batch and starts fetching each packet's first hash
+ * slots before any lookup, then decides them in order. */
 void
 fw_eval_batch(const struct fw_prog *prog, uint16_t worker, enum fw_hook hook,
     const struct fw_pkt *fps, unsigned n, uint64_t now_ns,
     struct fw_verdict *vs)
 {
-	for (unsigned i = 0; i < n; i++)
-		fw_eval(prog, worker, hook, &fps[i], now_ns, &vs[i]);
+	struct fw_cslice *s = eval_slice(prog, worker, hook);
+	struct ectx x[FW_BATCH_MAX];
+	uint32_t first = prog->hook_cust[hook] != FW_CHAIN_NONE ?
+	    prog->hook_cust[hook] : prog->hook_chain[hook];
+
+	while (n > 0) {
+		unsigned m = HG_MIN(n, FW_BATCH_MAX);
+
+		for (unsigned i = 0; i < m; i++) {
+			load(&x[i], prog, &fps[i]);
+			if (first != FW_CHAIN_NONE && x[i].family_ok)
+				fwc_prefetch(prog->cls, first, &x[i].key);
+		}
+		for (unsigned i = 0; i < m; i++)
+			eval_one(prog, prog->cls, s, hook, &x[i], now_ns, &vs[i]);
+		fps += m;
+		vs += m;
+		n -= m;
+	}
 }
 
 uint32_t
@@ -829,8 +879,8 @@ fw_eval_nat(const struct fw_prog *prog, uint16_t worker,
 	s = fw_prog_slice(prog, worker);
 	load(&x, prog, fp);
 	if (!x.family_ok || prog->nat_chain[hook] == FW_CHAIN_NONE ||
-	    !run_chains(prog, s, prog->nat_chain[hook], prog->nat_cust[hook],
-	    &x, now_ns, &v))
+	    !run_chains(prog, prog->cls, s, prog->nat_chain[hook],
+	    prog->nat_cust[hook], &x, now_ns, &v))
 		return FW_RULE_NONE;
 	/* ACCEPT in nat: no translation, and stop looking. */
 	return prog->rules[v.rule].target == FW_T_ACCEPT ? FW_RULE_NONE :

@@ -250,6 +250,7 @@ struct fw_prog {
 	size_t slice_bytes;		/* cache-line multiple */
 	uint8_t *slices;		/* n_workers of them */
 	struct fw_ruleset *rs;		/* kept copy, base counters */
+	struct fwc *cls;		/* classify.c: next candidate rule */
 };
 
 static inline struct fw_cslice *
