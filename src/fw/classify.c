@@ -3,16 +3,20 @@
  * a chain to try next, so a packet no longer walks every rule ahead of
  * its match.
  *
- * The structure is tuple space search, coarsened as TupleMerge does:
- * every rule gets a key of the fields that can be judged without side
- * effects (source and destination prefix, protocol, port ranges), and
- * rules whose prefix lengths fall in the same classes (IPv4: 0, 8, 16,
- * 24, 32 bits; a /27 counts as /24) and that either both name one
- * protocol and destination port or not share a table.  A table is a hash
- * of the key masked to its classes; each hash entry lists its rules in
- * chain order with their full keys.  A lookup probes each table of the
- * chain once, skipping tables whose first rule is already behind the best
- * candidate, and checks the few rules of the entry it finds.
+ * The structure is tuple space search, with tables chosen as TupleMerge
+ * (Daly, Liu and Torng, 2016) chooses them: every rule gets a key of the
+ * fields that can be judged without side effects (source and destination
+ * prefix, protocol, port ranges), and goes to a table whose prefix
+ * lengths are no longer than its own and whose entry for it holds fewer
+ * than FWC_LIST_MAX rules; when none has room, a new table takes the
+ * rule's lengths rounded down (IPv4 to a multiple of 8).  Tables keyed
+ * on protocol and destination port as well take only rules that name one
+ * of each.  A table is a hash of the key masked to its lengths, with a
+ * bitmap in front that answers most misses without touching the hash;
+ * each entry lists its rules in chain order with their full keys.  A
+ * lookup probes each table of the chain once, skipping tables whose first
+ * rule is already behind the best candidate, and checks the few rules of
+ * the entry it finds.
  *
  * The answer is a candidate: the first rule at or after a position whose
  * key matches.  The evaluator still runs the whole rule on it (modules,
@@ -35,8 +39,9 @@
 #include "fw_priv.h"
 
 #define FWC_LINEAR_MAX	8	/* chains this short are walked */
-#define FWC_CLASSES	5	/* prefix-length classes per address */
-#define FWC_TUPLES	(FWC_CLASSES * FWC_CLASSES * 2)
+#define FWC_LIST_MAX	8	/* rules an entry takes before a new table */
+#define FWC_TABLES_SOFT	16	/* then only rounded lengths open tables */
+#define FWC_TABLES_MAX	48	/* then the catch-all table takes the rest */
 
 /* One rule's key; addresses as two host-order words, IPv4 in the top 32
  * bits of the first. */
@@ -47,6 +52,8 @@ struct fwc_rule {
 	uint16_t sp_lo, sp_hi, dp_lo, dp_hi;
 	uint8_t proto;
 	bool has_proto;
+	uint8_t need;			/* FWC_L4_* the packet must have */
+	bool exact;			/* the key is the whole rule */
 };
 
 struct fwc_entry {
@@ -61,8 +68,11 @@ struct fwc_slot {
 };
 
 struct fwc_table {
-	uint64_t sm[2], dm[2];		/* class masks */
+	uint64_t sm[2], dm[2];		/* prefix masks */
 	bool pd;			/* keyed on protocol and dport */
+	uint8_t sl, dl;			/* prefix lengths */
+	uint32_t bloom_mask;		/* bits - 1 */
+	uint64_t *bloom;		/* one bit per hash: maybe present */
 	uint32_t min_pos, max_pos;
 	uint32_t slot_mask;
 	struct fwc_slot *slots;
@@ -143,21 +153,14 @@ mask_len(const uint8_t m[16], unsigned alen)
 	return n;
 }
 
+/* The length a new table takes for a rule's prefix of len bits. */
 static unsigned
-len_class(uint8_t family, unsigned len)
+len_relax(uint8_t family, unsigned len)
 {
 	if (family == FW_IPV6)
-		return len >= 128 ? 4 : len >= 64 ? 3 : len >= 48 ? 2 :
-		    len >= 32 ? 1 : 0;
-	return len / 8;
-}
-
-static unsigned
-class_len(uint8_t family, unsigned cls)
-{
-	static const unsigned v6[FWC_CLASSES] = { 0, 32, 48, 64, 128 };
-
-	return family == FW_IPV6 ? v6[cls] : cls * 8;
+		return len >= 128 ? 128 : len >= 64 ? 64 : len >= 48 ? 48 :
+		    len >= 32 ? 32 : 0;
+	return len >= 24 ? 24 : len >= 16 ? 16 : len >= 8 ? 8 : 0;
 }
 
 static void
@@ -205,6 +208,7 @@ key_l4(const struct fw_prog *prog, const struct fw_crule *r,
 		if (e->mods[i] != FW_M_TCP && e->mods[i] != FW_M_UDP)
 			continue;
 		proto = e->mods[i] == FW_M_TCP ? IPPROTO_TCP_ : IPPROTO_UDP_;
+		k->need |= e->mods[i] == FW_M_TCP ? FWC_L4_TCP : FWC_L4_UDP;
 		/* -p udp -m tcp matches nothing; any key will do. */
 		if (!k->has_proto) {
 			k->has_proto = true;
@@ -221,6 +225,49 @@ key_l4(const struct fw_prog *prog, const struct fw_crule *r,
 	}
 }
 
+/* Whether a prefix is exactly what its key holds (contiguous mask). */
+static bool
+addr_exact(const struct fw_prog *prog, uint32_t at, unsigned len)
+{
+	uint64_t m[2], w[2];
+
+	len_mask(len, m);
+	addr_words(prog->family, prog->addrs[at].mask, w);
+	return w[0] == m[0] && w[1] == m[1];
+}
+
+/*
+ * True when the key says all the rule does, so a key match is a rule
+ * match: one prefix each way, not negated; a protocol; at most a tcp or
+ * udp module with plain port ranges; nothing else.
+ */
+static bool
+rule_exact(const struct fw_prog *prog, const struct fw_crule *r,
+    const struct fwc_rule *k, unsigned sl, unsigned dl)
+{
+	const uint16_t plain = FW_CK_PROTO | FW_CK_SRC | FW_CK_DST | FW_CK_EXT;
+	const struct fw_cext *e;
+
+	if ((r->chk & ~plain) != 0 || r->neg != 0)
+		return false;
+	if ((r->chk & FW_CK_SRC) && (r->src_n != 1 ||
+	    !addr_exact(prog, r->src, sl)))
+		return false;
+	if ((r->chk & FW_CK_DST) && (r->dst_n != 1 ||
+	    !addr_exact(prog, r->dst, dl)))
+		return false;
+	if (!(r->chk & FW_CK_EXT))
+		return true;
+	e = &prog->ext[r->ext];
+	if (e->n_mods != 1 || (e->mods[0] != FW_M_TCP && e->mods[0] != FW_M_UDP))
+		return false;
+	/* -p udp -m tcp: the key's protocol is udp, the module's tcp. */
+	if (k->proto != (e->mods[0] == FW_M_TCP ? IPPROTO_TCP_ : IPPROTO_UDP_))
+		return false;
+	return !e->ports.has_flags && !e->ports.sport_neg &&
+	    !e->ports.dport_neg;
+}
+
 static void
 rule_key(const struct fw_prog *prog, uint32_t pos, struct fwc_rule *k,
     unsigned *sl, unsigned *dl)
@@ -232,6 +279,7 @@ rule_key(const struct fw_prog *prog, uint32_t pos, struct fwc_rule *k,
 	key_addr(prog, r, false, k->s, k->sm, sl);
 	key_addr(prog, r, true, k->d, k->dm, dl);
 	key_l4(prog, r, k);
+	k->exact = rule_exact(prog, r, k, *sl, *dl);
 }
 
 static inline bool
@@ -242,17 +290,20 @@ rule_key_match(const struct fwc_rule *k, const struct fwc_key *p)
 	    ((p->d[0] & k->dm[0]) == k->d[0]) &
 	    ((p->d[1] & k->dm[1]) == k->d[1]) &
 	    (!k->has_proto | (p->proto == k->proto)) &
+	    ((k->need & ~p->l4) == 0) &
 	    (p->sport >= k->sp_lo) & (p->sport <= k->sp_hi) &
 	    (p->dport >= k->dp_lo) & (p->dport <= k->dp_hi);
 }
 
 void
 fwc_key_load(struct fwc_key *k, uint8_t family, const uint8_t src[16],
-    const uint8_t dst[16], uint8_t proto, uint16_t sport, uint16_t dport)
+    const uint8_t dst[16], uint8_t proto, uint8_t l4, uint16_t sport,
+    uint16_t dport)
 {
 	addr_words(family, src, k->s);
 	addr_words(family, dst, k->d);
 	k->proto = proto;
+	k->l4 = l4;
 	k->sport = sport;
 	k->dport = dport;
 }
@@ -262,15 +313,22 @@ fwc_key_load(struct fwc_key *k, uint8_t family, const uint8_t src[16],
 static inline uint64_t
 hash_key(const uint64_t s[2], const uint64_t d[2], uint32_t pd)
 {
-	uint64_t h;
+	uint64_t w;
 
-	h = s[0] * 0x9e3779b97f4a7c15ull ^ s[1] * 0xc2b2ae3d27d4eb4full ^
-	    d[0] * 0x165667b19e3779f9ull ^ d[1] * 0x27d4eb2f165667c5ull ^
-	    (uint64_t)pd * 0xff51afd7ed558ccdull;
-	h ^= h >> 31;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 29;
-	return h;
+	/* IPv4: both addresses in one word, the rest zero. */
+	w = (s[0] ^ (d[0] >> 32 | d[0] << 32)) +
+	    (s[1] ^ d[1] * 0x9e3779b97f4a7c15ull) +
+	    (uint64_t)pd * 0xc2b2ae3d27d4eb4full;
+	w *= 0xff51afd7ed558ccdull;
+	return w ^ w >> 29;
+}
+
+static inline bool
+bloom_has(const struct fwc_table *t, uint64_t h)
+{
+	uint32_t bit = (uint32_t)(h >> 16) & t->bloom_mask;
+
+	return (t->bloom[bit >> 6] >> (bit & 63)) & 1;
 }
 
 static inline const struct fwc_entry *
@@ -329,17 +387,21 @@ static int
 table_build(struct fwc *c, struct fwc_table *t, const struct fwc_rule *rules,
     uint32_t n)
 {
-	uint32_t slots = 16, *at;
+	uint32_t slots = 16, bits = 64, *at;
 
 	while (slots < 2 * n)
 		slots <<= 1;
+	while (bits < 8 * n)
+		bits <<= 1;
 	t->slot_mask = slots - 1;
+	t->bloom_mask = bits - 1;
 	t->slots = calloc(slots, sizeof(*t->slots));
+	t->bloom = calloc(bits / 64, sizeof(uint64_t));
 	t->entries = malloc(n * sizeof(*t->entries));
 	t->rules = malloc(n * sizeof(*t->rules));
 	at = malloc(n * sizeof(*at));
-	if (t->slots == NULL || t->entries == NULL || t->rules == NULL ||
-	    at == NULL) {
+	if (t->slots == NULL || t->bloom == NULL || t->entries == NULL ||
+	    t->rules == NULL || at == NULL) {
 		free(at);
 		return -ENOMEM;
 	}
@@ -352,6 +414,8 @@ table_build(struct fwc *c, struct fwc_table *t, const struct fwc_rule *rules,
 
 		h = rule_hash(t, &rules[i], s, d, &pd);
 		tag = (uint32_t)(h >> 32);
+		j = (uint32_t)(h >> 16) & t->bloom_mask;
+		t->bloom[j >> 6] |= 1ull << (j & 63);
 		for (j = (uint32_t)h & t->slot_mask;; j = (j + 1) & t->slot_mask) {
 			struct fwc_slot *sl = &t->slots[j];
 			struct fwc_entry *e;
@@ -386,7 +450,7 @@ table_build(struct fwc *c, struct fwc_table *t, const struct fwc_rule *rules,
 		t->rules[e->first + e->n++] = rules[i];
 	}
 	free(at);
-	c->bytes += slots * sizeof(*t->slots) +
+	c->bytes += slots * sizeof(*t->slots) + bits / 8 +
 	    t->n_entries * sizeof(*t->entries) + n * sizeof(*t->rules);
 	return 0;
 }
@@ -399,13 +463,113 @@ table_cmp(const void *a, const void *b)
 	return x->min_pos < y->min_pos ? -1 : x->min_pos > y->min_pos;
 }
 
-static unsigned
-rule_tuple(uint8_t family, const struct fwc_rule *k, unsigned sl, unsigned dl)
-{
-	bool pd = k->has_proto && k->dp_lo == k->dp_hi;
+/*
+ * Planning (TupleMerge): which table each rule of a chain goes to.  The
+ * entries' sizes so far are counted in an open-addressing map keyed by
+ * the entry's hash and its table.
+ */
+struct plan {
+	uint8_t family;
+	struct fwc_table *tables;	/* FWC_TABLES_MAX of them */
+	uint32_t n_tables;
+	uint64_t *keys;			/* 0: empty */
+	uint32_t *counts;
+	uint32_t mask;
+};
 
-	return (len_class(family, sl) * FWC_CLASSES + len_class(family, dl)) *
-	    2 + pd;
+static uint32_t *
+plan_count(struct plan *pl, const struct fwc_table *t, const struct fwc_rule *r)
+{
+	uint64_t s[2], d[2], k;
+	uint32_t pd, i;
+
+	k = rule_hash(t, r, s, d, &pd) ^
+	    (uint64_t)(t - pl->tables + 1) * 0x9e3779b97f4a7c15ull;
+	k |= 1;
+	for (i = (uint32_t)k & pl->mask; pl->keys[i] != 0 && pl->keys[i] != k;
+	    i = (i + 1) & pl->mask)
+		;
+	pl->keys[i] = k;
+	return &pl->counts[i];
+}
+
+static struct fwc_table *
+plan_table(struct plan *pl, unsigned sl, unsigned dl, bool pd)
+{
+	struct fwc_table *t;
+
+	for (uint32_t i = 0; i < pl->n_tables; i++) {
+		t = &pl->tables[i];
+		if (t->sl == sl && t->dl == dl && t->pd == pd)
+			return t;
+	}
+	if (pl->n_tables == FWC_TABLES_MAX)
+		return NULL;
+	t = &pl->tables[pl->n_tables++];
+	t->sl = (uint8_t)sl;
+	t->dl = (uint8_t)dl;
+	t->pd = pd;
+	len_mask(sl, t->sm);
+	len_mask(dl, t->dm);
+	return t;
+}
+
+/* Table (sl, dl, pd) when r's entry there has room, or NULL. */
+static struct fwc_table *
+plan_open(struct plan *pl, const struct fwc_rule *r, unsigned sl, unsigned dl,
+    bool pd)
+{
+	struct fwc_table *t = plan_table(pl, sl, dl, pd);
+
+	return t != NULL && *plan_count(pl, t, r) < FWC_LIST_MAX ? t : NULL;
+}
+
+/* The table rule r (prefix lengths sl, dl) joins. */
+static uint32_t
+plan_rule(struct plan *pl, const struct fwc_rule *r, unsigned sl, unsigned dl)
+{
+	bool pd = r->has_proto && r->dp_lo == r->dp_hi;
+	struct fwc_table *best = NULL, *t;
+	uint32_t *cnt = NULL;
+
+	for (uint32_t i = 0; i < pl->n_tables; i++) {
+		uint32_t *c;
+
+		t = &pl->tables[i];
+		if (t->sl > sl || t->dl > dl || (t->pd && !pd))
+			continue;
+		if (best != NULL && (unsigned)t->sl + t->dl + t->pd * 16 <=
+		    (unsigned)best->sl + best->dl + best->pd * 16)
+			continue;
+		c = plan_count(pl, t, r);
+		if (*c < FWC_LIST_MAX) {
+			best = t;
+			cnt = c;
+		}
+	}
+	if (best == NULL) {
+		/* A new table: rounded down, then keyed on the port too,
+		 * then the rule's own lengths; past a few tables, or out
+		 * of them, the list just grows. */
+		t = plan_open(pl, r, len_relax(pl->family, sl),
+		    len_relax(pl->family, dl), false);
+		if (t == NULL && pd)
+			t = plan_open(pl, r, len_relax(pl->family, sl),
+			    len_relax(pl->family, dl), true);
+		if (t == NULL && pl->n_tables < FWC_TABLES_SOFT)
+			t = plan_open(pl, r, sl, dl, pd);
+		if (t == NULL)
+			t = plan_table(pl, len_relax(pl->family, sl),
+			    len_relax(pl->family, dl), false);
+		if (t == NULL)
+			t = plan_table(pl, 0, 0, false);
+		if (t == NULL)
+			t = &pl->tables[0];
+		best = t;
+		cnt = plan_count(pl, t, r);
+	}
+	(*cnt)++;
+	return (uint32_t)(best - pl->tables);
 }
 
 static int
@@ -413,21 +577,27 @@ chain_build(struct fwc *c, const struct fw_prog *prog, uint32_t id)
 {
 	const struct fw_cchain *ch = &prog->chains[id];
 	struct fwc_chain *fc = &c->chains[id];
-	struct fwc_rule *keys;
-	uint8_t *tuple;
-	uint32_t count[FWC_TUPLES] = { 0 }, first[FWC_TUPLES], n = 0;
-	uint32_t *order;
-	int error = 0;
+	struct plan pl = { .family = prog->family };
+	struct fwc_rule *keys = NULL, *tr = NULL;
+	uint32_t count[FWC_TABLES_MAX] = { 0 }, first[FWC_TABLES_MAX], n = 0;
+	uint32_t *order = NULL, *tab = NULL, size = 16;
+	int error = -ENOMEM;
 
 	if (ch->n <= FWC_LINEAR_MAX)
 		return 0;
+	while (size < 4 * ch->n)
+		size <<= 1;
+	pl.mask = size - 1;
+	pl.tables = calloc(FWC_TABLES_MAX, sizeof(*pl.tables));
+	pl.keys = calloc(size, sizeof(*pl.keys));
+	pl.counts = calloc(size, sizeof(*pl.counts));
 	keys = malloc(ch->n * sizeof(*keys));
+	tr = malloc(ch->n * sizeof(*tr));
 	order = malloc(ch->n * sizeof(*order));
-	tuple = malloc(ch->n);
-	if (keys == NULL || order == NULL || tuple == NULL) {
-		error = -ENOMEM;
+	tab = malloc(ch->n * sizeof(*tab));
+	if (pl.tables == NULL || pl.keys == NULL || pl.counts == NULL ||
+	    keys == NULL || tr == NULL || order == NULL || tab == NULL)
 		goto out;
-	}
 	for (uint32_t i = 0; i < ch->n; i++) {
 		uint32_t pos = ch->first + i;
 		unsigned sl, dl;
@@ -436,55 +606,50 @@ chain_build(struct fwc *c, const struct fw_prog *prog, uint32_t id)
 		if (prog->rules[pos].chk & FW_CK_NEVER)
 			continue;
 		rule_key(prog, pos, &keys[n], &sl, &dl);
-		tuple[n] = (uint8_t)rule_tuple(prog->family, &keys[n], sl, dl);
-		count[tuple[n]]++;
+		tab[n] = plan_rule(&pl, &keys[n], sl, dl);
+		count[tab[n]]++;
 		n++;
 	}
-	for (unsigned u = 0, sum = 0; u < FWC_TUPLES; u++) {
+	for (uint32_t u = 0, sum = 0; u < pl.n_tables; u++) {
 		first[u] = sum;
 		sum += count[u];
-		fc->n_tables += count[u] != 0;
 	}
-	/* Stable by tuple, so each table's rules stay in chain order. */
+	/* Stable by table, so each table's rules stay in chain order. */
 	for (uint32_t i = 0; i < n; i++)
-		order[first[tuple[i]]++] = i;
-	fc->tables = calloc(fc->n_tables ? fc->n_tables : 1,
+		order[first[tab[i]]++] = i;
+	fc->tables = calloc(pl.n_tables ? pl.n_tables : 1,
 	    sizeof(*fc->tables));
-	if (fc->tables == NULL) {
-		fc->n_tables = 0;
-		error = -ENOMEM;
+	if (fc->tables == NULL)
 		goto out;
-	}
-	c->bytes += fc->n_tables * sizeof(*fc->tables);
-	for (unsigned u = 0, ti = 0, at = 0; u < FWC_TUPLES; u++) {
-		struct fwc_table *t;
-		struct fwc_rule *tr;
-		unsigned sc = u / 2 / FWC_CLASSES, dc = u / 2 % FWC_CLASSES;
+	c->bytes += pl.n_tables * sizeof(*fc->tables);
+	error = 0;
+	for (uint32_t u = 0, at = 0; u < pl.n_tables; u++) {
+		struct fwc_table *t = &fc->tables[fc->n_tables];
 
 		if (count[u] == 0)
 			continue;
-		t = &fc->tables[ti++];
-		len_mask(class_len(prog->family, sc), t->sm);
-		len_mask(class_len(prog->family, dc), t->dm);
-		t->pd = u & 1;
-		tr = malloc(count[u] * sizeof(*tr));
-		if (tr == NULL) {
-			error = -ENOMEM;
-			goto out;
-		}
+		memcpy(t->sm, pl.tables[u].sm, sizeof(t->sm));
+		memcpy(t->dm, pl.tables[u].dm, sizeof(t->dm));
+		t->sl = pl.tables[u].sl;
+		t->dl = pl.tables[u].dl;
+		t->pd = pl.tables[u].pd;
+		fc->n_tables++;
 		for (uint32_t i = 0; i < count[u]; i++)
 			tr[i] = keys[order[at + i]];
 		at += count[u];
 		error = table_build(c, t, tr, count[u]);
-		free(tr);
 		if (error != 0)
 			goto out;
 	}
 	qsort(fc->tables, fc->n_tables, sizeof(*fc->tables), table_cmp);
 out:
+	free(pl.tables);
+	free(pl.keys);
+	free(pl.counts);
 	free(keys);
+	free(tr);
 	free(order);
-	free(tuple);
+	free(tab);
 	return error;
 }
 
@@ -527,6 +692,7 @@ fwc_free(struct fwc *c)
 
 		for (uint32_t t = 0; t < fc->n_tables; t++) {
 			free(fc->tables[t].slots);
+			free(fc->tables[t].bloom);
 			free(fc->tables[t].entries);
 			free(fc->tables[t].rules);
 		}
@@ -544,19 +710,34 @@ fwc_bytes(const struct fwc *c)
 
 /* --- lookups ------------------------------------------------------------- */
 
+/* The best candidate of table t for k in [from, *best); *exact set. */
+static inline void
+table_scan(const struct fwc_table *t, const struct fwc_entry *e,
+    uint32_t from, const struct fwc_key *k, uint32_t *best, bool *exact)
+{
+	const struct fwc_rule *r = &t->rules[e->first], *last = r + e->n;
+
+	for (; r < last && r->pos < *best; r++)
+		if (r->pos >= from && rule_key_match(r, k)) {
+			*best = r->pos;
+			*exact = r->exact;
+			return;
+		}
+}
+
 uint32_t
 fwc_next(const struct fwc *c, uint32_t chain, uint32_t from, uint32_t end,
-    const struct fwc_key *k)
+    const struct fwc_key *k, bool *exact)
 {
 	const struct fwc_chain *fc = &c->chains[chain];
 	uint32_t best = end;
 
+	*exact = false;
 	if (fc->n_tables == 0)
 		return from;
 	for (uint32_t ti = 0; ti < fc->n_tables; ti++) {
 		const struct fwc_table *t = &fc->tables[ti];
 		const struct fwc_entry *e;
-		const struct fwc_rule *r, *last;
 		uint64_t s[2], d[2], h;
 
 		if (t->min_pos >= best)
@@ -564,31 +745,61 @@ fwc_next(const struct fwc *c, uint32_t chain, uint32_t from, uint32_t end,
 		if (t->max_pos < from)
 			continue;
 		h = table_hash(t, k, s, d);
-		e = table_find(t, s, d, table_pd(t, k), h);
-		if (e == NULL)
+		if (!bloom_has(t, h))
 			continue;
-		r = &t->rules[e->first];
-		last = r + e->n;
-		for (; r < last && r->pos < best; r++)
-			if (r->pos >= from && rule_key_match(r, k)) {
-				best = r->pos;
-				break;
-			}
+		e = table_find(t, s, d, table_pd(t, k), h);
+		if (e != NULL)
+			table_scan(t, e, from, k, &best, exact);
 	}
 	return best;
 }
 
+/*
+ * fwc_next() for n keys, table by table: each table's slots for the
+ * whole batch are asked for before any is read, so their cache misses
+ * overlap instead of following each other.
+ */
 void
-fwc_prefetch(const struct fwc *c, uint32_t chain, const struct fwc_key *k)
+fwc_next_batch(const struct fwc *c, uint32_t chain, uint32_t from,
+    uint32_t end, const struct fwc_key *const *k, unsigned n, uint32_t *best,
+    bool *exact)
 {
 	const struct fwc_chain *fc = &c->chains[chain];
+	uint64_t h[FWC_BATCH_MAX];
+	uint32_t live[FWC_BATCH_MAX];
 
+	for (unsigned i = 0; i < n; i++) {
+		best[i] = fc->n_tables == 0 ? from : end;
+		exact[i] = false;
+	}
 	for (uint32_t ti = 0; ti < fc->n_tables; ti++) {
 		const struct fwc_table *t = &fc->tables[ti];
-		uint64_t s[2], d[2], h;
+		unsigned m = 0;
 
-		h = table_hash(t, k, s, d);
-		__builtin_prefetch(&t->slots[(uint32_t)h & t->slot_mask]);
+		if (t->max_pos < from)
+			continue;
+		for (unsigned i = 0; i < n; i++) {
+			uint64_t s[2], d[2];
+
+			if (t->min_pos >= best[i])
+				continue;
+			h[i] = table_hash(t, k[i], s, d);
+			if (!bloom_has(t, h[i]))
+				continue;
+			__builtin_prefetch(&t->slots[(uint32_t)h[i] &
+			    t->slot_mask]);
+			live[m++] = i;
+		}
+		for (unsigned j = 0; j < m; j++) {
+			unsigned i = live[j];
+			const struct fwc_entry *e;
+			uint64_t s[2], d[2];
+
+			table_hash(t, k[i], s, d);
+			e = table_find(t, s, d, table_pd(t, k[i]), h[i]);
+			if (e != NULL)
+				table_scan(t, e, from, k[i], &best[i], &exact[i]);
+		}
 	}
 }
 

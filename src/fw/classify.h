@@ -17,8 +17,13 @@ struct fwc;
 struct fwc_key {
 	uint64_t s[2], d[2];
 	uint8_t proto;
+	uint8_t l4;			/* FWC_L4_* */
 	uint16_t sport, dport;
 };
+
+#define FWC_L4_TCP	0x01	/* a whole TCP header (what -m tcp needs) */
+#define FWC_L4_UDP	0x02	/* UDP with its ports (what -m udp needs) */
+#define FWC_BATCH_MAX	32
 
 /* Control thread: a classifier for every chain of prog longer than a
  * few rules.  0, or -ENOMEM. */
@@ -29,18 +34,22 @@ size_t fwc_bytes(const struct fwc *c);
 uint32_t fwc_tables(const struct fwc *c, uint32_t chain);
 
 void fwc_key_load(struct fwc_key *k, uint8_t family, const uint8_t src[16],
-    const uint8_t dst[16], uint8_t proto, uint16_t sport, uint16_t dport);
+    const uint8_t dst[16], uint8_t proto, uint8_t l4, uint16_t sport,
+    uint16_t dport);
 
 /*
  * The first rule of chain in [from, end) whose key k matches, or end:
  * the next rule worth running in full.  Every rule that could match is
- * returned in turn; a chain without tables returns from.
+ * returned in turn; a chain without tables returns from.  *exact is true
+ * when the key is the whole rule: then the rule matches, nothing left to
+ * check.
  */
 uint32_t fwc_next(const struct fwc *c, uint32_t chain, uint32_t from,
-    uint32_t end, const struct fwc_key *k);
+    uint32_t end, const struct fwc_key *k, bool *exact);
 
-/* Starts loading what fwc_next(c, chain, ..., k) will read first. */
-void fwc_prefetch(const struct fwc *c, uint32_t chain,
-    const struct fwc_key *k);
+/* fwc_next() for n <= FWC_BATCH_MAX keys at once, into best[i], exact[i]. */
+void fwc_next_batch(const struct fwc *c, uint32_t chain, uint32_t from,
+    uint32_t end, const struct fwc_key *const *k, unsigned n, uint32_t *best,
+    bool *exact);
 
 #endif /* FW_CLASSIFY_H */

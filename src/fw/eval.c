@@ -147,6 +147,8 @@ load(struct ectx *x, const struct fw_prog *prog, const struct fw_pkt *fp)
 		load_l4(x, p, IPPROTO_ICMPV6_);
 	}
 	fwc_key_load(&x->key, prog->family, x->src, x->dst, x->l4_proto,
+	    (x->l4_proto == IPPROTO_TCP_ && x->has_tcp ? FWC_L4_TCP : 0) |
+	    (x->l4_proto == IPPROTO_UDP_ && x->has_ports ? FWC_L4_UDP : 0),
 	    x->sport, x->dport);
 }
 
@@ -631,16 +633,24 @@ struct frame {
 	uint32_t chain;
 };
 
+/* The classifier's first answer for the first chain a hook walks, when
+ * a batch already asked for it. */
+struct hint {
+	uint32_t pos;
+	bool exact;
+};
+
 /*
  * The rules of hook's chain, its _CUST chain first. True when a rule
  * decided (v filled); false when the packet fell through to the
- * defaults. With cls, each chain is entered at the classifier's next
- * candidate instead of rule by rule (classify.c); NULL walks them all.
+ * defaults. With cls, the walk goes from candidate to candidate as the
+ * classifier names them (classify.c), and runs only the rules whose key
+ * is not the whole rule; NULL walks every rule.
  */
 static bool
 run_chains(const struct fw_prog *prog, const struct fwc *cls,
     struct fw_cslice *s, uint32_t chain, uint32_t cust, const struct ectx *x,
-    uint64_t now_ns, struct fw_verdict *v)
+    uint64_t now_ns, const struct hint *hint, struct fw_verdict *v)
 {
 	struct fw_ccount *cnt = fw_slice_counts(s);
 	struct frame stack[STACK_MAX];
@@ -661,9 +671,15 @@ run_chains(const struct fw_prog *prog, const struct fwc *cls,
 	}
 	for (;;) {
 		const struct fw_crule *r;
+		bool exact = false;
 
-		if (cls != NULL && i < end)
-			i = fwc_next(cls, chain, i, end, &x->key);
+		if (hint != NULL) {
+			i = hint->pos;
+			exact = hint->exact;
+			hint = NULL;
+		} else if (cls != NULL && i < end) {
+			i = fwc_next(cls, chain, i, end, &x->key, &exact);
+		}
 		if (i == end) {
 			/* Falling off a chain is a RETURN. */
 			if (sp == 0)
@@ -675,7 +691,7 @@ run_chains(const struct fw_prog *prog, const struct fwc *cls,
 			continue;
 		}
 		r = &prog->rules[i];
-		if (!rule_match(prog, r, x, now_ns)) {
+		if (!exact && !rule_match(prog, r, x, now_ns)) {
 			i++;
 			continue;
 		}
@@ -792,11 +808,11 @@ run_defaults(const struct fw_prog *prog, struct fw_cslice *s,
 static void
 eval_one(const struct fw_prog *prog, const struct fwc *cls,
     struct fw_cslice *s, enum fw_hook hook, const struct ectx *x,
-    uint64_t now_ns, struct fw_verdict *v)
+    uint64_t now_ns, const struct hint *hint, struct fw_verdict *v)
 {
 	if (!x->family_ok || prog->hook_chain[hook] == FW_CHAIN_NONE ||
 	    !run_chains(prog, cls, s, prog->hook_chain[hook],
-	    prog->hook_cust[hook], x, now_ns, v))
+	    prog->hook_cust[hook], x, now_ns, hint, v))
 		run_defaults(prog, s, hook, x, v);
 	count_add(&s->verdicts[hook][v->why], 1);
 }
@@ -819,7 +835,7 @@ fw_eval_linear(const struct fw_prog *prog, uint16_t worker, enum fw_hook hook,
 	struct ectx x;
 
 	load(&x, prog, fp);
-	eval_one(prog, NULL, s, hook, &x, now_ns, v);
+	eval_one(prog, NULL, s, hook, &x, now_ns, NULL, v);
 }
 
 void
@@ -830,31 +846,55 @@ fw_eval(const struct fw_prog *prog, uint16_t worker, enum fw_hook hook,
 	struct ectx x;
 
 	load(&x, prog, fp);
-	eval_one(prog, prog->cls, s, hook, &x, now_ns, v);
+	eval_one(prog, prog->cls, s, hook, &x, now_ns, NULL, v);
 }
 
-/* Loads the whole batch and starts fetching each packet's first hash
- * slots before any lookup, then decides them in order. */
+_Static_assert(FW_BATCH_MAX <= FWC_BATCH_MAX, "fw and fwc batch sizes");
+
+/* Loads the whole batch, asks the classifier for every packet's first
+ * candidate at once (fwc_next_batch), then decides them in order. */
 void
 fw_eval_batch(const struct fw_prog *prog, uint16_t worker, enum fw_hook hook,
     const struct fw_pkt *fps, unsigned n, uint64_t now_ns,
     struct fw_verdict *vs)
 {
 	struct fw_cslice *s = eval_slice(prog, worker, hook);
-	struct ectx x[FW_BATCH_MAX];
 	uint32_t first = prog->hook_cust[hook] != FW_CHAIN_NONE ?
 	    prog->hook_cust[hook] : prog->hook_chain[hook];
+	struct ectx x[FW_BATCH_MAX];
+	const struct fwc_key *keys[FW_BATCH_MAX];
+	uint32_t pos[FW_BATCH_MAX];
+	bool exact[FW_BATCH_MAX];
 
 	while (n > 0) {
-		unsigned m = HG_MIN(n, FW_BATCH_MAX);
+		unsigned m = HG_MIN(n, FW_BATCH_MAX), k = 0;
+		uint32_t idx[FW_BATCH_MAX];
 
 		for (unsigned i = 0; i < m; i++) {
 			load(&x[i], prog, &fps[i]);
-			if (first != FW_CHAIN_NONE && x[i].family_ok)
-				fwc_prefetch(prog->cls, first, &x[i].key);
+			if (x[i].family_ok && first != FW_CHAIN_NONE &&
+			    prog->hook_chain[hook] != FW_CHAIN_NONE) {
+				idx[k] = i;
+				keys[k++] = &x[i].key;
+			}
 		}
-		for (unsigned i = 0; i < m; i++)
-			eval_one(prog, prog->cls, s, hook, &x[i], now_ns, &vs[i]);
+		if (k > 0) {
+			const struct fw_cchain *ch = &prog->chains[first];
+
+			fwc_next_batch(prog->cls, first, ch->first,
+			    ch->first + ch->n, keys, k, pos, exact);
+		}
+		for (unsigned i = 0, j = 0; i < m; i++) {
+			struct hint h, *hp = NULL;
+
+			if (j < k && idx[j] == i) {
+				h.pos = pos[j];
+				h.exact = exact[j++];
+				hp = &h;
+			}
+			eval_one(prog, prog->cls, s, hook, &x[i], now_ns, hp,
+			    &vs[i]);
+		}
 		fps += m;
 		vs += m;
 		n -= m;
@@ -880,7 +920,7 @@ fw_eval_nat(const struct fw_prog *prog, uint16_t worker,
 	load(&x, prog, fp);
 	if (!x.family_ok || prog->nat_chain[hook] == FW_CHAIN_NONE ||
 	    !run_chains(prog, prog->cls, s, prog->nat_chain[hook],
-	    prog->nat_cust[hook], &x, now_ns, &v))
+	    prog->nat_cust[hook], &x, now_ns, NULL, &v))
 		return FW_RULE_NONE;
 	/* ACCEPT in nat: no translation, and stop looking. */
 	return prog->rules[v.rule].target == FW_T_ACCEPT ? FW_RULE_NONE :
