@@ -48,7 +48,7 @@
 struct fwc_rule {
 	uint64_t s[2], sm[2];
 	uint64_t d[2], dm[2];
-	uint32_t pos;			/* index in prog->rules */
+	uint32_t pos;			/* position in its chain */
 	uint16_t sp_lo, sp_hi, dp_lo, dp_hi;
 	uint8_t proto;
 	bool has_proto;
@@ -67,31 +67,36 @@ struct fwc_slot {
 	uint32_t entry;			/* entry index + 1; 0: empty */
 };
 
+/* A table, shared by the classifiers an edit derives from each other
+ * (refs); an edit copies a table before it changes it. */
 struct fwc_table {
+	uint32_t refs;
 	uint64_t sm[2], dm[2];		/* prefix masks */
 	bool pd;			/* keyed on protocol and dport */
 	uint8_t sl, dl;			/* prefix lengths */
 	uint32_t bloom_mask;		/* bits - 1 */
 	uint64_t *bloom;		/* one bit per hash: maybe present */
-	uint32_t min_pos, max_pos;
+	uint32_t min_pos, max_pos;	/* chain-relative */
 	uint32_t slot_mask;
 	struct fwc_slot *slots;
 	struct fwc_entry *entries;
-	uint32_t n_entries;
+	uint32_t n_entries, cap_entries;
 	struct fwc_rule *rules;
-	uint32_t n_rules;
+	uint32_t n_rules;		/* in the entries' lists */
+	uint32_t used_rules, cap_rules;	/* of the array; lists moved by an
+					   edit leave their old place unused */
 };
 
 struct fwc_chain {
+	uint32_t first;			/* the chain's first rule in prog */
 	uint32_t n_tables;		/* 0: walk it */
-	struct fwc_table *tables;	/* by min_pos */
+	struct fwc_table **tables;	/* by min_pos */
 };
 
 struct fwc {
 	uint8_t family;
 	uint32_t n_chains;
 	struct fwc_chain *chains;
-	size_t bytes;
 };
 
 /* --- keys ---------------------------------------------------------------- */
@@ -268,14 +273,15 @@ rule_exact(const struct fw_prog *prog, const struct fw_crule *r,
 	    !e->ports.dport_neg;
 }
 
+/* The key of rule i of the chain starting at first. */
 static void
-rule_key(const struct fw_prog *prog, uint32_t pos, struct fwc_rule *k,
-    unsigned *sl, unsigned *dl)
+rule_key(const struct fw_prog *prog, uint32_t first, uint32_t i,
+    struct fwc_rule *k, unsigned *sl, unsigned *dl)
 {
-	const struct fw_crule *r = &prog->rules[pos];
+	const struct fw_crule *r = &prog->rules[first + i];
 
 	memset(k, 0, sizeof(*k));
-	k->pos = pos;
+	k->pos = i;
 	key_addr(prog, r, false, k->s, k->sm, sl);
 	key_addr(prog, r, true, k->d, k->dm, dl);
 	key_l4(prog, r, k);
@@ -381,62 +387,140 @@ rule_hash(const struct fwc_table *t, const struct fwc_rule *r, uint64_t s[2],
 	return hash_key(s, d, *pd);
 }
 
-/* Builds t from its rules (in chain order): entries found or made by a
- * first pass, counted, then the rules placed behind their entry. */
-static int
-table_build(struct fwc *c, struct fwc_table *t, const struct fwc_rule *rules,
-    uint32_t n)
+static void
+table_free(struct fwc_table *t)
 {
-	uint32_t slots = 16, bits = 64, *at;
+	if (t == NULL)
+		return;
+	free(t->slots);
+	free(t->bloom);
+	free(t->entries);
+	free(t->rules);
+	free(t);
+}
+
+static void
+table_unref(struct fwc_table *t)
+{
+	if (t != NULL && --t->refs == 0)
+		table_free(t);
+}
+
+static void
+bloom_set(struct fwc_table *t, uint64_t h)
+{
+	uint32_t bit = (uint32_t)(h >> 16) & t->bloom_mask;
+
+	t->bloom[bit >> 6] |= 1ull << (bit & 63);
+}
+
+/* The entry of key (s, d, pd) with hash h, made (empty) when missing;
+ * the caller has room for one more entry and the slots are at most
+ * half full. */
+static struct fwc_entry *
+table_entry(struct fwc_table *t, const uint64_t s[2], const uint64_t d[2],
+    uint32_t pd, uint64_t h)
+{
+	uint32_t tag = (uint32_t)(h >> 32);
+
+	for (uint32_t j = (uint32_t)h & t->slot_mask;;
+	    j = (j + 1) & t->slot_mask) {
+		struct fwc_slot *sl = &t->slots[j];
+		struct fwc_entry *e;
+
+		if (sl->entry == 0) {
+			e = &t->entries[t->n_entries++];
+			memset(e, 0, sizeof(*e));
+			memcpy(e->s, s, sizeof(e->s));
+			memcpy(e->d, d, sizeof(e->d));
+			e->pd = pd;
+			sl->tag = tag;
+			sl->entry = t->n_entries;
+			bloom_set(t, h);
+			return e;
+		}
+		e = &t->entries[sl->entry - 1];
+		if (sl->tag == tag && e->pd == pd && e->s[0] == s[0] &&
+		    e->s[1] == s[1] && e->d[0] == d[0] && e->d[1] == d[1])
+			return e;
+	}
+}
+
+/* Slots and bitmap sized for n entries, empty. */
+static int
+table_size(struct fwc_table *t, uint32_t n)
+{
+	uint32_t slots = 16, bits = 64;
 
 	while (slots < 2 * n)
 		slots <<= 1;
 	while (bits < 8 * n)
 		bits <<= 1;
+	free(t->slots);
+	free(t->bloom);
 	t->slot_mask = slots - 1;
 	t->bloom_mask = bits - 1;
 	t->slots = calloc(slots, sizeof(*t->slots));
 	t->bloom = calloc(bits / 64, sizeof(uint64_t));
+	return t->slots == NULL || t->bloom == NULL ? -ENOMEM : 0;
+}
+
+/* Re-enters every entry after table_size(). */
+static void
+table_rehash(struct fwc_table *t)
+{
+	uint32_t n = t->n_entries;
+
+	t->n_entries = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		struct fwc_entry e = t->entries[i], *ne;
+
+		ne = table_entry(t, e.s, e.d, e.pd, hash_key(e.s, e.d, e.pd));
+		ne->first = e.first;
+		ne->n = e.n;
+	}
+}
+
+static struct fwc_table *
+table_new(unsigned sl, unsigned dl, bool pd)
+{
+	struct fwc_table *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return NULL;
+	t->refs = 1;
+	t->sl = (uint8_t)sl;
+	t->dl = (uint8_t)dl;
+	t->pd = pd;
+	len_mask(sl, t->sm);
+	len_mask(dl, t->dm);
+	return t;
+}
+
+/* Fills an empty t with rules (in chain order): entries found or made
+ * by a first pass, counted, then the rules placed behind their entry. */
+static int
+table_build(struct fwc_table *t, const struct fwc_rule *rules, uint32_t n)
+{
+	uint32_t *at;
+
 	t->entries = malloc(n * sizeof(*t->entries));
 	t->rules = malloc(n * sizeof(*t->rules));
 	at = malloc(n * sizeof(*at));
-	if (t->slots == NULL || t->bloom == NULL || t->entries == NULL ||
-	    t->rules == NULL || at == NULL) {
+	if (table_size(t, n) != 0 || t->entries == NULL || t->rules == NULL ||
+	    at == NULL) {
 		free(at);
 		return -ENOMEM;
 	}
-	t->n_rules = n;
+	t->cap_entries = t->cap_rules = t->used_rules = t->n_rules = n;
 	t->min_pos = rules[0].pos;
 	t->max_pos = rules[n - 1].pos;
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t s[2], d[2], h;
-		uint32_t pd, j, tag;
+		uint32_t pd;
 
 		h = rule_hash(t, &rules[i], s, d, &pd);
-		tag = (uint32_t)(h >> 32);
-		j = (uint32_t)(h >> 16) & t->bloom_mask;
-		t->bloom[j >> 6] |= 1ull << (j & 63);
-		for (j = (uint32_t)h & t->slot_mask;; j = (j + 1) & t->slot_mask) {
-			struct fwc_slot *sl = &t->slots[j];
-			struct fwc_entry *e;
-
-			if (sl->entry == 0) {
-				e = &t->entries[t->n_entries++];
-				memset(e, 0, sizeof(*e));
-				memcpy(e->s, s, sizeof(e->s));
-				memcpy(e->d, d, sizeof(e->d));
-				e->pd = pd;
-				sl->tag = tag;
-				sl->entry = t->n_entries;
-				break;
-			}
-			e = &t->entries[sl->entry - 1];
-			if (sl->tag == tag && e->pd == pd &&
-			    memcmp(e->s, s, sizeof(s)) == 0 &&
-			    memcmp(e->d, d, sizeof(d)) == 0)
-				break;
-		}
-		at[i] = t->slots[j].entry - 1;
+		at[i] = (uint32_t)(table_entry(t, s, d, pd, h) - t->entries);
 		t->entries[at[i]].n++;
 	}
 	for (uint32_t e = 0, sum = 0; e < t->n_entries; e++) {
@@ -450,15 +534,22 @@ table_build(struct fwc *c, struct fwc_table *t, const struct fwc_rule *rules,
 		t->rules[e->first + e->n++] = rules[i];
 	}
 	free(at);
-	c->bytes += slots * sizeof(*t->slots) + bits / 8 +
-	    t->n_entries * sizeof(*t->entries) + n * sizeof(*t->rules);
 	return 0;
+}
+
+static size_t
+table_bytes(const struct fwc_table *t)
+{
+	return sizeof(*t) + (t->slot_mask + 1) * sizeof(*t->slots) +
+	    (t->bloom_mask + 1) / 8 + t->cap_entries * sizeof(*t->entries) +
+	    t->cap_rules * sizeof(*t->rules);
 }
 
 static int
 table_cmp(const void *a, const void *b)
 {
-	const struct fwc_table *x = a, *y = b;
+	const struct fwc_table *x = *(struct fwc_table *const *)a;
+	const struct fwc_table *y = *(struct fwc_table *const *)b;
 
 	return x->min_pos < y->min_pos ? -1 : x->min_pos > y->min_pos;
 }
@@ -573,16 +664,16 @@ plan_rule(struct plan *pl, const struct fwc_rule *r, unsigned sl, unsigned dl)
 }
 
 static int
-chain_build(struct fwc *c, const struct fw_prog *prog, uint32_t id)
+chain_build(struct fwc_chain *fc, const struct fw_prog *prog, uint32_t id)
 {
 	const struct fw_cchain *ch = &prog->chains[id];
-	struct fwc_chain *fc = &c->chains[id];
 	struct plan pl = { .family = prog->family };
 	struct fwc_rule *keys = NULL, *tr = NULL;
 	uint32_t count[FWC_TABLES_MAX] = { 0 }, first[FWC_TABLES_MAX], n = 0;
 	uint32_t *order = NULL, *tab = NULL, size = 16;
 	int error = -ENOMEM;
 
+	fc->first = ch->first;
 	if (ch->n <= FWC_LINEAR_MAX)
 		return 0;
 	while (size < 4 * ch->n)
@@ -595,17 +686,18 @@ chain_build(struct fwc *c, const struct fw_prog *prog, uint32_t id)
 	tr = malloc(ch->n * sizeof(*tr));
 	order = malloc(ch->n * sizeof(*order));
 	tab = malloc(ch->n * sizeof(*tab));
+	fc->tables = calloc(FWC_TABLES_MAX, sizeof(*fc->tables));
 	if (pl.tables == NULL || pl.keys == NULL || pl.counts == NULL ||
-	    keys == NULL || tr == NULL || order == NULL || tab == NULL)
+	    keys == NULL || tr == NULL || order == NULL || tab == NULL ||
+	    fc->tables == NULL)
 		goto out;
 	for (uint32_t i = 0; i < ch->n; i++) {
-		uint32_t pos = ch->first + i;
 		unsigned sl, dl;
 
 		/* Another family's rule: never a candidate. */
-		if (prog->rules[pos].chk & FW_CK_NEVER)
+		if (prog->rules[ch->first + i].chk & FW_CK_NEVER)
 			continue;
-		rule_key(prog, pos, &keys[n], &sl, &dl);
+		rule_key(prog, ch->first, i, &keys[n], &sl, &dl);
 		tab[n] = plan_rule(&pl, &keys[n], sl, dl);
 		count[tab[n]]++;
 		n++;
@@ -617,27 +709,22 @@ chain_build(struct fwc *c, const struct fw_prog *prog, uint32_t id)
 	/* Stable by table, so each table's rules stay in chain order. */
 	for (uint32_t i = 0; i < n; i++)
 		order[first[tab[i]]++] = i;
-	fc->tables = calloc(pl.n_tables ? pl.n_tables : 1,
-	    sizeof(*fc->tables));
-	if (fc->tables == NULL)
-		goto out;
-	c->bytes += pl.n_tables * sizeof(*fc->tables);
 	error = 0;
 	for (uint32_t u = 0, at = 0; u < pl.n_tables; u++) {
-		struct fwc_table *t = &fc->tables[fc->n_tables];
+		struct fwc_table *t;
 
 		if (count[u] == 0)
 			continue;
-		memcpy(t->sm, pl.tables[u].sm, sizeof(t->sm));
-		memcpy(t->dm, pl.tables[u].dm, sizeof(t->dm));
-		t->sl = pl.tables[u].sl;
-		t->dl = pl.tables[u].dl;
-		t->pd = pl.tables[u].pd;
-		fc->n_tables++;
+		t = table_new(pl.tables[u].sl, pl.tables[u].dl, pl.tables[u].pd);
+		if (t == NULL) {
+			error = -ENOMEM;
+			goto out;
+		}
+		fc->tables[fc->n_tables++] = t;
 		for (uint32_t i = 0; i < count[u]; i++)
 			tr[i] = keys[order[at + i]];
 		at += count[u];
-		error = table_build(c, t, tr, count[u]);
+		error = table_build(t, tr, count[u]);
 		if (error != 0)
 			goto out;
 	}
@@ -651,6 +738,16 @@ out:
 	free(order);
 	free(tab);
 	return error;
+}
+
+static void
+chain_free(struct fwc_chain *fc)
+{
+	for (uint32_t t = 0; t < fc->n_tables; t++)
+		table_unref(fc->tables[t]);
+	free(fc->tables);
+	fc->tables = NULL;
+	fc->n_tables = 0;
 }
 
 int
@@ -670,9 +767,8 @@ fwc_build(const struct fw_prog *prog, struct fwc **out)
 		free(c);
 		return -ENOMEM;
 	}
-	c->bytes = sizeof(*c) + c->n_chains * sizeof(*c->chains);
 	for (uint32_t i = 0; i < c->n_chains; i++) {
-		error = chain_build(c, prog, i);
+		error = chain_build(&c->chains[i], prog, i);
 		if (error != 0) {
 			fwc_free(c);
 			return error;
@@ -687,17 +783,8 @@ fwc_free(struct fwc *c)
 {
 	if (c == NULL)
 		return;
-	for (uint32_t i = 0; i < c->n_chains; i++) {
-		struct fwc_chain *fc = &c->chains[i];
-
-		for (uint32_t t = 0; t < fc->n_tables; t++) {
-			free(fc->tables[t].slots);
-			free(fc->tables[t].bloom);
-			free(fc->tables[t].entries);
-			free(fc->tables[t].rules);
-		}
-		free(fc->tables);
-	}
+	for (uint32_t i = 0; i < c->n_chains; i++)
+		chain_free(&c->chains[i]);
 	free(c->chains);
 	free(c);
 }
@@ -705,7 +792,300 @@ fwc_free(struct fwc *c)
 size_t
 fwc_bytes(const struct fwc *c)
 {
-	return c == NULL ? 0 : c->bytes;
+	size_t n;
+
+	if (c == NULL)
+		return 0;
+	n = sizeof(*c) + c->n_chains * sizeof(*c->chains);
+	for (uint32_t i = 0; i < c->n_chains; i++)
+		for (uint32_t t = 0; t < c->chains[i].n_tables; t++)
+			n += sizeof(void *) + table_bytes(c->chains[i].tables[t]);
+	return n;
+}
+
+uint32_t
+fwc_tables(const struct fwc *c, uint32_t chain)
+{
+	return c->chains[chain].n_tables;
+}
+
+/* --- edits --------------------------------------------------------------- */
+
+/* t, private to this classifier: copied when shared, with room for one
+ * more entry and one more list of n + 1 rules. */
+static struct fwc_table *
+table_own(struct fwc_chain *fc, uint32_t ti, uint32_t n)
+{
+	struct fwc_table *t = fc->tables[ti], *c;
+	uint32_t ce = t->n_entries + 1, cr = t->used_rules + n + 1;
+
+	if (t->refs == 1 && t->cap_entries >= ce && t->cap_rules >= cr)
+		return t;
+	c = malloc(sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	*c = *t;
+	c->refs = 1;
+	/* Headroom, so a run of edits copies a table once, not each time;
+	 * moved lists are dropped (compacted) on the way. */
+	c->cap_entries = ce + ce / 8 + 8;
+	c->cap_rules = t->n_rules + n + 1 + (t->n_rules + n) / 8 + 32;
+	c->slots = malloc((t->slot_mask + 1) * sizeof(*c->slots));
+	c->bloom = malloc((t->bloom_mask + 1) / 8);
+	c->entries = malloc(c->cap_entries * sizeof(*c->entries));
+	c->rules = malloc(c->cap_rules * sizeof(*c->rules));
+	if (c->slots == NULL || c->bloom == NULL || c->entries == NULL ||
+	    c->rules == NULL) {
+		table_free(c);
+		return NULL;
+	}
+	memcpy(c->slots, t->slots, (t->slot_mask + 1) * sizeof(*c->slots));
+	memcpy(c->bloom, t->bloom, (t->bloom_mask + 1) / 8);
+	memcpy(c->entries, t->entries, t->n_entries * sizeof(*c->entries));
+	c->used_rules = 0;
+	for (uint32_t e = 0; e < t->n_entries; e++) {
+		struct fwc_entry *ce_ = &c->entries[e];
+
+		memcpy(&c->rules[c->used_rules], &t->rules[ce_->first],
+		    ce_->n * sizeof(*c->rules));
+		ce_->first = c->used_rules;
+		c->used_rules += ce_->n;
+	}
+	fc->tables[ti] = c;
+	table_unref(t);
+	return c;
+}
+
+static void
+table_bounds(struct fwc_table *t)
+{
+	t->min_pos = UINT32_MAX;
+	t->max_pos = 0;
+	for (uint32_t e = 0; e < t->n_entries; e++) {
+		const struct fwc_entry *en = &t->entries[e];
+
+		if (en->n == 0)
+			continue;
+		t->min_pos = HG_MIN(t->min_pos, t->rules[en->first].pos);
+		t->max_pos = HG_MAX(t->max_pos,
+		    t->rules[en->first + en->n - 1].pos);
+	}
+}
+
+/* Moves every rule at or past at by delta (+1, -1). */
+static int
+chain_shift(struct fwc_chain *fc, uint32_t at, int delta)
+{
+	for (uint32_t ti = 0; ti < fc->n_tables; ti++) {
+		struct fwc_table *t = fc->tables[ti];
+
+		if (t->max_pos < at)
+			continue;
+		t = table_own(fc, ti, 0);
+		if (t == NULL)
+			return -ENOMEM;
+		for (uint32_t i = 0; i < t->used_rules; i++)
+			if (t->rules[i].pos >= at)
+				t->rules[i].pos = (uint32_t)((int64_t)
+				    t->rules[i].pos + delta);
+		if (t->min_pos >= at)
+			t->min_pos = (uint32_t)((int64_t)t->min_pos + delta);
+		t->max_pos = (uint32_t)((int64_t)t->max_pos + delta);
+	}
+	return 0;
+}
+
+/* Takes the rule at position at out of its table. */
+static int
+chain_remove(struct fwc_chain *fc, uint32_t at)
+{
+	for (uint32_t ti = 0; ti < fc->n_tables; ti++) {
+		struct fwc_table *t = fc->tables[ti];
+
+		if (at < t->min_pos || at > t->max_pos)
+			continue;
+		for (uint32_t e = 0; e < t->n_entries; e++) {
+			struct fwc_entry *en = &t->entries[e];
+
+			for (uint32_t i = 0; i < en->n; i++) {
+				if (t->rules[en->first + i].pos != at)
+					continue;
+				t = table_own(fc, ti, 0);
+				if (t == NULL)
+					return -ENOMEM;
+				en = &t->entries[e];
+				memmove(&t->rules[en->first + i],
+				    &t->rules[en->first + i + 1],
+				    (en->n - i - 1) * sizeof(*t->rules));
+				en->n--;
+				t->n_rules--;
+				table_bounds(t);
+				if (t->n_rules == 0) {
+					table_unref(t);
+					memmove(&fc->tables[ti], &fc->tables[ti + 1],
+					    (fc->n_tables - ti - 1) *
+					    sizeof(*fc->tables));
+					fc->n_tables--;
+				}
+				return 0;
+			}
+		}
+	}
+	/* A rule of another family is in no table. */
+	return 0;
+}
+
+static struct fwc_entry *
+rule_entry(const struct fwc_table *t, const struct fwc_rule *r)
+{
+	uint64_t s[2], d[2], h;
+	uint32_t pd;
+
+	h = rule_hash(t, r, s, d, &pd);
+	return (struct fwc_entry *)(uintptr_t)table_find(t, s, d, pd, h);
+}
+
+/* Puts r (chain-relative, rules behind it already shifted) in the table
+ * planning would give it: the most specific one whose entry has room,
+ * else a new one. */
+static int
+chain_add(struct fwc_chain *fc, uint8_t family, const struct fwc_rule *r,
+    unsigned sl, unsigned dl)
+{
+	bool pd = r->has_proto && r->dp_lo == r->dp_hi;
+	struct fwc_table *t = NULL, **grown;
+	struct fwc_entry *e;
+	uint64_t s[2], d[2], h;
+	uint32_t pdk, ti = UINT32_MAX, n = 0, slot;
+
+	for (uint32_t i = 0; i < fc->n_tables; i++) {
+		struct fwc_table *c = fc->tables[i];
+		const struct fwc_entry *ce;
+
+		if (c->sl > sl || c->dl > dl || (c->pd && !pd))
+			continue;
+		if (t != NULL && (unsigned)c->sl + c->dl + c->pd * 16 <=
+		    (unsigned)t->sl + t->dl + t->pd * 16)
+			continue;
+		ce = rule_entry(c, r);
+		if (ce == NULL || ce->n < FWC_LIST_MAX) {
+			t = c;
+			ti = i;
+			n = ce == NULL ? 0 : ce->n;
+		}
+	}
+	if (t == NULL) {
+		t = table_new(len_relax(family, sl), len_relax(family, dl), pd);
+		grown = realloc(fc->tables, (fc->n_tables + 1) * sizeof(*grown));
+		if (t == NULL || grown == NULL) {
+			table_free(t);
+			if (grown != NULL)
+				fc->tables = grown;
+			return -ENOMEM;
+		}
+		fc->tables = grown;
+		if (table_build(t, r, 1) != 0) {
+			table_free(t);
+			return -ENOMEM;
+		}
+		fc->tables[fc->n_tables++] = t;
+		goto sort;
+	}
+	t = table_own(fc, ti, n);
+	if (t == NULL)
+		return -ENOMEM;
+	h = rule_hash(t, r, s, d, &pdk);
+	if ((t->n_entries + 1) * 2 > t->slot_mask + 1) {
+		if (table_size(t, t->n_entries + 1) != 0)
+			return -ENOMEM;
+		table_rehash(t);
+	}
+	e = table_entry(t, s, d, pdk, h);
+	/* The list moves to the end of the array unless it is there. */
+	if (e->first + e->n != t->used_rules || e->n == 0) {
+		memcpy(&t->rules[t->used_rules], &t->rules[e->first],
+		    e->n * sizeof(*t->rules));
+		e->first = t->used_rules;
+		t->used_rules += e->n;
+	}
+	for (slot = e->n; slot > 0 && t->rules[e->first + slot - 1].pos > r->pos;
+	    slot--)
+		t->rules[e->first + slot] = t->rules[e->first + slot - 1];
+	t->rules[e->first + slot] = *r;
+	e->n++;
+	t->used_rules++;
+	t->n_rules++;
+	t->min_pos = HG_MIN(t->min_pos, r->pos);
+	t->max_pos = HG_MAX(t->max_pos, r->pos);
+sort:
+	qsort(fc->tables, fc->n_tables, sizeof(*fc->tables), table_cmp);
+	return 0;
+}
+
+int
+fwc_edit(const struct fwc *old, const struct fw_prog *prog, uint32_t chain,
+    enum fwc_edit_op op, uint32_t at, struct fwc **out)
+{
+	struct fwc *c;
+	struct fwc_chain *fc;
+	int error = 0;
+
+	*out = NULL;
+	if (old->n_chains != prog->n_chains || chain >= prog->n_chains)
+		return -EINVAL;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return -ENOMEM;
+	c->family = old->family;
+	c->n_chains = old->n_chains;
+	c->chains = calloc(c->n_chains, sizeof(*c->chains));
+	if (c->chains == NULL) {
+		free(c);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < c->n_chains; i++) {
+		const struct fwc_chain *o = &old->chains[i];
+		struct fwc_chain *n = &c->chains[i];
+
+		n->first = prog->chains[i].first;
+		if (o->n_tables == 0)
+			continue;
+		n->tables = malloc(o->n_tables * sizeof(*n->tables));
+		if (n->tables == NULL) {
+			fwc_free(c);
+			return -ENOMEM;
+		}
+		for (uint32_t t = 0; t < o->n_tables; t++) {
+			n->tables[t] = o->tables[t];
+			n->tables[t]->refs++;
+		}
+		n->n_tables = o->n_tables;
+	}
+	fc = &c->chains[chain];
+	if (fc->n_tables == 0) {
+		/* A chain that was walked: built whole if it is long now. */
+		error = chain_build(fc, prog, chain);
+	} else {
+		if (op != FWC_INSERT)
+			error = chain_remove(fc, at);
+		if (error == 0 && op != FWC_REPLACE)
+			error = chain_shift(fc, op == FWC_INSERT ? at : at + 1,
+			    op == FWC_INSERT ? 1 : -1);
+		if (error == 0 && op != FWC_DELETE &&
+		    !(prog->rules[fc->first + at].chk & FW_CK_NEVER)) {
+			struct fwc_rule k;
+			unsigned sl, dl;
+
+			rule_key(prog, fc->first, at, &k, &sl, &dl);
+			error = chain_add(fc, c->family, &k, sl, dl);
+		}
+	}
+	if (error != 0) {
+		fwc_free(c);
+		return error;
+	}
+	*out = c;
+	return 0;
 }
 
 /* --- lookups ------------------------------------------------------------- */
@@ -730,13 +1110,16 @@ fwc_next(const struct fwc *c, uint32_t chain, uint32_t from, uint32_t end,
     const struct fwc_key *k, bool *exact)
 {
 	const struct fwc_chain *fc = &c->chains[chain];
-	uint32_t best = end;
+	uint32_t best;
 
 	*exact = false;
 	if (fc->n_tables == 0)
 		return from;
+	/* Positions in the tables are the chain's own. */
+	from -= fc->first;
+	best = end - fc->first;
 	for (uint32_t ti = 0; ti < fc->n_tables; ti++) {
-		const struct fwc_table *t = &fc->tables[ti];
+		const struct fwc_table *t = fc->tables[ti];
 		const struct fwc_entry *e;
 		uint64_t s[2], d[2], h;
 
@@ -751,7 +1134,7 @@ fwc_next(const struct fwc *c, uint32_t chain, uint32_t from, uint32_t end,
 		if (e != NULL)
 			table_scan(t, e, from, k, &best, exact);
 	}
-	return best;
+	return fc->first + best;
 }
 
 /*
@@ -769,11 +1152,12 @@ fwc_next_batch(const struct fwc *c, uint32_t chain, uint32_t from,
 	uint32_t live[FWC_BATCH_MAX];
 
 	for (unsigned i = 0; i < n; i++) {
-		best[i] = fc->n_tables == 0 ? from : end;
+		best[i] = fc->n_tables == 0 ? from - fc->first : end - fc->first;
 		exact[i] = false;
 	}
+	from -= fc->first;
 	for (uint32_t ti = 0; ti < fc->n_tables; ti++) {
-		const struct fwc_table *t = &fc->tables[ti];
+		const struct fwc_table *t = fc->tables[ti];
 		unsigned m = 0;
 
 		if (t->max_pos < from)
@@ -801,10 +1185,6 @@ fwc_next_batch(const struct fwc *c, uint32_t chain, uint32_t from,
 				table_scan(t, e, from, k[i], &best[i], &exact[i]);
 		}
 	}
-}
-
-uint32_t
-fwc_tables(const struct fwc *c, uint32_t chain)
-{
-	return c->chains[chain].n_tables;
+	for (unsigned i = 0; i < n; i++)
+		best[i] += fc->first;
 }

@@ -47,6 +47,22 @@ void fwc_key_load(struct fwc_key *k, uint8_t family, const uint8_t src[16],
 uint32_t fwc_next(const struct fwc *c, uint32_t chain, uint32_t from,
     uint32_t end, const struct fwc_key *k, bool *exact);
 
+enum fwc_edit_op {
+	FWC_INSERT,			/* a rule now at at, the rest moved on */
+	FWC_DELETE,			/* the rule at at gone, the rest back */
+	FWC_REPLACE,			/* the rule at at another */
+};
+
+/*
+ * Control thread.  The classifier of prog, which is old's program with
+ * one rule of chain inserted, deleted or replaced at chain position at:
+ * every table the edit leaves alone is shared with old (both may be
+ * freed in either order), the others are copied and changed.  0, or
+ * -ENOMEM.
+ */
+int fwc_edit(const struct fwc *old, const struct fw_prog *prog, uint32_t chain,
+    enum fwc_edit_op op, uint32_t at, struct fwc **out);
+
 /* fwc_next() for n <= FWC_BATCH_MAX keys at once, into best[i], exact[i]. */
 void fwc_next_batch(const struct fwc *c, uint32_t chain, uint32_t from,
     uint32_t end, const struct fwc_key *const *k, unsigned n, uint32_t *best,

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/log.h"
 #include "../pkt/pkt.h"
 #include "classify.h"
 #include "fw_priv.h"
@@ -555,6 +556,15 @@ prog_alloc(struct comp *cc)
 			}
 		}
 	}
+	/* Room for the rules edits add (fw_prog_edit()). */
+	n_addrs += n_addrs / 4 + 2 * FW_ADDRS_MAX * 16;
+	n_ext += n_ext / 4 + 64;
+	prog->share = calloc(1, sizeof(*prog->share));
+	if (prog->share == NULL)
+		return -ENOMEM;
+	prog->share->refs = 1;
+	prog->share->cap_addrs = n_addrs;
+	prog->share->cap_ext = n_ext;
 	prog->n_chains = n_chains;
 	prog->rules = calloc(n_rules ? n_rules : 1, sizeof(*prog->rules));
 	prog->rule_chain = calloc(n_rules ? n_rules : 1, sizeof(uint32_t));
@@ -763,21 +773,239 @@ fw_prog_free(struct fw_prog *prog)
 {
 	if (prog == NULL)
 		return;
-	for (uint32_t i = 0; i < prog->n_set_ids; i++)
-		fw_sets_unref(prog->sets, prog->set_ids[i]);
 	free(prog->rules);
 	free(prog->rule_chain);
 	free(prog->chains);
+	free(prog->slices);
+	fwc_free(prog->cls);
+	free(prog->undo);
+	if (prog->share != NULL && --prog->share->refs > 0) {
+		free(prog);
+		return;
+	}
+	for (uint32_t i = 0; i < prog->n_set_ids; i++)
+		fw_sets_unref(prog->sets, prog->set_ids[i]);
 	free(prog->addrs);
 	free(prog->ext);
 	free(prog->set_ids);
 	free(prog->limits);
 	free(prog->known);
 	free(prog->if_names);
-	free(prog->slices);
-	fwc_free(prog->cls);
 	fw_ruleset_free(prog->rs);
+	free(prog->share);
 	free(prog);
+}
+
+/* --- one rule at a time (fw_prog_edit) ----------------------------------- */
+
+/* What an edit cannot do without a compile: anything holding a set, a
+ * limit bucket, a chain id or a COPY session. */
+static bool
+rule_editable(const struct fw_rule *r)
+{
+	if (r->target.kind == FW_T_JUMP || r->target.kind == FW_T_GOTO ||
+	    r->target.kind == FW_T_COPY)
+		return false;
+	if (r->src.set[0] != '\0' || r->dst.set[0] != '\0')
+		return false;
+	for (unsigned i = 0; i < r->n_matches && i < FW_M_COUNT; i++)
+		if (r->match_order[i] == FW_M_SET ||
+		    r->match_order[i] == FW_M_LIMIT)
+			return false;
+	return true;
+}
+
+static void HG_PRINTF(2, 3)
+edit_err(struct fw_errs *errs, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errs == NULL)
+		return;
+	memset(errs, 0, sizeof(*errs));
+	errs->n = 1;
+	va_start(ap, fmt);
+	vsnprintf(errs->e[0].msg, sizeof(errs->e[0].msg), fmt, ap);
+	va_end(ap);
+}
+
+/* Copies n items of size sz from a to b leaving out (d < 0) or opening
+ * (d > 0) one at g. */
+static void
+copy_edited(void *b, const void *a, size_t n, size_t sz, size_t g, int d)
+{
+	memcpy(b, a, g * sz);
+	if (d > 0)
+		memcpy((char *)b + (g + 1) * sz, (const char *)a + g * sz,
+		    (n - g) * sz);
+	else if (d < 0)
+		memcpy((char *)b + g * sz, (const char *)a + (g + 1) * sz,
+		    (n - g - 1) * sz);
+	else
+		memcpy((char *)b + g * sz, (const char *)a + g * sz,
+		    (n - g) * sz);
+}
+
+int
+fw_prog_edit(struct fw_prog *live, enum fw_edit_op op, const char *chain,
+    uint32_t pos, const struct fw_rule *rule, struct fw_prog **out,
+    struct fw_errs *errs)
+{
+	struct fw_compile_env env = {
+		.n_if = live->n_if,
+		.if_names = (const char (*)[FW_IFNAME_MAX])live->if_names,
+		.sets = live->sets,
+		.n_known = live->n_known,
+		.known = live->known,
+		.n_workers = live->n_workers,
+	};
+	struct comp cc = { .rs = live->rs, .env = &env, .errs = errs };
+	struct fw_table *tab = &live->rs->tables[FW_TABLE_FILTER];
+	struct fw_chain *c = NULL;
+	struct fw_prog *p;
+	uint32_t id = FW_CHAIN_NONE, g, n;
+	int d = op == FW_EDIT_INSERT ? 1 : op == FW_EDIT_DELETE ? -1 : 0;
+	int error;
+
+	*out = NULL;
+	if (errs != NULL)
+		errs->n = 0;
+	for (uint32_t i = 0; i < live->n_chains; i++) {
+		const struct fw_cchain *ch = &live->chains[i];
+
+		if (ch->table == FW_TABLE_FILTER &&
+		    strcmp(tab->chains[ch->pos].name, chain) == 0) {
+			id = i;
+			c = &tab->chains[ch->pos];
+		}
+	}
+	if (c == NULL) {
+		/* Maybe a nat chain: a compile knows. */
+		if (fw_ruleset_chain(live->rs, FW_TABLE_NAT, chain) != NULL)
+			return -ENOTSUP;
+		edit_err(errs, "no chain %s in the filter table", chain);
+		return -EINVAL;
+	}
+	n = c->n_rules;
+	if (pos > n || (op != FW_EDIT_INSERT && pos == n)) {
+		edit_err(errs, "no rule %u in chain %s (it has %u)", pos + 1,
+		    chain, n);
+		return -EINVAL;
+	}
+	if ((op != FW_EDIT_DELETE && !rule_editable(rule)) ||
+	    (op != FW_EDIT_INSERT && !rule_editable(&c->rules[pos])) ||
+	    strcmp(chain, "MACRO_CUST") == 0 ||
+	    live->n_addrs + 2 * FW_ADDRS_MAX > live->share->cap_addrs ||
+	    live->n_ext + 1 > live->share->cap_ext)
+		return -ENOTSUP;
+
+	p = malloc(sizeof(*p));
+	if (p == NULL)
+		return -ENOMEM;
+	*p = *live;
+	p->rules = NULL;
+	p->rule_chain = NULL;
+	p->chains = NULL;
+	p->slices = NULL;
+	p->cls = NULL;
+	p->undo = NULL;
+	p->share->refs++;
+	cc.prog = p;
+	g = live->chains[id].first + pos;
+	p->n_rules = (uint32_t)((int64_t)live->n_rules + d);
+	p->rules = malloc((p->n_rules ? p->n_rules : 1) * sizeof(*p->rules));
+	p->rule_chain = malloc((p->n_rules ? p->n_rules : 1) * sizeof(uint32_t));
+	p->chains = malloc(live->n_chains * sizeof(*p->chains));
+	p->undo = calloc(1, sizeof(*p->undo));
+	if (p->rules == NULL || p->rule_chain == NULL || p->chains == NULL ||
+	    p->undo == NULL || alloc_counters(p) != 0) {
+		error = -ENOMEM;
+		goto fail;
+	}
+	copy_edited(p->rules, live->rules, live->n_rules, sizeof(*p->rules),
+	    g, d);
+	copy_edited(p->rule_chain, live->rule_chain, live->n_rules,
+	    sizeof(uint32_t), g, d);
+	memcpy(p->chains, live->chains, live->n_chains * sizeof(*p->chains));
+	p->chains[id].n = (uint32_t)((int64_t)p->chains[id].n + d);
+	for (uint32_t i = id + 1; i < live->n_chains; i++)
+		p->chains[i].first = (uint32_t)((int64_t)p->chains[i].first + d);
+	/* Counters go on: each worker's slice, the edited rule's pair
+	 * opened at zero or left out. */
+	for (uint16_t w = 0; w < p->n_workers; w++) {
+		struct fw_cslice *to = fw_prog_slice(p, w);
+		struct fw_cslice *from = fw_prog_slice(live, w);
+
+		memcpy(to, from, sizeof(*to));
+		copy_edited(fw_slice_counts(to), fw_slice_counts(from),
+		    live->n_rules, sizeof(struct fw_ccount), g, d);
+		if (op != FW_EDIT_DELETE)
+			memset(&fw_slice_counts(to)[g], 0,
+			    sizeof(struct fw_ccount));
+	}
+	if (op != FW_EDIT_DELETE) {
+		comp_rule(&cc, FW_TABLE_FILTER, c, rule, &p->rules[g]);
+		p->rule_chain[g] = id;
+		if (cc.n_err > 0) {
+			error = -EINVAL;
+			goto fail;
+		}
+	}
+	error = fwc_edit(live->cls, p, id, op == FW_EDIT_INSERT ? FWC_INSERT :
+	    op == FW_EDIT_DELETE ? FWC_DELETE : FWC_REPLACE, pos, &p->cls);
+	if (error != 0)
+		goto fail;
+	/* Last, the kept rule set: nothing can fail after it but an insert
+	 * growing the chain, which is taken back here. */
+	p->undo->op = (uint8_t)op;
+	p->undo->chain = live->chains[id].pos;
+	p->undo->pos = pos;
+	if (op == FW_EDIT_INSERT) {
+		error = fw_chain_insert(c, pos, rule);
+		if (error != 0)
+			goto fail;
+	} else {
+		p->undo->rule = c->rules[pos];
+		if (op == FW_EDIT_DELETE)
+			fw_chain_delete_at(c, pos);
+		else
+			c->rules[pos] = *rule;
+	}
+	*out = p;
+	return 0;
+fail:
+	/* The shared arrays keep what comp_rule() appended; no program
+	 * reads that far. */
+	p->n_addrs = live->n_addrs;
+	p->n_ext = live->n_ext;
+	fw_prog_free(p);
+	return error;
+}
+
+void
+fw_prog_edit_cancel(struct fw_prog *p)
+{
+	struct fw_chain *c;
+
+	if (p == NULL)
+		return;
+	if (p->undo != NULL) {
+		c = &p->rs->tables[FW_TABLE_FILTER].chains[p->undo->chain];
+		switch (p->undo->op) {
+		case FW_EDIT_INSERT:
+			fw_chain_delete_at(c, p->undo->pos);
+			break;
+		case FW_EDIT_DELETE:
+			/* The chain had room for it a moment ago. */
+			if (fw_chain_insert(c, p->undo->pos, &p->undo->rule) != 0)
+				hg_fatalx("fw: cannot put a deleted rule back");
+			break;
+		default:
+			c->rules[p->undo->pos] = p->undo->rule;
+			break;
+		}
+	}
+	fw_prog_free(p);
 }
 
 /* --- reading it back ----------------------------------------------------- */

@@ -614,6 +614,33 @@ enum fw_nat_hook {
 uint32_t fw_eval_nat(const struct fw_prog *prog, uint16_t worker,
     enum fw_nat_hook hook, const struct fw_pkt *fp, uint64_t now_ns);
 
+/*
+ * ---- Editing a live program: one rule at a time, without a rebuild ----
+ *
+ * fw_prog_edit() makes the program of live's rule set with one rule of a
+ * filter chain inserted (pos 0..n; n appends), deleted or replaced
+ * (pos 0..n-1), from live itself: the rule arrays and counters are copied
+ * with the change, the classifier's untouched tables are shared, and the
+ * kept rule set is changed in place.  It is published like a compiled
+ * program (swap, then free live after the grace period); to drop it
+ * instead, fw_prog_edit_cancel() puts the kept rule set back.  Counters
+ * go on from live's.  Returns 0; -ENOTSUP when the edit needs a full
+ * compile (a jump or goto, a set, -m limit, COPY, the nat table, or the
+ * room kept for edits used up): compile the edited rule set then; -EINVAL
+ * with errs filled for a chain that does not exist or a position past
+ * its end; -ENOMEM.  live must be the newest program of its family.
+ */
+enum fw_edit_op {
+	FW_EDIT_INSERT,
+	FW_EDIT_DELETE,
+	FW_EDIT_REPLACE,
+};
+
+int fw_prog_edit(struct fw_prog *live, enum fw_edit_op op, const char *chain,
+    uint32_t pos, const struct fw_rule *rule, struct fw_prog **out,
+    struct fw_errs *errs) HG_MUST_CHECK;
+void fw_prog_edit_cancel(struct fw_prog *edited);
+
 /* True when the nat table has any rule: only then does the data plane
  * look at flows before the route lookup. */
 bool fw_prog_has_nat(const struct fw_prog *prog);

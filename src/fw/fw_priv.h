@@ -251,6 +251,29 @@ struct fw_prog {
 	uint8_t *slices;		/* n_workers of them */
 	struct fw_ruleset *rs;		/* kept copy, base counters */
 	struct fwc *cls;		/* classify.c: next candidate rule */
+	struct fw_pshare *share;	/* owner of what edits share */
+	struct fw_undo *undo;		/* fw_prog_edit(): how to take it back */
+};
+
+/*
+ * What a program shares with those fw_prog_edit() derives from it: the
+ * arrays that only grow at their end (addrs, ext: a program reads only
+ * the prefix it was built with, so an edit appends behind the live one's
+ * back), the arrays no edit changes (limits, set_ids with their set
+ * references, known, if_names) and the kept rule set, which an edit
+ * changes in place (the data plane reads only its nat table).  Freed
+ * with the last program.
+ */
+struct fw_pshare {
+	uint32_t refs;
+	uint32_t cap_addrs, cap_ext;
+};
+
+struct fw_undo {
+	uint8_t op;			/* enum fw_edit_op */
+	uint32_t chain;			/* index in the filter table */
+	uint32_t pos;
+	struct fw_rule rule;		/* DELETE, REPLACE: the one before */
 };
 
 static inline struct fw_cslice *
