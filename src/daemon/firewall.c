@@ -14,6 +14,7 @@
  * from the store's texts instead of the files.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -459,7 +460,7 @@ ctl_error(const char *fmt, ...)
 	return json_pack("{s:s}", "error", buf);
 }
 
-static const struct fw_prog *
+static struct fw_prog *
 live_prog(const struct hg_daemon *d, uint8_t family)
 {
 	const struct dp_fw *fw = dp_fw(d->dp);
@@ -469,22 +470,93 @@ live_prog(const struct hg_daemon *d, uint8_t family)
 	return family == FW_IPV6 ? fw->prog6 : fw->prog4;
 }
 
-/* Compiles rs, publishes it for its family (the other keeps its
- * program) and writes it to the configured file.  Counters go on from
+/*
+ * Publishes prog as its family's program; the other family keeps its
+ * own, shared by the old and the new rule set, counters and all.  The
+ * change is versioned in the store first (refused whole if it cannot
+ * be), then swapped in, then written to the configured file.  prog is
+ * taken: freed on failure, or cancelled when it came from
+ * fw_prog_edit() (edited).
+ */
+static json_t *
+fw_publish(struct hg_daemon *d, uint8_t family, struct fw_prog *prog,
+    bool edited, const char *what)
+{
+	const char *cfg_path = family == FW_IPV6 ? d->cfg->fw.rules6 :
+	    d->cfg->fw.rules;
+	struct fw_prog *other = live_prog(d, family == FW_IPV6 ? FW_IPV4 :
+	    FW_IPV6);
+	struct fw_ruleset *rs;
+	struct dp_fw *fw;
+	char err[512], path[HG_CFG_PATH_MAX * 2];
+	uint32_t n_rules = 0;
+	char *text;
+	json_t *reply;
+
+	fw = calloc(1, sizeof(*fw));
+	if (fw == NULL) {
+		if (edited)
+			fw_prog_edit_cancel(prog);
+		else
+			fw_prog_free(prog);
+		return ctl_error("%s: out of memory; the running rules are "
+		    "unchanged", what);
+	}
+	fw->prog4 = family == FW_IPV6 ? fw_prog_ref(other) : prog;
+	fw->prog6 = family == FW_IPV6 ? prog : fw_prog_ref(other);
+	/* Versioned before it is live: a change the store cannot record
+	 * is refused whole, and one acknowledged is on disk. */
+	if (d->store != NULL && hg_store_record(d, d->cfg_text, fw, what,
+	    err, sizeof(err)) != 0) {
+		if (edited) {
+			if (family == FW_IPV6)
+				fw->prog6 = NULL;
+			else
+				fw->prog4 = NULL;
+			fw_prog_edit_cancel(prog);
+		}
+		dp_fw_free(fw);
+		return ctl_error("%s refused: %s; the running rules are "
+		    "unchanged", what, err);
+	}
+	dp_fw_swap(d->dp, fw);
+	rs = fw_prog_ruleset(prog);
+	for (int t = 0; rs != NULL && t < FW_TABLE_COUNT; t++)
+		for (uint32_t c = 0; c < rs->tables[t].n_chains; c++)
+			n_rules += rs->tables[t].chains[c].n_rules;
+	hg_log_info("firewall: %s: %u %s rules live", what, n_rules,
+	    fam_name(family));
+	reply = json_pack("{s:b,s:I}", "ok", 1, "rules", (json_int_t)n_rules);
+	if (d->store != NULL)
+		json_object_set_new(reply, "version",
+		    json_integer((json_int_t)d->store_version));
+	if (cfg_path[0] == '\0') {
+		json_object_set_new(reply, "warning", json_string("no rule "
+		    "file is configured: the change lasts until hexgated "
+		    "stops"));
+		fw_ruleset_free(rs);
+		return reply;
+	}
+	hg_cfg_rel_path(d, cfg_path, path, sizeof(path));
+	text = rs != NULL ? fw_ruleset_print(rs, 0) : NULL;
+	if (text == NULL || fw_write_file(path, text, err, sizeof(err)) != 0) {
+		hg_log_warnx("firewall: rules are live but not saved: %s",
+		    text == NULL ? "out of memory" : err);
+		json_object_set_new(reply, "warning", json_string(text == NULL ?
+		    "out of memory saving the rules" : err));
+	}
+	free(text);
+	fw_ruleset_free(rs);
+	return reply;
+}
+
+/* Compiles rs and publishes it for its family.  Counters go on from
  * what rs carries. */
 static json_t *
 fw_apply(struct hg_daemon *d, struct fw_ruleset *rs, const char *what)
 {
 	static struct fw_errs errs;
-	const char *cfg_path = rs->family == FW_IPV6 ? d->cfg->fw.rules6 :
-	    d->cfg->fw.rules;
-	const struct dp_fw *cur = dp_fw(d->dp);
-	struct fw_prog *prog = NULL, *other = NULL;
-	struct fw_ruleset *other_rs;
-	struct dp_fw *fw;
-	char err[512], path[HG_CFG_PATH_MAX * 2];
-	uint32_t n_rules = 0;
-	char *text;
+	struct fw_prog *prog = NULL;
 	json_t *reply;
 	int rc;
 
@@ -496,57 +568,7 @@ fw_apply(struct hg_daemon *d, struct fw_ruleset *rs, const char *what)
 		fw_errs_json(reply, &errs, what, NULL);
 		return reply;
 	}
-	/* The other family's program is recompiled from its live rules so
-	 * both are published in one swap and each keeps its counters. */
-	other_rs = fw_prog_ruleset(live_prog(d, rs->family == FW_IPV6 ?
-	    FW_IPV4 : FW_IPV6));
-	if (other_rs == NULL ||
-	    fw_compile_one(d, d->cfg, other_rs, &other, &errs) != 0 ||
-	    (fw = calloc(1, sizeof(*fw))) == NULL) {
-		fw_ruleset_free(other_rs);
-		fw_prog_free(prog);
-		fw_prog_free(other);
-		return ctl_error("%s: out of memory; the running rules are "
-		    "unchanged", what);
-	}
-	fw_ruleset_free(other_rs);
-	fw->prog4 = rs->family == FW_IPV6 ? other : prog;
-	fw->prog6 = rs->family == FW_IPV6 ? prog : other;
-	(void)cur;
-	/* Versioned before it is live: a change the store cannot record
-	 * is refused whole, and one acknowledged is on disk. */
-	if (d->store != NULL && hg_store_record(d, d->cfg_text, fw, what,
-	    err, sizeof(err)) != 0) {
-		dp_fw_free(fw);
-		return ctl_error("%s refused: %s; the running rules are "
-		    "unchanged", what, err);
-	}
-	dp_fw_swap(d->dp, fw);
-	for (int t = 0; t < FW_TABLE_COUNT; t++)
-		for (uint32_t c = 0; c < rs->tables[t].n_chains; c++)
-			n_rules += rs->tables[t].chains[c].n_rules;
-	hg_log_info("firewall: %s: %u %s rules live", what, n_rules,
-	    fam_name(rs->family));
-	reply = json_pack("{s:b,s:I}", "ok", 1, "rules", (json_int_t)n_rules);
-	if (d->store != NULL)
-		json_object_set_new(reply, "version",
-		    json_integer((json_int_t)d->store_version));
-	if (cfg_path[0] == '\0') {
-		json_object_set_new(reply, "warning", json_string("no rule "
-		    "file is configured: the change lasts until hexgated "
-		    "stops"));
-		return reply;
-	}
-	hg_cfg_rel_path(d, cfg_path, path, sizeof(path));
-	text = fw_ruleset_print(rs, 0);
-	if (text == NULL || fw_write_file(path, text, err, sizeof(err)) != 0) {
-		hg_log_warnx("firewall: rules are live but not saved: %s",
-		    text == NULL ? "out of memory" : err);
-		json_object_set_new(reply, "warning", json_string(text == NULL ?
-		    "out of memory saving the rules" : err));
-	}
-	free(text);
-	return reply;
+	return fw_publish(d, rs->family, prog, false, what);
 }
 
 static json_t *
@@ -572,6 +594,76 @@ fw_ctl_restore(struct hg_daemon *d, uint8_t family, const char *src,
 }
 
 /*
+ * add / insert / delete of one filter rule without a compile: the rule
+ * is parsed alone and fw_prog_edit() derives the new program from the
+ * live one.  NULL when the edit needs the whole path below (a nat or
+ * user chain, a jump, a set, -m limit, a rule that does not parse alone,
+ * no such rule): that path then also gives the errors.
+ */
+static json_t *
+fw_ctl_edit_fast(struct hg_daemon *d, uint8_t family, const char *cmd,
+    const char *spec)
+{
+	static struct fw_errs errs;
+	struct fw_prog *live = live_prog(d, family), *next = NULL;
+	struct fw_ruleset *one = NULL;
+	const struct fw_chain *c;
+	enum fw_edit_op op = cmd[1] == 'D' ? FW_EDIT_DELETE : FW_EDIT_INSERT;
+	char chain[FW_CHAIN_NAME_MAX], *text;
+	const char *rest, *what;
+	uint32_t pos = FW_EDIT_APPEND;
+	size_t n = strcspn(spec, " ");
+	char *end;
+	unsigned long num;
+	int rc;
+
+	if (live == NULL || n == 0 || n >= sizeof(chain))
+		return NULL;
+	memcpy(chain, spec, n);
+	chain[n] = '\0';
+	rest = spec + n + strspn(spec + n, " ");
+	/* -I CHAIN [N] RULE, -D CHAIN N: a 1-based position. */
+	num = strtoul(rest, &end, 10);
+	if (end != rest && (*end == ' ' || *end == '\0') && isdigit(
+	    (unsigned char)*rest)) {
+		if (cmd[1] == 'A' || num == 0)
+			return NULL;
+		pos = (uint32_t)num - 1;
+		rest = end + strspn(end, " ");
+		if (op == FW_EDIT_DELETE && *rest != '\0')
+			return NULL;
+	} else if (cmd[1] == 'I') {
+		pos = 0;
+	}
+	if (op != FW_EDIT_DELETE || pos == FW_EDIT_APPEND) {
+		if (asprintf(&text, "*filter\n-A %s %s\nCOMMIT\n", chain,
+		    rest) < 0)
+			return NULL;
+		memset(&errs, 0, sizeof(errs));
+		rc = fw_parse_text(d, text, strlen(text), family, &one, &errs);
+		free(text);
+		if (rc != 0)
+			return NULL;
+		c = fw_ruleset_chain(one, FW_TABLE_FILTER, chain);
+		if (c == NULL || c->n_rules != 1 ||
+		    (op == FW_EDIT_DELETE && fw_prog_find_rule(live, chain,
+		    &c->rules[0], &pos) != 0)) {
+			fw_ruleset_free(one);
+			return NULL;
+		}
+	}
+	rc = fw_prog_edit(live, op, chain, pos, op == FW_EDIT_DELETE ? NULL :
+	    &fw_ruleset_chain(one, FW_TABLE_FILTER, chain)->rules[0], &next,
+	    &errs);
+	fw_ruleset_free(one);
+	if (rc != 0)
+		return NULL;
+	what = cmd[1] == 'A' ? "firewall add" : cmd[1] == 'I' ?
+	    "firewall insert" : "firewall delete";
+	return fw_publish(d, family, next, true, what);
+}
+
+/*
  * add / insert / delete: the live rules printed with their counters, one
  * iptables-restore command added at the end of the chain's table, parsed
  * and compiled whole.  cmd is "-A", "-I" or "-D"; spec is what the user
@@ -591,6 +683,9 @@ fw_ctl_edit(struct hg_daemon *d, uint8_t family, const char *cmd,
 	json_t *reply;
 	int rc;
 
+	reply = fw_ctl_edit_fast(d, family, cmd, spec);
+	if (reply != NULL)
+		return reply;
 	n = strcspn(spec, " ");
 	if (n == 0 || n >= sizeof(chain))
 		return ctl_error("expected a chain name first, as in "

@@ -721,6 +721,7 @@ fw_compile(const struct fw_ruleset *rs, const struct fw_compile_env *env,
 	prog = calloc(1, sizeof(*prog));
 	if (prog == NULL)
 		return -ENOMEM;
+	prog->refs = 1;
 	cc.prog = prog;
 	prog->family = rs->family;
 	prog->l3 = rs->family == FW_IPV6 ? PKT_L3_IP6 : PKT_L3_IP4;
@@ -771,7 +772,7 @@ out:
 void
 fw_prog_free(struct fw_prog *prog)
 {
-	if (prog == NULL)
+	if (prog == NULL || --prog->refs > 0)
 		return;
 	free(prog->rules);
 	free(prog->rule_chain);
@@ -887,6 +888,8 @@ fw_prog_edit(struct fw_prog *live, enum fw_edit_op op, const char *chain,
 		return -EINVAL;
 	}
 	n = c->n_rules;
+	if (op == FW_EDIT_INSERT && pos == FW_EDIT_APPEND)
+		pos = n;
 	if (pos > n || (op != FW_EDIT_INSERT && pos == n)) {
 		edit_err(errs, "no rule %u in chain %s (it has %u)", pos + 1,
 		    chain, n);
@@ -903,6 +906,7 @@ fw_prog_edit(struct fw_prog *live, enum fw_edit_op op, const char *chain,
 	if (p == NULL)
 		return -ENOMEM;
 	*p = *live;
+	p->refs = 1;
 	p->rules = NULL;
 	p->rule_chain = NULL;
 	p->chains = NULL;
@@ -980,6 +984,29 @@ fail:
 	p->n_ext = live->n_ext;
 	fw_prog_free(p);
 	return error;
+}
+
+int
+fw_prog_find_rule(const struct fw_prog *prog, const char *chain,
+    const struct fw_rule *rule, uint32_t *pos)
+{
+	const struct fw_chain *c = fw_ruleset_chain(prog->rs, FW_TABLE_FILTER,
+	    chain);
+
+	for (uint32_t i = 0; c != NULL && i < c->n_rules; i++)
+		if (fw_rule_equal(&c->rules[i], rule)) {
+			*pos = i;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+struct fw_prog *
+fw_prog_ref(struct fw_prog *prog)
+{
+	if (prog != NULL)
+		prog->refs++;
+	return prog;
 }
 
 void

@@ -636,10 +636,22 @@ enum fw_edit_op {
 	FW_EDIT_REPLACE,
 };
 
+#define FW_EDIT_APPEND	UINT32_MAX	/* INSERT's pos: after the last */
+
 int fw_prog_edit(struct fw_prog *live, enum fw_edit_op op, const char *chain,
     uint32_t pos, const struct fw_rule *rule, struct fw_prog **out,
     struct fw_errs *errs) HG_MUST_CHECK;
 void fw_prog_edit_cancel(struct fw_prog *edited);
+
+/* The position of the first rule of the filter chain equal to rule (what
+ * iptables -D RULE removes), or -ENOENT. */
+int fw_prog_find_rule(const struct fw_prog *prog, const char *chain,
+    const struct fw_rule *rule, uint32_t *pos);
+
+/* One more holder of prog (two published rule sets may share the
+ * program of a family neither changed); fw_prog_free() drops one.
+ * Control thread only. */
+struct fw_prog *fw_prog_ref(struct fw_prog *prog);
 
 /* True when the nat table has any rule: only then does the data plane
  * look at flows before the route lookup. */

@@ -253,6 +253,7 @@ struct fw_prog {
 	struct fwc *cls;		/* classify.c: next candidate rule */
 	struct fw_pshare *share;	/* owner of what edits share */
 	struct fw_undo *undo;		/* fw_prog_edit(): how to take it back */
+	uint32_t refs;			/* fw_prog_ref(), fw_prog_free() */
 };
 
 /*
