@@ -70,16 +70,17 @@ struct fwc_slot {
 /* A table, shared by the classifiers an edit derives from each other
  * (refs); an edit copies a table before it changes it. */
 struct fwc_table {
-	uint32_t refs;
-	uint64_t sm[2], dm[2];		/* prefix masks */
-	bool pd;			/* keyed on protocol and dport */
-	uint8_t sl, dl;			/* prefix lengths */
-	uint32_t bloom_mask;		/* bits - 1 */
-	uint64_t *bloom;		/* one bit per hash: maybe present */
+	/* What every lookup reads, first. */
 	uint32_t min_pos, max_pos;	/* chain-relative */
+	uint64_t sm[2], dm[2];		/* prefix masks */
+	uint64_t *bloom;		/* one bit per hash: maybe present */
+	uint32_t bloom_mask;		/* bits - 1 */
 	uint32_t slot_mask;
 	struct fwc_slot *slots;
 	struct fwc_entry *entries;
+	bool pd;			/* keyed on protocol and dport */
+	uint8_t sl, dl;			/* prefix lengths */
+	uint32_t refs;
 	uint32_t n_entries, cap_entries;
 	struct fwc_rule *rules;
 	uint32_t n_rules;		/* in the entries' lists */
@@ -321,12 +322,15 @@ hash_key(const uint64_t s[2], const uint64_t d[2], uint32_t pd)
 {
 	uint64_t w;
 
-	/* IPv4: both addresses in one word, the rest zero. */
+	/* IPv4: both addresses in one word, the rest zero.  The slot index
+	 * takes the low bits and the bitmap the middle ones: the final
+	 * fold brings the high bits of the product down to both. */
 	w = (s[0] ^ (d[0] >> 32 | d[0] << 32)) +
 	    (s[1] ^ d[1] * 0x9e3779b97f4a7c15ull) +
 	    (uint64_t)pd * 0xc2b2ae3d27d4eb4full;
+	w ^= w >> 32;
 	w *= 0xff51afd7ed558ccdull;
-	return w ^ w >> 29;
+	return w ^ w >> 32;
 }
 
 static inline bool
@@ -363,14 +367,23 @@ table_pd(const struct fwc_table *t, const struct fwc_key *k)
 	return t->pd ? (uint32_t)k->proto << 16 | k->dport : 0;
 }
 
-static inline uint64_t
-table_hash(const struct fwc_table *t, const struct fwc_key *k, uint64_t s[2],
-    uint64_t d[2])
+/* k masked to t's lengths.  v4 is a constant where it is inlined: an
+ * IPv4 key has nothing in the second words. */
+static inline void
+table_mask(const struct fwc_table *t, const struct fwc_key *k, bool v4,
+    uint64_t s[2], uint64_t d[2])
 {
 	s[0] = k->s[0] & t->sm[0];
-	s[1] = k->s[1] & t->sm[1];
 	d[0] = k->d[0] & t->dm[0];
-	d[1] = k->d[1] & t->dm[1];
+	s[1] = v4 ? 0 : k->s[1] & t->sm[1];
+	d[1] = v4 ? 0 : k->d[1] & t->dm[1];
+}
+
+static inline uint64_t
+table_hash(const struct fwc_table *t, const struct fwc_key *k, bool v4,
+    uint64_t s[2], uint64_t d[2])
+{
+	table_mask(t, k, v4, s, d);
 	return hash_key(s, d, table_pd(t, k));
 }
 
@@ -1105,19 +1118,10 @@ table_scan(const struct fwc_table *t, const struct fwc_entry *e,
 		}
 }
 
-uint32_t
-fwc_next(const struct fwc *c, uint32_t chain, uint32_t from, uint32_t end,
-    const struct fwc_key *k, bool *exact)
+static inline uint32_t
+next_in(const struct fwc_chain *fc, uint32_t from, uint32_t best,
+    const struct fwc_key *k, bool v4, bool *exact)
 {
-	const struct fwc_chain *fc = &c->chains[chain];
-	uint32_t best;
-
-	*exact = false;
-	if (fc->n_tables == 0)
-		return from;
-	/* Positions in the tables are the chain's own. */
-	from -= fc->first;
-	best = end - fc->first;
 	for (uint32_t ti = 0; ti < fc->n_tables; ti++) {
 		const struct fwc_table *t = fc->tables[ti];
 		const struct fwc_entry *e;
@@ -1127,14 +1131,75 @@ fwc_next(const struct fwc *c, uint32_t chain, uint32_t from, uint32_t end,
 			break;
 		if (t->max_pos < from)
 			continue;
-		h = table_hash(t, k, s, d);
+		h = table_hash(t, k, v4, s, d);
 		if (!bloom_has(t, h))
 			continue;
 		e = table_find(t, s, d, table_pd(t, k), h);
 		if (e != NULL)
 			table_scan(t, e, from, k, &best, exact);
 	}
-	return fc->first + best;
+	return best;
+}
+
+uint32_t
+fwc_next(const struct fwc *c, uint32_t chain, uint32_t from, uint32_t end,
+    const struct fwc_key *k, bool *exact)
+{
+	const struct fwc_chain *fc = &c->chains[chain];
+
+	*exact = false;
+	if (fc->n_tables == 0)
+		return from;
+	/* Positions in the tables are the chain's own. */
+	if (c->family == FW_IPV4)
+		return fc->first + next_in(fc, from - fc->first,
+		    end - fc->first, k, true, exact);
+	return fc->first + next_in(fc, from - fc->first, end - fc->first, k,
+	    false, exact);
+}
+
+/*
+ * fwc_next() for n keys, table by table: each table's slots for the
+ * whole batch are asked for before any is read, so their cache misses
+ * overlap instead of following each other.
+ */
+static inline void
+next_batch(const struct fwc_chain *fc, uint32_t from,
+    const struct fwc_key *const *k, unsigned n, bool v4, uint32_t *best,
+    bool *exact)
+{
+	uint64_t h[FWC_BATCH_MAX];
+	uint32_t live[FWC_BATCH_MAX];
+
+	for (uint32_t ti = 0; ti < fc->n_tables; ti++) {
+		const struct fwc_table *t = fc->tables[ti];
+		unsigned m = 0;
+
+		if (t->max_pos < from)
+			continue;
+		for (unsigned i = 0; i < n; i++) {
+			uint64_t s[2], d[2];
+
+			if (t->min_pos >= best[i])
+				continue;
+			h[i] = table_hash(t, k[i], v4, s, d);
+			if (!bloom_has(t, h[i]))
+				continue;
+			__builtin_prefetch(&t->slots[(uint32_t)h[i] &
+			    t->slot_mask]);
+			live[m++] = i;
+		}
+		for (unsigned j = 0; j < m; j++) {
+			unsigned i = live[j];
+			const struct fwc_entry *e;
+			uint64_t s[2], d[2];
+
+			table_mask(t, k[i], v4, s, d);
+			e = table_find(t, s, d, table_pd(t, k[i]), h[i]);
+			if (e != NULL)
+				table_scan(t, e, from, k[i], &best[i], &exact[i]);
+		}
+	}
 }
 
 /*
@@ -1148,43 +1213,17 @@ fwc_next_batch(const struct fwc *c, uint32_t chain, uint32_t from,
     bool *exact)
 {
 	const struct fwc_chain *fc = &c->chains[chain];
-	uint64_t h[FWC_BATCH_MAX];
-	uint32_t live[FWC_BATCH_MAX];
 
 	for (unsigned i = 0; i < n; i++) {
-		best[i] = fc->n_tables == 0 ? from - fc->first : end - fc->first;
+		best[i] = fc->n_tables == 0 ? from : end - fc->first;
 		exact[i] = false;
 	}
-	from -= fc->first;
-	for (uint32_t ti = 0; ti < fc->n_tables; ti++) {
-		const struct fwc_table *t = fc->tables[ti];
-		unsigned m = 0;
-
-		if (t->max_pos < from)
-			continue;
-		for (unsigned i = 0; i < n; i++) {
-			uint64_t s[2], d[2];
-
-			if (t->min_pos >= best[i])
-				continue;
-			h[i] = table_hash(t, k[i], s, d);
-			if (!bloom_has(t, h[i]))
-				continue;
-			__builtin_prefetch(&t->slots[(uint32_t)h[i] &
-			    t->slot_mask]);
-			live[m++] = i;
-		}
-		for (unsigned j = 0; j < m; j++) {
-			unsigned i = live[j];
-			const struct fwc_entry *e;
-			uint64_t s[2], d[2];
-
-			table_hash(t, k[i], s, d);
-			e = table_find(t, s, d, table_pd(t, k[i]), h[i]);
-			if (e != NULL)
-				table_scan(t, e, from, k[i], &best[i], &exact[i]);
-		}
-	}
+	if (fc->n_tables == 0)
+		return;
+	if (c->family == FW_IPV4)
+		next_batch(fc, from - fc->first, k, n, true, best, exact);
+	else
+		next_batch(fc, from - fc->first, k, n, false, best, exact);
 	for (unsigned i = 0; i < n; i++)
 		best[i] += fc->first;
 }
