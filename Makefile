@@ -34,9 +34,15 @@ demo: deps
 	$(MAKE) all
 	scripts/demo $(BUILD)
 
-bench: deps
+# The --bench packages (DPDK for bench/classify) may be newer than
+# $(BUILD)'s setup: Meson looks for them again.
+bench:
+	scripts/install-deps --bench
 	$(MAKE) all
+	meson setup --reconfigure $(BUILD) >/dev/null
+	ninja -C $(BUILD)
 	bench/forward/run $(BUILD)
+	bench/classify/run $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN)
