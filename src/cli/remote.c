@@ -129,51 +129,75 @@ call_path(struct call *c, const char *fmt, ...)
 	return 0;
 }
 
+/* o as the call's JSON body (o is consumed); 0 or an exit status. */
+static int
+call_json(struct call *c, const char *method, json_t *o)
+{
+	/* json_pack() refuses text that is not UTF-8, as JSON must be. */
+	if (o == NULL)
+		return remote_err(EXIT_USAGE, "the words are not valid UTF-8, "
+		    "which the API's JSON needs; use the control socket (-s)");
+	c->owned = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (c->owned == NULL)
+		return remote_err(EXIT_USAGE, "out of memory");
+	c->method = method;
+	c->body = c->owned;
+	c->body_len = strlen(c->owned);
+	c->content_type = "application/json";
+	return 0;
+}
+
+/* {"chain", "rule"} from "CHAIN RULE..."; with num, "position" too. */
+static json_t *
+rule_json(const char *chain, size_t chain_len, const char *rule,
+    const char *num)
+{
+	json_t *o = json_pack("{s:s%,s:s}", "chain", chain, chain_len, "rule",
+	    rule);
+
+	if (o != NULL && num != NULL)
+		json_object_set_new(o, "position",
+		    json_integer(strtoll(num, NULL, 10)));
+	return o;
+}
+
 /* POST {"chain", "rule"[, "position"]} from "CHAIN [N] RULE...". */
 static int
 call_rule_post(struct call *c, char fam, const char *p, bool insert)
 {
 	const char *chain, *num = NULL;
 	size_t chain_len = word_next(&p, &chain);
-	json_t *o;
-	char *chain_s;
+	int rc;
 
 	/* hexctl.c always writes insert's position: "CHAIN N RULE". */
 	if (insert)
 		word_next(&p, &num);
-	if ((chain_s = strndup(chain, chain_len)) == NULL)
-		return remote_err(EXIT_USAGE, "out of memory");
-	o = json_pack("{s:s,s:s}", "chain", chain_s, "rule", p);
-	free(chain_s);
-	if (o != NULL && num != NULL)
-		json_object_set_new(o, "position",
-		    json_integer(strtoll(num, NULL, 10)));
-	c->owned = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	if (c->owned == NULL)
-		return remote_err(EXIT_USAGE, "out of memory");
-	c->method = "POST";
-	c->body = c->owned;
-	c->body_len = strlen(c->owned);
-	c->content_type = "application/json";
+	if ((rc = call_json(c, "POST", rule_json(chain, chain_len, p,
+	    num))) != 0)
+		return rc;
 	return call_path(c, "/api/firewall/rules?family=%c", fam);
 }
 
-/* DELETE /api/firewall/rules/CHAIN/N: only by position, for now. */
+/* "CHAIN N": DELETE /api/firewall/rules/CHAIN/N; "CHAIN RULE...": DELETE
+ * /api/firewall/rules {"chain", "rule"}, the first rule with that text. */
 static int
 call_rule_delete(struct call *c, char fam, const char *p)
 {
-	const char *chain, *num;
+	const char *chain, *num, *rule;
 	size_t chain_len = word_next(&p, &chain);
-	size_t num_len = word_next(&p, &num);
+	size_t num_len;
 	char *esc;
 	int rc;
 
-	if (*p != '\0' || !is_count(num, num_len))
-		return remote_err(EXIT_USAGE, "firewall delete: the API has no "
-		    "route to delete a rule by its text yet; delete it by "
-		    "position (hexctl firewall delete CHAIN N; firewall save "
-		    "shows the order) or over the control socket (-s)");
+	rule = p;
+	num_len = word_next(&p, &num);
+	if (*p != '\0' || !is_count(num, num_len)) {
+		if ((rc = call_json(c, "DELETE", rule_json(chain, chain_len,
+		    rule, NULL))) != 0)
+			return rc;
+		return call_path(c, "/api/firewall/rules?family=%c", fam);
+	}
 	if ((esc = curl_easy_escape(NULL, chain, (int)chain_len)) == NULL)
 		return remote_err(EXIT_USAGE, "out of memory");
 	c->method = "DELETE";
@@ -257,6 +281,28 @@ call_config(struct call *c, const char *line)
 	    "from 1)", line);
 }
 
+/* "sets add|del SET ELEM...": POST or DELETE
+ * /api/firewall/fwsets/SET/entries {"entry": "ELEM..."}. */
+static int
+call_set_entry(struct call *c, const char *line)
+{
+	const char *p = line + strlen("sets "), *sub, *name;
+	size_t name_len;
+	char *esc;
+	int rc;
+
+	word_next(&p, &sub);
+	name_len = word_next(&p, &name);
+	if ((rc = call_json(c, sub[0] == 'a' ? "POST" : "DELETE",
+	    json_pack("{s:s}", "entry", p))) != 0)
+		return rc;
+	if ((esc = curl_easy_escape(NULL, name, (int)name_len)) == NULL)
+		return remote_err(EXIT_USAGE, "out of memory");
+	rc = call_path(c, "/api/firewall/fwsets/%s/entries", esc);
+	curl_free(esc);
+	return rc;
+}
+
 static const struct {
 	const char *line;
 	const char *path;
@@ -290,6 +336,14 @@ call_build(struct call *c, const char *line, const char *body,
 		c->body_len = body_len;
 		c->content_type = "text/plain; charset=utf-8";
 		return call_path(c, "/api/firewall/fwsets");
+	}
+	if (line_is(line, "sets add") || line_is(line, "sets del"))
+		return call_set_entry(c, line);
+	if (strcmp(line, "reload") == 0) {
+		/* An empty body: a Content-Length, as POSTs have. */
+		c->method = "POST";
+		c->body = "";
+		return call_path(c, "/api/reload");
 	}
 	return remote_err(EXIT_USAGE, "\"%s\": the API has no route for this "
 	    "yet; use the control socket (-s) for it", line);
@@ -551,6 +605,7 @@ exchange(const struct cli_remote *r, const struct call *c, const char *line,
 	char errbuf[CURL_ERROR_SIZE] = "", *full = NULL, *ctype = NULL;
 	struct answer a = { 0 };
 	struct curl_slist *hdrs = NULL;
+	json_t *resp;
 	CURL *h = NULL;
 	CURLcode cc;
 	size_t url_len = 0;
@@ -582,8 +637,9 @@ exchange(const struct cli_remote *r, const struct call *c, const char *line,
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
 	curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype);
-	status = answer_print(full, line, http, answer_json(&a, ctype),
-	    json_out);
+	resp = answer_json(&a, ctype);
+	status = answer_print(full, line, http, resp, json_out);
+	json_decref(resp);
 	goto out;
 nomem:
 	status = remote_err(EXIT_USAGE, "out of memory");

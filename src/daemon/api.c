@@ -8,9 +8,8 @@
  * resources (versions, commit-confirm, snapshots, tokens, audit) and the
  * Prometheus /metrics are the API's alone.
  */
+#include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +19,11 @@
 #include <openssl/rand.h>
 
 #include "../lib/log.h"
-#include "../pkt/drop.h"
 #include "../mgmt/api.h"
 #include "daemon.h"
 
 #define API_LINE_MAX	8192
+#define API_NAME_MAX	64	/* a chain or set name, as hexctl */
 #define API_CONFIRM_MAX_S	86400u	/* commit-confirm: at most a day */
 #define API_TOKEN_BYTES		32	/* random bytes in a token */
 #define API_TOKEN_MAX_S		(10u * 366 * 86400)	/* expires_s */
@@ -195,6 +194,47 @@ api_rules_put(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
 	    200);
 }
 
+/* A chain or set name as the control line carries it: one word of
+ * printable characters (the firewall says whether there is one). */
+static bool
+api_word_ok(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	if (s == NULL)
+		return false;
+	for (; s[n] != '\0'; n++)
+		if (!isgraph((unsigned char)s[n]))
+			return false;
+	return n > 0 && n <= max;
+}
+
+/* Text that goes on the control line after the words before it: one line,
+ * not blank. */
+static bool
+api_text_ok(const char *s)
+{
+	return s != NULL && strpbrk(s, "\r\n") == NULL &&
+	    s[strspn(s, " \t")] != '\0';
+}
+
+/* The "chain" and "rule" of a rule's JSON body; 0, or the error sent. */
+static int
+api_rule_fields(struct hg_api_resp *resp, const json_t *b,
+    const char **chain, const char **rule)
+{
+	*chain = json_string_value(json_object_get(b, "chain"));
+	*rule = json_string_value(json_object_get(b, "rule"));
+	if (!api_word_ok(*chain, API_NAME_MAX))
+		return hg_api_error(resp, 400, "/chain", "chain: a chain name "
+		    "(FORWARD_CUST, ...) of at most %d characters is required",
+		    API_NAME_MAX);
+	if (!api_text_ok(*rule))
+		return hg_api_error(resp, 400, "/rule", "rule: the rule's "
+		    "options on one line are required");
+	return 0;
+}
+
 /* POST {"chain": "FORWARD_CUST", "rule": "-s ... -j ACCEPT",
  * "position": N}: append, or insert at N (1-based) like iptables -I. */
 static int
@@ -207,17 +247,10 @@ api_rules_post(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
 	int rc;
 
 	(void)arg;
-	if ((rc = api_family(req, resp, &fam)) != 0)
+	if ((rc = api_family(req, resp, &fam)) != 0 ||
+	    (rc = api_rule_fields(resp, b, &chain, &rule)) != 0)
 		return rc;
-	chain = json_string_value(json_object_get(b, "chain"));
-	rule = json_string_value(json_object_get(b, "rule"));
 	pos = json_object_get(b, "position");
-	if (chain == NULL || chain[0] == '\0' || strchr(chain, ' ') != NULL)
-		return hg_api_error(resp, 400, "/chain", "chain: a chain name "
-		    "(FORWARD_CUST, ...) is required");
-	if (rule == NULL || strpbrk(rule, "\r\n") != NULL)
-		return hg_api_error(resp, 400, "/rule", "rule: the rule's "
-		    "options on one line are required");
 	if (pos != NULL && (!json_is_integer(pos) ||
 	    json_integer_value(pos) < 1 || json_integer_value(pos) > 1000000))
 		return hg_api_error(resp, 400, "/position", "position: a rule "
@@ -231,6 +264,33 @@ api_rules_post(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
 	if (rc < 0 || (size_t)rc >= sizeof(line))
 		return hg_api_error(resp, 400, "/rule", "rule too long");
 	return api_relay(resp, api_request(req, line, NULL, 0), 201);
+}
+
+/* DELETE {"chain": "FORWARD_CUST", "rule": "-s ... -j ACCEPT"}: the first
+ * rule of the chain with that text, as iptables -D CHAIN RULE does. */
+static int
+api_rules_delete_text(struct hg_api_req *req, struct hg_api_resp *resp,
+    void *arg)
+{
+	const char *fam, *chain, *rule;
+	char line[API_LINE_MAX];
+	int rc;
+
+	(void)arg;
+	if ((rc = api_family(req, resp, &fam)) != 0 ||
+	    (rc = api_rule_fields(resp, hg_api_req_json(req), &chain,
+	    &rule)) != 0)
+		return rc;
+	/* A bare number is a position on the control line. */
+	if (rule[strspn(rule, " 0123456789")] == '\0')
+		return hg_api_error(resp, 400, "/rule", "rule: the rule's "
+		    "text; a position is deleted with DELETE "
+		    "/api/firewall/rules/CHAIN/N");
+	rc = snprintf(line, sizeof(line), "firewall delete %s %s %s", fam,
+	    chain, rule);
+	if (rc < 0 || (size_t)rc >= sizeof(line))
+		return hg_api_error(resp, 400, "/rule", "rule too long");
+	return api_relay(resp, api_request(req, line, NULL, 0), 200);
 }
 
 static int
@@ -268,6 +328,41 @@ api_sets_put(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
 	snprintf(line, sizeof(line), "sets restore %zu api", len);
 	return api_relay(resp, api_request(req, line, text, len),
 	    200);
+}
+
+/* POST and DELETE /api/firewall/fwsets/NAME/entries {"entry": "..."}:
+ * "sets add|del NAME ENTRY", one ipset command checked and applied like
+ * a restore of one line.  arg is "add" or "del". */
+static int
+api_set_entry(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
+{
+	const char *name = hg_api_req_param(req, "name");
+	const char *entry = json_string_value(json_object_get(
+	    hg_api_req_json(req), "entry"));
+	char line[API_LINE_MAX];
+	int rc;
+
+	if (!api_word_ok(name, API_NAME_MAX))
+		return hg_api_error(resp, 400, "path:name", "name: a set name "
+		    "of at most %d characters, without spaces", API_NAME_MAX);
+	if (!api_text_ok(entry))
+		return hg_api_error(resp, 400, "/entry", "entry: the element "
+		    "on one line, in ipset %s syntax (192.0.2.1, 10.0.0.0/8, "
+		    "10.0.0.1,tcp:80), is required", (const char *)arg);
+	rc = snprintf(line, sizeof(line), "sets %s %s %s", (const char *)arg,
+	    name, entry);
+	if (rc < 0 || (size_t)rc >= sizeof(line))
+		return hg_api_error(resp, 400, "/entry", "entry too long");
+	return api_relay(resp, api_request(req, line, NULL, 0),
+	    strcmp(arg, "add") == 0 ? 201 : 200);
+}
+
+/* POST /api/reload: the configuration file read again, as SIGHUP. */
+static int
+api_reload(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
+{
+	(void)arg;
+	return api_relay(resp, api_request(req, "reload", NULL, 0), 200);
 }
 
 /* --- the configuration store ------------------------------------------ */
@@ -870,196 +965,22 @@ api_audit(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
 	return hg_api_reply_json(resp, 200, json_pack("{s:o}", "audit", a));
 }
 
-/* --- Prometheus metrics ----------------------------------------------- */
+/* --- Prometheus metrics (metrics.c) ----------------------------------- */
 
-/* Prometheus text: one metric family at a time. */
-struct api_prom {
-	char *buf;
-	size_t len;
-	size_t cap;
-	bool failed;
-};
-
-static void HG_PRINTF(2, 3)
-prom_printf(struct api_prom *p, const char *fmt, ...)
-{
-	va_list ap;
-	char *grown;
-	int n;
-
-	if (p->failed)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(p->buf + p->len, p->cap - p->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			p->failed = true;
-			return;
-		}
-		if ((size_t)n < p->cap - p->len) {
-			p->len += (size_t)n;
-			return;
-		}
-		grown = realloc(p->buf, p->cap * 2 + (size_t)n);
-		if (grown == NULL) {
-			p->failed = true;
-			return;
-		}
-		p->buf = grown;
-		p->cap = p->cap * 2 + (size_t)n;
-	}
-}
-
-static void
-prom_head(struct api_prom *p, const char *name, const char *type,
-    const char *help)
-{
-	prom_printf(p, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-/* One sample of an integer in o (0 when absent). */
-static void
-prom_int(struct api_prom *p, const char *name, const char *labels,
-    const json_t *o, const char *key)
-{
-	prom_printf(p, "%s%s%s%s %lld\n", name, labels[0] ? "{" : "", labels,
-	    labels[0] ? "}" : "",
-	    (long long)json_integer_value(json_object_get(o, key)));
-}
-
-/* Interface names, hook and reason names are [a-z0-9_-]: no escaping.
- * Every drop reason is a series, zero or not, so rates start at once. */
-static void
-prom_interfaces(struct api_prom *p, const struct dp *dp)
-{
-	static const struct {
-		const char *metric, *help;
-		size_t off;
-	} m[] = {
-#define IF_METRIC(name, field, help) \
-	{ "hexgate_interface_" name "_total", help, \
-	  offsetof(struct dp_if_stats, field) }
-		IF_METRIC("rx_packets", rx_pkts, "Frames received."),
-		IF_METRIC("rx_bytes", rx_bytes, "Bytes received."),
-		IF_METRIC("tx_packets", tx_pkts, "Frames sent."),
-		IF_METRIC("tx_bytes", tx_bytes, "Bytes sent."),
-		IF_METRIC("rx_missed", rx_missed,
-		    "Frames lost in the port before hexgate."),
-		IF_METRIC("tx_errors", tx_errors, "Frames the port refused."),
-		IF_METRIC("punted", punted, "Frames handed to the host."),
-#undef IF_METRIC
-	};
-	const struct ip_tables *t = dp_tables(dp);
-	struct dp_if_stats st[IP_IF_MAX];
-
-	for (uint16_t i = 0; i < t->n_if; i++)
-		dp_if_stats(dp, i, &st[i]);
-	for (size_t j = 0; j < HG_ARRAY_SIZE(m); j++) {
-		prom_head(p, m[j].metric, "counter", m[j].help);
-		for (uint16_t i = 0; i < t->n_if; i++)
-			prom_printf(p, "%s{interface=\"%s\"} %llu\n",
-			    m[j].metric, t->ifs[i].name, (unsigned long long)
-			    *(const uint64_t *)((const char *)&st[i] +
-			    m[j].off));
-	}
-	prom_head(p, "hexgate_interface_drops_total", "counter",
-	    "Frames dropped, by reason.");
-	for (uint16_t i = 0; i < t->n_if; i++)
-		for (int r = 1; r < PKT_DROP_COUNT; r++)
-			prom_printf(p, "hexgate_interface_drops_total{interface="
-			    "\"%s\",reason=\"%s\"} %llu\n", t->ifs[i].name,
-			    pkt_drop_name(r),
-			    (unsigned long long)st[i].drops[r]);
-}
-
-static void
-prom_firewall(struct api_prom *p, json_t *fw)
-{
-	static const char *const fams[] = { "ipv4", "ipv6" };
-	json_t *ct = json_object_get(fw, "conntrack"), *v;
-	static const char *const nat[] = { "nat_setup", "nat_remapped",
-	    "nat_no_tuple", "nat_clash" };
-	const char *key;
-	char labels[160];
-
-	prom_head(p, "hexgate_firewall_rules", "gauge",
-	    "Rules in the running rule set.");
-	for (size_t f = 0; f < 2; f++) {
-		snprintf(labels, sizeof(labels), "family=\"%s\"", fams[f]);
-		prom_int(p, "hexgate_firewall_rules", labels,
-		    json_object_get(fw, fams[f]), "rules");
-	}
-	prom_head(p, "hexgate_firewall_verdicts_total", "counter",
-	    "Packets by firewall hook and the reason of their verdict.");
-	for (size_t f = 0; f < 2; f++) {
-		json_t *verd = json_object_get(json_object_get(fw,
-		    fams[f]), "verdicts"), *hook;
-		const char *hk;
-
-		json_object_foreach(verd, hk, hook) {
-			const char *why;
-
-			json_object_foreach(hook, why, v) {
-				snprintf(labels, sizeof(labels),
-				    "family=\"%s\",hook=\"%s\",why=\"%s\"",
-				    fams[f], hk, why);
-				prom_int(p, "hexgate_firewall_verdicts_total",
-				    labels, hook, why);
-			}
-		}
-	}
-	prom_head(p, "hexgate_conntrack_entries", "gauge",
-	    "Connection tracking entries in use.");
-	prom_int(p, "hexgate_conntrack_entries", "", ct, "in_use");
-	prom_head(p, "hexgate_conntrack_entries_max", "gauge",
-	    "Connection tracking table size.");
-	prom_int(p, "hexgate_conntrack_entries_max", "", ct, "max");
-	prom_head(p, "hexgate_conntrack_table_full_total", "counter",
-	    "New flows refused because the table was full.");
-	prom_int(p, "hexgate_conntrack_table_full_total", "", ct,
-	    "table_full");
-	prom_head(p, "hexgate_conntrack_invalid_total", "counter",
-	    "Packets conntrack found invalid, by reason.");
-	json_object_foreach(json_object_get(ct, "invalid"), key, v) {
-		snprintf(labels, sizeof(labels), "reason=\"%s\"", key);
-		prom_int(p, "hexgate_conntrack_invalid_total", labels,
-		    json_object_get(ct, "invalid"), key);
-	}
-	for (size_t j = 0; j < HG_ARRAY_SIZE(nat); j++) {
-		char name[64];
-
-		snprintf(name, sizeof(name), "hexgate_%s_total", nat[j]);
-		prom_head(p, name, "counter", j == 0 ? "Flows given a NAT "
-		    "mapping." : j == 1 ? "NAT mappings moved to another port "
-		    "to stay unique." : j == 2 ? "NAT refused: no free "
-		    "tuple." : "NAT mappings that clashed with another flow.");
-		prom_int(p, name, "", ct, nat[j]);
-	}
-}
-
-/* GET /metrics: Prometheus text exposition format 0.0.4. */
 static int
 api_metrics(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
 {
-	struct api_prom p = { .cap = 16384 };
-	json_t *fw;
+	size_t len;
+	char *text;
 	int rc;
 
+	(void)req;
 	(void)arg;
-	if ((p.buf = malloc(p.cap)) == NULL)
+	if ((text = hg_metrics_text(api_daemon, &len)) == NULL)
 		return -ENOMEM;
-	p.buf[0] = '\0';
-	fw = hg_fw_show(api_daemon);
-	prom_interfaces(&p, api_daemon->dp);
-	prom_firewall(&p, fw);
-	json_decref(fw);
-	if (p.failed)
-		rc = -ENOMEM;
-	else
-		rc = hg_api_reply_raw(resp, 200,
-		    "text/plain; version=0.0.4; charset=utf-8", p.buf, p.len);
-	free(p.buf);
+	rc = hg_api_reply_raw(resp, 200,
+	    "text/plain; version=0.0.4; charset=utf-8", text, len);
+	free(text);
 	return rc;
 }
 
@@ -1071,6 +992,13 @@ api_metrics(struct hg_api_req *req, struct hg_api_resp *resp, void *arg)
 #define VERSION_SCHEMA "{\"type\":\"object\",\"required\":" \
 	"[\"version\"],\"properties\":{\"version\":{\"type\":" \
 	"\"integer\",\"minimum\":1}}}"
+
+#define RULE_SCHEMA "{\"type\":\"object\",\"required\":[\"chain\"," \
+	"\"rule\"],\"properties\":{\"chain\":{\"type\":\"string\"}," \
+	"\"rule\":{\"type\":\"string\"}}}"
+
+#define ENTRY_SCHEMA "{\"type\":\"object\",\"required\":[\"entry\"]," \
+	"\"properties\":{\"entry\":{\"type\":\"string\"}}}"
 
 #define FAMILY	"family"
 static const struct hg_api_route api_routes[] = {
@@ -1094,6 +1022,14 @@ static const struct hg_api_route api_routes[] = {
 	  HG_API_BODY_TEXT,
 	  .summary = "replace the sets with ipset restore text, all or "
 	  "nothing" },
+	{ HG_API_POST, "/api/firewall/fwsets/:name/entries", api_set_entry,
+	  "add", HG_API_BODY_JSON, .ok_status = 201,
+	  .summary = "add an element to a set (as ipset add)",
+	  .request_schema = ENTRY_SCHEMA },
+	{ HG_API_DELETE, "/api/firewall/fwsets/:name/entries", api_set_entry,
+	  "del", HG_API_BODY_JSON,
+	  .summary = "remove an element from a set (as ipset del)",
+	  .request_schema = ENTRY_SCHEMA },
 	{ HG_API_GET, "/api/firewall/rules", api_rules_get, NULL,
 	  .summary = "the live rules with counters: JSON {\"text\": ...} or, "
 	  "with format=text, iptables-save text",
@@ -1110,10 +1046,18 @@ static const struct hg_api_route api_routes[] = {
 	  "\"rule\"],\"properties\":{\"chain\":{\"type\":\"string\"},"
 	  "\"rule\":{\"type\":\"string\"},\"position\":{\"type\":"
 	  "\"integer\",\"minimum\":1}}}" },
+	{ HG_API_DELETE, "/api/firewall/rules", api_rules_delete_text, NULL,
+	  HG_API_BODY_JSON,
+	  .summary = "delete the first rule of chain with this text (as "
+	  "iptables -D CHAIN RULE)",
+	  .query_params = FAMILY, .request_schema = RULE_SCHEMA },
 	{ HG_API_DELETE, "/api/firewall/rules/:chain/:position",
 	  api_rules_delete, NULL,
 	  .summary = "delete one rule by its position in its chain",
 	  .query_params = FAMILY },
+	{ HG_API_POST, "/api/reload", api_reload, NULL,
+	  .summary = "read the configuration file again and apply it whole, "
+	  "as SIGHUP does; with a store, a new version" },
 	{ HG_API_GET, "/api/config", api_config_get, NULL,
 	  .summary = "the running configuration version: {version, config, "
 	  "rules, rules6, sets}" },

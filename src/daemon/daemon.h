@@ -151,6 +151,10 @@ struct hg_api_resp;
 json_t *hg_api_ctl(struct hg_api_req *req, const char *line,
     const char *body, size_t body_len);
 
+/* metrics.c: the counters as Prometheus text (format 0.0.4) for GET
+ * /metrics; malloc'd, *len bytes, or NULL when out of memory. */
+char *hg_metrics_text(struct hg_daemon *d, size_t *len);
+
 /* monitor.c: /api/packet_monitor, captures as COPY rules to pcap files in
  * the API's state_dir/monitor; handlers on the control thread. */
 int hg_monitor_post(struct hg_daemon *d, struct hg_api_req *req,

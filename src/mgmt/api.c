@@ -1,9 +1,10 @@
 /*
  * src/mgmt/api.c: the HTTPS REST API server: its life cycle, request
- * dispatch (route, authenticate, parse, call the handler) and JSON replies
- * and errors.  Routes are api_route.c, TLS api_tls.c, credentials
- * api_auth.c, the OpenAPI document api_openapi.c.  The resources are the
- * caller's handlers.  Control thread only.
+ * dispatch (route, authenticate, parse, call the handler), JSON replies
+ * and errors, and the JSON 413 for bodies over the limit.  Routes are
+ * api_route.c, TLS api_tls.c, credentials api_auth.c, the OpenAPI
+ * document api_openapi.c.  The resources are the caller's handlers.
+ * Control thread only.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,12 +15,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/queue.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -573,6 +576,468 @@ api_request(struct evhttp_request *r, void *arg)
 	free(req.text);
 	json_decref(resp.json);
 	evbuffer_free(resp.raw);
+}
+
+/* --- bodies over the limit --- */
+
+/*
+ * evhttp 2.1 answers a body over max_body_bytes with an HTML page of its
+ * own, before any callback of ours can see the request (2.2 has hooks for
+ * it).  So each connection's decrypted input is followed as it arrives,
+ * ahead of evhttp's parser, and framed as evhttp frames it: the request
+ * line and headers, then Content-Length or chunked bodies.  A request
+ * whose body evhttp would refuse is answered here with the JSON 413
+ * (Connection: close), after evhttp's answers to the requests before it,
+ * and all further input of the connection is discarded until the client
+ * closes it or evhttp's idle timeout does; evhttp never sees that
+ * request.  (evhttp's own refusal also has a flaw: when such a body comes
+ * in pieces, it may serve the request with the body's tail.)  Bytes that
+ * are not what evhttp takes (a malformed head it refuses with a 400) end
+ * the following of that connection, and evhttp decides.
+ */
+enum conn_state {
+	CONN_HEAD,		/* the request line and headers */
+	CONN_BODY,		/* body_left bytes of a Content-Length body */
+	CONN_CHUNK_SIZE,	/* a chunk's size line */
+	CONN_CHUNK_DATA,	/* body_left bytes of a chunk */
+	CONN_TRAILER,		/* the lines after the last chunk */
+	CONN_PENDING,		/* refused; evhttp reads earlier requests */
+	CONN_AWAIT,		/* input taken; their answers being sent */
+	CONN_REFUSED,		/* answered 413: input discarded */
+	CONN_OFF,		/* not followed: evhttp decides */
+};
+
+#define CONN_LINE_KEEP	128	/* bytes of a line looked at: keys, sizes */
+
+struct api_conn {
+	struct hg_api *api;
+	struct bufferevent *bev;
+	enum conn_state state;
+	bool busy;		/* draining from inside the callback */
+	uint64_t front;		/* stream offset of the input's first byte */
+	uint64_t head_start;	/* stream offset of the current request */
+	uint64_t head_len;
+	uint64_t body_left;
+	uint64_t body_size;	/* chunked: the chunk sizes so far */
+	long long length;	/* Content-Length; -1: none */
+	bool first_line, no_body, chunked, te_seen, framing_key;
+	size_t line_len;	/* the current line so far, EOL included */
+	char last;		/* its last byte */
+	char line[CONN_LINE_KEEP + 1];
+	char msg[160];		/* why it is refused */
+};
+
+/* Conns live as long as their TLS session: freed by SSL_free(). */
+static int conn_ex_index = -1;
+
+static void
+conn_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	free(ptr);
+}
+
+static void
+conn_next_request(struct api_conn *c, uint64_t at)
+{
+	c->state = CONN_HEAD;
+	c->head_start = at;
+	c->head_len = 0;
+	c->body_left = c->body_size = 0;
+	c->length = -1;
+	c->first_line = true;
+	c->no_body = c->chunked = c->te_seen = c->framing_key = false;
+}
+
+static void
+conn_peer(struct bufferevent *bev, char *out, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int fd = bufferevent_getfd(bev);
+
+	snprintf(out, len, "?");
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
+		return;
+	if (ss.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out,
+		    (socklen_t)len);
+	else if (ss.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
+		    out, (socklen_t)len);
+}
+
+/* Discards the input: the rest of the refused request, unseen by evhttp. */
+static void
+conn_take(struct api_conn *c, struct evbuffer *in)
+{
+	c->busy = true;
+	evbuffer_drain(in, evbuffer_get_length(in));
+	c->busy = false;
+}
+
+/* The JSON 413, behind whatever evhttp has written. */
+static void
+conn_answer(struct api_conn *c)
+{
+	char peer[INET6_ADDRSTRLEN], head[256], *text;
+	bufferevent_data_cb readcb;
+	bufferevent_event_cb eventcb;
+	void *cbarg;
+	json_t *e;
+	int n;
+
+	c->state = CONN_REFUSED;
+	/*
+	 * Reading (a read callback set), evhttp has no write under way to
+	 * be told the end of, and its write callback would be a keep-alive
+	 * reply's, long sent: it must not run for this one.  Writing, its
+	 * reply is ahead of this one in the output and its callback is for
+	 * when both are out.
+	 */
+	bufferevent_getcb(c->bev, &readcb, NULL, &eventcb, &cbarg);
+	if (readcb != NULL)
+		bufferevent_setcb(c->bev, readcb, NULL, eventcb, cbarg);
+	e = json_pack("{s:{s:i,s:s,s:s,s:s}}", "error", "status", 413, "code",
+	    status_code_name(413), "message", c->msg, "field", "");
+	text = e != NULL ? json_dumps(e, JSON_COMPACT) : NULL;
+	json_decref(e);
+	n = snprintf(head, sizeof(head), "HTTP/1.1 413 Payload Too Large\r\n"
+	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+	    "Connection: close\r\nCache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n\r\n",
+	    text != NULL ? strlen(text) + 1 : 0);
+	if (text == NULL || bufferevent_write(c->bev, head, (size_t)n) != 0 ||
+	    bufferevent_write(c->bev, text, strlen(text)) != 0 ||
+	    bufferevent_write(c->bev, "\n", 1) != 0 ||
+	    bufferevent_enable(c->bev, EV_WRITE) != 0)
+		hg_log_warnx("api: cannot answer a 413");
+	free(text);
+	conn_peer(c->bev, peer, sizeof(peer));
+	hg_log_info("api: %s: %s", peer, c->msg);
+}
+
+/* The current request is refused for what. */
+static void
+conn_refuse(struct api_conn *c, struct evbuffer *in, const char *what)
+{
+	snprintf(c->msg, sizeof(c->msg), "request body too large: %s; the "
+	    "limit is %zu bytes", what, c->api->max_body_bytes);
+	/* Bytes of an earlier request still unread: evhttp answers it
+	 * first (conn_input() takes over once it has read them). */
+	if (c->front < c->head_start) {
+		c->state = CONN_PENDING;
+		return;
+	}
+	conn_take(c, in);
+	conn_answer(c);
+}
+
+/*
+ * The kept start of the line, without its end, which is "\n" or "\r\n"
+ * as for evbuffer_readln(EVBUFFER_EOL_CRLF); false if cut short.
+ */
+static bool
+conn_line_text(struct api_conn *c, char **text, size_t *len)
+{
+	size_t n = c->line_len - 1 - (c->last == '\r');
+
+	*text = c->line;
+	*len = HG_MIN(n, CONN_LINE_KEEP);
+	c->line[*len] = '\0';
+	return n <= CONN_LINE_KEEP;
+}
+
+/* "Key: value" with key as given: value as evhttp keeps it, or NULL. */
+static const char *
+header_value(char *line, const char *key)
+{
+	size_t klen = strlen(key);
+	char *v, *end;
+
+	if (strncasecmp(line, key, klen) != 0 || line[klen] != ':')
+		return NULL;
+	v = line + klen + 1;
+	v += strspn(v, " ");
+	end = v + strlen(v);
+	while (end > v && strchr(" \t\r\n", end[-1]) != NULL)
+		*--end = '\0';
+	return v;
+}
+
+static void
+conn_request_line(struct api_conn *c, const char *text)
+{
+	static const char *const body[] = { "GET ", "POST ", "PUT ",
+	    "PATCH ", "DELETE ", "OPTIONS ", "CONNECT " };
+
+	c->first_line = false;
+	if (strncmp(text, "HEAD ", 5) == 0 || strncmp(text, "TRACE ", 6) == 0) {
+		c->no_body = true;
+		return;
+	}
+	for (size_t i = 0; i < HG_ARRAY_SIZE(body); i++)
+		if (strncmp(text, body[i], strlen(body[i])) == 0)
+			return;
+	c->state = CONN_OFF;	/* evhttp refuses it */
+}
+
+/* The end of the head: what evhttp reads next. */
+static void
+conn_head_end(struct api_conn *c, struct evbuffer *in, uint64_t at)
+{
+	char what[64];
+
+	if (c->no_body)
+		conn_next_request(c, at);
+	else if (c->chunked)
+		c->state = CONN_CHUNK_SIZE;
+	else if (c->length > 0 && (unsigned long long)c->length >
+	    c->api->max_body_bytes) {
+		snprintf(what, sizeof(what), "Content-Length %lld", c->length);
+		conn_refuse(c, in, what);
+	} else if (c->length > 0) {
+		c->state = CONN_BODY;
+		c->body_left = (uint64_t)c->length;
+	} else
+		conn_next_request(c, at);
+}
+
+static void
+conn_header(struct api_conn *c, char *text, size_t len, bool whole,
+    struct evbuffer *in, uint64_t at)
+{
+	const char *v;
+	char *end;
+
+	if (c->first_line) {
+		conn_request_line(c, text);
+		return;
+	}
+	if (len == 0) {
+		conn_head_end(c, in, at);
+		return;
+	}
+	/* A continuation would lengthen the value before it. */
+	if (text[0] == ' ' || text[0] == '\t') {
+		if (c->framing_key)
+			c->state = CONN_OFF;
+		return;
+	}
+	c->framing_key = false;
+	if ((v = header_value(text, "Content-Length")) != NULL) {
+		c->framing_key = true;
+		if (c->length >= 0)	/* evhttp takes the first one */
+			return;
+		c->length = strtoll(v, &end, 10);
+		if (!whole || *v == '\0' || *end != '\0' || c->length < 0)
+			c->state = CONN_OFF;
+	} else if ((v = header_value(text, "Transfer-Encoding")) != NULL) {
+		c->framing_key = true;
+		if (c->te_seen)
+			return;
+		c->te_seen = true;
+		c->chunked = strcasecmp(v, "chunked") == 0;
+		if (!whole)
+			c->state = CONN_OFF;
+	} else if (whole && strchr(text, ':') == NULL)
+		c->state = CONN_OFF;	/* evhttp refuses it */
+}
+
+static void
+conn_chunk_size(struct api_conn *c, const char *text, size_t len, bool whole,
+    struct evbuffer *in)
+{
+	long long n;
+	char *end, what[64];
+
+	if (len == 0)			/* the CRLF after a chunk's data */
+		return;
+	n = strtoll(text, &end, 16);
+	if (!whole || (*end != '\0' && *end != ' ') || n < 0) {
+		c->state = CONN_OFF;
+		return;
+	}
+	if ((unsigned long long)n > c->api->max_body_bytes - c->body_size) {
+		snprintf(what, sizeof(what), "chunks of over %llu bytes",
+		    (unsigned long long)c->body_size + (unsigned long long)n);
+		conn_refuse(c, in, what);
+		return;
+	}
+	c->body_size += (uint64_t)n;
+	if (n == 0)
+		c->state = CONN_TRAILER;
+	else {
+		c->state = CONN_CHUNK_DATA;
+		c->body_left = (uint64_t)n;
+	}
+}
+
+/* One whole line; at is the stream offset just past it. */
+static void
+conn_line(struct api_conn *c, struct evbuffer *in, uint64_t at)
+{
+	char *text;
+	size_t len;
+	bool whole = conn_line_text(c, &text, &len);
+
+	switch (c->state) {
+	case CONN_HEAD:
+		conn_header(c, text, len, whole, in, at);
+		break;
+	case CONN_CHUNK_SIZE:
+		conn_chunk_size(c, text, len, whole, in);
+		break;
+	case CONN_TRAILER:
+		if (len == 0)
+			conn_next_request(c, at);
+		else if (whole && strchr(text, ':') == NULL)
+			c->state = CONN_OFF;
+		break;
+	default:
+		break;
+	}
+}
+
+/* len bytes that arrived at stream offset at. */
+static void
+conn_feed(struct api_conn *c, struct evbuffer *in, const char *p, size_t len,
+    uint64_t at)
+{
+	size_t i = 0, n;
+	const char *nl;
+
+	while (i < len) {
+		switch (c->state) {
+		case CONN_BODY:
+		case CONN_CHUNK_DATA:
+			n = (size_t)HG_MIN((uint64_t)(len - i), c->body_left);
+			c->body_left -= n;
+			i += n;
+			if (c->body_left != 0)
+				break;
+			if (c->state == CONN_BODY)
+				conn_next_request(c, at + i);
+			else
+				c->state = CONN_CHUNK_SIZE;
+			break;
+		case CONN_HEAD:
+		case CONN_CHUNK_SIZE:
+		case CONN_TRAILER:
+			nl = memchr(p + i, '\n', len - i);
+			n = nl != NULL ? (size_t)(nl - (p + i)) + 1 : len - i;
+			if (c->line_len < CONN_LINE_KEEP)
+				memcpy(c->line + c->line_len, p + i,
+				    HG_MIN(n, CONN_LINE_KEEP - c->line_len));
+			/* The last byte before the "\n", for its "\r". */
+			if (n > (nl != NULL ? 1u : 0u))
+				c->last = p[i + n - 1 - (nl != NULL)];
+			c->line_len += n;
+			i += n;
+			/* evhttp's limit on the head and the trailer. */
+			if (c->state != CONN_CHUNK_SIZE &&
+			    (c->head_len += n) > API_HEADERS_MAX_BYTES) {
+				c->state = CONN_OFF;
+				return;
+			}
+			if (nl != NULL) {
+				conn_line(c, in, at + i);
+				c->line_len = 0;
+				c->last = '\0';
+			}
+			break;
+		default:
+			return;
+		}
+	}
+}
+
+static void
+conn_input(struct evbuffer *in, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct api_conn *c = arg;
+	size_t len = evbuffer_get_length(in), off;
+	struct evbuffer_iovec v;
+	struct evbuffer_ptr pos;
+	uint64_t at;
+
+	c->front += info->n_deleted;
+	if (c->busy || c->state == CONN_OFF)
+		return;
+	/* evhttp has read the requests before the refused one, and answers
+	 * the last of them when this returns; ours goes out after. */
+	if (c->state == CONN_PENDING && c->front >= c->head_start) {
+		c->state = CONN_AWAIT;
+		conn_take(c, in);
+		return;
+	}
+	if (info->n_added == 0 || c->state == CONN_PENDING)
+		return;
+	if (c->state == CONN_AWAIT || c->state == CONN_REFUSED) {
+		conn_take(c, in);
+		return;
+	}
+	if (info->n_added > len) {
+		c->state = CONN_OFF;
+		return;
+	}
+	/* The new bytes are the buffer's last n_added. */
+	at = c->front + (len - info->n_added);
+	for (off = len - info->n_added; off < len; off += v.iov_len) {
+		if (evbuffer_ptr_set(in, &pos, off, EVBUFFER_PTR_SET) != 0 ||
+		    evbuffer_peek(in, (ev_ssize_t)(len - off), &pos, &v,
+		    1) < 1 || v.iov_len == 0) {
+			c->state = CONN_OFF;
+			return;
+		}
+		v.iov_len = HG_MIN(v.iov_len, len - off);
+		conn_feed(c, in, v.iov_base, v.iov_len, at);
+		at += v.iov_len;
+		if (c->state == CONN_REFUSED || c->state == CONN_OFF)
+			return;
+	}
+}
+
+/* CONN_AWAIT: the answers before ours are out once the output empties. */
+static void
+conn_output(struct evbuffer *out, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct api_conn *c = arg;
+
+	if (c->state == CONN_AWAIT && info->n_deleted > 0 &&
+	    evbuffer_get_length(out) == 0)
+		conn_answer(c);
+}
+
+void
+api_conn_follow(struct hg_api *api, struct bufferevent *bev, SSL *ssl)
+{
+	struct api_conn *c;
+
+	if (conn_ex_index < 0)
+		conn_ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL,
+		    conn_ex_free);
+	/* Without a follower evhttp's own 413 still holds the limit. */
+	if (conn_ex_index < 0 || (c = calloc(1, sizeof(*c))) == NULL)
+		return;
+	if (SSL_set_ex_data(ssl, conn_ex_index, c) != 1) {
+		free(c);
+		return;
+	}
+	c->api = api;
+	c->bev = bev;
+	conn_next_request(c, 0);
+	if (evbuffer_add_cb(bufferevent_get_input(bev), conn_input,
+	    c) == NULL || evbuffer_add_cb(bufferevent_get_output(bev),
+	    conn_output, c) == NULL)
+		c->state = CONN_OFF;
 }
 
 /* --- life cycle --- */

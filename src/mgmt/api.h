@@ -115,8 +115,10 @@ struct hg_api_params {
 	/* Api-Token checker (the store owns tokens); NULL: tokens refused. */
 	bool (*token_ok)(const char *token, void *arg);
 	void *token_arg;
-	/* Larger bodies get a 413 with libevent's own HTML body: evhttp 2.1
-	 * answers it before any callback of ours runs (2.2 has a hook). */
+	/* Larger bodies get a JSON 413 that says the limit, answered from
+	 * the request's head (Content-Length) or at the chunk that goes
+	 * over it, before evhttp reads them (api.c, "bodies over the
+	 * limit"). */
 	size_t max_body_bytes;
 	const char *api_version;	/* OpenAPI info.version */
 };

@@ -103,6 +103,11 @@ bool api_route_match(const struct api_route *ar, char *const *segs,
     size_t n);
 bool api_route_has_query(const struct api_route *ar, const char *name);
 
+/* api.c: follows bev's requests so that a body over the limit gets the
+ * JSON 413; its state lives as long as ssl. */
+struct bufferevent;
+void api_conn_follow(struct hg_api *api, struct bufferevent *bev, SSL *ssl);
+
 /* api_tls.c */
 int api_tls_init(struct hg_api *api, const struct hg_api_params *p,
     char *err, size_t err_len) HG_MUST_CHECK;

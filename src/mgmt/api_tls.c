@@ -248,6 +248,7 @@ tls_bev(struct event_base *base, void *arg)
 		hg_fatalx("api: out of memory for a TLS connection");
 	/* Clients that just close the socket are common, not errors. */
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	api_conn_follow(api, bev, ssl);
 	return bev;
 }
 

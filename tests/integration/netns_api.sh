@@ -9,9 +9,11 @@
 # password made at first start, root-only files); failed logins limited
 # (429); reads (status, interfaces, firewall rules as JSON and text);
 # changes all or nothing (a rule added, a bad rule refused with its place
-# and nothing changed, a whole rule set replaced, one deleted), each
-# written back to the rule file; sets; the OpenAPI document names every
-# route and every route it names answers.  With a store (config "store"):
+# and nothing changed, a whole rule set replaced, one deleted by position
+# and one by its text), each written back to the rule file; sets, and
+# elements added and removed one by one; a reload; a body over the limit
+# gets a JSON 413; the OpenAPI document names every route and every GET
+# route it names answers.  With a store (config "store"):
 # version 1 at first start; each change a new version with its diff; a
 # rollback; a config the daemon cannot take refused, version unchanged;
 # a restart starts from the newest version, not the files; a rule whose
@@ -136,6 +138,146 @@ sets_ok() {
 	api /api/firewall/fwsets | grep -q 'add blk 192.0.2.9'
 }
 
+# refused WHAT WANT_STATUS WANT_TEXT [CURL ARGS...] PATH: a request the
+# API refuses with WANT_STATUS and a JSON error whose message, field or
+# located errors hold WANT_TEXT; prints a line for the log.
+refused() {
+	local what=$1 want=$2 text=$3
+	shift 3
+	api "$@" >/dev/null
+	echo "$what: $(status) $(cat "$tmp/body")"
+	[ "$(status)" = "$want" ] || { echo "  want $want"; return 1; }
+	[ "$(jget 'j["error"]["status"]')" = "$want" ] || return 1
+	jget 'j["error"]["message"] + " " + str(j["error"].get("field")) + " " + "".join(j["error"].get("errors", []))' |
+	    grep -qF -- "$text" || { echo "  no \"$text\" in it"; return 1; }
+}
+
+# DELETE /api/firewall/rules {"chain", "rule"}: the rule with that text
+# goes, written back; what is not a rule of the chain is a 400 that says
+# so, and the rules stay as they were.
+delete_text_ok() {
+	local v0 before
+	api -X POST -d '{"chain":"FORWARD_CUST","rule":"-s 10.1.0.31/32 -j DROP"}' \
+	    /api/firewall/rules >/dev/null
+	api -X POST -d '{"chain":"FORWARD_CUST","rule":"-s 10.1.0.32/32 -j DROP"}' \
+	    /api/firewall/rules >/dev/null
+	[ "$(status)" = 201 ] || return 1
+	v0=$(version_now)
+	api -X DELETE -d '{"chain":"FORWARD_CUST","rule":"-s 10.1.0.31/32 -j DROP"}' \
+	    /api/firewall/rules
+	echo
+	[ "$(status)" = 200 ] || return 1
+	[ "$(jget 'j["version"]')" = $((v0 + 1)) ] || return 1
+	api '/api/firewall/rules?format=text' >"$tmp/rules"
+	! grep -q -- '-s 10.1.0.31/32' "$tmp/rules" || { echo "still live"; return 1; }
+	grep -q -- '-s 10.1.0.32/32 -j DROP' "$tmp/rules" ||
+	    { echo "the other rule went too"; return 1; }
+	! grep -q -- '-s 10.1.0.31/32' "$tmp/rules.v4" ||
+	    { echo "still in rules.v4"; return 1; }
+	before=$(grep -c -- '-A ' "$tmp/rules")
+	refused "not a rule of the chain" 400 'no such rule in chain FORWARD_CUST' \
+	    -X DELETE -d '{"chain":"FORWARD_CUST","rule":"-s 10.1.0.31/32 -j DROP"}' \
+	    /api/firewall/rules || return 1
+	refused "no such chain" 400 'no chain NOPE' \
+	    -X DELETE -d '{"chain":"NOPE","rule":"-j DROP"}' /api/firewall/rules ||
+	    return 1
+	refused "rule left out" 400 '/rule' \
+	    -X DELETE -d '{"chain":"FORWARD_CUST"}' /api/firewall/rules || return 1
+	refused "a position, not a rule" 400 'DELETE /api/firewall/rules/CHAIN/N' \
+	    -X DELETE -d '{"chain":"FORWARD_CUST","rule":"1"}' /api/firewall/rules ||
+	    return 1
+	refused "a chain name with a space" 400 '/chain' \
+	    -X DELETE -d '{"chain":"FORWARD CUST","rule":"-j DROP"}' \
+	    /api/firewall/rules || return 1
+	refused "no body" 400 'needs a JSON body' -X DELETE /api/firewall/rules ||
+	    return 1
+	[ "$(api '/api/firewall/rules?format=text' | grep -c -- '-A ')" = "$before" ] &&
+	    [ "$(version_now)" = $((v0 + 1)) ]
+}
+
+# POST and DELETE /api/firewall/fwsets/NAME/entries {"entry"}: one
+# element in or out, written to the sets file, a version each; an element
+# the set cannot take is a 400 with its located error.
+set_entries_ok() {
+	local v0
+	v0=$(version_now)
+	api -X POST -d '{"entry":"192.0.2.10"}' /api/firewall/fwsets/blk/entries
+	echo
+	[ "$(status)" = 201 ] || return 1
+	api -X DELETE -d '{"entry":"192.0.2.9"}' /api/firewall/fwsets/blk/entries
+	echo
+	[ "$(status)" = 200 ] || return 1
+	api /api/firewall/fwsets >/dev/null
+	jget 'j["text"]' | tee "$tmp/sets"
+	grep -qx 'add blk 192.0.2.10' "$tmp/sets" || return 1
+	! grep -q '192.0.2.9$' "$tmp/sets" || { echo "192.0.2.9 still in"; return 1; }
+	grep -qx 'add blk 192.0.2.10' "$tmp/sets.ipset" ||
+	    { echo "not in sets.ipset"; return 1; }
+	[ "$(version_now)" = $((v0 + 2)) ] || return 1
+	refused "not an address" 400 'bad address "not-an-ip"' \
+	    -X POST -d '{"entry":"not-an-ip"}' /api/firewall/fwsets/blk/entries ||
+	    return 1
+	refused "no such set" 400 'no set named "nosuch"' \
+	    -X POST -d '{"entry":"192.0.2.1"}' /api/firewall/fwsets/nosuch/entries ||
+	    return 1
+	refused "not a member" 400 'is not in set "blk"' \
+	    -X DELETE -d '{"entry":"192.0.2.9"}' /api/firewall/fwsets/blk/entries ||
+	    return 1
+	refused "entry left out" 400 '/entry' \
+	    -X POST -d '{"element":"192.0.2.1"}' /api/firewall/fwsets/blk/entries ||
+	    return 1
+	refused "two lines" 400 '/entry' \
+	    -X POST -d '{"entry":"192.0.2.1\nadd blk 192.0.2.2"}' \
+	    /api/firewall/fwsets/blk/entries || return 1
+	[ "$(version_now)" = $((v0 + 2)) ]
+}
+
+# POST /api/reload: the config file read again, a version by api; a
+# file hexgated cannot take is a 400 naming it, the running one stays.
+reload_ok() {
+	local v0
+	v0=$(version_now)
+	api -X POST /api/reload
+	echo
+	[ "$(status)" = 200 ] || return 1
+	[ "$(jget 'j["ok"]')" = True ] || return 1
+	api '/api/config/versions?limit=1' >/dev/null
+	[ "$(jget 'j["versions"][0]["comment"]')" = reload ] || return 1
+	[ "$(jget 'j["versions"][0]["author"]')" = api ] || return 1
+	[ "$(jget 'j["current"]')" = $((v0 + 1)) ] || return 1
+	cp "$conf" "$tmp/conf.good"
+	echo '{ "workers": ' >"$conf"
+	refused "a broken config file" 400 "$conf" -X POST /api/reload
+	local rc=$?
+	cp "$tmp/conf.good" "$conf"
+	[ "$rc" = 0 ] || return 1
+	[ "$(version_now)" = $((v0 + 1)) ] || return 1
+	api /api/status/system >/dev/null
+	[ "$(status)" = 200 ]
+}
+
+# A body over the limit (64 MiB) gets the API's JSON 413 saying the
+# limit, with a Content-Length and chunked alike; the server stays up.
+body_limit_ok() {
+	local te
+	truncate -s 65M "$tmp/big"
+	for te in "" "Transfer-Encoding: chunked"; do
+		nsx "$r" curl -s --cacert "$tmp/state/api.crt" -u "api:$pw" \
+		    -D "$tmp/head" -o "$tmp/body" -w '%{http_code}' -X PUT \
+		    ${te:+-H "$te"} --data-binary @"$tmp/big" \
+		    "$url/api/firewall/rules" >"$tmp/status"
+		echo "${te:-Content-Length}: $(status) $(cat "$tmp/body")"
+		[ "$(status)" = 413 ] || return 1
+		grep -qi '^content-type: application/json' "$tmp/head" || return 1
+		[ "$(jget 'j["error"]["code"]')" = payload_too_large ] || return 1
+		jget 'j["error"]["message"]' |
+		    grep -q 'the limit is 67108864 bytes$' || return 1
+	done
+	rm -f "$tmp/big"
+	api /api/status/system >/dev/null
+	[ "$(status)" = 200 ]
+}
+
 openapi_ok() {
 	nsx "$r" curl -s --cacert "$tmp/state/api.crt" "$url/api/openapi.json" \
 	    >"$tmp/openapi.json" || return 1
@@ -145,6 +287,14 @@ import json, sys
 doc = json.load(open(sys.argv[1]))
 paths = doc["paths"]
 assert "/api/firewall/rules" in paths, "rules route undocumented"
+for p, m in (("/api/firewall/rules", "delete"),
+             ("/api/firewall/fwsets/{name}/entries", "post"),
+             ("/api/firewall/fwsets/{name}/entries", "delete"),
+             ("/api/reload", "post")):
+    op = paths.get(p, {}).get(m)
+    assert op is not None, "%s %s undocumented" % (m, p)
+    if p != "/api/reload":
+        assert "application/json" in op["requestBody"]["content"], p
 for p, ops in paths.items():
     if "get" in ops and "{" not in p:
         print(p)
@@ -507,6 +657,10 @@ check "a bad rule: 400 naming its column, nothing changed" bad_rule_ok
 check "PUT a rule set; a bad one refused by line, nothing changed" restore_ok
 check "DELETE a rule by position; a bad position is a 400" delete_ok
 check "PUT and GET the sets" sets_ok
+check "DELETE a rule by its text; what is not there is a 400 saying so" delete_text_ok
+check "set entries added and removed; bad ones refused with their place" set_entries_ok
+check "POST /api/reload: a version by api; a broken file refused by name" reload_ok
+check "a body over the limit: JSON 413 saying the limit (length, chunked)" body_limit_ok
 check "store: a POSTed rule is a new version by api; its diff" store_post_ok
 check "store: rollback applies the old version as a new one" store_rollback_ok
 check "store: PUT /api/config with an unknown interface: 400, no version" store_refuse_ok

@@ -12,9 +12,12 @@
 #
 # Checks: status; firewall add, then save shows it; a bad rule exits 1
 # with its located error; restore from stdin; config versions; config
-# diff of the last two shows the rule; config rollback; a wrong password
-# exits 1 with the server's 401 message; a missing CA file exits 2; delete
-# by rule text exits 2 (no route yet); the environment variables work.
+# diff of the last two shows the rule; config rollback; delete by
+# position and by rule text (a version by api); sets add and del (save
+# shows them, the sets file has them), a bad element exits 1 with the
+# server's located error; reload, and a broken config file refused by
+# name; a wrong password exits 1 with the server's 401 message; a missing
+# CA file exits 2; the environment variables work.
 #
 # Usage: netns_hexctl_api.sh BUILD_DIR   (root; exits 77 when it cannot run)
 set -u
@@ -129,16 +132,98 @@ rollback_ok() {
 	[ "$(current)" = $((v + 1)) ]
 }
 
+# The comment and author of the newest version.
+newest() {
+	hxa config versions | sed -n 2p
+}
+
 delete_ok() {
-	local n
+	local n v
 	n=$(hxa firewall save | grep -c -- '-A FORWARD_CUST')
 	hxa firewall delete FORWARD_CUST 1 || return 1
 	[ "$(hxa firewall save | grep -c -- '-A FORWARD_CUST')" = $((n - 1)) ] ||
 	    return 1
-	hxa firewall delete FORWARD_CUST -j DROP 2>"$tmp/err"
+	# By its text, as iptables -D: that rule, not its neighbour; the
+	# comment's quotes travel as the shell gave them.
+	hxa firewall add FORWARD_CUST -s 10.1.0.21/32 -m comment \
+	    --comment "from the lab" -j DROP || return 1
+	hxa firewall add FORWARD_CUST -s 10.1.0.22/32 -j DROP || return 1
+	v=$(current)
+	hxa firewall delete FORWARD_CUST -s 10.1.0.21/32 -m comment \
+	    --comment "from the lab" -j DROP || return 1
+	hxa firewall save >"$tmp/save"
+	! grep -q -- '-s 10.1.0.21/32' "$tmp/save" || { echo "still live"; return 1; }
+	grep -q -- '-s 10.1.0.22/32 -j DROP' "$tmp/save" ||
+	    { echo "its neighbour went too"; return 1; }
+	! grep -q -- '-s 10.1.0.21/32' "$tmp/rules.v4" ||
+	    { echo "still in rules.v4"; return 1; }
+	[ "$(current)" = $((v + 1)) ] || return 1
+	newest | tee /dev/stderr | grep -q ' api  .*firewall delete$'
+}
+
+# A rule that is not there: exit 1, the located error, the summary.
+delete_missing_ok() {
+	hxa firewall delete FORWARD_CUST -s 10.1.0.21/32 -j DROP >"$tmp/out" \
+	    2>"$tmp/err"
 	local rc=$?
+	cat "$tmp/out" "$tmp/err"
+	[ "$rc" = 1 ] || { echo "exit status $rc, want 1"; return 1; }
+	grep -q '^rule:1:1-.*: error: no such rule in chain FORWARD_CUST$' \
+	    "$tmp/err" || return 1
+	tail -n 1 "$tmp/err" | grep -q '^hexctl: rule refused.*(400 bad_request)$'
+}
+
+sets_ok() {
+	local v
+	printf 'create blk hash:ip family inet\n' | hxa sets restore - || return 1
+	v=$(current)
+	hxa sets add blk 192.0.2.7 || return 1
+	hxa sets add blk 192.0.2.8 || return 1
+	hxa sets save | tee "$tmp/sets"
+	grep -qx 'add blk 192.0.2.7' "$tmp/sets" || return 1
+	grep -qx 'add blk 192.0.2.8' "$tmp/sets" || return 1
+	hxa sets del blk 192.0.2.7 || return 1
+	hxa sets save >"$tmp/sets"
+	! grep -q '192.0.2.7' "$tmp/sets" || { echo "192.0.2.7 still in"; return 1; }
+	grep -qx 'add blk 192.0.2.8' "$tmp/sets" || return 1
+	grep -qx 'add blk 192.0.2.8' "$tmp/sets.ipset" ||
+	    { echo "not written to sets.ipset"; return 1; }
+	[ "$(current)" = $((v + 3)) ]
+}
+
+bad_element_ok() {
+	local v
+	v=$(current)
+	hxa sets add blk nope >"$tmp/out" 2>"$tmp/err"
+	local rc=$?
+	cat "$tmp/out" "$tmp/err"
+	[ "$rc" = 1 ] || { echo "exit status $rc, want 1"; return 1; }
+	grep -q '^element:1:9-12: error: bad address "nope"$' "$tmp/err" ||
+	    return 1
+	tail -n 1 "$tmp/err" |
+	    grep -q '^hexctl: element: 1 error; no set changed (400 bad_request)$' ||
+	    return 1
+	expect_rc 1 hxa sets del blk 192.0.2.99 || return 1
+	expect_rc 1 hxa sets add nosuch 192.0.2.1 || return 1
+	[ "$(current)" = "$v" ]
+}
+
+reload_ok() {
+	local v
+	v=$(current)
+	hxa reload | tee "$tmp/out" || return 1
+	grep -q '^configuration reloaded: version [0-9]*$' "$tmp/out" || return 1
+	[ "$(current)" = $((v + 1)) ] || return 1
+	newest | grep -q ' api  .*reload$' || return 1
+	cp "$conf" "$tmp/conf.good"
+	echo '{ "workers": ' >"$conf"
+	hxa reload 2>"$tmp/err"
+	local rc=$?
+	cp "$tmp/conf.good" "$conf"
 	cat "$tmp/err"
-	[ "$rc" = 2 ] && grep -q 'no route to delete a rule by its text' "$tmp/err"
+	[ "$rc" = 1 ] || { echo "exit status $rc, want 1"; return 1; }
+	grep -qF "hexctl: $conf: line " "$tmp/err" || return 1
+	[ "$(current)" = $((v + 1)) ] && hxa status >/dev/null
 }
 
 wrong_password_ok() {
@@ -191,7 +276,11 @@ check "firewall restore from stdin; a bad one refused" restore_ok
 check "config versions lists the versions" versions_ok
 check "config diff of the last two shows the added rule" diff_ok
 check "config rollback applies the old version as a new one" rollback_ok
-check "delete by position; by rule text: exit 2, no route yet" delete_ok
+check "delete by position, and by rule text: that rule, a version by api" delete_ok
+check "delete of a rule that is not there: exit 1 with the located error" delete_missing_ok
+check "sets add and del: sets save and the sets file show them" sets_ok
+check "a bad element: exit 1, its located error, the server's message" bad_element_ok
+check "reload: a version by api; a broken config file refused by name" reload_ok
 check "a wrong password: exit 1 with the server's 401 message" wrong_password_ok
 check "a missing CA file: exit 2 with a clear error" missing_ca_ok
 check "an untrusted certificate: exit 2, pointing at --cacert" untrusted_ok

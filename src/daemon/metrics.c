@@ -1,0 +1,201 @@
+/*
+ * src/daemon/metrics.c: the counters in the Prometheus text exposition
+ * format 0.0.4, which the API serves as GET /metrics (api.c).  Read from
+ * the data plane's stats and the firewall's "show firewall" object, on the
+ * control thread; the workers are not stopped, so a scrape is a close
+ * approximation, not an atomic snapshot.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../pkt/drop.h"
+#include "daemon.h"
+
+/* Prometheus text: one metric family at a time. */
+struct prom {
+	char *buf;
+	size_t len;
+	size_t cap;
+	bool failed;
+};
+
+static void HG_PRINTF(2, 3)
+prom_printf(struct prom *p, const char *fmt, ...)
+{
+	va_list ap;
+	char *grown;
+	int n;
+
+	if (p->failed)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(p->buf + p->len, p->cap - p->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			p->failed = true;
+			return;
+		}
+		if ((size_t)n < p->cap - p->len) {
+			p->len += (size_t)n;
+			return;
+		}
+		grown = realloc(p->buf, p->cap * 2 + (size_t)n);
+		if (grown == NULL) {
+			p->failed = true;
+			return;
+		}
+		p->buf = grown;
+		p->cap = p->cap * 2 + (size_t)n;
+	}
+}
+
+static void
+prom_head(struct prom *p, const char *name, const char *type,
+    const char *help)
+{
+	prom_printf(p, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* One sample of an integer in o (0 when absent). */
+static void
+prom_int(struct prom *p, const char *name, const char *labels,
+    const json_t *o, const char *key)
+{
+	prom_printf(p, "%s%s%s%s %lld\n", name, labels[0] ? "{" : "", labels,
+	    labels[0] ? "}" : "",
+	    (long long)json_integer_value(json_object_get(o, key)));
+}
+
+/* Interface names, hook and reason names are [a-z0-9_-]: no escaping.
+ * Every drop reason is a series, zero or not, so rates start at once. */
+static void
+prom_interfaces(struct prom *p, const struct dp *dp)
+{
+	static const struct {
+		const char *metric, *help;
+		size_t off;
+	} m[] = {
+#define IF_METRIC(name, field, help) \
+	{ "hexgate_interface_" name "_total", help, \
+	  offsetof(struct dp_if_stats, field) }
+		IF_METRIC("rx_packets", rx_pkts, "Frames received."),
+		IF_METRIC("rx_bytes", rx_bytes, "Bytes received."),
+		IF_METRIC("tx_packets", tx_pkts, "Frames sent."),
+		IF_METRIC("tx_bytes", tx_bytes, "Bytes sent."),
+		IF_METRIC("rx_missed", rx_missed,
+		    "Frames lost in the port before hexgate."),
+		IF_METRIC("tx_errors", tx_errors, "Frames the port refused."),
+		IF_METRIC("punted", punted, "Frames handed to the host."),
+#undef IF_METRIC
+	};
+	const struct ip_tables *t = dp_tables(dp);
+	struct dp_if_stats st[IP_IF_MAX];
+
+	for (uint16_t i = 0; i < t->n_if; i++)
+		dp_if_stats(dp, i, &st[i]);
+	for (size_t j = 0; j < HG_ARRAY_SIZE(m); j++) {
+		prom_head(p, m[j].metric, "counter", m[j].help);
+		for (uint16_t i = 0; i < t->n_if; i++)
+			prom_printf(p, "%s{interface=\"%s\"} %llu\n",
+			    m[j].metric, t->ifs[i].name, (unsigned long long)
+			    *(const uint64_t *)((const char *)&st[i] +
+			    m[j].off));
+	}
+	prom_head(p, "hexgate_interface_drops_total", "counter",
+	    "Frames dropped, by reason.");
+	for (uint16_t i = 0; i < t->n_if; i++)
+		for (int r = 1; r < PKT_DROP_COUNT; r++)
+			prom_printf(p, "hexgate_interface_drops_total{interface="
+			    "\"%s\",reason=\"%s\"} %llu\n", t->ifs[i].name,
+			    pkt_drop_name(r),
+			    (unsigned long long)st[i].drops[r]);
+}
+
+static void
+prom_firewall(struct prom *p, json_t *fw)
+{
+	static const char *const fams[] = { "ipv4", "ipv6" };
+	json_t *ct = json_object_get(fw, "conntrack"), *v;
+	static const char *const nat[] = { "nat_setup", "nat_remapped",
+	    "nat_no_tuple", "nat_clash" };
+	const char *key;
+	char labels[160];
+
+	prom_head(p, "hexgate_firewall_rules", "gauge",
+	    "Rules in the running rule set.");
+	for (size_t f = 0; f < 2; f++) {
+		snprintf(labels, sizeof(labels), "family=\"%s\"", fams[f]);
+		prom_int(p, "hexgate_firewall_rules", labels,
+		    json_object_get(fw, fams[f]), "rules");
+	}
+	prom_head(p, "hexgate_firewall_verdicts_total", "counter",
+	    "Packets by firewall hook and the reason of their verdict.");
+	for (size_t f = 0; f < 2; f++) {
+		json_t *verd = json_object_get(json_object_get(fw,
+		    fams[f]), "verdicts"), *hook;
+		const char *hk;
+
+		json_object_foreach(verd, hk, hook) {
+			const char *why;
+
+			json_object_foreach(hook, why, v) {
+				snprintf(labels, sizeof(labels),
+				    "family=\"%s\",hook=\"%s\",why=\"%s\"",
+				    fams[f], hk, why);
+				prom_int(p, "hexgate_firewall_verdicts_total",
+				    labels, hook, why);
+			}
+		}
+	}
+	prom_head(p, "hexgate_conntrack_entries", "gauge",
+	    "Connection tracking entries in use.");
+	prom_int(p, "hexgate_conntrack_entries", "", ct, "in_use");
+	prom_head(p, "hexgate_conntrack_entries_max", "gauge",
+	    "Connection tracking table size.");
+	prom_int(p, "hexgate_conntrack_entries_max", "", ct, "max");
+	prom_head(p, "hexgate_conntrack_table_full_total", "counter",
+	    "New flows refused because the table was full.");
+	prom_int(p, "hexgate_conntrack_table_full_total", "", ct,
+	    "table_full");
+	prom_head(p, "hexgate_conntrack_invalid_total", "counter",
+	    "Packets conntrack found invalid, by reason.");
+	json_object_foreach(json_object_get(ct, "invalid"), key, v) {
+		snprintf(labels, sizeof(labels), "reason=\"%s\"", key);
+		prom_int(p, "hexgate_conntrack_invalid_total", labels,
+		    json_object_get(ct, "invalid"), key);
+	}
+	for (size_t j = 0; j < HG_ARRAY_SIZE(nat); j++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "hexgate_%s_total", nat[j]);
+		prom_head(p, name, "counter", j == 0 ? "Flows given a NAT "
+		    "mapping." : j == 1 ? "NAT mappings moved to another port "
+		    "to stay unique." : j == 2 ? "NAT refused: no free "
+		    "tuple." : "NAT mappings that clashed with another flow.");
+		prom_int(p, name, "", ct, nat[j]);
+	}
+}
+
+char *
+hg_metrics_text(struct hg_daemon *d, size_t *len)
+{
+	struct prom p = { .cap = 16384 };
+	json_t *fw;
+
+	if ((p.buf = malloc(p.cap)) == NULL)
+		return NULL;
+	p.buf[0] = '\0';
+	fw = hg_fw_show(d);
+	prom_interfaces(&p, d->dp);
+	prom_firewall(&p, fw);
+	json_decref(fw);
+	if (p.failed) {
+		free(p.buf);
+		return NULL;
+	}
+	*len = p.len;
+	return p.buf;
+}
