@@ -205,9 +205,11 @@ fw_known(const struct hg_config *cfg, uint8_t family, struct fw_addr *out)
 	return n;
 }
 
+/* Compiles rs for cfg; on success the program owns rs (fw_compile_take),
+ * on failure the caller still does. */
 static int
 fw_compile_one(struct hg_daemon *d, const struct hg_config *cfg,
-    const struct fw_ruleset *rs, struct fw_prog **out, struct fw_errs *errs)
+    struct fw_ruleset *rs, struct fw_prog **out, struct fw_errs *errs)
 {
 	static struct fw_addr known[HG_CFG_KNOWN_MAX];
 	char names[IP_IF_MAX][FW_IFNAME_MAX];
@@ -223,7 +225,7 @@ fw_compile_one(struct hg_daemon *d, const struct hg_config *cfg,
 	env.n_known = fw_known(cfg, rs->family, known);
 	env.known = known;
 	env.n_workers = d->n_workers;
-	return fw_compile(rs, &env, out, errs);
+	return fw_compile_take(rs, &env, out, errs);
 }
 
 static int
@@ -300,8 +302,8 @@ fw_build_one(struct hg_daemon *d, const struct hg_config *cfg,
 		snprintf(err, err_len, "%s: %u error%s, first: %s", src,
 		    errs.n, errs.n == 1 ? "" : "s",
 		    errs.n ? errs.e[0].msg : strerror(-rc));
+		fw_ruleset_free(rs);
 	}
-	fw_ruleset_free(rs);
 	return rc;
 }
 
@@ -486,10 +488,9 @@ fw_publish(struct hg_daemon *d, uint8_t family, struct fw_prog *prog,
 	    d->cfg->fw.rules;
 	struct fw_prog *other = live_prog(d, family == FW_IPV6 ? FW_IPV4 :
 	    FW_IPV6);
-	struct fw_ruleset *rs;
+	struct fw_prog_stats st;
 	struct dp_fw *fw;
 	char err[512], path[HG_CFG_PATH_MAX * 2];
-	uint32_t n_rules = 0;
 	char *text;
 	json_t *reply;
 
@@ -520,13 +521,10 @@ fw_publish(struct hg_daemon *d, uint8_t family, struct fw_prog *prog,
 		    "unchanged", what, err);
 	}
 	dp_fw_swap(d->dp, fw);
-	rs = fw_prog_ruleset(prog);
-	for (int t = 0; rs != NULL && t < FW_TABLE_COUNT; t++)
-		for (uint32_t c = 0; c < rs->tables[t].n_chains; c++)
-			n_rules += rs->tables[t].chains[c].n_rules;
-	hg_log_info("firewall: %s: %u %s rules live", what, n_rules,
+	fw_prog_stats(prog, &st);
+	hg_log_info("firewall: %s: %u %s rules live", what, st.n_rules,
 	    fam_name(family));
-	reply = json_pack("{s:b,s:I}", "ok", 1, "rules", (json_int_t)n_rules);
+	reply = json_pack("{s:b,s:I}", "ok", 1, "rules", (json_int_t)st.n_rules);
 	if (d->store != NULL)
 		json_object_set_new(reply, "version",
 		    json_integer((json_int_t)d->store_version));
@@ -534,11 +532,10 @@ fw_publish(struct hg_daemon *d, uint8_t family, struct fw_prog *prog,
 		json_object_set_new(reply, "warning", json_string("no rule "
 		    "file is configured: the change lasts until hexgated "
 		    "stops"));
-		fw_ruleset_free(rs);
 		return reply;
 	}
 	hg_cfg_rel_path(d, cfg_path, path, sizeof(path));
-	text = rs != NULL ? fw_ruleset_print(rs, 0) : NULL;
+	text = fw_prog_print(prog, 0);
 	if (text == NULL || fw_write_file(path, text, err, sizeof(err)) != 0) {
 		hg_log_warnx("firewall: rules are live but not saved: %s",
 		    text == NULL ? "out of memory" : err);
@@ -546,29 +543,30 @@ fw_publish(struct hg_daemon *d, uint8_t family, struct fw_prog *prog,
 		    "out of memory saving the rules" : err));
 	}
 	free(text);
-	fw_ruleset_free(rs);
 	return reply;
 }
 
-/* Compiles rs and publishes it for its family.  Counters go on from
- * what rs carries. */
+/* Compiles rs and publishes it for its family; rs is taken.  Counters
+ * go on from what rs carries. */
 static json_t *
 fw_apply(struct hg_daemon *d, struct fw_ruleset *rs, const char *what)
 {
 	static struct fw_errs errs;
 	struct fw_prog *prog = NULL;
+	uint8_t family = rs->family;
 	json_t *reply;
 	int rc;
 
 	memset(&errs, 0, sizeof(errs));
 	rc = fw_compile_one(d, d->cfg, rs, &prog, &errs);
 	if (rc != 0) {
+		fw_ruleset_free(rs);
 		reply = ctl_error("%s refused: %u error%s; the running rules "
 		    "are unchanged", what, errs.n, errs.n == 1 ? "" : "s");
 		fw_errs_json(reply, &errs, what, NULL);
 		return reply;
 	}
-	return fw_publish(d, rs->family, prog, false, what);
+	return fw_publish(d, family, prog, false, what);
 }
 
 static json_t *
@@ -589,7 +587,6 @@ fw_ctl_restore(struct hg_daemon *d, uint8_t family, const char *src,
 		return reply;
 	}
 	reply = fw_apply(d, rs, src);
-	fw_ruleset_free(rs);
 	return reply;
 }
 
@@ -746,10 +743,8 @@ fw_ctl_edit(struct hg_daemon *d, uint8_t family, const char *cmd,
 		fw_errs_json(reply, &errs, "rule", NULL);
 		return reply;
 	}
-	reply = fw_apply(d, rs, cmd[1] == 'A' ? "firewall add" :
+	return fw_apply(d, rs, cmd[1] == 'A' ? "firewall add" :
 	    cmd[1] == 'I' ? "firewall insert" : "firewall delete");
-	fw_ruleset_free(rs);
-	return reply;
 }
 
 static json_t *

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -291,6 +292,14 @@ main(int argc, char **argv)
 	int c, rc;
 
 	memset(&d, 0, sizeof(d));
+	/*
+	 * A rule set of 10,000 rules is some 20 MiB of short-lived arrays.
+	 * glibc would map and unmap each one, and a reload would spend
+	 * more time faulting fresh pages in than compiling: keep freed
+	 * memory in the heap for the next one.
+	 */
+	(void)mallopt(M_MMAP_THRESHOLD, 256 << 20);
+	(void)mallopt(M_TRIM_THRESHOLD, 512 << 20);
 	while ((c = getopt_long(argc, argv, "c:fVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

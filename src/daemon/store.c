@@ -45,17 +45,9 @@ store_who(const struct hg_daemon *d, struct hg_store_who *who,
 static char *
 store_rules_text(const struct fw_prog *prog)
 {
-	struct fw_ruleset *rs;
-	char *text;
-
 	if (prog == NULL)
 		return strdup("");
-	rs = fw_prog_ruleset(prog);
-	if (rs == NULL)
-		return NULL;
-	text = fw_ruleset_print(rs, 0);
-	fw_ruleset_free(rs);
-	return text;
+	return fw_prog_print(prog, 0);
 }
 
 /* hg_store_record(), pending until deadline_ns when that is not 0. */

@@ -704,9 +704,10 @@ alloc_counters(struct fw_prog *prog)
 	return 0;
 }
 
-int
-fw_compile(const struct fw_ruleset *rs, const struct fw_compile_env *env,
-    struct fw_prog **out, struct fw_errs *errs)
+static int
+compile(const struct fw_ruleset *rs, struct fw_ruleset *take,
+    const struct fw_compile_env *env, struct fw_prog **out,
+    struct fw_errs *errs)
 {
 	static const struct fw_compile_env no_env;
 	struct comp cc = { .rs = rs, .env = env ? env : &no_env, .errs = errs };
@@ -751,7 +752,7 @@ fw_compile(const struct fw_ruleset *rs, const struct fw_compile_env *env,
 	error = fwc_build(prog, &prog->cls);
 	if (error != 0)
 		goto fail;
-	prog->rs = ruleset_copy(rs);
+	prog->rs = take != NULL ? take : ruleset_copy(rs);
 	if (prog->rs == NULL) {
 		error = -ENOMEM;
 		goto fail;
@@ -767,6 +768,20 @@ out:
 	free(cc.depth);
 	free(cc.path);
 	return error;
+}
+
+int
+fw_compile(const struct fw_ruleset *rs, const struct fw_compile_env *env,
+    struct fw_prog **out, struct fw_errs *errs)
+{
+	return compile(rs, NULL, env, out, errs);
+}
+
+int
+fw_compile_take(struct fw_ruleset *rs, const struct fw_compile_env *env,
+    struct fw_prog **out, struct fw_errs *errs)
+{
+	return compile(rs, rs, env, out, errs);
 }
 
 void
@@ -1109,6 +1124,23 @@ fw_prog_ruleset(const struct fw_prog *prog)
 		}
 	}
 	return rs;
+}
+
+char *
+fw_prog_print(const struct fw_prog *prog, unsigned flags)
+{
+	struct fw_ruleset *rs;
+	char *text;
+
+	/* Without counters the kept rule set is the text: no copy. */
+	if (!(flags & FW_PRINT_COUNTERS))
+		return fw_ruleset_print(prog->rs, flags);
+	rs = fw_prog_ruleset(prog);
+	if (rs == NULL)
+		return NULL;
+	text = fw_ruleset_print(rs, flags);
+	fw_ruleset_free(rs);
+	return text;
 }
 
 bool

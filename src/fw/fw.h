@@ -548,6 +548,11 @@ struct fw_prog;
  */
 int fw_compile(const struct fw_ruleset *rs, const struct fw_compile_env *env,
     struct fw_prog **out, struct fw_errs *errs) HG_MUST_CHECK;
+/* fw_compile() keeping rs itself rather than a copy: on success the
+ * program owns rs (the caller must not touch or free it); on failure the
+ * caller still does.  Saves copying the rule set (1.6 KiB a rule). */
+int fw_compile_take(struct fw_ruleset *rs, const struct fw_compile_env *env,
+    struct fw_prog **out, struct fw_errs *errs) HG_MUST_CHECK;
 void fw_prog_free(struct fw_prog *prog);
 
 /*
@@ -594,6 +599,10 @@ void fw_prog_stats(const struct fw_prog *prog, struct fw_prog_stats *st);
  * built-in chain's pkts/bytes set to the live totals (for save, and to
  * carry counters into the next program).  NULL when out of memory. */
 struct fw_ruleset *fw_prog_ruleset(const struct fw_prog *prog) HG_MUST_CHECK;
+
+/* fw_ruleset_print() of the compiled rule set (with FW_PRINT_COUNTERS,
+ * the live counters).  NULL when out of memory. */
+char *fw_prog_print(const struct fw_prog *prog, unsigned flags) HG_MUST_CHECK;
 
 /*
  * The nat table, for a flow's first packet (src/dp asks only for NEW

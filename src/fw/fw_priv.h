@@ -49,6 +49,7 @@ struct fw_parser {
 	int table;		/* restore: open table, -1 outside */
 	uint32_t table_line;	/* where it was opened */
 	uint32_t n_rules;
+	uint32_t n_lines;	/* in the whole text */
 	struct fw_ref *refs;
 	size_t n_refs, cap_refs;
 	bool nomem;
@@ -74,6 +75,8 @@ int fw_rule_parse(struct fw_parser *, const struct fw_line *l, unsigned first,
 struct fw_chain *fw_chain_add(struct fw_ruleset *, enum fw_table_id,
     const char *name) HG_MUST_CHECK;
 int fw_chain_insert(struct fw_chain *, uint32_t pos, const struct fw_rule *) HG_MUST_CHECK;
+/* Room for cap rules (never less than it has). */
+int fw_chain_reserve(struct fw_chain *, uint32_t cap) HG_MUST_CHECK;
 void fw_chain_delete_at(struct fw_chain *, uint32_t pos);
 void fw_chain_remove(struct fw_table *, uint32_t idx);
 void fw_table_reset(struct fw_ruleset *, enum fw_table_id);

@@ -139,30 +139,57 @@ remember_ref(struct fw_parser *p, const struct fw_line *l, enum fw_table_id t,
 	return 0;
 }
 
+/* Room for one more rule in c.  A long chain grows at once to hold
+ * every line still to come, so a 10,000-line file is not copied over
+ * and over as the chain doubles (a rule is 1.6 KiB). */
+static int
+chain_room(struct fw_parser *p, struct fw_chain *c, uint32_t lineno)
+{
+	uint32_t want;
+
+	if (c->n_rules < c->cap_rules)
+		return 0;
+	want = c->cap_rules ? c->cap_rules * 2 : 8;
+	if (c->n_rules >= 256 && p->n_lines > lineno)
+		want = HG_MAX(want, c->n_rules + (p->n_lines - lineno) + 1);
+	return fw_chain_reserve(c, HG_MIN(want, (uint32_t)FW_RULES_MAX + 1));
+}
+
 static int
 add_rule(struct fw_parser *p, const struct fw_line *l, unsigned first,
     enum fw_table_id t, struct fw_chain *c, int64_t pos,
     const struct fw_tok *where)
 {
-	struct fw_rule r;
+	struct fw_rule *r, tmp;
+	bool append = pos < 0 || pos == c->n_rules;
 	int rc;
 
-	rc = fw_rule_parse(p, l, first, t, c, &r);
-	if (rc != 0)
-		return rc < 0 ? rc : 0;
 	if (p->n_rules >= FW_RULES_MAX) {
 		fw_err_tok(p, l, where, "more than %d rules", FW_RULES_MAX);
 		return -EINVAL;
 	}
-	if (pos < 0)
-		pos = c->n_rules;
 	if (pos > c->n_rules) {
 		fw_err_tok(p, l, where, "chain %s has %u rules; cannot insert "
 		    "at %lld", c->name, c->n_rules, (long long)pos + 1);
 		return -EINVAL;
 	}
-	if (fw_chain_insert(c, (uint32_t)pos, &r) < 0 ||
-	    remember_ref(p, l, t, &r) < 0) {
+	/* Appending (the usual case) parses straight into the chain. */
+	if (append && chain_room(p, c, l->lineno) < 0) {
+		p->nomem = true;
+		return -ENOMEM;
+	}
+	r = append ? &c->rules[c->n_rules] : &tmp;
+	rc = fw_rule_parse(p, l, first, t, c, r);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	if (append)
+		c->n_rules++;
+	else if (fw_chain_insert(c, (uint32_t)pos, r) < 0) {
+		p->nomem = true;
+		return -ENOMEM;
+	}
+	if (remember_ref(p, l, t, append ? &c->rules[c->n_rules - 1] :
+	    &c->rules[pos]) < 0) {
 		p->nomem = true;
 		return -ENOMEM;
 	}
@@ -684,6 +711,9 @@ fw_parse(const char *text, size_t len, const struct fw_parse_opts *opts,
 	p.rs = fw_ruleset_new(p.family);
 	if (p.rs == NULL)
 		return -ENOMEM;
+	for (const char *at = text, *end = text + len; at < end &&
+	    (at = memchr(at, '\n', (size_t)(end - at))) != NULL; at++)
+		p.n_lines++;
 	parse_lines(&p, text, len);
 	free(p.refs);
 	if (p.nomem) {

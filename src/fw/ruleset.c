@@ -138,6 +138,21 @@ fw_ruleset_chain(const struct fw_ruleset *rs, enum fw_table_id t,
 }
 
 int
+fw_chain_reserve(struct fw_chain *c, uint32_t cap)
+{
+	struct fw_rule *n;
+
+	if (cap <= c->cap_rules)
+		return 0;
+	n = realloc(c->rules, (size_t)cap * sizeof(*n));
+	if (n == NULL)
+		return -ENOMEM;
+	c->rules = n;
+	c->cap_rules = cap;
+	return 0;
+}
+
+int
 fw_chain_insert(struct fw_chain *c, uint32_t pos, const struct fw_rule *r)
 {
 	struct fw_rule *n;
