@@ -263,11 +263,39 @@ rand_rule(uint64_t *s, struct tbuf *b, bool v6, int chain, bool input)
 	tb(b, "\n");
 }
 
+/* Rules for one pair of prefixes, one port each, as a service list has
+ * them: more than a table entry holds, so the classifier keys some of
+ * them on protocol and port as well. */
+static void
+rand_cluster(uint64_t *s, struct tbuf *b, bool v6, const char *chain,
+    int user)
+{
+	char sp[96], dp[96];
+	unsigned n = 10 + pick(s, 20);
+
+	rand_prefix(s, v6, sp, sizeof(sp));
+	rand_prefix(s, v6, dp, sizeof(dp));
+	for (unsigned i = 0; i < n; i++) {
+		const char *proto = pick(s, 3) ? "tcp" : "udp";
+
+		if (chain != NULL)
+			tb(b, "-A %s", chain);
+		else
+			tb(b, "-A u%d", user);
+		tb(b, " -s %s -d %s -p %s -m %s --dport %u -j %s\n", sp, dp,
+		    proto, proto, 20 + pick(s, 12) * 10 + pick(s, 3),
+		    pick(s, 2) ? "ACCEPT" : "DROP");
+	}
+}
+
 static char *
 rand_ruleset(uint64_t *s, bool v6)
 {
 	struct tbuf b = { 0 };
 	unsigned big = pick(s, 4) == 0 ? 1500 : 300;
+	/* The long chain is FORWARD or FORWARD_CUST: the first chain a
+	 * hook walks is the one fw_eval_batch() looks up in a batch. */
+	bool cust_big = pick(s, 2) == 0;
 
 	tb(&b, "*filter\n:FORWARD %s [0:0]\n:INPUT %s [0:0]\n",
 	    pick(s, 2) ? "ACCEPT" : "DROP", pick(s, 2) ? "ACCEPT" : "DROP");
@@ -277,10 +305,15 @@ rand_ruleset(uint64_t *s, bool v6)
 		static const char *const builtin[] = {
 			"INPUT_CUST", "FORWARD", "FORWARD_CUST",
 		};
-		unsigned n = c == -1 ? pick(s, 12) : c == -2 ? pick(s, big) :
-		    pick(s, 60);
+		unsigned n = c == -1 ? pick(s, cust_big ? big : 12) :
+		    c == -2 ? pick(s, cust_big ? 12 : big) : pick(s, 60);
 
 		for (unsigned i = 0; i < n; i++) {
+			if (pick(s, 60) == 0) {
+				rand_cluster(s, &b, v6, c < 0 ? builtin[c + 3] :
+				    NULL, c);
+				continue;
+			}
 			if (c < 0)
 				tb(&b, "-A %s", builtin[c + 3]);
 			else
@@ -390,6 +423,21 @@ rand_pkt(uint64_t *s, bool v6, const struct fw_ruleset *rs, struct rpkt *r)
 		}
 		if (!v6)
 			memset(r->src + 4, 0, 12), memset(r->dst + 4, 0, 12);
+		/* Often its protocol and ports too. */
+		if (ru->has_proto && !ru->proto_neg && pick(s, 2)) {
+			const struct fw_match_ports *m = ru->proto == 6 ?
+			    &ru->tcp : &ru->udp;
+
+			r->proto = ru->proto;
+			r->dport = m->has_dport ? (uint16_t)(m->dport.lo +
+			    pick(s, m->dport.hi - m->dport.lo + 1u)) :
+			    (uint16_t)pick(s, 65536);
+			r->sport = m->has_sport ? (uint16_t)(m->sport.lo +
+			    pick(s, m->sport.hi - m->sport.lo + 1u)) :
+			    (uint16_t)pick(s, 65536);
+			r->flags = pick(s, 2) ? 0x02 : 0x10;
+			return;
+		}
 	}
 	r->proto = protos[pick(s, HG_ARRAY_SIZE(protos))];
 	if (r->proto == 1 && v6)
