@@ -87,7 +87,7 @@ static bool have_acl;
 static uint64_t total_bad;		/* disagreements, all sets */
 static char acl_why[256];
 
-static void
+static void HG_NORETURN
 die(const char *what, const char *why)
 {
 	fprintf(stderr, "bench_classify: %s: %s\n", what, why);
