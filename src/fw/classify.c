@@ -511,6 +511,17 @@ table_rehash(struct fwc_table *t)
 	}
 }
 
+/* A table's key: its prefix lengths, and whether it keys the port. */
+static void
+table_shape(struct fwc_table *t, unsigned sl, unsigned dl, bool pd)
+{
+	t->sl = (uint8_t)sl;
+	t->dl = (uint8_t)dl;
+	t->pd = pd;
+	len_mask(sl, t->sm);
+	len_mask(dl, t->dm);
+}
+
 static struct fwc_table *
 table_new(unsigned sl, unsigned dl, bool pd)
 {
@@ -519,11 +530,7 @@ table_new(unsigned sl, unsigned dl, bool pd)
 	if (t == NULL)
 		return NULL;
 	t->refs = 1;
-	t->sl = (uint8_t)sl;
-	t->dl = (uint8_t)dl;
-	t->pd = pd;
-	len_mask(sl, t->sm);
-	len_mask(dl, t->dm);
+	table_shape(t, sl, dl, pd);
 	return t;
 }
 
@@ -627,11 +634,7 @@ plan_table(struct plan *pl, unsigned sl, unsigned dl, bool pd)
 	if (pl->n_tables == FWC_TABLES_MAX)
 		return NULL;
 	t = &pl->tables[pl->n_tables++];
-	t->sl = (uint8_t)sl;
-	t->dl = (uint8_t)dl;
-	t->pd = pd;
-	len_mask(sl, t->sm);
-	len_mask(dl, t->dm);
+	table_shape(t, sl, dl, pd);
 	return t;
 }
 

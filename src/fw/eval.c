@@ -827,26 +827,31 @@ eval_slice(const struct fw_prog *prog, uint16_t worker, enum fw_hook hook)
 	return fw_prog_slice(prog, worker);
 }
 
-void
-fw_eval_linear(const struct fw_prog *prog, uint16_t worker, enum fw_hook hook,
-    const struct fw_pkt *fp, uint64_t now_ns, struct fw_verdict *v)
+/* One packet, through the classifier cls, or rule by rule (NULL). */
+static void
+eval_single(const struct fw_prog *prog, const struct fwc *cls,
+    uint16_t worker, enum fw_hook hook, const struct fw_pkt *fp,
+    uint64_t now_ns, struct fw_verdict *v)
 {
 	struct fw_cslice *s = eval_slice(prog, worker, hook);
 	struct ectx x;
 
 	load(&x, prog, fp);
-	eval_one(prog, NULL, s, hook, &x, now_ns, NULL, v);
+	eval_one(prog, cls, s, hook, &x, now_ns, NULL, v);
+}
+
+void
+fw_eval_linear(const struct fw_prog *prog, uint16_t worker, enum fw_hook hook,
+    const struct fw_pkt *fp, uint64_t now_ns, struct fw_verdict *v)
+{
+	eval_single(prog, NULL, worker, hook, fp, now_ns, v);
 }
 
 void
 fw_eval(const struct fw_prog *prog, uint16_t worker, enum fw_hook hook,
     const struct fw_pkt *fp, uint64_t now_ns, struct fw_verdict *v)
 {
-	struct fw_cslice *s = eval_slice(prog, worker, hook);
-	struct ectx x;
-
-	load(&x, prog, fp);
-	eval_one(prog, prog->cls, s, hook, &x, now_ns, NULL, v);
+	eval_single(prog, prog->cls, worker, hook, fp, now_ns, v);
 }
 
 _Static_assert(FW_BATCH_MAX <= FWC_BATCH_MAX, "fw and fwc batch sizes");
