@@ -593,38 +593,24 @@ api_request(struct evhttp_request *r, void *arg)
  * request.  (evhttp's own refusal also has a flaw: when such a body comes
  * in pieces, it may serve the request with the body's tail.)  Bytes that
  * are not what evhttp takes (a malformed head it refuses with a 400) end
- * the following of that connection, and evhttp decides.
+ * the following of that connection, and evhttp decides.  The framing
+ * (api_follow_*) does no I/O: conn_input() feeds it the new bytes and
+ * acts on what it decides.
  */
 enum conn_state {
-	CONN_HEAD,		/* the request line and headers */
-	CONN_BODY,		/* body_left bytes of a Content-Length body */
-	CONN_CHUNK_SIZE,	/* a chunk's size line */
-	CONN_CHUNK_DATA,	/* body_left bytes of a chunk */
-	CONN_TRAILER,		/* the lines after the last chunk */
+	CONN_FOLLOW,		/* framing: f.state says where */
 	CONN_PENDING,		/* refused; evhttp reads earlier requests */
 	CONN_AWAIT,		/* input taken; their answers being sent */
 	CONN_REFUSED,		/* answered 413: input discarded */
 	CONN_OFF,		/* not followed: evhttp decides */
 };
 
-#define CONN_LINE_KEEP	128	/* bytes of a line looked at: keys, sizes */
-
 struct api_conn {
-	struct hg_api *api;
 	struct bufferevent *bev;
 	enum conn_state state;
 	bool busy;		/* draining from inside the callback */
 	uint64_t front;		/* stream offset of the input's first byte */
-	uint64_t head_start;	/* stream offset of the current request */
-	uint64_t head_len;
-	uint64_t body_left;
-	uint64_t body_size;	/* chunked: the chunk sizes so far */
-	long long length;	/* Content-Length; -1: none */
-	bool first_line, no_body, chunked, te_seen, framing_key;
-	size_t line_len;	/* the current line so far, EOL included */
-	char last;		/* its last byte */
-	char line[CONN_LINE_KEEP + 1];
-	char msg[160];		/* why it is refused */
+	struct api_follow f;
 };
 
 /* Conns live as long as their TLS session: freed by SSL_free(). */
@@ -640,18 +626,6 @@ conn_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
 	(void)argl;
 	(void)argp;
 	free(ptr);
-}
-
-static void
-conn_next_request(struct api_conn *c, uint64_t at)
-{
-	c->state = CONN_HEAD;
-	c->head_start = at;
-	c->head_len = 0;
-	c->body_left = c->body_size = 0;
-	c->length = -1;
-	c->first_line = true;
-	c->no_body = c->chunked = c->te_seen = c->framing_key = false;
 }
 
 static void
@@ -704,7 +678,7 @@ conn_answer(struct api_conn *c)
 	if (readcb != NULL)
 		bufferevent_setcb(c->bev, readcb, NULL, eventcb, cbarg);
 	e = json_pack("{s:{s:i,s:s,s:s,s:s}}", "error", "status", 413, "code",
-	    status_code_name(413), "message", c->msg, "field", "");
+	    status_code_name(413), "message", c->f.msg, "field", "");
 	text = e != NULL ? json_dumps(e, JSON_COMPACT) : NULL;
 	json_decref(e);
 	n = snprintf(head, sizeof(head), "HTTP/1.1 413 Payload Too Large\r\n"
@@ -719,18 +693,16 @@ conn_answer(struct api_conn *c)
 		hg_log_warnx("api: cannot answer a 413");
 	free(text);
 	conn_peer(c->bev, peer, sizeof(peer));
-	hg_log_info("api: %s: %s", peer, c->msg);
+	hg_log_info("api: %s: %s", peer, c->f.msg);
 }
 
-/* The current request is refused for what. */
+/* The follower refused the request at c->f.head_start. */
 static void
-conn_refuse(struct api_conn *c, struct evbuffer *in, const char *what)
+conn_refuse(struct api_conn *c, struct evbuffer *in)
 {
-	snprintf(c->msg, sizeof(c->msg), "request body too large: %s; the "
-	    "limit is %zu bytes", what, c->api->max_body_bytes);
 	/* Bytes of an earlier request still unread: evhttp answers it
 	 * first (conn_input() takes over once it has read them). */
-	if (c->front < c->head_start) {
+	if (c->front < c->f.head_start) {
 		c->state = CONN_PENDING;
 		return;
 	}
@@ -738,19 +710,53 @@ conn_refuse(struct api_conn *c, struct evbuffer *in, const char *what)
 	conn_answer(c);
 }
 
+/* --- the follower's framing: bytes in, a decision out --- */
+
+static void
+follow_next_request(struct api_follow *f, uint64_t at)
+{
+	f->state = API_FOLLOW_HEAD;
+	f->head_start = at;
+	f->head_len = 0;
+	f->body_left = f->body_size = 0;
+	f->length = -1;
+	f->first_line = true;
+	f->no_body = f->chunked = f->te_seen = f->framing_key = false;
+}
+
+void
+api_follow_init(struct api_follow *f, size_t max_body_bytes,
+    size_t max_head_bytes)
+{
+	memset(f, 0, sizeof(*f));
+	f->max_body_bytes = max_body_bytes;
+	f->max_head_bytes = max_head_bytes;
+	follow_next_request(f, 0);
+}
+
+/* The current request is refused for what. */
+static void
+follow_refuse(struct api_follow *f, const char *what)
+{
+	snprintf(f->msg, sizeof(f->msg), "request body too large: %s; the "
+	    "limit is %zu bytes", what, f->max_body_bytes);
+	f->state = API_FOLLOW_REFUSE;
+}
+
 /*
  * The kept start of the line, without its end, which is "\n" or "\r\n"
- * as for evbuffer_readln(EVBUFFER_EOL_CRLF); false if cut short.
+ * as for evbuffer_readln(EVBUFFER_EOL_CRLF); false if cut short.  evhttp
+ * reads the line as a C string, so one that starts with a NUL is empty
+ * to it, as to the callers.
  */
 static bool
-conn_line_text(struct api_conn *c, char **text, size_t *len)
+follow_line_text(struct api_follow *f, char **text)
 {
-	size_t n = c->line_len - 1 - (c->last == '\r');
+	size_t n = f->line_len - 1 - (f->last == '\r');
 
-	*text = c->line;
-	*len = HG_MIN(n, CONN_LINE_KEEP);
-	c->line[*len] = '\0';
-	return n <= CONN_LINE_KEEP;
+	*text = f->line;
+	f->line[HG_MIN(n, API_FOLLOW_LINE_KEEP)] = '\0';
+	return n <= API_FOLLOW_LINE_KEEP;
 }
 
 /* "Key: value" with key as given: value as evhttp keeps it, or NULL. */
@@ -771,190 +777,192 @@ header_value(char *line, const char *key)
 }
 
 static void
-conn_request_line(struct api_conn *c, const char *text)
+follow_request_line(struct api_follow *f, const char *text)
 {
 	static const char *const body[] = { "GET ", "POST ", "PUT ",
 	    "PATCH ", "DELETE ", "OPTIONS ", "CONNECT " };
 
-	c->first_line = false;
+	f->first_line = false;
 	if (strncmp(text, "HEAD ", 5) == 0 || strncmp(text, "TRACE ", 6) == 0) {
-		c->no_body = true;
+		f->no_body = true;
 		return;
 	}
 	for (size_t i = 0; i < HG_ARRAY_SIZE(body); i++)
 		if (strncmp(text, body[i], strlen(body[i])) == 0)
 			return;
-	c->state = CONN_OFF;	/* evhttp refuses it */
+	f->state = API_FOLLOW_OFF;	/* evhttp refuses it */
 }
 
 /* The end of the head: what evhttp reads next. */
 static void
-conn_head_end(struct api_conn *c, struct evbuffer *in, uint64_t at)
+follow_head_end(struct api_follow *f, uint64_t at)
 {
 	char what[64];
 
-	if (c->no_body)
-		conn_next_request(c, at);
-	else if (c->chunked)
-		c->state = CONN_CHUNK_SIZE;
-	else if (c->length > 0 && (unsigned long long)c->length >
-	    c->api->max_body_bytes) {
-		snprintf(what, sizeof(what), "Content-Length %lld", c->length);
-		conn_refuse(c, in, what);
-	} else if (c->length > 0) {
-		c->state = CONN_BODY;
-		c->body_left = (uint64_t)c->length;
+	if (f->no_body)
+		follow_next_request(f, at);
+	else if (f->chunked)
+		f->state = API_FOLLOW_CHUNK_SIZE;
+	else if (f->length > 0 && (unsigned long long)f->length >
+	    f->max_body_bytes) {
+		snprintf(what, sizeof(what), "Content-Length %lld", f->length);
+		follow_refuse(f, what);
+	} else if (f->length > 0) {
+		f->state = API_FOLLOW_BODY;
+		f->body_left = (uint64_t)f->length;
 	} else
-		conn_next_request(c, at);
+		follow_next_request(f, at);
 }
 
 static void
-conn_header(struct api_conn *c, char *text, size_t len, bool whole,
-    struct evbuffer *in, uint64_t at)
+follow_header(struct api_follow *f, char *text, bool whole, uint64_t at)
 {
 	const char *v;
 	char *end;
 
-	if (c->first_line) {
-		conn_request_line(c, text);
+	if (f->first_line) {
+		follow_request_line(f, text);
 		return;
 	}
-	if (len == 0) {
-		conn_head_end(c, in, at);
+	if (text[0] == '\0') {
+		follow_head_end(f, at);
 		return;
 	}
 	/* A continuation would lengthen the value before it. */
 	if (text[0] == ' ' || text[0] == '\t') {
-		if (c->framing_key)
-			c->state = CONN_OFF;
+		if (f->framing_key)
+			f->state = API_FOLLOW_OFF;
 		return;
 	}
-	c->framing_key = false;
+	f->framing_key = false;
 	if ((v = header_value(text, "Content-Length")) != NULL) {
-		c->framing_key = true;
-		if (c->length >= 0)	/* evhttp takes the first one */
+		f->framing_key = true;
+		if (f->length >= 0)	/* evhttp takes the first one */
 			return;
-		c->length = strtoll(v, &end, 10);
-		if (!whole || *v == '\0' || *end != '\0' || c->length < 0)
-			c->state = CONN_OFF;
+		f->length = strtoll(v, &end, 10);
+		if (!whole || *v == '\0' || *end != '\0' || f->length < 0)
+			f->state = API_FOLLOW_OFF;
 	} else if ((v = header_value(text, "Transfer-Encoding")) != NULL) {
-		c->framing_key = true;
-		if (c->te_seen)
+		f->framing_key = true;
+		if (f->te_seen)
 			return;
-		c->te_seen = true;
-		c->chunked = strcasecmp(v, "chunked") == 0;
+		f->te_seen = true;
+		f->chunked = strcasecmp(v, "chunked") == 0;
 		if (!whole)
-			c->state = CONN_OFF;
+			f->state = API_FOLLOW_OFF;
 	} else if (whole && strchr(text, ':') == NULL)
-		c->state = CONN_OFF;	/* evhttp refuses it */
+		f->state = API_FOLLOW_OFF;	/* evhttp refuses it */
 }
 
 static void
-conn_chunk_size(struct api_conn *c, const char *text, size_t len, bool whole,
-    struct evbuffer *in)
+follow_chunk_size(struct api_follow *f, const char *text, bool whole)
 {
 	long long n;
 	char *end, what[64];
 
-	if (len == 0)			/* the CRLF after a chunk's data */
+	if (text[0] == '\0')		/* the CRLF after a chunk's data */
 		return;
 	n = strtoll(text, &end, 16);
 	if (!whole || (*end != '\0' && *end != ' ') || n < 0) {
-		c->state = CONN_OFF;
+		f->state = API_FOLLOW_OFF;
 		return;
 	}
-	if ((unsigned long long)n > c->api->max_body_bytes - c->body_size) {
+	if ((unsigned long long)n > f->max_body_bytes - f->body_size) {
 		snprintf(what, sizeof(what), "chunks of over %llu bytes",
-		    (unsigned long long)c->body_size + (unsigned long long)n);
-		conn_refuse(c, in, what);
+		    (unsigned long long)f->body_size + (unsigned long long)n);
+		follow_refuse(f, what);
 		return;
 	}
-	c->body_size += (uint64_t)n;
+	f->body_size += (uint64_t)n;
 	if (n == 0)
-		c->state = CONN_TRAILER;
+		f->state = API_FOLLOW_TRAILER;
 	else {
-		c->state = CONN_CHUNK_DATA;
-		c->body_left = (uint64_t)n;
+		f->state = API_FOLLOW_CHUNK_DATA;
+		f->body_left = (uint64_t)n;
 	}
 }
 
 /* One whole line; at is the stream offset just past it. */
 static void
-conn_line(struct api_conn *c, struct evbuffer *in, uint64_t at)
+follow_line(struct api_follow *f, uint64_t at)
 {
 	char *text;
-	size_t len;
-	bool whole = conn_line_text(c, &text, &len);
+	bool whole = follow_line_text(f, &text);
 
-	switch (c->state) {
-	case CONN_HEAD:
-		conn_header(c, text, len, whole, in, at);
+	switch (f->state) {
+	case API_FOLLOW_HEAD:
+		follow_header(f, text, whole, at);
 		break;
-	case CONN_CHUNK_SIZE:
-		conn_chunk_size(c, text, len, whole, in);
+	case API_FOLLOW_CHUNK_SIZE:
+		follow_chunk_size(f, text, whole);
 		break;
-	case CONN_TRAILER:
-		if (len == 0)
-			conn_next_request(c, at);
-		else if (whole && strchr(text, ':') == NULL)
-			c->state = CONN_OFF;
+	case API_FOLLOW_TRAILER:
+		/* evhttp adds a continuation to the head's last header. */
+		if (text[0] == '\0')
+			follow_next_request(f, at);
+		else if (whole && text[0] != ' ' && text[0] != '\t' &&
+		    strchr(text, ':') == NULL)
+			f->state = API_FOLLOW_OFF;
 		break;
 	default:
 		break;
 	}
 }
 
-/* len bytes that arrived at stream offset at. */
-static void
-conn_feed(struct api_conn *c, struct evbuffer *in, const char *p, size_t len,
-    uint64_t at)
+enum api_follow_state
+api_follow_feed(struct api_follow *f, const char *p, size_t len, uint64_t at,
+    size_t *used)
 {
 	size_t i = 0, n;
 	const char *nl;
 
 	while (i < len) {
-		switch (c->state) {
-		case CONN_BODY:
-		case CONN_CHUNK_DATA:
-			n = (size_t)HG_MIN((uint64_t)(len - i), c->body_left);
-			c->body_left -= n;
+		switch (f->state) {
+		case API_FOLLOW_BODY:
+		case API_FOLLOW_CHUNK_DATA:
+			n = (size_t)HG_MIN((uint64_t)(len - i), f->body_left);
+			f->body_left -= n;
 			i += n;
-			if (c->body_left != 0)
+			if (f->body_left != 0)
 				break;
-			if (c->state == CONN_BODY)
-				conn_next_request(c, at + i);
+			if (f->state == API_FOLLOW_BODY)
+				follow_next_request(f, at + i);
 			else
-				c->state = CONN_CHUNK_SIZE;
+				f->state = API_FOLLOW_CHUNK_SIZE;
 			break;
-		case CONN_HEAD:
-		case CONN_CHUNK_SIZE:
-		case CONN_TRAILER:
+		case API_FOLLOW_HEAD:
+		case API_FOLLOW_CHUNK_SIZE:
+		case API_FOLLOW_TRAILER:
 			nl = memchr(p + i, '\n', len - i);
 			n = nl != NULL ? (size_t)(nl - (p + i)) + 1 : len - i;
-			if (c->line_len < CONN_LINE_KEEP)
-				memcpy(c->line + c->line_len, p + i,
-				    HG_MIN(n, CONN_LINE_KEEP - c->line_len));
+			if (f->line_len < API_FOLLOW_LINE_KEEP)
+				memcpy(f->line + f->line_len, p + i,
+				    HG_MIN(n, API_FOLLOW_LINE_KEEP -
+				    f->line_len));
 			/* The last byte before the "\n", for its "\r". */
 			if (n > (nl != NULL ? 1u : 0u))
-				c->last = p[i + n - 1 - (nl != NULL)];
-			c->line_len += n;
+				f->last = p[i + n - 1 - (nl != NULL)];
+			f->line_len += n;
 			i += n;
 			/* evhttp's limit on the head and the trailer. */
-			if (c->state != CONN_CHUNK_SIZE &&
-			    (c->head_len += n) > API_HEADERS_MAX_BYTES) {
-				c->state = CONN_OFF;
-				return;
+			if (f->state != API_FOLLOW_CHUNK_SIZE &&
+			    (f->head_len += n) > f->max_head_bytes) {
+				f->state = API_FOLLOW_OFF;
+				goto out;
 			}
 			if (nl != NULL) {
-				conn_line(c, in, at + i);
-				c->line_len = 0;
-				c->last = '\0';
+				follow_line(f, at + i);
+				f->line_len = 0;
+				f->last = '\0';
 			}
 			break;
 		default:
-			return;
+			goto out;
 		}
 	}
+out:
+	*used = i;
+	return f->state;
 }
 
 static void
@@ -962,7 +970,7 @@ conn_input(struct evbuffer *in, const struct evbuffer_cb_info *info,
     void *arg)
 {
 	struct api_conn *c = arg;
-	size_t len = evbuffer_get_length(in), off;
+	size_t len = evbuffer_get_length(in), off, used;
 	struct evbuffer_iovec v;
 	struct evbuffer_ptr pos;
 	uint64_t at;
@@ -972,7 +980,7 @@ conn_input(struct evbuffer *in, const struct evbuffer_cb_info *info,
 		return;
 	/* evhttp has read the requests before the refused one, and answers
 	 * the last of them when this returns; ours goes out after. */
-	if (c->state == CONN_PENDING && c->front >= c->head_start) {
+	if (c->state == CONN_PENDING && c->front >= c->f.head_start) {
 		c->state = CONN_AWAIT;
 		conn_take(c, in);
 		return;
@@ -997,10 +1005,18 @@ conn_input(struct evbuffer *in, const struct evbuffer_cb_info *info,
 			return;
 		}
 		v.iov_len = HG_MIN(v.iov_len, len - off);
-		conn_feed(c, in, v.iov_base, v.iov_len, at);
-		at += v.iov_len;
-		if (c->state == CONN_REFUSED || c->state == CONN_OFF)
+		switch (api_follow_feed(&c->f, v.iov_base, v.iov_len, at,
+		    &used)) {
+		case API_FOLLOW_REFUSE:
+			conn_refuse(c, in);
 			return;
+		case API_FOLLOW_OFF:
+			c->state = CONN_OFF;
+			return;
+		default:
+			break;
+		}
+		at += v.iov_len;
 	}
 }
 
@@ -1031,9 +1047,9 @@ api_conn_follow(struct hg_api *api, struct bufferevent *bev, SSL *ssl)
 		free(c);
 		return;
 	}
-	c->api = api;
 	c->bev = bev;
-	conn_next_request(c, 0);
+	c->state = CONN_FOLLOW;
+	api_follow_init(&c->f, api->max_body_bytes, API_HEADERS_MAX_BYTES);
 	if (evbuffer_add_cb(bufferevent_get_input(bev), conn_input,
 	    c) == NULL || evbuffer_add_cb(bufferevent_get_output(bev),
 	    conn_output, c) == NULL)

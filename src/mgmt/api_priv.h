@@ -108,6 +108,50 @@ bool api_route_has_query(const struct api_route *ar, const char *name);
 struct bufferevent;
 void api_conn_follow(struct hg_api *api, struct bufferevent *bev, SSL *ssl);
 
+/*
+ * api.c: the follower's framing of one connection's decrypted stream,
+ * without I/O, so that tests/fuzz/fuzz_api_follow.c drives the code that
+ * api_conn_follow() runs.
+ */
+#define API_FOLLOW_LINE_KEEP	128	/* bytes of a line looked at */
+
+enum api_follow_state {
+	API_FOLLOW_HEAD,	/* the request line and headers */
+	API_FOLLOW_BODY,	/* body_left bytes of a Content-Length body */
+	API_FOLLOW_CHUNK_SIZE,	/* a chunk's size line */
+	API_FOLLOW_CHUNK_DATA,	/* body_left bytes of a chunk */
+	API_FOLLOW_TRAILER,	/* the lines after the last chunk */
+	API_FOLLOW_REFUSE,	/* the request at head_start: 413, for msg */
+	API_FOLLOW_OFF,		/* not followed: evhttp decides */
+};
+
+struct api_follow {
+	enum api_follow_state state;
+	size_t max_body_bytes;
+	size_t max_head_bytes;	/* a head's, and a trailer's with it */
+	uint64_t head_start;	/* stream offset of the current request */
+	uint64_t head_len;	/* its head and trailer bytes so far */
+	uint64_t body_left;
+	uint64_t body_size;	/* chunked: the chunk sizes so far */
+	long long length;	/* Content-Length; -1: none */
+	bool first_line, no_body, chunked, te_seen, framing_key;
+	size_t line_len;	/* the current line so far, EOL included */
+	char last;		/* its last byte before the "\n" */
+	char line[API_FOLLOW_LINE_KEEP + 1];
+	char msg[160];		/* API_FOLLOW_REFUSE: why */
+};
+
+void api_follow_init(struct api_follow *f, size_t max_body_bytes,
+    size_t max_head_bytes);
+/*
+ * Follows the len bytes at p, which are at stream offset at: just past
+ * those fed before.  Returns f->state; *used is how many bytes were read,
+ * len unless the state is API_FOLLOW_REFUSE or API_FOLLOW_OFF, which are
+ * final (later calls read nothing).
+ */
+enum api_follow_state api_follow_feed(struct api_follow *f, const char *p,
+    size_t len, uint64_t at, size_t *used);
+
 /* api_tls.c */
 int api_tls_init(struct hg_api *api, const struct hg_api_params *p,
     char *err, size_t err_len) HG_MUST_CHECK;

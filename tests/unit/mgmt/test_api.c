@@ -716,7 +716,7 @@ raw_send(struct raw *r, const char *text, size_t fill)
 {
 	char buf[2048], rest[2048], *at;
 	static char xs[65536];
-	size_t n;
+	size_t n, len;
 
 	snprintf(buf, sizeof(buf), "%s", text);
 	while ((at = strstr(buf, "{auth}")) != NULL) {
@@ -724,9 +724,16 @@ raw_send(struct raw *r, const char *text, size_t fill)
 		snprintf(at, sizeof(buf) - (size_t)(at - buf), "%s%s", r->auth,
 		    rest);
 	}
-	if (buf[0] != '\0')
-		assert_int_equal(SSL_write(r->ssl, buf, (int)strlen(buf)),
-		    (int)strlen(buf));
+	/* "{nul}": a NUL byte, which text cannot hold. */
+	len = strlen(buf);
+	for (at = buf; (at = memmem(at, len - (size_t)(at - buf), "{nul}",
+	    5)) != NULL; at++) {
+		*at = '\0';
+		memmove(at + 1, at + 5, len - (size_t)(at + 5 - buf));
+		len -= 4;
+	}
+	if (len != 0)
+		assert_int_equal(SSL_write(r->ssl, buf, (int)len), (int)len);
 	memset(xs, 'x', sizeof(xs));
 	for (; fill > 0; fill -= n) {
 		n = HG_MIN(fill, sizeof(xs));
@@ -825,6 +832,26 @@ test_body_limit_framing(void **state)
 		  { .send = "PUT /api/text HTTP/1.1\r\nHost: t\r\n{auth}"
 		    "Transfer-Encoding: chunked\r\n\r\n"
 		    "a\r\n0123456789\r\nFFFFF\r\n", .status = 413,
+		    .json_413 = true } } },
+		{ "a line starting with a NUL is empty to evhttp: it ends "
+		  "the head", {
+		  { .send = "PUT /api/text HTTP/1.1\r\nHost: t\r\n{auth}"
+		    "Content-Length: " OVER "\r\n{nul}\r\n", .status = 413,
+		    .json_413 = true } } },
+		{ "a line starting with a NUL is empty to evhttp: between "
+		  "chunks, and the chunks after it still count", {
+		  { .send = "PUT /api/text HTTP/1.1\r\nHost: t\r\n{auth}"
+		    "Transfer-Encoding: chunked\r\n\r\n"
+		    "a\r\n0123456789\r\n{nul}\r\nFFFFF\r\n", .status = 413,
+		    .json_413 = true } } },
+		{ "a continuation line in a trailer is taken; then the "
+		  "over-limit request", {
+		  { .send = "PUT /api/text HTTP/1.1\r\nHost: t\r\n{auth}"
+		    "Transfer-Encoding: chunked\r\n\r\n"
+		    "2\r\nhi\r\n0\r\nX-Trailer: 1\r\n more\r\n\r\n",
+		    .status = 200 },
+		  { .send = "PUT /api/text HTTP/1.1\r\nHost: t\r\n{auth}"
+		    "Content-Length: " OVER "\r\n\r\n", .status = 413,
 		    .json_413 = true } } },
 		{ "a HEAD's Content-Length announces no body", {
 		  { .send = "HEAD /api/ping HTTP/1.1\r\nHost: t\r\n{auth}"
