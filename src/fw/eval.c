@@ -1,16 +1,17 @@
 /*
- * src/fw/eval.c: the linear evaluator: runs a compiled program (compile.c)
- * for one packet at one filter hook, rule after rule, the way iptables
- * walks a chain: <HOOK>_CUST first, then the built-in chain's own rules,
- * then the appliance's defaults (fw.h). Jumps use a fixed stack on the C
- * stack, deep enough for what the compiler accepted; nothing here
- * allocates, locks or recurses. The only state it writes is the worker's
- * own counter slice and the shared -m limit buckets (compare-and-swap).
+ * src/fw/eval.c: the evaluator: runs a compiled program (compile.c) for
+ * one packet at one filter hook the way iptables walks a chain:
+ * <HOOK>_CUST first, then the built-in chain's own rules, then the
+ * appliance's defaults (fw.h). Jumps use a fixed stack on the C stack,
+ * deep enough for what the compiler accepted; nothing here allocates,
+ * locks or recurses. The only state it writes is the worker's own counter
+ * slice and the shared -m limit buckets (compare-and-swap).
  *
- * This is the reference the faster classifier is checked against, so it
- * stays plain: iptables' semantics, one match at a time, cheap tests
- * (protocol, fragment, interface masks) before the address compares and
- * the modules.
+ * fw_eval() steps from rule to rule as the classifier (classify.c) names
+ * the candidates; fw_eval_linear() runs every rule, and is the reference
+ * the classifier is checked against, so rule_match() stays plain:
+ * iptables' semantics, one match at a time, cheap tests (protocol,
+ * fragment, interface masks) before the address compares and the modules.
  */
 #include <arpa/inet.h>
 #include <stdarg.h>
