@@ -5,8 +5,8 @@
  * the way iptables-save would, and the compiled program the data plane
  * runs.
  *
- * The second half is the compiled program (compile.c) and its linear
- * evaluator (eval.c) that the data plane runs per packet; what the
+ * The second half is the compiled program (compile.c), its classifier
+ * (classify.c) and the evaluator (eval.c) the data plane runs; what the
  * targets do to a packet (REJECT's errors) is src/ip's, and connection
  * tracking and NAT are src/ct's. The IR is made of plain structs
  * with fixed-size fields and small bounded arrays so that a compiler can
