@@ -54,6 +54,8 @@ struct fwc_rule {
 	bool has_proto;
 	uint8_t need;			/* FWC_L4_* the packet must have */
 	bool exact;			/* the key is the whole rule */
+	uint8_t ct;			/* FW_CT_* states it takes */
+	uint32_t in, out;		/* interface indexes it takes */
 };
 
 struct fwc_entry {
@@ -202,6 +204,7 @@ key_l4(const struct fw_prog *prog, const struct fw_crule *r,
 
 	k->sp_lo = k->dp_lo = 0;
 	k->sp_hi = k->dp_hi = UINT16_MAX;
+	k->ct = UINT8_MAX;
 	if ((r->chk & FW_CK_PROTO) && !(r->neg & FW_CK_PROTO)) {
 		k->has_proto = true;
 		k->proto = r->proto;
@@ -215,6 +218,12 @@ key_l4(const struct fw_prog *prog, const struct fw_crule *r,
 
 		if (e->mods[i] == FW_M_LIMIT)
 			return;
+		if (e->mods[i] == FW_M_STATE && !e->state.neg)
+			k->ct &= e->state.state;
+		if (e->mods[i] == FW_M_CONNTRACK &&
+		    (e->ct.present & 1u << FW_CTO_STATE) &&
+		    !(e->ct.neg & 1u << FW_CTO_STATE))
+			k->ct &= e->ct.state;
 		if (e->mods[i] != FW_M_TCP && e->mods[i] != FW_M_UDP)
 			continue;
 		proto = e->mods[i] == FW_M_TCP ? IPPROTO_TCP_ : IPPROTO_UDP_;
@@ -269,13 +278,31 @@ rule_exact(const struct fw_prog *prog, const struct fw_crule *r,
 	if (!(r->chk & FW_CK_EXT))
 		return true;
 	e = &prog->ext[r->ext];
-	if (e->n_mods != 1 || (e->mods[0] != FW_M_TCP && e->mods[0] != FW_M_UDP))
-		return false;
-	/* -p udp -m tcp: the key's protocol is udp, the module's tcp. */
-	if (k->proto != (e->mods[0] == FW_M_TCP ? IPPROTO_TCP_ : IPPROTO_UDP_))
-		return false;
-	return !e->ports.has_flags && !e->ports.sport_neg &&
-	    !e->ports.dport_neg;
+	for (uint8_t i = 0; i < e->n_mods; i++) {
+		switch (e->mods[i]) {
+		case FW_M_TCP:
+		case FW_M_UDP:
+			/* -p udp -m tcp: the key's protocol is udp. */
+			if (k->proto != (e->mods[i] == FW_M_TCP ?
+			    IPPROTO_TCP_ : IPPROTO_UDP_) ||
+			    e->ports.has_flags || e->ports.sport_neg ||
+			    e->ports.dport_neg)
+				return false;
+			break;
+		case FW_M_STATE:
+			if (e->state.neg)
+				return false;
+			break;
+		case FW_M_CONNTRACK:
+			/* --ctstate alone, not negated. */
+			if (e->ct.present != 1u << FW_CTO_STATE || e->ct.neg)
+				return false;
+			break;
+		default:
+			return false;
+		}
+	}
+	return true;
 }
 
 /* The key of rule i of the chain starting at first. */
@@ -290,6 +317,13 @@ rule_key(const struct fw_prog *prog, uint32_t first, uint32_t i,
 	key_addr(prog, r, false, k->s, k->sm, sl);
 	key_addr(prog, r, true, k->d, k->dm, dl);
 	key_l4(prog, r, k);
+	/* -i / -o by index where the packet's index says it all (eval.c
+	 * matches other indexes by name): rule_exact() leaves such rules
+	 * to the full run. */
+	k->in = (r->chk & FW_CK_IN) ? (uint32_t)((r->neg & FW_CK_IN) ?
+	    ~r->in_mask : r->in_mask) : UINT32_MAX;
+	k->out = (r->chk & FW_CK_OUT) ? (uint32_t)((r->neg & FW_CK_OUT) ?
+	    ~r->out_mask : r->out_mask) : UINT32_MAX;
 	k->exact = rule_exact(prog, r, k, *sl, *dl);
 }
 
@@ -302,6 +336,9 @@ rule_key_match(const struct fwc_rule *k, const struct fwc_key *p)
 	    ((p->d[1] & k->dm[1]) == k->d[1]) &
 	    (!k->has_proto | (p->proto == k->proto)) &
 	    ((k->need & ~p->l4) == 0) &
+	    ((k->ct & p->ct) != 0) &
+	    ((p->in == 0) | ((k->in & p->in) != 0)) &
+	    ((p->out == 0) | ((k->out & p->out) != 0)) &
 	    (p->sport >= k->sp_lo) & (p->sport <= k->sp_hi) &
 	    (p->dport >= k->dp_lo) & (p->dport <= k->dp_hi);
 }

@@ -18,7 +18,10 @@ struct fwc_key {
 	uint64_t s[2], d[2];
 	uint8_t proto;
 	uint8_t l4;			/* FWC_L4_* */
+	uint8_t ct;			/* FW_CT_* bits of the packet's flow */
 	uint16_t sport, dport;
+	uint32_t in, out;		/* 1 << interface index (below 32 and
+					   known to the program), else 0 */
 };
 
 #define FWC_L4_TCP	0x01	/* a whole TCP header (what -m tcp needs) */

@@ -151,6 +151,11 @@ load(struct ectx *x, const struct fw_prog *prog, const struct fw_pkt *fp)
 	    (x->l4_proto == IPPROTO_TCP_ && x->has_tcp ? FWC_L4_TCP : 0) |
 	    (x->l4_proto == IPPROTO_UDP_ && x->has_ports ? FWC_L4_UDP : 0),
 	    x->sport, x->dport);
+	x->key.ct = x->ct_bits;
+	x->key.in = fp->in_if < prog->n_if && fp->in_if < 32 ?
+	    1u << fp->in_if : 0;
+	x->key.out = fp->out_if < prog->n_if && fp->out_if < 32 ?
+	    1u << fp->out_if : 0;
 }
 
 /* --- standard matches ---------------------------------------------------- */

@@ -222,9 +222,12 @@ rand_rule(uint64_t *s, struct tbuf *b, bool v6, int chain, bool input)
 	} else if (proto == 3) {
 		tb(b, " %s-p %u", neg(s), 47u);
 	}
-	if (pick(s, 10) == 0)
-		tb(b, " -m conntrack --ctstate %s", pick(s, 2) ? "NEW" :
+	if (pick(s, 10) == 0) {
+		const char *n = pick(s, 5) == 0 ? "! " : "";
+
+		tb(b, " -m conntrack %s--ctstate %s", n, pick(s, 2) ? "NEW" :
 		    "NEW,ESTABLISHED");
+	}
 	if (pick(s, 25) == 0)
 		tb(b, " -m state %s--state RELATED", neg(s));
 	if (!limit_first && pick(s, 40) == 0)
