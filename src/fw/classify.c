@@ -6,10 +6,11 @@
  * The structure is tuple space search, with tables chosen as TupleMerge
  * (Daly, Liu and Torng, 2016) chooses them: every rule gets a key of the
  * fields that can be judged without side effects (source and destination
- * prefix, protocol, port ranges), and goes to a table whose prefix
- * lengths are no longer than its own and whose entry for it holds fewer
- * than FWC_LIST_MAX rules; when none has room, a new table takes the
- * rule's lengths rounded down (IPv4 to a multiple of 8).  Tables keyed
+ * prefix, protocol, port ranges; interfaces and conntrack states are in
+ * the key but not hashed), and goes to a table whose prefix lengths are
+ * no longer than its own and whose entry for it holds fewer than
+ * FWC_LIST_MAX rules; when none has room, a new table takes the rule's
+ * lengths rounded down (IPv4 to 24, 16, 8 or 0 bits).  Tables keyed
  * on protocol and destination port as well take only rules that name one
  * of each.  A table is a hash of the key masked to its lengths, with a
  * bitmap in front that answers most misses without touching the hash;
@@ -28,7 +29,9 @@
  * (the limit's token must be taken exactly when the linear walk takes it).
  *
  * Build is one pass over the rules (two hash passes per table), so it
- * costs about as much as compiling them.
+ * costs about as much as compiling them.  Tables are refcounted and
+ * positions are chain-relative, so fwc_edit() derives the classifier of
+ * a one-rule edit by copying only the tables the edit touches.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -871,12 +874,6 @@ fwc_bytes(const struct fwc *c)
 		for (uint32_t t = 0; t < c->chains[i].n_tables; t++)
 			n += sizeof(void *) + table_bytes(c->chains[i].tables[t]);
 	return n;
-}
-
-uint32_t
-fwc_tables(const struct fwc *c, uint32_t chain)
-{
-	return c->chains[chain].n_tables;
 }
 
 /* --- edits --------------------------------------------------------------- */

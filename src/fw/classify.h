@@ -33,8 +33,6 @@ struct fwc_key {
 int fwc_build(const struct fw_prog *prog, struct fwc **out);
 void fwc_free(struct fwc *c);
 size_t fwc_bytes(const struct fwc *c);
-/* Tables the chain's lookups probe; 0 when it is walked rule by rule. */
-uint32_t fwc_tables(const struct fwc *c, uint32_t chain);
 
 void fwc_key_load(struct fwc_key *k, uint8_t family, const uint8_t src[16],
     const uint8_t dst[16], uint8_t proto, uint8_t l4, uint16_t sport,
