@@ -470,3 +470,33 @@ ct_classify(struct ct_table *t, const struct pkt *p, uint64_t now_ns,
 		return classify_simple(t, p, now_ns, r);
 	}
 }
+
+/*
+ * Whether a flow of t holds p (TCP, UDP, ICMP query-reply, or another
+ * protocol's generic flow), without touching it or any counter.  ICMP
+ * errors, fragments and what classify would call invalid answer false.
+ */
+bool
+ct_holds(struct ct_table *t, const struct pkt *p, uint64_t now_ns)
+{
+	struct ct_tuple k;
+	enum ct_dir dir;
+
+	if ((p->l3 != PKT_L3_IP4 && p->l3 != PKT_L3_IP6) ||
+	    (p->flags & PKT_F_FRAG) || p->l4_off == 0)
+		return false;
+	tuple_of_pkt(&k, p);
+	if (p->l4_proto == IPPROTO_TCP_ || p->l4_proto == IPPROTO_UDP_) {
+		const struct udp_hdr *uh = pkt_l4(p);	/* ports alike */
+
+		k.sport_be = uh->sport_be;
+		k.dport_be = uh->dport_be;
+	} else if (p->l4_proto == (p->l3 == PKT_L3_IP4 ? IPPROTO_ICMP_ :
+	    IPPROTO_ICMPV6_)) {
+		const struct icmp_hdr *ih = pkt_l4(p);
+
+		k.sport_be = ih->u.echo.id_be;
+		k.dport_be = htons(ih->type);
+	}
+	return ct_lookup(t, &k, now_ns, &dir) != CT_ENTRY_NONE;
+}

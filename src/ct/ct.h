@@ -203,6 +203,10 @@ void ct_table_destroy(struct ct_table *t);
 enum ct_state ct_classify(struct ct_table *t, const struct pkt *p,
     uint64_t now_ns, struct ct_result *r);
 
+/* Whether a flow of t holds p, without touching it or any counter
+ * (which worker owns a packet the host sent: src/dp/host.c). */
+bool ct_holds(struct ct_table *t, const struct pkt *p, uint64_t now_ns);
+
 /*
  * Call for a packet the rules accepted.  For a NEW packet with no entry
  * yet, inserts the prepared entry and sets r->entry; a first fragment's

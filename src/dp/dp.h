@@ -1,7 +1,8 @@
 /*
- * src/dp/dp.h: the data plane: worker threads that receive from ports,
- * parse, run the router stage and transmit, plus the tables they read and
- * the counters they keep.  This is the whole public face of src/dp.
+ * src/dp/dp.h: the data plane: worker threads that receive from ports and
+ * run each batch through the pipeline's stages (pipeline.c: router,
+ * conntrack, the chains, NAT, the host side) to transmit, plus the tables
+ * they read and the counters they keep.  This is the whole public face of src/dp.
  *
  * Threads: dp_create(), dp_start(), dp_tables_swap(), dp_stop() and the
  * stats readers run on the control thread.  Workers read the tables
@@ -48,7 +49,6 @@ struct dp_params {
 };
 
 #define DP_CT_ENTRIES_DEFAULT	65536	/* per worker */
-#define DP_CT_LOCAL_ENTRIES	16384	/* flows to and from hexgate itself */
 
 /* The firewall the workers run: one program per family.  NULL programs
  * accept everything (benchmarks, router-only tests). */
@@ -68,6 +68,8 @@ struct dp_if_stats {
 	uint64_t tx_errors;		/* frames the port refused */
 	uint64_t punted;		/* handed to the host TAP */
 	uint64_t from_host;		/* read from the host TAP */
+	uint64_t handed_off;		/* ... and handed to the worker that
+					   owns its flow */
 	uint64_t rx_missed;		/* lost in the port before hexgate */
 	uint64_t drops_total;
 	uint64_t drops[PKT_DROP_COUNT];

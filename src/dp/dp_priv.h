@@ -1,7 +1,12 @@
 /*
  * src/dp/dp_priv.h: what the files of src/dp share: the worker and data
- * plane structs, counters, and the firewall glue (filter.c) the pipeline
- * (worker.c) calls.
+ * plane structs, the batch the pipeline's stages pass along, counters,
+ * and the stages themselves (pipeline.c runs them in order):
+ *   filter.c  conntrack, the chains (INPUT, FORWARD, OUTPUT), POSTROUTING
+ *   nat.c     NAT decisions for new flows
+ *   host.c    the host side: punt to the host TAPs, read from them, hand
+ *             a flow's packets to the worker that owns it
+ *   mirror.c  COPY sessions
  */
 #ifndef DP_PRIV_H
 #define DP_PRIV_H
@@ -30,7 +35,44 @@ struct dp_counters {
 	uint64_t tx_errors[IP_IF_MAX];
 	uint64_t punted[IP_IF_MAX];
 	uint64_t from_host[IP_IF_MAX];
+	uint64_t handed_off[IP_IF_MAX];	/* host frames sent to their owner */
 	uint64_t drops[IP_IF_MAX * PKT_DROP_COUNT];
+};
+
+/*
+ * A batch on its way through the stages: the router's part (packets,
+ * next steps, routes, verdicts) and, indexed like it, conntrack's result
+ * for each packet.  tracked[i] is false for a packet no chain looks at
+ * (no rule program for its family).
+ */
+struct dp_frame {
+	struct ip_vec v;
+	bool tracked[PKT_BATCH_MAX];
+	struct ct_result ct[PKT_BATCH_MAX];
+};
+
+/*
+ * A flow's packets that the host sent on another worker's TAP queue, on
+ * their way to the worker that owns the flow (host.c).  Frames are copied
+ * in and out, so packet buffers never change pools.  Many producers, one
+ * consumer, no lock: a bounded queue whose slots carry sequence numbers
+ * (Vyukov's), and an eventfd that wakes the owner when it sleeps.
+ */
+#define DP_HANDOFF_SLOTS	256
+
+struct dp_handoff_slot {
+	uint64_t seq;			/* atomic */
+	uint16_t len;
+	uint16_t in_if;
+	uint8_t data[PKT_DATA_ROOM];
+};
+
+struct dp_handoff {
+	uint64_t head HG_ALIGNED(HG_CACHE_LINE);	/* producers: next slot */
+	uint64_t tail HG_ALIGNED(HG_CACHE_LINE);	/* the owner's */
+	int sleeping;			/* atomic: the owner is in poll() */
+	int efd;			/* eventfd */
+	struct dp_handoff_slot slots[DP_HANDOFF_SLOTS];
 };
 
 struct dp_worker {
@@ -40,40 +82,28 @@ struct dp_worker {
 	bool started;
 	struct pkt_pool *pool;
 	struct ip_worker *ipw;
-	struct ct_table *ct;		/* flows this worker forwards */
-	/* The packet PREROUTING classified, for FORWARD to judge (a packet
-	 * runs to completion, so one at a time). */
-	const struct pkt *cur_pkt;
-	struct ct_result cur;
-	/* The same packet in the local table (flows to and from hexgate,
-	 * REDIRECT), when PREROUTING looked there; INPUT then judges with
-	 * it instead of classifying again. */
-	const struct pkt *cur_local_pkt;
-	struct ct_result cur_local;
-	bool redirected;		/* cur_local got a REDIRECT */
+	/* Every flow this worker owns: forwarded, and to or from hexgate
+	 * itself.  Only this worker touches it. */
+	struct ct_table *ct;
 	uint64_t ct_swept_ns;		/* last expiry sweep */
 	const struct dp_fw *fw;		/* loaded once per loop turn */
 	const struct ip_tables *tables;	/* the same */
 	struct dp_counters ctr;
-	struct pkt_batch rx;
+	struct dp_frame frame;		/* the batch in the stages */
 	struct pkt_batch tx;
 	uint16_t stage_n[IP_IF_MAX];
 	struct pkt *stage[IP_IF_MAX][PKT_BATCH_MAX];
 	uint16_t punt_n[IP_IF_MAX];	/* toward the host TAPs */
 	struct pkt *punt[IP_IF_MAX][PKT_BURST];
+	struct dp_handoff *handoff;	/* host frames of flows this worker owns */
 };
 
 struct dp {
 	struct ip_tables *tables;	/* RCU-published */
 	struct dp_fw *fw;		/* RCU-published; NULL: no filtering */
-	/* Flows to and from the appliance itself (INPUT, OUTPUT): the host
-	 * TAPs are read by worker 0 only while such flows arrive on any
-	 * worker, so they share one table under a lock.  Only punted and
-	 * local traffic takes it; forwarding never does. */
-	struct ct_table *ct_local;
-	pthread_mutex_t ct_local_mu;
 	struct ip_neigh_table *nt;
 	struct dp_params params;
+	uint64_t host_ifs;		/* bit i: interface i has a host TAP */
 	bool replay;
 	bool flow_exact;		/* every port steers by io_flow_queue() */
 	int stop;			/* atomic */
@@ -94,20 +124,64 @@ ctr_get(const uint64_t *c)
 	return __atomic_load_n(c, __ATOMIC_RELAXED);
 }
 
+static inline const struct fw_prog *
+dp_prog(const struct dp_fw *fw, const struct pkt *p)
+{
+	if (fw == NULL)
+		return NULL;
+	return p->l3 == PKT_L3_IP4 ? fw->prog4 : fw->prog6;
+}
 
+/* pipeline.c: the stage order.  A port's frames (RX, parsed), the host's
+ * (OUTPUT), and the transmit step. */
+void dp_pipeline_rx(struct dp_worker *w, uint64_t now_ns);
+void dp_pipeline_output(struct dp_worker *w, uint64_t now_ns);
+void dp_tx(struct dp_worker *w, uint64_t now_ns);
 
-/* filter.c */
-void dp_filter_hook(void *arg, struct pkt *p, enum ip_hook hook,
-    uint16_t out_if, uint64_t now_ns, struct ip_filter_result *res);
-bool dp_punt_hook(void *arg, struct pkt *p, uint64_t now_ns);
-/* Sends the packets punt() staged to the host TAPs. */
-void dp_punt_flush(struct dp_worker *w, uint64_t now_ns);
-/* Worker 0: reads what the host sent on its TAPs, runs OUTPUT and routes
- * it.  Returns frames read. */
-uint32_t dp_host_rx(struct dp_worker *w, const struct ip_tables *t,
-    uint64_t now_ns);
+/* filter.c: conntrack and the chains, over [lo, hi) of the frame. */
+/* PREROUTING or OUTPUT packets from lo on: [raw], conntrack, [mangle],
+ * destination NAT.  Returns hi: the first packet that must wait until
+ * those before it are confirmed (the same new flow or datagram again),
+ * or the frame's end. */
+uint16_t dp_conntrack(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
+    enum ip_next step, uint64_t now_ns);
+/* INPUT, FORWARD and OUTPUT packets: the chain's verdict in verdict[];
+ * INPUT's accepted new flows are confirmed. */
+void dp_filter(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
+    uint16_t hi, uint64_t now_ns);
+/* POSTROUTING packets: [mangle], source NAT, confirm -> ENCAP. */
+void dp_postrouting(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
+    uint16_t hi, uint64_t now_ns);
 /* Per loop turn: expire flows. */
 void dp_ct_poll(struct dp_worker *w, uint64_t now_ns);
+
+/* nat.c */
+/* A new flow's translation at PREROUTING (DNAT, NETMAP, REDIRECT) or
+ * POSTROUTING (SNAT, MASQUERADE, NETMAP), set up on cr.  False when the
+ * packet must be dropped (no free tuple). */
+bool dp_nat_new(struct dp_worker *w, const struct fw_prog *prog,
+    struct ct_result *cr, enum fw_nat_hook hook, const struct pkt *p,
+    uint16_t out_if, uint64_t now_ns);
+/* What -m conntrack / -m state see of a classified packet's flow. */
+void dp_fw_ct_info(const struct ct_table *ct, const struct ct_result *cr,
+    uint64_t now_ns, struct fw_ct_info *ci);
+
+/* host.c */
+/* HOST packets of [lo, hi): staged for the interface's host TAP. */
+void dp_punt(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
+    uint16_t hi);
+/* Sends the packets dp_punt() staged. */
+void dp_punt_flush(struct dp_worker *w, uint64_t now_ns);
+/* Reads this worker's queue of every host TAP and its handoff ring into
+ * the frame as OUTPUT packets; frames of flows another worker owns go to
+ * that worker's ring.  Returns frames read. */
+uint32_t dp_host_rx(struct dp_worker *w, uint64_t now_ns);
+int dp_handoff_create(struct dp_handoff **out);
+void dp_handoff_destroy(struct dp_handoff *h);
+/* Before and after the worker sleeps: the eventfd to poll, and whether
+ * something arrived meanwhile (then it must not sleep). */
+bool dp_handoff_sleep(struct dp_handoff *h);
+void dp_handoff_wake(struct dp_handoff *h);
 
 /*
  * mirror.c: COPY sessions (MACRO_CUST -j COPY): every frame received on,

@@ -1,83 +1,25 @@
 /*
- * src/dp/filter.c: the firewall on the packet path.  The router (src/ip)
- * calls dp_filter_hook() at INPUT and FORWARD; here conntrack (src/ct)
- * classifies the packet, the rule program (src/fw) judges it, and an
- * accepted new flow is confirmed.  Also the punt path: packets INPUT
- * accepted for the host go out to the interface's host TAP, and what the
- * host sends back is read here (worker 0), judged by OUTPUT and routed.
- *
- * Forwarded flows live in the worker's own conntrack table, no lock.
- * Flows to and from hexgate itself share dp->ct_local under a mutex: the
- * kernel decides which TAP queue a host packet takes, so no worker owns
- * them; only local traffic pays for it.
+ * src/dp/filter.c: conntrack and the chains, as stages over a batch
+ * (pipeline.c says when each runs):
+ *  - dp_conntrack(): PREROUTING and OUTPUT: every packet of the batch is
+ *    classified into the worker's table before any is judged; a new
+ *    flow's destination translation is chosen (nat.c) and applied.
+ *  - dp_filter(): INPUT, FORWARD and OUTPUT: the rule program over the
+ *    batch (fw_eval_batch, a family and a chain at a time); INPUT
+ *    confirms what it accepts, as Linux does at the end of LOCAL_IN.
+ *  - dp_postrouting(): a forwarded new flow's source translation, the
+ *    confirmation that inserts it, and the source rewrite.
+ * The [raw] and [mangle] slots are where those tables will run (issue
+ * 17).  One table per worker holds every flow the worker owns, forwarded
+ * or to and from hexgate itself: workers own flows (io_flow_queue()), the
+ * host side's packets are handed to their owner (host.c), so no table is
+ * shared and nothing here takes a lock.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 
 #include "dp_priv.h"
-
-static uint8_t
-dp_fw_ct_state(enum ct_state s)
-{
-	switch (s) {
-	case CT_STATE_NEW:
-		return FW_CT_NEW;
-	case CT_STATE_ESTABLISHED:
-		return FW_CT_ESTABLISHED;
-	case CT_STATE_RELATED:
-		return FW_CT_RELATED;
-	case CT_STATE_UNTRACKED:
-		return FW_CT_UNTRACKED;
-	default:
-		return FW_CT_INVALID;
-	}
-}
-
-static void
-dp_fw_tuple(const struct ct_tuple *tu, uint8_t *src, uint8_t *dst,
-    uint16_t *sport, uint16_t *dport)
-{
-	memcpy(src, tu->src, 16);
-	memcpy(dst, tu->dst, 16);
-	*sport = ntohs(tu->sport_be);
-	*dport = ntohs(tu->dport_be);
-}
-
-/* What -m conntrack / -m state see of the packet's flow. */
-static void
-dp_fw_ct_info(const struct ct_table *ct, const struct ct_result *cr,
-    uint64_t now_ns, struct fw_ct_info *ci)
-{
-	struct ct_flow_info fi;
-	struct ct_tuple reply;
-
-	memset(ci, 0, sizeof(*ci));
-	ci->state = dp_fw_ct_state(cr->state);
-	ci->reply = cr->dir == CT_DIR_REPLY;
-	if (cr->state == CT_STATE_INVALID || cr->state == CT_STATE_UNTRACKED)
-		return;
-	if (cr->entry != CT_ENTRY_NONE && ct_entry_info(ct, cr->entry, &fi)) {
-		ci->status = FW_CTS_CONFIRMED |
-		    (fi.seen_reply ? FW_CTS_SEEN_REPLY : 0);
-		ci->expire_s = fi.expires_ns > now_ns ?
-		    (uint32_t)((fi.expires_ns - now_ns) / 1000000000ULL) : 0;
-	} else {
-		/* A new flow: its reply tuple is the original one reversed. */
-		fi.orig = cr->pending.tuple;
-		reply = fi.orig;
-		memcpy(reply.src, fi.orig.dst, 16);
-		memcpy(reply.dst, fi.orig.src, 16);
-		reply.sport_be = fi.orig.dport_be;
-		reply.dport_be = fi.orig.sport_be;
-		fi.reply = reply;
-	}
-	ci->proto = fi.orig.proto;
-	dp_fw_tuple(&fi.orig, ci->orig_src, ci->orig_dst, &ci->orig_sport,
-	    &ci->orig_dport);
-	dp_fw_tuple(&fi.reply, ci->repl_src, ci->repl_dst, &ci->repl_sport,
-	    &ci->repl_dport);
-}
 
 /* --reject-with as the router's ICMP error for the packet's family. */
 static void
@@ -120,440 +62,270 @@ dp_reject(const struct pkt *p, enum fw_reject_with with,
 		res->icmp_code = v4 ? ICMP_PORT_UNREACH : ICMP6_PORT_UNREACH;
 }
 
-/* ---- NAT ---------------------------------------------------------- */
-
-static unsigned
-mask_bits(const uint8_t mask[16])
-{
-	unsigned n = 0;
-
-	for (int i = 0; i < 16; i++)
-		n += (unsigned)__builtin_popcount(mask[i]);
-	return n;
-}
-
-/*
- * The range a nat rule's target gives a new flow.  MASQUERADE takes the
- * egress interface's first address of the family, REDIRECT the ingress
- * interface's.  False when that interface has no address of the family.
- */
-static bool
-dp_nat_range(const struct dp_worker *w, const struct fw_target *t,
-    const struct pkt *p, uint16_t out_if, struct ct_nat_range *r)
-{
-	bool v4 = p->l3 == PKT_L3_IP4;
-
-	memset(r, 0, sizeof(*r));
-	switch (t->kind) {
-	case FW_T_SNAT:
-	case FW_T_DNAT:
-		if (t->nat.has_addr) {
-			memcpy(r->addr_lo, t->nat.addr_lo, 16);
-			memcpy(r->addr_hi, t->nat.addr_hi, 16);
-		} else if (v4) {
-			const struct ip4_hdr *ip = pkt_l3(p);
-
-			memcpy(r->addr_lo, t->kind == FW_T_SNAT ? &ip->src_be :
-			    &ip->dst_be, 4);
-			memcpy(r->addr_hi, r->addr_lo, 16);
-		} else {
-			const struct ip6_hdr *ip = pkt_l3(p);
-
-			memcpy(r->addr_lo, t->kind == FW_T_SNAT ? ip->src :
-			    ip->dst, 16);
-			memcpy(r->addr_hi, r->addr_lo, 16);
-		}
-		break;
-	case FW_T_MASQUERADE:
-	case FW_T_REDIRECT: {
-		uint16_t ifi = t->kind == FW_T_REDIRECT ? p->in_if : out_if;
-		const struct ip_if *ifp;
-
-		if (w->tables == NULL || ifi >= w->tables->n_if)
-			return false;
-		ifp = &w->tables->ifs[ifi];
-		if (v4 && ifp->n_addr4 > 0)
-			memcpy(r->addr_lo, &ifp->addr4[0].addr_be, 4);
-		else if (!v4 && ifp->n_addr6 > 0)
-			memcpy(r->addr_lo, ifp->addr6[0].addr, 16);
-		else
-			return false;
-		memcpy(r->addr_hi, r->addr_lo, 16);
-		break;
-	}
-	case FW_T_NETMAP:
-		r->flags |= CT_NAT_F_NETMAP;
-		memcpy(r->addr_lo, t->nat.netmap.addr, 16);
-		memcpy(r->addr_hi, t->nat.netmap.addr, 16);
-		r->plen = (uint8_t)mask_bits(t->nat.netmap.mask);
-		return true;
-	default:
-		return false;
-	}
-	if (t->nat.has_ports) {
-		r->flags |= CT_NAT_F_PORTS;
-		r->port_lo = t->nat.ports.lo;
-		r->port_hi = t->nat.ports.hi;
-	}
-	if (t->nat.flags & (FW_NAT_RANDOM | FW_NAT_RANDOM_FULLY))
-		r->flags |= CT_NAT_F_RANDOM;
-	if (t->nat.flags & FW_NAT_PERSISTENT)
-		r->flags |= CT_NAT_F_PERSISTENT;
-	return true;
-}
-
-/*
- * ct_nat_ok_fn: a translated reply must come back to this worker, so a
- * tuple is ours when the ports' steering (src/io's io_flow_queue(), the
- * rule the kernel runs) sends it here.  When some port cannot steer
- * exactly, any tuple will do: replies may then land on another worker,
- * which the log says at start.
- */
-static bool
-dp_nat_ok(const struct ct_tuple *t, void *arg)
-{
-	const struct dp_worker *w = arg;
-	struct io_flow_key k;
-	uint16_t n = w->dp->params.n_workers;
-
-	if (n == 1 || !w->dp->flow_exact)
-		return true;
-	memset(&k, 0, sizeof(k));
-	memcpy(k.src, t->src, 16);
-	memcpy(k.dst, t->dst, 16);
-	k.sport_be = t->sport_be;
-	k.dport_be = t->dport_be;
-	k.l3 = t->l3;
-	k.proto = t->proto;
-	return io_flow_queue(&k, n) == w->id;
-}
-
-/*
- * The nat table for a new flow at hook, and the translation it asks for
- * set up on cr.  False when the flow must be dropped (no free tuple),
- * with the reason in res.
- */
-static bool
-dp_nat_new(struct dp_worker *w, const struct fw_prog *prog,
-    struct ct_table *ct, struct ct_result *cr, enum fw_nat_hook hook,
-    const struct pkt *p, uint16_t out_if, uint64_t now_ns,
-    struct ip_filter_result *res)
-{
-	struct fw_ct_info ci;
-	struct fw_pkt fp = { .p = p, .in_if = p->in_if, .out_if = out_if,
-	    .ct = &ci };
-	const struct fw_target *t;
-	struct ct_nat_range range;
-	uint32_t rule;
-	int rc;
-
-	if (cr->state != CT_STATE_NEW || cr->entry != CT_ENTRY_NONE ||
-	    cr->frag_follow)
-		return true;
-	dp_fw_ct_info(ct, cr, now_ns, &ci);
-	rule = fw_eval_nat(prog, w->id, hook, &fp, now_ns);
-	if (rule == FW_RULE_NONE ||
-	    !dp_nat_range(w, (t = fw_prog_target(prog, rule)), p, out_if,
-	    &range))
-		return true;
-	if (t->kind == FW_T_REDIRECT) {
-		/* To hexgate itself: the flow lives in the local table,
-		 * where the host's replies (OUTPUT) will find it. */
-		if (w->cur_local_pkt != p)
-			return true;	/* not looked up there: cannot be */
-		pthread_mutex_lock(&w->dp->ct_local_mu);
-		rc = ct_nat_setup(w->dp->ct_local, &w->cur_local, CT_MANIP_DST,
-		    &range, NULL, NULL, now_ns);
-		pthread_mutex_unlock(&w->dp->ct_local_mu);
-		w->redirected = rc == 0;
-	} else {
-		rc = ct_nat_setup(ct, cr, hook == FW_NAT_PREROUTING ?
-		    CT_MANIP_DST : CT_MANIP_SRC, &range, dp_nat_ok, w, now_ns);
-	}
-	if (rc == 0)
-		return true;
-	res->action = IP_FILTER_DROP;
-	res->reason = PKT_DROP_NAT_NO_TUPLE;
-	return false;
-}
-
-/* Judge p, classified into cr from ct, and confirm it if accepted.  The
- * caller holds ct's lock if it has one. */
+/* The chain's verdict as the router carries it out. */
 static void
-dp_decide(struct dp_worker *w, const struct fw_prog *prog,
-    struct ct_table *ct, struct ct_result *cr, enum fw_hook hook,
-    struct pkt *p, uint16_t out_if, uint64_t now_ns,
+dp_verdict(const struct pkt *p, const struct fw_verdict *v,
     struct ip_filter_result *res)
 {
-	struct fw_ct_info ci;
-	struct fw_pkt fp = {
-		.p = p,
-		.in_if = hook == FW_HOOK_OUTPUT ? FW_IF_NONE : p->in_if,
-		.out_if = out_if,
-		.ct = &ci,
-	};
-	struct fw_verdict v;
-	bool nat = hook == FW_HOOK_FORWARD && fw_prog_has_nat(prog);
-	int rc;
-
-	if (cr->frag_follow) {
-		/* Its datagram's first fragment was judged and accepted. */
-		res->action = IP_FILTER_ACCEPT;
-		if (nat)
-			(void)ct_nat_rewrite(ct, cr, p, CT_MANIP_SRC);
-		return;
-	}
-	dp_fw_ct_info(ct, cr, now_ns, &ci);
-	fw_eval(prog, w->id, hook, &fp, now_ns, &v);
-	switch (v.kind) {
+	switch (v->kind) {
 	case FW_VERDICT_ACCEPT:
-		/* POSTROUTING: a new flow's source translation. */
-		if (nat && !dp_nat_new(w, prog, ct, cr, FW_NAT_POSTROUTING, p,
-		    out_if, now_ns, res))
-			return;
-		if ((rc = ct_confirm(ct, cr, now_ns)) != 0) {
-			/* -EADDRINUSE: another new flow took the same
-			 * translated reply tuple first. */
-			res->action = IP_FILTER_DROP;
-			res->reason = rc == -ENOSPC ? PKT_DROP_CT_TABLE_FULL :
-			    PKT_DROP_NAT_NO_TUPLE;
-			return;
-		}
-		if (nat)
-			(void)ct_nat_rewrite(ct, cr, p, CT_MANIP_SRC);
 		res->action = IP_FILTER_ACCEPT;
 		return;
 	case FW_VERDICT_REJECT:
-		dp_reject(p, v.reject_with, res);
+		dp_reject(p, v->reject_with, res);
 		return;
 	default:
 		res->action = IP_FILTER_DROP;
-		res->reason = v.why == FW_WHY_INVALID ? PKT_DROP_CT_INVALID :
-		    v.why == FW_WHY_POLICY ? PKT_DROP_FW_POLICY :
+		res->reason = v->why == FW_WHY_INVALID ? PKT_DROP_CT_INVALID :
+		    v->why == FW_WHY_POLICY ? PKT_DROP_FW_POLICY :
 		    PKT_DROP_FW_DROP;
 		return;
 	}
 }
 
-/* Classify, judge, confirm: the local paths (INPUT, OUTPUT). */
-static void
-dp_judge(struct dp_worker *w, const struct fw_prog *prog, struct ct_table *ct,
-    enum fw_hook hook, struct pkt *p, uint16_t out_if,
-    uint64_t now_ns, struct ip_filter_result *res)
+/* A direction-free hash of a new flow's tuple, for spotting its second
+ * packet in the same batch. */
+static uint32_t
+dp_flow_hash(const struct ct_tuple *t)
 {
-	struct ct_result cr;
+	uint32_t h = (uint32_t)t->proto << 16 ^ (t->sport_be ^ t->dport_be);
 
-	ct_classify(ct, p, now_ns, &cr);
-	dp_decide(w, prog, ct, &cr, hook, p, out_if, now_ns, res);
+	for (int i = 0; i < 16; i += 4) {
+		uint32_t a, b;
+
+		memcpy(&a, t->src + i, 4);
+		memcpy(&b, t->dst + i, 4);
+		h = (h ^ (a ^ b)) * 0x9e3779b1u;
+	}
+	return h ^ h >> 16;
 }
 
-static const struct fw_prog *
-dp_prog(const struct dp_fw *fw, const struct pkt *p)
+static bool
+dp_same_flow(const struct ct_tuple *a, const struct ct_tuple *b)
 {
-	if (fw == NULL)
-		return NULL;
-	return p->l3 == PKT_L3_IP4 ? fw->prog4 : fw->prog6;
+	if (a->proto != b->proto || a->l3 != b->l3)
+		return false;
+	if (memcmp(a->src, b->src, 16) == 0 && memcmp(a->dst, b->dst, 16) == 0)
+		return a->sport_be == b->sport_be && a->dport_be == b->dport_be;
+	return memcmp(a->src, b->dst, 16) == 0 &&
+	    memcmp(a->dst, b->src, 16) == 0 &&
+	    a->sport_be == b->dport_be && a->dport_be == b->sport_be;
 }
 
-void
-dp_filter_hook(void *arg, struct pkt *p, enum ip_hook hook, uint16_t out_if,
-    uint64_t now_ns, struct ip_filter_result *res)
-{
-	struct dp_worker *w = arg;
-	struct dp *dp = w->dp;
-	const struct fw_prog *prog = dp_prog(w->fw, p);
+/* New flows of the range so far: a 1024-bit filter, then the list. */
+struct dp_new_flows {
+	uint64_t bits[16];
+	uint16_t n;
+	uint16_t idx[PKT_BATCH_MAX];
+};
 
-	res->action = IP_FILTER_ACCEPT;
-	if (prog == NULL)
-		return;
-	switch (hook) {
-	case IP_HOOK_PREROUTING:
-		/* With NAT, before the route lookup: what the flow is, once,
-		 * so its destination can be translated; FORWARD judges with
-		 * it.  Traffic for hexgate itself is classified again at
-		 * INPUT, in the local table.  Without NAT, FORWARD
-		 * classifies: local traffic never touches the worker's
-		 * table. */
-		w->cur_pkt = NULL;
-		w->cur_local_pkt = NULL;
-		w->redirected = false;
-		if (!fw_prog_has_nat(prog))
-			return;
-		ct_classify(w->ct, p, now_ns, &w->cur);
-		w->cur_pkt = p;
-		/* Not a forwarded flow: it may be one to or from hexgate
-		 * itself (a redirected one among them), kept in the local
-		 * table; INPUT will judge with what is found here. */
-		if (w->cur.entry == CT_ENTRY_NONE && !w->cur.frag_follow) {
-			pthread_mutex_lock(&dp->ct_local_mu);
-			ct_classify(dp->ct_local, p, now_ns, &w->cur_local);
-			w->cur_local_pkt = p;
-			if (w->cur_local.entry != CT_ENTRY_NONE ||
-			    w->cur_local.frag_follow) {
-				res->dst_changed = ct_nat_rewrite(dp->ct_local,
-				    &w->cur_local, p, CT_MANIP_DST);
-				pthread_mutex_unlock(&dp->ct_local_mu);
-				w->cur_pkt = NULL;
-				return;
-			}
-			pthread_mutex_unlock(&dp->ct_local_mu);
-		}
+/* Is i's new flow one that an earlier packet of the range opened?  If
+ * not, remember it. */
+static bool
+dp_new_flow_seen(struct dp_new_flows *nf, const struct dp_frame *f,
+    uint16_t i)
+{
+	const struct ct_tuple *tu = &f->ct[i].pending.tuple;
+	uint32_t h = dp_flow_hash(tu) & 1023;
+
+	if (nf->bits[h / 64] >> (h % 64) & 1)
+		for (uint16_t k = 0; k < nf->n; k++)
+			if (dp_same_flow(&f->ct[nf->idx[k]].pending.tuple, tu))
+				return true;
+	nf->bits[h / 64] |= 1ULL << (h % 64);
+	nf->idx[nf->n++] = i;
+	return false;
+}
+
+uint16_t
+dp_conntrack(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
+    enum ip_next step, uint64_t now_ns)
+{
+	struct ip_vec *v = &f->v;
+	struct dp_new_flows nf;
+	bool first_frag = false;
+
+	nf.n = 0;
+	memset(nf.bits, 0, sizeof(nf.bits));
+	for (uint16_t i = lo; i < v->n; i++) {
+		struct pkt *p = v->pkts[i];
+		const struct fw_prog *prog;
+		struct ct_result *cr = &f->ct[i];
+
+		f->tracked[i] = false;
+		if (v->next[i] != step || (prog = dp_prog(w->fw, p)) == NULL)
+			continue;
+		/* [raw: the firewall issue's slot] */
+		/* A later fragment follows its first only once that one is
+		 * confirmed. */
+		if ((p->flags & (PKT_F_FRAG | PKT_F_FRAG_FIRST)) == PKT_F_FRAG &&
+		    first_frag)
+			return i;
+		if (i + 1 < v->n && v->pkts[i + 1] != NULL)
+			hg_prefetch(pkt_l3(v->pkts[i + 1]));
+		ct_classify(w->ct, p, now_ns, cr);
+		if (cr->state == CT_STATE_NEW && cr->entry == CT_ENTRY_NONE &&
+		    !cr->frag_follow && dp_new_flow_seen(&nf, f, i))
+			return i;
+		first_frag |= (p->flags & PKT_F_FRAG_FIRST) != 0;
+		f->tracked[i] = true;
+		/* [mangle: the firewall issue's slot] */
+		if (step != IP_NEXT_PREROUTING || !fw_prog_has_nat(prog))
+			continue;
 		/* DNAT / NETMAP / REDIRECT for a new flow; every packet of a
 		 * translated flow gets its destination rewritten here
 		 * (replies of a SNATed flow go back to the inside host). */
-		if (!dp_nat_new(w, prog, w->ct, &w->cur, FW_NAT_PREROUTING, p,
-		    FW_IF_NONE, now_ns, res)) {
-			w->cur_pkt = NULL;
-			w->cur_local_pkt = NULL;
-			return;
+		if (!dp_nat_new(w, prog, cr, FW_NAT_PREROUTING, p, FW_IF_NONE,
+		    now_ns)) {
+			ip_vec_drop(w->ipw, v, i, PKT_DROP_NAT_NO_TUPLE);
+			continue;
 		}
-		if (w->redirected) {
-			pthread_mutex_lock(&dp->ct_local_mu);
-			res->dst_changed = ct_nat_rewrite(dp->ct_local,
-			    &w->cur_local, p, CT_MANIP_DST);
-			pthread_mutex_unlock(&dp->ct_local_mu);
-			w->cur_pkt = NULL;
-			return;
-		}
-		res->dst_changed = ct_nat_rewrite(w->ct, &w->cur, p,
-		    CT_MANIP_DST);
-		return;
-	case IP_HOOK_FORWARD:
-		if (w->cur_pkt != p) {
-			/* Not seen at PREROUTING: cannot be, but be safe. */
-			ct_classify(w->ct, p, now_ns, &w->cur);
-		}
-		w->cur_pkt = NULL;
-		w->cur_local_pkt = NULL;
-		dp_decide(w, prog, w->ct, &w->cur, FW_HOOK_FORWARD, p, out_if,
-		    now_ns, res);
-		return;
-	default:
-		break;
+		if (ct_nat_rewrite(w->ct, cr, p, CT_MANIP_DST))
+			v->flags[i] |= IP_VF_DST_CHANGED;
 	}
-	w->cur_pkt = NULL;
-	pthread_mutex_lock(&dp->ct_local_mu);
-	if (w->cur_local_pkt == p)
-		dp_decide(w, prog, dp->ct_local, &w->cur_local, FW_HOOK_INPUT,
-		    p, FW_IF_NONE, now_ns, res);
-	else
-		dp_judge(w, prog, dp->ct_local, FW_HOOK_INPUT, p, FW_IF_NONE,
-		    now_ns, res);
-	pthread_mutex_unlock(&dp->ct_local_mu);
-	w->cur_local_pkt = NULL;
+	return v->n;
 }
 
-bool
-dp_punt_hook(void *arg, struct pkt *p, uint64_t now_ns)
+/* One chain over up to FW_BATCH_MAX packets of one family. */
+static void
+dp_filter_chunk(struct dp_worker *w, struct dp_frame *f,
+    const struct fw_prog *prog, enum fw_hook hook, const uint16_t *idx,
+    unsigned n, uint64_t now_ns)
 {
-	struct dp_worker *w = arg;
-	uint16_t i = p->in_if;
+	struct fw_pkt fps[FW_BATCH_MAX] = { 0 };
+	struct fw_ct_info ci[FW_BATCH_MAX];
+	struct fw_verdict vs[FW_BATCH_MAX];
+	struct ip_vec *v = &f->v;
 
-	if (i >= w->dp->params.n_if || w->dp->params.host_taps[i] == NULL)
-		return false;
-	if (w->punt_n[i] == PKT_BURST)
-		dp_punt_flush(w, now_ns);
-	w->punt[i][w->punt_n[i]++] = p;
+	for (unsigned k = 0; k < n; k++) {
+		const struct pkt *p = v->pkts[idx[k]];
+
+		dp_fw_ct_info(w->ct, &f->ct[idx[k]], now_ns, &ci[k]);
+		fps[k] = (struct fw_pkt){
+			.p = p,
+			.in_if = hook == FW_HOOK_OUTPUT ? FW_IF_NONE : p->in_if,
+			.out_if = hook == FW_HOOK_FORWARD ? p->out_if :
+			    FW_IF_NONE,
+			.ct = &ci[k],
+		};
+	}
+	fw_eval_batch(prog, w->id, hook, fps, n, now_ns, vs);
+	for (unsigned k = 0; k < n; k++) {
+		uint16_t i = idx[k];
+		struct ip_filter_result *res = &v->verdict[i];
+		int rc;
+
+		dp_verdict(v->pkts[i], &vs[k], res);
+		if (hook != FW_HOOK_INPUT || res->action != IP_FILTER_ACCEPT)
+			continue;
+		if ((rc = ct_confirm(w->ct, &f->ct[i], now_ns)) != 0) {
+			res->action = IP_FILTER_DROP;
+			res->reason = rc == -ENOSPC ? PKT_DROP_CT_TABLE_FULL :
+			    PKT_DROP_NAT_NO_TUPLE;
+		}
+	}
+}
+
+void
+dp_filter(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi,
+    uint64_t now_ns)
+{
+	static const struct {
+		uint8_t step;
+		uint8_t hook;
+	} chains[] = {
+		{ IP_NEXT_INPUT, FW_HOOK_INPUT },
+		{ IP_NEXT_FORWARD, FW_HOOK_FORWARD },
+		{ IP_NEXT_OUTPUT, FW_HOOK_OUTPUT },
+	};
+	struct ip_vec *v = &f->v;
+
+	if (w->fw == NULL)
+		return;
+	for (size_t c = 0; c < sizeof(chains) / sizeof(chains[0]); c++) {
+		for (int fam = 0; fam < 2; fam++) {
+			uint8_t l3 = fam == 0 ? PKT_L3_IP4 : PKT_L3_IP6;
+			const struct fw_prog *prog = fam == 0 ? w->fw->prog4 :
+			    w->fw->prog6;
+			uint16_t idx[FW_BATCH_MAX];
+			unsigned n = 0;
+
+			if (prog == NULL)
+				continue;
+			for (uint16_t i = lo; i < hi; i++) {
+				if (v->next[i] != chains[c].step ||
+				    !f->tracked[i] || v->pkts[i]->l3 != l3)
+					continue;
+				/* Its datagram's first fragment was judged
+				 * and accepted. */
+				if (f->ct[i].frag_follow)
+					continue;
+				idx[n++] = i;
+				if (n == FW_BATCH_MAX) {
+					dp_filter_chunk(w, f, prog,
+					    chains[c].hook, idx, n, now_ns);
+					n = 0;
+				}
+			}
+			if (n != 0)
+				dp_filter_chunk(w, f, prog, chains[c].hook, idx,
+				    n, now_ns);
+		}
+	}
+}
+
+/* Source NAT and confirmation of one packet; false when it must be
+ * dropped, with the reason in *why. */
+static bool
+dp_post_one(struct dp_worker *w, struct dp_frame *f, uint16_t i,
+    uint64_t now_ns, enum pkt_drop *why)
+{
+	struct pkt *p = f->v.pkts[i];
+	struct ct_result *cr = &f->ct[i];
+	const struct fw_prog *prog = dp_prog(w->fw, p);
+	bool local = (p->flags & PKT_F_LOCAL) != 0;
+	bool nat = !local && fw_prog_has_nat(prog);
+	int rc;
+
+	/* [mangle: the firewall issue's slot] */
+	if (!cr->frag_follow) {
+		if (nat && !dp_nat_new(w, prog, cr, FW_NAT_POSTROUTING, p,
+		    p->out_if, now_ns)) {
+			*why = PKT_DROP_NAT_NO_TUPLE;
+			return false;
+		}
+		if ((rc = ct_confirm(w->ct, cr, now_ns)) != 0) {
+			/* -EADDRINUSE: another new flow took the same
+			 * translated reply tuple first. */
+			*why = rc == -ENOSPC ? PKT_DROP_CT_TABLE_FULL :
+			    PKT_DROP_NAT_NO_TUPLE;
+			return false;
+		}
+	}
+	/* A reply of a redirected flow leaves as if from where the client
+	 * sent it; a forwarded flow's source is translated. */
+	if (nat || local)
+		(void)ct_nat_rewrite(w->ct, cr, p, CT_MANIP_SRC);
 	return true;
 }
 
 void
-dp_punt_flush(struct dp_worker *w, uint64_t now_ns)
+dp_postrouting(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
+    uint16_t hi, uint64_t now_ns)
 {
-	struct dp *dp = w->dp;
+	struct ip_vec *v = &f->v;
 
-	for (uint16_t i = 0; i < dp->params.n_if; i++) {
-		uint16_t n = w->punt_n[i], sent;
+	for (uint16_t i = lo; i < hi; i++) {
+		enum pkt_drop why;
 
-		if (n == 0)
+		if (v->next[i] != IP_NEXT_POSTROUTING)
 			continue;
-		sent = io_port_tx(dp->params.host_taps[i], w->id, w->punt[i],
-		    n, now_ns);
-		ctr_add(&w->ctr.punted[i], sent);
-		for (uint16_t k = 0; k < n; k++) {
-			if (k < sent)
-				pkt_free(w->pool, w->punt[i][k]);
-			else
-				ip_drop(w->ipw, w->punt[i][k],
-				    PKT_DROP_PUNT_FAILED);
-		}
-		w->punt_n[i] = 0;
-	}
-}
-
-/* One frame the host sent on interface i's TAP. */
-static void
-dp_host_one(struct dp_worker *w, const struct ip_tables *t, struct pkt *p,
-    uint64_t now_ns)
-{
-	struct dp *dp = w->dp;
-	const struct fw_prog *prog;
-	struct ip_filter_result res = { .action = IP_FILTER_ACCEPT };
-	enum pkt_drop why = pkt_parse(p, NULL);
-
-	if (why != PKT_DROP_NONE) {
-		ip_drop(w->ipw, p, why);
-		return;
-	}
-	/* The TAP is NOARP: the host neither resolves nor answers
-	 * neighbours there; hexgate does that on the wire. */
-	if (p->l3 != PKT_L3_IP4 && p->l3 != PKT_L3_IP6) {
-		ip_drop(w->ipw, p, PKT_DROP_ETHERTYPE);
-		return;
-	}
-	/* The host's own multicast (MLD reports, router solicitations)
-	 * stays on its side: hexgate does not route multicast. */
-	if (p->l3 == PKT_L3_IP4 ? (((const uint8_t *)&((const struct ip4_hdr *)
-	    pkt_l3(p))->dst_be)[0] & 0xf0) == 0xe0 :
-	    ((const struct ip6_hdr *)pkt_l3(p))->dst[0] == 0xff) {
-		ip_drop(w->ipw, p, PKT_DROP_HOST_MCAST);
-		return;
-	}
-	prog = dp_prog(w->fw, p);
-	if (prog != NULL) {
-		struct ct_result cr;
-
-		pthread_mutex_lock(&dp->ct_local_mu);
-		ct_classify(dp->ct_local, p, now_ns, &cr);
-		dp_decide(w, prog, dp->ct_local, &cr, FW_HOOK_OUTPUT, p,
-		    FW_IF_NONE, now_ns, &res);
-		/* A reply of a redirected flow leaves as if from where the
-		 * client sent it. */
-		if (res.action == IP_FILTER_ACCEPT)
-			(void)ct_nat_rewrite(dp->ct_local, &cr, p,
-			    CT_MANIP_SRC);
-		pthread_mutex_unlock(&dp->ct_local_mu);
-	}
-	if (res.action != IP_FILTER_ACCEPT) {
-		/* REJECT on OUTPUT drops: the host has its own errors. */
-		ip_drop(w->ipw, p, (enum pkt_drop)res.reason);
-		return;
-	}
-	ip_output(w->ipw, t, p, &w->tx, now_ns);
-}
-
-uint32_t
-dp_host_rx(struct dp_worker *w, const struct ip_tables *t, uint64_t now_ns)
-{
-	struct dp *dp = w->dp;
-	struct pkt *pkts[PKT_BURST];
-	uint32_t got = 0;
-
-	for (uint16_t i = 0; i < dp->params.n_if; i++) {
-		struct io_port *tap = dp->params.host_taps[i];
-		uint16_t n;
-
-		if (tap == NULL)
+		if (f->tracked[i] && !dp_post_one(w, f, i, now_ns, &why)) {
+			ip_vec_drop(w->ipw, v, i, why);
 			continue;
-		n = io_port_rx(tap, 0, w->pool, pkts, PKT_BURST);
-		ctr_add(&w->ctr.from_host[i], n);
-		for (uint16_t k = 0; k < n; k++) {
-			pkts[k]->in_if = i;
-			dp_host_one(w, t, pkts[k], now_ns);
 		}
-		got += n;
+		v->next[i] = IP_NEXT_ENCAP;
 	}
-	return got;
 }
 
 /*
@@ -567,16 +339,9 @@ dp_host_rx(struct dp_worker *w, const struct ip_tables *t, uint64_t now_ns)
 void
 dp_ct_poll(struct dp_worker *w, uint64_t now_ns)
 {
-	struct dp *dp = w->dp;
-
 	if (now_ns - w->ct_swept_ns < DP_CT_EXPIRE_NS)
 		return;
 	w->ct_swept_ns = now_ns;
 	if (w->ct != NULL)
 		(void)ct_expire(w->ct, now_ns, DP_CT_EXPIRE_BUDGET);
-	if (w->id == 0 && dp->ct_local != NULL &&
-	    pthread_mutex_trylock(&dp->ct_local_mu) == 0) {
-		(void)ct_expire(dp->ct_local, now_ns, DP_CT_EXPIRE_BUDGET);
-		pthread_mutex_unlock(&dp->ct_local_mu);
-	}
 }

@@ -1,12 +1,14 @@
 /*
- * src/dp/worker.c: worker threads and the pipeline they run:
+ * src/dp/worker.c: worker threads and their loop: each turn, the host
+ * TAPs' queue and handoff ring (host.c) and every port's queue are read
+ * and each burst goes through the pipeline (pipeline.c); then held
+ * packets whose neighbour resolved go out (ip_poll), and expired flows
+ * are swept.
  *
- *   port RX -> count -> pkt_parse -> ip_input (router; conntrack and the
- *   firewall through its hooks, filter.c) -> ip_poll -> TX, host TAPs
- *
- * Each worker owns queue q of every port, its packet pool, its router state
- * and its counters; nothing here is shared between workers except the
- * read-only tables (RCU) and the neighbour table (lock-free, src/ip).
+ * Each worker owns queue q of every port and host TAP, its packet pool,
+ * its router state, its conntrack table and its counters; nothing here is
+ * shared between workers except the read-only tables (RCU), the neighbour
+ * table (lock-free, src/ip) and the handoff rings (lock-free, host.c).
  *
  * Replay mode: when every port is a pcap replay port (tests), the one
  * worker takes frames in timestamp order across all captures and uses the
@@ -30,65 +32,21 @@
 #include "dp_priv.h"
 
 
-/* Hand tx to the ports: group by egress interface, one io_port_tx() per
- * interface, count, and free every packet. */
-static void
-dp_flush(struct dp_worker *w, uint64_t now_ns)
-{
-	struct dp *dp = w->dp;
-	struct pkt_batch *tx = &w->tx;
-
-	dp_punt_flush(w, now_ns);
-	if (tx->n == 0)
-		return;
-	for (uint16_t i = 0; i < tx->n; i++) {
-		struct pkt *p = tx->pkts[i];
-		uint16_t o = p->out_if;
-
-		if (hg_unlikely(o >= dp->params.n_if ||
-		    dp->params.ports[o] == NULL)) {
-			ip_drop(w->ipw, p, PKT_DROP_IF_DOWN);
-			continue;
-		}
-		dp_mirror_tx(w, p, now_ns);	/* may append copies to tx */
-		w->stage[o][w->stage_n[o]++] = p;
-	}
-	tx->n = 0;
-	for (uint16_t o = 0; o < dp->params.n_if; o++) {
-		uint16_t n = w->stage_n[o], sent;
-		uint64_t bytes = 0;
-
-		if (n == 0)
-			continue;
-		sent = io_port_tx(dp->params.ports[o], w->id, w->stage[o], n,
-		    now_ns);
-		for (uint16_t i = 0; i < sent; i++)
-			bytes += w->stage[o][i]->len;
-		ctr_add(&w->ctr.tx_pkts[o], sent);
-		ctr_add(&w->ctr.tx_bytes[o], bytes);
-		if (sent < n)
-			ctr_add(&w->ctr.tx_errors[o], (uint64_t)(n - sent));
-		for (uint16_t i = 0; i < n; i++)
-			pkt_free(w->pool, w->stage[o][i]);
-		w->stage_n[o] = 0;
-	}
-}
-
 /* Receive one burst from port i; returns the number of frames. */
 static uint16_t
-dp_rx_one_port(struct dp_worker *w, const struct ip_tables *t, uint16_t i,
-    uint64_t now_ns)
+dp_rx_one_port(struct dp_worker *w, uint16_t i, uint64_t now_ns)
 {
 	struct io_port *port = w->dp->params.ports[i];
-	struct pkt_batch *rx = &w->rx;
-	uint16_t n, kept = 0;
+	struct ip_vec *v = &w->frame.v;
+	struct pkt *pkts[PKT_BURST];
+	uint16_t n;
 	uint64_t bytes = 0;
 
-	n = io_port_rx(port, w->id, w->pool, rx->pkts, PKT_BURST);
+	n = io_port_rx(port, w->id, w->pool, pkts, PKT_BURST);
 	if (n == 0)
 		return 0;
 	for (uint16_t k = 0; k < n; k++) {
-		struct pkt *p = rx->pkts[k];
+		struct pkt *p = pkts[k];
 		enum pkt_drop why;
 
 		bytes += p->len;
@@ -99,31 +57,43 @@ dp_rx_one_port(struct dp_worker *w, const struct ip_tables *t, uint16_t i,
 			ip_drop(w->ipw, p, why);
 			continue;
 		}
-		rx->pkts[kept++] = p;
+		ip_vec_add(v, p, IP_NEXT_RX);
 	}
 	ctr_add(&w->ctr.rx_pkts[i], n);
 	ctr_add(&w->ctr.rx_bytes[i], bytes);
-	rx->n = kept;
-	ip_input(w->ipw, t, rx, &w->tx, now_ns);
-	dp_flush(w, now_ns);
+	dp_pipeline_rx(w, now_ns);
 	return n;
+}
+
+/* What the host side sent (this worker's TAP queues, handoffs). */
+static uint32_t
+dp_host_turn(struct dp_worker *w, uint64_t now_ns)
+{
+	uint32_t got = dp_host_rx(w, now_ns);
+
+	if (w->frame.v.n != 0)
+		dp_pipeline_output(w, now_ns);
+	return got;
 }
 
 static void
 dp_idle_wait(struct dp_worker *w)
 {
-	struct pollfd pfd[2 * IP_IF_MAX];
+	struct pollfd pfd[2 * IP_IF_MAX + 1];
 	nfds_t n = 0;
 
-	for (uint16_t i = 0; w->id == 0 && i < w->dp->params.n_if; i++) {
+	for (uint16_t i = 0; i < w->dp->params.n_if; i++) {
 		struct io_port *tap = w->dp->params.host_taps[i];
 
-		if (tap != NULL) {
-			pfd[n].fd = io_port_fd(tap, 0);
+		if (tap != NULL && w->id < io_port_rx_queues(tap)) {
+			pfd[n].fd = io_port_fd(tap, w->id);
 			pfd[n].events = POLLIN;
 			n++;
 		}
 	}
+	pfd[n].fd = w->handoff->efd;
+	pfd[n].events = POLLIN;
+	n++;
 
 	for (uint16_t i = 0; i < w->dp->params.n_if; i++) {
 		struct io_port *port = w->dp->params.ports[i];
@@ -138,10 +108,13 @@ dp_idle_wait(struct dp_worker *w)
 		pfd[n].events = POLLIN;
 		n++;
 	}
+	if (!dp_handoff_sleep(w->handoff))
+		return;		/* a handoff came in meanwhile */
 	/* Offline while asleep so a table swap need not wait for us. */
 	rcu_thread_offline();
 	(void)poll(pfd, n, DP_IDLE_POLL_MS);
 	rcu_thread_online();
+	dp_handoff_wake(w->handoff);
 }
 
 static void
@@ -157,17 +130,15 @@ dp_run_live(struct dp_worker *w)
 
 		w->fw = rcu_dereference(dp->fw);
 		w->tables = t;
-		if (w->id == 0)
-			got += dp_host_rx(w, t, now_ns);
-
+		got += dp_host_turn(w, now_ns);
 		for (uint16_t i = 0; i < dp->params.n_if; i++) {
 			struct io_port *port = dp->params.ports[i];
 
 			if (port != NULL && w->id < io_port_rx_queues(port))
-				got += dp_rx_one_port(w, t, i, now_ns);
+				got += dp_rx_one_port(w, i, now_ns);
 		}
 		ip_poll(w->ipw, t, &w->tx, now_ns);
-		dp_flush(w, now_ns);
+		dp_tx(w, now_ns);
 		dp_ct_poll(w, now_ns);
 		rcu_quiescent_state();
 		if (got != 0) {
@@ -210,7 +181,7 @@ dp_run_replay(struct dp_worker *w)
 		if (best_i >= 0) {
 			if (best > now_ns)
 				now_ns = best;
-			dp_rx_one_port(w, t, (uint16_t)best_i, now_ns);
+			dp_rx_one_port(w, (uint16_t)best_i, now_ns);
 		} else if (ip_worker_has_pending(w->ipw)) {
 			now_ns += IP_NEIGH_RETRANS_NS;
 		} else if (dp->params.exit_on_eof) {
@@ -221,7 +192,7 @@ dp_run_replay(struct dp_worker *w)
 			rcu_thread_online();
 		}
 		ip_poll(w->ipw, t, &w->tx, now_ns);
-		dp_flush(w, now_ns);
+		dp_tx(w, now_ns);
 		dp_ct_poll(w, now_ns);
 		rcu_quiescent_state();
 	}
@@ -260,6 +231,7 @@ dp_worker_free(struct dp_worker *w)
 		return;
 	ip_worker_destroy(w->ipw);
 	ct_table_destroy(w->ct);
+	dp_handoff_destroy(w->handoff);
 	pkt_pool_destroy(w->pool);
 	free(w);
 }
@@ -321,27 +293,18 @@ dp_create(struct dp **out, const struct dp_params *params,
 			rc = ct_table_create(&w->ct, dp->params.ct_entries ?
 			    dp->params.ct_entries : DP_CT_ENTRIES_DEFAULT,
 			    params->ct_timeouts);
-		if (rc == 0) {
-			struct ip_hooks h = {
-				.filter = dp_filter_hook,
-				.punt = dp_punt_hook,
-				.arg = w,
-			};
-
-			ip_worker_set_hooks(w->ipw, &h);
-		}
+		if (rc == 0)
+			rc = dp_handoff_create(&w->handoff);
 	}
-	if (rc == 0)
-		rc = ct_table_create(&dp->ct_local, DP_CT_LOCAL_ENTRIES,
-		    params->ct_timeouts);
 	if (rc != 0) {
 		for (uint16_t i = 0; i < params->n_workers; i++)
 			dp_worker_free(dp->workers[i]);
-		ct_table_destroy(dp->ct_local);
 		free(dp);
 		return rc;
 	}
-	pthread_mutex_init(&dp->ct_local_mu, NULL);
+	for (uint16_t i = 0; i < params->n_if; i++)
+		if (params->host_taps[i] != NULL)
+			dp->host_ifs |= 1ULL << i;
 	dp->params.ct_timeouts = NULL;	/* the caller's; copied by now */
 	*out = dp;
 	return 0;
@@ -396,8 +359,6 @@ dp_destroy(struct dp *dp)
 		dp_worker_free(dp->workers[i]);
 	ip_tables_free(dp->tables);
 	dp_fw_free(dp->fw);
-	ct_table_destroy(dp->ct_local);
-	pthread_mutex_destroy(&dp->ct_local_mu);
 	free(dp);
 }
 
@@ -460,11 +421,8 @@ dp_ct_stats(const struct dp *dp, struct ct_stats *out)
 	struct ct_stats st;
 
 	memset(out, 0, sizeof(*out));
-	for (uint16_t i = 0; i <= dp->params.n_workers; i++) {
-		const struct ct_table *t = i < dp->params.n_workers ?
-		    dp->workers[i]->ct : dp->ct_local;
-
-		ct_table_stats(t, &st);
+	for (uint16_t i = 0; i < dp->params.n_workers; i++) {
+		ct_table_stats(dp->workers[i]->ct, &st);
 		out->max_entries += st.max_entries;
 		out->in_use += st.in_use;
 		out->created += st.created;
@@ -487,9 +445,8 @@ dp_ct_walk(const struct dp *dp, uint64_t now_ns,
 {
 	int rc = 0;
 
-	for (uint16_t i = 0; i <= dp->params.n_workers && rc == 0; i++)
-		rc = ct_walk(i < dp->params.n_workers ? dp->workers[i]->ct :
-		    dp->ct_local, now_ns, fn, arg);
+	for (uint16_t i = 0; i < dp->params.n_workers && rc == 0; i++)
+		rc = ct_walk(dp->workers[i]->ct, now_ns, fn, arg);
 	return rc;
 }
 
@@ -515,6 +472,7 @@ dp_if_stats(const struct dp *dp, uint16_t if_idx, struct dp_if_stats *out)
 		out->tx_errors += ctr_get(&c->tx_errors[if_idx]);
 		out->punted += ctr_get(&c->punted[if_idx]);
 		out->from_host += ctr_get(&c->from_host[if_idx]);
+		out->handed_off += ctr_get(&c->handed_off[if_idx]);
 		for (int r = 1; r < PKT_DROP_COUNT; r++)
 			out->drops[r] += ctr_get(
 			    &c->drops[(size_t)if_idx * PKT_DROP_COUNT + r]);

@@ -4,8 +4,15 @@
  * existing one, and brings it up.  A device hexgate creates disappears when
  * the port closes; one made persistent beforehand (ip tuntap add) stays.
  *
- * One fd, so one receive queue; transmit works on every queue because the
- * kernel takes each write() as one whole frame.  The punt path that
+ * Multi-queue (IFF_MULTI_QUEUE): one fd per queue, so each worker reads
+ * and writes its own.  The kernel's tun driver remembers which queue a
+ * flow was last written on and sends the host's packets of that flow out
+ * of the same queue (tun's automatic flow steering; entries age out after
+ * about 3 s without a write), so replies come back to the worker that
+ * punted the request.  A device made beforehand without multi_queue
+ * refuses the flag: it is attached with one fd, one receive queue, and a
+ * warning; transmit then works on every queue through that fd, since
+ * the kernel takes each write() as one whole frame.  The punt path that
  * mirrors ports to the host (src/dp) is built on this; the addresses and
  * routes of the host side are not set here.
  */
@@ -21,11 +28,13 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "../lib/log.h"
 #include "io_priv.h"
 
 struct io_tap {
-	int fd;
+	uint16_t n_fd;
 	char name[IFNAMSIZ];
+	int fd[];		/* one per queue, or one */
 };
 
 static int
@@ -58,51 +67,86 @@ io_tap_set_up(struct io_port *port, const char *name, char *err,
 	return rc;
 }
 
+/* One queue of NAME: a new fd attached with flags; -errno. */
+static int
+io_tap_attach(const char *name, short flags, int *fd, char *ifname)
+{
+	struct ifreq ifr;
+
+	/* Non-blocking: a worker reads until EAGAIN and polls the fd. */
+	*fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (*fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = flags;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(*fd, TUNSETIFF, &ifr) < 0) {
+		int e = errno;
+
+		close(*fd);
+		*fd = -1;
+		errno = e;
+		return -e;
+	}
+	snprintf(ifname, IFNAMSIZ, "%s", ifr.ifr_name);
+	return 0;
+}
+
+static void
+io_tap_free(struct io_tap *t)
+{
+	for (uint16_t q = 0; q < t->n_fd; q++)
+		if (t->fd[q] >= 0)
+			close(t->fd[q]);
+	free(t);
+}
+
 static int
 io_tap_open(struct io_port *port, const char *args, char *err,
     size_t err_len)
 {
+	uint16_t n = port->n_queues;
 	struct io_tap *t;
-	struct ifreq ifr;
 	int rc;
 
-	t = calloc(1, sizeof(*t));
+	t = calloc(1, sizeof(*t) + n * sizeof(t->fd[0]));
 	if (t == NULL)
 		return io_err_nomem(err, err_len, port->spec);
-	/* Non-blocking: a worker reads until EAGAIN and polls the fd. */
-	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (t->fd < 0) {
-		rc = io_err_sys(err, err_len, port, "open /dev/net/tun", errno);
+	for (uint16_t q = 0; q < n; q++)
+		t->fd[q] = -1;
+	t->n_fd = n;
+	rc = io_tap_attach(args, IFF_TAP | IFF_NO_PI |
+	    (n > 1 ? IFF_MULTI_QUEUE : 0), &t->fd[0], t->name);
+	if (rc == -EINVAL && n > 1) {
+		hg_log_warnx("%s: the device is not multi-queue; one queue, "
+		    "read by one worker", port->spec);
+		t->n_fd = n = 1;
+		rc = io_tap_attach(args, IFF_TAP | IFF_NO_PI, &t->fd[0],
+		    t->name);
+	}
+	for (uint16_t q = 1; rc == 0 && q < n; q++)
+		rc = io_tap_attach(t->name, IFF_TAP | IFF_NO_PI |
+		    IFF_MULTI_QUEUE, &t->fd[q], t->name);
+	if (rc < 0) {
+		rc = io_err_sys(err, err_len, port,
+		    "open /dev/net/tun and TUNSETIFF", -rc);
 		goto out;
 	}
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", args);
-	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
-		rc = io_err_sys(err, err_len, port, "TUNSETIFF", errno);
-		goto out;
-	}
-	snprintf(t->name, sizeof(t->name), "%s", ifr.ifr_name);
 	rc = io_tap_set_up(port, t->name, err, err_len);
 	if (rc < 0)
 		goto out;
 	port->priv = t;
-	port->n_rx_queues = 1;
+	port->n_rx_queues = n;
 	return 0;
 out:
-	if (t->fd >= 0)
-		close(t->fd);
-	free(t);
+	io_tap_free(t);
 	return rc;
 }
 
 static void
 io_tap_close(struct io_port *port)
 {
-	struct io_tap *t = port->priv;
-
-	close(t->fd);
-	free(t);
+	io_tap_free(port->priv);
 }
 
 static uint16_t
@@ -128,7 +172,7 @@ io_tap_rx(struct io_port *port, uint16_t q, struct pkt_pool *pool,
 		iov[0].iov_len = PKT_DATA_ROOM;
 		iov[1].iov_base = &spill;
 		iov[1].iov_len = 1;
-		r = readv(t->fd, iov, 2);
+		r = readv(t->fd[q], iov, 2);
 		if (r <= 0 || r > PKT_DATA_ROOM) {
 			pkt_free(pool, p);
 			if (r > PKT_DATA_ROOM) {
@@ -158,8 +202,10 @@ io_tap_tx(struct io_port *port, uint16_t q, struct pkt **pkts, uint16_t n,
 	uint64_t bytes = 0, errors = 0;
 	uint16_t sent = 0;
 
+	int fd = t->fd[q < t->n_fd ? q : 0];
+
 	for (uint16_t i = 0; i < n; i++) {
-		ssize_t w = write(t->fd, pkts[i]->data, pkts[i]->len);
+		ssize_t w = write(fd, pkts[i]->data, pkts[i]->len);
 
 		if (w != (ssize_t)pkts[i]->len) {
 			errors++;
@@ -179,7 +225,7 @@ io_tap_fd(const struct io_port *port, uint16_t q)
 {
 	const struct io_tap *t = port->priv;
 
-	return t->fd;
+	return t->fd[q < t->n_fd ? q : 0];
 }
 
 static int

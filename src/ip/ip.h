@@ -178,40 +178,49 @@ const struct ip_worker_stats *ip_worker_stats(const struct ip_worker *w);
 bool ip_worker_has_pending(const struct ip_worker *w);
 
 /*
- * The router stage.  Takes every packet of rx (rx->n is 0 afterwards).
- * Each packet ends in exactly one place: appended to tx with out_if set and
- * its Ethernet header written; held until its next hop resolves; or
- * dropped, counted and freed.  Packets the router makes itself (ARP and ND
- * messages, ICMP replies and errors, fragments) are appended to tx too.
- * pkt->in_if must be set and pkt_parse() must have succeeded.
+ * ---- The router's stages ----
+ *
+ * src/dp/pipeline.c runs the data plane as a list of stages, each a
+ * function over a batch (struct ip_vec); these are the router's.  Each
+ * stage looks only at the packets whose next step is its own, in the
+ * range [lo, hi) it is given, and leaves each with its next step:
+ *
+ *   ip_input()      link checks, ARP, martian sources, route lookup
+ *                   (bulk)                                -> PREROUTING
+ *   (src/dp: PREROUTING: conntrack, destination NAT)
+ *   ip_route()      route again where PREROUTING changed the
+ *                   destination; ND answered; local or forward, with
+ *                   the forwarding checks (TTL, MTU, no route) -> INPUT,
+ *                   FORWARD
+ *   (src/dp: the INPUT and FORWARD chains fill verdict[])
+ *   ip_verdicts()   drops and rejections done; accepted INPUT -> LOCAL,
+ *                   FORWARD -> POSTROUTING (TTL decremented), OUTPUT
+ *                   (routed) -> POSTROUTING
+ *   ip_local()      echo answered; the rest -> HOST for an interface with
+ *                   a host side, else answered as a host with no service
+ *   (src/dp: punt HOST; POSTROUTING: source NAT, confirm -> ENCAP;
+ *    tunnel encapsulation -> NEIGH)
+ *   ip_neigh_stage() fragments where needed, resolves the next hop, writes
+ *                   the Ethernet header, appends to tx      -> consumed
+ *
+ * A packet a stage consumes (sent, held for its neighbour, or dropped and
+ * counted with its reason) gets IP_NEXT_NONE and its slot NULL.  Packets
+ * the router makes itself (ARP and ND messages, echo replies, ICMP errors,
+ * TCP resets) go straight to tx or the neighbour queue.
  */
-void ip_input(struct ip_worker *w, const struct ip_tables *t,
-    struct pkt_batch *rx, struct pkt_batch *tx, uint64_t now_ns);
-/* Sends held packets whose neighbour resolved, retransmits probes and
- * gives up on neighbours that stay silent.  Call once per loop turn. */
-void ip_poll(struct ip_worker *w, const struct ip_tables *t,
-    struct pkt_batch *tx, uint64_t now_ns);
-
-/*
- * Filter hooks: how src/dp puts the firewall and conntrack on the router's
- * path without src/ip knowing either.  The router calls filter() for
- * every IPv4/IPv6 packet it is about to deliver to itself (IP_HOOK_INPUT,
- * after the route lookup; ARP and IPv6 neighbour discovery bypass it) or
- * to forward (IP_HOOK_FORWARD, after the TTL and MTU checks, as Linux
- * does, with out_if the egress interface).  Packets for a local address
- * that INPUT accepted and the router does not answer itself (anything but
- * echo requests) are offered to punt(), which takes them to the host side
- * or returns false (then the router answers as if no hook were set).
- * Before any of that, every IPv4/IPv6 packet meets IP_HOOK_PREROUTING,
- * before the route lookup: the hook may rewrite the destination (DNAT)
- * and says so with dst_changed, and the router looks the route up again.
- * A packet runs to completion, so INPUT or FORWARD, when they come, are
- * about the packet PREROUTING saw last.
- */
-enum ip_hook {
-	IP_HOOK_INPUT,
-	IP_HOOK_FORWARD,
-	IP_HOOK_PREROUTING,
+enum ip_next {
+	IP_NEXT_NONE,		/* consumed */
+	IP_NEXT_RX,		/* received (or decapsulated): ip_input */
+	IP_NEXT_PREROUTING,	/* IPv4/IPv6, route looked up */
+	IP_NEXT_INPUT,		/* for one of our addresses: the INPUT chain */
+	IP_NEXT_FORWARD,	/* to forward: the FORWARD chain, out_if set */
+	IP_NEXT_OUTPUT,		/* the host side sent it: the OUTPUT chain */
+	IP_NEXT_LOCAL,		/* INPUT accepted it: local delivery */
+	IP_NEXT_HOST,		/* for the host side: punt */
+	IP_NEXT_POSTROUTING,	/* routed and accepted: source NAT, confirm */
+	IP_NEXT_ENCAP,		/* tunnel encapsulation */
+	IP_NEXT_NEIGH,		/* neighbour resolution, Ethernet, tx */
+	IP_NEXT_COUNT
 };
 
 #define IP_IF_NONE		0xffff
@@ -223,27 +232,85 @@ enum ip_filter_action {
 	IP_FILTER_REJECT_TCP_RESET,
 };
 
+/* What a chain decided for a packet; ip_verdicts() carries it out. */
 struct ip_filter_result {
 	uint8_t action;		/* enum ip_filter_action */
 	uint8_t icmp_type, icmp_code;
 	uint8_t reason;		/* enum pkt_drop for DROP and REJECT */
-	bool dst_changed;	/* PREROUTING rewrote the destination */
 };
 
-struct ip_hooks {
-	void (*filter)(void *arg, struct pkt *p, enum ip_hook hook,
-	    uint16_t out_if, uint64_t now_ns, struct ip_filter_result *res);
-	bool (*punt)(void *arg, struct pkt *p, uint64_t now_ns);
-	void *arg;
+#define IP_VF_DST_CHANGED	0x01	/* PREROUTING rewrote the destination */
+#define IP_VF_ONLINK		0x02	/* the next hop is the destination
+					   itself on out_if (no nh[]) */
+
+/* A batch and, indexed like it, what the stages decided. */
+struct ip_vec {
+	uint16_t n;
+	struct pkt *pkts[PKT_BATCH_MAX];
+	uint8_t next[PKT_BATCH_MAX];		/* enum ip_next */
+	uint8_t flags[PKT_BATCH_MAX];		/* IP_VF_* */
+	uint32_t nh[PKT_BATCH_MAX];		/* ip_tables.nh, or IP_FIB_MISS */
+	struct ip_filter_result verdict[PKT_BATCH_MAX];
 };
 
-/* Sets (or with NULL clears) the worker's hooks; copied. */
-void ip_worker_set_hooks(struct ip_worker *w, const struct ip_hooks *h);
+/* Empties v and appends a packet with its first next step. */
+static inline void
+ip_vec_reset(struct ip_vec *v)
+{
+	v->n = 0;
+}
+
+static inline void
+ip_vec_add(struct ip_vec *v, struct pkt *p, enum ip_next next)
+{
+	uint16_t i = v->n++;
+
+	v->pkts[i] = p;
+	v->next[i] = (uint8_t)next;
+	v->flags[i] = 0;
+	v->nh[i] = IP_FIB_MISS;
+	v->verdict[i].action = IP_FILTER_ACCEPT;
+}
 
 /*
- * Route and send an IPv4/IPv6 packet that the host side originated (read
- * from a punt TAP, pkt_parse()d, in_if the interface the TAP mirrors);
- * its Ethernet header is rewritten.  Consumes p.
+ * The RX packets of v (pkt_parse()d, in_if set): Ethernet destination and
+ * tags checked, ARP answered, martian IPv4/IPv6 sources dropped, and the
+ * destinations looked up with the FIBs' bulk lookups.  IP packets leave
+ * with PREROUTING and nh[] set.
+ */
+void ip_input(struct ip_worker *w, const struct ip_tables *t,
+    struct ip_vec *v, struct pkt_batch *tx, uint64_t now_ns);
+/* PREROUTING packets of [lo, hi): to INPUT, to FORWARD or consumed. */
+void ip_route(struct ip_worker *w, const struct ip_tables *t,
+    struct ip_vec *v, uint16_t lo, uint16_t hi, struct pkt_batch *tx,
+    uint64_t now_ns);
+/* INPUT, FORWARD and OUTPUT packets of [lo, hi): verdict[] carried out. */
+void ip_verdicts(struct ip_worker *w, const struct ip_tables *t,
+    struct ip_vec *v, uint16_t lo, uint16_t hi, struct pkt_batch *tx,
+    uint64_t now_ns);
+/* LOCAL packets of [lo, hi).  host_ifs: bit i set when interface i has a
+ * host side that takes what the router does not answer itself. */
+void ip_local(struct ip_worker *w, const struct ip_tables *t,
+    struct ip_vec *v, uint16_t lo, uint16_t hi, uint64_t host_ifs,
+    struct pkt_batch *tx, uint64_t now_ns);
+/* NEIGH packets of [lo, hi): fragmented to the egress MTU (forwarded
+ * IPv4), finished toward their next hop or held until it resolves. */
+void ip_neigh_stage(struct ip_worker *w, const struct ip_tables *t,
+    struct ip_vec *v, uint16_t lo, uint16_t hi, struct pkt_batch *tx,
+    uint64_t now_ns);
+/* Sends held packets whose neighbour resolved, retransmits probes and
+ * gives up on neighbours that stay silent.  Call once per loop turn. */
+void ip_poll(struct ip_worker *w, const struct ip_tables *t,
+    struct pkt_batch *tx, uint64_t now_ns);
+
+/* Drop packet i of v: counted with reason, freed, slot emptied. */
+void ip_vec_drop(struct ip_worker *w, struct ip_vec *v, uint16_t i,
+    enum pkt_drop reason);
+
+/*
+ * Route and send an IPv4/IPv6 packet hexgate makes outside the router's
+ * stages and no chain judges (a COPY session's VXLAN copy; pkt_parse()d,
+ * in_if set); its Ethernet header is rewritten.  Consumes p.
  */
 void ip_output(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
     struct pkt_batch *tx, uint64_t now_ns);

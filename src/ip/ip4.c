@@ -1,7 +1,8 @@
 /*
- * src/ip/ip4.c: IPv4 input (RFC 1812): local delivery (echo), forwarding
- * with TTL and MTU handling, fragmentation, and the output of packets
- * hexgate originates.  ICMP errors are built in icmp.c, next hops are
+ * src/ip/ip4.c: IPv4 (RFC 1812), one packet at a time for the stages of
+ * input.c: the route decision with the forwarding checks (TTL, MTU, DF),
+ * local delivery (echo), the hop a forwarded packet loses, fragmentation,
+ * and the output of packets hexgate originates.  ICMP errors are built in icmp.c, next hops are
  * resolved in neigh.c.
  */
 #include "ip_priv.h"
@@ -49,26 +50,26 @@ ip4_echo(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 	ip4_output_local(w, t, p, tx, now_ns);
 }
 
-static void
+/* Local delivery of a packet INPUT accepted: IP_NEXT_HOST when the host
+ * side should have it, else IP_NEXT_NONE (answered or dropped). */
+enum ip_next
 ip4_local(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
-    struct pkt_batch *tx, uint64_t now_ns)
+    bool host, struct pkt_batch *tx, uint64_t now_ns)
 {
-	if (!ip_filter(w, t, p, IP_HOOK_INPUT, IP_IF_NONE, tx, now_ns))
-		return;
 	/* No reassembly yet: a fragment for us has no service to reach. */
 	if (p->flags & PKT_F_FRAG) {
 		ip_drop(w, p, PKT_DROP_LOCAL_NO_SERVICE);
-		return;
+		return IP_NEXT_NONE;
 	}
 	if (p->l4_proto == IPPROTO_ICMP_ && p->l4_off != 0 &&
 	    ((const struct icmp_hdr *)pkt_l4(p))->type == ICMP_ECHO_REQUEST) {
 		ip4_echo(w, t, p, tx, now_ns);
-		return;
+		return IP_NEXT_NONE;
 	}
 	/* Everything else is the host side's to serve, when it has one. */
 	p->len = (uint16_t)(p->l3_off + p->l3_len);
-	if (ip_punt(w, p, now_ns))
-		return;
+	if (host)
+		return IP_NEXT_HOST;
 	switch (p->l4_proto) {
 	case IPPROTO_ICMP_:
 		ip4_echo(w, t, p, tx, now_ns);	/* counts what it drops */
@@ -81,6 +82,7 @@ ip4_local(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 		ip_drop(w, p, PKT_DROP_LOCAL_NO_SERVICE);
 		break;
 	}
+	return IP_NEXT_NONE;
 }
 
 /* Options a non-first fragment repeats: those with the copy bit
@@ -114,7 +116,7 @@ ip4_copied_options(const uint8_t *opt, uint16_t len, uint8_t *out)
 
 /* Fragment p (TTL already decremented) to mtu and send each piece toward
  * nh on if_idx.  Consumes p. */
-static void
+void
 ip4_fragment(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
     uint16_t mtu, uint16_t if_idx, const uint8_t *nh_addr,
     struct pkt_batch *tx, uint64_t now_ns)
@@ -175,84 +177,77 @@ ip4_fragment(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 	pkt_free(w->pool, p);
 }
 
-void
-ip4_input(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
-    struct pkt_batch *tx, uint64_t now_ns)
+/*
+ * After PREROUTING: where p goes.  nh_idx is its route (looked up again
+ * if PREROUTING changed the destination).  Forwarded packets pass the
+ * checks Linux makes before the FORWARD chain: not multicast, TTL, a
+ * route, an interface that is up, DF against the egress MTU.
+ */
+enum ip_next
+ip4_route(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
+    uint32_t nh_idx, struct pkt_batch *tx, uint64_t now_ns)
 {
 	struct ip4_hdr *ip = pkt_l3(p);
 	const struct ip_nh *nh;
 	const struct ip_if *oif;
-	uint32_t nh_idx;
-	const uint8_t *nh_addr;
-	bool rerouted;
 
-	if (hg_unlikely(ip4_is_mcast_or_bcast(ip->src_be))) {
-		ip_drop(w, p, PKT_DROP_SRC_MARTIAN);
-		return;
-	}
-	if (!ip_prerouting(w, p, &rerouted, now_ns))
-		return;
-	nh_idx = (p->user & IP_USER_NH_TAG) && !rerouted ? (uint32_t)p->user :
-	    ip_fib4_lookup(t->fib4, ip->dst_be);
-	p->user = 0;
-	if (nh_idx != IP_FIB_MISS && t->nh[nh_idx].type == IP_NH_LOCAL) {
-		ip4_local(w, t, p, tx, now_ns);
-		return;
-	}
+	if (nh_idx != IP_FIB_MISS && t->nh[nh_idx].type == IP_NH_LOCAL)
+		return IP_NEXT_INPUT;
 	/* Broadcast, multicast and link-layer broadcast are not forwarded. */
 	if (ip4_is_mcast_or_bcast(ip->dst_be) ||
 	    (p->flags & (PKT_F_L2_BCAST | PKT_F_L2_MCAST))) {
 		ip_drop(w, p, PKT_DROP_LOCAL_NO_SERVICE);
-		return;
+		return IP_NEXT_NONE;
 	}
 	if (ip->ttl <= 1) {
 		ip4_icmp_error(w, t, p, ICMP_TIME_EXCEEDED, 0, 0,
 		    PKT_DROP_TTL_EXPIRED, tx, now_ns);
-		return;
+		return IP_NEXT_NONE;
 	}
 	if (nh_idx == IP_FIB_MISS) {
 		ip4_icmp_error(w, t, p, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, 0,
 		    PKT_DROP_NO_ROUTE, tx, now_ns);
-		return;
+		return IP_NEXT_NONE;
 	}
 	nh = &t->nh[nh_idx];
 	if (nh->type == IP_NH_BLACKHOLE) {
 		ip_drop(w, p, PKT_DROP_BLACKHOLE);
-		return;
+		return IP_NEXT_NONE;
 	}
 	oif = &t->ifs[nh->if_idx];
 	if (!oif->up) {
 		ip4_icmp_error(w, t, p, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, 0,
 		    PKT_DROP_IF_DOWN, tx, now_ns);
-		return;
+		return IP_NEXT_NONE;
 	}
 	if (p->l3_len > oif->mtu_bytes && (ntohs(ip->frag_be) & IP4_DF)) {
 		ip4_icmp_error(w, t, p, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
 		    htonl(oif->mtu_bytes), PKT_DROP_MTU_EXCEEDED, tx, now_ns);
-		return;
+		return IP_NEXT_NONE;
 	}
-	if (!ip_filter(w, t, p, IP_HOOK_FORWARD, nh->if_idx, tx, now_ns))
-		return;
-	/* RFC 1624: TTL and protocol share a 16-bit word of the checksum. */
+	p->out_if = nh->if_idx;
+	return IP_NEXT_FORWARD;
+}
+
+/* FORWARD accepted p: one hop less (RFC 1624: TTL and protocol share a
+ * 16-bit word of the checksum), L2 padding gone. */
+void
+ip4_forward(struct pkt *p)
+{
+	struct ip4_hdr *ip = pkt_l3(p);
+
 	ip->csum_be = pkt_csum_update16(ip->csum_be,
 	    htons((uint16_t)(ip->ttl << 8 | ip->proto)),
 	    htons((uint16_t)((ip->ttl - 1) << 8 | ip->proto)));
 	ip->ttl--;
-	nh_addr = nh->type == IP_NH_GATEWAY ? nh->gw : (const uint8_t *)&ip->dst_be;
-	p->len = (uint16_t)(p->l3_off + p->l3_len);	/* drop L2 padding */
-	if (p->l3_len > oif->mtu_bytes) {
-		uint8_t a[4];
-
-		memcpy(a, nh_addr, 4);	/* nh_addr may point into p */
-		ip4_fragment(w, t, p, oif->mtu_bytes, nh->if_idx, a, tx, now_ns);
-		return;
-	}
-	ip_neigh_output(w, t, p, nh->if_idx, AF_INET, nh_addr, tx, now_ns);
+	p->len = (uint16_t)(p->l3_off + p->l3_len);
 }
 
-void
-ip4_output_local(struct ip_worker *w, const struct ip_tables *t,
-    struct pkt *p, struct pkt_batch *tx, uint64_t now_ns)
+/* The route of a packet the host side sent (OUTPUT accepted it), or
+ * IP_FIB_MISS with p dropped. */
+uint32_t
+ip4_route_output(struct ip_worker *w, const struct ip_tables *t,
+    struct pkt *p)
 {
 	const struct ip4_hdr *ip = pkt_l3(p);
 	uint32_t nh_idx = ip_fib4_lookup(t->fib4, ip->dst_be);
@@ -260,15 +255,24 @@ ip4_output_local(struct ip_worker *w, const struct ip_tables *t,
 
 	if (nh_idx == IP_FIB_MISS) {
 		ip_drop(w, p, PKT_DROP_NO_ROUTE);
-		return;
+		return IP_FIB_MISS;
 	}
 	nh = &t->nh[nh_idx];
 	if (nh->type == IP_NH_BLACKHOLE || nh->type == IP_NH_LOCAL) {
 		ip_drop(w, p, nh->type == IP_NH_LOCAL ?
 		    PKT_DROP_LOCAL_NO_SERVICE : PKT_DROP_BLACKHOLE);
-		return;
+		return IP_FIB_MISS;
 	}
-	ip_neigh_output(w, t, p, nh->if_idx, AF_INET,
-	    nh->type == IP_NH_GATEWAY ? nh->gw : (const uint8_t *)&ip->dst_be,
-	    tx, now_ns);
+	p->out_if = nh->if_idx;
+	return nh_idx;
+}
+
+void
+ip4_output_local(struct ip_worker *w, const struct ip_tables *t,
+    struct pkt *p, struct pkt_batch *tx, uint64_t now_ns)
+{
+	uint32_t nh_idx = ip4_route_output(w, t, p);
+
+	if (nh_idx != IP_FIB_MISS)
+		ip_neigh_output_nh(w, t, p, nh_idx, tx, now_ns);
 }

@@ -1,8 +1,9 @@
 /*
- * src/ip/ip6.c: IPv6 input (RFC 8200, RFC 4443): local delivery (echo and
- * neighbour discovery), forwarding with hop limit and MTU handling (no
- * fragmentation en route: packet too big), and the output of packets
- * hexgate originates.
+ * src/ip/ip6.c: IPv6 (RFC 8200, RFC 4443), one packet at a time for the
+ * stages of input.c: the route decision (multicast and link-local
+ * destinations, neighbour discovery answered before INPUT, the forwarding
+ * checks: hop limit, MTU with packet too big, no fragmentation en route),
+ * local delivery (echo), and the output of packets hexgate originates.
  */
 #include "ip_priv.h"
 
@@ -74,41 +75,52 @@ ip6_is_nd(const struct pkt *p)
 	return ic->type == ICMP6_NEIGH_SOLICIT || ic->type == ICMP6_NEIGH_ADVERT;
 }
 
-static void
-ip6_local(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
+/* ND is answered before INPUT: the link's own business, no filter. */
+static enum ip_next
+ip6_to_us(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
     struct pkt_batch *tx, uint64_t now_ns)
 {
 	const struct ip6_hdr *ip = pkt_l3(p);
-	const struct icmp6_hdr *ic;
-	bool nd = !(p->flags & PKT_F_FRAG) && ip6_is_nd(p);
 
-	/* Neighbour discovery is the link's own business: no filter. */
-	if (!nd && !ip_filter(w, t, p, IP_HOOK_INPUT, IP_IF_NONE, tx, now_ns))
-		return;
+	if ((p->flags & PKT_F_FRAG) || !ip6_is_nd(p))
+		return IP_NEXT_INPUT;
+	if (pkt_l4_csum6(ip, pkt_l4(p), (uint32_t)(p->l3_off + p->l3_len -
+	    p->l4_off), IPPROTO_ICMPV6_) != 0)
+		ip_drop(w, p, PKT_DROP_L4_CSUM);
+	else
+		ip_nd_input(w, t, p, tx, now_ns);
+	return IP_NEXT_NONE;
+}
+
+/* Local delivery of a packet INPUT accepted: IP_NEXT_HOST when the host
+ * side should have it, else IP_NEXT_NONE (answered or dropped). */
+enum ip_next
+ip6_local(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
+    bool host, struct pkt_batch *tx, uint64_t now_ns)
+{
+	const struct ip6_hdr *ip = pkt_l3(p);
+	const struct icmp6_hdr *ic;
+
 	if (p->flags & PKT_F_FRAG) {
 		ip_drop(w, p, PKT_DROP_LOCAL_NO_SERVICE);
-		return;
+		return IP_NEXT_NONE;
 	}
 	if (p->l4_proto == IPPROTO_ICMPV6_ && p->l4_off != 0) {
 		ic = pkt_l4(p);
 		if (pkt_l4_csum6(ip, ic, (uint32_t)(p->l3_off + p->l3_len -
 		    p->l4_off), IPPROTO_ICMPV6_) != 0) {
 			ip_drop(w, p, PKT_DROP_L4_CSUM);
-			return;
-		}
-		if (nd) {
-			ip_nd_input(w, t, p, tx, now_ns);
-			return;
+			return IP_NEXT_NONE;
 		}
 		if (ic->type == ICMP6_ECHO_REQUEST) {
 			ip6_echo(w, t, p, tx, now_ns);
-			return;
+			return IP_NEXT_NONE;
 		}
 	}
 	/* Everything else is the host side's to serve, when it has one. */
 	p->len = (uint16_t)(p->l3_off + p->l3_len);
-	if (ip_punt(w, p, now_ns))
-		return;
+	if (host)
+		return IP_NEXT_HOST;
 	if (p->l4_proto == IPPROTO_UDP_ && !ip6_is_multicast(ip->dst))
 		ip6_icmp_error(w, t, p, ICMP6_DEST_UNREACH, ICMP6_PORT_UNREACH,
 		    0, PKT_DROP_LOCAL_NO_SERVICE, tx, now_ns);
@@ -116,116 +128,131 @@ ip6_local(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 		ip_drop(w, p, PKT_DROP_ICMP_UNHANDLED);
 	else
 		ip_drop(w, p, PKT_DROP_LOCAL_NO_SERVICE);
+	return IP_NEXT_NONE;
 }
 
-void
-ip6_input(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
-    struct pkt_batch *tx, uint64_t now_ns)
+/*
+ * After PREROUTING: where p goes.  Multicast and link-local destinations
+ * are ours or nobody's; the rest follow nh_idx (looked up again if
+ * PREROUTING changed the destination), forwarded ones after the hop
+ * limit, route, interface and MTU checks (no fragmentation en route:
+ * packet too big).
+ */
+enum ip_next
+ip6_route(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
+    uint32_t nh_idx, struct pkt_batch *tx, uint64_t now_ns)
 {
 	struct ip6_hdr *ip = pkt_l3(p);
 	const struct ip_if *ifp = &t->ifs[p->in_if];
 	const struct ip_if *oif;
 	const struct ip_nh *nh;
-	uint64_t pre = p->user;		/* next hop looked up ahead, if tagged */
-	uint32_t nh_idx;
-	bool rerouted;
 
-	p->user = 0;
-	if (hg_unlikely(ip6_is_multicast(ip->src))) {
-		ip_drop(w, p, PKT_DROP_SRC_MARTIAN);
-		return;
-	}
-	/* Every packet that may reach INPUT or FORWARD passes here first. */
-	if (!ip_prerouting(w, p, &rerouted, now_ns))
-		return;
 	if (ip6_is_multicast(ip->dst)) {
 		if (ip6_mcast_is_ours(ifp, ip->dst))
-			ip6_local(w, t, p, tx, now_ns);
-		else
-			ip_drop(w, p, PKT_DROP_LOCAL_NO_SERVICE);
-		return;
+			return ip6_to_us(w, t, p, tx, now_ns);
+		ip_drop(w, p, PKT_DROP_LOCAL_NO_SERVICE);
+		return IP_NEXT_NONE;
 	}
 	if (ip6_is_link_local(ip->dst)) {
 		/* Link-local destinations are never routed (RFC 4291 §2.5.6). */
 		if (memcmp(ip->dst, ifp->ll6, 16) == 0)
-			ip6_local(w, t, p, tx, now_ns);
-		else
-			ip_drop(w, p, PKT_DROP_L2_OTHER_HOST);
-		return;
+			return ip6_to_us(w, t, p, tx, now_ns);
+		ip_drop(w, p, PKT_DROP_L2_OTHER_HOST);
+		return IP_NEXT_NONE;
 	}
-	nh_idx = (pre & IP_USER_NH_TAG) && !rerouted ? (uint32_t)pre :
-	    ip_fib6_lookup(t->fib6, ip->dst);
-	if (nh_idx != IP_FIB_MISS && t->nh[nh_idx].type == IP_NH_LOCAL) {
-		ip6_local(w, t, p, tx, now_ns);
-		return;
-	}
+	if (nh_idx != IP_FIB_MISS && t->nh[nh_idx].type == IP_NH_LOCAL)
+		return ip6_to_us(w, t, p, tx, now_ns);
 	if ((p->flags & (PKT_F_L2_BCAST | PKT_F_L2_MCAST)) ||
 	    ip6_is_link_local(ip->src) || ip6_is_unspecified(ip->src)) {
 		ip_drop(w, p, PKT_DROP_NO_ROUTE);
-		return;
+		return IP_NEXT_NONE;
 	}
 	if (ip->hlim <= 1) {
 		ip6_icmp_error(w, t, p, ICMP6_TIME_EXCEEDED, 0, 0,
 		    PKT_DROP_TTL_EXPIRED, tx, now_ns);
-		return;
+		return IP_NEXT_NONE;
 	}
 	if (nh_idx == IP_FIB_MISS) {
 		ip6_icmp_error(w, t, p, ICMP6_DEST_UNREACH, ICMP6_NO_ROUTE, 0,
 		    PKT_DROP_NO_ROUTE, tx, now_ns);
-		return;
+		return IP_NEXT_NONE;
 	}
 	nh = &t->nh[nh_idx];
 	if (nh->type == IP_NH_BLACKHOLE) {
 		ip_drop(w, p, PKT_DROP_BLACKHOLE);
-		return;
+		return IP_NEXT_NONE;
 	}
 	oif = &t->ifs[nh->if_idx];
 	if (!oif->up) {
 		ip6_icmp_error(w, t, p, ICMP6_DEST_UNREACH, ICMP6_ADDR_UNREACH,
 		    0, PKT_DROP_IF_DOWN, tx, now_ns);
-		return;
+		return IP_NEXT_NONE;
 	}
 	if (p->l3_len > oif->mtu_bytes) {
 		ip6_icmp_error(w, t, p, ICMP6_PACKET_TOO_BIG, 0,
 		    htonl(oif->mtu_bytes), PKT_DROP_MTU_EXCEEDED, tx, now_ns);
-		return;
+		return IP_NEXT_NONE;
 	}
-	if (!ip_filter(w, t, p, IP_HOOK_FORWARD, nh->if_idx, tx, now_ns))
-		return;
-	ip->hlim--;
+	p->out_if = nh->if_idx;
+	return IP_NEXT_FORWARD;
+}
+
+/* FORWARD accepted p: one hop less, L2 padding gone. */
+void
+ip6_forward(struct pkt *p)
+{
+	((struct ip6_hdr *)pkt_l3(p))->hlim--;
 	p->len = (uint16_t)(p->l3_off + p->l3_len);
-	ip_neigh_output(w, t, p, nh->if_idx, AF_INET6,
-	    nh->type == IP_NH_GATEWAY ? nh->gw : ip->dst, tx, now_ns);
+}
+
+/*
+ * The route of a packet the host side or the router sent: its next hop,
+ * or IP_FIB_MISS with *onlink when a link-local destination leaves where
+ * the packet came from, or IP_FIB_MISS with p dropped.
+ */
+uint32_t
+ip6_route_output(struct ip_worker *w, const struct ip_tables *t,
+    struct pkt *p, bool *onlink)
+{
+	const struct ip6_hdr *ip = pkt_l3(p);
+	const struct ip_nh *nh;
+	uint32_t nh_idx;
+
+	*onlink = false;
+	if (ip6_is_link_local(ip->dst)) {
+		if (p->in_if >= t->n_if) {
+			ip_drop(w, p, PKT_DROP_NO_ROUTE);
+			return IP_FIB_MISS;
+		}
+		p->out_if = p->in_if;
+		*onlink = true;
+		return IP_FIB_MISS;
+	}
+	nh_idx = ip_fib6_lookup(t->fib6, ip->dst);
+	if (nh_idx == IP_FIB_MISS) {
+		ip_drop(w, p, PKT_DROP_NO_ROUTE);
+		return IP_FIB_MISS;
+	}
+	nh = &t->nh[nh_idx];
+	if (nh->type == IP_NH_BLACKHOLE || nh->type == IP_NH_LOCAL) {
+		ip_drop(w, p, nh->type == IP_NH_LOCAL ?
+		    PKT_DROP_LOCAL_NO_SERVICE : PKT_DROP_BLACKHOLE);
+		return IP_FIB_MISS;
+	}
+	p->out_if = nh->if_idx;
+	return nh_idx;
 }
 
 void
 ip6_output_local(struct ip_worker *w, const struct ip_tables *t,
     struct pkt *p, struct pkt_batch *tx, uint64_t now_ns)
 {
-	const struct ip6_hdr *ip = pkt_l3(p);
-	const struct ip_nh *nh;
-	uint32_t nh_idx;
+	bool onlink;
+	uint32_t nh_idx = ip6_route_output(w, t, p, &onlink);
 
-	/* Link-local destinations leave where the packet came from. */
-	if (ip6_is_link_local(ip->dst)) {
-		if (p->in_if >= t->n_if) {
-			ip_drop(w, p, PKT_DROP_NO_ROUTE);
-			return;
-		}
-		ip_neigh_output(w, t, p, p->in_if, AF_INET6, ip->dst, tx, now_ns);
-		return;
-	}
-	nh_idx = ip_fib6_lookup(t->fib6, ip->dst);
-	if (nh_idx == IP_FIB_MISS) {
-		ip_drop(w, p, PKT_DROP_NO_ROUTE);
-		return;
-	}
-	nh = &t->nh[nh_idx];
-	if (nh->type == IP_NH_BLACKHOLE || nh->type == IP_NH_LOCAL) {
-		ip_drop(w, p, nh->type == IP_NH_LOCAL ?
-		    PKT_DROP_LOCAL_NO_SERVICE : PKT_DROP_BLACKHOLE);
-		return;
-	}
-	ip_neigh_output(w, t, p, nh->if_idx, AF_INET6,
-	    nh->type == IP_NH_GATEWAY ? nh->gw : ip->dst, tx, now_ns);
+	if (onlink)
+		ip_neigh_output(w, t, p, p->out_if, AF_INET6,
+		    ((const struct ip6_hdr *)pkt_l3(p))->dst, tx, now_ns);
+	else if (nh_idx != IP_FIB_MISS)
+		ip_neigh_output_nh(w, t, p, nh_idx, tx, now_ns);
 }

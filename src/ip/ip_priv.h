@@ -35,13 +35,9 @@ struct ip_worker {
 	uint64_t icmp_tokens;		/* ICMP error token bucket */
 	uint64_t icmp_refill_ns;
 	struct ip_worker_stats st;
-	struct ip_hooks hooks;
 	uint32_t n_pending;
 	struct ip_pending pending[IP_PENDING_MAX];
 };
-
-/* pkt->user holds a next-hop index looked up ahead (input.c) when tagged. */
-#define IP_USER_NH_TAG		(1ULL << 32)
 
 /* ICMP errors a worker may send: a burst of 100, then 1000 per second,
  * like Linux's icmp_msgs_per_sec / icmp_msgs_burst. */
@@ -76,16 +72,32 @@ void ip_nd_send_solicit(struct ip_worker *w, const struct ip_if *ifp,
     uint16_t if_idx, const uint8_t target[16], const uint8_t *unicast_mac,
     struct pkt_batch *tx);
 
-/* ip4.c / ip6.c */
-void ip4_input(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
-    struct pkt_batch *tx, uint64_t now_ns);
-void ip6_input(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
+/* ip4.c / ip6.c: the per-family work of input.c's stages */
+enum ip_next ip4_route(struct ip_worker *w, const struct ip_tables *t,
+    struct pkt *p, uint32_t nh_idx, struct pkt_batch *tx, uint64_t now_ns);
+enum ip_next ip6_route(struct ip_worker *w, const struct ip_tables *t,
+    struct pkt *p, uint32_t nh_idx, struct pkt_batch *tx, uint64_t now_ns);
+enum ip_next ip4_local(struct ip_worker *w, const struct ip_tables *t,
+    struct pkt *p, bool host, struct pkt_batch *tx, uint64_t now_ns);
+enum ip_next ip6_local(struct ip_worker *w, const struct ip_tables *t,
+    struct pkt *p, bool host, struct pkt_batch *tx, uint64_t now_ns);
+void ip4_forward(struct pkt *p);
+void ip6_forward(struct pkt *p);
+uint32_t ip4_route_output(struct ip_worker *w, const struct ip_tables *t,
+    struct pkt *p);
+uint32_t ip6_route_output(struct ip_worker *w, const struct ip_tables *t,
+    struct pkt *p, bool *onlink);
+void ip4_fragment(struct ip_worker *w, const struct ip_tables *t,
+    struct pkt *p, uint16_t mtu, uint16_t if_idx, const uint8_t *nh_addr,
     struct pkt_batch *tx, uint64_t now_ns);
 /* Route and send a packet hexgate originates (replies, errors). */
 void ip4_output_local(struct ip_worker *w, const struct ip_tables *t,
     struct pkt *p, struct pkt_batch *tx, uint64_t now_ns);
 void ip6_output_local(struct ip_worker *w, const struct ip_tables *t,
     struct pkt *p, struct pkt_batch *tx, uint64_t now_ns);
+/* input.c: finish p toward next hop nh_idx. */
+void ip_neigh_output_nh(struct ip_worker *w, const struct ip_tables *t,
+    struct pkt *p, uint32_t nh_idx, struct pkt_batch *tx, uint64_t now_ns);
 
 /* icmp.c: turn p into an ICMP error about itself, in place, and send it.
  * Consumes p: it is sent, or dropped with reason. */
@@ -114,37 +126,6 @@ ip_drop_count(struct ip_worker *w, const struct pkt *p,
 }
 
 /* input.c */
-/* Runs the filter hook on p; true: go on with p.  On false p was
- * consumed (dropped, or turned into a rejection and sent). */
-bool ip_filter(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
-    enum ip_hook hook, uint16_t out_if, struct pkt_batch *tx, uint64_t now_ns);
-/* PREROUTING: true to go on with p, *rerouted when its destination
- * changed (look the route up again); false when p was consumed. */
-static inline bool
-ip_prerouting(struct ip_worker *w, struct pkt *p, bool *rerouted,
-    uint64_t now_ns)
-{
-	struct ip_filter_result res = { .action = IP_FILTER_ACCEPT };
-
-	*rerouted = false;
-	if (w->hooks.filter == NULL)
-		return true;
-	w->hooks.filter(w->hooks.arg, p, IP_HOOK_PREROUTING, IP_IF_NONE,
-	    now_ns, &res);
-	if (res.action != IP_FILTER_ACCEPT) {
-		ip_drop(w, p, (enum pkt_drop)res.reason);
-		return false;
-	}
-	*rerouted = res.dst_changed;
-	return true;
-}
-
-/* Offers p to the punt hook; true when it took p. */
-static inline bool
-ip_punt(struct ip_worker *w, struct pkt *p, uint64_t now_ns)
-{
-	return w->hooks.punt != NULL && w->hooks.punt(w->hooks.arg, p, now_ns);
-}
 void ip_tx(struct ip_worker *w, struct pkt *p, struct pkt_batch *tx);
 uint32_t ip_if_src4(const struct ip_if *ifp, uint32_t dst_be);
 const uint8_t *ip_if_src6(const struct ip_if *ifp, const uint8_t dst[16]);

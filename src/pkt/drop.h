@@ -54,6 +54,7 @@
 	X(NAT_NO_TUPLE,     "NAT: no free address and port for a new flow")  \
 	X(PUNT_FAILED,      "host TAP could not take the packet")            \
 	X(HOST_MCAST,       "multicast from the host TAP (not routed)")      \
+	X(HANDOFF_FULL,     "owning worker's handoff ring full")             \
 	/* data plane: src/dp, src/io */                                     \
 	X(POOL_EMPTY,       "packet buffer pool exhausted")                  \
 	X(TX_FULL,          "egress port could not take the frame")          \

@@ -1,11 +1,12 @@
 /*
- * tests/unit/ip/test_hooks.c: the router's filter and punt hooks (ip.h),
- * which src/dp uses to put conntrack and the firewall on the packet path.
- * The hooks here are scripted by each case: they say what the firewall
- * would decide and record how the router called them; what is checked is
- * what the router does with each verdict: where it asks (INPUT with no
- * egress, FORWARD with the egress), drops counted by reason, ICMP errors
- * and TCP resets built for REJECT, and local traffic offered to the host.
+ * tests/unit/ip/test_stages.c: the router's stages over a hand-made batch
+ * (ip.h), run in the order src/dp/pipeline.c runs them, with what src/dp
+ * does between them scripted by each case: PREROUTING may rewrite the
+ * destination, the chain says what the firewall would decide, the host
+ * side may take local traffic.  What is checked is what the router does:
+ * which chain each packet is handed to (INPUT with no egress, FORWARD with
+ * the egress), drops counted by reason, ICMP errors and TCP resets built
+ * for REJECT, local traffic handed to the host, and rerouting.
  */
 #include <arpa/inet.h>
 #include <setjmp.h>
@@ -36,58 +37,20 @@ struct rig {
 	struct ip_worker *w;
 	uint64_t drops[IP_IF_MAX * PKT_DROP_COUNT];
 	struct pkt_batch rx, tx;
-	/* What the scripted hooks answer and saw. */
+	struct ip_vec v;
+	/* What the scripted steps between the stages answer and saw. */
 	struct ip_filter_result answer;
 	bool punt_takes;
 	unsigned filter_calls, punt_calls, prerouting_calls;
 	uint32_t rewrite_dst;		/* PREROUTING's new destination */
-	enum ip_hook last_hook;
+	enum ip_next last_hook;
 	uint16_t last_out_if;
 };
-
-static void
-hook_filter(void *arg, struct pkt *p, enum ip_hook hook, uint16_t out_if,
-    uint64_t now_ns, struct ip_filter_result *res)
-{
-	struct rig *r = arg;
-
-	if (hook == IP_HOOK_PREROUTING) {
-		/* Every IP packet, before the route lookup; a DNAT-like
-		 * case rewrites the destination. */
-		r->prerouting_calls++;
-		*res = (struct ip_filter_result){ .action = IP_FILTER_ACCEPT };
-		if (r->rewrite_dst != 0) {
-			struct ip4_hdr *ip = pkt_l3(p);
-
-			ip->dst_be = htonl(r->rewrite_dst);
-			pkt_ip4_set_csum(ip);
-			res->dst_changed = true;
-		}
-		return;
-	}
-	r->filter_calls++;
-	r->last_hook = hook;
-	r->last_out_if = out_if;
-	*res = r->answer;
-}
-
-static bool
-hook_punt(void *arg, struct pkt *p, uint64_t now_ns)
-{
-	struct rig *r = arg;
-
-	r->punt_calls++;
-	if (!r->punt_takes)
-		return false;
-	pkt_free(r->pool, p);
-	return true;
-}
 
 static int
 rig_setup(void **state)
 {
 	struct rig *r = calloc(1, sizeof(*r));
-	struct ip_hooks h = { hook_filter, hook_punt, NULL };
 	uint32_t a;
 	char err[128];
 
@@ -114,8 +77,6 @@ rig_setup(void **state)
 	assert_int_equal(ip_neigh_set_static(r->nt, 1, AF_INET,
 	    (uint8_t *)&a, mac_h1), 0);
 	assert_int_equal(ip_worker_create(&r->w, r->pool, r->nt, r->drops), 0);
-	h.arg = r;
-	ip_worker_set_hooks(r->w, &h);
 	*state = r;
 	return 0;
 }
@@ -185,11 +146,78 @@ frame(struct rig *r, uint8_t proto, uint32_t dst, uint8_t tcp_flags,
 	return p;
 }
 
+/* PREROUTING as scripted: every IP packet counted, a DNAT-like case
+ * rewrites the destination. */
+static void
+prerouting(struct rig *r)
+{
+	for (uint16_t i = 0; i < r->v.n; i++) {
+		struct ip4_hdr *ip;
+
+		if (r->v.next[i] != IP_NEXT_PREROUTING)
+			continue;
+		r->prerouting_calls++;
+		if (r->rewrite_dst == 0)
+			continue;
+		ip = pkt_l3(r->v.pkts[i]);
+		ip->dst_be = htonl(r->rewrite_dst);
+		pkt_ip4_set_csum(ip);
+		r->v.flags[i] |= IP_VF_DST_CHANGED;
+	}
+}
+
+/* The chains as scripted: every packet gets r->answer. */
+static void
+chains(struct rig *r)
+{
+	for (uint16_t i = 0; i < r->v.n; i++) {
+		if (r->v.next[i] != IP_NEXT_INPUT &&
+		    r->v.next[i] != IP_NEXT_FORWARD)
+			continue;
+		r->filter_calls++;
+		r->last_hook = r->v.next[i];
+		r->last_out_if = r->v.next[i] == IP_NEXT_FORWARD ?
+		    r->v.pkts[i]->out_if : IP_IF_NONE;
+		r->v.verdict[i] = r->answer;
+	}
+}
+
+/* The rest of src/dp's part: the host side takes HOST packets, nothing
+ * is encapsulated. */
+static void
+host_and_post(struct rig *r)
+{
+	for (uint16_t i = 0; i < r->v.n; i++) {
+		if (r->v.next[i] == IP_NEXT_HOST) {
+			r->punt_calls++;
+			pkt_free(r->pool, r->v.pkts[i]);
+			r->v.pkts[i] = NULL;
+			r->v.next[i] = IP_NEXT_NONE;
+		} else if (r->v.next[i] == IP_NEXT_POSTROUTING) {
+			r->v.next[i] = IP_NEXT_NEIGH;
+		}
+	}
+}
+
 static void
 run(struct rig *r, struct pkt *p)
 {
-	r->rx.pkts[r->rx.n++] = p;
-	ip_input(r->w, r->t, &r->rx, &r->tx, 1000 * HG_NS_PER_S);
+	uint64_t now = 1000 * HG_NS_PER_S;
+
+	ip_vec_reset(&r->v);
+	ip_vec_add(&r->v, p, IP_NEXT_RX);
+	ip_input(r->w, r->t, &r->v, &r->tx, now);
+	prerouting(r);
+	ip_route(r->w, r->t, &r->v, 0, r->v.n, &r->tx, now);
+	chains(r);
+	ip_verdicts(r->w, r->t, &r->v, 0, r->v.n, &r->tx, now);
+	ip_local(r->w, r->t, &r->v, 0, r->v.n, r->punt_takes ? 1 : 0,
+	    &r->tx, now);
+	host_and_post(r);
+	ip_neigh_stage(r->w, r->t, &r->v, 0, r->v.n, &r->tx, now);
+	for (uint16_t i = 0; i < r->v.n; i++)
+		if (r->v.next[i] != IP_NEXT_NONE)
+			fail_msg("packet %u left at step %u", i, r->v.next[i]);
 }
 
 static uint64_t
@@ -208,7 +236,7 @@ test_forward_drop(void **state)
 	run(r, frame(r, IPPROTO_UDP_, H1, 0, 0, 0, 10));
 	assert_int_equal(r->prerouting_calls, 1);
 	assert_int_equal(r->filter_calls, 1);
-	assert_int_equal(r->last_hook, IP_HOOK_FORWARD);
+	assert_int_equal(r->last_hook, IP_NEXT_FORWARD);
 	assert_int_equal(r->last_out_if, 1);
 	assert_int_equal(r->tx.n, 0);
 	assert_int_equal(drops(r, PKT_DROP_FW_POLICY), 1);
@@ -324,7 +352,7 @@ test_input_punt(void **state)
 	r->answer = (struct ip_filter_result){ .action = IP_FILTER_ACCEPT };
 	r->punt_takes = true;
 	run(r, frame(r, IPPROTO_TCP_, R0, TCP_SYN, 1, 0, 0));
-	assert_int_equal(r->last_hook, IP_HOOK_INPUT);
+	assert_int_equal(r->last_hook, IP_NEXT_INPUT);
 	assert_int_equal(r->last_out_if, IP_IF_NONE);
 	assert_int_equal(r->punt_calls, 1);
 	assert_int_equal(r->tx.n, 0);
@@ -333,7 +361,7 @@ test_input_punt(void **state)
 	/* With no host side, UDP to us gets port unreachable as before. */
 	r->punt_takes = false;
 	run(r, frame(r, IPPROTO_UDP_, R0, 0, 0, 0, 4));
-	assert_int_equal(r->punt_calls, 2);
+	assert_int_equal(r->punt_calls, 1);
 	assert_int_equal(r->tx.n, 1);
 	assert_int_equal(((const struct icmp_hdr *)pkt_l4(r->tx.pkts[0]) +
 	    0)->type, 3);
@@ -352,7 +380,7 @@ test_prerouting_reroutes(void **state)
 	r->rewrite_dst = H1;
 	run(r, frame(r, IPPROTO_TCP_, R0, TCP_SYN, 1, 0, 0));
 	assert_int_equal(r->punt_calls, 0);
-	assert_int_equal(r->last_hook, IP_HOOK_FORWARD);
+	assert_int_equal(r->last_hook, IP_NEXT_FORWARD);
 	assert_int_equal(r->last_out_if, 1);
 	assert_int_equal(r->tx.n, 1);
 	assert_int_equal(r->tx.pkts[0]->out_if, 1);

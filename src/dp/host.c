@@ -1,0 +1,271 @@
+/*
+ * src/dp/host.c: the host side of the data plane (the linux-cp pattern):
+ * what INPUT accepted for a service of the host goes out to the
+ * interface's host TAP, and what the host sends back comes in there and
+ * enters the pipeline at OUTPUT.
+ *
+ * No lock.  Each worker owns the flows io_flow_queue() steers to it and
+ * keeps them in its own conntrack table, so a host packet must be judged
+ * by the worker that owns its flow:
+ *  - every worker reads its own queue of each (multi-queue) TAP.  The tun
+ *    driver sends a flow's packets out of the queue the flow was last
+ *    written to, so a reply to something a worker punted comes back to
+ *    that worker;
+ *  - a host packet that finds no flow in the reading worker's table and
+ *    whose io_flow_queue() worker is another (a flow the host opens, or
+ *    one whose tun steering entry aged out) is copied to that worker's
+ *    handoff ring; the owner reads its ring like a TAP queue.
+ * A flow REDIRECTed to the host is the one case the second rule cannot
+ * place: its reply tuple as the host sees it hashes to a worker of its
+ * own.  It relies on tun's steering, which holds while the client keeps
+ * sending (tun forgets a flow about 3 s after its last write).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "dp_priv.h"
+
+void
+dp_punt(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi)
+{
+	struct ip_vec *v = &f->v;
+
+	for (uint16_t i = lo; i < hi; i++) {
+		uint16_t ifi;
+
+		if (v->next[i] != IP_NEXT_HOST)
+			continue;
+		ifi = v->pkts[i]->in_if;
+		if (w->punt_n[ifi] == PKT_BURST)
+			dp_punt_flush(w, 0);
+		w->punt[ifi][w->punt_n[ifi]++] = v->pkts[i];
+		v->pkts[i] = NULL;
+		v->next[i] = IP_NEXT_NONE;
+	}
+}
+
+void
+dp_punt_flush(struct dp_worker *w, uint64_t now_ns)
+{
+	struct dp *dp = w->dp;
+
+	for (uint16_t i = 0; i < dp->params.n_if; i++) {
+		uint16_t n = w->punt_n[i], sent;
+
+		if (n == 0)
+			continue;
+		sent = io_port_tx(dp->params.host_taps[i], w->id, w->punt[i],
+		    n, now_ns);
+		ctr_add(&w->ctr.punted[i], sent);
+		for (uint16_t k = 0; k < n; k++) {
+			if (k < sent)
+				pkt_free(w->pool, w->punt[i][k]);
+			else
+				ip_drop(w->ipw, w->punt[i][k],
+				    PKT_DROP_PUNT_FAILED);
+		}
+		w->punt_n[i] = 0;
+	}
+}
+
+/* ---- the handoff ring ------------------------------------------------ */
+
+int
+dp_handoff_create(struct dp_handoff **out)
+{
+	struct dp_handoff *h;
+
+	if (posix_memalign((void **)&h, HG_CACHE_LINE, sizeof(*h)) != 0)
+		return -ENOMEM;
+	memset(h, 0, sizeof(*h));
+	for (uint32_t i = 0; i < DP_HANDOFF_SLOTS; i++)
+		h->slots[i].seq = i;
+	h->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (h->efd < 0) {
+		int e = errno;
+
+		free(h);
+		return -e;
+	}
+	*out = h;
+	return 0;
+}
+
+void
+dp_handoff_destroy(struct dp_handoff *h)
+{
+	if (h == NULL)
+		return;
+	close(h->efd);
+	free(h);
+}
+
+/* Any worker: copies p's frame into h; false when h is full. */
+static bool
+dp_handoff_push(struct dp_handoff *h, const struct pkt *p)
+{
+	uint64_t pos = __atomic_load_n(&h->head, __ATOMIC_RELAXED);
+	struct dp_handoff_slot *s;
+
+	for (;;) {
+		int64_t diff;
+
+		s = &h->slots[pos % DP_HANDOFF_SLOTS];
+		diff = (int64_t)(__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) -
+		    pos);
+		if (diff == 0 && __atomic_compare_exchange_n(&h->head, &pos,
+		    pos + 1, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			break;
+		if (diff < 0)
+			return false;
+		if (diff > 0)
+			pos = __atomic_load_n(&h->head, __ATOMIC_RELAXED);
+	}
+	s->len = p->len;
+	s->in_if = p->in_if;
+	memcpy(s->data, p->data, p->len);
+	__atomic_store_n(&s->seq, pos + 1, __ATOMIC_RELEASE);
+	/* Pairs with dp_handoff_sleep(): either it sees the slot, or this
+	 * sees it asleep and wakes it. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&h->sleeping, __ATOMIC_RELAXED)) {
+		uint64_t one = 1;
+
+		(void)!write(h->efd, &one, sizeof(one));
+	}
+	return true;
+}
+
+/* The owner: the next frame into a packet of pool, or NULL. */
+static struct pkt *
+dp_handoff_pop(struct dp_handoff *h, struct pkt_pool *pool)
+{
+	struct dp_handoff_slot *s = &h->slots[h->tail % DP_HANDOFF_SLOTS];
+	struct pkt *p;
+
+	if (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) != h->tail + 1)
+		return NULL;
+	if ((p = pkt_alloc(pool)) == NULL)
+		return NULL;	/* it waits in the ring */
+	p->len = s->len;
+	p->in_if = s->in_if;
+	memcpy(p->data, s->data, s->len);
+	__atomic_store_n(&s->seq, h->tail + DP_HANDOFF_SLOTS, __ATOMIC_RELEASE);
+	h->tail++;
+	return p;
+}
+
+bool
+dp_handoff_sleep(struct dp_handoff *h)
+{
+	const struct dp_handoff_slot *s = &h->slots[h->tail % DP_HANDOFF_SLOTS];
+	uint64_t junk;
+
+	(void)!read(h->efd, &junk, sizeof(junk));
+	__atomic_store_n(&h->sleeping, 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) == h->tail + 1) {
+		__atomic_store_n(&h->sleeping, 0, __ATOMIC_RELAXED);
+		return false;
+	}
+	return true;
+}
+
+void
+dp_handoff_wake(struct dp_handoff *h)
+{
+	__atomic_store_n(&h->sleeping, 0, __ATOMIC_RELAXED);
+}
+
+/* ---- from the host --------------------------------------------------- */
+
+/* The worker that owns p's flow, when not this one and this one has no
+ * entry for it; else w->id. */
+static uint16_t
+dp_host_owner(struct dp_worker *w, const struct pkt *p, uint64_t now_ns)
+{
+	struct dp *dp = w->dp;
+	uint16_t owner;
+
+	if (dp->params.n_workers == 1)
+		return w->id;
+	owner = io_frame_flow_queue(p->data, p->len, dp->params.n_workers);
+	if (owner == w->id || dp_prog(w->fw, p) == NULL)
+		return owner;
+	/* A flow this worker holds stays here (tun's steering brought it). */
+	return ct_holds(w->ct, p, now_ns) ? w->id : owner;
+}
+
+/* One frame the host sent on interface i's TAP (or a handoff): checked,
+ * then added to the frame as OUTPUT, or handed to its owner. */
+static void
+dp_host_one(struct dp_worker *w, struct pkt *p, bool handed, uint64_t now_ns)
+{
+	enum pkt_drop why = pkt_parse(p, NULL);
+	uint16_t owner;
+
+	if (why != PKT_DROP_NONE) {
+		ip_drop(w->ipw, p, why);
+		return;
+	}
+	/* The TAP is NOARP: the host neither resolves nor answers
+	 * neighbours there; hexgate does that on the wire. */
+	if (p->l3 != PKT_L3_IP4 && p->l3 != PKT_L3_IP6) {
+		ip_drop(w->ipw, p, PKT_DROP_ETHERTYPE);
+		return;
+	}
+	/* The host's own multicast (MLD reports, router solicitations)
+	 * stays on its side: hexgate does not route multicast. */
+	if (p->l3 == PKT_L3_IP4 ? (((const uint8_t *)&((const struct ip4_hdr *)
+	    pkt_l3(p))->dst_be)[0] & 0xf0) == 0xe0 :
+	    ((const struct ip6_hdr *)pkt_l3(p))->dst[0] == 0xff) {
+		ip_drop(w->ipw, p, PKT_DROP_HOST_MCAST);
+		return;
+	}
+	if (!handed && (owner = dp_host_owner(w, p, now_ns)) != w->id) {
+		if (dp_handoff_push(w->dp->workers[owner]->handoff, p)) {
+			ctr_add(&w->ctr.handed_off[p->in_if], 1);
+			pkt_free(w->pool, p);
+		} else {
+			ip_drop(w->ipw, p, PKT_DROP_HANDOFF_FULL);
+		}
+		return;
+	}
+	ip_vec_add(&w->frame.v, p, IP_NEXT_OUTPUT);
+}
+
+uint32_t
+dp_host_rx(struct dp_worker *w, uint64_t now_ns)
+{
+	struct dp *dp = w->dp;
+	struct pkt *pkts[PKT_BURST];
+	struct ip_vec *v = &w->frame.v;
+	uint32_t got = 0;
+	struct pkt *p;
+
+	for (uint16_t i = 0; i < dp->params.n_if; i++) {
+		struct io_port *tap = dp->params.host_taps[i];
+		uint16_t n;
+
+		if (tap == NULL || w->id >= io_port_rx_queues(tap))
+			continue;
+		if (v->n + PKT_BURST > PKT_BATCH_MAX)
+			break;		/* the rest next turn */
+		n = io_port_rx(tap, w->id, w->pool, pkts, PKT_BURST);
+		ctr_add(&w->ctr.from_host[i], n);
+		for (uint16_t k = 0; k < n; k++) {
+			pkts[k]->in_if = i;
+			dp_host_one(w, pkts[k], false, now_ns);
+		}
+		got += n;
+	}
+	while (v->n < PKT_BATCH_MAX &&
+	    (p = dp_handoff_pop(w->handoff, w->pool)) != NULL) {
+		dp_host_one(w, p, true, now_ns);
+		got++;
+	}
+	return got;
+}

@@ -1,0 +1,141 @@
+/*
+ * src/dp/pipeline.c: the data plane's stages, in the order a packet meets
+ * them.  Each stage is a function over a batch (struct dp_frame) that
+ * looks at the packets whose next step is its own and gives each its next
+ * step; per-packet results (route, conntrack entry, NAT, verdict) live in
+ * the frame's arrays, indexed like the batch.  This file is the one place
+ * that says which stage follows which; no stage calls another.
+ *
+ * A port's frames:
+ *
+ *   RX, parse, count, COPY (worker.c)
+ *   -> [L2 bridge: later]
+ *   -> ip input: link checks, ARP, martians, route lookup (ip_input)
+ *   -> PREROUTING: [raw], conntrack, [mangle], destination NAT
+ *      (dp_conntrack); route again where the destination changed, ND
+ *      answered, local or forward with the forwarding checks (ip_route)
+ *   -> INPUT | FORWARD: the chains over the batch (dp_filter); drops,
+ *      rejections, the forwarded hop (ip_verdicts)
+ *   -> INPUT's side: local delivery (ip_local), the rest to the host
+ *      TAPs (dp_punt)
+ *   -> POSTROUTING: [mangle], source NAT, confirm (dp_postrouting)
+ *   -> [tunnel encapsulation: ESP, overlay] (dp_encap)
+ *   -> neighbour resolution, fragmentation, Ethernet (ip_neigh_stage)
+ *   -> TX (dp_tx)
+ *
+ * What the host side sends (its TAPs; later IKE replies and keepalives)
+ * enters at OUTPUT: [raw], conntrack, the OUTPUT chain (dp_conntrack,
+ * dp_filter) -> route (ip_verdicts) -> POSTROUTING -> encapsulation ->
+ * neighbour -> TX.  A packet a tunnel decapsulates will re-enter at ip
+ * input (IP_NEXT_RX) with the tunnel as its input interface.
+ *
+ * Conntrack runs over the whole batch before any packet is judged, which
+ * is only right while no packet depends on the confirmation of one before
+ * it in the same batch: a second packet of a new flow, or a later fragment
+ * of a datagram whose first fragment is not through yet.  dp_conntrack()
+ * stops the batch before such a packet; the stages then run over the
+ * packets before it, and the loop goes on from it, so every packet sees
+ * the table as one-at-a-time processing would leave it.
+ */
+#include "dp_priv.h"
+
+/* The tunnel encapsulation slot: ESP and the overlay fill it (issues 14
+ * and 16).  Nothing is a tunnel yet, so every packet goes on. */
+static void
+dp_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi)
+{
+	struct ip_vec *v = &f->v;
+
+	(void)w;
+	for (uint16_t i = lo; i < hi; i++)
+		if (v->next[i] == IP_NEXT_ENCAP)
+			v->next[i] = IP_NEXT_NEIGH;
+}
+
+void
+dp_pipeline_rx(struct dp_worker *w, uint64_t now_ns)
+{
+	struct dp_frame *f = &w->frame;
+	struct ip_vec *v = &f->v;
+	const struct ip_tables *t = w->tables;
+	uint16_t lo, hi;
+
+	ip_input(w->ipw, t, v, &w->tx, now_ns);
+	for (lo = 0; lo < v->n; lo = hi) {
+		hi = dp_conntrack(w, f, lo, IP_NEXT_PREROUTING, now_ns);
+		ip_route(w->ipw, t, v, lo, hi, &w->tx, now_ns);
+		dp_filter(w, f, lo, hi, now_ns);
+		ip_verdicts(w->ipw, t, v, lo, hi, &w->tx, now_ns);
+		ip_local(w->ipw, t, v, lo, hi, w->dp->host_ifs, &w->tx, now_ns);
+		dp_punt(w, f, lo, hi);
+		dp_postrouting(w, f, lo, hi, now_ns);
+		dp_encap(w, f, lo, hi);
+		ip_neigh_stage(w->ipw, t, v, lo, hi, &w->tx, now_ns);
+	}
+	ip_vec_reset(v);
+	dp_tx(w, now_ns);
+}
+
+void
+dp_pipeline_output(struct dp_worker *w, uint64_t now_ns)
+{
+	struct dp_frame *f = &w->frame;
+	struct ip_vec *v = &f->v;
+	const struct ip_tables *t = w->tables;
+	uint16_t lo, hi;
+
+	for (lo = 0; lo < v->n; lo = hi) {
+		hi = dp_conntrack(w, f, lo, IP_NEXT_OUTPUT, now_ns);
+		dp_filter(w, f, lo, hi, now_ns);
+		ip_verdicts(w->ipw, t, v, lo, hi, &w->tx, now_ns);
+		dp_postrouting(w, f, lo, hi, now_ns);
+		dp_encap(w, f, lo, hi);
+		ip_neigh_stage(w->ipw, t, v, lo, hi, &w->tx, now_ns);
+	}
+	ip_vec_reset(v);
+	dp_tx(w, now_ns);
+}
+
+/* Hand tx to the ports: group by egress interface, one io_port_tx() per
+ * interface, count, and free every packet. */
+void
+dp_tx(struct dp_worker *w, uint64_t now_ns)
+{
+	struct dp *dp = w->dp;
+	struct pkt_batch *tx = &w->tx;
+
+	dp_punt_flush(w, now_ns);
+	if (tx->n == 0)
+		return;
+	for (uint16_t i = 0; i < tx->n; i++) {
+		struct pkt *p = tx->pkts[i];
+		uint16_t o = p->out_if;
+
+		if (hg_unlikely(o >= dp->params.n_if ||
+		    dp->params.ports[o] == NULL)) {
+			ip_drop(w->ipw, p, PKT_DROP_IF_DOWN);
+			continue;
+		}
+		dp_mirror_tx(w, p, now_ns);	/* may append copies to tx */
+		w->stage[o][w->stage_n[o]++] = p;
+	}
+	tx->n = 0;
+	for (uint16_t o = 0; o < dp->params.n_if; o++) {
+		uint16_t n = w->stage_n[o], sent;
+		uint64_t bytes = 0;
+
+		if (n == 0)
+			continue;
+		sent = io_port_tx(dp->params.ports[o], w->id, w->stage[o], n,
+		    now_ns);
+		for (uint16_t i = 0; i < sent; i++)
+			bytes += w->stage[o][i]->len;
+		ctr_add(&w->ctr.tx_pkts[o], sent);
+		ctr_add(&w->ctr.tx_bytes[o], bytes);
+		if (sent < n)
+			ctr_add(&w->ctr.tx_errors[o], (uint64_t)(n - sent));
+		for (uint16_t i = 0; i < n; i++)
+			pkt_free(w->pool, w->stage[o][i]);
+		w->stage_n[o] = 0;
+	}
+}

@@ -1,0 +1,293 @@
+/*
+ * tests/unit/dp/test_pipeline.c: the data plane's stages (src/dp/
+ * pipeline.c) on hand-made batches, in a data plane with two null ports
+ * (lan 10.1.0.1/24, a known network, and wan 10.9.0.1/24, masqueraded),
+ * rules compiled from text, no threads.
+ *
+ *  - conntrack over the batch stops before the second packet of a new
+ *    flow, so a burst that opens flows creates one entry each, and every
+ *    packet of a masqueraded flow leaves with the same translation;
+ *  - a packet dropped by each stage is counted with that stage's reason;
+ *  - the stages one by one: dp_conntrack, dp_filter and dp_postrouting
+ *    leave each packet at the step the next stage expects.
+ */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dp/dp_priv.h"
+#include "lib/hg_time.h"
+
+static const uint8_t mac_r0[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0xa0 };
+static const uint8_t mac_r1[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0xa1 };
+static const uint8_t mac_h[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x10 };
+static const uint8_t mac_peer[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x20 };
+
+#define LAN_HOST	0x0a010002u	/* 10.1.0.2 */
+#define WAN_PEER	0x0a090002u	/* 10.9.0.2 */
+#define WAN_ADDR	0x0a090001u	/* ours on wan */
+#define NOW		(100 * HG_NS_PER_S)
+
+static const char rules[] =
+    "*nat\n"
+    "-A POSTROUTING_CUST -o wan -j MASQUERADE\n"
+    "COMMIT\n"
+    "*filter\n"
+    "-A FORWARD_CUST -p udp --dport 7 -j DROP\n"
+    "-A FORWARD_CUST -p udp --dport 8 -j REJECT\n"
+    "COMMIT\n";
+
+struct rig {
+	struct dp *dp;
+	struct dp_worker *w;
+	struct ip_neigh_table *nt;
+	struct io_port *ports[2];
+};
+
+static int
+rig_setup(void **state)
+{
+	static const char names[2][FW_IFNAME_MAX] = { "lan", "wan" };
+	struct rig *r = calloc(1, sizeof(*r));
+	struct dp_params params = { .n_workers = 1, .n_if = 2,
+	    .pool_bufs = 512, .ct_entries = 1024 };
+	struct fw_addr known = { .addr = { 10, 1 }, .mask = { 255, 255, 255 } };
+	struct fw_compile_env env = { .n_if = 2, .if_names = names,
+	    .n_known = 1, .known = &known, .n_workers = 1 };
+	struct fw_parse_opts o = { .family = FW_IPV4 };
+	struct fw_ruleset *rs;
+	struct fw_errs errs;
+	struct ip_tables *t;
+	struct dp_fw *fw;
+	uint32_t a;
+	char err[128];
+
+	assert_non_null(r);
+	assert_int_equal(ip_tables_create(&t), 0);
+	t->n_if = 2;
+	for (int i = 0; i < 2; i++) {
+		struct ip_if *ifp = &t->ifs[i];
+
+		memcpy(ifp->name, names[i], sizeof(ifp->name));
+		memcpy(ifp->mac, i ? mac_r1 : mac_r0, ETH_ALEN);
+		ifp->mtu_bytes = 1500;
+		ifp->up = true;
+		ifp->n_addr4 = 1;
+		ifp->addr4[0].addr_be = htonl(i ? WAN_ADDR : 0x0a010001);
+		ifp->addr4[0].plen = 24;
+		if (io_port_open(&r->ports[i], "null", 1, err, sizeof(err)) != 0)
+			fail_msg("null port: %s", err);
+		params.ports[i] = r->ports[i];
+	}
+	assert_int_equal(ip_tables_add_connected(t, err, sizeof(err)), 0);
+	assert_int_equal(ip_neigh_table_create(&r->nt, 64), 0);
+	a = htonl(LAN_HOST);
+	assert_int_equal(ip_neigh_set_static(r->nt, 0, AF_INET,
+	    (const uint8_t *)&a, mac_h), 0);
+	a = htonl(WAN_PEER);
+	assert_int_equal(ip_neigh_set_static(r->nt, 1, AF_INET,
+	    (const uint8_t *)&a, mac_peer), 0);
+	assert_int_equal(dp_create(&r->dp, &params, t, r->nt), 0);
+	r->w = r->dp->workers[0];
+
+	assert_int_equal(fw_parse(rules, strlen(rules), &o, &rs, &errs), 0);
+	fw = calloc(1, sizeof(*fw));
+	assert_non_null(fw);
+	assert_int_equal(fw_compile(rs, &env, &fw->prog4, &errs), 0);
+	fw_ruleset_free(rs);
+	dp_fw_swap(r->dp, fw);
+	/* What the worker loads at the top of each loop turn. */
+	r->w->fw = dp_fw(r->dp);
+	r->w->tables = dp_tables(r->dp);
+	*state = r;
+	return 0;
+}
+
+static int
+rig_teardown(void **state)
+{
+	struct rig *r = *state;
+
+	dp_destroy(r->dp);
+	for (int i = 0; i < 2; i++)
+		io_port_close(r->ports[i]);
+	ip_neigh_table_destroy(r->nt);
+	free(r);
+	return 0;
+}
+
+/* A UDP frame from the LAN host to dst:dport, source port sport. */
+static struct pkt *
+udp(struct rig *r, uint32_t dst, uint16_t sport, uint16_t dport, uint8_t ttl)
+{
+	struct pkt *p = pkt_alloc(r->w->pool);
+	uint16_t tot = IP4_HDR_LEN + 8 + 4;
+	struct eth_hdr *eh;
+	struct ip4_hdr *ip;
+	struct udp_hdr *u;
+
+	assert_non_null(p);
+	assert_non_null(pkt_append(p, (uint16_t)(ETH_HDR_LEN + tot)));
+	memset(p->data, 0, p->len);
+	eh = pkt_eth(p);
+	memcpy(eh->dst, mac_r0, ETH_ALEN);
+	memcpy(eh->src, mac_h, ETH_ALEN);
+	eh->type_be = htons(ETH_P_IP);
+	ip = (struct ip4_hdr *)(void *)(eh + 1);
+	ip->ver_ihl = 0x45;
+	ip->tot_len_be = htons(tot);
+	ip->ttl = ttl;
+	ip->proto = IPPROTO_UDP_;
+	ip->src_be = htonl(LAN_HOST);
+	ip->dst_be = htonl(dst);
+	pkt_ip4_set_csum(ip);
+	u = (struct udp_hdr *)(void *)(ip + 1);
+	u->sport_be = htons(sport);
+	u->dport_be = htons(dport);
+	u->len_be = htons(12);
+	u->csum_be = pkt_l4_csum4(ip, u, 12, IPPROTO_UDP_);
+	assert_int_equal(pkt_parse(p, NULL), PKT_DROP_NONE);
+	p->in_if = 0;
+	return p;
+}
+
+static void
+add(struct rig *r, struct pkt *p)
+{
+	ip_vec_add(&r->w->frame.v, p, IP_NEXT_RX);
+}
+
+static struct dp_if_stats
+ifstats(const struct rig *r, uint16_t i)
+{
+	struct dp_if_stats st;
+
+	dp_if_stats(r->dp, i, &st);
+	return st;
+}
+
+/* Two new flows, three packets each, interleaved in one burst: one entry
+ * per flow, every packet out, each flow with one translation. */
+static void
+test_new_flows_in_one_burst(void **state)
+{
+	struct rig *r = *state;
+	struct ct_stats cs;
+	struct dp_if_stats out;
+	struct dp_frame *f = &r->w->frame;
+
+	for (int k = 0; k < 3; k++) {
+		add(r, udp(r, WAN_PEER, 5000, 53, 64));
+		add(r, udp(r, WAN_PEER, 5001, 53, 64));
+	}
+	/* The stage itself: the batch stops where the first flow comes
+	 * again, with both flows classified new before it. */
+	ip_input(r->w->ipw, r->w->tables, &f->v, &r->w->tx, NOW);
+	assert_int_equal(dp_conntrack(r->w, f, 0, IP_NEXT_PREROUTING, NOW), 2);
+	assert_int_equal(f->ct[0].state, CT_STATE_NEW);
+	assert_int_equal(f->ct[1].state, CT_STATE_NEW);
+	assert_true(f->tracked[0] && f->tracked[1]);
+	for (uint16_t i = 0; i < f->v.n; i++) {
+		pkt_free(r->w->pool, f->v.pkts[i]);
+		f->v.pkts[i] = NULL;
+	}
+	ip_vec_reset(&f->v);
+
+	/* The whole pipeline: all six leave on wan, two entries. */
+	for (int k = 0; k < 3; k++) {
+		add(r, udp(r, WAN_PEER, 5000, 53, 64));
+		add(r, udp(r, WAN_PEER, 5001, 53, 64));
+	}
+	dp_pipeline_rx(r->w, NOW);
+	out = ifstats(r, 1);
+	assert_int_equal(out.tx_pkts, 6);
+	assert_int_equal(ifstats(r, 0).drops_total, 0);
+	dp_ct_stats(r->dp, &cs);
+	assert_int_equal(cs.created, 2);
+	assert_int_equal(cs.nat_clash, 0);
+	assert_int_equal(cs.in_use, 2);
+}
+
+/* Each stage drops a packet of its own, counted with its reason. */
+static void
+test_each_stage_counts_its_drops(void **state)
+{
+	static const struct {
+		const char *stage;
+		uint32_t dst;
+		uint16_t dport;
+		uint8_t ttl;
+		bool other_mac;
+		enum pkt_drop why;
+	} cases[] = {
+		{ "ip_input", WAN_PEER, 53, 64, true, PKT_DROP_L2_OTHER_HOST },
+		{ "ip_route", WAN_PEER, 53, 1, false, PKT_DROP_TTL_EXPIRED },
+		{ "ip_route", 0xc0a80001u, 53, 64, false, PKT_DROP_NO_ROUTE },
+		{ "dp_filter", WAN_PEER, 7, 64, false, PKT_DROP_FW_DROP },
+		{ "ip_verdicts", WAN_PEER, 8, 64, false, PKT_DROP_FW_REJECT },
+		{ "ip_local", 0x0a010001u, 9, 64, false,
+		  PKT_DROP_LOCAL_NO_SERVICE },
+	};
+	struct rig *r = *state;
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct pkt *p = udp(r, cases[c].dst, 6000, cases[c].dport,
+		    cases[c].ttl);
+		uint64_t before = ifstats(r, 0).drops[cases[c].why];
+
+		if (cases[c].other_mac)
+			pkt_eth(p)->dst[5] ^= 0x55;
+		add(r, p);
+		dp_pipeline_rx(r->w, NOW);
+		if (ifstats(r, 0).drops[cases[c].why] != before + 1)
+			fail_msg("%s: %s not counted", cases[c].stage,
+			    pkt_drop_name(cases[c].why));
+	}
+	/* Nothing was forwarded, and every buffer came back. */
+	assert_int_equal(ifstats(r, 1).tx_pkts, 0);
+}
+
+/* POSTROUTING: a flow the table has no room for is refused there and
+ * counted; the packets before it go on. */
+static void
+test_postrouting_table_full(void **state)
+{
+	struct rig *r = *state;
+	struct ct_stats cs;
+	uint16_t port = 10000;
+
+	/* Fill the table with flows the wan side answers, then one more. */
+	while (dp_ct_stats(r->dp, &cs), cs.in_use < cs.max_entries &&
+	    port < 12000) {
+		for (int k = 0; k < 32; k++)
+			add(r, udp(r, WAN_PEER, port++, 53, 64));
+		dp_pipeline_rx(r->w, NOW);
+	}
+	dp_ct_stats(r->dp, &cs);
+	assert_int_equal(cs.in_use, cs.max_entries);
+	add(r, udp(r, WAN_PEER, port, 53, 64));
+	dp_pipeline_rx(r->w, NOW);
+	assert_true(ifstats(r, 0).drops[PKT_DROP_CT_TABLE_FULL] >= 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_new_flows_in_one_burst,
+		    rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(test_each_stage_counts_its_drops,
+		    rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(test_postrouting_table_full,
+		    rig_setup, rig_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
