@@ -38,6 +38,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "../lib/bytes.h"
 #include "fib.h"
 #include "fib_priv.h"
 
@@ -108,17 +109,6 @@ fib6_leaf(uint32_t nh)
 }
 
 /* ---- prefixes as two 64-bit halves ---- */
-
-static inline uint64_t
-load_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 static inline uint64_t
 mask64(int len)
@@ -471,8 +461,8 @@ ip_fib6_add(struct ip_fib6 *fib, const uint8_t prefix[16], uint8_t len,
 
 	if (len > 128 || nh >= IP_FIB_NH_MAX)
 		return -EINVAL;
-	hi = load_be64(prefix);
-	lo = load_be64(prefix + 8);
+	hi = hg_rd64be(prefix);
+	lo = hg_rd64be(prefix + 8);
 	prefix_mask(&hi, &lo, len);
 	lvl = fib6_level_of(len);
 
@@ -562,8 +552,8 @@ ip_fib6_del(struct ip_fib6 *fib, const uint8_t prefix[16], uint8_t len)
 
 	if (len > 128)
 		return -EINVAL;
-	hi = load_be64(prefix);
-	lo = load_be64(prefix + 8);
+	hi = hg_rd64be(prefix);
+	lo = hg_rd64be(prefix + 8);
 	prefix_mask(&hi, &lo, len);
 	if ((r = rule_find(&fib->rules, hi, lo, len)) == NULL)
 		return -ENOENT;
@@ -623,7 +613,7 @@ ip_fib6_lookup(const struct ip_fib6 *fib, const uint8_t addr[16])
 	int i;
 
 	/* Acquire pairs with the release store that published each group. */
-	e = __atomic_load_n(&fib->root[(uint32_t)addr[0] << 8 | addr[1]],
+	e = __atomic_load_n(&fib->root[hg_rd16be(addr)],
 	    __ATOMIC_ACQUIRE);
 	for (i = 2; (e & FIB6_EXT) && i < 16; i++)
 		e = __atomic_load_n(&fib->groups[(size_t)(e & FIB6_IDX_MASK) *
@@ -648,7 +638,7 @@ ip_fib6_lookup_bulk(const struct ip_fib6 *fib, const uint8_t *const *addrs,
 
 	n = n > 256 ? 256 : n;
 	for (k = 0; k < n; k++) {
-		slot[k] = &fib->root[(uint32_t)addrs[k][0] << 8 | addrs[k][1]];
+		slot[k] = &fib->root[hg_rd16be(addrs[k])];
 		hg_prefetch(slot[k]);
 		live[n_live++] = (uint16_t)k;
 	}
