@@ -42,6 +42,7 @@
 
 #include <urcu-qsbr.h>
 
+#include "../lib/bytes.h"
 #include "../lib/log.h"
 #include "../tun/tun.h"
 #include "dp_priv.h"
@@ -76,11 +77,9 @@ mirror_route(const struct ip_tables *t, const struct dp_copy_sess *s,
 	const struct ip_if *ifp;
 	const uint8_t *via;
 	uint32_t idx;
-	uint32_t dst_be;
 
-	memcpy(&dst_be, s->to, 4);
 	idx = v6 ? ip_fib6_lookup(t->fib6, s->to) :
-	    ip_fib4_lookup(t->fib4, dst_be);
+	    ip_fib4_lookup(t->fib4, hg_ld32(s->to));
 	if (idx == IP_FIB_MISS || idx >= t->n_nh)
 		return -EHOSTUNREACH;
 	nh = &t->nh[idx];
