@@ -211,8 +211,8 @@ quote_l4(const struct pkt *p, uint16_t off, uint16_t end,
 		/* RFC 792: at least 64 bits of the datagram are quoted */
 		if (end - off < 4)
 			return CT_INVALID_ICMP_ERR_TRUNC;
-		k->sport_be = ct_rd16(l4);
-		k->dport_be = ct_rd16(l4 + 2);
+		k->sport_be = hg_ld16(l4);
+		k->dport_be = hg_ld16(l4 + 2);
 		return CT_INVALID_NONE;
 	case IPPROTO_ICMP_:
 	case IPPROTO_ICMPV6_:
@@ -224,7 +224,7 @@ quote_l4(const struct pkt *p, uint16_t off, uint16_t end,
 		reply = icmp_reply_of(k->l3, l4[0]);
 		if (reply < 0 && !icmp_is_reply(k->l3, l4[0]))
 			return CT_INVALID_ICMP_ERR_BAD;
-		k->sport_be = ct_rd16(l4 + 4);
+		k->sport_be = hg_ld16(l4 + 4);
 		k->dport_be = htons(l4[0]);
 		return CT_INVALID_NONE;
 	default:
@@ -253,7 +253,7 @@ quote_ip4(const struct pkt *p, uint16_t off, uint16_t end,
 	if (hlen > (unsigned)(end - off))
 		return CT_INVALID_ICMP_ERR_TRUNC;
 	/* a later fragment quotes no ports */
-	if (ntohs(ct_rd16(ip + offsetof(struct ip4_hdr, frag_be))) &
+	if (hg_rd16be(ip + offsetof(struct ip4_hdr, frag_be)) &
 	    IP4_OFFMASK)
 		return CT_INVALID_ICMP_ERR_BAD;
 	tuple_addrs(k, PKT_L3_IP4, ip + offsetof(struct ip4_hdr, src_be),
@@ -290,7 +290,7 @@ quote_ip6(const struct pkt *p, uint16_t off, uint16_t end,
 		if (end - hdr < 8)
 			return CT_INVALID_ICMP_ERR_TRUNC;
 		if (nxt == IPPROTO_FRAGMENT_) {
-			if (ntohs(ct_rd16(h + 2)) >> 3 != 0)
+			if (hg_rd16be(h + 2) >> 3 != 0)
 				return CT_INVALID_ICMP_ERR_BAD;
 			hlen = 8;
 		} else if (nxt == IPPROTO_AH_) {

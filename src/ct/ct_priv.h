@@ -8,6 +8,7 @@
 #ifndef CT_PRIV_H
 #define CT_PRIV_H
 
+#include "../lib/bytes.h"
 #include "../pkt/pkt.h"
 #include "ct.h"
 
@@ -104,24 +105,6 @@ static inline bool
 ct_entry_is_expired(const struct ct_entry *e, uint64_t now_ns)
 {
 	return now_ns >= e->expires_ns;
-}
-
-static inline uint16_t
-ct_rd16(const uint8_t *b)
-{
-	uint16_t v;
-
-	memcpy(&v, b, sizeof(v));
-	return v;
-}
-
-static inline uint32_t
-ct_rd32(const uint8_t *b)
-{
-	uint32_t v;
-
-	memcpy(&v, b, sizeof(v));
-	return v;
 }
 
 #endif /* CT_PRIV_H */

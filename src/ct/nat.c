@@ -50,7 +50,7 @@ put(bool *changed, uint8_t *field, const void *val, size_t n)
 	if (changed != NULL)
 		*changed = true;
 	for (size_t i = 0; i < n; i += 2)
-		d = fold(d + (uint16_t)~ct_rd16(field + i) + ct_rd16(v + i));
+		d = fold(d + (uint16_t)~hg_ld16(field + i) + hg_ld16(v + i));
 	memcpy(field, v, n);
 	return d;
 }
@@ -64,7 +64,7 @@ csum_patch(uint8_t *field, uint32_t d)
 
 	if (d == 0)
 		return 0;
-	c = (uint16_t)~fold((uint16_t)~ct_rd16(field) + d);
+	c = (uint16_t)~fold((uint16_t)~hg_ld16(field) + d);
 	return put(NULL, field, &c, 2);
 }
 
@@ -76,10 +76,10 @@ csum_patch_udp(uint8_t *field, uint32_t d, bool v4)
 	static const uint16_t ones = 0xffff;
 	uint32_t dc;
 
-	if (d == 0 || (v4 && ct_rd16(field) == 0))
+	if (d == 0 || (v4 && hg_ld16(field) == 0))
 		return 0;
 	dc = csum_patch(field, d);
-	if (ct_rd16(field) == 0)
+	if (hg_ld16(field) == 0)
 		dc = fold(dc + put(NULL, field, &ones, 2));
 	return dc;
 }

@@ -24,165 +24,30 @@
  * TAPs and files the old one has open, so a reload neither truncates a
  * capture nor makes tcpdump lose its TAP.  A TAP takes one write() per
  * copy from the worker (the kernel takes it as one frame, never blocks).
- * A pcap file is written by a thread of its own that drains one lock-free
- * ring per worker: a worker never waits for the disk; a copy that finds
- * its ring full is counted as dropped.
+ * A pcap file is src/io's capture writer with one queue per worker, which
+ * a thread of its own drains: a worker never waits for the disk; a copy
+ * that finds its queue full is counted as dropped.
+ *
+ * Not here: the VXLAN headers (src/tun/vxlan.c) and the pcap format
+ * (src/io/pcap_writer.c).
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <net/if.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <urcu-qsbr.h>
 
-#include "../lib/hg_time.h"
+#include "../lib/bytes.h"
 #include "../lib/log.h"
+#include "../tun/tun.h"
 #include "dp_priv.h"
 
-#define MIRROR_UDP_LEN	((uint16_t)sizeof(struct udp_hdr))
-
 static uint16_t mirror_gen;	/* control thread only */
-
-/* --- the copy ------------------------------------------------------------- */
-
-static inline uint32_t
-mix32(uint32_t h, uint32_t v)
-{
-	h ^= v;
-	h *= 0x01000193u;		/* FNV-1a's prime, over words */
-	return h;
-}
-
-static uint32_t
-mix_bytes(uint32_t h, const uint8_t *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		h = mix32(h, b[i]);
-	return h;
-}
-
-/*
- * The inner flow: addresses, protocol and ports of an IP packet, else the
- * MAC addresses and EtherType.  Any function of the flow does (§5 asks
- * for entropy for ECMP, not a given hash); this one is cheap.
- */
-uint16_t
-dp_vxlan_sport(const struct pkt *p, bool parsed)
-{
-	uint32_t h = 0x811c9dc5u;
-
-	if (parsed && p->l3 == PKT_L3_IP4 &&
-	    p->l3_off + IP4_HDR_LEN <= p->len) {
-		const struct ip4_hdr *ip = pkt_l3(p);
-
-		h = mix_bytes(h, (const uint8_t *)&ip->src_be, 8);
-		h = mix32(h, ip->proto);
-	} else if (parsed && p->l3 == PKT_L3_IP6 &&
-	    p->l3_off + IP6_HDR_LEN <= p->len) {
-		const struct ip6_hdr *ip = pkt_l3(p);
-
-		h = mix_bytes(h, ip->src, 32);
-		h = mix32(h, p->l4_proto);
-	} else if (p->len >= ETH_HDR_LEN) {
-		h = mix_bytes(h, p->data, ETH_HDR_LEN);
-	}
-	if (parsed && p->l4_off != 0 && p->l4_off + 4 <= p->len &&
-	    (p->l4_proto == IPPROTO_TCP_ || p->l4_proto == IPPROTO_UDP_))
-		h = mix_bytes(h, pkt_l4(p), 4);
-	h ^= h >> 16;
-	return (uint16_t)(49152 + h % 16384);
-}
-
-int
-dp_vxlan_build(struct pkt *c, const struct pkt *p, const struct dp_vxlan *v)
-{
-	bool v6 = v->family == FW_IPV6;
-	uint16_t ip_len = v6 ? IP6_HDR_LEN : IP4_HDR_LEN;
-	uint16_t encap = (uint16_t)(ip_len + MIRROR_UDP_LEN + DP_VXLAN_HDR_LEN);
-	uint16_t over = (uint16_t)(ETH_HDR_LEN + encap);
-	uint16_t want, inner, max_inner, l3_len;
-	struct eth_hdr *eth;
-	struct udp_hdr *udp;
-	uint8_t *vx;
-
-	if (v->mtu_bytes <= encap || c->len != 0)
-		return -EMSGSIZE;
-	max_inner = (uint16_t)HG_MIN(v->mtu_bytes - encap,
-	    (int)pkt_tailroom(c) - over);
-	if (max_inner < ETH_HDR_LEN || p->len < ETH_HDR_LEN)
-		return -EMSGSIZE;
-	want = v->snap_bytes != 0 ? HG_MIN(p->len, v->snap_bytes) : p->len;
-	inner = HG_MIN(want, max_inner);
-	l3_len = (uint16_t)(encap + inner);
-	if (pkt_append(c, (uint16_t)(over + inner)) == NULL)
-		return -EMSGSIZE;
-	memcpy(c->data + over, p->data, inner);
-
-	eth = pkt_eth(c);
-	memset(eth, 0, sizeof(*eth));
-	eth->type_be = htons(v6 ? ETH_P_IPV6 : ETH_P_IP);
-	udp = (struct udp_hdr *)(void *)(c->data + ETH_HDR_LEN + ip_len);
-	udp->sport_be = htons(v->sport);
-	udp->dport_be = htons(DP_VXLAN_PORT);
-	udp->len_be = htons((uint16_t)(l3_len - ip_len));
-	udp->csum_be = 0;
-	/* VXLAN: flags with I set, 24 reserved bits, VNI, 8 reserved. */
-	vx = (uint8_t *)(udp + 1);
-	memset(vx, 0, DP_VXLAN_HDR_LEN);
-	vx[0] = 0x08;
-	vx[4] = (uint8_t)(v->vni >> 16);
-	vx[5] = (uint8_t)(v->vni >> 8);
-	vx[6] = (uint8_t)v->vni;
-
-	if (v6) {
-		struct ip6_hdr *ip = (struct ip6_hdr *)(void *)(eth + 1);
-
-		/* The flow label from the same hash (RFC 6438). */
-		ip->vtc_flow_be = htonl(0x60000000u | (v->sport & 0xfffffu));
-		ip->plen_be = htons((uint16_t)(l3_len - IP6_HDR_LEN));
-		ip->nxt = IPPROTO_UDP_;
-		ip->hlim = IP_DEFAULT_TTL;
-		memcpy(ip->src, v->src, 16);
-		memcpy(ip->dst, v->dst, 16);
-		/* RFC 8200 §8.1: IPv6 UDP needs its checksum; 0 goes as
-		 * all ones. */
-		udp->csum_be = pkt_l4_csum6(ip, udp, (uint32_t)(l3_len -
-		    IP6_HDR_LEN), IPPROTO_UDP_);
-		if (udp->csum_be == 0)
-			udp->csum_be = 0xffff;
-		c->l3 = PKT_L3_IP6;
-	} else {
-		struct ip4_hdr *ip = (struct ip4_hdr *)(void *)(eth + 1);
-
-		/* DF: RFC 7348 §4.3, a VTEP does not fragment; the frame
-		 * was cut to fit instead.  UDP checksum 0 (§5). */
-		ip->ver_ihl = 0x45;
-		ip->tos = 0;
-		ip->tot_len_be = htons(l3_len);
-		ip->id_be = 0;
-		ip->frag_be = htons(IP4_DF);
-		ip->ttl = IP_DEFAULT_TTL;
-		ip->proto = IPPROTO_UDP_;
-		memcpy(&ip->src_be, v->src, 4);
-		memcpy(&ip->dst_be, v->dst, 4);
-		pkt_ip4_set_csum(ip);
-		c->l3 = PKT_L3_IP4;
-	}
-	c->l3_off = ETH_HDR_LEN;
-	c->l3_len = l3_len;
-	c->l4_off = (uint16_t)(ETH_HDR_LEN + ip_len);
-	c->l4_proto = IPPROTO_UDP_;
-	c->flags = 0;
-	return want - inner;
-}
 
 /* --- routing -------------------------------------------------------------- */
 
@@ -205,18 +70,16 @@ in_net(const uint8_t *a, const uint8_t *net, uint8_t plen)
  */
 static int
 mirror_route(const struct ip_tables *t, const struct dp_copy_sess *s,
-    struct dp_vxlan *v)
+    struct tun_vxlan *v)
 {
 	bool v6 = s->family == FW_IPV6;
 	const struct ip_nh *nh;
 	const struct ip_if *ifp;
 	const uint8_t *via;
 	uint32_t idx;
-	uint32_t dst_be;
 
-	memcpy(&dst_be, s->to, 4);
 	idx = v6 ? ip_fib6_lookup(t->fib6, s->to) :
-	    ip_fib4_lookup(t->fib4, dst_be);
+	    ip_fib4_lookup(t->fib4, hg_ld32(s->to));
 	if (idx == IP_FIB_MISS || idx >= t->n_nh)
 		return -EHOSTUNREACH;
 	nh = &t->nh[idx];
@@ -253,47 +116,12 @@ mirror_route(const struct ip_tables *t, const struct dp_copy_sess *s,
 		memcpy(v->src, &src->addr_be, 4);
 	}
 	memcpy(v->dst, s->to, 16);
-	v->family = s->family;
+	v->family = v6 ? 6 : 4;
 	v->mtu_bytes = ifp->mtu_bytes;
 	return 0;
 }
 
 /* --- local destinations: tap:NAME, pcap:/PATH ------------------------------ */
-
-#define PCAP_MAGIC_NS		0xa1b23c4du	/* nanosecond timestamps */
-#define PCAP_LINKTYPE_ETHERNET	1
-#define PCAP_WRITER_IDLE_NS	1000000		/* between empty passes */
-
-/* The pcap file format (tcpdump's), in this host's byte order. */
-struct pcap_file_hdr {
-	uint32_t magic;
-	uint16_t version_major, version_minor;
-	int32_t thiszone;
-	uint32_t sigfigs, snaplen, linktype;
-};
-
-struct pcap_rec_hdr {
-	uint32_t ts_sec, ts_nsec;
-	uint32_t incl_len, orig_len;
-};
-
-struct copy_rec {
-	uint64_t ts_ns;			/* CLOCK_REALTIME */
-	uint16_t orig_len, cap_len;
-	uint8_t data[PKT_DATA_ROOM];
-};
-
-/* One worker's frames for one file: the worker moves head, the writer
- * tail, each on its own cache line; free-running, so head - tail is the
- * number waiting (DP_COPY_RING_SLOTS is a power of two). */
-struct copy_ring {
-	HG_ALIGNED(HG_CACHE_LINE) uint32_t head;
-	HG_ALIGNED(HG_CACHE_LINE) uint32_t tail;
-	HG_ALIGNED(HG_CACHE_LINE) struct copy_rec rec[DP_COPY_RING_SLOTS];
-};
-
-_Static_assert((DP_COPY_RING_SLOTS & (DP_COPY_RING_SLOTS - 1)) == 0,
-    "DP_COPY_RING_SLOTS must be a power of two");
 
 struct dp_copy_sink {
 	struct dp_copy_sink *next;	/* the open sinks, control thread */
@@ -302,11 +130,7 @@ struct dp_copy_sink {
 	uint16_t n_workers;
 	char name[FW_COPY_LOCAL_MAX];
 	struct io_port *tap;
-	/* pcap */
-	FILE *fp;
-	pthread_t writer;
-	int stop;			/* atomic: drain, then return */
-	struct copy_ring *rings;	/* [worker] */
+	struct io_pcap_writer *pcap;	/* one queue per worker */
 };
 
 static struct dp_copy_sink *sinks;	/* control thread only */
@@ -322,142 +146,6 @@ tap_put(struct dp_copy_sink *k, uint16_t worker, const struct pkt *p,
 
 	view.len = cap;
 	return io_port_tx(k->tap, worker, &one, 1, now_ns) == 1;
-}
-
-/* Data plane: queues one copy for the file's writer; false when the
- * writer is DP_COPY_RING_SLOTS frames behind. */
-static bool
-pcap_put(struct dp_copy_sink *k, uint16_t worker, const struct pkt *p,
-    uint16_t cap)
-{
-	struct copy_ring *r = &k->rings[worker];
-	uint32_t head = __atomic_load_n(&r->head, __ATOMIC_RELAXED);
-	struct copy_rec *rec;
-	struct timespec ts;
-
-	if (head - __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) >=
-	    DP_COPY_RING_SLOTS)
-		return false;
-	rec = &r->rec[head % DP_COPY_RING_SLOTS];
-	/* Wall time, as captures carry; the worker's now_ns is monotonic
-	 * (or a replayed capture's). */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	rec->ts_ns = (uint64_t)ts.tv_sec * HG_NS_PER_S + (uint64_t)ts.tv_nsec;
-	rec->orig_len = p->len;
-	rec->cap_len = cap;
-	memcpy(rec->data, p->data, cap);
-	/* The record is whole before the writer may see it. */
-	__atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
-	return true;
-}
-
-/* Writer thread: writes what r holds; returns how many records. */
-static uint32_t
-pcap_drain(struct dp_copy_sink *k, struct copy_ring *r, bool *failed)
-{
-	uint32_t tail = __atomic_load_n(&r->tail, __ATOMIC_RELAXED);
-	uint32_t head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
-	uint32_t n = 0;
-
-	for (; tail != head; tail++, n++) {
-		const struct copy_rec *rec = &r->rec[tail % DP_COPY_RING_SLOTS];
-		struct pcap_rec_hdr h = {
-			.ts_sec = (uint32_t)(rec->ts_ns / HG_NS_PER_S),
-			.ts_nsec = (uint32_t)(rec->ts_ns % HG_NS_PER_S),
-			.incl_len = rec->cap_len,
-			.orig_len = rec->orig_len,
-		};
-
-		if ((fwrite(&h, sizeof(h), 1, k->fp) != 1 ||
-		    fwrite(rec->data, rec->cap_len, 1, k->fp) != 1) &&
-		    !*failed) {
-			hg_log_warn("copy: pcap %s: write", k->name);
-			*failed = true;
-		}
-	}
-	/* The slots are free again once written (or given up on). */
-	__atomic_store_n(&r->tail, tail, __ATOMIC_RELEASE);
-	return n;
-}
-
-/*
- * The file's writer: drains every worker's ring, flushes after each pass
- * that wrote something (so the capture can be read while hexgated runs),
- * sleeps when there was nothing.  Told to stop only after the last table
- * using the file is gone, so once a pass finds nothing it is done.  A
- * write error is said once; later copies are taken off the rings anyway,
- * so the workers go on.
- */
-static void *
-pcap_writer(void *arg)
-{
-	struct dp_copy_sink *k = arg;
-	const struct timespec idle = { 0, PCAP_WRITER_IDLE_NS };
-	bool failed = false;
-
-	for (;;) {
-		bool stop = __atomic_load_n(&k->stop, __ATOMIC_ACQUIRE);
-		uint32_t n = 0;
-
-		for (uint16_t w = 0; w < k->n_workers; w++)
-			n += pcap_drain(k, &k->rings[w], &failed);
-		if (n > 0) {
-			if (fflush(k->fp) != 0 && !failed) {
-				hg_log_warn("copy: pcap %s: write", k->name);
-				failed = true;
-			}
-		} else if (stop) {
-			break;
-		} else {
-			nanosleep(&idle, NULL);
-		}
-	}
-	return NULL;
-}
-
-static int
-sink_pcap_open(struct dp_copy_sink *k, char *err, size_t err_len)
-{
-	struct pcap_file_hdr h = {
-		.magic = PCAP_MAGIC_NS,
-		.version_major = 2,
-		.version_minor = 4,
-		.snaplen = 65535,
-		.linktype = PCAP_LINKTYPE_ETHERNET,
-	};
-	size_t sz = (size_t)k->n_workers * sizeof(k->rings[0]);
-	int fd, rc;
-
-	/* Not through a link: hexgated runs as root. */
-	fd = open(k->name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0600);
-	if (fd < 0 || (k->fp = fdopen(fd, "wb")) == NULL) {
-		rc = -errno;
-		if (fd >= 0)
-			close(fd);
-		snprintf(err, err_len, "open: %s", strerror(-rc));
-		return rc;
-	}
-	/* The header reaches the file now: an idle session still leaves a
-	 * valid, empty capture. */
-	if (fwrite(&h, sizeof(h), 1, k->fp) != 1 || fflush(k->fp) != 0) {
-		snprintf(err, err_len, "write: %s", strerror(errno));
-		return -EIO;
-	}
-	k->rings = aligned_alloc(HG_CACHE_LINE, sz);
-	if (k->rings == NULL) {
-		snprintf(err, err_len, "out of memory");
-		return -ENOMEM;
-	}
-	memset(k->rings, 0, sz);
-	rc = pthread_create(&k->writer, NULL, pcap_writer, k);
-	if (rc != 0) {
-		free(k->rings);
-		k->rings = NULL;
-		snprintf(err, err_len, "writer thread: %s", strerror(rc));
-		return -rc;
-	}
-	return 0;
 }
 
 /* A capture point, nothing else: the host neither answers ARP nor
@@ -495,15 +183,11 @@ sink_close(struct dp_copy_sink *k)
 {
 	if (k->tap != NULL)
 		io_port_close(k->tap);
-	if (k->rings != NULL) {
-		/* Every table that used it is gone: no worker writes any
-		 * more, the writer empties the rings and returns. */
-		__atomic_store_n(&k->stop, 1, __ATOMIC_RELEASE);
-		pthread_join(k->writer, NULL);
-		free(k->rings);
-	}
-	if (k->fp != NULL && fclose(k->fp) != 0)
-		hg_log_warn("copy: pcap %s: close", k->name);
+	/* Every table that used it is gone: no worker queues any more.  A
+	 * failed write was logged by the writer when it happened. */
+	if (k->pcap != NULL && io_pcap_writer_close(k->pcap) != 0)
+		hg_log_warnx("copy: pcap %s: the capture is incomplete",
+		    k->name);
 	free(k);
 }
 
@@ -537,7 +221,8 @@ sink_get(const struct dp_copy_sess *s, uint16_t n_workers)
 		if (rc == 0)
 			tap_quiet(k->name);
 	} else {
-		rc = sink_pcap_open(k, err, sizeof(err));
+		rc = io_pcap_writer_open(&k->pcap, k->name, 0600, n_workers,
+		    err, sizeof(err));
 	}
 	if (rc != 0) {
 		hg_log_warnx("copy: COPY rule %u of the IPv%u rules: %s:%s: "
@@ -609,7 +294,8 @@ mirror_local(struct dp_worker *w, const struct dp_copy_sess *s,
 	else if (s->to_kind == FW_COPY_TO_TAP)
 		ok = tap_put(s->sink, w->id, p, cap, now_ns);
 	else
-		ok = pcap_put(s->sink, w->id, p, cap);
+		ok = io_pcap_writer_queue(s->sink->pcap, w->id, p->data, cap,
+		    p->len);
 	ctr_add(ok ? &cc->sent : &cc->dropped, 1);
 }
 
@@ -620,7 +306,7 @@ mirror_one(struct dp_worker *w, const struct dp_mirror *m, uint32_t k,
 	const struct dp_copy_sess *s = &m->s[k];
 	struct dp_copy_ctr *cc = mirror_ctr(m, w->id, k);
 	const struct ip_tables *t;
-	struct dp_vxlan v;
+	struct tun_vxlan v;
 	struct pkt *c;
 	uint16_t n0;
 	int cut;
@@ -661,14 +347,15 @@ mirror_one(struct dp_worker *w, const struct dp_mirror *m, uint32_t k,
 		return;
 	}
 	v.vni = s->vni;
-	v.sport = dp_vxlan_sport(p, parsed);
+	v.sport = tun_vxlan_sport(p, parsed);
 	v.snap_bytes = s->snaplen;
+	v.ttl = IP_DEFAULT_TTL;
 	c = pkt_alloc(w->pool);
 	if (c == NULL) {
 		ctr_add(&cc->dropped, 1);
 		return;
 	}
-	cut = dp_vxlan_build(c, p, &v);
+	cut = tun_vxlan_build(c, p, &v);
 	if (cut < 0) {
 		pkt_free(w->pool, c);
 		ctr_add(&cc->dropped, 1);

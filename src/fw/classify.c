@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/bytes.h"
 #include "../pkt/pkt.h"
 #include "classify.h"
 #include "fw_priv.h"
@@ -111,33 +112,15 @@ struct fwc {
 
 /* --- keys ---------------------------------------------------------------- */
 
-static inline uint64_t
-rd64be(const uint8_t *b)
-{
-	uint64_t v;
-
-	memcpy(&v, b, sizeof(v));
-	return be64toh(v);
-}
-
-static inline uint32_t
-rd32be(const uint8_t *b)
-{
-	uint32_t v;
-
-	memcpy(&v, b, sizeof(v));
-	return be32toh(v);
-}
-
 /* Address bytes as the two words keys use. */
 static void
 addr_words(uint8_t family, const uint8_t a[16], uint64_t w[2])
 {
 	if (family == FW_IPV6) {
-		w[0] = rd64be(a);
-		w[1] = rd64be(a + 8);
+		w[0] = hg_rd64be(a);
+		w[1] = hg_rd64be(a + 8);
 	} else {
-		w[0] = (uint64_t)rd32be(a) << 32;
+		w[0] = (uint64_t)hg_rd32be(a) << 32;
 		w[1] = 0;
 	}
 }

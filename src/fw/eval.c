@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../lib/bytes.h"
 #include "../lib/hg_time.h"
 #include "../lib/log.h"
 #include "../pkt/pkt.h"
@@ -52,15 +53,6 @@ struct ectx {
 	struct fwc_key key;	/* what the classifier looks up */
 };
 
-static inline uint16_t
-rd16(const uint8_t *b)
-{
-	uint16_t v;
-
-	memcpy(&v, b, sizeof(v));
-	return ntohs(v);
-}
-
 static bool
 has_port_header(uint8_t proto)
 {
@@ -82,8 +74,8 @@ load_l4(struct ectx *x, const struct pkt *p, uint8_t icmp_proto)
 	room = (int)p->l3_off + p->l3_len - p->l4_off;
 	if (has_port_header(x->l4_proto) && room >= 4) {
 		x->has_ports = true;
-		x->sport = rd16(l4);
-		x->dport = rd16(l4 + 2);
+		x->sport = hg_rd16be(l4);
+		x->dport = hg_rd16be(l4 + 2);
 	}
 	if (x->l4_proto == IPPROTO_TCP_ && room >= (int)sizeof(struct tcp_hdr)) {
 		x->has_tcp = true;
@@ -565,7 +557,7 @@ log_l4(struct lbuf *b, const struct ectx *x, uint8_t flags)
 		lb_printf(b, "PROTO=UDP");
 		if (x->has_ports)
 			lb_printf(b, " SPT=%u DPT=%u LEN=%u", x->sport, x->dport,
-			    rd16(l4 + 4));
+			    hg_rd16be(l4 + 4));
 		return;
 	case IPPROTO_ICMP_:
 	case IPPROTO_ICMPV6_:

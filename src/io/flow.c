@@ -47,6 +47,7 @@
 #include <linux/filter.h>
 #include <string.h>
 
+#include "../lib/bytes.h"
 #include "io_priv.h"
 
 #define FLOW_PROTO_SCTP		132
@@ -80,20 +81,13 @@ flow_icmp_error(uint8_t l3, uint8_t type)
 }
 
 static uint32_t
-flow_be32(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
-	    (uint32_t)b[2] << 8 | b[3];
-}
-
-static uint32_t
 flow_addr_h(const struct io_flow_key *k)
 {
 	unsigned words = k->l3 == PKT_L3_IP6 ? 4 : 1;
 	uint32_t a = 0;
 
 	for (unsigned i = 0; i < words; i++)
-		a ^= flow_be32(k->src + 4 * i) ^ flow_be32(k->dst + 4 * i);
+		a ^= hg_rd32be(k->src + 4 * i) ^ hg_rd32be(k->dst + 4 * i);
 	return (a ^ a >> 16) & 0xffff;
 }
 
@@ -131,51 +125,26 @@ io_flow_queue(const struct io_flow_key *k, uint16_t n_queues)
 }
 
 /*
- * Reads from the network header on, as the cBPF program does: a read past
- * len marks the whole frame bad (the program would have returned 0).
+ * The frame is read from the network header on through a struct hg_rd,
+ * as the cBPF program reads it: a read past len marks the whole frame
+ * bad (the program would have returned 0).
  */
-struct flow_rd {
-	const uint8_t *p;
-	size_t len;
-	bool bad;
-};
-
-static bool
-flow_rd_ok(struct flow_rd *r, size_t off, size_t n)
-{
-	if (off > r->len || r->len - off < n)
-		r->bad = true;
-	return !r->bad;
-}
-
-static uint8_t
-flow_rd8(struct flow_rd *r, size_t off)
-{
-	return flow_rd_ok(r, off, 1) ? r->p[off] : 0;
-}
-
-static uint16_t
-flow_rd16(struct flow_rd *r, size_t off)
-{
-	return flow_rd_ok(r, off, 2) ?
-	    (uint16_t)(r->p[off] << 8 | r->p[off + 1]) : 0;
-}
 
 /* Copies both addresses (n bytes each, from src_off and src_off + n). */
 static void
-flow_rd_addrs(struct flow_rd *r, size_t src_off, size_t n,
+flow_rd_addrs(struct hg_rd *r, size_t src_off, size_t n,
     struct io_flow_key *k, bool checked)
 {
-	if (checked ? !flow_rd_ok(r, src_off, 2 * n) :
-	    src_off > r->len || r->len - src_off < 2 * n)
+	if (checked ? !hg_rd_has(r, src_off, 2 * n) :
+	    !hg_span_ok(r->len, src_off, 2 * n))
 		return;
 	memcpy(k->src, r->p + src_off, n);
 	memcpy(k->dst, r->p + src_off + n, n);
 }
 
-static void flow_key_ip4(struct flow_rd *r, size_t off, struct io_flow_key *k,
+static void flow_key_ip4(struct hg_rd *r, size_t off, struct io_flow_key *k,
     bool outer);
-static void flow_key_ip6(struct flow_rd *r, size_t off, struct io_flow_key *k,
+static void flow_key_ip6(struct hg_rd *r, size_t off, struct io_flow_key *k,
     bool outer);
 
 /*
@@ -184,21 +153,21 @@ static void flow_key_ip6(struct flow_rd *r, size_t off, struct io_flow_key *k,
  * addresses decide.
  */
 static bool
-flow_key_l4(struct flow_rd *r, size_t l4, struct io_flow_key *k, bool outer)
+flow_key_l4(struct hg_rd *r, size_t l4, struct io_flow_key *k, bool outer)
 {
 	uint8_t l3 = k->l3, type;
 
 	if (flow_l4_has_ports(k->proto)) {
-		k->sport_be = htons(flow_rd16(r, l4));
-		k->dport_be = htons(flow_rd16(r, l4 + 2));
+		k->sport_be = htons(hg_rd_be16(r, l4));
+		k->dport_be = htons(hg_rd_be16(r, l4 + 2));
 		return true;
 	}
 	if (k->proto != (l3 == PKT_L3_IP6 ? IPPROTO_ICMPV6_ : IPPROTO_ICMP_))
 		return false;
-	type = flow_rd8(r, l4);
+	type = hg_rd_u8(r, l4);
 	k->dport_be = htons(type);
 	if (flow_icmp_echo_like(l3, type)) {
-		k->sport_be = htons(flow_rd16(r, l4 + 4));
+		k->sport_be = htons(hg_rd_be16(r, l4 + 4));
 		return true;
 	}
 	if (!outer || !flow_icmp_error(l3, type))
@@ -214,22 +183,22 @@ flow_key_l4(struct flow_rd *r, size_t l4, struct io_flow_key *k, bool outer)
 
 /* The program's V4 block, with the same reads in the same order. */
 static void
-flow_key_ip4(struct flow_rd *r, size_t off, struct io_flow_key *k,
+flow_key_ip4(struct hg_rd *r, size_t off, struct io_flow_key *k,
     bool outer)
 {
 	size_t l4;
 
 	memset(k, 0, sizeof(*k));
 	k->l3 = PKT_L3_IP4;
-	if (flow_rd16(r, off + 6) & FLOW_IP4_FRAG_MASK) {
+	if (hg_rd_be16(r, off + 6) & FLOW_IP4_FRAG_MASK) {
 		k->is_fragment = true;
 		flow_rd_addrs(r, off + 12, 4, k, true);
 		if (!r->bad)
 			k->proto = r->p[off + 9];	/* inside the above */
 		return;
 	}
-	l4 = off + (size_t)(flow_rd8(r, off) & 0xf) * 4;
-	k->proto = flow_rd8(r, off + 9);
+	l4 = off + (size_t)(hg_rd_u8(r, off) & 0xf) * 4;
+	k->proto = hg_rd_u8(r, off + 9);
 	flow_rd_addrs(r, off + 12, 4, k, false);
 	if (!flow_key_l4(r, l4, k, outer))
 		flow_rd_addrs(r, off + 12, 4, k, true);
@@ -240,12 +209,12 @@ flow_key_ip4(struct flow_rd *r, size_t off, struct io_flow_key *k,
  * extension header (hop-by-hop, routing, fragment...) means addresses.
  */
 static void
-flow_key_ip6(struct flow_rd *r, size_t off, struct io_flow_key *k,
+flow_key_ip6(struct hg_rd *r, size_t off, struct io_flow_key *k,
     bool outer)
 {
 	memset(k, 0, sizeof(*k));
 	k->l3 = PKT_L3_IP6;
-	k->proto = flow_rd8(r, off + 6);
+	k->proto = hg_rd_u8(r, off + 6);
 	k->is_fragment = k->proto == IPPROTO_FRAGMENT_;
 	flow_rd_addrs(r, off + 8, 16, k, false);
 	if (!flow_key_l4(r, off + 40, k, outer))
@@ -255,7 +224,7 @@ flow_key_ip6(struct flow_rd *r, size_t off, struct io_flow_key *k,
 void
 io_frame_flow_key(const uint8_t *frame, size_t len, struct io_flow_key *k)
 {
-	struct flow_rd r;
+	struct hg_rd r;
 	uint16_t type;
 	size_t net = ETH_HDR_LEN;
 
@@ -264,12 +233,12 @@ io_frame_flow_key(const uint8_t *frame, size_t len, struct io_flow_key *k)
 		return;
 	/* One tag, 802.1Q or 802.1ad: the kernel strips it into skb
 	 * metadata before fanout; the port put it back into the frame. */
-	type = (uint16_t)(frame[12] << 8 | frame[13]);
+	type = hg_rd16be(frame + 12);
 	if (type == ETH_P_8021Q || type == ETH_P_8021AD) {
 		net += VLAN_HDR_LEN;
 		if (len < net)
 			return;
-		type = (uint16_t)(frame[16] << 8 | frame[17]);
+		type = hg_rd16be(frame + 16);
 	}
 	r.p = frame + net;
 	r.len = len - net;
@@ -284,7 +253,7 @@ io_frame_flow_key(const uint8_t *frame, size_t len, struct io_flow_key *k)
 	case ETH_P_ARP:
 		/* sender and target protocol address (RFC 826, IPv4) */
 		k->l3 = PKT_L3_ARP;
-		if (flow_rd_ok(&r, 14, 4) && flow_rd_ok(&r, 24, 4)) {
+		if (hg_rd_has(&r, 14, 4) && hg_rd_has(&r, 24, 4)) {
 			memcpy(k->src, r.p + 14, 4);
 			memcpy(k->dst, r.p + 24, 4);
 		}

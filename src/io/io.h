@@ -166,4 +166,48 @@ uint16_t io_frame_flow_queue(const uint8_t *frame, size_t len,
  */
 bool io_port_flow_queue_exact(const struct io_port *port);
 
+/*
+ * Capture files (pcap_writer.c): the one writer of the pcap format, used
+ * by the pcap port and by COPY's pcap:/PATH destination.  Ethernet,
+ * nanosecond timestamps.  Written either by the caller (put, flush) or,
+ * for workers that must never wait for the disk, by a thread of the
+ * writer's own that drains one ring per queue (queue).
+ */
+#define IO_PCAP_QUEUE_SLOTS	256	/* records a queue holds for the
+					   thread; a power of two */
+
+struct io_pcap_writer;
+
+/*
+ * Control thread.  Creates path (truncated, with mode; not through a
+ * symbolic link) and writes the file header now, so an idle writer still
+ * leaves a valid empty capture.  With n_queues > 0 it also starts the
+ * thread that writes what io_pcap_writer_queue() hands it.  0, or -errno
+ * with what failed in err ("open: Permission denied"; the caller names
+ * the file).
+ */
+int io_pcap_writer_open(struct io_pcap_writer **out, const char *path,
+    unsigned mode, uint16_t n_queues, char *err, size_t err_len) HG_MUST_CHECK;
+/*
+ * Control thread, once no queue is written any more: the thread writes
+ * what is queued and ends, the file is flushed and closed.  0, or -EIO
+ * when some record could not be written (said once in the log).
+ */
+int io_pcap_writer_close(struct io_pcap_writer *w);
+
+/* The one thread that owns a writer opened with no queues: writes one
+ * record of cap_bytes of a frame that had orig_bytes.  0 or -EIO. */
+int io_pcap_writer_put(struct io_pcap_writer *w, uint64_t ts_ns,
+    const uint8_t *frame, uint32_t cap_bytes, uint32_t orig_bytes);
+/* Pushes what put wrote to the file: 0 or -EIO. */
+int io_pcap_writer_flush(struct io_pcap_writer *w);
+
+/*
+ * Worker q (< n_queues): hands the thread a record stamped with the wall
+ * clock now; cap_bytes is cut to PKT_DATA_ROOM.  Never blocks: false when
+ * the queue is IO_PCAP_QUEUE_SLOTS records behind (the caller counts it).
+ */
+bool io_pcap_writer_queue(struct io_pcap_writer *w, uint16_t q,
+    const uint8_t *frame, uint16_t cap_bytes, uint16_t orig_bytes);
+
 #endif /* IO_H */

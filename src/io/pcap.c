@@ -6,8 +6,8 @@
  * cannot contain one); OUT is the rest of the line.
  *
  * Timestamps: IN is read with nanosecond precision (libpcap scales
- * microsecond files), and OUT is written as a nanosecond-precision capture
- * (magic 0xa1b23c4d; tcpdump, Wireshark and scapy read it) stamped with the
+ * microsecond files), and OUT is written by the capture writer
+ * (pcap_writer.c) as a nanosecond-precision capture stamped with the
  * now_ns the worker passes to io_port_tx(), so a replay that runs on the
  * capture's clock writes its input timestamps back unchanged.
  *
@@ -27,8 +27,7 @@
 
 struct io_pcap {
 	pcap_t *in;
-	pcap_t *dead;			/* the handle OUT is dumped through */
-	pcap_dumper_t *out;
+	struct io_pcap_writer *out;
 	/* Lookahead: the next frame of IN.  Its bytes belong to libpcap and
 	 * stay valid until the next pcap_next_ex() on IN. */
 	struct pcap_pkthdr *next_hdr;
@@ -117,30 +116,19 @@ io_pcap_open_in(struct io_port *port, struct io_pcap *pc, const char *path,
 	return 0;
 }
 
+/* No queues: the worker writes.  The spec, which names the file, goes in
+ * front of what failed. */
 static int
 io_pcap_open_out(struct io_port *port, struct io_pcap *pc, const char *path,
     char *err, size_t err_len)
 {
-	FILE *fp;
+	char why[256];
+	int rc;
 
-	pc->dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535,
-	    PCAP_TSTAMP_PRECISION_NANO);
-	if (pc->dead == NULL)
-		return io_err_nomem(err, err_len, port->spec);
-	fp = fopen(path, "wb");
-	if (fp == NULL)
-		return io_err_sys(err, err_len, port, "fopen", errno);
-	pc->out = pcap_dump_fopen(pc->dead, fp);
-	if (pc->out == NULL) {
-		fclose(fp);
-		return io_err(err, err_len, "%s: %s: %s", port->spec, path,
-		    pcap_geterr(pc->dead));
-	}
-	/* The header reaches the file now, so an empty run still leaves a
-	 * valid capture behind. */
-	if (pcap_dump_flush(pc->out) < 0)
-		return io_err_sys(err, err_len, port, "fflush", errno);
-	return 0;
+	rc = io_pcap_writer_open(&pc->out, path, 0644, 0, why, sizeof(why));
+	if (rc < 0)
+		(void)io_err(err, err_len, "%s: %s", port->spec, why);
+	return rc;
 }
 
 static void
@@ -148,10 +136,8 @@ io_pcap_free(struct io_pcap *pc)
 {
 	if (pc->in != NULL)
 		pcap_close(pc->in);
-	if (pc->out != NULL)
-		pcap_dump_close(pc->out);	/* flushes and closes the file */
-	if (pc->dead != NULL)
-		pcap_close(pc->dead);
+	/* What could not be written was counted in tx_errors already. */
+	(void)io_pcap_writer_close(pc->out);
 	free(pc);
 }
 
@@ -237,25 +223,22 @@ io_pcap_tx(struct io_port *port, uint16_t q, struct pkt **pkts, uint16_t n,
 {
 	struct io_pcap *pc = port->priv;
 	struct io_queue_stats *st = &port->stats[q];
-	struct pcap_pkthdr h;
 	uint64_t bytes = 0;
+	int rc = 0;
 
 	if (pc->out == NULL) {
 		/* No output file: nowhere for them to go. */
 		io_stat_add(&st->tx_errors, n);
 		return 0;
 	}
-	memset(&h, 0, sizeof(h));
-	h.ts.tv_sec = (time_t)(now_ns / HG_NS_PER_S);
-	h.ts.tv_usec = (suseconds_t)(now_ns % HG_NS_PER_S);
 	for (uint16_t i = 0; i < n; i++) {
-		h.caplen = h.len = pkts[i]->len;
-		pcap_dump((u_char *)pc->out, &h, pkts[i]->data);
+		rc |= io_pcap_writer_put(pc->out, now_ns, pkts[i]->data,
+		    pkts[i]->len, pkts[i]->len);
 		bytes += pkts[i]->len;
 	}
 	/* Flushed per call: tests and users read the file while, or right
 	 * after, hexgate runs, and a crash must not eat the tail. */
-	if (pcap_dump_flush(pc->out) < 0) {
+	if (rc != 0 || io_pcap_writer_flush(pc->out) != 0) {
 		io_stat_add(&st->tx_errors, n);
 		return 0;
 	}

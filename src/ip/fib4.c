@@ -11,9 +11,10 @@
  *
  * Prefixes are expanded into every entry they cover ("leaf pushing"), so
  * the tables alone cannot say what a deleted prefix uncovers.  The rule
- * store, a hash of (prefix, length) -> next hop read only by the control
- * thread, answers that: a delete finds the longest remaining rule that
- * covers the deleted one and writes it back where the deleted one was.
+ * store (fib_rules.c, shared with fib6.c), a hash of (prefix, length) ->
+ * next hop read only by the control thread, answers that: a delete finds
+ * the longest remaining rule that covers the deleted one and writes it
+ * back where the deleted one was.
  *
  * Entry layout, shared by tbl24 and tbl8:
  *	bit 31		valid
@@ -48,17 +49,7 @@
  */
 #define FIB4_DEFAULT_TBL8	65536u
 #define FIB4_MAX_TBL8		(1u << 24)	/* group index is 24 bits */
-
-/* Rule store slot: key (prefix << 6 | len) in bits 24-61, nh in bits 0-23. */
-#define RULE_USED		(1ull << 63)
-#define RULE_KEY_SHIFT		24
-#define RULE_MIN_SLOTS		1024u
-
-struct fib4_rules {
-	uint64_t		*slot;
-	uint32_t		 mask;		/* slots - 1 */
-	uint32_t		 count;
-};
+#define FIB4_RULE_MIN_SLOTS	1024u
 
 struct ip_fib4 {
 	/* Read by every lookup: kept together at the front. */
@@ -71,7 +62,7 @@ struct ip_fib4 {
 	uint32_t		 nfree;
 	uint32_t		*parked_tbl8;	/* freed, waiting for reclaim */
 	uint32_t		 nparked;
-	struct fib4_rules	 rules;
+	struct ip_fib_rules	 rules;		/* 4-byte keys */
 };
 
 static inline uint32_t
@@ -99,116 +90,6 @@ fib4_group(const struct ip_fib4 *fib, uint32_t e)
 	return &fib->tbl8[(size_t)(e & FIB4_NH_MASK) * FIB4_TBL8_ENTRIES];
 }
 
-/* ---- rule store: linear probing, backward-shift delete ---- */
-
-static inline uint64_t
-rule_key(uint32_t prefix, uint8_t len)
-{
-	return (uint64_t)prefix << 6 | len;
-}
-
-static inline uint32_t
-rule_hash(const struct fib4_rules *r, uint64_t key)
-{
-	return (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & r->mask;
-}
-
-static inline uint64_t
-rule_slot_key(uint64_t s)
-{
-	return (s & ~RULE_USED) >> RULE_KEY_SHIFT;
-}
-
-static uint64_t *
-rule_find(const struct fib4_rules *r, uint32_t prefix, uint8_t len)
-{
-	uint64_t key = rule_key(prefix, len);
-	uint32_t i;
-
-	for (i = rule_hash(r, key); r->slot[i] & RULE_USED;
-	    i = (i + 1) & r->mask)
-		if (rule_slot_key(r->slot[i]) == key)
-			return &r->slot[i];
-	return NULL;
-}
-
-static void
-rule_put(struct fib4_rules *r, uint64_t key, uint32_t nh)
-{
-	uint32_t i;
-
-	for (i = rule_hash(r, key); r->slot[i] & RULE_USED;
-	    i = (i + 1) & r->mask)
-		if (rule_slot_key(r->slot[i]) == key)
-			break;
-	if (!(r->slot[i] & RULE_USED))
-		r->count++;
-	r->slot[i] = RULE_USED | key << RULE_KEY_SHIFT | nh;
-}
-
-/* Grows so that one more rule keeps the load under 3/4.  0, -ENOMEM. */
-static int
-rule_reserve(struct fib4_rules *r)
-{
-	struct fib4_rules n;
-	uint32_t i, slots;
-
-	if ((uint64_t)(r->count + 1) * 4 <= (uint64_t)(r->mask + 1) * 3)
-		return 0;
-	slots = (r->mask + 1) * 2;
-	n.slot = calloc(slots, sizeof(*n.slot));
-	if (n.slot == NULL)
-		return -ENOMEM;
-	n.mask = slots - 1;
-	n.count = 0;
-	for (i = 0; i <= r->mask; i++)
-		if (r->slot[i] & RULE_USED)
-			rule_put(&n, rule_slot_key(r->slot[i]),
-			    r->slot[i] & FIB4_NH_MASK);
-	free(r->slot);
-	*r = n;
-	return 0;
-}
-
-static void
-rule_remove(struct fib4_rules *r, uint64_t *s)
-{
-	uint32_t i = (uint32_t)(s - r->slot), j, home;
-
-	/*
-	 * Backward-shift delete: pull later members of the probe run into
-	 * the hole unless that would move one before its home slot.
-	 */
-	for (j = (i + 1) & r->mask; r->slot[j] & RULE_USED;
-	    j = (j + 1) & r->mask) {
-		home = rule_hash(r, rule_slot_key(r->slot[j]));
-		if (((j - home) & r->mask) >= ((j - i) & r->mask)) {
-			r->slot[i] = r->slot[j];
-			i = j;
-		}
-	}
-	r->slot[i] = 0;
-	r->count--;
-}
-
-/*
- * The leaf that shows through once prefix/len is gone: the longest
- * remaining rule that covers it, or an invalid entry.
- */
-static uint32_t
-rule_cover(const struct fib4_rules *r, uint32_t prefix, uint8_t len)
-{
-	const uint64_t *s;
-	int d;
-
-	for (d = len - 1; d >= 0; d--) {
-		s = rule_find(r, prefix & fib4_mask(d), d);
-		if (s != NULL)
-			return fib4_leaf(*s & FIB4_NH_MASK, d);
-	}
-	return 0;
-}
-
 /* ---- create / destroy ---- */
 
 int
@@ -229,10 +110,9 @@ ip_fib4_create(struct ip_fib4 **out, uint32_t max_tbl8)
 	fib->tbl8 = ip_fib_map(max_tbl8 * FIB4_TBL8_BYTES);
 	fib->free_tbl8 = calloc(max_tbl8, sizeof(uint32_t));
 	fib->parked_tbl8 = calloc(max_tbl8, sizeof(uint32_t));
-	fib->rules.slot = calloc(RULE_MIN_SLOTS, sizeof(uint64_t));
-	fib->rules.mask = RULE_MIN_SLOTS - 1;
 	if (fib->tbl24 == NULL || fib->tbl8 == NULL || fib->free_tbl8 == NULL ||
-	    fib->parked_tbl8 == NULL || fib->rules.slot == NULL) {
+	    fib->parked_tbl8 == NULL ||
+	    ip_fib_rules_init(&fib->rules, 4, FIB4_RULE_MIN_SLOTS) != 0) {
 		ip_fib4_destroy(fib);
 		return -ENOMEM;
 	}
@@ -255,7 +135,7 @@ ip_fib4_destroy(struct ip_fib4 *fib)
 		munmap(fib->tbl8, fib->max_tbl8 * FIB4_TBL8_BYTES);
 	free(fib->free_tbl8);
 	free(fib->parked_tbl8);
-	free(fib->rules.slot);
+	ip_fib_rules_fini(&fib->rules);
 	free(fib);
 }
 
@@ -325,14 +205,15 @@ ip_fib4_add(struct ip_fib4 *fib, uint32_t prefix_be, uint8_t len, uint32_t nh)
 	if (len > 24 && !(fib->tbl24[prefix >> 8] & FIB4_EXT) &&
 	    fib->nfree == 0)
 		return -ENOSPC;
-	if ((rc = rule_reserve(&fib->rules)) != 0)
+	if ((rc = ip_fib_rules_reserve(&fib->rules)) != 0)
 		return rc;
 
 	if (len <= 24)
 		fib4_add_short(fib, prefix, len, nh);
 	else
 		fib4_add_long(fib, prefix, len, nh);
-	rule_put(&fib->rules, rule_key(prefix, len), nh);
+	prefix_be = htonl(prefix);
+	ip_fib_rules_put(&fib->rules, (const uint8_t *)&prefix_be, len, nh);
 	return 0;
 }
 
@@ -389,18 +270,20 @@ fib4_del_long(struct ip_fib4 *fib, uint32_t prefix, uint8_t len, uint32_t cover)
 int
 ip_fib4_del(struct ip_fib4 *fib, uint32_t prefix_be, uint8_t len)
 {
-	uint64_t *s;
-	uint32_t prefix, cover;
+	uint32_t prefix, cover = 0, cover_nh;
+	uint8_t cover_len;
 
 	if (len > 32)
 		return -EINVAL;
 	prefix = ntohl(prefix_be) & fib4_mask(len);
-	s = rule_find(&fib->rules, prefix, len);
-	if (s == NULL)
+	prefix_be = htonl(prefix);
+	if (ip_fib_rules_del(&fib->rules, (const uint8_t *)&prefix_be,
+	    len) != 0)
 		return -ENOENT;
-	rule_remove(&fib->rules, s);
-
-	cover = rule_cover(&fib->rules, prefix, len);
+	/* What shows through: the longest rule left that covers it. */
+	if (ip_fib_rules_cover(&fib->rules, (const uint8_t *)&prefix_be, len,
+	    &cover_nh, &cover_len))
+		cover = fib4_leaf(cover_nh, cover_len);
 	if (len <= 24)
 		fib4_del_short(fib, prefix, len, cover);
 	else
@@ -431,7 +314,7 @@ ip_fib4_mem_bytes(const struct ip_fib4 *fib)
 	return sizeof(*fib) + FIB4_TBL24_BYTES +
 	    fib->max_tbl8 * FIB4_TBL8_BYTES +
 	    (size_t)fib->max_tbl8 * 2 * sizeof(uint32_t) +
-	    (size_t)(fib->rules.mask + 1) * sizeof(uint64_t);
+	    ip_fib_rules_mem_bytes(&fib->rules);
 }
 
 /* ---- lookup ---- */

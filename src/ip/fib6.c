@@ -8,7 +8,7 @@
  * byte, so a /128 sits 14 groups down.  As in fib4.c, a prefix is
  * expanded into every entry it covers in the group where its last bit
  * falls, an entry either holds a leaf (valid, next hop) or points at the
- * group below, and a rule store (a hash of prefix/length -> next hop)
+ * group below, and a rule store (fib_rules.c: prefix/length -> next hop)
  * tells a delete which covering prefix shows through again.
  *
  * Why this shape: a lookup is at most 15 dependent reads and usually
@@ -38,6 +38,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "../lib/bytes.h"
 #include "fib.h"
 #include "fib_priv.h"
 
@@ -54,7 +55,7 @@
 #define FIB6_MAX_GROUPS		(1u << 20)
 #define FIB6_MIN_GROUPS		(1u << 12)
 
-#define RULE_MIN_SLOTS		256u
+#define FIB6_RULE_MIN_SLOTS	256u
 
 /* Bits of the address consumed once level lvl has been indexed. */
 static inline uint8_t
@@ -62,20 +63,6 @@ fib6_level_end(int lvl)
 {
 	return FIB6_ROOT_BITS + 8 * lvl;
 }
-
-struct fib6_rule {
-	uint64_t		 hi;
-	uint64_t		 lo;
-	uint32_t		 nh;
-	uint8_t			 len;
-	uint8_t			 used;
-};
-
-struct fib6_rules {
-	struct fib6_rule	*slot;
-	uint32_t		 mask;
-	uint32_t		 count;
-};
 
 struct ip_fib6 {
 	/* Read by every lookup. */
@@ -92,7 +79,7 @@ struct ip_fib6 {
 	uint32_t		*parked_groups;
 	uint32_t		 nparked;
 	uint32_t		 list_cap;	/* of both lists above */
-	struct fib6_rules	 rules;
+	struct ip_fib_rules	 rules;		/* 16-byte keys */
 };
 
 /* A position in the trie: one entry and its depth byte. */
@@ -108,17 +95,6 @@ fib6_leaf(uint32_t nh)
 }
 
 /* ---- prefixes as two 64-bit halves ---- */
-
-static inline uint64_t
-load_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 static inline uint64_t
 mask64(int len)
@@ -137,122 +113,22 @@ prefix_mask(uint64_t *hi, uint64_t *lo, uint8_t len)
 	*lo &= mask64(len - 64);
 }
 
+/* The masked prefix as the rule store keys it: address bytes. */
+static inline void
+prefix_key(uint64_t hi, uint64_t lo, uint8_t key[16])
+{
+	hi = htobe64(hi);
+	lo = htobe64(lo);
+	memcpy(key, &hi, 8);
+	memcpy(key + 8, &lo, 8);
+}
+
 /* Byte i (0 = most significant) of the address. */
 static inline uint8_t
 prefix_byte(uint64_t hi, uint64_t lo, int i)
 {
 	return i < 8 ? (uint8_t)(hi >> (56 - 8 * i)) :
 	    (uint8_t)(lo >> (120 - 8 * i));
-}
-
-/* ---- rule store: linear probing, backward-shift delete ---- */
-
-static inline uint32_t
-rule_hash(const struct fib6_rules *r, uint64_t hi, uint64_t lo, uint8_t len)
-{
-	uint64_t h = hi * 0x9e3779b97f4a7c15ull;
-
-	h ^= (lo + len) * 0xc2b2ae3d27d4eb4full;
-	h ^= h >> 29;
-	return (uint32_t)(h * 0x165667b19e3779f9ull >> 32) & r->mask;
-}
-
-static struct fib6_rule *
-rule_find(const struct fib6_rules *r, uint64_t hi, uint64_t lo, uint8_t len)
-{
-	struct fib6_rule *s;
-	uint32_t i;
-
-	for (i = rule_hash(r, hi, lo, len); r->slot[i].used;
-	    i = (i + 1) & r->mask) {
-		s = &r->slot[i];
-		if (s->hi == hi && s->lo == lo && s->len == len)
-			return s;
-	}
-	return NULL;
-}
-
-static void
-rule_put(struct fib6_rules *r, uint64_t hi, uint64_t lo, uint8_t len,
-    uint32_t nh)
-{
-	struct fib6_rule *s;
-	uint32_t i;
-
-	for (i = rule_hash(r, hi, lo, len); r->slot[i].used;
-	    i = (i + 1) & r->mask) {
-		s = &r->slot[i];
-		if (s->hi == hi && s->lo == lo && s->len == len) {
-			s->nh = nh;
-			return;
-		}
-	}
-	r->slot[i] = (struct fib6_rule){ .hi = hi, .lo = lo, .len = len,
-	    .nh = nh, .used = 1 };
-	r->count++;
-}
-
-static int
-rule_reserve(struct fib6_rules *r)
-{
-	struct fib6_rules n;
-	uint32_t i, slots;
-
-	if ((uint64_t)(r->count + 1) * 4 <= (uint64_t)(r->mask + 1) * 3)
-		return 0;
-	slots = (r->mask + 1) * 2;
-	n.slot = calloc(slots, sizeof(*n.slot));
-	if (n.slot == NULL)
-		return -ENOMEM;
-	n.mask = slots - 1;
-	n.count = 0;
-	for (i = 0; i <= r->mask; i++)
-		if (r->slot[i].used)
-			rule_put(&n, r->slot[i].hi, r->slot[i].lo,
-			    r->slot[i].len, r->slot[i].nh);
-	free(r->slot);
-	*r = n;
-	return 0;
-}
-
-static void
-rule_remove(struct fib6_rules *r, struct fib6_rule *s)
-{
-	uint32_t i = (uint32_t)(s - r->slot), j, home;
-	const struct fib6_rule *t;
-
-	for (j = (i + 1) & r->mask; r->slot[j].used; j = (j + 1) & r->mask) {
-		t = &r->slot[j];
-		home = rule_hash(r, t->hi, t->lo, t->len);
-		if (((j - home) & r->mask) >= ((j - i) & r->mask)) {
-			r->slot[i] = r->slot[j];
-			i = j;
-		}
-	}
-	r->slot[i].used = 0;
-	r->count--;
-}
-
-/* The longest rule left that covers hi/lo/len: its leaf and depth. */
-static uint8_t
-rule_cover(const struct fib6_rules *r, uint64_t hi, uint64_t lo, uint8_t len,
-    uint32_t *leaf)
-{
-	const struct fib6_rule *s;
-	uint64_t h, l;
-	int d;
-
-	for (d = len - 1; d >= 0; d--) {
-		h = hi;
-		l = lo;
-		prefix_mask(&h, &l, d);
-		if ((s = rule_find(r, h, l, d)) != NULL) {
-			*leaf = fib6_leaf(s->nh);
-			return d;
-		}
-	}
-	*leaf = 0;
-	return 0;
 }
 
 /* ---- groups ---- */
@@ -337,8 +213,6 @@ ip_fib6_create(struct ip_fib6 **out)
 		return -ENOMEM;
 	fib->root = calloc(FIB6_ROOT_ENTRIES, sizeof(uint32_t));
 	fib->root_depth = calloc(FIB6_ROOT_ENTRIES, 1);
-	fib->rules.slot = calloc(RULE_MIN_SLOTS, sizeof(struct fib6_rule));
-	fib->rules.mask = RULE_MIN_SLOTS - 1;
 	for (max = FIB6_MAX_GROUPS; max >= FIB6_MIN_GROUPS; max /= 2) {
 		fib->groups = ip_fib_map(max * FIB6_GROUP_BYTES);
 		fib->group_depth = ip_fib_map((size_t)max * FIB6_GROUP_ENTRIES);
@@ -354,7 +228,8 @@ ip_fib6_create(struct ip_fib6 **out)
 	}
 	fib->max_groups = fib->groups != NULL ? max : 0;
 	if (fib->root == NULL || fib->root_depth == NULL ||
-	    fib->rules.slot == NULL || fib->groups == NULL ||
+	    ip_fib_rules_init(&fib->rules, 16, FIB6_RULE_MIN_SLOTS) != 0 ||
+	    fib->groups == NULL ||
 	    fib6_lists_grow(fib) != 0) {
 		ip_fib6_destroy(fib);
 		return -ENOMEM;
@@ -377,7 +252,7 @@ ip_fib6_destroy(struct ip_fib6 *fib)
 	free(fib->root_depth);
 	free(fib->free_groups);
 	free(fib->parked_groups);
-	free(fib->rules.slot);
+	ip_fib_rules_fini(&fib->rules);
 	free(fib);
 }
 
@@ -465,14 +340,15 @@ ip_fib6_add(struct ip_fib6 *fib, const uint8_t prefix[16], uint8_t len,
     uint32_t nh)
 {
 	struct fib6_slot path[FIB6_LEVELS], s;
+	uint8_t key[16];
 	uint64_t hi, lo;
 	uint32_t first, n, need;
 	int lvl, l, rc;
 
 	if (len > 128 || nh >= IP_FIB_NH_MAX)
 		return -EINVAL;
-	hi = load_be64(prefix);
-	lo = load_be64(prefix + 8);
+	hi = hg_rd64be(prefix);
+	lo = hg_rd64be(prefix + 8);
 	prefix_mask(&hi, &lo, len);
 	lvl = fib6_level_of(len);
 
@@ -483,7 +359,7 @@ ip_fib6_add(struct ip_fib6 *fib, const uint8_t prefix[16], uint8_t len,
 	while (fib->list_cap < fib->used_groups + need)
 		if ((rc = fib6_lists_grow(fib)) != 0)
 			return rc;
-	if ((rc = rule_reserve(&fib->rules)) != 0)
+	if ((rc = ip_fib_rules_reserve(&fib->rules)) != 0)
 		return rc;
 
 	/* Walk down, pushing leaves into new groups where the path ends. */
@@ -505,7 +381,8 @@ ip_fib6_add(struct ip_fib6 *fib, const uint8_t prefix[16], uint8_t len,
 	s.e += first;
 	s.depth += first;
 	fib6_fill(fib, s, n, fib6_leaf(nh), len);
-	rule_put(&fib->rules, hi, lo, len, nh);
+	prefix_key(hi, lo, key);
+	ip_fib_rules_put(&fib->rules, key, len, nh);
 	return 0;
 }
 
@@ -554,7 +431,7 @@ int
 ip_fib6_del(struct ip_fib6 *fib, const uint8_t prefix[16], uint8_t len)
 {
 	struct fib6_slot path[FIB6_LEVELS], s;
-	struct fib6_rule *r;
+	uint8_t key[16];
 	uint64_t hi, lo;
 	uint32_t first, n, cover;
 	uint8_t cover_depth;
@@ -562,13 +439,17 @@ ip_fib6_del(struct ip_fib6 *fib, const uint8_t prefix[16], uint8_t len)
 
 	if (len > 128)
 		return -EINVAL;
-	hi = load_be64(prefix);
-	lo = load_be64(prefix + 8);
+	hi = hg_rd64be(prefix);
+	lo = hg_rd64be(prefix + 8);
 	prefix_mask(&hi, &lo, len);
-	if ((r = rule_find(&fib->rules, hi, lo, len)) == NULL)
+	prefix_key(hi, lo, key);
+	if (ip_fib_rules_del(&fib->rules, key, len) != 0)
 		return -ENOENT;
-	rule_remove(&fib->rules, r);
-	cover_depth = rule_cover(&fib->rules, hi, lo, len, &cover);
+	/* What shows through: the longest rule left that covers it. */
+	cover = 0;
+	cover_depth = 0;
+	if (ip_fib_rules_cover(&fib->rules, key, len, &cover, &cover_depth))
+		cover = fib6_leaf(cover);
 
 	/* The prefix's own leaves keep its path extended down to lvl. */
 	lvl = fib6_level_of(len);
@@ -611,7 +492,7 @@ ip_fib6_mem_bytes(const struct ip_fib6 *fib)
 	    (size_t)FIB6_ROOT_ENTRIES * (sizeof(uint32_t) + 1) +
 	    fib->used_groups * (FIB6_GROUP_BYTES + FIB6_GROUP_ENTRIES) +
 	    (size_t)fib->list_cap * 2 * sizeof(uint32_t) +
-	    (size_t)(fib->rules.mask + 1) * sizeof(struct fib6_rule);
+	    ip_fib_rules_mem_bytes(&fib->rules);
 }
 
 /* ---- lookup ---- */
@@ -623,7 +504,7 @@ ip_fib6_lookup(const struct ip_fib6 *fib, const uint8_t addr[16])
 	int i;
 
 	/* Acquire pairs with the release store that published each group. */
-	e = __atomic_load_n(&fib->root[(uint32_t)addr[0] << 8 | addr[1]],
+	e = __atomic_load_n(&fib->root[hg_rd16be(addr)],
 	    __ATOMIC_ACQUIRE);
 	for (i = 2; (e & FIB6_EXT) && i < 16; i++)
 		e = __atomic_load_n(&fib->groups[(size_t)(e & FIB6_IDX_MASK) *
@@ -648,7 +529,7 @@ ip_fib6_lookup_bulk(const struct ip_fib6 *fib, const uint8_t *const *addrs,
 
 	n = n > 256 ? 256 : n;
 	for (k = 0; k < n; k++) {
-		slot[k] = &fib->root[(uint32_t)addrs[k][0] << 8 | addrs[k][1]];
+		slot[k] = &fib->root[hg_rd16be(addrs[k])];
 		hg_prefetch(slot[k]);
 		live[n_live++] = (uint16_t)k;
 	}

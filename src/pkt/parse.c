@@ -14,19 +14,11 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+#include "../lib/bytes.h"
 #include "pkt.h"
 
 #define VLAN_TAGS_MAX	2	/* outer 802.1ad / 802.1Q plus one inner */
 #define IP6_EXT_MAX	8	/* extension headers walked before giving up */
-
-static inline uint16_t
-rd16(const uint8_t *b)
-{
-	uint16_t v;
-
-	memcpy(&v, b, sizeof(v));
-	return ntohs(v);
-}
 
 static inline enum pkt_drop
 fail(uint16_t *bad, uint16_t off, enum pkt_drop why)
@@ -57,14 +49,14 @@ parse_eth(struct pkt *p, uint16_t *type_off, uint16_t *bad)
 	else if (pkt_mac_is_mcast(eth->dst))
 		p->flags |= PKT_F_L2_MCAST;
 
-	for (n_tags = 0; is_vlan_tpid(rd16(p->data + off)); n_tags++) {
+	for (n_tags = 0; is_vlan_tpid(hg_rd16be(p->data + off)); n_tags++) {
 		if (n_tags == VLAN_TAGS_MAX)
 			return fail(bad, off, PKT_DROP_VLAN_TOO_MANY);
 		/* the tag's TCI and the next EtherType follow the TPID */
 		if (p->len - off < 2 + VLAN_HDR_LEN)
 			return fail(bad, off + 2, PKT_DROP_VLAN_TRUNC);
 		if (n_tags == 0) {
-			p->vlan_tci = rd16(p->data + off + 2);
+			p->vlan_tci = hg_rd16be(p->data + off + 2);
 			p->flags |= PKT_F_VLAN;
 		}
 		off += VLAN_HDR_LEN;
@@ -334,7 +326,7 @@ pkt_parse(struct pkt *p, uint16_t *err_off)
 		goto out;
 
 	p->l3_off = type_off + 2;
-	switch (rd16(p->data + type_off)) {
+	switch (hg_rd16be(p->data + type_off)) {
 	case ETH_P_ARP:
 		p->l3 = PKT_L3_ARP;
 		r = parse_arp(p, p->l3_off, &bad);

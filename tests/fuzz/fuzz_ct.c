@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "ct/ct.h"
+#include "lib/bytes.h"
 #include "lib/hg_time.h"
 #include "pkt/pkt.h"
 
@@ -239,7 +240,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	while (size - off >= 3) {
 		uint8_t step = data[off];
-		uint16_t len = (uint16_t)(data[off + 1] << 8 | data[off + 2]);
+		uint16_t len = hg_rd16be(data + off + 1);
 
 		off += 3;
 		if (len > size - off || len > PKT_DATA_ROOM)

@@ -1,12 +1,8 @@
 /*
- * tests/unit/dp/test_mirror.c: the COPY macro (src/dp/mirror.c).
+ * tests/unit/dp/test_mirror.c: the COPY macro (src/dp/mirror.c).  The
+ * VXLAN headers themselves are tested in tests/unit/tun/test_vxlan.c.
  *
- * dp_vxlan_build() on hand-made frames: every outer field (Ethernet
- * type, IPv4/IPv6 header and checksum, UDP ports, length and checksum,
- * VXLAN flags and VNI), the inner bytes equal to the original frame, the
- * original untouched, and a frame cut to the egress MTU.
- *
- * Then the whole path in a data plane with no ports: rules compiled from
+ * The whole path in a data plane with no ports: rules compiled from
  * text, dp_fw_swap() building the sessions, a frame "received" on lan
  * and one "sent" on it, each copy routed by the router to the collector
  * (a static neighbour) with its Ethernet header written, counted once it
@@ -32,6 +28,7 @@
 
 #include <cmocka.h>
 
+#include "../pkt/pkt_test.h"
 #include "dp/dp_priv.h"
 
 static const uint8_t mac_h1[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x11 };
@@ -41,38 +38,10 @@ static const uint8_t mac_col[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0xc0 };
 
 /* ---- frames ---------------------------------------------------------- */
 
-/* Ethernet / IPv4 / TCP 10.1.0.2:40000 -> 10.2.0.2:80, payload_len
- * bytes of a pattern. */
 static void
 make_tcp4(struct pkt *p, uint16_t payload_len)
 {
-	uint8_t f[PKT_DATA_ROOM];
-	struct eth_hdr *eth = (struct eth_hdr *)(void *)f;
-	struct ip4_hdr *ip = (struct ip4_hdr *)(void *)(eth + 1);
-	struct tcp_hdr *th = (struct tcp_hdr *)(void *)(ip + 1);
-	uint16_t l3 = (uint16_t)(IP4_HDR_LEN + sizeof(*th) + payload_len);
-
-	memset(f, 0, sizeof(f));
-	memcpy(eth->dst, mac_r0, ETH_ALEN);
-	memcpy(eth->src, mac_h1, ETH_ALEN);
-	eth->type_be = htons(ETH_P_IP);
-	ip->ver_ihl = 0x45;
-	ip->tot_len_be = htons(l3);
-	ip->ttl = 64;
-	ip->proto = IPPROTO_TCP_;
-	ip->src_be = htonl(0x0a010002);
-	ip->dst_be = htonl(0x0a020002);
-	pkt_ip4_set_csum(ip);
-	th->sport_be = htons(40000);
-	th->dport_be = htons(80);
-	th->doff_res = 5 << 4;
-	th->flags = 0x10;
-	for (uint16_t i = 0; i < payload_len; i++)
-		((uint8_t *)(th + 1))[i] = (uint8_t)(i * 7 + 3);
-	th->csum_be = pkt_l4_csum4(ip, th, (uint16_t)(l3 - IP4_HDR_LEN),
-	    IPPROTO_TCP_);
-	assert_int_equal(pkt_set_frame(p, f, (uint16_t)(ETH_HDR_LEN + l3)), 0);
-	assert_int_equal(pkt_parse(p, NULL), PKT_DROP_NONE);
+	test_frame_tcp4(p, mac_r0, mac_h1, payload_len);
 }
 
 /* An ARP request from h1: a frame of no IP family. */
@@ -85,189 +54,6 @@ make_arp(struct pkt *p)
 
 	assert_int_equal(pkt_build_arp(p, 1, bcast, mac_h1, htonl(0x0a010002),
 	    zero, htonl(0x0a010001)), 0);
-}
-
-/* ---- dp_vxlan_build --------------------------------------------------- */
-
-struct build_case {
-	const char *what;
-	uint8_t family;
-	uint16_t payload_len;	/* of the inner TCP segment */
-	uint16_t mtu_bytes;
-	int want_cut;		/* bytes the MTU cut from the inner frame */
-	uint16_t snap_bytes;	/* --snaplen; 0: none */
-	uint16_t want_inner;	/* bytes of the frame in the copy */
-};
-
-static const struct build_case build_cases[] = {
-	{ "IPv4 collector, small frame", FW_IPV4, 10, 1500, 0, 0, 64 },
-	{ "IPv4 collector, full-size frame, jumbo MTU", FW_IPV4, 1460, 9000,
-	    0, 0, 1514 },
-	{ "IPv4 collector, 1514-byte frame, MTU 1500: cut by 50", FW_IPV4,
-	    1460, 1500, 50, 0, 1464 },
-	{ "IPv6 collector, small frame", FW_IPV6, 10, 1500, 0, 0, 64 },
-	{ "IPv6 collector, 1514-byte frame, MTU 1500: cut by 70", FW_IPV6,
-	    1460, 1500, 70, 0, 1444 },
-	{ "--snaplen 64: exactly 64 bytes of a 1514-byte frame, no MTU cut",
-	    FW_IPV4, 1460, 1500, 0, 64, 64 },
-	{ "--snaplen 14: the Ethernet header only", FW_IPV6, 1460, 1500, 0,
-	    14, 14 },
-	{ "--snaplen 54: up to the TCP header", FW_IPV4, 100, 1500, 0, 54,
-	    54 },
-	{ "--snaplen above the frame: the whole frame", FW_IPV4, 10, 1500, 0,
-	    2000, 64 },
-	{ "--snaplen 1514, MTU 1500: the MTU cuts 50 more", FW_IPV4, 1460,
-	    1500, 50, 1514, 1464 },
-	{ "--snaplen 1480 under MTU 1500 + 50: nothing cut by the MTU",
-	    FW_IPV4, 1460, 1530, 0, 1480, 1480 },
-};
-
-static uint16_t
-rd16(const uint8_t *b)
-{
-	return (uint16_t)(b[0] << 8 | b[1]);
-}
-
-static void
-check_outer(const struct build_case *bc, const struct pkt *c,
-    const struct pkt *p, const struct dp_vxlan *v)
-{
-	bool v6 = bc->family == FW_IPV6;
-	uint16_t ip_len = v6 ? IP6_HDR_LEN : IP4_HDR_LEN;
-	uint16_t over = (uint16_t)(ETH_HDR_LEN + ip_len + 8 + 8);
-	uint16_t inner = bc->want_inner;
-	const uint8_t *d = c->data;
-	const uint8_t *udp = d + ETH_HDR_LEN + ip_len;
-	const uint8_t *vx = udp + 8;
-
-	print_message("case: %s\n", bc->what);
-	assert_int_equal(c->len, over + inner);
-	assert_int_equal(rd16(d + 12), v6 ? ETH_P_IPV6 : ETH_P_IP);
-	assert_int_equal(c->l3, v6 ? PKT_L3_IP6 : PKT_L3_IP4);
-	assert_int_equal(c->l3_off, ETH_HDR_LEN);
-	assert_int_equal(c->l3_len, c->len - ETH_HDR_LEN);
-	assert_int_equal(c->l4_off, ETH_HDR_LEN + ip_len);
-	assert_int_equal(c->l4_proto, IPPROTO_UDP_);
-	if (v6) {
-		const struct ip6_hdr *ip = (const void *)(d + ETH_HDR_LEN);
-
-		assert_int_equal(ntohl(ip->vtc_flow_be) >> 28, 6);
-		assert_int_equal(ntohs(ip->plen_be), c->len - ETH_HDR_LEN -
-		    IP6_HDR_LEN);
-		assert_int_equal(ip->nxt, IPPROTO_UDP_);
-		assert_int_equal(ip->hlim, 64);
-		assert_memory_equal(ip->src, v->src, 16);
-		assert_memory_equal(ip->dst, v->dst, 16);
-		/* A correct UDP checksum sums, with the pseudo-header, to
-		 * all ones. */
-		assert_int_not_equal(rd16(udp + 6), 0);
-		assert_int_equal(pkt_l4_csum6(ip, udp, rd16(udp + 4),
-		    IPPROTO_UDP_), 0);
-	} else {
-		const struct ip4_hdr *ip = (const void *)(d + ETH_HDR_LEN);
-
-		assert_int_equal(ip->ver_ihl, 0x45);
-		assert_int_equal(ntohs(ip->tot_len_be), c->len - ETH_HDR_LEN);
-		assert_int_equal(ntohs(ip->frag_be), IP4_DF);
-		assert_int_equal(ip->ttl, 64);
-		assert_int_equal(ip->proto, IPPROTO_UDP_);
-		assert_memory_equal(&ip->src_be, v->src, 4);
-		assert_memory_equal(&ip->dst_be, v->dst, 4);
-		assert_int_equal(pkt_csum(ip, IP4_HDR_LEN), 0);
-		assert_int_equal(rd16(udp + 6), 0);	/* RFC 7348 §5 */
-	}
-	assert_int_equal(rd16(udp), v->sport);
-	assert_true(v->sport >= 49152);
-	assert_int_equal(rd16(udp + 2), 4789);
-	assert_int_equal(rd16(udp + 4), 8 + 8 + inner);
-	assert_int_equal(vx[0], 0x08);		/* I flag */
-	assert_int_equal(vx[1] | vx[2] | vx[3] | vx[7], 0);
-	assert_int_equal(vx[4] << 16 | vx[5] << 8 | vx[6], v->vni);
-	assert_memory_equal(vx + 8, p->data, inner);
-}
-
-static void
-test_build(void **state)
-{
-	struct pkt_pool *pool;
-
-	(void)state;
-	assert_int_equal(pkt_pool_create(&pool, 8), 0);
-	for (size_t i = 0; i < HG_ARRAY_SIZE(build_cases); i++) {
-		const struct build_case *bc = &build_cases[i];
-		struct pkt *p = pkt_alloc(pool), *c = pkt_alloc(pool);
-		struct pkt before;
-		uint8_t bytes[PKT_DATA_ROOM];
-		struct dp_vxlan v = {
-			.family = bc->family,
-			.vni = 0x0a0b0c,
-			.mtu_bytes = bc->mtu_bytes,
-			.snap_bytes = bc->snap_bytes,
-		};
-
-		assert_non_null(p);
-		assert_non_null(c);
-		make_tcp4(p, bc->payload_len);
-		v.sport = dp_vxlan_sport(p, true);
-		if (bc->family == FW_IPV6) {
-			v.src[0] = 0x20, v.src[1] = 0x01, v.src[15] = 1;
-			v.dst[0] = 0x20, v.dst[1] = 0x01, v.dst[15] = 2;
-		} else {
-			v.src[0] = 10, v.src[1] = 9, v.src[3] = 1;
-			v.dst[0] = 10, v.dst[1] = 9, v.dst[3] = 2;
-		}
-		before = *p;
-		memcpy(bytes, p->data, p->len);
-		print_message("case: %s\n", bc->what);
-		assert_int_equal(dp_vxlan_build(c, p, &v), bc->want_cut);
-		check_outer(bc, c, p, &v);
-		/* The original, metadata and bytes, is as it was. */
-		assert_memory_equal(&before, p, sizeof(before));
-		assert_memory_equal(bytes, p->data, p->len);
-		pkt_free(pool, p);
-		pkt_free(pool, c);
-	}
-	pkt_pool_destroy(pool);
-}
-
-static void
-test_build_refuses(void **state)
-{
-	struct pkt_pool *pool;
-	struct pkt *p, *c;
-	struct dp_vxlan v = { .family = FW_IPV4, .mtu_bytes = 49 };
-
-	(void)state;
-	assert_int_equal(pkt_pool_create(&pool, 4), 0);
-	p = pkt_alloc(pool);
-	c = pkt_alloc(pool);
-	make_tcp4(p, 0);
-	print_message("case: MTU below the encapsulation itself\n");
-	assert_int_equal(dp_vxlan_build(c, p, &v), -EMSGSIZE);
-	v.mtu_bytes = 36 + 13;
-	print_message("case: room for less than an Ethernet header\n");
-	assert_int_equal(dp_vxlan_build(c, p, &v), -EMSGSIZE);
-	pkt_pool_destroy(pool);
-}
-
-static void
-test_sport(void **state)
-{
-	struct pkt_pool *pool;
-	struct pkt *a, *b;
-
-	(void)state;
-	assert_int_equal(pkt_pool_create(&pool, 4), 0);
-	a = pkt_alloc(pool);
-	b = pkt_alloc(pool);
-	make_tcp4(a, 10);
-	make_tcp4(b, 900);
-	print_message("case: one flow, one source port\n");
-	assert_int_equal(dp_vxlan_sport(a, true), dp_vxlan_sport(b, true));
-	((struct tcp_hdr *)pkt_l4(b))->sport_be = htons(40001);
-	print_message("case: another port, (almost surely) another hash\n");
-	assert_int_not_equal(dp_vxlan_sport(a, true), dp_vxlan_sport(b, true));
-	pkt_pool_destroy(pool);
 }
 
 /* ---- the data plane --------------------------------------------------- */
@@ -619,7 +405,7 @@ struct pcap_rec {
 	uint8_t data[PKT_DATA_ROOM];
 };
 
-/* Reads a capture mirror.c wrote: checks the header, returns the records
+/* Reads a capture a COPY session wrote: checks the header, returns the records
  * (up to max). */
 static unsigned
 read_pcap(const char *path, struct pcap_rec *recs, unsigned max)
@@ -755,9 +541,9 @@ test_dp_pcap_ring_full(void **state)
 	    (unsigned long long)st.sent, (unsigned long long)st.dropped);
 	assert_int_equal(st.sent + st.dropped, 2000);
 	/* The FIFO holds at most 64 KiB (~43 frames), stdio a few more,
-	 * the ring DP_COPY_RING_SLOTS. */
-	assert_true(st.dropped >= 2000 - DP_COPY_RING_SLOTS - 100);
-	assert_true(st.sent >= DP_COPY_RING_SLOTS);
+	 * the ring IO_PCAP_QUEUE_SLOTS. */
+	assert_true(st.dropped >= 2000 - IO_PCAP_QUEUE_SLOTS - 100);
+	assert_true(st.sent >= IO_PCAP_QUEUE_SLOTS);
 	/* The reader goes away: the writer's writes fail (EPIPE), it
 	 * says so once and empties the rings, and the close returns. */
 	close(rd);
@@ -824,9 +610,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_build),
-		cmocka_unit_test(test_build_refuses),
-		cmocka_unit_test(test_sport),
 		cmocka_unit_test(test_dp_rx_tx),
 		cmocka_unit_test(test_dp_loop),
 		cmocka_unit_test(test_dp_matches),

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "io/io.h"
+#include "lib/bytes.h"
 
 /* RFC 1071 sum over an IPv4 header; 0xffff when the checksum is right. */
 static uint16_t
@@ -30,19 +31,6 @@ ref_sum(const uint8_t *hdr, size_t len)
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)sum;
-}
-
-static uint32_t
-rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
 struct gen_case {
@@ -79,26 +67,26 @@ static void
 check_frame(const struct gen_case *c, const struct pkt *p)
 {
 	const uint8_t *f = p->data, *ip = f + 14, *udp = ip + 20;
-	uint32_t dst = rd32(ip + 16);
+	uint32_t dst = hg_rd32be(ip + 16);
 
 	if (p->len != c->size)
 		fail_msg("%s: frame of %u bytes, want %u", c->what, p->len,
 		    c->size);
-	if (memcmp(f, c->dmac, 6) != 0 || rd16(f + 12) != 0x0800)
+	if (memcmp(f, c->dmac, 6) != 0 || hg_rd16be(f + 12) != 0x0800)
 		fail_msg("%s: Ethernet header", c->what);
 	if (ip[0] != 0x45 || ip[8] != 64 || ip[9] != 17 ||
-	    rd16(ip + 2) != c->size - 14 || rd16(ip + 6) != 0)
+	    hg_rd16be(ip + 2) != c->size - 14 || hg_rd16be(ip + 6) != 0)
 		fail_msg("%s: IPv4 header fields", c->what);
 	if (ref_sum(ip, 20) != 0xffff)
 		fail_msg("%s: bad IPv4 checksum 0x%04x for dst %08x", c->what,
-		    rd16(ip + 10), dst);
-	if (rd32(ip + 12) != c->src)
-		fail_msg("%s: src %08x, want %08x", c->what, rd32(ip + 12),
+		    hg_rd16be(ip + 10), dst);
+	if (hg_rd32be(ip + 12) != c->src)
+		fail_msg("%s: src %08x, want %08x", c->what, hg_rd32be(ip + 12),
 		    c->src);
 	if (dst < c->dst_lo || dst > c->dst_hi)
 		fail_msg("%s: dst %08x outside %08x..%08x", c->what, dst,
 		    c->dst_lo, c->dst_hi);
-	if (rd16(udp + 4) != c->size - 34 || rd16(udp + 6) != 0)
+	if (hg_rd16be(udp + 4) != c->size - 34 || hg_rd16be(udp + 6) != 0)
 		fail_msg("%s: UDP length or checksum", c->what);
 }
 
@@ -142,7 +130,7 @@ drain_queue(const struct gen_case *c, struct io_port *port, uint16_t q,
 			fail_msg("%s: rx gave %u, want %u", c->what, n, max);
 		for (uint16_t i = 0; i < n; i++) {
 			check_frame(c, pkts[i]);
-			dsts[(*n_dsts)++] = rd32(pkts[i]->data + 14 + 16);
+			dsts[(*n_dsts)++] = hg_rd32be(pkts[i]->data + 14 + 16);
 			pkt_free(pool, pkts[i]);
 		}
 		total += n;

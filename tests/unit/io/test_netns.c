@@ -34,6 +34,7 @@
 #include <cmocka.h>
 
 #include "io/io.h"
+#include "lib/bytes.h"
 #include "flow_frames.h"
 
 #define MAGIC		0x4847494fu	/* "HGIO" */
@@ -436,8 +437,7 @@ steer_seq(const struct pkt *p)
 {
 	if (p->len < 14 || p->data[6] != 2 || p->data[7] != 0x0d)
 		return -1;
-	return (long)((uint32_t)p->data[8] << 24 | (uint32_t)p->data[9] << 16 |
-	    (uint32_t)p->data[10] << 8 | p->data[11]);
+	return (long)hg_rd32be(p->data + 8);
 }
 
 /*

@@ -144,7 +144,7 @@ test_open_errors(void **state)
 		{ "pcap file missing", "pcap:/nonexistent/in.pcap:", 1,
 		  -ENOENT, "pcap:/nonexistent/in.pcap:: fopen: No such file" },
 		{ "pcap output directory missing", "pcap::/nonexistent/o.pcap",
-		  1, -ENOENT, "pcap::/nonexistent/o.pcap: fopen: No such" },
+		  1, -ENOENT, "pcap::/nonexistent/o.pcap: open: No such" },
 	};
 
 	for (size_t i = 0; i < sizeof(open_cases) / sizeof(open_cases[0]);

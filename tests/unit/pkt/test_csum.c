@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 
+#include "lib/bytes.h"
 #include "pkt/pkt.h"
 #include "pkt_test.h"
 
@@ -13,10 +14,7 @@
 static uint16_t
 wire16(uint16_t csum)
 {
-	uint8_t b[2];
-
-	memcpy(b, &csum, 2);
-	return (uint16_t)(b[0] << 8 | b[1]);
+	return hg_rd16be(&csum);
 }
 
 /* RFC 1071 as written: big-endian 16-bit words, end-around carry. */
