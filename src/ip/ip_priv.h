@@ -27,8 +27,9 @@ struct ip_neigh {
 	uint32_t probes;	/* atomic: probes since the last answer */
 	uint8_t answered;	/* atomic: an answer confirmed it, not only a
 				   request (unanswered ones go first) */
-	uint32_t clock_prev;	/* the interface's recycling clock: slot */
-	uint32_t clock_next;	/*   index + 1, 0 at the ends; lock */
+	uint8_t clock_list;	/* which of the interface's lists (neigh.c) */
+	uint32_t clock_prev;	/* on it: slot index + 1, 0 at the ends; */
+	uint32_t clock_next;	/*   the table's lock */
 };
 
 struct ip_neigh_ref {

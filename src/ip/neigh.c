@@ -68,6 +68,9 @@
 #define NEIGH_TAG_SHIFT		50
 #define NEIGH_TAG_MASK		(~0ULL << NEIGH_TAG_SHIFT)
 
+#define NEIGH_LIST_UNRES	0
+#define NEIGH_LIST_CLOCK	1
+
 #define NEIGH_EVICT_SCAN	64	/* entries a new one looks at for room */
 #define NEIGH_GC_SCAN		1024	/* entries per interface per gc pass */
 
@@ -95,8 +98,11 @@ struct ip_neigh_table {
 	struct ip_neigh_limits lim;
 	uint32_t live, dyn, statics;
 	uint32_t if_dyn[IP_IF_MAX];
-	uint32_t clock_head[IP_IF_MAX];	/* slot index + 1; 0: none */
-	uint32_t clock_tail[IP_IF_MAX];
+	/* Two lists of dynamic entries per interface: those created
+	 * incomplete and not yet seen answered (in creation order), and the
+	 * rest (a clock).  Slot index + 1; 0: none. */
+	uint32_t clock_head[2][IP_IF_MAX];
+	uint32_t clock_tail[2][IP_IF_MAX];
 	struct ip_neigh *slots;
 };
 
@@ -317,29 +323,33 @@ slot_idx(const struct ip_neigh_table *nt, const struct ip_neigh *n)
 static void
 clock_unlink(struct ip_neigh_table *nt, uint16_t ifi, struct ip_neigh *n)
 {
+	int l = n->clock_list;
+
 	if (n->clock_prev)
 		nt->slots[n->clock_prev - 1].clock_next = n->clock_next;
 	else
-		nt->clock_head[ifi] = n->clock_next;
+		nt->clock_head[l][ifi] = n->clock_next;
 	if (n->clock_next)
 		nt->slots[n->clock_next - 1].clock_prev = n->clock_prev;
 	else
-		nt->clock_tail[ifi] = n->clock_prev;
+		nt->clock_tail[l][ifi] = n->clock_prev;
 	n->clock_prev = n->clock_next = 0;
 }
 
 static void
-clock_append(struct ip_neigh_table *nt, uint16_t ifi, struct ip_neigh *n)
+clock_append(struct ip_neigh_table *nt, uint16_t ifi, struct ip_neigh *n,
+    int list)
 {
 	uint32_t id = slot_idx(nt, n) + 1;
 
+	n->clock_list = (uint8_t)list;
 	n->clock_next = 0;
-	n->clock_prev = nt->clock_tail[ifi];
-	if (nt->clock_tail[ifi])
-		nt->slots[nt->clock_tail[ifi] - 1].clock_next = id;
+	n->clock_prev = nt->clock_tail[list][ifi];
+	if (nt->clock_tail[list][ifi])
+		nt->slots[nt->clock_tail[list][ifi] - 1].clock_next = id;
 	else
-		nt->clock_head[ifi] = id;
-	nt->clock_tail[ifi] = id;
+		nt->clock_head[list][ifi] = id;
+	nt->clock_tail[list][ifi] = id;
 }
 
 /* Incomplete and nobody resolving it: its probes ran out, or none went
@@ -419,22 +429,52 @@ neigh_kill(struct ip_neigh_table *nt, struct ip_neigh *n)
 	tombs_trim(nt, slot_idx(nt, n));
 }
 
-/* Recycles one dynamic entry of ifi that mode allows; false if the clock
- * found none within NEIGH_EVICT_SCAN. */
+static void
+neigh_recycle(struct ip_neigh_table *nt, struct ip_neigh *n)
+{
+	neigh_kill(nt, n);
+	__atomic_fetch_add(&nt->recycled, 1, __ATOMIC_RELAXED);
+}
+
+/* Recycles one dynamic entry of ifi that mode allows; false if none was
+ * found within NEIGH_EVICT_SCAN looks.  The oldest resolutions first: the
+ * head of the unanswered list, moving the answered ones off it as it
+ * goes; then the clock over the rest, each entry kept getting a second
+ * chance at its tail. */
 static bool
 neigh_evict(struct ip_neigh_table *nt, uint16_t ifi, enum neigh_evict mode,
     uint64_t now_ns)
 {
-	for (int k = 0; k < NEIGH_EVICT_SCAN && nt->clock_head[ifi]; k++) {
-		struct ip_neigh *n = &nt->slots[nt->clock_head[ifi] - 1];
+	int k = 0;
+
+	while (k < NEIGH_EVICT_SCAN && nt->clock_head[NEIGH_LIST_UNRES][ifi]) {
+		struct ip_neigh *n =
+		    &nt->slots[nt->clock_head[NEIGH_LIST_UNRES][ifi] - 1];
+
+		if (__atomic_load_n(&n->mac, __ATOMIC_RELAXED) &
+		    NEIGH_MAC_VALID) {
+			clock_unlink(nt, ifi, n);
+			clock_append(nt, ifi, n, NEIGH_LIST_CLOCK);
+			continue;	/* bounded: each moves once */
+		}
+		k++;
+		if (neigh_evictable(nt, n, mode, now_ns)) {
+			neigh_recycle(nt, n);
+			return true;
+		}
+		break;		/* the oldest is too young: so are the rest */
+	}
+	for (; k < NEIGH_EVICT_SCAN && nt->clock_head[NEIGH_LIST_CLOCK][ifi];
+	    k++) {
+		struct ip_neigh *n =
+		    &nt->slots[nt->clock_head[NEIGH_LIST_CLOCK][ifi] - 1];
 
 		if (neigh_evictable(nt, n, mode, now_ns)) {
-			neigh_kill(nt, n);
-			__atomic_fetch_add(&nt->recycled, 1, __ATOMIC_RELAXED);
+			neigh_recycle(nt, n);
 			return true;
 		}
 		clock_unlink(nt, ifi, n);	/* a second chance */
-		clock_append(nt, ifi, n);
+		clock_append(nt, ifi, n, NEIGH_LIST_CLOCK);
 	}
 	return false;
 }
@@ -524,7 +564,7 @@ neigh_add_dynamic(struct ip_neigh_table *nt, const struct neigh_key *k,
 		return none;
 	}
 	r = neigh_rekey(nt, n, k, 0, now_ns);
-	clock_append(nt, ifi, n);
+	clock_append(nt, ifi, n, NEIGH_LIST_UNRES);
 	nt->if_dyn[ifi]++;
 	nt->dyn++;
 	__atomic_fetch_add(&nt->if_unres[ifi], 1, __ATOMIC_RELAXED);
@@ -692,7 +732,7 @@ ip_neigh_unpin_except(struct ip_neigh_table *nt,
 		__atomic_store_n(&n->confirmed_ns, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&n->mac, w & ~NEIGH_MAC_STATIC,
 		    __ATOMIC_RELEASE);
-		clock_append(nt, ifi, n);
+		clock_append(nt, ifi, n, NEIGH_LIST_CLOCK);
 		nt->if_dyn[ifi]++;
 		nt->dyn++;
 		__atomic_store_n(&nt->statics, nt->statics - 1,
@@ -744,7 +784,10 @@ neigh_gc_locked(struct ip_neigh_table *nt, uint64_t now_ns)
 			scan = NEIGH_GC_SCAN;
 		for (uint32_t k = 0; k < scan &&
 		    nt->if_dyn[ifi] > nt->lim.gc_thresh1; k++) {
-			struct ip_neigh *n = &nt->slots[nt->clock_head[ifi] - 1];
+			int l = nt->clock_head[NEIGH_LIST_UNRES][ifi] ?
+			    NEIGH_LIST_UNRES : NEIGH_LIST_CLOCK;
+			struct ip_neigh *n =
+			    &nt->slots[nt->clock_head[l][ifi] - 1];
 			uint64_t w = __atomic_load_n(&n->mac, __ATOMIC_ACQUIRE);
 			uint64_t seen = __atomic_load_n(&n->confirmed_ns,
 			    __ATOMIC_RELAXED);
@@ -756,8 +799,11 @@ neigh_gc_locked(struct ip_neigh_table *nt, uint64_t now_ns)
 				freed++;
 				continue;
 			}
+			/* Kept: to the clock's tail, off the unanswered list
+			 * (a young resolution there gets its next chance at
+			 * the clock's head soon enough). */
 			clock_unlink(nt, ifi, n);
-			clock_append(nt, ifi, n);
+			clock_append(nt, ifi, n, NEIGH_LIST_CLOCK);
 		}
 	}
 	__atomic_fetch_add(&nt->recycled, freed, __ATOMIC_RELAXED);
