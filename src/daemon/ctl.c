@@ -151,9 +151,12 @@ static json_t *
 show_version(struct hg_daemon *d)
 {
 	struct ip_worker_stats s;
+	struct ip_neigh_table_stats ns;
+	json_t *o;
 
 	dp_ip_stats(d->dp, &s);
-	return json_pack("{s:s,s:i,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
+	ip_neigh_table_stats(d->nt, &ns);
+	o = json_pack("{s:s,s:i,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
 	    "version", HEXGATE_VERSION,
 	    "workers", (int)dp_n_workers(d->dp),
 	    "config_version", (json_int_t)d->version,
@@ -167,6 +170,19 @@ show_version(struct hg_daemon *d)
 	    "icmp_errors_sent", (json_int_t)s.icmp_errors_sent,
 	    "icmp_errors_ratelimited", (json_int_t)s.icmp_errors_ratelimited,
 	    "fragments_sent", (json_int_t)s.fragments_sent);
+	if (o != NULL)
+		json_object_set_new(json_object_get(o, "router"), "neighbours",
+		    json_pack(
+		    "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+		    "entries", (json_int_t)ns.entries,
+		    "incomplete", (json_int_t)ns.incomplete,
+		    "static", (json_int_t)ns.statics,
+		    "capacity", (json_int_t)ns.capacity,
+		    "recycled", (json_int_t)ns.recycled,
+		    "learned", (json_int_t)s.neigh_learned,
+		    "learn_refused", (json_int_t)s.neigh_learn_refused,
+		    "held_recycled", (json_int_t)s.neigh_held_recycled));
+	return o;
 }
 
 json_t *

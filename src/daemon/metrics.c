@@ -179,6 +179,33 @@ prom_firewall(struct prom *p, json_t *fw)
 	}
 }
 
+/* The neighbour table: its size and what its bounds refused (the drops
+ * are in hexgate_interface_drops_total, reasons neigh_*). */
+static void
+prom_neighbours(struct prom *p, struct hg_daemon *d)
+{
+	struct ip_neigh_table_stats ns;
+	struct ip_worker_stats s;
+
+	ip_neigh_table_stats(d->nt, &ns);
+	dp_ip_stats(d->dp, &s);
+	prom_head(p, "hexgate_neighbour_entries", "gauge",
+	    "Neighbour (ARP and ND) entries, static ones included.");
+	prom_printf(p, "hexgate_neighbour_entries %u\n", ns.entries);
+	prom_head(p, "hexgate_neighbour_incomplete", "gauge",
+	    "Neighbour entries being resolved.");
+	prom_printf(p, "hexgate_neighbour_incomplete %u\n", ns.incomplete);
+	prom_head(p, "hexgate_neighbour_recycled_total", "counter",
+	    "Dynamic neighbour entries recycled for room or by the gc.");
+	prom_printf(p, "hexgate_neighbour_recycled_total %llu\n",
+	    (unsigned long long)ns.recycled);
+	prom_head(p, "hexgate_neighbour_learn_refused_total", "counter",
+	    "ARP requests and neighbour solicitations whose off-link sender "
+	    "was not learned.");
+	prom_printf(p, "hexgate_neighbour_learn_refused_total %llu\n",
+	    (unsigned long long)s.neigh_learn_refused);
+}
+
 char *
 hg_metrics_text(struct hg_daemon *d, size_t *len)
 {
@@ -190,6 +217,7 @@ hg_metrics_text(struct hg_daemon *d, size_t *len)
 	p.buf[0] = '\0';
 	fw = hg_fw_show(d);
 	prom_interfaces(&p, d->dp);
+	prom_neighbours(&p, d);
 	prom_firewall(&p, fw);
 	json_decref(fw);
 	if (p.failed) {

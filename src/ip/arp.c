@@ -7,6 +7,48 @@
 static const uint8_t mac_bcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static const uint8_t mac_zero[ETH_ALEN];
 
+/* a is on a network ifp is connected to. */
+static bool
+arp_on_link(const struct ip_if *ifp, uint32_t a_be)
+{
+	for (uint8_t k = 0; k < ifp->n_addr4; k++) {
+		uint8_t plen = ifp->addr4[k].plen;
+		uint32_t mask = plen == 0 ? 0 : ~0u << (32 - plen);
+
+		if (((ntohl(a_be) ^ ntohl(ifp->addr4[k].addr_be)) & mask) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* RFC 826 "merge": update a known sender.  Create an entry only for a
+ * request to one of our addresses from a sender on this interface's
+ * networks: whoever else asks gets the answer but no room in the table
+ * (Linux keeps arp_accept=0 for the same reason). */
+static void
+arp_learn(struct ip_worker *w, const struct ip_if *ifp, struct pkt *p,
+    uint32_t spa, const uint8_t sha[ETH_ALEN], bool for_us, uint16_t op,
+    uint64_t now_ns)
+{
+	struct ip_neigh_ref r;
+	enum pkt_drop why;
+
+	if (spa == 0 || ip4_is_mcast_or_bcast(spa))
+		return;
+	r = ip_neigh_find(w->nt, p->in_if, AF_INET, (uint8_t *)&spa);
+	if (r.n == NULL && for_us && op == ARP_OP_REQUEST) {
+		if (!arp_on_link(ifp, spa)) {
+			w->st.neigh_learn_refused++;
+			return;
+		}
+		r = ip_neigh_get(w->nt, p->in_if, AF_INET, (uint8_t *)&spa,
+		    now_ns, &why);
+	}
+	if (r.n != NULL)
+		ip_neigh_confirm(w, r, sha, for_us && op == ARP_OP_REPLY,
+		    now_ns);
+}
+
 void
 ip_arp_input(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
     struct pkt_batch *tx, uint64_t now_ns)
@@ -15,7 +57,6 @@ ip_arp_input(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 	struct arp_hdr *arp = pkt_l3(p);
 	uint16_t op = ntohs(arp->op_be);
 	bool for_us = ip_if_has_addr4(ifp, arp->tpa_be);
-	struct ip_neigh *n = NULL;
 	uint32_t spa = arp->spa_be;
 	uint8_t sha[ETH_ALEN];
 
@@ -24,15 +65,7 @@ ip_arp_input(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 		ip_drop(w, p, PKT_DROP_ARP_BAD);
 		return;
 	}
-	/* RFC 826 "merge": update a known sender; create one only when the
-	 * message is for us (Linux does the same with arp_accept=0). */
-	if (spa != 0 && !ip4_is_mcast_or_bcast(spa)) {
-		n = ip_neigh_find(w->nt, p->in_if, AF_INET, (uint8_t *)&spa);
-		if (n == NULL && for_us)
-			n = ip_neigh_get(w->nt, p->in_if, AF_INET, (uint8_t *)&spa);
-		if (n != NULL)
-			ip_neigh_confirm(w, n, sha, now_ns);
-	}
+	arp_learn(w, ifp, p, spa, sha, for_us, op, now_ns);
 	if (!for_us || op != ARP_OP_REQUEST) {
 		if (for_us)
 			pkt_free(w->pool, p);	/* a reply to us: consumed */

@@ -35,6 +35,20 @@
 #define IP_NEIGH_PROBES		3	/* unanswered probes before giving up */
 #define IP_NEIGH_REACHABLE_NS	(30ULL * 1000 * 1000 * 1000)
 #define IP_PENDING_MAX		256	/* packets a worker holds unresolved */
+/*
+ * Neighbour table bounds (struct ip_neigh_limits), after Linux's
+ * net.ipv4.neigh.default.gc_thresh1/2/3, but per interface, so that a
+ * flood on one interface cannot take the room of another.  Static entries
+ * are outside them: they have the eighth of the table that dynamic ones
+ * may not use, and beyond that evict a dynamic entry.
+ */
+#define IP_NEIGH_GC_THRESH1	128	/* below: the periodic gc leaves it be */
+#define IP_NEIGH_GC_THRESH2	2048	/* above: a new entry recycles an old */
+#define IP_NEIGH_GC_THRESH3	8192	/* never more dynamic entries */
+#define IP_NEIGH_UNRES_MAX	256	/* incomplete entries (in flight) */
+#define IP_NEIGH_UNRES_MIN_AGE_NS (250ULL * 1000 * 1000)
+#define IP_NEIGH_GC_STALE_NS	(60ULL * 1000 * 1000 * 1000)
+#define IP_NEIGH_GC_INTERVAL_NS	(1000ULL * 1000 * 1000)
 #define IP_DEFAULT_TTL		64
 
 struct ip_if_addr4 {
@@ -92,6 +106,8 @@ struct ip_tables {
 	uint32_t n_nh;
 	uint32_t nh_cap;
 	struct ip_nh *nh;
+	uint32_t *nh_index;	/* building only: hash of nh, index + 1 */
+	uint32_t nh_index_mask;
 	uint32_t n_routes;
 	uint32_t routes_cap;
 	struct ip_route *routes;
@@ -136,9 +152,37 @@ struct ip_neigh_info {
 	uint8_t state;		/* enum ip_neigh_state */
 };
 
+/* Per interface; the defaults are the IP_NEIGH_* constants above. */
+struct ip_neigh_limits {
+	uint32_t gc_thresh1;	/* dynamic entries the periodic gc leaves */
+	uint32_t gc_thresh2;	/* above: each new entry recycles a stale one */
+	uint32_t gc_thresh3;	/* hard bound on dynamic entries */
+	uint32_t unres_max;	/* incomplete entries: resolutions in flight */
+	uint64_t unres_min_age_ns; /* an incomplete entry is not recycled for
+				      a new one before it is this old */
+	uint64_t gc_stale_ns;	/* the gc recycles entries unconfirmed this
+				   long (above gc_thresh1) */
+};
+
+struct ip_neigh_table_stats {
+	uint32_t entries;	/* live entries, static ones included */
+	uint32_t incomplete;	/* being resolved */
+	uint32_t statics;
+	uint32_t capacity;	/* slots */
+	uint64_t recycled;	/* dynamic entries recycled since start */
+};
+
 int ip_neigh_table_create(struct ip_neigh_table **out, uint32_t capacity) HG_MUST_CHECK;
 void ip_neigh_table_destroy(struct ip_neigh_table *nt);
-/* Control thread.  Pins addr -> mac; -ENOSPC when the table is full. */
+void ip_neigh_limits_default(struct ip_neigh_limits *l);
+/* Any thread; applies to entries added from then on. */
+void ip_neigh_table_set_limits(struct ip_neigh_table *nt,
+    const struct ip_neigh_limits *l);
+/* Any thread; a close reading, not a snapshot. */
+void ip_neigh_table_stats(struct ip_neigh_table *nt,
+    struct ip_neigh_table_stats *out);
+/* Control thread.  Pins addr -> mac, evicting a dynamic entry when the
+ * table has no room; -ENOSPC only when every entry is static. */
 int ip_neigh_set_static(struct ip_neigh_table *nt, uint16_t if_idx,
     uint8_t family, const uint8_t *addr, const uint8_t mac[ETH_ALEN]) HG_MUST_CHECK;
 /* Control thread.  Turns every static entry that is not in keep[] back
@@ -163,6 +207,11 @@ struct ip_worker_stats {
 	uint64_t icmp_errors_ratelimited;
 	uint64_t fragments_sent;
 	uint64_t neigh_learned;
+	/* ARP requests and neighbour solicitations whose sender was not
+	 * learned: not on a connected network of the interface. */
+	uint64_t neigh_learn_refused;
+	/* Held packets dropped because their entry was recycled. */
+	uint64_t neigh_held_recycled;
 };
 
 /*

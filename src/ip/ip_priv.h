@@ -10,22 +10,37 @@
 
 #include "ip.h"
 
-/* One neighbour slot; see neigh.c for the lock-free protocol. */
+/*
+ * One neighbour slot; see neigh.c for the protocol.  Readers hold a slot
+ * only together with the seq they found it at (struct ip_neigh_ref): a
+ * recycled slot has another seq, and its mac word another tag.
+ */
 struct ip_neigh {
-	uint32_t slot;		/* NEIGH_SLOT_*; atomic */
-	uint16_t if_idx;
-	uint8_t family;
-	uint8_t is_static;	/* atomic */
-	uint8_t addr[16];
-	uint64_t mac;		/* atomic: 48-bit MAC | NEIGH_MAC_VALID */
+	uint32_t state;		/* NEIGH_SLOT_*; atomic */
+	uint32_t seq;		/* atomic: odd while live, +2 per key */
+	uint32_t key_if;	/* atomic: family << 16 | if_idx */
+	uint32_t key_addr[4];	/* atomic words; IPv4 in the first */
+	uint64_t mac;		/* atomic: tag | NEIGH_MAC_VALID | 48-bit MAC */
 	uint64_t confirmed_ns;	/* atomic */
 	uint64_t probe_ns;	/* atomic: when the last probe went out */
+	uint64_t created_ns;	/* writers only (the table's lock) */
 	uint32_t probes;	/* atomic: probes since the last answer */
+	uint8_t answered;	/* atomic: an answer confirmed it, not only a
+				   request (unanswered ones go first) */
+	uint8_t clock_list;	/* which of the interface's lists (neigh.c) */
+	uint32_t clock_prev;	/* on it: slot index + 1, 0 at the ends; */
+	uint32_t clock_next;	/*   the table's lock */
+};
+
+struct ip_neigh_ref {
+	struct ip_neigh *n;	/* NULL: not found, or refused */
+	uint32_t seq;
 };
 
 struct ip_pending {
 	struct pkt *p;
 	struct ip_neigh *n;
+	uint32_t seq;		/* n's seq when p was held */
 };
 
 struct ip_worker {
@@ -45,18 +60,29 @@ struct ip_worker {
 #define IP_ICMP_RATE_PER_S	1000
 
 /* neigh.c */
-struct ip_neigh *ip_neigh_find(struct ip_neigh_table *nt, uint16_t if_idx,
+/* Lock-free: the live entry for the key, or .n NULL. */
+struct ip_neigh_ref ip_neigh_find(struct ip_neigh_table *nt, uint16_t if_idx,
     uint8_t family, const uint8_t *addr);
-struct ip_neigh *ip_neigh_get(struct ip_neigh_table *nt, uint16_t if_idx,
-    uint8_t family, const uint8_t *addr);
-/* Record that addr is at mac (an answer, or a request to us). */
-void ip_neigh_confirm(struct ip_worker *w, struct ip_neigh *n,
-    const uint8_t mac[ETH_ALEN], uint64_t now_ns);
+/* The entry for the key, added (incomplete) when absent; .n NULL when the
+ * interface's bounds refuse it, *why then says which drop reason. */
+struct ip_neigh_ref ip_neigh_get(struct ip_neigh_table *nt, uint16_t if_idx,
+    uint8_t family, const uint8_t *addr, uint64_t now_ns,
+    enum pkt_drop *why);
+/* Record that the entry's address is at mac: an answer to our probe
+ * (answer true), or a request to us; nothing when the entry was recycled
+ * meanwhile or is static. */
+void ip_neigh_confirm(struct ip_worker *w, struct ip_neigh_ref r,
+    const uint8_t mac[ETH_ALEN], bool answer, uint64_t now_ns);
 /* Finish p (Ethernet header) toward neighbour addr on if_idx, or hold it
  * until the neighbour answers. */
 void ip_neigh_output(struct ip_worker *w, const struct ip_tables *t,
     struct pkt *p, uint16_t if_idx, uint8_t family, const uint8_t *addr,
     struct pkt_batch *tx, uint64_t now_ns);
+/* For the unit tests: the slot a key's probe sequence starts at. */
+uint32_t ip_neigh_home_slot(const struct ip_neigh_table *nt, uint16_t if_idx,
+    uint8_t family, const uint8_t *addr);
+/* Recycles what the gc recycles, now; returns how many. */
+uint32_t ip_neigh_gc(struct ip_neigh_table *nt, uint64_t now_ns);
 
 /* arp.c */
 void ip_arp_input(struct ip_worker *w, const struct ip_tables *t,

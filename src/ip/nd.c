@@ -31,6 +31,26 @@ nd_find_lladdr(const uint8_t *opt, uint32_t len, uint8_t want, bool *bad)
 	return found;
 }
 
+/* a is on a network ifp is connected to: a prefix of its addresses, or
+ * link-local (fe80::/10 is on every link). */
+static bool
+nd_on_link(const struct ip_if *ifp, const uint8_t a[16])
+{
+	if (ip6_is_link_local(a))
+		return true;
+	for (uint8_t k = 0; k < ifp->n_addr6; k++) {
+		const uint8_t *b = ifp->addr6[k].addr;
+		uint8_t plen = ifp->addr6[k].plen, whole = plen / 8;
+
+		if (memcmp(a, b, whole) != 0)
+			continue;
+		if (plen % 8 == 0 ||
+		    ((a[whole] ^ b[whole]) & (uint8_t)(0xff << (8 - plen % 8))) == 0)
+			return true;
+	}
+	return false;
+}
+
 static void
 nd_advert(struct ip_worker *w, const struct ip_if *ifp, struct pkt *p,
     const uint8_t target[16], const uint8_t dst[16],
@@ -85,7 +105,8 @@ ip_nd_input(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 	const uint8_t *target = (const uint8_t *)(ic + 1);
 	const uint8_t *lladdr;
 	uint8_t src[16], tgt[16];
-	struct ip_neigh *n;
+	struct ip_neigh_ref r;
+	enum pkt_drop why;
 	bool bad;
 
 	if (ip->hlim != 255 || ic->code != 0 || len < ND_MSG_LEN ||
@@ -103,9 +124,10 @@ ip_nd_input(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 			return;
 		}
 		/* Unsolicited advertisements update, never create (§7.2.5). */
-		n = ip_neigh_find(w->nt, p->in_if, AF_INET6, tgt);
-		if (n != NULL)
-			ip_neigh_confirm(w, n, lladdr ? lladdr : pkt_eth(p)->src,
+		r = ip_neigh_find(w->nt, p->in_if, AF_INET6, tgt);
+		if (r.n != NULL)
+			ip_neigh_confirm(w, r, lladdr ? lladdr : pkt_eth(p)->src,
+			    (ntohl(ic->u.rest_be) & ND_NA_FLAG_SOLICITED) != 0,
 			    now_ns);
 		pkt_free(w->pool, p);
 		return;
@@ -131,10 +153,17 @@ ip_nd_input(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 		uint8_t mac[ETH_ALEN];
 
 		memcpy(mac, lladdr ? lladdr : pkt_eth(p)->src, ETH_ALEN);
+		/* §7.2.3 creates an entry for the sender; only for one on
+		 * this link's prefixes (the target is ours, checked above). */
 		if (lladdr != NULL) {
-			n = ip_neigh_get(w->nt, p->in_if, AF_INET6, src);
-			if (n != NULL)
-				ip_neigh_confirm(w, n, mac, now_ns);
+			r = ip_neigh_find(w->nt, p->in_if, AF_INET6, src);
+			if (r.n == NULL && nd_on_link(ifp, src))
+				r = ip_neigh_get(w->nt, p->in_if, AF_INET6, src,
+				    now_ns, &why);
+			else if (r.n == NULL)
+				w->st.neigh_learn_refused++;
+			if (r.n != NULL)
+				ip_neigh_confirm(w, r, mac, false, now_ns);
 		}
 		nd_advert(w, ifp, p, tgt, src, mac, true);
 	}

@@ -39,6 +39,7 @@ ip_tables_free(struct ip_tables *t)
 	if (t->fib6 != NULL)
 		ip_fib6_destroy(t->fib6);
 	free(t->nh);
+	free(t->nh_index);
 	free(t->routes);
 	free(t);
 }
@@ -59,16 +60,60 @@ ll6_from_mac(const uint8_t mac[ETH_ALEN], uint8_t out[16])
 	out[15] = mac[5];
 }
 
-/* Index of an equal next hop, or a new one. */
+static uint32_t
+nh_hash(const struct ip_nh *nh)
+{
+	const uint8_t *b = (const uint8_t *)nh;
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < sizeof(*nh); i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h ^ (h >> 16);
+}
+
+/* Doubles the next-hop index (open addressing, at most half full). */
+static int
+nh_index_grow(struct ip_tables *t)
+{
+	uint32_t cap = t->nh_index ? (t->nh_index_mask + 1) * 2 : 64;
+	uint32_t *idx = calloc(cap, sizeof(*idx));
+
+	if (idx == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < t->n_nh; i++) {
+		uint32_t h = nh_hash(&t->nh[i]) & (cap - 1);
+
+		while (idx[h] != 0)
+			h = (h + 1) & (cap - 1);
+		idx[h] = i + 1;
+	}
+	free(t->nh_index);
+	t->nh_index = idx;
+	t->nh_index_mask = cap - 1;
+	return 0;
+}
+
+/* Index of an equal next hop, or a new one.  Hashed: a table with many
+ * routes through many next hops builds in linear time. */
 static int
 nh_intern(struct ip_tables *t, const struct ip_nh *nh, uint32_t *idx)
 {
-	for (uint32_t i = 0; i < t->n_nh; i++) {
-		if (memcmp(&t->nh[i], nh, sizeof(*nh)) == 0) {
-			*idx = i;
+	uint32_t h;
+	int rc;
+
+	if (t->nh_index == NULL || (t->n_nh + 1) * 2 > t->nh_index_mask + 1) {
+		if ((rc = nh_index_grow(t)) != 0)
+			return rc;
+	}
+	for (h = nh_hash(nh) & t->nh_index_mask; t->nh_index[h] != 0;
+	    h = (h + 1) & t->nh_index_mask) {
+		if (memcmp(&t->nh[t->nh_index[h] - 1], nh, sizeof(*nh)) == 0) {
+			*idx = t->nh_index[h] - 1;
 			return 0;
 		}
 	}
+	if (t->n_nh >= IP_FIB_NH_MAX)
+		return -ENOSPC;
 	if (t->n_nh == t->nh_cap) {
 		uint32_t cap = t->nh_cap ? t->nh_cap * 2 : 16;
 		struct ip_nh *n = realloc(t->nh, cap * sizeof(*n));
@@ -78,9 +123,8 @@ nh_intern(struct ip_tables *t, const struct ip_nh *nh, uint32_t *idx)
 		t->nh = n;
 		t->nh_cap = cap;
 	}
-	if (t->n_nh >= IP_FIB_NH_MAX)
-		return -ENOSPC;
 	t->nh[t->n_nh] = *nh;
+	t->nh_index[h] = t->n_nh + 1;
 	*idx = t->n_nh++;
 	return 0;
 }

@@ -58,7 +58,10 @@
 	/* data plane: src/dp, src/io */                                     \
 	X(POOL_EMPTY,       "packet buffer pool exhausted")                  \
 	X(TX_FULL,          "egress port could not take the frame")          \
-	X(OUT_OF_SPACE,     "output batch full")
+	X(OUT_OF_SPACE,     "output batch full")                             \
+	/* neighbour table bounds: src/ip/neigh.c */                         \
+	X(NEIGH_UNRES_FULL, "too many neighbour resolutions in flight")     \
+	X(NEIGH_RECYCLED,   "neighbour entry recycled before it resolved")
 
 enum pkt_drop {
 #define PKT_DROP_ENUM(name, text) PKT_DROP_##name,
