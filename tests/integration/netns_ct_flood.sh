@@ -129,7 +129,7 @@ new_tcp_ok() {
 	[ "$out" = "hello" ]
 }
 
-# in_flood WHAT FUNC: FUNC during the flood, once the tables are full.
+# flood_checks WHAT: a quiet host's new flows, during the flood.
 flood_checks() {
 	check "$1: ping h2 -> h3, a new flow during the flood, within 1 s" new_ping_ok
 	check "$1: TCP h2 -> h3:80, a new connection during the flood, within 1 s" new_tcp_ok
