@@ -47,7 +47,8 @@
  * random ports, k flows over N tables, about sqrt(2 (k / N) ln N) flows
  * earlier than an exact global count would (under 1% at 16,384 flows a
  * table and 2 workers).  Sources are counted in a hash preallocated at
- * ct_table_create(), one slot per entry.
+ * ct_table_create(), one slot per entry.  An expired entry counts until
+ * it is reclaimed (ct_expire()'s sweep, or a lookup that meets it).
  *
  * TCP is tracked from its SYN only: a first packet that is not a SYN is
  * INVALID (unlike Linux's default nf_conntrack_tcp_loose=1, there is no
