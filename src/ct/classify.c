@@ -19,6 +19,17 @@
 #define ICMP_ERR_HDR_LEN	8	/* type, code, csum, 4 more; quote */
 #define IP6_EXT_WALK_MAX	8
 
+/* What a packet is looked up under (key_of()), and its hash. */
+struct ct_key {
+	struct ct_tuple k;
+	uint32_t hash;
+	uint8_t  kind;		/* CT_KEY_* */
+	uint8_t  why;		/* enum ct_invalid: a malformed ICMP quote */
+};
+
+#define CT_KEY_NONE	0	/* no lookup: not IP, later fragment, ... */
+#define CT_KEY_LOOKUP	1
+
 static void
 tuple_addrs(struct ct_tuple *k, uint8_t l3, const uint8_t *src,
     const uint8_t *dst, uint8_t proto)
@@ -120,6 +131,7 @@ known(struct ct_table *t, const struct pkt *p, uint32_t idx,
 	if (dir == CT_DIR_REPLY)
 		e->flags |= CT_E_SEEN_REPLY;
 	ct_entry_touch(t, e, dir, p->l3_len, now_ns);
+	ct_entry_assure(t, e);
 	r->entry = idx;
 	r->dir = dir;
 	r->state = (e->flags & CT_E_SEEN_REPLY) ? CT_STATE_ESTABLISHED :
@@ -137,21 +149,17 @@ fresh(struct ct_result *r, const struct ct_tuple *k)
 
 static enum ct_state
 classify_tcp(struct ct_table *t, const struct pkt *p, uint64_t now_ns,
-    struct ct_result *r)
+    struct ct_result *r, const struct ct_key *key)
 {
 	const struct tcp_hdr *th = pkt_l4(p);
 	enum ct_invalid why;
-	struct ct_tuple k;
 	enum ct_dir dir;
 	uint32_t idx;
 	bool reopen;
 
 	if (!ct_tcp_flags_ok(th->flags))
 		return ct_invalid(t, r, CT_INVALID_TCP_FLAGS);
-	tuple_of_pkt(&k, p);
-	k.sport_be = th->sport_be;
-	k.dport_be = th->dport_be;
-	idx = ct_lookup(t, &k, now_ns, &dir);
+	idx = ct_lookup_hashed(t, &key->k, key->hash, now_ns, &dir);
 	if (idx != CT_ENTRY_NONE) {
 		why = ct_tcp_update(&t->entries[idx], p, dir, &reopen);
 		if (!reopen) {
@@ -168,29 +176,21 @@ classify_tcp(struct ct_table *t, const struct pkt *p, uint64_t now_ns,
 	why = ct_tcp_check_new(p, &r->pending);
 	if (why != CT_INVALID_NONE)
 		return ct_invalid(t, r, why);
-	return fresh(r, &k);
+	return fresh(r, &key->k);
 }
 
 /* UDP by ports; anything else by addresses and protocol alone. */
 static enum ct_state
 classify_simple(struct ct_table *t, const struct pkt *p, uint64_t now_ns,
-    struct ct_result *r)
+    struct ct_result *r, const struct ct_key *key)
 {
-	struct ct_tuple k;
 	enum ct_dir dir;
 	uint32_t idx;
 
-	tuple_of_pkt(&k, p);
-	if (p->l4_proto == IPPROTO_UDP_) {
-		const struct udp_hdr *uh = pkt_l4(p);
-
-		k.sport_be = uh->sport_be;
-		k.dport_be = uh->dport_be;
-	}
-	idx = ct_lookup(t, &k, now_ns, &dir);
+	idx = ct_lookup_hashed(t, &key->k, key->hash, now_ns, &dir);
 	if (idx != CT_ENTRY_NONE)
 		return known(t, p, idx, dir, now_ns, r);
-	return fresh(r, &k);
+	return fresh(r, &key->k);
 }
 
 /*
@@ -343,24 +343,15 @@ tuple_invert(const struct ct_tuple *k, struct ct_tuple *inv)
  * NAT did to the quoted packet (this is how Linux looks it up).
  */
 static enum ct_state
-classify_icmp_error(struct ct_table *t, const struct pkt *p,
-    uint64_t now_ns, struct ct_result *r)
+classify_icmp_error(struct ct_table *t, uint64_t now_ns, struct ct_result *r,
+    const struct ct_key *key)
 {
-	uint16_t end = p->l3_off + p->l3_len;
-	uint16_t off = p->l4_off + ICMP_ERR_HDR_LEN;
-	struct ct_tuple k, inv;
-	enum ct_invalid why;
 	enum ct_dir dir;
 	uint32_t idx;
 
-	if (p->l3 == PKT_L3_IP4)
-		why = quote_ip4(p, off, end, &k);
-	else
-		why = quote_ip6(p, off, end, &k);
-	if (why != CT_INVALID_NONE)
-		return ct_invalid(t, r, why);
-	tuple_invert(&k, &inv);
-	idx = ct_lookup(t, &inv, now_ns, &dir);
+	if (key->why != CT_INVALID_NONE)
+		return ct_invalid(t, r, key->why);
+	idx = ct_lookup_hashed(t, &key->k, key->hash, now_ns, &dir);
 	if (idx == CT_ENTRY_NONE)
 		return ct_invalid(t, r, CT_INVALID_ICMP_ERR_FLOW);
 	r->entry = idx;
@@ -371,16 +362,15 @@ classify_icmp_error(struct ct_table *t, const struct pkt *p,
 
 static enum ct_state
 classify_icmp(struct ct_table *t, const struct pkt *p, uint64_t now_ns,
-    struct ct_result *r)
+    struct ct_result *r, const struct ct_key *key)
 {
 	const struct icmp_hdr *ih = pkt_l4(p);	/* ICMPv6 alike here */
-	struct ct_tuple k;
 	enum ct_dir dir;
 	uint32_t idx;
 	int reply;
 
 	if (icmp_is_error(p->l3, ih->type))
-		return classify_icmp_error(t, p, now_ns, r);
+		return classify_icmp_error(t, now_ns, r, key);
 	if (p->l3 == PKT_L3_IP6 && icmp6_is_untracked(ih->type)) {
 		r->state = CT_STATE_UNTRACKED;
 		return r->state;
@@ -388,16 +378,13 @@ classify_icmp(struct ct_table *t, const struct pkt *p, uint64_t now_ns,
 	reply = icmp_reply_of(p->l3, ih->type);
 	if (reply < 0 && !icmp_is_reply(p->l3, ih->type))
 		return ct_invalid(t, r, CT_INVALID_ICMP_TYPE);
-	tuple_of_pkt(&k, p);
-	k.sport_be = ih->u.echo.id_be;
-	k.dport_be = htons(ih->type);
-	idx = ct_lookup(t, &k, now_ns, &dir);
+	idx = ct_lookup_hashed(t, &key->k, key->hash, now_ns, &dir);
 	if (idx != CT_ENTRY_NONE)
 		return known(t, p, idx, dir, now_ns, r);
 	if (reply < 0)
 		return ct_invalid(t, r, CT_INVALID_ICMP_NO_REQ);
 	r->pending.icmp_reply_type = (uint8_t)reply;
-	return fresh(r, &k);
+	return fresh(r, &key->k);
 }
 
 /* What the fragments of p's datagram share.  pkt_parse() checked the
@@ -436,9 +423,69 @@ frag_key(const struct pkt *p, struct ct_frag_key *k)
 	}
 }
 
-enum ct_state
-ct_classify(struct ct_table *t, const struct pkt *p, uint64_t now_ns,
-    struct ct_result *r)
+/* Is p's protocol looked at as ICMP of its own family? */
+static bool
+pkt_is_icmp(const struct pkt *p)
+{
+	return (p->l4_proto == IPPROTO_ICMP_ && p->l3 == PKT_L3_IP4) ||
+	    (p->l4_proto == IPPROTO_ICMPV6_ && p->l3 == PKT_L3_IP6);
+}
+
+/*
+ * The key p is looked up under, from its bytes alone: nothing in the
+ * table is read or written, so a batch's keys can all be made (and their
+ * buckets prefetched) before the first packet is judged.  Which key is
+ * the one the judging path below (classify_*) uses: the flow's own for
+ * TCP, UDP, ICMP queries and other protocols, the inverted quote for an
+ * ICMP error.  A packet that needs no lookup (not IP, a later fragment,
+ * untracked ICMPv6) gets CT_KEY_NONE.
+ */
+static void
+key_of(const struct ct_table *t, const struct pkt *p, struct ct_key *key)
+{
+	key->kind = CT_KEY_NONE;
+	key->why = CT_INVALID_NONE;
+	if (p->l3 != PKT_L3_IP4 && p->l3 != PKT_L3_IP6)
+		return;
+	if ((p->flags & PKT_F_FRAG) && !(p->flags & PKT_F_FRAG_FIRST))
+		return;
+	tuple_of_pkt(&key->k, p);
+	if (p->l4_proto == IPPROTO_TCP_ || p->l4_proto == IPPROTO_UDP_) {
+		/* TCP and UDP start with the same two ports */
+		const struct udp_hdr *uh = pkt_l4(p);
+
+		key->k.sport_be = uh->sport_be;
+		key->k.dport_be = uh->dport_be;
+	} else if (pkt_is_icmp(p)) {
+		const struct icmp_hdr *ih = pkt_l4(p);
+
+		if (icmp_is_error(p->l3, ih->type)) {
+			uint16_t end = p->l3_off + p->l3_len;
+			uint16_t off = p->l4_off + ICMP_ERR_HDR_LEN;
+			struct ct_tuple quoted;
+
+			key->why = p->l3 == PKT_L3_IP4 ?
+			    quote_ip4(p, off, end, &quoted) :
+			    quote_ip6(p, off, end, &quoted);
+			if (key->why != CT_INVALID_NONE)
+				return;
+			tuple_invert(&quoted, &key->k);
+		} else if (p->l3 == PKT_L3_IP6 &&
+		    icmp6_is_untracked(ih->type)) {
+			return;
+		} else {
+			key->k.sport_be = ih->u.echo.id_be;
+			key->k.dport_be = htons(ih->type);
+		}
+	}
+	key->kind = CT_KEY_LOOKUP;
+	key->hash = ct_tuple_hash(t, &key->k);
+}
+
+/* ct_classify() with p's key made already (key_of()). */
+static enum ct_state
+classify_keyed(struct ct_table *t, const struct pkt *p, uint64_t now_ns,
+    struct ct_result *r, const struct ct_key *key)
 {
 	memset(r, 0, sizeof(*r));
 	r->entry = CT_ENTRY_NONE;
@@ -457,17 +504,95 @@ ct_classify(struct ct_table *t, const struct pkt *p, uint64_t now_ns,
 
 	switch (p->l4_proto) {
 	case IPPROTO_TCP_:
-		return classify_tcp(t, p, now_ns, r);
+		return classify_tcp(t, p, now_ns, r, key);
 	case IPPROTO_ICMP_:
-		if (p->l3 == PKT_L3_IP4)
-			return classify_icmp(t, p, now_ns, r);
-		return classify_simple(t, p, now_ns, r);
 	case IPPROTO_ICMPV6_:
-		if (p->l3 == PKT_L3_IP6)
-			return classify_icmp(t, p, now_ns, r);
-		return classify_simple(t, p, now_ns, r);
+		if (pkt_is_icmp(p))
+			return classify_icmp(t, p, now_ns, r, key);
+		return classify_simple(t, p, now_ns, r, key);
 	default:
-		return classify_simple(t, p, now_ns, r);
+		return classify_simple(t, p, now_ns, r, key);
+	}
+}
+
+enum ct_state
+ct_classify(struct ct_table *t, const struct pkt *p, uint64_t now_ns,
+    struct ct_result *r)
+{
+	struct ct_key key;
+
+	key_of(t, p, &key);
+	return classify_keyed(t, p, now_ns, r, &key);
+}
+
+/*
+ * Three passes over a chunk, as ip_fib4_lookup_bulk() does: make every
+ * key and prefetch its bucket; read the buckets and prefetch the entry
+ * at the head of each chain (all three lines: the tuples and timer to
+ * compare, the TCP state and counters a hit writes); then judge each
+ * packet in order with classify_keyed(), the very path ct_classify()
+ * takes.  The first two passes only read packets and hint the cache, so
+ * the results are ct_classify()'s, packet by packet.  A chunk is bounded
+ * so that its keys stay in L1 while their misses overlap.
+ */
+#define CT_BULK_CHUNK	64
+
+static inline void
+prefetch_entry(const struct ct_table *t, const struct ct_key *key)
+{
+	uint32_t node;
+	const char *e;
+
+	if (key->kind == CT_KEY_NONE)
+		return;
+	node = t->buckets[key->hash & t->bucket_mask];
+	if (node == CT_NIL)
+		return;
+	e = (const char *)&t->entries[node / 2];
+	hg_prefetch(e);
+	hg_prefetch(e + HG_CACHE_LINE);
+	hg_prefetch(e + 2 * HG_CACHE_LINE);
+}
+
+void
+ct_classify_bulk(struct ct_table *t, struct pkt *const *pkts, uint32_t n,
+    uint64_t now_ns, struct ct_result *out)
+{
+	struct ct_key key[CT_BULK_CHUNK];
+	uint32_t base, m, i;
+
+	for (base = 0; base < n; base += m) {
+		m = HG_MIN(n - base, CT_BULK_CHUNK);
+		for (i = 0; i < m; i++) {
+			key_of(t, pkts[base + i], &key[i]);
+			if (key[i].kind != CT_KEY_NONE)
+				hg_prefetch(&t->buckets[key[i].hash &
+				    t->bucket_mask]);
+		}
+		for (i = 0; i < m; i++)
+			prefetch_entry(t, &key[i]);
+		for (i = 0; i < m; i++)
+			(void)classify_keyed(t, pkts[base + i], now_ns,
+			    &out[base + i], &key[i]);
+	}
+}
+
+void
+ct_prefetch_bulk(struct ct_table *t, struct pkt *const *pkts, uint32_t n)
+{
+	struct ct_key key[CT_BULK_CHUNK];
+	uint32_t base, m, i;
+
+	for (base = 0; base < n; base += m) {
+		m = HG_MIN(n - base, CT_BULK_CHUNK);
+		for (i = 0; i < m; i++) {
+			key_of(t, pkts[base + i], &key[i]);
+			if (key[i].kind != CT_KEY_NONE)
+				hg_prefetch(&t->buckets[key[i].hash &
+				    t->bucket_mask]);
+		}
+		for (i = 0; i < m; i++)
+			prefetch_entry(t, &key[i]);
 	}
 }
 

@@ -11,8 +11,44 @@
  * iptables semantics: classifying a packet never inserts.  For a NEW flow
  * ct_classify() prepares an entry in the result and ct_confirm() inserts it
  * once the rules have accepted the packet, so a dropped SYN leaves nothing
- * behind.  When the table is full, new flows are refused and counted
- * (table_full); existing flows are never evicted to make room.
+ * behind.
+ *
+ * Under a flood.  A full table does not refuse a new flow while it holds
+ * an unassured entry, one never answered (TCP: handshake not completed;
+ * anything else: no reply yet), as Linux's early_drop: confirm evicts one
+ * (counted in evicted) and refuses only when every entry is assured
+ * (table_full).  Assured flows are never evicted; an answered SYN of a
+ * SYN flood (SYN_RECV) is not assured yet, as in Linux.  Which one goes:
+ * unassured entries sit in a FIFO, oldest first, threaded through the
+ * entries (two indices each, no allocation); of the CT_EVICT_SCAN oldest,
+ * the one whose source holds most entries.  Linux instead scans a few
+ * buckets near the new flow's and refuses when it finds nothing there;
+ * the FIFO always finds a victim while one exists, in bounded time, and
+ * weighing by source makes the flooder pay before a quiet host's old
+ * flow.  An entry looked up or created at the same now_ns is spared: a
+ * result of the running batch may hold its index (use one now_ns per
+ * batch).  Price: a one-way flow (syslog, a stream never answered) is
+ * unassured forever and among the first evicted; its next packet is NEW
+ * again and is judged by the rules again.
+ *
+ * A source's share.  One source address (the original direction's,
+ * before NAT; IPv6 by the whole /128, so a host rotating through its /64
+ * is bounded only by eviction) may hold at most src_percent of a table,
+ * default CT_SRC_PERCENT_DEFAULT, never less than CT_SRC_MIN_ENTRIES:
+ * its next new flow is refused and counted (src_limited) before it could
+ * evict anyone.  Each worker has its own table and knows nothing of the
+ * others', so the bound is kept per table: io_flow_queue() spreads a
+ * source's flows over workers by their ports, and a source holds at most
+ * src_percent of each table, hence of all of them together.  The error
+ * is one-sided, towards refusing early: a source is refused as soon as
+ * one table's share is used, so with N workers it may be refused while
+ * holding as little as src_percent / N of the whole when all its flows
+ * land on one worker (ports chosen so: sport ^ dport constant), and, with
+ * random ports, k flows over N tables, about sqrt(2 (k / N) ln N) flows
+ * earlier than an exact global count would (under 1% at 16,384 flows a
+ * table and 2 workers).  Sources are counted in a hash preallocated at
+ * ct_table_create(), one slot per entry.  An expired entry counts until
+ * it is reclaimed (ct_expire()'s sweep, or a lookup that meets it).
  *
  * TCP is tracked from its SYN only: a first packet that is not a SYN is
  * INVALID (unlike Linux's default nf_conntrack_tcp_loose=1, there is no
@@ -164,7 +200,11 @@ struct ct_stats {
 	uint64_t created;
 	uint64_t expired;
 	uint64_t reopened;	/* TCP SYN replaced a closed entry */
-	uint64_t table_full;	/* new flows refused for want of an entry */
+	uint64_t table_full;	/* new flows refused for want of an entry:
+				   every entry live and assured */
+	uint64_t evicted;	/* unassured flows dropped to make room */
+	uint64_t src_limited;	/* new flows refused: their source held its
+				   share of the table */
 	uint64_t frags_followed;	/* later fragments let through */
 	uint64_t nat_setup;	/* translations chosen (ct_nat_setup) */
 	uint64_t nat_remapped;	/* ... that had to change the port / id */
@@ -195,6 +235,17 @@ int ct_table_create(struct ct_table **out, uint32_t max_entries,
     const struct ct_timeouts *timeouts) HG_MUST_CHECK;
 void ct_table_destroy(struct ct_table *t);
 
+#define CT_SRC_PERCENT_DEFAULT	25	/* a source's share of a table */
+#define CT_SRC_MIN_ENTRIES	64	/* ... but never fewer flows */
+
+/*
+ * Control thread, before the table is used: one source may hold at most
+ * percent (1-100) of max_entries, at least CT_SRC_MIN_ENTRIES; 100 turns
+ * the bound off.  A table starts with CT_SRC_PERCENT_DEFAULT.  -EINVAL.
+ */
+int ct_table_limit_sources(struct ct_table *t, uint32_t percent)
+    HG_MUST_CHECK;
+
 /*
  * Classify a parsed packet (pkt_parse() succeeded).  Updates the state of
  * an existing flow (TCP state and windows, timers, counters); never
@@ -203,18 +254,50 @@ void ct_table_destroy(struct ct_table *t);
 enum ct_state ct_classify(struct ct_table *t, const struct pkt *p,
     uint64_t now_ns, struct ct_result *r);
 
+/* ct_classify_bulk()'s first two passes alone: every packet's bucket,
+ * then its entry, on the way into the cache, nothing classified.  For a
+ * caller that classifies one at a time afterwards because it may stop
+ * part way (src/dp/filter.c). */
+void ct_prefetch_bulk(struct ct_table *t, struct pkt *const *pkts,
+    uint32_t n);
+
 /* Whether a flow of t holds p, without touching it or any counter
  * (which worker owns a packet the host sent: src/dp/host.c). */
 bool ct_holds(struct ct_table *t, const struct pkt *p, uint64_t now_ns);
 
 /*
+ * ct_classify() over n parsed packets, out[i] for pkts[i]: first every
+ * packet's key is hashed and its bucket, then its entry, prefetched, so
+ * the cache misses of the batch overlap; then each packet is judged in
+ * order.  The results, counters and table are exactly those of calling
+ * ct_classify() on pkts[0], pkts[1], ... with nothing in between.  In
+ * particular nothing is inserted: two packets of one new flow are both
+ * NEW with no entry, each with its own pending entry, as in Linux.
+ *
+ * What the caller may rely on afterwards: it may ct_nat_setup() and
+ * ct_confirm() the accepted NEW ones in any order, with the same now_ns;
+ * the first confirm of a flow inserts it and a later one of the same
+ * flow joins that entry (r->entry set, no second entry) when it was set
+ * up the same way, else is refused as a clash (-EADDRINUSE).  Every
+ * out[i].entry stays valid through those confirms: they may reclaim
+ * expired entries and evict unassured ones, never one this batch met.
+ */
+void ct_classify_bulk(struct ct_table *t, struct pkt *const *pkts,
+    uint32_t n, uint64_t now_ns, struct ct_result *out);
+
+/*
  * Call for a packet the rules accepted.  For a NEW packet with no entry
  * yet, inserts the prepared entry and sets r->entry; a first fragment's
- * datagram is remembered for its later fragments.  -ENOSPC (counted in
- * table_full) when no entry is free: the flow is refused and the caller
- * drops the packet.  -EADDRINUSE (counted in nat_clash) when its reply
- * tuple is already another flow's (two new flows of one batch chose the
- * same translation): dropped the same way.
+ * datagram is remembered for its later fragments.  When an earlier
+ * packet of the same flow was confirmed since r was classified (one
+ * batch), r joins its entry instead; it must have been translated the
+ * same way, else -EADDRINUSE (nat_clash).  When the table is full, an
+ * unassured entry is evicted first (above).  -EDQUOT when the source
+ * holds its share (counted in src_limited), -ENOSPC when no entry can be
+ * had (table_full): the flow is refused and the caller drops the packet.
+ * -EADDRINUSE (counted in nat_clash) when its reply tuple is already
+ * another flow's (two new flows of one batch chose the same
+ * translation): dropped the same way.
  */
 int ct_confirm(struct ct_table *t, struct ct_result *r, uint64_t now_ns)
     HG_MUST_CHECK;

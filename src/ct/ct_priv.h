@@ -14,6 +14,8 @@
 
 #define CT_NIL		UINT32_MAX	/* end of a chain or the free list */
 #define CT_MAX_ENTRIES	(1u << 24)	/* node ids are entry * 2 + dir */
+#define CT_EVICT_SCAN	8	/* oldest unassured entries early drop
+				   weighs against each other */
 
 /* One end of a TCP connection: van Rooij's per-direction window state. */
 struct ct_tcp_end {
@@ -32,10 +34,15 @@ struct ct_tcp_end {
 
 #define CT_E_USED	0x01
 #define CT_E_SEEN_REPLY	0x02
+#define CT_E_ASSURED	0x04	/* answered (TCP: handshake done): never
+				   evicted, off the unassured FIFO */
 
 /*
  * Hot fields first: the lookup compares tuples, follows next[] and reads
- * expires_ns; the TCP block and counters are read only on a hit.
+ * expires_ns (the first two cache lines); the TCP block and counters are
+ * read only on a hit, the FIFO links and source only on insert, assure
+ * and free.  Three whole cache lines, and the array is aligned to them,
+ * so ct_classify_bulk() prefetches an entry as exactly lines 0-2.
  */
 struct ct_entry {
 	struct ct_tuple tuple[CT_DIR_COUNT];
@@ -48,8 +55,25 @@ struct ct_entry {
 					   its original source (SRC) or
 					   destination (DST) is translated */
 	struct ct_tcp_end tcp[CT_DIR_COUNT];
+	uint32_t seen_stamp;		/* low 32 bits of the now_ns of the
+					   last lookup or insert: no eviction
+					   while a batch may hold the index */
 	uint64_t packets[CT_DIR_COUNT];
 	uint64_t bytes[CT_DIR_COUNT];
+	uint32_t fifo_prev, fifo_next;	/* unassured FIFO, CT_NIL ends */
+	uint32_t src;			/* its source's slot in t->srcs */
+};
+
+/*
+ * One source address and how many entries it holds; a chained hash over
+ * a pool of max_entries slots (a table cannot hold more distinct sources
+ * than entries), linked through next, free ones through next too.
+ */
+struct ct_src {
+	uint8_t  addr[16];		/* IPv4 in the first 4 bytes */
+	uint32_t n_entries;
+	uint32_t next;
+	uint8_t  l3;
 };
 
 struct ct_frag {
@@ -75,10 +99,24 @@ struct ct_table {
 	uint64_t icmp_ns;
 	uint64_t generic_ns;
 	uint64_t nat_rng;		/* xorshift state for CT_NAT_F_RANDOM */
+	/* Early drop (ct.h): unassured entries oldest first. */
+	uint32_t fifo_head, fifo_tail;
+	/* Sources (ct.h): who holds how many entries, and the bound. */
+	struct ct_src *srcs;
+	uint32_t *src_buckets;		/* slot, or CT_NIL */
+	uint32_t src_mask;
+	uint32_t src_free;
+	uint32_t src_max_entries;	/* per source in this table */
 	struct ct_stats st;
 };
 
 /* table.c */
+uint32_t ct_tuple_hash(const struct ct_table *t, const struct ct_tuple *k);
+/* ct_lookup() with the hash of k already known (ct_tuple_hash()). */
+uint32_t ct_lookup_hashed(struct ct_table *t, const struct ct_tuple *k,
+    uint32_t hash, uint64_t now_ns, enum ct_dir *dir);
+/* An entry the caller has met leaves the FIFO once it is answered. */
+void ct_entry_assure(struct ct_table *t, struct ct_entry *e);
 enum ct_state ct_frag_follow(struct ct_table *t, const struct ct_frag_key *k,
     uint64_t now_ns, struct ct_result *r);
 uint32_t ct_lookup(struct ct_table *t, const struct ct_tuple *k,

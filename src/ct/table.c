@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 
 #include "../lib/hg_time.h"
@@ -55,6 +56,62 @@ timeouts_set(struct ct_table *t, const struct ct_timeouts *to)
 	return 0;
 }
 
+/*
+ * The entry array and the index, zeroed, page-aligned (so entries are
+ * cache-line aligned) and asking for huge pages: random lookups land on
+ * another page nearly every time, a TLB miss each with 4 KiB pages
+ * (advisory, as for the FIB: src/ip/fib_priv.h).  NULL on failure.
+ */
+static void *
+table_map(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	(void)madvise(p, bytes, MADV_HUGEPAGE);
+	return p;
+}
+
+static void
+table_unmap(void *p, size_t bytes)
+{
+	if (p != NULL)
+		munmap(p, bytes);
+}
+
+/* The bound a percentage of max_entries gives (ct.h); a share of the
+ * whole table is no bound: a full table evicts instead. */
+static uint32_t
+src_bound(uint32_t max_entries, uint32_t percent)
+{
+	uint64_t n = HG_MAX((uint64_t)max_entries * percent / 100,
+	    CT_SRC_MIN_ENTRIES);
+
+	return n >= max_entries ? UINT32_MAX : (uint32_t)n;
+}
+
+static int
+srcs_create(struct ct_table *t, uint32_t max_entries)
+{
+	uint32_t n_buckets = 1;
+
+	while (n_buckets < max_entries)
+		n_buckets <<= 1;
+	t->srcs = calloc(max_entries, sizeof(*t->srcs));
+	t->src_buckets = malloc(n_buckets * sizeof(*t->src_buckets));
+	if (t->srcs == NULL || t->src_buckets == NULL)
+		return -ENOMEM;
+	memset(t->src_buckets, 0xff, n_buckets * sizeof(*t->src_buckets));
+	t->src_mask = n_buckets - 1;
+	for (uint32_t i = 0; i < max_entries; i++)
+		t->srcs[i].next = i + 1 < max_entries ? i + 1 : CT_NIL;
+	t->src_free = 0;
+	t->src_max_entries = src_bound(max_entries, CT_SRC_PERCENT_DEFAULT);
+	return 0;
+}
+
 int
 ct_table_create(struct ct_table **out, uint32_t max_entries,
     const struct ct_timeouts *timeouts)
@@ -64,6 +121,8 @@ ct_table_create(struct ct_table **out, uint32_t max_entries,
 	uint32_t n_buckets = 1;
 	int error;
 
+	_Static_assert(sizeof(struct ct_entry) == 3 * HG_CACHE_LINE,
+	    "an entry is three whole cache lines");
 	*out = NULL;
 	if (max_entries == 0 || max_entries > CT_MAX_ENTRIES)
 		return -EINVAL;
@@ -78,21 +137,25 @@ ct_table_create(struct ct_table **out, uint32_t max_entries,
 	if (error != 0)
 		goto fail;
 
-	/* Two nodes per entry: one bucket per node keeps chains short. */
-	while (n_buckets < 2 * max_entries)
+	/* Two nodes per entry, two buckets per node: a hit visits 1.25
+	 * nodes on average (1.5 at one bucket per node), and the second
+	 * is the miss ct_classify_bulk() did not prefetch. */
+	while (n_buckets < 4 * max_entries)
 		n_buckets <<= 1;
 	error = -ENOMEM;
-	t->entries = calloc(max_entries, sizeof(*t->entries));
-	t->buckets = malloc(n_buckets * sizeof(*t->buckets));
+	t->n_entries = max_entries;	/* the sizes destroy unmaps */
+	t->bucket_mask = n_buckets - 1;
+	t->entries = table_map((size_t)max_entries * sizeof(*t->entries));
+	t->buckets = table_map(n_buckets * sizeof(*t->buckets));
 	t->frags = calloc(CT_FRAGS, sizeof(*t->frags));
-	if (t->entries == NULL || t->buckets == NULL || t->frags == NULL)
+	if (t->entries == NULL || t->buckets == NULL || t->frags == NULL ||
+	    srcs_create(t, max_entries) != 0)
 		goto fail;
 	memset(t->buckets, 0xff, n_buckets * sizeof(*t->buckets));
-	t->bucket_mask = n_buckets - 1;
-	t->n_entries = max_entries;
 	for (uint32_t i = 0; i < max_entries; i++)
 		t->entries[i].next[0] = i + 1 < max_entries ? i + 1 : CT_NIL;
 	t->free_head = 0;
+	t->fifo_head = t->fifo_tail = CT_NIL;
 	t->st.max_entries = max_entries;
 
 	/* A secret seed keeps a remote sender from choosing which flows
@@ -108,20 +171,32 @@ fail:
 	return error;
 }
 
+int
+ct_table_limit_sources(struct ct_table *t, uint32_t percent)
+{
+	if (percent == 0 || percent > 100)
+		return -EINVAL;
+	t->src_max_entries = src_bound(t->n_entries, percent);
+	return 0;
+}
+
 void
 ct_table_destroy(struct ct_table *t)
 {
 	if (t == NULL)
 		return;
-	free(t->entries);
-	free(t->buckets);
+	table_unmap(t->entries, (size_t)t->n_entries * sizeof(*t->entries));
+	table_unmap(t->buckets, ((size_t)t->bucket_mask + 1) *
+	    sizeof(*t->buckets));
 	free(t->frags);
+	free(t->srcs);
+	free(t->src_buckets);
 	free(t);
 }
 
 /* A multiply-xorshift over the tuple's five 64-bit words. */
-static uint32_t
-tuple_hash(const struct ct_table *t, const struct ct_tuple *k)
+uint32_t
+ct_tuple_hash(const struct ct_table *t, const struct ct_tuple *k)
 {
 	uint64_t h = t->seed, w;
 	const uint8_t *b = (const uint8_t *)k;
@@ -142,7 +217,7 @@ static void
 chain_insert(struct ct_table *t, uint32_t idx, enum ct_dir dir)
 {
 	struct ct_entry *e = &t->entries[idx];
-	uint32_t b = tuple_hash(t, &e->tuple[dir]) & t->bucket_mask;
+	uint32_t b = ct_tuple_hash(t, &e->tuple[dir]) & t->bucket_mask;
 
 	e->next[dir] = t->buckets[b];
 	t->buckets[b] = idx * 2 + dir;
@@ -152,7 +227,7 @@ static void
 chain_remove(struct ct_table *t, uint32_t idx, enum ct_dir dir)
 {
 	struct ct_entry *e = &t->entries[idx];
-	uint32_t b = tuple_hash(t, &e->tuple[dir]) & t->bucket_mask;
+	uint32_t b = ct_tuple_hash(t, &e->tuple[dir]) & t->bucket_mask;
 	uint32_t *link = &t->buckets[b], node = idx * 2 + dir;
 
 	while (*link != CT_NIL) {
@@ -164,6 +239,131 @@ chain_remove(struct ct_table *t, uint32_t idx, enum ct_dir dir)
 	}
 }
 
+/* ---- sources: who holds how many entries ---- */
+
+static uint32_t
+src_hash(const struct ct_table *t, uint8_t l3, const uint8_t *addr)
+{
+	uint64_t a, b, h;
+
+	memcpy(&a, addr, 8);
+	memcpy(&b, addr + 8, 8);
+	h = (t->seed ^ l3 ^ a) * 0x9e3779b97f4a7c15ULL;
+	h = (h ^ (h >> 29) ^ b) * 0xbf58476d1ce4e5b9ULL;
+	return (uint32_t)(h ^ (h >> 32)) & t->src_mask;
+}
+
+/* The slot of k's source, or CT_NIL when it holds nothing. */
+static uint32_t
+src_find(const struct ct_table *t, const struct ct_tuple *k)
+{
+	uint32_t i = t->src_buckets[src_hash(t, k->l3, k->src)];
+
+	while (i != CT_NIL && (t->srcs[i].l3 != k->l3 ||
+	    memcmp(t->srcs[i].addr, k->src, 16) != 0))
+		i = t->srcs[i].next;
+	return i;
+}
+
+static uint32_t
+src_entries(const struct ct_table *t, const struct ct_tuple *k)
+{
+	uint32_t i = src_find(t, k);
+
+	return i == CT_NIL ? 0 : t->srcs[i].n_entries;
+}
+
+/* Counts one more entry for k's source; never fails, since the pool has
+ * a slot for every entry. */
+static uint32_t
+src_take(struct ct_table *t, const struct ct_tuple *k)
+{
+	uint32_t i = src_find(t, k), b;
+	struct ct_src *s;
+
+	if (i == CT_NIL) {
+		i = t->src_free;
+		s = &t->srcs[i];
+		t->src_free = s->next;
+		memcpy(s->addr, k->src, 16);
+		s->l3 = k->l3;
+		s->n_entries = 0;
+		b = src_hash(t, k->l3, k->src);
+		s->next = t->src_buckets[b];
+		t->src_buckets[b] = i;
+	}
+	t->srcs[i].n_entries++;
+	return i;
+}
+
+static void
+src_put(struct ct_table *t, uint32_t i)
+{
+	struct ct_src *s = &t->srcs[i];
+	uint32_t *link;
+
+	if (--s->n_entries != 0)
+		return;
+	link = &t->src_buckets[src_hash(t, s->l3, s->addr)];
+	while (*link != i)
+		link = &t->srcs[*link].next;
+	*link = s->next;
+	s->next = t->src_free;
+	t->src_free = i;
+}
+
+/* ---- the unassured FIFO ---- */
+
+static void
+fifo_append(struct ct_table *t, uint32_t idx)
+{
+	struct ct_entry *e = &t->entries[idx];
+
+	e->fifo_prev = t->fifo_tail;
+	e->fifo_next = CT_NIL;
+	if (t->fifo_tail != CT_NIL)
+		t->entries[t->fifo_tail].fifo_next = idx;
+	else
+		t->fifo_head = idx;
+	t->fifo_tail = idx;
+}
+
+static void
+fifo_remove(struct ct_table *t, struct ct_entry *e)
+{
+	if (e->fifo_prev != CT_NIL)
+		t->entries[e->fifo_prev].fifo_next = e->fifo_next;
+	else
+		t->fifo_head = e->fifo_next;
+	if (e->fifo_next != CT_NIL)
+		t->entries[e->fifo_next].fifo_prev = e->fifo_prev;
+	else
+		t->fifo_tail = e->fifo_prev;
+}
+
+/* Linux's rule (IPS_ASSURED): a reply for UDP, ICMP and the rest; for
+ * TCP the whole handshake, so answered SYNs of a SYN flood against a
+ * live server stay evictable. */
+static bool
+entry_is_assured_now(const struct ct_entry *e)
+{
+	if (!(e->flags & CT_E_SEEN_REPLY))
+		return false;
+	if (e->tuple[0].proto != IPPROTO_TCP_)
+		return true;
+	return e->tcp_state >= CT_TCP_ESTABLISHED &&
+	    e->tcp_state <= CT_TCP_TIME_WAIT;
+}
+
+void
+ct_entry_assure(struct ct_table *t, struct ct_entry *e)
+{
+	if ((e->flags & CT_E_ASSURED) || !entry_is_assured_now(e))
+		return;
+	fifo_remove(t, e);
+	e->flags |= CT_E_ASSURED;
+}
+
 void
 ct_entry_free(struct ct_table *t, uint32_t idx)
 {
@@ -171,10 +371,42 @@ ct_entry_free(struct ct_table *t, uint32_t idx)
 
 	chain_remove(t, idx, CT_DIR_ORIGINAL);
 	chain_remove(t, idx, CT_DIR_REPLY);
+	if (!(e->flags & CT_E_ASSURED))
+		fifo_remove(t, e);
+	src_put(t, e->src);
 	memset(e, 0, sizeof(*e));
 	e->next[0] = t->free_head;
 	t->free_head = idx;
 	t->st.in_use--;
+}
+
+/*
+ * Early drop: frees one unassured entry to make room, or returns false.
+ * Of the CT_EVICT_SCAN oldest it takes the one whose source holds the
+ * most entries (the first such), so a flood pays for itself before an
+ * old flow of a quiet host does.  An entry met at now_ns is skipped: a
+ * result of the running batch may still hold its index.
+ */
+static bool
+evict_one(struct ct_table *t, uint64_t now_ns)
+{
+	uint32_t idx = t->fifo_head, victim = CT_NIL, most = 0;
+
+	for (int n = 0; n < CT_EVICT_SCAN && idx != CT_NIL; n++) {
+		const struct ct_entry *e = &t->entries[idx];
+		uint32_t held = t->srcs[e->src].n_entries;
+
+		if (e->seen_stamp != (uint32_t)now_ns && held > most) {
+			victim = idx;
+			most = held;
+		}
+		idx = e->fifo_next;
+	}
+	if (victim == CT_NIL)
+		return false;
+	ct_entry_free(t, victim);
+	t->st.evicted++;
+	return true;
 }
 
 /*
@@ -185,8 +417,14 @@ uint32_t
 ct_lookup(struct ct_table *t, const struct ct_tuple *k, uint64_t now_ns,
     enum ct_dir *dir)
 {
-	uint32_t b = tuple_hash(t, k) & t->bucket_mask;
-	uint32_t node = t->buckets[b];
+	return ct_lookup_hashed(t, k, ct_tuple_hash(t, k), now_ns, dir);
+}
+
+uint32_t
+ct_lookup_hashed(struct ct_table *t, const struct ct_tuple *k,
+    uint32_t hash, uint64_t now_ns, enum ct_dir *dir)
+{
+	uint32_t node = t->buckets[hash & t->bucket_mask];
 
 	while (node != CT_NIL) {
 		uint32_t idx = node / 2;
@@ -199,6 +437,7 @@ ct_lookup(struct ct_table *t, const struct ct_tuple *k, uint64_t now_ns,
 				t->st.expired++;
 				return CT_ENTRY_NONE;
 			}
+			e->seen_stamp = (uint32_t)now_ns;
 			*dir = d;
 			return idx;
 		}
@@ -297,6 +536,7 @@ ct_frag_follow(struct ct_table *t, const struct ct_frag_key *k,
 	    f->entry >= t->n_entries ||
 	    !((e = &t->entries[f->entry])->flags & CT_E_USED))
 		return ct_invalid(t, r, CT_INVALID_FRAGMENT);
+	t->entries[f->entry].seen_stamp = (uint32_t)now_ns;
 	r->frag_follow = true;
 	r->frag = *k;
 	r->entry = f->entry;
@@ -305,6 +545,46 @@ ct_frag_follow(struct ct_table *t, const struct ct_frag_key *k,
 	    CT_STATE_NEW;
 	t->st.frags_followed++;
 	return r->state;
+}
+
+/*
+ * The flow of r got an entry after r was classified: an earlier packet of
+ * the same batch was confirmed first.  r joins it when it would have
+ * created the same entry: no translation of its own yet, or the same
+ * reply tuple.  A packet already translated otherwise (a random DNAT
+ * port) cannot join: it is on its way somewhere else.
+ */
+static int
+confirm_join(struct ct_table *t, struct ct_result *r, uint32_t idx,
+    enum ct_dir dir, uint64_t now_ns)
+{
+	struct ct_entry *e = &t->entries[idx];
+
+	if (r->pending.nat != 0 && (e->nat != r->pending.nat ||
+	    memcmp(&e->tuple[CT_DIR_REPLY], &r->pending.nat_reply,
+	    sizeof(r->pending.nat_reply)) != 0)) {
+		t->st.nat_clash++;
+		return -EADDRINUSE;
+	}
+	if (dir == CT_DIR_REPLY)
+		e->flags |= CT_E_SEEN_REPLY;
+	ct_entry_touch(t, e, dir, r->pending.len_bytes, now_ns);
+	r->entry = idx;
+	r->dir = dir;
+	if (r->frag_first)
+		frag_remember(t, r, now_ns);
+	return 0;
+}
+
+/* Room for one more entry: a free one, an expired one, or an unassured
+ * one evicted; false when every entry is live and assured (or met in
+ * this batch). */
+static bool
+confirm_room(struct ct_table *t, uint64_t now_ns)
+{
+	if (t->free_head != CT_NIL)
+		return true;
+	return ct_expire(t, now_ns, 8) != 0 || evict_one(t, now_ns);
 }
 
 int
@@ -322,13 +602,9 @@ ct_confirm(struct ct_table *t, struct ct_result *r, uint64_t now_ns)
 			frag_remember(t, r, now_ns);
 		return 0;
 	}
-	/* An earlier packet of the same batch may have confirmed it. */
 	idx = ct_lookup(t, &r->pending.tuple, now_ns, &dir);
-	if (idx != CT_ENTRY_NONE) {
-		r->entry = idx;
-		r->dir = dir;
-		return 0;
-	}
+	if (idx != CT_ENTRY_NONE)
+		return confirm_join(t, r, idx, dir, now_ns);
 	/* Every key in the index belongs to one flow.  Only a translated
 	 * reply can clash: two flows of one batch that chose the same
 	 * translation, or a packet that looks like another flow's
@@ -341,9 +617,13 @@ ct_confirm(struct ct_table *t, struct ct_result *r, uint64_t now_ns)
 		t->st.nat_clash++;
 		return -EADDRINUSE;
 	}
-	/* Make room only from the dead: a bounded sweep for expired
-	 * entries, never an eviction of a live flow. */
-	if (t->free_head == CT_NIL && ct_expire(t, now_ns, 8) == 0) {
+	/* The source's share first: a source at its bound must not make
+	 * room by evicting another host's flow. */
+	if (src_entries(t, &r->pending.tuple) >= t->src_max_entries) {
+		t->st.src_limited++;
+		return -EDQUOT;
+	}
+	if (!confirm_room(t, now_ns)) {
 		t->st.table_full++;
 		return -ENOSPC;
 	}
@@ -355,10 +635,13 @@ ct_confirm(struct ct_table *t, struct ct_result *r, uint64_t now_ns)
 	e->nat = r->pending.nat;
 	e->tuple[CT_DIR_ORIGINAL] = r->pending.tuple;
 	e->tuple[CT_DIR_REPLY] = reply;
+	e->seen_stamp = (uint32_t)now_ns;
+	e->src = src_take(t, &r->pending.tuple);
 	if (e->tuple[0].proto == IPPROTO_TCP_)
 		ct_tcp_init(e, &r->pending);
 	chain_insert(t, idx, CT_DIR_ORIGINAL);
 	chain_insert(t, idx, CT_DIR_REPLY);
+	fifo_append(t, idx);
 	ct_entry_touch(t, e, CT_DIR_ORIGINAL, r->pending.len_bytes, now_ns);
 	t->st.in_use++;
 	t->st.created++;

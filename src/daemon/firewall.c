@@ -1015,12 +1015,14 @@ hg_fw_show(struct hg_daemon *d)
 		json_object_set_new(o, f ? "ipv6" : "ipv4", fo);
 	}
 	dp_ct_stats(d->dp, &cs);
-	ct = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	ct = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 	    "max", (json_int_t)cs.max_entries,
 	    "in_use", (json_int_t)cs.in_use,
 	    "created", (json_int_t)cs.created,
 	    "expired", (json_int_t)cs.expired,
 	    "table_full", (json_int_t)cs.table_full,
+	    "evicted", (json_int_t)cs.evicted,
+	    "src_limited", (json_int_t)cs.src_limited,
 	    "frags_followed", (json_int_t)cs.frags_followed,
 	    "nat_setup", (json_int_t)cs.nat_setup,
 	    "nat_remapped", (json_int_t)cs.nat_remapped,

@@ -194,6 +194,7 @@ run(struct hg_daemon *d, bool exit_on_eof)
 	ct_timeouts_from_cfg(d->cfg, &timeouts);
 	params.ct_timeouts = &timeouts;
 	params.ct_entries = d->cfg->fw.ct_entries;
+	params.ct_src_percent = d->cfg->fw.ct_src_percent;
 	params.n_workers = d->n_workers;
 	params.n_if = d->cfg->n_ifs;
 	memcpy(params.ports, d->ports, sizeof(params.ports));

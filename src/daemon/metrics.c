@@ -160,6 +160,13 @@ prom_firewall(struct prom *p, json_t *fw)
 	    "New flows refused because the table was full.");
 	prom_int(p, "hexgate_conntrack_table_full_total", "", ct,
 	    "table_full");
+	prom_head(p, "hexgate_conntrack_evicted_total", "counter",
+	    "Unanswered flows evicted to make room for new ones.");
+	prom_int(p, "hexgate_conntrack_evicted_total", "", ct, "evicted");
+	prom_head(p, "hexgate_conntrack_source_limited_total", "counter",
+	    "New flows refused: their source held its share of the table.");
+	prom_int(p, "hexgate_conntrack_source_limited_total", "", ct,
+	    "src_limited");
 	prom_head(p, "hexgate_conntrack_invalid_total", "counter",
 	    "Packets conntrack found invalid, by reason.");
 	json_object_foreach(json_object_get(ct, "invalid"), key, v) {

@@ -46,6 +46,9 @@ struct dp_params {
 	 * timeouts NULL: Linux's defaults. */
 	uint32_t ct_entries;
 	const struct ct_timeouts *ct_timeouts;
+	/* A source address's share of each worker table, 1-100 (ct.h);
+	 * 0: CT_SRC_PERCENT_DEFAULT. */
+	uint8_t ct_src_percent;
 };
 
 #define DP_CT_ENTRIES_DEFAULT	65536	/* per worker */

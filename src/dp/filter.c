@@ -62,6 +62,15 @@ dp_reject(const struct pkt *p, enum fw_reject_with with,
 		res->icmp_code = v4 ? ICMP_PORT_UNREACH : ICMP6_PORT_UNREACH;
 }
 
+/* Why ct_confirm() refused a new flow.  -EADDRINUSE: another new flow
+ * took the same translated reply tuple first. */
+static enum pkt_drop
+dp_confirm_drop(int rc)
+{
+	return rc == -ENOSPC ? PKT_DROP_CT_TABLE_FULL :
+	    rc == -EDQUOT ? PKT_DROP_CT_SRC_LIMIT : PKT_DROP_NAT_NO_TUPLE;
+}
+
 /* The chain's verdict as the router carries it out. */
 static void
 dp_verdict(const struct pkt *p, const struct fw_verdict *v,
@@ -143,8 +152,20 @@ dp_conntrack(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
 {
 	struct ip_vec *v = &f->v;
 	struct dp_new_flows nf;
+	struct pkt *ahead[PKT_BATCH_MAX];
+	uint32_t m = 0;
 	bool first_frag = false;
 
+	/* Buckets and entries of the whole batch into the cache first, so
+	 * their misses overlap (bench_ct: about half the cost a packet). */
+	for (uint16_t i = lo; i < v->n; i++)
+		if (v->next[i] == step && dp_prog(w->fw, v->pkts[i]) != NULL)
+			ahead[m++] = v->pkts[i];
+	if (m == 0) {
+		memset(&f->tracked[lo], 0, (size_t)(v->n - lo));
+		return v->n;
+	}
+	ct_prefetch_bulk(w->ct, ahead, m);
 	nf.n = 0;
 	memset(nf.bits, 0, sizeof(nf.bits));
 	for (uint16_t i = lo; i < v->n; i++) {
@@ -161,8 +182,6 @@ dp_conntrack(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
 		if ((p->flags & (PKT_F_FRAG | PKT_F_FRAG_FIRST)) == PKT_F_FRAG &&
 		    first_frag)
 			return i;
-		if (i + 1 < v->n && v->pkts[i + 1] != NULL)
-			hg_prefetch(pkt_l3(v->pkts[i + 1]));
 		ct_classify(w->ct, p, now_ns, cr);
 		if (cr->state == CT_STATE_NEW && cr->entry == CT_ENTRY_NONE &&
 		    !cr->frag_follow && dp_new_flow_seen(&nf, f, i))
@@ -220,8 +239,7 @@ dp_filter_chunk(struct dp_worker *w, struct dp_frame *f,
 			continue;
 		if ((rc = ct_confirm(w->ct, &f->ct[i], now_ns)) != 0) {
 			res->action = IP_FILTER_DROP;
-			res->reason = rc == -ENOSPC ? PKT_DROP_CT_TABLE_FULL :
-			    PKT_DROP_NAT_NO_TUPLE;
+			res->reason = dp_confirm_drop(rc);
 		}
 	}
 }
@@ -295,10 +313,7 @@ dp_post_one(struct dp_worker *w, struct dp_frame *f, uint16_t i,
 			return false;
 		}
 		if ((rc = ct_confirm(w->ct, cr, now_ns)) != 0) {
-			/* -EADDRINUSE: another new flow took the same
-			 * translated reply tuple first. */
-			*why = rc == -ENOSPC ? PKT_DROP_CT_TABLE_FULL :
-			    PKT_DROP_NAT_NO_TUPLE;
+			*why = dp_confirm_drop(rc);
 			return false;
 		}
 	}

@@ -293,6 +293,9 @@ dp_create(struct dp **out, const struct dp_params *params,
 			rc = ct_table_create(&w->ct, dp->params.ct_entries ?
 			    dp->params.ct_entries : DP_CT_ENTRIES_DEFAULT,
 			    params->ct_timeouts);
+		if (rc == 0 && dp->params.ct_src_percent != 0)
+			rc = ct_table_limit_sources(w->ct,
+			    dp->params.ct_src_percent);
 		if (rc == 0)
 			rc = dp_handoff_create(&w->handoff);
 	}
@@ -429,6 +432,8 @@ dp_ct_stats(const struct dp *dp, struct ct_stats *out)
 		out->expired += st.expired;
 		out->reopened += st.reopened;
 		out->table_full += st.table_full;
+		out->evicted += st.evicted;
+		out->src_limited += st.src_limited;
 		out->frags_followed += st.frags_followed;
 		out->nat_setup += st.nat_setup;
 		out->nat_remapped += st.nat_remapped;

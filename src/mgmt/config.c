@@ -1025,7 +1025,9 @@ cfg_neighs(struct cfg_ctx *c, const json_t *arr)
 static const char *const fw_keys[] = {
 	"known_networks", "rules", "rules6", "sets", "conntrack", NULL
 };
-static const char *const ct_keys[] = { "max_entries", "timeouts", NULL };
+static const char *const ct_keys[] = {
+	"max_entries", "source_limit_percent", "timeouts", NULL
+};
 
 static void
 cfg_fw_known(struct cfg_ctx *c, const json_t *arr)
@@ -1084,6 +1086,10 @@ cfg_fw_conntrack(struct cfg_ctx *c, const json_t *obj)
 	if ((v = json_object_get(obj, "max_entries")) != NULL &&
 	    cfg_int(c, "/firewall/conntrack/max_entries", v, 1024, 1 << 24, &n))
 		fw->ct_entries = (uint32_t)n;
+	if ((v = json_object_get(obj, "source_limit_percent")) != NULL &&
+	    cfg_int(c, "/firewall/conntrack/source_limit_percent", v, 1, 100,
+	    &n))
+		fw->ct_src_percent = (uint8_t)n;
 	if ((to = json_object_get(obj, "timeouts")) == NULL ||
 	    !cfg_check_object(c, "/firewall/conntrack/timeouts", to, names))
 		return;

@@ -112,6 +112,8 @@ struct hg_cfg_firewall {
 	char rules6[HG_CFG_PATH_MAX];	/* ip6tables-restore file */
 	char sets[HG_CFG_PATH_MAX];	/* ipset restore file */
 	uint32_t ct_entries;		/* per worker; 0: default */
+	uint8_t  ct_src_percent;	/* a source's share of each worker's
+					   table, 1-100; 0: default */
 	uint32_t ct_timeouts_s[HG_CFG_CT_TIMEOUT_COUNT];	/* 0: default */
 };
 

@@ -51,6 +51,7 @@
 	X(FW_POLICY,        "default policy: not from a known network")      \
 	X(CT_INVALID,       "conntrack: invalid for its flow")               \
 	X(CT_TABLE_FULL,    "conntrack table full: new flow refused")        \
+	X(CT_SRC_LIMIT,     "conntrack: the source holds its share of flows") \
 	X(NAT_NO_TUPLE,     "NAT: no free address and port for a new flow")  \
 	X(PUNT_FAILED,      "host TAP could not take the packet")            \
 	X(HOST_MCAST,       "multicast from the host TAP (not routed)")      \

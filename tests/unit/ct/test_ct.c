@@ -969,6 +969,421 @@ test_not_tracked(void **state)
 	assert_int_equal(ct_table_create(&t, 4, &to), -EINVAL);
 }
 
+/* ---- under a flood ---- */
+
+#define MS	(1000 * 1000ULL)
+
+/* A host at 10.0.<n / 256>.<n % 256>. */
+static struct host
+host_n(unsigned n)
+{
+	char s[32];
+
+	snprintf(s, sizeof(s), "10.0.%u.%u", n / 256 % 256, n % 256);
+	return host(s);
+}
+
+/* A UDP flow from src:sport to dst:53, accepted; returns confirm's. */
+static int
+udp_new(struct ct_table *t, const struct host *src, uint16_t sport,
+    const struct host *dst, uint64_t now_ns, struct ct_result *r)
+{
+	uint8_t f[FRAME_MAX];
+	size_t len = frame_udp(f, src, sport, dst, 53);
+
+	check_state("new UDP flow", classify(t, f, len, now_ns, r),
+	    CT_STATE_NEW);
+	return ct_confirm(t, r, now_ns);
+}
+
+/* Is src:sport -> dst:53 still in the table (found, not NEW-pending)? */
+static bool
+udp_known(struct ct_table *t, const struct host *src, uint16_t sport,
+    const struct host *dst, uint64_t now_ns)
+{
+	uint8_t f[FRAME_MAX];
+	struct ct_result r;
+	size_t len = frame_udp(f, src, sport, dst, 53);
+
+	(void)classify(t, f, len, now_ns, &r);
+	return r.entry != CT_ENTRY_NONE;
+}
+
+/* One host fills the table with unanswered flows; another host's new
+ * flow still gets in, by evicting one of the flood's. */
+static void
+test_flood_evicts_unassured(void **state)
+{
+	struct host a = host("192.0.2.66"), b = host("192.0.2.7");
+	struct host s = host("198.51.100.53");
+	enum { N = 1024 };
+	struct ct_table *t = table(N, NULL);
+	struct ct_result r;
+	struct ct_stats st;
+
+	(void)state;
+	assert_int_equal(ct_table_limit_sources(t, 100), 0);
+	for (uint16_t i = 0; i < N; i++)
+		assert_int_equal(udp_new(t, &a, (uint16_t)(1024 + i), &s,
+		    T0 + i, &r), 0);
+	assert_int_equal(udp_new(t, &b, 5000, &s, T0 + N * MS, &r), 0);
+	ct_table_stats(t, &st);
+	assert_int_equal(st.in_use, N);
+	assert_int_equal(st.evicted, 1);
+	assert_int_equal(st.table_full, 0);
+	/* the victim is the flood's oldest: its first flow */
+	assert_false(udp_known(t, &a, 1024, &s, T0 + N * MS + 1));
+	assert_true(udp_known(t, &b, 5000, &s, T0 + N * MS + 1));
+	/* and it keeps working for the next thousand new flows of others */
+	for (unsigned i = 0; i < 1000; i++) {
+		struct host h = host_n(i);
+
+		assert_int_equal(udp_new(t, &h, 7000, &s,
+		    T0 + (N + 1 + i) * MS, &r), 0);
+	}
+	ct_table_stats(t, &st);
+	assert_int_equal(st.evicted, 1001);
+	ct_table_destroy(t);
+}
+
+/* Answered flows are never evicted: a table of assured flows refuses a
+ * new one (table_full) and the flows all survive a flood. */
+static void
+test_flood_spares_assured(void **state)
+{
+	struct host a = host("192.0.2.66"), c = host("192.0.2.8");
+	struct host s = host("198.51.100.53");
+	enum { N = 64 };
+	struct ct_table *t = table(N, NULL);
+	uint8_t f[FRAME_MAX];
+	struct ct_result r;
+	struct ct_stats st;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(ct_table_limit_sources(t, 100), 0);
+	/* half answered UDP flows, a quarter established TCP ... */
+	for (uint16_t i = 0; i < N / 2; i++) {
+		assert_int_equal(udp_new(t, &c, (uint16_t)(2000 + i), &s, T0,
+		    &r), 0);
+		len = frame_udp(f, &s, 53, &c, (uint16_t)(2000 + i));
+		check_state("reply", pass(t, f, len, T0, &r), EST);
+	}
+	for (uint16_t i = 0; i < N / 4; i++) {
+		struct tcp_seg syn = { TCP_SYN, 100, 0, 1000, NO_WS, 0 };
+		struct tcp_seg synack = { TCP_SYN | TCP_ACK, 500, 101, 1000,
+		    NO_WS, 0 };
+		struct tcp_seg ack = { TCP_ACK, 101, 501, 1000, NO_WS, 0 };
+		uint16_t port = (uint16_t)(3000 + i);
+
+		len = frame_tcp(f, &c, port, &s, 80, &syn);
+		check_state("SYN", pass(t, f, len, T0, &r), CT_STATE_NEW);
+		len = frame_tcp(f, &s, 80, &c, port, &synack);
+		check_state("SYN-ACK", pass(t, f, len, T0, &r), EST);
+		len = frame_tcp(f, &c, port, &s, 80, &ack);
+		check_state("ACK", pass(t, f, len, T0, &r), EST);
+		assert_int_equal(ct_entry_tcp_state(t, r.entry),
+		    CT_TCP_ESTABLISHED);
+	}
+	/* ... and a quarter unanswered: the only ones a flood may take */
+	for (uint16_t i = 0; i < N / 4; i++)
+		assert_int_equal(udp_new(t, &a, (uint16_t)(1024 + i), &s, T0,
+		    &r), 0);
+	for (uint16_t i = 0; i < 200; i++)
+		assert_int_equal(udp_new(t, &a, (uint16_t)(4000 + i), &s,
+		    T0 + (1 + i) * MS, &r), 0);
+	ct_table_stats(t, &st);
+	assert_int_equal(st.evicted, 200);
+	assert_int_equal(st.table_full, 0);
+	for (uint16_t i = 0; i < N / 2; i++)
+		assert_true(udp_known(t, &c, (uint16_t)(2000 + i), &s,
+		    T0 + 300 * MS));
+
+	/* once every entry is assured, a new flow is refused */
+	t = (ct_table_destroy(t), table(4, NULL));
+	for (uint16_t i = 0; i < 4; i++) {
+		assert_int_equal(udp_new(t, &c, (uint16_t)(2000 + i), &s, T0,
+		    &r), 0);
+		len = frame_udp(f, &s, 53, &c, (uint16_t)(2000 + i));
+		check_state("reply", pass(t, f, len, T0, &r), EST);
+	}
+	assert_int_equal(udp_new(t, &a, 1024, &s, T0 + MS, &r), -ENOSPC);
+	ct_table_stats(t, &st);
+	assert_int_equal(st.table_full, 1);
+	assert_int_equal(st.evicted, 0);
+	ct_table_destroy(t);
+}
+
+/* Among the oldest unassured flows the one whose source holds most goes:
+ * a quiet host's old flow outlives the flood's newer ones.  And nothing
+ * met at the same now_ns (the running batch) is taken. */
+static void
+test_flood_victim_choice(void **state)
+{
+	struct host a = host("192.0.2.66"), b = host("192.0.2.7");
+	struct host c = host("192.0.2.8"), s = host("198.51.100.53");
+	enum { N = 64 };
+	struct ct_table *t = table(N, NULL);
+	struct ct_result r;
+	struct ct_stats st;
+
+	(void)state;
+	assert_int_equal(ct_table_limit_sources(t, 100), 0);
+	assert_int_equal(udp_new(t, &b, 5000, &s, T0, &r), 0);
+	for (uint16_t i = 0; i < N - 1; i++)
+		assert_int_equal(udp_new(t, &a, (uint16_t)(1024 + i), &s,
+		    T0 + 1, &r), 0);
+	assert_int_equal(udp_new(t, &c, 6000, &s, T0 + MS, &r), 0);
+	assert_true(udp_known(t, &b, 5000, &s, T0 + MS + 1));
+	assert_false(udp_known(t, &a, 1024, &s, T0 + MS + 1));
+	ct_table_stats(t, &st);
+	assert_int_equal(st.evicted, 1);
+	ct_table_destroy(t);
+
+	/* every entry met at this instant: nothing may go, until later */
+	t = table(4, NULL);
+	for (uint16_t i = 0; i < 4; i++)
+		assert_int_equal(udp_new(t, &a, (uint16_t)(1024 + i), &s,
+		    T0 + 5, &r), 0);
+	assert_int_equal(udp_new(t, &c, 6001, &s, T0 + 5, &r), -ENOSPC);
+	assert_int_equal(udp_new(t, &c, 6001, &s, T0 + 6, &r), 0);
+	ct_table_stats(t, &st);
+	assert_int_equal(st.evicted, 1);
+	assert_int_equal(st.table_full, 1);
+	ct_table_destroy(t);
+}
+
+/* A source that holds its share is refused its next flow before it can
+ * evict anyone; other sources are not; freeing one lets it in again. */
+static void
+test_source_limit(void **state)
+{
+	struct host a = host("192.0.2.66"), b = host("192.0.2.7");
+	struct host a6 = host("2001:db8::66"), s = host("198.51.100.53");
+	struct host s6 = host("2001:db8:1::53");
+	enum { N = 1000, BOUND = 100 };
+	struct ct_table *t = table(N, NULL);
+	struct ct_result r;
+	struct ct_stats st;
+
+	(void)state;
+	assert_int_equal(ct_table_limit_sources(t, 0), -EINVAL);
+	assert_int_equal(ct_table_limit_sources(t, 101), -EINVAL);
+	assert_int_equal(ct_table_limit_sources(t, 10), 0);	/* 100 */
+	for (uint16_t i = 0; i < BOUND; i++)
+		assert_int_equal(udp_new(t, &a, (uint16_t)(1024 + i), &s, T0,
+		    &r), 0);
+	assert_int_equal(udp_new(t, &a, 9999, &s, T0 + 1, &r), -EDQUOT);
+	assert_int_equal(r.entry, CT_ENTRY_NONE);
+	ct_table_stats(t, &st);
+	assert_int_equal(st.src_limited, 1);
+	assert_int_equal(st.table_full, 0);
+	assert_int_equal(st.evicted, 0);
+	assert_int_equal(st.in_use, BOUND);
+	/* others, an IPv6 source among them, are not limited */
+	assert_int_equal(udp_new(t, &b, 5000, &s, T0 + 1, &r), 0);
+	assert_int_equal(udp_new(t, &a6, 5000, &s6, T0 + 1, &r), 0);
+	/* the flood's flows expire and the worker's sweep reclaims them:
+	 * the source starts over */
+	assert_int_equal(ct_expire(t, T0 + 31 * HG_NS_PER_S, 8 * N), 102);
+	assert_int_equal(udp_new(t, &a, 9999, &s, T0 + 31 * HG_NS_PER_S, &r),
+	    0);
+	ct_table_stats(t, &st);
+	assert_int_equal(st.src_limited, 1);
+	ct_table_destroy(t);
+
+	/* the default: 25% of the table, at least CT_SRC_MIN_ENTRIES */
+	t = table(1024, NULL);
+	for (uint16_t i = 0; i < 256; i++)
+		assert_int_equal(udp_new(t, &a, (uint16_t)(1024 + i), &s, T0,
+		    &r), 0);
+	assert_int_equal(udp_new(t, &a, 9999, &s, T0, &r), -EDQUOT);
+	ct_table_destroy(t);
+}
+
+/* ---- over a batch ---- */
+
+/* Two packets of one new flow in one batch: both NEW, no entry; the
+ * first confirm inserts, the second joins it. */
+static void
+test_bulk_same_flow(void **state)
+{
+	struct host a = host("192.0.2.1"), s = host("198.51.100.53");
+	struct ct_table *t = table(16, NULL);
+	uint8_t f[FRAME_MAX];
+	struct ct_result r[2];
+	struct ct_stats st;
+	struct pkt p[2], *pp[2] = { &p[0], &p[1] };
+	size_t len = frame_udp(f, &a, 1000, &s, 53);
+
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		memset(&p[i], 0, sizeof(p[i]));
+		p[i].data = f;
+		p[i].len = (uint16_t)len;
+		assert_int_equal(pkt_parse(&p[i], NULL), PKT_DROP_NONE);
+	}
+	ct_classify_bulk(t, pp, 2, T0, r);
+	for (int i = 0; i < 2; i++) {
+		check_state("bulk", r[i].state, CT_STATE_NEW);
+		assert_int_equal(r[i].entry, CT_ENTRY_NONE);
+	}
+	assert_int_equal(ct_confirm(t, &r[0], T0), 0);
+	assert_int_equal(ct_confirm(t, &r[1], T0), 0);
+	assert_int_equal(r[1].entry, r[0].entry);
+	ct_table_stats(t, &st);
+	assert_int_equal(st.in_use, 1);
+	assert_int_equal(st.created, 1);
+	ct_table_destroy(t);
+}
+
+/* A pool of frames of a few flows, in every protocol and direction,
+ * and malformed ones; random batches of them go through two tables,
+ * one packet by packet, one in bulk, with the same confirms. */
+enum { MIX_FLOWS = 24, MIX_FRAMES = MIX_FLOWS * 6 + 4 };
+
+struct mix {
+	uint8_t f[MIX_FRAMES][200];
+	size_t len[MIX_FRAMES];
+	unsigned n;
+};
+
+static void
+mix_add(struct mix *m, const uint8_t *f, size_t len)
+{
+	assert_true(len <= sizeof(m->f[0]) && m->n < MIX_FRAMES);
+	memcpy(m->f[m->n], f, len);
+	m->len[m->n++] = len;
+}
+
+static void
+mix_build(struct mix *m)
+{
+	struct host s = host("198.51.100.53"), s6 = host("2001:db8:1::53");
+	uint8_t f[FRAME_MAX], in[FRAME_MAX], q[28];
+	struct host c0, c1;
+	size_t len;
+
+	m->n = 0;
+	for (unsigned i = 0; i < MIX_FLOWS; i++) {
+		struct host c = host_n(i % 6), c6 = host("2001:db8::7");
+		const struct host *cl = i % 4 == 3 ? &c6 : &c;
+		const struct host *sv = i % 4 == 3 ? &s6 : &s;
+		uint16_t port = (uint16_t)(1000 + i);
+		struct tcp_seg syn = { TCP_SYN, 100, 0, 1000, NO_WS, 0 };
+		struct tcp_seg synack = { TCP_SYN | TCP_ACK, 500, 101, 1000,
+		    NO_WS, 0 };
+		struct tcp_seg ack = { TCP_ACK, 101, 501, 1000, NO_WS, 0 };
+
+		len = frame_udp(f, cl, port, sv, 53);
+		mix_add(m, f, len);
+		len = frame_udp(f, sv, 53, cl, port);
+		mix_add(m, f, len);
+		len = frame_tcp(f, cl, port, sv, 80, &syn);
+		mix_add(m, f, len);
+		len = frame_tcp(f, sv, 80, cl, port, &synack);
+		mix_add(m, f, len);
+		len = frame_tcp(f, cl, port, sv, 80, &ack);
+		mix_add(m, f, len);
+		len = frame_icmp(f, cl, sv, cl->v6 ? ICMP6_ECHO_REQUEST :
+		    ICMP_ECHO_REQUEST, port, NULL, 0);
+		mix_add(m, f, len);
+	}
+	/* an echo reply with no request, an error quoting flow 0's UDP
+	 * (IPv4 header and ports), one with a truncated quote, a stray
+	 * later fragment */
+	c0 = host_n(0);
+	c1 = host_n(1);
+	len = frame_icmp(f, &s, &c0, ICMP_ECHO_REPLY, 77, NULL, 0);
+	mix_add(m, f, len);
+	len = frame_udp(in, &c0, 1000, &s, 53);
+	memcpy(q, in + ETH_HDR_LEN, sizeof(q));
+	len = frame_icmp(f, &s, &c0, ICMP_DEST_UNREACH, 0, q, sizeof(q));
+	mix_add(m, f, len);
+	len = frame_icmp(f, &s, &c0, ICMP_DEST_UNREACH, 0, q, 10);
+	mix_add(m, f, len);
+	len = frame_udp(f, &c1, 1001, &s, 53);
+	frag4(f, 99, 4, false);
+	mix_add(m, f, len);
+}
+
+static void
+result_equal(unsigned batch, unsigned i, const struct ct_result *a,
+    const struct ct_result *b)
+{
+	if (a->state != b->state || a->dir != b->dir ||
+	    a->reason != b->reason || a->entry != b->entry ||
+	    a->frag_first != b->frag_first ||
+	    a->frag_follow != b->frag_follow ||
+	    memcmp(&a->pending.tuple, &b->pending.tuple,
+	    sizeof(a->pending.tuple)) != 0 ||
+	    a->pending.tcp_seq != b->pending.tcp_seq ||
+	    a->pending.icmp_reply_type != b->pending.icmp_reply_type ||
+	    a->pending.len_bytes != b->pending.len_bytes)
+		fail_msg("batch %u packet %u: per packet %s entry %u, bulk "
+		    "%s entry %u", batch, i, ct_state_name(a->state),
+		    a->entry, ct_state_name(b->state), b->entry);
+}
+
+static void
+test_bulk_equals_single(void **state)
+{
+	static struct mix m;
+	struct ct_table *one = table(48, NULL), *bulk = table(48, NULL);
+	struct ct_result r1[PKT_BATCH_MAX], rb[PKT_BATCH_MAX];
+	struct pkt p[PKT_BATCH_MAX], *pp[PKT_BATCH_MAX];
+	struct ct_stats st1, stb;
+	uint64_t now = T0, rng = 0x2545f4914f6cdd1dULL;
+
+	(void)state;
+	mix_build(&m);
+	for (unsigned batch = 0; batch < 400; batch++) {
+		unsigned n;
+
+		rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+		/* mostly small batches, so flows go unseen and expire */
+		n = 1 + (unsigned)(rng % (batch % 8 == 0 ? PKT_BATCH_MAX : 24));
+		for (unsigned i = 0; i < n; i++) {
+			unsigned k;
+
+			rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+			k = (unsigned)(rng % m.n);
+			memset(&p[i], 0, sizeof(p[i]));
+			p[i].data = m.f[k];
+			p[i].len = (uint16_t)m.len[k];
+			assert_int_equal(pkt_parse(&p[i], NULL),
+			    PKT_DROP_NONE);
+			pp[i] = &p[i];
+		}
+		for (unsigned i = 0; i < n; i++)
+			(void)ct_classify(one, pp[i], now, &r1[i]);
+		ct_classify_bulk(bulk, pp, n, now, rb);
+		for (unsigned i = 0; i < n; i++) {
+			result_equal(batch, i, &r1[i], &rb[i]);
+			/* accept two thirds, the same ones in both */
+			if ((rng >> (i % 48)) % 3 == 0)
+				continue;
+			assert_int_equal(ct_confirm(one, &r1[i], now),
+			    ct_confirm(bulk, &rb[i], now));
+			assert_int_equal(r1[i].entry, rb[i].entry);
+		}
+		/* time moves by 0-8 s: flows expire, the table fills;
+		 * now and then the worker's sweep runs */
+		now += (rng >> 8) % (8 * HG_NS_PER_S);
+		if (batch % 5 == 0)
+			assert_int_equal(ct_expire(one, now, 4),
+			    ct_expire(bulk, now, 4));
+	}
+	ct_table_stats(one, &st1);
+	ct_table_stats(bulk, &stb);
+	assert_memory_equal(&st1, &stb, sizeof(st1));
+	assert_true(st1.created > 100);
+	assert_true(st1.expired > 0);
+	assert_true(st1.evicted > 0 && st1.table_full > 0);
+	ct_table_destroy(one);
+	ct_table_destroy(bulk);
+}
+
 int
 main(void)
 {
@@ -988,6 +1403,12 @@ main(void)
 		cmocka_unit_test(test_pool_fixed),
 		cmocka_unit_test(test_fragments),
 		cmocka_unit_test(test_not_tracked),
+		cmocka_unit_test(test_flood_evicts_unassured),
+		cmocka_unit_test(test_flood_spares_assured),
+		cmocka_unit_test(test_flood_victim_choice),
+		cmocka_unit_test(test_source_limit),
+		cmocka_unit_test(test_bulk_same_flow),
+		cmocka_unit_test(test_bulk_equals_single),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

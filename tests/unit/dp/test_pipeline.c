@@ -7,7 +7,8 @@
  *  - conntrack over the batch stops before the second packet of a new
  *    flow, so a burst that opens flows creates one entry each, and every
  *    packet of a masqueraded flow leaves with the same translation;
- *  - a packet dropped by each stage is counted with that stage's reason;
+ *  - a packet dropped by each stage is counted with that stage's reason,
+ *    POSTROUTING's own (a source over its share of the table) included;
  *  - the stages one by one: dp_conntrack, dp_filter and dp_postrouting
  *    leave each packet at the step the next stage expects.
  */
@@ -254,27 +255,28 @@ test_each_stage_counts_its_drops(void **state)
 	assert_int_equal(ifstats(r, 1).tx_pkts, 0);
 }
 
-/* POSTROUTING: a flow the table has no room for is refused there and
- * counted; the packets before it go on. */
+/* POSTROUTING: a source that holds its share of the table (25% by
+ * default) has its next new flow refused there, counted with its own
+ * reason; the flows before it went on. */
 static void
-test_postrouting_table_full(void **state)
+test_postrouting_source_limit(void **state)
 {
 	struct rig *r = *state;
 	struct ct_stats cs;
 	uint16_t port = 10000;
 
-	/* Fill the table with flows the wan side answers, then one more. */
-	while (dp_ct_stats(r->dp, &cs), cs.in_use < cs.max_entries &&
+	while (ifstats(r, 0).drops[PKT_DROP_CT_SRC_LIMIT] == 0 &&
 	    port < 12000) {
 		for (int k = 0; k < 32; k++)
 			add(r, udp(r, WAN_PEER, port++, 53, 64));
 		dp_pipeline_rx(r->w, NOW);
 	}
 	dp_ct_stats(r->dp, &cs);
-	assert_int_equal(cs.in_use, cs.max_entries);
-	add(r, udp(r, WAN_PEER, port, 53, 64));
-	dp_pipeline_rx(r->w, NOW);
-	assert_true(ifstats(r, 0).drops[PKT_DROP_CT_TABLE_FULL] >= 1);
+	assert_int_equal(cs.in_use, cs.max_entries / 4);
+	assert_int_equal(ifstats(r, 1).tx_pkts, cs.in_use);
+	assert_int_equal(ifstats(r, 0).drops[PKT_DROP_CT_SRC_LIMIT],
+	    port - 10000 - cs.in_use);
+	assert_int_equal(cs.src_limited, port - 10000 - cs.in_use);
 }
 
 int
@@ -285,7 +287,7 @@ main(void)
 		    rig_setup, rig_teardown),
 		cmocka_unit_test_setup_teardown(test_each_stage_counts_its_drops,
 		    rig_setup, rig_teardown),
-		cmocka_unit_test_setup_teardown(test_postrouting_table_full,
+		cmocka_unit_test_setup_teardown(test_postrouting_source_limit,
 		    rig_setup, rig_teardown),
 	};
 

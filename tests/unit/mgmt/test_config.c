@@ -132,6 +132,7 @@ static const struct cfg_case cases[] = {
 	  "{\"firewall\":{\"known_networks\":[\"10.0.0.0/8\",\"2001:db8::/32\"],"
 	  "\"rules\":\"rules.v4\",\"rules6\":\"/etc/hexgate/rules.v6\","
 	  "\"sets\":\"sets\",\"conntrack\":{\"max_entries\":4096,"
+	  "\"source_limit_percent\":10,"
 	  "\"timeouts\":{\"tcp_established\":3600,\"udp\":10}}}}",
 	  NULL, NULL },
 	{ "firewall: known network with host bits",
@@ -147,6 +148,12 @@ static const struct cfg_case cases[] = {
 	{ "firewall: conntrack table too small",
 	  "{\"firewall\":{\"conntrack\":{\"max_entries\":10}}}",
 	  "/firewall/conntrack/max_entries", "out of range" },
+	{ "firewall: source limit of 0%",
+	  "{\"firewall\":{\"conntrack\":{\"source_limit_percent\":0}}}",
+	  "/firewall/conntrack/source_limit_percent", "out of range" },
+	{ "firewall: source limit over 100%",
+	  "{\"firewall\":{\"conntrack\":{\"source_limit_percent\":101}}}",
+	  "/firewall/conntrack/source_limit_percent", "out of range" },
 	{ "firewall: unknown timeout",
 	  "{\"firewall\":{\"conntrack\":{\"timeouts\":{\"tcp\":5}}}}",
 	  "/firewall/conntrack/timeouts/tcp", "unknown key \"tcp\"" },
