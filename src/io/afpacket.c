@@ -1,6 +1,6 @@
 /*
  * src/io/afpacket.c: the AF_PACKET port, "afpacket:IFNAME".  One socket
- * per queue, each with a TPACKET_V3 receive ring and a TPACKET_V3 transmit
+ * per queue, each with a TPACKET_V2 receive ring and a TPACKET_V2 transmit
  * ring mapped in one mmap(); all sockets of a port form one PACKET_FANOUT
  * group of type CBPF whose program (flow.c) computes io_flow_queue(), so
  * both directions of a flow reach the same queue, conntrack can stay per
@@ -16,30 +16,46 @@
  * (PACKET_FANOUT_FLAG_IGNORE_OUTGOING: a fanout group has its own receive
  * hook, which ignores the per-socket PACKET_IGNORE_OUTGOING; Linux 6.9+).
  *
+ * Why V2 and not V3: a V3 ring hands user space whole blocks, and a block
+ * that does not fill is handed over only when its retire timer fires
+ * (1 ms at the least), so on a quiet port every frame waited up to that
+ * long and poll() woke only then: a ping through hexgated took 0.65-1.5 ms
+ * where the kernel forwards in 0.03.  A V2 slot is the user's as soon as
+ * its frame is written, and the socket becomes readable per frame.  The
+ * kernel's work per frame is the same either way; V3's gain is a packed
+ * block (small frames take less ring memory) and one wake-up per block,
+ * which matters only to a reader that sleeps between frames, and the
+ * worker does not sleep while traffic flows (src/dp, dp_idle_wait()).
+ * Measured side by side (docs/PERFORMANCE.md): the ping RTT drops to near
+ * the kernel's and the 64-byte forwarding rate stays where V3 had it.
+ *
  * Receive copies each frame out of the ring into a packet of the worker's
- * pool, so a ring block goes back to the kernel as soon as it is read and
- * no packet points into kernel memory.  A VLAN tag the driver took off
+ * pool, so a slot goes back to the kernel as soon as it is read and no
+ * packet points into kernel memory.  A VLAN tag the driver took off
  * (TP_STATUS_VLAN_VALID) is put back into the frame, so the bridge sees the
  * frame as it was on the wire.  Frames whose transport checksum a local
  * sender left to offload (TP_STATUS_CSUMNOTREADY) are delivered as they are
- * and counted in rx_csum_partial.
+ * and counted in rx_csum_partial.  Frames the kernel could not put in a
+ * full ring are counted in rx_dropped (PACKET_STATISTICS, read when a slot
+ * says TP_STATUS_LOSING).
  *
  * Transmit copies frames into the TX ring and kicks the kernel once per
  * io_port_tx() call with a non-blocking sendto(); the kernel returns a slot
- * once the driver is done with it.  A full ring counts tx_errors.
+ * once the driver is done with it.  A full ring counts tx_errors.  The
+ * kick goes through the interface's qdisc (no PACKET_QDISC_BYPASS): on a
+ * veth that is noqueue anyway, and the bypass would also hide hexgate's
+ * frames from tcpdump on the port.
  *
  * Ring sizes, per queue:
- *   RX 64 blocks of 128 KiB (8 MiB).  A block goes to user space when it is
- *   full or after AFP_RX_RETIRE_MS, so at low rates each block may hold a
- *   single frame: 64 blocks leave 64 ms of slack before a stalled worker
- *   drops.  Each frame takes ~80 bytes of header and alignment, so a busy
- *   block holds ~800 64-byte or ~80 1514-byte frames and the ring absorbs
- *   bursts of ~5k (large) to ~50k (small) frames.
+ *   RX 128 blocks of 64 KiB (8 MiB), 28 slots of 2,304 bytes a block:
+ *   3,584 frames of any size.  A slot holds the largest frame a packet
+ *   buffer can (PKT_DATA_ROOM) behind the kernel's header (~80 bytes), so
+ *   no frame hexgate could carry is cut.  At 300 kpps, what one worker
+ *   forwards over veth, that is 12 ms of slack before a stalled worker
+ *   drops.
  *   TX 512 slots of 4 KiB (2 MiB): a slot holds the largest frame a packet
- *   buffer can (PKT_DATA_ROOM) behind the 48-byte header, and 512 slots hold
+ *   buffer can (PKT_DATA_ROOM) behind the 32-byte header, and 512 slots hold
  *   two full batches (PKT_BATCH_MAX) while the driver drains the first.
- * The 1 ms retire timeout is also the latency floor of a lightly loaded
- * port: V3 hands over whole blocks, not frames.
  */
 #include <errno.h>
 #include <linux/filter.h>
@@ -65,24 +81,30 @@
 /* Every member of a group must ask for the same type and flags. */
 #define AFP_FANOUT_FLAGS	PACKET_FANOUT_FLAG_IGNORE_OUTGOING
 
-#define AFP_RX_BLOCK_BYTES	(128u << 10)
-#define AFP_RX_BLOCK_NR		64u
-#define AFP_RX_FRAME_BYTES	2048u	/* V3 only checks frame_nr with it */
-#define AFP_RX_RETIRE_MS	1u
+#define AFP_RX_BLOCK_BYTES	(64u << 10)
+#define AFP_RX_BLOCK_NR		128u
+#define AFP_RX_FRAME_BYTES	2304u
+#define AFP_RX_FRAMES_PER_BLOCK	(AFP_RX_BLOCK_BYTES / AFP_RX_FRAME_BYTES)
+#define AFP_RX_FRAME_NR		(AFP_RX_FRAMES_PER_BLOCK * AFP_RX_BLOCK_NR)
+/* Where the kernel puts a received frame in its slot (tpacket_rcv()'s
+ * macoff for a frame without a tag, no tp_reserve): the V2 header, the
+ * sockaddr_ll, aligned so that the IP header lands on 16 bytes. */
+#define AFP_RX_MAC_OFF_MAX	(TPACKET_ALIGN(TPACKET2_HDRLEN + 16) - ETH_HDR_LEN)
 #define AFP_TX_FRAME_BYTES	4096u
 #define AFP_TX_FRAME_NR		512u
-#define AFP_TX_DATA_OFF		TPACKET_ALIGN(sizeof(struct tpacket3_hdr))
+#define AFP_TX_DATA_OFF		TPACKET_ALIGN(sizeof(struct tpacket2_hdr))
 
+_Static_assert(AFP_RX_MAC_OFF_MAX + PKT_DATA_ROOM <= AFP_RX_FRAME_BYTES,
+    "an RX slot must hold a whole packet buffer");
+_Static_assert(AFP_RX_FRAME_BYTES % TPACKET_ALIGNMENT == 0,
+    "the kernel wants aligned RX slots");
 _Static_assert(AFP_TX_DATA_OFF + PKT_DATA_ROOM <= AFP_TX_FRAME_BYTES,
     "a TX slot must hold a whole packet buffer");
 
 /* One queue: touched only by its worker once open. */
 struct afp_queue {
 	int fd;
-	uint32_t rx_block;		/* the block read next */
-	uint32_t rx_left;		/* frames left in it, when rx_in_block */
-	bool rx_in_block;		/* rx_block is ours until we hand it back */
-	uint8_t *rx_frame;		/* next frame in rx_block */
+	uint32_t rx_head;		/* the RX slot read next */
 	uint8_t *rx_ring;
 	uint8_t *tx_ring;
 	uint32_t tx_head;		/* next TX slot to fill */
@@ -131,17 +153,14 @@ static int
 afp_queue_rings(struct io_port *port, struct afp_queue *aq, char *err,
     size_t err_len)
 {
-	struct tpacket_req3 rx, tx;
-	int version = TPACKET_V3, one = 1, rc;
+	struct tpacket_req rx, tx;
+	int version = TPACKET_V2, one = 1, rc;
 
 	memset(&rx, 0, sizeof(rx));
 	rx.tp_block_size = AFP_RX_BLOCK_BYTES;
 	rx.tp_block_nr = AFP_RX_BLOCK_NR;
 	rx.tp_frame_size = AFP_RX_FRAME_BYTES;
-	rx.tp_frame_nr = AFP_RX_BLOCK_BYTES / AFP_RX_FRAME_BYTES *
-	    AFP_RX_BLOCK_NR;
-	rx.tp_retire_blk_tov = AFP_RX_RETIRE_MS;
-	/* A TX ring has fixed slots: the kernel wants the V3-only fields 0. */
+	rx.tp_frame_nr = AFP_RX_FRAME_NR;
 	memset(&tx, 0, sizeof(tx));
 	tx.tp_block_size = AFP_TX_FRAME_BYTES;
 	tx.tp_block_nr = AFP_TX_FRAME_NR;
@@ -377,6 +396,13 @@ io_afp_open(struct io_port *port, const char *args, char *err,
 	port->priv = afp;
 	port->n_rx_queues = port->n_queues;
 	port->flow_exact = afp->fanout_type == PACKET_FANOUT_CBPF;
+	/* Which receive path this is, for whoever reads the log when a
+	 * port is slower than it should be. */
+	hg_log_info("io: %s: %u queue%s, TPACKET_V2 rings (%u RX, %u TX "
+	    "slots a queue), readable per frame, steered by %s", port->spec,
+	    afp->n_queues, afp->n_queues == 1 ? "" : "s", AFP_RX_FRAME_NR,
+	    AFP_TX_FRAME_NR, port->flow_exact ? "io_flow_queue()" :
+	    "the kernel's flow hash");
 	return 0;
 }
 
@@ -386,67 +412,38 @@ io_afp_close(struct io_port *port)
 	afp_free(port->priv);
 }
 
-static struct tpacket_block_desc *
-afp_block(const struct afp_queue *aq, uint32_t i)
+/* Slot i of the RX ring: slots do not straddle blocks, and a block has
+ * room left over at its end. */
+static struct tpacket2_hdr *
+afp_rx_slot(const struct afp_queue *aq, uint32_t i)
 {
-	return (struct tpacket_block_desc *)(void *)
-	    (aq->rx_ring + (size_t)i * AFP_RX_BLOCK_BYTES);
+	return (struct tpacket2_hdr *)(void *)(aq->rx_ring +
+	    (size_t)(i / AFP_RX_FRAMES_PER_BLOCK) * AFP_RX_BLOCK_BYTES +
+	    (size_t)(i % AFP_RX_FRAMES_PER_BLOCK) * AFP_RX_FRAME_BYTES);
 }
 
 /*
  * The kernel dropped frames for want of ring space since we last asked:
  * reading PACKET_STATISTICS returns the count and resets it.  Called only
- * when a block says TP_STATUS_LOSING, so it costs nothing while all is well.
+ * when a slot says TP_STATUS_LOSING, so it costs nothing while all is well.
  */
 static void
 afp_count_ring_drops(struct afp_queue *aq, struct io_queue_stats *st)
 {
-	struct tpacket_stats_v3 ks;
+	struct tpacket_stats ks;
 	socklen_t len = sizeof(ks);
 
 	if (getsockopt(aq->fd, SOL_PACKET, PACKET_STATISTICS, &ks, &len) == 0)
 		io_stat_add(&st->rx_dropped, ks.tp_drops);
 }
 
-/* Takes the next block if the kernel has handed it over. */
-static bool
-afp_block_take(struct afp_queue *aq, struct io_queue_stats *st)
-{
-	struct tpacket_block_desc *bd = afp_block(aq, aq->rx_block);
-	uint32_t status;
-
-	/* Acquire: the frames were written before the status. */
-	status = __atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE);
-	if ((status & TP_STATUS_USER) == 0)
-		return false;
-	if (status & TP_STATUS_LOSING)
-		afp_count_ring_drops(aq, st);
-	aq->rx_left = bd->hdr.bh1.num_pkts;
-	aq->rx_frame = (uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt;
-	aq->rx_in_block = true;
-	return true;
-}
-
-static void
-afp_block_give_back(struct afp_queue *aq)
-{
-	struct tpacket_block_desc *bd = afp_block(aq, aq->rx_block);
-
-	/* Release: our reads of the block are done before the kernel may
-	 * write it again. */
-	__atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL,
-	    __ATOMIC_RELEASE);
-	aq->rx_block = (aq->rx_block + 1) % AFP_RX_BLOCK_NR;
-	aq->rx_in_block = false;
-}
-
 /* Copies one ring frame into a packet, putting a stripped VLAN tag back. */
 static enum afp_copy
-afp_copy_frame(const struct tpacket3_hdr *h, struct pkt_pool *pool,
-    struct io_queue_stats *st, struct pkt **out)
+afp_copy_frame(const struct tpacket2_hdr *h, uint32_t status,
+    struct pkt_pool *pool, struct io_queue_stats *st, struct pkt **out)
 {
 	const uint8_t *frame = (const uint8_t *)h + h->tp_mac;
-	bool tagged = (h->tp_status & TP_STATUS_VLAN_VALID) != 0;
+	bool tagged = (status & TP_STATUS_VLAN_VALID) != 0;
 	uint32_t len = h->tp_snaplen;
 	struct vlan_hdr tag;
 	struct pkt *p;
@@ -460,9 +457,9 @@ afp_copy_frame(const struct tpacket3_hdr *h, struct pkt_pool *pool,
 	if (!tagged) {
 		memcpy(p->data, frame, len);
 	} else {
-		tag.type_be = htons((h->tp_status & TP_STATUS_VLAN_TPID_VALID) ?
-		    h->hv1.tp_vlan_tpid : ETH_P_8021Q);
-		tag.tci_be = htons(h->hv1.tp_vlan_tci);
+		tag.type_be = htons((status & TP_STATUS_VLAN_TPID_VALID) ?
+		    h->tp_vlan_tpid : ETH_P_8021Q);
+		tag.tci_be = htons(h->tp_vlan_tci);
 		/* The tag's TPID sits where the EtherType was, and the tag's
 		 * "type" is the original EtherType: dst, src, TPID, TCI. */
 		memcpy(p->data, frame, 2 * ETH_ALEN);
@@ -473,7 +470,7 @@ afp_copy_frame(const struct tpacket3_hdr *h, struct pkt_pool *pool,
 		len += VLAN_HDR_LEN;
 	}
 	p->len = (uint16_t)len;
-	if (h->tp_status & TP_STATUS_CSUMNOTREADY)
+	if (status & TP_STATUS_CSUMNOTREADY)
 		io_stat_add(&st->rx_csum_partial, 1);
 	*out = p;
 	return AFP_COPY_OK;
@@ -490,30 +487,31 @@ io_afp_rx(struct io_port *port, uint16_t q, struct pkt_pool *pool,
 	uint16_t n = 0;
 
 	while (n < max) {
-		const struct tpacket3_hdr *h;
+		struct tpacket2_hdr *h = afp_rx_slot(aq, aq->rx_head);
 		enum afp_copy c;
+		uint32_t status;
 
-		if (!aq->rx_in_block && !afp_block_take(aq, st))
+		/* Acquire: the frame was written before its status. */
+		status = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
+		if ((status & TP_STATUS_USER) == 0)
 			break;
-		if (aq->rx_left == 0) {
-			afp_block_give_back(aq);
-			continue;
-		}
-		h = (const struct tpacket3_hdr *)(const void *)aq->rx_frame;
-		c = afp_copy_frame(h, pool, st, &pkts[n]);
+		c = afp_copy_frame(h, status, pool, st, &pkts[n]);
 		if (c == AFP_COPY_NO_PKT)
 			break;
+		if (status & TP_STATUS_LOSING)
+			afp_count_ring_drops(aq, st);
 		if (c == AFP_COPY_DROP) {
 			dropped++;
 		} else {
 			bytes += pkts[n]->len;
 			n++;
 		}
-		aq->rx_frame += h->tp_next_offset;
-		/* Hand a block back as soon as it is read, not on the next
-		 * call: the kernel may be waiting for it. */
-		if (--aq->rx_left == 0)
-			afp_block_give_back(aq);
+		/* Release: our reads of the slot are done before the kernel
+		 * may write it again.  Handed back at once: the kernel may be
+		 * waiting for it. */
+		__atomic_store_n(&h->tp_status, TP_STATUS_KERNEL,
+		    __ATOMIC_RELEASE);
+		aq->rx_head = (aq->rx_head + 1) % AFP_RX_FRAME_NR;
 	}
 	io_stat_add(&st->rx_pkts, n);
 	io_stat_add(&st->rx_bytes, bytes);
@@ -521,10 +519,10 @@ io_afp_rx(struct io_port *port, uint16_t q, struct pkt_pool *pool,
 	return n;
 }
 
-static struct tpacket3_hdr *
+static struct tpacket2_hdr *
 afp_tx_slot(const struct afp_queue *aq, uint32_t i)
 {
-	return (struct tpacket3_hdr *)(void *)
+	return (struct tpacket2_hdr *)(void *)
 	    (aq->tx_ring + (size_t)i * AFP_TX_FRAME_BYTES);
 }
 
@@ -540,7 +538,7 @@ io_afp_tx(struct io_port *port, uint16_t q, struct pkt **pkts, uint16_t n,
 
 	for (i = 0; i < n; i++) {
 		const struct pkt *p = pkts[i];
-		struct tpacket3_hdr *h = afp_tx_slot(aq, aq->tx_head);
+		struct tpacket2_hdr *h = afp_tx_slot(aq, aq->tx_head);
 
 		if (p->len < ETH_HDR_LEN || p->len > afp->tx_max_bytes) {
 			errors++;
@@ -553,7 +551,6 @@ io_afp_tx(struct io_port *port, uint16_t q, struct pkt **pkts, uint16_t n,
 		memcpy((uint8_t *)h + AFP_TX_DATA_OFF, p->data, p->len);
 		h->tp_len = p->len;
 		h->tp_snaplen = p->len;
-		h->tp_next_offset = 0;	/* V3 TX has fixed slots */
 		__atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST,
 		    __ATOMIC_RELEASE);
 		aq->tx_head = (aq->tx_head + 1) % AFP_TX_FRAME_NR;

@@ -4,7 +4,7 @@
  *
  *   pcap:IN.pcap:OUT.pcap   replay a capture, write what leaves (IN or OUT
  *                           may be empty: "pcap::out.pcap")
- *   afpacket:IFNAME         a Linux interface through TPACKET_V3 rings, one
+ *   afpacket:IFNAME         a Linux interface through TPACKET_V2 rings, one
  *                           socket per queue joined in a fanout group that
  *                           steers by io_flow_queue(), so a flow always
  *                           lands on one queue and hexgate knows which
