@@ -208,6 +208,9 @@ main(int argc, char **argv)
 	params.ports[1] = out;
 	params.exit_on_eof = true;
 	params.pin_cpus = true;
+	/* Every flow comes from the generator's one source: no bound on a
+	 * source's share of the table (the default would refuse 3/4). */
+	params.ct_src_percent = 100;
 	if ((rc = dp_create(&dp, &params, t, nt)) != 0)
 		die("dp_create", rc);
 	if (n_rules >= 0)
