@@ -214,6 +214,44 @@ bad_reload_ok() {
 	return $rc
 }
 
+# cpu_ticks PID: the user and system clock ticks PID's threads have used
+# (fields 14 and 15 of /proc/PID/stat, counted after the "(comm)" field,
+# which may hold blanks; the process line sums its threads).
+cpu_ticks() {
+	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+
+# A worker whose ports are quiet must sleep, not poll them: on a 2-core
+# machine shared with peers, a spinning worker takes a core from them.
+# After the traffic above (the workers spin briefly after each frame) the
+# hosts are silent; over 2 s hexgated may use at most 10% of one core.
+# A worker that never sleeps would show 100% per worker.
+idle_cpu_ok() {
+	local hz t0 t1 used
+	hz=$(getconf CLK_TCK)
+	sleep 0.5
+	t0=$(cpu_ticks "$hg_pid") || return 1
+	sleep 2
+	t1=$(cpu_ticks "$hg_pid") || return 1
+	used=$((t1 - t0))
+	echo "hexgated used $used ticks of 1/$hz s in 2 quiet seconds"
+	echo "NOTE: $(echo "$used $hz" | awk '{ printf "%.1f%% of a core", 100 * $1 / $2 / 2 }') while quiet"
+	[ $((used * 100)) -le $((hz * 2 * 10)) ]
+}
+
+# Each afpacket port says at start which receive path it runs: the log is
+# where a user looks when a port is slower than it should be.
+port_mode_ok() {
+	local ifn rc=0
+	for ifn in r-eth1 r-eth2; do
+		grep "afpacket:$ifn: .*TPACKET_V2 rings" "$tmp/hexgated.log" ||
+		    { echo "no receive-path line for afpacket:$ifn in the log"; rc=1; }
+	done
+	grep -q "steered by io_flow_queue()" "$tmp/hexgated.log" ||
+	    { echo "the ports are not steered by io_flow_queue()"; rc=1; }
+	return $rc
+}
+
 sigterm_ok() {
 	local i rc
 	kill -TERM "$hg_pid" || return 1
@@ -250,6 +288,10 @@ check "ping h1 -> h2 2001:db8:2::2 across hexgated" ping_ok "$h1" 2001:db8:2::2
 check "TCP 8 MiB h1 -> h2 over IPv4, sha256 matches" tcp_ok 4 5001
 check "TCP 8 MiB h1 -> h2 over IPv6, sha256 matches" tcp_ok 6 5002
 check "hexctl --json show interfaces: rx and tx > 0 on both" counters_ok
+check "a quiet hexgated sleeps: <= 10% of a core over 2 idle seconds" idle_cpu_ok
+case ${HG_LOG_LEVEL:-info} in
+info|debug) check "the log names each port's receive path (TPACKET_V2, io_flow_queue())" port_mode_ok ;;
+esac
 check "SIGHUP reload under 20 pps ping: zero loss" reload_ok
 check "reloaded route is live in hexctl show routes" reload_applied_ok
 check "bad configurations refused whole, forwarding unchanged" bad_reload_ok
