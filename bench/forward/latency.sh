@@ -40,8 +40,9 @@
 #   latency kernel offloads off: rtt median X ms p99 Y ms, tcp Z Gbit/s
 #   latency kernel offloads on: ...
 #   latency hexgated: ...           (and hexgated old)
-#   ratio hexgated/kernel rtt median R (target <= 2), p99 R (target <= 10),
-#     tcp R (offloads off), tcp R (offloads on)
+#   ratio hexgated/kernel: rtt median R (target <= 2), p99 R (target <= 10),
+#     tcp R of offloads off, R of offloads on       (and hexgated old)
+# where R is against the kernel with offloads off unless it says "on".
 #
 # On 2 shared CPUs every figure moves with what else runs: compare ratios
 # from one run, not figures across runs.

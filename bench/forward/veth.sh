@@ -394,8 +394,9 @@ hg_counters() {
 	    /usr/bin/python3 -c '
 import json, sys
 d = {i["name"]: i for i in json.load(sys.stdin)["interfaces"]}
-print("hexgated: r-eth1 rx %d, r-eth2 tx %d, drops %d" % (d["r-eth1"]["rx_packets"],
-      d["r-eth2"]["tx_packets"], sum(i["drops_total"] for i in d.values())))
+print("hexgated: r-eth1 rx %d, missed %d, r-eth2 tx %d, drops %d" % (d["r-eth1"]["rx_packets"],
+      d["r-eth1"].get("rx_missed", 0), d["r-eth2"]["tx_packets"],
+      sum(i["drops_total"] for i in d.values())))
 ' 2>/dev/null) || hg_summary="hexgated counters unavailable"
 }
 

@@ -17,19 +17,6 @@
 #include "../fw/fw.h"
 #include "dp.h"
 
-/*
- * A worker whose ports are quiet keeps polling them for DP_IDLE_SPIN_NS
- * (and at least DP_IDLE_SPINS turns) after the last frame, then sleeps in
- * poll() on its ports' descriptors for at most DP_IDLE_POLL_MS (its timers
- * run when it wakes); an afpacket port's descriptor becomes readable per
- * frame, so the sleep costs one wake-up, not a timeout.  The spin saves
- * that wake-up for frames that follow close behind (a reply crossing a
- * veth, the next segments of a stream).  It is short because the machines
- * this runs on share two cores with peers and iperf3: on one, a worker
- * that kept spinning made a ping through it 30 times slower, not faster,
- * while 30, 50 or 100 us gave the same RTT (docs/PERFORMANCE.md).
- */
-#define DP_IDLE_SPIN_NS	50000	/* 50 us */
 #define DP_IDLE_POLL_MS	10	/* how long an idle worker sleeps in poll() */
 #define DP_IDLE_SPINS	64	/* empty turns before a worker sleeps */
 #define DP_CT_EXPIRE_BUDGET 64	/* expired flows a worker frees per sweep */

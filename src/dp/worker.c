@@ -121,8 +121,7 @@ static void
 dp_run_live(struct dp_worker *w)
 {
 	struct dp *dp = w->dp;
-	uint64_t idle_since_ns = 0;	/* the first empty turn's clock */
-	unsigned idle = 0;		/* empty turns since the last frame */
+	unsigned idle = 0;
 
 	while (!__atomic_load_n(&dp->stop, __ATOMIC_RELAXED)) {
 		const struct ip_tables *t = rcu_dereference(dp->tables);
@@ -149,12 +148,7 @@ dp_run_live(struct dp_worker *w)
 		if (dp->params.exit_on_eof && !ip_worker_has_pending(w->ipw) &&
 		    idle > DP_IDLE_SPINS)
 			break;	/* generators with a count have run dry */
-		/* Idle: keep polling for DP_IDLE_SPIN_NS after the last
-		 * frame, then sleep until a port has one. */
-		if (idle++ == 0)
-			idle_since_ns = now_ns;
-		if (idle > DP_IDLE_SPINS &&
-		    now_ns - idle_since_ns >= DP_IDLE_SPIN_NS)
+		if (++idle > DP_IDLE_SPINS)
 			dp_idle_wait(w);
 	}
 }

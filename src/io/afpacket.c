@@ -19,15 +19,20 @@
  * Why V2 and not V3: a V3 ring hands user space whole blocks, and a block
  * that does not fill is handed over only when its retire timer fires
  * (1 ms at the least), so on a quiet port every frame waited up to that
- * long and poll() woke only then: a ping through hexgated took 0.65-1.5 ms
- * where the kernel forwards in 0.03.  A V2 slot is the user's as soon as
- * its frame is written, and the socket becomes readable per frame.  The
- * kernel's work per frame is the same either way; V3's gain is a packed
- * block (small frames take less ring memory) and one wake-up per block,
- * which matters only to a reader that sleeps between frames, and the
- * worker does not sleep while traffic flows (src/dp, dp_idle_wait()).
- * Measured side by side (docs/PERFORMANCE.md): the ping RTT drops to near
- * the kernel's and the 64-byte forwarding rate stays where V3 had it.
+ * long and poll() woke only then: a ping through hexgated took about 1 ms
+ * where the kernel forwards in 0.05.  A V2 slot is the reader's as soon
+ * as its frame is written, and the socket becomes readable per frame.
+ * The kernel's work per frame is nearly the same either way (V2 signals
+ * the socket per frame, which costs little while nobody sleeps on it);
+ * V3's gains are a packed block (small frames take less ring memory) and
+ * one wake-up per block, which matter only to a reader that sleeps
+ * between frames, and a worker does not sleep while traffic flows
+ * (src/dp, dp_idle_wait()).  Measured side by side (docs/PERFORMANCE.md):
+ * the ping RTT falls to about twice the kernel's, what is left being the
+ * two thread wake-ups a user-space hop adds, and the 64-byte forwarding
+ * rate and one TCP stream stay where V3 had them.  AF_XDP in copy mode
+ * would save no wake-up and would need its own steering by
+ * io_flow_queue().
  *
  * Receive copies each frame out of the ring into a packet of the worker's
  * pool, so a slot goes back to the kernel as soon as it is read and no
@@ -43,16 +48,16 @@
  * io_port_tx() call with a non-blocking sendto(); the kernel returns a slot
  * once the driver is done with it.  A full ring counts tx_errors.  The
  * kick goes through the interface's qdisc (no PACKET_QDISC_BYPASS): on a
- * veth that is noqueue anyway, and the bypass would also hide hexgate's
- * frames from tcpdump on the port.
+ * veth that is noqueue anyway, and bypassed frames skip the port's packet
+ * taps, so tcpdump on the port would not see them.
  *
  * Ring sizes, per queue:
  *   RX 128 blocks of 64 KiB (8 MiB), 28 slots of 2,304 bytes a block:
  *   3,584 frames of any size.  A slot holds the largest frame a packet
  *   buffer can (PKT_DATA_ROOM) behind the kernel's header (~80 bytes), so
- *   no frame hexgate could carry is cut.  At 300 kpps, what one worker
- *   forwards over veth, that is 12 ms of slack before a stalled worker
- *   drops.
+ *   no frame hexgate could carry is cut.  At 400 kpps, more than one
+ *   sender offers over veth here, that is 9 ms of slack before a stalled
+ *   worker drops.
  *   TX 512 slots of 4 KiB (2 MiB): a slot holds the largest frame a packet
  *   buffer can (PKT_DATA_ROOM) behind the 32-byte header, and 512 slots hold
  *   two full batches (PKT_BATCH_MAX) while the driver drains the first.
