@@ -89,6 +89,10 @@ prom_interfaces(struct prom *p, const struct dp *dp)
 		    "Frames lost in the port before hexgate."),
 		IF_METRIC("tx_errors", tx_errors, "Frames the port refused."),
 		IF_METRIC("punted", punted, "Frames handed to the host."),
+		IF_METRIC("handed_off", handed_off,
+		    "Host frames handed to the worker that owns their flow."),
+		IF_METRIC("frags_steered", frags_steered,
+		    "Fragments handed to the worker that owns their flow."),
 #undef IF_METRIC
 	};
 	const struct ip_tables *t = dp_tables(dp);

@@ -73,6 +73,8 @@ struct dp_if_stats {
 	uint64_t from_host;		/* read from the host TAP */
 	uint64_t handed_off;		/* ... and handed to the worker that
 					   owns its flow */
+	uint64_t frags_steered;		/* fragments received here and handed
+					   to the worker that owns their flow */
 	uint64_t rx_missed;		/* lost in the port before hexgate */
 	uint64_t drops_total;
 	uint64_t drops[PKT_DROP_COUNT];

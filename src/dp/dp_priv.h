@@ -5,7 +5,8 @@
  *   filter.c  conntrack, the chains (INPUT, FORWARD, OUTPUT), POSTROUTING
  *   nat.c     NAT decisions for new flows
  *   host.c    the host side: punt to the host TAPs, read from them, hand
- *             a flow's packets to the worker that owns it
+ *             a flow's packets to the worker that owns it; handoff rings
+ *   steer.c   fragments to the worker that owns their flow
  *   mirror.c  COPY sessions
  */
 #ifndef DP_PRIV_H
@@ -36,6 +37,7 @@ struct dp_counters {
 	uint64_t punted[IP_IF_MAX];
 	uint64_t from_host[IP_IF_MAX];
 	uint64_t handed_off[IP_IF_MAX];	/* host frames sent to their owner */
+	uint64_t frags_steered[IP_IF_MAX];	/* fragments sent to theirs */
 	uint64_t drops[IP_IF_MAX * PKT_DROP_COUNT];
 };
 
@@ -75,6 +77,17 @@ struct dp_handoff {
 	struct dp_handoff_slot slots[DP_HANDOFF_SLOTS];
 };
 
+/* A datagram whose fragments go to another worker (steer.c). */
+#define DP_FRAG_STEER_SLOTS	1024
+
+struct dp_frag_steer {
+	uint8_t src[16], dst[16];	/* IPv4 in the first 4 bytes */
+	uint32_t id;			/* IPv4 id or IPv6 fragment id, as sent */
+	uint8_t l3, proto;
+	uint16_t owner;
+	uint64_t expires_ns;
+};
+
 struct dp_worker {
 	struct dp *dp;
 	uint16_t id;
@@ -96,6 +109,8 @@ struct dp_worker {
 	uint16_t punt_n[IP_IF_MAX];	/* toward the host TAPs */
 	struct pkt *punt[IP_IF_MAX][PKT_BURST];
 	struct dp_handoff *handoff;	/* host frames of flows this worker owns */
+	struct dp_handoff *handoff_rx;	/* fragments of flows it owns */
+	struct dp_frag_steer frag_steer[DP_FRAG_STEER_SLOTS];
 };
 
 struct dp {
@@ -177,11 +192,23 @@ void dp_punt_flush(struct dp_worker *w, uint64_t now_ns);
  * that worker's ring.  Returns frames read. */
 uint32_t dp_host_rx(struct dp_worker *w, uint64_t now_ns);
 int dp_handoff_create(struct dp_handoff **out);
+/* Any worker: copies p's frame into h; false when h is full. */
+bool dp_handoff_push(struct dp_handoff *h, const struct pkt *p);
+/* h's worker: the next frame in a packet of pool, or NULL. */
+struct pkt *dp_handoff_pop(struct dp_handoff *h, struct pkt_pool *pool);
 void dp_handoff_destroy(struct dp_handoff *h);
 /* Before and after the worker sleeps: the eventfd to poll, and whether
  * something arrived meanwhile (then it must not sleep). */
 bool dp_handoff_sleep(struct dp_handoff *h);
 void dp_handoff_wake(struct dp_handoff *h);
+
+/* steer.c */
+/* RX packets that are fragments of a flow another worker owns: to its
+ * RX ring (first stage after RX). */
+void dp_frag_steer(struct dp_worker *w, struct dp_frame *f, uint64_t now_ns);
+/* Reads this worker's RX ring and runs what it held through the
+ * pipeline; returns frames read. */
+uint32_t dp_steer_rx(struct dp_worker *w, uint64_t now_ns);
 
 #include "mirror.h"	/* last: it uses the structs above */
 

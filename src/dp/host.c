@@ -103,8 +103,7 @@ dp_handoff_destroy(struct dp_handoff *h)
 	free(h);
 }
 
-/* Any worker: copies p's frame into h; false when h is full. */
-static bool
+bool
 dp_handoff_push(struct dp_handoff *h, const struct pkt *p)
 {
 	uint64_t pos = __atomic_load_n(&h->head, __ATOMIC_RELAXED);
@@ -139,8 +138,7 @@ dp_handoff_push(struct dp_handoff *h, const struct pkt *p)
 	return true;
 }
 
-/* The owner: the next frame into a packet of pool, or NULL. */
-static struct pkt *
+struct pkt *
 dp_handoff_pop(struct dp_handoff *h, struct pkt_pool *pool)
 {
 	struct dp_handoff_slot *s = &h->slots[h->tail % DP_HANDOFF_SLOTS];

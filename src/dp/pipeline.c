@@ -9,6 +9,7 @@
  * A port's frames:
  *
  *   RX, parse, count, COPY (worker.c)
+ *   -> fragments of another worker's flow to that worker (dp_frag_steer)
  *   -> [L2 bridge: later]
  *   -> ip input: link checks, ARP, martians, route lookup (ip_input)
  *   -> PREROUTING: [raw], conntrack, [mangle], destination NAT
@@ -60,6 +61,7 @@ dp_pipeline_rx(struct dp_worker *w, uint64_t now_ns)
 	const struct ip_tables *t = w->tables;
 	uint16_t lo, hi;
 
+	dp_frag_steer(w, f, now_ns);
 	ip_input(w->ipw, t, v, &w->tx, now_ns);
 	for (lo = 0; lo < v->n; lo = hi) {
 		hi = dp_conntrack(w, f, lo, IP_NEXT_PREROUTING, now_ns);

@@ -1,6 +1,7 @@
 /*
  * src/dp/worker.c: worker threads and their loop: each turn, the host
- * TAPs' queue and handoff ring (host.c) and every port's queue are read
+ * TAPs' queue and handoff ring (host.c), the ring of fragments other
+ * workers steered here (steer.c) and every port's queue are read
  * and each burst goes through the pipeline (pipeline.c); then held
  * packets whose neighbour resolved go out (ip_poll), and expired flows
  * are swept.
@@ -79,7 +80,7 @@ dp_host_turn(struct dp_worker *w, uint64_t now_ns)
 static void
 dp_idle_wait(struct dp_worker *w)
 {
-	struct pollfd pfd[2 * IP_IF_MAX + 1];
+	struct pollfd pfd[2 * IP_IF_MAX + 2];
 	nfds_t n = 0;
 
 	for (uint16_t i = 0; i < w->dp->params.n_if; i++) {
@@ -92,6 +93,9 @@ dp_idle_wait(struct dp_worker *w)
 		}
 	}
 	pfd[n].fd = w->handoff->efd;
+	pfd[n].events = POLLIN;
+	n++;
+	pfd[n].fd = w->handoff_rx->efd;
 	pfd[n].events = POLLIN;
 	n++;
 
@@ -110,11 +114,16 @@ dp_idle_wait(struct dp_worker *w)
 	}
 	if (!dp_handoff_sleep(w->handoff))
 		return;		/* a handoff came in meanwhile */
+	if (!dp_handoff_sleep(w->handoff_rx)) {
+		dp_handoff_wake(w->handoff);
+		return;
+	}
 	/* Offline while asleep so a table swap need not wait for us. */
 	rcu_thread_offline();
 	(void)poll(pfd, n, DP_IDLE_POLL_MS);
 	rcu_thread_online();
 	dp_handoff_wake(w->handoff);
+	dp_handoff_wake(w->handoff_rx);
 }
 
 static void
@@ -131,6 +140,7 @@ dp_run_live(struct dp_worker *w)
 		w->fw = rcu_dereference(dp->fw);
 		w->tables = t;
 		got += dp_host_turn(w, now_ns);
+		got += dp_steer_rx(w, now_ns);
 		for (uint16_t i = 0; i < dp->params.n_if; i++) {
 			struct io_port *port = dp->params.ports[i];
 
@@ -232,6 +242,7 @@ dp_worker_free(struct dp_worker *w)
 	ip_worker_destroy(w->ipw);
 	ct_table_destroy(w->ct);
 	dp_handoff_destroy(w->handoff);
+	dp_handoff_destroy(w->handoff_rx);
 	pkt_pool_destroy(w->pool);
 	free(w);
 }
@@ -298,6 +309,8 @@ dp_create(struct dp **out, const struct dp_params *params,
 			    dp->params.ct_src_percent);
 		if (rc == 0)
 			rc = dp_handoff_create(&w->handoff);
+		if (rc == 0)
+			rc = dp_handoff_create(&w->handoff_rx);
 	}
 	if (rc != 0) {
 		for (uint16_t i = 0; i < params->n_workers; i++)
@@ -478,6 +491,7 @@ dp_if_stats(const struct dp *dp, uint16_t if_idx, struct dp_if_stats *out)
 		out->punted += ctr_get(&c->punted[if_idx]);
 		out->from_host += ctr_get(&c->from_host[if_idx]);
 		out->handed_off += ctr_get(&c->handed_off[if_idx]);
+		out->frags_steered += ctr_get(&c->frags_steered[if_idx]);
 		for (int r = 1; r < PKT_DROP_COUNT; r++)
 			out->drops[r] += ctr_get(
 			    &c->drops[(size_t)if_idx * PKT_DROP_COUNT + r]);
