@@ -121,12 +121,65 @@ dp_same_flow(const struct ct_tuple *a, const struct ct_tuple *b)
 	    a->sport_be == b->dport_be && a->dport_be == b->sport_be;
 }
 
-/* New flows of the range so far: a 1024-bit filter, then the list. */
+/* New flows of the range so far: a 1024-bit filter, then the list; and a
+ * filter of the TCP flows with an entry that packets of the range hold. */
 struct dp_new_flows {
 	uint64_t bits[16];
+	uint64_t tcp_held[16];
 	uint16_t n;
 	uint16_t idx[PKT_BATCH_MAX];
 };
+
+/* A direction-free hash of a TCP segment's addresses and ports. */
+static uint32_t
+dp_tcp_hash(const struct pkt *p)
+{
+	const struct tcp_hdr *th = pkt_l4(p);
+	uint32_t h = (uint32_t)(th->sport_be ^ th->dport_be);
+	unsigned n = p->l3 == PKT_L3_IP4 ? 1 : 4;
+	const uint8_t *src, *dst;
+
+	if (p->l3 == PKT_L3_IP4) {
+		src = (const uint8_t *)&((const struct ip4_hdr *)pkt_l3(p))->src_be;
+		dst = (const uint8_t *)&((const struct ip4_hdr *)pkt_l3(p))->dst_be;
+	} else {
+		src = ((const struct ip6_hdr *)pkt_l3(p))->src;
+		dst = ((const struct ip6_hdr *)pkt_l3(p))->dst;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t a, b;
+
+		memcpy(&a, src + 4 * i, 4);
+		memcpy(&b, dst + 4 * i, 4);
+		h = (h ^ a ^ b) * 0x9e3779b1u;
+	}
+	return (h ^ h >> 16) & 1023;
+}
+
+static bool
+dp_is_tcp(const struct pkt *p)
+{
+	return p->l4_proto == IPPROTO_TCP_ && p->l4_off != 0 &&
+	    !(p->flags & PKT_F_FRAG);
+}
+
+/*
+ * A SYN may reopen a closed flow: classify then frees its entry, which an
+ * earlier packet of the range (the flow's last segment) may still hold.
+ * Such a SYN waits for the next range.  The filter may say yes for
+ * another flow: that only costs a shorter range.
+ */
+static bool
+dp_syn_may_reopen(const struct dp_new_flows *nf, const struct pkt *p)
+{
+	uint32_t h;
+
+	if (!dp_is_tcp(p) || (((const struct tcp_hdr *)pkt_l4(p))->flags &
+	    (TCP_SYN | TCP_ACK)) != TCP_SYN)
+		return false;
+	h = dp_tcp_hash(p);
+	return nf->tcp_held[h / 64] >> (h % 64) & 1;
+}
 
 /* Is i's new flow one that an earlier packet of the range opened?  If
  * not, remember it. */
@@ -168,6 +221,7 @@ dp_conntrack(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
 	ct_prefetch_bulk(w->ct, ahead, m);
 	nf.n = 0;
 	memset(nf.bits, 0, sizeof(nf.bits));
+	memset(nf.tcp_held, 0, sizeof(nf.tcp_held));
 	for (uint16_t i = lo; i < v->n; i++) {
 		struct pkt *p = v->pkts[i];
 		const struct fw_prog *prog;
@@ -182,7 +236,14 @@ dp_conntrack(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
 		if ((p->flags & (PKT_F_FRAG | PKT_F_FRAG_FIRST)) == PKT_F_FRAG &&
 		    first_frag)
 			return i;
+		if (dp_syn_may_reopen(&nf, p))
+			return i;
 		ct_classify(w->ct, p, now_ns, cr);
+		if (cr->entry != CT_ENTRY_NONE && dp_is_tcp(p)) {
+			uint32_t h = dp_tcp_hash(p);
+
+			nf.tcp_held[h / 64] |= 1ULL << (h % 64);
+		}
 		if (cr->state == CT_STATE_NEW && cr->entry == CT_ENTRY_NONE &&
 		    !cr->frag_follow && dp_new_flow_seen(&nf, f, i))
 			return i;

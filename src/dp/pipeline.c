@@ -32,8 +32,9 @@
  *
  * Conntrack runs over the whole batch before any packet is judged, which
  * is only right while no packet depends on the confirmation of one before
- * it in the same batch: a second packet of a new flow, or a later fragment
- * of a datagram whose first fragment is not through yet.  dp_conntrack()
+ * it in the same batch: a second packet of a new flow, a later fragment
+ * of a datagram whose first fragment is not through yet, or a TCP SYN
+ * that may reopen a closed flow an earlier packet still holds.  dp_conntrack()
  * stops the batch before such a packet; the stages then run over the
  * packets before it, and the loop goes on from it, so every packet sees
  * the table as one-at-a-time processing would leave it.

@@ -159,6 +159,44 @@ udp(struct rig *r, uint32_t dst, uint16_t sport, uint16_t dport, uint8_t ttl)
 	return p;
 }
 
+/* A TCP segment from the LAN host to WAN_PEER:80 with flags. */
+static struct pkt *
+tcp(struct rig *r, uint16_t sport, uint8_t flags, uint32_t seq)
+{
+	struct pkt *p = pkt_alloc(r->w->pool);
+	uint16_t tot = IP4_HDR_LEN + 20;
+	struct eth_hdr *eh;
+	struct ip4_hdr *ip;
+	struct tcp_hdr *th;
+
+	assert_non_null(p);
+	assert_non_null(pkt_append(p, (uint16_t)(ETH_HDR_LEN + tot)));
+	memset(p->data, 0, p->len);
+	eh = pkt_eth(p);
+	memcpy(eh->dst, mac_r0, ETH_ALEN);
+	memcpy(eh->src, mac_h, ETH_ALEN);
+	eh->type_be = htons(ETH_P_IP);
+	ip = (struct ip4_hdr *)(void *)(eh + 1);
+	ip->ver_ihl = 0x45;
+	ip->tot_len_be = htons(tot);
+	ip->ttl = 64;
+	ip->proto = IPPROTO_TCP_;
+	ip->src_be = htonl(LAN_HOST);
+	ip->dst_be = htonl(WAN_PEER);
+	pkt_ip4_set_csum(ip);
+	th = (struct tcp_hdr *)(void *)(ip + 1);
+	th->sport_be = htons(sport);
+	th->dport_be = htons(80);
+	th->seq_be = htonl(seq);
+	th->doff_res = 5 << 4;
+	th->flags = flags;
+	th->win_be = htons(1000);
+	th->csum_be = pkt_l4_csum4(ip, th, 20, IPPROTO_TCP_);
+	assert_int_equal(pkt_parse(p, NULL), PKT_DROP_NONE);
+	p->in_if = 0;
+	return p;
+}
+
 static void
 add(struct rig *r, struct pkt *p)
 {
@@ -214,6 +252,31 @@ test_new_flows_in_one_burst(void **state)
 	assert_int_equal(cs.created, 2);
 	assert_int_equal(cs.nat_clash, 0);
 	assert_int_equal(cs.in_use, 2);
+}
+
+/* A SYN may reopen a closed flow, which frees the entry an earlier
+ * segment of the batch holds: it waits for the next range. */
+static void
+test_syn_after_segment_waits(void **state)
+{
+	struct rig *r = *state;
+	struct dp_frame *f = &r->w->frame;
+
+	add(r, tcp(r, 7000, TCP_SYN, 1000));
+	dp_pipeline_rx(r->w, NOW);
+	assert_int_equal(ifstats(r, 1).tx_pkts, 1);
+	/* The flow's entry held by the first, then a SYN of the same flow,
+	 * then another flow's SYN. */
+	add(r, tcp(r, 7000, TCP_SYN, 1000));
+	add(r, tcp(r, 7000, TCP_SYN, 1000));
+	add(r, tcp(r, 7001, TCP_SYN, 5000));
+	ip_input(r->w->ipw, r->w->tables, &f->v, &r->w->tx, NOW);
+	assert_int_equal(dp_conntrack(r->w, f, 0, IP_NEXT_PREROUTING, NOW), 1);
+	assert_true(f->ct[0].entry != CT_ENTRY_NONE);
+	assert_int_equal(dp_conntrack(r->w, f, 1, IP_NEXT_PREROUTING, NOW), 3);
+	for (uint16_t i = 0; i < f->v.n; i++)
+		pkt_free(r->w->pool, f->v.pkts[i]);
+	ip_vec_reset(&f->v);
 }
 
 /* Each stage drops a packet of its own, counted with its reason. */
@@ -284,6 +347,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_new_flows_in_one_burst,
+		    rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(test_syn_after_segment_waits,
 		    rig_setup, rig_teardown),
 		cmocka_unit_test_setup_teardown(test_each_stage_counts_its_drops,
 		    rig_setup, rig_teardown),
