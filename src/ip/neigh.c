@@ -199,15 +199,19 @@ key_make(struct neigh_key *k, uint16_t if_idx, uint8_t family,
 	memcpy(k->addr, addr, family == AF_INET ? 4 : 16);
 }
 
+/* A multiply-xorshift over the key's five words: a byte-at-a-time hash
+ * over 16 bytes cost a forwarded packet about 20 ns (bench_pipeline). */
 static uint32_t
 key_hash(const struct neigh_key *k)
 {
-	const uint8_t *b = (const uint8_t *)k->addr;
-	uint32_t h = 2166136261u ^ k->key_if;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ k->key_if;
 
-	for (size_t i = 0; i < sizeof(k->addr); i++)
-		h = (h ^ b[i]) * 16777619u;
-	return h ^ (h >> 15);
+	h = (h ^ ((uint64_t)k->addr[0] << 32 | k->addr[1])) *
+	    0xbf58476d1ce4e5b9ULL;
+	h = (h ^ h >> 31 ^ ((uint64_t)k->addr[2] << 32 | k->addr[3])) *
+	    0x94d049bb133111ebULL;
+	h ^= h >> 29;
+	return (uint32_t)h ^ (uint32_t)(h >> 32);
 }
 
 static bool
