@@ -20,13 +20,6 @@
 #define IP6_EXT_WALK_MAX	8
 
 /* What a packet is looked up under (key_of()), and its hash. */
-struct ct_key {
-	struct ct_tuple k;
-	uint32_t hash;
-	uint8_t  kind;		/* CT_KEY_* */
-	uint8_t  why;		/* enum ct_invalid: a malformed ICMP quote */
-};
-
 #define CT_KEY_NONE	0	/* no lookup: not IP, later fragment, ... */
 #define CT_KEY_LOOKUP	1
 
@@ -578,22 +571,29 @@ ct_classify_bulk(struct ct_table *t, struct pkt *const *pkts, uint32_t n,
 }
 
 void
-ct_prefetch_bulk(struct ct_table *t, struct pkt *const *pkts, uint32_t n)
+ct_prefetch_bulk(struct ct_table *t, struct pkt *const *pkts, uint32_t n,
+    struct ct_key *keys)
 {
-	struct ct_key key[CT_BULK_CHUNK];
 	uint32_t base, m, i;
 
 	for (base = 0; base < n; base += m) {
 		m = HG_MIN(n - base, CT_BULK_CHUNK);
-		for (i = 0; i < m; i++) {
-			key_of(t, pkts[base + i], &key[i]);
-			if (key[i].kind != CT_KEY_NONE)
-				hg_prefetch(&t->buckets[key[i].hash &
+		for (i = base; i < base + m; i++) {
+			key_of(t, pkts[i], &keys[i]);
+			if (keys[i].kind != CT_KEY_NONE)
+				hg_prefetch(&t->buckets[keys[i].hash &
 				    t->bucket_mask]);
 		}
-		for (i = 0; i < m; i++)
-			prefetch_entry(t, &key[i]);
+		for (i = base; i < base + m; i++)
+			prefetch_entry(t, &keys[i]);
 	}
+}
+
+enum ct_state
+ct_classify_key(struct ct_table *t, const struct pkt *p,
+    const struct ct_key *key, uint64_t now_ns, struct ct_result *r)
+{
+	return classify_keyed(t, p, now_ns, r, key);
 }
 
 /*

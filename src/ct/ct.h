@@ -254,12 +254,25 @@ int ct_table_limit_sources(struct ct_table *t, uint32_t percent)
 enum ct_state ct_classify(struct ct_table *t, const struct pkt *p,
     uint64_t now_ns, struct ct_result *r);
 
-/* ct_classify_bulk()'s first two passes alone: every packet's bucket,
- * then its entry, on the way into the cache, nothing classified.  For a
- * caller that classifies one at a time afterwards because it may stop
- * part way (src/dp/filter.c). */
+/*
+ * ct_classify_bulk() in two steps, for a caller that may stop part way
+ * (src/dp/filter.c stops before a packet that depends on an earlier one's
+ * confirmation): ct_prefetch_bulk() makes every packet's key into keys[]
+ * and puts its bucket, then its entry, on the way into the cache;
+ * ct_classify_key() is then ct_classify() with that key, for the packets
+ * the caller gets to, in order.  A packet must not change in between.
+ */
+struct ct_key {			/* src/ct's: read nothing here */
+	struct ct_tuple k;
+	uint32_t hash;
+	uint8_t  kind;
+	uint8_t  why;
+};
+
 void ct_prefetch_bulk(struct ct_table *t, struct pkt *const *pkts,
-    uint32_t n);
+    uint32_t n, struct ct_key *keys);
+enum ct_state ct_classify_key(struct ct_table *t, const struct pkt *p,
+    const struct ct_key *key, uint64_t now_ns, struct ct_result *r);
 
 /* Whether a flow of t holds p, without touching it or any counter
  * (which worker owns a packet the host sent: src/dp/host.c). */

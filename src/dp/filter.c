@@ -206,7 +206,8 @@ dp_conntrack(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
 	struct ip_vec *v = &f->v;
 	struct dp_new_flows nf;
 	struct pkt *ahead[PKT_BATCH_MAX];
-	uint32_t m = 0;
+	struct ct_key keys[PKT_BATCH_MAX];
+	uint32_t m = 0, k = 0;
 	bool first_frag = false;
 
 	/* Buckets and entries of the whole batch into the cache first, so
@@ -218,7 +219,7 @@ dp_conntrack(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
 		memset(&f->tracked[lo], 0, (size_t)(v->n - lo));
 		return v->n;
 	}
-	ct_prefetch_bulk(w->ct, ahead, m);
+	ct_prefetch_bulk(w->ct, ahead, m, keys);
 	nf.n = 0;
 	memset(nf.bits, 0, sizeof(nf.bits));
 	memset(nf.tcp_held, 0, sizeof(nf.tcp_held));
@@ -238,7 +239,7 @@ dp_conntrack(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
 			return i;
 		if (dp_syn_may_reopen(&nf, p))
 			return i;
-		ct_classify(w->ct, p, now_ns, cr);
+		ct_classify_key(w->ct, p, &keys[k++], now_ns, cr);
 		if (cr->entry != CT_ENTRY_NONE && dp_is_tcp(p)) {
 			uint32_t h = dp_tcp_hash(p);
 
