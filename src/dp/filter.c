@@ -210,6 +210,10 @@ dp_conntrack(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
 	uint32_t m = 0, k = 0;
 	bool first_frag = false;
 
+	if (w->fw == NULL) {
+		memset(&f->tracked[lo], 0, (size_t)(v->n - lo));
+		return v->n;
+	}
 	/* Buckets and entries of the whole batch into the cache first, so
 	 * their misses overlap (bench_ct: about half the cost a packet). */
 	for (uint16_t i = lo; i < v->n; i++)

@@ -33,6 +33,8 @@ dp_punt(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi)
 {
 	struct ip_vec *v = &f->v;
 
+	if (w->dp->host_ifs == 0)
+		return;		/* ip_local() gives nothing HOST */
 	for (uint16_t i = lo; i < hi; i++) {
 		uint16_t ifi;
 
