@@ -13,6 +13,8 @@
 #   nsx NS CMD...              run CMD in namespace NS
 #   hx ARGS...                 hexctl on hexgated's control socket
 #   host_setup NS I            the host end hI-eth0 of the shared address plan
+#   peer NS DEV ADDR/LEN GW    a host end of a veth, IPv4 only, prepared
+#                              as a peer of hexgated; GW "" for no route
 #   make_topology              run the script's topology(), fatal if it fails
 #   start_hexgated NS          hexgated in NS on $conf, fatal unless it answers
 #   hg_alive, hg_log_tail      is hexgated running; the end of its log
@@ -150,6 +152,18 @@ host_setup() {
 	ip -n "$h" link set "$dev" up
 	ip -n "$h" route add default via "10.$i.0.1"
 	ip -n "$h" -6 route add default via "2001:db8:$i::1"
+}
+
+# peer NS DEV ADDR/LEN GW: in NS, an IPv4-only host end of a veth to the
+# router, prepared as hg-port-prepare --peer leaves it, with a default
+# route via GW unless it is "".  For topology(), under its set -e.
+peer() {
+	ip -n "$1" link set lo up
+	nsx "$1" sysctl -q -w "net.ipv6.conf.all.disable_ipv6=1"
+	nsx "$1" "$prepare" --peer "$2"
+	ip -n "$1" addr add "$3" dev "$2"
+	ip -n "$1" link set "$2" up
+	[ -z "$4" ] || ip -n "$1" route add default via "$4"
 }
 
 make_topology() {

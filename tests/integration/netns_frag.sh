@@ -40,15 +40,6 @@ r=hg-fr-$$
 netns=("$h1" "$inet" "$r")
 begin_run
 
-peer() {	# NS DEV ADDR/LEN GW
-	ip -n "$1" link set lo up
-	nsx "$1" sysctl -q -w "net.ipv6.conf.all.disable_ipv6=1"
-	nsx "$1" "$prepare" --peer "$2"
-	ip -n "$1" addr add "$3" dev "$2"
-	ip -n "$1" link set "$2" up
-	[ -z "$4" ] || ip -n "$1" route add default via "$4"
-}
-
 topology() {
 	set -ex
 	local ns

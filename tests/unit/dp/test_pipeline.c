@@ -124,15 +124,15 @@ rig_teardown(void **state)
 	return 0;
 }
 
-/* A UDP frame from the LAN host to dst:dport, source port sport. */
+/* A frame from the LAN host to dst with an IPv4 header and l4_len zero
+ * bytes of proto behind it; *ip points at the header. */
 static struct pkt *
-udp(struct rig *r, uint32_t dst, uint16_t sport, uint16_t dport, uint8_t ttl)
+frame(struct rig *r, uint32_t dst, uint8_t proto, uint8_t ttl,
+    uint16_t l4_len, struct ip4_hdr **ip)
 {
 	struct pkt *p = pkt_alloc(r->w->pool);
-	uint16_t tot = IP4_HDR_LEN + 8 + 4;
+	uint16_t tot = (uint16_t)(IP4_HDR_LEN + l4_len);
 	struct eth_hdr *eh;
-	struct ip4_hdr *ip;
-	struct udp_hdr *u;
 
 	assert_non_null(p);
 	assert_non_null(pkt_append(p, (uint16_t)(ETH_HDR_LEN + tot)));
@@ -141,21 +141,31 @@ udp(struct rig *r, uint32_t dst, uint16_t sport, uint16_t dport, uint8_t ttl)
 	memcpy(eh->dst, mac_r0, ETH_ALEN);
 	memcpy(eh->src, mac_h, ETH_ALEN);
 	eh->type_be = htons(ETH_P_IP);
-	ip = (struct ip4_hdr *)(void *)(eh + 1);
-	ip->ver_ihl = 0x45;
-	ip->tot_len_be = htons(tot);
-	ip->ttl = ttl;
-	ip->proto = IPPROTO_UDP_;
-	ip->src_be = htonl(LAN_HOST);
-	ip->dst_be = htonl(dst);
-	pkt_ip4_set_csum(ip);
-	u = (struct udp_hdr *)(void *)(ip + 1);
+	*ip = (struct ip4_hdr *)(void *)(eh + 1);
+	(*ip)->ver_ihl = 0x45;
+	(*ip)->tot_len_be = htons(tot);
+	(*ip)->ttl = ttl;
+	(*ip)->proto = proto;
+	(*ip)->src_be = htonl(LAN_HOST);
+	(*ip)->dst_be = htonl(dst);
+	pkt_ip4_set_csum(*ip);
+	p->in_if = 0;
+	return p;
+}
+
+/* A UDP frame from the LAN host to dst:dport, source port sport. */
+static struct pkt *
+udp(struct rig *r, uint32_t dst, uint16_t sport, uint16_t dport, uint8_t ttl)
+{
+	struct ip4_hdr *ip;
+	struct pkt *p = frame(r, dst, IPPROTO_UDP_, ttl, 12, &ip);
+	struct udp_hdr *u = (struct udp_hdr *)(void *)(ip + 1);
+
 	u->sport_be = htons(sport);
 	u->dport_be = htons(dport);
 	u->len_be = htons(12);
 	u->csum_be = pkt_l4_csum4(ip, u, 12, IPPROTO_UDP_);
 	assert_int_equal(pkt_parse(p, NULL), PKT_DROP_NONE);
-	p->in_if = 0;
 	return p;
 }
 
@@ -163,28 +173,10 @@ udp(struct rig *r, uint32_t dst, uint16_t sport, uint16_t dport, uint8_t ttl)
 static struct pkt *
 tcp(struct rig *r, uint16_t sport, uint8_t flags, uint32_t seq)
 {
-	struct pkt *p = pkt_alloc(r->w->pool);
-	uint16_t tot = IP4_HDR_LEN + 20;
-	struct eth_hdr *eh;
 	struct ip4_hdr *ip;
-	struct tcp_hdr *th;
+	struct pkt *p = frame(r, WAN_PEER, IPPROTO_TCP_, 64, 20, &ip);
+	struct tcp_hdr *th = (struct tcp_hdr *)(void *)(ip + 1);
 
-	assert_non_null(p);
-	assert_non_null(pkt_append(p, (uint16_t)(ETH_HDR_LEN + tot)));
-	memset(p->data, 0, p->len);
-	eh = pkt_eth(p);
-	memcpy(eh->dst, mac_r0, ETH_ALEN);
-	memcpy(eh->src, mac_h, ETH_ALEN);
-	eh->type_be = htons(ETH_P_IP);
-	ip = (struct ip4_hdr *)(void *)(eh + 1);
-	ip->ver_ihl = 0x45;
-	ip->tot_len_be = htons(tot);
-	ip->ttl = 64;
-	ip->proto = IPPROTO_TCP_;
-	ip->src_be = htonl(LAN_HOST);
-	ip->dst_be = htonl(WAN_PEER);
-	pkt_ip4_set_csum(ip);
-	th = (struct tcp_hdr *)(void *)(ip + 1);
 	th->sport_be = htons(sport);
 	th->dport_be = htons(80);
 	th->seq_be = htonl(seq);
@@ -193,7 +185,6 @@ tcp(struct rig *r, uint16_t sport, uint8_t flags, uint32_t seq)
 	th->win_be = htons(1000);
 	th->csum_be = pkt_l4_csum4(ip, th, 20, IPPROTO_TCP_);
 	assert_int_equal(pkt_parse(p, NULL), PKT_DROP_NONE);
-	p->in_if = 0;
 	return p;
 }
 
