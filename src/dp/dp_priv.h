@@ -113,8 +113,25 @@ struct dp_worker {
 	struct dp_frag_steer frag_steer[DP_FRAG_STEER_SLOTS];
 };
 
+/*
+ * Which worker holds a flow REDIRECTed to the host, by the tuple the
+ * host's packets carry (host.c).  Shared by the workers, no lock: a slot
+ * is written under its sequence number (odd while a writer holds it, as a
+ * seqlock whose writers claim it with a compare-and-swap); a reader that
+ * sees the number change, or odd, ignores the slot.  Direct-mapped: a
+ * newer flow takes the slot of an older one it collides with.
+ */
+#define DP_REDIR_SLOTS		4096
+
+struct dp_redir {
+	uint32_t seq;			/* atomic */
+	uint16_t owner;
+	struct ct_tuple key;		/* atomic, word by word */
+};
+
 struct dp {
 	struct ip_tables *tables;	/* RCU-published */
+	struct dp_redir *redir;		/* DP_REDIR_SLOTS of them */
 	struct dp_fw *fw;		/* RCU-published; NULL: no filtering */
 	struct ip_neigh_table *nt;
 	struct dp_params params;
@@ -191,6 +208,9 @@ void dp_punt_flush(struct dp_worker *w, uint64_t now_ns);
  * the frame as OUTPUT packets; frames of flows another worker owns go to
  * that worker's ring.  Returns frames read. */
 uint32_t dp_host_rx(struct dp_worker *w, uint64_t now_ns);
+/* A new flow this worker REDIRECTed to the host (r set up, not confirmed
+ * yet): its host-side tuple is remembered as this worker's. */
+void dp_redir_note(struct dp_worker *w, const struct ct_result *r);
 int dp_handoff_create(struct dp_handoff **out);
 /* Any worker: copies p's frame into h; false when h is full. */
 bool dp_handoff_push(struct dp_handoff *h, const struct pkt *p);

@@ -16,11 +16,16 @@
  *    one whose tun steering entry aged out) is copied to that worker's
  *    handoff ring; the owner reads its ring like a TAP queue.
  * A flow REDIRECTed to the host is the one case the second rule cannot
- * place: its reply tuple as the host sees it hashes to a worker of its
- * own.  It relies on tun's steering, which holds while the client keeps
- * sending (tun forgets a flow about 3 s after its last write).
+ * place: its tuple as the host sends it (the translated reply) hashes to
+ * a worker of its own.  tun's steering covers it while the client keeps
+ * sending, but tun forgets a flow about 3 s after its last write; so the
+ * worker that sets up a REDIRECT also notes the host-side tuple in a
+ * shared map (struct dp_redir), and a host packet no table of the
+ * reading worker holds goes to the worker the map names before the one
+ * io_flow_queue() names.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -180,6 +185,94 @@ dp_handoff_wake(struct dp_handoff *h)
 	__atomic_store_n(&h->sleeping, 0, __ATOMIC_RELAXED);
 }
 
+/* ---- the redirect map ------------------------------------------------- */
+
+static uint32_t
+dp_redir_slot(const struct ct_tuple *k)
+{
+	const uint8_t *b = (const uint8_t *)k;
+	uint64_t h = 0x9e3779b97f4a7c15ULL, x;
+
+	for (size_t i = 0; i < sizeof(*k); i += 8) {
+		memcpy(&x, b + i, 8);
+		h = (h ^ x) * 0xbf58476d1ce4e5b9ULL;
+		h ^= h >> 29;
+	}
+	return (uint32_t)(h >> 20) % DP_REDIR_SLOTS;
+}
+
+/* The tuple of p as ct keys it (addresses, and ports for TCP/UDP). */
+static void
+dp_redir_key(const struct pkt *p, struct ct_tuple *k)
+{
+	size_t n = p->l3 == PKT_L3_IP4 ? 4 : 16;
+	const uint8_t *ip = pkt_l3(p);
+
+	memset(k, 0, sizeof(*k));
+	if (p->l3 == PKT_L3_IP4) {
+		memcpy(k->src, ip + offsetof(struct ip4_hdr, src_be), n);
+		memcpy(k->dst, ip + offsetof(struct ip4_hdr, dst_be), n);
+	} else {
+		memcpy(k->src, ip + offsetof(struct ip6_hdr, src), n);
+		memcpy(k->dst, ip + offsetof(struct ip6_hdr, dst), n);
+	}
+	k->l3 = p->l3;
+	k->proto = p->l4_proto;
+	if ((p->l4_proto == IPPROTO_TCP_ || p->l4_proto == IPPROTO_UDP_) &&
+	    p->l4_off != 0) {
+		const struct udp_hdr *uh = pkt_l4(p);	/* ports alike */
+
+		k->sport_be = uh->sport_be;
+		k->dport_be = uh->dport_be;
+	}
+}
+
+void
+dp_redir_note(struct dp_worker *w, const struct ct_result *r)
+{
+	const struct ct_tuple *k = &r->pending.nat_reply;
+	struct dp_redir *s = &w->dp->redir[dp_redir_slot(k)];
+	uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
+	const uint64_t *src = (const uint64_t *)(const void *)k;
+	uint64_t *dst = (uint64_t *)(void *)&s->key;
+
+	if (w->dp->params.n_workers == 1 || (seq & 1) ||
+	    !__atomic_compare_exchange_n(&s->seq, &seq, seq + 1, false,
+	    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return;		/* another writer has it: this one is lost */
+	for (size_t i = 0; i < sizeof(*k) / 8; i++)
+		__atomic_store_n(&dst[i], src[i], __ATOMIC_RELAXED);
+	__atomic_store_n(&s->owner, w->id, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+/* The worker the map names for p's tuple, or -1. */
+static int
+dp_redir_owner(const struct dp *dp, const struct pkt *p)
+{
+	struct ct_tuple k, got;
+	const struct dp_redir *s;
+	uint64_t *dst = (uint64_t *)(void *)&got;
+	uint32_t seq;
+	uint16_t owner;
+
+	dp_redir_key(p, &k);
+	s = &dp->redir[dp_redir_slot(&k)];
+	seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+	if (seq == 0 || (seq & 1))
+		return -1;
+	for (size_t i = 0; i < sizeof(got) / 8; i++)
+		dst[i] = __atomic_load_n(&((const uint64_t *)(const void *)
+		    &s->key)[i], __ATOMIC_RELAXED);
+	owner = __atomic_load_n(&s->owner, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) != seq ||
+	    memcmp(&got, &k, sizeof(k)) != 0 ||
+	    owner >= dp->params.n_workers)
+		return -1;
+	return owner;
+}
+
 /* ---- from the host --------------------------------------------------- */
 
 /* The worker that owns p's flow, when not this one and this one has no
@@ -188,15 +281,19 @@ static uint16_t
 dp_host_owner(struct dp_worker *w, const struct pkt *p, uint64_t now_ns)
 {
 	struct dp *dp = w->dp;
-	uint16_t owner;
+	int redir;
 
-	if (dp->params.n_workers == 1)
+	/* Without rules nothing is tracked: any worker will do. */
+	if (dp->params.n_workers == 1 || dp_prog(w->fw, p) == NULL)
 		return w->id;
-	owner = io_frame_flow_queue(p->data, p->len, dp->params.n_workers);
-	if (owner == w->id || dp_prog(w->fw, p) == NULL)
-		return owner;
-	/* A flow this worker holds stays here (tun's steering brought it). */
-	return ct_holds(w->ct, p, now_ns) ? w->id : owner;
+	/* A flow this worker holds stays here (tun's steering brought it);
+	 * one REDIRECTed to the host goes where the map says; the rest to
+	 * the worker the ports steer the flow to. */
+	if (ct_holds(w->ct, p, now_ns))
+		return w->id;
+	if ((redir = dp_redir_owner(dp, p)) >= 0)
+		return (uint16_t)redir;
+	return io_frame_flow_queue(p->data, p->len, dp->params.n_workers);
 }
 
 /* One frame the host sent on interface i's TAP (or a handoff): checked,

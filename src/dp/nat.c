@@ -182,7 +182,8 @@ dp_nat_ok(const struct ct_tuple *t, void *arg)
  * The nat table for a new flow at hook, and the translation it asks for
  * set up on cr.  False when the flow must be dropped (no free tuple).
  * REDIRECT needs no steering: the host's replies come back on the TAP
- * queue this worker punted the flow to (src/io/tap.c).
+ * queue this worker punted the flow to (src/io/tap.c), or are handed to
+ * it through the redirect map (host.c).
  */
 bool
 dp_nat_new(struct dp_worker *w, const struct fw_prog *prog,
@@ -205,7 +206,11 @@ dp_nat_new(struct dp_worker *w, const struct fw_prog *prog,
 	    !dp_nat_range(w, (t = fw_prog_target(prog, rule)), p, out_if,
 	    &range))
 		return true;
-	return ct_nat_setup(w->ct, cr, hook == FW_NAT_PREROUTING ?
+	if (ct_nat_setup(w->ct, cr, hook == FW_NAT_PREROUTING ?
 	    CT_MANIP_DST : CT_MANIP_SRC, &range,
-	    t->kind == FW_T_REDIRECT ? NULL : dp_nat_ok, w, now_ns) == 0;
+	    t->kind == FW_T_REDIRECT ? NULL : dp_nat_ok, w, now_ns) != 0)
+		return false;
+	if (t->kind == FW_T_REDIRECT)
+		dp_redir_note(w, cr);
+	return true;
 }

@@ -321,6 +321,13 @@ dp_create(struct dp **out, const struct dp_params *params,
 	for (uint16_t i = 0; i < params->n_if; i++)
 		if (params->host_taps[i] != NULL)
 			dp->host_ifs |= 1ULL << i;
+	dp->redir = calloc(DP_REDIR_SLOTS, sizeof(*dp->redir));
+	if (dp->redir == NULL) {
+		for (uint16_t i = 0; i < params->n_workers; i++)
+			dp_worker_free(dp->workers[i]);
+		free(dp);
+		return -ENOMEM;
+	}
 	dp->params.ct_timeouts = NULL;	/* the caller's; copied by now */
 	*out = dp;
 	return 0;
@@ -375,6 +382,7 @@ dp_destroy(struct dp *dp)
 		dp_worker_free(dp->workers[i]);
 	ip_tables_free(dp->tables);
 	dp_fw_free(dp->fw);
+	free(dp->redir);
 	free(dp);
 }
 

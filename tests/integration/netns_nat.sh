@@ -106,6 +106,7 @@ COMMIT
 -A PREROUTING_CUST -i wan -s 192.0.2.100/32 -d 192.0.2.1/32 -p tcp -m tcp --dport 3389 -j DNAT --to-destination 10.0.1.200
 -A PREROUTING_CUST -i lan -d 192.0.2.1/32 -p tcp -m tcp --dport 3389 -j DNAT --to-destination 10.0.1.200
 -A PREROUTING_CUST -i lan -p tcp -m tcp --dport 8888 -j REDIRECT --to-ports 2222
+-A PREROUTING_CUST -i lan -p tcp -m tcp --dport 8889 -j REDIRECT --to-ports 2223
 -A POSTROUTING_CUST -o dmz -s 10.0.1.0/25 -d 10.0.1.200/32 -p tcp -m tcp --dport 3389 -j MASQUERADE
 -A POSTROUTING_CUST -o wan -s 10.0.1.0/24 -j MASQUERADE
 COMMIT
@@ -272,6 +273,31 @@ redirect_ok() {
 	[ "$out" = redirected ]
 }
 
+# The host's service speaks first, after 4 s of silence: by then the tun
+# driver has forgotten which TAP queue the flow came in on (about 3 s), so
+# its answer may come out on another worker's queue than the one that
+# owns the flow.  8 connections at once, so both workers get some.
+redirect_idle_ok() {
+	local i ok=0 pids=()
+	ip netns exec "$r" timeout 20 socat -t 10 \
+	    TCP4-LISTEN:2223,bind=10.0.1.1,reuseaddr,fork \
+	    SYSTEM:'sleep 4; echo late' 2>/dev/null &
+	bg_pids+=("$!")
+	tcp_listening "$r" 2223 || { echo "no service on the TAP"; return 1; }
+	for i in $(seq 8); do
+		nsx "$h1" timeout 12 socat -t 10 - \
+		    TCP4:192.0.2.100:8889,connect-timeout=4 </dev/null \
+		    >"$tmp/late.$i" 2>&1 &
+		pids+=("$!")
+	done
+	wait "${pids[@]}"
+	for i in $(seq 8); do
+		[ "$(cat "$tmp/late.$i")" = late ] && ok=$((ok + 1))
+	done
+	echo "$ok of 8 connections got the host's late answer"
+	[ "$ok" = 8 ]
+}
+
 nat_show_ok() {
 	local out
 	out=$(hx nat show) || return 1
@@ -293,6 +319,7 @@ check "port forward: inet 192.0.2.100 reaches srv:3389 at 192.0.2.1" port_forwar
 check "port forward: inet's other address does not" port_forward_other_source
 check "hairpin: h1 reaches srv through 192.0.2.1:3389" hairpin_ok
 check "REDIRECT: h1's TCP to any host on 8888 reaches hexgate's own service" redirect_ok
+check "REDIRECT: the host's service answers first after 4 s of silence (8 flows)" redirect_idle_ok
 check "hexctl nat show lists translations; nat rules count" nat_show_ok
 
 write_config_site sa ra-lan ra-tr 192.168.50.1 192.168.50.2 172.17.0 172.16.0
