@@ -434,7 +434,7 @@ pkt_is_icmp(const struct pkt *p)
  * untracked ICMPv6) gets CT_KEY_NONE.
  */
 static void
-key_of(const struct ct_table *t, const struct pkt *p, struct ct_key *key)
+key_tuple(const struct pkt *p, struct ct_key *key)
 {
 	key->kind = CT_KEY_NONE;
 	key->why = CT_INVALID_NONE;
@@ -472,7 +472,14 @@ key_of(const struct ct_table *t, const struct pkt *p, struct ct_key *key)
 		}
 	}
 	key->kind = CT_KEY_LOOKUP;
-	key->hash = ct_tuple_hash(t, &key->k);
+}
+
+static void
+key_of(const struct ct_table *t, const struct pkt *p, struct ct_key *key)
+{
+	key_tuple(p, key);
+	if (key->kind != CT_KEY_NONE)
+		key->hash = ct_tuple_hash(t, &key->k);
 }
 
 /* ct_classify() with p's key made already (key_of()). */
@@ -556,14 +563,7 @@ ct_classify_bulk(struct ct_table *t, struct pkt *const *pkts, uint32_t n,
 
 	for (base = 0; base < n; base += m) {
 		m = HG_MIN(n - base, CT_BULK_CHUNK);
-		for (i = 0; i < m; i++) {
-			key_of(t, pkts[base + i], &key[i]);
-			if (key[i].kind != CT_KEY_NONE)
-				hg_prefetch(&t->buckets[key[i].hash &
-				    t->bucket_mask]);
-		}
-		for (i = 0; i < m; i++)
-			prefetch_entry(t, &key[i]);
+		ct_prefetch_bulk(t, pkts + base, m, key);
 		for (i = 0; i < m; i++)
 			(void)classify_keyed(t, pkts[base + i], now_ns,
 			    &out[base + i], &key[i]);
@@ -596,32 +596,29 @@ ct_classify_key(struct ct_table *t, const struct pkt *p,
 	return classify_keyed(t, p, now_ns, r, key);
 }
 
-/*
- * Whether a flow of t holds p (TCP, UDP, ICMP query-reply, or another
- * protocol's generic flow), without touching it or any counter.  ICMP
- * errors, fragments and what classify would call invalid answer false.
- */
+void
+ct_pkt_frag_key(const struct pkt *p, struct ct_frag_key *k)
+{
+	frag_key(p, k);
+}
+
+bool
+ct_pkt_tuple(const struct pkt *p, struct ct_tuple *k)
+{
+	struct ct_key key;
+
+	key_tuple(p, &key);
+	*k = key.k;
+	return key.kind != CT_KEY_NONE;
+}
+
 bool
 ct_holds(struct ct_table *t, const struct pkt *p, uint64_t now_ns)
 {
-	struct ct_tuple k;
+	struct ct_key key;
 	enum ct_dir dir;
 
-	if ((p->l3 != PKT_L3_IP4 && p->l3 != PKT_L3_IP6) ||
-	    (p->flags & PKT_F_FRAG) || p->l4_off == 0)
-		return false;
-	tuple_of_pkt(&k, p);
-	if (p->l4_proto == IPPROTO_TCP_ || p->l4_proto == IPPROTO_UDP_) {
-		const struct udp_hdr *uh = pkt_l4(p);	/* ports alike */
-
-		k.sport_be = uh->sport_be;
-		k.dport_be = uh->dport_be;
-	} else if (p->l4_proto == (p->l3 == PKT_L3_IP4 ? IPPROTO_ICMP_ :
-	    IPPROTO_ICMPV6_)) {
-		const struct icmp_hdr *ih = pkt_l4(p);
-
-		k.sport_be = ih->u.echo.id_be;
-		k.dport_be = htons(ih->type);
-	}
-	return ct_lookup(t, &k, now_ns, &dir) != CT_ENTRY_NONE;
+	key_of(t, p, &key);
+	return key.kind != CT_KEY_NONE && ct_lookup_hashed(t, &key.k,
+	    key.hash, now_ns, &dir) != CT_ENTRY_NONE;
 }

@@ -262,8 +262,9 @@ enum ct_state ct_classify(struct ct_table *t, const struct pkt *p,
  * ct_classify_key() is then ct_classify() with that key, for the packets
  * the caller gets to, in order.  A packet must not change in between.
  */
-struct ct_key {			/* src/ct's: read nothing here */
-	struct ct_tuple k;
+struct ct_key {
+	struct ct_tuple k;	/* as ct_pkt_tuple() gives it; the rest is
+				   src/ct's */
 	uint32_t hash;
 	uint8_t  kind;
 	uint8_t  why;
@@ -274,8 +275,20 @@ void ct_prefetch_bulk(struct ct_table *t, struct pkt *const *pkts,
 enum ct_state ct_classify_key(struct ct_table *t, const struct pkt *p,
     const struct ct_key *key, uint64_t now_ns, struct ct_result *r);
 
-/* Whether a flow of t holds p, without touching it or any counter
- * (which worker owns a packet the host sent: src/dp/host.c). */
+/*
+ * The tuple a flow of p is looked up by: its own for TCP, UDP, ICMP
+ * queries and other protocols (ports, or the identifier and type; zero
+ * for others), the quoted flow's inverted for an ICMP error.  False when
+ * p has none (not IP, a later fragment, untracked ICMPv6, a malformed
+ * quote).  For the callers that steer a flow (src/dp).
+ */
+bool ct_pkt_tuple(const struct pkt *p, struct ct_tuple *k);
+/* What the fragments of p's datagram share (p a fragment). */
+void ct_pkt_frag_key(const struct pkt *p, struct ct_frag_key *k);
+
+/* Whether a flow of t holds p (the flow ct_pkt_tuple() names), without
+ * touching it or any counter (which worker owns a packet the host sent:
+ * src/dp/host.c). */
 bool ct_holds(struct ct_table *t, const struct pkt *p, uint64_t now_ns);
 
 /*

@@ -13,6 +13,7 @@
 #define DP_PRIV_H
 
 #include <pthread.h>
+#include <string.h>
 
 #include "../ct/ct.h"
 #include "../fw/fw.h"
@@ -81,9 +82,7 @@ struct dp_handoff {
 #define DP_FRAG_STEER_SLOTS	1024
 
 struct dp_frag_steer {
-	uint8_t src[16], dst[16];	/* IPv4 in the first 4 bytes */
-	uint32_t id;			/* IPv4 id or IPv6 fragment id, as sent */
-	uint8_t l3, proto;
+	struct ct_frag_key key;
 	uint16_t owner;
 	uint64_t expires_ns;
 };
@@ -154,6 +153,22 @@ static inline uint64_t
 ctr_get(const uint64_t *c)
 {
 	return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
+/* A multiply-xorshift over the whole 64-bit words of a key (its padding
+ * zeroed): the slot of a direct-mapped table (host.c, steer.c). */
+static inline uint32_t
+dp_hash_words(const void *key, size_t len)
+{
+	const uint8_t *b = key;
+	uint64_t h = 0x9e3779b97f4a7c15ULL, x;
+
+	for (size_t i = 0; i + 8 <= len; i += 8) {
+		memcpy(&x, b + i, 8);
+		h = (h ^ x) * 0xbf58476d1ce4e5b9ULL;
+		h ^= h >> 29;
+	}
+	return (uint32_t)(h >> 20);
 }
 
 static inline const struct fw_prog *

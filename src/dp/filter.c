@@ -92,8 +92,8 @@ dp_verdict(const struct pkt *p, const struct fw_verdict *v,
 	}
 }
 
-/* A direction-free hash of a new flow's tuple, for spotting its second
- * packet in the same batch. */
+/* A direction-free hash of a flow's tuple (1024 buckets), for spotting
+ * its packets again in the same batch. */
 static uint32_t
 dp_flow_hash(const struct ct_tuple *t)
 {
@@ -106,7 +106,19 @@ dp_flow_hash(const struct ct_tuple *t)
 		memcpy(&b, t->dst + i, 4);
 		h = (h ^ (a ^ b)) * 0x9e3779b1u;
 	}
-	return h ^ h >> 16;
+	return (h ^ h >> 16) & 1023;
+}
+
+static bool
+dp_bloom_has(const uint64_t *bits, uint32_t h)
+{
+	return bits[h / 64] >> (h % 64) & 1;
+}
+
+static void
+dp_bloom_add(uint64_t *bits, uint32_t h)
+{
+	bits[h / 64] |= 1ULL << (h % 64);
 }
 
 static bool
@@ -130,32 +142,6 @@ struct dp_new_flows {
 	uint16_t idx[PKT_BATCH_MAX];
 };
 
-/* A direction-free hash of a TCP segment's addresses and ports. */
-static uint32_t
-dp_tcp_hash(const struct pkt *p)
-{
-	const struct tcp_hdr *th = pkt_l4(p);
-	uint32_t h = (uint32_t)(th->sport_be ^ th->dport_be);
-	unsigned n = p->l3 == PKT_L3_IP4 ? 1 : 4;
-	const uint8_t *src, *dst;
-
-	if (p->l3 == PKT_L3_IP4) {
-		src = (const uint8_t *)&((const struct ip4_hdr *)pkt_l3(p))->src_be;
-		dst = (const uint8_t *)&((const struct ip4_hdr *)pkt_l3(p))->dst_be;
-	} else {
-		src = ((const struct ip6_hdr *)pkt_l3(p))->src;
-		dst = ((const struct ip6_hdr *)pkt_l3(p))->dst;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		uint32_t a, b;
-
-		memcpy(&a, src + 4 * i, 4);
-		memcpy(&b, dst + 4 * i, 4);
-		h = (h ^ a ^ b) * 0x9e3779b1u;
-	}
-	return (h ^ h >> 16) & 1023;
-}
-
 static bool
 dp_is_tcp(const struct pkt *p)
 {
@@ -170,15 +156,12 @@ dp_is_tcp(const struct pkt *p)
  * another flow: that only costs a shorter range.
  */
 static bool
-dp_syn_may_reopen(const struct dp_new_flows *nf, const struct pkt *p)
+dp_syn_may_reopen(const struct dp_new_flows *nf, const struct pkt *p,
+    const struct ct_key *key)
 {
-	uint32_t h;
-
-	if (!dp_is_tcp(p) || (((const struct tcp_hdr *)pkt_l4(p))->flags &
-	    (TCP_SYN | TCP_ACK)) != TCP_SYN)
-		return false;
-	h = dp_tcp_hash(p);
-	return nf->tcp_held[h / 64] >> (h % 64) & 1;
+	return dp_is_tcp(p) && (((const struct tcp_hdr *)pkt_l4(p))->flags &
+	    (TCP_SYN | TCP_ACK)) == TCP_SYN &&
+	    dp_bloom_has(nf->tcp_held, dp_flow_hash(&key->k));
 }
 
 /* Is i's new flow one that an earlier packet of the range opened?  If
@@ -188,13 +171,13 @@ dp_new_flow_seen(struct dp_new_flows *nf, const struct dp_frame *f,
     uint16_t i)
 {
 	const struct ct_tuple *tu = &f->ct[i].pending.tuple;
-	uint32_t h = dp_flow_hash(tu) & 1023;
+	uint32_t h = dp_flow_hash(tu);
 
-	if (nf->bits[h / 64] >> (h % 64) & 1)
+	if (dp_bloom_has(nf->bits, h))
 		for (uint16_t k = 0; k < nf->n; k++)
 			if (dp_same_flow(&f->ct[nf->idx[k]].pending.tuple, tu))
 				return true;
-	nf->bits[h / 64] |= 1ULL << (h % 64);
+	dp_bloom_add(nf->bits, h);
 	nf->idx[nf->n++] = i;
 	return false;
 }
@@ -210,13 +193,9 @@ dp_conntrack(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
 	uint32_t m = 0, k = 0;
 	bool first_frag = false;
 
-	if (w->fw == NULL) {
-		memset(&f->tracked[lo], 0, (size_t)(v->n - lo));
-		return v->n;
-	}
 	/* Buckets and entries of the whole batch into the cache first, so
 	 * their misses overlap (bench_ct: about half the cost a packet). */
-	for (uint16_t i = lo; i < v->n; i++)
+	for (uint16_t i = lo; w->fw != NULL && i < v->n; i++)
 		if (v->next[i] == step && dp_prog(w->fw, v->pkts[i]) != NULL)
 			ahead[m++] = v->pkts[i];
 	if (m == 0) {
@@ -241,14 +220,12 @@ dp_conntrack(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
 		if ((p->flags & (PKT_F_FRAG | PKT_F_FRAG_FIRST)) == PKT_F_FRAG &&
 		    first_frag)
 			return i;
-		if (dp_syn_may_reopen(&nf, p))
+		if (dp_syn_may_reopen(&nf, p, &keys[k]))
 			return i;
-		ct_classify_key(w->ct, p, &keys[k++], now_ns, cr);
-		if (cr->entry != CT_ENTRY_NONE && dp_is_tcp(p)) {
-			uint32_t h = dp_tcp_hash(p);
-
-			nf.tcp_held[h / 64] |= 1ULL << (h % 64);
-		}
+		ct_classify_key(w->ct, p, &keys[k], now_ns, cr);
+		if (cr->entry != CT_ENTRY_NONE && dp_is_tcp(p))
+			dp_bloom_add(nf.tcp_held, dp_flow_hash(&keys[k].k));
+		k++;
 		if (cr->state == CT_STATE_NEW && cr->entry == CT_ENTRY_NONE &&
 		    !cr->frag_follow && dp_new_flow_seen(&nf, f, i))
 			return i;

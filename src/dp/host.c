@@ -25,7 +25,6 @@
  * io_flow_queue() names.
  */
 #include <errno.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -190,41 +189,7 @@ dp_handoff_wake(struct dp_handoff *h)
 static uint32_t
 dp_redir_slot(const struct ct_tuple *k)
 {
-	const uint8_t *b = (const uint8_t *)k;
-	uint64_t h = 0x9e3779b97f4a7c15ULL, x;
-
-	for (size_t i = 0; i < sizeof(*k); i += 8) {
-		memcpy(&x, b + i, 8);
-		h = (h ^ x) * 0xbf58476d1ce4e5b9ULL;
-		h ^= h >> 29;
-	}
-	return (uint32_t)(h >> 20) % DP_REDIR_SLOTS;
-}
-
-/* The tuple of p as ct keys it (addresses, and ports for TCP/UDP). */
-static void
-dp_redir_key(const struct pkt *p, struct ct_tuple *k)
-{
-	size_t n = p->l3 == PKT_L3_IP4 ? 4 : 16;
-	const uint8_t *ip = pkt_l3(p);
-
-	memset(k, 0, sizeof(*k));
-	if (p->l3 == PKT_L3_IP4) {
-		memcpy(k->src, ip + offsetof(struct ip4_hdr, src_be), n);
-		memcpy(k->dst, ip + offsetof(struct ip4_hdr, dst_be), n);
-	} else {
-		memcpy(k->src, ip + offsetof(struct ip6_hdr, src), n);
-		memcpy(k->dst, ip + offsetof(struct ip6_hdr, dst), n);
-	}
-	k->l3 = p->l3;
-	k->proto = p->l4_proto;
-	if ((p->l4_proto == IPPROTO_TCP_ || p->l4_proto == IPPROTO_UDP_) &&
-	    p->l4_off != 0) {
-		const struct udp_hdr *uh = pkt_l4(p);	/* ports alike */
-
-		k->sport_be = uh->sport_be;
-		k->dport_be = uh->dport_be;
-	}
+	return dp_hash_words(k, sizeof(*k)) % DP_REDIR_SLOTS;
 }
 
 void
@@ -256,7 +221,8 @@ dp_redir_owner(const struct dp *dp, const struct pkt *p)
 	uint32_t seq;
 	uint16_t owner;
 
-	dp_redir_key(p, &k);
+	if (!ct_pkt_tuple(p, &k))
+		return -1;
 	s = &dp->redir[dp_redir_slot(&k)];
 	seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
 	if (seq == 0 || (seq & 1))

@@ -25,7 +25,6 @@
  * whole or in pieces (io_flow_queue()), so its pieces already meet its
  * flow.
  */
-#include <arpa/inet.h>
 #include <string.h>
 
 #include "dp_priv.h"
@@ -35,92 +34,41 @@
 /* The datagram p is a piece of; false when p is no fragment this stage
  * steers. */
 static bool
-dp_frag_key(const struct pkt *p, struct dp_frag_steer *k)
+dp_frag_key(const struct pkt *p, struct ct_frag_key *k)
 {
-	memset(k, 0, sizeof(*k));
-	if (!(p->flags & PKT_F_FRAG))
+	if (!(p->flags & PKT_F_FRAG) ||
+	    (p->l3 != PKT_L3_IP4 && p->l3 != PKT_L3_IP6) ||
+	    (p->l3 == PKT_L3_IP6 &&
+	    ((const struct ip6_hdr *)pkt_l3(p))->nxt != IPPROTO_FRAGMENT_))
 		return false;
-	k->l3 = p->l3;
-	k->proto = p->l4_proto;
-	if (p->l3 == PKT_L3_IP4) {
-		const struct ip4_hdr *ip = pkt_l3(p);
-
-		memcpy(k->src, &ip->src_be, 4);
-		memcpy(k->dst, &ip->dst_be, 4);
-		k->id = ip->id_be;
-		return true;
-	}
-	if (p->l3 == PKT_L3_IP6) {
-		const struct ip6_hdr *ip = pkt_l3(p);
-
-		if (ip->nxt != IPPROTO_FRAGMENT_)
-			return false;
-		memcpy(k->src, ip->src, 16);
-		memcpy(k->dst, ip->dst, 16);
-		memcpy(&k->id, &((const struct ip6_frag *)(const void *)
-		    (ip + 1))->id_be, 4);
-		return true;
-	}
-	return false;
+	ct_pkt_frag_key(p, k);
+	return true;
 }
 
 static uint32_t
-dp_frag_slot(const struct dp_frag_steer *k)
+dp_frag_slot(const struct ct_frag_key *k)
 {
-	uint32_t h = k->id * 0x9e3779b1u ^ k->proto;
-
-	for (int i = 0; i < 16; i += 4) {
-		uint32_t a, b;
-
-		memcpy(&a, k->src + i, 4);
-		memcpy(&b, k->dst + i, 4);
-		h = (h ^ a ^ b * 0x85ebca6bu) * 0xc2b2ae35u;
-	}
-	return (h ^ h >> 15) % DP_FRAG_STEER_SLOTS;
-}
-
-static bool
-dp_frag_same(const struct dp_frag_steer *a, const struct dp_frag_steer *b)
-{
-	return a->id == b->id && a->l3 == b->l3 && a->proto == b->proto &&
-	    memcmp(a->src, b->src, 16) == 0 && memcmp(a->dst, b->dst, 16) == 0;
+	return dp_hash_words(k, sizeof(*k)) % DP_FRAG_STEER_SLOTS;
 }
 
 /* The worker a first fragment's flow belongs to: io_flow_queue() of the
- * key its unfragmented packets have. */
+ * key its unfragmented packets have (conntrack's tuple of the flow, whose
+ * fields are the steering key's). */
 static uint16_t
 dp_first_frag_owner(const struct dp_worker *w, const struct pkt *p)
 {
 	struct io_flow_key k;
-	uint8_t icmp = p->l3 == PKT_L3_IP4 ? IPPROTO_ICMP_ : IPPROTO_ICMPV6_;
+	struct ct_tuple t;
 
-	if (p->l4_off == 0)
+	if (p->l4_off == 0 || !ct_pkt_tuple(p, &t))
 		return w->id;		/* transport header not in it */
 	memset(&k, 0, sizeof(k));
-	k.l3 = p->l3;
-	k.proto = p->l4_proto;
-	if (p->l3 == PKT_L3_IP4) {
-		const struct ip4_hdr *ip = pkt_l3(p);
-
-		memcpy(k.src, &ip->src_be, 4);
-		memcpy(k.dst, &ip->dst_be, 4);
-	} else {
-		const struct ip6_hdr *ip = pkt_l3(p);
-
-		memcpy(k.src, ip->src, 16);
-		memcpy(k.dst, ip->dst, 16);
-	}
-	if (p->l4_proto == IPPROTO_TCP_ || p->l4_proto == IPPROTO_UDP_) {
-		const struct udp_hdr *uh = pkt_l4(p);	/* ports alike */
-
-		k.sport_be = uh->sport_be;
-		k.dport_be = uh->dport_be;
-	} else if (p->l4_proto == icmp) {
-		const struct icmp_hdr *ih = pkt_l4(p);
-
-		k.dport_be = htons(ih->type);
-		k.sport_be = ih->u.echo.id_be;
-	}
+	memcpy(k.src, t.src, sizeof(k.src));
+	memcpy(k.dst, t.dst, sizeof(k.dst));
+	k.sport_be = t.sport_be;
+	k.dport_be = t.dport_be;
+	k.l3 = t.l3;
+	k.proto = t.proto;
 	return io_flow_queue(&k, w->dp->params.n_workers);
 }
 
@@ -145,7 +93,8 @@ dp_frag_steer(struct dp_worker *w, struct dp_frame *f, uint64_t now_ns)
 		return;
 	for (uint16_t i = 0; i < v->n; i++) {
 		struct pkt *p = v->pkts[i];
-		struct dp_frag_steer k, *s;
+		struct ct_frag_key k;
+		struct dp_frag_steer *s;
 		uint16_t owner;
 
 		if (v->next[i] != IP_NEXT_RX || !(p->flags & PKT_F_FRAG) ||
@@ -156,10 +105,11 @@ dp_frag_steer(struct dp_worker *w, struct dp_frame *f, uint64_t now_ns)
 			owner = dp_first_frag_owner(w, p);
 			if (owner == w->id)
 				continue;
-			*s = k;
+			s->key = k;
 			s->owner = owner;
 			s->expires_ns = now_ns + DP_FRAG_STEER_NS;
-		} else if (s->expires_ns > now_ns && dp_frag_same(s, &k)) {
+		} else if (s->expires_ns > now_ns &&
+		    memcmp(&s->key, &k, sizeof(k)) == 0) {
 			owner = s->owner;
 		} else {
 			continue;
