@@ -1,21 +1,20 @@
 /*
- * src/cli/hexctl.c: hexctl, the command line client of hexgated's control
- * socket.  It sends one request line (the command words joined by single
- * spaces), reads one JSON answer until the server closes, and prints it as
- * a table (render.c) or, with --json, as it came.  Commands it does not
- * know are sent all the same, so a new server command needs no change here.
+ * src/cli/hexctl.c: hexctl, the command line client of hexgated's
+ * operations (src/daemon/ops.c).  The command words name an operation and
+ * give its arguments; hexctl sends {"op": NAME, "args": {...}} on one line
+ * to the control socket, reads one JSON answer, and prints it as a table
+ * (render.c) or, with --json, as it came.  With --url (or $HEXCTL_URL) the
+ * same request goes to hexgated's HTTPS API as POST /api/ops/NAME
+ * (remote.c): one request, two transports, the same answers.
  *
- * "firewall" and "sets" are parsed here: rule text is full of options
- * (-p, -j, --dport) that are the rule's and not hexctl's, the family flag
- * is always spelled out in the request, and restore sends a file after
- * the line ("firewall restore -4 LEN NAME\n" and LEN bytes).
- *
- * With --url (or $HEXCTL_URL) the same request line goes to hexgated's
- * HTTPS API instead (remote.c), which answers with the same objects.
+ * "firewall" and "sets" are parsed by hand: rule text is full of options
+ * (-p, -j, --dport) that are the rule's and not hexctl's.  Every other
+ * command is a line of the table below, and "hexctl call OP [JSON]" runs
+ * any operation, so a new operation is reachable before it has words.
  *
  * Exit status: 0 success, 1 the server answered with an error (or with
  * something that is not JSON), 2 usage errors and a socket or server that
- * cannot be reached.  The server side is in src/daemon.
+ * cannot be reached.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -44,54 +43,122 @@
 
 /* A reload parses and applies a whole configuration; give it time. */
 #define CTL_TIMEOUT_S		30
-#define CTL_ANSWER_MAX_BYTES	(64u << 20)
+#define CTL_ANSWER_MAX_BYTES	(160u << 20)
 /* A restore file; 10,000 rules are about 1 MB. */
 #define CTL_BODY_MAX_BYTES	(64u << 20)
 /* Usage lines longer than this put their help on the next line. */
-#define USAGE_CMD_WIDTH		24
+#define USAGE_CMD_WIDTH		26
 
-/* One request: a line and, for restore, the file sent after it. */
+/* One request: an operation, its arguments, and the words that asked
+ * for it (which pick the renderer). */
 struct request {
-	char *line;		/* without its newline */
-	char *body;		/* NULL, or body_len bytes */
-	size_t body_len;
+	char cmd[64];		/* "firewall save", "show routes" */
+	const char *op;
+	json_t *args;
+	bool raw_out;		/* a binary answer goes to stdout as it is */
 };
 
-static const struct {
-	const char *line;
+/* How a command's words after its own become arguments. */
+enum arg_kind {
+	ARG_INT,		/* a number */
+	ARG_STR,		/* one word */
+	ARG_REST,		/* the rest of the words, as rule text */
+	ARG_FILE_JSON,		/* a JSON document file: its members */
+	ARG_FLAG,		/* "--NAME": true */
+};
+
+struct arg {
+	const char *name;
+	enum arg_kind kind;
+	bool optional;
+};
+
+static const struct cmd {
+	const char *line;	/* usage */
+	const char *op;		/* NULL: parsed by hand */
 	const char *help;
+	struct arg args[3];
 } cmds[] = {
-	{ "show interfaces", "interfaces with their ports, counters and drops" },
-	{ "show neighbors", "the neighbour (ARP and ND) table" },
-	{ "show routes", "the routing table" },
-	{ "show version", "version, worker threads and uptime" },
-	{ "status", "the same as show version" },
-	{ "show firewall", "rule count, verdict counters, conntrack totals" },
-	{ "show conntrack", "the connection tracking table, a flow a line" },
-	{ "nat show", "active NAT translations: flows whose reply is translated" },
-	{ "reload", "read the configuration file again (as SIGHUP does)" },
-	{ "firewall save [-4|-6]",
-	  "print the rules as iptables-save does, with counters" },
-	{ "firewall restore [-4|-6] FILE",
-	  "replace all rules with FILE (- is stdin), atomically" },
-	{ "firewall add [-4|-6] CHAIN RULE...",
-	  "append a rule to CHAIN (iptables -A)" },
-	{ "firewall insert [-4|-6] CHAIN [N] RULE...",
-	  "insert a rule at position N, default 1 (iptables -I)" },
-	{ "firewall delete [-4|-6] CHAIN N|RULE...",
-	  "delete a rule by position or by text (iptables -D)" },
-	{ "sets save", "print the named sets as ipset save does" },
-	{ "sets restore FILE",
-	  "replace all sets with FILE (- is stdin), atomically" },
-	{ "sets add SET ELEM...", "add an element to SET (ipset add)" },
-	{ "sets del SET ELEM...", "remove an element from SET (ipset del)" },
-	{ "config show [N]",
-	  "the running configuration, or version N (API only)" },
-	{ "config versions", "the stored versions, newest first (API only)" },
-	{ "config diff [A B]",
-	  "diff from version A to B, default the last change (API only)" },
-	{ "config rollback N",
-	  "apply version N again as a new version (API only)" },
+	{ "show interfaces", "show.interfaces",
+	  .help = "interfaces with their ports, counters and drops" },
+	{ "show neighbors", "show.neighbors",
+	  .help = "the neighbour (ARP and ND) table" },
+	{ "show routes", "show.routes", .help = "the routing table" },
+	{ "show version", "show.version",
+	  .help = "version, worker threads, uptime, configuration version" },
+	{ "status", "show.version", .help = "the same as show version" },
+	{ "show firewall", "show.firewall",
+	  .help = "rule count, verdict counters, conntrack totals" },
+	{ "show conntrack", "show.conntrack",
+	  .help = "the connection tracking table, a flow a line" },
+	{ "nat show", "nat.show",
+	  .help = "active NAT translations: flows whose reply is translated" },
+	{ "reload", "reload",
+	  .help = "read the configuration file again (as SIGHUP does)" },
+	{ "firewall save [-4|-6]", NULL,
+	  .help = "print the rules as iptables-save does, with counters" },
+	{ "firewall restore [-4|-6] FILE", NULL,
+	  .help = "replace the rules of the tables FILE names (- is stdin), "
+	  "atomically" },
+	{ "firewall add [-4|-6] CHAIN RULE...", NULL,
+	  .help = "append a rule to CHAIN (iptables -A)" },
+	{ "firewall insert [-4|-6] CHAIN [N] RULE...", NULL,
+	  .help = "insert a rule at position N, default 1 (iptables -I)" },
+	{ "firewall delete [-4|-6] CHAIN N|RULE...", NULL,
+	  .help = "delete a rule by position or by text (iptables -D)" },
+	{ "sets save", NULL, .help = "print the named sets as ipset save does" },
+	{ "sets restore FILE", NULL,
+	  .help = "replace all sets with FILE (- is stdin), atomically" },
+	{ "sets add SET ELEM...", NULL, .help = "add an element to SET (ipset add)" },
+	{ "sets del SET ELEM...", NULL,
+	  .help = "remove an element from SET (ipset del)" },
+	{ "config show [N]", "config.show",
+	  .help = "the running configuration, or version N",
+	  .args = { { "version", ARG_INT, true } } },
+	{ "config versions [LIMIT]", "config.versions",
+	  .help = "the stored versions, newest first",
+	  .args = { { "limit", ARG_INT, true } } },
+	{ "config diff [A B]", "config.diff",
+	  .help = "diff from version A to B, default the last change",
+	  .args = { { "a", ARG_INT, true }, { "b", ARG_INT, false } } },
+	{ "config rollback N", "config.rollback",
+	  .help = "apply version N again as a new version",
+	  .args = { { "version", ARG_INT, false } } },
+	{ "config put FILE [CONFIRM_S]", "config.put",
+	  .help = "apply a whole configuration document ({config, rules, rules6, "
+	  "sets}); with CONFIRM_S, rolled back unless confirmed in time",
+	  .args = { { NULL, ARG_FILE_JSON, false }, { "confirm_s", ARG_INT, true } } },
+	{ "config confirm N", "config.confirm",
+	  .help = "keep version N, which awaits confirmation",
+	  .args = { { "version", ARG_INT, false } } },
+	{ "snapshot export", "snapshot.export",
+	  .help = "the running version as one document" },
+	{ "snapshot import FILE", "snapshot.import",
+	  .help = "apply a document from snapshot export",
+	  .args = { { NULL, ARG_FILE_JSON, false } } },
+	{ "token create NAME [EXPIRES_S]", "token.create",
+	  .help = "make an API token; its secret is printed this once",
+	  .args = { { "name", ARG_STR, false }, { "expires_s", ARG_INT, true } } },
+	{ "token list", "token.list", .help = "the API tokens, without secrets" },
+	{ "token revoke ID", "token.revoke", .help = "revoke an API token",
+	  .args = { { "id", ARG_INT, false } } },
+	{ "audit [LIMIT]", "audit.show",
+	  .help = "the audit log, newest first (default 100 rows)",
+	  .args = { { "limit", ARG_INT, true } } },
+	{ "capture start IF [FILTER...]", "capture.start",
+	  .help = "capture IF's traffic (iptables matches) to a pcap file",
+	  .args = { { "interface", ARG_STR, false }, { "filter", ARG_REST, true } } },
+	{ "capture list", "capture.list", .help = "the captures, running or not" },
+	{ "capture stop ID [--remove]", "capture.stop",
+	  .help = "stop a capture; --remove also deletes its file",
+	  .args = { { "id", ARG_INT, false }, { "remove", ARG_FLAG, true } } },
+	{ "capture pcap ID", "capture.pcap",
+	  .help = "write a capture's pcap file to stdout",
+	  .args = { { "id", ARG_INT, false } } },
+	{ "metrics", "metrics", .help = "the counters in the Prometheus format" },
+	{ "ops", "ops.list", .help = "the operations hexgated offers" },
+	{ "call OP [JSON]", NULL,
+	  .help = "run any operation with JSON arguments ('{\"limit\": 5}')" },
 };
 
 static void
@@ -115,7 +182,7 @@ usage(FILE *out)
 	for (size_t i = 0; i < HG_ARRAY_SIZE(cmds); i++)
 		usage_line(out, "  ", cmds[i].line, cmds[i].help);
 	fprintf(out,
-	    "Any other command is sent to hexgated as it is.\n"
+	    "Every command works over the socket and over the API alike.\n"
 	    "\n"
 	    "Options:\n"
 	    "  -s, --socket PATH  control socket (default: $HEXGATE_SOCKET, "
@@ -126,7 +193,7 @@ usage(FILE *out)
 	    "API options (the HTTPS API instead of the socket):\n"
 	    "  -u, --url URL      https://HOST:PORT (default: $HEXCTL_URL)\n"
 	    "  --cacert FILE      the server's certificate or its CA, such as "
-	    "STATE/api.crt\n"
+	    "STATE/ca.crt\n"
 	    "                     (default: $HEXCTL_CACERT, else the "
 	    "system's CAs)\n"
 	    "  --password-file F  the password of user api (default: "
@@ -161,8 +228,8 @@ usage_cmd(const char *line)
 		any = true;
 	}
 	if (!any) {
-		printf("hexctl: \"%s\" is not a command hexctl knows; "
-		    "it is sent to hexgated as it is.\n\n", line);
+		printf("hexctl: \"%s\" is not a command hexctl knows "
+		    "(\"hexctl call OP\" runs any operation).\n\n", line);
 		usage(stdout);
 	}
 }
@@ -254,26 +321,15 @@ words_join(int argc, char **argv, bool quote)
 	return line;
 }
 
-/* "firewall add -4 INPUT_CUST" and the rule words after it. */
-static int
-request_words(struct request *rq, const char *head, int argc, char **argv)
-{
-	char *tail = NULL;
-
-	if (argc > 0 && (tail = words_join(argc, argv, true)) == NULL)
-		return -EINVAL;
-	if (asprintf(&rq->line, "%s%s%s", head, tail != NULL ? " " : "",
-	    tail != NULL ? tail : "") < 0) {
-		rq->line = NULL;
-		fprintf(stderr, "hexctl: out of memory\n");
-	}
-	free(tail);
-	return rq->line != NULL ? 0 : -ENOMEM;
-}
+/* A file's bytes ("-": stdin). */
+struct body {
+	char *body;
+	size_t body_len;
+};
 
 /* Reads all of file ("-": stdin) into rq->body. */
 static int
-body_read(struct request *rq, const char *file)
+body_read(struct body *rq, const char *file)
 {
 	bool is_stdin = strcmp(file, "-") == 0;
 	size_t cap = 65536;
@@ -326,38 +382,6 @@ body_read(struct request *rq, const char *file)
 	}
 	if (!is_stdin)
 		close(fd);
-	return rc;
-}
-
-/*
- * "HEAD LEN NAME" and the file: NAME is the file as given, for the
- * server's error messages; "-" is "stdin", and a character that would
- * split the word (a blank, a quote) travels as '?'.
- */
-static int
-request_restore(struct request *rq, const char *head, const char *file)
-{
-	char *name;
-	int rc;
-
-	if (file[0] == '\0')
-		return usage_err("%s: empty file name", head);
-	if ((rc = body_read(rq, file)) < 0)
-		return rc;
-	if ((name = strdup(strcmp(file, "-") == 0 ? "stdin" : file)) == NULL) {
-		fprintf(stderr, "hexctl: out of memory\n");
-		return -ENOMEM;
-	}
-	for (char *c = name; *c != '\0'; c++)
-		if (isspace((unsigned char)*c) || iscntrl((unsigned char)*c) ||
-		    *c == '"' || *c == '\'')
-			*c = '?';
-	if (asprintf(&rq->line, "%s %zu %s", head, rq->body_len, name) < 0) {
-		rq->line = NULL;
-		fprintf(stderr, "hexctl: out of memory\n");
-		rc = -ENOMEM;
-	}
-	free(name);
 	return rc;
 }
 
@@ -416,15 +440,171 @@ check_name(const char *cmd, const char *what, int argc, char **argv)
 	return 0;
 }
 
+static int
+oom(void)
+{
+	fprintf(stderr, "hexctl: out of memory\n");
+	return -ENOMEM;
+}
+
+/* The command's own words of a usage line: "config show [N]" is
+ * "config show". */
+static void
+cmd_words(const char *line, char *out, size_t len)
+{
+	size_t n = 0;
+
+	for (const char *p = line; *p != '\0';) {
+		size_t w = strcspn(p, " ");
+
+		if (!islower((unsigned char)*p))
+			break;
+		if (n + w + 2 > len)
+			break;
+		if (n > 0)
+			out[n++] = ' ';
+		memcpy(out + n, p, w);
+		n += w;
+		p += w;
+		p += strspn(p, " ");
+	}
+	out[n] = '\0';
+}
+
+static int
+req_start(struct request *rq, const char *cmd, const char *op)
+{
+	snprintf(rq->cmd, sizeof(rq->cmd), "%s", cmd);
+	rq->op = op;
+	json_decref(rq->args);
+	rq->args = json_object();
+	return rq->args != NULL ? 0 : oom();
+}
+
+/* args[name] = v (taken). */
+static int
+arg_set(struct request *rq, const char *name, json_t *v)
+{
+	if (v == NULL || json_object_set_new(rq->args, name, v) != 0)
+		return oom();
+	return 0;
+}
+
+/* The offset of the first byte that is not UTF-8 text (a NUL counts),
+ * or len. */
+static size_t
+utf8_bad(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned c = s[i], n = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 :
+		    (c & 0xf0) == 0xe0 ? 2 : (c & 0xf8) == 0xf0 ? 3 : 4;
+		uint32_t cp = n == 0 ? c : n == 1 ? c & 0x1f : n == 2 ?
+		    c & 0x0f : c & 0x07;
+
+		if (c == 0 || n == 4 || c == 0xc0 || c == 0xc1)
+			return i;
+		for (unsigned k = 1; k <= n; k++) {
+			if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
+				return i;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 ||
+		    cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+			return i;
+		i += n + 1;
+	}
+	return len;
+}
+
+/* A file's text as the "text" argument, and its name as "name" for the
+ * server's errors. */
+static int
+arg_file_text(struct request *rq, const char *file)
+{
+	struct body b = { 0 };
+	const char *name = strcmp(file, "-") == 0 ? "stdin" : file;
+	size_t bad;
+	int rc;
+
+	if (file[0] == '\0')
+		return usage_err("%s: empty file name", rq->cmd);
+	if ((rc = body_read(&b, file)) < 0) {
+		free(b.body);
+		return rc;
+	}
+	bad = utf8_bad((const unsigned char *)b.body, b.body_len);
+	if (bad < b.body_len) {
+		fprintf(stderr, "hexctl: %s: byte %zu is not UTF-8 text (or is "
+		    "a NUL): rule and set files are text\n", name, bad);
+		free(b.body);
+		return -EINVAL;
+	}
+	rc = arg_set(rq, "text", json_stringn(b.body != NULL ? b.body : "",
+	    b.body_len));
+	free(b.body);
+	if (rc == 0 && strlen(name) > 200)
+		name = strrchr(name, '/') != NULL ? strrchr(name, '/') + 1 : "file";
+	return rc != 0 ? rc : arg_set(rq, "name", json_stringn(name,
+	    strnlen(name, 200)));
+}
+
+/* A JSON document file's members as arguments. */
+static int
+arg_file_json(struct request *rq, const char *file)
+{
+	struct body b = { 0 };
+	json_error_t jerr;
+	json_t *doc;
+	int rc;
+
+	if ((rc = body_read(&b, file)) < 0) {
+		free(b.body);
+		return rc;
+	}
+	doc = json_loadb(b.body != NULL ? b.body : "", b.body_len, 0, &jerr);
+	free(b.body);
+	if (!json_is_object(doc)) {
+		fprintf(stderr, "hexctl: %s: line %d column %d: %s\n", file,
+		    jerr.line, jerr.column, doc == NULL ? jerr.text :
+		    "expected a JSON object");
+		json_decref(doc);
+		return -EINVAL;
+	}
+	rc = json_object_update(rq->args, doc) == 0 ? 0 : oom();
+	json_decref(doc);
+	return rc;
+}
+
+static int
+arg_family(struct request *rq, const char *family)
+{
+	return arg_set(rq, "family", json_integer(family[1] == '6' ? 6 : 4));
+}
+
+/* A rule number from 1. */
+static int
+arg_number(const char *cmd, const char *w, json_int_t *n)
+{
+	errno = 0;
+	*n = is_number(w) ? strtoll(w, NULL, 10) : 0;
+	if (errno != 0 || *n == 0 || *n > INT_MAX)
+		return usage_err("%s: \"%s\" is not a number from 1 to %d", cmd,
+		    w, INT_MAX);
+	return 0;
+}
+
 /* add, insert and delete: CHAIN, a position or not, the rule words. */
 static int
 request_fw_rule(struct request *rq, const char *sub, const char *family,
     int argc, char **argv)
 {
-	char head[256], cmd[32], num[24];
+	char cmd[32];
 	const char *pos = NULL;
-	unsigned long n = 1;
-	int rc, rule = 1;
+	json_int_t n = 0;
+	char *rule = NULL;
+	int rc, first = 1;
 
 	snprintf(cmd, sizeof(cmd), "firewall %s", sub);
 	if ((rc = check_name(cmd, "chain", argc, argv)) < 0)
@@ -434,35 +614,34 @@ request_fw_rule(struct request *rq, const char *sub, const char *family,
 		pos = "1";
 		if (argc > 1 && is_number(argv[1])) {
 			pos = argv[1];
-			rule = 2;
+			first = 2;
 		}
 	} else if (strcmp(sub, "delete") == 0 && argc == 2 &&
 	    is_number(argv[1])) {
 		pos = argv[1];
-		rule = 2;
+		first = 2;
 	}
-	if (pos != NULL) {
-		errno = 0;
-		n = strtoul(pos, NULL, 10);
-		if (errno != 0 || n == 0 || n > INT_MAX)
-			return usage_err("%s: rule number %s out of range "
-			    "(1 to %d)", cmd, pos, INT_MAX);
-	}
-	/* As a number again: "007" travels as 7. */
-	snprintf(num, sizeof(num), "%lu", n);
-	if (rule == argc && !(strcmp(sub, "delete") == 0 && pos != NULL))
+	if (pos != NULL && (rc = arg_number(cmd, pos, &n)) < 0)
+		return rc;
+	if (first == argc && !(strcmp(sub, "delete") == 0 && pos != NULL))
 		return usage_err("%s: missing the rule after %s", cmd,
-		    argv[rule - 1]);
+		    argv[first - 1]);
 	if (strlen(argv[0]) > 64)
 		return usage_err("%s: chain name longer than 64 bytes", cmd);
-	if (strcmp(sub, "insert") == 0 ||
-	    (strcmp(sub, "delete") == 0 && pos != NULL)) {
-		snprintf(head, sizeof(head), "firewall %s %s %s %s", sub,
-		    family, argv[0], num);
-	} else
-		snprintf(head, sizeof(head), "firewall %s %s %s", sub, family,
-		    argv[0]);
-	return request_words(rq, head, argc - rule, argv + rule);
+	if ((rc = req_start(rq, cmd, strcmp(sub, "delete") == 0 ?
+	    "firewall.delete" : "firewall.add")) < 0 ||
+	    (rc = arg_family(rq, family)) < 0 ||
+	    (rc = arg_set(rq, "chain", json_string(argv[0]))) < 0)
+		return rc;
+	if (pos != NULL && (rc = arg_set(rq, "position", json_integer(n))) < 0)
+		return rc;
+	if (first == argc)
+		return 0;
+	if ((rule = words_join(argc - first, argv + first, true)) == NULL)
+		return -EINVAL;
+	rc = arg_set(rq, "rule", json_string(rule));
+	free(rule);
+	return rc;
 }
 
 /* firewall [-4|-6] SUB [-4|-6] ...; -4 unless told. */
@@ -470,7 +649,6 @@ static int
 request_firewall(struct request *rq, int argc, char **argv, bool *json_out)
 {
 	const char *family = "-4", *sub, *pos[1];
-	char head[64];
 	int i = 1, npos, rc;
 
 	if (i < argc && is_family(argv[i]))
@@ -488,20 +666,21 @@ request_firewall(struct request *rq, int argc, char **argv, bool *json_out)
 		    &npos, save ? 0 : 1);
 		if (rc < 0)
 			return rc;
-		snprintf(head, sizeof(head), "firewall %s %s", sub, family);
-		if (save)
-			return request_words(rq, head, 0, NULL);
+		if ((rc = req_start(rq, save ? "firewall save" :
+		    "firewall restore", save ? "firewall.save" :
+		    "firewall.restore")) < 0 || (rc = arg_family(rq,
+		    family)) < 0 || save)
+			return rc;
 		if (npos == 0)
 			return usage_err("firewall restore: missing FILE "
 			    "(- for stdin)");
-		return request_restore(rq, head, pos[0]);
+		return arg_file_text(rq, pos[0]);
 	}
 	if (strcmp(sub, "add") == 0 || strcmp(sub, "insert") == 0 ||
 	    strcmp(sub, "delete") == 0)
 		return request_fw_rule(rq, sub, family, argc - i, argv + i);
-	/* A sub-command of a newer hexgated: as typed. */
-	rq->line = words_join(argc, argv, false);
-	return rq->line != NULL ? 0 : -EINVAL;
+	return usage_err("firewall: no sub-command \"%s\" (save, restore, "
+	    "add, insert or delete)", sub);
 }
 
 /* sets save | restore FILE | add SET ELEM... | del SET ELEM... */
@@ -509,7 +688,7 @@ static int
 request_sets(struct request *rq, int argc, char **argv, bool *json_out)
 {
 	const char *sub = argc > 1 ? argv[1] : "", *pos[1];
-	char head[128];
+	char head[32], *entry;
 	int npos, rc;
 
 	if (argc < 2)
@@ -522,52 +701,210 @@ request_sets(struct request *rq, int argc, char **argv, bool *json_out)
 		    save ? 0 : 1);
 		if (rc < 0)
 			return rc;
-		if (save)
-			return request_words(rq, "sets save", 0, NULL);
+		if ((rc = req_start(rq, save ? "sets save" : "sets restore",
+		    save ? "sets.save" : "sets.restore")) < 0 || save)
+			return rc;
 		if (npos == 0)
 			return usage_err("sets restore: missing FILE "
 			    "(- for stdin)");
-		return request_restore(rq, "sets restore", pos[0]);
+		return arg_file_text(rq, pos[0]);
 	}
-	if (strcmp(sub, "add") == 0 || strcmp(sub, "del") == 0) {
-		snprintf(head, sizeof(head), "sets %s", sub);
-		if ((rc = check_name(head, "set", argc - 2, argv + 2)) < 0)
-			return rc;
-		if (argc == 3)
-			return usage_err("sets %s: missing the element after "
-			    "%s", sub, argv[2]);
-		if (strlen(argv[2]) > 64)
-			return usage_err("sets %s: set name longer than 64 "
-			    "bytes", sub);
-		snprintf(head, sizeof(head), "sets %s %s", sub, argv[2]);
-		return request_words(rq, head, argc - 3, argv + 3);
-	}
-	rq->line = words_join(argc, argv, false);
-	return rq->line != NULL ? 0 : -EINVAL;
+	if (strcmp(sub, "add") != 0 && strcmp(sub, "del") != 0)
+		return usage_err("sets: no sub-command \"%s\" (save, restore, "
+		    "add or del)", sub);
+	snprintf(head, sizeof(head), "sets %s", sub);
+	if ((rc = check_name(head, "set", argc - 2, argv + 2)) < 0)
+		return rc;
+	if (argc == 3)
+		return usage_err("sets %s: missing the element after %s", sub,
+		    argv[2]);
+	if (strlen(argv[2]) > 64)
+		return usage_err("sets %s: set name longer than 64 bytes", sub);
+	if ((rc = req_start(rq, head, sub[0] == 'a' ? "sets.add" :
+	    "sets.del")) < 0 ||
+	    (rc = arg_set(rq, "name", json_string(argv[2]))) < 0)
+		return rc;
+	if ((entry = words_join(argc - 3, argv + 3, true)) == NULL)
+		return -EINVAL;
+	rc = arg_set(rq, "entry", json_string(entry));
+	free(entry);
+	return rc;
 }
 
+/* call OP [JSON]: any operation, its arguments as JSON. */
+static int
+request_call(struct request *rq, int argc, char **argv)
+{
+	json_error_t jerr;
+	json_t *args;
+	int rc;
+
+	if (argc < 2 || argc > 3)
+		return usage_err("call: usage: call OP [JSON] (hexctl ops "
+		    "lists the operations)");
+	/* The renderer of the words that name the same operation. */
+	snprintf(rq->cmd, sizeof(rq->cmd), "call");
+	for (size_t i = 0; i < HG_ARRAY_SIZE(cmds); i++)
+		if (cmds[i].op != NULL && strcmp(cmds[i].op, argv[1]) == 0) {
+			cmd_words(cmds[i].line, rq->cmd, sizeof(rq->cmd));
+			break;
+		}
+	rq->op = argv[1];
+	if ((rc = req_start(rq, rq->cmd, argv[1])) < 0 || argc == 2)
+		return rc;
+	args = json_loads(argv[2], 0, &jerr);
+	if (!json_is_object(args)) {
+		json_decref(args);
+		return usage_err("call %s: the arguments are a JSON object: "
+		    "column %d: %s", argv[1], jerr.column, args == NULL ?
+		    jerr.text : "not an object");
+	}
+	json_decref(rq->args);
+	rq->args = args;
+	return 0;
+}
+
+/* A command of the table: its arguments by their specs. */
+static int
+request_table(struct request *rq, const struct cmd *c, int argc, char **argv)
+{
+	char words[64];
+	int i = 0, rc;
+
+	cmd_words(c->line, words, sizeof(words));
+	if ((rc = req_start(rq, words, c->op)) < 0)
+		return rc;
+	rq->raw_out = strcmp(c->op, "capture.pcap") == 0;
+	for (size_t k = 0; k < HG_ARRAY_SIZE(c->args) && (c->args[k].name ||
+	    c->args[k].kind == ARG_FILE_JSON); k++) {
+		const struct arg *a = &c->args[k];
+		json_int_t n;
+		char *s;
+
+		if (i == argc) {
+			if (a->optional)
+				break;
+			return usage_err("%s: missing %s", c->line,
+			    a->name != NULL ? a->name : "FILE");
+		}
+		switch (a->kind) {
+		case ARG_INT:
+			if ((rc = arg_number(c->line, argv[i], &n)) < 0 ||
+			    (rc = arg_set(rq, a->name, json_integer(n))) < 0)
+				return rc;
+			break;
+		case ARG_STR:
+			if ((rc = arg_set(rq, a->name,
+			    json_string(argv[i]))) < 0)
+				return rc;
+			break;
+		case ARG_REST:
+			if ((s = words_join(argc - i, argv + i, true)) == NULL)
+				return -EINVAL;
+			rc = arg_set(rq, a->name, json_string(s));
+			free(s);
+			if (rc < 0)
+				return rc;
+			i = argc - 1;
+			break;
+		case ARG_FILE_JSON:
+			if ((rc = arg_file_json(rq, argv[i])) < 0)
+				return rc;
+			break;
+		case ARG_FLAG:
+			if (strcmp(argv[i], a->name) != 0)
+				return usage_err("%s: unexpected \"%s\"",
+				    c->line, argv[i]);
+			if ((rc = arg_set(rq, a->name, json_true())) < 0)
+				return rc;
+			break;
+		}
+		i++;
+	}
+	if (i < argc)
+		return usage_err("%s: unexpected \"%s\"", c->line, argv[i]);
+	return 0;
+}
+
+/* Commands whose words are theirs, options included: hexctl's options
+ * go before them. */
 static bool
 is_parsed_cmd(const char *w)
 {
-	return strcmp(w, "firewall") == 0 || strcmp(w, "sets") == 0;
+	return strcmp(w, "firewall") == 0 || strcmp(w, "sets") == 0 ||
+	    strcmp(w, "capture") == 0 || strcmp(w, "call") == 0;
+}
+
+/* The table's command that argv starts with, the longest; *n its words. */
+static const struct cmd *
+cmd_find(int argc, char **argv, int *n_words)
+{
+	const struct cmd *best = NULL;
+	int best_n = 0;
+
+	for (size_t i = 0; i < HG_ARRAY_SIZE(cmds); i++) {
+		char words[64], *w, *save = NULL;
+		int n = 0;
+		bool match = true;
+
+		if (cmds[i].op == NULL)
+			continue;
+		cmd_words(cmds[i].line, words, sizeof(words));
+		for (w = strtok_r(words, " ", &save); w != NULL;
+		    w = strtok_r(NULL, " ", &save), n++)
+			if (n >= argc || strcmp(argv[n], w) != 0) {
+				match = false;
+				break;
+			}
+		if (match && n > best_n) {
+			best = &cmds[i];
+			best_n = n;
+		}
+	}
+	*n_words = best_n;
+	return best;
 }
 
 static int
 request_build(struct request *rq, int argc, char **argv, bool *json_out)
 {
+	const struct cmd *c;
+	int n;
+
 	if (strcmp(argv[0], "firewall") == 0)
 		return request_firewall(rq, argc, argv, json_out);
 	if (strcmp(argv[0], "sets") == 0)
 		return request_sets(rq, argc, argv, json_out);
-	rq->line = words_join(argc, argv, false);
-	return rq->line != NULL ? 0 : -EINVAL;
+	if (strcmp(argv[0], "call") == 0)
+		return request_call(rq, argc, argv);
+	/* "show neighbours", as people spell it too. */
+	if (argc == 2 && strcmp(argv[0], "show") == 0 &&
+	    strcmp(argv[1], "neighbours") == 0)
+		argv[1] = "neighbors";
+	if ((c = cmd_find(argc, argv, &n)) == NULL)
+		return usage_err("\"%s%s%s\": no such command", argv[0],
+		    argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
+	return request_table(rq, c, argc - n, argv + n);
 }
 
 static void
 request_free(struct request *rq)
 {
-	free(rq->line);
-	free(rq->body);
+	json_decref(rq->args);
+	rq->args = NULL;
+}
+
+/* {"op", "args"} as one line of JSON (malloc'd). */
+static char *
+request_text(const struct request *rq)
+{
+	json_t *o = json_pack("{s:s,s:O}", "op", rq->op, "args", rq->args);
+	char *s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	if (s == NULL)
+		(void)oom();
+	return s;
 }
 
 static int
@@ -621,17 +958,18 @@ send_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/* The line, its newline, then the body if any; 0 or -errno. */
+/* The request on one line, and its newline; 0 or -errno. */
 static int
 ctl_send(int fd, const struct request *rq)
 {
+	char *text = request_text(rq);
 	int rc;
 
-	if ((rc = send_all(fd, rq->line, strlen(rq->line))) < 0 ||
-	    (rc = send_all(fd, "\n", 1)) < 0)
-		return rc;
-	if (rq->body != NULL)
-		rc = send_all(fd, rq->body, rq->body_len);
+	if (text == NULL)
+		return -ENOMEM;
+	if ((rc = send_all(fd, text, strlen(text))) == 0)
+		rc = send_all(fd, "\n", 1);
+	free(text);
 	return rc;
 }
 
@@ -753,19 +1091,29 @@ out:
 	return resp;
 }
 
-/* The located messages of a failed restore or rule, each as it came. */
+/* The located errors of a refused document or rule, each as it came:
+ * "src:line:col-col: error: ..." strings, or {line, column, message}. */
 static void
-print_errors(const json_t *resp)
+print_errors(const json_t *errs)
 {
-	const json_t *errs = json_object_get(resp, "errors"), *e;
+	const json_t *e;
 	size_t i;
 
 	json_array_foreach(errs, i, e) {
 		const char *s = json_string_value(e);
 		size_t n;
 
-		if (s == NULL)
+		if (s == NULL) {
+			const char *m = json_string_value(json_object_get(e,
+			    "message"));
+
+			if (m != NULL)
+				fprintf(stderr, "%lld:%lld: %s\n", (long long)
+				    json_integer_value(json_object_get(e,
+				    "line")), (long long)json_integer_value(
+				    json_object_get(e, "column")), m);
 			continue;
+		}
 		n = strlen(s);
 		fputs(s, stderr);
 		if (n == 0 || s[n - 1] != '\n')
@@ -773,27 +1121,70 @@ print_errors(const json_t *resp)
 	}
 }
 
+/* base64 text to bytes on out; 0, or -EINVAL at a character that is not
+ * base64. */
 static int
-print_answer(const char *line, const json_t *resp, bool json_out)
+base64_write(const char *s, FILE *out)
+{
+	uint32_t acc = 0;
+	int bits = 0;
+
+	for (; *s != '\0' && *s != '='; s++) {
+		const char *alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs"
+		    "tuvwxyz0123456789+/";
+		const char *p = strchr(alpha, *s);
+
+		if (p == NULL)
+			return -EINVAL;
+		acc = acc << 6 | (uint32_t)(p - alpha);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			fputc((int)(acc >> bits & 0xff), out);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Prints the answer: an error's located errors and message on stderr (1),
+ * a binary answer to stdout as it is, the JSON with --json, else what
+ * render.c makes of it.  An exit status.
+ */
+static int
+print_answer(const struct request *rq, const json_t *resp, bool json_out)
 {
 	const json_t *err = json_object_get(resp, "error");
 	int status = 0;
 
-	if (json_out) {
-		if (json_dumpf(resp, stdout, JSON_INDENT(2)) == 0)
-			putchar('\n');
-	}
 	if (err != NULL) {
-		char *s = json_is_string(err) ? strdup(json_string_value(err)) :
-		    json_dumps(err, JSON_ENCODE_ANY | JSON_COMPACT);
+		const char *msg = json_string_value(json_object_get(err,
+		    "message"));
+		const char *code = json_string_value(json_object_get(err,
+		    "code"));
 
+		if (json_out && json_dumpf(resp, stdout, JSON_INDENT(2)) == 0)
+			putchar('\n');
 		/* Details first, so the summary is the last line seen. */
 		fflush(stdout);
-		print_errors(resp);
-		fprintf(stderr, "hexctl: %s\n", s != NULL ? s : "error");
-		free(s);
+		print_errors(json_object_get(err, "errors"));
+		fprintf(stderr, "hexctl: %s (%lld%s%s)\n", msg != NULL ? msg :
+		    "the request was refused", (long long)json_integer_value(
+		    json_object_get(err, "status")), code != NULL ? " " : "",
+		    code != NULL ? code : "");
 		status = EXIT_SERVER;
-	} else if (!json_out && cli_render(line, resp, stdout) < 0)
+	} else if (rq->raw_out && json_is_string(json_object_get(resp,
+	    "base64"))) {
+		if (base64_write(json_string_value(json_object_get(resp,
+		    "base64")), stdout) != 0) {
+			fprintf(stderr, "hexctl: the answer's base64 is "
+			    "damaged\n");
+			status = EXIT_SERVER;
+		}
+	} else if (json_out) {
+		if (json_dumpf(resp, stdout, JSON_INDENT(2)) == 0)
+			putchar('\n');
+	} else if (cli_render(rq->cmd, resp, stdout) < 0)
 		status = EXIT_SERVER;
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "hexctl: stdout: %s\n", strerror(errno));
@@ -848,7 +1239,30 @@ socket_run(const char *path, const struct request *rq, bool json_out)
 
 	resp = ctl_ask(path, rq, &status);
 	if (resp != NULL) {
-		status = print_answer(rq->line, resp, json_out);
+		status = print_answer(rq, resp, json_out);
+		json_decref(resp);
+	}
+	return status;
+}
+
+/* The request over the API: an exit status. */
+static int
+remote_run(const struct cli_remote *remote, const struct request *rq,
+    bool json_out)
+{
+	char *text;
+	json_t *body, *resp = NULL;
+	int status;
+
+	body = json_pack("{s:O}", "args", rq->args);
+	text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (text == NULL)
+		return oom(), EXIT_USAGE;
+	status = cli_remote_call(remote, rq->op, text, &resp);
+	free(text);
+	if (status == 0) {
+		status = print_answer(rq, resp, json_out);
 		json_decref(resp);
 	}
 	return status;
@@ -868,7 +1282,6 @@ main(int argc, char **argv)
 		{ "insecure", no_argument, NULL, OPT_INSECURE },
 		{ NULL, 0, NULL, 0 },
 	};
-	static char *status_words[] = { "show", "version", NULL };
 	const char *path = env_get("HEXGATE_SOCKET");
 	/* '+': stop at the command, whose words are looked at below. */
 	const char *optstring = "+s:jhu:";
@@ -949,10 +1362,6 @@ main(int argc, char **argv)
 	/* -s on the command line beats $HEXCTL_URL. */
 	if (remote.url == NULL && !socket_opt)
 		remote.url = env_get("HEXCTL_URL");
-	if (argc == 1 && strcmp(argv[0], "status") == 0) {
-		argc = 2;
-		argv = status_words;
-	}
 	if (is_parsed_cmd(argv[0]) && parsed_cmd_help(&argc, argv))
 		help = true;
 	if (help) {
@@ -969,8 +1378,7 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (remote.url != NULL)
-		status = cli_remote_run(&remote, rq.line, rq.body, rq.body_len,
-		    json_out);
+		status = remote_run(&remote, &rq, json_out);
 	else
 		status = socket_run(path, &rq, json_out);
 	request_free(&rq);

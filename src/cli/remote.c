@@ -1,9 +1,10 @@
 /*
- * src/cli/remote.c: hexctl's HTTPS transport.  A request line, built by
- * hexctl.c exactly as for the control socket, becomes one call to a route
- * of hexgated's REST API (docs/api.md): method, path, JSON or text body.
- * The API answers with the objects the socket gives, so render.c prints
- * them; a text reply (a save, a diff) is printed as {"text": ...} would be.
+ * src/cli/remote.c: hexctl's HTTPS transport.  The request hexctl.c builds
+ * for the control socket, {"op", "args"}, goes to hexgated's REST API as
+ * POST /api/ops/OP {"args": ...} (docs/api.md), which runs the same
+ * operation and answers with the same objects; a text or binary answer (a
+ * diff, the metrics, a capture) comes back as the socket gives it:
+ * {"content_type", "text"} or {"content_type", "base64"}.
  *
  * Trust is never loosened quietly: the server's certificate is checked
  * against --cacert (or the system's CAs), only https:// is spoken, no
@@ -65,288 +66,6 @@ remote_err(int status, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return status;
-}
-
-/* Whether line is words, or starts with them and a space. */
-static bool
-line_is(const char *line, const char *words)
-{
-	size_t len = strlen(words);
-
-	return strncmp(line, words, len) == 0 &&
-	    (line[len] == '\0' || line[len] == ' ');
-}
-
-/* A whole positive decimal number of at most 18 digits. */
-static bool
-is_count(const char *s, size_t len)
-{
-	if (len == 0 || len > 18 || s[0] == '0')
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!isdigit((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
-/* The word at *p (up to a space or the end); *p moves past it. */
-static size_t
-word_next(const char **p, const char **w)
-{
-	size_t n;
-
-	while (**p == ' ')
-		(*p)++;
-	*w = *p;
-	n = strcspn(*p, " ");
-	*p += n;
-	while (**p == ' ')
-		(*p)++;
-	return n;
-}
-
-/* "-4" or "-6" of the line as the API's family query value. */
-static char
-family_of(const char *w)
-{
-	return w[1] == '6' ? '6' : '4';
-}
-
-static int
-call_path(struct call *c, const char *fmt, ...) HG_PRINTF(2, 3);
-
-static int
-call_path(struct call *c, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(c->path, sizeof(c->path), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(c->path))
-		return remote_err(EXIT_USAGE, "request path too long");
-	return 0;
-}
-
-/* o as the call's JSON body (o is consumed); 0 or an exit status. */
-static int
-call_json(struct call *c, const char *method, json_t *o)
-{
-	/* json_pack() refuses text that is not UTF-8, as JSON must be. */
-	if (o == NULL)
-		return remote_err(EXIT_USAGE, "the words are not valid UTF-8, "
-		    "which the API's JSON needs; use the control socket (-s)");
-	c->owned = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	if (c->owned == NULL)
-		return remote_err(EXIT_USAGE, "out of memory");
-	c->method = method;
-	c->body = c->owned;
-	c->body_len = strlen(c->owned);
-	c->content_type = "application/json";
-	return 0;
-}
-
-/* {"chain", "rule"} from "CHAIN RULE..."; with num, "position" too. */
-static json_t *
-rule_json(const char *chain, size_t chain_len, const char *rule,
-    const char *num)
-{
-	json_t *o = json_pack("{s:s%,s:s}", "chain", chain, chain_len, "rule",
-	    rule);
-
-	if (o != NULL && num != NULL)
-		json_object_set_new(o, "position",
-		    json_integer(strtoll(num, NULL, 10)));
-	return o;
-}
-
-/* POST {"chain", "rule"[, "position"]} from "CHAIN [N] RULE...". */
-static int
-call_rule_post(struct call *c, char fam, const char *p, bool insert)
-{
-	const char *chain, *num = NULL;
-	size_t chain_len = word_next(&p, &chain);
-	int rc;
-
-	/* hexctl.c always writes insert's position: "CHAIN N RULE". */
-	if (insert)
-		word_next(&p, &num);
-	if ((rc = call_json(c, "POST", rule_json(chain, chain_len, p,
-	    num))) != 0)
-		return rc;
-	return call_path(c, "/api/firewall/rules?family=%c", fam);
-}
-
-/* "CHAIN N": DELETE /api/firewall/rules/CHAIN/N; "CHAIN RULE...": DELETE
- * /api/firewall/rules {"chain", "rule"}, the first rule with that text. */
-static int
-call_rule_delete(struct call *c, char fam, const char *p)
-{
-	const char *chain, *num, *rule;
-	size_t chain_len = word_next(&p, &chain);
-	size_t num_len;
-	char *esc;
-	int rc;
-
-	rule = p;
-	num_len = word_next(&p, &num);
-	if (*p != '\0' || !is_count(num, num_len)) {
-		if ((rc = call_json(c, "DELETE", rule_json(chain, chain_len,
-		    rule, NULL))) != 0)
-			return rc;
-		return call_path(c, "/api/firewall/rules?family=%c", fam);
-	}
-	if ((esc = curl_easy_escape(NULL, chain, (int)chain_len)) == NULL)
-		return remote_err(EXIT_USAGE, "out of memory");
-	c->method = "DELETE";
-	rc = call_path(c, "/api/firewall/rules/%s/%.*s?family=%c", esc,
-	    (int)num_len, num, fam);
-	curl_free(esc);
-	return rc;
-}
-
-/* "firewall SUB -4|-6 ...", as hexctl.c writes it. */
-static int
-call_firewall(struct call *c, const char *line, const char *body,
-    size_t body_len, bool json_out)
-{
-	const char *p = line + strlen("firewall "), *sub, *famw;
-	size_t sub_len = word_next(&p, &sub);
-	char fam;
-
-	word_next(&p, &famw);
-	fam = family_of(famw);
-	if (sub_len == 4 && strncmp(sub, "save", 4) == 0)
-		return call_path(c, "/api/firewall/rules?family=%c%s", fam,
-		    json_out ? "" : "&format=text");
-	if (sub_len == 7 && strncmp(sub, "restore", 7) == 0) {
-		c->method = "PUT";
-		c->body = body;
-		c->body_len = body_len;
-		c->content_type = "text/plain; charset=utf-8";
-		return call_path(c, "/api/firewall/rules?family=%c", fam);
-	}
-	if (sub_len == 3 && strncmp(sub, "add", 3) == 0)
-		return call_rule_post(c, fam, p, false);
-	if (sub_len == 6 && strncmp(sub, "insert", 6) == 0)
-		return call_rule_post(c, fam, p, true);
-	if (sub_len == 6 && strncmp(sub, "delete", 6) == 0)
-		return call_rule_delete(c, fam, p);
-	return remote_err(EXIT_USAGE, "\"%s\": the API has no route for this "
-	    "(see hexctl --help)", line);
-}
-
-/* config show [N] | versions | diff [A B] | rollback N */
-static int
-call_config(struct call *c, const char *line)
-{
-	const char *p = line + strlen("config "), *sub, *a, *b;
-	size_t sub_len = word_next(&p, &sub);
-	size_t a_len = word_next(&p, &a), b_len = word_next(&p, &b);
-	bool args_ok = *p == '\0' && (a_len == 0 || is_count(a, a_len)) &&
-	    (b_len == 0 || is_count(b, b_len));
-
-	if (sub_len == 4 && strncmp(sub, "show", 4) == 0 && args_ok &&
-	    b_len == 0) {
-		if (a_len == 0)
-			return call_path(c, "/api/config");
-		return call_path(c, "/api/config/versions/%.*s", (int)a_len, a);
-	}
-	if (sub_len == 8 && strncmp(sub, "versions", 8) == 0 && a_len == 0)
-		return call_path(c, "/api/config/versions");
-	if (sub_len == 4 && strncmp(sub, "diff", 4) == 0 && args_ok &&
-	    (a_len == 0) == (b_len == 0)) {
-		if (a_len == 0)
-			return call_path(c, "/api/config/diff");
-		return call_path(c, "/api/config/diff?a=%.*s&b=%.*s",
-		    (int)a_len, a, (int)b_len, b);
-	}
-	if (sub_len == 8 && strncmp(sub, "rollback", 8) == 0 && args_ok &&
-	    a_len > 0 && b_len == 0) {
-		if (asprintf(&c->owned, "{\"version\":%.*s}", (int)a_len,
-		    a) < 0) {
-			c->owned = NULL;
-			return remote_err(EXIT_USAGE, "out of memory");
-		}
-		c->method = "POST";
-		c->body = c->owned;
-		c->body_len = strlen(c->owned);
-		c->content_type = "application/json";
-		return call_path(c, "/api/config/rollback");
-	}
-	return remote_err(EXIT_USAGE, "\"%s\": usage: config show [N], config "
-	    "versions, config diff [A B], config rollback N (version numbers "
-	    "from 1)", line);
-}
-
-/* "sets add|del SET ELEM...": POST or DELETE
- * /api/firewall/fwsets/SET/entries {"entry": "ELEM..."}. */
-static int
-call_set_entry(struct call *c, const char *line)
-{
-	const char *p = line + strlen("sets "), *sub, *name;
-	size_t name_len;
-	char *esc;
-	int rc;
-
-	word_next(&p, &sub);
-	name_len = word_next(&p, &name);
-	if ((rc = call_json(c, sub[0] == 'a' ? "POST" : "DELETE",
-	    json_pack("{s:s}", "entry", p))) != 0)
-		return rc;
-	if ((esc = curl_easy_escape(NULL, name, (int)name_len)) == NULL)
-		return remote_err(EXIT_USAGE, "out of memory");
-	rc = call_path(c, "/api/firewall/fwsets/%s/entries", esc);
-	curl_free(esc);
-	return rc;
-}
-
-static const struct {
-	const char *line;
-	const char *path;
-} gets[] = {
-	{ "show version", "/api/status/system" },
-	{ "show interfaces", "/api/interfaces" },
-	{ "show routes", "/api/routes" },
-	{ "show neighbors", "/api/neighbors" },
-	{ "show firewall", "/api/firewall" },
-	{ "show conntrack", "/api/conntrack" },
-	{ "nat show", "/api/nat" },
-	{ "sets save", "/api/firewall/fwsets" },
-};
-
-/* The route for line; 0, or an exit status after saying why. */
-static int
-call_build(struct call *c, const char *line, const char *body,
-    size_t body_len, bool json_out)
-{
-	c->method = "GET";
-	for (size_t i = 0; i < HG_ARRAY_SIZE(gets); i++)
-		if (strcmp(line, gets[i].line) == 0)
-			return call_path(c, "%s", gets[i].path);
-	if (line_is(line, "firewall"))
-		return call_firewall(c, line, body, body_len, json_out);
-	if (line_is(line, "config"))
-		return call_config(c, line);
-	if (line_is(line, "sets restore")) {
-		c->method = "PUT";
-		c->body = body;
-		c->body_len = body_len;
-		c->content_type = "text/plain; charset=utf-8";
-		return call_path(c, "/api/firewall/fwsets");
-	}
-	if (line_is(line, "sets add") || line_is(line, "sets del"))
-		return call_set_entry(c, line);
-	if (strcmp(line, "reload") == 0) {
-		/* An empty body: a Content-Length, as POSTs have. */
-		c->method = "POST";
-		c->body = "";
-		return call_path(c, "/api/reload");
-	}
-	return remote_err(EXIT_USAGE, "\"%s\": the API has no route for this "
-	    "yet; use the control socket (-s) for it", line);
 }
 
 /* A password or token file's first line; NULL after saying why. */
@@ -449,67 +168,6 @@ url_check(const char *url, size_t *len)
 	return 0;
 }
 
-/* Prints the located errors, then the message: {"error": {...}}. */
-static void
-error_print(long http, const json_t *resp)
-{
-	const json_t *err = json_object_get(resp, "error"), *e;
-	const char *msg = json_string_value(json_object_get(err, "message"));
-	const char *code = json_string_value(json_object_get(err, "code"));
-	size_t i;
-
-	json_array_foreach(json_object_get(err, "errors"), i, e) {
-		const char *s = json_string_value(e);
-		size_t n = s != NULL ? strlen(s) : 0;
-
-		if (n == 0)
-			continue;
-		fputs(s, stderr);
-		if (s[n - 1] != '\n')
-			fputc('\n', stderr);
-	}
-	fprintf(stderr, "hexctl: %s (%ld%s%s)\n",
-	    msg != NULL ? msg : "the server refused the request", http,
-	    code != NULL ? " " : "", code != NULL ? code : "");
-}
-
-/* The reply: JSON, or text (a save, a diff) as {"text": ...}. */
-static json_t *
-answer_json(const struct answer *a, const char *ctype)
-{
-	json_error_t jerr;
-
-	if (ctype != NULL && strncasecmp(ctype, "application/json", 16) == 0)
-		return json_loadb(a->buf != NULL ? a->buf : "", a->len, 0,
-		    &jerr);
-	return json_pack("{s:s%}", "text", a->buf != NULL ? a->buf : "",
-	    a->len);
-}
-
-static int
-answer_print(const char *url, const char *line, long http, json_t *resp,
-    bool json_out)
-{
-	int status = 0;
-
-	if (resp == NULL || !json_is_object(resp))
-		return remote_err(EXIT_SERVER, "%s: HTTP %ld, and the answer is "
-		    "not a JSON object", url, http);
-	if (json_out) {
-		if (json_dumpf(resp, stdout, JSON_INDENT(2)) == 0)
-			putchar('\n');
-	}
-	if (http < 200 || http > 299) {
-		fflush(stdout);
-		error_print(http, resp);
-		status = EXIT_SERVER;
-	} else if (!json_out && cli_render(line, resp, stdout) < 0)
-		status = EXIT_SERVER;
-	if (fflush(stdout) != 0 || ferror(stdout))
-		status = remote_err(EXIT_SERVER, "stdout: %s", strerror(errno));
-	return status;
-}
-
 /* curl's failure, with what to do about the usual ones. */
 static int
 transport_err(const char *url, CURLcode cc, const char *errbuf)
@@ -597,15 +255,57 @@ fail:
 	return NULL;
 }
 
-/* One exchange with the server; its answer printed.  An exit status. */
+/* The answer as the socket gives it: JSON as it came, text or bytes in
+ * an object. */
+static json_t *
+answer_json(const struct answer *a, const char *ctype)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = (const unsigned char *)a->buf;
+	json_error_t jerr;
+	json_t *o;
+	char *out;
+	size_t n = 0;
+
+	if (ctype != NULL && strncasecmp(ctype, "application/json", 16) == 0)
+		return json_loadb(a->buf != NULL ? a->buf : "", a->len, 0,
+		    &jerr);
+	if (ctype == NULL)
+		ctype = "application/octet-stream";
+	if (a->len == 0 || (memchr(a->buf, '\0', a->len) == NULL &&
+	    (o = json_stringn(a->buf, a->len)) != NULL)) {
+		json_t *t = a->len == 0 ? json_string("") : o;
+
+		return json_pack("{s:s,s:o}", "content_type", ctype, "text", t);
+	}
+	if ((out = malloc((a->len + 2) / 3 * 4 + 1)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < a->len; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		size_t left = a->len - i;
+
+		v |= left > 1 ? (uint32_t)p[i + 1] << 8 : 0;
+		v |= left > 2 ? p[i + 2] : 0;
+		out[n++] = b64[v >> 18 & 63];
+		out[n++] = b64[v >> 12 & 63];
+		out[n++] = left > 1 ? b64[v >> 6 & 63] : '=';
+		out[n++] = left > 2 ? b64[v & 63] : '=';
+	}
+	out[n] = '\0';
+	o = json_pack("{s:s,s:s}", "content_type", ctype, "base64", out);
+	free(out);
+	return o;
+}
+
+/* One exchange with the server: its answer in *resp.  An exit status. */
 static int
-exchange(const struct cli_remote *r, const struct call *c, const char *line,
-    bool json_out, const char *token, const char *password)
+exchange(const struct cli_remote *r, const struct call *c, json_t **resp,
+    const char *token, const char *password)
 {
 	char errbuf[CURL_ERROR_SIZE] = "", *full = NULL, *ctype = NULL;
 	struct answer a = { 0 };
 	struct curl_slist *hdrs = NULL;
-	json_t *resp;
 	CURL *h = NULL;
 	CURLcode cc;
 	size_t url_len = 0;
@@ -637,9 +337,19 @@ exchange(const struct cli_remote *r, const struct call *c, const char *line,
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
 	curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype);
-	resp = answer_json(&a, ctype);
-	status = answer_print(full, line, http, resp, json_out);
-	json_decref(resp);
+	*resp = answer_json(&a, ctype);
+	status = 0;
+	if (!json_is_object(*resp)) {
+		json_decref(*resp);
+		*resp = NULL;
+		status = remote_err(EXIT_SERVER, "%s: HTTP %ld, and the answer "
+		    "is not a JSON object", full, http);
+	} else if ((http < 200 || http > 299) &&
+	    json_object_get(*resp, "error") == NULL) {
+		json_decref(*resp);
+		*resp = NULL;
+		status = remote_err(EXIT_SERVER, "%s: HTTP %ld", full, http);
+	}
 	goto out;
 nomem:
 	status = remote_err(EXIT_USAGE, "out of memory");
@@ -653,23 +363,29 @@ out:
 }
 
 int
-cli_remote_run(const struct cli_remote *r, const char *line,
-    const char *body, size_t body_len, bool json_out)
+cli_remote_call(const struct cli_remote *r, const char *op,
+    const char *body, json_t **resp)
 {
-	struct call c = { 0 };
-	char *token = NULL, *password = NULL;
+	struct call c = {
+		.method = "POST", .body = body, .body_len = strlen(body),
+		.content_type = "application/json",
+	};
+	char *token = NULL, *password = NULL, *esc;
 	FILE *f;
-	int status;
+	int status, n;
 
-	if ((status = call_build(&c, line, body, body_len, json_out)) != 0)
-		goto out;
+	*resp = NULL;
+	if ((esc = curl_easy_escape(NULL, op, 0)) == NULL)
+		return remote_err(EXIT_USAGE, "out of memory");
+	n = snprintf(c.path, sizeof(c.path), "/api/ops/%s", esc);
+	curl_free(esc);
+	if (n < 0 || (size_t)n >= sizeof(c.path))
+		return remote_err(EXIT_USAGE, "operation name too long");
 	/* Said here, not as curl's "error setting certificate file". */
 	if (r->cacert != NULL) {
-		if ((f = fopen(r->cacert, "re")) == NULL) {
-			status = remote_err(EXIT_USAGE, "--cacert %s: %s",
+		if ((f = fopen(r->cacert, "re")) == NULL)
+			return remote_err(EXIT_USAGE, "--cacert %s: %s",
 			    r->cacert, strerror(errno));
-			goto out;
-		}
 		fclose(f);
 	}
 	if (r->insecure)
@@ -682,12 +398,10 @@ cli_remote_run(const struct cli_remote *r, const char *line,
 		status = remote_err(EXIT_USAGE, "libcurl cannot start");
 		goto out;
 	}
-	/* The JSON answer (json_out) of a save is the {"text"} object. */
-	status = exchange(r, &c, line, json_out, token, password);
+	status = exchange(r, &c, resp, token, password);
 	curl_global_cleanup();
 out:
 	secret_free(token);
 	secret_free(password);
-	free(c.owned);
 	return status;
 }

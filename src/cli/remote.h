@@ -1,14 +1,15 @@
 /*
  * src/cli/remote.h: hexctl over hexgated's HTTPS REST API (docs/api.md)
- * instead of the control socket.  hexctl.c builds the same request line
- * for both; this file maps the line onto a route, sends it with libcurl
- * and prints the answer with render.c, as the socket path does.
+ * instead of the control socket.  hexctl.c builds the same request for
+ * both and prints the same answers.
  */
 #ifndef CLI_REMOTE_H
 #define CLI_REMOTE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include <jansson.h>
 
 #include "../lib/hg.h"
 
@@ -21,13 +22,13 @@ struct cli_remote {
 };
 
 /*
- * Carries out line ("firewall add -4 CHAIN -j DROP", as hexctl.c builds
- * it for the socket) with body (a restore's file, or NULL) on the API and
- * prints the answer.  Returns hexctl's exit status: 0, 1 when the server
- * refused (its message on stderr), 2 for a usage error, a command the API
- * has no route for, or a server that cannot be reached or trusted.
+ * Runs operation op with body ({"args": {...}}, JSON text) on the API:
+ * POST /api/ops/OP.  Returns 0 with the answer in *resp (the operation's
+ * reply, or {"error": {...}} when it refused), or hexctl's exit status
+ * after saying why on stderr: 2 for a server that cannot be reached or
+ * trusted, 1 for an answer that is not the API's.
  */
-int cli_remote_run(const struct cli_remote *r, const char *line,
-    const char *body, size_t body_len, bool json_out) HG_MUST_CHECK;
+int cli_remote_call(const struct cli_remote *r, const char *op,
+    const char *body, json_t **resp) HG_MUST_CHECK;
 
 #endif /* CLI_REMOTE_H */

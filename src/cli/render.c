@@ -212,25 +212,39 @@ render_routes(const json_t *resp, FILE *out)
 	    HG_ARRAY_SIZE(route_cols), false, out);
 }
 
-/* "key: value" lines, values aligned, in the server's order. */
-static int
-render_keys(const json_t *resp, FILE *out)
+/* "key: value" lines, values aligned, in the server's order; an object
+ * is a section of its own lines, indented under its key. */
+static void
+keys_print(const json_t *obj, int indent, FILE *out)
 {
 	const char *key;
 	json_t *v;
 	size_t width = 0;
 
-	if (json_object_size(resp) == 0)
-		return 1;
-	json_object_foreach((json_t *)resp, key, v)
-		width = HG_MAX(width, strlen(key));
-	json_object_foreach((json_t *)resp, key, v) {
-		char *s = field_text(resp, key);
+	json_object_foreach((json_t *)obj, key, v)
+		if (!json_is_object(v))
+			width = HG_MAX(width, strlen(key));
+	json_object_foreach((json_t *)obj, key, v) {
+		char *s;
 
-		fprintf(out, "%s:%*s %s\n", key, (int)(width - strlen(key)), "",
-		    s != NULL ? s : "?");
+		if (json_is_object(v)) {
+			fprintf(out, "%*s%s:\n", indent, "", key);
+			keys_print(v, indent + 2, out);
+			continue;
+		}
+		s = field_text(obj, key);
+		fprintf(out, "%*s%s:%*s %s\n", indent, "", key,
+		    (int)(width - strlen(key)), "", s != NULL ? s : "?");
 		free(s);
 	}
+}
+
+static int
+render_keys(const json_t *resp, FILE *out)
+{
+	if (json_object_size(resp) == 0)
+		return 1;
+	keys_print(resp, 0, out);
 	return 0;
 }
 
@@ -529,6 +543,9 @@ static const struct {
 	{ "show neighbors", render_neighbors },
 	{ "show routes", render_routes },
 	{ "show version", render_keys },
+	{ "status", render_keys },
+	{ "metrics", render_text },
+	{ "token create", render_keys },
 	{ "show firewall", render_tree },
 	{ "show conntrack", render_conntrack },
 	{ "nat show", render_conntrack },

@@ -1,16 +1,22 @@
 /*
- * src/daemon/ctl.c: the local control socket hexctl talks to.  One request
- * line in ("show interfaces\n"), one JSON object out, then the connection
- * closes.  Runs on the control thread (libevent); it reads the data plane
- * only through dp's stats functions.  The HTTPS API comes later and will
- * serve the same objects.
+ * src/daemon/ctl.c: the local control socket hexctl talks to, one of the
+ * two transports of the operations (ops.h).  One request in, a JSON
+ * object on one line,
+ *
+ *   {"op": "firewall.add", "args": {"chain": "FORWARD_CUST", "rule": "-j DROP"}}
+ *
+ * one JSON object out on one line (the API's reply body: the answer, or
+ * {"error": {"status", "code", "message", "field", "errors"}}), then the
+ * connection closes.  The socket is root's (0600): who may connect may do
+ * everything, and is the author "ctl" of what it changes.
  */
-#include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -20,228 +26,95 @@
 #include <jansson.h>
 
 #include "../lib/log.h"
-#include "../lib/hg_time.h"
 #include "daemon.h"
+#include "ops.h"
 
-#define CTL_LINE_MAX	8192	/* one request line; a rule fits */
+/* A request: a rule file of 64 MiB, escaped in JSON, fits. */
+#define CTL_REQUEST_MAX		(160u << 20)
+/* The whole request must arrive within this. */
+#define CTL_READ_TIMEOUT_S	30
+
+/* An error before any operation runs, in the reply's shape. */
+static json_t *
+ctl_refuse(int status, const char *field, const char *fmt, ...)
+    HG_PRINTF(3, 4);
 
 static json_t *
-addr_json(uint8_t family, const void *addr, int plen)
+ctl_refuse(int status, const char *field, const char *fmt, ...)
 {
-	char buf[INET6_ADDRSTRLEN + 8];
-	size_t n;
-
-	inet_ntop(family, addr, buf, sizeof(buf));
-	n = strlen(buf);
-	if (plen >= 0)
-		snprintf(buf + n, sizeof(buf) - n, "/%d", plen);
-	return json_string(buf);
-}
-
-static json_t *
-show_interfaces(struct hg_daemon *d)
-{
-	const struct ip_tables *t = dp_tables(d->dp);
-	json_t *list = json_array();
-
-	for (uint16_t i = 0; i < t->n_if; i++) {
-		const struct ip_if *ifp = &t->ifs[i];
-		struct dp_if_stats st;
-		json_t *o = json_object(), *addrs = json_array(),
-		    *drops = json_object();
-		char mac[18];
-
-		dp_if_stats(d->dp, i, &st);
-		for (uint8_t k = 0; k < ifp->n_addr4; k++)
-			json_array_append_new(addrs, addr_json(AF_INET,
-			    &ifp->addr4[k].addr_be, ifp->addr4[k].plen));
-		for (uint8_t k = 0; k < ifp->n_addr6; k++)
-			json_array_append_new(addrs, addr_json(AF_INET6,
-			    ifp->addr6[k].addr, ifp->addr6[k].plen));
-		json_array_append_new(addrs, addr_json(AF_INET6, ifp->ll6, 64));
-		for (int r = 1; r < PKT_DROP_COUNT; r++)
-			if (st.drops[r] != 0)
-				json_object_set_new(drops, pkt_drop_name(r),
-				    json_integer((json_int_t)st.drops[r]));
-		json_object_set_new(o, "name", json_string(ifp->name));
-		json_object_set_new(o, "port", json_string(d->cfg->ifs[i].port));
-		json_object_set_new(o, "mac", json_string(pkt_mac_fmt(ifp->mac, mac)));
-		json_object_set_new(o, "mtu", json_integer(ifp->mtu_bytes));
-		json_object_set_new(o, "up", json_boolean(ifp->up));
-		json_object_set_new(o, "addresses", addrs);
-		json_object_set_new(o, "rx_packets", json_integer((json_int_t)st.rx_pkts));
-		json_object_set_new(o, "rx_bytes", json_integer((json_int_t)st.rx_bytes));
-		json_object_set_new(o, "tx_packets", json_integer((json_int_t)st.tx_pkts));
-		json_object_set_new(o, "tx_bytes", json_integer((json_int_t)st.tx_bytes));
-		json_object_set_new(o, "rx_missed", json_integer((json_int_t)st.rx_missed));
-		json_object_set_new(o, "tx_errors", json_integer((json_int_t)st.tx_errors));
-		json_object_set_new(o, "punted", json_integer((json_int_t)st.punted));
-		json_object_set_new(o, "from_host", json_integer((json_int_t)st.from_host));
-		json_object_set_new(o, "handed_off", json_integer((json_int_t)st.handed_off));
-		json_object_set_new(o, "frags_steered", json_integer((json_int_t)st.frags_steered));
-		json_object_set_new(o, "drops_total", json_integer((json_int_t)st.drops_total));
-		json_object_set_new(o, "drops", drops);
-		json_array_append_new(list, o);
-	}
-	return json_pack("{s:o}", "interfaces", list);
-}
-
-struct neigh_walk {
-	const struct ip_tables *t;
-	json_t *list;
-};
-
-static void
-neigh_one(const struct ip_neigh_info *n, void *arg)
-{
-	struct neigh_walk *nw = arg;
-	char mac[18];
+	struct hg_op_req r;
+	va_list ap;
 	json_t *o;
 
-	if (n->if_idx >= nw->t->n_if)
-		return;
-	o = json_object();
-	json_object_set_new(o, "interface", json_string(nw->t->ifs[n->if_idx].name));
-	json_object_set_new(o, "ip", addr_json(n->family, n->addr, -1));
-	if (n->state != IP_NEIGH_INCOMPLETE)
-		json_object_set_new(o, "mac", json_string(pkt_mac_fmt(n->mac, mac)));
-	json_object_set_new(o, "state", json_string(ip_neigh_state_name(n->state)));
-	json_array_append_new(nw->list, o);
-}
-
-static json_t *
-show_neighbors(struct hg_daemon *d)
-{
-	struct neigh_walk nw = { dp_tables(d->dp), json_array() };
-
-	ip_neigh_walk(d->nt, hg_now_ns(), neigh_one, &nw);
-	return json_pack("{s:o}", "neighbors", nw.list);
-}
-
-static json_t *
-show_routes(struct hg_daemon *d)
-{
-	static const char *const types[IP_NH_TYPE_COUNT] = {
-		[IP_NH_LOCAL] = "local",
-		[IP_NH_CONNECTED] = "connected",
-		[IP_NH_GATEWAY] = "static",
-		[IP_NH_BLACKHOLE] = "blackhole",
-	};
-	const struct ip_tables *t = dp_tables(d->dp);
-	json_t *list = json_array();
-
-	for (uint32_t i = 0; i < t->n_routes; i++) {
-		const struct ip_route *r = &t->routes[i];
-		const struct ip_nh *nh = &t->nh[r->nh];
-		json_t *o = json_object();
-
-		json_object_set_new(o, "prefix", addr_json(r->family, r->prefix, r->plen));
-		if (nh->type == IP_NH_GATEWAY)
-			json_object_set_new(o, "via", addr_json(nh->family, nh->gw, -1));
-		if (nh->type != IP_NH_BLACKHOLE)
-			json_object_set_new(o, "interface",
-			    json_string(t->ifs[nh->if_idx].name));
-		json_object_set_new(o, "type", json_string(
-		    r->is_static && nh->type == IP_NH_CONNECTED ? "static" :
-		    types[nh->type]));
-		json_array_append_new(list, o);
-	}
-	return json_pack("{s:o}", "routes", list);
-}
-
-static json_t *
-show_version(struct hg_daemon *d)
-{
-	struct ip_worker_stats s;
-	struct ip_neigh_table_stats ns;
-	json_t *o;
-
-	dp_ip_stats(d->dp, &s);
-	ip_neigh_table_stats(d->nt, &ns);
-	o = json_pack("{s:s,s:i,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
-	    "version", HEXGATE_VERSION,
-	    "workers", (int)dp_n_workers(d->dp),
-	    "config_version", (json_int_t)d->version,
-	    "uptime_s", (json_int_t)((hg_now_ns() - d->started_ns) / HG_NS_PER_S),
-	    "router",
-	    "arp_replies_sent", (json_int_t)s.arp_replies_sent,
-	    "arp_requests_sent", (json_int_t)s.arp_requests_sent,
-	    "nd_adverts_sent", (json_int_t)s.nd_adverts_sent,
-	    "nd_solicits_sent", (json_int_t)s.nd_solicits_sent,
-	    "echo_replies_sent", (json_int_t)s.echo_replies_sent,
-	    "icmp_errors_sent", (json_int_t)s.icmp_errors_sent,
-	    "icmp_errors_ratelimited", (json_int_t)s.icmp_errors_ratelimited,
-	    "fragments_sent", (json_int_t)s.fragments_sent);
-	if (o != NULL)
-		json_object_set_new(json_object_get(o, "router"), "neighbours",
-		    json_pack(
-		    "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
-		    "entries", (json_int_t)ns.entries,
-		    "incomplete", (json_int_t)ns.incomplete,
-		    "static", (json_int_t)ns.statics,
-		    "capacity", (json_int_t)ns.capacity,
-		    "recycled", (json_int_t)ns.recycled,
-		    "learned", (json_int_t)s.neigh_learned,
-		    "learn_refused", (json_int_t)s.neigh_learn_refused,
-		    "held_recycled", (json_int_t)s.neigh_held_recycled));
+	memset(&r, 0, sizeof(r));
+	r.status = status;
+	va_start(ap, fmt);
+	vsnprintf(r.message, sizeof(r.message), fmt, ap);
+	va_end(ap);
+	if (field != NULL)
+		snprintf(r.field, sizeof(r.field), "%s", field);
+	o = hg_op_error_json(&r);
 	return o;
 }
 
-json_t *
-hg_ctl_request(struct hg_daemon *d, const char *line, const char *body,
-    size_t body_len)
+/* Decodes and runs one request; the reply to send. */
+static json_t *
+ctl_serve(struct hg_daemon *d, const char *text, size_t len)
 {
-	char err[512];
-	json_t *reply;
+	const struct hg_op *op;
+	const json_t *name, *args;
+	struct hg_op_req r;
+	json_error_t jerr;
+	json_t *req, *reply;
 
-	if (strcmp(line, "show interfaces") == 0)
-		return show_interfaces(d);
-	if (strcmp(line, "show neighbors") == 0 ||
-	    strcmp(line, "show neighbours") == 0)
-		return show_neighbors(d);
-	if (strcmp(line, "show routes") == 0)
-		return show_routes(d);
-	if (strcmp(line, "show version") == 0)
-		return show_version(d);
-	if (strcmp(line, "show firewall") == 0)
-		return hg_fw_show(d);
-	if (strcmp(line, "show conntrack") == 0)
-		return hg_ct_show(d, false);
-	if (strcmp(line, "nat show") == 0)
-		return hg_ct_show(d, true);
-	if ((reply = hg_fw_ctl(d, line, body, body_len)) != NULL)
-		return reply;
-	if (strcmp(line, "reload") == 0) {
-		if (hg_reload(d, err, sizeof(err)) != 0) {
-			hg_log_warnx("ctl: reload refused: %s", err);
-			return json_pack("{s:s}", "error", err);
-		}
-		hg_log_info("ctl: configuration reloaded (version %llu)",
-		    (unsigned long long)d->version);
-		return json_pack("{s:b,s:I}", "ok", 1, "version",
-		    (json_int_t)d->version);
+	req = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (req == NULL)
+		return ctl_refuse(400, NULL, "the request is not JSON: column "
+		    "%d: %s (send {\"op\": NAME, \"args\": {...}} on one "
+		    "line)", jerr.column, jerr.text);
+	name = json_object_get(req, "op");
+	args = json_object_get(req, "args");
+	if (!json_is_string(name)) {
+		json_decref(req);
+		return ctl_refuse(400, "/op", "op: the operation's name is "
+		    "required (GET /api/ops or \"ops.list\" lists them)");
 	}
-	snprintf(err, sizeof(err), "unknown command \"%.200s\" (try: show "
-	    "interfaces, show neighbors, show routes, show version, show "
-	    "firewall, show conntrack, nat show, firewall, sets, reload)", line);
-	return json_pack("{s:s}", "error", err);
+	if ((op = hg_op_find(hg_ops, hg_n_ops, json_string_value(name))) ==
+	    NULL) {
+		reply = ctl_refuse(404, "/op", "no operation \"%.80s\" (the "
+		    "\"ops.list\" operation lists them)",
+		    json_string_value(name));
+		json_decref(req);
+		return reply;
+	}
+	if (json_object_size(req) != (args != NULL ? 2u : 1u)) {
+		json_decref(req);
+		return ctl_refuse(400, NULL, "a request has \"op\" and "
+		    "\"args\", nothing else");
+	}
+	hg_op_req_init(&r, op);
+	r.author = "ctl";
+	r.source = "unix";
+	if (hg_op_decode_json(&r, args, -1) == 0 &&
+	    hg_op_decode_finish(&r) == 0)
+		hg_op_run(d, &r);
+	reply = hg_op_answer(&r);
+	hg_op_req_done(&r);
+	json_decref(req);
+	return reply;
 }
 
-/* One client connection: a request line, then the body it announced. */
+/* One client connection: its request, up to a newline. */
 struct ctl_conn {
 	struct hg_daemon *d;
-	char *line;
-	size_t body_len;
+	size_t scanned;		/* bytes seen without a newline */
 };
 
 static void
 ctl_conn_free(struct bufferevent *bev, struct ctl_conn *c)
 {
 	bufferevent_free(bev);
-	if (c != NULL) {
-		free(c->line);
-		free(c);
-	}
+	free(c);
 }
 
 static void
@@ -253,18 +126,22 @@ ctl_written(struct bufferevent *bev, void *arg)
 static void
 ctl_event(struct bufferevent *bev, short what, void *arg)
 {
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
 		ctl_conn_free(bev, arg);
 }
 
 static void
 ctl_reply(struct bufferevent *bev, struct ctl_conn *c, json_t *reply)
 {
-	char *text = json_dumps(reply, JSON_COMPACT);
+	char *text = reply != NULL ? json_dumps(reply, JSON_COMPACT) : NULL;
 
 	json_decref(reply);
 	bufferevent_setcb(bev, NULL, ctl_written, ctl_event, c);
 	bufferevent_disable(bev, EV_READ);
+	if (text == NULL)
+		text = strdup("{\"error\":{\"status\":500,\"code\":"
+		    "\"internal_error\",\"message\":\"out of memory\","
+		    "\"field\":null}}");
 	if (text != NULL) {
 		bufferevent_write(bev, text, strlen(text));
 		bufferevent_write(bev, "\n", 1);
@@ -277,38 +154,30 @@ ctl_read(struct bufferevent *bev, void *arg)
 {
 	struct ctl_conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	char *body;
+	struct evbuffer_ptr at;
 	size_t len;
-	int rc;
+	char *text;
 
-	if (c->line == NULL) {
-		c->line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
-		if (c->line == NULL) {
-			if (evbuffer_get_length(in) > CTL_LINE_MAX)
-				ctl_conn_free(bev, c);
-			return;
-		}
-		rc = hg_fw_body_len(c->line, &c->body_len);
-		if (rc < 0) {
-			ctl_reply(bev, c, json_pack("{s:s}", "error", "bad body "
-			    "length in the request line"));
-			return;
-		}
-	}
-	if (evbuffer_get_length(in) < c->body_len)
-		return;		/* the rest of the body is on its way */
-	body = malloc(c->body_len + 1);
-	if (body == NULL) {
-		ctl_reply(bev, c, json_pack("{s:s}", "error", "out of memory"));
+	/* Only what came since the last look is searched. */
+	if (evbuffer_ptr_set(in, &at, c->scanned, EVBUFFER_PTR_SET) != 0)
+		return;
+	at = evbuffer_search_eol(in, &at, NULL, EVBUFFER_EOL_LF);
+	if (at.pos < 0) {
+		c->scanned = evbuffer_get_length(in);
+		if (c->scanned > CTL_REQUEST_MAX)
+			ctl_reply(bev, c, ctl_refuse(413, NULL, "request "
+			    "larger than %u MiB", CTL_REQUEST_MAX >> 20));
 		return;
 	}
-	evbuffer_remove(in, body, c->body_len);
-	body[c->body_len] = '\0';
-	c->d->who.author = "ctl";
-	c->d->who.source = "unix";
-	ctl_reply(bev, c, hg_ctl_request(c->d, c->line, body, c->body_len));
-	memset(&c->d->who, 0, sizeof(c->d->who));
-	free(body);
+	len = (size_t)at.pos;
+	if ((text = malloc(len + 1)) == NULL) {
+		ctl_reply(bev, c, NULL);
+		return;
+	}
+	evbuffer_remove(in, text, len);
+	text[len] = '\0';
+	ctl_reply(bev, c, ctl_serve(c->d, text, len));
+	free(text);
 }
 
 static void
@@ -327,6 +196,8 @@ ctl_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		return;
 	}
 	c->d = d;
+	bufferevent_set_timeouts(bev, &(struct timeval){ CTL_READ_TIMEOUT_S,
+	    0 }, NULL);
 	bufferevent_setcb(bev, ctl_read, NULL, ctl_event, c);
 	bufferevent_enable(bev, EV_READ);
 }

@@ -89,13 +89,24 @@ void hg_cfg_rel_path(const struct hg_daemon *d, const char *p, char *out,
 /* A whole file, NUL-terminated (malloc'd); NULL with err. */
 char *hg_read_file(const char *path, size_t *len, char *err, size_t err_len);
 void hg_fw_stop(struct hg_daemon *d);
-/* Serves "firewall ..." and "sets ..." requests; NULL if line is
- * neither.  body is a restore's text. */
-json_t *hg_fw_ctl(struct hg_daemon *d, const char *line, const char *body,
-    size_t body_len);
-/* 1 and *len when line announces a body of len bytes, 0 when it has
- * none, -EINVAL when its length is bad. */
-int hg_fw_body_len(const char *line, size_t *len);
+/*
+ * The firewall's changes, as the operations make them.  Each returns the
+ * answer, or {"error": "...", "errors": [located...]} with nothing
+ * changed (hg_op_relay() turns it into the operation's reply).
+ */
+/* cmd 'A' appends (pos 0), 'I' inserts at pos (0: 1), 'D' deletes the
+ * rule at pos or, with pos 0, the first one with rule's text. */
+json_t *hg_fw_edit(struct hg_daemon *d, uint8_t family, char cmd,
+    const char *chain, uint32_t pos, const char *rule);
+/* Replaces family's rules with iptables-restore text; src names it in
+ * errors. */
+json_t *hg_fw_restore(struct hg_daemon *d, uint8_t family, const char *src,
+    const char *body, size_t len);
+/* {"text": iptables-save text with counters}. */
+json_t *hg_fw_save(struct hg_daemon *d, uint8_t family);
+/* Replaces or edits the sets with ipset restore text. */
+json_t *hg_sets_restore(struct hg_daemon *d, const char *src,
+    const char *body, size_t len);
 json_t *hg_fw_show(struct hg_daemon *d);
 /* Flows, or with nat_only the translated ones ("nat show"). */
 json_t *hg_ct_show(struct hg_daemon *d, bool nat_only);
@@ -136,36 +147,23 @@ void hg_store_confirm_arm(struct hg_daemon *d);
 /* Frees the timer; before d->base is freed. */
 void hg_store_confirm_stop(struct hg_daemon *d);
 
-/* ctl.c */
-/* One control request ("show interfaces", "firewall add -4 ..."), as the
- * socket and the API serve it: a JSON object, {"error": ...} on failure. */
-json_t *hg_ctl_request(struct hg_daemon *d, const char *line,
-    const char *body, size_t body_len);
-/* api.c: the HTTPS API on d->base when the configuration asks for it. */
+/* The configuration version everywhere: the store's, or without a
+ * store the number of reloads since start (1 at start). */
+uint64_t hg_config_version(const struct hg_daemon *d);
+
+/* ctl.c: the control socket, a transport of the operations (ops.h). */
+int hg_ctl_open(struct hg_daemon *d, const char *path);
+void hg_ctl_close(struct hg_daemon *d, const char *path);
+/* api.c: the HTTPS API on d->base when the configuration asks for it,
+ * the other transport. */
 int hg_api_start(struct hg_daemon *d, char *err, size_t err_len);
 void hg_api_stop(struct hg_daemon *d);
-/* A control request on behalf of req's client (the author of what it
- * changes), as the API's own routes make them. */
-struct hg_api_req;
-struct hg_api_resp;
-json_t *hg_api_ctl(struct hg_api_req *req, const char *line,
-    const char *body, size_t body_len);
+
+/* op_config.c: an API token's SHA-256, as the store keeps it. */
+int hg_token_hash(const char *token, char hex[65]);
 
 /* metrics.c: the counters as Prometheus text (format 0.0.4) for GET
  * /metrics; malloc'd, *len bytes, or NULL when out of memory. */
 char *hg_metrics_text(struct hg_daemon *d, size_t *len);
-
-/* monitor.c: /api/packet_monitor, captures as COPY rules to pcap files in
- * the API's state_dir/monitor; handlers on the control thread. */
-int hg_monitor_post(struct hg_daemon *d, struct hg_api_req *req,
-    struct hg_api_resp *resp);
-int hg_monitor_list(struct hg_daemon *d, struct hg_api_req *req,
-    struct hg_api_resp *resp);
-int hg_monitor_delete(struct hg_daemon *d, struct hg_api_req *req,
-    struct hg_api_resp *resp);
-int hg_monitor_pcap(struct hg_daemon *d, struct hg_api_req *req,
-    struct hg_api_resp *resp);
-int hg_ctl_open(struct hg_daemon *d, const char *path);
-void hg_ctl_close(struct hg_daemon *d, const char *path);
 
 #endif /* HG_DAEMON_H */

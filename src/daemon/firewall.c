@@ -569,8 +569,8 @@ fw_apply(struct hg_daemon *d, struct fw_ruleset *rs, const char *what)
 	return fw_publish(d, family, prog, false, what);
 }
 
-static json_t *
-fw_ctl_restore(struct hg_daemon *d, uint8_t family, const char *src,
+json_t *
+hg_fw_restore(struct hg_daemon *d, uint8_t family, const char *src,
     const char *body, size_t len)
 {
 	static struct fw_errs errs;
@@ -590,6 +590,14 @@ fw_ctl_restore(struct hg_daemon *d, uint8_t family, const char *src,
 	return reply;
 }
 
+/* The name of an edit, for logs, replies and the store's comment. */
+static const char *
+edit_what(char cmd)
+{
+	return cmd == 'A' ? "firewall add" : cmd == 'I' ? "firewall insert" :
+	    "firewall delete";
+}
+
 /*
  * add / insert / delete of one filter rule without a compile: the rule
  * is parsed alone and fw_prog_edit() derives the new program from the
@@ -598,43 +606,27 @@ fw_ctl_restore(struct hg_daemon *d, uint8_t family, const char *src,
  * no such rule): that path then also gives the errors.
  */
 static json_t *
-fw_ctl_edit_fast(struct hg_daemon *d, uint8_t family, const char *cmd,
-    const char *spec)
+fw_edit_fast(struct hg_daemon *d, uint8_t family, char cmd,
+    const char *chain, uint32_t pos, const char *rule)
 {
 	static struct fw_errs errs;
 	struct fw_prog *live = live_prog(d, family), *next = NULL;
 	struct fw_ruleset *one = NULL;
 	const struct fw_chain *c;
-	enum fw_edit_op op = cmd[1] == 'D' ? FW_EDIT_DELETE : FW_EDIT_INSERT;
-	char chain[FW_CHAIN_NAME_MAX], *text;
-	const char *rest, *what;
-	uint32_t pos = FW_EDIT_APPEND;
-	size_t n = strcspn(spec, " ");
-	char *end;
-	unsigned long num;
+	enum fw_edit_op op = cmd == 'D' ? FW_EDIT_DELETE : FW_EDIT_INSERT;
+	uint32_t at = FW_EDIT_APPEND;
+	char *text;
 	int rc;
 
-	if (live == NULL || n == 0 || n >= sizeof(chain))
+	if (live == NULL)
 		return NULL;
-	memcpy(chain, spec, n);
-	chain[n] = '\0';
-	rest = spec + n + strspn(spec + n, " ");
-	/* -I CHAIN [N] RULE, -D CHAIN N: a 1-based position. */
-	num = strtoul(rest, &end, 10);
-	if (end != rest && (*end == ' ' || *end == '\0') && isdigit(
-	    (unsigned char)*rest)) {
-		if (cmd[1] == 'A' || num == 0)
-			return NULL;
-		pos = (uint32_t)num - 1;
-		rest = end + strspn(end, " ");
-		if (op == FW_EDIT_DELETE && *rest != '\0')
-			return NULL;
-	} else if (cmd[1] == 'I') {
-		pos = 0;
-	}
-	if (op != FW_EDIT_DELETE || pos == FW_EDIT_APPEND) {
+	if (pos != 0)
+		at = pos - 1;
+	else if (cmd == 'I')
+		at = 0;
+	if (rule != NULL) {
 		if (asprintf(&text, "*filter\n-A %s %s\nCOMMIT\n", chain,
-		    rest) < 0)
+		    rule) < 0)
 			return NULL;
 		memset(&errs, 0, sizeof(errs));
 		rc = fw_parse_text(d, text, strlen(text), family, &one, &errs);
@@ -644,51 +636,36 @@ fw_ctl_edit_fast(struct hg_daemon *d, uint8_t family, const char *cmd,
 		c = fw_ruleset_chain(one, FW_TABLE_FILTER, chain);
 		if (c == NULL || c->n_rules != 1 ||
 		    (op == FW_EDIT_DELETE && fw_prog_find_rule(live, chain,
-		    &c->rules[0], &pos) != 0)) {
+		    &c->rules[0], &at) != 0)) {
 			fw_ruleset_free(one);
 			return NULL;
 		}
 	}
-	rc = fw_prog_edit(live, op, chain, pos, op == FW_EDIT_DELETE ? NULL :
+	rc = fw_prog_edit(live, op, chain, at, op == FW_EDIT_DELETE ? NULL :
 	    &fw_ruleset_chain(one, FW_TABLE_FILTER, chain)->rules[0], &next,
 	    &errs);
 	fw_ruleset_free(one);
 	if (rc != 0)
 		return NULL;
-	what = cmd[1] == 'A' ? "firewall add" : cmd[1] == 'I' ?
-	    "firewall insert" : "firewall delete";
-	return fw_publish(d, family, next, true, what);
+	return fw_publish(d, family, next, true, edit_what(cmd));
 }
 
-/*
- * add / insert / delete: the live rules printed with their counters, one
- * iptables-restore command added at the end of the chain's table, parsed
- * and compiled whole.  cmd is "-A", "-I" or "-D"; spec is what the user
- * typed after the command word ("CHAIN [N] RULE...").
- */
-static json_t *
-fw_ctl_edit(struct hg_daemon *d, uint8_t family, const char *cmd,
-    const char *spec)
+json_t *
+hg_fw_edit(struct hg_daemon *d, uint8_t family, char cmd, const char *chain,
+    uint32_t pos, const char *rule)
 {
 	static struct fw_errs errs;
 	const struct fw_prog *prog = live_prog(d, family);
 	struct fw_ruleset *cur, *rs = NULL;
-	char chain[FW_CHAIN_NAME_MAX + 1], *text, *out, *at;
+	char *text, *out, *at, num[16] = "";
 	const char *table;
-	size_t n, before;
+	size_t before;
 	uint32_t line = 1;
 	json_t *reply;
-	int rc;
+	int rc, skip;
 
-	reply = fw_ctl_edit_fast(d, family, cmd, spec);
-	if (reply != NULL)
+	if ((reply = fw_edit_fast(d, family, cmd, chain, pos, rule)) != NULL)
 		return reply;
-	n = strcspn(spec, " ");
-	if (n == 0 || n >= sizeof(chain))
-		return ctl_error("expected a chain name first, as in "
-		    "\"FORWARD_CUST -s 10.0.0.0/8 -j ACCEPT\"");
-	memcpy(chain, spec, n);
-	chain[n] = '\0';
 	if (prog == NULL || (cur = fw_prog_ruleset(prog)) == NULL)
 		return ctl_error("no firewall is running");
 	if (fw_ruleset_chain(cur, FW_TABLE_FILTER, chain) != NULL)
@@ -714,41 +691,52 @@ fw_ctl_edit(struct hg_daemon *d, uint8_t family, const char *cmd,
 	before = (size_t)(at - text) + 1;
 	for (size_t i = 0; i < before; i++)
 		line += text[i] == '\n';
-	out = malloc(strlen(text) + strlen(spec) + 8);
+	/* The command as iptables-restore has it: -A|-I|-D CHAIN [N] RULE;
+	 * the errors' columns then count from the chain, as typed. */
+	if (pos != 0)
+		snprintf(num, sizeof(num), " %u", pos);
+	out = malloc(strlen(text) + strlen(chain) + sizeof(num) +
+	    (rule != NULL ? strlen(rule) : 0) + 8);
 	if (out == NULL) {
 		free(text);
 		return ctl_error("out of memory");
 	}
 	memcpy(out, text, before);
-	sprintf(out + before, "%s %s\n%s", cmd, spec, text + before);
+	sprintf(out + before, "-%c %s%s%s%s\n%s", cmd, chain, num,
+	    rule != NULL ? " " : "", rule != NULL ? rule : "", text + before);
 	free(text);
 	memset(&errs, 0, sizeof(errs));
 	rc = fw_parse_text(d, out, strlen(out), family, &rs, &errs);
 	free(out);
 	if (rc != 0) {
-		/* Point the errors at what the user typed: one line, the
-		 * command word ("-A ") taken off the columns. */
+		/* Point the errors at "CHAIN [N] RULE", as hexctl's words
+		 * and docs/api.md have them: one line, "-A " taken off the
+		 * columns. */
+		skip = 3;
 		for (unsigned i = 0; i < errs.n && i < FW_ERR_MAX; i++) {
 			struct fw_err *e = &errs.e[i];
 
 			if (e->line != line)
 				continue;
 			e->line = 1;
-			e->col_first = e->col_first > 3 ? e->col_first - 3 : 1;
-			e->col_last = e->col_last > 3 ? e->col_last - 3 : 1;
-			memmove(e->text, e->text + 3, strlen(e->text + 3) + 1);
+			e->col_first = e->col_first > skip ?
+			    e->col_first - skip : 1;
+			e->col_last = e->col_last > skip ?
+			    e->col_last - skip : 1;
+			if (strlen(e->text) >= (size_t)skip)
+				memmove(e->text, e->text + skip,
+				    strlen(e->text + skip) + 1);
 		}
 		reply = ctl_error("rule refused; the running rules are "
 		    "unchanged");
 		fw_errs_json(reply, &errs, "rule", NULL);
 		return reply;
 	}
-	return fw_apply(d, rs, cmd[1] == 'A' ? "firewall add" :
-	    cmd[1] == 'I' ? "firewall insert" : "firewall delete");
+	return fw_apply(d, rs, edit_what(cmd));
 }
 
-static json_t *
-fw_ctl_save(struct hg_daemon *d, uint8_t family)
+json_t *
+hg_fw_save(struct hg_daemon *d, uint8_t family)
 {
 	struct fw_ruleset *rs = fw_prog_ruleset(live_prog(d, family));
 	char *text;
@@ -767,8 +755,8 @@ fw_ctl_save(struct hg_daemon *d, uint8_t family)
 
 /* ipset restore text, published set by set; old versions freed after a
  * grace period. */
-static json_t *
-sets_restore(struct hg_daemon *d, const char *src, const char *body,
+json_t *
+hg_sets_restore(struct hg_daemon *d, const char *src, const char *body,
     size_t len)
 {
 	static struct fw_errs errs;
@@ -816,114 +804,6 @@ sets_restore(struct hg_daemon *d, const char *src, const char *body,
 		    "out of memory saving the sets" : err));
 	free(text);
 	return reply;
-}
-
-/* "-4"/"-6" after the command word; returns the rest of the line. */
-static const char *
-fw_family_arg(const char *rest, uint8_t *family)
-{
-	*family = FW_IPV4;
-	if (strncmp(rest, "-6", 2) == 0 && (rest[2] == ' ' || rest[2] == '\0')) {
-		*family = FW_IPV6;
-		rest += 2;
-	} else if (strncmp(rest, "-4", 2) == 0 &&
-	    (rest[2] == ' ' || rest[2] == '\0'))
-		rest += 2;
-	while (*rest == ' ')
-		rest++;
-	return rest;
-}
-
-/* "firewall restore -4 LEN [NAME]" and "sets restore LEN [NAME]": the
- * body's length and the name errors cite. */
-int
-hg_fw_body_len(const char *line, size_t *len)
-{
-	const char *rest;
-	uint8_t family;
-	char *end;
-	unsigned long long n;
-
-	if (strncmp(line, "firewall restore", 16) == 0)
-		rest = fw_family_arg(line + 16 + (line[16] == ' '), &family);
-	else if (strncmp(line, "sets restore ", 13) == 0)
-		rest = line + 13;
-	else
-		return 0;
-	errno = 0;
-	n = strtoull(rest, &end, 10);
-	if (errno != 0 || end == rest || (*end != ' ' && *end != '\0') ||
-	    n > FW_FILE_MAX_BYTES)
-		return -EINVAL;
-	*len = (size_t)n;
-	return 1;
-}
-
-static const char *
-body_name(const char *rest)
-{
-	const char *sp = strchr(rest, ' ');
-
-	return sp != NULL && sp[1] != '\0' ? sp + 1 : "restore";
-}
-
-json_t *
-hg_fw_ctl(struct hg_daemon *d, const char *line, const char *body,
-    size_t body_len)
-{
-	uint8_t family;
-	const char *rest;
-
-	if (strncmp(line, "firewall ", 9) == 0) {
-		const char *sub = line + 9;
-		size_t n = strcspn(sub, " ");
-
-		rest = fw_family_arg(sub + n + (sub[n] == ' '), &family);
-		if (n == 4 && strncmp(sub, "save", 4) == 0)
-			return fw_ctl_save(d, family);
-		if (n == 7 && strncmp(sub, "restore", 7) == 0)
-			return fw_ctl_restore(d, family, body_name(rest), body,
-			    body_len);
-		if (n == 3 && strncmp(sub, "add", 3) == 0)
-			return fw_ctl_edit(d, family, "-A", rest);
-		if (n == 6 && strncmp(sub, "insert", 6) == 0)
-			return fw_ctl_edit(d, family, "-I", rest);
-		if (n == 6 && strncmp(sub, "delete", 6) == 0)
-			return fw_ctl_edit(d, family, "-D", rest);
-		return ctl_error("unknown firewall command (try: save, "
-		    "restore, add, insert, delete)");
-	}
-	if (strncmp(line, "sets ", 5) == 0) {
-		const char *sub = line + 5;
-		char *text;
-		json_t *reply;
-
-		if (strcmp(sub, "save") == 0) {
-			text = fw_sets_save(d->sets);
-			if (text == NULL)
-				return ctl_error("out of memory");
-			reply = json_pack("{s:s}", "text", text);
-			free(text);
-			return reply;
-		}
-		if (strncmp(sub, "restore ", 8) == 0)
-			return sets_restore(d, body_name(sub + 8), body,
-			    body_len);
-		if (strncmp(sub, "add ", 4) == 0 || strncmp(sub, "del ", 4) == 0) {
-			/* One ipset command, checked and applied like a
-			 * restore of one line. */
-			text = malloc(strlen(sub) + 2);
-			if (text == NULL)
-				return ctl_error("out of memory");
-			sprintf(text, "%s\n", sub);
-			reply = sets_restore(d, "element", text, strlen(text));
-			free(text);
-			return reply;
-		}
-		return ctl_error("unknown sets command (try: save, restore, "
-		    "add, del)");
-	}
-	return NULL;
 }
 
 static const char *const why_names[FW_WHY_COUNT] = {

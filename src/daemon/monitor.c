@@ -1,11 +1,11 @@
 /*
- * src/daemon/monitor.c: /api/packet_monitor, packet captures started and
- * stopped over the API.  A monitor is one COPY rule,
+ * src/daemon/monitor.c: the capture operations (/api/packet_monitor):
+ * packet captures started and stopped on request.  A monitor is one COPY
+ * rule,
  *
  *   -A MACRO_CUST FILTER -j COPY --from IF --to pcap:STATE/monitor/monitor-N.pcap
  *
- * added and deleted through the same control requests as POST and DELETE
- * /api/firewall/rules, so a bad filter is refused with its place and
+ * added and deleted as firewall.add and firewall.delete do it, so a bad filter is refused with its place and
  * nothing changes, and the mirror's pcap writer thread (src/dp/mirror.c)
  * does the capture.  The live rules are the truth: a monitor runs while a
  * MACRO_CUST rule writes to its file, whoever removed the rule.
@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "../lib/log.h"
-#include "../mgmt/api.h"
 #include "daemon.h"
+#include "ops.h"
 
 #define MON_RUNNING_MAX	4	/* running at once: each is a writer thread */
 #define MON_KEPT_MAX	8	/* monitors (and files) kept, running or not */
@@ -68,9 +68,9 @@ mon_dir(const struct hg_daemon *d, char *out, size_t len)
 
 /* The live IPv4 rules as iptables-save text with counters (malloc'd). */
 static char *
-mon_rules_text(struct hg_api_req *req)
+mon_rules_text(struct hg_daemon *d)
 {
-	json_t *r = hg_api_ctl(req, "firewall save -4", NULL, 0);
+	json_t *r = hg_fw_save(d, FW_IPV4);
 	const char *t = json_string_value(json_object_get(r, "text"));
 	char *s = t != NULL ? strdup(t) : NULL;
 
@@ -146,16 +146,8 @@ mon_json(const struct mon *m, const char *text)
 }
 
 static struct mon *
-mon_get(const char *id_text)
+mon_get(uint64_t id)
 {
-	char *end;
-	unsigned long long id;
-
-	if (id_text == NULL || *id_text < '1' || *id_text > '9')
-		return NULL;
-	id = strtoull(id_text, &end, 10);
-	if (*end != '\0')
-		return NULL;
 	for (unsigned i = 0; i < mon_n; i++)
 		if (mon_list[i].id == id)
 			return &mon_list[i];
@@ -212,18 +204,13 @@ mon_errors_to_filter(json_t *r)
 
 /* The reply of a refused change: 400 with the located errors. */
 static int
-mon_refused(struct hg_api_resp *resp, json_t *r, const char *field)
+mon_refused(struct hg_op_req *r, json_t *reply, const char *field)
 {
-	json_t *body;
+	int status = hg_op_relay(r, reply, 200);
 
-	body = json_pack("{s:{s:i,s:s,s:O,s:s}}", "error", "status", 400,
-	    "code", "bad_request", "message", json_object_get(r, "error"),
-	    "field", field);
-	if (body != NULL && json_object_get(r, "errors") != NULL)
-		json_object_set(json_object_get(body, "error"), "errors",
-		    json_object_get(r, "errors"));
-	json_decref(r);
-	return hg_api_reply_json(resp, 400, body);
+	if (field != NULL)
+		snprintf(r->field, sizeof(r->field), "%s", field);
+	return status;
 }
 
 static bool
@@ -235,70 +222,57 @@ mon_iface_known(const struct hg_daemon *d, const char *name)
 	return false;
 }
 
-/* POST {"interface", "filter", "snaplen", "direction"}: 201 {monitor}. */
+/* capture.start {"interface", "filter", "snaplen", "direction"}: 201
+ * {monitor}. */
 int
-hg_monitor_post(struct hg_daemon *d, struct hg_api_req *req,
-    struct hg_api_resp *resp)
+op_capture_start(void *ctx, struct hg_op_req *req)
 {
-	json_t *b = hg_api_req_json(req), *r, *sl;
-	const char *iface, *filter, *dir;
-	char mdir[HG_CFG_PATH_MAX + 16], line[MON_RULE_MAX + 64];
+	struct hg_daemon *d = ctx;
+	const char *iface = hg_op_str(req, "interface");
+	const char *filter = hg_op_str(req, "filter");
+	const char *dir = hg_op_str(req, "direction");
+	char mdir[HG_CFG_PATH_MAX + 16], rule[MON_RULE_MAX + 64];
 	char *text;
+	json_t *r;
 	struct mon m;
 	unsigned running = 0;
 	int rc;
 
 	memset(&m, 0, sizeof(m));
-	iface = json_string_value(json_object_get(b, "interface"));
-	filter = json_string_value(json_object_get(b, "filter"));
-	dir = json_string_value(json_object_get(b, "direction"));
-	sl = json_object_get(b, "snaplen");
-	if (iface == NULL || !mon_iface_known(d, iface))
-		return hg_api_error(resp, 400, "/interface", "interface: one "
-		    "of the configuration's interface names");
-	if (json_object_get(b, "filter") != NULL && filter == NULL)
-		return hg_api_error(resp, 400, "/filter", "filter: iptables "
-		    "matches as text");
+	if (!mon_iface_known(d, iface))
+		return hg_op_error(req, 400, "interface", "interface: one of "
+		    "the configuration's interface names");
 	if (filter == NULL)
 		filter = "";
-	if (strlen(filter) >= sizeof(m.filter) ||
-	    strpbrk(filter, "\r\n") != NULL)
-		return hg_api_error(resp, 400, "/filter", "filter: iptables "
-		    "matches on one line, at most %zu characters",
-		    sizeof(m.filter) - 1);
-	if (sl != NULL && (!json_is_integer(sl) ||
-	    json_integer_value(sl) < 14 || json_integer_value(sl) > 65535))
-		return hg_api_error(resp, 400, "/snaplen", "snaplen: bytes "
-		    "kept of each frame, 14 to 65535");
-	if (dir != NULL && strcmp(dir, "in") != 0 && strcmp(dir, "both") != 0)
-		return hg_api_error(resp, 400, "/direction", "direction: "
-		    "\"in\" (frames received) or \"both\"");
+	if (strpbrk(filter, "\r\n") != NULL)
+		return hg_op_error(req, 400, "filter", "filter: iptables "
+		    "matches on one line");
 	if ((rc = mon_dir(d, mdir, sizeof(mdir))) != 0 ||
 	    strpbrk(mdir, " \t\"'") != NULL)
-		return hg_api_error(resp, 500, NULL, "no folder for captures "
+		return hg_op_error(req, 500, NULL, "no folder for captures "
 		    "in the API's state_dir (%s)", rc != 0 ? strerror(-rc) :
 		    "it has blanks or quotes");
-	if ((text = mon_rules_text(req)) == NULL)
-		return hg_api_error(resp, 503, NULL, "no firewall is running");
+	if ((text = mon_rules_text(d)) == NULL)
+		return hg_op_error(req, 503, NULL, "no firewall is running");
 	for (unsigned i = 0; i < mon_n; i++)
 		running += mon_running(&mon_list[i], text);
 	if (running >= MON_RUNNING_MAX) {
 		free(text);
-		return hg_api_error(resp, 409, NULL, "%u packet monitors run "
+		return hg_op_error(req, 409, NULL, "%u packet monitors run "
 		    "already (at most %u): stop one first", running,
 		    MON_RUNNING_MAX);
 	}
 	free(text);
 	snprintf(m.iface, sizeof(m.iface), "%s", iface);
 	snprintf(m.filter, sizeof(m.filter), "%s", filter);
-	m.snaplen = sl != NULL ? (uint16_t)json_integer_value(sl) : 0;
+	m.snaplen = (uint16_t)hg_op_int(req, "snaplen");
 	m.both = dir == NULL || strcmp(dir, "both") == 0;
 	/* A file left by an earlier hexgated keeps its number. */
 	for (;;) {
 		rc = snprintf(m.path, sizeof(m.path), "%s/monitor-%llu.pcap",
 		    mdir, (unsigned long long)mon_next_id);
 		if (rc < 0 || (size_t)rc >= sizeof(m.path))
-			return hg_api_error(resp, 500, NULL, "the API's "
+			return hg_op_error(req, 500, NULL, "the API's "
 			    "state_dir is too long for a capture's path (%d "
 			    "characters at most)", FW_COPY_LOCAL_MAX - 32);
 		if (access(m.path, F_OK) != 0)
@@ -306,32 +280,31 @@ hg_monitor_post(struct hg_daemon *d, struct hg_api_req *req,
 		mon_next_id++;
 	}
 	m.id = mon_next_id++;
-	rc = snprintf(line, sizeof(line), "firewall add -4 " MON_CHAIN
-	    "%s%s -j COPY --from %s --to pcap:%s", filter[0] ? " " : "",
-	    filter, iface, m.path);
+	rc = snprintf(rule, sizeof(rule), "%s%s-j COPY --from %s --to "
+	    "pcap:%s", filter, filter[0] ? " " : "", iface, m.path);
 	if (m.snaplen != 0)
-		rc = snprintf(line + rc, sizeof(line) - (size_t)rc,
+		rc = snprintf(rule + rc, sizeof(rule) - (size_t)rc,
 		    " --snaplen %u", m.snaplen) + rc;
 	if (m.both)
-		rc = snprintf(line + rc, sizeof(line) - (size_t)rc,
+		rc = snprintf(rule + rc, sizeof(rule) - (size_t)rc,
 		    " --bidirectional") + rc;
-	if (rc < 0 || (size_t)rc >= sizeof(line))
-		return hg_api_error(resp, 400, "/filter", "filter too long");
-	r = hg_api_ctl(req, line, NULL, 0);
+	if (rc < 0 || (size_t)rc >= sizeof(rule))
+		return hg_op_error(req, 400, "filter", "filter too long");
+	r = hg_fw_edit(d, FW_IPV4, 'A', MON_CHAIN, 0, rule);
 	if (r == NULL)
-		return -ENOMEM;
+		return hg_op_error(req, 500, NULL, "out of memory");
 	if (json_object_get(r, "error") != NULL) {
 		mon_errors_to_filter(r);
-		return mon_refused(resp, r, "/filter");
+		return mon_refused(req, r, "/filter");
 	}
 	json_decref(r);
 	/* Remember the rule as the firewall prints it: that is what a
 	 * stop looks for (the file's name is in it, so it is unique). */
-	text = mon_rules_text(req);
+	text = mon_rules_text(d);
 	if (text == NULL || mon_find(text, NULL, m.path, m.rule,
 	    sizeof(m.rule)) == 0) {
 		free(text);
-		return hg_api_error(resp, 500, NULL, "the monitor's rule was "
+		return hg_op_error(req, 500, NULL, "the monitor's rule was "
 		    "added but is not in the live rules");
 	}
 	m.started_ns = mon_now_ns();
@@ -342,21 +315,19 @@ hg_monitor_post(struct hg_daemon *d, struct hg_api_req *req,
 	    (unsigned long long)m.id, m.iface, m.rule);
 	r = mon_json(&mon_list[mon_n - 1], text);
 	free(text);
-	return hg_api_reply_json(resp, 201, r);
+	return hg_op_reply(req, 201, r);
 }
 
 int
-hg_monitor_list(struct hg_daemon *d, struct hg_api_req *req,
-    struct hg_api_resp *resp)
+op_capture_list(void *ctx, struct hg_op_req *req)
 {
-	char *text = mon_rules_text(req);
+	char *text = mon_rules_text(ctx);
 	json_t *a = json_array();
 
-	(void)d;
 	for (unsigned i = 0; i < mon_n; i++)
 		json_array_append_new(a, mon_json(&mon_list[i], text));
 	free(text);
-	return hg_api_reply_json(resp, 200, json_pack("{s:o,s:i,s:i}",
+	return hg_op_reply(req, 200, json_pack("{s:o,s:i,s:i}",
 	    "monitors", a, "running_max", MON_RUNNING_MAX, "kept_max",
 	    MON_KEPT_MAX));
 }
@@ -364,47 +335,40 @@ hg_monitor_list(struct hg_daemon *d, struct hg_api_req *req,
 /* DELETE: stops it (its rule deleted); ?remove=1 forgets it and its
  * file too. */
 int
-hg_monitor_delete(struct hg_daemon *d, struct hg_api_req *req,
-    struct hg_api_resp *resp)
+op_capture_stop(void *ctx, struct hg_op_req *req)
 {
-	struct mon *m = mon_get(hg_api_req_param(req, "id"));
-	const char *rm = hg_api_req_query(req, "remove");
-	char line[128], *text;
+	struct hg_daemon *d = ctx;
+	struct mon *m = mon_get((uint64_t)hg_op_int(req, "id"));
+	char *text;
 	json_t *r;
 	long n;
 
-	(void)d;
 	if (m == NULL)
-		return hg_api_error(resp, 404, "path:id", "no packet monitor "
-		    "%.20s", hg_api_req_param(req, "id"));
-	if (rm != NULL && strcmp(rm, "0") != 0 && strcmp(rm, "1") != 0)
-		return hg_api_error(resp, 400, "query:remove", "remove is 0 "
-		    "or 1");
-	if ((text = mon_rules_text(req)) == NULL)
-		return hg_api_error(resp, 503, NULL, "no firewall is running");
+		return hg_op_error(req, 404, "id", "no packet monitor %lld",
+		    (long long)hg_op_int(req, "id"));
+	if ((text = mon_rules_text(d)) == NULL)
+		return hg_op_error(req, 503, NULL, "no firewall is running");
 	n = mon_find(text, m->rule, NULL, NULL, 0);
 	free(text);
 	if (n > 0) {
-		snprintf(line, sizeof(line), "firewall delete -4 " MON_CHAIN
-		    " %ld", n);
-		r = hg_api_ctl(req, line, NULL, 0);
+		r = hg_fw_edit(d, FW_IPV4, 'D', MON_CHAIN, (uint32_t)n, NULL);
 		if (r == NULL)
-			return -ENOMEM;
+			return hg_op_error(req, 500, NULL, "out of memory");
 		if (json_object_get(r, "error") != NULL)
-			return mon_refused(resp, r, NULL);
+			return mon_refused(req, r, NULL);
 		json_decref(r);
 		m->stopped_ns = mon_now_ns();
 		hg_log_info("api: packet monitor %llu stopped",
 		    (unsigned long long)m->id);
 	}
-	text = mon_rules_text(req);
+	text = mon_rules_text(d);
 	r = mon_json(m, text);
 	free(text);
-	if (rm != NULL && strcmp(rm, "1") == 0) {
+	if (hg_op_bool(req, "remove")) {
 		json_object_set_new(r, "removed", json_true());
 		mon_forget(m);
 	}
-	return hg_api_reply_json(resp, 200, r);
+	return hg_op_reply(req, 200, r);
 }
 
 /* The pcap file up to its last whole record: the writer may be halfway
@@ -427,36 +391,28 @@ mon_pcap_whole(const unsigned char *p, size_t len)
 }
 
 int
-hg_monitor_pcap(struct hg_daemon *d, struct hg_api_req *req,
-    struct hg_api_resp *resp)
+op_capture_pcap(void *ctx, struct hg_op_req *req)
 {
-	struct mon *m = mon_get(hg_api_req_param(req, "id"));
-	char err[256], name[64];
+	struct mon *m = mon_get((uint64_t)hg_op_int(req, "id"));
+	char err[256];
 	struct stat st;
 	char *data;
 	size_t len;
-	int rc;
 
-	(void)d;
+	(void)ctx;
 	if (m == NULL)
-		return hg_api_error(resp, 404, "path:id", "no packet monitor "
-		    "%.20s", hg_api_req_param(req, "id"));
+		return hg_op_error(req, 404, "id", "no packet monitor %lld",
+		    (long long)hg_op_int(req, "id"));
 	if (stat(m->path, &st) != 0)
-		return hg_api_error(resp, 404, NULL, "no capture file yet");
+		return hg_op_error(req, 404, NULL, "no capture file yet");
 	if ((uint64_t)st.st_size > MON_PCAP_MAX_BYTES)
-		return hg_api_error(resp, 409, NULL, "the capture is larger "
+		return hg_op_error(req, 409, NULL, "the capture is larger "
 		    "than %u MiB: copy %s from the host", MON_PCAP_MAX_BYTES >> 20,
 		    m->path);
 	if ((data = hg_read_file(m->path, &len, err, sizeof(err))) == NULL)
-		return hg_api_error(resp, 500, NULL, "%s", err);
-	snprintf(name, sizeof(name), "attachment; filename=\"monitor-%llu."
-	    "pcap\"", (unsigned long long)m->id);
-	if (hg_api_reply_header(resp, "Content-Disposition", name) != 0) {
-		free(data);
-		return -ENOMEM;
-	}
-	rc = hg_api_reply_raw(resp, 200, "application/vnd.tcpdump.pcap", data,
+		return hg_op_error(req, 500, NULL, "%s", err);
+	snprintf(req->filename, sizeof(req->filename), "monitor-%llu.pcap",
+	    (unsigned long long)m->id);
+	return hg_op_reply_raw(req, 200, "application/vnd.tcpdump.pcap", data,
 	    mon_pcap_whole((const unsigned char *)data, len));
-	free(data);
-	return rc;
 }

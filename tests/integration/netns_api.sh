@@ -223,8 +223,12 @@ set_entries_ok() {
 	refused "not a member" 400 'is not in set "blk"' \
 	    -X DELETE -d '{"entry":"192.0.2.9"}' /api/firewall/fwsets/blk/entries ||
 	    return 1
-	refused "entry left out" 400 '/entry' \
+	refused "a misspelt field, named with the right one" 400 \
+	    'element: not a field of this request'"'"'s body (it takes: entry)' \
 	    -X POST -d '{"element":"192.0.2.1"}' /api/firewall/fwsets/blk/entries ||
+	    return 1
+	refused "entry left out" 400 '/entry' \
+	    -X POST -d '{}' /api/firewall/fwsets/blk/entries ||
 	    return 1
 	refused "two lines" 400 '/entry' \
 	    -X POST -d '{"entry":"192.0.2.1\nadd blk 192.0.2.2"}' \

@@ -73,6 +73,15 @@ static const struct render_case cases[] = {
 	  "version:  0.1.0\n"
 	  "workers:  2\n"
 	  "uptime_s: 3600\n" },
+	{ "status: nested counters as indented, aligned sections", "status",
+	  "{\"version\":\"0.1.0\",\"router\":{\"arp_replies_sent\":3,"
+	  "\"echo_replies_sent\":12,\"neighbours\":{\"entries\":2}}}",
+	  "version: 0.1.0\n"
+	  "router:\n"
+	  "  arp_replies_sent:  3\n"
+	  "  echo_replies_sent: 12\n"
+	  "  neighbours:\n"
+	  "    entries: 2\n" },
 	{ "reload", "reload", "{\"ok\":true,\"version\":4}",
 	  "configuration reloaded: version 4\n" },
 	{ "firewall save prints the text as it came", "firewall save -4",

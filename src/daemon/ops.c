@@ -1,0 +1,316 @@
+/*
+ * src/daemon/ops.c: every operation hexgated offers, one entry each (the
+ * shape is src/mgmt/op.h; docs/operations.md tells how to add one).  The
+ * table is the whole management surface: the control socket and the
+ * HTTPS API serve it, /api/openapi.json describes it, hexctl calls it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/log.h"
+#include "daemon.h"
+#include "ops.h"
+
+/* Rule files and set files: 10,000 rules are about 1 MB. */
+#define DOC_MAX		(64 << 20)
+#define RULE_MAX	8192
+#define NAME_MAX_	64		/* a chain or set name */
+#define VERSION_MAX	INT64_MAX
+
+#define FAMILY { "family", HG_OPT_INT, HG_OPIN_QUERY, 0, 4, 6, "4 6", 4, \
+	"the address family: 4 (iptables) or 6 (ip6tables)" }
+#define CHAIN_FIELD(in) { "chain", HG_OPT_STRING, in, HG_OPF_REQUIRED, 1, \
+	NAME_MAX_, NULL, 0, "a chain: INPUT_CUST, FORWARD_CUST, " \
+	"PREROUTING_CUST, ... or a chain of the rules" }
+#define LIMIT(def) { "limit", HG_OPT_INT, HG_OPIN_QUERY, 0, 1, 100000, \
+	NULL, def, "at most this many, newest first" }
+#define VERSION_BODY(doc) { "version", HG_OPT_INT, HG_OPIN_BODY, \
+	HG_OPF_REQUIRED, 1, VERSION_MAX, NULL, 0, doc }
+/* A whole configuration: PUT /api/config and snapshot imports. */
+#define DOC_FIELDS \
+	{ "config", HG_OPT_OBJECT, HG_OPIN_BODY, HG_OPF_REQUIRED, 0, 0, \
+	  NULL, 0, "the whole configuration (the config file's JSON)" }, \
+	{ "rules", HG_OPT_STRING, HG_OPIN_BODY, 0, 0, DOC_MAX, NULL, 0, \
+	  "iptables-restore text; left out: no IPv4 rules" }, \
+	{ "rules6", HG_OPT_STRING, HG_OPIN_BODY, 0, 0, DOC_MAX, NULL, 0, \
+	  "ip6tables-restore text; left out: no IPv6 rules" }, \
+	{ "sets", HG_OPT_STRING, HG_OPIN_BODY, 0, 0, DOC_MAX, NULL, 0, \
+	  "ipset restore text; left out: the live sets stay" }
+
+#define TEXT_PLAIN	"text/plain; charset=utf-8"
+
+const struct hg_op hg_ops[] = {
+	/* --- state ------------------------------------------------------ */
+	{ "show.version", op_show_version, 0,
+	  "version, workers, uptime, configuration version and router "
+	  "counters", "show version",
+	  .rest = { { HG_OPM_GET, "/api/status/system" } } },
+	{ "show.interfaces", op_show_interfaces, 0,
+	  "interfaces with ports, counters and drops by reason",
+	  "show interfaces",
+	  .rest = { { HG_OPM_GET, "/api/interfaces" } } },
+	{ "show.routes", op_show_routes, 0, "the routing table",
+	  "show routes", .rest = { { HG_OPM_GET, "/api/routes" } } },
+	{ "show.neighbors", op_show_neighbors, 0,
+	  "the ARP and ND neighbour table", "show neighbors",
+	  .rest = { { HG_OPM_GET, "/api/neighbors" } } },
+	{ "show.firewall", op_show_firewall, 0,
+	  "verdict counters, conntrack totals, COPY sessions",
+	  "show firewall", .rest = { { HG_OPM_GET, "/api/firewall" } } },
+	{ "show.conntrack", op_show_conntrack, 0,
+	  "the connection tracking table", "show conntrack",
+	  .rest = { { HG_OPM_GET, "/api/conntrack" } } },
+	{ "nat.show", op_nat_show, 0,
+	  "active NAT translations: flows whose reply is translated",
+	  "nat show", .rest = { { HG_OPM_GET, "/api/nat" } } },
+	{ "metrics", op_metrics, 0,
+	  "counters in the Prometheus text format", "metrics",
+	  .rest = { { HG_OPM_GET, "/metrics",
+	  .response_type = "text/plain; version=0.0.4; charset=utf-8" } } },
+	{ "ops.list", op_ops_list, 0,
+	  "the operations: names, fields, hexctl words and routes",
+	  "ops", .rest = { { HG_OPM_GET, "/api/ops" } } },
+
+	/* --- rules ------------------------------------------------------ */
+	{ "firewall.save", op_firewall_save, 0,
+	  "the live rules with counters, as iptables-save text: JSON "
+	  "{\"text\": ...} or, with format=text, the text",
+	  "firewall save", .fields = { FAMILY },
+	  .rest = { { HG_OPM_GET, "/api/firewall/rules",
+	  .flags = HG_OPR_FORMAT } } },
+	{ "firewall.restore", op_firewall_restore, HG_OP_CHANGES,
+	  "replace the rules with iptables-restore text, all or nothing",
+	  "firewall restore", .fields = { FAMILY,
+	  { "text", HG_OPT_TEXT, HG_OPIN_BODY, HG_OPF_REQUIRED, 0, DOC_MAX,
+	    NULL, 0, "iptables-restore text (the request body)" },
+	  { "name", HG_OPT_STRING, HG_OPIN_QUERY, 0, 1, 200, NULL, 0,
+	    "what errors call the text (a file name); default api" } },
+	  .rest = { { HG_OPM_PUT, "/api/firewall/rules" } } },
+	{ "firewall.add", op_firewall_add, HG_OP_CHANGES,
+	  "add one rule: at the end of its chain, or at position (as "
+	  "iptables -A and -I)", "firewall add", .fields = { FAMILY,
+	  CHAIN_FIELD(HG_OPIN_BODY),
+	  { "rule", HG_OPT_STRING, HG_OPIN_BODY, HG_OPF_REQUIRED, 1,
+	    RULE_MAX, NULL, 0, "the rule's options on one line, as after "
+	    "iptables -A CHAIN" },
+	  { "position", HG_OPT_INT, HG_OPIN_BODY, 0, 1, 1000000, NULL, 0,
+	    "insert at this rule number (from 1); left out: append" } },
+	  .rest = { { HG_OPM_POST, "/api/firewall/rules", 201 } } },
+	{ "firewall.delete", op_firewall_delete, HG_OP_CHANGES,
+	  "delete one rule: by its position in its chain, or the first "
+	  "with this text (as iptables -D)", "firewall delete",
+	  .fields = { FAMILY, CHAIN_FIELD(HG_OPIN_PATH),
+	  { "position", HG_OPT_INT, HG_OPIN_PATH, 0, 1, 1000000, NULL, 0,
+	    "the rule number in its chain, from 1" },
+	  { "rule", HG_OPT_STRING, HG_OPIN_BODY, 0, 1, RULE_MAX, NULL, 0,
+	    "the rule's text (when no position is given)" } },
+	  .rest = { { HG_OPM_DELETE, "/api/firewall/rules/:chain/:position",
+	  .flags = HG_OPR_NOBODY },
+	  { HG_OPM_DELETE, "/api/firewall/rules" } } },
+
+	/* --- sets ------------------------------------------------------- */
+	{ "sets.save", op_sets_save, 0,
+	  "the named sets, in ipset save form (as \"text\")", "sets save",
+	  .rest = { { HG_OPM_GET, "/api/firewall/fwsets" } } },
+	{ "sets.restore", op_sets_restore, HG_OP_CHANGES,
+	  "replace the sets with ipset restore text, all or nothing",
+	  "sets restore", .fields = {
+	  { "text", HG_OPT_TEXT, HG_OPIN_BODY, HG_OPF_REQUIRED, 0, DOC_MAX,
+	    NULL, 0, "ipset restore text (the request body)" },
+	  { "name", HG_OPT_STRING, HG_OPIN_QUERY, 0, 1, 200, NULL, 0,
+	    "what errors call the text (a file name); default api" } },
+	  .rest = { { HG_OPM_PUT, "/api/firewall/fwsets" } } },
+	{ "sets.add", op_sets_add, HG_OP_CHANGES,
+	  "add an element to a set (as ipset add)", "sets add",
+	  .fields = {
+	  { "name", HG_OPT_STRING, HG_OPIN_PATH, HG_OPF_REQUIRED, 1,
+	    NAME_MAX_, NULL, 0, "the set" },
+	  { "entry", HG_OPT_STRING, HG_OPIN_BODY, HG_OPF_REQUIRED, 1,
+	    RULE_MAX, NULL, 0, "the element in ipset syntax: 192.0.2.1, "
+	    "10.0.0.0/8, 10.0.0.1,tcp:80" } },
+	  .rest = { { HG_OPM_POST, "/api/firewall/fwsets/:name/entries",
+	  201 } } },
+	{ "sets.del", op_sets_del, HG_OP_CHANGES,
+	  "remove an element from a set (as ipset del)", "sets del",
+	  .fields = {
+	  { "name", HG_OPT_STRING, HG_OPIN_PATH, HG_OPF_REQUIRED, 1,
+	    NAME_MAX_, NULL, 0, "the set" },
+	  { "entry", HG_OPT_STRING, HG_OPIN_BODY, HG_OPF_REQUIRED, 1,
+	    RULE_MAX, NULL, 0, "the element in ipset syntax" } },
+	  .rest = { { HG_OPM_DELETE, "/api/firewall/fwsets/:name/entries" } } },
+
+	/* --- configuration ---------------------------------------------- */
+	{ "reload", op_reload, HG_OP_CHANGES,
+	  "read the configuration file again and apply it whole, as SIGHUP "
+	  "does; with a store, a new version", "reload",
+	  .rest = { { HG_OPM_POST, "/api/reload" } } },
+	{ "config.show", op_config_show, 0,
+	  "the running configuration version, or version N: {version, "
+	  "config, rules, rules6, sets}", "config show", .fields = {
+	  { "version", HG_OPT_INT, HG_OPIN_PATH, 0, 1, VERSION_MAX, NULL, 0,
+	    "a stored version; left out: the running one" } },
+	  .rest = { { HG_OPM_GET, "/api/config" },
+	  { HG_OPM_GET, "/api/config/versions/:version" } } },
+	{ "config.put", op_config_put, HG_OP_CHANGES,
+	  "replace the whole configuration, all or nothing; commits a new "
+	  "version (with confirm_s, pending until confirmed)", "config put",
+	  .fields = { DOC_FIELDS,
+	  { "confirm_s", HG_OPT_INT, HG_OPIN_QUERY, 0, 1, 86400, NULL, 0,
+	    "roll back by itself unless confirmed within this many "
+	    "seconds" } },
+	  .rest = { { HG_OPM_PUT, "/api/config" } } },
+	{ "config.versions", op_config_versions, 0,
+	  "the stored versions, newest first", "config versions",
+	  .fields = { LIMIT(0) },
+	  .rest = { { HG_OPM_GET, "/api/config/versions" } } },
+	{ "config.diff", op_config_diff, 0,
+	  "unified diff from version a (default b - 1) to version b "
+	  "(default the running one)", "config diff", .fields = {
+	  { "a", HG_OPT_INT, HG_OPIN_QUERY, 0, 1, VERSION_MAX, NULL, 0,
+	    "the older version" },
+	  { "b", HG_OPT_INT, HG_OPIN_QUERY, 0, 1, VERSION_MAX, NULL, 0,
+	    "the newer version" } },
+	  .rest = { { HG_OPM_GET, "/api/config/diff", .flags = HG_OPR_TEXT,
+	  .response_type = TEXT_PLAIN } } },
+	{ "config.rollback", op_config_rollback, HG_OP_CHANGES,
+	  "apply version N's content as a new version", "config rollback",
+	  .fields = { VERSION_BODY("the version to go back to") },
+	  .rest = { { HG_OPM_POST, "/api/config/rollback" } } },
+	{ "config.confirm", op_config_confirm, HG_OP_CHANGES,
+	  "confirm the pending version (config.put with confirm_s); "
+	  "unconfirmed, it is rolled back at its deadline", "config confirm",
+	  .fields = { VERSION_BODY("the pending version's number") },
+	  .rest = { { HG_OPM_POST, "/api/config/confirm" } } },
+	{ "snapshot.export", op_snapshot_export, 0,
+	  "the running version as one document: {version, config, rules, "
+	  "rules6, sets}", "snapshot export",
+	  .rest = { { HG_OPM_GET, "/api/snapshots" } } },
+	{ "snapshot.import", op_snapshot_import, HG_OP_CHANGES,
+	  "import a snapshot, as config.put", "snapshot import",
+	  .fields = { DOC_FIELDS,
+	  { "version", HG_OPT_INT, HG_OPIN_BODY, 0, 0, VERSION_MAX, NULL, 0,
+	    "the exported version (ignored)" },
+	  { "format", HG_OPT_STRING, HG_OPIN_BODY, 0, 1, 64, NULL, 0,
+	    "the export's format (ignored)" },
+	  { "hexgate", HG_OPT_STRING, HG_OPIN_BODY, 0, 1, 64, NULL, 0,
+	    "the exporting hexgate's version (ignored)" } },
+	  .rest = { { HG_OPM_PUT, "/api/snapshots" } } },
+
+	/* --- access ----------------------------------------------------- */
+	{ "token.create", op_token_create, 0,
+	  "make an API token (for the Api-Token header); its secret is in "
+	  "this reply only", "token create", .fields = {
+	  { "name", HG_OPT_STRING, HG_OPIN_BODY, HG_OPF_REQUIRED, 1, 63,
+	    NULL, 0, "a name for it: printable, no spaces or quotes" },
+	  { "expires_s", HG_OPT_INT, HG_OPIN_BODY, 0, 1, 10 * 366 * 86400,
+	    NULL, 0, "seconds from now until it expires; left out: never" } },
+	  .rest = { { HG_OPM_POST, "/api/tokens", 201 } } },
+	{ "token.list", op_token_list, 0,
+	  "the tokens, without their secrets", "token list",
+	  .rest = { { HG_OPM_GET, "/api/tokens" } } },
+	{ "token.revoke", op_token_revoke, 0, "revoke a token",
+	  "token revoke", .fields = {
+	  { "id", HG_OPT_INT, HG_OPIN_PATH, HG_OPF_REQUIRED, 1, INT64_MAX,
+	    NULL, 0, "the token's id (token.list)" } },
+	  .rest = { { HG_OPM_DELETE, "/api/tokens/:id" } } },
+	{ "audit.show", op_audit_show, 0,
+	  "the audit log, newest first (default 100 rows)", "audit",
+	  .fields = { LIMIT(100) },
+	  .rest = { { HG_OPM_GET, "/api/audit" } } },
+
+	/* --- captures --------------------------------------------------- */
+	{ "capture.start", op_capture_start, 0,
+	  "start a capture: a COPY rule to a pcap file (at most 4 running)",
+	  "capture start", .fields = {
+	  { "interface", HG_OPT_STRING, HG_OPIN_BODY, HG_OPF_REQUIRED, 1, 15,
+	    NULL, 0, "one of the configuration's interfaces" },
+	  { "filter", HG_OPT_STRING, HG_OPIN_BODY, 0, 0, 511, NULL, 0,
+	    "iptables matches on one line (-p tcp --dport 80)" },
+	  { "snaplen", HG_OPT_INT, HG_OPIN_BODY, 0, 14, 65535, NULL, 0,
+	    "bytes kept of each frame; left out: all" },
+	  { "direction", HG_OPT_STRING, HG_OPIN_BODY, 0, 1, 8, "in both", 0,
+	    "in: frames received; both (default): sent too" } },
+	  .rest = { { HG_OPM_POST, "/api/packet_monitor", 201 } } },
+	{ "capture.list", op_capture_list, 0,
+	  "the captures (the last 8), running or not", "capture list",
+	  .rest = { { HG_OPM_GET, "/api/packet_monitor" } } },
+	{ "capture.pcap", op_capture_pcap, 0,
+	  "a capture's pcap file, running or stopped", "capture pcap",
+	  .fields = {
+	  { "id", HG_OPT_INT, HG_OPIN_PATH, HG_OPF_REQUIRED, 1, INT64_MAX,
+	    NULL, 0, "the capture's id" } },
+	  .rest = { { HG_OPM_GET, "/api/packet_monitor/:id/pcap",
+	  .response_type = "application/vnd.tcpdump.pcap" } } },
+	{ "capture.stop", op_capture_stop, 0,
+	  "stop a capture (its COPY rule deleted); remove forgets it and "
+	  "deletes its file", "capture stop", .fields = {
+	  { "id", HG_OPT_INT, HG_OPIN_PATH, HG_OPF_REQUIRED, 1, INT64_MAX,
+	    NULL, 0, "the capture's id" },
+	  { "remove", HG_OPT_BOOL, HG_OPIN_QUERY, 0, 0, 0, NULL, 0,
+	    "also forget it and delete its file" } },
+	  .rest = { { HG_OPM_DELETE, "/api/packet_monitor/:id" } } },
+};
+
+const size_t hg_n_ops = HG_ARRAY_SIZE(hg_ops);
+
+int
+hg_op_run(struct hg_daemon *d, struct hg_op_req *r)
+{
+	d->who.author = r->author;
+	d->who.source = r->source;
+	d->who.comment = NULL;
+	r->status = r->op->fn(d, r);
+	memset(&d->who, 0, sizeof(d->who));
+	if ((r->op->flags & HG_OP_CHANGES) && r->status >= 400)
+		hg_log_warnx("%s by %s (%s) refused: %s", r->op->name,
+		    r->author != NULL ? r->author : "?",
+		    r->source != NULL ? r->source : "?", r->message);
+	return r->status;
+}
+
+/* Whether len bytes are UTF-8 without NULs, as a JSON string needs. */
+static bool
+utf8_text(const char *s, size_t len)
+{
+	json_t *j = memchr(s, '\0', len) == NULL ? json_stringn(s, len) : NULL;
+
+	json_decref(j);
+	return j != NULL;
+}
+
+json_t *
+hg_op_answer(const struct hg_op_req *r)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = (const unsigned char *)r->raw;
+	json_t *o;
+	char *out;
+	size_t o_len = 0;
+
+	if (r->status >= 400)
+		return hg_op_error_json(r);
+	if (r->raw == NULL)
+		return json_incref(r->reply);
+	if (utf8_text(r->raw, r->raw_len))
+		return json_pack("{s:s,s:s%}", "content_type", r->raw_type,
+		    "text", r->raw, r->raw_len);
+	if ((out = malloc((r->raw_len + 2) / 3 * 4 + 1)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < r->raw_len; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		size_t n = r->raw_len - i;
+
+		v |= n > 1 ? (uint32_t)p[i + 1] << 8 : 0;
+		v |= n > 2 ? p[i + 2] : 0;
+		out[o_len++] = b64[v >> 18 & 63];
+		out[o_len++] = b64[v >> 12 & 63];
+		out[o_len++] = n > 1 ? b64[v >> 6 & 63] : '=';
+		out[o_len++] = n > 2 ? b64[v & 63] : '=';
+	}
+	out[o_len] = '\0';
+	o = json_pack("{s:s,s:s}", "content_type", r->raw_type, "base64", out);
+	free(out);
+	return o;
+}

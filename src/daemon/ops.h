@@ -1,0 +1,71 @@
+/*
+ * src/daemon/ops.h: hexgated's operations (src/mgmt/op.h): the table in
+ * ops.c, a handler each in the op_*.c file of its area.  The control
+ * socket (ctl.c) and the HTTPS API (api.c) are the transports; neither
+ * knows an operation by name.  docs/operations.md: adding one.
+ */
+#ifndef HG_DAEMON_OPS_H
+#define HG_DAEMON_OPS_H
+
+#include "../mgmt/op.h"
+
+struct hg_daemon;
+
+extern const struct hg_op hg_ops[];
+extern const size_t hg_n_ops;
+
+/*
+ * Runs r (decoded) on behalf of r->author from r->source: the author of
+ * the version a change commits and of its audit row.  Returns r->status.
+ * A change is logged with its outcome.
+ */
+int hg_op_run(struct hg_daemon *d, struct hg_op_req *r);
+/* The operation's reply as the socket sends it, and as the API does for
+ * a JSON reply: the answer, or {"error": {...}}; a raw reply as
+ * {"content_type", "text"} or, when not UTF-8, {"content_type",
+ * "base64"}. */
+json_t *hg_op_answer(const struct hg_op_req *r);
+
+/* op_show.c */
+int op_show_version(void *ctx, struct hg_op_req *r);
+int op_show_interfaces(void *ctx, struct hg_op_req *r);
+int op_show_routes(void *ctx, struct hg_op_req *r);
+int op_show_neighbors(void *ctx, struct hg_op_req *r);
+int op_show_firewall(void *ctx, struct hg_op_req *r);
+int op_show_conntrack(void *ctx, struct hg_op_req *r);
+int op_nat_show(void *ctx, struct hg_op_req *r);
+int op_metrics(void *ctx, struct hg_op_req *r);
+int op_ops_list(void *ctx, struct hg_op_req *r);
+
+/* op_firewall.c */
+int op_firewall_save(void *ctx, struct hg_op_req *r);
+int op_firewall_restore(void *ctx, struct hg_op_req *r);
+int op_firewall_add(void *ctx, struct hg_op_req *r);
+int op_firewall_delete(void *ctx, struct hg_op_req *r);
+int op_sets_save(void *ctx, struct hg_op_req *r);
+int op_sets_restore(void *ctx, struct hg_op_req *r);
+int op_sets_add(void *ctx, struct hg_op_req *r);
+int op_sets_del(void *ctx, struct hg_op_req *r);
+
+/* op_config.c */
+int op_reload(void *ctx, struct hg_op_req *r);
+int op_config_show(void *ctx, struct hg_op_req *r);
+int op_config_put(void *ctx, struct hg_op_req *r);
+int op_config_versions(void *ctx, struct hg_op_req *r);
+int op_config_diff(void *ctx, struct hg_op_req *r);
+int op_config_rollback(void *ctx, struct hg_op_req *r);
+int op_config_confirm(void *ctx, struct hg_op_req *r);
+int op_snapshot_export(void *ctx, struct hg_op_req *r);
+int op_snapshot_import(void *ctx, struct hg_op_req *r);
+int op_token_create(void *ctx, struct hg_op_req *r);
+int op_token_list(void *ctx, struct hg_op_req *r);
+int op_token_revoke(void *ctx, struct hg_op_req *r);
+int op_audit_show(void *ctx, struct hg_op_req *r);
+
+/* monitor.c */
+int op_capture_start(void *ctx, struct hg_op_req *r);
+int op_capture_list(void *ctx, struct hg_op_req *r);
+int op_capture_stop(void *ctx, struct hg_op_req *r);
+int op_capture_pcap(void *ctx, struct hg_op_req *r);
+
+#endif /* HG_DAEMON_OPS_H */
