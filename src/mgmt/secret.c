@@ -106,8 +106,11 @@ hg_keyring_close(struct hg_keyring *kr)
 		sodium_free(kr);	/* wipes before it unmaps */
 }
 
-/* The state directory: made 0700 when missing; never writable by others,
- * who could otherwise swap the key file under us. */
+/*
+ * The state directory: made 0700 when missing; never owned or writable by
+ * another user, who could otherwise swap the key file under us.  It may be
+ * a link (to another disk): only its owner can change where it points.
+ */
 static int
 state_dir_check(const char *dir, char *err, size_t err_len)
 {
@@ -116,12 +119,16 @@ state_dir_check(const char *dir, char *err, size_t err_len)
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return secret_err(err, err_len, -errno, "%s: mkdir: %s", dir,
 		    strerror(errno));
-	if (lstat(dir, &st) != 0)
+	if (stat(dir, &st) != 0)
 		return secret_err(err, err_len, -errno, "%s: %s", dir,
 		    strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		return secret_err(err, err_len, -ENOTDIR, "%s: not a "
 		    "directory", dir);
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		return secret_err(err, err_len, -EPERM, "%s: owned by uid %u, "
+		    "who could replace the secret key; chown it to uid %u",
+		    dir, (unsigned)st.st_uid, (unsigned)geteuid());
 	if ((st.st_mode & 022) != 0)
 		return secret_err(err, err_len, -EPERM, "%s: mode %04o lets "
 		    "other users replace the secret key; chmod 700 it", dir,

@@ -55,7 +55,8 @@ struct hg_keyring;	/* opaque: the key, in guarded memory */
  * (32 random bytes, 0600, written beside and linked into place so no
  * half-written key is ever seen) when they are missing.  Refused, with a
  * sentence that names the file and what to do, when the directory is
- * writable by group or others, or the key is not a regular file, is not
+ * owned by another user (root aside) or writable by group or others, or
+ * the key is not a regular file (a link is not followed), is not
  * owned by this user, has any group or other permission bit, or is not 32
  * bytes long.  Close with hg_keyring_close().
  */

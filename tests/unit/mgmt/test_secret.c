@@ -384,6 +384,16 @@ test_key_file_refused(void **state)
 	assert_int_equal(write(fd, "short", 5), 5);
 	close(fd);
 	expect_open_refused("short key", dir, kp, "5 bytes");
+	assert_int_equal(unlink(kp), 0);
+	/* A directory another user owns, when we may give it away (root). */
+	if (chown(dir, 65534, 65534) == 0) {
+		expect_open_refused("directory of another user", dir, dir,
+		    "uid 65534");
+		assert_int_equal(access(kp, F_OK), -1);	/* no key made */
+		assert_int_equal(chown(dir, geteuid(), getegid()), 0);
+	} else
+		print_message("skipped the other user's directory: not "
+		    "root\n");
 	rm_tree(dir);
 }
 
