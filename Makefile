@@ -5,11 +5,15 @@
 #   make demo    install deps, build, route pings across hexgated in
 #                network namespaces, tear down
 #   make bench   forwarding benchmarks (docs/PERFORMANCE.md)
+#   make install meson install of $(BUILD): hexgated, hexctl, the manual
+#                pages, hexgated.service, docs and the example config;
+#                DESTDIR=/stage stages it, PREFIX=/usr sets the prefix
+#                (default /usr/local)
 
 BUILD     ?= build
 BUILD_SAN ?= build-san
 
-.PHONY: all deps check demo bench clean
+.PHONY: all deps check demo bench install clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -43,6 +47,15 @@ bench:
 	ninja -C $(BUILD)
 	bench/forward/run $(BUILD)
 	bench/classify/run $(BUILD)
+
+# A PREFIX given here reconfigures $(BUILD) for it (meson keeps it from
+# then on); DESTDIR is made absolute because meson would read it from
+# inside $(BUILD).
+install: $(BUILD)/build.ninja
+	$(if $(PREFIX),meson configure $(BUILD) --prefix=$(abspath $(PREFIX)))
+	ninja -C $(BUILD)
+	meson install -C $(BUILD) --no-rebuild \
+	    $(if $(DESTDIR),--destdir $(abspath $(DESTDIR)))
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN)
