@@ -20,6 +20,7 @@
 
 #include "../lib/log.h"
 #include "../mgmt/api.h"
+#include "api_names.h"
 #include "daemon.h"
 
 #define API_LINE_MAX	8192
@@ -1132,12 +1133,19 @@ hg_api_start(struct hg_daemon *d, char *err, size_t err_len)
 {
 	const struct hg_cfg_api *c = &d->cfg->api;
 	struct hg_api_params p;
+	char **names;
 	int rc;
 
 	if (!c->enabled)
 		return 0;
 	api_daemon = d;
 	hg_api_params_init(&p);
+	/* the certificate names the configured addresses too */
+	if ((names = hg_api_names_of(d->cfg, &p.n_names)) == NULL) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	p.names = (const char *const *)names;
 	p.listen_addr = c->listen;
 	p.port = c->port;
 	p.state_dir = c->state_dir;
@@ -1149,6 +1157,7 @@ hg_api_start(struct hg_daemon *d, char *err, size_t err_len)
 	p.n_routes = HG_ARRAY_SIZE(api_routes);
 	p.api_version = HEXGATE_VERSION;
 	rc = hg_api_create(&d->api, d->base, &p, err, err_len);
+	free(names);
 	if (rc == 0)
 		hg_log_info("api: https://%s:%u/api (state in %s)", c->listen,
 		    hg_api_port(d->api), c->state_dir);
