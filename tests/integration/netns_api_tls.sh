@@ -145,6 +145,7 @@ restart_ok() {
 	cp "$state/api.crt" "$tmp/before-restart.crt"
 	kill -TERM "$hg_pid" && wait "$hg_pid"
 	hg_pid=
+	cp "$tmp/hexgated.log" "$tmp/hexgated-first.log"	# KEEP_LOG=1
 	start_hexgated "$r"
 	tcp_listening "$r" 8000 || return 1
 	cmp "$state/api.crt" "$tmp/before-restart.crt" || return 1
