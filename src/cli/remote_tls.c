@@ -26,7 +26,7 @@
 #define PROBE_TIMEOUT_S		10
 #define SAN_KEY			"X509v3 Subject Alternative Name:"
 #define ISSUER_KEY		"Issuer:"
-#define NAMES_TEXT_MAX		1024	/* what the user reads of them */
+#define NAMES_TEXT_MAX		1024	/* of the names, shown */
 #define ISSUER_TEXT_MAX		256
 
 /* --- reading the names (untrusted text) --- */
@@ -244,7 +244,7 @@ probe_names(const char *url, const char *host, char *names, size_t len,
 	if ((v = certinfo_get(ci, ISSUER_KEY)) != NULL)
 		text_clean(v, issuer, issuer_len);
 	if (ci == NULL || ci->num_of_certs < 1)
-		cc = CURLE_PEER_FAILED_VERIFICATION;	/* nothing to read */
+		cc = CURLE_PEER_FAILED_VERIFICATION;	/* nothing read */
 out:
 	curl_easy_cleanup(h);
 	return cc;

@@ -34,13 +34,13 @@
 #include "../lib/log.h"
 #include "api_priv.h"
 
-#define CA_DAYS		7300	/* 20 years: clients pin it; nobody renews */
+#define CA_DAYS		7300	/* 20 years: pinned, never renewed */
 #define CERT_DAYS	3650	/* the server's; never past the CA's end */
-#define CERT_RENEW_DAYS	30	/* a start this close to the end re-issues */
+#define CERT_RENEW_DAYS	30	/* a start this close to its end re-issues */
 /* The SAN extension of this many names is about 40 KiB of DER, and every
  * handshake carries it: hexgated's 64 interfaces of 16 addresses fit. */
 #define TLS_NAMES_MAX	1100
-#define DNS_NAME_MAX	253	/* RFC 1035 §2.3.4, without the final dot */
+#define DNS_NAME_MAX	253	/* RFC 1035 §2.3.4, no final dot */
 #define DNS_LABEL_MAX	63
 
 /* What a certificate names: "DNS:name" (lower case) or "IP:addr" (as
@@ -57,7 +57,7 @@ struct api_tls {
 	char *listen_addr;		/* NULL: any address */
 	EVP_PKEY *ca_key;
 	X509 *ca;
-	EVP_PKEY *key;			/* the server's, kept across issues */
+	EVP_PKEY *key;			/* the server's; kept across issues */
 	X509 *cert;			/* what new connections get */
 };
 
@@ -250,9 +250,9 @@ names_want(const struct api_tls *t, const char *const *names, size_t n,
 		    "IP address nor a DNS name", t->listen_addr);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		if ((rc = names_add(s, names[i])) == -EINVAL)
-			snprintf(err, err_len, "names[%zu]: \"%.*s\" is neither "
-			    "an IP address nor a DNS name", i, DNS_NAME_MAX,
-			    names[i]);
+			snprintf(err, err_len, "names[%zu]: \"%.*s\" is "
+			    "neither an IP address nor a DNS name", i,
+			    DNS_NAME_MAX, names[i]);
 	if (rc == -ENOMEM)
 		snprintf(err, err_len, "out of memory");
 	if (rc == 0) {
@@ -426,7 +426,8 @@ ca_make(EVP_PKEY *key)
 	if ((x = cert_begin(key, cn, CA_DAYS)) == NULL)
 		return NULL;
 	if (!X509_set_issuer_name(x, X509_get_subject_name(x)) ||
-	    add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
+	    add_ext(x, x, NID_basic_constraints,
+	    "critical,CA:TRUE,pathlen:0") ||
 	    add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign") ||
 	    add_ext(x, x, NID_subject_key_identifier, "hash") ||
 	    X509_sign(x, key, EVP_sha256()) == 0) {
