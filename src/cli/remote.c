@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "remote.h"
+#include "remote_tls.h"
 #include "render.h"
 
 #define EXIT_SERVER	1
@@ -174,10 +175,9 @@ transport_err(const char *url, CURLcode cc, const char *errbuf)
 {
 	const char *hint = "";
 
-	if (cc == CURLE_PEER_FAILED_VERIFICATION ||
-	    cc == CURLE_SSL_CACERT_BADFILE)
-		hint = " (give the server's certificate with --cacert, e.g. "
-		    "/var/lib/hexgate/api.crt)";
+	if (cc == CURLE_SSL_CACERT_BADFILE)
+		hint = " (give the appliance's CA with --cacert, e.g. "
+		    REMOTE_TLS_CA_DEFAULT ")";
 	else if (cc == CURLE_COULDNT_CONNECT)
 		hint = " (is hexgated running with an \"api\" section?)";
 	return remote_err(EXIT_USAGE, "%s: %s%s", url,
@@ -330,6 +330,12 @@ exchange(const struct cli_remote *r, const struct call *c, json_t **resp,
 	    curl_easy_setopt(h, CURLOPT_PASSWORD, password)))
 		goto nomem;
 	if ((cc = curl_easy_perform(h)) != CURLE_OK) {
+		/* what the certificate names, and which check it failed */
+		if (cc == CURLE_PEER_FAILED_VERIFICATION) {
+			remote_tls_explain(full, r->cacert, errbuf);
+			status = EXIT_USAGE;
+			goto out;
+		}
 		status = a.too_big ? remote_err(EXIT_SERVER, "%s: answer larger "
 		    "than %u bytes", full, REMOTE_ANSWER_MAX_BYTES) :
 		    transport_err(full, cc, errbuf);

@@ -15,6 +15,7 @@
 
 #include "../lib/log.h"
 #include "../mgmt/api.h"
+#include "api_names.h"
 #include "daemon.h"
 #include "ops.h"
 
@@ -350,6 +351,7 @@ hg_api_start(struct hg_daemon *d, char *err, size_t err_len)
 {
 	const struct hg_cfg_api *c = &d->cfg->api;
 	struct hg_api_params p;
+	char **names;
 	int rc;
 
 	if (!c->enabled)
@@ -358,6 +360,12 @@ hg_api_start(struct hg_daemon *d, char *err, size_t err_len)
 	if ((rc = api_routes_make(err, err_len)) != 0)
 		return rc;
 	hg_api_params_init(&p);
+	/* the certificate names the configured addresses too */
+	if ((names = hg_api_names_of(d->cfg, &p.n_names)) == NULL) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	p.names = (const char *const *)names;
 	p.listen_addr = c->listen;
 	p.port = c->port;
 	p.state_dir = c->state_dir;
@@ -369,6 +377,7 @@ hg_api_start(struct hg_daemon *d, char *err, size_t err_len)
 	p.token_arg = d;
 	p.api_version = HEXGATE_VERSION;
 	rc = hg_api_create(&d->api, d->base, &p, err, err_len);
+	free(names);
 	if (rc == 0)
 		hg_log_info("api: https://%s:%u/api (state in %s)", c->listen,
 		    hg_api_port(d->api), c->state_dir);

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "../lib/log.h"
+#include "api_names.h"
 #include "daemon.h"
 
 struct ip_tables *
@@ -180,6 +181,7 @@ hg_stage_publish(struct hg_daemon *d, struct hg_staged *st)
 	hg_log_set_level(st->cfg->log_level);
 	hg_config_free(d->cfg);
 	d->cfg = st->cfg;
+	hg_api_names_update(d);		/* re-issued if addresses changed */
 	if (st->text != NULL) {
 		free(d->cfg_text);
 		d->cfg_text = st->text;

@@ -38,12 +38,18 @@ struct hg_api_resp;		/* its reply, filled by the hg_api_reply_*() */
 #define HG_API_MAX_BODY_DEFAULT		(64u << 20)	/* 64 MiB: a rule set */
 
 /*
- * Files in the state directory, all mode 0600:
- *   api.crt, api.key   the self-signed certificate and its EC P-256 key
- *                      (unless the caller supplies its own)
+ * Files in the state directory, all mode 0600 (unless the caller supplies
+ * its own certificate, when the first four are neither made nor read):
+ *   ca.crt, ca.key     the local CA, made at first start (EC P-256): the
+ *                      certificate clients pin (hexctl --cacert)
+ *   api.crt, api.key   the server certificate the CA signed, then the CA
+ *                      (the chain the server sends), and its EC P-256
+ *                      key; api.crt is issued again when the names change
  *   api.passwd         the argon2id hash of the API password (read)
  *   api.password       the password in clear, for root (never read back)
  */
+#define HG_API_CA_FILE		"ca.crt"
+#define HG_API_CA_KEY_FILE	"ca.key"
 #define HG_API_CERT_FILE	"api.crt"
 #define HG_API_KEY_FILE		"api.key"
 #define HG_API_HASH_FILE	"api.passwd"
@@ -106,10 +112,12 @@ struct hg_api_params {
 	const char *state_dir;		/* required; made 0700 if missing */
 	const char *cert_file;		/* both or neither: the user's own */
 	const char *key_file;		/*   certificate chain and key (PEM) */
-	/* Subject alternative names of a generated certificate, OpenSSL's
-	 * form ("DNS:gw.example,IP:192.0.2.1"); NULL: hexgate, localhost,
-	 * the loopbacks and listen_addr.  Used only when one is generated. */
-	const char *cert_san;
+	/* What clients call the appliance besides hexgate, localhost, the
+	 * loopbacks, the host name and a specific listen_addr, which our
+	 * server certificate always names: IP addresses ("192.0.2.1",
+	 * "2001:db8::1") or DNS names; borrowed.  Unused with cert_file. */
+	const char *const *names;
+	size_t n_names;
 	const struct hg_api_route *routes;	/* borrowed; must outlive */
 	size_t n_routes;
 	/* Api-Token checker (the store owns tokens); NULL: tokens refused. */
@@ -127,12 +135,24 @@ struct hg_api_params {
 void hg_api_params_init(struct hg_api_params *p);
 
 /*
- * Loads or makes the certificate and the password, binds and starts
+ * Loads or makes the local CA, the server certificate (issued again when
+ * it does not name what names asks for) and the password, binds and starts
  * serving on base.  On failure returns a negative errno and says why in
  * err.  First start costs one argon2id hash (about 0.1 s, 64 MiB).
  */
 int hg_api_create(struct hg_api **out, struct event_base *base,
     const struct hg_api_params *p, char *err, size_t err_len) HG_MUST_CHECK;
+/*
+ * The server certificate names these (as params.names) from now on: when
+ * they differ from what it names, the local CA signs a new one, api.crt is
+ * rewritten and new connections get it; connections already open keep
+ * theirs.  Clients that pinned ca.crt trust both.  Does nothing with the
+ * user's own certificate (cert_file).  A bad name, or a failure to sign
+ * or write, is a negative errno and err; the running certificate stays.
+ * Control thread only.
+ */
+int hg_api_set_names(struct hg_api *api, const char *const *names, size_t n,
+    char *err, size_t err_len) HG_MUST_CHECK;
 /* Closes the listener and every connection; NULL is fine. */
 void hg_api_free(struct hg_api *api);
 

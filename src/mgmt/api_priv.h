@@ -74,6 +74,7 @@ struct hg_api {
 	struct evhttp *http;
 	struct evhttp_bound_socket *sock;
 	SSL_CTX *ssl;
+	struct api_tls *tls;		/* our certificates; NULL: the user's */
 	uint16_t port;
 	struct api_route *routes;	/* the caller's, then openapi.json */
 	size_t n_routes;
@@ -153,6 +154,7 @@ enum api_follow_state api_follow_feed(struct api_follow *f, const char *p,
     size_t len, uint64_t at, size_t *used);
 
 /* api_tls.c */
+struct api_tls;
 int api_tls_init(struct hg_api *api, const struct hg_api_params *p,
     char *err, size_t err_len) HG_MUST_CHECK;
 void api_tls_free(struct hg_api *api);

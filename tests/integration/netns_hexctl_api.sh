@@ -7,7 +7,7 @@
 #
 #   +------------------ netns hg-hxapi-PID ------------------+
 #   |  hexctl --url https://127.0.0.1:8000  --->  hexgated   |
-#   |         --cacert STATE/api.crt          (api + store)  |
+#   |         --cacert STATE/ca.crt           (api + store)  |
 #   +--------------------------------------------------------+
 #
 # Checks: status; firewall add, then save shows it; a bad rule exits 1
@@ -41,7 +41,7 @@ topology() {
 
 # hxa ARGS...: hexctl over the API with the right credentials.
 hxa() {
-	nsx "$r" "$hexctl" --url "$url" --cacert "$tmp/state/api.crt" \
+	nsx "$r" "$hexctl" --url "$url" --cacert "$tmp/state/ca.crt" \
 	    --password-file "$tmp/state/api.password" "$@"
 }
 
@@ -228,7 +228,7 @@ reload_ok() {
 
 wrong_password_ok() {
 	echo wrong >"$tmp/bad.password"
-	nsx "$r" "$hexctl" --url "$url" --cacert "$tmp/state/api.crt" \
+	nsx "$r" "$hexctl" --url "$url" --cacert "$tmp/state/ca.crt" \
 	    --password-file "$tmp/bad.password" status 2>"$tmp/err"
 	local rc=$?
 	cat "$tmp/err"
@@ -256,7 +256,7 @@ untrusted_ok() {
 }
 
 env_ok() {
-	nsx "$r" env HEXCTL_URL="$url" HEXCTL_CACERT="$tmp/state/api.crt" \
+	nsx "$r" env HEXCTL_URL="$url" HEXCTL_CACERT="$tmp/state/ca.crt" \
 	    HEXCTL_PASSWORD="$(cat "$tmp/state/api.password")" \
 	    "$hexctl" show routes | tee "$tmp/out" || return 1
 	grep -q '^PREFIX' "$tmp/out" || return 1

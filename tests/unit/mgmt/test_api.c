@@ -218,8 +218,8 @@ group_setup(void **state)
 static int
 group_teardown(void **state)
 {
-	static const char *const files[] = { "api.crt", "api.key",
-	    "api.passwd", "api.password" };
+	static const char *const files[] = { "ca.crt", "ca.key", "api.crt",
+	    "api.key", "api.passwd", "api.password" };
 	char path[128];
 
 	if (srv.api != NULL)
