@@ -16,8 +16,12 @@
 # position and by rule text (a version by api); sets add and del (save
 # shows them, the sets file has them), a bad element exits 1 with the
 # server's located error; reload, and a broken config file refused by
-# name; a wrong password exits 1 with the server's 401 message; a missing
-# CA file exits 2; the environment variables work.
+# name; every operation the server lists is in hexctl's help and in the
+# OpenAPI document.  All of these run twice, over the API and over the
+# control socket: the same request, the same answers, only the author of
+# the versions differs (api, ctl).  Then, the API's own: a wrong password
+# exits 1 with the server's 401 message; a missing CA file exits 2; the
+# environment variables work.
 #
 # Usage: netns_hexctl_api.sh BUILD_DIR   (root; exits 77 when it cannot run)
 set -u
@@ -39,8 +43,15 @@ topology() {
 	api_topology
 }
 
-# hxa ARGS...: hexctl over the API with the right credentials.
+# hxa ARGS...: hexctl over the API with the right credentials, or with
+# via=ctl over the control socket: the same cases run through both
+# transports, and only the author of the versions differs.
+via=api
 hxa() {
+	if [ "$via" = ctl ]; then
+		nsx "$r" "$hexctl" -s "$sock" "$@"
+		return
+	fi
 	nsx "$r" "$hexctl" --url "$url" --cacert "$tmp/state/ca.crt" \
 	    --password-file "$tmp/state/api.password" "$@"
 }
@@ -100,7 +111,7 @@ versions_ok() {
 	    return 1
 	# Version 1 at start, the add, the restore: newest first, current *.
 	[ "$(tail -n +2 "$tmp/out" | wc -l)" -ge 3 ] || return 1
-	sed -n 2p "$tmp/out" | grep -q '^\* *[0-9][0-9]*  .* api ' || return 1
+	sed -n 2p "$tmp/out" | grep -q "^\\* *[0-9][0-9]*  .* $via " || return 1
 	tail -n 1 "$tmp/out" | grep -q '^ *1  '
 }
 
@@ -158,7 +169,7 @@ delete_ok() {
 	! grep -q -- '-s 10.1.0.21/32' "$tmp/rules.v4" ||
 	    { echo "still in rules.v4"; return 1; }
 	[ "$(current)" = $((v + 1)) ] || return 1
-	newest | tee /dev/stderr | grep -q ' api  .*firewall delete$'
+	newest | tee /dev/stderr | grep -q " $via  .*firewall delete\$"
 }
 
 # A rule that is not there: exit 1, the located error, the summary.
@@ -214,7 +225,7 @@ reload_ok() {
 	hxa reload | tee "$tmp/out" || return 1
 	grep -q '^configuration reloaded: version [0-9]*$' "$tmp/out" || return 1
 	[ "$(current)" = $((v + 1)) ] || return 1
-	newest | grep -q ' api  .*reload$' || return 1
+	newest | grep -q " $via  .*reload\$" || return 1
 	cp "$conf" "$tmp/conf.good"
 	echo '{ "workers": ' >"$conf"
 	hxa reload 2>"$tmp/err"
@@ -265,22 +276,52 @@ env_ok() {
 	    show version | grep -q '^version:'
 }
 
+# Every operation of the table (hexctl ops) has its hexctl words in
+# hexctl --help and its routes in /api/openapi.json.
+ops_ok() {
+	hxa --json ops >"$tmp/ops.json" || return 1
+	"$hexctl" --help >"$tmp/help" 2>&1
+	nsx "$r" curl -s --cacert "$tmp/state/ca.crt" "$url/api/openapi.json" \
+	    >"$tmp/openapi.json" || return 1
+	/usr/bin/python3 - "$tmp/ops.json" "$tmp/help" "$tmp/openapi.json" <<'PY'
+import json, re, sys
+ops = json.load(open(sys.argv[1]))["ops"]
+help_text = open(sys.argv[2]).read()
+paths = json.load(open(sys.argv[3]))["paths"]
+bad = 0
+for op in ops:
+    if not re.search(r"^  " + re.escape(op["cli"]) + r"\b", help_text, re.M):
+        print("not in hexctl --help:", op["name"], op["cli"]); bad += 1
+    for rt in op["rest"]:
+        p = re.sub(r":(\w+)", r"{\1}", rt["path"])
+        if rt["method"].lower() not in paths.get(p, {}):
+            print("not in openapi:", op["name"], rt["method"], p); bad += 1
+print(len(ops), "operations,", bad, "missing")
+sys.exit(1 if bad or len(ops) < 30 else 0)
+PY
+}
+
 make_topology
 write_api_config
 start_hexgated "$r"
 check "the API's password file is there" test -s "$tmp/state/api.password"
-check "status over the API" status_ok
-check "firewall add, then firewall save shows the rule" add_ok
-check "a bad rule: exit 1, its located error, the server's message" bad_rule_ok
-check "firewall restore from stdin; a bad one refused" restore_ok
-check "config versions lists the versions" versions_ok
-check "config diff of the last two shows the added rule" diff_ok
-check "config rollback applies the old version as a new one" rollback_ok
-check "delete by position, and by rule text: that rule, a version by api" delete_ok
-check "delete of a rule that is not there: exit 1 with the located error" delete_missing_ok
-check "sets add and del: sets save and the sets file show them" sets_ok
-check "a bad element: exit 1, its located error, the server's message" bad_element_ok
-check "reload: a version by api; a broken config file refused by name" reload_ok
+for via in api ctl; do
+	over=$([ $via = api ] && echo "over the API" || echo "over the socket")
+	check "status $over" status_ok
+	check "firewall add, then firewall save shows the rule ($over)" add_ok
+	check "a bad rule: exit 1, its located error, the server's message ($over)" bad_rule_ok
+	check "firewall restore from stdin; a bad one refused ($over)" restore_ok
+	check "config versions lists the versions ($over)" versions_ok
+	check "config diff of the last two shows the added rule ($over)" diff_ok
+	check "config rollback applies the old version as a new one ($over)" rollback_ok
+	check "delete by position, and by rule text: that rule, a version by $via" delete_ok
+	check "delete of a rule that is not there: exit 1 with the located error ($over)" delete_missing_ok
+	check "sets add and del: sets save and the sets file show them ($over)" sets_ok
+	check "a bad element: exit 1, its located error, the server's message ($over)" bad_element_ok
+	check "reload: a version by $via; a broken config file refused by name" reload_ok
+	check "every operation hexgated lists: in hexctl's help, in the OpenAPI document ($over)" ops_ok
+done
+via=api
 check "a wrong password: exit 1 with the server's 401 message" wrong_password_ok
 check "a missing CA file: exit 2 with a clear error" missing_ca_ok
 check "an untrusted certificate: exit 2, pointing at --cacert" untrusted_ok
