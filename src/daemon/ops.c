@@ -45,32 +45,32 @@ const struct hg_op hg_ops[] = {
 	{ "show.version", op_show_version, 0,
 	  "version, workers, uptime, configuration version and router "
 	  "counters", "show version",
-	  .rest = { { HG_OPM_GET, "/api/status/system" } } },
+	  .rest = { { HG_OPM_GET, "/api/status/system", 0, 0, NULL } } },
 	{ "show.interfaces", op_show_interfaces, 0,
 	  "interfaces with ports, counters and drops by reason",
 	  "show interfaces",
-	  .rest = { { HG_OPM_GET, "/api/interfaces" } } },
+	  .rest = { { HG_OPM_GET, "/api/interfaces", 0, 0, NULL } } },
 	{ "show.routes", op_show_routes, 0, "the routing table",
-	  "show routes", .rest = { { HG_OPM_GET, "/api/routes" } } },
+	  "show routes", .rest = { { HG_OPM_GET, "/api/routes", 0, 0, NULL } } },
 	{ "show.neighbors", op_show_neighbors, 0,
 	  "the ARP and ND neighbour table", "show neighbors",
-	  .rest = { { HG_OPM_GET, "/api/neighbors" } } },
+	  .rest = { { HG_OPM_GET, "/api/neighbors", 0, 0, NULL } } },
 	{ "show.firewall", op_show_firewall, 0,
 	  "verdict counters, conntrack totals, COPY sessions",
-	  "show firewall", .rest = { { HG_OPM_GET, "/api/firewall" } } },
+	  "show firewall", .rest = { { HG_OPM_GET, "/api/firewall", 0, 0, NULL } } },
 	{ "show.conntrack", op_show_conntrack, 0,
 	  "the connection tracking table", "show conntrack",
-	  .rest = { { HG_OPM_GET, "/api/conntrack" } } },
+	  .rest = { { HG_OPM_GET, "/api/conntrack", 0, 0, NULL } } },
 	{ "nat.show", op_nat_show, 0,
 	  "active NAT translations: flows whose reply is translated",
-	  "nat show", .rest = { { HG_OPM_GET, "/api/nat" } } },
+	  "nat show", .rest = { { HG_OPM_GET, "/api/nat", 0, 0, NULL } } },
 	{ "metrics", op_metrics, 0,
 	  "counters in the Prometheus text format", "metrics",
 	  .rest = { { HG_OPM_GET, "/metrics",
 	  .response_type = "text/plain; version=0.0.4; charset=utf-8" } } },
 	{ "ops.list", op_ops_list, 0,
 	  "the operations: names, fields, hexctl words and routes",
-	  "ops", .rest = { { HG_OPM_GET, "/api/ops" } } },
+	  "ops", .rest = { { HG_OPM_GET, "/api/ops", 0, 0, NULL } } },
 
 	/* --- rules ------------------------------------------------------ */
 	{ "firewall.save", op_firewall_save, 0,
@@ -86,7 +86,7 @@ const struct hg_op hg_ops[] = {
 	    NULL, 0, "iptables-restore text (the request body)" },
 	  { "name", HG_OPT_STRING, HG_OPIN_QUERY, 0, 1, 200, NULL, 0,
 	    "what errors call the text (a file name); default api" } },
-	  .rest = { { HG_OPM_PUT, "/api/firewall/rules" } } },
+	  .rest = { { HG_OPM_PUT, "/api/firewall/rules", 0, 0, NULL } } },
 	{ "firewall.add", op_firewall_add, HG_OP_CHANGES,
 	  "add one rule: at the end of its chain, or at position (as "
 	  "iptables -A and -I)", "firewall add", .fields = { FAMILY,
@@ -96,7 +96,7 @@ const struct hg_op hg_ops[] = {
 	    "iptables -A CHAIN" },
 	  { "position", HG_OPT_INT, HG_OPIN_BODY, 0, 1, 1000000, NULL, 0,
 	    "insert at this rule number (from 1); left out: append" } },
-	  .rest = { { HG_OPM_POST, "/api/firewall/rules", 201 } } },
+	  .rest = { { HG_OPM_POST, "/api/firewall/rules", 201, 0, NULL } } },
 	{ "firewall.delete", op_firewall_delete, HG_OP_CHANGES,
 	  "delete one rule: by its position in its chain, or the first "
 	  "with this text (as iptables -D)", "firewall delete",
@@ -107,12 +107,12 @@ const struct hg_op hg_ops[] = {
 	    "the rule's text (when no position is given)" } },
 	  .rest = { { HG_OPM_DELETE, "/api/firewall/rules/:chain/:position",
 	  .flags = HG_OPR_NOBODY },
-	  { HG_OPM_DELETE, "/api/firewall/rules" } } },
+	  { HG_OPM_DELETE, "/api/firewall/rules", 0, 0, NULL } } },
 
 	/* --- sets ------------------------------------------------------- */
 	{ "sets.save", op_sets_save, 0,
 	  "the named sets, in ipset save form (as \"text\")", "sets save",
-	  .rest = { { HG_OPM_GET, "/api/firewall/fwsets" } } },
+	  .rest = { { HG_OPM_GET, "/api/firewall/fwsets", 0, 0, NULL } } },
 	{ "sets.restore", op_sets_restore, HG_OP_CHANGES,
 	  "replace the sets with ipset restore text, all or nothing",
 	  "sets restore", .fields = {
@@ -120,7 +120,7 @@ const struct hg_op hg_ops[] = {
 	    NULL, 0, "ipset restore text (the request body)" },
 	  { "name", HG_OPT_STRING, HG_OPIN_QUERY, 0, 1, 200, NULL, 0,
 	    "what errors call the text (a file name); default api" } },
-	  .rest = { { HG_OPM_PUT, "/api/firewall/fwsets" } } },
+	  .rest = { { HG_OPM_PUT, "/api/firewall/fwsets", 0, 0, NULL } } },
 	{ "sets.add", op_sets_add, HG_OP_CHANGES,
 	  "add an element to a set (as ipset add)", "sets add",
 	  .fields = {
@@ -129,8 +129,7 @@ const struct hg_op hg_ops[] = {
 	  { "entry", HG_OPT_STRING, HG_OPIN_BODY, HG_OPF_REQUIRED, 1,
 	    RULE_MAX, NULL, 0, "the element in ipset syntax: 192.0.2.1, "
 	    "10.0.0.0/8, 10.0.0.1,tcp:80" } },
-	  .rest = { { HG_OPM_POST, "/api/firewall/fwsets/:name/entries",
-	  201 } } },
+	  .rest = { { HG_OPM_POST, "/api/firewall/fwsets/:name/entries", 201, 0, NULL } } },
 	{ "sets.del", op_sets_del, HG_OP_CHANGES,
 	  "remove an element from a set (as ipset del)", "sets del",
 	  .fields = {
@@ -138,20 +137,20 @@ const struct hg_op hg_ops[] = {
 	    NAME_MAX_, NULL, 0, "the set" },
 	  { "entry", HG_OPT_STRING, HG_OPIN_BODY, HG_OPF_REQUIRED, 1,
 	    RULE_MAX, NULL, 0, "the element in ipset syntax" } },
-	  .rest = { { HG_OPM_DELETE, "/api/firewall/fwsets/:name/entries" } } },
+	  .rest = { { HG_OPM_DELETE, "/api/firewall/fwsets/:name/entries", 0, 0, NULL } } },
 
 	/* --- configuration ---------------------------------------------- */
 	{ "reload", op_reload, HG_OP_CHANGES,
 	  "read the configuration file again and apply it whole, as SIGHUP "
 	  "does; with a store, a new version", "reload",
-	  .rest = { { HG_OPM_POST, "/api/reload" } } },
+	  .rest = { { HG_OPM_POST, "/api/reload", 0, 0, NULL } } },
 	{ "config.show", op_config_show, 0,
 	  "the running configuration version, or version N: {version, "
 	  "config, rules, rules6, sets}", "config show", .fields = {
 	  { "version", HG_OPT_INT, HG_OPIN_PATH, 0, 1, VERSION_MAX, NULL, 0,
 	    "a stored version; left out: the running one" } },
-	  .rest = { { HG_OPM_GET, "/api/config" },
-	  { HG_OPM_GET, "/api/config/versions/:version" } } },
+	  .rest = { { HG_OPM_GET, "/api/config", 0, 0, NULL },
+	  { HG_OPM_GET, "/api/config/versions/:version", 0, 0, NULL } } },
 	{ "config.put", op_config_put, HG_OP_CHANGES,
 	  "replace the whole configuration, all or nothing; commits a new "
 	  "version (with confirm_s, pending until confirmed)", "config put",
@@ -159,11 +158,11 @@ const struct hg_op hg_ops[] = {
 	  { "confirm_s", HG_OPT_INT, HG_OPIN_QUERY, 0, 1, 86400, NULL, 0,
 	    "roll back by itself unless confirmed within this many "
 	    "seconds" } },
-	  .rest = { { HG_OPM_PUT, "/api/config" } } },
+	  .rest = { { HG_OPM_PUT, "/api/config", 0, 0, NULL } } },
 	{ "config.versions", op_config_versions, 0,
 	  "the stored versions, newest first", "config versions",
 	  .fields = { LIMIT(0) },
-	  .rest = { { HG_OPM_GET, "/api/config/versions" } } },
+	  .rest = { { HG_OPM_GET, "/api/config/versions", 0, 0, NULL } } },
 	{ "config.diff", op_config_diff, 0,
 	  "unified diff from version a (default b - 1) to version b "
 	  "(default the running one)", "config diff", .fields = {
@@ -176,16 +175,16 @@ const struct hg_op hg_ops[] = {
 	{ "config.rollback", op_config_rollback, HG_OP_CHANGES,
 	  "apply version N's content as a new version", "config rollback",
 	  .fields = { VERSION_BODY("the version to go back to") },
-	  .rest = { { HG_OPM_POST, "/api/config/rollback" } } },
+	  .rest = { { HG_OPM_POST, "/api/config/rollback", 0, 0, NULL } } },
 	{ "config.confirm", op_config_confirm, HG_OP_CHANGES,
 	  "confirm the pending version (config.put with confirm_s); "
 	  "unconfirmed, it is rolled back at its deadline", "config confirm",
 	  .fields = { VERSION_BODY("the pending version's number") },
-	  .rest = { { HG_OPM_POST, "/api/config/confirm" } } },
+	  .rest = { { HG_OPM_POST, "/api/config/confirm", 0, 0, NULL } } },
 	{ "snapshot.export", op_snapshot_export, 0,
 	  "the running version as one document: {version, config, rules, "
 	  "rules6, sets}", "snapshot export",
-	  .rest = { { HG_OPM_GET, "/api/snapshots" } } },
+	  .rest = { { HG_OPM_GET, "/api/snapshots", 0, 0, NULL } } },
 	{ "snapshot.import", op_snapshot_import, HG_OP_CHANGES,
 	  "import a snapshot, as config.put", "snapshot import",
 	  .fields = { DOC_FIELDS,
@@ -195,7 +194,7 @@ const struct hg_op hg_ops[] = {
 	    "the export's format (ignored)" },
 	  { "hexgate", HG_OPT_STRING, HG_OPIN_BODY, 0, 1, 64, NULL, 0,
 	    "the exporting hexgate's version (ignored)" } },
-	  .rest = { { HG_OPM_PUT, "/api/snapshots" } } },
+	  .rest = { { HG_OPM_PUT, "/api/snapshots", 0, 0, NULL } } },
 
 	/* --- access ----------------------------------------------------- */
 	{ "token.create", op_token_create, 0,
@@ -205,19 +204,19 @@ const struct hg_op hg_ops[] = {
 	    NULL, 0, "a name for it: printable, no spaces or quotes" },
 	  { "expires_s", HG_OPT_INT, HG_OPIN_BODY, 0, 1, 10 * 366 * 86400,
 	    NULL, 0, "seconds from now until it expires; left out: never" } },
-	  .rest = { { HG_OPM_POST, "/api/tokens", 201 } } },
+	  .rest = { { HG_OPM_POST, "/api/tokens", 201, 0, NULL } } },
 	{ "token.list", op_token_list, 0,
 	  "the tokens, without their secrets", "token list",
-	  .rest = { { HG_OPM_GET, "/api/tokens" } } },
+	  .rest = { { HG_OPM_GET, "/api/tokens", 0, 0, NULL } } },
 	{ "token.revoke", op_token_revoke, 0, "revoke a token",
 	  "token revoke", .fields = {
 	  { "id", HG_OPT_INT, HG_OPIN_PATH, HG_OPF_REQUIRED, 1, INT64_MAX,
 	    NULL, 0, "the token's id (token.list)" } },
-	  .rest = { { HG_OPM_DELETE, "/api/tokens/:id" } } },
+	  .rest = { { HG_OPM_DELETE, "/api/tokens/:id", 0, 0, NULL } } },
 	{ "audit.show", op_audit_show, 0,
 	  "the audit log, newest first (default 100 rows)", "audit",
 	  .fields = { LIMIT(100) },
-	  .rest = { { HG_OPM_GET, "/api/audit" } } },
+	  .rest = { { HG_OPM_GET, "/api/audit", 0, 0, NULL } } },
 
 	/* --- captures --------------------------------------------------- */
 	{ "capture.start", op_capture_start, 0,
@@ -231,10 +230,10 @@ const struct hg_op hg_ops[] = {
 	    "bytes kept of each frame; left out: all" },
 	  { "direction", HG_OPT_STRING, HG_OPIN_BODY, 0, 1, 8, "in both", 0,
 	    "in: frames received; both (default): sent too" } },
-	  .rest = { { HG_OPM_POST, "/api/packet_monitor", 201 } } },
+	  .rest = { { HG_OPM_POST, "/api/packet_monitor", 201, 0, NULL } } },
 	{ "capture.list", op_capture_list, 0,
 	  "the captures (the last 8), running or not", "capture list",
-	  .rest = { { HG_OPM_GET, "/api/packet_monitor" } } },
+	  .rest = { { HG_OPM_GET, "/api/packet_monitor", 0, 0, NULL } } },
 	{ "capture.pcap", op_capture_pcap, 0,
 	  "a capture's pcap file, running or stopped", "capture pcap",
 	  .fields = {
@@ -249,7 +248,7 @@ const struct hg_op hg_ops[] = {
 	    NULL, 0, "the capture's id" },
 	  { "remove", HG_OPT_BOOL, HG_OPIN_QUERY, 0, 0, 0, NULL, 0,
 	    "also forget it and delete its file" } },
-	  .rest = { { HG_OPM_DELETE, "/api/packet_monitor/:id" } } },
+	  .rest = { { HG_OPM_DELETE, "/api/packet_monitor/:id", 0, 0, NULL } } },
 };
 
 const size_t hg_n_ops = HG_ARRAY_SIZE(hg_ops);

@@ -39,7 +39,7 @@ static const struct hg_op ops[] = {
 	  { "mode", HG_OPT_STRING, HG_OPIN_BODY, 0, 1, 8, "in both", 0,
 	    "direction" },
 	  { "force", HG_OPT_BOOL, HG_OPIN_QUERY, 0, 0, 0, NULL, 0, "force" } },
-	  .rest = { { HG_OPM_POST, "/api/rules/:chain", 201 } } },
+	  .rest = { { HG_OPM_POST, "/api/rules/:chain", 201, 0, NULL } } },
 	{ "doc.put", echo, 0, "a document", NULL, .fields = {
 	  { "text", HG_OPT_TEXT, HG_OPIN_BODY, HG_OPF_REQUIRED, 0, 0, NULL, 0,
 	    "the text" } } },
