@@ -61,6 +61,7 @@ struct hg_store_who {
 #define HG_STORE_ACT_AUTO_ROLLBACK	"auto-rollback"
 #define HG_STORE_ACT_TOKEN_ADD		"token-add"
 #define HG_STORE_ACT_TOKEN_REVOKE	"token-revoke"
+#define HG_STORE_ACT_PRUNE		"prune"
 
 enum hg_store_state {
 	HG_STORE_CONFIRMED,	/* a plain commit, or a confirmed pending one */
