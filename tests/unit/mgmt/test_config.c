@@ -696,6 +696,29 @@ test_defaults(void **state)
 	hg_config_free(cfg);
 }
 
+/* "store" as a path keeps every version; the object form sets both. */
+static void
+test_store_forms(void **state)
+{
+	static const char obj[] = "{\"store\":{\"path\":\"state/config.db\","
+	    "\"keep_versions\":250}}";
+	static const char path[] = "{\"store\":\"config.db\"}";
+	struct hg_cfg_errs errs;
+	struct hg_config *cfg;
+
+	(void)state;
+	cfg = hg_config_parse(path, strlen(path), &errs);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->store, "config.db");
+	assert_int_equal(cfg->store_keep_versions, 0);
+	hg_config_free(cfg);
+	cfg = hg_config_parse(obj, strlen(obj), &errs);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->store, "state/config.db");
+	assert_int_equal(cfg->store_keep_versions, 250);
+	hg_config_free(cfg);
+}
+
 static void
 test_addr_helpers(void **state)
 {
@@ -811,6 +834,7 @@ main(void)
 		cmocka_unit_test(test_many_routes),
 		cmocka_unit_test(test_full_config),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_store_forms),
 		cmocka_unit_test(test_addr_helpers),
 		cmocka_unit_test(test_shipped_example),
 		cmocka_unit_test(test_load_missing_file),
