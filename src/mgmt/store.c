@@ -1020,8 +1020,12 @@ st_insert_version(struct hg_store *s, uint64_t id,
 	uint64_t frame = 0;
 	int rc;
 
-	if ((rc = st_pack_doc(s, doc, &frame, &blobs, err, err_len)) != 0)
+	if ((rc = st_pack_doc(s, doc, &frame, &blobs, err, err_len)) != 0) {
+		if (rc == -EFBIG)
+			st_seterr(err, err_len, "store %s: a text of the version "
+			    "is over %u MiB", s->path, SD_TEXT_MAX >> 20);
 		return rc;
+	}
 	if ((rc = st_prepare(s, "INSERT INTO versions (id, created_ns, "
 	    "author, source, comment, state, deadline_ns, restored_from, "
 	    "frame, config, rules, rules6, sets) VALUES (?, ?, ?, ?, ?, ?, ?, "

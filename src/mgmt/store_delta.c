@@ -204,6 +204,9 @@ bad:
 int
 sd_whole_pack(const char *text, size_t len, uint8_t **blob, size_t *blob_len)
 {
+	*blob = NULL;
+	if (len > SD_TEXT_MAX)
+		return -EFBIG;	/* unpacking would refuse it */
 	return sd_blob_pack((const uint8_t *)text, len, blob, blob_len);
 }
 
@@ -411,6 +414,8 @@ sd_delta_pack(const char *base, size_t base_len, const char *text,
 	int rc;
 
 	*blob = NULL;
+	if (len > SD_TEXT_MAX || base_len > SD_TEXT_MAX)
+		return -EFBIG;
 	if ((rc = sd_lines_split(base, base_len, true, &e.lb)) != 0 ||
 	    (rc = sd_lines_split(text, len, true, &e.lt)) != 0 ||
 	    (rc = sd_enc_index(&e)) != 0)

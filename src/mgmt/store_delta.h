@@ -30,7 +30,8 @@
  * damaged blob (a 10,000-rule set is about 1 MiB). */
 #define SD_TEXT_MAX	(256u << 20)
 
-/* text (len bytes) as a whole blob into *blob, *blob_len. */
+/* text (len bytes) as a whole blob into *blob, *blob_len; -EFBIG over
+ * SD_TEXT_MAX. */
 int sd_whole_pack(const char *text, size_t len, uint8_t **blob,
     size_t *blob_len) HG_MUST_CHECK;
 /* A whole blob back to its text (*text malloc'd, *len without the NUL);
@@ -38,7 +39,7 @@ int sd_whole_pack(const char *text, size_t len, uint8_t **blob,
 int sd_whole_unpack(const uint8_t *blob, size_t blob_len, char **text,
     size_t *len) HG_MUST_CHECK;
 
-/* The delta from base to text as a blob. */
+/* The delta from base to text as a blob; -EFBIG over SD_TEXT_MAX. */
 int sd_delta_pack(const char *base, size_t base_len, const char *text,
     size_t len, uint8_t **blob, size_t *blob_len) HG_MUST_CHECK;
 /* base plus a delta blob back to the text; -EIO if damaged or if base is

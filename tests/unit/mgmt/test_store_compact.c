@@ -280,6 +280,12 @@ test_delta_damaged(void **state)
 			assert_int_equal(rc, -EIO);
 	}
 	free(bad);
+	/* Over the limit is refused when packing, not found out on reading
+	 * (the lengths are checked before the text is read). */
+	assert_int_equal(sd_whole_pack("", (size_t)SD_TEXT_MAX + 1, &bad,
+	    &len), -EFBIG);
+	assert_int_equal(sd_delta_pack("", 0, "", (size_t)SD_TEXT_MAX + 1,
+	    &bad, &len), -EFBIG);
 	/* A whole blob that claims more than the limit. */
 	assert_int_equal(sd_whole_unpack((const uint8_t *)"\0\xff\xff\xff\xff"
 	    "\x0f", 6, &out, &len), -EIO);
