@@ -636,8 +636,9 @@ st_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 /*
  * Checkpoints the WAL into the file and truncates it once it passed the
  * threshold.  It waits (busy timeout) for readers of older snapshots; if
- * one outlasts that, the WAL stays as it is until the next commit tries
- * again: the change itself is already committed either way.
+ * one outlasts that, a passive checkpoint copies what it can, so that
+ * SQLite may at least reuse the log from its start, and the next commit
+ * tries again.  The change itself is committed either way.
  */
 static void
 st_wal_trim(struct hg_store *s)
@@ -648,11 +649,14 @@ st_wal_trim(struct hg_store *s)
 		return;
 	rc = sqlite3_wal_checkpoint_v2(s->db, NULL,
 	    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-	if (rc == SQLITE_OK)
+	if (rc == SQLITE_OK) {
 		s->wal_pages = 0;
-	else
-		hg_log_debug("store: %s: checkpoint of %d WAL pages put off: "
-		    "%s", s->path, s->wal_pages, sqlite3_errmsg(s->db));
+		return;
+	}
+	hg_log_debug("store: %s: truncating the WAL (%d pages) put off: %s",
+	    s->path, s->wal_pages, sqlite3_errmsg(s->db));
+	(void)sqlite3_wal_checkpoint_v2(s->db, NULL,
+	    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);	/* best effort */
 }
 
 static int
@@ -1022,8 +1026,9 @@ st_insert_version(struct hg_store *s, uint64_t id,
 
 	if ((rc = st_pack_doc(s, doc, &frame, &blobs, err, err_len)) != 0) {
 		if (rc == -EFBIG)
-			st_seterr(err, err_len, "store %s: a text of the version "
-			    "is over %u MiB", s->path, SD_TEXT_MAX >> 20);
+			st_seterr(err, err_len, "store %s: a text of the "
+			    "version is over %u MiB", s->path,
+			    SD_TEXT_MAX >> 20);
 		return rc;
 	}
 	if ((rc = st_prepare(s, "INSERT INTO versions (id, created_ns, "

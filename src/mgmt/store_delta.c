@@ -41,12 +41,12 @@
 struct sd_buf {
 	uint8_t *p;
 	size_t len, cap;
-	bool failed;		/* out of memory: every later append is a no-op */
+	bool failed;		/* out of memory: later appends do nothing */
 };
 
 struct sd_lines {
 	size_t n;
-	size_t *off;		/* n + 1 offsets: line i is [off[i], off[i+1]) */
+	size_t *off;		/* n + 1: line i is [off[i], off[i+1]) */
 	uint64_t *hash;		/* NULL unless hashed */
 };
 
@@ -299,12 +299,12 @@ sd_line_eq(const char *a, const struct sd_lines *la, size_t i,
 struct sd_enc {
 	const char *base, *text;
 	struct sd_lines lb, lt;
-	uint32_t *head, *next;	/* bucket -> base line + 1; 0 ends a chain */
+	uint32_t *head, *next;	/* bucket -> base line + 1; 0: end */
 	size_t mask;
 	struct sd_buf out;
 	size_t copy_start, copy_n;	/* the copy being grown */
 	size_t ins_from, ins_to;	/* the insert being grown (bytes) */
-	size_t expect;		/* base line after the last copy written */
+	size_t expect;		/* base line after the last copy */
 };
 
 static int
