@@ -1211,11 +1211,44 @@ cfg_control_socket(struct cfg_ctx *c, const json_t *v)
 		    sizeof(c->cfg->control_socket), "%s", s);
 }
 
+static const char *const store_keys[] = { "path", "keep_versions", NULL };
+
+/*
+ * "store": "config.db", or {"path": "config.db", "keep_versions": 100}.
+ * The object form exists for the retention setting; the string form
+ * stays, so every config written before it still parses.
+ */
+static void
+cfg_store(struct cfg_ctx *c, const json_t *v)
+{
+	const json_t *p, *keep;
+	const char *s;
+	long long n;
+
+	if (json_is_string(v)) {
+		p = v;
+	} else if (json_is_object(v)) {
+		(void)cfg_check_object(c, "/store", v, store_keys);
+		if ((p = cfg_required(c, "/store", v, "path")) == NULL)
+			return;
+		if ((keep = json_object_get(v, "keep_versions")) != NULL &&
+		    cfg_int(c, "/store/keep_versions", keep, 0,
+		    HG_CFG_STORE_KEEP_MAX, &n))
+			c->cfg->store_keep_versions = (uint32_t)n;
+	} else {
+		(void)cfg_expect(c, "/store", v, JSON_STRING,
+		    "a string (the path) or an object");
+		return;
+	}
+	if ((s = cfg_str(c, p != v ? "/store/path" : "/store", p,
+	    sizeof(c->cfg->store) - 1)) != NULL)
+		snprintf(c->cfg->store, sizeof(c->cfg->store), "%s", s);
+}
+
 static void
 cfg_top(struct cfg_ctx *c, const json_t *root)
 {
 	const json_t *v;
-	const char *s;
 	long long n;
 
 	if (!json_is_object(root)) {
@@ -1242,9 +1275,8 @@ cfg_top(struct cfg_ctx *c, const json_t *root)
 		cfg_fw(c, v);
 	if ((v = json_object_get(root, "api")) != NULL)
 		cfg_api(c, v);
-	if ((v = json_object_get(root, "store")) != NULL &&
-	    (s = cfg_str(c, "/store", v, sizeof(c->cfg->store) - 1)) != NULL)
-		snprintf(c->cfg->store, sizeof(c->cfg->store), "%s", s);
+	if ((v = json_object_get(root, "store")) != NULL)
+		cfg_store(c, v);
 }
 
 struct hg_config *

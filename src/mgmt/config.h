@@ -41,6 +41,7 @@
 #define HG_CFG_PORT_MAX		256	/* port line incl. NUL */
 #define HG_CFG_PATH_MAX		256
 #define HG_CFG_WORKERS_MAX	64
+#define HG_CFG_STORE_KEEP_MAX	1000000	/* "store": {"keep_versions"} */
 #define HG_CFG_ERR_MAX		50	/* errors collected before giving up */
 
 /* An IPv4 or IPv6 address; v4 lives in the first 4 bytes of addr. */
@@ -145,6 +146,9 @@ struct hg_config {
 	 * configuration in; relative to the config file's folder; "": none,
 	 * the files are the configuration. */
 	char store[HG_CFG_PATH_MAX];
+	/* "store": {"keep_versions": N}: the store keeps the newest N
+	 * versions (and always the running and a pending one); 0: all. */
+	uint32_t store_keep_versions;
 };
 
 #define HG_CFG_DEFAULT_SOCKET "/run/hexgate/hexgated.sock"

@@ -3,49 +3,118 @@
  * SQLite.  Each change is one IMMEDIATE transaction that appends a row to
  * `versions` and one to `audit`; nothing is ever updated in place except a
  * version's commit-confirm state.  The diff text is in store_diff.c; the
- * config parser this validates with is config.c.
+ * config parser this validates with is config.c; how a text is packed
+ * into a blob is store_delta.c.
  *
- * Schema (version 1):
- *   schema_version(version)              one row; for future migrations
+ * How versions are stored: keyframes and deltas.  A version's four texts
+ * (config, rules, rules6, sets) are never stored whole in its row.  The
+ * row names a frame, a whole copy of some version's texts (deflated, in
+ * `frames`), and holds each text as a line delta against that frame's
+ * (deflated too).  A commit makes its delta against the newest version's
+ * frame; it starts a new frame, from its own texts, when that delta would
+ * be more than half the frame's size or when the deltas already made
+ * against the frame add up to more than the frame (STORE_DELTA_BUDGET).
+ * So a 10,000-rule set changed one rule at a time costs one frame (about
+ * a tenth of the text, deflated) every few dozen versions and a few
+ * hundred bytes a version in between, and the deltas of a frame's versions
+ * never cost more than the frame itself.
+ *
+ * Why deltas against a frame, not against the previous version (reverse
+ * or forward chains): reading any version is one frame and one delta, not
+ * a walk along a chain; and a version can be deleted (retention) without
+ * rewriting its neighbours: a frame is a row of its own, deleted with the
+ * last version that uses it.  A frame's content never changes and its id
+ * is never reused (AUTOINCREMENT), so the handle caches the last frame it
+ * unpacked by id, which other connections cannot make stale.
+ *
+ * Retention: every version is kept unless the committed config says
+ * "store": {"keep_versions": N}; then each change deletes the versions
+ * older than the newest N, except the newest (the running one), a pending
+ * one and the confirmed one it would fall back to.  The audit log is kept
+ * whole; its version numbers may then name deleted versions.
+ *
+ * The write-ahead log is truncated by a checkpoint after any commit that
+ * leaves it over STORE_WAL_CHECKPOINT_PAGES; SQLite's own checkpoints
+ * only rewind it, and the file then stays at its largest size.
+ *
+ * The files hold the audit log and the token hashes: they are created
+ * 0600 and made 0600 at open if an older hexgated left them 0644.
+ *
+ * Schema (version 2; version 1 stored each version's texts whole in
+ * versions(config, rules, rules6, sets) TEXT, and open migrates it):
+ *   schema_version(version)              one row
+ *   frames(id, stored_bytes, delta_bytes, config, rules, rules6, sets)
  *   versions(id, created_ns, author, source, comment, state, deadline_ns,
- *            restored_from, config, rules, rules6, sets)
+ *            restored_from, frame, config, rules, rules6, sets)
  *   audit(id, at_ns, author, source, action, version, detail)
  *   tokens(id, name, hash, created_ns, expires_ns, revoked)
+ * versions.restored_from and audit.version are plain numbers, not foreign
+ * keys: they may name a version retention deleted.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "store.h"
+#include "store_delta.h"
 #include "config.h"
 #include "../lib/log.h"
 
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	2
 /*
  * How long a writer waits for another connection's transaction.  Commits
  * are a few fsyncs; five seconds only runs out when something is wrong.
  */
 #define STORE_BUSY_TIMEOUT_MS	5000
+/* The deltas made against a frame may add up to this many times the
+ * frame's own size before a commit starts a new frame. */
+#define STORE_DELTA_BUDGET	1
+/* A commit that leaves the WAL at or over this many pages (1 MiB at
+ * SQLite's 4 KiB pages) truncates it with a checkpoint. */
+#define STORE_WAL_CHECKPOINT_PAGES	256
+/* The files' mode: they hold the audit log and the token hashes. */
+#define STORE_FILE_MODE		0600
 
 /* The stored values of enum hg_store_state: never renumber. */
 _Static_assert(HG_STORE_CONFIRMED == 0 && HG_STORE_PENDING == 1 &&
     HG_STORE_ROLLED_BACK == 2, "store states are stored by number");
+
+/* A document's texts by index, in the order of the tables' columns. */
+#define STORE_TEXTS	4
+
+/* A frame unpacked: its texts and their lengths. */
+struct st_frame {
+	uint64_t id;		/* 0: none cached */
+	struct hg_store_doc doc;
+	size_t len[STORE_TEXTS];
+};
 
 struct hg_store {
 	sqlite3 *db;
 	char path[256];
 	hg_store_check_fn check;
 	void *check_arg;
+	struct st_frame frame;	/* the last frame read or written */
+	int wal_pages;		/* the WAL's size after the last commit */
 };
 
 static const char *const store_schema[] = {
 	"CREATE TABLE schema_version (version INTEGER NOT NULL)",
+	"CREATE TABLE frames ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" stored_bytes INTEGER NOT NULL,"
+	" delta_bytes INTEGER NOT NULL DEFAULT 0,"
+	" config BLOB NOT NULL,"
+	" rules BLOB, rules6 BLOB, sets BLOB)",
 	"CREATE TABLE versions ("
 	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" created_ns INTEGER NOT NULL,"
@@ -54,18 +123,21 @@ static const char *const store_schema[] = {
 	" comment TEXT NOT NULL,"
 	" state INTEGER NOT NULL CHECK (state IN (0, 1, 2)),"
 	" deadline_ns INTEGER NOT NULL DEFAULT 0,"
-	" restored_from INTEGER REFERENCES versions(id),"
-	" config TEXT NOT NULL,"
-	" rules TEXT, rules6 TEXT, sets TEXT)",
+	" restored_from INTEGER,"
+	" frame INTEGER NOT NULL REFERENCES frames(id),"
+	" config BLOB NOT NULL,"
+	" rules BLOB, rules6 BLOB, sets BLOB)",
 	/* At most one version is pending; finding it must not scan history. */
 	"CREATE INDEX versions_pending ON versions(state) WHERE state = 1",
+	/* Deleting a frame no version uses must not scan the versions. */
+	"CREATE INDEX versions_frame ON versions(frame)",
 	"CREATE TABLE audit ("
 	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" at_ns INTEGER NOT NULL,"
 	" author TEXT NOT NULL,"
 	" source TEXT NOT NULL,"
 	" action TEXT NOT NULL,"
-	" version INTEGER REFERENCES versions(id),"
+	" version INTEGER,"
 	" detail TEXT NOT NULL)",
 	"CREATE TABLE tokens ("
 	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -77,12 +149,6 @@ static const char *const store_schema[] = {
 	/* A name may be reused once its token is revoked. */
 	"CREATE UNIQUE INDEX tokens_live_name ON tokens(name) WHERE revoked = 0",
 };
-
-/*
- * Migrations from schema version i + 1 to i + 2 go here, in order; open
- * runs the missing ones in the transaction that checks the version.
- */
-static const char *const *const store_migrations[] = { NULL };
 
 /* Who the store names when it acts on its own (automatic rollback). */
 static const struct hg_store_who store_self = {
@@ -186,6 +252,9 @@ st_begin(struct hg_store *s, char *err, size_t err_len)
 	return st_exec(s, "BEGIN IMMEDIATE", err, err_len);
 }
 
+static void st_frame_forget(struct hg_store *);
+static void st_wal_trim(struct hg_store *);
+
 static int
 st_end(struct hg_store *s, int rc, char *err, size_t err_len)
 {
@@ -193,13 +262,18 @@ st_end(struct hg_store *s, int rc, char *err, size_t err_len)
 
 	if (rc == 0) {
 		rc2 = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
-		if (rc2 == SQLITE_OK)
+		if (rc2 == SQLITE_OK) {
+			st_wal_trim(s);
 			return 0;
+		}
 		rc = st_fail(s, rc2, "COMMIT", err, err_len);
 	}
 	/* Nothing of a failed change may stay; after an I/O error SQLite
 	 * may have rolled back already, so this one's result is moot. */
 	(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	/* A frame this change wrote is gone, and its id may come again
+	 * with other texts: the cache must not outlive it. */
+	st_frame_forget(s);
 	return rc;
 }
 
@@ -223,16 +297,367 @@ st_col_str(sqlite3_stmt *stmt, int col)
 	return p != NULL ? (const char *)p : "";
 }
 
-/* NULL stays NULL: a document without rules differs from empty rules. */
-static int
-st_bind_text(sqlite3_stmt *stmt, int idx, const char *text)
+/* ---------------------------------------------------------------- texts */
+
+static char **
+st_text(struct hg_store_doc *doc, int i)
 {
-	if (text == NULL)
-		return sqlite3_bind_null(stmt, idx);
-	return sqlite3_bind_text(stmt, idx, text, -1, SQLITE_STATIC);
+	switch (i) {
+	case 0:		return &doc->config;
+	case 1:		return &doc->rules;
+	case 2:		return &doc->rules6;
+	default:	return &doc->sets;
+	}
+}
+
+static const char *
+st_text_c(const struct hg_store_doc *doc, int i)
+{
+	return *st_text((struct hg_store_doc *)doc, i);
+}
+
+/* Packed texts of one row: NULL where the text is NULL. */
+struct st_blobs {
+	uint8_t *p[STORE_TEXTS];
+	size_t len[STORE_TEXTS];
+};
+
+static void
+st_blobs_free(struct st_blobs *b)
+{
+	int i;
+
+	for (i = 0; i < STORE_TEXTS; i++)
+		free(b->p[i]);
+	memset(b, 0, sizeof(*b));
+}
+
+static size_t
+st_blobs_bytes(const struct st_blobs *b)
+{
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < STORE_TEXTS; i++)
+		n += b->len[i];
+	return n;
+}
+
+/* Binds b's blobs to parameters first.. first + 3; NULL stays NULL. */
+static void
+st_bind_blobs(sqlite3_stmt *stmt, int first, const struct st_blobs *b)
+{
+	int i;
+
+	for (i = 0; i < STORE_TEXTS; i++) {
+		if (b->p[i] == NULL)
+			sqlite3_bind_null(stmt, first + i);
+		else
+			sqlite3_bind_blob(stmt, first + i, b->p[i],
+			    (int)b->len[i], SQLITE_STATIC);
+	}
+}
+
+static void
+st_frame_forget(struct hg_store *s)
+{
+	hg_store_doc_free(&s->frame.doc);
+	memset(&s->frame, 0, sizeof(s->frame));
+}
+
+/* Makes frame id, with doc's texts (copied), the cached one. */
+static int
+st_frame_keep(struct hg_store *s, uint64_t id, const struct hg_store_doc *doc)
+{
+	const char *t;
+	int i;
+
+	st_frame_forget(s);
+	for (i = 0; i < STORE_TEXTS; i++) {
+		if ((t = st_text_c(doc, i)) == NULL)
+			continue;
+		s->frame.len[i] = strlen(t);
+		if ((*st_text(&s->frame.doc, i) = strdup(t)) == NULL) {
+			st_frame_forget(s);
+			return -ENOMEM;
+		}
+	}
+	s->frame.id = id;
+	return 0;
+}
+
+/* Frame id unpacked into the cache (a no-op when it is there already). */
+static int
+st_frame_load(struct hg_store *s, uint64_t id, char *err, size_t err_len)
+{
+	sqlite3_stmt *stmt;
+	const void *blob;
+	char **t;
+	int rc, i;
+
+	if (s->frame.id == id)
+		return 0;
+	st_frame_forget(s);
+	if ((rc = st_prepare(s, "SELECT config, rules, rules6, sets FROM "
+	    "frames WHERE id = ?", &stmt, err, err_len)) != 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)id);
+	rc = sqlite3_step(stmt);
+	if (rc != SQLITE_ROW) {
+		rc = rc == SQLITE_DONE ? -EIO : st_fail(s, rc, "read frame",
+		    err, err_len);
+		if (rc == -EIO)
+			st_seterr(err, err_len, "store %s: frame %" PRIu64
+			    " is missing", s->path, id);
+		goto out;
+	}
+	for (i = 0, rc = 0; i < STORE_TEXTS && rc == 0; i++) {
+		if (sqlite3_column_type(stmt, i) == SQLITE_NULL)
+			continue;
+		blob = sqlite3_column_blob(stmt, i);
+		t = st_text(&s->frame.doc, i);
+		rc = sd_whole_unpack(blob, (size_t)sqlite3_column_bytes(stmt,
+		    i), t, &s->frame.len[i]);
+		if (rc == -EIO)
+			st_seterr(err, err_len, "store %s: frame %" PRIu64
+			    " is damaged", s->path, id);
+	}
+	if (rc == 0)
+		s->frame.id = id;
+	else
+		st_frame_forget(s);
+out:
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+/* doc's texts as deltas against the cached frame (a NULL text: ""). */
+static int
+st_pack_deltas(struct hg_store *s, const struct hg_store_doc *doc,
+    struct st_blobs *out)
+{
+	const char *t, *base;
+	int rc, i;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < STORE_TEXTS; i++) {
+		if ((t = st_text_c(doc, i)) == NULL)
+			continue;
+		base = st_text_c(&s->frame.doc, i);
+		if ((rc = sd_delta_pack(base != NULL ? base : "",
+		    s->frame.len[i], t, strlen(t), &out->p[i],
+		    &out->len[i])) != 0) {
+			st_blobs_free(out);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* A new frame from doc's texts; the cache becomes it. */
+static int
+st_frame_insert(struct hg_store *s, const struct hg_store_doc *doc,
+    uint64_t *id, char *err, size_t err_len)
+{
+	struct st_blobs whole = { 0 };
+	sqlite3_stmt *stmt = NULL;
+	const char *t;
+	int rc, i;
+
+	for (i = 0; i < STORE_TEXTS; i++)
+		if ((t = st_text_c(doc, i)) != NULL &&
+		    (rc = sd_whole_pack(t, strlen(t), &whole.p[i],
+		    &whole.len[i])) != 0)
+			goto out;
+	if ((rc = st_prepare(s, "INSERT INTO frames (stored_bytes, config, "
+	    "rules, rules6, sets) VALUES (?, ?, ?, ?, ?)", &stmt, err,
+	    err_len)) != 0)
+		goto out;
+	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)st_blobs_bytes(&whole));
+	st_bind_blobs(stmt, 2, &whole);
+	rc = sqlite3_step(stmt);
+	if (rc != SQLITE_DONE) {
+		rc = st_fail(s, rc, "insert frame", err, err_len);
+		goto out;
+	}
+	*id = (uint64_t)sqlite3_last_insert_rowid(s->db);
+	rc = st_frame_keep(s, *id, doc);
+out:
+	sqlite3_finalize(stmt);
+	st_blobs_free(&whole);
+	return rc;
+}
+
+static int st_query_u64(struct hg_store *, const char *, uint64_t,
+    uint64_t *, uint64_t *, char *, size_t);
+
+/*
+ * Packs doc for a new row: *frame and the deltas against it, the newest
+ * version's frame if the deltas fit its budget (top of file), else a new
+ * frame made from doc.  Runs inside the row's transaction.
+ */
+static int
+st_pack_doc(struct hg_store *s, const struct hg_store_doc *doc,
+    uint64_t *frame, struct st_blobs *out, char *err, size_t err_len)
+{
+	uint64_t fid, stored = 0, spent = 0, bytes;
+	sqlite3_stmt *stmt;
+	int rc;
+
+	rc = st_query_u64(s, "SELECT frame FROM versions ORDER BY id DESC "
+	    "LIMIT 1", 0, &fid, NULL, err, err_len);
+	if (rc == 0)
+		rc = st_query_u64(s, "SELECT stored_bytes, delta_bytes FROM "
+		    "frames WHERE id = ?", fid, &stored, &spent, err, err_len);
+	if (rc == 0 && (rc = st_frame_load(s, fid, err, err_len)) == 0 &&
+	    (rc = st_pack_deltas(s, doc, out)) == 0) {
+		bytes = st_blobs_bytes(out);
+		if (bytes * 2 <= stored &&
+		    spent + bytes <= stored * STORE_DELTA_BUDGET)
+			goto charge;
+		st_blobs_free(out);
+	}
+	if (rc != 0 && rc != -ENOENT)
+		return rc;
+	if ((rc = st_frame_insert(s, doc, &fid, err, err_len)) != 0 ||
+	    (rc = st_pack_deltas(s, doc, out)) != 0)
+		return rc;
+	bytes = st_blobs_bytes(out);
+charge:
+	if ((rc = st_prepare(s, "UPDATE frames SET delta_bytes = delta_bytes "
+	    "+ ? WHERE id = ?", &stmt, err, err_len)) != 0)
+		goto fail;
+	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)bytes);
+	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)fid);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		rc = st_fail(s, rc, "update frame", err, err_len);
+		goto fail;
+	}
+	*frame = fid;
+	return 0;
+fail:
+	st_blobs_free(out);
+	return rc;
+}
+
+/* A row's packed texts (columns first.. first + 3) against its frame. */
+static int
+st_unpack_doc(struct hg_store *s, uint64_t version, sqlite3_stmt *stmt,
+    int first, uint64_t frame, struct hg_store_doc *out, char *err,
+    size_t err_len)
+{
+	const char *base;
+	size_t len;
+	int rc, i;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = st_frame_load(s, frame, err, err_len)) != 0)
+		return rc;
+	for (i = 0; i < STORE_TEXTS; i++) {
+		if (sqlite3_column_type(stmt, first + i) == SQLITE_NULL)
+			continue;
+		base = st_text_c(&s->frame.doc, i);
+		rc = sd_delta_unpack(base != NULL ? base : "", s->frame.len[i],
+		    sqlite3_column_blob(stmt, first + i),
+		    (size_t)sqlite3_column_bytes(stmt, first + i),
+		    st_text(out, i), &len);
+		if (rc != 0) {
+			if (rc == -EIO)
+				st_seterr(err, err_len, "store %s: version %"
+				    PRIu64 " is damaged", s->path, version);
+			hg_store_doc_free(out);
+			return rc;
+		}
+	}
+	if (out->config == NULL) {
+		st_seterr(err, err_len, "store %s: version %" PRIu64 " has no "
+		    "config", s->path, version);
+		return -EIO;	/* NOT NULL in the schema */
+	}
+	return 0;
 }
 
 /* ---------------------------------------------------------------- open */
+
+/*
+ * The store's file and its -wal and -shm made 0600, the file created so
+ * if new.  Created here rather than by SQLite under a narrowed umask:
+ * umask is the whole process's, and the daemon has other threads.
+ * SQLite creates -wal and -shm with the main file's mode, so those that
+ * do not exist yet will be 0600 too.
+ */
+static int
+st_secure_files(const char *path, char *err, size_t err_len)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	size_t i, len = strlen(path) + sizeof("-wal");
+	struct stat st;
+	char *p;
+	int fd, rc = 0;
+
+	if ((p = malloc(len)) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < HG_ARRAY_SIZE(suffix); i++) {
+		snprintf(p, len, "%s%s", path, suffix[i]);
+		fd = open(p, O_RDWR | O_CLOEXEC | O_NOCTTY |
+		    (i == 0 ? O_CREAT : O_NOFOLLOW), STORE_FILE_MODE);
+		if (fd < 0 && i > 0 && errno == ENOENT)
+			continue;
+		if (fd < 0) {
+			rc = -errno;
+			st_seterr(err, err_len, "store %s: open: %s", p,
+			    strerror(errno));
+			break;
+		}
+		if (fstat(fd, &st) == 0 && (st.st_mode & 07777) !=
+		    STORE_FILE_MODE && fchmod(fd, STORE_FILE_MODE) != 0)
+			hg_log_warn("store: %s: cannot make it mode 0600 (it "
+			    "holds the audit log and token hashes)", p);
+		close(fd);
+	}
+	free(p);
+	return rc;
+}
+
+/* SQLite calls this after each commit with the WAL's size in pages. */
+static int
+st_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct hg_store *s = arg;
+
+	(void)db;
+	(void)name;
+	s->wal_pages = pages;
+	return SQLITE_OK;
+}
+
+/*
+ * Checkpoints the WAL into the file and truncates it once it passed the
+ * threshold.  It waits (busy timeout) for readers of older snapshots; if
+ * one outlasts that, a passive checkpoint copies what it can, so that
+ * SQLite may at least reuse the log from its start, and the next commit
+ * tries again.  The change itself is committed either way.
+ */
+static void
+st_wal_trim(struct hg_store *s)
+{
+	int rc;
+
+	if (s->wal_pages < STORE_WAL_CHECKPOINT_PAGES)
+		return;
+	rc = sqlite3_wal_checkpoint_v2(s->db, NULL,
+	    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	if (rc == SQLITE_OK) {
+		s->wal_pages = 0;
+		return;
+	}
+	hg_log_debug("store: %s: truncating the WAL (%d pages) put off: %s",
+	    s->path, s->wal_pages, sqlite3_errmsg(s->db));
+	(void)sqlite3_wal_checkpoint_v2(s->db, NULL,
+	    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);	/* best effort */
+}
 
 static int
 st_pragmas(struct hg_store *s, char *err, size_t err_len)
@@ -260,6 +685,9 @@ st_pragmas(struct hg_store *s, char *err, size_t err_len)
 	sqlite3_finalize(stmt);
 	if (rc != 0)
 		return rc;
+	/* In place of SQLite's automatic checkpoint, which never shrinks
+	 * the file: st_wal_trim() after each commit. */
+	sqlite3_wal_hook(s->db, st_wal_hook, s);
 	/*
 	 * FULL, not WAL's usual NORMAL: NORMAL syncs the log only at
 	 * checkpoints, so a commit survives the process dying but not the
@@ -267,9 +695,7 @@ st_pragmas(struct hg_store *s, char *err, size_t err_len)
 	 * gone.  An acknowledged change is a promise to the operator; one
 	 * fsync per commit is cheap at the rate people change config.
 	 */
-	if ((rc = st_exec(s, "PRAGMA synchronous=FULL", err, err_len)) != 0)
-		return rc;
-	return st_exec(s, "PRAGMA foreign_keys=ON", err, err_len);
+	return st_exec(s, "PRAGMA synchronous=FULL", err, err_len);
 }
 
 static int
@@ -307,33 +733,125 @@ st_schema_version(struct hg_store *s, int *version, char *err,
 	return 0;
 }
 
+/* The tables of a new store, or those of schema 2 beside version 1's. */
 static int
-st_schema_create(struct hg_store *s, char *err, size_t err_len)
+st_schema_create(struct hg_store *s, bool with_version, char *err,
+    size_t err_len)
 {
 	char sql[64];
 	size_t i;
 	int rc;
 
-	for (i = 0; i < HG_ARRAY_SIZE(store_schema); i++)
+	for (i = with_version ? 0 : 1; i < HG_ARRAY_SIZE(store_schema); i++) {
+		/* Schema 1's tokens table is schema 2's. */
+		if (!with_version && strstr(store_schema[i], "tokens") != NULL)
+			continue;
 		if ((rc = st_exec(s, store_schema[i], err, err_len)) != 0)
 			return rc;
+	}
+	if (!with_version)
+		return 0;
 	snprintf(sql, sizeof(sql), "INSERT INTO schema_version VALUES (%d)",
 	    STORE_SCHEMA_VERSION);
 	return st_exec(s, sql, err, err_len);
 }
 
+static int st_insert_version(struct hg_store *, uint64_t,
+    const struct hg_store_doc *, const struct hg_store_who *,
+    enum hg_store_state, uint64_t, uint64_t, uint64_t, uint64_t *, char *,
+    size_t);
+
+/* One schema-1 row, texts whole, into schema 2's versions, packed. */
 static int
-st_schema(struct hg_store *s, char *err, size_t err_len)
+st_migrate_row(struct hg_store *s, sqlite3_stmt *old, char *err,
+    size_t err_len)
+{
+	struct hg_store_doc doc = { 0 };
+	struct hg_store_who who;
+	uint64_t id;
+	int rc = 0, i;
+
+	for (i = 0; i < STORE_TEXTS && rc == 0; i++) {
+		const unsigned char *t = sqlite3_column_text(old, 8 + i);
+
+		if (sqlite3_column_type(old, 8 + i) != SQLITE_NULL &&
+		    (*st_text(&doc, i) = strdup(t != NULL ? (const char *)t :
+		    "")) == NULL)
+			rc = -ENOMEM;
+	}
+	if (rc == 0 && doc.config == NULL)
+		rc = -EIO;	/* NOT NULL in schema 1 */
+	who.author = st_col_str(old, 1);
+	who.source = st_col_str(old, 2);
+	who.comment = st_col_str(old, 3);
+	if (rc == 0)
+		rc = st_insert_version(s, st_col_u64(old, 0), &doc, &who,
+		    (enum hg_store_state)sqlite3_column_int(old, 4),
+		    st_col_u64(old, 5), st_col_u64(old, 6), st_col_u64(old, 7),
+		    &id, err, err_len);
+	hg_store_doc_free(&doc);
+	return rc;
+}
+
+/*
+ * Schema 1 to 2: every version's whole texts packed as frames and deltas,
+ * row by row, and the foreign keys that retention could break dropped
+ * from audit.  Runs in the transaction that checks the version, so a
+ * crash half way leaves schema 1 as it was.  Foreign keys are not on
+ * yet (st_open), so the old tables can be dropped in any order.
+ */
+static int
+st_migrate_1_2(struct hg_store *s, char *err, size_t err_len)
+{
+	static const char *const sql[] = {
+		"ALTER TABLE versions RENAME TO versions_1",
+		"DROP INDEX versions_pending",
+		"ALTER TABLE audit RENAME TO audit_1",
+	};
+	sqlite3_stmt *old;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < HG_ARRAY_SIZE(sql); i++)
+		if ((rc = st_exec(s, sql[i], err, err_len)) != 0)
+			return rc;
+	if ((rc = st_schema_create(s, false, err, err_len)) != 0)
+		return rc;
+	if ((rc = st_exec(s, "INSERT INTO audit SELECT * FROM audit_1", err,
+	    err_len)) != 0)
+		return rc;
+	if ((rc = st_prepare(s, "SELECT id, author, source, comment, state, "
+	    "deadline_ns, restored_from, created_ns, config, rules, rules6, "
+	    "sets FROM versions_1 ORDER BY id", &old, err, err_len)) != 0)
+		return rc;
+	while ((rc = sqlite3_step(old)) == SQLITE_ROW)
+		if ((rc = st_migrate_row(s, old, err, err_len)) != 0)
+			break;
+	if (rc == SQLITE_DONE)
+		rc = 0;
+	else if (rc > 0)
+		rc = st_fail(s, rc, "read schema 1 version", err, err_len);
+	sqlite3_finalize(old);
+	if (rc != 0)
+		return rc;
+	if ((rc = st_exec(s, "DROP TABLE audit_1", err, err_len)) != 0)
+		return rc;
+	return st_exec(s, "DROP TABLE versions_1", err, err_len);
+}
+
+static int
+st_schema(struct hg_store *s, bool *migrated, char *err, size_t err_len)
 {
 	char sql[64];
 	int rc, version;
 
+	*migrated = false;
 	if ((rc = st_begin(s, err, err_len)) != 0)
 		return rc;
 	if ((rc = st_schema_version(s, &version, err, err_len)) != 0)
 		goto out;
 	if (version == 0) {
-		rc = st_schema_create(s, err, err_len);
+		rc = st_schema_create(s, true, err, err_len);
 		goto out;
 	}
 	if (version > STORE_SCHEMA_VERSION) {
@@ -343,61 +861,92 @@ st_schema(struct hg_store *s, char *err, size_t err_len)
 		rc = -EPROTO;
 		goto out;
 	}
-	for (; version < STORE_SCHEMA_VERSION; version++) {
-		const char *const *m = store_migrations[version - 1];
-
-		for (; m != NULL && *m != NULL; m++)
-			if ((rc = st_exec(s, *m, err, err_len)) != 0)
-				goto out;
-	}
+	if (version == STORE_SCHEMA_VERSION)
+		goto out;
+	if ((rc = st_migrate_1_2(s, err, err_len)) != 0)
+		goto out;
 	snprintf(sql, sizeof(sql), "UPDATE schema_version SET version = %d",
 	    STORE_SCHEMA_VERSION);
 	rc = st_exec(s, sql, err, err_len);
+	*migrated = rc == 0;
 out:
 	return st_end(s, rc, err, err_len);
 }
 
+/* After a migration the file still has the room the whole texts took:
+ * hand it back, then empty the WAL the rewrite went through. */
+static int
+st_shrink(struct hg_store *s, char *err, size_t err_len)
+{
+	int rc;
+
+	if ((rc = st_exec(s, "VACUUM", err, err_len)) != 0)
+		return rc;
+	s->wal_pages = STORE_WAL_CHECKPOINT_PAGES;
+	st_wal_trim(s);
+	return 0;
+}
+
 static int st_expire(struct hg_store *, uint64_t, bool, uint64_t *,
     uint64_t *, char *, size_t);
+
+static int
+st_open(struct hg_store *s, const char *path, char *err, size_t err_len)
+{
+	uint64_t new_version, expired;
+	bool migrated;
+	int rc;
+
+	if ((rc = st_secure_files(path, err, err_len)) != 0)
+		return rc;
+	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK)
+		return s->db != NULL ? st_fail(s, rc, "open", err, err_len) :
+		    -ENOMEM;
+	sqlite3_extended_result_codes(s->db, 1);
+	if ((rc = st_pragmas(s, err, err_len)) != 0 ||
+	    (rc = st_schema(s, &migrated, err, err_len)) != 0)
+		return rc;
+	if (migrated) {
+		hg_log_info("store: %s: migrated to schema %d (versions "
+		    "stored as frames and deltas)", path,
+		    STORE_SCHEMA_VERSION);
+		if ((rc = st_shrink(s, err, err_len)) != 0)
+			return rc;
+	}
+	/* Only now: the migration drops tables that keys point into. */
+	if ((rc = st_exec(s, "PRAGMA foreign_keys=ON", err, err_len)) != 0)
+		return rc;
+	/* The daemon was down past a pending version's deadline: roll back
+	 * now, before anyone reads the current version to apply it. */
+	if ((rc = st_expire(s, hg_store_now_ns(), true, &new_version,
+	    &expired, err, err_len)) != 0)
+		return rc;
+	if (new_version != 0)
+		hg_log_warnx("store: %s: pending version %" PRIu64 " passed "
+		    "its deadline while the store was closed; rolled back as "
+		    "version %" PRIu64, path, expired, new_version);
+	return 0;
+}
 
 int
 hg_store_open(struct hg_store **out, const char *path, char *err,
     size_t err_len)
 {
 	struct hg_store *s;
-	uint64_t new_version, expired;
 	int rc;
 
 	*out = NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return -ENOMEM;
 	snprintf(s->path, sizeof(s->path), "%s", path);
-	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		rc = s->db != NULL ? st_fail(s, rc, "open", err, err_len) :
-		    -ENOMEM;
-		goto fail;
+	if ((rc = st_open(s, path, err, err_len)) != 0) {
+		hg_store_close(s);
+		return rc;
 	}
-	sqlite3_extended_result_codes(s->db, 1);
-	if ((rc = st_pragmas(s, err, err_len)) != 0)
-		goto fail;
-	if ((rc = st_schema(s, err, err_len)) != 0)
-		goto fail;
-	/* The daemon was down past a pending version's deadline: roll back
-	 * now, before anyone reads the current version to apply it. */
-	if ((rc = st_expire(s, hg_store_now_ns(), true, &new_version,
-	    &expired, err, err_len)) != 0)
-		goto fail;
-	if (new_version != 0)
-		hg_log_warnx("store: %s: pending version %" PRIu64 " passed "
-		    "its deadline while the store was closed; rolled back as "
-		    "version %" PRIu64, path, expired, new_version);
 	*out = s;
 	return 0;
-fail:
-	hg_store_close(s);
-	return rc;
 }
 
 void
@@ -408,6 +957,7 @@ hg_store_close(struct hg_store *s)
 	/* sqlite3_close_v2() never fails for want of finalized statements:
 	 * none outlive the call that prepared them. */
 	sqlite3_close_v2(s->db);
+	st_frame_forget(s);
 	free(s);
 }
 
@@ -422,8 +972,8 @@ hg_store_set_check(struct hg_store *s, hg_store_check_fn fn, void *arg)
 
 /* Parses the config and runs the caller's check; writes nothing. */
 static int
-st_validate(struct hg_store *s, const struct hg_store_doc *doc, char *err,
-    size_t err_len)
+st_validate(struct hg_store *s, const struct hg_store_doc *doc,
+    uint32_t *keep_versions, char *err, size_t err_len)
 {
 	struct hg_cfg_errs *errs;
 	struct hg_config *cfg;
@@ -450,6 +1000,7 @@ st_validate(struct hg_store *s, const struct hg_store_doc *doc, char *err,
 		return -EINVAL;
 	}
 	free(errs);
+	*keep_versions = cfg->store_keep_versions;
 	if (s->check != NULL) {
 		rc = s->check(s->check_arg, doc, cfg, err, err_len);
 		if (rc > 0)
@@ -461,40 +1012,57 @@ st_validate(struct hg_store *s, const struct hg_store_doc *doc, char *err,
 
 /* --------------------------------------------------------- transactions */
 
+/* id 0: the next one.  The texts go in packed (st_pack_doc()). */
 static int
-st_insert_version(struct hg_store *s, const struct hg_store_doc *doc,
-    const struct hg_store_who *who, enum hg_store_state state,
-    uint64_t deadline_ns, uint64_t restored_from, uint64_t now_ns,
-    uint64_t *version, char *err, size_t err_len)
+st_insert_version(struct hg_store *s, uint64_t id,
+    const struct hg_store_doc *doc, const struct hg_store_who *who,
+    enum hg_store_state state, uint64_t deadline_ns, uint64_t restored_from,
+    uint64_t now_ns, uint64_t *version, char *err, size_t err_len)
 {
+	struct st_blobs blobs;
 	sqlite3_stmt *stmt;
+	uint64_t frame = 0;
 	int rc;
 
-	if ((rc = st_prepare(s, "INSERT INTO versions (created_ns, author, "
-	    "source, comment, state, deadline_ns, restored_from, config, "
-	    "rules, rules6, sets) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	    &stmt, err, err_len)) != 0)
+	if ((rc = st_pack_doc(s, doc, &frame, &blobs, err, err_len)) != 0) {
+		if (rc == -EFBIG)
+			st_seterr(err, err_len, "store %s: a text of the "
+			    "version is over %u MiB", s->path,
+			    SD_TEXT_MAX >> 20);
 		return rc;
-	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)now_ns);
-	sqlite3_bind_text(stmt, 2, st_str(who->author), -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 3, st_str(who->source), -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 4, st_str(who->comment), -1, SQLITE_STATIC);
-	sqlite3_bind_int(stmt, 5, (int)state);
-	sqlite3_bind_int64(stmt, 6, (sqlite3_int64)deadline_ns);
-	if (restored_from != 0)
-		sqlite3_bind_int64(stmt, 7, (sqlite3_int64)restored_from);
+	}
+	if ((rc = st_prepare(s, "INSERT INTO versions (id, created_ns, "
+	    "author, source, comment, state, deadline_ns, restored_from, "
+	    "frame, config, rules, rules6, sets) VALUES (?, ?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?)", &stmt, err, err_len)) != 0)
+		goto out;
+	if (id != 0)
+		sqlite3_bind_int64(stmt, 1, (sqlite3_int64)id);
 	else
-		sqlite3_bind_null(stmt, 7);
-	sqlite3_bind_text(stmt, 8, doc->config, -1, SQLITE_STATIC);
-	st_bind_text(stmt, 9, doc->rules);
-	st_bind_text(stmt, 10, doc->rules6);
-	st_bind_text(stmt, 11, doc->sets);
+		sqlite3_bind_null(stmt, 1);
+	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)now_ns);
+	sqlite3_bind_text(stmt, 3, st_str(who->author), -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 4, st_str(who->source), -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 5, st_str(who->comment), -1, SQLITE_STATIC);
+	sqlite3_bind_int(stmt, 6, (int)state);
+	sqlite3_bind_int64(stmt, 7, (sqlite3_int64)deadline_ns);
+	if (restored_from != 0)
+		sqlite3_bind_int64(stmt, 8, (sqlite3_int64)restored_from);
+	else
+		sqlite3_bind_null(stmt, 8);
+	sqlite3_bind_int64(stmt, 9, (sqlite3_int64)frame);
+	st_bind_blobs(stmt, 10, &blobs);
 	rc = sqlite3_step(stmt);
 	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE)
-		return st_fail(s, rc, "insert version", err, err_len);
+	if (rc != SQLITE_DONE) {
+		rc = st_fail(s, rc, "insert version", err, err_len);
+		goto out;
+	}
 	*version = (uint64_t)sqlite3_last_insert_rowid(s->db);
-	return 0;
+	rc = 0;
+out:
+	st_blobs_free(&blobs);
+	return rc;
 }
 
 static int
@@ -593,22 +1161,11 @@ st_set_state(struct hg_store *s, uint64_t version, enum hg_store_state state,
 	return 0;
 }
 
-static char *
-st_dup_col(sqlite3_stmt *stmt, int col, int *rc)
-{
-	const unsigned char *p;
-	char *copy;
-
-	if (sqlite3_column_type(stmt, col) == SQLITE_NULL)
-		return NULL;
-	p = sqlite3_column_text(stmt, col);
-	if (p == NULL || (copy = strdup((const char *)p)) == NULL) {
-		*rc = -ENOMEM;
-		return NULL;
-	}
-	return copy;
-}
-
+/*
+ * The versions row stays stepped while its frame is read: in autocommit
+ * mode both reads are then one snapshot, and retention in another
+ * connection cannot delete the frame in between.
+ */
 static int
 st_load_doc(struct hg_store *s, uint64_t version, struct hg_store_doc *out,
     char *err, size_t err_len)
@@ -617,21 +1174,14 @@ st_load_doc(struct hg_store *s, uint64_t version, struct hg_store_doc *out,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = st_prepare(s, "SELECT config, rules, rules6, sets FROM "
-	    "versions WHERE id = ?", &stmt, err, err_len)) != 0)
+	if ((rc = st_prepare(s, "SELECT frame, config, rules, rules6, sets "
+	    "FROM versions WHERE id = ?", &stmt, err, err_len)) != 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)version);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
-		rc = 0;
-		out->config = st_dup_col(stmt, 0, &rc);
-		out->rules = st_dup_col(stmt, 1, &rc);
-		out->rules6 = st_dup_col(stmt, 2, &rc);
-		out->sets = st_dup_col(stmt, 3, &rc);
-		if (rc == 0 && out->config == NULL)
-			rc = -EIO;	/* NOT NULL in the schema */
-		if (rc != 0)
-			hg_store_doc_free(out);
+		rc = st_unpack_doc(s, version, stmt, 1, st_col_u64(stmt, 0),
+		    out, err, err_len);
 	} else if (rc == SQLITE_DONE) {
 		st_seterr(err, err_len, "no version %" PRIu64, version);
 		rc = -ENOENT;
@@ -640,6 +1190,114 @@ st_load_doc(struct hg_store *s, uint64_t version, struct hg_store_doc *out,
 	}
 	sqlite3_finalize(stmt);
 	return rc;
+}
+
+/* ------------------------------------------------------------ retention */
+
+/* The keep_versions of a config text; 0 (keep all) if it does not parse. */
+static uint32_t
+st_keep_of(const char *config)
+{
+	struct hg_cfg_errs *errs = calloc(1, sizeof(*errs));
+	struct hg_config *cfg;
+	uint32_t keep = 0;
+
+	if (errs == NULL)
+		return 0;
+	cfg = hg_config_parse(config, strlen(config), errs);
+	if (cfg != NULL)
+		keep = cfg->store_keep_versions;
+	hg_config_free(cfg);
+	free(errs);
+	return keep;
+}
+
+/* DELETE or UPDATE sql with up to three bound u64s; *changes its rows. */
+static int
+st_change(struct hg_store *s, const char *sql, uint64_t a, uint64_t b,
+    uint64_t c, unsigned *changes, char *err, size_t err_len)
+{
+	sqlite3_stmt *stmt;
+	int rc, n;
+
+	if ((rc = st_prepare(s, sql, &stmt, err, err_len)) != 0)
+		return rc;
+	n = sqlite3_bind_parameter_count(stmt);
+	if (n >= 1)
+		sqlite3_bind_int64(stmt, 1, (sqlite3_int64)a);
+	if (n >= 2)
+		sqlite3_bind_int64(stmt, 2, (sqlite3_int64)b);
+	if (n >= 3)
+		sqlite3_bind_int64(stmt, 3, (sqlite3_int64)c);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return st_fail(s, rc, "prune", err, err_len);
+	if (changes != NULL)
+		*changes = (unsigned)sqlite3_changes(s->db);
+	return 0;
+}
+
+static int st_pending(struct hg_store *, uint64_t *, uint64_t *, char *,
+    size_t);
+static int st_last_confirmed(struct hg_store *, uint64_t, uint64_t *,
+    char *, size_t);
+
+/*
+ * Deletes the versions older than the newest keep, except a pending one
+ * and the version it falls back to, then the frames no version uses.
+ * The newest, the running version, is always among those kept.  Runs in
+ * the caller's transaction; *pruned: how many went.
+ */
+static int
+st_prune(struct hg_store *s, uint32_t keep, unsigned *pruned, char *err,
+    size_t err_len)
+{
+	uint64_t oldest_kept, pv = 0, fallback = 0, deadline_ns;
+	int rc;
+
+	*pruned = 0;
+	if (keep == 0)
+		return 0;
+	rc = st_query_u64(s, "SELECT id FROM versions ORDER BY id DESC "
+	    "LIMIT 1 OFFSET ?", keep - 1, &oldest_kept, NULL, err, err_len);
+	if (rc == -ENOENT)
+		return 0;	/* not more than keep versions yet */
+	if (rc != 0)
+		return rc;
+	rc = st_pending(s, &pv, &deadline_ns, err, err_len);
+	if (rc == 0)
+		rc = st_last_confirmed(s, pv, &fallback, err, err_len);
+	if (rc != 0 && rc != -ENOENT)
+		return rc;
+	if ((rc = st_change(s, "DELETE FROM versions WHERE id < ? AND id != ? "
+	    "AND id != ?", oldest_kept, pv, fallback, pruned, err,
+	    err_len)) != 0)
+		return rc;
+	if (*pruned == 0)
+		return 0;
+	return st_change(s, "DELETE FROM frames WHERE NOT EXISTS (SELECT 1 "
+	    "FROM versions WHERE versions.frame = frames.id)", 0, 0, 0, NULL,
+	    err, err_len);
+}
+
+/* Prunes after a change and audits what went; in its transaction. */
+static int
+st_retain(struct hg_store *s, uint32_t keep, uint64_t now_ns, char *err,
+    size_t err_len)
+{
+	char detail[128];
+	unsigned pruned;
+	int rc;
+
+	if ((rc = st_prune(s, keep, &pruned, err, err_len)) != 0 ||
+	    pruned == 0)
+		return rc;
+	snprintf(detail, sizeof(detail), "%u version%s older than the newest "
+	    "%" PRIu32 " deleted (store keep_versions)", pruned,
+	    pruned == 1 ? "" : "s", keep);
+	return st_insert_audit(s, &store_self, HG_STORE_ACT_PRUNE, 0, detail,
+	    now_ns, err, err_len);
 }
 
 /* ------------------------------------------------------------- commits */
@@ -651,10 +1309,11 @@ st_commit(struct hg_store *s, const struct hg_store_doc *doc,
 {
 	struct hg_store_who w = who != NULL ? *who : store_self;
 	uint64_t v = 0, pv, pdeadline, base, now_ns = hg_store_now_ns();
+	uint32_t keep;
 	char detail[128];
 	int rc;
 
-	if ((rc = st_validate(s, doc, err, err_len)) != 0)
+	if ((rc = st_validate(s, doc, &keep, err, err_len)) != 0)
 		return rc;
 	if ((rc = st_begin(s, err, err_len)) != 0)
 		return rc;
@@ -682,12 +1341,14 @@ st_commit(struct hg_store *s, const struct hg_store_doc *doc,
 	} else {
 		snprintf(detail, sizeof(detail), "%s", st_str(w.comment));
 	}
-	if ((rc = st_insert_version(s, doc, &w, pending ? HG_STORE_PENDING :
+	if ((rc = st_insert_version(s, 0, doc, &w, pending ? HG_STORE_PENDING :
 	    HG_STORE_CONFIRMED, pending ? deadline_ns : 0, 0, now_ns, &v, err,
 	    err_len)) != 0)
 		goto out;
-	rc = st_insert_audit(s, &w, pending ? HG_STORE_ACT_COMMIT_PENDING :
-	    HG_STORE_ACT_COMMIT, v, detail, now_ns, err, err_len);
+	if ((rc = st_insert_audit(s, &w, pending ? HG_STORE_ACT_COMMIT_PENDING :
+	    HG_STORE_ACT_COMMIT, v, detail, now_ns, err, err_len)) != 0)
+		goto out;
+	rc = st_retain(s, keep, now_ns, err, err_len);
 out:
 	rc = st_end(s, rc, err, err_len);
 	/* Only now is the version on disk and may be acknowledged. */
@@ -791,11 +1452,13 @@ st_expire(struct hg_store *s, uint64_t now_ns, bool at_open,
 	if ((rc = st_set_state(s, pv, HG_STORE_ROLLED_BACK, err,
 	    err_len)) != 0)
 		goto out;
-	if ((rc = st_insert_version(s, &doc, &w, HG_STORE_CONFIRMED, 0, base,
-	    now_ns, &v, err, err_len)) != 0)
+	if ((rc = st_insert_version(s, 0, &doc, &w, HG_STORE_CONFIRMED, 0,
+	    base, now_ns, &v, err, err_len)) != 0)
 		goto out;
-	rc = st_insert_audit(s, &w, HG_STORE_ACT_AUTO_ROLLBACK, v, comment,
-	    now_ns, err, err_len);
+	if ((rc = st_insert_audit(s, &w, HG_STORE_ACT_AUTO_ROLLBACK, v,
+	    comment, now_ns, err, err_len)) != 0)
+		goto out;
+	rc = st_retain(s, st_keep_of(doc.config), now_ns, err, err_len);
 out:
 	hg_store_doc_free(&doc);
 	rc = st_end(s, rc, err, err_len);
@@ -839,13 +1502,14 @@ hg_store_rollback(struct hg_store *s, uint64_t version,
 	struct hg_store_doc doc;
 	uint64_t pv, deadline_ns, v = 0, now_ns = hg_store_now_ns();
 	char detail[128], comment[64];
+	uint32_t keep;
 	int rc;
 
 	/* Read outside the transaction to validate without holding the lock;
 	 * a version's content never changes, so nothing goes stale. */
 	if ((rc = st_load_doc(s, version, &doc, err, err_len)) != 0)
 		return rc;
-	if ((rc = st_validate(s, &doc, err, err_len)) != 0)
+	if ((rc = st_validate(s, &doc, &keep, err, err_len)) != 0)
 		goto out_doc;
 	if ((rc = st_begin(s, err, err_len)) != 0)
 		goto out_doc;
@@ -865,11 +1529,13 @@ hg_store_rollback(struct hg_store *s, uint64_t version,
 		    PRIu64, version);
 		w.comment = comment;
 	}
-	if ((rc = st_insert_version(s, &doc, &w, HG_STORE_CONFIRMED, 0,
+	if ((rc = st_insert_version(s, 0, &doc, &w, HG_STORE_CONFIRMED, 0,
 	    version, now_ns, &v, err, err_len)) != 0)
 		goto out;
-	rc = st_insert_audit(s, &w, HG_STORE_ACT_ROLLBACK, v, detail, now_ns,
-	    err, err_len);
+	if ((rc = st_insert_audit(s, &w, HG_STORE_ACT_ROLLBACK, v, detail,
+	    now_ns, err, err_len)) != 0)
+		goto out;
+	rc = st_retain(s, keep, now_ns, err, err_len);
 out:
 	rc = st_end(s, rc, err, err_len);
 	if (rc == 0)

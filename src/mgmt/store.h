@@ -5,7 +5,12 @@
  * IPv6 iptables-restore rules, ipset text).  Every change, a rollback
  * included, appends a numbered version in one transaction together with
  * its audit row; history is never rewritten, so the newest version is the
- * current one and the daemon starts from it.
+ * current one and the daemon starts from it.  Versions are stored packed
+ * (store.c says how) and read back byte for byte.  Every version is kept
+ * unless the committed config sets "store": {"keep_versions": N}; then
+ * each change deletes the older ones (audited as HG_STORE_ACT_PRUNE),
+ * never the newest, a pending one or its fallback, and reading a deleted
+ * version gives -ENOENT.
  *
  * Commit-confirm: a version committed as pending carries a deadline; unless
  * confirmed before it, hg_store_expire() appends a version with the content
@@ -61,6 +66,7 @@ struct hg_store_who {
 #define HG_STORE_ACT_AUTO_ROLLBACK	"auto-rollback"
 #define HG_STORE_ACT_TOKEN_ADD		"token-add"
 #define HG_STORE_ACT_TOKEN_REVOKE	"token-revoke"
+#define HG_STORE_ACT_PRUNE		"prune"
 
 enum hg_store_state {
 	HG_STORE_CONFIRMED,	/* a plain commit, or a confirmed pending one */

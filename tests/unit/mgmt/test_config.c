@@ -53,6 +53,25 @@ static const struct cfg_case cases[] = {
 	{ "store: empty path", "{\"store\":\"\"}", "/store",
 	  "must not be empty" },
 	{ "store: not a string", "{\"store\":1}", "/store", "a string" },
+	{ "store: object form",
+	  "{\"store\":{\"path\":\"config.db\",\"keep_versions\":100}}",
+	  NULL, NULL },
+	{ "store: keep_versions 0 keeps all",
+	  "{\"store\":{\"path\":\"config.db\",\"keep_versions\":0}}",
+	  NULL, NULL },
+	{ "store: object needs a path", "{\"store\":{\"keep_versions\":5}}",
+	  "/store", "missing required key \"path\"" },
+	{ "store: empty path in the object",
+	  "{\"store\":{\"path\":\"\"}}", "/store/path", "must not be empty" },
+	{ "store: keep_versions negative",
+	  "{\"store\":{\"path\":\"a\",\"keep_versions\":-1}}",
+	  "/store/keep_versions", "-1 is out of range 0..1000000" },
+	{ "store: keep_versions not an integer",
+	  "{\"store\":{\"path\":\"a\",\"keep_versions\":\"all\"}}",
+	  "/store/keep_versions", "expected an integer" },
+	{ "store: unknown key in the object",
+	  "{\"store\":{\"path\":\"a\",\"keep\":1}}", "/store/keep",
+	  "unknown key \"keep\" (allowed: path, keep_versions)" },
 	{ "unknown key with / is escaped in the pointer", "{\"a/b~\":1}",
 	  "/a~1b~0", "unknown key \"a/b~\"" },
 	{ "workers 0 means one per CPU", "{\"workers\":0}", NULL, NULL },
@@ -677,6 +696,29 @@ test_defaults(void **state)
 	hg_config_free(cfg);
 }
 
+/* "store" as a path keeps every version; the object form sets both. */
+static void
+test_store_forms(void **state)
+{
+	static const char obj[] = "{\"store\":{\"path\":\"state/config.db\","
+	    "\"keep_versions\":250}}";
+	static const char path[] = "{\"store\":\"config.db\"}";
+	struct hg_cfg_errs errs;
+	struct hg_config *cfg;
+
+	(void)state;
+	cfg = hg_config_parse(path, strlen(path), &errs);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->store, "config.db");
+	assert_int_equal(cfg->store_keep_versions, 0);
+	hg_config_free(cfg);
+	cfg = hg_config_parse(obj, strlen(obj), &errs);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->store, "state/config.db");
+	assert_int_equal(cfg->store_keep_versions, 250);
+	hg_config_free(cfg);
+}
+
 static void
 test_addr_helpers(void **state)
 {
@@ -792,6 +834,7 @@ main(void)
 		cmocka_unit_test(test_many_routes),
 		cmocka_unit_test(test_full_config),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_store_forms),
 		cmocka_unit_test(test_addr_helpers),
 		cmocka_unit_test(test_shipped_example),
 		cmocka_unit_test(test_load_missing_file),

@@ -894,7 +894,7 @@ test_schema_newer_refused(void **state)
 	/* Put it back for the teardown's close. */
 	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "UPDATE schema_version SET "
-	    "version = 1", NULL, NULL, NULL), SQLITE_OK);
+	    "version = 2", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	fx_reopen(fx);
 	assert_int_equal(hg_store_check(fx->s, err, sizeof(err)), 0);
