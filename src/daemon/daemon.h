@@ -104,6 +104,9 @@ json_t *hg_fw_restore(struct hg_daemon *d, uint8_t family, const char *src,
     const char *body, size_t len);
 /* {"text": iptables-save text with counters}. */
 json_t *hg_fw_save(struct hg_daemon *d, uint8_t family);
+/* The located errors of the last firewall build that failed (a reload,
+ * a configuration put), as a JSON array, taken; NULL if none. */
+json_t *hg_fw_take_errors(void);
 /* Replaces or edits the sets with ipset restore text. */
 json_t *hg_sets_restore(struct hg_daemon *d, const char *src,
     const char *body, size_t len);

@@ -283,7 +283,21 @@ fw_rules_text(struct hg_daemon *d, const struct hg_config *cfg,
 	return text;
 }
 
-/* Parses and compiles one family's text; err says why not. */
+/* The located errors of the last build that failed (a reload, a PUT of
+ * a configuration), for the operation's reply to carry. */
+static json_t *build_errors;
+
+json_t *
+hg_fw_take_errors(void)
+{
+	json_t *e = build_errors;
+
+	build_errors = NULL;
+	return e;
+}
+
+/* Parses and compiles one family's text; err says why not, naming the
+ * first error's place. */
 static int
 fw_build_one(struct hg_daemon *d, const struct hg_config *cfg,
     const char *text, size_t len, uint8_t family, const char *src,
@@ -291,6 +305,7 @@ fw_build_one(struct hg_daemon *d, const struct hg_config *cfg,
 {
 	static struct fw_errs errs;
 	struct fw_ruleset *rs = NULL;
+	json_t *o;
 	int rc;
 
 	memset(&errs, 0, sizeof(errs));
@@ -299,9 +314,21 @@ fw_build_one(struct hg_daemon *d, const struct hg_config *cfg,
 		rc = fw_compile_one(d, cfg, rs, out, &errs);
 	if (rc != 0) {
 		fw_errs_log(&errs, src);
-		snprintf(err, err_len, "%s: %u error%s, first: %s", src,
-		    errs.n, errs.n == 1 ? "" : "s",
-		    errs.n ? errs.e[0].msg : strerror(-rc));
+		if (errs.n > 0 && errs.e[0].line > 0)
+			snprintf(err, err_len, "%s:%u:%u: %u error%s, first: %s",
+			    src, errs.e[0].line, errs.e[0].col_first, errs.n,
+			    errs.n == 1 ? "" : "s", errs.e[0].msg);
+		else
+			snprintf(err, err_len, "%s: %u error%s, first: %s", src,
+			    errs.n, errs.n == 1 ? "" : "s",
+			    errs.n ? errs.e[0].msg : strerror(-rc));
+		json_decref(build_errors);
+		build_errors = NULL;
+		if ((o = json_object()) != NULL) {
+			fw_errs_json(o, &errs, src, text);
+			build_errors = json_incref(json_object_get(o, "errors"));
+			json_decref(o);
+		}
 		fw_ruleset_free(rs);
 	}
 	return rc;

@@ -33,8 +33,12 @@ op_reload(void *ctx, struct hg_op_req *r)
 	struct hg_daemon *d = ctx;
 	char err[1024];
 
-	if (hg_reload(d, err, sizeof(err)) != 0)
-		return hg_op_error(r, 400, NULL, "%s", err);
+	json_decref(hg_fw_take_errors());
+	if (hg_reload(d, err, sizeof(err)) != 0) {
+		hg_op_error(r, 400, NULL, "%s", err);
+		r->errors = hg_fw_take_errors();
+		return r->status;
+	}
 	hg_log_info("%s: configuration reloaded (version %llu)", r->author,
 	    (unsigned long long)hg_config_version(d));
 	return hg_op_reply(r, 200, json_pack("{s:b,s:I}", "ok", 1, "version",
@@ -66,11 +70,16 @@ config_apply(struct hg_daemon *d, struct hg_op_req *r,
 	char err[1024];
 	int rc;
 
+	json_decref(hg_fw_take_errors());
 	rc = hg_store_apply(d, doc, comment, deadline_ns, err, sizeof(err));
 	if (rc == -EBUSY)
 		return hg_op_error(r, 409, NULL, "%s", err);
-	if (rc != 0)
-		return hg_op_error(r, 400, NULL, "%s; nothing changed", err);
+	if (rc != 0) {
+		hg_op_error(r, 400, NULL, "%s; nothing changed", err);
+		/* Each error of the rules, with its line and caret. */
+		r->errors = hg_fw_take_errors();
+		return r->status;
+	}
 	hg_log_info("%s: configuration applied (version %llu%s)", r->author,
 	    (unsigned long long)d->store_version, deadline_ns != 0 ?
 	    ", pending confirmation" : "");

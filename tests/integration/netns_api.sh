@@ -387,6 +387,18 @@ store_refuse_ok() {
 	[ "$(status)" = 400 ] || return 1
 	grep -q nosuch0 "$tmp/bad" || { echo "the reason does not name it"; return 1; }
 	[ "$(version_now)" = "$v1" ] || return 1
+	# A bad rule in the document: its line and column, and the caret.
+	jget 'json.dumps({"config": j["config"], "rules": "*filter\n:FORWARD_CUST - [0:0]\n-A FORWARD_CUST -p tcpx -j ACCEPT\nCOMMIT\n"})' \
+	    >"$tmp/put.json"
+	api -X PUT -d @"$tmp/put.json" /api/config | tee "$tmp/bad"
+	echo
+	[ "$(status)" = 400 ] || return 1
+	jget 'j["error"]["message"]' | tee /dev/stderr |
+	    grep -q 'rules:3:20: 1 error, first: unknown protocol' ||
+	    { echo "the message does not name the line and column"; return 1; }
+	jget '"".join(j["error"]["errors"])' | grep -q 'rules:3:20-23: error: unknown protocol' ||
+	    { echo "no located error with its caret"; return 1; }
+	[ "$(version_now)" = "$v1" ] || return 1
 	# The same document with a good route is taken whole.
 	jget 'json.dumps({"config": dict(j["config"], routes=[{"prefix": "10.9.0.0/16", "via": "10.1.0.9"}]), "rules": j["rules"]})' \
 	    >"$tmp/put.json"
@@ -667,7 +679,7 @@ check "POST /api/reload: a version by api; a broken file refused by name" reload
 check "a body over the limit: JSON 413 saying the limit (length, chunked)" body_limit_ok
 check "store: a POSTed rule is a new version by api; its diff" store_post_ok
 check "store: rollback applies the old version as a new one" store_rollback_ok
-check "store: PUT /api/config with an unknown interface: 400, no version" store_refuse_ok
+check "store: PUT /api/config with an unknown interface or a bad rule: 400 naming its place, no version" store_refuse_ok
 check "store: a restart starts from the newest version, not the files" store_restart_ok
 check "store: a rule acknowledged with 201 survives SIGKILL" store_durable_ok
 check "tokens: made, used (Api-Token), listed without the secret, revoked: 401" tokens_ok
