@@ -308,8 +308,16 @@ static int
 render_restored(const json_t *resp, const char *const *keys, size_t n_keys,
     FILE *out)
 {
+	const json_t *msg = json_object_get(resp, "message");
+
 	if (!json_is_true(json_object_get(resp, "ok")))
 		return 1;
+	/* A restore that names no table changes nothing, and says so. */
+	if (json_is_false(json_object_get(resp, "changed")) &&
+	    json_is_string(msg)) {
+		fprintf(out, "%s\n", json_string_value(msg));
+		return 0;
+	}
 	fputs("restored", out);
 	counts_print(resp, keys, n_keys, out);
 	fputc('\n', out);
@@ -574,10 +582,37 @@ cmd_is(const char *cmd, const char *words)
 	    (cmd[len] == '\0' || cmd[len] == ' ');
 }
 
+/* "warnings": [{line, column, message}] of an accepted change, on
+ * stderr like the errors of a refused one. */
+static void
+warnings_print(const json_t *resp)
+{
+	const json_t *w;
+	size_t i;
+
+	json_array_foreach(json_object_get(resp, "warnings"), i, w) {
+		const char *msg = json_string_value(json_object_get(w, "message"));
+		json_int_t line = json_integer_value(json_object_get(w, "line"));
+		json_int_t col = json_integer_value(json_object_get(w, "column"));
+
+		if (msg == NULL)
+			continue;
+		if (line > 0)
+			fprintf(stderr, "warning: line %" JSON_INTEGER_FORMAT
+			    ", column %" JSON_INTEGER_FORMAT ": %s\n", line, col,
+			    msg);
+		else
+			fprintf(stderr, "warning: %s\n", msg);
+	}
+}
+
 int
 cli_render(const char *cmd, const json_t *resp, FILE *out)
 {
 	int rc = 1;
+
+	if (json_is_object(resp))
+		warnings_print(resp);
 
 	for (size_t i = 0; i < HG_ARRAY_SIZE(renderers); i++) {
 		if (cmd_is(cmd, renderers[i].cmd)) {

@@ -596,13 +596,106 @@ fw_apply(struct hg_daemon *d, struct fw_ruleset *rs, const char *what)
 	return fw_publish(d, family, prog, false, what);
 }
 
+/*
+ * Hook: names of the tunnel interfaces the configuration has that are
+ * not up yet (GRE, ESP, the overlay: issues 14 and 16), which rules may
+ * name before they exist.  The model has no tunnels yet: none.
+ */
+static size_t
+fw_tunnel_ifnames(const struct hg_config *cfg, const char **names,
+    size_t max)
+{
+	(void)cfg;
+	(void)names;
+	(void)max;
+	return 0;
+}
+
+#define FW_WARNINGS_MAX	50
+
+/*
+ * The "warnings" of a reply: each -i, -o or COPY --from of rs that names
+ * no interface hexgated has, as {line, column, message}.  Only the rules
+ * of line only_line when it is not 0, moved to line 1 and col_shift
+ * columns left (what the user typed of an add).  NULL when none.
+ */
+static json_t *
+fw_iface_warnings(const struct hg_daemon *d, const struct fw_ruleset *rs,
+    uint32_t only_line, int col_shift)
+{
+	const struct hg_config *cfg = d->cfg;
+	const char *names[HG_CFG_IF_MAX + 64];
+	struct fw_iface_ref *refs;
+	size_t n_names = 0, n, max;
+	json_t *list = NULL;
+	char msg[512];
+
+	for (uint16_t i = 0; i < cfg->n_ifs; i++)
+		names[n_names++] = cfg->ifs[i].name;
+	n_names += fw_tunnel_ifnames(cfg, names + n_names,
+	    HG_ARRAY_SIZE(names) - n_names);
+	refs = calloc(FW_WARNINGS_MAX, sizeof(*refs));
+	if (refs == NULL)
+		return NULL;
+	n = max = fw_ruleset_unknown_ifaces(rs, names, n_names, refs,
+	    FW_WARNINGS_MAX);
+	/* One line of a long rule set: its rule may come after the 50. */
+	if (only_line != 0 && n > FW_WARNINGS_MAX) {
+		free(refs);
+		if ((refs = calloc(n, sizeof(*refs))) == NULL)
+			return NULL;
+		n = fw_ruleset_unknown_ifaces(rs, names, n_names, refs, max);
+	} else
+		max = FW_WARNINGS_MAX;
+	for (size_t i = 0; i < HG_MIN(n, max); i++) {
+		const struct fw_iface_ref *r = &refs[i];
+		int col = r->col;
+
+		if (only_line != 0 && r->line != only_line)
+			continue;
+		if (only_line != 0)
+			col = col > col_shift ? col - col_shift : 1;
+		fw_iface_ref_format(r, names, n_names, msg, sizeof(msg));
+		if (list == NULL)
+			list = json_array();
+		json_array_append_new(list, json_pack("{s:I,s:i,s:s}", "line",
+		    (json_int_t)(only_line != 0 ? 1 : r->line), "column", col,
+		    "message", msg));
+	}
+	if (n > max) {
+		snprintf(msg, sizeof(msg), "%zu more names of interfaces "
+		    "hexgated does not have, not shown", n - max);
+		json_array_append_new(list, json_pack("{s:i,s:i,s:s}", "line",
+		    0, "column", 0, "message", msg));
+	}
+	free(refs);
+	return list;
+}
+
+/* Puts warnings (taken) into a reply that says "ok". */
+static json_t *
+fw_reply_warnings(json_t *reply, json_t *warnings)
+{
+	if (warnings != NULL && json_is_true(json_object_get(reply, "ok")))
+		json_object_set_new(reply, "warnings", warnings);
+	else
+		json_decref(warnings);
+	return reply;
+}
+
+/*
+ * Like iptables-restore, a table the body does not name is left as it
+ * is: an empty or comment-only body changes nothing, and clearing a
+ * table takes "*filter" and "COMMIT".
+ */
 json_t *
 hg_fw_restore(struct hg_daemon *d, uint8_t family, const char *src,
     const char *body, size_t len)
 {
 	static struct fw_errs errs;
-	struct fw_ruleset *rs = NULL;
-	json_t *reply;
+	struct fw_ruleset *rs = NULL, *live;
+	struct fw_prog_stats st;
+	json_t *reply, *warnings;
 	int rc;
 
 	memset(&errs, 0, sizeof(errs));
@@ -613,8 +706,29 @@ hg_fw_restore(struct hg_daemon *d, uint8_t family, const char *src,
 		fw_errs_json(reply, &errs, src, body);
 		return reply;
 	}
+	if (rs->named == 0) {
+		fw_ruleset_free(rs);
+		memset(&st, 0, sizeof(st));
+		if (live_prog(d, family) != NULL)
+			fw_prog_stats(live_prog(d, family), &st);
+		return json_pack("{s:b,s:b,s:I,s:s}", "ok", 1, "changed", 0,
+		    "rules", (json_int_t)st.n_rules, "message", "no table "
+		    "named (*filter, *nat); nothing changed");
+	}
+	/* About the body's own rules, before the kept tables join them. */
+	warnings = fw_iface_warnings(d, rs, 0, 0);
+	live = live_prog(d, family) != NULL ?
+	    fw_prog_ruleset(live_prog(d, family)) : NULL;
+	rc = live != NULL ? fw_ruleset_keep_unnamed(rs, live) : 0;
+	fw_ruleset_free(live);
+	if (rc != 0 || (live == NULL && live_prog(d, family) != NULL)) {
+		fw_ruleset_free(rs);
+		json_decref(warnings);
+		return ctl_error("%s: out of memory; the running rules are "
+		    "unchanged", src);
+	}
 	reply = fw_apply(d, rs, src);
-	return reply;
+	return fw_reply_warnings(reply, warnings);
 }
 
 /* The name of an edit, for logs, replies and the store's comment. */
@@ -642,7 +756,9 @@ fw_edit_fast(struct hg_daemon *d, uint8_t family, char cmd,
 	const struct fw_chain *c;
 	enum fw_edit_op op = cmd == 'D' ? FW_EDIT_DELETE : FW_EDIT_INSERT;
 	uint32_t at = FW_EDIT_APPEND;
+	json_t *warnings;
 	char *text;
+	int numw = 0;
 	int rc;
 
 	if (live == NULL)
@@ -671,10 +787,19 @@ fw_edit_fast(struct hg_daemon *d, uint8_t family, char cmd,
 	rc = fw_prog_edit(live, op, chain, at, op == FW_EDIT_DELETE ? NULL :
 	    &fw_ruleset_chain(one, FW_TABLE_FILTER, chain)->rules[0], &next,
 	    &errs);
+	/* The rule is line 2 of the text, after "-A CHAIN "; columns
+	 * count in "CHAIN [N] RULE", as errors do. */
+	if (pos != 0)
+		numw = snprintf(NULL, 0, " %u", pos);
+	warnings = one != NULL && op != FW_EDIT_DELETE ? fw_iface_warnings(d,
+	    one, 2, 3 - numw) : NULL;
 	fw_ruleset_free(one);
-	if (rc != 0)
+	if (rc != 0) {
+		json_decref(warnings);
 		return NULL;
-	return fw_publish(d, family, next, true, edit_what(cmd));
+	}
+	return fw_reply_warnings(fw_publish(d, family, next, true,
+	    edit_what(cmd)), warnings);
 }
 
 json_t *
@@ -688,8 +813,10 @@ hg_fw_edit(struct hg_daemon *d, uint8_t family, char cmd, const char *chain,
 	const char *table;
 	size_t before;
 	uint32_t line = 1;
-	json_t *reply;
-	int rc, skip;
+	json_t *reply, *warnings;
+	/* Errors and warnings count columns in "CHAIN [N] RULE", as
+	 * hexctl's words and docs/api.md have them: "-A " taken off. */
+	int rc, skip = 3;
 
 	if ((reply = fw_edit_fast(d, family, cmd, chain, pos, rule)) != NULL)
 		return reply;
@@ -736,10 +863,7 @@ hg_fw_edit(struct hg_daemon *d, uint8_t family, char cmd, const char *chain,
 	rc = fw_parse_text(d, out, strlen(out), family, &rs, &errs);
 	free(out);
 	if (rc != 0) {
-		/* Point the errors at "CHAIN [N] RULE", as hexctl's words
-		 * and docs/api.md have them: one line, "-A " taken off the
-		 * columns. */
-		skip = 3;
+		/* Point the errors at what the user typed: one line. */
 		for (unsigned i = 0; i < errs.n && i < FW_ERR_MAX; i++) {
 			struct fw_err *e = &errs.e[i];
 
@@ -759,7 +883,9 @@ hg_fw_edit(struct hg_daemon *d, uint8_t family, char cmd, const char *chain,
 		fw_errs_json(reply, &errs, "rule", NULL);
 		return reply;
 	}
-	return fw_apply(d, rs, edit_what(cmd));
+	/* Only the line the user typed, as its errors are shown. */
+	warnings = cmd != 'D' ? fw_iface_warnings(d, rs, line, skip) : NULL;
+	return fw_reply_warnings(fw_apply(d, rs, edit_what(cmd)), warnings);
 }
 
 json_t *

@@ -46,6 +46,9 @@ struct fw_sets;
 #define FW_ERR_MAX		50	/* errors stored by one parse */
 #define FW_ERR_MSG_MAX		200
 #define FW_ERR_LINE_MAX		160	/* source line kept for the carets */
+#define FW_LINE_MAX_BYTES	4096	/* one line of rule text, comments too */
+#define FW_TEXT_MAX_BYTES	(32u << 20)	/* a whole rule text: room for
+					   FW_RULES_MAX rules of ~160 bytes */
 #define FW_RULE_TEXT_MAX	4096	/* longest printed rule, with NUL */
 #define FW_COPY_RULES_MAX	16	/* COPY rules per rule set */
 
@@ -334,6 +337,9 @@ struct fw_rule {
 	/* Bookkeeping, ignored by fw_rule_equal(). */
 	uint64_t pkts, bytes;		/* -c / [p:b] */
 	uint32_t line;			/* source line, 1-based */
+	/* Columns (characters, 1-based) of the -i, -o and COPY --from
+	 * names in that line; 0: none, or not parsed from text. */
+	uint16_t in_col, out_col, from_col;
 };
 
 enum fw_policy {
@@ -361,9 +367,19 @@ struct fw_table {
  * once returned unless the caller edits it on purpose. */
 struct fw_ruleset {
 	uint8_t family;			/* enum fw_family */
+	/* The tables the text named (1 << enum fw_table_id): set by
+	 * fw_parse() ("*filter" ... "COMMIT"; every table for the one-line
+	 * form), 0 in rule sets made otherwise. */
+	uint8_t named;
 	struct fw_table tables[FW_TABLE_COUNT];
 };
 
+#define FW_TABLES_ALL	((1u << FW_TABLE_COUNT) - 1)
+
+/* Columns count characters of the line (UTF-8), not bytes.  msg and
+ * text are valid UTF-8 without control characters, whatever the input
+ * was: msg shows such bytes as \xNN, text as U+FFFD (one for each, so
+ * the columns still match; tabs are kept). */
 struct fw_err {
 	uint32_t line;			/* 1-based; 0: no place */
 	uint16_t col_first, col_last;	/* 1-based, inclusive */
@@ -397,7 +413,12 @@ struct fw_parse_opts {
  * holds the problems, each with its line and column span; parsing goes
  * on at the next line, so one call reports up to FW_ERR_MAX of them.
  * Nothing is returned if any error exists. -ENOMEM on allocation
- * failure.
+ * failure.  A text over FW_TEXT_MAX_BYTES, or with a line (a comment
+ * too) over FW_LINE_MAX_BYTES, is refused.
+ *
+ * In the restore form a table the text does not name is empty in *out
+ * and left out of (*out)->named; iptables-restore leaves such a table as
+ * it is, which fw_ruleset_keep_unnamed() does.
  */
 int fw_parse(const char *text, size_t len, const struct fw_parse_opts *opts,
     struct fw_ruleset **out, struct fw_errs *errs) HG_MUST_CHECK;
@@ -405,6 +426,44 @@ int fw_parse(const char *text, size_t len, const struct fw_parse_opts *opts,
 /* A rule set with the built-in and customer chains, all empty. */
 struct fw_ruleset *fw_ruleset_new(enum fw_family family) HG_MUST_CHECK;
 void fw_ruleset_free(struct fw_ruleset *);
+
+/*
+ * iptables-restore's rule for the tables a text does not name: each
+ * table of rs not in rs->named is replaced with a copy of live's, rules
+ * and counters, so a restore of "*nat ... COMMIT" leaves the filter
+ * rules as they are.  An empty text names nothing: rs becomes a copy of
+ * live.  0; -EINVAL when the families differ; -ENOMEM (rs is then
+ * unchanged).
+ */
+int fw_ruleset_keep_unnamed(struct fw_ruleset *rs,
+    const struct fw_ruleset *live) HG_MUST_CHECK;
+
+/*
+ * A rule's -i, -o or COPY --from that names no interface of known (the
+ * names the appliance has; "eth+" matches when one of them starts with
+ * "eth").  Rules naming such interfaces are valid (the interface may
+ * come later) but often a typo, so the caller warns.
+ */
+struct fw_iface_ref {
+	uint32_t line;			/* the rule's, 1-based */
+	uint16_t col;			/* of the name; 0: unknown */
+	uint8_t table;			/* enum fw_table_id */
+	char opt[8];			/* "-i", "-o" or "--from" */
+	char name[FW_IFNAME_MAX];	/* as written, with a '+' */
+	char suggest[FW_IFNAME_MAX];	/* the nearest known name, or "" */
+};
+
+/* Writes up to max of them in rule order to out and returns how many
+ * there are (may be more than max). */
+size_t fw_ruleset_unknown_ifaces(const struct fw_ruleset *rs,
+    const char *const *known, size_t n_known, struct fw_iface_ref *out,
+    size_t max);
+
+/* One of them as a sentence for a warning: what was named, where, the
+ * nearest known name, and the names there are.  Like snprintf; the text
+ * is UTF-8 without control characters. */
+int fw_iface_ref_format(const struct fw_iface_ref *ref,
+    const char *const *known, size_t n_known, char *buf, size_t size);
 
 /* The chain named name in table t, or NULL. Borrowed from rs. */
 struct fw_chain *fw_ruleset_chain(const struct fw_ruleset *rs,

@@ -26,9 +26,10 @@ struct fw_line {
 	uint32_t lineno;
 	const char *text;	/* start of the line in the input */
 	size_t len;
+	uint16_t cols;		/* characters in it (fw_utf8_cols()) */
 	unsigned n;
 	struct fw_tok t[FW_TOKENS_MAX];
-	char buf[4096 + FW_TOKENS_MAX];	/* the unquoted token bytes */
+	char buf[FW_LINE_MAX_BYTES + FW_TOKENS_MAX];	/* unquoted tokens */
 };
 
 /* A jump to a user chain, checked when its table is committed. */
@@ -61,6 +62,28 @@ void fw_err_tok(struct fw_parser *, const struct fw_line *,
 void fw_err_at(struct fw_parser *, const struct fw_line *, uint16_t first,
     uint16_t last, const char *fmt, ...) HG_PRINTF(5, 6);
 
+/*
+ * text.c: UTF-8.  fw_utf8_next() decodes the character at s (n bytes
+ * left) into *cp and returns its length; a byte that starts no valid
+ * sequence is a character of one byte with *cp FW_UTF8_BAD.  Columns
+ * count characters so.
+ */
+#define FW_UTF8_BAD	UINT32_MAX
+size_t fw_utf8_next(const char *s, size_t n, uint32_t *cp);
+size_t fw_utf8_cols(const char *s, size_t n);
+/* s[0..n) into out, NUL-terminated, controls and bad bytes as \xNN, cut
+ * at a character; returns the bytes of s used. */
+size_t fw_text_escape(char *out, size_t size, const char *s, size_t n);
+/* The same with U+FFFD for each such character (tabs kept), so the
+ * columns of the result are those of s. */
+void fw_text_display(char *out, size_t size, const char *s, size_t n);
+/* Typographic look-alikes in pasted rules.  fw_typo_dash(): s starts with
+ * dashes of which *cp is the first that is not '-'; fixed gets the ASCII
+ * option it stands for ("—from" -> "--from"). */
+bool fw_typo_dash(const char *s, char *fixed, size_t size, uint32_t *cp);
+bool fw_typo_quote(const char *s, uint32_t *cp);
+bool fw_is_nbsp(uint32_t cp);
+
 /* lex.c: cut a line; on error records it and returns -EINVAL. */
 int fw_lex_line(struct fw_parser *, struct fw_line *, uint32_t lineno,
     const char *text, size_t len) HG_MUST_CHECK;
@@ -92,6 +115,14 @@ const struct fw_kw *fw_kw_find(const struct fw_kw *tab, size_t n, const char *na
 unsigned fw_edit_distance(const char *a, const char *b);
 /* The closest name within edit distance 2, or NULL. */
 const char *fw_kw_suggest(const struct fw_kw *tab, size_t n, const char *name);
+/* The same over names offered one at a time: the best is kept in best. */
+struct fw_suggest {
+	const char *name;	/* what the user wrote */
+	const char *best;	/* NULL: nothing close enough yet */
+	unsigned d;
+};
+void fw_suggest_init(struct fw_suggest *, const char *name);
+void fw_suggest_try(struct fw_suggest *, const char *cand);
 /* Writes "a, b, c" into buf. */
 void fw_kw_list(const struct fw_kw *tab, size_t n, char *buf, size_t size);
 /* Checks every table is sorted and unique; used by the unit tests. */

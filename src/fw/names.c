@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fw_priv.h"
 
@@ -287,44 +288,72 @@ fw_kw_find(const struct fw_kw *tab, size_t n, const char *name)
 	return bsearch(name, tab, n, sizeof(*tab), kw_cmp);
 }
 
-/* Levenshtein distance, capped: names are short. */
+/*
+ * Edit distance with a swap of two neighbours counting as one edit
+ * (optimal string alignment): "FORWARD_CUTS" is one typo away from
+ * "FORWARD_CUST", as a user sees it.  Capped: names are short.
+ */
 unsigned
 fw_edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
-	unsigned row[64], prev, tmp;
+	unsigned d[3][64], *r2, *r1, *r;
 
-	if (la >= HG_ARRAY_SIZE(row) || lb >= HG_ARRAY_SIZE(row))
+	if (la >= HG_ARRAY_SIZE(d[0]) || lb >= HG_ARRAY_SIZE(d[0]))
 		return 99;
 	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
+		d[0][j] = (unsigned)j;
 	for (size_t i = 1; i <= la; i++) {
-		prev = row[0];
-		row[0] = i;
+		r = d[i % 3];
+		r1 = d[(i - 1) % 3];
+		r2 = d[(i + 1) % 3];	/* row i - 2 */
+		r[0] = (unsigned)i;
 		for (size_t j = 1; j <= lb; j++) {
-			tmp = row[j];
-			row[j] = HG_MIN(HG_MIN(row[j] + 1, row[j - 1] + 1),
-			    prev + (a[i - 1] != b[j - 1]));
-			prev = tmp;
+			r[j] = HG_MIN(HG_MIN(r1[j] + 1, r[j - 1] + 1),
+			    r1[j - 1] + (a[i - 1] != b[j - 1]));
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1])
+				r[j] = HG_MIN(r[j], r2[j - 2] + 1);
 		}
 	}
-	return row[lb];
+	return d[la % 3][lb];
+}
+
+void
+fw_suggest_init(struct fw_suggest *sg, const char *name)
+{
+	sg->name = name;
+	sg->best = NULL;
+	/* Within two edits, and fewer than the name has characters, so
+	 * that "ab" does not turn into "lan". */
+	sg->d = HG_MIN(3u, (unsigned)fw_utf8_cols(name, strlen(name)));
+}
+
+void
+fw_suggest_try(struct fw_suggest *sg, const char *cand)
+{
+	unsigned d;
+
+	if (cand == NULL || cand[0] == '\0' || strcmp(cand, sg->name) == 0)
+		return;
+	/* "accept" for "ACCEPT" is nearest of all. */
+	d = strcasecmp(cand, sg->name) == 0 ? 0 :
+	    fw_edit_distance(sg->name, cand);
+	if (d < sg->d) {
+		sg->d = d;
+		sg->best = cand;
+	}
 }
 
 const char *
 fw_kw_suggest(const struct fw_kw *tab, size_t n, const char *name)
 {
-	const char *best = NULL;
-	unsigned best_d = 3, d;
+	struct fw_suggest sg;
 
-	for (size_t i = 0; i < n; i++) {
-		d = fw_edit_distance(name, tab[i].name);
-		if (d < best_d) {
-			best_d = d;
-			best = tab[i].name;
-		}
-	}
-	return best;
+	fw_suggest_init(&sg, name);
+	for (size_t i = 0; i < n; i++)
+		fw_suggest_try(&sg, tab[i].name);
+	return sg.best;
 }
 
 void

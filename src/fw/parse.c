@@ -73,32 +73,50 @@ parse_counters(const char *s, uint64_t *p, uint64_t *b)
 	return is_uint(buf, UINT64_MAX, p) && is_uint(colon, UINT64_MAX, b);
 }
 
+/* The chain of table t nearest to name (a typo), or NULL.  Jumps offer
+ * user and customer chains and the targets; -A and -I any chain. */
+static const char *
+chain_suggest(const struct fw_parser *p, enum fw_table_id t, const char *name,
+    bool jump)
+{
+	const struct fw_table *tab = &p->rs->tables[t];
+	struct fw_suggest sg;
+
+	fw_suggest_init(&sg, name);
+	for (uint32_t i = 0; i < tab->n_chains; i++)
+		if (!jump || !tab->chains[i].builtin)
+			fw_suggest_try(&sg, tab->chains[i].name);
+	for (size_t i = 0; jump && i < fw_kw_targets_n; i++)
+		fw_suggest_try(&sg, fw_kw_targets[i].name);
+	return sg.best;
+}
+
 /* The chain named by tok in table t, or an error naming what exists. */
 static struct fw_chain *
 chain_lookup(struct fw_parser *p, const struct fw_line *l,
     const struct fw_tok *tok, enum fw_table_id t)
 {
-	const struct fw_table *tab = &p->rs->tables[t];
+	enum fw_table_id other = t == FW_TABLE_NAT ? FW_TABLE_FILTER :
+	    FW_TABLE_NAT;
 	struct fw_chain *c;
-	struct fw_kw *kw;
-	const char *sug = NULL;
+	const char *sug;
 
 	c = fw_ruleset_chain(p->rs, t, tok->s);
 	if (c != NULL)
 		return c;
-	kw = calloc(tab->n_chains, sizeof(*kw));
-	if (kw != NULL) {
-		for (uint32_t i = 0; i < tab->n_chains; i++)
-			kw[i].name = tab->chains[i].name;
-		sug = fw_kw_suggest(kw, tab->n_chains, tok->s);
+	if (fw_ruleset_chain(p->rs, other, tok->s) != NULL) {
+		fw_err_tok(p, l, tok, "no chain \"%s\" in table %s; it is a "
+		    "chain of table %s", tok->s, fw_table_name(t),
+		    fw_table_name(other));
+		return NULL;
 	}
+	sug = chain_suggest(p, t, tok->s, false);
 	if (sug != NULL)
 		fw_err_tok(p, l, tok, "no chain \"%s\" in table %s (did you mean "
 		    "\"%s\"?)", tok->s, fw_table_name(t), sug);
 	else
 		fw_err_tok(p, l, tok, "no chain \"%s\" in table %s", tok->s,
 		    fw_table_name(t));
-	free(kw);
 	return NULL;
 }
 
@@ -134,7 +152,7 @@ remember_ref(struct fw_parser *p, const struct fw_line *l, enum fw_table_id t,
 	ref->text = l->text;
 	ref->len = l->len;
 	ref->col_first = tok ? tok->col_first : 1;
-	ref->col_last = tok ? tok->col_last : (uint16_t)l->len;
+	ref->col_last = tok ? tok->col_last : l->cols;
 	memcpy(ref->chain, r->target.chain, sizeof(ref->chain));
 	return 0;
 }
@@ -273,7 +291,7 @@ cmd_rule(struct fw_parser *p, const struct fw_line *l, unsigned i, int cmd,
 				fw_chain_delete_at(c, j);
 				return 0;
 			}
-		fw_err_at(p, l, l->t[0].col_first, (uint16_t)l->len,
+		fw_err_at(p, l, l->t[0].col_first, l->cols,
 		    "no such rule in chain %s", c->name);
 		return -EINVAL;
 	case C_REPLACE:
@@ -483,9 +501,11 @@ chain_loops(const struct fw_table *tab, uint32_t idx, uint8_t *color,
 	return false;
 }
 
+/* An error at the word of r that names its jump's chain; msg takes the
+ * chain, the table and a hint. */
 static void
 ref_error(struct fw_parser *p, enum fw_table_id t, const struct fw_rule *r,
-    const char *msg)
+    const char *msg, const char *hint)
 {
 	struct fw_line l;
 
@@ -500,10 +520,22 @@ ref_error(struct fw_parser *p, enum fw_table_id t, const struct fw_rule *r,
 		l.text = ref->text;
 		l.len = ref->len;
 		fw_err_at(p, &l, ref->col_first, ref->col_last, msg,
-		    r->target.chain, fw_table_name(t));
+		    r->target.chain, fw_table_name(t), hint);
 		return;
 	}
-	fw_err_at(p, NULL, 0, 0, msg, r->target.chain, fw_table_name(t));
+	fw_err_at(p, NULL, 0, 0, msg, r->target.chain, fw_table_name(t), hint);
+}
+
+static void
+unknown_ref(struct fw_parser *p, enum fw_table_id t, const struct fw_rule *r)
+{
+	const char *sug = chain_suggest(p, t, r->target.chain, true);
+	char hint[FW_CHAIN_NAME_MAX + 24] = "";
+
+	if (sug != NULL)
+		snprintf(hint, sizeof(hint), " (did you mean \"%s\"?)", sug);
+	ref_error(p, t, r, "unknown target or chain \"%s\" in table %s%s",
+	    hint);
 }
 
 static void
@@ -522,11 +554,10 @@ commit_table(struct fw_parser *p, enum fw_table_id t)
 				continue;
 			to = fw_ruleset_chain(p->rs, t, r->target.chain);
 			if (to == NULL)
-				ref_error(p, t, r, "unknown target or chain "
-				    "\"%s\" in table %s");
+				unknown_ref(p, t, r);
 			else if (to->builtin)
 				ref_error(p, t, r, "cannot jump to built-in "
-				    "chain \"%s\" (table %s)");
+				    "chain \"%s\" (table %s)%s", "");
 		}
 	color = calloc(tab->n_chains ? tab->n_chains : 1, 1);
 	if (color == NULL) {
@@ -574,8 +605,11 @@ restore_line(struct fw_parser *p, struct fw_line *l)
 			return -EINVAL;
 		}
 		p->table_line = l->lineno;
-		/* Like iptables-restore: a table is replaced whole. */
+		/* Like iptables-restore: a table is replaced whole, and
+		 * one the text does not name is left alone (the caller
+		 * merges it back, fw_ruleset_keep_unnamed()). */
 		fw_table_reset(p->rs, p->table);
+		p->rs->named |= (uint8_t)(1u << p->table);
 		return 0;
 	}
 	if (p->table < 0) {
@@ -608,8 +642,17 @@ restore_line(struct fw_parser *p, struct fw_line *l)
 	}
 	kw = fw_kw_find(cmds, HG_ARRAY_SIZE(cmds), l->t[i].s);
 	if (kw == NULL) {
-		fw_err_tok(p, l, &l->t[i], "unknown command \"%s\" (-A, -I, -D, "
-		    "-R, -N, -X, -F, -P, :CHAIN, COMMIT)", l->t[i].s);
+		char fixed[FW_TOKEN_MAX + 2];
+		uint32_t cp;
+
+		if (fw_typo_dash(l->t[i].s, fixed, sizeof(fixed), &cp))
+			fw_err_tok(p, l, &l->t[i], "unknown command \"%s\": "
+			    "U+%04X is a typographic dash, not \"-\" (did you "
+			    "mean \"%.40s\"?)", l->t[i].s, (unsigned)cp, fixed);
+		else
+			fw_err_tok(p, l, &l->t[i], "unknown command \"%s\" (-A, "
+			    "-I, -D, -R, -N, -X, -F, -P, :CHAIN, COMMIT)",
+			    l->t[i].s);
 		return -EINVAL;
 	}
 	if (has_counters && kw->val != C_APPEND && kw->val != C_INSERT) {
@@ -633,22 +676,30 @@ one_line(struct fw_parser *p, struct fw_line *l)
 	const struct fw_tok *t0 = &l->t[0];
 	struct fw_chain *c;
 	enum fw_table_id t = FW_TABLE_FILTER;
+	struct fw_suggest sg;
 
 	c = fw_ruleset_chain(p->rs, FW_TABLE_FILTER, t0->s);
 	if (c == NULL) {
 		t = FW_TABLE_NAT;
 		c = fw_ruleset_chain(p->rs, FW_TABLE_NAT, t0->s);
 	}
-	if (c == NULL) {
-		if (t0->s[0] == '-')
-			fw_err_tok(p, l, t0, "a line starts with the chain name "
-			    "(INPUT_CUST, FORWARD_CUST, OUTPUT_CUST, "
-			    "PREROUTING_CUST, POSTROUTING_CUST, MACRO_CUST)");
-		else
-			(void)chain_lookup(p, l, t0, FW_TABLE_FILTER);
-		return -EINVAL;
-	}
-	return add_rule(p, l, 1, t, c, -1, t0);
+	if (c != NULL)
+		return add_rule(p, l, 1, t, c, -1, t0);
+	/* A typo of a chain of either table. */
+	fw_suggest_init(&sg, t0->s);
+	for (int tt = 0; tt < FW_TABLE_COUNT; tt++)
+		for (uint32_t i = 0; i < p->rs->tables[tt].n_chains; i++)
+			fw_suggest_try(&sg, p->rs->tables[tt].chains[i].name);
+	if (sg.best != NULL)
+		fw_err_tok(p, l, t0, "no chain \"%s\" (did you mean \"%s\"?)",
+		    t0->s, sg.best);
+	else
+		fw_err_tok(p, l, t0, "%s%s%sa line starts with the chain name "
+		    "(INPUT_CUST, FORWARD_CUST, OUTPUT_CUST, PREROUTING_CUST, "
+		    "POSTROUTING_CUST, MACRO_CUST)", t0->s[0] == '-' ? "" :
+		    "no chain \"", t0->s[0] == '-' ? "" : t0->s,
+		    t0->s[0] == '-' ? "" : "\"; ");
+	return -EINVAL;
 }
 
 static void
@@ -657,6 +708,7 @@ parse_lines(struct fw_parser *p, const char *text, size_t len)
 	struct fw_line *l;
 	size_t pos = 0, end, skip;
 	uint32_t lineno = 0;
+	bool comment;
 
 	l = malloc(sizeof(*l));
 	if (l == NULL) {
@@ -672,9 +724,12 @@ parse_lines(struct fw_parser *p, const char *text, size_t len)
 		while (skip < end && (text[skip] == ' ' || text[skip] == '\t' ||
 		    text[skip] == '\r'))
 			skip++;
-		if (skip < end && text[skip] != '#' &&
+		comment = skip >= end || text[skip] == '#';
+		/* The length limit holds for comments too: fw_lex_line()
+		 * refuses a long line whatever it holds. */
+		if ((!comment || end - pos > FW_LINE_MAX_BYTES) &&
 		    fw_lex_line(p, l, lineno, text + pos, end - pos) == 0 &&
-		    l->n > 0) {
+		    !comment && l->n > 0) {
 			if (p->opts->syntax == FW_SYNTAX_ONE_LINE)
 				(void)one_line(p, l);
 			else
@@ -711,6 +766,15 @@ fw_parse(const char *text, size_t len, const struct fw_parse_opts *opts,
 	p.rs = fw_ruleset_new(p.family);
 	if (p.rs == NULL)
 		return -ENOMEM;
+	if (len > FW_TEXT_MAX_BYTES) {
+		fw_err_at(&p, NULL, 0, 0, "rule text is %zu bytes long; the "
+		    "limit is %u", len, FW_TEXT_MAX_BYTES);
+		fw_ruleset_free(p.rs);
+		return -EINVAL;
+	}
+	/* The one-line form is a whole rule set: it names every table. */
+	if (opts->syntax == FW_SYNTAX_ONE_LINE)
+		p.rs->named = FW_TABLES_ALL;
 	for (const char *at = text, *end = text + len; at < end &&
 	    (at = memchr(at, '\n', (size_t)(end - at))) != NULL; at++)
 		p.n_lines++;

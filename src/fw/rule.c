@@ -200,6 +200,7 @@ struct rp {
 	bool has_attached;
 	const struct fw_tok *match_tok[FW_M_COUNT];
 	const struct fw_tok *target_tok;
+	struct fw_tok in_opt, out_opt;	/* where -i and -o were given */
 	uint32_t std_seen;		/* 1 << enum std_opt */
 	uint32_t opt_seen[FW_M_COUNT];	/* 1 << option value */
 	uint32_t tgt_seen;		/* 1 << enum tgt_opt */
@@ -1212,6 +1213,7 @@ target_option(struct rp *rp, int opt)
 			FAIL(rp, &rp->arg, "COPY --from takes one interface, "
 			    "not a wildcard");
 		memcpy(t->copy_from, ifc.name, sizeof(t->copy_from));
+		rp->r->from_col = rp->arg.col_first;
 		return 0;
 	}
 	case T_BIDIR:
@@ -1325,8 +1327,16 @@ std_option(struct rp *rp, int opt)
 		return parse_addr_list(rp, opt == O_SRC ? &r->src : &r->dst);
 	case O_IN:
 	case O_OUT:
+		if (opt == O_IN)
+			rp->in_opt = rp->opt;
+		else
+			rp->out_opt = rp->opt;
 		if (need_arg(rp, "an interface name, eth+ for a prefix") < 0)
 			return -EINVAL;
+		if (opt == O_IN)
+			r->in_col = rp->arg.col_first;
+		else
+			r->out_col = rp->arg.col_first;
 		return parse_iface(rp, opt == O_IN ? &r->in : &r->out);
 	case O_PROTO: {
 		bool neg = take_neg(rp);
@@ -1563,7 +1573,7 @@ split_option(struct rp *rp, const struct fw_tok *tok)
 {
 	char *name = rp->optname;
 	const char *s = tok->s, *eq;
-	size_t n;
+	size_t n, cols;
 
 	rp->opt = *tok;
 	rp->has_attached = false;
@@ -1579,11 +1589,13 @@ split_option(struct rp *rp, const struct fw_tok *tok)
 	}
 	memcpy(name, s, n);
 	name[n] = '\0';
+	/* Columns count characters; the name may hold any. */
+	cols = fw_utf8_cols(s, n);
 	rp->opt.s = name;
-	rp->opt.col_last = (uint16_t)(tok->col_first + n - 1);
+	rp->opt.col_last = (uint16_t)(tok->col_first + cols - 1);
 	rp->arg = *tok;
 	rp->arg.s = (char *)s + n + (s[1] == '-');
-	rp->arg.col_first = (uint16_t)(tok->col_first + n + (s[1] == '-'));
+	rp->arg.col_first = (uint16_t)(tok->col_first + cols + (s[1] == '-'));
 	rp->has_attached = true;
 }
 
@@ -1744,6 +1756,27 @@ check_target(struct rp *rp)
 	return 0;
 }
 
+/*
+ * Rules pasted from a web page or a document: "—from" and "–j" (a word
+ * processor's dashes) and “quoted” words.  Refused, as iptables would,
+ * but with the ASCII the user meant.
+ */
+static int
+typographic(struct rp *rp, const struct fw_tok *tok)
+{
+	char fixed[FW_TOKEN_MAX + 2];
+	uint32_t cp;
+
+	if (fw_typo_dash(tok->s, fixed, sizeof(fixed), &cp))
+		FAIL(rp, tok, "unexpected \"%.40s\": U+%04X is a typographic "
+		    "dash, not \"-\" (did you mean \"%.40s\"?)", tok->s,
+		    (unsigned)cp, fixed);
+	if (fw_typo_quote(tok->s, &cp))
+		FAIL(rp, tok, "unexpected \"%.40s\": U+%04X is a typographic "
+		    "quote; quote with \" or '", tok->s, (unsigned)cp);
+	return 0;
+}
+
 int
 fw_rule_parse(struct fw_parser *p, const struct fw_line *l, unsigned first,
     enum fw_table_id t, const struct fw_chain *c, struct fw_rule *r)
@@ -1766,6 +1799,8 @@ fw_rule_parse(struct fw_parser *p, const struct fw_line *l, unsigned first,
 			rp.neg_tok = tok;
 			continue;
 		}
+		if (!tok->quoted && typographic(&rp, tok) < 0)
+			return -EINVAL;
 		if (tok->quoted || tok->s[0] != '-' || tok->s[1] == '\0')
 			FAIL(&rp, tok, "unexpected \"%s\": expected an option",
 			    tok->s);
@@ -1782,12 +1817,13 @@ fw_rule_parse(struct fw_parser *p, const struct fw_line *l, unsigned first,
 	if (rp.other_family)
 		return 1;
 	hooks = chain_hooks(&rp);
+	/* The carets go under the option (iptables names it too). */
 	if (r->in.name[0] && (hooks & (H_OUT | H_POST)))
-		FAIL(&rp, NULL, "-i cannot be used in chain %s (packets there "
-		    "have no input interface)", c->name);
+		FAIL(&rp, &rp.in_opt, "-i cannot be used in chain %s (packets "
+		    "there have no input interface)", c->name);
 	if (r->out.name[0] && (hooks & (H_PRE | H_IN)))
-		FAIL(&rp, NULL, "-o cannot be used in chain %s (packets there "
-		    "have no output interface yet)", c->name);
+		FAIL(&rp, &rp.out_opt, "-o cannot be used in chain %s (packets "
+		    "there have no output interface yet)", c->name);
 	if (check_matches(&rp) < 0 || check_target(&rp) < 0)
 		return -EINVAL;
 	return 0;

@@ -4,6 +4,7 @@
  * rules are growable arrays; the parser is their only writer.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -238,4 +239,184 @@ fw_ruleset_equal(const struct fw_ruleset *a, const struct fw_ruleset *b)
 		}
 	}
 	return true;
+}
+
+/* A deep copy of table from into *to (empty, its arrays unallocated). */
+static int
+table_copy(struct fw_table *to, const struct fw_table *from)
+{
+	uint32_t cap = HG_MAX(from->n_chains, 16u);
+
+	memset(to, 0, sizeof(*to));
+	/* At least 16 chains, so fw_table_reset() fits without growing. */
+	to->chains = calloc(cap, sizeof(*to->chains));
+	if (to->chains == NULL)
+		return -ENOMEM;
+	to->cap_chains = cap;
+	for (uint32_t i = 0; i < from->n_chains; i++) {
+		const struct fw_chain *fc = &from->chains[i];
+		struct fw_chain *tc = &to->chains[i];
+
+		*tc = *fc;
+		tc->rules = NULL;
+		tc->n_rules = tc->cap_rules = 0;
+		to->n_chains = i + 1;
+		if (fc->n_rules == 0)
+			continue;
+		tc->rules = malloc((size_t)fc->n_rules * sizeof(*tc->rules));
+		if (tc->rules == NULL)
+			return -ENOMEM;
+		memcpy(tc->rules, fc->rules, (size_t)fc->n_rules *
+		    sizeof(*tc->rules));
+		tc->n_rules = tc->cap_rules = fc->n_rules;
+	}
+	return 0;
+}
+
+static void
+table_free(struct fw_table *tab)
+{
+	for (uint32_t i = 0; i < tab->n_chains; i++)
+		free(tab->chains[i].rules);
+	free(tab->chains);
+	memset(tab, 0, sizeof(*tab));
+}
+
+int
+fw_ruleset_keep_unnamed(struct fw_ruleset *rs, const struct fw_ruleset *live)
+{
+	struct fw_table copies[FW_TABLE_COUNT];
+	int rc = 0;
+
+	if (rs->family != live->family)
+		return -EINVAL;
+	/* Copy first, swap after: on -ENOMEM rs is as it was. */
+	memset(copies, 0, sizeof(copies));
+	for (int t = 0; t < FW_TABLE_COUNT && rc == 0; t++)
+		if (!(rs->named & (1u << t)))
+			rc = table_copy(&copies[t], &live->tables[t]);
+	if (rc != 0) {
+		for (int t = 0; t < FW_TABLE_COUNT; t++)
+			table_free(&copies[t]);
+		return rc;
+	}
+	for (int t = 0; t < FW_TABLE_COUNT; t++) {
+		if (rs->named & (1u << t))
+			continue;
+		table_free(&rs->tables[t]);
+		rs->tables[t] = copies[t];
+	}
+	return 0;
+}
+
+/* --- interfaces the appliance does not have ------------------------- */
+
+static bool
+iface_known(const char *name, bool wildcard, const char *const *known,
+    size_t n_known)
+{
+	for (size_t i = 0; i < n_known; i++)
+		if (known[i] != NULL &&
+		    fw_iface_match(name, wildcard, known[i]))
+			return true;
+	return false;
+}
+
+static void
+iface_check(const struct fw_rule *r, uint8_t table, const char *opt,
+    const char *name, bool wildcard, uint16_t col, const char *const *known,
+    size_t n_known, struct fw_iface_ref *out, size_t max, size_t *n)
+{
+	struct fw_iface_ref *ref;
+	struct fw_suggest sg;
+	char stem[FW_IFNAME_MAX];
+	size_t len;
+
+	if (name[0] == '\0' || iface_known(name, wildcard, known, n_known))
+		return;
+	if ((*n)++ >= max)
+		return;
+	ref = &out[*n - 1];
+	memset(ref, 0, sizeof(*ref));
+	ref->line = r->line;
+	ref->col = col;
+	ref->table = table;
+	snprintf(ref->opt, sizeof(ref->opt), "%s", opt);
+	snprintf(ref->name, sizeof(ref->name), "%s", name);
+	/* A wildcard is compared without its '+'; what comes back is then
+	 * a name it was meant to match, which says enough. */
+	snprintf(stem, sizeof(stem), "%s", name);
+	len = strlen(stem);
+	if (wildcard && len > 0 && stem[len - 1] == '+')
+		stem[len - 1] = '\0';
+	fw_suggest_init(&sg, stem);
+	for (size_t i = 0; i < n_known; i++)
+		fw_suggest_try(&sg, known[i]);
+	if (sg.best != NULL)
+		snprintf(ref->suggest, sizeof(ref->suggest), "%s", sg.best);
+}
+
+size_t
+fw_ruleset_unknown_ifaces(const struct fw_ruleset *rs,
+    const char *const *known, size_t n_known, struct fw_iface_ref *out,
+    size_t max)
+{
+	size_t n = 0;
+
+	for (int t = 0; t < FW_TABLE_COUNT; t++) {
+		const struct fw_table *tab = &rs->tables[t];
+
+		for (uint32_t i = 0; i < tab->n_chains; i++)
+			for (uint32_t j = 0; j < tab->chains[i].n_rules; j++) {
+				const struct fw_rule *r = &tab->chains[i].rules[j];
+
+				iface_check(r, (uint8_t)t, "-i", r->in.name,
+				    r->in.wildcard, r->in_col, known, n_known,
+				    out, max, &n);
+				iface_check(r, (uint8_t)t, "-o", r->out.name,
+				    r->out.wildcard, r->out_col, known,
+				    n_known, out, max, &n);
+				if (r->target.kind == FW_T_COPY)
+					iface_check(r, (uint8_t)t, "--from",
+					    r->target.copy_from, false,
+					    r->from_col, known, n_known, out,
+					    max, &n);
+			}
+	}
+	return n;
+}
+
+int
+fw_iface_ref_format(const struct fw_iface_ref *ref, const char *const *known,
+    size_t n_known, char *buf, size_t size)
+{
+	char raw[512], list[256];
+	size_t off = 0;
+	int w;
+
+	list[0] = '\0';
+	for (size_t i = 0; i < n_known && off < sizeof(list); i++) {
+		w = snprintf(list + off, sizeof(list) - off, "%s%s",
+		    i ? ", " : "", known[i]);
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+	if (strchr(ref->name, '+') != NULL)
+		w = snprintf(raw, sizeof(raw), "%s %s: no interface name "
+		    "starts with \"%.*s\" (interfaces: %s); the rule is kept",
+		    ref->opt, ref->name, (int)strlen(ref->name) - 1, ref->name,
+		    n_known ? list : "none");
+	else
+		w = snprintf(raw, sizeof(raw), "%s %s: no interface \"%s\" "
+		    "(%s%s%sinterfaces: %s); the rule is kept", ref->opt,
+		    ref->name, ref->name, ref->suggest[0] ? "did you mean \"" :
+		    "", ref->suggest, ref->suggest[0] ? "\"? " : "",
+		    n_known ? list : "none");
+	if (w < 0)
+		w = 0;
+	/* Names come from the rule text: anything but '/' and blanks. */
+	(void)fw_text_escape(buf, size, raw, HG_MIN((size_t)w,
+	    sizeof(raw) - 1));
+	return w;
 }

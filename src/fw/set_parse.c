@@ -80,8 +80,9 @@ err_part(struct set_tx *tx, const struct fw_line *l, const struct fw_tok *t,
 
 	/* Quotes move the bytes; then the whole token is marked. */
 	if (!t->quoted && len > 0 && off + len <= strlen(t->s)) {
-		first = (uint16_t)(t->col_first + off);
-		last = (uint16_t)(first + len - 1);
+		/* Columns count characters. */
+		first = (uint16_t)(t->col_first + fw_utf8_cols(t->s, off));
+		last = (uint16_t)(first + fw_utf8_cols(t->s + off, len) - 1);
 	}
 	fw_err_at(&tx->p, l, first, last, "%s \"%.*s\"", msg, (int)len,
 	    t->s + off);

@@ -8,9 +8,13 @@
  * parse back to an equal rule set. A rule set that parses is then
  * compiled (two interfaces, no sets, so a rule naming a set must fail
  * with an error) and two fixed packets, a TCP SYN and a later fragment,
- * run through every hook. Seeds are in corpus/fw_rules/.
+ * run through every hook. What errors echo must hold no control byte;
+ * a restore naming no table must keep a rule set whole
+ * (fw_ruleset_keep_unnamed()), and the unknown interfaces of one must be
+ * listed and worded safely. Seeds are in corpus/fw_rules/.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +98,46 @@ fuzz_eval(const struct fw_ruleset *rs)
 	fw_prog_free(prog);
 }
 
+/* C0 controls but tab, DEL, and bytes that start no UTF-8 character. */
+static bool
+has_controls(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	for (; *u != '\0'; u++)
+		if ((*u < 0x20 && *u != '\t') || *u == 0x7f || *u == 0xff ||
+		    *u == 0xfe || *u == 0xc0 || *u == 0xc1)
+			return true;
+	return false;
+}
+
+/*
+ * A restore that names no table keeps the live one whole; the unknown
+ * interfaces of a rule set are listed and worded without a control byte.
+ */
+static void
+fuzz_restore_extras(const struct fw_ruleset *rs, const struct fw_parse_opts *o)
+{
+	static struct fw_errs errs;
+	const char *const known[] = { if_names[0], if_names[1] };
+	struct fw_ruleset *empty = NULL;
+	struct fw_iface_ref refs[4];
+	char msg[512];
+	size_t n;
+
+	if (fw_parse("", 0, o, &empty, &errs) != 0 || empty->named != 0 ||
+	    fw_ruleset_keep_unnamed(empty, rs) != 0 ||
+	    !fw_ruleset_equal(empty, rs))
+		abort();
+	fw_ruleset_free(empty);
+	n = fw_ruleset_unknown_ifaces(rs, known, 2, refs, 4);
+	for (size_t i = 0; i < n && i < 4; i++) {
+		(void)fw_iface_ref_format(&refs[i], known, 2, msg, sizeof(msg));
+		if (has_controls(msg))
+			abort();
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -114,6 +158,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (errs.e[i].msg[0] == '\0' ||
 			    memchr(errs.e[i].text, '\0', sizeof(errs.e[i].text)) == NULL)
 				abort();
+			/* What errors echo is safe to print, whatever came in. */
+			if (has_controls(errs.e[i].msg) ||
+			    has_controls(errs.e[i].text))
+				abort();
 			(void)fw_err_format(&errs.e[i], "fuzz", buf, sizeof(buf));
 		}
 		return 0;
@@ -129,6 +177,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    !fw_ruleset_equal(rs, again))
 		abort();
 	free(text);
+	fuzz_restore_extras(rs, &o);
 	fuzz_eval(rs);
 	fw_ruleset_free(again);
 	fw_ruleset_free(rs);
