@@ -80,7 +80,8 @@ const struct hg_op hg_ops[] = {
 	  .rest = { { HG_OPM_GET, "/api/firewall/rules",
 	  .flags = HG_OPR_FORMAT } } },
 	{ "firewall.restore", op_firewall_restore, HG_OP_CHANGES,
-	  "replace the rules with iptables-restore text, all or nothing",
+	  "replace the rules of the tables the iptables-restore text names "
+	  "(*filter, *nat), all or nothing; a table it does not name stays",
 	  "firewall restore", .fields = { FAMILY,
 	  { "text", HG_OPT_TEXT, HG_OPIN_BODY, HG_OPF_REQUIRED, 0, DOC_MAX,
 	    NULL, 0, "iptables-restore text (the request body)" },

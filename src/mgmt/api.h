@@ -14,6 +14,8 @@
  *
  * Everything here runs on the control thread: hg_api_create(), the handlers
  * and hg_api_free() are called on the thread that runs the event base.
+ * Only password hashes are checked on a thread of the API's own, and a
+ * request waits for its answer without holding up the loop.
  * The process must ignore SIGPIPE (hexgated does): OpenSSL writes to the
  * sockets with write(2), and a client that hangs up mid-reply would
  * otherwise kill it.
@@ -36,6 +38,14 @@ struct hg_api_resp;		/* its reply, filled by the hg_api_reply_*() */
 
 #define HG_API_PORT_DEFAULT		8000
 #define HG_API_MAX_BODY_DEFAULT		(64u << 20)	/* 64 MiB: a rule set */
+/* Limits against slow and greedy clients; docs/api.md, "Limits". */
+#define HG_API_HEAD_TIMEOUT_DEFAULT_S	10	/* TLS handshake and head */
+#define HG_API_BODY_TIMEOUT_DEFAULT_S	120	/* 64 MiB at ~0.5 MB/s */
+#define HG_API_MAX_CONNS_DEFAULT	256
+#define HG_API_MAX_CONNS_SOURCE_DEFAULT	32	/* browsers open about 6 */
+#define HG_API_MAX_LOGIN_CHECKS_DEFAULT	8	/* 64 MiB of argon2id each */
+#define HG_API_LOGIN_FAIL_BURST_DEFAULT	20	/* failed password checks, */
+#define HG_API_LOGIN_FAILS_MIN_DEFAULT	60	/*   all sources, per minute */
 
 /*
  * Files in the state directory, all mode 0600 (unless the caller supplies
@@ -129,9 +139,32 @@ struct hg_api_params {
 	 * limit"). */
 	size_t max_body_bytes;
 	const char *api_version;	/* OpenAPI info.version */
+
+	/*
+	 * Limits against slow and greedy clients (docs/api.md, "Limits");
+	 * 0 in any of them takes its HG_API_*_DEFAULT.  A connection that
+	 * misses a deadline is closed without an answer.
+	 */
+	unsigned head_timeout_s;	/* accept (or the first byte of a
+					 * keep-alive request) to its head's end */
+	unsigned body_timeout_s;	/* the head's end to the body's end */
+	unsigned max_conns;		/* open at once; more are closed */
+	unsigned max_conns_per_source;	/*   from one IPv4 address or /64 */
+	/* Password checks (argon2id, 64 MiB and tens of ms each) run on a
+	 * thread of their own: at most this many queued or running; a
+	 * login beyond it gets a 503 with Retry-After at once. */
+	unsigned max_login_checks;
+	/* Failed password checks from all sources together: a bucket of
+	 * login_fail_burst, refilled at login_fails_per_min; while it is
+	 * empty, passwords that are not cached get a 429 unchecked (tokens
+	 * and cached logins still work).  Each source also has its own
+	 * limit (API_FAIL_MAX in API_FAIL_WINDOW_S). */
+	unsigned login_fail_burst;
+	unsigned login_fails_per_min;
 };
 
-/* Defaults: 0.0.0.0:8000, 64 MiB bodies, no routes, no state dir. */
+/* Defaults: 0.0.0.0:8000, 64 MiB bodies, the HG_API_*_DEFAULT limits, no
+ * routes, no state dir. */
 void hg_api_params_init(struct hg_api_params *p);
 
 /*
@@ -139,6 +172,9 @@ void hg_api_params_init(struct hg_api_params *p);
  * it does not name what names asks for) and the password, binds and starts
  * serving on base.  On failure returns a negative errno and says why in
  * err.  First start costs one argon2id hash (about 0.1 s, 64 MiB).
+ * Starts one thread, the password checker, which never touches base.
+ * Raises the process's soft RLIMIT_NOFILE to its hard limit: systemd's
+ * soft 1024 is a few hundred idle clients away.
  */
 int hg_api_create(struct hg_api **out, struct event_base *base,
     const struct hg_api_params *p, char *err, size_t err_len) HG_MUST_CHECK;

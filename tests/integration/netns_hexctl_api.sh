@@ -112,7 +112,12 @@ versions_ok() {
 	# Version 1 at start, the add, the restore: newest first, current *.
 	[ "$(tail -n +2 "$tmp/out" | wc -l)" -ge 3 ] || return 1
 	sed -n 2p "$tmp/out" | grep -q "^\\* *[0-9][0-9]*  .* $via " || return 1
-	tail -n 1 "$tmp/out" | grep -q '^ *1  '
+	tail -n 1 "$tmp/out" | grep -q '^ *1  ' || return 1
+	# One version number everywhere: status says the store's.
+	local cv
+	cv=$(hxa --json status | sed -n 's/^  "config_version": \([0-9]*\),*$/\1/p')
+	echo "status config_version $cv, store current $(current)"
+	[ -n "$cv" ] && [ "$cv" = "$(current)" ]
 }
 
 # The current version number, from the JSON of config versions.
@@ -311,7 +316,7 @@ for via in api ctl; do
 	check "firewall add, then firewall save shows the rule ($over)" add_ok
 	check "a bad rule: exit 1, its located error, the server's message ($over)" bad_rule_ok
 	check "firewall restore from stdin; a bad one refused ($over)" restore_ok
-	check "config versions lists the versions ($over)" versions_ok
+	check "config versions lists the versions; status has the same version number ($over)" versions_ok
 	check "config diff of the last two shows the added rule ($over)" diff_ok
 	check "config rollback applies the old version as a new one ($over)" rollback_ok
 	check "delete by position, and by rule text: that rule, a version by $via" delete_ok

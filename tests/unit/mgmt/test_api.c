@@ -902,6 +902,30 @@ test_body_limit_framing(void **state)
 	res_free(&res);
 }
 
+/*
+ * A password check runs on the checker thread while the request waits;
+ * a next request sent meanwhile on the connection waits too, and both
+ * are answered, in order.
+ */
+static void
+test_login_waits(void **state)
+{
+	static const char get[] = "GET /api/ping HTTP/1.1\r\nHost: x\r\n"
+	    "{auth}\r\n";
+	struct raw r;
+	char out[4096];
+
+	hg_api_auth_flush(srv.api);	/* the loop is idle: no request */
+	raw_open(&r);
+	raw_send(&r, get, 0);
+	usleep(2000);			/* the first is being checked */
+	raw_send(&r, get, 0);
+	assert_int_equal(raw_reply(&r, out, sizeof(out), false), 200);
+	assert_non_null(strstr(out, "\"principal\":\"api\""));
+	assert_int_equal(raw_reply(&r, out, sizeof(out), false), 200);
+	raw_close(&r);
+}
+
 static void
 test_handlers(void **state)
 {
@@ -1097,6 +1121,93 @@ test_fail_window(void **state)
 	api_auth_free(&a);
 }
 
+static void
+basic_header(const char *password, char *out, size_t len)
+{
+	char plain[128];
+	unsigned char b64[200];
+
+	snprintf(plain, sizeof(plain), "api:%s", password);
+	EVP_EncodeBlock(b64, (const unsigned char *)plain, (int)strlen(plain));
+	snprintf(out, len, "Basic %s", b64);
+}
+
+/*
+ * The failed-login budget of all sources (a burst of 3, then one a
+ * second here) and the bound on checks waiting, on a fake clock.
+ */
+static void
+test_fail_budget(void **state)
+{
+	const uint64_t t0 = 5000 * HG_NS_PER_S, s = HG_NS_PER_S;
+	struct api_login *l1, *l2, *l3;
+	struct hg_api_params p;
+	struct api_auth a;
+	const char *who;
+	unsigned retry = 0;
+	char err[256], peer[64], wrong[300], right[300];
+
+	memset(&a, 0, sizeof(a));
+	hg_api_params_init(&p);
+	p.state_dir = srv.dir;
+	p.token_ok = token_ok;
+	p.login_fail_burst = 3;
+	p.login_fails_per_min = 60;
+	p.max_login_checks = 2;
+	assert_int_equal(api_auth_init(&a, &p, err, sizeof(err)), 0);
+	basic_header("guess", wrong, sizeof(wrong));
+	basic_header(srv.password, right, sizeof(right));
+
+	/* three sources fail once each: the burst is spent */
+	for (int i = 0; i < 3; i++) {
+		snprintf(peer, sizeof(peer), "198.51.100.%d", i + 1);
+		assert_int_equal(api_auth_check(&a, peer, wrong, NULL, t0,
+		    &retry, &who), API_AUTH_BAD);
+	}
+	/* now no password is checked, the right one neither... */
+	assert_int_equal(api_auth_check(&a, "198.51.100.9", wrong, NULL, t0,
+	    &retry, &who), API_AUTH_LIMITED_ALL);
+	assert_int_equal(retry, 1);
+	assert_int_equal(api_auth_check(&a, "198.51.100.9", right, NULL, t0,
+	    &retry, &who), API_AUTH_LIMITED_ALL);
+	/* ...but tokens are, and a refusal is not a source's failure */
+	assert_int_equal(api_auth_check(&a, "198.51.100.9", NULL, "tok-good",
+	    t0, &retry, &who), API_AUTH_OK);
+	/* a second later one check may start: the right one, given back */
+	assert_int_equal(api_auth_check(&a, "198.51.100.9", right, NULL,
+	    t0 + s, &retry, &who), API_AUTH_OK);
+	assert_int_equal(api_auth_check(&a, "198.51.100.8", wrong, NULL,
+	    t0 + s, &retry, &who), API_AUTH_BAD);
+	assert_int_equal(api_auth_check(&a, "198.51.100.8", wrong, NULL,
+	    t0 + s, &retry, &who), API_AUTH_LIMITED_ALL);
+	/* the cached login needs no check, budget or not */
+	assert_int_equal(api_auth_check(&a, "198.51.100.7", right, NULL,
+	    t0 + s, &retry, &who), API_AUTH_OK);
+
+	/* two checks waiting at once are the most; the third: busy */
+	api_auth_flush(&a);
+	assert_int_equal(api_auth_begin(&a, "192.0.2.1", wrong, NULL,
+	    t0 + 100 * s, &retry, &who, &l1), API_AUTH_CHECK);
+	assert_int_equal(api_auth_begin(&a, "192.0.2.2", right, NULL,
+	    t0 + 100 * s, &retry, &who, &l2), API_AUTH_CHECK);
+	assert_int_equal(api_auth_begin(&a, "192.0.2.3", right, NULL,
+	    t0 + 100 * s, &retry, &who, &l3), API_AUTH_BUSY);
+	assert_null(l3);
+	assert_int_equal(retry, 1);
+	api_login_check(&a, l1);
+	api_login_check(&a, l2);
+	assert_int_equal(api_auth_end(&a, l1, t0 + 100 * s), API_AUTH_BAD);
+	assert_int_equal(api_auth_end(&a, l2, t0 + 100 * s), API_AUTH_OK);
+	api_login_free(l1);
+	api_login_free(l2);
+	assert_int_equal(api_auth_begin(&a, "192.0.2.3", wrong, NULL,
+	    t0 + 100 * s, &retry, &who, &l3), API_AUTH_CHECK);
+	api_login_check(&a, l3);
+	assert_int_equal(api_auth_end(&a, l3, t0 + 100 * s), API_AUTH_BAD);
+	api_login_free(l3);
+	api_auth_free(&a);
+}
+
 static mode_t
 mode_of(const char *name)
 {
@@ -1231,9 +1342,11 @@ main(void)
 		cmocka_unit_test(test_json_error_position),
 		cmocka_unit_test(test_body_limit),
 		cmocka_unit_test(test_body_limit_framing),
+		cmocka_unit_test(test_login_waits),
 		cmocka_unit_test(test_handlers),
 		cmocka_unit_test(test_openapi),
 		cmocka_unit_test(test_fail_window),
+		cmocka_unit_test(test_fail_budget),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_restart_reuses),
 		cmocka_unit_test(test_create_refuses),
