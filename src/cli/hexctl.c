@@ -536,8 +536,21 @@ arg_file_text(struct request *rq, const char *file)
 	}
 	bad = utf8_bad((const unsigned char *)b.body, b.body_len);
 	if (bad < b.body_len) {
-		fprintf(stderr, "hexctl: %s: byte %zu is not UTF-8 text (or is "
-		    "a NUL): rule and set files are text\n", name, bad);
+		/* Located as the server locates errors; the request is
+		 * JSON, which carries UTF-8 text only. */
+		size_t line = 1, col = 1;
+
+		for (size_t i = 0; i < bad; i++) {
+			if (b.body[i] == '\n') {
+				line++;
+				col = 1;
+			} else if (((unsigned char)b.body[i] & 0xc0) != 0x80)
+				col++;
+		}
+		fprintf(stderr, "%s:%zu:%zu: error: byte 0x%02x is not UTF-8 "
+		    "text%s: rule and set files are text\n", name, line, col,
+		    (unsigned char)b.body[bad], b.body[bad] == '\0' ?
+		    " (a NUL)" : "");
 		free(b.body);
 		return -EINVAL;
 	}
