@@ -17,10 +17,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 #include <jansson.h>
@@ -202,6 +204,53 @@ ctl_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	bufferevent_enable(bev, EV_READ);
 }
 
+/*
+ * accept() failed (EMFILE, ENFILE, ENOBUFS): the waiting connection stays
+ * queued, so the listener would wake again at once and spin.  It rests
+ * CTL_ACCEPT_PAUSE_MS instead, and the log says so once a second at most.
+ */
+#define CTL_ACCEPT_PAUSE_MS	200
+
+static struct event *ctl_resume_ev;
+static uint64_t ctl_last_log_s, ctl_unlogged;
+
+static void
+ctl_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct hg_daemon *d = arg;
+
+	(void)fd;
+	(void)what;
+	if (d->ctl != NULL)
+		evconnlistener_enable(d->ctl);
+}
+
+static void
+ctl_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct hg_daemon *d = arg;
+	struct timeval pause = { 0, CTL_ACCEPT_PAUSE_MS * 1000 };
+	int err = EVUTIL_SOCKET_ERROR();
+	uint64_t now_s = (uint64_t)time(NULL);
+
+	evconnlistener_disable(l);
+	if (ctl_resume_ev == NULL)
+		ctl_resume_ev = evtimer_new(d->base, ctl_resume, d);
+	if (ctl_resume_ev != NULL)
+		evtimer_add(ctl_resume_ev, &pause);
+	else
+		evconnlistener_enable(l);	/* no timer: as before */
+	if (now_s == ctl_last_log_s) {
+		ctl_unlogged++;
+		return;
+	}
+	hg_log_warnx("ctl: accept: %s; pausing %d ms (%llu more like it "
+	    "not logged)", evutil_socket_error_to_string(err),
+	    CTL_ACCEPT_PAUSE_MS, (unsigned long long)ctl_unlogged);
+	ctl_last_log_s = now_s;
+	ctl_unlogged = 0;
+}
+
 int
 hg_ctl_open(struct hg_daemon *d, const char *path)
 {
@@ -229,6 +278,7 @@ hg_ctl_open(struct hg_daemon *d, const char *path)
 		hg_log_warn("ctl: %s: bind", path);
 		return -errno;
 	}
+	evconnlistener_set_error_cb(d->ctl, ctl_accept_error);
 	if (chmod(path, 0600) != 0)
 		hg_log_warn("ctl: %s: chmod", path);
 	return 0;
@@ -237,6 +287,10 @@ hg_ctl_open(struct hg_daemon *d, const char *path)
 void
 hg_ctl_close(struct hg_daemon *d, const char *path)
 {
+	if (ctl_resume_ev != NULL) {
+		event_free(ctl_resume_ev);
+		ctl_resume_ev = NULL;
+	}
 	if (d->ctl == NULL)
 		return;
 	evconnlistener_free(d->ctl);
