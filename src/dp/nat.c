@@ -56,14 +56,16 @@ dp_fw_ct_info(const struct ct_table *ct, const struct ct_result *cr,
 		ci->expire_s = fi.expires_ns > now_ns ?
 		    (uint32_t)((fi.expires_ns - now_ns) / 1000000000ULL) : 0;
 	} else {
-		/* A new flow: its reply tuple is the original one reversed. */
+		/* A new flow: its reply tuple is the translated one
+		 * PREROUTING chose (ctstate DNAT in FORWARD), else the
+		 * original one reversed. */
 		fi.orig = cr->pending.tuple;
 		reply = fi.orig;
 		memcpy(reply.src, fi.orig.dst, 16);
 		memcpy(reply.dst, fi.orig.src, 16);
 		reply.sport_be = fi.orig.dport_be;
 		reply.dport_be = fi.orig.sport_be;
-		fi.reply = reply;
+		fi.reply = cr->pending.nat != 0 ? cr->pending.nat_reply : reply;
 	}
 	ci->proto = fi.orig.proto;
 	dp_fw_tuple(&fi.orig, ci->orig_src, ci->orig_dst, &ci->orig_sport,

@@ -452,10 +452,13 @@ int fw_err_format(const struct fw_err *e, const char *src, char *buf,
  *     1. conntrack ESTABLISHED or RELATED          -> ACCEPT
  *     2. conntrack INVALID                         -> DROP
  *     3. conntrack UNTRACKED                       -> ACCEPT
- *     4. source in a known network (INPUT, FORWARD) -> ACCEPT
- *     5. the chain's policy (hexgate's default: DROP for INPUT and
+ *     4. conntrack DNAT (FORWARD): a port forward   -> ACCEPT
+ *     5. source in a known network (INPUT, FORWARD) -> ACCEPT
+ *     6. the chain's policy (hexgate's default: DROP for INPUT and
  *        FORWARD, ACCEPT for OUTPUT; a file may set it with :CHAIN POLICY)
- *   OUTPUT has no step 4 and is for traffic the host side sends.
+ *   OUTPUT has no step 5 and is for traffic the host side sends.  Step 4
+ *   admits what a nat rule (PREROUTING_CUST -j DNAT) chose to forward,
+ *   after FORWARD_CUST had its say: writing the DNAT rule is the consent.
  *
  * The first terminal verdict wins (ACCEPT, DROP, REJECT); RETURN from a
  * user chain goes back to the caller, RETURN from a customer chain goes on
@@ -487,8 +490,9 @@ enum fw_why {
 	FW_WHY_ESTABLISHED,	/* default 1 */
 	FW_WHY_INVALID,		/* default 2 */
 	FW_WHY_UNTRACKED,	/* default 3 */
-	FW_WHY_KNOWN_NET,	/* default 4 */
-	FW_WHY_POLICY,		/* default 5 */
+	FW_WHY_DNAT,		/* default 4 */
+	FW_WHY_KNOWN_NET,	/* default 5 */
+	FW_WHY_POLICY,		/* default 6 */
 	FW_WHY_COUNT
 };
 
@@ -529,7 +533,7 @@ struct fw_compile_env {
 	 * compiled program holds references (fw_sets_ref) on the sets it
 	 * uses until fw_prog_free(). */
 	struct fw_sets *sets;
-	/* Known networks of the rule set's family (default 4). */
+	/* Known networks of the rule set's family (default 5). */
 	uint32_t n_known;
 	const struct fw_addr *known;
 	/* Per-worker counters: fw_eval()'s worker argument is below this. */

@@ -17,6 +17,9 @@
 #   and sees hexgated's wan address as the source.
 # - Port forward: inet 192.0.2.100 reaches srv's RDP port (3389) at
 #   192.0.2.1; inet's other address does not.
+# - Port forward as the product brief types it, the DNAT rule alone: inet
+#   reaches srv:80 at 192.0.2.1:8080 with no FORWARD rule; a FORWARD_CUST
+#   DROP for it still refuses it.
 # - Hairpin: h1 reaches srv through 192.0.2.1:3389 too.
 # - NETMAP: sites a and b both use 10.0.0.0/24; a reaches b as
 #   172.16.0.0/24, b sees a as 172.17.0.0/24, and the other way round.
@@ -107,6 +110,7 @@ COMMIT
 -A PREROUTING_CUST -i lan -d 192.0.2.1/32 -p tcp -m tcp --dport 3389 -j DNAT --to-destination 10.0.1.200
 -A PREROUTING_CUST -i lan -p tcp -m tcp --dport 8888 -j REDIRECT --to-ports 2222
 -A PREROUTING_CUST -i lan -p tcp -m tcp --dport 8889 -j REDIRECT --to-ports 2223
+-A PREROUTING_CUST -i wan -p tcp --dport 8080 -j DNAT --to-destination 10.0.1.200:80
 -A POSTROUTING_CUST -o dmz -s 10.0.1.0/25 -d 10.0.1.200/32 -p tcp -m tcp --dport 3389 -j MASQUERADE
 -A POSTROUTING_CUST -o wan -s 10.0.1.0/24 -j MASQUERADE
 COMMIT
@@ -158,10 +162,11 @@ start_site() {
 	fatal "hexgated for site $name starts" "$(tail -n 5 "$tmp/$name.log")"
 }
 
-# tcp_peer NS_SERVER ADDR PORT NS_CLIENT DST: one connection; prints the
-# address the server saw the client come from.
+# tcp_peer NS_SERVER ADDR PORT NS_CLIENT DST [DPORT]: one connection (to
+# DST:DPORT, PORT by default); prints the address the server saw the
+# client come from.
 tcp_peer() {
-	local srv_ns=$1 bind=$2 port=$3 cli_ns=$4 dst=$5 out pid
+	local srv_ns=$1 bind=$2 port=$3 cli_ns=$4 dst=$5 dport=${6:-$3} out pid
 	ip netns exec "$srv_ns" timeout 15 socat -u \
 	    TCP4-LISTEN:"$port",bind="$bind",reuseaddr \
 	    SYSTEM:'echo "$SOCAT_PEERADDR"' 2>/dev/null &
@@ -169,7 +174,7 @@ tcp_peer() {
 	bg_pids+=("$pid")
 	tcp_listening "$srv_ns" "$port" || { echo "no listener"; return 1; }
 	out=$(nsx "$cli_ns" timeout 8 socat -u \
-	    TCP4:"$dst":"$port",connect-timeout=4 - 2>&1)
+	    TCP4:"$dst":"$dport",connect-timeout=4 - 2>&1)
 	echo "$out"
 }
 
@@ -231,6 +236,37 @@ port_forward_other_source() {
 	echo "$out"
 	kill "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
+	[ "$rc" != 0 ] && ! echo "$out" | grep -q reached
+}
+
+# The DNAT rule alone: no FORWARD_CUST rule accepts srv:80, the default
+# for a port forward does.
+dnat_only_ok() {
+	local seen
+	seen=$(tcp_peer "$srv" 10.0.1.200 80 "$inet" 192.0.2.1 8080)
+	echo "srv saw the client as: $seen"
+	[ "$seen" = 192.0.2.100 ]
+}
+
+# ... and FORWARD_CUST can still refuse it: the connection times out.
+dnat_forward_drop_ok() {
+	local out rc pid
+	hx firewall add FORWARD_CUST -d 10.0.1.200 -p tcp --dport 80 -j DROP ||
+	    return 1
+	ip netns exec "$srv" timeout 10 socat -u \
+	    TCP4-LISTEN:80,bind=10.0.1.200,reuseaddr SYSTEM:'echo reached' \
+	    2>/dev/null &
+	pid=$!
+	bg_pids+=("$pid")
+	tcp_listening "$srv" 80 || return 1
+	out=$(nsx "$inet" timeout 6 socat -u \
+	    TCP4:192.0.2.1:8080,connect-timeout=3 - 2>&1)
+	rc=$?
+	echo "$out"
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	hx firewall delete FORWARD_CUST -d 10.0.1.200 -p tcp --dport 80 \
+	    -j DROP || return 1
 	[ "$rc" != 0 ] && ! echo "$out" | grep -q reached
 }
 
@@ -317,6 +353,8 @@ check "MASQUERADE: 4 MiB TCP h1 -> inet, sha256 matches" masquerade_data_ok
 check "MASQUERADE: UDP h1 -> inet, seen as 192.0.2.1" udp_masquerade_ok
 check "port forward: inet 192.0.2.100 reaches srv:3389 at 192.0.2.1" port_forward_ok
 check "port forward: inet's other address does not" port_forward_other_source
+check "port forward, DNAT rule alone: inet reaches srv:80 at 192.0.2.1:8080" dnat_only_ok
+check "port forward, DNAT rule alone: a FORWARD_CUST DROP refuses it" dnat_forward_drop_ok
 check "hairpin: h1 reaches srv through 192.0.2.1:3389" hairpin_ok
 check "REDIRECT: h1's TCP to any host on 8888 reaches hexgate's own service" redirect_ok
 check "REDIRECT: the host's service answers first after 4 s of silence (8 flows)" redirect_idle_ok

@@ -38,11 +38,14 @@ static const uint8_t mac_peer[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x20 };
 
 static const char rules[] =
     "*nat\n"
+    "-A PREROUTING_CUST -i wan -p udp --dport 8080 -j DNAT --to-destination 10.1.0.2:80\n"
+    "-A PREROUTING_CUST -i wan -p udp --dport 9090 -j DNAT --to-destination 10.1.0.2:90\n"
     "-A POSTROUTING_CUST -o wan -j MASQUERADE\n"
     "COMMIT\n"
     "*filter\n"
     "-A FORWARD_CUST -p udp --dport 7 -j DROP\n"
     "-A FORWARD_CUST -p udp --dport 8 -j REJECT\n"
+    "-A FORWARD_CUST -d 10.1.0.2 -p udp --dport 90 -j DROP\n"
     "COMMIT\n";
 
 struct rig {
@@ -184,6 +187,26 @@ tcp(struct rig *r, uint16_t sport, uint8_t flags, uint32_t seq)
 	th->flags = flags;
 	th->win_be = htons(1000);
 	th->csum_be = pkt_l4_csum4(ip, th, 20, IPPROTO_TCP_);
+	assert_int_equal(pkt_parse(p, NULL), PKT_DROP_NONE);
+	return p;
+}
+
+/* A UDP frame from the WAN peer to dst:dport. */
+static struct pkt *
+udp_from_wan(struct rig *r, uint32_t dst, uint16_t sport, uint16_t dport)
+{
+	struct pkt *p = udp(r, dst, sport, dport, 64);
+	struct eth_hdr *eh = pkt_eth(p);
+	struct ip4_hdr *ip = (struct ip4_hdr *)(void *)(eh + 1);
+	struct udp_hdr *u = (struct udp_hdr *)(void *)(ip + 1);
+
+	memcpy(eh->dst, mac_r1, ETH_ALEN);
+	memcpy(eh->src, mac_peer, ETH_ALEN);
+	ip->src_be = htonl(WAN_PEER);
+	pkt_ip4_set_csum(ip);
+	u->csum_be = 0;
+	u->csum_be = pkt_l4_csum4(ip, u, 12, IPPROTO_UDP_);
+	p->in_if = 1;
 	assert_int_equal(pkt_parse(p, NULL), PKT_DROP_NONE);
 	return p;
 }
@@ -333,6 +356,38 @@ test_postrouting_source_limit(void **state)
 	assert_int_equal(cs.src_limited, port - 10000 - cs.in_use);
 }
 
+/*
+ * A port forward written as one DNAT rule: the WAN peer (no known
+ * network) reaches the LAN host with no FORWARD rule, because the
+ * default admits what a PREROUTING DNAT sent on; a FORWARD_CUST rule
+ * that drops the translated flow still wins.
+ */
+static void
+test_port_forward_needs_no_forward_rule(void **state)
+{
+	struct rig *r = *state;
+	struct dp_if_stats lan0 = ifstats(r, 0), wan0 = ifstats(r, 1);
+
+	add(r, udp_from_wan(r, WAN_ADDR, 6000, 8080));
+	dp_pipeline_rx(r->w, NOW);
+	assert_int_equal(ifstats(r, 0).tx_pkts, lan0.tx_pkts + 1);
+	assert_int_equal(ifstats(r, 1).drops_total, wan0.drops_total);
+
+	add(r, udp_from_wan(r, WAN_ADDR, 6001, 9090));
+	dp_pipeline_rx(r->w, NOW);
+	assert_int_equal(ifstats(r, 0).tx_pkts, lan0.tx_pkts + 1);
+	assert_int_equal(ifstats(r, 1).drops[PKT_DROP_FW_DROP],
+	    wan0.drops[PKT_DROP_FW_DROP] + 1);
+
+	/* The same host and port without the DNAT still meets the
+	 * policy. */
+	add(r, udp_from_wan(r, LAN_HOST, 6002, 80));
+	dp_pipeline_rx(r->w, NOW);
+	assert_int_equal(ifstats(r, 0).tx_pkts, lan0.tx_pkts + 1);
+	assert_int_equal(ifstats(r, 1).drops[PKT_DROP_FW_POLICY],
+	    wan0.drops[PKT_DROP_FW_POLICY] + 1);
+}
+
 int
 main(void)
 {
@@ -345,6 +400,9 @@ main(void)
 		    rig_setup, rig_teardown),
 		cmocka_unit_test_setup_teardown(test_postrouting_source_limit,
 		    rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_port_forward_needs_no_forward_rule, rig_setup,
+		    rig_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -269,7 +269,8 @@ verdict_str(const struct fw_prog *prog, const struct fw_verdict *v, char *buf,
 {
 	static const char *const kinds[] = { "ACCEPT", "DROP", "REJECT" };
 	static const char *const whys[] = {
-		"rule", "established", "invalid", "untracked", "known", "policy",
+		"rule", "established", "invalid", "untracked", "dnat", "known",
+		"policy",
 	};
 	enum fw_table_id t;
 	const char *chain;
@@ -301,6 +302,8 @@ struct eval_case {
 	uint8_t ct;		/* FW_CT_* state; 0: NEW; CT_NULL */
 	bool reply;
 	const char *repl_src;	/* the reply comes from elsewhere: DNAT */
+	uint16_t repl_sport;	/* ... or from another port: DNAT */
+	uint16_t repl_dport;	/* ... or goes to another port: SNAT */
 	const char *want;
 };
 
@@ -398,6 +401,27 @@ static const struct eval_case cases[] = {
 	{ "--ctstate DNAT", "-A FORWARD_CUST -m conntrack --ctstate DNAT -j ACCEPT\n",
 	  FWD, TCP4(A, B, 1, 2, SYN), .repl_src = "192.168.1.9", .want = "ACCEPT FORWARD_CUST#0" },
 	{ "--ctstate DNAT, not translated", "-A FORWARD_CUST -m conntrack --ctstate DNAT -j ACCEPT\n",
+	  FWD, TCP4(A, B, 1, 2, SYN), .want = "DROP policy" },
+	{ "--ctstate DNAT of the port alone", "-A FORWARD_CUST -m conntrack --ctstate DNAT -j ACCEPT\n",
+	  FWD, TCP4(A, B, 1, 2, SYN), .repl_sport = 8080, .want = "ACCEPT FORWARD_CUST#0" },
+	{ "--ctstate SNAT of the port alone", "-A FORWARD_CUST -m conntrack --ctstate SNAT -j ACCEPT\n",
+	  FWD, UDP4(A, B, 1, 2), .repl_dport = 40000, .want = "ACCEPT FORWARD_CUST#0" },
+	{ "--ctstate SNAT: not DNAT", "-A FORWARD_CUST -m conntrack --ctstate DNAT -j DROP\n",
+	  FWD, UDP4(A, B, 1, 2), .repl_dport = 40000, .want = "DROP policy" },
+	/* The port forward default: a DNATed new flow goes on unless
+	 * FORWARD's own chains refuse it first. */
+	{ "DNAT: a port forward is accepted by default", "",
+	  FWD, TCP4(A, B, 1, 2, SYN), .repl_src = "192.168.1.9", .want = "ACCEPT dnat" },
+	{ "DNAT: FORWARD_CUST refuses it", "-A FORWARD_CUST -p tcp --dport 2 -j DROP\n",
+	  FWD, TCP4(A, B, 1, 2, SYN), .repl_src = "192.168.1.9", .want = "DROP FORWARD_CUST#0" },
+	{ "DNAT: FORWARD's own rule refuses it", "-A FORWARD -p tcp -j REJECT --reject-with tcp-reset\n",
+	  FWD, TCP4(A, B, 1, 2, SYN), .repl_src = "192.168.1.9",
+	  .want = "REJECT/tcp-reset FORWARD#0" },
+	{ "DNAT: a RETURN from FORWARD_CUST reaches the default", "-A FORWARD_CUST -j RETURN\n",
+	  FWD, TCP4(A, B, 1, 2, SYN), .repl_src = "192.168.1.9", .want = "ACCEPT dnat" },
+	{ "DNAT: not a default of INPUT", "",
+	  IN, TCP4(A, B, 1, 2, SYN), .repl_src = "192.168.1.9", .want = "DROP policy" },
+	{ "DNAT: an untranslated new flow meets the policy", "",
 	  FWD, TCP4(A, B, 1, 2, SYN), .want = "DROP policy" },
 	{ "--ctorigsrc on a reply", "-A FORWARD_CUST -m conntrack --ctorigsrc 10.2.0.0/16 -j ACCEPT\n",
 	  FWD, TCP4(A, B, 1, 2, ACK), .reply = true, .want = "ACCEPT FORWARD_CUST#0" },
@@ -661,6 +685,10 @@ run_case(const struct eval_case *c, bool v6)
 		out = c->hook == IN ? IF_NONE : c->hook == FWD ? "eth1" : "eth0";
 	make_ct(&ct, &c->pkt, c->ct == CT_NULL ? 0 : c->ct, c->reply,
 	    c->repl_src);
+	if (c->repl_sport != 0)
+		ct.repl_sport = c->repl_sport;
+	if (c->repl_dport != 0)
+		ct.repl_dport = c->repl_dport;
 	fp = (struct fw_pkt){
 		.p = p, .in_if = if_index(in), .out_if = if_index(out),
 		.ct = c->ct == CT_NULL ? NULL : &ct,
