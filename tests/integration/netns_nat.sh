@@ -18,8 +18,9 @@
 # - Port forward: inet 192.0.2.100 reaches srv's RDP port (3389) at
 #   192.0.2.1; inet's other address does not.
 # - Port forward as the product brief types it, the DNAT rule alone: inet
-#   reaches srv:80 at 192.0.2.1:8080 with no FORWARD rule; a FORWARD_CUST
-#   DROP for it still refuses it.
+#   reaches srv:80 at 192.0.2.1:8080 with no FORWARD rule, every flow
+#   whichever worker srv's replies steer to; a FORWARD_CUST DROP for it
+#   still refuses it.
 # - Hairpin: h1 reaches srv through 192.0.2.1:3389 too.
 # - NETMAP: sites a and b both use 10.0.0.0/24; a reaches b as
 #   172.16.0.0/24, b sees a as 172.17.0.0/24, and the other way round.
@@ -240,12 +241,29 @@ port_forward_other_source() {
 }
 
 # The DNAT rule alone: no FORWARD_CUST rule accepts srv:80, the default
-# for a port forward does.
+# for a port forward does.  8 connections at once: the port changes
+# (8080 -> 80), and so does where srv's replies steer; each must come
+# back to the worker that holds its flow.
 dnat_only_ok() {
-	local seen
-	seen=$(tcp_peer "$srv" 10.0.1.200 80 "$inet" 192.0.2.1 8080)
-	echo "srv saw the client as: $seen"
-	[ "$seen" = 192.0.2.100 ]
+	local i ok=0 pids=()
+	ip netns exec "$srv" timeout 15 socat \
+	    TCP4-LISTEN:80,bind=10.0.1.200,reuseaddr,fork \
+	    SYSTEM:'echo "$SOCAT_PEERADDR"' 2>/dev/null &
+	bg_pids+=("$!")
+	tcp_listening "$srv" 80 || { echo "no listener"; return 1; }
+	for i in $(seq 8); do
+		nsx "$inet" timeout 8 socat -u \
+		    TCP4:192.0.2.1:8080,connect-timeout=4 - \
+		    >"$tmp/fwd.$i" 2>&1 &
+		pids+=("$!")
+	done
+	wait "${pids[@]}"
+	for i in $(seq 8); do
+		echo "srv saw client $i as: $(cat "$tmp/fwd.$i")"
+		[ "$(cat "$tmp/fwd.$i")" = 192.0.2.100 ] && ok=$((ok + 1))
+	done
+	echo "NOTE: $ok of 8 connections"
+	[ "$ok" = 8 ]
 }
 
 # ... and FORWARD_CUST can still refuse it: the connection times out.
