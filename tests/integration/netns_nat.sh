@@ -27,6 +27,9 @@
 # - REDIRECT: h1's TCP to any host on port 8888 is answered by a service
 #   of hexgated's own host side (the lan host TAP, port 2222).
 # - hexctl nat show lists the translations; the nat rules count packets.
+# - The verdict counters (show firewall, hence /metrics) and the rules'
+#   counters never go back: not for a nat rule added and deleted, a
+#   restore of the saved rules, nor a reload of the rule file.
 #
 # Usage: netns_nat.sh BUILD_DIR   (root; exits 77 when it cannot run)
 set -u
@@ -361,6 +364,64 @@ nat_show_ok() {
 	    grep -q . || { echo "the MASQUERADE rule counted nothing"; return 1; }
 }
 
+# fw_counts: every counter a user reads of the IPv4 firewall, one
+# "name value" a line: the verdicts by hook and reason, and each rule's
+# packets from firewall save (by its text).
+fw_counts() {
+	hx --json show firewall | /usr/bin/python3 -c '
+import json, sys
+v = json.load(sys.stdin)["ipv4"]["verdicts"]
+for hook, whys in sorted(v.items()):
+    for why, n in sorted(whys.items()):
+        print("verdict:%s:%s %d" % (hook, why, n))' || return 1
+	hx firewall save | sed -n 's/^\[\([0-9]*\):[0-9]*\] \(.*\)/rule:\2 \1/p' |
+	    tr ' ' '_' | sed 's/_\([0-9]*\)$/ \1/'
+}
+
+# counters_not_lower BEFORE AFTER: each counter of BEFORE is in AFTER,
+# at least as high.
+counters_not_lower() {
+	/usr/bin/python3 - "$1" "$2" <<'PY'
+import sys
+def load(p):
+    return dict(l.rsplit(" ", 1) for l in open(p).read().split("\n") if l)
+a, b = load(sys.argv[1]), load(sys.argv[2])
+bad = [k for k in a if k not in b or int(b[k]) < int(a[k])]
+for k in bad:
+    print("went back: %s %s -> %s" % (k, a[k], b.get(k, "gone")))
+print("NOTE: %d counters, %d nonzero" % (len(a), sum(int(x) > 0 for x in a.values())))
+sys.exit(1 if bad else 0)
+PY
+}
+
+counters_survive_ok() {
+	local step
+	fw_counts >"$tmp/c0" || return 1
+	cat "$tmp/c0"
+	grep -q '^verdict:forward:established [1-9]' "$tmp/c0" || return 1
+	grep -q 'MASQUERADE [1-9]' "$tmp/c0" || return 1
+	hx firewall add PREROUTING_CUST -i wan -p udp --dport 9999 \
+	    -j DNAT --to-destination 10.0.1.200 || return 1
+	fw_counts >"$tmp/c1" || return 1
+	echo "after a nat rule was added:"
+	counters_not_lower "$tmp/c0" "$tmp/c1" || return 1
+	hx firewall delete PREROUTING_CUST -i wan -p udp --dport 9999 \
+	    -j DNAT --to-destination 10.0.1.200 || return 1
+	fw_counts >"$tmp/c2" || return 1
+	echo "after it was deleted:"
+	grep -v -- '--dport_9999_' "$tmp/c1" >"$tmp/c1-kept"
+	counters_not_lower "$tmp/c1-kept" "$tmp/c2" || return 1
+	hx firewall save >"$tmp/saved.v4" || return 1
+	hx firewall restore "$tmp/saved.v4" || return 1
+	fw_counts >"$tmp/c3" || return 1
+	echo "after a restore of the saved rules:"
+	counters_not_lower "$tmp/c2" "$tmp/c3" || return 1
+	hx reload || return 1
+	fw_counts >"$tmp/c4" || return 1
+	echo "after a reload:"
+	counters_not_lower "$tmp/c3" "$tmp/c4"
+}
+
 make_topology
 write_config_r
 start_hexgated "$r"
@@ -377,6 +438,7 @@ check "hairpin: h1 reaches srv through 192.0.2.1:3389" hairpin_ok
 check "REDIRECT: h1's TCP to any host on 8888 reaches hexgate's own service" redirect_ok
 check "REDIRECT: the host's service answers first after 4 s of silence (8 flows)" redirect_idle_ok
 check "hexctl nat show lists translations; nat rules count" nat_show_ok
+check "counters survive a nat change, a restore and a reload" counters_survive_ok
 
 write_config_site sa ra-lan ra-tr 192.168.50.1 192.168.50.2 172.17.0 172.16.0
 write_config_site sb rb-lan rb-tr 192.168.50.2 192.168.50.1 172.16.0 172.17.0
