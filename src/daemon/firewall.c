@@ -461,7 +461,17 @@ hg_fw_prepare(struct hg_daemon *d, const struct hg_config *cfg,
     const struct hg_store_doc *texts, struct dp_fw **out, char *err,
     size_t err_len)
 {
-	return fw_build(d, cfg, texts, out, err, err_len);
+	const struct dp_fw *live = d->dp != NULL ? dp_fw(d->dp) : NULL;
+	int rc;
+
+	rc = fw_build(d, cfg, texts, out, err, err_len);
+	/* A reload: rule files carry no counters; the rules it did not
+	 * change keep theirs.  Losing them is no reason to refuse it. */
+	if (rc == 0 && live != NULL &&
+	    (fw_prog_carry_rules((*out)->prog4, live->prog4) != 0 ||
+	    fw_prog_carry_rules((*out)->prog6, live->prog6) != 0))
+		hg_log_warnx("reload: out of memory: rule counters restart");
+	return rc;
 }
 
 void
@@ -964,6 +974,7 @@ static const char *const why_names[FW_WHY_COUNT] = {
 	[FW_WHY_ESTABLISHED] = "established",
 	[FW_WHY_INVALID] = "invalid",
 	[FW_WHY_UNTRACKED] = "untracked",
+	[FW_WHY_DNAT] = "dnat",
 	[FW_WHY_KNOWN_NET] = "known_network",
 	[FW_WHY_POLICY] = "policy",
 };

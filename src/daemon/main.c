@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,8 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: hexgated -c CONFIG [--check] [--exit-on-eof] [--foreground]\n"
 	    "  -c, --config FILE   JSON configuration (see docs/examples/hexgated.json)\n"
-	    "      --check         check the configuration and exit\n"
+	    "      --check         check the configuration as a start would, short of\n"
+	    "                      opening the ports, and exit\n"
 	    "      --exit-on-eof   stop once every replay or generator input has ended\n"
 	    "                      and no packet is held (pcap tests, benchmarks)\n"
 	    "  -V, --version       print the version\n"
@@ -76,6 +78,63 @@ open_ports(struct hg_daemon *d, uint8_t macs[][ETH_ALEN])
 		    ci->port, io_port_rx_queues(d->ports[i]));
 	}
 	return 0;
+}
+
+/*
+ * --check: every check a start makes that needs no port opened, each
+ * logged as a start logs it: the router tables built as run() builds
+ * them (gateways on a connected network, routes' interfaces), with the
+ * configured MACs or placeholders for the ports' own; the static
+ * neighbours in a table of a start's size; the sets and rule files
+ * loaded and compiled.  0 when all pass.  An afpacket device missing
+ * here is only warned about: the file may be meant for another machine.
+ */
+static int
+check_config(struct hg_daemon *d)
+{
+	uint8_t macs[IP_IF_MAX][ETH_ALEN];
+	struct ip_neigh_table *nt = NULL;
+	struct ip_tables *t;
+	char err[512];
+	int bad = 0;
+
+	for (uint16_t i = 0; i < d->cfg->n_ifs; i++) {
+		const char *port = d->cfg->ifs[i].port;
+
+		/* A device that is not here may be there on the machine
+		 * that runs the file: said, not refused. */
+		if (strncmp(port, "afpacket:", 9) == 0 &&
+		    if_nametoindex(port + 9) == 0)
+			hg_log_warnx("%s: /interfaces/%u/port: no device %s on "
+			    "this machine: a start here would fail to open it",
+			    d->config_path, i, port + 9);
+		if (d->cfg->ifs[i].has_mac)
+			memcpy(macs[i], d->cfg->ifs[i].mac, ETH_ALEN);
+		else
+			mac_from_name(d->cfg->ifs[i].name, macs[i]);
+	}
+	t = hg_build_tables(d->cfg, (const uint8_t (*)[ETH_ALEN])macs,
+	    d->ports, err, sizeof(err));
+	if (t == NULL) {
+		hg_log_warnx("%s: %s", d->config_path, err);
+		bad++;
+	}
+	ip_tables_free(t);
+	if (ip_neigh_table_create(&nt, 65536) != 0 ||
+	    hg_apply_neighbors(nt, d->cfg, err, sizeof(err)) != 0) {
+		hg_log_warnx("%s: neighbours: %s", d->config_path,
+		    nt == NULL ? "out of memory" : err);
+		bad++;
+	}
+	ip_neigh_table_destroy(nt);
+	/* The rule and set files are part of the configuration. */
+	d->n_workers = 1;
+	if (hg_fw_start(d, err, sizeof(err)) != 0) {
+		hg_log_warnx("%s", err);
+		bad++;
+	}
+	hg_fw_stop(d);
+	return bad == 0 ? 0 : -EINVAL;
 }
 
 static void
@@ -337,14 +396,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
-		char err[512];
-
-		/* The rule and set files are part of the configuration. */
-		d.n_workers = 1;
-		rc = hg_fw_start(&d, err, sizeof(err));
-		hg_fw_stop(&d);
-		if (rc != 0) {
-			hg_log_warnx("%s", err);
+		if (check_config(&d) != 0) {
 			hg_config_free(d.cfg);
 			return 1;
 		}

@@ -125,7 +125,7 @@ struct dp_worker {
 struct dp_redir {
 	uint32_t seq;			/* atomic */
 	uint16_t owner;
-	struct ct_tuple key;		/* atomic, word by word */
+	struct ct_tuple key HG_ALIGNED(8);	/* atomic, word by word */
 };
 
 struct dp {

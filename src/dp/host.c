@@ -186,6 +186,9 @@ dp_handoff_wake(struct dp_handoff *h)
 
 /* ---- the redirect map ------------------------------------------------- */
 
+_Static_assert(sizeof(struct ct_tuple) % 8 == 0,
+    "the redirect map copies tuples in 8-byte words");
+
 static uint32_t
 dp_redir_slot(const struct ct_tuple *k)
 {
@@ -198,15 +201,20 @@ dp_redir_note(struct dp_worker *w, const struct ct_result *r)
 	const struct ct_tuple *k = &r->pending.nat_reply;
 	struct dp_redir *s = &w->dp->redir[dp_redir_slot(k)];
 	uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
-	const uint64_t *src = (const uint64_t *)(const void *)k;
 	uint64_t *dst = (uint64_t *)(void *)&s->key;
 
 	if (w->dp->params.n_workers == 1 || (seq & 1) ||
 	    !__atomic_compare_exchange_n(&s->seq, &seq, seq + 1, false,
 	    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 		return;		/* another writer has it: this one is lost */
-	for (size_t i = 0; i < sizeof(*k) / 8; i++)
-		__atomic_store_n(&dst[i], src[i], __ATOMIC_RELAXED);
+	/* k is only 2-byte aligned in its ct_result: word by word
+	 * through memcpy. */
+	for (size_t i = 0; i < sizeof(*k) / 8; i++) {
+		uint64_t word;
+
+		memcpy(&word, (const uint8_t *)k + i * 8, 8);
+		__atomic_store_n(&dst[i], word, __ATOMIC_RELAXED);
+	}
 	__atomic_store_n(&s->owner, w->id, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
 }
@@ -215,9 +223,13 @@ dp_redir_note(struct dp_worker *w, const struct ct_result *r)
 static int
 dp_redir_owner(const struct dp *dp, const struct pkt *p)
 {
-	struct ct_tuple k, got;
+	struct ct_tuple k;
+	union {
+		struct ct_tuple t;
+		uint64_t w[sizeof(struct ct_tuple) / 8];
+	} got;
 	const struct dp_redir *s;
-	uint64_t *dst = (uint64_t *)(void *)&got;
+	uint64_t *dst = got.w;
 	uint32_t seq;
 	uint16_t owner;
 
@@ -233,7 +245,7 @@ dp_redir_owner(const struct dp *dp, const struct pkt *p)
 	owner = __atomic_load_n(&s->owner, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) != seq ||
-	    memcmp(&got, &k, sizeof(k)) != 0 ||
+	    memcmp(&got.t, &k, sizeof(k)) != 0 ||
 	    owner >= dp->params.n_workers)
 		return -1;
 	return owner;

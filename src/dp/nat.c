@@ -56,14 +56,16 @@ dp_fw_ct_info(const struct ct_table *ct, const struct ct_result *cr,
 		ci->expire_s = fi.expires_ns > now_ns ?
 		    (uint32_t)((fi.expires_ns - now_ns) / 1000000000ULL) : 0;
 	} else {
-		/* A new flow: its reply tuple is the original one reversed. */
+		/* A new flow: its reply tuple is the translated one
+		 * PREROUTING chose (ctstate DNAT in FORWARD), else the
+		 * original one reversed. */
 		fi.orig = cr->pending.tuple;
 		reply = fi.orig;
 		memcpy(reply.src, fi.orig.dst, 16);
 		memcpy(reply.dst, fi.orig.src, 16);
 		reply.sport_be = fi.orig.dport_be;
 		reply.dport_be = fi.orig.sport_be;
-		fi.reply = reply;
+		fi.reply = cr->pending.nat != 0 ? cr->pending.nat_reply : reply;
 	}
 	ci->proto = fi.orig.proto;
 	dp_fw_tuple(&fi.orig, ci->orig_src, ci->orig_dst, &ci->orig_sport,
@@ -179,11 +181,38 @@ dp_nat_ok(const struct ct_tuple *t, void *arg)
 }
 
 /*
+ * A destination translation that changes the port (DNAT 8080 -> :80)
+ * changes where the server's replies steer (io_flow_queue() hashes the
+ * ports): they may reach another worker than the one that holds the
+ * flow, which would not know them.  So PREROUTING takes the destination
+ * the rule asks for whatever the steering, and when no source
+ * translation makes the replies come back here by then, POSTROUTING
+ * moves the client's source port (never its address), as SNAT would, to
+ * one whose replies do.  False when none is free.
+ */
+static bool
+dp_nat_steer_back(struct dp_worker *w, struct ct_result *cr, uint64_t now_ns)
+{
+	const struct ct_tuple *o = &cr->pending.tuple;
+	struct ct_nat_range range;
+
+	if ((cr->pending.nat & (CT_MANIP_DST | CT_MANIP_SRC)) != CT_MANIP_DST ||
+	    dp_nat_ok(&cr->pending.nat_reply, w))
+		return true;
+	memset(&range, 0, sizeof(range));
+	memcpy(range.addr_lo, o->src, 16);
+	memcpy(range.addr_hi, o->src, 16);
+	return ct_nat_setup(w->ct, cr, CT_MANIP_SRC, &range, dp_nat_ok, w,
+	    now_ns) == 0;
+}
+
+/*
  * The nat table for a new flow at hook, and the translation it asks for
- * set up on cr.  False when the flow must be dropped (no free tuple).
- * REDIRECT needs no steering: the host's replies come back on the TAP
- * queue this worker punted the flow to (src/io/tap.c), or are handed to
- * it through the redirect map (host.c).
+ * set up on cr; at POSTROUTING, a forwarded flow's replies made to come
+ * back to this worker (dp_nat_steer_back()).  False when the flow must
+ * be dropped (no free tuple).  REDIRECT needs no steering: the host's
+ * replies come back on the TAP queue this worker punted the flow to
+ * (src/io/tap.c), or are handed to it through the redirect map (host.c).
  */
 bool
 dp_nat_new(struct dp_worker *w, const struct fw_prog *prog,
@@ -202,15 +231,19 @@ dp_nat_new(struct dp_worker *w, const struct fw_prog *prog,
 		return true;
 	dp_fw_ct_info(w->ct, cr, now_ns, &ci);
 	rule = fw_eval_nat(prog, w->id, hook, &fp, now_ns);
-	if (rule == FW_RULE_NONE ||
-	    !dp_nat_range(w, (t = fw_prog_target(prog, rule)), p, out_if,
-	    &range))
-		return true;
-	if (ct_nat_setup(w->ct, cr, hook == FW_NAT_PREROUTING ?
-	    CT_MANIP_DST : CT_MANIP_SRC, &range,
-	    t->kind == FW_T_REDIRECT ? NULL : dp_nat_ok, w, now_ns) != 0)
-		return false;
-	if (t->kind == FW_T_REDIRECT)
-		dp_redir_note(w, cr);
-	return true;
+	if (rule != FW_RULE_NONE && dp_nat_range(w,
+	    (t = fw_prog_target(prog, rule)), p, out_if, &range)) {
+		if (ct_nat_setup(w->ct, cr, hook == FW_NAT_PREROUTING ?
+		    CT_MANIP_DST : CT_MANIP_SRC, &range,
+		    hook == FW_NAT_PREROUTING ? NULL : dp_nat_ok, w,
+		    now_ns) != 0)
+			return false;
+		/* A DNAT to hexgate's own address is the host's like a
+		 * REDIRECT: if its replies do not steer here, the map
+		 * says where they go. */
+		if (t->kind == FW_T_REDIRECT || (hook == FW_NAT_PREROUTING &&
+		    !dp_nat_ok(&cr->pending.nat_reply, w)))
+			dp_redir_note(w, cr);
+	}
+	return hook != FW_NAT_POSTROUTING || dp_nat_steer_back(w, cr, now_ns);
 }

@@ -423,6 +423,12 @@ dp_fw_swap(struct dp *dp, struct dp_fw *fw)
 	old = rcu_xchg_pointer(&dp->fw, fw);
 	synchronize_rcu();
 	dp_mirror_carry(fw, old);
+	/* No worker counts in old's programs any more: their totals are
+	 * final, and the new ones go on from them. */
+	if (old != NULL) {
+		fw_prog_carry(fw->prog4, old->prog4);
+		fw_prog_carry(fw->prog6, old->prog6);
+	}
 	dp_fw_free(old);
 }
 

@@ -950,7 +950,9 @@ fw_prog_edit(struct fw_prog *live, enum fw_edit_op op, const char *chain,
 	for (uint32_t i = id + 1; i < live->n_chains; i++)
 		p->chains[i].first = (uint32_t)((int64_t)p->chains[i].first + d);
 	/* Counters go on: each worker's slice, the edited rule's pair
-	 * opened at zero or left out. */
+	 * opened at zero or left out; the verdicts' base came with *live,
+	 * so fw_prog_carry() has nothing to add. */
+	p->carried = true;
 	for (uint16_t w = 0; w < p->n_workers; w++) {
 		struct fw_cslice *to = fw_prog_slice(p, w);
 		struct fw_cslice *from = fw_prog_slice(live, w);
@@ -1068,6 +1070,8 @@ fw_prog_stats(const struct fw_prog *prog, struct fw_prog_stats *st)
 	    prog->n_chains * sizeof(*prog->chains) +
 	    prog->n_addrs * sizeof(*prog->addrs) +
 	    prog->n_ext * sizeof(*prog->ext) + fwc_bytes(prog->cls);
+	memcpy(st->verdicts, prog->base_verdicts, sizeof(st->verdicts));
+	st->log_suppressed = prog->base_log_suppressed;
 	for (uint16_t w = 0; w < prog->n_workers; w++) {
 		struct fw_cslice *s = fw_prog_slice(prog, w);
 

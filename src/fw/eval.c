@@ -89,13 +89,15 @@ load_l4(struct ectx *x, const struct pkt *p, uint8_t icmp_proto)
 }
 
 /* The conntrack facts: an entry's state, with SNAT/DNAT where the reply
- * tuple shows a translation (what IPS_SRC_NAT / IPS_DST_NAT record). */
+ * tuple shows a translation (what IPS_SRC_NAT / IPS_DST_NAT record): of
+ * the address, or of the port for protocols with ports. */
 static void
 load_ct(struct ectx *x, const struct fw_ct_info *ct)
 {
 	uint8_t st = ct == NULL ? 0 : ct->state &
 	    (FW_CT_INVALID | FW_CT_NEW | FW_CT_RELATED | FW_CT_ESTABLISHED |
 	    FW_CT_UNTRACKED);
+	bool ports;
 
 	if (st == 0)
 		st = FW_CT_INVALID;
@@ -103,9 +105,12 @@ load_ct(struct ectx *x, const struct fw_ct_info *ct)
 	if (st & (FW_CT_INVALID | FW_CT_UNTRACKED))
 		return;
 	x->ct = ct;
-	if (memcmp(ct->orig_src, ct->repl_dst, x->alen) != 0)
+	ports = has_port_header(ct->proto);
+	if (memcmp(ct->orig_src, ct->repl_dst, x->alen) != 0 ||
+	    (ports && ct->orig_sport != ct->repl_dport))
 		x->ct_bits |= FW_CT_SNAT;
-	if (memcmp(ct->orig_dst, ct->repl_src, x->alen) != 0)
+	if (memcmp(ct->orig_dst, ct->repl_src, x->alen) != 0 ||
+	    (ports && ct->orig_dport != ct->repl_sport))
 		x->ct_bits |= FW_CT_DNAT;
 }
 
@@ -776,7 +781,7 @@ hook_policy(const struct fw_prog *prog, enum fw_hook hook)
 	return prog->chains[prog->hook_chain[hook]].policy;
 }
 
-/* The appliance's defaults 1 to 5 (fw.h). */
+/* The appliance's defaults 1 to 6 (fw.h). */
 static void
 run_defaults(const struct fw_prog *prog, struct fw_cslice *s,
     enum fw_hook hook, const struct ectx *x, struct fw_verdict *v)
@@ -792,6 +797,11 @@ run_defaults(const struct fw_prog *prog, struct fw_cslice *s,
 	} else if (x->ct_bits & FW_CT_UNTRACKED) {
 		v->kind = FW_VERDICT_ACCEPT;
 		v->why = FW_WHY_UNTRACKED;
+	} else if (hook == FW_HOOK_FORWARD && (x->ct_bits & FW_CT_DNAT)) {
+		/* A new flow a nat rule sent on (a port forward): the DNAT
+		 * rule said where it may go, FORWARD_CUST did not refuse. */
+		v->kind = FW_VERDICT_ACCEPT;
+		v->why = FW_WHY_DNAT;
 	} else if (hook != FW_HOOK_OUTPUT && from_known_net(prog, x)) {
 		v->kind = FW_VERDICT_ACCEPT;
 		v->why = FW_WHY_KNOWN_NET;

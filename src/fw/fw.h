@@ -511,10 +511,13 @@ int fw_err_format(const struct fw_err *e, const char *src, char *buf,
  *     1. conntrack ESTABLISHED or RELATED          -> ACCEPT
  *     2. conntrack INVALID                         -> DROP
  *     3. conntrack UNTRACKED                       -> ACCEPT
- *     4. source in a known network (INPUT, FORWARD) -> ACCEPT
- *     5. the chain's policy (hexgate's default: DROP for INPUT and
+ *     4. conntrack DNAT (FORWARD): a port forward   -> ACCEPT
+ *     5. source in a known network (INPUT, FORWARD) -> ACCEPT
+ *     6. the chain's policy (hexgate's default: DROP for INPUT and
  *        FORWARD, ACCEPT for OUTPUT; a file may set it with :CHAIN POLICY)
- *   OUTPUT has no step 4 and is for traffic the host side sends.
+ *   OUTPUT has no step 5 and is for traffic the host side sends.  Step 4
+ *   admits what a nat rule (PREROUTING_CUST -j DNAT) chose to forward,
+ *   after FORWARD_CUST had its say: writing the DNAT rule is the consent.
  *
  * The first terminal verdict wins (ACCEPT, DROP, REJECT); RETURN from a
  * user chain goes back to the caller, RETURN from a customer chain goes on
@@ -546,8 +549,9 @@ enum fw_why {
 	FW_WHY_ESTABLISHED,	/* default 1 */
 	FW_WHY_INVALID,		/* default 2 */
 	FW_WHY_UNTRACKED,	/* default 3 */
-	FW_WHY_KNOWN_NET,	/* default 4 */
-	FW_WHY_POLICY,		/* default 5 */
+	FW_WHY_DNAT,		/* default 4 */
+	FW_WHY_KNOWN_NET,	/* default 5 */
+	FW_WHY_POLICY,		/* default 6 */
 	FW_WHY_COUNT
 };
 
@@ -588,7 +592,7 @@ struct fw_compile_env {
 	 * compiled program holds references (fw_sets_ref) on the sets it
 	 * uses until fw_prog_free(). */
 	struct fw_sets *sets;
-	/* Known networks of the rule set's family (default 4). */
+	/* Known networks of the rule set's family (default 5). */
 	uint32_t n_known;
 	const struct fw_addr *known;
 	/* Per-worker counters: fw_eval()'s worker argument is below this. */
@@ -654,10 +658,38 @@ struct fw_prog_stats {
 /* Control thread, while workers run (counters may be a packet behind). */
 void fw_prog_stats(const struct fw_prog *prog, struct fw_prog_stats *st);
 
+/*
+ * Control thread, when `to` has replaced `from` and no worker runs
+ * `from` any more (after the swap's grace period): `to`'s verdict and
+ * log_suppressed counters go on from `from`'s final totals, so they
+ * never go back with a new rule set, whatever it changed.  Once per
+ * program: a program made by fw_prog_edit() already goes on from its
+ * live one's, and to == from (a family neither swap changed) is left
+ * alone.  Rules' counters go with their rule sets (fw_prog_ruleset(),
+ * fw_ruleset_carry_counters()).
+ */
+void fw_prog_carry(struct fw_prog *to, const struct fw_prog *from);
+
 /* A new rule set equal to the compiled one, with each rule's and each
  * built-in chain's pkts/bytes set to the live totals (for save, and to
  * carry counters into the next program).  NULL when out of memory. */
 struct fw_ruleset *fw_prog_ruleset(const struct fw_prog *prog) HG_MUST_CHECK;
+
+/*
+ * Gives each rule of rs that has no counters (0 packets, 0 bytes) those
+ * of the rule of live with the same text in the same chain and table
+ * (the first one not given already, for rules written twice), and each
+ * built-in chain without counters live's: a reload of rule files, which
+ * carry no counters, keeps the counters of the rules it did not change.
+ * -ENOMEM leaves rs with what it was given so far.
+ */
+int fw_ruleset_carry_counters(struct fw_ruleset *rs,
+    const struct fw_prog *live) HG_MUST_CHECK;
+/* fw_ruleset_carry_counters() for the rule set of to, a program compiled
+ * but not yet published (a reload's).  live must not have an edit
+ * pending (fw_prog_edit()). */
+int fw_prog_carry_rules(struct fw_prog *to, const struct fw_prog *live)
+    HG_MUST_CHECK;
 
 /* fw_ruleset_print() of the compiled rule set (with FW_PRINT_COUNTERS,
  * the live counters).  NULL when out of memory. */

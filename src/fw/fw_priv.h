@@ -284,6 +284,11 @@ struct fw_prog {
 	size_t slice_bytes;		/* cache-line multiple */
 	uint8_t *slices;		/* n_workers of them */
 	struct fw_ruleset *rs;		/* kept copy, base counters */
+	/* Verdict counters of the programs before it (fw_prog_carry());
+	 * control thread only, workers count in their slices. */
+	uint64_t base_verdicts[FW_HOOK_COUNT][FW_WHY_COUNT];
+	uint64_t base_log_suppressed;
+	bool carried;			/* base_* set, or edited from live */
 	struct fwc *cls;		/* classify.c: next candidate rule */
 	struct fw_pshare *share;	/* owner of what edits share */
 	struct fw_undo *undo;		/* fw_prog_edit(): how to take it back */

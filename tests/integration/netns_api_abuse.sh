@@ -125,6 +125,46 @@ fd_limit_ok() {
 	[ "$(jget 'j["after"]')" = 200 ]
 }
 
+# The same on the control socket: 100 idle connections at 64
+# descriptors; the control thread rests instead of spinning, logs a line
+# a second at most, and the socket answers once they close.
+ctl_fd_limit_ok() {
+	local before after lines
+	before=$(grep -c 'ctl: accept' "$tmp/hexgated.log")
+	/usr/bin/python3 - "$sock" "$hg_pid" <<'PY' | tee "$tmp/out"
+import json, os, socket, sys, time
+path, pid = sys.argv[1], int(sys.argv[2])
+tick = os.sysconf("SC_CLK_TCK")
+def cpu():
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / tick
+held = []
+for _ in range(100):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.setblocking(False)
+    try:
+        s.connect(path)
+    except (BlockingIOError, OSError):
+        pass
+    held.append(s)
+c0, t0 = cpu(), time.time()
+time.sleep(3)
+c1, t1 = cpu(), time.time()
+for s in held:
+    s.close()
+print(json.dumps({"cpu_s": round(c1 - c0, 3), "wall_s": round(t1 - t0, 3)}))
+PY
+	sleep 0.5
+	after=$(grep -c 'ctl: accept' "$tmp/hexgated.log")
+	lines=$((after - before))
+	echo "NOTE: hexgated $(jget 'j["cpu_s"]') s CPU in $(jget 'j["wall_s"]') s; $lines 'ctl: accept' lines"
+	[ "$lines" -ge 1 ] || { echo "the limit was not reached"; return 1; }
+	[ "$lines" -le 10 ] || return 1
+	jget 'j["cpu_s"] <= 0.1 * j["wall_s"]' | grep -qx True ||
+	    { echo "hexgated was busy"; return 1; }
+	hx show version | grep -q '^version:'
+}
+
 # While 30 sources guess passwords at once, the control socket answers
 # within 1 s each time; the right password works once they stop.
 login_flood_ok() {
@@ -166,5 +206,7 @@ check "150 wrong passwords at once: hexctl within 1 s; then the right one works"
 stop_hexgated
 start_limited 64 64
 check "at 64 descriptors: no spin, few log lines, answers after" fd_limit_ok
+check "at 64 descriptors on the control socket: no spin, few log lines, answers after" \
+    ctl_fd_limit_ok
 check "hexgated still running" alive_ok
 finish

@@ -17,12 +17,19 @@
 #   and sees hexgated's wan address as the source.
 # - Port forward: inet 192.0.2.100 reaches srv's RDP port (3389) at
 #   192.0.2.1; inet's other address does not.
+# - Port forward as the product brief types it, the DNAT rule alone: inet
+#   reaches srv:80 at 192.0.2.1:8080 with no FORWARD rule, every flow
+#   whichever worker srv's replies steer to; a FORWARD_CUST DROP for it
+#   still refuses it.
 # - Hairpin: h1 reaches srv through 192.0.2.1:3389 too.
 # - NETMAP: sites a and b both use 10.0.0.0/24; a reaches b as
 #   172.16.0.0/24, b sees a as 172.17.0.0/24, and the other way round.
 # - REDIRECT: h1's TCP to any host on port 8888 is answered by a service
 #   of hexgated's own host side (the lan host TAP, port 2222).
 # - hexctl nat show lists the translations; the nat rules count packets.
+# - The verdict counters (show firewall, hence /metrics) and the rules'
+#   counters never go back: not for a nat rule added and deleted, a
+#   restore of the saved rules, nor a reload of the rule file.
 #
 # Usage: netns_nat.sh BUILD_DIR   (root; exits 77 when it cannot run)
 set -u
@@ -107,6 +114,7 @@ COMMIT
 -A PREROUTING_CUST -i lan -d 192.0.2.1/32 -p tcp -m tcp --dport 3389 -j DNAT --to-destination 10.0.1.200
 -A PREROUTING_CUST -i lan -p tcp -m tcp --dport 8888 -j REDIRECT --to-ports 2222
 -A PREROUTING_CUST -i lan -p tcp -m tcp --dport 8889 -j REDIRECT --to-ports 2223
+-A PREROUTING_CUST -i wan -p tcp --dport 8080 -j DNAT --to-destination 10.0.1.200:80
 -A POSTROUTING_CUST -o dmz -s 10.0.1.0/25 -d 10.0.1.200/32 -p tcp -m tcp --dport 3389 -j MASQUERADE
 -A POSTROUTING_CUST -o wan -s 10.0.1.0/24 -j MASQUERADE
 COMMIT
@@ -158,10 +166,11 @@ start_site() {
 	fatal "hexgated for site $name starts" "$(tail -n 5 "$tmp/$name.log")"
 }
 
-# tcp_peer NS_SERVER ADDR PORT NS_CLIENT DST: one connection; prints the
-# address the server saw the client come from.
+# tcp_peer NS_SERVER ADDR PORT NS_CLIENT DST [DPORT]: one connection (to
+# DST:DPORT, PORT by default); prints the address the server saw the
+# client come from.
 tcp_peer() {
-	local srv_ns=$1 bind=$2 port=$3 cli_ns=$4 dst=$5 out pid
+	local srv_ns=$1 bind=$2 port=$3 cli_ns=$4 dst=$5 dport=${6:-$3} out pid
 	ip netns exec "$srv_ns" timeout 15 socat -u \
 	    TCP4-LISTEN:"$port",bind="$bind",reuseaddr \
 	    SYSTEM:'echo "$SOCAT_PEERADDR"' 2>/dev/null &
@@ -169,7 +178,7 @@ tcp_peer() {
 	bg_pids+=("$pid")
 	tcp_listening "$srv_ns" "$port" || { echo "no listener"; return 1; }
 	out=$(nsx "$cli_ns" timeout 8 socat -u \
-	    TCP4:"$dst":"$port",connect-timeout=4 - 2>&1)
+	    TCP4:"$dst":"$dport",connect-timeout=4 - 2>&1)
 	echo "$out"
 }
 
@@ -231,6 +240,54 @@ port_forward_other_source() {
 	echo "$out"
 	kill "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
+	[ "$rc" != 0 ] && ! echo "$out" | grep -q reached
+}
+
+# The DNAT rule alone: no FORWARD_CUST rule accepts srv:80, the default
+# for a port forward does.  8 connections at once: the port changes
+# (8080 -> 80), and so does where srv's replies steer; each must come
+# back to the worker that holds its flow.
+dnat_only_ok() {
+	local i ok=0 pids=()
+	ip netns exec "$srv" timeout 15 socat \
+	    TCP4-LISTEN:80,bind=10.0.1.200,reuseaddr,fork \
+	    SYSTEM:'echo "$SOCAT_PEERADDR"' 2>/dev/null &
+	bg_pids+=("$!")
+	tcp_listening "$srv" 80 || { echo "no listener"; return 1; }
+	for i in $(seq 8); do
+		nsx "$inet" timeout 8 socat -u \
+		    TCP4:192.0.2.1:8080,connect-timeout=4 - \
+		    >"$tmp/fwd.$i" 2>&1 &
+		pids+=("$!")
+	done
+	wait "${pids[@]}"
+	for i in $(seq 8); do
+		echo "srv saw client $i as: $(cat "$tmp/fwd.$i")"
+		[ "$(cat "$tmp/fwd.$i")" = 192.0.2.100 ] && ok=$((ok + 1))
+	done
+	echo "NOTE: $ok of 8 connections"
+	[ "$ok" = 8 ]
+}
+
+# ... and FORWARD_CUST can still refuse it: the connection times out.
+dnat_forward_drop_ok() {
+	local out rc pid
+	hx firewall add FORWARD_CUST -d 10.0.1.200 -p tcp --dport 80 -j DROP ||
+	    return 1
+	ip netns exec "$srv" timeout 10 socat -u \
+	    TCP4-LISTEN:80,bind=10.0.1.200,reuseaddr SYSTEM:'echo reached' \
+	    2>/dev/null &
+	pid=$!
+	bg_pids+=("$pid")
+	tcp_listening "$srv" 80 || return 1
+	out=$(nsx "$inet" timeout 6 socat -u \
+	    TCP4:192.0.2.1:8080,connect-timeout=3 - 2>&1)
+	rc=$?
+	echo "$out"
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	hx firewall delete FORWARD_CUST -d 10.0.1.200 -p tcp --dport 80 \
+	    -j DROP || return 1
 	[ "$rc" != 0 ] && ! echo "$out" | grep -q reached
 }
 
@@ -307,6 +364,64 @@ nat_show_ok() {
 	    grep -q . || { echo "the MASQUERADE rule counted nothing"; return 1; }
 }
 
+# fw_counts: every counter a user reads of the IPv4 firewall, one
+# "name value" a line: the verdicts by hook and reason, and each rule's
+# packets from firewall save (by its text).
+fw_counts() {
+	hx --json show firewall | /usr/bin/python3 -c '
+import json, sys
+v = json.load(sys.stdin)["ipv4"]["verdicts"]
+for hook, whys in sorted(v.items()):
+    for why, n in sorted(whys.items()):
+        print("verdict:%s:%s %d" % (hook, why, n))' || return 1
+	hx firewall save | sed -n 's/^\[\([0-9]*\):[0-9]*\] \(.*\)/rule:\2 \1/p' |
+	    tr ' ' '_' | sed 's/_\([0-9]*\)$/ \1/'
+}
+
+# counters_not_lower BEFORE AFTER: each counter of BEFORE is in AFTER,
+# at least as high.
+counters_not_lower() {
+	/usr/bin/python3 - "$1" "$2" <<'PY'
+import sys
+def load(p):
+    return dict(l.rsplit(" ", 1) for l in open(p).read().split("\n") if l)
+a, b = load(sys.argv[1]), load(sys.argv[2])
+bad = [k for k in a if k not in b or int(b[k]) < int(a[k])]
+for k in bad:
+    print("went back: %s %s -> %s" % (k, a[k], b.get(k, "gone")))
+print("NOTE: %d counters, %d nonzero" % (len(a), sum(int(x) > 0 for x in a.values())))
+sys.exit(1 if bad else 0)
+PY
+}
+
+counters_survive_ok() {
+	local step
+	fw_counts >"$tmp/c0" || return 1
+	cat "$tmp/c0"
+	grep -q '^verdict:forward:established [1-9]' "$tmp/c0" || return 1
+	grep -q 'MASQUERADE [1-9]' "$tmp/c0" || return 1
+	hx firewall add PREROUTING_CUST -i wan -p udp --dport 9999 \
+	    -j DNAT --to-destination 10.0.1.200 || return 1
+	fw_counts >"$tmp/c1" || return 1
+	echo "after a nat rule was added:"
+	counters_not_lower "$tmp/c0" "$tmp/c1" || return 1
+	hx firewall delete PREROUTING_CUST -i wan -p udp --dport 9999 \
+	    -j DNAT --to-destination 10.0.1.200 || return 1
+	fw_counts >"$tmp/c2" || return 1
+	echo "after it was deleted:"
+	grep -v -- '--dport_9999_' "$tmp/c1" >"$tmp/c1-kept"
+	counters_not_lower "$tmp/c1-kept" "$tmp/c2" || return 1
+	hx firewall save >"$tmp/saved.v4" || return 1
+	hx firewall restore "$tmp/saved.v4" || return 1
+	fw_counts >"$tmp/c3" || return 1
+	echo "after a restore of the saved rules:"
+	counters_not_lower "$tmp/c2" "$tmp/c3" || return 1
+	hx reload || return 1
+	fw_counts >"$tmp/c4" || return 1
+	echo "after a reload:"
+	counters_not_lower "$tmp/c3" "$tmp/c4"
+}
+
 make_topology
 write_config_r
 start_hexgated "$r"
@@ -317,10 +432,13 @@ check "MASQUERADE: 4 MiB TCP h1 -> inet, sha256 matches" masquerade_data_ok
 check "MASQUERADE: UDP h1 -> inet, seen as 192.0.2.1" udp_masquerade_ok
 check "port forward: inet 192.0.2.100 reaches srv:3389 at 192.0.2.1" port_forward_ok
 check "port forward: inet's other address does not" port_forward_other_source
+check "port forward, DNAT rule alone: inet reaches srv:80 at 192.0.2.1:8080" dnat_only_ok
+check "port forward, DNAT rule alone: a FORWARD_CUST DROP refuses it" dnat_forward_drop_ok
 check "hairpin: h1 reaches srv through 192.0.2.1:3389" hairpin_ok
 check "REDIRECT: h1's TCP to any host on 8888 reaches hexgate's own service" redirect_ok
 check "REDIRECT: the host's service answers first after 4 s of silence (8 flows)" redirect_idle_ok
 check "hexctl nat show lists translations; nat rules count" nat_show_ok
+check "counters survive a nat change, a restore and a reload" counters_survive_ok
 
 write_config_site sa ra-lan ra-tr 192.168.50.1 192.168.50.2 172.17.0 172.16.0
 write_config_site sb rb-lan rb-tr 192.168.50.2 192.168.50.1 172.16.0 172.17.0

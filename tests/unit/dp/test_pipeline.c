@@ -38,11 +38,14 @@ static const uint8_t mac_peer[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x20 };
 
 static const char rules[] =
     "*nat\n"
+    "-A PREROUTING_CUST -i wan -p udp --dport 8080 -j DNAT --to-destination 10.1.0.2:80\n"
+    "-A PREROUTING_CUST -i wan -p udp --dport 9090 -j DNAT --to-destination 10.1.0.2:90\n"
     "-A POSTROUTING_CUST -o wan -j MASQUERADE\n"
     "COMMIT\n"
     "*filter\n"
     "-A FORWARD_CUST -p udp --dport 7 -j DROP\n"
     "-A FORWARD_CUST -p udp --dport 8 -j REJECT\n"
+    "-A FORWARD_CUST -d 10.1.0.2 -p udp --dport 90 -j DROP\n"
     "COMMIT\n";
 
 struct rig {
@@ -52,16 +55,17 @@ struct rig {
 	struct io_port *ports[2];
 };
 
+/* The rig with n_workers workers; the tests drive worker 0. */
 static int
-rig_setup(void **state)
+rig_setup_n(void **state, uint16_t n_workers)
 {
 	static const char names[2][FW_IFNAME_MAX] = { "lan", "wan" };
 	struct rig *r = calloc(1, sizeof(*r));
-	struct dp_params params = { .n_workers = 1, .n_if = 2,
+	struct dp_params params = { .n_workers = n_workers, .n_if = 2,
 	    .pool_bufs = 512, .ct_entries = 1024 };
 	struct fw_addr known = { .addr = { 10, 1 }, .mask = { 255, 255, 255 } };
 	struct fw_compile_env env = { .n_if = 2, .if_names = names,
-	    .n_known = 1, .known = &known, .n_workers = 1 };
+	    .n_known = 1, .known = &known, .n_workers = n_workers };
 	struct fw_parse_opts o = { .family = FW_IPV4 };
 	struct fw_ruleset *rs;
 	struct fw_errs errs;
@@ -83,7 +87,8 @@ rig_setup(void **state)
 		ifp->n_addr4 = 1;
 		ifp->addr4[0].addr_be = htonl(i ? WAN_ADDR : 0x0a010001);
 		ifp->addr4[0].plen = 24;
-		if (io_port_open(&r->ports[i], "null", 1, err, sizeof(err)) != 0)
+		if (io_port_open(&r->ports[i], "null", n_workers, err,
+		    sizeof(err)) != 0)
 			fail_msg("null port: %s", err);
 		params.ports[i] = r->ports[i];
 	}
@@ -97,6 +102,9 @@ rig_setup(void **state)
 	    (const uint8_t *)&a, mac_peer), 0);
 	assert_int_equal(dp_create(&r->dp, &params, t, r->nt), 0);
 	r->w = r->dp->workers[0];
+	/* Null ports do not steer; the rig's ports stand for afpacket
+	 * ones, which deliver on the queue io_flow_queue() names. */
+	r->dp->flow_exact = true;
 
 	assert_int_equal(fw_parse(rules, strlen(rules), &o, &rs, &errs), 0);
 	fw = calloc(1, sizeof(*fw));
@@ -109,6 +117,18 @@ rig_setup(void **state)
 	r->w->tables = dp_tables(r->dp);
 	*state = r;
 	return 0;
+}
+
+static int
+rig_setup(void **state)
+{
+	return rig_setup_n(state, 1);
+}
+
+static int
+rig_setup2(void **state)
+{
+	return rig_setup_n(state, 2);
 }
 
 static int
@@ -184,6 +204,26 @@ tcp(struct rig *r, uint16_t sport, uint8_t flags, uint32_t seq)
 	th->flags = flags;
 	th->win_be = htons(1000);
 	th->csum_be = pkt_l4_csum4(ip, th, 20, IPPROTO_TCP_);
+	assert_int_equal(pkt_parse(p, NULL), PKT_DROP_NONE);
+	return p;
+}
+
+/* A UDP frame from the WAN peer to dst:dport. */
+static struct pkt *
+udp_from_wan(struct rig *r, uint32_t dst, uint16_t sport, uint16_t dport)
+{
+	struct pkt *p = udp(r, dst, sport, dport, 64);
+	struct eth_hdr *eh = pkt_eth(p);
+	struct ip4_hdr *ip = (struct ip4_hdr *)(void *)(eh + 1);
+	struct udp_hdr *u = (struct udp_hdr *)(void *)(ip + 1);
+
+	memcpy(eh->dst, mac_r1, ETH_ALEN);
+	memcpy(eh->src, mac_peer, ETH_ALEN);
+	ip->src_be = htonl(WAN_PEER);
+	pkt_ip4_set_csum(ip);
+	u->csum_be = 0;
+	u->csum_be = pkt_l4_csum4(ip, u, 12, IPPROTO_UDP_);
+	p->in_if = 1;
 	assert_int_equal(pkt_parse(p, NULL), PKT_DROP_NONE);
 	return p;
 }
@@ -333,6 +373,121 @@ test_postrouting_source_limit(void **state)
 	assert_int_equal(cs.src_limited, port - 10000 - cs.in_use);
 }
 
+/*
+ * A port forward written as one DNAT rule: the WAN peer (no known
+ * network) reaches the LAN host with no FORWARD rule, because the
+ * default admits what a PREROUTING DNAT sent on; a FORWARD_CUST rule
+ * that drops the translated flow still wins.
+ */
+static void
+test_port_forward_needs_no_forward_rule(void **state)
+{
+	struct rig *r = *state;
+	struct dp_if_stats lan0 = ifstats(r, 0), wan0 = ifstats(r, 1);
+
+	add(r, udp_from_wan(r, WAN_ADDR, 6000, 8080));
+	dp_pipeline_rx(r->w, NOW);
+	assert_int_equal(ifstats(r, 0).tx_pkts, lan0.tx_pkts + 1);
+	assert_int_equal(ifstats(r, 1).drops_total, wan0.drops_total);
+
+	add(r, udp_from_wan(r, WAN_ADDR, 6001, 9090));
+	dp_pipeline_rx(r->w, NOW);
+	assert_int_equal(ifstats(r, 0).tx_pkts, lan0.tx_pkts + 1);
+	assert_int_equal(ifstats(r, 1).drops[PKT_DROP_FW_DROP],
+	    wan0.drops[PKT_DROP_FW_DROP] + 1);
+
+	/* The same host and port without the DNAT still meets the
+	 * policy. */
+	add(r, udp_from_wan(r, LAN_HOST, 6002, 80));
+	dp_pipeline_rx(r->w, NOW);
+	assert_int_equal(ifstats(r, 0).tx_pkts, lan0.tx_pkts + 1);
+	assert_int_equal(ifstats(r, 1).drops[PKT_DROP_FW_POLICY],
+	    wan0.drops[PKT_DROP_FW_POLICY] + 1);
+}
+
+/* The queue, so the worker, a reply from the LAN host's port 80 to the
+ * WAN peer's port arrives on with two workers. */
+static uint16_t
+reply_queue(uint16_t peer_port)
+{
+	struct io_flow_key k;
+	uint32_t a;
+
+	memset(&k, 0, sizeof(k));
+	a = htonl(LAN_HOST);
+	memcpy(k.src, &a, 4);
+	a = htonl(WAN_PEER);
+	memcpy(k.dst, &a, 4);
+	k.sport_be = htons(80);
+	k.dport_be = htons(peer_port);
+	k.l3 = PKT_L3_IP4;
+	k.proto = IPPROTO_UDP_;
+	return io_flow_queue(&k, 2);
+}
+
+struct flows_seen {
+	unsigned n;
+	struct ct_flow_info fi[4];
+};
+
+static int
+flow_seen(const struct ct_flow_info *fi, void *arg)
+{
+	struct flows_seen *s = arg;
+
+	if (s->n < 4)
+		s->fi[s->n] = *fi;
+	s->n++;
+	return 0;
+}
+
+/*
+ * With two workers a DNAT that changes the port (8080 -> 80) changes
+ * where the server's replies steer.  The forward still goes through
+ * worker 0, and its replies come back to it: when they would not, the
+ * client's source port (not its address) is moved to one that steers
+ * here; when they would, nothing else changes.
+ */
+static void
+test_port_forward_replies_steer_back(void **state)
+{
+	struct rig *r = *state;
+	struct flows_seen seen = { 0 };
+	uint16_t away = 20000, here = 20000;
+	uint16_t port;
+
+	while (reply_queue(away) == 0)
+		away++;
+	while (reply_queue(here) != 0)
+		here++;
+	add(r, udp_from_wan(r, WAN_ADDR, away, 8080));
+	dp_pipeline_rx(r->w, NOW);
+	assert_int_equal(ifstats(r, 0).tx_pkts, 1);
+	assert_int_equal(ifstats(r, 1).drops_total, 0);
+	add(r, udp_from_wan(r, WAN_ADDR, here, 8080));
+	dp_pipeline_rx(r->w, NOW);
+	assert_int_equal(ifstats(r, 0).tx_pkts, 2);
+
+	assert_int_equal(dp_ct_walk(r->dp, NOW, flow_seen, &seen), 0);
+	assert_int_equal(seen.n, 2);
+	for (unsigned i = 0; i < 2; i++) {
+		const struct ct_flow_info *fi = &seen.fi[i];
+		uint32_t peer = htonl(WAN_PEER), host = htonl(LAN_HOST);
+
+		/* Replies come from the LAN host's port 80, to the WAN
+		 * peer's own address, on a port that steers to worker 0. */
+		assert_memory_equal(fi->reply.src, &host, 4);
+		assert_int_equal(ntohs(fi->reply.sport_be), 80);
+		assert_memory_equal(fi->reply.dst, &peer, 4);
+		port = ntohs(fi->reply.dport_be);
+		assert_int_equal(reply_queue(port), 0);
+		if (ntohs(fi->orig.sport_be) == here)
+			assert_int_equal(port, here);
+		else
+			assert_int_equal(ntohs(fi->orig.sport_be), away);
+	}
+}
+
 int
 main(void)
 {
@@ -345,6 +500,12 @@ main(void)
 		    rig_setup, rig_teardown),
 		cmocka_unit_test_setup_teardown(test_postrouting_source_limit,
 		    rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_port_forward_needs_no_forward_rule, rig_setup,
+		    rig_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_port_forward_replies_steer_back, rig_setup2,
+		    rig_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

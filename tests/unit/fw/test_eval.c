@@ -269,7 +269,8 @@ verdict_str(const struct fw_prog *prog, const struct fw_verdict *v, char *buf,
 {
 	static const char *const kinds[] = { "ACCEPT", "DROP", "REJECT" };
 	static const char *const whys[] = {
-		"rule", "established", "invalid", "untracked", "known", "policy",
+		"rule", "established", "invalid", "untracked", "dnat", "known",
+		"policy",
 	};
 	enum fw_table_id t;
 	const char *chain;
@@ -301,6 +302,8 @@ struct eval_case {
 	uint8_t ct;		/* FW_CT_* state; 0: NEW; CT_NULL */
 	bool reply;
 	const char *repl_src;	/* the reply comes from elsewhere: DNAT */
+	uint16_t repl_sport;	/* ... or from another port: DNAT */
+	uint16_t repl_dport;	/* ... or goes to another port: SNAT */
 	const char *want;
 };
 
@@ -398,6 +401,27 @@ static const struct eval_case cases[] = {
 	{ "--ctstate DNAT", "-A FORWARD_CUST -m conntrack --ctstate DNAT -j ACCEPT\n",
 	  FWD, TCP4(A, B, 1, 2, SYN), .repl_src = "192.168.1.9", .want = "ACCEPT FORWARD_CUST#0" },
 	{ "--ctstate DNAT, not translated", "-A FORWARD_CUST -m conntrack --ctstate DNAT -j ACCEPT\n",
+	  FWD, TCP4(A, B, 1, 2, SYN), .want = "DROP policy" },
+	{ "--ctstate DNAT of the port alone", "-A FORWARD_CUST -m conntrack --ctstate DNAT -j ACCEPT\n",
+	  FWD, TCP4(A, B, 1, 2, SYN), .repl_sport = 8080, .want = "ACCEPT FORWARD_CUST#0" },
+	{ "--ctstate SNAT of the port alone", "-A FORWARD_CUST -m conntrack --ctstate SNAT -j ACCEPT\n",
+	  FWD, UDP4(A, B, 1, 2), .repl_dport = 40000, .want = "ACCEPT FORWARD_CUST#0" },
+	{ "--ctstate SNAT: not DNAT", "-A FORWARD_CUST -m conntrack --ctstate DNAT -j DROP\n",
+	  FWD, UDP4(A, B, 1, 2), .repl_dport = 40000, .want = "DROP policy" },
+	/* The port forward default: a DNATed new flow goes on unless
+	 * FORWARD's own chains refuse it first. */
+	{ "DNAT: a port forward is accepted by default", "",
+	  FWD, TCP4(A, B, 1, 2, SYN), .repl_src = "192.168.1.9", .want = "ACCEPT dnat" },
+	{ "DNAT: FORWARD_CUST refuses it", "-A FORWARD_CUST -p tcp --dport 2 -j DROP\n",
+	  FWD, TCP4(A, B, 1, 2, SYN), .repl_src = "192.168.1.9", .want = "DROP FORWARD_CUST#0" },
+	{ "DNAT: FORWARD's own rule refuses it", "-A FORWARD -p tcp -j REJECT --reject-with tcp-reset\n",
+	  FWD, TCP4(A, B, 1, 2, SYN), .repl_src = "192.168.1.9",
+	  .want = "REJECT/tcp-reset FORWARD#0" },
+	{ "DNAT: a RETURN from FORWARD_CUST reaches the default", "-A FORWARD_CUST -j RETURN\n",
+	  FWD, TCP4(A, B, 1, 2, SYN), .repl_src = "192.168.1.9", .want = "ACCEPT dnat" },
+	{ "DNAT: not a default of INPUT", "",
+	  IN, TCP4(A, B, 1, 2, SYN), .repl_src = "192.168.1.9", .want = "DROP policy" },
+	{ "DNAT: an untranslated new flow meets the policy", "",
 	  FWD, TCP4(A, B, 1, 2, SYN), .want = "DROP policy" },
 	{ "--ctorigsrc on a reply", "-A FORWARD_CUST -m conntrack --ctorigsrc 10.2.0.0/16 -j ACCEPT\n",
 	  FWD, TCP4(A, B, 1, 2, ACK), .reply = true, .want = "ACCEPT FORWARD_CUST#0" },
@@ -661,6 +685,10 @@ run_case(const struct eval_case *c, bool v6)
 		out = c->hook == IN ? IF_NONE : c->hook == FWD ? "eth1" : "eth0";
 	make_ct(&ct, &c->pkt, c->ct == CT_NULL ? 0 : c->ct, c->reply,
 	    c->repl_src);
+	if (c->repl_sport != 0)
+		ct.repl_sport = c->repl_sport;
+	if (c->repl_dport != 0)
+		ct.repl_dport = c->repl_dport;
 	fp = (struct fw_pkt){
 		.p = p, .in_if = if_index(in), .out_if = if_index(out),
 		.ct = c->ct == CT_NULL ? NULL : &ct,
@@ -797,6 +825,187 @@ test_counters(void **state)
 	fw_ruleset_free(rs);
 	fw_prog_free(prog);
 	hg_log_set_level(HG_LOG_INFO);
+}
+
+static uint32_t nat_one(const struct fw_prog *prog, enum fw_nat_hook hook,
+    const struct pspec *s);
+
+/* rules (a whole restore text) compiled for IPv4. */
+static struct fw_prog *
+compile_text(const char *rules)
+{
+	struct fw_compile_env env;
+	struct fw_errs errs;
+	struct fw_prog *prog = NULL;
+	struct fw_ruleset *rs = parse_rules(rules, false);
+
+	env_init(&env, false);
+	assert_int_equal(fw_compile(rs, &env, &prog, &errs), 0);
+	fw_ruleset_free(rs);
+	return prog;
+}
+
+static uint64_t
+verdicts(const struct fw_prog *prog, enum fw_hook hook, enum fw_why why)
+{
+	struct fw_prog_stats st;
+
+	fw_prog_stats(prog, &st);
+	return st.verdicts[hook][why];
+}
+
+/*
+ * The verdict counters ("show firewall", /metrics) go on across every
+ * kind of swap: a rule set compiled anew (a nat change, a restore, a
+ * reload) takes over the totals of the program it replaced, a program
+ * edited from the live one already has them, and a program kept by a
+ * swap (the other family) is not counted twice.
+ */
+static void
+test_counters_carry(void **state)
+{
+	const struct pspec ssh = TCP4(A, B, 40000, 22, SYN);
+	const struct pspec web = TCP4(A, B, 40000, 80, SYN);
+	static const char filter[] =
+	    "*filter\n-A INPUT_CUST -p tcp --dport 22 -j ACCEPT\nCOMMIT\n";
+	struct fw_ruleset *one;
+	struct fw_prog *a, *b, *c, *d;
+	struct fw_verdict v;
+	struct fw_errs errs;
+
+	(void)state;
+	a = compile_text(filter);
+	for (int i = 0; i < 3; i++)
+		eval_one(a, (uint16_t)(i % 2), IN, &ssh, 0, 0, &v);
+	eval_one(a, 0, IN, &web, 0, 0, &v);
+	eval_one(a, 1, FWD, &web, FW_CT_ESTABLISHED, 0, &v);
+
+	/* A nat rule added: the whole rule set compiled again. */
+	b = compile_text("*filter\n-A INPUT_CUST -p tcp --dport 22 -j ACCEPT\n"
+	    "COMMIT\n*nat\n-A PREROUTING_CUST -i eth0 -p tcp --dport 8080 "
+	    "-j DNAT --to-destination 10.0.0.5:80\nCOMMIT\n");
+	assert_int_equal(verdicts(b, IN, FW_WHY_RULE), 0);
+	fw_prog_carry(b, a);
+	assert_int_equal(verdicts(b, IN, FW_WHY_RULE), 3);
+	assert_int_equal(verdicts(b, IN, FW_WHY_POLICY), 1);
+	assert_int_equal(verdicts(b, FWD, FW_WHY_ESTABLISHED), 1);
+	eval_one(b, 1, IN, &ssh, 0, 0, &v);
+	assert_int_equal(verdicts(b, IN, FW_WHY_RULE), 4);
+	/* Once only, and never from itself. */
+	fw_prog_carry(b, a);
+	fw_prog_carry(b, b);
+	assert_int_equal(verdicts(b, IN, FW_WHY_RULE), 4);
+
+	/* A filter rule added by editing the live program: the totals
+	 * came with it; a carry must not add them again. */
+	one = parse_rules("*filter\n-A INPUT_CUST -p udp -j ACCEPT\nCOMMIT\n",
+	    false);
+	assert_int_equal(fw_prog_edit(b, FW_EDIT_INSERT, "INPUT_CUST",
+	    FW_EDIT_APPEND, &fw_ruleset_chain(one, FW_TABLE_FILTER,
+	    "INPUT_CUST")->rules[0], &c, &errs), 0);
+	fw_ruleset_free(one);
+	fw_prog_carry(c, b);
+	assert_int_equal(verdicts(c, IN, FW_WHY_RULE), 4);
+	assert_int_equal(verdicts(c, IN, FW_WHY_POLICY), 1);
+	eval_one(c, 0, IN, &web, 0, 0, &v);
+	assert_int_equal(verdicts(c, IN, FW_WHY_POLICY), 2);
+
+	/* Then a reload: compiled anew again, the sum of all three. */
+	d = compile_text(filter);
+	fw_prog_carry(d, c);
+	assert_int_equal(verdicts(d, IN, FW_WHY_RULE), 4);
+	assert_int_equal(verdicts(d, IN, FW_WHY_POLICY), 2);
+	assert_int_equal(verdicts(d, FWD, FW_WHY_ESTABLISHED), 1);
+	fw_prog_free(d);
+	fw_prog_free(c);	/* b's rule set went to c */
+	fw_prog_free(b);
+	fw_prog_free(a);
+}
+
+/*
+ * A reload reads rule files without counters: each rule that is still
+ * there (same text, same chain, wherever it moved) keeps its counters,
+ * nat rules included; a new or changed rule starts at zero, and a
+ * rule the file gives counters keeps the file's.
+ */
+static void
+test_ruleset_carry_counters(void **state)
+{
+	const struct pspec ssh = TCP4(A, B, 40000, 22, SYN);	/* 40 bytes */
+	const struct pspec web = TCP4(A, B, 40000, 80, SYN);
+	const struct pspec fwd = TCP4(A, "192.0.2.1", 40000, 8080, SYN);
+	struct fw_ruleset *rs;
+	const struct fw_chain *c;
+	struct fw_verdict v;
+	struct fw_prog *live;
+
+	(void)state;
+	live = compile_text("*filter\n"
+	    "-A INPUT_CUST -p tcp --dport 22 -j ACCEPT\n"
+	    "-A INPUT_CUST -p tcp --dport 80 -j ACCEPT\n"
+	    "-A INPUT_CUST -p tcp --dport 80 -j ACCEPT\n"
+	    "COMMIT\n*nat\n"
+	    "-A PREROUTING_CUST -p tcp --dport 8080 -j DNAT --to-destination 10.0.0.5:80\n"
+	    "-A PREROUTING_CUST -p tcp --dport 8081 -j DNAT --to-destination 10.0.0.6:80\n"
+	    "COMMIT\n");
+	for (int i = 0; i < 3; i++)
+		eval_one(live, 0, IN, &ssh, 0, 0, &v);
+	for (int i = 0; i < 2; i++)
+		eval_one(live, 1, IN, &web, 0, 0, &v);
+	eval_one(live, 0, IN, &(struct pspec)UDP4(A, B, 1, 53), 0, 0, &v);
+	assert_int_equal(nat_one(live, FW_NAT_PREROUTING, &fwd), 3);
+
+	rs = parse_rules("*filter\n"
+	    "-A INPUT_CUST -p udp -j ACCEPT\n"
+	    "-A INPUT_CUST -p tcp --dport 80 -j ACCEPT\n"
+	    "[1:2] -A INPUT_CUST -p tcp --dport 80 -j ACCEPT\n"
+	    "-A INPUT_CUST -p tcp --dport 22 -j ACCEPT\n"
+	    "COMMIT\n*nat\n"
+	    "-A PREROUTING_CUST -p tcp --dport 8080 -j DNAT --to-destination 10.0.0.5:80\n"
+	    "-A PREROUTING_CUST -p tcp --dport 8081 -j DNAT --to-destination 10.0.0.7:80\n"
+	    "COMMIT\n", false);
+	assert_int_equal(fw_ruleset_carry_counters(rs, live), 0);
+	c = fw_ruleset_chain(rs, FW_TABLE_FILTER, "INPUT_CUST");
+	assert_int_equal(c->rules[0].pkts, 0);		/* new */
+	assert_int_equal(c->rules[1].pkts, 2);		/* the first :80 */
+	assert_int_equal(c->rules[1].bytes, 2 * 40);
+	assert_int_equal(c->rules[2].pkts, 1);		/* its own [1:2] */
+	assert_int_equal(c->rules[2].bytes, 2);
+	assert_int_equal(c->rules[3].pkts, 3);		/* :22, moved */
+	assert_int_equal(c->rules[3].bytes, 3 * 40);
+	/* The policy's packet (the UDP one), on the built-in chain. */
+	assert_int_equal(fw_ruleset_chain(rs, FW_TABLE_FILTER, "INPUT")->pkts, 1);
+	c = fw_ruleset_chain(rs, FW_TABLE_NAT, "PREROUTING_CUST");
+	assert_int_equal(c->rules[0].pkts, 1);
+	assert_int_equal(c->rules[1].pkts, 0);		/* changed target */
+	fw_ruleset_free(rs);
+
+	/* The same for a program compiled from rule files, before it is
+	 * published (a reload). */
+	{
+		struct fw_prog *next = compile_text("*filter\n"
+		    "-A INPUT_CUST -p tcp --dport 22 -j ACCEPT\nCOMMIT\n");
+		struct fw_ruleset *back;
+
+		assert_int_equal(fw_prog_carry_rules(next, live), 0);
+		eval_one(next, 0, IN, &ssh, 0, 0, &v);
+		back = fw_prog_ruleset(next);
+		assert_non_null(back);
+		assert_int_equal(fw_ruleset_chain(back, FW_TABLE_FILTER,
+		    "INPUT_CUST")->rules[0].pkts, 3 + 1);
+		fw_ruleset_free(back);
+		fw_prog_free(next);
+	}
+
+	/* No live program, or one of the other family: nothing to carry. */
+	rs = parse_rules("*filter\n-A INPUT_CUST -p tcp --dport 22 -j ACCEPT\n"
+	    "COMMIT\n", true);
+	assert_int_equal(fw_ruleset_carry_counters(rs, live), 0);
+	assert_int_equal(fw_ruleset_chain(rs, FW_TABLE_FILTER,
+	    "INPUT_CUST")->rules[0].pkts, 0);
+	assert_int_equal(fw_ruleset_carry_counters(rs, NULL), 0);
+	fw_ruleset_free(rs);
+	fw_prog_free(live);
 }
 
 /* Runs fn with stderr (where hg_log writes) going to a file; returns
@@ -1789,6 +1998,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),
 		cmocka_unit_test(test_counters),
+		cmocka_unit_test(test_counters_carry),
+		cmocka_unit_test(test_ruleset_carry_counters),
 		cmocka_unit_test(test_limit),
 		cmocka_unit_test(test_many_interfaces),
 		cmocka_unit_test(test_jump_loop),
