@@ -136,7 +136,7 @@ import json, os, socket, sys, time
 path, pid = sys.argv[1], int(sys.argv[2])
 tick = os.sysconf("SC_CLK_TCK")
 def cpu():
-    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    f = open("/proc/%d/task/%d/stat" % (pid, pid)).read().rsplit(")", 1)[1].split()
     return (int(f[11]) + int(f[12])) / tick
 held = []
 for _ in range(100):
@@ -157,11 +157,11 @@ PY
 	sleep 0.5
 	after=$(grep -c 'ctl: accept' "$tmp/hexgated.log")
 	lines=$((after - before))
-	echo "NOTE: hexgated $(jget 'j["cpu_s"]') s CPU in $(jget 'j["wall_s"]') s; $lines 'ctl: accept' lines"
+	echo "NOTE: control thread $(jget 'j["cpu_s"]') s CPU in $(jget 'j["wall_s"]') s; $lines 'ctl: accept' lines"
 	[ "$lines" -ge 1 ] || { echo "the limit was not reached"; return 1; }
 	[ "$lines" -le 10 ] || return 1
 	jget 'j["cpu_s"] <= 0.1 * j["wall_s"]' | grep -qx True ||
-	    { echo "hexgated was busy"; return 1; }
+	    { echo "the control thread was busy"; return 1; }
 	hx show version | grep -q '^version:'
 }
 
