@@ -1,6 +1,6 @@
 /*
  * src/cli/hexctl.c: hexctl, the command line client of hexgated's
- * operations (src/daemon/ops.c).  The command words name an operation and
+ * operations (src/daemon/ops/ops.c).  The command words name an operation and
  * give its arguments; hexctl sends {"op": NAME, "args": {...}} on one line
  * to the control socket, reads one JSON answer, and prints it as a table
  * (render.c) or, with --json, as it came.  With --url (or $HEXCTL_URL) the

@@ -19,7 +19,11 @@
 
 #include "../lib/log.h"
 #include "../lib/hg_time.h"
+#include "config/apply.h"
+#include "config/versions.h"
 #include "daemon.h"
+#include "firewall/firewall.h"
+#include "transport/transport.h"
 
 #define EOF_CHECK_MS	20
 
@@ -269,7 +273,7 @@ run(struct hg_daemon *d, bool exit_on_eof)
 	if (rc == 0)
 		rc = hg_host_taps_sync(d, d->cfg, NULL, err, sizeof(err));
 	if (rc == 0)
-		rc = hg_store_started(d, err, sizeof(err));
+		rc = hg_versions_started(d, err, sizeof(err));
 	if (rc != 0) {
 		hg_log_warnx("%s", err);
 		return rc;
@@ -281,10 +285,10 @@ run(struct hg_daemon *d, bool exit_on_eof)
 	if (rc != 0)
 		return rc;
 	/* A version left pending by the last run keeps its deadline. */
-	hg_store_confirm_arm(d);
-	rc = hg_api_start(d, err, sizeof(err));
+	hg_confirm_arm(d);
+	rc = hg_rest_start(d, err, sizeof(err));
 	if (rc != 0) {
-		hg_store_confirm_stop(d);
+		hg_confirm_stop(d);
 		hg_log_warnx("api: %s", err);
 		hg_ctl_close(d, d->cfg->control_socket);
 		return rc;
@@ -312,8 +316,8 @@ run(struct hg_daemon *d, bool exit_on_eof)
 	for (int i = 0; i < 4; i++)
 		if (ev[i] != NULL)
 			event_free(ev[i]);
-	hg_api_stop(d);
-	hg_store_confirm_stop(d);
+	hg_rest_stop(d);
+	hg_confirm_stop(d);
 	hg_ctl_close(d, d->cfg->control_socket);
 	return rc;
 }
@@ -330,7 +334,7 @@ teardown(struct hg_daemon *d)
 	ip_neigh_table_destroy(d->nt);
 	if (d->base != NULL)
 		event_base_free(d->base);
-	hg_store_stop(d);
+	hg_versions_stop(d);
 	hg_config_free(d->cfg);
 }
 
@@ -410,10 +414,11 @@ main(int argc, char **argv)
 		char err[512];
 
 		/* With a store, its newest version is the configuration. */
-		rc = hg_store_boot(&d, err, sizeof(err));
+		rc = hg_versions_boot(&d, hg_config_check_doc, err,
+		    sizeof(err));
 		if (rc != 0) {
 			hg_log_warnx("store: %s", err);
-			hg_store_stop(&d);
+			hg_versions_stop(&d);
 			hg_config_free(d.cfg);
 			return 1;
 		}

@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include "daemon/ops.h"
+#include "daemon/ops/ops.h"
 
 static void
 check_refusal(const struct hg_op_req *r, int rc)

@@ -19,7 +19,7 @@
 #include <jansson.h>
 
 #include "daemon/daemon.h"
-#include "daemon/ops.h"
+#include "daemon/ops/ops.h"
 
 static void
 test_table_checks(void **state)

@@ -1,7 +1,9 @@
 /*
- * src/daemon/build.c: configuration -> router tables, and reloads.
- * Everything is built beside the running state and published in one swap;
- * any error leaves the running state as it was.
+ * src/daemon/config/apply.c: a configuration applied: router tables and
+ * firewall built from it beside the running state and published in one
+ * swap, at a reload or for a stored version (a put, a rollback, the
+ * commit-confirm timer's rollback); any error leaves the running state
+ * as it was.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -9,9 +11,13 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "../lib/log.h"
-#include "api_names.h"
-#include "daemon.h"
+#include "../../fw/set.h"
+#include "../../lib/log.h"
+#include "../transport/cert_names.h"
+#include "../daemon.h"
+#include "../firewall/firewall.h"
+#include "apply.h"
+#include "versions.h"
 
 struct ip_tables *
 hg_build_tables(const struct hg_config *cfg, const uint8_t macs[][ETH_ALEN],
@@ -181,7 +187,7 @@ hg_stage_publish(struct hg_daemon *d, struct hg_staged *st)
 	hg_log_set_level(st->cfg->log_level);
 	hg_config_free(d->cfg);
 	d->cfg = st->cfg;
-	hg_api_names_update(d);		/* re-issued if addresses changed */
+	hg_cert_names_update(d);		/* re-issued if addresses changed */
 	if (st->text != NULL) {
 		free(d->cfg_text);
 		d->cfg_text = st->text;
@@ -247,7 +253,7 @@ hg_reload(struct hg_daemon *d, char *err, size_t err_len)
 	if (rc != 0)
 		return rc;
 	if (d->store != NULL) {
-		rc = hg_store_record(d, st.text, st.fw, "reload", err, err_len);
+		rc = hg_versions_record(d, st.text, st.fw, "reload", err, err_len);
 		if (rc != 0) {
 			hg_stage_free(&st);
 			return rc;
@@ -255,4 +261,183 @@ hg_reload(struct hg_daemon *d, char *err, size_t err_len)
 	}
 	hg_stage_publish(d, &st);
 	return 0;
+}
+
+/* --- a stored version applied --------------------------------------- */
+
+/* The store's check: the rules of a version must parse and compile for
+ * its config, so a version the firewall cannot take is never written. */
+int
+hg_config_check_doc(void *arg, const struct hg_store_doc *doc,
+    const struct hg_config *cfg, char *err, size_t err_len)
+{
+	struct hg_daemon *d = arg;
+
+	if (d->sets == NULL)
+		return 0;	/* before the firewall starts: boot checks */
+	return hg_fw_check_texts(d, cfg, doc, err, err_len);
+}
+
+int
+hg_config_apply_doc(struct hg_daemon *d, const struct hg_store_doc *doc,
+    const char *comment, uint64_t deadline_ns, char *err, size_t err_len)
+{
+	struct hg_cfg_errs errs;
+	struct hg_staged st;
+	struct hg_config *cfg;
+	char *text, *live_sets;
+	int rc;
+
+	/* Sets change through restores, which add to the live sets; a
+	 * document whose sets differ is refused rather than half done. */
+	live_sets = fw_sets_save(d->sets);
+	if (live_sets == NULL) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	if (doc->sets != NULL && strcmp(doc->sets, live_sets) != 0) {
+		free(live_sets);
+		snprintf(err, err_len, "/sets: differs from the live sets; "
+		    "change sets with PUT /api/firewall/fwsets");
+		return -EINVAL;
+	}
+	free(live_sets);
+	memset(&errs, 0, sizeof(errs));
+	cfg = hg_config_parse(doc->config, strlen(doc->config), &errs);
+	if (cfg == NULL) {
+		snprintf(err, err_len, "/config%s: %s (%u error%s)",
+		    errs.n ? errs.e[0].where : "", errs.n ? errs.e[0].msg :
+		    "unreadable", errs.n, errs.n == 1 ? "" : "s");
+		return -EINVAL;
+	}
+	snprintf(cfg->store, sizeof(cfg->store), "%s", d->cfg->store);
+	text = strdup(doc->config);
+	if (text == NULL) {
+		hg_config_free(cfg);
+		return -ENOMEM;
+	}
+	rc = hg_stage(d, cfg, text, doc, &st, err, err_len);
+	if (rc != 0)
+		return rc;
+	rc = hg_versions_record_at(d, st.text, st.fw, comment, deadline_ns, err,
+	    err_len);
+	if (rc != 0) {
+		hg_stage_free(&st);
+		return rc;
+	}
+	hg_stage_publish(d, &st);
+	if (deadline_ns != 0)
+		hg_confirm_arm(d);
+	return 0;
+}
+
+/* --- commit-confirm ---------------------------------------------------- */
+
+/*
+ * The store already appended the rolled-back-to version; this makes the
+ * running configuration match it, as a rollback would (the live sets
+ * stay), without committing anything.
+ */
+static int
+store_run_version(struct hg_daemon *d, uint64_t version, char *err,
+    size_t err_len)
+{
+	struct hg_store_doc doc;
+	struct hg_cfg_errs errs;
+	struct hg_staged st;
+	struct hg_config *cfg;
+	char *text;
+	int rc;
+
+	rc = hg_store_get(d->store, version, &doc);
+	if (rc != 0) {
+		snprintf(err, err_len, "version %llu: %s",
+		    (unsigned long long)version, strerror(-rc));
+		return rc;
+	}
+	free(doc.sets);
+	doc.sets = NULL;
+	memset(&errs, 0, sizeof(errs));
+	cfg = hg_config_parse(doc.config, strlen(doc.config), &errs);
+	text = cfg != NULL ? strdup(doc.config) : NULL;
+	if (cfg == NULL || text == NULL) {
+		snprintf(err, err_len, "version %llu: %s",
+		    (unsigned long long)version, errs.n ? errs.e[0].msg :
+		    "out of memory");
+		hg_config_free(cfg);
+		hg_store_doc_free(&doc);
+		return -EINVAL;
+	}
+	snprintf(cfg->store, sizeof(cfg->store), "%s", d->cfg->store);
+	rc = hg_stage(d, cfg, text, &doc, &st, err, err_len);
+	hg_store_doc_free(&doc);
+	if (rc != 0)
+		return rc;
+	hg_stage_publish(d, &st);
+	d->store_version = version;
+	return 0;
+}
+
+static void
+store_confirm_due(evutil_socket_t fd, short what, void *arg)
+{
+	struct hg_daemon *d = arg;
+	uint64_t pend, deadline_ns, restored;
+	char err[1024];
+	int rc;
+
+	(void)fd;
+	(void)what;
+	if (hg_store_pending(d->store, &pend, &deadline_ns) != 0)
+		return;		/* confirmed or rolled back meanwhile */
+	rc = hg_store_expire(d->store, hg_store_now_ns(), &restored);
+	if (rc != 0) {
+		hg_log_warnx("store: version %llu: expiry failed: %s",
+		    (unsigned long long)pend, strerror(-rc));
+		return;
+	}
+	if (restored == 0) {
+		/* The wall clock went back: wait for the deadline again. */
+		hg_confirm_arm(d);
+		return;
+	}
+	/* The store logged the rollback; what is left is to run it. */
+	if (store_run_version(d, restored, err, sizeof(err)) != 0)
+		hg_log_warnx("store: version %llu cannot be applied, the "
+		    "unconfirmed configuration still runs: %s",
+		    (unsigned long long)restored, err);
+}
+
+void
+hg_confirm_arm(struct hg_daemon *d)
+{
+	uint64_t pend, deadline_ns, now_ns, wait_ns;
+	struct timeval tv;
+
+	if (d->store == NULL || d->base == NULL)
+		return;
+	if (d->confirm_ev == NULL) {
+		d->confirm_ev = evtimer_new(d->base, store_confirm_due, d);
+		if (d->confirm_ev == NULL) {
+			hg_log_warnx("store: no timer for commit-confirm");
+			return;
+		}
+	}
+	evtimer_del(d->confirm_ev);
+	if (hg_store_pending(d->store, &pend, &deadline_ns) != 0)
+		return;
+	now_ns = hg_store_now_ns();
+	/* A millisecond late rather than early: expire compares with now. */
+	wait_ns = deadline_ns > now_ns ? deadline_ns - now_ns + 1000000 : 0;
+	tv.tv_sec = (time_t)(wait_ns / 1000000000u);
+	tv.tv_usec = (suseconds_t)(wait_ns % 1000000000u / 1000u);
+	evtimer_add(d->confirm_ev, &tv);
+}
+
+void
+hg_confirm_stop(struct hg_daemon *d)
+{
+	if (d->confirm_ev != NULL)
+		event_free(d->confirm_ev);
+	d->confirm_ev = NULL;
 }

@@ -1,5 +1,5 @@
 /*
- * src/daemon/monitor.c: the capture operations (/api/packet_monitor):
+ * src/daemon/ops/capture.c: the capture operations (/api/packet_monitor):
  * packet captures started and stopped on request.  A monitor is one COPY
  * rule,
  *
@@ -18,8 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../lib/log.h"
-#include "daemon.h"
+#include "../../lib/log.h"
+#include "../daemon.h"
+#include "../config/apply.h"
+#include "../config/versions.h"
+#include "../firewall/firewall.h"
 #include "ops.h"
 
 #define MON_RUNNING_MAX	4	/* running at once: each is a writer thread */

@@ -1,13 +1,14 @@
 /*
- * src/daemon/ops.h: hexgated's operations (src/mgmt/op.h): the table in
- * ops.c, a handler each in the op_*.c file of its area.  The control
- * socket (ctl.c) and the HTTPS API (api.c) are the transports; neither
+ * src/daemon/ops/ops.h: hexgated's operations (src/mgmt/op.h): the table
+ * in ops.c, a handler each in the file of its area (show.c, rules.c,
+ * config.c, capture.c).  The control
+ * socket (transport/socket.c) and the HTTPS API (transport/rest.c) are the transports; neither
  * knows an operation by name.  docs/operations.md: adding one.
  */
 #ifndef HG_DAEMON_OPS_H
 #define HG_DAEMON_OPS_H
 
-#include "../mgmt/op.h"
+#include "../../mgmt/op.h"
 
 struct hg_daemon;
 
@@ -26,7 +27,13 @@ int hg_op_run(struct hg_daemon *d, struct hg_op_req *r);
  * "base64"}. */
 json_t *hg_op_answer(const struct hg_op_req *r);
 
-/* op_show.c */
+/* config.c: an API token's SHA-256, as the store keeps it. */
+int hg_token_hash(const char *token, char hex[65]);
+/* metrics.c: the counters as Prometheus text (format 0.0.4); malloc'd,
+ * *len bytes, or NULL when out of memory. */
+char *hg_metrics_text(struct hg_daemon *d, size_t *len);
+
+/* show.c */
 int op_show_version(void *ctx, struct hg_op_req *r);
 int op_show_interfaces(void *ctx, struct hg_op_req *r);
 int op_show_routes(void *ctx, struct hg_op_req *r);
@@ -37,7 +44,7 @@ int op_nat_show(void *ctx, struct hg_op_req *r);
 int op_metrics(void *ctx, struct hg_op_req *r);
 int op_ops_list(void *ctx, struct hg_op_req *r);
 
-/* op_firewall.c */
+/* rules.c */
 int op_firewall_save(void *ctx, struct hg_op_req *r);
 int op_firewall_restore(void *ctx, struct hg_op_req *r);
 int op_firewall_add(void *ctx, struct hg_op_req *r);
@@ -47,7 +54,7 @@ int op_sets_restore(void *ctx, struct hg_op_req *r);
 int op_sets_add(void *ctx, struct hg_op_req *r);
 int op_sets_del(void *ctx, struct hg_op_req *r);
 
-/* op_config.c */
+/* config.c */
 int op_reload(void *ctx, struct hg_op_req *r);
 int op_config_show(void *ctx, struct hg_op_req *r);
 int op_config_put(void *ctx, struct hg_op_req *r);
@@ -62,7 +69,7 @@ int op_token_list(void *ctx, struct hg_op_req *r);
 int op_token_revoke(void *ctx, struct hg_op_req *r);
 int op_audit_show(void *ctx, struct hg_op_req *r);
 
-/* monitor.c */
+/* capture.c */
 int op_capture_start(void *ctx, struct hg_op_req *r);
 int op_capture_list(void *ctx, struct hg_op_req *r);
 int op_capture_stop(void *ctx, struct hg_op_req *r);

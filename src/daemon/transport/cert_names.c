@@ -1,21 +1,21 @@
 /*
- * src/daemon/api_names.c: the configured addresses, as names for the
+ * src/daemon/transport/cert_names.c: the configured addresses, as names for the
  * API's server certificate, so that https://<an appliance address>:8000
- * verifies against the API's ca.crt.  See api_names.h.
+ * verifies against the API's ca.crt.  See cert_names.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/log.h"
-#include "../mgmt/api.h"
-#include "api_names.h"
-#include "daemon.h"
+#include "../../lib/log.h"
+#include "../../mgmt/api.h"
+#include "cert_names.h"
+#include "../daemon.h"
 
 #define ADDR_TEXT_MAX	46	/* INET6_ADDRSTRLEN */
 
 char **
-hg_api_names_of(const struct hg_config *cfg, size_t *n)
+hg_cert_names_of(const struct hg_config *cfg, size_t *n)
 {
 	size_t count = 0, k = 0;
 	char **v, *text;
@@ -38,14 +38,14 @@ hg_api_names_of(const struct hg_config *cfg, size_t *n)
 }
 
 void
-hg_api_names_update(struct hg_daemon *d)
+hg_cert_names_update(struct hg_daemon *d)
 {
 	char err[256], **names;
 	size_t n;
 
 	if (d->api == NULL)
 		return;
-	if ((names = hg_api_names_of(d->cfg, &n)) == NULL) {
+	if ((names = hg_cert_names_of(d->cfg, &n)) == NULL) {
 		hg_log_warnx("api: out of memory listing the addresses; the "
 		    "certificate stays as it was");
 		return;

@@ -1,5 +1,5 @@
 /*
- * src/daemon/api.c: the HTTPS REST API as a transport of the operations
+ * src/daemon/transport/rest.c: the HTTPS REST API as a transport of the operations
  * (ops.h); src/mgmt/api.h does TLS, authentication, routing and errors.
  * At start each REST route of each operation becomes one route of the
  * server, all with the one handler below: it decodes the path
@@ -13,11 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/log.h"
-#include "../mgmt/api.h"
-#include "api_names.h"
-#include "daemon.h"
-#include "ops.h"
+#include "../../lib/log.h"
+#include "../../mgmt/api.h"
+#include "cert_names.h"
+#include "../daemon.h"
+#include "../ops/ops.h"
+#include "transport.h"
 
 /* One route: an operation and which of its REST routes. */
 struct api_bind {
@@ -347,7 +348,7 @@ api_routes_make(char *err, size_t err_len)
 }
 
 int
-hg_api_start(struct hg_daemon *d, char *err, size_t err_len)
+hg_rest_start(struct hg_daemon *d, char *err, size_t err_len)
 {
 	const struct hg_cfg_api *c = &d->cfg->api;
 	struct hg_api_params p;
@@ -361,7 +362,7 @@ hg_api_start(struct hg_daemon *d, char *err, size_t err_len)
 		return rc;
 	hg_api_params_init(&p);
 	/* the certificate names the configured addresses too */
-	if ((names = hg_api_names_of(d->cfg, &p.n_names)) == NULL) {
+	if ((names = hg_cert_names_of(d->cfg, &p.n_names)) == NULL) {
 		snprintf(err, err_len, "out of memory");
 		return -ENOMEM;
 	}
@@ -387,7 +388,7 @@ hg_api_start(struct hg_daemon *d, char *err, size_t err_len)
 }
 
 void
-hg_api_stop(struct hg_daemon *d)
+hg_rest_stop(struct hg_daemon *d)
 {
 	hg_api_free(d->api);
 	d->api = NULL;

@@ -1,5 +1,5 @@
 /*
- * src/daemon/metrics.c: the counters in the Prometheus text exposition
+ * src/daemon/ops/metrics.c: the counters in the Prometheus text exposition
  * format 0.0.4, which the API serves as GET /metrics (api.c).  Read from
  * the data plane's stats and the firewall's "show firewall" object, on the
  * control thread; the workers are not stopped, so a scrape is a close
@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../pkt/drop.h"
-#include "daemon.h"
+#include "../../pkt/drop.h"
+#include "../daemon.h"
+#include "../firewall/firewall.h"
+#include "ops.h"
 
 /* Prometheus text: one metric family at a time. */
 struct prom {

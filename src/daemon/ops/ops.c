@@ -1,5 +1,5 @@
 /*
- * src/daemon/ops.c: every operation hexgated offers, one entry each (the
+ * src/daemon/ops/ops.c: every operation hexgated offers, one entry each (the
  * shape is src/mgmt/op.h; docs/operations.md tells how to add one).  The
  * table is the whole management surface: the control socket and the
  * HTTPS API serve it, /api/openapi.json describes it, hexctl calls it.
@@ -8,8 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/log.h"
-#include "daemon.h"
+#include "../../lib/log.h"
+#include "../daemon.h"
+#include "../config/apply.h"
+#include "../config/versions.h"
+#include "../firewall/firewall.h"
 #include "ops.h"
 
 /* Rule files and set files: 10,000 rules are about 1 MB. */

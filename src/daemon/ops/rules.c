@@ -1,7 +1,7 @@
 /*
- * src/daemon/op_firewall.c: the operations on the rules and the sets.
+ * src/daemon/ops/rules.c: the operations on the rules and the sets.
  * The fields arrive typed (ops.c); the rule and set texts are the
- * firewall's language and go to its parser once (firewall.c), which
+ * firewall's language and go to its parser once (firewall/publish.c), which
  * checks and compiles a change whole or refuses it with every error,
  * located, and nothing applied.
  */
@@ -9,8 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../fw/set.h"
-#include "daemon.h"
+#include "../../fw/set.h"
+#include "../daemon.h"
+#include "../config/apply.h"
+#include "../config/versions.h"
+#include "../firewall/firewall.h"
 #include "ops.h"
 
 static uint8_t

@@ -1,15 +1,15 @@
 /*
- * src/daemon/firewall.c: the firewall's control side.  Reads the rule and
- * set files the configuration names, compiles a program per family
- * beside the running one and publishes both in one swap (src/dp), and
- * serves the control socket's "firewall ..." and "sets ..." requests.
+ * src/daemon/firewall/publish.c: the firewall's control side.  Reads the
+ * rule and set texts the configuration names, compiles a program per
+ * family beside the running one and publishes both in one swap (src/dp),
+ * and makes the changes the rule and set operations ask for.
  *
  * Every change is whole or nothing: a restore, an added rule or a reload
  * is parsed and compiled in full before anything is published, and a
  * refused change leaves the running rules as they were.  A change made
  * over the socket is written back to the configured rule (or set) file
  * before it is acknowledged (write, fsync, rename), so a restart comes
- * back with it; with a store (store.c) it is also committed as a new
+ * back with it; with a store (config/versions.c) it is also committed as a new
  * version before it goes live, and at start the rules and sets come
  * from the store's texts instead of the files.
  */
@@ -26,125 +26,12 @@
 
 #include <jansson.h>
 
-#include "../fw/set.h"
-#include "../lib/hg_time.h"
-#include "../lib/log.h"
-#include "daemon.h"
-
-#define FW_FILE_MAX_BYTES	(64u << 20)
-
-static const char *
-fam_name(uint8_t family)
-{
-	return family == FW_IPV6 ? "IPv6" : "IPv4";
-}
-
-/* cfg's path made absolute against the configuration file's folder. */
-void
-hg_cfg_rel_path(const struct hg_daemon *d, const char *p, char *out,
-    size_t len)
-{
-	char dir[HG_CFG_PATH_MAX];
-	char *slash;
-
-	if (p[0] == '\0' || p[0] == '/') {
-		snprintf(out, len, "%s", p);
-		return;
-	}
-	snprintf(dir, sizeof(dir), "%s", d->config_path);
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		snprintf(out, len, "%s", p);
-	else {
-		*slash = '\0';
-		if (snprintf(out, len, "%s/%s", dir, p) >= (int)len)
-			out[0] = '\0';	/* cannot be: paths are bounded */
-	}
-}
-
-/* Reads a whole file; ENOENT gives an empty text with *missing set. */
-static char *
-fw_read_file(const char *path, size_t *len, bool *missing, char *err,
-    size_t err_len)
-{
-	struct stat st;
-	char *text;
-	FILE *f;
-
-	*missing = false;
-	*len = 0;
-	if ((f = fopen(path, "re")) == NULL) {
-		if (errno == ENOENT) {
-			*missing = true;
-			return strdup("");
-		}
-		snprintf(err, err_len, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size > FW_FILE_MAX_BYTES) {
-		snprintf(err, err_len, "%s: not a regular file of at most %u "
-		    "bytes", path, FW_FILE_MAX_BYTES);
-		fclose(f);
-		return NULL;
-	}
-	text = malloc((size_t)st.st_size + 1);
-	if (text == NULL) {
-		snprintf(err, err_len, "%s: out of memory", path);
-		fclose(f);
-		return NULL;
-	}
-	*len = fread(text, 1, (size_t)st.st_size, f);
-	text[*len] = '\0';
-	fclose(f);
-	return text;
-}
-
-char *
-hg_read_file(const char *path, size_t *len, char *err, size_t err_len)
-{
-	bool missing;
-	char *text = fw_read_file(path, len, &missing, err, err_len);
-
-	if (text != NULL && missing) {
-		free(text);
-		snprintf(err, err_len, "%s: %s", path, strerror(ENOENT));
-		return NULL;
-	}
-	return text;
-}
-
-/* Replaces path with text: a temporary file beside it, fsync, rename. */
-static int
-fw_write_file(const char *path, const char *text, char *err, size_t err_len)
-{
-	char tmp[HG_CFG_PATH_MAX * 2 + 16];
-	size_t len = strlen(text), off = 0;
-	int fd;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		goto fail;
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			close(fd);
-			goto fail;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0)
-		goto fail;
-	return 0;
-fail:
-	snprintf(err, err_len, "%s: %s", path, strerror(errno));
-	(void)unlink(tmp);
-	return -errno;
-}
+#include "../../fw/set.h"
+#include "../../lib/hg_time.h"
+#include "../../lib/log.h"
+#include "../config/versions.h"
+#include "../daemon.h"
+#include "firewall.h"
 
 static void
 fw_errs_json(json_t *reply, const struct fw_errs *errs, const char *src,
@@ -271,15 +158,15 @@ fw_rules_text(struct hg_daemon *d, const struct hg_config *cfg,
 		return text;
 	}
 	if (p[0] == '\0') {
-		snprintf(src, src_len, "(no %s rules)", fam_name(family));
+		snprintf(src, src_len, "(no %s rules)", hg_fw_family_name(family));
 		*len = 0;
 		return strdup("");
 	}
 	hg_cfg_rel_path(d, p, src, src_len);
-	text = fw_read_file(src, len, &missing, err, err_len);
+	text = hg_read_file_opt(src, len, &missing, err, err_len);
 	if (text != NULL && missing)
 		hg_log_info("firewall: %s does not exist yet: no %s rules", src,
-		    fam_name(family));
+		    hg_fw_family_name(family));
 	return text;
 }
 
@@ -419,7 +306,7 @@ fw_load_sets(struct hg_daemon *d, char *err, size_t err_len)
 		return 0;
 	} else {
 		hg_cfg_rel_path(d, cfg->fw.sets, path, sizeof(path));
-		text = fw_read_file(path, &len, &missing, err, err_len);
+		text = hg_read_file_opt(path, &len, &missing, err, err_len);
 	}
 	if (text == NULL)
 		return -EIO;
@@ -482,7 +369,7 @@ hg_fw_stop(struct hg_daemon *d)
 	d->sets = NULL;
 }
 
-/* --- control socket --------------------------------------------------- */
+/* --- changes ----------------------------------------------------------- */
 
 static json_t *
 ctl_error(const char *fmt, ...) HG_PRINTF(1, 2);
@@ -499,8 +386,8 @@ ctl_error(const char *fmt, ...)
 	return json_pack("{s:s}", "error", buf);
 }
 
-static struct fw_prog *
-live_prog(const struct hg_daemon *d, uint8_t family)
+struct fw_prog *
+hg_fw_live(const struct hg_daemon *d, uint8_t family)
 {
 	const struct dp_fw *fw = dp_fw(d->dp);
 
@@ -523,7 +410,7 @@ fw_publish(struct hg_daemon *d, uint8_t family, struct fw_prog *prog,
 {
 	const char *cfg_path = family == FW_IPV6 ? d->cfg->fw.rules6 :
 	    d->cfg->fw.rules;
-	struct fw_prog *other = live_prog(d, family == FW_IPV6 ? FW_IPV4 :
+	struct fw_prog *other = hg_fw_live(d, family == FW_IPV6 ? FW_IPV4 :
 	    FW_IPV6);
 	struct fw_prog_stats st;
 	struct dp_fw *fw;
@@ -544,7 +431,7 @@ fw_publish(struct hg_daemon *d, uint8_t family, struct fw_prog *prog,
 	fw->prog6 = family == FW_IPV6 ? prog : fw_prog_ref(other);
 	/* Versioned before it is live: a change the store cannot record
 	 * is refused whole, and one acknowledged is on disk. */
-	if (d->store != NULL && hg_store_record(d, d->cfg_text, fw, what,
+	if (d->store != NULL && hg_versions_record(d, d->cfg_text, fw, what,
 	    err, sizeof(err)) != 0) {
 		if (edited) {
 			if (family == FW_IPV6)
@@ -560,7 +447,7 @@ fw_publish(struct hg_daemon *d, uint8_t family, struct fw_prog *prog,
 	dp_fw_swap(d->dp, fw);
 	fw_prog_stats(prog, &st);
 	hg_log_info("firewall: %s: %u %s rules live", what, st.n_rules,
-	    fam_name(family));
+	    hg_fw_family_name(family));
 	reply = json_pack("{s:b,s:I}", "ok", 1, "rules", (json_int_t)st.n_rules);
 	if (d->store != NULL)
 		json_object_set_new(reply, "version",
@@ -573,7 +460,7 @@ fw_publish(struct hg_daemon *d, uint8_t family, struct fw_prog *prog,
 	}
 	hg_cfg_rel_path(d, cfg_path, path, sizeof(path));
 	text = fw_prog_print(prog, 0);
-	if (text == NULL || fw_write_file(path, text, err, sizeof(err)) != 0) {
+	if (text == NULL || hg_write_file(path, text, err, sizeof(err)) != 0) {
 		hg_log_warnx("firewall: rules are live but not saved: %s",
 		    text == NULL ? "out of memory" : err);
 		json_object_set_new(reply, "warning", json_string(text == NULL ?
@@ -719,19 +606,19 @@ hg_fw_restore(struct hg_daemon *d, uint8_t family, const char *src,
 	if (rs->named == 0) {
 		fw_ruleset_free(rs);
 		memset(&st, 0, sizeof(st));
-		if (live_prog(d, family) != NULL)
-			fw_prog_stats(live_prog(d, family), &st);
+		if (hg_fw_live(d, family) != NULL)
+			fw_prog_stats(hg_fw_live(d, family), &st);
 		return json_pack("{s:b,s:b,s:I,s:s}", "ok", 1, "changed", 0,
 		    "rules", (json_int_t)st.n_rules, "message", "no table "
 		    "named (*filter, *nat); nothing changed");
 	}
 	/* About the body's own rules, before the kept tables join them. */
 	warnings = fw_iface_warnings(d, rs, 0, 0);
-	live = live_prog(d, family) != NULL ?
-	    fw_prog_ruleset(live_prog(d, family)) : NULL;
+	live = hg_fw_live(d, family) != NULL ?
+	    fw_prog_ruleset(hg_fw_live(d, family)) : NULL;
 	rc = live != NULL ? fw_ruleset_keep_unnamed(rs, live) : 0;
 	fw_ruleset_free(live);
-	if (rc != 0 || (live == NULL && live_prog(d, family) != NULL)) {
+	if (rc != 0 || (live == NULL && hg_fw_live(d, family) != NULL)) {
 		fw_ruleset_free(rs);
 		json_decref(warnings);
 		return ctl_error("%s: out of memory; the running rules are "
@@ -761,7 +648,7 @@ fw_edit_fast(struct hg_daemon *d, uint8_t family, char cmd,
     const char *chain, uint32_t pos, const char *rule)
 {
 	static struct fw_errs errs;
-	struct fw_prog *live = live_prog(d, family), *next = NULL;
+	struct fw_prog *live = hg_fw_live(d, family), *next = NULL;
 	struct fw_ruleset *one = NULL;
 	const struct fw_chain *c;
 	enum fw_edit_op op = cmd == 'D' ? FW_EDIT_DELETE : FW_EDIT_INSERT;
@@ -817,7 +704,7 @@ hg_fw_edit(struct hg_daemon *d, uint8_t family, char cmd, const char *chain,
     uint32_t pos, const char *rule)
 {
 	static struct fw_errs errs;
-	const struct fw_prog *prog = live_prog(d, family);
+	const struct fw_prog *prog = hg_fw_live(d, family);
 	struct fw_ruleset *cur, *rs = NULL;
 	char *text, *out, *at, num[16] = "";
 	const char *table;
@@ -839,7 +726,7 @@ hg_fw_edit(struct hg_daemon *d, uint8_t family, char cmd, const char *chain,
 	else {
 		fw_ruleset_free(cur);
 		return ctl_error("no chain %s in the %s rules", chain,
-		    fam_name(family));
+		    hg_fw_family_name(family));
 	}
 	text = fw_ruleset_print(cur, FW_PRINT_COUNTERS);
 	fw_ruleset_free(cur);
@@ -901,7 +788,7 @@ hg_fw_edit(struct hg_daemon *d, uint8_t family, char cmd, const char *chain,
 json_t *
 hg_fw_save(struct hg_daemon *d, uint8_t family)
 {
-	struct fw_ruleset *rs = fw_prog_ruleset(live_prog(d, family));
+	struct fw_ruleset *rs = fw_prog_ruleset(hg_fw_live(d, family));
 	char *text;
 	json_t *reply;
 
@@ -946,7 +833,7 @@ hg_sets_restore(struct hg_daemon *d, const char *src, const char *body,
 	/* The sets are live already (a restore publishes set by set), so
 	 * a store that fails here is reported, not undone. */
 	if (d->store != NULL) {
-		if (hg_store_record(d, d->cfg_text, dp_fw(d->dp), src, err,
+		if (hg_versions_record(d, d->cfg_text, dp_fw(d->dp), src, err,
 		    sizeof(err)) != 0) {
 			hg_log_warnx("sets: live but not versioned: %s", err);
 			json_object_set_new(reply, "warning", json_string(err));
@@ -962,214 +849,10 @@ hg_sets_restore(struct hg_daemon *d, const char *src, const char *body,
 	}
 	hg_cfg_rel_path(d, d->cfg->fw.sets, path, sizeof(path));
 	text = fw_sets_save(d->sets);
-	if (text == NULL || fw_write_file(path, text, err, sizeof(err)) != 0)
+	if (text == NULL || hg_write_file(path, text, err, sizeof(err)) != 0)
 		json_object_set_new(reply, "warning", json_string(text == NULL ?
 		    "out of memory saving the sets" : err));
 	free(text);
 	return reply;
 }
 
-static const char *const why_names[FW_WHY_COUNT] = {
-	[FW_WHY_RULE] = "rule",
-	[FW_WHY_ESTABLISHED] = "established",
-	[FW_WHY_INVALID] = "invalid",
-	[FW_WHY_UNTRACKED] = "untracked",
-	[FW_WHY_DNAT] = "dnat",
-	[FW_WHY_KNOWN_NET] = "known_network",
-	[FW_WHY_POLICY] = "policy",
-};
-static const char *const hook_names[FW_HOOK_COUNT] = {
-	[FW_HOOK_INPUT] = "input",
-	[FW_HOOK_FORWARD] = "forward",
-	[FW_HOOK_OUTPUT] = "output",
-};
-
-/* The COPY sessions (MACRO_CUST -j COPY) and what they sent. */
-static json_t *
-copy_show(struct hg_daemon *d)
-{
-	struct dp_copy_stats *st;
-	json_t *a = json_array();
-	uint32_t n;
-
-	st = calloc(DP_COPY_MAX, sizeof(*st));
-	if (st == NULL)
-		return a;
-	n = HG_MIN(dp_copy_stats(d->dp, st, DP_COPY_MAX), DP_COPY_MAX);
-	for (uint32_t i = 0; i < n; i++) {
-		char to[FW_COPY_LOCAL_MAX + 8];
-		json_t *c = json_object();
-
-		/* As --to reads in the rule. */
-		if (st[i].to_kind == FW_COPY_TO_TAP)
-			snprintf(to, sizeof(to), "tap:%s", st[i].local);
-		else if (st[i].to_kind == FW_COPY_TO_PCAP)
-			snprintf(to, sizeof(to), "pcap:%s", st[i].local);
-		else
-			inet_ntop(st[i].family == FW_IPV6 ? AF_INET6 : AF_INET,
-			    st[i].to, to, sizeof(to));
-		json_object_set_new(c, "rules", json_string(
-		    st[i].family == FW_IPV6 ? "ipv6" : "ipv4"));
-		json_object_set_new(c, "position", json_integer(st[i].pos));
-		json_object_set_new(c, "from", json_string(st[i].from));
-		json_object_set_new(c, "to", json_string(to));
-		json_object_set_new(c, "bidirectional",
-		    json_boolean(st[i].bidirectional));
-		json_object_set_new(c, "active", json_boolean(st[i].active));
-		json_object_set_new(c, "vni", json_integer(st[i].vni));
-		json_object_set_new(c, "snaplen", json_integer(st[i].snaplen));
-		json_object_set_new(c, "sent",
-		    json_integer((json_int_t)st[i].sent));
-		json_object_set_new(c, "dropped",
-		    json_integer((json_int_t)st[i].dropped));
-		json_object_set_new(c, "truncated",
-		    json_integer((json_int_t)st[i].truncated));
-		json_array_append_new(a, c);
-	}
-	free(st);
-	return a;
-}
-
-json_t *
-hg_fw_show(struct hg_daemon *d)
-{
-	json_t *o = json_object(), *ct, *inv = json_object();
-	struct ct_stats cs;
-
-	for (int f = 0; f < 2; f++) {
-		const struct fw_prog *prog = live_prog(d, f ? FW_IPV6 : FW_IPV4);
-		json_t *fo = json_object(), *verd = json_object();
-		struct fw_prog_stats st;
-
-		if (prog == NULL)
-			continue;
-		fw_prog_stats(prog, &st);
-		for (int h = 0; h < FW_HOOK_COUNT; h++) {
-			json_t *ho = json_object();
-
-			for (int w = 0; w < FW_WHY_COUNT; w++)
-				json_object_set_new(ho, why_names[w],
-				    json_integer((json_int_t)st.verdicts[h][w]));
-			json_object_set_new(verd, hook_names[h], ho);
-		}
-		json_object_set_new(fo, "rules", json_integer(st.n_rules));
-		json_object_set_new(fo, "verdicts", verd);
-		json_object_set_new(fo, "log_suppressed",
-		    json_integer((json_int_t)st.log_suppressed));
-		json_object_set_new(o, f ? "ipv6" : "ipv4", fo);
-	}
-	dp_ct_stats(d->dp, &cs);
-	ct = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
-	    "max", (json_int_t)cs.max_entries,
-	    "in_use", (json_int_t)cs.in_use,
-	    "created", (json_int_t)cs.created,
-	    "expired", (json_int_t)cs.expired,
-	    "table_full", (json_int_t)cs.table_full,
-	    "evicted", (json_int_t)cs.evicted,
-	    "src_limited", (json_int_t)cs.src_limited,
-	    "frags_followed", (json_int_t)cs.frags_followed,
-	    "nat_setup", (json_int_t)cs.nat_setup,
-	    "nat_remapped", (json_int_t)cs.nat_remapped,
-	    "nat_no_tuple", (json_int_t)cs.nat_no_tuple,
-	    "nat_clash", (json_int_t)cs.nat_clash);
-	for (int r = 1; r < CT_INVALID_COUNT; r++)
-		json_object_set_new(inv, ct_invalid_name((enum ct_invalid)r),
-		    json_integer((json_int_t)cs.invalid[r]));
-	json_object_set_new(ct, "invalid", inv);
-	json_object_set_new(o, "conntrack", ct);
-	json_object_set_new(o, "copy", copy_show(d));
-	return o;
-}
-
-static const char *
-proto_name(uint8_t p, char *buf, size_t len)
-{
-	switch (p) {
-	case IPPROTO_TCP_:
-		return "tcp";
-	case IPPROTO_UDP_:
-		return "udp";
-	case IPPROTO_ICMP_:
-		return "icmp";
-	case IPPROTO_ICMPV6_:
-		return "icmpv6";
-	default:
-		snprintf(buf, len, "%u", p);
-		return buf;
-	}
-}
-
-static void
-tuple_str(const struct ct_tuple *t, char *buf, size_t len)
-{
-	char s[INET6_ADDRSTRLEN], dd[INET6_ADDRSTRLEN];
-	int af = t->l3 == PKT_L3_IP6 ? AF_INET6 : AF_INET;
-
-	inet_ntop(af, t->src, s, sizeof(s));
-	inet_ntop(af, t->dst, dd, sizeof(dd));
-	if (af == AF_INET6)
-		snprintf(buf, len, "[%s]:%u -> [%s]:%u", s, ntohs(t->sport_be),
-		    dd, ntohs(t->dport_be));
-	else
-		snprintf(buf, len, "%s:%u -> %s:%u", s, ntohs(t->sport_be), dd,
-		    ntohs(t->dport_be));
-}
-
-struct ct_list {
-	json_t *flows;
-	uint64_t now_ns;
-	size_t n;
-	bool nat_only;		/* translated flows only (nat show) */
-};
-
-/* True when the reply tuple is the original one reversed: no NAT. */
-static bool
-tuple_plain(const struct ct_flow_info *fi)
-{
-	const struct ct_tuple *o = &fi->orig, *r = &fi->reply;
-	bool icmp = o->proto == IPPROTO_ICMP_ || o->proto == IPPROTO_ICMPV6_;
-
-	return memcmp(o->src, r->dst, 16) == 0 &&
-	    memcmp(o->dst, r->src, 16) == 0 &&
-	    (icmp ? o->sport_be == r->sport_be :
-	    o->sport_be == r->dport_be && o->dport_be == r->sport_be);
-}
-
-#define CT_LIST_MAX	10000	/* flows one listing shows */
-
-static int
-ct_one(const struct ct_flow_info *fi, void *arg)
-{
-	struct ct_list *l = arg;
-	char o[128], r[128], pb[8];
-
-	if (l->nat_only && tuple_plain(fi))
-		return 0;
-	if (l->n++ >= CT_LIST_MAX)
-		return 1;
-	tuple_str(&fi->orig, o, sizeof(o));
-	tuple_str(&fi->reply, r, sizeof(r));
-	json_array_append_new(l->flows, json_pack(
-	    "{s:s,s:s,s:s,s:s,s:s,s:I,s:[I,I],s:[I,I]}",
-	    "proto", proto_name(fi->orig.proto, pb, sizeof(pb)),
-	    "orig", o, "reply", r,
-	    "state", fi->seen_reply ? "ESTABLISHED" : "NEW",
-	    "tcp_state", fi->orig.proto == IPPROTO_TCP_ ?
-	    ct_tcp_state_name(fi->tcp_state) : "",
-	    "expires_s", (json_int_t)(fi->expires_ns > l->now_ns ?
-	    (fi->expires_ns - l->now_ns) / HG_NS_PER_S : 0),
-	    "packets", (json_int_t)fi->packets[0], (json_int_t)fi->packets[1],
-	    "bytes", (json_int_t)fi->bytes[0], (json_int_t)fi->bytes[1]));
-	return 0;
-}
-
-json_t *
-hg_ct_show(struct hg_daemon *d, bool nat_only)
-{
-	struct ct_list l = { .flows = json_array(), .now_ns = hg_now_ns(),
-	    .nat_only = nat_only };
-
-	(void)dp_ct_walk(d->dp, l.now_ns, ct_one, &l);
-	return json_pack("{s:o,s:b}", "flows", l.flows, "truncated",
-	    l.n > CT_LIST_MAX);
-}

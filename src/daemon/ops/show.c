@@ -1,5 +1,5 @@
 /*
- * src/daemon/op_show.c: the operations that read state: the interfaces,
+ * src/daemon/ops/show.c: the operations that read state: the interfaces,
  * routes, neighbours, version, firewall and conntrack views, the metrics
  * and the operation table itself.  They read the data plane only through
  * dp's stats functions.
@@ -12,8 +12,11 @@
 
 #include <jansson.h>
 
-#include "../lib/hg_time.h"
-#include "daemon.h"
+#include "../../lib/hg_time.h"
+#include "../daemon.h"
+#include "../config/apply.h"
+#include "../config/versions.h"
+#include "../firewall/firewall.h"
 #include "ops.h"
 
 static json_t *

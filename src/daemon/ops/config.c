@@ -1,5 +1,5 @@
 /*
- * src/daemon/op_config.c: the operations on the configuration as a
+ * src/daemon/ops/config.c: the operations on the configuration as a
  * whole (reload, the versioned store: versions, diff, rollback,
  * commit-confirm, snapshots) and on who may manage it (API tokens, the
  * audit log).
@@ -13,9 +13,12 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "../lib/log.h"
-#include "../mgmt/api.h"
-#include "daemon.h"
+#include "../../lib/log.h"
+#include "../../mgmt/api.h"
+#include "../daemon.h"
+#include "../config/apply.h"
+#include "../config/versions.h"
+#include "../firewall/firewall.h"
 #include "ops.h"
 
 #define TOKEN_BYTES	32	/* random bytes in a token */
@@ -54,7 +57,7 @@ op_config_show(void *ctx, struct hg_op_req *r)
 
 	if (d->store == NULL)
 		return no_store(r);
-	o = hg_store_doc_json(d, (uint64_t)hg_op_int(r, "version"), err,
+	o = hg_versions_doc_json(d, (uint64_t)hg_op_int(r, "version"), err,
 	    sizeof(err));
 	if (o == NULL)
 		return hg_op_error(r, 404, "version", "%s", err);
@@ -71,7 +74,7 @@ config_apply(struct hg_daemon *d, struct hg_op_req *r,
 	int rc;
 
 	json_decref(hg_fw_take_errors());
-	rc = hg_store_apply(d, doc, comment, deadline_ns, err, sizeof(err));
+	rc = hg_config_apply_doc(d, doc, comment, deadline_ns, err, sizeof(err));
 	if (rc == -EBUSY)
 		return hg_op_error(r, 409, NULL, "%s", err);
 	if (rc != 0) {
@@ -259,7 +262,7 @@ op_config_confirm(void *ctx, struct hg_op_req *r)
 		    "back)", (unsigned long long)v);
 	if (rc != 0)
 		return hg_op_error(r, 500, NULL, "%s", err);
-	hg_store_confirm_arm(d);
+	hg_confirm_arm(d);
 	hg_log_info("%s: version %llu confirmed", r->author,
 	    (unsigned long long)v);
 	return hg_op_reply(r, 200, json_pack("{s:I,s:s}", "version",
@@ -275,7 +278,7 @@ op_snapshot_export(void *ctx, struct hg_op_req *r)
 
 	if (d->store == NULL)
 		return no_store(r);
-	o = hg_store_doc_json(d, 0, err, sizeof(err));
+	o = hg_versions_doc_json(d, 0, err, sizeof(err));
 	if (o == NULL)
 		return hg_op_error(r, 404, NULL, "%s", err);
 	json_object_set_new(o, "format", json_string("hexgate-snapshot/1"));

@@ -1,5 +1,5 @@
 /*
- * src/daemon/ctl.c: the local control socket hexctl talks to, one of the
+ * src/daemon/transport/socket.c: the local control socket hexctl talks to, one of the
  * two transports of the operations (ops.h).  One request in, a JSON
  * object on one line,
  *
@@ -27,9 +27,10 @@
 #include <event2/listener.h>
 #include <jansson.h>
 
-#include "../lib/log.h"
-#include "daemon.h"
-#include "ops.h"
+#include "../../lib/log.h"
+#include "../daemon.h"
+#include "../ops/ops.h"
+#include "transport.h"
 
 /* A request: a rule file of 64 MiB, escaped in JSON, fits. */
 #define CTL_REQUEST_MAX		(160u << 20)
