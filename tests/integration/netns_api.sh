@@ -305,9 +305,43 @@ for p, ops in paths.items():
 PY
 	local p n=0
 	while read -r p; do
-		api "$p" >/dev/null
+		api "$p" >"$tmp/answer"
 		echo "GET $p: $(status)"
 		[ "$(status)" = 200 ] || return 1
+		# A JSON answer holds what its documented schema says.
+		/usr/bin/python3 - "$tmp/openapi.json" "$p" "$tmp/answer" <<'PY' ||
+import json, sys
+doc, path = json.load(open(sys.argv[1])), sys.argv[2]
+content = doc["paths"][path]["get"]["responses"]["200"]["content"]
+if "application/json" not in content:
+    sys.exit(0)
+schema = content["application/json"]["schema"]
+answer = json.load(open(sys.argv[3]))
+types = {"object": dict, "array": list, "string": str, "boolean": bool}
+def check(v, s, where):
+    t = s.get("type")
+    if t == "integer":
+        ok = isinstance(v, int) and not isinstance(v, bool)
+    elif t is not None:
+        ok = isinstance(v, types[t])
+    else:
+        ok = True
+    if not ok:
+        sys.exit("%s %s: %r is not %s" % (path, where, v, t))
+    for k in s.get("required", []):
+        if k not in v:
+            sys.exit("%s %s: no %s" % (path, where, k))
+    for k, sub in s.get("properties", {}).items():
+        if isinstance(v, dict) and k in v:
+            check(v[k], sub, where + "/" + k)
+    if t == "array":
+        for i, item in enumerate(v):
+            check(item, s.get("items", {}), "%s/%d" % (where, i))
+if not schema.get("type"):
+    sys.exit("%s: no reply schema documented" % path)
+check(answer, schema, "")
+PY
+		    { echo "  not as documented"; return 1; }
 		n=$((n + 1))
 	done <"$tmp/gets"
 	[ "$n" -ge 8 ]
@@ -690,7 +724,7 @@ check "commit-confirm: confirmed in time, it stays" confirm_ok
 check "/metrics: Prometheus text, interfaces and conntrack, behind auth" metrics_ok
 check "snapshots: export then import round-trips" snapshot_ok
 check "two writers at once: every POST applied, each its own version" concurrent_ok
-check "every documented GET route answers" openapi_ok
+check "every documented GET route answers, as its reply schema says" openapi_ok
 check "six bad logins: 429, also for the right password" rate_limit_ok
 check "hexgated still running" alive_ok
 finish

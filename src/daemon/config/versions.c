@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../../fw/set.h"
 #include "../../lib/log.h"
@@ -97,12 +98,21 @@ hg_versions_boot(struct hg_daemon *d, hg_store_check_fn check,
 	struct hg_store_doc *doc;
 	struct hg_config *cfg;
 	uint64_t version, pend, deadline_ns, expired;
+	char *slash;
 	size_t len;
 	int rc;
 
 	if (d->cfg->store[0] == '\0')
 		return 0;
 	hg_cfg_rel_path(d, d->cfg->store, path, sizeof(path));
+	/* A first start: the store's folder (the state directory, often)
+	 * is made root's only, as the store itself is. */
+	if ((slash = strrchr(path, '/')) != NULL && slash != path) {
+		*slash = '\0';
+		if (mkdir(path, 0700) == 0)
+			hg_log_info("store: made %s (0700)", path);
+		*slash = '/';
+	}
 	rc = hg_store_open(&d->store, path, err, err_len);
 	if (rc != 0)
 		return rc;

@@ -43,37 +43,103 @@
 
 #define TEXT_PLAIN	"text/plain; charset=utf-8"
 
+/*
+ * Reply schemas (OpenAPI 3.0, JSON text): what each JSON reply holds.
+ * netns_api.sh checks every GET route's answer against its schema, so a
+ * reply cannot drift from what /api/openapi.json says.
+ */
+#define S_INT		"{\"type\":\"integer\"}"
+#define S_STR		"{\"type\":\"string\"}"
+#define S_BOOL		"{\"type\":\"boolean\"}"
+#define S_OBJ		"{\"type\":\"object\"}"
+#define S_ARRAY(item)	"{\"type\":\"array\",\"items\":" item "}"
+#define S_OBJECT(req, props) "{\"type\":\"object\",\"required\":[" req \
+	"],\"properties\":{" props "}}"
+#define S_TEXT		S_OBJECT("\"text\"", "\"text\":" S_STR)
+/* A change's answer: ok, how many rules, the version it made. */
+#define S_CHANGED	S_OBJECT("\"ok\"", "\"ok\":" S_BOOL ",\"rules\":" \
+	S_INT ",\"version\":" S_INT ",\"warning\":" S_STR \
+	",\"warnings\":" S_ARRAY(S_OBJ))
+#define S_VERSION	S_OBJECT("\"version\"", "\"version\":" S_INT \
+	",\"state\":" S_STR ",\"deadline_ns\":" S_INT)
+#define S_DOC S_OBJECT("\"version\",\"config\",\"rules\",\"rules6\"," \
+	"\"sets\"", "\"version\":" S_INT ",\"config\":" S_OBJ ",\"rules\":" \
+	S_STR ",\"rules6\":" S_STR ",\"sets\":" S_STR)
+#define S_TOKEN		S_OBJECT("\"id\",\"name\",\"state\"", \
+	"\"id\":" S_INT \
+	",\"name\":" S_STR ",\"state\":" S_STR ",\"created_ns\":" S_INT \
+	",\"expires_ns\":" S_INT ",\"token\":" S_STR)
+#define S_MONITOR	S_OBJECT("\"id\",\"interface\",\"running\",\"file\"", \
+	"\"id\":" S_INT ",\"interface\":" S_STR ",\"filter\":" S_STR \
+	",\"running\":" S_BOOL ",\"file\":" S_STR ",\"bytes\":" S_INT)
+#define S_FLOWS		S_OBJECT("\"flows\",\"truncated\"", \
+	"\"flows\":" \
+	S_ARRAY(S_OBJECT("\"proto\",\"orig\",\"reply\",\"expires_s\"", \
+	"\"proto\":" S_STR ",\"orig\":" S_STR ",\"reply\":" S_STR \
+	",\"expires_s\":" S_INT)) ",\"truncated\":" S_BOOL)
+
 const struct hg_op hg_ops[] = {
 	/* --- state ------------------------------------------------------ */
 	{ "show.version", op_show_version, 0,
 	  "version, workers, uptime, configuration version and router "
 	  "counters", "show version",
-	  .rest = { { HG_OPM_GET, "/api/status/system", 0, 0, NULL } } },
+	  .rest = { { HG_OPM_GET, "/api/status/system", 0, 0, NULL } },
+	  .reply_schema = S_OBJECT(
+	    "\"version\",\"workers\",\"config_version\",\"uptime_s\",\"router\""
+	    , "\"version\":" S_STR ",\"workers\":" S_INT ",\"config_version\":"
+	    S_INT ",\"uptime_s\":" S_INT ",\"router\":" S_OBJ) },
 	{ "show.interfaces", op_show_interfaces, 0,
 	  "interfaces with ports, counters and drops by reason",
 	  "show interfaces",
-	  .rest = { { HG_OPM_GET, "/api/interfaces", 0, 0, NULL } } },
+	  .rest = { { HG_OPM_GET, "/api/interfaces", 0, 0, NULL } },
+	  .reply_schema = S_OBJECT("\"interfaces\"", "\"interfaces\":" S_ARRAY(
+	    S_OBJECT(
+	    "\"name\",\"port\",\"mac\",\"mtu\",\"up\",\"rx_packets\","
+	    "\"tx_packets\",\"drops\""
+	    , "\"name\":" S_STR ",\"port\":" S_STR ",\"mac\":" S_STR
+	    ",\"mtu\":" S_INT ",\"up\":" S_BOOL ",\"addresses\":" S_ARRAY(S_STR
+	    ) ",\"rx_packets\":" S_INT ",\"tx_packets\":" S_INT ",\"drops\":"
+	    S_OBJ))) },
 	{ "show.routes", op_show_routes, 0, "the routing table",
-	  "show routes", .rest = { { HG_OPM_GET, "/api/routes", 0, 0, NULL } } },
+	  "show routes", .rest = { { HG_OPM_GET, "/api/routes", 0, 0, NULL } },
+	  .reply_schema = S_OBJECT("\"routes\"", "\"routes\":" S_ARRAY(S_OBJECT
+	    ("\"prefix\",\"type\"", "\"prefix\":" S_STR ",\"via\":" S_STR
+	    ",\"interface\":" S_STR ",\"type\":" S_STR))) },
 	{ "show.neighbors", op_show_neighbors, 0,
 	  "the ARP and ND neighbour table", "show neighbors",
-	  .rest = { { HG_OPM_GET, "/api/neighbors", 0, 0, NULL } } },
+	  .rest = { { HG_OPM_GET, "/api/neighbors", 0, 0, NULL } },
+	  .reply_schema = S_OBJECT("\"neighbors\"", "\"neighbors\":" S_ARRAY(
+	    S_OBJECT("\"interface\",\"ip\",\"state\"", "\"interface\":" S_STR
+	    ",\"ip\":" S_STR ",\"mac\":" S_STR ",\"state\":" S_STR))) },
 	{ "show.firewall", op_show_firewall, 0,
 	  "verdict counters, conntrack totals, COPY sessions",
-	  "show firewall", .rest = { { HG_OPM_GET, "/api/firewall", 0, 0, NULL } } },
+	  "show firewall",
+	  .rest = { { HG_OPM_GET, "/api/firewall", 0, 0, NULL } },
+	  .reply_schema = S_OBJECT("\"conntrack\",\"copy\"", "\"ipv4\":"
+	    S_OBJECT("\"rules\",\"verdicts\"", "\"rules\":" S_INT
+	    ",\"verdicts\":" S_OBJ) ",\"ipv6\":" S_OBJ ",\"conntrack\":"
+	    S_OBJECT("\"max\",\"in_use\"", "\"max\":" S_INT ",\"in_use\":"
+	    S_INT) ",\"copy\":" S_ARRAY(S_OBJ)) },
 	{ "show.conntrack", op_show_conntrack, 0,
 	  "the connection tracking table", "show conntrack",
-	  .rest = { { HG_OPM_GET, "/api/conntrack", 0, 0, NULL } } },
+	  .rest = { { HG_OPM_GET, "/api/conntrack", 0, 0, NULL } },
+	  .reply_schema = S_FLOWS },
 	{ "nat.show", op_nat_show, 0,
 	  "active NAT translations: flows whose reply is translated",
-	  "nat show", .rest = { { HG_OPM_GET, "/api/nat", 0, 0, NULL } } },
+	  "nat show", .rest = { { HG_OPM_GET, "/api/nat", 0, 0, NULL } },
+	  .reply_schema = S_FLOWS },
 	{ "metrics", op_metrics, 0,
 	  "counters in the Prometheus text format", "metrics",
 	  .rest = { { HG_OPM_GET, "/metrics",
 	  .response_type = "text/plain; version=0.0.4; charset=utf-8" } } },
 	{ "ops.list", op_ops_list, 0,
 	  "the operations: names, fields, hexctl words and routes",
-	  "ops", .rest = { { HG_OPM_GET, "/api/ops", 0, 0, NULL } } },
+	  "ops", .rest = { { HG_OPM_GET, "/api/ops", 0, 0, NULL } },
+	  .reply_schema = S_OBJECT("\"ops\"", "\"ops\":" S_ARRAY(S_OBJECT(
+	    "\"name\",\"summary\",\"changes\",\"fields\",\"rest\"", "\"name\":"
+	    S_STR ",\"summary\":" S_STR ",\"cli\":" S_STR ",\"changes\":"
+	    S_BOOL ",\"fields\":" S_ARRAY(S_OBJ) ",\"rest\":" S_ARRAY(S_OBJ))))
+	    },
 
 	/* --- rules ------------------------------------------------------ */
 	{ "firewall.save", op_firewall_save, 0,
@@ -81,7 +147,8 @@ const struct hg_op hg_ops[] = {
 	  "{\"text\": ...} or, with format=text, the text",
 	  "firewall save", .fields = { FAMILY },
 	  .rest = { { HG_OPM_GET, "/api/firewall/rules",
-	  .flags = HG_OPR_FORMAT } } },
+	  .flags = HG_OPR_FORMAT } },
+	  .reply_schema = S_TEXT },
 	{ "firewall.restore", op_firewall_restore, HG_OP_CHANGES,
 	  "replace the rules of the tables the iptables-restore text names "
 	  "(*filter, *nat), all or nothing; a table it does not name stays",
@@ -90,7 +157,10 @@ const struct hg_op hg_ops[] = {
 	    NULL, 0, "iptables-restore text (the request body)" },
 	  { "name", HG_OPT_STRING, HG_OPIN_QUERY, 0, 1, 200, NULL, 0,
 	    "what errors call the text (a file name); default api" } },
-	  .rest = { { HG_OPM_PUT, "/api/firewall/rules", 0, 0, NULL } } },
+	  .rest = { { HG_OPM_PUT, "/api/firewall/rules", 0, 0, NULL } },
+	  .reply_schema = S_OBJECT("\"ok\"", "\"ok\":" S_BOOL ",\"changed\":"
+	    S_BOOL ",\"rules\":" S_INT ",\"version\":" S_INT ",\"message\":"
+	    S_STR ",\"warnings\":" S_ARRAY(S_OBJ)) },
 	{ "firewall.add", op_firewall_add, HG_OP_CHANGES,
 	  "add one rule: at the end of its chain, or at position (as "
 	  "iptables -A and -I)", "firewall add", .fields = { FAMILY,
@@ -100,7 +170,8 @@ const struct hg_op hg_ops[] = {
 	    "iptables -A CHAIN" },
 	  { "position", HG_OPT_INT, HG_OPIN_BODY, 0, 1, 1000000, NULL, 0,
 	    "insert at this rule number (from 1); left out: append" } },
-	  .rest = { { HG_OPM_POST, "/api/firewall/rules", 201, 0, NULL } } },
+	  .rest = { { HG_OPM_POST, "/api/firewall/rules", 201, 0, NULL } },
+	  .reply_schema = S_CHANGED },
 	{ "firewall.delete", op_firewall_delete, HG_OP_CHANGES,
 	  "delete one rule: by its position in its chain, or the first "
 	  "with this text (as iptables -D)", "firewall delete",
@@ -111,12 +182,14 @@ const struct hg_op hg_ops[] = {
 	    "the rule's text (when no position is given)" } },
 	  .rest = { { HG_OPM_DELETE, "/api/firewall/rules/:chain/:position",
 	  .flags = HG_OPR_NOBODY },
-	  { HG_OPM_DELETE, "/api/firewall/rules", 0, 0, NULL } } },
+	  { HG_OPM_DELETE, "/api/firewall/rules", 0, 0, NULL } },
+	  .reply_schema = S_CHANGED },
 
 	/* --- sets ------------------------------------------------------- */
 	{ "sets.save", op_sets_save, 0,
 	  "the named sets, in ipset save form (as \"text\")", "sets save",
-	  .rest = { { HG_OPM_GET, "/api/firewall/fwsets", 0, 0, NULL } } },
+	  .rest = { { HG_OPM_GET, "/api/firewall/fwsets", 0, 0, NULL } },
+	  .reply_schema = S_TEXT },
 	{ "sets.restore", op_sets_restore, HG_OP_CHANGES,
 	  "replace the sets with ipset restore text, all or nothing",
 	  "sets restore", .fields = {
@@ -124,7 +197,8 @@ const struct hg_op hg_ops[] = {
 	    NULL, 0, "ipset restore text (the request body)" },
 	  { "name", HG_OPT_STRING, HG_OPIN_QUERY, 0, 1, 200, NULL, 0,
 	    "what errors call the text (a file name); default api" } },
-	  .rest = { { HG_OPM_PUT, "/api/firewall/fwsets", 0, 0, NULL } } },
+	  .rest = { { HG_OPM_PUT, "/api/firewall/fwsets", 0, 0, NULL } },
+	  .reply_schema = S_CHANGED },
 	{ "sets.add", op_sets_add, HG_OP_CHANGES,
 	  "add an element to a set (as ipset add)", "sets add",
 	  .fields = {
@@ -133,7 +207,9 @@ const struct hg_op hg_ops[] = {
 	  { "entry", HG_OPT_STRING, HG_OPIN_BODY, HG_OPF_REQUIRED, 1,
 	    RULE_MAX, NULL, 0, "the element in ipset syntax: 192.0.2.1, "
 	    "10.0.0.0/8, 10.0.0.1,tcp:80" } },
-	  .rest = { { HG_OPM_POST, "/api/firewall/fwsets/:name/entries", 201, 0, NULL } } },
+	  .rest = { { HG_OPM_POST, "/api/firewall/fwsets/:name/entries", 201, 0
+	    , NULL } },
+	  .reply_schema = S_CHANGED },
 	{ "sets.del", op_sets_del, HG_OP_CHANGES,
 	  "remove an element from a set (as ipset del)", "sets del",
 	  .fields = {
@@ -141,20 +217,25 @@ const struct hg_op hg_ops[] = {
 	    NAME_MAX_, NULL, 0, "the set" },
 	  { "entry", HG_OPT_STRING, HG_OPIN_BODY, HG_OPF_REQUIRED, 1,
 	    RULE_MAX, NULL, 0, "the element in ipset syntax" } },
-	  .rest = { { HG_OPM_DELETE, "/api/firewall/fwsets/:name/entries", 0, 0, NULL } } },
+	  .rest = { { HG_OPM_DELETE, "/api/firewall/fwsets/:name/entries", 0, 0
+	    , NULL } },
+	  .reply_schema = S_CHANGED },
 
 	/* --- configuration ---------------------------------------------- */
 	{ "reload", op_reload, HG_OP_CHANGES,
 	  "read the configuration file again and apply it whole, as SIGHUP "
 	  "does; with a store, a new version", "reload",
-	  .rest = { { HG_OPM_POST, "/api/reload", 0, 0, NULL } } },
+	  .rest = { { HG_OPM_POST, "/api/reload", 0, 0, NULL } },
+	  .reply_schema = S_OBJECT("\"ok\",\"version\"", "\"ok\":" S_BOOL
+	    ",\"version\":" S_INT) },
 	{ "config.show", op_config_show, 0,
 	  "the running configuration version, or version N: {version, "
 	  "config, rules, rules6, sets}", "config show", .fields = {
 	  { "version", HG_OPT_INT, HG_OPIN_PATH, 0, 1, VERSION_MAX, NULL, 0,
 	    "a stored version; left out: the running one" } },
 	  .rest = { { HG_OPM_GET, "/api/config", 0, 0, NULL },
-	  { HG_OPM_GET, "/api/config/versions/:version", 0, 0, NULL } } },
+	  { HG_OPM_GET, "/api/config/versions/:version", 0, 0, NULL } },
+	  .reply_schema = S_DOC },
 	{ "config.put", op_config_put, HG_OP_CHANGES,
 	  "replace the whole configuration, all or nothing; commits a new "
 	  "version (with confirm_s, pending until confirmed)", "config put",
@@ -162,11 +243,18 @@ const struct hg_op hg_ops[] = {
 	  { "confirm_s", HG_OPT_INT, HG_OPIN_QUERY, 0, 1, 86400, NULL, 0,
 	    "roll back by itself unless confirmed within this many "
 	    "seconds" } },
-	  .rest = { { HG_OPM_PUT, "/api/config", 0, 0, NULL } } },
+	  .rest = { { HG_OPM_PUT, "/api/config", 0, 0, NULL } },
+	  .reply_schema = S_VERSION },
 	{ "config.versions", op_config_versions, 0,
 	  "the stored versions, newest first", "config versions",
 	  .fields = { LIMIT(0) },
-	  .rest = { { HG_OPM_GET, "/api/config/versions", 0, 0, NULL } } },
+	  .rest = { { HG_OPM_GET, "/api/config/versions", 0, 0, NULL } },
+	  .reply_schema = S_OBJECT("\"current\",\"versions\"", "\"current\":"
+	    S_INT ",\"versions\":" S_ARRAY(S_OBJECT(
+	    "\"version\",\"author\",\"source\",\"comment\",\"state\"",
+	    "\"version\":" S_INT ",\"created_ns\":" S_INT ",\"author\":" S_STR
+	    ",\"source\":" S_STR ",\"comment\":" S_STR ",\"state\":" S_STR))) }
+	    ,
 	{ "config.diff", op_config_diff, 0,
 	  "unified diff from version a (default b - 1) to version b "
 	  "(default the running one)", "config diff", .fields = {
@@ -179,16 +267,19 @@ const struct hg_op hg_ops[] = {
 	{ "config.rollback", op_config_rollback, HG_OP_CHANGES,
 	  "apply version N's content as a new version", "config rollback",
 	  .fields = { VERSION_BODY("the version to go back to") },
-	  .rest = { { HG_OPM_POST, "/api/config/rollback", 0, 0, NULL } } },
+	  .rest = { { HG_OPM_POST, "/api/config/rollback", 0, 0, NULL } },
+	  .reply_schema = S_VERSION },
 	{ "config.confirm", op_config_confirm, HG_OP_CHANGES,
 	  "confirm the pending version (config.put with confirm_s); "
 	  "unconfirmed, it is rolled back at its deadline", "config confirm",
 	  .fields = { VERSION_BODY("the pending version's number") },
-	  .rest = { { HG_OPM_POST, "/api/config/confirm", 0, 0, NULL } } },
+	  .rest = { { HG_OPM_POST, "/api/config/confirm", 0, 0, NULL } },
+	  .reply_schema = S_VERSION },
 	{ "snapshot.export", op_snapshot_export, 0,
 	  "the running version as one document: {version, config, rules, "
 	  "rules6, sets}", "snapshot export",
-	  .rest = { { HG_OPM_GET, "/api/snapshots", 0, 0, NULL } } },
+	  .rest = { { HG_OPM_GET, "/api/snapshots", 0, 0, NULL } },
+	  .reply_schema = S_DOC },
 	{ "snapshot.import", op_snapshot_import, HG_OP_CHANGES,
 	  "import a snapshot, as config.put", "snapshot import",
 	  .fields = { DOC_FIELDS,
@@ -198,7 +289,8 @@ const struct hg_op hg_ops[] = {
 	    "the export's format (ignored)" },
 	  { "hexgate", HG_OPT_STRING, HG_OPIN_BODY, 0, 1, 64, NULL, 0,
 	    "the exporting hexgate's version (ignored)" } },
-	  .rest = { { HG_OPM_PUT, "/api/snapshots", 0, 0, NULL } } },
+	  .rest = { { HG_OPM_PUT, "/api/snapshots", 0, 0, NULL } },
+	  .reply_schema = S_VERSION },
 
 	/* --- access ----------------------------------------------------- */
 	{ "token.create", op_token_create, 0,
@@ -208,19 +300,28 @@ const struct hg_op hg_ops[] = {
 	    NULL, 0, "a name for it: printable, no spaces or quotes" },
 	  { "expires_s", HG_OPT_INT, HG_OPIN_BODY, 0, 1, 10 * 366 * 86400,
 	    NULL, 0, "seconds from now until it expires; left out: never" } },
-	  .rest = { { HG_OPM_POST, "/api/tokens", 201, 0, NULL } } },
+	  .rest = { { HG_OPM_POST, "/api/tokens", 201, 0, NULL } },
+	  .reply_schema = S_TOKEN },
 	{ "token.list", op_token_list, 0,
 	  "the tokens, without their secrets", "token list",
-	  .rest = { { HG_OPM_GET, "/api/tokens", 0, 0, NULL } } },
+	  .rest = { { HG_OPM_GET, "/api/tokens", 0, 0, NULL } },
+	  .reply_schema = S_OBJECT("\"tokens\"", "\"tokens\":" S_ARRAY(S_TOKEN)
+	    ) },
 	{ "token.revoke", op_token_revoke, 0, "revoke a token",
 	  "token revoke", .fields = {
 	  { "id", HG_OPT_INT, HG_OPIN_PATH, HG_OPF_REQUIRED, 1, INT64_MAX,
 	    NULL, 0, "the token's id (token.list)" } },
-	  .rest = { { HG_OPM_DELETE, "/api/tokens/:id", 0, 0, NULL } } },
+	  .rest = { { HG_OPM_DELETE, "/api/tokens/:id", 0, 0, NULL } },
+	  .reply_schema = S_OBJECT("\"id\",\"state\"", "\"id\":" S_INT
+	    ",\"state\":" S_STR) },
 	{ "audit.show", op_audit_show, 0,
 	  "the audit log, newest first (default 100 rows)", "audit",
 	  .fields = { LIMIT(100) },
-	  .rest = { { HG_OPM_GET, "/api/audit", 0, 0, NULL } } },
+	  .rest = { { HG_OPM_GET, "/api/audit", 0, 0, NULL } },
+	  .reply_schema = S_OBJECT("\"audit\"", "\"audit\":" S_ARRAY(S_OBJECT(
+	    "\"id\",\"at_ns\",\"author\",\"action\"", "\"id\":" S_INT
+	    ",\"at_ns\":" S_INT ",\"author\":" S_STR ",\"source\":" S_STR
+	    ",\"action\":" S_STR ",\"version\":" S_INT))) },
 
 	/* --- captures --------------------------------------------------- */
 	{ "capture.start", op_capture_start, 0,
@@ -234,10 +335,14 @@ const struct hg_op hg_ops[] = {
 	    "bytes kept of each frame; left out: all" },
 	  { "direction", HG_OPT_STRING, HG_OPIN_BODY, 0, 1, 8, "in both", 0,
 	    "in: frames received; both (default): sent too" } },
-	  .rest = { { HG_OPM_POST, "/api/packet_monitor", 201, 0, NULL } } },
+	  .rest = { { HG_OPM_POST, "/api/packet_monitor", 201, 0, NULL } },
+	  .reply_schema = S_MONITOR },
 	{ "capture.list", op_capture_list, 0,
 	  "the captures (the last 8), running or not", "capture list",
-	  .rest = { { HG_OPM_GET, "/api/packet_monitor", 0, 0, NULL } } },
+	  .rest = { { HG_OPM_GET, "/api/packet_monitor", 0, 0, NULL } },
+	  .reply_schema = S_OBJECT("\"monitors\",\"running_max\"",
+	    "\"monitors\":" S_ARRAY(S_MONITOR) ",\"running_max\":" S_INT
+	    ",\"kept_max\":" S_INT) },
 	{ "capture.pcap", op_capture_pcap, 0,
 	  "a capture's pcap file, running or stopped", "capture pcap",
 	  .fields = {
@@ -252,7 +357,8 @@ const struct hg_op hg_ops[] = {
 	    NULL, 0, "the capture's id" },
 	  { "remove", HG_OPT_BOOL, HG_OPIN_QUERY, 0, 0, 0, NULL, 0,
 	    "also forget it and delete its file" } },
-	  .rest = { { HG_OPM_DELETE, "/api/packet_monitor/:id", 0, 0, NULL } } },
+	  .rest = { { HG_OPM_DELETE, "/api/packet_monitor/:id", 0, 0, NULL } },
+	  .reply_schema = S_MONITOR },
 };
 
 const size_t hg_n_ops = HG_ARRAY_SIZE(hg_ops);

@@ -44,6 +44,12 @@ test_every_op_documented(void **state)
 			fail_msg("%s: no hexctl words", op->name);
 		if (op->rest[0].path == NULL)
 			fail_msg("%s: no REST route", op->name);
+		/* A JSON reply says what it holds (the text and binary
+		 * ones are documented by their type). */
+		if (op->reply_schema == NULL &&
+		    op->rest[0].response_type == NULL &&
+		    !(op->rest[0].flags & HG_OPR_TEXT))
+			fail_msg("%s: no reply schema", op->name);
 		for (size_t j = 0; j < HG_OP_FIELDS_MAX && op->fields[j].name;
 		    j++)
 			if (op->fields[j].doc == NULL ||
