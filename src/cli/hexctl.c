@@ -34,6 +34,7 @@
 #include <jansson.h>
 
 #include "../lib/hg.h"
+#include "../lib/text.h"
 #include "../mgmt/config.h"	/* HG_CFG_DEFAULT_SOCKET only */
 #include "remote.h"
 #include "render.h"
@@ -1134,31 +1135,6 @@ print_errors(const json_t *errs)
 	}
 }
 
-/* base64 text to bytes on out; 0, or -EINVAL at a character that is not
- * base64. */
-static int
-base64_write(const char *s, FILE *out)
-{
-	uint32_t acc = 0;
-	int bits = 0;
-
-	for (; *s != '\0' && *s != '='; s++) {
-		const char *alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs"
-		    "tuvwxyz0123456789+/";
-		const char *p = strchr(alpha, *s);
-
-		if (p == NULL)
-			return -EINVAL;
-		acc = acc << 6 | (uint32_t)(p - alpha);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			fputc((int)(acc >> bits & 0xff), out);
-		}
-	}
-	return 0;
-}
-
 /*
  * Prints the answer: an error's located errors and message on stderr (1),
  * a binary answer to stdout as it is, the JSON with --json, else what
@@ -1188,7 +1164,7 @@ print_answer(const struct request *rq, const json_t *resp, bool json_out)
 		status = EXIT_SERVER;
 	} else if (rq->raw_out && json_is_string(json_object_get(resp,
 	    "base64"))) {
-		if (base64_write(json_string_value(json_object_get(resp,
+		if (hg_base64_write(json_string_value(json_object_get(resp,
 		    "base64")), stdout) != 0) {
 			fprintf(stderr, "hexctl: the answer's base64 is "
 			    "damaged\n");

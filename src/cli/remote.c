@@ -22,6 +22,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "../lib/text.h"
 #include "remote.h"
 #include "remote_tls.h"
 #include "render.h"
@@ -260,41 +261,24 @@ fail:
 static json_t *
 answer_json(const struct answer *a, const char *ctype)
 {
-	static const char b64[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *p = (const unsigned char *)a->buf;
 	json_error_t jerr;
 	json_t *o;
-	char *out;
-	size_t n = 0;
+	char *b64;
 
 	if (ctype != NULL && strncasecmp(ctype, "application/json", 16) == 0)
 		return json_loadb(a->buf != NULL ? a->buf : "", a->len, 0,
 		    &jerr);
 	if (ctype == NULL)
 		ctype = "application/octet-stream";
-	if (a->len == 0 || (memchr(a->buf, '\0', a->len) == NULL &&
-	    (o = json_stringn(a->buf, a->len)) != NULL)) {
-		json_t *t = a->len == 0 ? json_string("") : o;
-
-		return json_pack("{s:s,s:o}", "content_type", ctype, "text", t);
-	}
-	if ((out = malloc((a->len + 2) / 3 * 4 + 1)) == NULL)
+	if (a->len == 0)
+		return json_pack("{s:s,s:s}", "content_type", ctype, "text", "");
+	if (memchr(a->buf, '\0', a->len) == NULL &&
+	    (o = json_stringn(a->buf, a->len)) != NULL)
+		return json_pack("{s:s,s:o}", "content_type", ctype, "text", o);
+	if ((b64 = hg_base64_encode(a->buf, a->len)) == NULL)
 		return NULL;
-	for (size_t i = 0; i < a->len; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16;
-		size_t left = a->len - i;
-
-		v |= left > 1 ? (uint32_t)p[i + 1] << 8 : 0;
-		v |= left > 2 ? p[i + 2] : 0;
-		out[n++] = b64[v >> 18 & 63];
-		out[n++] = b64[v >> 12 & 63];
-		out[n++] = left > 1 ? b64[v >> 6 & 63] : '=';
-		out[n++] = left > 2 ? b64[v & 63] : '=';
-	}
-	out[n] = '\0';
-	o = json_pack("{s:s,s:s}", "content_type", ctype, "base64", out);
-	free(out);
+	o = json_pack("{s:s,s:s}", "content_type", ctype, "base64", b64);
+	free(b64);
 	return o;
 }
 

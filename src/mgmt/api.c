@@ -57,6 +57,7 @@
 
 #include "../lib/hg_time.h"
 #include "../lib/log.h"
+#include "../lib/text.h"
 #include "api_priv.h"
 
 #define API_HEADERS_MAX_BYTES	(32u << 10)
@@ -310,27 +311,6 @@ add_header(struct hg_api_resp *resp, const char *name, const char *value)
 		hg_log_warnx("api: cannot add header %s", name);
 }
 
-static const char *
-status_code_name(int status)
-{
-	switch (status) {
-	case 400: return "bad_request";
-	case 401: return "unauthorized";
-	case 403: return "forbidden";
-	case 404: return "not_found";
-	case 405: return "method_not_allowed";
-	case 409: return "conflict";
-	case 413: return "payload_too_large";
-	case 415: return "unsupported_media_type";
-	case 422: return "unprocessable_entity";
-	case 429: return "too_many_requests";
-	case 500: return "internal_error";
-	case 501: return "not_implemented";
-	case 503: return "unavailable";
-	default: return status >= 500 ? "server_error" : "error";
-	}
-}
-
 static int
 error_v(struct hg_api_resp *resp, int status, const char *code,
     const char *field, const char *fmt, va_list ap)
@@ -340,7 +320,7 @@ error_v(struct hg_api_resp *resp, int status, const char *code,
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	e = json_pack("{s:i,s:s,s:s}", "status", status, "code",
-	    code != NULL ? code : status_code_name(status), "message", msg);
+	    code != NULL ? code : hg_http_code(status), "message", msg);
 	if (e != NULL && field != NULL)
 		json_object_set_new(e, "field", json_string(field));
 	return hg_api_reply_json(resp, status, json_pack("{s:o*}", "error", e));
@@ -885,7 +865,7 @@ conn_answer(struct api_conn *c)
 	if (readcb != NULL)
 		bufferevent_setcb(c->bev, readcb, NULL, eventcb, cbarg);
 	e = json_pack("{s:{s:i,s:s,s:s,s:s}}", "error", "status", 413, "code",
-	    status_code_name(413), "message", c->f.msg, "field", "");
+	    hg_http_code(413), "message", c->f.msg, "field", "");
 	text = e != NULL ? json_dumps(e, JSON_COMPACT) : NULL;
 	json_decref(e);
 	n = snprintf(head, sizeof(head), "HTTP/1.1 413 Payload Too Large\r\n"

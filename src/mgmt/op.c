@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/text.h"
 #include "op.h"
 
 #define STRING_MAX_DEFAULT	256
@@ -552,29 +553,11 @@ hg_op_relay(struct hg_op_req *r, json_t *reply, int ok_status)
 	return r->status;
 }
 
-const char *
-hg_op_status_code(int status)
-{
-	switch (status) {
-	case 400: return "bad_request";
-	case 401: return "unauthorized";
-	case 403: return "forbidden";
-	case 404: return "not_found";
-	case 405: return "method_not_allowed";
-	case 409: return "conflict";
-	case 413: return "payload_too_large";
-	case 415: return "unsupported_media_type";
-	case 429: return "too_many_requests";
-	case 503: return "unavailable";
-	default: return status >= 500 ? "internal_error" : "error";
-	}
-}
-
 json_t *
 hg_op_error_json(const struct hg_op_req *r)
 {
 	json_t *e = json_pack("{s:i,s:s,s:s,s:o}", "status", r->status,
-	    "code", r->code != NULL ? r->code : hg_op_status_code(r->status),
+	    "code", r->code != NULL ? r->code : hg_http_code(r->status),
 	    "message", r->message, "field", r->field[0] != '\0' ?
 	    json_string(r->field) : json_null());
 

@@ -185,7 +185,6 @@ int hg_op_relay(struct hg_op_req *r, json_t *reply, int ok_status);
 /* The error as the API and the socket send it:
  * {"error": {"status", "code", "message", "field", "errors"?}}. */
 json_t *hg_op_error_json(const struct hg_op_req *r);
-const char *hg_op_status_code(int status);
 
 /* --- documentation ---------------------------------------------------- */
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../lib/log.h"
+#include "../../lib/text.h"
 #include "../daemon.h"
 #include "../config/apply.h"
 #include "../config/versions.h"
@@ -391,12 +392,8 @@ utf8_text(const char *s, size_t len)
 json_t *
 hg_op_answer(const struct hg_op_req *r)
 {
-	static const char b64[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *p = (const unsigned char *)r->raw;
 	json_t *o;
-	char *out;
-	size_t o_len = 0;
+	char *b64;
 
 	if (r->status >= 400)
 		return hg_op_error_json(r);
@@ -405,21 +402,9 @@ hg_op_answer(const struct hg_op_req *r)
 	if (utf8_text(r->raw, r->raw_len))
 		return json_pack("{s:s,s:s%}", "content_type", r->raw_type,
 		    "text", r->raw, r->raw_len);
-	if ((out = malloc((r->raw_len + 2) / 3 * 4 + 1)) == NULL)
+	if ((b64 = hg_base64_encode(r->raw, r->raw_len)) == NULL)
 		return NULL;
-	for (size_t i = 0; i < r->raw_len; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16;
-		size_t n = r->raw_len - i;
-
-		v |= n > 1 ? (uint32_t)p[i + 1] << 8 : 0;
-		v |= n > 2 ? p[i + 2] : 0;
-		out[o_len++] = b64[v >> 18 & 63];
-		out[o_len++] = b64[v >> 12 & 63];
-		out[o_len++] = n > 1 ? b64[v >> 6 & 63] : '=';
-		out[o_len++] = n > 2 ? b64[v & 63] : '=';
-	}
-	out[o_len] = '\0';
-	o = json_pack("{s:s,s:s}", "content_type", r->raw_type, "base64", out);
-	free(out);
+	o = json_pack("{s:s,s:s}", "content_type", r->raw_type, "base64", b64);
+	free(b64);
 	return o;
 }

@@ -1,0 +1,23 @@
+/*
+ * src/lib/text.h: small text codecs the management side shares: the
+ * machine name of an HTTP status (the "code" of an error reply, on the
+ * API and the control socket alike) and base64 (RFC 4648), for binary
+ * answers carried in JSON.
+ */
+#ifndef HG_LIB_TEXT_H
+#define HG_LIB_TEXT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* "bad_request" for 400, ...; "error" or "server_error" for others. */
+const char *hg_http_code(int status);
+
+/* base64 of len bytes, NUL-terminated (malloc'd); NULL when out of
+ * memory. */
+char *hg_base64_encode(const void *data, size_t len);
+/* Decodes base64 text (padding optional) to out; 0, or -EINVAL at a
+ * character that is not base64. */
+int hg_base64_write(const char *text, FILE *out);
+
+#endif /* HG_LIB_TEXT_H */
