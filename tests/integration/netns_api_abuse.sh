@@ -140,12 +140,21 @@ def cpu():
     return (int(f[11]) + int(f[12])) / tick
 held = []
 for _ in range(100):
+    # A full backlog refuses at once (EAGAIN): try again for 50 ms, so
+    # the connections keep coming until hexgated runs out of descriptors.
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.setblocking(False)
-    try:
-        s.connect(path)
-    except (BlockingIOError, OSError):
-        pass
+    end = time.time() + 0.05
+    while True:
+        try:
+            s.connect(path)
+            break
+        except BlockingIOError:
+            if time.time() > end:
+                break
+            time.sleep(0.001)
+        except OSError:
+            break
     held.append(s)
 c0, t0 = cpu(), time.time()
 time.sleep(3)
