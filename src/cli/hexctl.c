@@ -826,7 +826,8 @@ request_table(struct request *rq, const struct cmd *c, int argc, char **argv)
 				return rc;
 			break;
 		case ARG_FLAG:
-			if (strcmp(argv[i], a->name) != 0)
+			if (strncmp(argv[i], "--", 2) != 0 ||
+			    strcmp(argv[i] + 2, a->name) != 0)
 				return usage_err("%s: unexpected \"%s\"",
 				    c->line, argv[i]);
 			if ((rc = arg_set(rq, a->name, json_true())) < 0)
