@@ -4,7 +4,7 @@
 #                "N passed, N failed"
 #   make demo    install deps, build, route pings across hexgated in
 #                network namespaces, tear down
-#   make bench   forwarding benchmarks (docs/PERFORMANCE.md)
+#   make bench   forwarding and ESP benchmarks (docs/PERFORMANCE.md)
 #   make install meson install of $(BUILD): hexgated, hexctl, the manual
 #                pages, hexgated.service, docs and the example config;
 #                DESTDIR=/stage stages it, PREFIX=/usr sets the prefix
@@ -47,6 +47,7 @@ bench:
 	ninja -C $(BUILD)
 	bench/forward/run $(BUILD)
 	bench/classify/run $(BUILD)
+	bench/ipsec/run $(BUILD)
 
 # A PREFIX given here reconfigures $(BUILD) for it (meson keeps it from
 # then on); DESTDIR is made absolute because meson would read it from
