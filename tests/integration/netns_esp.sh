@@ -14,8 +14,9 @@
 # endpoint; on the wire between the sites only ESP (protocol 50) and UDP
 # 4500 carry the hosts' traffic, never their addresses in clear; the
 # tunnels' counters; a FORWARD_CUST rule naming the tunnel interface
-# (-i ipsec0) refuses what comes through it; a key file readable by
-# others stops the start with the file named.
+# (-i ipsec0) refuses what comes through it; hexctl ipsec sas lists the
+# SAs with their counters and no key (nor does the log); a key file
+# readable by others stops the start with the file named.
 #
 # Usage: netns_esp.sh BUILD_DIR   (root; exits 77 when it cannot run)
 set -u
@@ -217,6 +218,28 @@ assert all(n > 1000 for _, n in want), "a tunnel carried too little"
 PY
 }
 
+# hexctl ipsec sas: four SAs with their counters; no key anywhere, in
+# the answer or the log.
+sas_ok() {
+	hx --json ipsec sas | tee "$tmp/sas.json" | /usr/bin/python3 -c '
+import json, sys
+t = {x["tunnel"]: x for x in json.load(sys.stdin)["tunnels"]}
+for name, alg in (("ipsec0", "aes-gcm-16"), ("udp0", "chacha20-poly1305")):
+    sas = {s["direction"]: s for s in t[name]["sas"]}
+    print(name, {d: (s["spi"], s["algorithm"], s["encap"], s["packets"])
+                 for d, s in sas.items()})
+    assert set(sas) == {"in", "out"}, name
+    assert sas["out"]["packets"] > 0, name
+assert t["ipsec0"]["sas"][0]["encap"] == "esp"
+assert t["udp0"]["sas"][0]["encap"] == "udp"
+' || return 1
+	local k
+	for k in "$GCM_AB" "$GCM_BA" "$CHA_AB" "$CHA_BA"; do
+		! grep -qi "${k:0:16}" "$tmp/sas.json" "$tmp/hexgated.log" \
+		    "$tmp/b.log" || { echo "a key is out"; return 1; }
+	done
+}
+
 forward_rule_ok() {
 	hx firewall add FORWARD_CUST -i ipsec0 -p icmp -j DROP || return 1
 	! nsx "$h2" ping -n -c 2 -i 0.2 -W 1 10.1.0.2 >/dev/null ||
@@ -253,6 +276,7 @@ check "ping h1 -> h2 through ESP-in-UDP (ChaCha20-Poly1305) on the same endpoint
 check "8 MiB TCP h1 -> h2 through ESP-in-UDP, sha256 equal" tcp_ok "$h1" "$h2" 10.2.1.2 5003
 check "on the wire: ESP and UDP 4500 only, no inner address in clear" wire_ok
 check "the tunnels count what they carried" counters_ok
+check "ipsec sas: the SAs with their counters, and no key in it or the log" sas_ok
 check "FORWARD_CUST -i ipsec0 refuses what comes through the tunnel" forward_rule_ok
 check "a key file readable by others stops the start, named" loose_key_ok
 check "hexgated A still running" alive_ok
