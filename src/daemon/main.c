@@ -139,6 +139,12 @@ check_config(struct hg_daemon *d)
 		bad++;
 	}
 	hg_fw_stop(d);
+	/* The tunnels' key files: there, root's only, the right length. */
+	if (hg_tunnels_open(d, d->tunnels, err, sizeof(err)) != 0) {
+		hg_log_warnx("%s: %s", d->config_path, err);
+		bad++;
+	}
+	hg_tunnels_close(d->tunnels);
 	return bad == 0 ? 0 : -EINVAL;
 }
 

@@ -251,11 +251,11 @@ forward_rule_ok() {
 loose_key_ok() {
 	local out
 	chmod 644 "$tmp/gcm-a-out.key"
-	out=$(cd "$tmp" && ip netns exec "$a" timeout 5 "$hexgated" -c \
-	    "$tmp/loose.json" 2>&1)
+	out=$(cd "$tmp" && "$hexgated" -c "$conf" --check 2>&1; cd "$tmp" &&
+	    ip netns exec "$a" timeout 5 "$hexgated" -c "$tmp/loose.json" 2>&1)
 	chmod 600 "$tmp/gcm-a-out.key"
 	echo "$out" | tail -n 3
-	echo "$out" | grep -q 'gcm-a-out.key must be a regular file readable by its owner only'
+	[ "$(echo "$out" | grep -c 'gcm-a-out.key must be a regular file readable by its owner only')" = 2 ]
 }
 
 make_topology
@@ -278,6 +278,6 @@ check "on the wire: ESP and UDP 4500 only, no inner address in clear" wire_ok
 check "the tunnels count what they carried" counters_ok
 check "ipsec sas: the SAs with their counters, and no key in it or the log" sas_ok
 check "FORWARD_CUST -i ipsec0 refuses what comes through the tunnel" forward_rule_ok
-check "a key file readable by others stops the start, named" loose_key_ok
+check "a key file readable by others: --check and a start refuse it, named" loose_key_ok
 check "hexgated A still running" alive_ok
 finish
