@@ -156,6 +156,8 @@ static const struct cmd {
 	{ "capture pcap ID", "capture.pcap",
 	  .help = "write a capture's pcap file to stdout",
 	  .args = { { "id", ARG_INT, false } } },
+	{ "ipsec sas", "ipsec.sas",
+	  .help = "the ESP tunnels' SAs: SPI, algorithm, counters (no keys)" },
 	{ "metrics", "metrics", .help = "the counters in the Prometheus format" },
 	{ "ops", "ops.list", .help = "the operations hexgated offers" },
 	{ "call OP [JSON]", NULL,

@@ -5,6 +5,7 @@
  *
  *   config/versions.h  the configuration's files and its versions in the
  *                      store (config/files.c, config/versions.c)
+ *   config/tunnels.h   the ESP tunnels' SAs from their key files
  *   firewall/firewall.h  the firewall's control side: rule files parsed,
  *                      compiled and published (publish.c), its state
  *                      rendered (render.c)
@@ -55,6 +56,9 @@ struct hg_daemon {
 	 * peer): the author of the version it commits.  Set around one
 	 * hg_op_run(); NULL fields: hexgated itself. */
 	struct hg_store_who who;
+	/* The ESP tunnels' SAs (config/tunnels.c), shared with the data
+	 * plane for its life. */
+	struct dp_tunnel tunnels[IP_IF_MAX];
 };
 
 /* The configuration version everywhere: the store's, or without a

@@ -20,6 +20,7 @@
 #include "../lib/log.h"
 #include "../lib/hg_time.h"
 #include "config/apply.h"
+#include "config/tunnels.h"
 #include "config/versions.h"
 #include "daemon.h"
 #include "firewall/firewall.h"
@@ -138,6 +139,12 @@ check_config(struct hg_daemon *d)
 		bad++;
 	}
 	hg_fw_stop(d);
+	/* The tunnels' key files: there, root's only, the right length. */
+	if (hg_tunnels_open(d, d->tunnels, err, sizeof(err)) != 0) {
+		hg_log_warnx("%s: %s", d->config_path, err);
+		bad++;
+	}
+	hg_tunnels_close(d->tunnels);
 	return bad == 0 ? 0 : -EINVAL;
 }
 
@@ -253,6 +260,13 @@ run(struct hg_daemon *d, bool exit_on_eof)
 		return rc;
 	}
 	memset(&params, 0, sizeof(params));
+	rc = hg_tunnels_open(d, d->tunnels, err, sizeof(err));
+	if (rc != 0) {
+		ip_tables_free(t);
+		hg_log_warnx("%s: %s", d->config_path, err);
+		return rc;
+	}
+	memcpy(params.tunnels, d->tunnels, sizeof(params.tunnels));
 	memcpy(params.host_taps, d->host_taps, sizeof(params.host_taps));
 	ct_timeouts_from_cfg(d->cfg, &timeouts);
 	params.ct_timeouts = &timeouts;
@@ -326,6 +340,7 @@ static void
 teardown(struct hg_daemon *d)
 {
 	dp_destroy(d->dp);
+	hg_tunnels_close(d->tunnels);
 	hg_fw_stop(d);
 	hg_host_taps_close(d);
 	for (uint16_t i = 0; i < IP_IF_MAX; i++)

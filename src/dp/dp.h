@@ -29,6 +29,23 @@
 struct dp;
 struct dp_mirror;
 
+struct esp_sa;
+
+/*
+ * An ESP tunnel interface (issue 14): what routes send to it is
+ * encapsulated through out, toward remote; ESP that comes for us with
+ * spi_in is decapsulated through in and goes on as if it had arrived on
+ * the tunnel.  The caller owns the SAs, which live as long as the data
+ * plane.
+ */
+struct dp_tunnel {
+	struct esp_sa *out;		/* NULL: the interface is no tunnel */
+	struct esp_sa *in;
+	uint32_t spi_in;
+	uint8_t family;			/* the outer one: AF_INET, AF_INET6 */
+	uint8_t remote[16];		/* the outer destination */
+};
+
 struct dp_params {
 	uint16_t n_workers;		/* >= 1 */
 	uint16_t n_if;
@@ -49,6 +66,8 @@ struct dp_params {
 	/* A source address's share of each worker table, 1-100 (ct.h);
 	 * 0: CT_SRC_PERCENT_DEFAULT. */
 	uint8_t ct_src_percent;
+	/* Tunnel i is interface i's, when its out is not NULL. */
+	struct dp_tunnel tunnels[IP_IF_MAX];
 };
 
 #define DP_CT_ENTRIES_DEFAULT	65536	/* per worker */

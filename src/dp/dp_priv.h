@@ -110,6 +110,10 @@ struct dp_worker {
 	struct dp_handoff *handoff;	/* host frames of flows this worker owns */
 	struct dp_handoff *handoff_rx;	/* fragments of flows it owns */
 	struct dp_frag_steer frag_steer[DP_FRAG_STEER_SLOTS];
+	/* ESP: the crypto library's state, and what the tunnels
+	 * decapsulated, to go through the stages again (pipeline.c). */
+	struct esp_worker *esp;		/* NULL: no tunnel configured */
+	struct pkt_batch reentry;
 };
 
 /*
@@ -215,6 +219,11 @@ void dp_fw_ct_info(const struct ct_table *ct, const struct ct_result *cr,
 
 /* host.c */
 /* HOST packets of [lo, hi): staged for the interface's host TAP. */
+/* tunnel.c: ESP into and out of the tunnel interfaces. */
+void dp_decap(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
+    uint16_t hi);
+void dp_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
+    uint16_t hi);
 void dp_punt(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
     uint16_t hi);
 /* Sends the packets dp_punt() staged. */

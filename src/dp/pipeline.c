@@ -17,18 +17,19 @@
  *      answered, local or forward with the forwarding checks (ip_route)
  *   -> INPUT | FORWARD: the chains over the batch (dp_filter); drops,
  *      rejections, the forwarded hop (ip_verdicts)
- *   -> INPUT's side: local delivery (ip_local), the rest to the host
- *      TAPs (dp_punt)
+ *   -> INPUT's side: ESP for a tunnel decapsulated (dp_decap, tunnel.c),
+ *      local delivery (ip_local), the rest to the host TAPs (dp_punt)
  *   -> POSTROUTING: [mangle], source NAT, confirm (dp_postrouting)
- *   -> [tunnel encapsulation: ESP, overlay] (dp_encap)
+ *   -> tunnel encapsulation: ESP (dp_encap, tunnel.c) [overlay: later]
  *   -> neighbour resolution, fragmentation, Ethernet (ip_neigh_stage)
  *   -> TX (dp_tx)
  *
  * What the host side sends (its TAPs; later IKE replies and keepalives)
  * enters at OUTPUT: [raw], conntrack, the OUTPUT chain (dp_conntrack,
  * dp_filter) -> route (ip_verdicts) -> POSTROUTING -> encapsulation ->
- * neighbour -> TX.  A packet a tunnel decapsulates will re-enter at ip
- * input (IP_NEXT_RX) with the tunnel as its input interface.
+ * neighbour -> TX.  A packet a tunnel decapsulates re-enters at ip
+ * input (IP_NEXT_RX) with the tunnel as its input interface, once the
+ * batch it came in has been through.
  *
  * Conntrack runs over the whole batch before any packet is judged, which
  * is only right while no packet depends on the confirmation of one before
@@ -41,34 +42,21 @@
  */
 #include "dp_priv.h"
 
-/* The tunnel encapsulation slot: ESP and the overlay fill it (issues 14
- * and 16).  Nothing is a tunnel yet, so every packet goes on. */
+/* The stages from ip input on, over what v holds. */
 static void
-dp_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi)
+pipeline_stages(struct dp_worker *w, struct dp_frame *f, uint64_t now_ns)
 {
-	struct ip_vec *v = &f->v;
-
-	(void)w;
-	for (uint16_t i = lo; i < hi; i++)
-		if (v->next[i] == IP_NEXT_ENCAP)
-			v->next[i] = IP_NEXT_NEIGH;
-}
-
-void
-dp_pipeline_rx(struct dp_worker *w, uint64_t now_ns)
-{
-	struct dp_frame *f = &w->frame;
 	struct ip_vec *v = &f->v;
 	const struct ip_tables *t = w->tables;
 	uint16_t lo, hi;
 
-	dp_frag_steer(w, f, now_ns);
 	ip_input(w->ipw, t, v, &w->tx, now_ns);
 	for (lo = 0; lo < v->n; lo = hi) {
 		hi = dp_conntrack(w, f, lo, IP_NEXT_PREROUTING, now_ns);
 		ip_route(w->ipw, t, v, lo, hi, &w->tx, now_ns);
 		dp_filter(w, f, lo, hi, now_ns);
 		ip_verdicts(w->ipw, t, v, lo, hi, &w->tx, now_ns);
+		dp_decap(w, f, lo, hi);
 		ip_local(w->ipw, t, v, lo, hi, w->dp->host_ifs, &w->tx, now_ns);
 		dp_punt(w, f, lo, hi);
 		dp_postrouting(w, f, lo, hi, now_ns);
@@ -76,6 +64,36 @@ dp_pipeline_rx(struct dp_worker *w, uint64_t now_ns)
 		ip_neigh_stage(w->ipw, t, v, lo, hi, &w->tx, now_ns);
 	}
 	ip_vec_reset(v);
+}
+
+/* Tunnels in tunnels stop here: what a second pass decapsulates is
+ * dropped. */
+#define DP_REENTRY_MAX	2
+
+void
+dp_pipeline_rx(struct dp_worker *w, uint64_t now_ns)
+{
+	struct dp_frame *f = &w->frame;
+	struct ip_vec *v = &f->v;
+
+	dp_frag_steer(w, f, now_ns);
+	pipeline_stages(w, f, now_ns);
+	/* What the tunnels decapsulated re-enters at ip input, with the
+	 * tunnel as its input interface. */
+	for (int pass = 0; w->reentry.n > 0; pass++) {
+		for (uint16_t i = 0; i < w->reentry.n; i++) {
+			struct pkt *p = w->reentry.pkts[i];
+			enum pkt_drop why = pass < DP_REENTRY_MAX ?
+			    pkt_parse(p, NULL) : PKT_DROP_TUNNEL_IN;
+
+			if (why != PKT_DROP_NONE)
+				ip_drop(w->ipw, p, why);
+			else
+				ip_vec_add(v, p, IP_NEXT_RX);
+		}
+		w->reentry.n = 0;
+		pipeline_stages(w, f, now_ns);
+	}
 	dp_tx(w, now_ns);
 }
 

@@ -30,6 +30,7 @@
 
 #include "../lib/log.h"
 #include "../lib/hg_time.h"
+#include "../tun/esp.h"
 #include "dp_priv.h"
 
 
@@ -243,8 +244,18 @@ dp_worker_free(struct dp_worker *w)
 	ct_table_destroy(w->ct);
 	dp_handoff_destroy(w->handoff);
 	dp_handoff_destroy(w->handoff_rx);
+	esp_worker_free(w->esp);
 	pkt_pool_destroy(w->pool);
 	free(w);
+}
+
+static bool
+dp_has_tunnels(const struct dp_params *params)
+{
+	for (uint16_t i = 0; i < params->n_if; i++)
+		if (params->tunnels[i].out != NULL)
+			return true;
+	return false;
 }
 
 int
@@ -311,6 +322,8 @@ dp_create(struct dp **out, const struct dp_params *params,
 			rc = dp_handoff_create(&w->handoff);
 		if (rc == 0)
 			rc = dp_handoff_create(&w->handoff_rx);
+		if (rc == 0 && dp_has_tunnels(params))
+			rc = esp_worker_create(&w->esp);
 	}
 	if (rc != 0) {
 		for (uint16_t i = 0; i < params->n_workers; i++)

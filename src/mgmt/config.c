@@ -534,8 +534,14 @@ cfg_if_name(struct cfg_ctx *c, const char *where, const json_t *v,
 		return false;
 	}
 	if ((dup = cfg_if_find(c->cfg, s)) >= 0) {
-		cfg_err(c, where, "%s is already the name of /interfaces/%d",
-		    json_quote(v, q, sizeof(q)), c->if_json_idx[dup]);
+		if (c->if_json_idx[dup] < 0)
+			cfg_err(c, where, "%s is already the name of "
+			    "/tunnels/%d", json_quote(v, q, sizeof(q)),
+			    -1 - c->if_json_idx[dup]);
+		else
+			cfg_err(c, where, "%s is already the name of "
+			    "/interfaces/%d", json_quote(v, q, sizeof(q)),
+			    c->if_json_idx[dup]);
 		return false;
 	}
 	snprintf(ifc->name, sizeof(ifc->name), "%s", s);
@@ -741,6 +747,217 @@ cfg_ifs(struct cfg_ctx *c, const json_t *arr)
 	json_array_foreach(arr, i, v) {
 		ptr_idx(p, sizeof(p), "/interfaces", i);
 		cfg_if(c, p, v, (int)i);
+	}
+}
+
+/* --- tunnels (ESP, manual SAs) --------------------------------------- */
+
+/* The algorithms the data plane has (src/tun/esp.h), as configured. */
+static const char *const esp_algs[] = {
+	"aes128gcm", "aes256gcm", "chacha20poly1305", "aes128cbc-sha256",
+	"aes256cbc-sha256", "aes256cbc-sha384", "aes256cbc-sha512", NULL
+};
+static const char *const sa_keys[] = { "spi", "alg", "key_file", NULL };
+static const char *const tunnel_keys[] = {
+	"name", "type", "local", "remote", "encap", "remote_port", "mtu",
+	"addresses", "remote_subnets", "esn", "sa_out", "sa_in", NULL
+};
+
+/* The ESP overhead a tunnel's MTU leaves room for by default: outer
+ * IPv6 (40), UDP (8), ESP header and IV (16), the longest ICV (32), pad
+ * and trailer (17). */
+#define CFG_TUNNEL_MTU_DEFAULT	1400
+
+static void
+cfg_sa(struct cfg_ctx *c, const char *where, const json_t *obj,
+    struct hg_cfg_sa *sa)
+{
+	char p[sizeof(((struct hg_cfg_err *)0)->where)];
+	char q[CFG_QUOTE_MAX + 1];
+	const json_t *v;
+	const char *s;
+	long long n;
+	size_t i;
+
+	if (!cfg_check_object(c, where, obj, sa_keys))
+		return;
+	if ((v = cfg_required(c, where, obj, "spi")) != NULL) {
+		ptr_key(p, sizeof(p), where, "spi");
+		if (cfg_int(c, p, v, 256, 0xffffffffLL, &n))
+			sa->spi = (uint32_t)n;
+	}
+	if ((v = cfg_required(c, where, obj, "alg")) != NULL) {
+		ptr_key(p, sizeof(p), where, "alg");
+		if ((s = cfg_str(c, p, v, HG_CFG_ALG_MAX - 1)) != NULL) {
+			for (i = 0; esp_algs[i] != NULL; i++)
+				if (strcmp(esp_algs[i], s) == 0)
+					break;
+			if (esp_algs[i] == NULL)
+				cfg_err(c, p, "%s is not an ESP algorithm "
+				    "(allowed: aes128gcm, aes256gcm, "
+				    "chacha20poly1305, aes128cbc-sha256, "
+				    "aes256cbc-sha256, aes256cbc-sha384, "
+				    "aes256cbc-sha512)",
+				    json_quote(v, q, sizeof(q)));
+			else
+				snprintf(sa->alg, sizeof(sa->alg), "%s", s);
+		}
+	}
+	if ((v = cfg_required(c, where, obj, "key_file")) != NULL) {
+		ptr_key(p, sizeof(p), where, "key_file");
+		if ((s = cfg_str(c, p, v, sizeof(sa->key_file) - 1)) != NULL)
+			snprintf(sa->key_file, sizeof(sa->key_file), "%s", s);
+	}
+}
+
+static void
+cfg_tunnel_subnets(struct cfg_ctx *c, const char *where, const json_t *arr,
+    struct hg_cfg_tunnel *tn)
+{
+	char p[sizeof(((struct hg_cfg_err *)0)->where)];
+	size_t i;
+	json_t *v;
+
+	if (!cfg_expect(c, where, arr, JSON_ARRAY, "an array of prefixes"))
+		return;
+	if (json_array_size(arr) > HG_CFG_ADDR_MAX) {
+		cfg_err(c, where, "%zu subnets; a tunnel has at most %d",
+		    json_array_size(arr), HG_CFG_ADDR_MAX);
+		return;
+	}
+	json_array_foreach(arr, i, v) {
+		ptr_idx(p, sizeof(p), where, i);
+		if (cfg_prefix(c, p, v, &tn->remote_subnets[tn->n_remote]))
+			tn->n_remote++;
+	}
+}
+
+/*
+ * One tunnel: its own fields, and an interface of the same name (port
+ * "null": nothing outside hexgate), so that routes, rules and COPY name
+ * it as they name any interface.
+ */
+static void
+cfg_tunnel(struct cfg_ctx *c, const char *where, const json_t *obj)
+{
+	struct hg_cfg_tunnel *tn = &c->cfg->tunnels[c->cfg->n_tunnels];
+	struct hg_cfg_if *ifc = &c->cfg->ifs[c->cfg->n_ifs];
+	char p[sizeof(((struct hg_cfg_err *)0)->where)];
+	char q[CFG_QUOTE_MAX + 1];
+	const json_t *v;
+	const char *s;
+	long long n;
+	bool name_ok = false;
+
+	memset(tn, 0, sizeof(*tn));
+	memset(ifc, 0, sizeof(*ifc));
+	tn->remote_port = 4500;
+	ifc->mtu_bytes = CFG_TUNNEL_MTU_DEFAULT;
+	ifc->tunnel = true;
+	snprintf(ifc->port, sizeof(ifc->port), "null");
+	if (!cfg_check_object(c, where, obj, tunnel_keys))
+		return;
+	if (c->cfg->n_ifs == HG_CFG_IF_MAX) {
+		cfg_err(c, where, "no room for its interface: at most %d "
+		    "interfaces and tunnels together", HG_CFG_IF_MAX);
+		return;
+	}
+	if ((v = cfg_required(c, where, obj, "name")) != NULL) {
+		ptr_key(p, sizeof(p), where, "name");
+		name_ok = cfg_if_name(c, p, v, ifc);
+	}
+	if ((v = json_object_get(obj, "type")) != NULL) {
+		ptr_key(p, sizeof(p), where, "type");
+		if ((s = cfg_str(c, p, v, 8)) != NULL && strcmp(s, "esp") != 0)
+			cfg_err(c, p, "%s: the only tunnel type is \"esp\"",
+			    json_quote(v, q, sizeof(q)));
+	}
+	if ((v = cfg_required(c, where, obj, "local")) != NULL) {
+		ptr_key(p, sizeof(p), where, "local");
+		(void)cfg_unicast_addr(c, p, v, &tn->local);
+	}
+	if ((v = cfg_required(c, where, obj, "remote")) != NULL) {
+		ptr_key(p, sizeof(p), where, "remote");
+		if (cfg_unicast_addr(c, p, v, &tn->remote) &&
+		    tn->local.family != 0 &&
+		    tn->remote.family != tn->local.family)
+			cfg_err(c, p, "local and remote must be of one family");
+	}
+	if ((v = json_object_get(obj, "encap")) != NULL) {
+		ptr_key(p, sizeof(p), where, "encap");
+		if ((s = cfg_str(c, p, v, 8)) != NULL) {
+			if (strcmp(s, "udp") == 0)
+				tn->udp = true;
+			else if (strcmp(s, "esp") != 0)
+				cfg_err(c, p, "%s: \"esp\" (IP protocol 50) or "
+				    "\"udp\" (ESP-in-UDP, port 4500)",
+				    json_quote(v, q, sizeof(q)));
+		}
+	}
+	if ((v = json_object_get(obj, "remote_port")) != NULL) {
+		ptr_key(p, sizeof(p), where, "remote_port");
+		if (cfg_int(c, p, v, 1, 65535, &n))
+			tn->remote_port = (uint16_t)n;
+	}
+	if ((v = json_object_get(obj, "mtu")) != NULL) {
+		ptr_key(p, sizeof(p), where, "mtu");
+		if (cfg_int(c, p, v, 576, CFG_MTU_MAX - 100, &n))
+			ifc->mtu_bytes = (uint16_t)n;
+	}
+	if ((v = json_object_get(obj, "addresses")) != NULL) {
+		ptr_key(p, sizeof(p), where, "addresses");
+		cfg_if_addrs(c, p, v, ifc);
+	}
+	if ((v = json_object_get(obj, "remote_subnets")) != NULL) {
+		ptr_key(p, sizeof(p), where, "remote_subnets");
+		cfg_tunnel_subnets(c, p, v, tn);
+	}
+	if ((v = json_object_get(obj, "esn")) != NULL) {
+		ptr_key(p, sizeof(p), where, "esn");
+		if (cfg_expect(c, p, v, JSON_TRUE, "a boolean"))
+			tn->esn = json_is_true(v);
+	}
+	if ((v = cfg_required(c, where, obj, "sa_out")) != NULL) {
+		ptr_key(p, sizeof(p), where, "sa_out");
+		cfg_sa(c, p, v, &tn->sa_out);
+	}
+	if ((v = cfg_required(c, where, obj, "sa_in")) != NULL) {
+		ptr_key(p, sizeof(p), where, "sa_in");
+		cfg_sa(c, p, v, &tn->sa_in);
+	}
+	for (uint16_t k = 0; k < c->cfg->n_tunnels; k++)
+		if (tn->sa_in.spi != 0 &&
+		    c->cfg->tunnels[k].sa_in.spi == tn->sa_in.spi) {
+			ptr_key(p, sizeof(p), where, "sa_in");
+			cfg_err(c, p, "SPI %u is already tunnel %s's inbound "
+			    "SPI", tn->sa_in.spi, c->cfg->tunnels[k].name);
+		}
+	if (!name_ok)
+		return;
+	memcpy(tn->name, ifc->name, sizeof(tn->name));
+	tn->if_idx = c->cfg->n_ifs;
+	c->if_json_idx[c->cfg->n_ifs] = -1 - (int)c->cfg->n_tunnels;
+	c->cfg->n_ifs++;
+	c->cfg->n_tunnels++;
+}
+
+static void
+cfg_tunnels(struct cfg_ctx *c, const json_t *arr)
+{
+	char p[sizeof(((struct hg_cfg_err *)0)->where)];
+	size_t i;
+	json_t *v;
+
+	if (!cfg_expect(c, "/tunnels", arr, JSON_ARRAY, "an array of tunnels"))
+		return;
+	if (json_array_size(arr) > HG_CFG_TUNNEL_MAX) {
+		cfg_err(c, "/tunnels", "%zu tunnels; at most %d are supported",
+		    json_array_size(arr), HG_CFG_TUNNEL_MAX);
+		return;
+	}
+	json_array_foreach(arr, i, v) {
+		ptr_idx(p, sizeof(p), "/tunnels", i);
+		cfg_tunnel(c, p, v);
 	}
 }
 
@@ -1174,7 +1391,7 @@ cfg_api(struct cfg_ctx *c, const json_t *obj)
 /* --- top level ----------------------------------------------------------- */
 
 static const char *const top_keys[] = {
-	"workers", "log", "control_socket", "interfaces", "routes",
+	"workers", "log", "control_socket", "interfaces", "tunnels", "routes",
 	"neighbors", "firewall", "api", "store", NULL
 };
 static const char *const log_keys[] = { "level", "syslog", NULL };
@@ -1267,6 +1484,8 @@ cfg_top(struct cfg_ctx *c, const json_t *root)
 	/* Interfaces before routes and neighbours, which name them. */
 	if ((v = json_object_get(root, "interfaces")) != NULL)
 		cfg_ifs(c, v);
+	if ((v = json_object_get(root, "tunnels")) != NULL)
+		cfg_tunnels(c, v);
 	if ((v = json_object_get(root, "routes")) != NULL)
 		cfg_routes(c, v);
 	if ((v = json_object_get(root, "neighbors")) != NULL)

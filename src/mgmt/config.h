@@ -64,6 +64,35 @@ struct hg_cfg_if {
 	uint8_t n_addrs;
 	struct hg_prefix addrs[HG_CFG_ADDR_MAX];	/* host bits set */
 	char host_tap[HG_CFG_NAME_MAX];	/* punt TAP's name; empty: none */
+	bool tunnel;			/* made by a tunnels[] entry */
+};
+
+/*
+ * A tunnel (issue 14): an ESP tunnel interface with manual SAs.  It is
+ * also an interface of ifs[] (if_idx, port "null"), so routes, firewall
+ * rules (-i/-o) and COPY name it like any other.  Keys are not in the
+ * configuration: each SA names a root-only key file (hex), so they are
+ * never in the config text, the store's versions, a log or an answer.
+ */
+#define HG_CFG_TUNNEL_MAX	32
+#define HG_CFG_ALG_MAX		24
+
+struct hg_cfg_sa {
+	uint32_t spi;			/* 256..2^32-1 */
+	char alg[HG_CFG_ALG_MAX];	/* "aes256gcm", ... (docs/ipsec.md) */
+	char key_file[HG_CFG_PATH_MAX];	/* relative to the config's folder */
+};
+
+struct hg_cfg_tunnel {
+	char name[HG_CFG_NAME_MAX];
+	uint16_t if_idx;		/* its interface in ifs[] */
+	struct hg_addr local, remote;	/* the outer addresses */
+	bool udp;			/* ESP-in-UDP (RFC 3948), else ESP */
+	uint16_t remote_port;		/* udp: the peer's port, default 4500 */
+	bool esn;			/* 64-bit sequence numbers */
+	uint8_t n_remote;
+	struct hg_prefix remote_subnets[HG_CFG_ADDR_MAX];
+	struct hg_cfg_sa sa_out, sa_in;
 };
 
 struct hg_cfg_route {
@@ -140,6 +169,8 @@ struct hg_config {
 	struct hg_cfg_route *routes;	/* owned; freed by hg_config_free() */
 	uint32_t n_neighs;
 	struct hg_cfg_neigh *neighs;	/* owned */
+	uint16_t n_tunnels;
+	struct hg_cfg_tunnel tunnels[HG_CFG_TUNNEL_MAX];
 	struct hg_cfg_firewall fw;
 	struct hg_cfg_api api;
 	/* The versioned store (src/mgmt/store.h) hexgated keeps its

@@ -62,7 +62,11 @@
 	X(OUT_OF_SPACE,     "output batch full")                             \
 	/* neighbour table bounds: src/ip/neigh.c */                         \
 	X(NEIGH_UNRES_FULL, "too many neighbour resolutions in flight")     \
-	X(NEIGH_RECYCLED,   "neighbour entry recycled before it resolved")
+	X(NEIGH_RECYCLED,   "neighbour entry recycled before it resolved")   \
+	X(TUNNEL_IN,        "ESP refused by its SA (the SA counts why)")     \
+	X(TUNNEL_OUT,       "ESP encapsulation refused (the SA counts why)") \
+	X(TUNNEL_NO_ROUTE,  "no route to the tunnel's remote end")           \
+	X(NAT_KEEPALIVE,    "NAT keepalive on UDP 4500 (RFC 3948)")
 
 enum pkt_drop {
 #define PKT_DROP_ENUM(name, text) PKT_DROP_##name,

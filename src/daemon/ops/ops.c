@@ -142,6 +142,17 @@ const struct hg_op hg_ops[] = {
 	    S_BOOL ",\"fields\":" S_ARRAY(S_OBJ) ",\"rest\":" S_ARRAY(S_OBJ))))
 	    },
 
+	{ "ipsec.sas", op_ipsec_sas, 0,
+	  "the ESP tunnels and their SAs: SPI, algorithm, endpoints, "
+	  "encapsulation, counters, lifetimes (never a key)", "ipsec sas",
+	  .rest = { { HG_OPM_GET, "/api/ipsec/sas", 0, 0, NULL } },
+	  .reply_schema = S_OBJECT("\"tunnels\"", "\"tunnels\":"
+	    S_ARRAY(S_OBJECT("\"tunnel\",\"sas\"", "\"tunnel\":" S_STR
+	    ",\"remote_subnets\":" S_ARRAY(S_STR) ",\"sas\":"
+	    S_ARRAY(S_OBJECT("\"spi\",\"direction\",\"algorithm\","
+	    "\"packets\"", "\"spi\":" S_STR ",\"direction\":" S_STR
+	    ",\"algorithm\":" S_STR ",\"packets\":" S_INT))))) },
+
 	/* --- rules ------------------------------------------------------ */
 	{ "firewall.save", op_firewall_save, 0,
 	  "the live rules with counters, as iptables-save text: JSON "

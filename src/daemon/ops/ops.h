@@ -43,6 +43,7 @@ int op_show_conntrack(void *ctx, struct hg_op_req *r);
 int op_nat_show(void *ctx, struct hg_op_req *r);
 int op_metrics(void *ctx, struct hg_op_req *r);
 int op_ops_list(void *ctx, struct hg_op_req *r);
+int op_ipsec_sas(void *ctx, struct hg_op_req *r);
 
 /* rules.c */
 int op_firewall_save(void *ctx, struct hg_op_req *r);

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "../../lib/hg_time.h"
+#include "../../tun/esp.h"
 #include "../daemon.h"
 #include "../config/apply.h"
 #include "../config/versions.h"
@@ -181,6 +182,21 @@ show_version(struct hg_daemon *d)
 	return o;
 }
 
+/* A tunnel's remote subnets as text. */
+static json_t *
+prefixes_json(const struct hg_cfg_tunnel *tn)
+{
+	json_t *a = json_array();
+
+	for (uint8_t i = 0; i < tn->n_remote; i++) {
+		const struct hg_prefix *p = &tn->remote_subnets[i];
+
+		json_array_append_new(a, addr_json(p->a.family, p->a.addr,
+		    p->len_bits));
+	}
+	return a;
+}
+
 uint64_t
 hg_config_version(const struct hg_daemon *d)
 {
@@ -250,6 +266,38 @@ static const char *const type_names[] = {
 	[HG_OPT_BOOL] = "boolean", [HG_OPT_TEXT] = "text",
 	[HG_OPT_OBJECT] = "object",
 };
+
+/* The ESP tunnels and their SAs (never a key): SPI, direction,
+ * algorithm, endpoints, encapsulation, counters, lifetimes. */
+int
+op_ipsec_sas(void *ctx, struct hg_op_req *r)
+{
+	struct hg_daemon *d = ctx;
+	json_t *a = json_array();
+	char buf[2048];
+
+	for (uint16_t k = 0; k < d->cfg->n_tunnels; k++) {
+		const struct hg_cfg_tunnel *tn = &d->cfg->tunnels[k];
+		const struct dp_tunnel *t = &d->tunnels[tn->if_idx];
+		json_t *sas = json_array();
+
+		for (int dir = 0; dir < 2; dir++) {
+			const struct esp_sa *sa = dir == 0 ? t->out : t->in;
+			json_error_t jerr;
+			int n;
+
+			if (sa == NULL)
+				continue;
+			n = esp_sa_format_json(sa, buf, sizeof(buf));
+			if (n < 0 || (size_t)n >= sizeof(buf))
+				continue;
+			json_array_append_new(sas, json_loads(buf, 0, &jerr));
+		}
+		json_array_append_new(a, json_pack("{s:s,s:o,s:o}", "tunnel",
+		    tn->name, "remote_subnets", prefixes_json(tn), "sas", sas));
+	}
+	return hg_op_reply(r, 200, json_pack("{s:o}", "tunnels", a));
+}
 
 /* The table as data: what hexctl and a web UI discover. */
 int

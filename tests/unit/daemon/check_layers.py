@@ -11,6 +11,7 @@ import sys
 LAYERS = [
     ("daemon", ["daemon.h"]),
     ("versions", ["config/versions.h", "config/files.c", "config/versions.c"]),
+    ("tunnels", ["config/tunnels."]),
     ("firewall", ["firewall/"]),
     ("hosttap", ["hosttap.c"]),
     ("certs", ["transport/cert_names."]),

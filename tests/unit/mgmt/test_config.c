@@ -25,6 +25,18 @@
 #define IF1 "{\"name\":\"wan0\",\"port\":\"afpacket:veth1\"," \
 	"\"addresses\":[\"192.0.2.2/30\"]}"
 #define IFS "\"interfaces\":[" IF0 "," IF1 "]"
+/* A tunnel, and its parts to build bad ones from (JSON refuses a key
+ * given twice, so a case swaps a part rather than adding one). */
+#define TUN_BODY(extra, name, remote, sa_out, sa_in) "{" extra name \
+	"\"local\":\"192.0.2.2\"," remote sa_out sa_in \
+	"\"remote_subnets\":[\"10.9.0.0/16\"]}"
+#define T_NAME "\"name\":\"ipsec0\","
+#define T_REMOTE "\"remote\":\"192.0.2.1\","
+#define TUN_SA_OUT "\"sa_out\":{\"spi\":4097,\"alg\":\"aes256gcm\"," \
+	"\"key_file\":\"out.key\"},"
+#define TUN_SA_IN "\"sa_in\":{\"spi\":4096,\"alg\":\"aes256gcm\"," \
+	"\"key_file\":\"in.key\"},"
+#define TUN TUN_BODY("", T_NAME, T_REMOTE, TUN_SA_OUT, TUN_SA_IN)
 
 struct cfg_case {
 	const char *what;
@@ -48,7 +60,7 @@ static const struct cfg_case cases[] = {
 	/* top level */
 	{ "unknown top-level key", "{\"foo\":1}", "/foo",
 	  "unknown key \"foo\" (allowed: workers, log, control_socket, "
-	  "interfaces, routes, neighbors, firewall, api, store)" },
+	  "interfaces, tunnels, routes, neighbors, firewall, api, store)" },
 	{ "store: a path", "{\"store\":\"config.db\"}", NULL, NULL },
 	{ "store: empty path", "{\"store\":\"\"}", "/store",
 	  "must not be empty" },
@@ -416,6 +428,45 @@ static const struct cfg_case cases[] = {
 	  "\"mac\":\"02:00:00:00:00:05\"},{\"interface\":\"lan0\","
 	  "\"ip\":\"10.0.1.5\",\"mac\":\"02:00:00:00:00:06\"}]}",
 	  "/neighbors/1/ip", "10.0.1.5 on lan0 is already a static neighbour" },
+
+	/* tunnels (ESP, manual SAs) */
+	{ "a tunnel, routed to", "{" IFS ",\"tunnels\":[" TUN "],"
+	  "\"routes\":[{\"prefix\":\"10.9.0.0/16\",\"interface\":"
+	  "\"ipsec0\"}]}", NULL, NULL },
+	{ "a tunnel's name is an interface's", "{" IFS ",\"tunnels\":["
+	  TUN_BODY("", "\"name\":\"wan0\",", T_REMOTE, TUN_SA_OUT,
+	  TUN_SA_IN) "]}",
+	  "/tunnels/0/name", "\"wan0\" is already the name of /interfaces/1" },
+	{ "a tunnel's name is another tunnel's",
+	  "{\"tunnels\":[" TUN "," TUN_BODY("", T_NAME, T_REMOTE,
+	  "\"sa_out\":{\"spi\":301,\"alg\":\"aes256gcm\",\"key_file\":"
+	  "\"k\"},", "\"sa_in\":{\"spi\":302,\"alg\":\"aes256gcm\","
+	  "\"key_file\":\"k\"},") "]}",
+	  "/tunnels/1/name", "\"ipsec0\" is already the name of /tunnels/0" },
+	{ "an unknown algorithm", "{\"tunnels\":[" TUN_BODY("", T_NAME,
+	  T_REMOTE, TUN_SA_OUT, "\"sa_in\":{\"spi\":300,\"alg\":\"des\","
+	  "\"key_file\":\"k\"},") "]}",
+	  "/tunnels/0/sa_in/alg", "\"des\" is not an ESP algorithm" },
+	{ "a reserved SPI", "{\"tunnels\":[" TUN_BODY("", T_NAME, T_REMOTE,
+	  "\"sa_out\":{\"spi\":255,\"alg\":\"aes256gcm\",\"key_file\":"
+	  "\"k\"},", TUN_SA_IN) "]}", "/tunnels/0/sa_out/spi", "255" },
+	{ "local and remote of two families", "{\"tunnels\":[" TUN_BODY("",
+	  T_NAME, "\"remote\":\"2001:db8::2\",", TUN_SA_OUT, TUN_SA_IN) "]}",
+	  "/tunnels/0/remote", "one family" },
+	{ "encap is esp or udp", "{\"tunnels\":[" TUN_BODY(
+	  "\"encap\":\"gre\",", T_NAME, T_REMOTE, TUN_SA_OUT, TUN_SA_IN)
+	  "]}", "/tunnels/0/encap", "\"esp\" (IP protocol 50) or \"udp\"" },
+	{ "two tunnels, one inbound SPI", "{\"tunnels\":[" TUN ","
+	  TUN_BODY("", "\"name\":\"ipsec1\",", T_REMOTE,
+	  "\"sa_out\":{\"spi\":301,\"alg\":\"aes256gcm\",\"key_file\":"
+	  "\"k\"},", TUN_SA_IN) "]}",
+	  "/tunnels/1/sa_in", "SPI 4096 is already tunnel ipsec0's" },
+	{ "a key in the configuration is refused: key_file only",
+	  "{\"tunnels\":[" TUN_BODY("", T_NAME, T_REMOTE,
+	  "\"sa_out\":{\"spi\":300,\"alg\":\"aes256gcm\",\"key\":"
+	  "\"00\",\"key_file\":\"k\"},", TUN_SA_IN) "]}",
+	  "/tunnels/0/sa_out/key", "unknown key \"key\" (allowed: spi, alg, "
+	  "key_file)" },
 
 	/* quoting */
 	{ "a long bad value is cut, not copied whole",

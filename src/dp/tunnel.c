@@ -1,0 +1,222 @@
+/*
+ * src/dp/tunnel.c: the ESP tunnels' two stages (issue 14), around the
+ * pure ESP layer of src/tun/esp.c.
+ *
+ * dp_decap runs on what INPUT accepted for the appliance itself: ESP (IP
+ * protocol 50) or ESP-in-UDP on port 4500 whose SPI is a tunnel's inbound
+ * SPI is decapsulated through that SA and put aside with the tunnel as
+ * its input interface; the pipeline then runs the stages again over it
+ * (pipeline.c), from ip input, so routes, conntrack, the chains and NAT
+ * see the inner packet as arriving on the tunnel.  A NAT keepalive is
+ * dropped and counted; IKE on 4500 (the non-ESP marker) and an SPI no
+ * tunnel has go on to the host side.
+ *
+ * dp_encap runs after POSTROUTING: a packet routed to a tunnel interface
+ * is encapsulated through the tunnel's outbound SA, then routed again by
+ * its outer destination (the tunnel's remote end), and goes on to the
+ * neighbour stage of the interface that route names.
+ *
+ * Both work a burst per SA: the packets of one tunnel in the batch go to
+ * the crypto library together.  No allocation, no lock: the SAs are the
+ * data plane's for its life, anti-replay is the owner's (inbound ESP of
+ * one tunnel steers to one worker: its outer addresses and ports are
+ * the same on every packet), outbound sequence numbers are taken with a
+ * compare-and-swap in the SA.
+ */
+#include <arpa/inet.h>
+
+#include "../tun/esp.h"
+#include "dp_priv.h"
+
+#define IPPROTO_ESP_	50
+
+/* The tunnel whose inbound SPI is spi, or IP_IF_NONE. */
+static uint16_t
+tunnel_by_spi(const struct dp *dp, uint32_t spi)
+{
+	for (uint16_t i = 0; i < dp->params.n_if; i++)
+		if (dp->params.tunnels[i].in != NULL &&
+		    dp->params.tunnels[i].spi_in == spi)
+			return i;
+	return IP_IF_NONE;
+}
+
+/* The tunnel p is for, when it is ESP we take: IP_IF_NONE otherwise.
+ * A NAT keepalive is dropped here (and consumed: *gone). */
+static uint16_t
+decap_tunnel_of(struct dp_worker *w, struct pkt *p, bool *gone)
+{
+	const uint8_t *l4 = pkt_l4(p);
+	size_t l4_len;
+	uint32_t spi_be, spi;
+
+	*gone = false;
+	if (p->l4_off == 0 || (p->flags & PKT_F_FRAG))
+		return IP_IF_NONE;
+	l4_len = (size_t)(p->l3_off + p->l3_len - p->l4_off);
+	if (p->l4_proto == IPPROTO_ESP_) {
+		if (l4_len < 4)
+			return IP_IF_NONE;
+		memcpy(&spi_be, l4, 4);
+		return tunnel_by_spi(w->dp, ntohl(spi_be));
+	}
+	if (p->l4_proto != IPPROTO_UDP_ || l4_len < 8 ||
+	    ((uint16_t)l4[2] << 8 | l4[3]) != ESP_UDP_PORT)
+		return IP_IF_NONE;
+	switch (esp_udp_classify(l4 + 8, l4_len - 8, &spi)) {
+	case ESP_UDP_ESP:
+		return tunnel_by_spi(w->dp, spi);
+	case ESP_UDP_KEEPALIVE:
+		ip_drop(w->ipw, p, PKT_DROP_NAT_KEEPALIVE);
+		*gone = true;
+		return IP_IF_NONE;
+	default:
+		return IP_IF_NONE;	/* IKE: the host side's */
+	}
+}
+
+void
+dp_decap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi)
+{
+	struct ip_vec *v = &f->v;
+	const struct ip_tables *t = w->tables;
+	struct pkt *burst[PKT_BATCH_MAX];
+	uint16_t tun[PKT_BATCH_MAX], idx[PKT_BATCH_MAX];
+	uint8_t res[PKT_BATCH_MAX];
+	uint16_t n = 0;
+
+	if (w->esp == NULL)
+		return;
+	for (uint16_t i = lo; i < hi; i++) {
+		bool gone;
+
+		if (v->next[i] != IP_NEXT_LOCAL)
+			continue;
+		tun[i] = decap_tunnel_of(w, v->pkts[i], &gone);
+		if (gone) {
+			v->pkts[i] = NULL;
+			v->next[i] = IP_NEXT_NONE;
+		} else if (tun[i] != IP_IF_NONE)
+			idx[n++] = i;
+	}
+	/* One burst per tunnel, in the batch's order within each. */
+	for (uint16_t a = 0; a < n; a++) {
+		uint16_t ti = tun[idx[a]], m = 0;
+		uint64_t bytes = 0, ok = 0;
+
+		if (ti == IP_IF_NONE)
+			continue;	/* taken by an earlier burst */
+		for (uint16_t b = a; b < n; b++)
+			if (tun[idx[b]] == ti) {
+				burst[m++] = v->pkts[idx[b]];
+				v->pkts[idx[b]] = NULL;
+				v->next[idx[b]] = IP_NEXT_NONE;
+				tun[idx[b]] = IP_IF_NONE;
+			}
+		esp_decap_burst(w->esp, w->dp->params.tunnels[ti].in, burst, m,
+		    res);
+		for (uint16_t k = 0; k < m; k++) {
+			struct pkt *p = burst[k];
+
+			if (res[k] != ESP_R_OK ||
+			    w->reentry.n == PKT_BATCH_MAX) {
+				ip_drop(w->ipw, p, res[k] != ESP_R_OK ?
+				    PKT_DROP_TUNNEL_IN : PKT_DROP_OUT_OF_SPACE);
+				continue;
+			}
+			/* As if it came on the tunnel: its MAC too, so
+			 * ip input takes it as addressed to us. */
+			p->in_if = ti;
+			memcpy(p->data, t->ifs[ti].mac, ETH_ALEN);
+			bytes += p->len;
+			ok++;
+			w->reentry.pkts[w->reentry.n++] = p;
+		}
+		ctr_add(&w->ctr.rx_pkts[ti], ok);
+		ctr_add(&w->ctr.rx_bytes[ti], bytes);
+	}
+}
+
+/* The route to a tunnel's remote end: its next hop, or IP_FIB_MISS when
+ * there is none usable (none, a blackhole, our own, another tunnel). */
+static uint32_t
+encap_route(const struct dp *dp, const struct ip_tables *t,
+    const struct dp_tunnel *tn)
+{
+	uint32_t nh, a;
+
+	if (tn->family == AF_INET) {
+		memcpy(&a, tn->remote, 4);
+		nh = ip_fib4_lookup(t->fib4, a);
+	} else
+		nh = ip_fib6_lookup(t->fib6, tn->remote);
+	if (nh == IP_FIB_MISS || t->nh[nh].type == IP_NH_BLACKHOLE ||
+	    t->nh[nh].type == IP_NH_LOCAL ||
+	    dp->params.tunnels[t->nh[nh].if_idx].out != NULL)
+		return IP_FIB_MISS;
+	return nh;
+}
+
+void
+dp_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi)
+{
+	struct ip_vec *v = &f->v;
+	const struct dp *dp = w->dp;
+	const struct ip_tables *t = w->tables;
+	struct pkt *burst[PKT_BATCH_MAX];
+	uint16_t idx[PKT_BATCH_MAX], sub[PKT_BATCH_MAX];
+	uint8_t res[PKT_BATCH_MAX];
+	uint16_t n = 0;
+
+	for (uint16_t i = lo; i < hi; i++) {
+		if (v->next[i] != IP_NEXT_ENCAP)
+			continue;
+		/* Not a tunnel: on to the neighbour stage. */
+		if (w->esp == NULL ||
+		    dp->params.tunnels[v->pkts[i]->out_if].out == NULL)
+			v->next[i] = IP_NEXT_NEIGH;
+		else
+			idx[n++] = i;
+	}
+	for (uint16_t a = 0; a < n; a++) {
+		uint16_t ti, m = 0;
+		const struct dp_tunnel *tn;
+		uint64_t bytes = 0, ok = 0;
+		uint32_t nh;
+
+		if (v->next[idx[a]] != IP_NEXT_ENCAP)
+			continue;	/* taken by an earlier burst */
+		ti = v->pkts[idx[a]]->out_if;
+		tn = &dp->params.tunnels[ti];
+		for (uint16_t b = a; b < n; b++)
+			if (v->next[idx[b]] == IP_NEXT_ENCAP &&
+			    v->pkts[idx[b]]->out_if == ti) {
+				sub[m] = idx[b];
+				burst[m] = v->pkts[idx[b]];
+				bytes += burst[m]->l3_len;
+				m++;
+				v->next[idx[b]] = IP_NEXT_NONE;
+			}
+		ctr_add(&w->ctr.tx_bytes[ti], bytes);
+		esp_encap_burst(w->esp, tn->out, burst, m, res);
+		nh = encap_route(dp, t, tn);
+		for (uint16_t k = 0; k < m; k++) {
+			uint16_t i = sub[k];
+			struct pkt *p = burst[k];
+
+			if (res[k] != ESP_R_OK || nh == IP_FIB_MISS) {
+				v->pkts[i] = NULL;
+				ip_drop(w->ipw, p, res[k] != ESP_R_OK ?
+				    PKT_DROP_TUNNEL_OUT :
+				    PKT_DROP_TUNNEL_NO_ROUTE);
+				continue;
+			}
+			ok++;
+			p->out_if = t->nh[nh].if_idx;
+			v->nh[i] = nh;
+			v->flags[i] &= (uint8_t)~IP_VF_ONLINK;
+			v->next[i] = IP_NEXT_NEIGH;
+		}
+		ctr_add(&w->ctr.tx_pkts[ti], ok);
+	}
+}
