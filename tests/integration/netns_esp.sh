@@ -248,6 +248,19 @@ forward_rule_ok() {
 	ping_ok "$h2" 10.1.0.2
 }
 
+# A reload that changes a tunnel is refused, naming it; the tunnel goes on.
+reload_ok() {
+	local out
+	cp "$conf" "$tmp/a.keep"
+	sed -i 's/"spi": 4097/"spi": 4099/' "$conf"
+	out=$(hx reload 2>&1)
+	cp "$tmp/a.keep" "$conf"
+	echo "$out"
+	echo "$out" | grep -q '/tunnels/0 (ipsec0): a tunnel changes at a restart' ||
+	    return 1
+	ping_ok "$h1" 10.2.0.2
+}
+
 loose_key_ok() {
 	local out
 	chmod 644 "$tmp/gcm-a-out.key"
@@ -278,6 +291,7 @@ check "on the wire: ESP and UDP 4500 only, no inner address in clear" wire_ok
 check "the tunnels count what they carried" counters_ok
 check "ipsec sas: the SAs with their counters, and no key in it or the log" sas_ok
 check "FORWARD_CUST -i ipsec0 refuses what comes through the tunnel" forward_rule_ok
+check "a reload that changes a tunnel is refused, naming it; traffic goes on" reload_ok
 check "a key file readable by others: --check and a start refuse it, named" loose_key_ok
 check "hexgated A still running" alive_ok
 finish

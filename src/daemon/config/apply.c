@@ -136,6 +136,16 @@ same_interfaces(const struct hg_config *a, const struct hg_config *b,
 			return -EINVAL;
 		}
 	}
+	/* The SAs are made at start (config/tunnels.c): a change to a
+	 * tunnel would not reach them, so it is refused, not ignored. */
+	for (uint16_t k = 0; k < a->n_tunnels; k++)
+		if (memcmp(&a->tunnels[k], &b->tunnels[k],
+		    sizeof(a->tunnels[k])) != 0) {
+			snprintf(err, err_len, "/tunnels/%u (%s): a tunnel "
+			    "changes at a restart of hexgated (its SAs are made "
+			    "at start)", k, a->tunnels[k].name);
+			return -EINVAL;
+		}
 	return 0;
 }
 
