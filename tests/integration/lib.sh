@@ -27,6 +27,7 @@
 #                              on 127.0.0.1:8000 there (the API tests)
 #   tcp_listening NS PORT      wait (5 s) for a TCP listener in NS
 #   ping_ok NS DST, alive_ok   checks both tests use
+#   stop_ok                    SIGTERM: exit 0, nothing broken in the log
 #
 # The sourcing script sets, before calling these:
 #   prog      its name, for messages, the temp dir and the summary line
@@ -268,6 +269,22 @@ tcp_listening() {
 
 alive_ok() {
 	hg_alive || { echo "hexgated is gone"; return 1; }
+}
+
+# stop_ok: SIGTERM stops hexgated cleanly: exit status 0 within 10 s,
+# and nothing in its log from the C library or a sanitizer.
+stop_ok() {
+	local rc
+	hg_alive || { echo "hexgated is gone already"; return 1; }
+	kill -TERM "$hg_pid"
+	timeout 10 tail --pid="$hg_pid" -f /dev/null
+	wait "$hg_pid"
+	rc=$?
+	hg_pid=
+	echo "exit status $rc"
+	! grep -E 'free\(\)|double free|corrupted|AddressSanitizer|runtime error|Aborted' \
+	    "$tmp/hexgated.log" || { echo "the log says something broke"; return 1; }
+	[ "$rc" = 0 ]
 }
 
 # The API tests' hexgated: one namespace $r of its own (so port 8000 is

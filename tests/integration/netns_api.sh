@@ -727,4 +727,5 @@ check "two writers at once: every POST applied, each its own version" concurrent
 check "every documented GET route answers, as its reply schema says" openapi_ok
 check "six bad logins: 429, also for the right password" rate_limit_ok
 check "hexgated still running" alive_ok
+check "SIGTERM: hexgated stops cleanly, exit status 0" stop_ok
 finish

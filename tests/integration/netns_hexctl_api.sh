@@ -332,4 +332,5 @@ check "a missing CA file: exit 2 with a clear error" missing_ca_ok
 check "an untrusted certificate: exit 2, pointing at --cacert" untrusted_ok
 check "HEXCTL_URL, HEXCTL_CACERT, HEXCTL_PASSWORD; -s beats HEXCTL_URL" env_ok
 check "hexgated still running" alive_ok
+check "SIGTERM: hexgated stops cleanly, exit status 0" stop_ok
 finish

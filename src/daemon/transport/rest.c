@@ -337,13 +337,20 @@ api_routes_make(char *err, size_t err_len)
 			    "text/plain" : NULL;
 		}
 	}
+	/* Its schema is malloc'd like the others': api_routes_free()
+	 * frees them all. */
 	api_routes[api_n_routes++] = (struct hg_api_route){
 		HG_API_POST, "/api/ops/:name", api_ops_post, NULL,
 		HG_API_BODY_JSON, .summary = "run any operation with the "
 		"control socket's arguments: {\"args\": {...}} (GET /api/ops "
 		"lists them)",
-		.request_schema = "{\"type\":\"object\",\"properties\":"
-		"{\"args\":{\"type\":\"object\"}}}" };
+		.request_schema = strdup("{\"type\":\"object\",\"properties\":"
+		"{\"args\":{\"type\":\"object\"}}}") };
+	if (api_routes[api_n_routes - 1].request_schema == NULL) {
+		api_routes_free();
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
 	return 0;
 }
 
