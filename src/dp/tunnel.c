@@ -28,8 +28,6 @@
 #include "../tun/esp.h"
 #include "dp_priv.h"
 
-#define IPPROTO_ESP_	50
-
 /* The tunnel whose inbound SPI is spi, or IP_IF_NONE. */
 static uint16_t
 tunnel_by_spi(const struct dp *dp, uint32_t spi)

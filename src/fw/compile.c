@@ -576,11 +576,14 @@ prog_alloc(struct comp *cc)
 	    (n_limits ? n_limits : 1) * sizeof(*prog->limits));
 	prog->known = calloc(env->n_known ? env->n_known : 1,
 	    sizeof(*prog->known));
+	prog->peers = calloc(env->n_peers ? env->n_peers : 1,
+	    sizeof(*prog->peers));
 	prog->if_names = calloc(env->n_if ? env->n_if : 1, FW_IFNAME_MAX);
 	if (prog->rules == NULL || prog->rule_chain == NULL ||
 	    prog->chains == NULL || prog->addrs == NULL || prog->ext == NULL ||
 	    prog->set_ids == NULL || prog->limits == NULL ||
-	    prog->known == NULL || prog->if_names == NULL)
+	    prog->known == NULL || prog->peers == NULL ||
+	    prog->if_names == NULL)
 		return -ENOMEM;
 	prog->n_rules = n_rules;
 	return 0;
@@ -600,6 +603,8 @@ copy_env(struct fw_prog *prog, const struct fw_compile_env *env)
 		for (int b = 0; b < 16; b++)
 			prog->known[i].addr[b] &= prog->known[i].mask[b];
 	}
+	prog->n_peers = env->n_peers;
+	memcpy(prog->peers, env->peers, env->n_peers * sizeof(*prog->peers));
 	prog->sets = env->sets;
 	prog->n_workers = env->n_workers ? env->n_workers : 1;
 }
@@ -806,6 +811,7 @@ fw_prog_free(struct fw_prog *prog)
 	free(prog->set_ids);
 	free(prog->limits);
 	free(prog->known);
+	free(prog->peers);
 	free(prog->if_names);
 	fw_ruleset_free(prog->rs);
 	free(prog->share);
@@ -873,6 +879,8 @@ fw_prog_edit(struct fw_prog *live, enum fw_edit_op op, const char *chain,
 		.sets = live->sets,
 		.n_known = live->n_known,
 		.known = live->known,
+		.n_peers = live->n_peers,
+		.peers = live->peers,
 		.n_workers = live->n_workers,
 	};
 	struct comp cc = { .rs = live->rs, .env = &env, .errs = errs };

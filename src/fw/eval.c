@@ -781,7 +781,21 @@ hook_policy(const struct fw_prog *prog, enum fw_hook hook)
 	return prog->chains[prog->hook_chain[hook]].policy;
 }
 
-/* The appliance's defaults 1 to 6 (fw.h). */
+/* Default 5: ESP, IKE (UDP 500) or ESP in UDP (4500) from a tunnel's
+ * peer, which a configured tunnel consents to. */
+static bool
+from_ipsec_peer(const struct fw_prog *prog, const struct ectx *x)
+{
+	if (x->l4_proto != IPPROTO_ESP_ && !(x->l4_proto == IPPROTO_UDP_ &&
+	    x->has_ports && (x->dport == 500 || x->dport == 4500)))
+		return false;
+	for (uint32_t i = 0; i < prog->n_peers; i++)
+		if (memcmp(x->src, prog->peers[i].addr, x->alen) == 0)
+			return true;
+	return false;
+}
+
+/* The appliance's defaults 1 to 7 (fw.h). */
 static void
 run_defaults(const struct fw_prog *prog, struct fw_cslice *s,
     enum fw_hook hook, const struct ectx *x, struct fw_verdict *v)
@@ -802,6 +816,10 @@ run_defaults(const struct fw_prog *prog, struct fw_cslice *s,
 		 * rule said where it may go, FORWARD_CUST did not refuse. */
 		v->kind = FW_VERDICT_ACCEPT;
 		v->why = FW_WHY_DNAT;
+	} else if (hook == FW_HOOK_INPUT && prog->n_peers > 0 &&
+	    from_ipsec_peer(prog, x)) {
+		v->kind = FW_VERDICT_ACCEPT;
+		v->why = FW_WHY_IPSEC;
 	} else if (hook != FW_HOOK_OUTPUT && from_known_net(prog, x)) {
 		v->kind = FW_VERDICT_ACCEPT;
 		v->why = FW_WHY_KNOWN_NET;

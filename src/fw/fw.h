@@ -512,10 +512,12 @@ int fw_err_format(const struct fw_err *e, const char *src, char *buf,
  *     2. conntrack INVALID                         -> DROP
  *     3. conntrack UNTRACKED                       -> ACCEPT
  *     4. conntrack DNAT (FORWARD): a port forward   -> ACCEPT
- *     5. source in a known network (INPUT, FORWARD) -> ACCEPT
- *     6. the chain's policy (hexgate's default: DROP for INPUT and
+ *     5. ESP, or UDP to 500 or 4500 (IKE, ESP in UDP), from a tunnel's
+ *        peer (INPUT)                                -> ACCEPT
+ *     6. source in a known network (INPUT, FORWARD) -> ACCEPT
+ *     7. the chain's policy (hexgate's default: DROP for INPUT and
  *        FORWARD, ACCEPT for OUTPUT; a file may set it with :CHAIN POLICY)
- *   OUTPUT has no step 5 and is for traffic the host side sends.  Step 4
+ *   OUTPUT has no step 6 and is for traffic the host side sends.  Step 4
  *   admits what a nat rule (PREROUTING_CUST -j DNAT) chose to forward,
  *   after FORWARD_CUST had its say: writing the DNAT rule is the consent.
  *
@@ -550,8 +552,9 @@ enum fw_why {
 	FW_WHY_INVALID,		/* default 2 */
 	FW_WHY_UNTRACKED,	/* default 3 */
 	FW_WHY_DNAT,		/* default 4 */
-	FW_WHY_KNOWN_NET,	/* default 5 */
-	FW_WHY_POLICY,		/* default 6 */
+	FW_WHY_IPSEC,		/* default 5 */
+	FW_WHY_KNOWN_NET,	/* default 6 */
+	FW_WHY_POLICY,		/* default 7 */
 	FW_WHY_COUNT
 };
 
@@ -592,9 +595,12 @@ struct fw_compile_env {
 	 * compiled program holds references (fw_sets_ref) on the sets it
 	 * uses until fw_prog_free(). */
 	struct fw_sets *sets;
-	/* Known networks of the rule set's family (default 5). */
+	/* Known networks of the rule set's family (default 6). */
 	uint32_t n_known;
 	const struct fw_addr *known;
+	/* The tunnels' peers of the family (default 5): whole addresses. */
+	uint32_t n_peers;
+	const struct fw_addr *peers;
 	/* Per-worker counters: fw_eval()'s worker argument is below this. */
 	uint16_t n_workers;
 };

@@ -275,6 +275,8 @@ struct fw_prog {
 	bool has_nat;			/* the nat table has a rule */
 	uint32_t n_known;
 	struct fw_addr *known;
+	uint32_t n_peers;
+	struct fw_addr *peers;
 	uint16_t n_if;
 	char (*if_names)[FW_IFNAME_MAX];
 	struct fw_sets *sets;

@@ -105,13 +105,13 @@ site_config() {
 EOF
 }
 
+# No rule admits the peer's ESP: the appliance's defaults do (INPUT,
+# default 5), for the configured tunnels' peers.
 rules() {
 	cat >"$tmp/rules-$1.v4" <<EOF
 *filter
 :INPUT_CUST - [0:0]
 :FORWARD_CUST - [0:0]
--A INPUT_CUST -s $2 -p esp -j ACCEPT
--A INPUT_CUST -s $2 -p udp --dport 4500 -j ACCEPT
 COMMIT
 EOF
 }
@@ -200,6 +200,16 @@ wire_ok() {
 
 # A sends to 10.2.1.0/24 through udp0, B answers through ipsec0: A's
 # ipsec0 both ways, A's udp0 out, B's udp0 in.
+# INPUT's defaults admitted the peer's ESP, counted as ipsec_peer.
+peer_default_ok() {
+	hx --json show firewall | /usr/bin/python3 -c '
+import json, sys
+v = json.load(sys.stdin)["ipv4"]["verdicts"]["input"]
+print("input verdicts:", v)
+assert v["ipsec_peer"] > 0
+'
+}
+
 counters_ok() {
 	hx --json show interfaces >"$tmp/a.json" &&
 	    hxb --json show interfaces >"$tmp/b.json" || return 1
@@ -289,6 +299,7 @@ check "ping h1 -> h2 through ESP-in-UDP (ChaCha20-Poly1305) on the same endpoint
 check "8 MiB TCP h1 -> h2 through ESP-in-UDP, sha256 equal" tcp_ok "$h1" "$h2" 10.2.1.2 5003
 check "on the wire: ESP and UDP 4500 only, no inner address in clear" wire_ok
 check "the tunnels count what they carried" counters_ok
+check "INPUT's defaults admit the peers' ESP, no rule needed (ipsec_peer)" peer_default_ok
 check "ipsec sas: the SAs with their counters, and no key in it or the log" sas_ok
 check "FORWARD_CUST -i ipsec0 refuses what comes through the tunnel" forward_rule_ok
 check "a reload that changes a tunnel is refused, naming it; traffic goes on" reload_ok

@@ -94,11 +94,32 @@ fw_known(const struct hg_config *cfg, uint8_t family, struct fw_addr *out)
 
 /* Compiles rs for cfg; on success the program owns rs (fw_compile_take),
  * on failure the caller still does. */
+/* The tunnels' peers of one family: what INPUT's defaults admit IKE and
+ * ESP from. */
+static uint32_t
+fw_peers(const struct hg_config *cfg, uint8_t family, struct fw_addr *out)
+{
+	uint32_t n = 0;
+
+	for (uint16_t k = 0; k < cfg->n_tunnels; k++) {
+		const struct hg_addr *a = &cfg->tunnels[k].remote;
+
+		if ((a->family == AF_INET6) != (family == FW_IPV6))
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		memcpy(out[n].addr, a->addr, 16);
+		memset(out[n].mask, 0xff, family == FW_IPV6 ? 16 : 4);
+		n++;
+	}
+	return n;
+}
+
 static int
 fw_compile_one(struct hg_daemon *d, const struct hg_config *cfg,
     struct fw_ruleset *rs, struct fw_prog **out, struct fw_errs *errs)
 {
 	static struct fw_addr known[HG_CFG_KNOWN_MAX];
+	static struct fw_addr peers[HG_CFG_TUNNEL_MAX];
 	char names[IP_IF_MAX][FW_IFNAME_MAX];
 	struct fw_compile_env env;
 
@@ -111,6 +132,8 @@ fw_compile_one(struct hg_daemon *d, const struct hg_config *cfg,
 	env.sets = d->sets;
 	env.n_known = fw_known(cfg, rs->family, known);
 	env.known = known;
+	env.n_peers = fw_peers(cfg, rs->family, peers);
+	env.peers = peers;
 	env.n_workers = d->n_workers;
 	return fw_compile_take(rs, &env, out, errs);
 }

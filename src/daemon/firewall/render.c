@@ -20,6 +20,7 @@ static const char *const why_names[FW_WHY_COUNT] = {
 	[FW_WHY_INVALID] = "invalid",
 	[FW_WHY_UNTRACKED] = "untracked",
 	[FW_WHY_DNAT] = "dnat",
+	[FW_WHY_IPSEC] = "ipsec_peer",
 	[FW_WHY_KNOWN_NET] = "known_network",
 	[FW_WHY_POLICY] = "policy",
 };

@@ -207,7 +207,7 @@ if_index(const char *name)
 
 /* --- rule sets ---------------------------------------------------------------- */
 
-static struct fw_addr known4, known6;
+static struct fw_addr known4, known6, peer4;
 
 static void
 env_init(struct fw_compile_env *env, bool v6)
@@ -218,6 +218,8 @@ env_init(struct fw_compile_env *env, bool v6)
 	env->sets = sets;
 	env->n_known = 1;
 	env->known = v6 ? &known6 : &known4;
+	env->n_peers = v6 ? 0 : 1;
+	env->peers = &peer4;
 	env->n_workers = 2;
 }
 
@@ -269,8 +271,8 @@ verdict_str(const struct fw_prog *prog, const struct fw_verdict *v, char *buf,
 {
 	static const char *const kinds[] = { "ACCEPT", "DROP", "REJECT" };
 	static const char *const whys[] = {
-		"rule", "established", "invalid", "untracked", "dnat", "known",
-		"policy",
+		"rule", "established", "invalid", "untracked", "dnat",
+		"ipsec_peer", "known", "policy",
 	};
 	enum fw_table_id t;
 	const char *chain;
@@ -419,6 +421,24 @@ static const struct eval_case cases[] = {
 	  .want = "REJECT/tcp-reset FORWARD#0" },
 	{ "DNAT: a RETURN from FORWARD_CUST reaches the default", "-A FORWARD_CUST -j RETURN\n",
 	  FWD, TCP4(A, B, 1, 2, SYN), .repl_src = "192.168.1.9", .want = "ACCEPT dnat" },
+	/* Default 5: IKE and ESP from a tunnel's peer (10.7.7.7 here). */
+	{ "ESP from a tunnel's peer: accepted by default", "",
+	  IN, { .src = "10.7.7.7", .dst = B, .proto = 50 },
+	  .want = "ACCEPT ipsec_peer" },
+	{ "IKE from a tunnel's peer", "", IN, UDP4("10.7.7.7", B, 500, 500),
+	  .want = "ACCEPT ipsec_peer" },
+	{ "ESP in UDP from a tunnel's peer", "", IN,
+	  UDP4("10.7.7.7", B, 4500, 4500), .want = "ACCEPT ipsec_peer" },
+	{ "the peer's other traffic is not admitted", "", IN,
+	  TCP4("10.7.7.7", B, 1, 22, SYN), .want = "DROP policy" },
+	{ "ESP from another address is not", "", IN,
+	  { .src = "10.7.7.8", .dst = B, .proto = 50 }, .want = "DROP policy" },
+	{ "INPUT_CUST can still refuse the peer's ESP",
+	  "-A INPUT_CUST -s 10.7.7.7 -p esp -j DROP\n", IN,
+	  { .src = "10.7.7.7", .dst = B, .proto = 50 },
+	  .want = "DROP INPUT_CUST#0" },
+	{ "not a default of FORWARD", "", FWD,
+	  { .src = "10.7.7.7", .dst = B, .proto = 50 }, .want = "DROP policy" },
 	{ "DNAT: not a default of INPUT", "",
 	  IN, TCP4(A, B, 1, 2, SYN), .repl_src = "192.168.1.9", .want = "DROP policy" },
 	{ "DNAT: an untranslated new flow meets the policy", "",
@@ -1975,6 +1995,8 @@ setup(void **state)
 		return -1;
 	free(retired);
 	memset(&known4, 0, sizeof(known4));
+	memcpy(peer4.addr, (uint8_t[]){ 10, 7, 7, 7 }, 4);
+	memset(peer4.mask, 0xff, 4);
 	memcpy(known4.addr, (uint8_t[]){ 10, 99, 0, 0 }, 4);
 	memcpy(known4.mask, (uint8_t[]){ 255, 255, 0, 0 }, 4);
 	memset(&known6, 0, sizeof(known6));
