@@ -604,7 +604,9 @@ copy_env(struct fw_prog *prog, const struct fw_compile_env *env)
 			prog->known[i].addr[b] &= prog->known[i].mask[b];
 	}
 	prog->n_peers = env->n_peers;
-	memcpy(prog->peers, env->peers, env->n_peers * sizeof(*prog->peers));
+	if (env->n_peers > 0)
+		memcpy(prog->peers, env->peers,
+		    env->n_peers * sizeof(*prog->peers));
 	prog->sets = env->sets;
 	prog->n_workers = env->n_workers ? env->n_workers : 1;
 }
