@@ -28,6 +28,8 @@
 #include "../io/io.h"
 #include "../ip/ip.h"
 #include "../mgmt/config.h"
+
+struct hg_tunnels;
 #include "../mgmt/store.h"
 
 struct hg_daemon {
@@ -56,9 +58,9 @@ struct hg_daemon {
 	 * peer): the author of the version it commits.  Set around one
 	 * hg_op_run(); NULL fields: hexgated itself. */
 	struct hg_store_who who;
-	/* The ESP tunnels' SAs (config/tunnels.c), shared with the data
-	 * plane for its life. */
-	struct dp_tunnel tunnels[IP_IF_MAX];
+	/* The ESP tunnels' SAs as the data plane runs them
+	 * (config/tunnels.c); changed by a reload. */
+	struct hg_tunnels *tunnels;
 };
 
 /* The configuration version everywhere: the store's, or without a

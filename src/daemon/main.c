@@ -43,23 +43,6 @@ usage(FILE *f)
 	    "Signals: SIGHUP reloads the configuration atomically; SIGTERM stops.\n");
 }
 
-/* A locally administered MAC derived from the interface name, for ports
- * that have none (pcap, gen). */
-static void
-mac_from_name(const char *name, uint8_t mac[ETH_ALEN])
-{
-	uint32_t h = 2166136261u;
-
-	for (const char *c = name; *c; c++)
-		h = (h ^ (uint8_t)*c) * 16777619u;
-	mac[0] = 0x02;
-	mac[1] = 0x68;	/* 'h' */
-	mac[2] = (uint8_t)(h >> 24);
-	mac[3] = (uint8_t)(h >> 16);
-	mac[4] = (uint8_t)(h >> 8);
-	mac[5] = (uint8_t)h;
-}
-
 static int
 open_ports(struct hg_daemon *d, uint8_t macs[][ETH_ALEN])
 {
@@ -68,9 +51,16 @@ open_ports(struct hg_daemon *d, uint8_t macs[][ETH_ALEN])
 
 	for (uint16_t i = 0; i < cfg->n_ifs; i++) {
 		const struct hg_cfg_if *ci = &cfg->ifs[i];
-		int rc = io_port_open(&d->ports[i], ci->port, d->n_workers,
-		    err, sizeof(err));
+		int rc;
 
+		/* A tunnel has no port: the encapsulation stage sends what
+		 * is routed to it through another interface. */
+		if (ci->tunnel) {
+			hg_mac_from_name(ci->name, macs[i]);
+			continue;
+		}
+		rc = io_port_open(&d->ports[i], ci->port, d->n_workers, err,
+		    sizeof(err));
 		if (rc != 0) {
 			hg_log_warnx("interface %s: %s", ci->name, err);
 			return rc;
@@ -78,7 +68,7 @@ open_ports(struct hg_daemon *d, uint8_t macs[][ETH_ALEN])
 		if (ci->has_mac)
 			memcpy(macs[i], ci->mac, ETH_ALEN);
 		else if (io_port_mac(d->ports[i], macs[i]) != 0)
-			mac_from_name(ci->name, macs[i]);
+			hg_mac_from_name(ci->name, macs[i]);
 		hg_log_info("interface %s: port %s, %u queue(s)", ci->name,
 		    ci->port, io_port_rx_queues(d->ports[i]));
 	}
@@ -116,7 +106,7 @@ check_config(struct hg_daemon *d)
 		if (d->cfg->ifs[i].has_mac)
 			memcpy(macs[i], d->cfg->ifs[i].mac, ETH_ALEN);
 		else
-			mac_from_name(d->cfg->ifs[i].name, macs[i]);
+			hg_mac_from_name(d->cfg->ifs[i].name, macs[i]);
 	}
 	t = hg_build_tables(d->cfg, (const uint8_t (*)[ETH_ALEN])macs,
 	    d->ports, err, sizeof(err));
@@ -140,11 +130,16 @@ check_config(struct hg_daemon *d)
 	}
 	hg_fw_stop(d);
 	/* The tunnels' key files: there, root's only, the right length. */
-	if (hg_tunnels_open(d, d->tunnels, err, sizeof(err)) != 0) {
-		hg_log_warnx("%s: %s", d->config_path, err);
+	d->tunnels = calloc(1, sizeof(*d->tunnels));
+	if (d->tunnels == NULL ||
+	    hg_tunnels_open(d, d->cfg, d->tunnels, err, sizeof(err)) != 0) {
+		hg_log_warnx("%s: %s", d->config_path, d->tunnels == NULL ?
+		    "out of memory" : err);
 		bad++;
-	}
-	hg_tunnels_close(d->tunnels);
+	} else
+		hg_tunnels_close(d->tunnels);
+	free(d->tunnels);
+	d->tunnels = NULL;
 	return bad == 0 ? 0 : -EINVAL;
 }
 
@@ -227,6 +222,7 @@ run(struct hg_daemon *d, bool exit_on_eof)
 {
 	uint8_t macs[IP_IF_MAX][ETH_ALEN];
 	struct dp_params params;
+	struct dp_tunnels *dpt;
 	struct ct_timeouts timeouts;
 	struct ip_tables *t;
 	struct event *ev[4] = { NULL };
@@ -260,13 +256,17 @@ run(struct hg_daemon *d, bool exit_on_eof)
 		return rc;
 	}
 	memset(&params, 0, sizeof(params));
-	rc = hg_tunnels_open(d, d->tunnels, err, sizeof(err));
+	d->tunnels = calloc(1, sizeof(*d->tunnels));
+	dpt = malloc(sizeof(*dpt));
+	rc = d->tunnels == NULL || dpt == NULL ? -ENOMEM :
+	    hg_tunnels_open(d, d->cfg, d->tunnels, err, sizeof(err));
 	if (rc != 0) {
 		ip_tables_free(t);
-		hg_log_warnx("%s: %s", d->config_path, err);
+		free(dpt);
+		hg_log_warnx("%s: %s", d->config_path, rc == -ENOMEM ?
+		    "out of memory" : err);
 		return rc;
 	}
-	memcpy(params.tunnels, d->tunnels, sizeof(params.tunnels));
 	memcpy(params.host_taps, d->host_taps, sizeof(params.host_taps));
 	ct_timeouts_from_cfg(d->cfg, &timeouts);
 	params.ct_timeouts = &timeouts;
@@ -280,9 +280,12 @@ run(struct hg_daemon *d, bool exit_on_eof)
 	rc = dp_create(&d->dp, &params, t, d->nt);
 	if (rc != 0) {
 		ip_tables_free(t);
+		free(dpt);
 		hg_log_warnx("data plane: %s", strerror(-rc));
 		return rc;
 	}
+	*dpt = d->tunnels->dp;
+	dp_tunnels_swap(d->dp, dpt);
 	rc = hg_fw_start(d, err, sizeof(err));
 	if (rc == 0)
 		rc = hg_host_taps_sync(d, d->cfg, NULL, err, sizeof(err));
@@ -340,7 +343,9 @@ static void
 teardown(struct hg_daemon *d)
 {
 	dp_destroy(d->dp);
-	hg_tunnels_close(d->tunnels);
+	if (d->tunnels != NULL)
+		hg_tunnels_close(d->tunnels);
+	free(d->tunnels);
 	hg_fw_stop(d);
 	hg_host_taps_close(d);
 	for (uint16_t i = 0; i < IP_IF_MAX; i++)

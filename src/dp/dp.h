@@ -31,12 +31,23 @@ struct dp_mirror;
 
 struct esp_sa;
 
+/* A traffic selector: an IPv4 or IPv6 prefix (v4 in the first 4 bytes). */
+struct dp_ts {
+	uint8_t family;			/* AF_INET, AF_INET6 */
+	uint8_t plen;
+	uint8_t addr[16];
+};
+
+#define DP_TUNNEL_TS_MAX	16	/* selectors per side */
+
 /*
  * An ESP tunnel interface (issue 14): what routes send to it is
  * encapsulated through out, toward remote; ESP that comes for us with
  * spi_in is decapsulated through in and goes on as if it had arrived on
- * the tunnel.  The caller owns the SAs, which live as long as the data
- * plane.
+ * the tunnel.  The selectors say what may go through it: an inner packet
+ * whose addresses are outside them (local -> remote out, remote ->
+ * local in) is dropped and counted; an empty side admits any address.
+ * The caller owns the SAs.
  */
 struct dp_tunnel {
 	struct esp_sa *out;		/* NULL: the interface is no tunnel */
@@ -44,7 +55,20 @@ struct dp_tunnel {
 	uint32_t spi_in;
 	uint8_t family;			/* the outer one: AF_INET, AF_INET6 */
 	uint8_t remote[16];		/* the outer destination */
+	uint8_t n_local, n_remote;
+	struct dp_ts local[DP_TUNNEL_TS_MAX];
+	struct dp_ts remote_ts[DP_TUNNEL_TS_MAX];
 };
+
+/* The tunnels, by interface index: published whole (RCU), so tunnels
+ * come and go at run time while the others carry traffic. */
+struct dp_tunnels {
+	struct dp_tunnel t[IP_IF_MAX];
+};
+
+/* True when addr (of family) is inside one of the n selectors, or n is 0. */
+bool dp_ts_match(const struct dp_ts *ts, uint8_t n, uint8_t family,
+    const uint8_t *addr);
 
 struct dp_params {
 	uint16_t n_workers;		/* >= 1 */
@@ -66,8 +90,6 @@ struct dp_params {
 	/* A source address's share of each worker table, 1-100 (ct.h);
 	 * 0: CT_SRC_PERCENT_DEFAULT. */
 	uint8_t ct_src_percent;
-	/* Tunnel i is interface i's, when its out is not NULL. */
-	struct dp_tunnel tunnels[IP_IF_MAX];
 };
 
 #define DP_CT_ENTRIES_DEFAULT	65536	/* per worker */
@@ -114,6 +136,18 @@ bool dp_finished(const struct dp *dp);
 void dp_tables_swap(struct dp *dp, struct ip_tables *t);
 /* Control thread: the tables now published (valid until the next swap). */
 const struct ip_tables *dp_tables(const struct dp *dp);
+
+/*
+ * Control thread: publish tn (the tunnels by interface; taken over, a
+ * malloc'd one), wait a grace period and free the old table: once it
+ * returns no worker uses an SA that tn does not hold, and the caller may
+ * free those.
+ */
+void dp_tunnels_swap(struct dp *dp, struct dp_tunnels *tn);
+
+/* Control thread: interface if_idx is new (a tunnel in a slot another
+ * had): its counters start again from zero. */
+void dp_if_clear(struct dp *dp, uint16_t if_idx);
 
 /*
  * Control thread: publish a new firewall (taken over; its programs too),

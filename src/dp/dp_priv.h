@@ -100,6 +100,7 @@ struct dp_worker {
 	uint64_t ct_swept_ns;		/* last expiry sweep */
 	const struct dp_fw *fw;		/* loaded once per loop turn */
 	const struct ip_tables *tables;	/* the same */
+	const struct dp_tunnels *tunnels;	/* the same */
 	struct dp_counters ctr;
 	struct dp_frame frame;		/* the batch in the stages */
 	struct pkt_batch tx;
@@ -112,7 +113,7 @@ struct dp_worker {
 	struct dp_frag_steer frag_steer[DP_FRAG_STEER_SLOTS];
 	/* ESP: the crypto library's state, and what the tunnels
 	 * decapsulated, to go through the stages again (pipeline.c). */
-	struct esp_worker *esp;		/* NULL: no tunnel configured */
+	struct esp_worker *esp;		/* NULL: the crypto library failed */
 	struct pkt_batch reentry;
 };
 
@@ -136,6 +137,10 @@ struct dp {
 	struct ip_tables *tables;	/* RCU-published */
 	struct dp_redir *redir;		/* DP_REDIR_SLOTS of them */
 	struct dp_fw *fw;		/* RCU-published; NULL: no filtering */
+	struct dp_tunnels *tunnels;	/* RCU-published, never NULL */
+	/* What dp_if_stats() leaves out: an interface's counters as they
+	 * stood when its slot was given to a new one (control thread). */
+	struct dp_if_stats if_base[IP_IF_MAX];
 	struct ip_neigh_table *nt;
 	struct dp_params params;
 	uint64_t host_ifs;		/* bit i: interface i has a host TAP */

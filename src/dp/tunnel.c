@@ -16,9 +16,15 @@
  * its outer destination (the tunnel's remote end), and goes on to the
  * neighbour stage of the interface that route names.
  *
+ * Both check the tunnel's traffic selectors on the inner packet: what
+ * goes in must be from its local and to its remote selectors, what comes
+ * out from remote to local; the rest is dropped as tunnel_selector.
+ *
  * Both work a burst per SA: the packets of one tunnel in the batch go to
- * the crypto library together.  No allocation, no lock: the SAs are the
- * data plane's for its life, anti-replay is the owner's (inbound ESP of
+ * the crypto library together.  No allocation, no lock: the tunnels are
+ * published whole (RCU, dp_tunnels_swap()) and read once per loop turn
+ * (w->tunnels), an SA is freed only after a grace period once no
+ * published table holds it, anti-replay is the owner's (inbound ESP of
  * one tunnel steers to one worker: its outer addresses and ports are
  * the same on every packet), outbound sequence numbers are taken with a
  * compare-and-swap in the SA.
@@ -28,13 +34,50 @@
 #include "../tun/esp.h"
 #include "dp_priv.h"
 
+bool
+dp_ts_match(const struct dp_ts *ts, uint8_t n, uint8_t family,
+    const uint8_t *addr)
+{
+	if (n == 0)
+		return true;
+	for (uint8_t i = 0; i < n; i++) {
+		uint8_t full = ts[i].plen / 8, rest = ts[i].plen % 8;
+
+		if (ts[i].family != family ||
+		    memcmp(ts[i].addr, addr, full) != 0)
+			continue;
+		if (rest == 0 || ((ts[i].addr[full] ^ addr[full]) &
+		    (uint8_t)(0xff << (8 - rest))) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Whether p's inner addresses (its l3 header) are inside the selectors:
+ * src in from[], dst in to[]. */
+static bool
+ts_allow(const struct pkt *p, const struct dp_ts *from, uint8_t n_from,
+    const struct dp_ts *to, uint8_t n_to)
+{
+	const uint8_t *l3 = p->data + p->l3_off;
+
+	if (p->l3 == PKT_L3_IP4)
+		return dp_ts_match(from, n_from, AF_INET, l3 + 12) &&
+		    dp_ts_match(to, n_to, AF_INET, l3 + 16);
+	if (p->l3 == PKT_L3_IP6)
+		return dp_ts_match(from, n_from, AF_INET6, l3 + 8) &&
+		    dp_ts_match(to, n_to, AF_INET6, l3 + 24);
+	return false;
+}
+
 /* The tunnel whose inbound SPI is spi, or IP_IF_NONE. */
 static uint16_t
-tunnel_by_spi(const struct dp *dp, uint32_t spi)
+tunnel_by_spi(const struct dp_worker *w, uint32_t spi)
 {
-	for (uint16_t i = 0; i < dp->params.n_if; i++)
-		if (dp->params.tunnels[i].in != NULL &&
-		    dp->params.tunnels[i].spi_in == spi)
+	const struct dp_tunnel *t = w->tunnels->t;
+
+	for (uint16_t i = 0; i < w->tables->n_if; i++)
+		if (t[i].in != NULL && t[i].spi_in == spi)
 			return i;
 	return IP_IF_NONE;
 }
@@ -56,14 +99,14 @@ decap_tunnel_of(struct dp_worker *w, struct pkt *p, bool *gone)
 		if (l4_len < 4)
 			return IP_IF_NONE;
 		memcpy(&spi_be, l4, 4);
-		return tunnel_by_spi(w->dp, ntohl(spi_be));
+		return tunnel_by_spi(w, ntohl(spi_be));
 	}
 	if (p->l4_proto != IPPROTO_UDP_ || l4_len < 8 ||
 	    ((uint16_t)l4[2] << 8 | l4[3]) != ESP_UDP_PORT)
 		return IP_IF_NONE;
 	switch (esp_udp_classify(l4 + 8, l4_len - 8, &spi)) {
 	case ESP_UDP_ESP:
-		return tunnel_by_spi(w->dp, spi);
+		return tunnel_by_spi(w, spi);
 	case ESP_UDP_KEEPALIVE:
 		ip_drop(w->ipw, p, PKT_DROP_NAT_KEEPALIVE);
 		*gone = true;
@@ -100,6 +143,7 @@ dp_decap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi)
 	/* One burst per tunnel, in the batch's order within each. */
 	for (uint16_t a = 0; a < n; a++) {
 		uint16_t ti = tun[idx[a]], m = 0;
+		const struct dp_tunnel *tn;
 		uint64_t bytes = 0, ok = 0;
 
 		if (ti == IP_IF_NONE)
@@ -111,8 +155,8 @@ dp_decap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi)
 				v->next[idx[b]] = IP_NEXT_NONE;
 				tun[idx[b]] = IP_IF_NONE;
 			}
-		esp_decap_burst(w->esp, w->dp->params.tunnels[ti].in, burst, m,
-		    res);
+		tn = &w->tunnels->t[ti];
+		esp_decap_burst(w->esp, tn->in, burst, m, res);
 		for (uint16_t k = 0; k < m; k++) {
 			struct pkt *p = burst[k];
 
@@ -125,6 +169,11 @@ dp_decap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi)
 			/* As if it came on the tunnel: its MAC too, so
 			 * ip input takes it as addressed to us. */
 			p->in_if = ti;
+			if (!ts_allow(p, tn->remote_ts, tn->n_remote,
+			    tn->local, tn->n_local)) {
+				ip_drop(w->ipw, p, PKT_DROP_TUNNEL_SELECTOR);
+				continue;
+			}
 			memcpy(p->data, t->ifs[ti].mac, ETH_ALEN);
 			bytes += p->len;
 			ok++;
@@ -138,7 +187,7 @@ dp_decap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi)
 /* The route to a tunnel's remote end: its next hop, or IP_FIB_MISS when
  * there is none usable (none, a blackhole, our own, another tunnel). */
 static uint32_t
-encap_route(const struct dp *dp, const struct ip_tables *t,
+encap_route(const struct dp_worker *w, const struct ip_tables *t,
     const struct dp_tunnel *tn)
 {
 	uint32_t nh, a;
@@ -150,7 +199,7 @@ encap_route(const struct dp *dp, const struct ip_tables *t,
 		nh = ip_fib6_lookup(t->fib6, tn->remote);
 	if (nh == IP_FIB_MISS || t->nh[nh].type == IP_NH_BLACKHOLE ||
 	    t->nh[nh].type == IP_NH_LOCAL ||
-	    dp->params.tunnels[t->nh[nh].if_idx].out != NULL)
+	    w->tunnels->t[t->nh[nh].if_idx].out != NULL)
 		return IP_FIB_MISS;
 	return nh;
 }
@@ -159,7 +208,7 @@ void
 dp_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi)
 {
 	struct ip_vec *v = &f->v;
-	const struct dp *dp = w->dp;
+	const struct dp_tunnel *tt = w->tunnels->t;
 	const struct ip_tables *t = w->tables;
 	struct pkt *burst[PKT_BATCH_MAX];
 	uint16_t idx[PKT_BATCH_MAX], sub[PKT_BATCH_MAX];
@@ -170,10 +219,16 @@ dp_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi)
 		if (v->next[i] != IP_NEXT_ENCAP)
 			continue;
 		/* Not a tunnel: on to the neighbour stage. */
-		if (w->esp == NULL ||
-		    dp->params.tunnels[v->pkts[i]->out_if].out == NULL)
+		if (w->esp == NULL || tt[v->pkts[i]->out_if].out == NULL)
 			v->next[i] = IP_NEXT_NEIGH;
-		else
+		else if (!ts_allow(v->pkts[i], tt[v->pkts[i]->out_if].local,
+		    tt[v->pkts[i]->out_if].n_local,
+		    tt[v->pkts[i]->out_if].remote_ts,
+		    tt[v->pkts[i]->out_if].n_remote)) {
+			ip_drop(w->ipw, v->pkts[i], PKT_DROP_TUNNEL_SELECTOR);
+			v->pkts[i] = NULL;
+			v->next[i] = IP_NEXT_NONE;
+		} else
 			idx[n++] = i;
 	}
 	for (uint16_t a = 0; a < n; a++) {
@@ -185,7 +240,7 @@ dp_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi)
 		if (v->next[idx[a]] != IP_NEXT_ENCAP)
 			continue;	/* taken by an earlier burst */
 		ti = v->pkts[idx[a]]->out_if;
-		tn = &dp->params.tunnels[ti];
+		tn = &tt[ti];
 		for (uint16_t b = a; b < n; b++)
 			if (v->next[idx[b]] == IP_NEXT_ENCAP &&
 			    v->pkts[idx[b]]->out_if == ti) {
@@ -197,7 +252,7 @@ dp_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi)
 			}
 		ctr_add(&w->ctr.tx_bytes[ti], bytes);
 		esp_encap_burst(w->esp, tn->out, burst, m, res);
-		nh = encap_route(dp, t, tn);
+		nh = encap_route(w, t, tn);
 		for (uint16_t k = 0; k < m; k++) {
 			uint16_t i = sub[k];
 			struct pkt *p = burst[k];

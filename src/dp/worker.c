@@ -140,6 +140,7 @@ dp_run_live(struct dp_worker *w)
 
 		w->fw = rcu_dereference(dp->fw);
 		w->tables = t;
+		w->tunnels = rcu_dereference(dp->tunnels);
 		got += dp_host_turn(w, now_ns);
 		got += dp_steer_rx(w, now_ns);
 		for (uint16_t i = 0; i < dp->params.n_if; i++) {
@@ -179,6 +180,7 @@ dp_run_replay(struct dp_worker *w)
 
 		w->fw = rcu_dereference(dp->fw);
 		w->tables = t;
+		w->tunnels = rcu_dereference(dp->tunnels);
 
 		for (uint16_t i = 0; i < dp->params.n_if; i++) {
 			struct io_port *port = dp->params.ports[i];
@@ -249,15 +251,6 @@ dp_worker_free(struct dp_worker *w)
 	free(w);
 }
 
-static bool
-dp_has_tunnels(const struct dp_params *params)
-{
-	for (uint16_t i = 0; i < params->n_if; i++)
-		if (params->tunnels[i].out != NULL)
-			return true;
-	return false;
-}
-
 int
 dp_create(struct dp **out, const struct dp_params *params,
     struct ip_tables *tables, struct ip_neigh_table *nt)
@@ -276,6 +269,11 @@ dp_create(struct dp **out, const struct dp_params *params,
 		dp->params.pool_bufs = DP_POOL_BUFS_DEFAULT;
 	dp->tables = tables;
 	dp->nt = nt;
+	dp->tunnels = calloc(1, sizeof(*dp->tunnels));
+	if (dp->tunnels == NULL) {
+		free(dp);
+		return -ENOMEM;
+	}
 	dp->replay = params->n_if > 0;
 	for (uint16_t i = 0; i < params->n_if; i++) {
 		uint64_t ts;
@@ -322,8 +320,12 @@ dp_create(struct dp **out, const struct dp_params *params,
 			rc = dp_handoff_create(&w->handoff);
 		if (rc == 0)
 			rc = dp_handoff_create(&w->handoff_rx);
-		if (rc == 0 && dp_has_tunnels(params))
-			rc = esp_worker_create(&w->esp);
+		/* Tunnels may come at any reload: every worker has the
+		 * crypto library's state.  Without it they drop what is
+		 * for a tunnel (dp_encap, dp_decap), and the rest runs. */
+		if (rc == 0 && esp_worker_create(&w->esp) != 0)
+			hg_log_warnx("dp: worker %u: no ESP crypto state; "
+			    "tunnels will not carry traffic", i);
 	}
 	if (rc != 0) {
 		for (uint16_t i = 0; i < params->n_workers; i++)
@@ -395,6 +397,7 @@ dp_destroy(struct dp *dp)
 		dp_worker_free(dp->workers[i]);
 	ip_tables_free(dp->tables);
 	dp_fw_free(dp->fw);
+	free(dp->tunnels);
 	free(dp->redir);
 	free(dp);
 }
@@ -414,6 +417,27 @@ const struct ip_tables *
 dp_tables(const struct dp *dp)
 {
 	return dp->tables;
+}
+
+void
+dp_tunnels_swap(struct dp *dp, struct dp_tunnels *tn)
+{
+	struct dp_tunnels *old = rcu_xchg_pointer(&dp->tunnels, tn);
+
+	synchronize_rcu();
+	free(old);
+}
+
+void
+dp_if_clear(struct dp *dp, uint16_t if_idx)
+{
+	struct dp_if_stats now;
+
+	if (if_idx >= IP_IF_MAX)
+		return;
+	memset(&dp->if_base[if_idx], 0, sizeof(dp->if_base[if_idx]));
+	dp_if_stats(dp, if_idx, &now);
+	dp->if_base[if_idx] = now;
 }
 
 void
@@ -525,6 +549,10 @@ dp_if_stats(const struct dp *dp, uint16_t if_idx, struct dp_if_stats *out)
 	}
 	for (int r = 1; r < PKT_DROP_COUNT; r++)
 		out->drops_total += out->drops[r];
+	/* Every field is a uint64_t counter. */
+	for (size_t k = 0; k < sizeof(*out) / sizeof(uint64_t); k++)
+		((uint64_t *)(void *)out)[k] -=
+		    ((const uint64_t *)(const void *)&dp->if_base[if_idx])[k];
 	if (if_idx < dp->params.n_if && dp->params.ports[if_idx] != NULL) {
 		struct io_port_stats ps;
 

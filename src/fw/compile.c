@@ -576,13 +576,16 @@ prog_alloc(struct comp *cc)
 	    (n_limits ? n_limits : 1) * sizeof(*prog->limits));
 	prog->known = calloc(env->n_known ? env->n_known : 1,
 	    sizeof(*prog->known));
+	prog->known_if = calloc(env->n_known ? env->n_known : 1,
+	    sizeof(*prog->known_if));
 	prog->peers = calloc(env->n_peers ? env->n_peers : 1,
 	    sizeof(*prog->peers));
 	prog->if_names = calloc(env->n_if ? env->n_if : 1, FW_IFNAME_MAX);
 	if (prog->rules == NULL || prog->rule_chain == NULL ||
 	    prog->chains == NULL || prog->addrs == NULL || prog->ext == NULL ||
 	    prog->set_ids == NULL || prog->limits == NULL ||
-	    prog->known == NULL || prog->peers == NULL ||
+	    prog->known == NULL || prog->known_if == NULL ||
+	    prog->peers == NULL ||
 	    prog->if_names == NULL)
 		return -ENOMEM;
 	prog->n_rules = n_rules;
@@ -600,6 +603,8 @@ copy_env(struct fw_prog *prog, const struct fw_compile_env *env)
 	prog->n_known = env->n_known;
 	for (uint32_t i = 0; i < env->n_known; i++) {
 		prog->known[i] = env->known[i];
+		prog->known_if[i] = env->known_if != NULL ?
+		    env->known_if[i] : FW_IF_NONE;
 		for (int b = 0; b < 16; b++)
 			prog->known[i].addr[b] &= prog->known[i].mask[b];
 	}
@@ -813,6 +818,7 @@ fw_prog_free(struct fw_prog *prog)
 	free(prog->set_ids);
 	free(prog->limits);
 	free(prog->known);
+	free(prog->known_if);
 	free(prog->peers);
 	free(prog->if_names);
 	fw_ruleset_free(prog->rs);
@@ -881,6 +887,7 @@ fw_prog_edit(struct fw_prog *live, enum fw_edit_op op, const char *chain,
 		.sets = live->sets,
 		.n_known = live->n_known,
 		.known = live->known,
+		.known_if = live->known_if,
 		.n_peers = live->n_peers,
 		.peers = live->peers,
 		.n_workers = live->n_workers,

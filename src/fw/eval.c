@@ -768,7 +768,9 @@ from_known_net(const struct fw_prog *prog, const struct ectx *x)
 	if (!x->family_ok)
 		return false;
 	for (uint32_t i = 0; i < prog->n_known; i++)
-		if (addr_in(x->src, &prog->known[i]))
+		if (addr_in(x->src, &prog->known[i]) &&
+		    (prog->known_if[i] == FW_IF_NONE ||
+		    prog->known_if[i] == x->fp->in_if))
 			return true;
 	return false;
 }

@@ -514,7 +514,9 @@ int fw_err_format(const struct fw_err *e, const char *src, char *buf,
  *     4. conntrack DNAT (FORWARD): a port forward   -> ACCEPT
  *     5. ESP, or UDP to 500 or 4500 (IKE, ESP in UDP), from a tunnel's
  *        peer (INPUT)                                -> ACCEPT
- *     6. source in a known network (INPUT, FORWARD) -> ACCEPT
+ *     6. source in a known network (INPUT, FORWARD) -> ACCEPT; a
+ *        network a tunnel brought is known only for what arrived
+ *        through that tunnel (fw_compile_env.known_if)
  *     7. the chain's policy (hexgate's default: DROP for INPUT and
  *        FORWARD, ACCEPT for OUTPUT; a file may set it with :CHAIN POLICY)
  *   OUTPUT has no step 6 and is for traffic the host side sends.  Step 4
@@ -595,9 +597,13 @@ struct fw_compile_env {
 	 * compiled program holds references (fw_sets_ref) on the sets it
 	 * uses until fw_prog_free(). */
 	struct fw_sets *sets;
-	/* Known networks of the rule set's family (default 6). */
+	/* Known networks of the rule set's family (default 6).  known_if,
+	 * when not NULL, binds each to the interface whose packets it is
+	 * known for (a tunnel's remote subnets: cryptographically bound to
+	 * it), or FW_IF_NONE for every interface. */
 	uint32_t n_known;
 	const struct fw_addr *known;
+	const uint16_t *known_if;
 	/* The tunnels' peers of the family (default 5): whole addresses. */
 	uint32_t n_peers;
 	const struct fw_addr *peers;

@@ -275,6 +275,7 @@ struct fw_prog {
 	bool has_nat;			/* the nat table has a rule */
 	uint32_t n_known;
 	struct fw_addr *known;
+	uint16_t *known_if;		/* FW_IF_NONE: through any interface */
 	uint32_t n_peers;
 	struct fw_addr *peers;
 	uint16_t n_if;

@@ -760,7 +760,8 @@ static const char *const esp_algs[] = {
 static const char *const sa_keys[] = { "spi", "alg", "key_file", NULL };
 static const char *const tunnel_keys[] = {
 	"name", "type", "local", "remote", "encap", "remote_port", "mtu",
-	"addresses", "remote_subnets", "esn", "sa_out", "sa_in", NULL
+	"addresses", "remote_subnets", "local_subnets", "esn", "sa_out",
+	"sa_in", NULL
 };
 
 /* The ESP overhead a tunnel's MTU leaves room for by default: outer
@@ -812,7 +813,7 @@ cfg_sa(struct cfg_ctx *c, const char *where, const json_t *obj,
 
 static void
 cfg_tunnel_subnets(struct cfg_ctx *c, const char *where, const json_t *arr,
-    struct hg_cfg_tunnel *tn)
+    struct hg_prefix *out, uint8_t *n)
 {
 	char p[sizeof(((struct hg_cfg_err *)0)->where)];
 	size_t i;
@@ -827,8 +828,8 @@ cfg_tunnel_subnets(struct cfg_ctx *c, const char *where, const json_t *arr,
 	}
 	json_array_foreach(arr, i, v) {
 		ptr_idx(p, sizeof(p), where, i);
-		if (cfg_prefix(c, p, v, &tn->remote_subnets[tn->n_remote]))
-			tn->n_remote++;
+		if (cfg_prefix(c, p, v, &out[*n]))
+			(*n)++;
 	}
 }
 
@@ -910,7 +911,12 @@ cfg_tunnel(struct cfg_ctx *c, const char *where, const json_t *obj)
 	}
 	if ((v = json_object_get(obj, "remote_subnets")) != NULL) {
 		ptr_key(p, sizeof(p), where, "remote_subnets");
-		cfg_tunnel_subnets(c, p, v, tn);
+		cfg_tunnel_subnets(c, p, v, tn->remote_subnets,
+		    &tn->n_remote);
+	}
+	if ((v = json_object_get(obj, "local_subnets")) != NULL) {
+		ptr_key(p, sizeof(p), where, "local_subnets");
+		cfg_tunnel_subnets(c, p, v, tn->local_subnets, &tn->n_local);
 	}
 	if ((v = json_object_get(obj, "esn")) != NULL) {
 		ptr_key(p, sizeof(p), where, "esn");

@@ -90,8 +90,12 @@ struct hg_cfg_tunnel {
 	bool udp;			/* ESP-in-UDP (RFC 3948), else ESP */
 	uint16_t remote_port;		/* udp: the peer's port, default 4500 */
 	bool esn;			/* 64-bit sequence numbers */
-	uint8_t n_remote;
+	/* Traffic selectors: what may go from local to remote through it
+	 * (and back); none on a side: any address.  The remote subnets are
+	 * known networks through this tunnel only. */
+	uint8_t n_remote, n_local;
 	struct hg_prefix remote_subnets[HG_CFG_ADDR_MAX];
+	struct hg_prefix local_subnets[HG_CFG_ADDR_MAX];
 	struct hg_cfg_sa sa_out, sa_in;
 };
 

@@ -66,6 +66,7 @@
 	X(TUNNEL_IN,        "ESP refused by its SA (the SA counts why)")     \
 	X(TUNNEL_OUT,       "ESP encapsulation refused (the SA counts why)") \
 	X(TUNNEL_NO_ROUTE,  "no route to the tunnel's remote end")           \
+	X(TUNNEL_SELECTOR,  "inner addresses outside the tunnel's selectors") \
 	X(NAT_KEEPALIVE,    "NAT keepalive on UDP 4500 (RFC 3948)")
 
 enum pkt_drop {

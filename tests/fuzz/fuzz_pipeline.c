@@ -154,6 +154,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	w = dp->workers[0];
 	w->fw = dp_fw(dp);
 	w->tables = dp_tables(dp);
+	w->tunnels = dp->tunnels;
 	while (size - off >= 3) {
 		uint8_t flags = data[off];
 		uint16_t len = hg_rd16be(data + off + 1);

@@ -15,8 +15,13 @@
 # 4500 carry the hosts' traffic, never their addresses in clear; the
 # tunnels' counters; a FORWARD_CUST rule naming the tunnel interface
 # (-i ipsec0) refuses what comes through it; hexctl ipsec sas lists the
-# SAs with their counters and no key (nor does the log); a key file
-# readable by others stops the start with the file named.
+# SAs with their counters and no key (nor does the log); the remote
+# subnets are known networks through their tunnel only (no
+# known_networks entry admits them; the same source in clear on the WAN
+# is dropped); a decrypted packet from outside the tunnel's selectors is
+# dropped and counted; a reload adds a tunnel, which carries traffic,
+# and removes it, while a ping through the other tunnel loses nothing;
+# a key file readable by others stops the start with the file named.
 #
 # Usage: netns_esp.sh BUILD_DIR   (root; exits 77 when it cannot run)
 set -u
@@ -55,8 +60,13 @@ topology() {
 	nsx "$b" "$prepare" b-lan b-wan
 	host_setup "$h1" 1
 	host_setup "$h2" 2
-	# h2 also answers on 10.2.1.2, reached through the UDP tunnel.
+	# h2 also answers on 10.2.1.2, reached through the UDP tunnel, on
+	# 10.2.2.2 (the tunnel a reload adds) and 10.2.7.2 (outside A's
+	# selectors).
 	ip -n "$h2" addr add 10.2.1.2/24 dev h2-eth0
+	ip -n "$h2" addr add 10.2.2.2/24 dev h2-eth0
+	ip -n "$h2" addr add 10.2.7.2/24 dev h2-eth0
+	ip -n "$h1" addr add 10.1.2.2/24 dev h1-eth0
 }
 
 # key NAME HEX: a key file, root's only.
@@ -85,7 +95,7 @@ site_config() {
   ],
   "tunnels": [
     { "name": "ipsec0", "local": "${5%/*}", "remote": "$6",
-      "remote_subnets": [ "$7" ],
+      "remote_subnets": [ "$7", "${7%.0.0/24}.1.0/24" ],
       "sa_out": { "spi": $9, "alg": "aes256gcm", "key_file": "gcm-$me-out.key" },
       "sa_in": { "spi": ${10}, "alg": "aes256gcm", "key_file": "gcm-$me-in.key" } },
     { "name": "udp0", "local": "${5%/*}", "remote": "$6", "encap": "udp",
@@ -98,7 +108,7 @@ site_config() {
     { "prefix": "${7%.0.0/24}.1.0/24", "interface": "udp0" }
   ],
   "firewall": {
-    "known_networks": [ "10.1.0.0/24", "10.2.0.0/24", "10.2.1.0/24" ],
+    "known_networks": [ "$8" ],
     "rules": "rules-$me.v4"
   }
 }
@@ -134,8 +144,34 @@ c = json.load(open(sys.argv[1]))
 c["interfaces"][0]["addresses"].append("10.2.1.1/24")
 c["routes"] = [r for r in c["routes"] if r["interface"] == "ipsec0"]
 c["routes"].append({"prefix": "10.1.1.0/24", "interface": "udp0"})
+c["tunnels"][0]["remote_subnets"] = ["10.1.0.0/24"]
 c["tunnels"][1]["remote_subnets"] = ["10.1.0.0/24"]
+c["firewall"]["known_networks"] += ["10.2.1.0/24", "10.2.7.0/24"]
+c["interfaces"][0]["addresses"].append("10.2.7.1/24")
 json.dump(c, open(sys.argv[1], "w"), indent=2)
+PY
+	# The same with a third tunnel, ipsec1 (AES-128-GCM), between
+	# 10.1.2.0/24 (A's LAN gains it) and 10.2.2.0/24 (B's gains it).
+	key gcm1-ab 000102030405060708090a0b0c0d0e0f01020304
+	key gcm1-ba 0f0e0d0c0b0a0908070605040302010004030201
+	/usr/bin/python3 - "$conf" "$conf_b" <<'PY'
+import json, sys
+for f, me, peer, out, inn, key_out, key_in in (
+        (sys.argv[1], "192.0.2.1", "192.0.2.2", 4101, 8197, "gcm1-ab", "gcm1-ba"),
+        (sys.argv[2], "192.0.2.2", "192.0.2.1", 8197, 4101, "gcm1-ba", "gcm1-ab")):
+    c = json.load(open(f))
+    a = f == sys.argv[1]
+    c["tunnels"].insert(0, {
+        "name": "ipsec1", "local": me, "remote": peer,
+        "remote_subnets": ["10.2.2.0/24" if a else "10.1.2.0/24"],
+        "sa_out": {"spi": out, "alg": "aes128gcm", "key_file": key_out + ".key"},
+        "sa_in": {"spi": inn, "alg": "aes128gcm", "key_file": key_in + ".key"}})
+    c["routes"].append({"prefix": "10.2.2.0/24" if a else "10.1.2.0/24",
+                        "interface": "ipsec1"})
+    c["interfaces"][0]["addresses"].append("10.1.2.1/24" if a else "10.2.2.1/24")
+    if a:
+        c["firewall"]["known_networks"].append("10.1.2.0/24")
+    json.dump(c, open(f + ".3", "w"), indent=2)
 PY
 }
 
@@ -211,9 +247,9 @@ assert v["ipsec_peer"] > 0
 }
 
 counters_ok() {
-	hx --json show interfaces >"$tmp/a.json" &&
-	    hxb --json show interfaces >"$tmp/b.json" || return 1
-	/usr/bin/python3 - "$tmp/a.json" "$tmp/b.json" <<'PY'
+	hx --json show interfaces >"$tmp/a-ifs.json" &&
+	    hxb --json show interfaces >"$tmp/b-ifs.json" || return 1
+	/usr/bin/python3 - "$tmp/a-ifs.json" "$tmp/b-ifs.json" <<'PY'
 import json, sys
 a, b = ({i["name"]: i for i in json.load(open(f))["interfaces"]}
         for f in sys.argv[1:3])
@@ -258,17 +294,96 @@ forward_rule_ok() {
 	ping_ok "$h2" 10.1.0.2
 }
 
-# A reload that changes a tunnel is refused, naming it; the tunnel goes on.
+# The remote subnets are known through their tunnel (no known_networks
+# entry names them: the pings above passed A's FORWARD by that), and only
+# there: the same source in clear on A's WAN is dropped by the policy.
+known_bound_ok() {
+	local before after got
+	hx --json show firewall >"$tmp/fw0.json" || return 1
+	/usr/bin/python3 - "$tmp/fw0.json" <<'PY' || return 1
+import json, sys
+fw = json.load(open(sys.argv[1]))
+k = {(x["prefix"], x["from"], x["through"]) for x in fw["known_networks"]}
+print(sorted(k))
+assert ("10.2.0.0/24", "tunnel", "ipsec0") in k
+assert ("10.2.1.0/24", "tunnel", "udp0") in k
+assert ("10.1.0.0/24", "configuration", "any") in k
+assert fw["ipv4"]["verdicts"]["forward"]["known_network"] > 0
+PY
+	before=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ipv4"]["verdicts"]["forward"]["policy"])' "$tmp/fw0.json")
+	nsx "$h1" timeout 4 tcpdump -q -n -i h1-eth0 -w "$tmp/clear.pcap" \
+	    'src host 10.2.0.9' 2>/dev/null &
+	local tp=$!
+	sleep 1
+	# From B's side of the WAN link, in clear, to A's WAN MAC.
+	nsx "$b" /usr/bin/python3 - "$(nsx "$a" cat /sys/class/net/a-wan/address)" <<'PY'
+import sys
+from scapy.all import Ether, IP, UDP, sendp
+sendp(Ether(dst=sys.argv[1]) / IP(src="10.2.0.9", dst="10.1.0.2") /
+      UDP(sport=4000, dport=4001) / b"clear", iface="b-wan", count=5,
+      inter=0.05, verbose=False)
+PY
+	wait "$tp"
+	got=$(nsx "$h1" tcpdump -n -r "$tmp/clear.pcap" 2>/dev/null | wc -l)
+	after=$(hx --json show firewall | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["ipv4"]["verdicts"]["forward"]["policy"])')
+	echo "forward policy drops $before -> $after; at h1: $got"
+	[ "$got" = 0 ] && [ "$((after - before))" -ge 5 ]
+}
+
+# What B sends from 10.2.7.2 through ipsec0 decrypts at A, but is outside
+# A's selectors for it (10.2.0.0/24, 10.2.1.0/24): dropped, counted.
+selector_ok() {
+	local n
+	! nsx "$h2" ping -n -c 3 -i 0.2 -W 1 -I 10.2.7.2 10.1.0.2 >/dev/null ||
+	    { echo "answered"; return 1; }
+	n=$(hx --json show interfaces | /usr/bin/python3 -c '
+import json, sys
+i = {x["name"]: x for x in json.load(sys.stdin)["interfaces"]}
+print(i["ipsec0"]["drops"].get("tunnel_selector", 0))')
+	echo "A ipsec0 tunnel_selector drops: $n"
+	[ "$n" -ge 3 ]
+}
+
+# ipsec0's counters, for "not reset by a reload".
+ipsec0_tx() {
+	hx --json show interfaces | /usr/bin/python3 -c '
+import json, sys
+print({x["name"]: x for x in json.load(sys.stdin)["interfaces"]}["ipsec0"]["tx_packets"])'
+}
+
+# Reloads add ipsec1 at both sites, then remove it, while h1 pings h2
+# through ipsec0: no reply lost (ipsec0 keeps its slot, its SAs, their
+# sequence numbers and windows), ipsec1 carries traffic while it is
+# there, and is gone after.
 reload_ok() {
-	local out
-	cp "$conf" "$tmp/a.keep"
-	sed -i 's/"spi": 4097/"spi": 4099/' "$conf"
-	out=$(hx reload 2>&1)
-	cp "$tmp/a.keep" "$conf"
-	echo "$out"
-	echo "$out" | grep -q '/tunnels/0 (ipsec0): a tunnel changes at a restart' ||
-	    return 1
-	ping_ok "$h1" 10.2.0.2
+	local before ping_out
+	before=$(ipsec0_tx)
+	nsx "$h1" ping -n -q -c 200 -i 0.02 -W 1 10.2.0.2 >"$tmp/bgping" 2>&1 &
+	local pp=$!
+	sleep 0.5
+	cp "$conf" "$tmp/a.keep"; cp "$conf_b" "$tmp/b.keep"
+	cp "$conf.3" "$conf"; cp "$conf_b.3" "$conf_b"
+	hx reload && hxb reload || return 1
+	hx show interfaces | grep '^ipsec1 ' || { echo "no ipsec1"; return 1; }
+	nsx "$h1" ping -n -c 3 -i 0.2 -W 2 -I 10.1.2.2 10.2.2.2 ||
+	    { echo "ipsec1 carries nothing"; return 1; }
+	hx --json ipsec sas | grep -q '"ipsec1"' || return 1
+	cp "$tmp/a.keep" "$conf"; cp "$tmp/b.keep" "$conf_b"
+	hx reload && hxb reload || return 1
+	wait "$pp"
+	cat "$tmp/bgping"
+	grep -q ' 0% packet loss' "$tmp/bgping" ||
+	    { echo "the other tunnel lost packets"; return 1; }
+	! hx show interfaces | grep -q '^ipsec1 ' ||
+	    { echo "ipsec1 still there"; return 1; }
+	! nsx "$h1" ping -n -c 1 -W 1 -I 10.1.2.2 10.2.2.2 >/dev/null ||
+	    { echo "10.2.2.2 still reached"; return 1; }
+	[ "$(ipsec0_tx)" -ge "$((before + 200))" ] ||
+	    { echo "ipsec0's counters went back"; return 1; }
+	! grep -E 'tunnel (ipsec0|udp0) (added|changed|removed)' \
+	    "$tmp/hexgated.log" || { echo "the others' SAs were remade"; return 1; }
+	grep -q 'tunnel ipsec1 added' "$tmp/hexgated.log" &&
+	    grep -q 'tunnel ipsec1 removed' "$tmp/hexgated.log"
 }
 
 loose_key_ok() {
@@ -302,7 +417,9 @@ check "the tunnels count what they carried" counters_ok
 check "INPUT's defaults admit the peers' ESP, no rule needed (ipsec_peer)" peer_default_ok
 check "ipsec sas: the SAs with their counters, and no key in it or the log" sas_ok
 check "FORWARD_CUST -i ipsec0 refuses what comes through the tunnel" forward_rule_ok
-check "a reload that changes a tunnel is refused, naming it; traffic goes on" reload_ok
+check "the remote subnets are known through their tunnel only" known_bound_ok
+check "a decrypted packet outside the tunnel's selectors is dropped, counted" selector_ok
+check "a reload adds a tunnel and removes it; the other loses nothing" reload_ok
 check "a key file readable by others: --check and a start refuse it, named" loose_key_ok
 check "hexgated A still running" alive_ok
 finish

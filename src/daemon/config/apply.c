@@ -17,6 +17,7 @@
 #include "../daemon.h"
 #include "../firewall/firewall.h"
 #include "apply.h"
+#include "tunnels.h"
 #include "versions.h"
 
 struct ip_tables *
@@ -38,7 +39,8 @@ hg_build_tables(const struct hg_config *cfg, const uint8_t macs[][ETH_ALEN],
 		snprintf(ifp->name, sizeof(ifp->name), "%s", ci->name);
 		memcpy(ifp->mac, macs[i], ETH_ALEN);
 		ifp->mtu_bytes = ci->mtu_bytes;
-		ifp->up = ports[i] != NULL;
+		/* A tunnel is up while configured: it has no port. */
+		ifp->up = ports[i] != NULL || ci->tunnel;
 		for (uint8_t k = 0; k < ci->n_addrs; k++) {
 			const struct hg_prefix *a = &ci->addrs[k];
 
@@ -102,20 +104,36 @@ hg_apply_neighbors(struct ip_neigh_table *nt, const struct hg_config *cfg,
 	return 0;
 }
 
-/* A reload may change addresses, MTUs, routes and neighbours; interfaces
- * and their ports are fixed for the life of the process because
- * neighbour entries and worker queues are keyed by interface index. */
+/* The interfaces with a port, first in ifs[]; the tunnels follow. */
+static uint16_t
+n_ports(const struct hg_config *c)
+{
+	uint16_t n = 0;
+
+	while (n < c->n_ifs && !c->ifs[n].tunnel && c->ifs[n].name[0] != '\0')
+		n++;
+	return n;
+}
+
+/*
+ * A reload may change addresses, MTUs, routes, neighbours and tunnels
+ * (added, removed, changed: config/tunnels.c); the interfaces with a port
+ * are fixed for the life of the process, because their ports, queues
+ * and host TAPs are opened at start.
+ */
 static int
 same_interfaces(const struct hg_config *a, const struct hg_config *b,
     char *err, size_t err_len)
 {
-	if (a->n_ifs != b->n_ifs) {
+	uint16_t na = n_ports(a), nb = n_ports(b);
+
+	if (na != nb) {
 		snprintf(err, err_len, "the number of interfaces changed "
-		    "(%u -> %u); restart hexgated to add or remove interfaces",
-		    a->n_ifs, b->n_ifs);
+		    "(%u -> %u); restart hexgated to add or remove interfaces "
+		    "(tunnels come and go at a reload)", na, nb);
 		return -EINVAL;
 	}
-	for (uint16_t i = 0; i < a->n_ifs; i++) {
+	for (uint16_t i = 0; i < na; i++) {
 		if (strcmp(a->ifs[i].name, b->ifs[i].name) != 0 ||
 		    strcmp(a->ifs[i].port, b->ifs[i].port) != 0) {
 			snprintf(err, err_len, "/interfaces/%u: name or port "
@@ -136,16 +154,6 @@ same_interfaces(const struct hg_config *a, const struct hg_config *b,
 			return -EINVAL;
 		}
 	}
-	/* The SAs are made at start (config/tunnels.c): a change to a
-	 * tunnel would not reach them, so it is refused, not ignored. */
-	for (uint16_t k = 0; k < a->n_tunnels; k++)
-		if (memcmp(&a->tunnels[k], &b->tunnels[k],
-		    sizeof(a->tunnels[k])) != 0) {
-			snprintf(err, err_len, "/tunnels/%u (%s): a tunnel "
-			    "changes at a restart of hexgated (its SAs are made "
-			    "at start)", k, a->tunnels[k].name);
-			return -EINVAL;
-		}
 	return 0;
 }
 
@@ -162,10 +170,18 @@ hg_stage(struct hg_daemon *d, struct hg_config *cfg, char *text,
 	st->cfg = cfg;
 	st->text = text;
 	rc = same_interfaces(d->cfg, cfg, err, err_len);
+	if (rc == 0)
+		rc = hg_tunnels_place(d->cfg, cfg, err, err_len);
 	if (rc != 0)
 		goto fail;
+	/* Ports keep their MACs; a tunnel's is its ports' first's (what
+	 * it decapsulates is addressed to it as if it had come there). */
+	memset(macs, 0, sizeof(macs));
 	for (uint16_t i = 0; i < cur->n_if; i++)
 		memcpy(macs[i], cur->ifs[i].mac, ETH_ALEN);
+	for (uint16_t i = 0; i < cfg->n_ifs; i++)
+		if (cfg->ifs[i].tunnel)
+			hg_mac_from_name(cfg->ifs[i].name, macs[i]);
 	st->t = hg_build_tables(cfg, (const uint8_t (*)[ETH_ALEN])macs,
 	    d->ports, err, err_len);
 	if (st->t == NULL) {
@@ -175,12 +191,27 @@ hg_stage(struct hg_daemon *d, struct hg_config *cfg, char *text,
 	rc = hg_fw_prepare(d, cfg, texts, &st->fw, err, err_len);
 	if (rc != 0)
 		goto fail;
+	st->tun = malloc(sizeof(*st->tun));
+	st->dpt = malloc(sizeof(*st->dpt));
+	if (st->tun == NULL || st->dpt == NULL) {
+		snprintf(err, err_len, "out of memory");
+		rc = -ENOMEM;
+		goto fail;
+	}
+	rc = hg_tunnels_stage(d, d->cfg, cfg, d->tunnels, st->tun, err,
+	    err_len);
+	if (rc != 0) {
+		free(st->tun);
+		st->tun = NULL;
+		goto fail;
+	}
+	*st->dpt = st->tun->dp;
 	rc = hg_apply_neighbors(d->nt, cfg, err, err_len);
 	if (rc != 0)
 		goto fail;
 	return 0;
 fail:
-	hg_stage_free(st);
+	hg_stage_free(d, st);
 	return rc;
 }
 
@@ -190,8 +221,21 @@ hg_stage_publish(struct hg_daemon *d, struct hg_staged *st)
 	char herr[256];
 
 	st->t->version = ++d->version;
+	/* A tunnel in a slot that was no tunnel's counts from zero; then
+	 * its SAs before the routes to it, so what is routed there finds
+	 * them (and what a removed one had is dropped, counted). */
+	for (uint16_t k = 0; k < st->cfg->n_tunnels; k++) {
+		uint16_t i = st->cfg->tunnels[k].if_idx;
+
+		if (i >= d->cfg->n_ifs || !d->cfg->ifs[i].tunnel)
+			dp_if_clear(d->dp, i);
+	}
+	dp_tunnels_swap(d->dp, st->dpt);
 	dp_tables_swap(d->dp, st->t);
 	dp_fw_swap(d->dp, st->fw);
+	/* No worker holds what the old tables had: the SAs gone may go. */
+	hg_tunnels_commit(d->cfg, st->cfg, d->tunnels, st->tun);
+	free(st->tun);
 	if (hg_host_taps_sync(d, st->cfg, d->cfg, herr, sizeof(herr)) != 0)
 		hg_log_warnx("reload: host taps: %s", herr);
 	hg_log_set_level(st->cfg->log_level);
@@ -206,12 +250,17 @@ hg_stage_publish(struct hg_daemon *d, struct hg_staged *st)
 }
 
 void
-hg_stage_free(struct hg_staged *st)
+hg_stage_free(struct hg_daemon *d, struct hg_staged *st)
 {
 	if (st->t != NULL)
 		ip_tables_free(st->t);
 	if (st->fw != NULL)
 		dp_fw_free(st->fw);
+	if (st->tun != NULL) {
+		hg_tunnels_unstage(st->tun, d->tunnels);
+		free(st->tun);
+	}
+	free(st->dpt);
 	hg_config_free(st->cfg);
 	free(st->text);
 	memset(st, 0, sizeof(*st));
@@ -265,7 +314,7 @@ hg_reload(struct hg_daemon *d, char *err, size_t err_len)
 	if (d->store != NULL) {
 		rc = hg_versions_record(d, st.text, st.fw, "reload", err, err_len);
 		if (rc != 0) {
-			hg_stage_free(&st);
+			hg_stage_free(d, &st);
 			return rc;
 		}
 	}
@@ -332,7 +381,7 @@ hg_config_apply_doc(struct hg_daemon *d, const struct hg_store_doc *doc,
 	rc = hg_versions_record_at(d, st.text, st.fw, comment, deadline_ns, err,
 	    err_len);
 	if (rc != 0) {
-		hg_stage_free(&st);
+		hg_stage_free(d, &st);
 		return rc;
 	}
 	hg_stage_publish(d, &st);

@@ -16,6 +16,8 @@ struct hg_staged {
 	char *text;			/* its JSON text (store); may be NULL */
 	struct ip_tables *t;
 	struct dp_fw *fw;
+	struct hg_tunnels *tun;		/* its SAs: the kept ones, new ones */
+	struct dp_tunnels *dpt;		/* what the data plane is given */
 };
 
 /* Control thread.  New tables for cfg, with each interface's MAC
@@ -36,7 +38,7 @@ int hg_stage(struct hg_daemon *d, struct hg_config *cfg, char *text,
     size_t err_len);
 /* Publishes a staged configuration in one swap; cannot fail. */
 void hg_stage_publish(struct hg_daemon *d, struct hg_staged *st);
-void hg_stage_free(struct hg_staged *st);
+void hg_stage_free(struct hg_daemon *d, struct hg_staged *st);
 
 /* The store's check of a version before it is written: its rules must
  * parse and compile for its config (arg is the daemon). */

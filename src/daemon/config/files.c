@@ -122,3 +122,19 @@ fail:
 	return -errno;
 }
 
+/* A locally administered MAC derived from the interface name, for ports
+ * that have none (pcap, gen). */
+void
+hg_mac_from_name(const char *name, uint8_t mac[ETH_ALEN])
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *c = name; *c; c++)
+		h = (h ^ (uint8_t)*c) * 16777619u;
+	mac[0] = 0x02;
+	mac[1] = 0x68;	/* 'h' */
+	mac[2] = (uint8_t)(h >> 24);
+	mac[3] = (uint8_t)(h >> 16);
+	mac[4] = (uint8_t)(h >> 8);
+	mac[5] = (uint8_t)h;
+}

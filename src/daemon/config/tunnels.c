@@ -1,9 +1,17 @@
 /*
  * src/daemon/config/tunnels.c: the configured ESP tunnels' SAs (issue
- * 14, manual keying), made at start for the data plane.  An SA's key is
- * in a file of its own, hex, readable by root only: it is read here,
- * handed to the ESP layer and wiped, so no key is ever in the
- * configuration text, a version in the store, a log or an answer.
+ * 14, manual keying), made for the data plane at start and at each
+ * reload.  An SA's key is in a file of its own, hex, readable by root
+ * only: it is read here, handed to the ESP layer and wiped, so no key is
+ * ever in the configuration text, a version in the store, a log or an
+ * answer; only its SHA-256 is kept, to see at a reload whether the file
+ * changed.
+ *
+ * A tunnel keeps its interface index (its slot) for as long as it is
+ * configured: a reload that adds or removes tunnels moves no other one,
+ * so their routes, counters, SAs and anti-replay state carry on.  A
+ * tunnel whose entry or key files are unchanged keeps its SAs; a changed
+ * one gets new SAs in the same slot; a new one takes a free slot.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +22,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "../../lib/log.h"
 #include "../../tun/esp.h"
@@ -126,9 +135,9 @@ key_read(struct hg_daemon *d, const struct hg_cfg_sa *sa, const char *where,
 
 /* One SA of tunnel tn, inbound or not; *out set, or -errno with err. */
 static int
-sa_make(struct hg_daemon *d, const struct hg_cfg_tunnel *tn,
-    const struct hg_cfg_if *ifc, bool inbound, struct esp_sa **out,
-    char *err, size_t err_len)
+sa_make(struct hg_daemon *d, const struct hg_cfg_tunnel *tn, bool inbound,
+    struct esp_sa **out, uint8_t digest[HG_TUNNEL_DIGEST_LEN], char *err,
+    size_t err_len)
 {
 	const struct hg_cfg_sa *sa = inbound ? &tn->sa_in : &tn->sa_out;
 	struct esp_sa_config c;
@@ -153,6 +162,15 @@ sa_make(struct hg_daemon *d, const struct hg_cfg_tunnel *tn,
 		return rc;
 	if (split == 0)
 		split = len;
+	if (EVP_Digest(key, len, digest, NULL, EVP_sha256(), NULL) != 1) {
+		OPENSSL_cleanse(key, sizeof(key));
+		snprintf(err, err_len, "%s: SHA-256 failed", where);
+		return -EIO;
+	}
+	if (out == NULL) {		/* only the digest wanted */
+		OPENSSL_cleanse(key, sizeof(key));
+		return 0;
+	}
 	if (split != algs[a].enc_len || len - split != algs[a].auth_len) {
 		OPENSSL_cleanse(key, sizeof(key));
 		snprintf(err, err_len, "%s: %s takes a key of %zu bytes%s "
@@ -180,7 +198,6 @@ sa_make(struct hg_daemon *d, const struct hg_cfg_tunnel *tn,
 	/* The outer packet: the inner one, ESP and the outer headers, on
 	 * the physical MTU (the tunnel's own MTU keeps inner ones below). */
 	c.mtu_bytes = 0;
-	(void)ifc;
 	rc = esp_sa_create(out, &c, &why);
 	OPENSSL_cleanse(key, sizeof(key));
 	if (rc != 0) {
@@ -191,40 +208,238 @@ sa_make(struct hg_daemon *d, const struct hg_cfg_tunnel *tn,
 	return 0;
 }
 
+/* The configured prefixes as selectors. */
+static uint8_t
+ts_of(const struct hg_prefix *p, uint8_t n, struct dp_ts *out)
+{
+	for (uint8_t i = 0; i < n; i++) {
+		out[i].family = p[i].a.family;
+		out[i].plen = p[i].len_bits;
+		memcpy(out[i].addr, p[i].a.addr, 16);
+	}
+	return n;
+}
+
+/* Tunnel tn's slot in out, with new SAs; -errno with err, nothing made. */
+static int
+tunnel_make(struct hg_daemon *d, const struct hg_cfg_tunnel *tn,
+    struct hg_tunnels *out, char *err, size_t err_len)
+{
+	struct dp_tunnel *t = &out->dp.t[tn->if_idx];
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	if ((rc = sa_make(d, tn, false, &t->out, out->digest[tn->if_idx][0],
+	    err, err_len)) != 0)
+		return rc;
+	if ((rc = sa_make(d, tn, true, &t->in, out->digest[tn->if_idx][1],
+	    err, err_len)) != 0) {
+		esp_sa_free(t->out);
+		t->out = NULL;
+		return rc;
+	}
+	t->spi_in = tn->sa_in.spi;
+	t->family = tn->remote.family;
+	memcpy(t->remote, tn->remote.addr, 16);
+	t->n_local = ts_of(tn->local_subnets, tn->n_local, t->local);
+	t->n_remote = ts_of(tn->remote_subnets, tn->n_remote, t->remote_ts);
+	return 0;
+}
+
+static void
+tunnel_log(const struct hg_cfg_tunnel *tn, const char *what)
+{
+	hg_log_info("tunnel %s%s: ESP%s, SPI out %u in %u, %s", tn->name,
+	    what, tn->udp ? "-in-UDP" : "", tn->sa_out.spi, tn->sa_in.spi,
+	    tn->sa_out.alg);
+}
+
 int
-hg_tunnels_open(struct hg_daemon *d, struct dp_tunnel *out, char *err,
-    size_t err_len)
+hg_tunnels_open(struct hg_daemon *d, const struct hg_config *cfg,
+    struct hg_tunnels *out, char *err, size_t err_len)
 {
 	int rc;
 
-	for (uint16_t k = 0; k < d->cfg->n_tunnels; k++) {
-		const struct hg_cfg_tunnel *tn = &d->cfg->tunnels[k];
-		const struct hg_cfg_if *ifc = &d->cfg->ifs[tn->if_idx];
-		struct dp_tunnel *t = &out[tn->if_idx];
-
-		if ((rc = sa_make(d, tn, ifc, false, &t->out, err,
-		    err_len)) != 0 ||
-		    (rc = sa_make(d, tn, ifc, true, &t->in, err,
+	memset(out, 0, sizeof(*out));
+	for (uint16_t k = 0; k < cfg->n_tunnels; k++) {
+		if ((rc = tunnel_make(d, &cfg->tunnels[k], out, err,
 		    err_len)) != 0) {
 			hg_tunnels_close(out);
 			return rc;
 		}
-		t->spi_in = tn->sa_in.spi;
-		t->family = tn->remote.family;
-		memcpy(t->remote, tn->remote.addr, 16);
-		hg_log_info("tunnel %s: ESP%s, SPI out %u in %u, %s",
-		    tn->name, tn->udp ? "-in-UDP" : "", tn->sa_out.spi,
-		    tn->sa_in.spi, tn->sa_out.alg);
+		tunnel_log(&cfg->tunnels[k], "");
+	}
+	return 0;
+}
+
+/* Old's tunnel named name, or NULL. */
+static const struct hg_cfg_tunnel *
+tunnel_named(const struct hg_config *old, const char *name)
+{
+	for (uint16_t k = 0; k < old->n_tunnels; k++)
+		if (strcmp(old->tunnels[k].name, name) == 0)
+			return &old->tunnels[k];
+	return NULL;
+}
+
+int
+hg_tunnels_place(const struct hg_config *old, struct hg_config *cfg,
+    char *err, size_t err_len)
+{
+	static struct hg_cfg_if ifs[HG_CFG_IF_MAX];
+	int16_t slot[HG_CFG_IF_MAX];
+	bool used[HG_CFG_IF_MAX], was[HG_CFG_IF_MAX];
+	uint16_t n_phys = 0, n = 0;
+
+	while (n_phys < cfg->n_ifs && !cfg->ifs[n_phys].tunnel)
+		n_phys++;
+	memset(used, 0, sizeof(used));
+	memset(was, 0, sizeof(was));
+	for (uint16_t i = 0; i < n_phys; i++) {
+		slot[i] = (int16_t)i;
+		used[i] = true;
+	}
+	for (uint16_t k = 0; k < old->n_tunnels; k++)
+		was[old->tunnels[k].if_idx] = true;
+	/* A tunnel that stays keeps its slot. */
+	for (uint16_t k = 0; k < cfg->n_tunnels; k++) {
+		const struct hg_cfg_tunnel *o = tunnel_named(old,
+		    cfg->tunnels[k].name);
+		uint16_t i = cfg->tunnels[k].if_idx;
+
+		slot[i] = -1;
+		if (o != NULL && !used[o->if_idx]) {
+			slot[i] = (int16_t)o->if_idx;
+			used[o->if_idx] = true;
+		}
+	}
+	/* A new one takes the first slot no tunnel had (so a slot is not
+	 * handed over within one reload), else the first free one. */
+	for (uint16_t k = 0; k < cfg->n_tunnels; k++) {
+		uint16_t i = cfg->tunnels[k].if_idx, s;
+
+		if (slot[i] >= 0)
+			continue;
+		for (s = n_phys; s < HG_CFG_IF_MAX; s++)
+			if (!used[s] && !was[s])
+				break;
+		if (s == HG_CFG_IF_MAX)
+			for (s = n_phys; s < HG_CFG_IF_MAX; s++)
+				if (!used[s])
+					break;
+		if (s == HG_CFG_IF_MAX) {
+			snprintf(err, err_len, "/tunnels/%u (%s): no free "
+			    "interface slot (at most %d interfaces and "
+			    "tunnels)", k, cfg->tunnels[k].name,
+			    HG_CFG_IF_MAX);
+			return -ENOSPC;
+		}
+		slot[i] = (int16_t)s;
+		used[s] = true;
+	}
+	/* The interfaces in their slots; the slots between are holes: no
+	 * name, no port, never up. */
+	memset(ifs, 0, sizeof(ifs));
+	for (uint16_t i = 0; i < cfg->n_ifs; i++) {
+		ifs[slot[i]] = cfg->ifs[i];
+		if ((uint16_t)slot[i] + 1 > n)
+			n = (uint16_t)(slot[i] + 1);
+	}
+	for (uint16_t s = 0; s < n; s++)
+		if (!used[s])
+			snprintf(ifs[s].port, sizeof(ifs[s].port), "null");
+	for (uint32_t r = 0; r < cfg->n_routes; r++)
+		if (cfg->routes[r].if_idx >= 0)
+			cfg->routes[r].if_idx = slot[cfg->routes[r].if_idx];
+	for (uint32_t r = 0; r < cfg->n_neighs; r++)
+		if (cfg->neighs[r].if_idx >= 0)
+			cfg->neighs[r].if_idx = slot[cfg->neighs[r].if_idx];
+	for (uint16_t k = 0; k < cfg->n_tunnels; k++)
+		cfg->tunnels[k].if_idx = (uint16_t)slot[cfg->tunnels[k].if_idx];
+	memcpy(cfg->ifs, ifs, sizeof(ifs));
+	cfg->n_ifs = n;
+	return 0;
+}
+
+int
+hg_tunnels_stage(struct hg_daemon *d, const struct hg_config *old,
+    const struct hg_config *cfg, const struct hg_tunnels *cur,
+    struct hg_tunnels *next, char *err, size_t err_len)
+{
+	int rc;
+
+	memset(next, 0, sizeof(*next));
+	for (uint16_t k = 0; k < cfg->n_tunnels; k++) {
+		const struct hg_cfg_tunnel *tn = &cfg->tunnels[k];
+		const struct hg_cfg_tunnel *o = tunnel_named(old, tn->name);
+		uint16_t i = tn->if_idx;
+		uint8_t dg[2][HG_TUNNEL_DIGEST_LEN];
+
+		/* Kept: the same entry in the same slot, and key files
+		 * that still hold the same keys. */
+		if (o != NULL && memcmp(o, tn, sizeof(*o)) == 0 &&
+		    sa_make(d, tn, false, NULL, dg[0], err, err_len) == 0 &&
+		    sa_make(d, tn, true, NULL, dg[1], err, err_len) == 0 &&
+		    memcmp(dg, cur->digest[i], sizeof(dg)) == 0) {
+			next->dp.t[i] = cur->dp.t[i];
+			memcpy(next->digest[i], cur->digest[i], sizeof(dg));
+			continue;
+		}
+		if ((rc = tunnel_make(d, tn, next, err, err_len)) != 0) {
+			hg_tunnels_unstage(next, cur);
+			return rc;
+		}
 	}
 	return 0;
 }
 
 void
-hg_tunnels_close(struct dp_tunnel *t)
+hg_tunnels_commit(const struct hg_config *old, const struct hg_config *cfg,
+    struct hg_tunnels *cur, struct hg_tunnels *next)
+{
+	for (uint16_t k = 0; k < old->n_tunnels; k++)
+		if (tunnel_named(cfg, old->tunnels[k].name) == NULL)
+			hg_log_info("tunnel %s removed", old->tunnels[k].name);
+	for (uint16_t i = 0; i < IP_IF_MAX; i++) {
+		struct dp_tunnel *o = &cur->dp.t[i], *n = &next->dp.t[i];
+
+		if (o->out != NULL && o->out != n->out)
+			esp_sa_free(o->out);
+		if (o->in != NULL && o->in != n->in)
+			esp_sa_free(o->in);
+	}
+	for (uint16_t k = 0; k < cfg->n_tunnels; k++) {
+		const struct dp_tunnel *o = &cur->dp.t[cfg->tunnels[k].if_idx];
+		const struct dp_tunnel *n = &next->dp.t[cfg->tunnels[k].if_idx];
+
+		if (n->out != o->out)
+			tunnel_log(&cfg->tunnels[k], o->out == NULL ?
+			    " added" : " changed, new SAs");
+	}
+	*cur = *next;
+	memset(next, 0, sizeof(*next));
+}
+
+void
+hg_tunnels_unstage(struct hg_tunnels *next, const struct hg_tunnels *cur)
 {
 	for (uint16_t i = 0; i < IP_IF_MAX; i++) {
-		esp_sa_free(t[i].out);
-		esp_sa_free(t[i].in);
-		memset(&t[i], 0, sizeof(t[i]));
+		struct dp_tunnel *n = &next->dp.t[i];
+
+		if (n->out != NULL && n->out != cur->dp.t[i].out)
+			esp_sa_free(n->out);
+		if (n->in != NULL && n->in != cur->dp.t[i].in)
+			esp_sa_free(n->in);
 	}
+	memset(next, 0, sizeof(*next));
+}
+
+void
+hg_tunnels_close(struct hg_tunnels *t)
+{
+	for (uint16_t i = 0; i < IP_IF_MAX; i++) {
+		esp_sa_free(t->dp.t[i].out);
+		esp_sa_free(t->dp.t[i].in);
+	}
+	OPENSSL_cleanse(t, sizeof(*t));
 }

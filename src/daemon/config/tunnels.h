@@ -8,11 +8,42 @@
 
 #include "../daemon.h"
 
-/* out[i] for each tunnel's interface i: its SAs from the key files;
- * 0, or -errno with err naming the tunnel and nothing made. */
-int hg_tunnels_open(struct hg_daemon *d, struct dp_tunnel *out, char *err,
-    size_t err_len);
-/* Frees every SA of t (IP_IF_MAX of them), their keys wiped. */
-void hg_tunnels_close(struct dp_tunnel *t);
+/* The tunnels the data plane runs, by interface index, and the SHA-256
+ * of each SA's key (never the key) to see a key file change. */
+#define HG_TUNNEL_DIGEST_LEN	32
+
+struct hg_tunnels {
+	struct dp_tunnels dp;
+	uint8_t digest[IP_IF_MAX][2][HG_TUNNEL_DIGEST_LEN];	/* out, in */
+};
+
+/* Start: every tunnel of cfg, its SAs from the key files; 0, or -errno
+ * with err naming the tunnel and nothing made. */
+int hg_tunnels_open(struct hg_daemon *d, const struct hg_config *cfg,
+    struct hg_tunnels *out, char *err, size_t err_len);
+
+/*
+ * A reload: gives cfg's tunnel interfaces their slots beside old's (a
+ * tunnel of the same name keeps its index, a new one takes a free one;
+ * slots between are holes with no name and port "null") and renumbers
+ * cfg's routes, neighbours and tunnels to match.  -ENOSPC with err.
+ */
+int hg_tunnels_place(const struct hg_config *old, struct hg_config *cfg,
+    char *err, size_t err_len);
+/* The tunnels of a placed cfg: cur's SAs where old had the same entry
+ * and the key files still hold the same keys, new ones elsewhere.  0, or
+ * -errno with err and nothing made. */
+int hg_tunnels_stage(struct hg_daemon *d, const struct hg_config *old,
+    const struct hg_config *cfg, const struct hg_tunnels *cur,
+    struct hg_tunnels *next, char *err, size_t err_len);
+/* Once the data plane runs next (dp_tunnels_swap() returned): frees the
+ * SAs of cur that next dropped, logs what changed from old to cfg, and
+ * next becomes cur. */
+void hg_tunnels_commit(const struct hg_config *old, const struct hg_config *cfg,
+    struct hg_tunnels *cur, struct hg_tunnels *next);
+/* A staged next given up: frees the SAs it made (not cur's). */
+void hg_tunnels_unstage(struct hg_tunnels *next, const struct hg_tunnels *cur);
+/* Frees every SA of t, their keys wiped. */
+void hg_tunnels_close(struct hg_tunnels *t);
 
 #endif /* HG_DAEMON_TUNNELS_H */

@@ -14,6 +14,9 @@
 #define HG_FILE_MAX_BYTES	(64u << 20)
 
 /* files.c */
+/* A locally administered MAC derived from an interface's name, for ports
+ * that have none (pcap, gen) and for tunnels. */
+void hg_mac_from_name(const char *name, uint8_t mac[ETH_ALEN]);
 /* p made absolute against the config file's folder (rule files, store). */
 void hg_cfg_rel_path(const struct hg_daemon *d, const char *p, char *out,
     size_t len);

@@ -66,28 +66,47 @@ fw_errs_log(const struct fw_errs *errs, const char *src)
 	}
 }
 
-/* The known networks of one family, as the compiler wants them. */
+/* One prefix as the compiler wants it, if it is of family. */
+static bool
+fw_prefix(const struct hg_prefix *p, uint8_t family, struct fw_addr *out)
+{
+	uint8_t bits = p->len_bits;
+
+	if ((p->a.family == AF_INET6) != (family == FW_IPV6))
+		return false;
+	memset(out, 0, sizeof(*out));
+	memcpy(out->addr, p->a.addr, family == FW_IPV6 ? 16 : 4);
+	for (int b = 0; b < 16 && bits > 0; b++) {
+		uint8_t m = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+
+		out->mask[b] = m;
+		out->addr[b] &= m;
+		bits = bits >= 8 ? (uint8_t)(bits - 8) : 0;
+	}
+	return true;
+}
+
+/*
+ * The known networks of one family, as the compiler wants them: the
+ * configured ones, known through any interface, then every tunnel's
+ * remote subnets, known only through that tunnel (what its SA
+ * decrypted), so the same source in clear elsewhere is not known.
+ */
 static uint32_t
-fw_known(const struct hg_config *cfg, uint8_t family, struct fw_addr *out)
+fw_known(const struct hg_config *cfg, uint8_t family, struct fw_addr *out,
+    uint16_t *out_if)
 {
 	uint32_t n = 0;
 
-	for (uint32_t i = 0; i < cfg->fw.n_known; i++) {
-		const struct hg_prefix *p = &cfg->fw.known[i];
-		uint8_t bits = p->len_bits;
+	for (uint32_t i = 0; i < cfg->fw.n_known; i++)
+		if (fw_prefix(&cfg->fw.known[i], family, &out[n]))
+			out_if[n++] = FW_IF_NONE;
+	for (uint16_t k = 0; k < cfg->n_tunnels; k++) {
+		const struct hg_cfg_tunnel *tn = &cfg->tunnels[k];
 
-		if ((p->a.family == AF_INET6) != (family == FW_IPV6))
-			continue;
-		memset(&out[n], 0, sizeof(out[n]));
-		memcpy(out[n].addr, p->a.addr, family == FW_IPV6 ? 16 : 4);
-		for (int b = 0; b < 16 && bits > 0; b++) {
-			uint8_t m = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
-
-			out[n].mask[b] = m;
-			out[n].addr[b] &= m;
-			bits = bits >= 8 ? (uint8_t)(bits - 8) : 0;
-		}
-		n++;
+		for (uint8_t j = 0; j < tn->n_remote; j++)
+			if (fw_prefix(&tn->remote_subnets[j], family, &out[n]))
+				out_if[n++] = tn->if_idx;
 	}
 	return n;
 }
@@ -118,7 +137,9 @@ static int
 fw_compile_one(struct hg_daemon *d, const struct hg_config *cfg,
     struct fw_ruleset *rs, struct fw_prog **out, struct fw_errs *errs)
 {
-	static struct fw_addr known[HG_CFG_KNOWN_MAX];
+	static struct fw_addr known[HG_CFG_KNOWN_MAX +
+	    HG_CFG_TUNNEL_MAX * HG_CFG_ADDR_MAX];
+	static uint16_t known_if[HG_ARRAY_SIZE(known)];
 	static struct fw_addr peers[HG_CFG_TUNNEL_MAX];
 	char names[IP_IF_MAX][FW_IFNAME_MAX];
 	struct fw_compile_env env;
@@ -130,8 +151,9 @@ fw_compile_one(struct hg_daemon *d, const struct hg_config *cfg,
 	env.n_if = cfg->n_ifs;
 	env.if_names = (const char (*)[FW_IFNAME_MAX])names;
 	env.sets = d->sets;
-	env.n_known = fw_known(cfg, rs->family, known);
+	env.n_known = fw_known(cfg, rs->family, known, known_if);
 	env.known = known;
+	env.known_if = known_if;
 	env.n_peers = fw_peers(cfg, rs->family, peers);
 	env.peers = peers;
 	env.n_workers = d->n_workers;

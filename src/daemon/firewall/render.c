@@ -76,6 +76,42 @@ copy_show(struct hg_daemon *d)
 	return a;
 }
 
+/* A prefix as text. */
+static json_t *
+prefix_json(const struct hg_prefix *p)
+{
+	char a[INET6_ADDRSTRLEN], buf[INET6_ADDRSTRLEN + 4];
+
+	inet_ntop(p->a.family, p->a.addr, a, sizeof(a));
+	snprintf(buf, sizeof(buf), "%s/%u", a, p->len_bits);
+	return json_string(buf);
+}
+
+/*
+ * The known networks the defaults admit (default 6) and where each came
+ * from: the configuration's list, known through every interface, or a
+ * tunnel's remote subnets, known only for what arrives through it.
+ */
+static json_t *
+known_show(const struct hg_config *cfg)
+{
+	json_t *a = json_array();
+
+	for (uint32_t i = 0; i < cfg->fw.n_known; i++)
+		json_array_append_new(a, json_pack("{s:o,s:s,s:s}", "prefix",
+		    prefix_json(&cfg->fw.known[i]), "from", "configuration",
+		    "through", "any"));
+	for (uint16_t k = 0; k < cfg->n_tunnels; k++) {
+		const struct hg_cfg_tunnel *tn = &cfg->tunnels[k];
+
+		for (uint8_t j = 0; j < tn->n_remote; j++)
+			json_array_append_new(a, json_pack("{s:o,s:s,s:s}",
+			    "prefix", prefix_json(&tn->remote_subnets[j]),
+			    "from", "tunnel", "through", tn->name));
+	}
+	return a;
+}
+
 json_t *
 hg_fw_show(struct hg_daemon *d)
 {
@@ -124,6 +160,7 @@ hg_fw_show(struct hg_daemon *d)
 	json_object_set_new(ct, "invalid", inv);
 	json_object_set_new(o, "conntrack", ct);
 	json_object_set_new(o, "copy", copy_show(d));
+	json_object_set_new(o, "known_networks", known_show(d->cfg));
 	return o;
 }
 

@@ -105,15 +105,16 @@ prom_interfaces(struct prom *p, const struct dp *dp)
 	for (size_t j = 0; j < HG_ARRAY_SIZE(m); j++) {
 		prom_head(p, m[j].metric, "counter", m[j].help);
 		for (uint16_t i = 0; i < t->n_if; i++)
-			prom_printf(p, "%s{interface=\"%s\"} %llu\n",
-			    m[j].metric, t->ifs[i].name, (unsigned long long)
-			    *(const uint64_t *)((const char *)&st[i] +
-			    m[j].off));
+			if (t->ifs[i].name[0] != '\0')	/* not a hole */
+				prom_printf(p, "%s{interface=\"%s\"} %llu\n",
+				    m[j].metric, t->ifs[i].name,
+				    (unsigned long long)*(const uint64_t *)
+				    ((const char *)&st[i] + m[j].off));
 	}
 	prom_head(p, "hexgate_interface_drops_total", "counter",
 	    "Frames dropped, by reason.");
 	for (uint16_t i = 0; i < t->n_if; i++)
-		for (int r = 1; r < PKT_DROP_COUNT; r++)
+		for (int r = 1; r < PKT_DROP_COUNT && t->ifs[i].name[0]; r++)
 			prom_printf(p, "hexgate_interface_drops_total{interface="
 			    "\"%s\",reason=\"%s\"} %llu\n", t->ifs[i].name,
 			    pkt_drop_name(r),

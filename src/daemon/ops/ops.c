@@ -113,14 +113,17 @@ const struct hg_op hg_ops[] = {
 	    S_OBJECT("\"interface\",\"ip\",\"state\"", "\"interface\":" S_STR
 	    ",\"ip\":" S_STR ",\"mac\":" S_STR ",\"state\":" S_STR))) },
 	{ "show.firewall", op_show_firewall, 0,
-	  "verdict counters, conntrack totals, COPY sessions",
+	  "verdict counters, conntrack totals, COPY sessions, known networks",
 	  "show firewall",
 	  .rest = { { HG_OPM_GET, "/api/firewall", 0, 0, NULL } },
-	  .reply_schema = S_OBJECT("\"conntrack\",\"copy\"", "\"ipv4\":"
+	  .reply_schema = S_OBJECT("\"conntrack\",\"copy\",\"known_networks\"",
+	    "\"ipv4\":"
 	    S_OBJECT("\"rules\",\"verdicts\"", "\"rules\":" S_INT
 	    ",\"verdicts\":" S_OBJ) ",\"ipv6\":" S_OBJ ",\"conntrack\":"
 	    S_OBJECT("\"max\",\"in_use\"", "\"max\":" S_INT ",\"in_use\":"
-	    S_INT) ",\"copy\":" S_ARRAY(S_OBJ)) },
+	    S_INT) ",\"copy\":" S_ARRAY(S_OBJ) ",\"known_networks\":"
+	    S_ARRAY(S_OBJECT("\"prefix\",\"from\",\"through\"",
+	    "\"prefix\":" S_STR ",\"from\":" S_STR ",\"through\":" S_STR))) },
 	{ "show.conntrack", op_show_conntrack, 0,
 	  "the connection tracking table", "show conntrack",
 	  .rest = { { HG_OPM_GET, "/api/conntrack", 0, 0, NULL } },

@@ -16,6 +16,7 @@
 #include "../../tun/esp.h"
 #include "../daemon.h"
 #include "../config/apply.h"
+#include "../config/tunnels.h"
 #include "../config/versions.h"
 #include "../firewall/firewall.h"
 #include "ops.h"
@@ -46,6 +47,12 @@ show_interfaces(struct hg_daemon *d)
 		    *drops = json_object();
 		char mac[18];
 
+		if (ifp->name[0] == '\0') {	/* a slot no tunnel holds */
+			json_decref(o);
+			json_decref(addrs);
+			json_decref(drops);
+			continue;
+		}
 		dp_if_stats(d->dp, i, &st);
 		for (uint8_t k = 0; k < ifp->n_addr4; k++)
 			json_array_append_new(addrs, addr_json(AF_INET,
@@ -278,7 +285,7 @@ op_ipsec_sas(void *ctx, struct hg_op_req *r)
 
 	for (uint16_t k = 0; k < d->cfg->n_tunnels; k++) {
 		const struct hg_cfg_tunnel *tn = &d->cfg->tunnels[k];
-		const struct dp_tunnel *t = &d->tunnels[tn->if_idx];
+		const struct dp_tunnel *t = &d->tunnels->dp.t[tn->if_idx];
 		json_t *sas = json_array();
 
 		for (int dir = 0; dir < 2; dir++) {

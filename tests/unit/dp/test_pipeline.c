@@ -115,6 +115,7 @@ rig_setup_n(void **state, uint16_t n_workers)
 	/* What the worker loads at the top of each loop turn. */
 	r->w->fw = dp_fw(r->dp);
 	r->w->tables = dp_tables(r->dp);
+	r->w->tunnels = r->dp->tunnels;
 	*state = r;
 	return 0;
 }

@@ -207,7 +207,10 @@ if_index(const char *name)
 
 /* --- rule sets ---------------------------------------------------------------- */
 
-static struct fw_addr known4, known6, peer4;
+/* 10.99/16 is known through any interface, 10.98/16 only through tun0
+ * (a tunnel's remote subnet). */
+static struct fw_addr known4[2], known6, peer4;
+static const uint16_t known4_if[2] = { FW_IF_NONE, 2 /* tun0 */ };
 
 static void
 env_init(struct fw_compile_env *env, bool v6)
@@ -216,8 +219,9 @@ env_init(struct fw_compile_env *env, bool v6)
 	env->n_if = HG_ARRAY_SIZE(if_names);
 	env->if_names = if_names;
 	env->sets = sets;
-	env->n_known = 1;
-	env->known = v6 ? &known6 : &known4;
+	env->n_known = v6 ? 1 : 2;
+	env->known = v6 ? &known6 : known4;
+	env->known_if = v6 ? NULL : known4_if;
 	env->n_peers = v6 ? 0 : 1;
 	env->peers = &peer4;
 	env->n_workers = 2;
@@ -624,6 +628,17 @@ static const struct eval_case cases[] = {
 	{ "known network accepted", "", FWD, UDP4("10.99.7.7", B, 1, 2),
 	  .want = "ACCEPT known" },
 	{ "known network accepted on INPUT", "", IN, UDP4("10.99.7.7", B, 1, 2),
+	  .want = "ACCEPT known" },
+	{ "a tunnel's network is known through the tunnel", "", FWD,
+	  UDP4("10.98.1.1", B, 1, 2), .in = "tun0", .out = "eth1",
+	  .want = "ACCEPT known" },
+	{ "a tunnel's network in clear elsewhere is not known", "", FWD,
+	  UDP4("10.98.1.1", B, 1, 2), .in = "eth0", .out = "eth1",
+	  .want = "DROP policy" },
+	{ "... nor on INPUT", "", IN, UDP4("10.98.1.1", B, 1, 2), .in = "eth1",
+	  .want = "DROP policy" },
+	{ "a network known everywhere is known through the tunnel too", "",
+	  FWD, UDP4("10.99.1.1", B, 1, 2), .in = "tun0", .out = "eth1",
 	  .want = "ACCEPT known" },
 	{ "known network is a source test", "", FWD, UDP4(B, "10.99.7.7", 1, 2),
 	  .want = "DROP policy" },
@@ -1994,11 +2009,13 @@ setup(void **state)
 	    &n_retired, &errs) != 0)
 		return -1;
 	free(retired);
-	memset(&known4, 0, sizeof(known4));
+	memset(known4, 0, sizeof(known4));
 	memcpy(peer4.addr, (uint8_t[]){ 10, 7, 7, 7 }, 4);
 	memset(peer4.mask, 0xff, 4);
-	memcpy(known4.addr, (uint8_t[]){ 10, 99, 0, 0 }, 4);
-	memcpy(known4.mask, (uint8_t[]){ 255, 255, 0, 0 }, 4);
+	memcpy(known4[0].addr, (uint8_t[]){ 10, 99, 0, 0 }, 4);
+	memcpy(known4[0].mask, (uint8_t[]){ 255, 255, 0, 0 }, 4);
+	memcpy(known4[1].addr, (uint8_t[]){ 10, 98, 0, 0 }, 4);
+	memcpy(known4[1].mask, (uint8_t[]){ 255, 255, 0, 0 }, 4);
 	memset(&known6, 0, sizeof(known6));
 	memcpy(known6.addr, (uint8_t[]){ 0xfd, 0x99 }, 2);
 	memcpy(known6.mask, (uint8_t[]){ 0xff, 0xff }, 2);
