@@ -55,6 +55,7 @@ struct dp_tunnel {
 	uint32_t spi_in;
 	uint8_t family;			/* the outer one: AF_INET, AF_INET6 */
 	uint8_t remote[16];		/* the outer destination */
+	uint16_t mss4, mss6;		/* TCP SYNs' MSS clamped to; 0: not */
 	uint8_t n_local, n_remote;
 	struct dp_ts local[DP_TUNNEL_TS_MAX];
 	struct dp_ts remote_ts[DP_TUNNEL_TS_MAX];

@@ -18,7 +18,9 @@
  *
  * Both check the tunnel's traffic selectors on the inner packet: what
  * goes in must be from its local and to its remote selectors, what comes
- * out from remote to local; the rest is dropped as tunnel_selector.
+ * out from remote to local; the rest is dropped as tunnel_selector.  Both
+ * clamp the MSS of TCP SYNs to what fits the tunnel's MTU, so neither
+ * side's hosts send segments the tunnel would have to fragment.
  *
  * Both work a burst per SA: the packets of one tunnel in the batch go to
  * the crypto library together.  No allocation, no lock: the tunnels are
@@ -174,6 +176,8 @@ dp_decap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi)
 				ip_drop(w->ipw, p, PKT_DROP_TUNNEL_SELECTOR);
 				continue;
 			}
+			(void)pkt_tcp_clamp_mss(p->data + p->l3_off, p->l3_len,
+			    p->l3 == PKT_L3_IP4 ? tn->mss4 : tn->mss6);
 			memcpy(p->data, t->ifs[ti].mac, ETH_ALEN);
 			bytes += p->len;
 			ok++;
@@ -246,6 +250,10 @@ dp_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi)
 			    v->pkts[idx[b]]->out_if == ti) {
 				sub[m] = idx[b];
 				burst[m] = v->pkts[idx[b]];
+				(void)pkt_tcp_clamp_mss(burst[m]->data +
+				    burst[m]->l3_off, burst[m]->l3_len,
+				    burst[m]->l3 == PKT_L3_IP4 ? tn->mss4 :
+				    tn->mss6);
 				bytes += burst[m]->l3_len;
 				m++;
 				v->next[idx[b]] = IP_NEXT_NONE;

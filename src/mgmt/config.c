@@ -760,8 +760,8 @@ static const char *const esp_algs[] = {
 static const char *const sa_keys[] = { "spi", "alg", "key_file", NULL };
 static const char *const tunnel_keys[] = {
 	"name", "type", "local", "remote", "encap", "remote_port", "mtu",
-	"addresses", "remote_subnets", "local_subnets", "esn", "sa_out",
-	"sa_in", NULL
+	"addresses", "remote_subnets", "local_subnets", "esn", "mss_clamp",
+	"sa_out", "sa_in", NULL
 };
 
 /* The ESP overhead a tunnel's MTU leaves room for by default: outer
@@ -853,6 +853,7 @@ cfg_tunnel(struct cfg_ctx *c, const char *where, const json_t *obj)
 	memset(tn, 0, sizeof(*tn));
 	memset(ifc, 0, sizeof(*ifc));
 	tn->remote_port = 4500;
+	tn->mss_clamp = HG_CFG_MSS_AUTO;
 	ifc->mtu_bytes = CFG_TUNNEL_MTU_DEFAULT;
 	ifc->tunnel = true;
 	snprintf(ifc->port, sizeof(ifc->port), "null");
@@ -917,6 +918,16 @@ cfg_tunnel(struct cfg_ctx *c, const char *where, const json_t *obj)
 	if ((v = json_object_get(obj, "local_subnets")) != NULL) {
 		ptr_key(p, sizeof(p), where, "local_subnets");
 		cfg_tunnel_subnets(c, p, v, tn->local_subnets, &tn->n_local);
+	}
+	if ((v = json_object_get(obj, "mss_clamp")) != NULL) {
+		ptr_key(p, sizeof(p), where, "mss_clamp");
+		if (json_is_boolean(v))
+			tn->mss_clamp = json_is_true(v) ? HG_CFG_MSS_AUTO : 0;
+		else if (json_is_integer(v) && cfg_int(c, p, v, 536, 9000, &n))
+			tn->mss_clamp = (uint16_t)n;
+		else if (!json_is_integer(v))
+			cfg_err(c, p, "true (the tunnel's MTU less the IP and "
+			    "TCP headers), false, or an MSS of 536 to 9000");
 	}
 	if ((v = json_object_get(obj, "esn")) != NULL) {
 		ptr_key(p, sizeof(p), where, "esn");

@@ -75,6 +75,7 @@ struct hg_cfg_if {
  * never in the config text, the store's versions, a log or an answer.
  */
 #define HG_CFG_TUNNEL_MAX	32
+#define HG_CFG_MSS_AUTO		0xffff
 #define HG_CFG_ALG_MAX		24
 
 struct hg_cfg_sa {
@@ -90,6 +91,10 @@ struct hg_cfg_tunnel {
 	bool udp;			/* ESP-in-UDP (RFC 3948), else ESP */
 	uint16_t remote_port;		/* udp: the peer's port, default 4500 */
 	bool esn;			/* 64-bit sequence numbers */
+	/* TCP MSS clamping of SYNs both ways: HG_CFG_MSS_AUTO (the
+	 * default: the tunnel's MTU less 40 for IPv4, 60 for IPv6), 0 off,
+	 * or that value. */
+	uint16_t mss_clamp;
 	/* Traffic selectors: what may go from local to remote through it
 	 * (and back); none on a side: any address.  The remote subnets are
 	 * known networks through this tunnel only. */

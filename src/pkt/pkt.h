@@ -216,6 +216,11 @@ uint16_t pkt_l4_csum6(const struct ip6_hdr *ip, const void *l4,
 /* Recompute ip->csum_be over the header (ihl from the header). */
 void pkt_ip4_set_csum(struct ip4_hdr *ip);
 
+/* mss.c: l3 is an IPv4 or IPv6 packet of len bytes (untrusted); when it
+ * is a whole TCP SYN whose MSS option is above mss, lowers it to mss and
+ * updates the TCP checksum.  True when it changed the packet. */
+bool pkt_tcp_clamp_mss(uint8_t *l3, size_t len, uint16_t mss);
+
 /* Builders.  Each writes a whole frame into an empty packet and leaves it
  * parsed (l3/l4 offsets set). -EMSGSIZE when it does not fit. */
 int pkt_build_arp(struct pkt *p, uint16_t op, const uint8_t eth_dst[ETH_ALEN],

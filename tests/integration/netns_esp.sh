@@ -19,7 +19,8 @@
 # subnets are known networks through their tunnel only (no
 # known_networks entry admits them; the same source in clear on the WAN
 # is dropped); a decrypted packet from outside the tunnel's selectors is
-# dropped and counted; a reload adds a tunnel, which carries traffic,
+# dropped and counted; TCP SYNs have their MSS clamped to the tunnel's
+# MTU both ways; a reload adds a tunnel, which carries traffic,
 # and removes it, while a ping through the other tunnel loses nothing;
 # a key file readable by others stops the start with the file named.
 #
@@ -344,6 +345,27 @@ print(i["ipsec0"]["drops"].get("tunnel_selector", 0))')
 	[ "$n" -ge 3 ]
 }
 
+# TCP through ipsec0 (MTU 1400): the SYN reaches h2 and the SYN-ACK h1
+# with MSS 1360 (clamped both ways; the hosts' own is 1460).
+mss_ok() {
+	nsx "$h2" timeout 5 tcpdump -l -n -v -i h2-eth0 -c 1 \
+	    'tcp[tcpflags] == tcp-syn and tcp dst port 5009' >"$tmp/syn.txt" 2>/dev/null &
+	local t2=$!
+	nsx "$h1" timeout 5 tcpdump -l -n -v -i h1-eth0 -c 1 \
+	    'tcp[tcpflags] & (tcp-syn|tcp-ack) == (tcp-syn|tcp-ack) and tcp src port 5009' \
+	    >"$tmp/synack.txt" 2>/dev/null &
+	local t1=$!
+	sleep 1
+	ip netns exec "$h2" timeout 5 socat -u TCP4-LISTEN:5009,reuseaddr \
+	    OPEN:/dev/null &
+	bg_pids+=("$!")
+	tcp_listening "$h2" 5009 || return 1
+	echo hello | nsx "$h1" timeout 5 socat -u - TCP4:10.2.0.2:5009
+	wait "$t2" "$t1"
+	cat "$tmp/syn.txt" "$tmp/synack.txt"
+	grep -q 'mss 1360' "$tmp/syn.txt" && grep -q 'mss 1360' "$tmp/synack.txt"
+}
+
 # ipsec0's counters, for "not reset by a reload".
 ipsec0_tx() {
 	hx --json show interfaces | /usr/bin/python3 -c '
@@ -417,6 +439,7 @@ check "the tunnels count what they carried" counters_ok
 check "INPUT's defaults admit the peers' ESP, no rule needed (ipsec_peer)" peer_default_ok
 check "ipsec sas: the SAs with their counters, and no key in it or the log" sas_ok
 check "FORWARD_CUST -i ipsec0 refuses what comes through the tunnel" forward_rule_ok
+check "TCP SYNs through a tunnel have their MSS clamped, both ways" mss_ok
 check "the remote subnets are known through their tunnel only" known_bound_ok
 check "a decrypted packet outside the tunnel's selectors is dropped, counted" selector_ok
 check "a reload adds a tunnel and removes it; the other loses nothing" reload_ok

@@ -220,10 +220,32 @@ ts_of(const struct hg_prefix *p, uint8_t n, struct dp_ts *out)
 	return n;
 }
 
+/* What the data plane needs of tn besides its SAs: its outer end, its
+ * selectors, its MSS clamp (from the tunnel interface's MTU, which a
+ * reload may change while the SAs stay). */
+static void
+tunnel_fill(const struct hg_config *cfg, const struct hg_cfg_tunnel *tn,
+    struct dp_tunnel *t)
+{
+	uint16_t mtu = cfg->ifs[tn->if_idx].mtu_bytes;
+
+	t->spi_in = tn->sa_in.spi;
+	t->family = tn->remote.family;
+	memcpy(t->remote, tn->remote.addr, 16);
+	t->n_local = ts_of(tn->local_subnets, tn->n_local, t->local);
+	t->n_remote = ts_of(tn->remote_subnets, tn->n_remote, t->remote_ts);
+	if (tn->mss_clamp == HG_CFG_MSS_AUTO) {
+		t->mss4 = (uint16_t)(mtu - 40);		/* IPv4 + TCP */
+		t->mss6 = (uint16_t)(mtu - 60);		/* IPv6 + TCP */
+	} else
+		t->mss4 = t->mss6 = tn->mss_clamp;
+}
+
 /* Tunnel tn's slot in out, with new SAs; -errno with err, nothing made. */
 static int
-tunnel_make(struct hg_daemon *d, const struct hg_cfg_tunnel *tn,
-    struct hg_tunnels *out, char *err, size_t err_len)
+tunnel_make(struct hg_daemon *d, const struct hg_config *cfg,
+    const struct hg_cfg_tunnel *tn, struct hg_tunnels *out, char *err,
+    size_t err_len)
 {
 	struct dp_tunnel *t = &out->dp.t[tn->if_idx];
 	int rc;
@@ -238,11 +260,7 @@ tunnel_make(struct hg_daemon *d, const struct hg_cfg_tunnel *tn,
 		t->out = NULL;
 		return rc;
 	}
-	t->spi_in = tn->sa_in.spi;
-	t->family = tn->remote.family;
-	memcpy(t->remote, tn->remote.addr, 16);
-	t->n_local = ts_of(tn->local_subnets, tn->n_local, t->local);
-	t->n_remote = ts_of(tn->remote_subnets, tn->n_remote, t->remote_ts);
+	tunnel_fill(cfg, tn, t);
 	return 0;
 }
 
@@ -262,7 +280,7 @@ hg_tunnels_open(struct hg_daemon *d, const struct hg_config *cfg,
 
 	memset(out, 0, sizeof(*out));
 	for (uint16_t k = 0; k < cfg->n_tunnels; k++) {
-		if ((rc = tunnel_make(d, &cfg->tunnels[k], out, err,
+		if ((rc = tunnel_make(d, cfg, &cfg->tunnels[k], out, err,
 		    err_len)) != 0) {
 			hg_tunnels_close(out);
 			return rc;
@@ -382,10 +400,11 @@ hg_tunnels_stage(struct hg_daemon *d, const struct hg_config *old,
 		    sa_make(d, tn, true, NULL, dg[1], err, err_len) == 0 &&
 		    memcmp(dg, cur->digest[i], sizeof(dg)) == 0) {
 			next->dp.t[i] = cur->dp.t[i];
+			tunnel_fill(cfg, tn, &next->dp.t[i]);
 			memcpy(next->digest[i], cur->digest[i], sizeof(dg));
 			continue;
 		}
-		if ((rc = tunnel_make(d, tn, next, err, err_len)) != 0) {
+		if ((rc = tunnel_make(d, cfg, tn, next, err, err_len)) != 0) {
 			hg_tunnels_unstage(next, cur);
 			return rc;
 		}
