@@ -274,15 +274,22 @@ dp_create(struct dp **out, const struct dp_params *params,
 		free(dp);
 		return -ENOMEM;
 	}
-	dp->replay = params->n_if > 0;
+	/* Replay when every port that receives runs on a capture's clock.
+	 * A null port receives nothing and has no say, but a configuration
+	 * of null ports alone runs live. */
+	dp->replay = false;
 	for (uint16_t i = 0; i < params->n_if; i++) {
 		uint64_t ts;
 
-		if (params->ports[i] == NULL)
+		if (params->ports[i] == NULL ||
+		    io_port_kind(params->ports[i]) == IO_PORT_NULL)
 			continue;
 		if (!io_port_next_ts(params->ports[i], 0, &ts) &&
-		    io_port_kind(params->ports[i]) != IO_PORT_PCAP)
+		    io_port_kind(params->ports[i]) != IO_PORT_PCAP) {
 			dp->replay = false;
+			break;
+		}
+		dp->replay = true;
 	}
 	dp->flow_exact = true;
 	for (uint16_t i = 0; i < params->n_if; i++)
