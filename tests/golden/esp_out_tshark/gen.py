@@ -7,7 +7,8 @@ reached through A: gcm0 (AES-256-GCM, to 198.51.100.7, 10.20.0.0/16 and
 to 198.51.100.8, 10.21.0.0/16).  h0 sends on if0; what the routes send
 into a tunnel must leave if1 to A as ESP (IP protocol 50):
 
-- gcm0: UDP, a TCP SYN with DSCP EF and ECT(0), an IPv6 UDP packet with
+- gcm0: UDP, a TCP SYN with DSCP EF and ECT(0) (its MSS 1460 clamped to
+  the tunnel's 1360 on the way in), an IPv6 UDP packet with
   a traffic class: sequence numbers 1, 2, 3, the outer TOS / traffic
   class copied from the inner packet (RFC 4301 5.1.2.1, RFC 6040).
 - cbc0: an ICMP echo request; a packet whose ciphertext needs no
@@ -54,6 +55,12 @@ def main():
 	f = c.rx("if0", 0.1, v4("10.20.0.6", id=2, tos=0xba, flags="DF") /
 	    TCP(sport=40000, dport=443, flags="S", seq=1000,
 	    options=[("MSS", 1460), ("SAckOK", b"")]))
+	# Into the tunnel, a SYN's MSS is clamped to the tunnel's MTU less
+	# the IPv4 and TCP headers (mss_clamp, on by default).
+	f = f.copy()
+	f[TCP].options = [("MSS", TUN_MTU - 40), ("SAckOK", b"")]
+	del f[TCP].chksum
+	f = f.__class__(bytes(f))
 	out("gcm0", 2, fwd(f))
 	f = c.rx("if0", 0.2, v6("2001:db8:20::5", tc=0x20) /
 	    UDP(sport=5001, dport=53) / payload(50, 9))
