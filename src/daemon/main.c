@@ -217,6 +217,15 @@ on_eof_check(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Each second: the tunnels' SAs past their rekey limit or life. */
+static void
+on_tunnels_watch(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	hg_tunnels_watch(arg);
+}
+
 static int
 run(struct hg_daemon *d, bool exit_on_eof)
 {
@@ -225,7 +234,7 @@ run(struct hg_daemon *d, bool exit_on_eof)
 	struct dp_tunnels *dpt;
 	struct ct_timeouts timeouts;
 	struct ip_tables *t;
-	struct event *ev[4] = { NULL };
+	struct event *ev[5] = { NULL, NULL, NULL, NULL, NULL };
 	const int sigs[3] = { SIGHUP, SIGTERM, SIGINT };
 	char err[512];
 	int rc;
@@ -320,6 +329,13 @@ run(struct hg_daemon *d, bool exit_on_eof)
 		ev[3] = event_new(d->base, -1, EV_PERSIST, on_eof_check, d);
 		event_add(ev[3], &tv);
 	}
+	{
+		struct timeval tv = { 1, 0 };
+
+		ev[4] = event_new(d->base, -1, EV_PERSIST, on_tunnels_watch, d);
+		if (ev[4] != NULL)
+			event_add(ev[4], &tv);
+	}
 	rc = dp_start(d->dp);
 	if (rc != 0) {
 		hg_log_warnx("data plane: cannot start workers: %s", strerror(-rc));
@@ -330,7 +346,8 @@ run(struct hg_daemon *d, bool exit_on_eof)
 		event_base_dispatch(d->base);
 	}
 	dp_stop(d->dp);
-	for (int i = 0; i < 4; i++)
+	hg_tunnels_watch(d);	/* what the last second did, said */
+	for (int i = 0; i < 5; i++)
 		if (ev[i] != NULL)
 			event_free(ev[i]);
 	hg_rest_stop(d);

@@ -761,7 +761,8 @@ static const char *const sa_keys[] = { "spi", "alg", "key_file", NULL };
 static const char *const tunnel_keys[] = {
 	"name", "type", "local", "remote", "encap", "remote_port", "mtu",
 	"addresses", "remote_subnets", "local_subnets", "esn", "mss_clamp",
-	"sa_out", "sa_in", NULL
+	"rekey_bytes", "rekey_packets", "life_bytes", "life_packets", "sa_out",
+	"sa_in", NULL
 };
 
 /* The ESP overhead a tunnel's MTU leaves room for by default: outer
@@ -928,6 +929,28 @@ cfg_tunnel(struct cfg_ctx *c, const char *where, const json_t *obj)
 		else if (!json_is_integer(v))
 			cfg_err(c, p, "true (the tunnel's MTU less the IP and "
 			    "TCP headers), false, or an MSS of 536 to 9000");
+	}
+	{
+		static const char *const keys[] = { "rekey_bytes",
+		    "rekey_packets", "life_bytes", "life_packets" };
+		uint64_t *dst[] = { &tn->rekey_bytes, &tn->rekey_packets,
+		    &tn->life_bytes, &tn->life_packets };
+
+		for (size_t k = 0; k < 4; k++)
+			if ((v = json_object_get(obj, keys[k])) != NULL) {
+				ptr_key(p, sizeof(p), where, keys[k]);
+				if (cfg_int(c, p, v, 1, (1LL << 62), &n))
+					*dst[k] = (uint64_t)n;
+			}
+		for (size_t k = 0; k < 2; k++)
+			if (*dst[k] != 0 && *dst[k + 2] != 0 &&
+			    *dst[k] >= *dst[k + 2]) {
+				ptr_key(p, sizeof(p), where, keys[k]);
+				cfg_err(c, p, "%llu is not below %s (%llu): the "
+				    "rekey comes before the end of life",
+				    (unsigned long long)*dst[k], keys[k + 2],
+				    (unsigned long long)*dst[k + 2]);
+			}
 	}
 	if ((v = json_object_get(obj, "esn")) != NULL) {
 		ptr_key(p, sizeof(p), where, "esn");

@@ -95,6 +95,11 @@ struct hg_cfg_tunnel {
 	 * default: the tunnel's MTU less 40 for IPv4, 60 for IPv6), 0 off,
 	 * or that value. */
 	uint16_t mss_clamp;
+	/* SA lifetimes in inner bytes and packets, per SA, as swanctl names
+	 * them: past rekey_* the control plane is told a rekey is due, at
+	 * life_* the SA stops.  0: no limit (sequence numbers still run
+	 * out). */
+	uint64_t rekey_bytes, rekey_packets, life_bytes, life_packets;
 	/* Traffic selectors: what may go from local to remote through it
 	 * (and back); none on a side: any address.  The remote subnets are
 	 * known networks through this tunnel only. */

@@ -20,8 +20,10 @@
 # known_networks entry admits them; the same source in clear on the WAN
 # is dropped); a decrypted packet from outside the tunnel's selectors is
 # dropped and counted; TCP SYNs have their MSS clamped to the tunnel's
-# MTU both ways; a reload adds a tunnel, which carries traffic,
-# and removes it, while a ping through the other tunnel loses nothing;
+# MTU both ways; an SA past its rekey_packets and at its life_packets is
+# reported (log, ipsec sas) and then carries nothing; a reload adds a tunnel, which carries traffic,
+# (which then runs out its lifetimes) and removes it, while a ping
+# through the other tunnel loses nothing;
 # a key file readable by others stops the start with the file named.
 #
 # Usage: netns_esp.sh BUILD_DIR   (root; exits 77 when it cannot run)
@@ -165,6 +167,7 @@ for f, me, peer, out, inn, key_out, key_in in (
     c["tunnels"].insert(0, {
         "name": "ipsec1", "local": me, "remote": peer,
         "remote_subnets": ["10.2.2.0/24" if a else "10.1.2.0/24"],
+        "rekey_packets": 3, "life_packets": 8,
         "sa_out": {"spi": out, "alg": "aes128gcm", "key_file": key_out + ".key"},
         "sa_in": {"spi": inn, "alg": "aes128gcm", "key_file": key_in + ".key"}})
     c["routes"].append({"prefix": "10.2.2.0/24" if a else "10.1.2.0/24",
@@ -366,6 +369,34 @@ mss_ok() {
 	grep -q 'mss 1360' "$tmp/syn.txt" && grep -q 'mss 1360' "$tmp/synack.txt"
 }
 
+# ipsec1 has rekey_packets 3 and life_packets 8: the 3 pings before
+# passed its rekey limit, 5 more reach its end of life, and then it
+# carries nothing.  The control plane says so, once per SA, and counts.
+lifetime_ok() {
+	local out rx
+	out=$(nsx "$h1" ping -n -c 8 -i 0.1 -W 1 -I 10.1.2.2 10.2.2.2 2>&1)
+	rx=$(echo "$out" | sed -n 's/.* \([0-9]*\) received.*/\1/p')
+	echo "after the rekey limit: ${rx:-0}/8 replies"
+	[ "${rx:-0}" -ge 3 ] && [ "${rx:-0}" -le 6 ] || return 1
+	! nsx "$h1" ping -n -c 2 -i 0.2 -W 1 -I 10.1.2.2 10.2.2.2 >/dev/null ||
+	    { echo "an expired SA still carries"; return 1; }
+	sleep 1.5
+	grep 'tunnel ipsec1: SA' "$tmp/hexgated.log"
+	[ "$(grep -c 'tunnel ipsec1: SA out (SPI 4101) passed its rekey limit' "$tmp/hexgated.log")" = 1 ] &&
+	    [ "$(grep -c 'tunnel ipsec1: SA out (SPI 4101) expired' "$tmp/hexgated.log")" = 1 ] ||
+	    return 1
+	hx --json ipsec sas | /usr/bin/python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+t = {x["tunnel"]: x for x in v["tunnels"]}["ipsec1"]
+out = [s for s in t["sas"] if s["direction"] == "out"][0]
+print("rekeys_due", v["rekeys_due"], "expired", v["expired"],
+      "out:", out["soft_expired"], out["dead"])
+assert v["rekeys_due"] >= 1 and v["expired"] >= 1
+assert out["soft_expired"] and out["dead"]
+'
+}
+
 # ipsec0's counters, for "not reset by a reload".
 ipsec0_tx() {
 	hx --json show interfaces | /usr/bin/python3 -c '
@@ -390,6 +421,7 @@ reload_ok() {
 	nsx "$h1" ping -n -c 3 -i 0.2 -W 2 -I 10.1.2.2 10.2.2.2 ||
 	    { echo "ipsec1 carries nothing"; return 1; }
 	hx --json ipsec sas | grep -q '"ipsec1"' || return 1
+	lifetime_ok || return 1
 	cp "$tmp/a.keep" "$conf"; cp "$tmp/b.keep" "$conf_b"
 	hx reload && hxb reload || return 1
 	wait "$pp"

@@ -185,6 +185,10 @@ sa_make(struct hg_daemon *d, const struct hg_cfg_tunnel *tn, bool inbound,
 	c.alg = algs[a].alg;
 	c.inbound = inbound;
 	c.esn = tn->esn;
+	c.soft_bytes = tn->rekey_bytes;
+	c.soft_pkts = tn->rekey_packets;
+	c.hard_bytes = tn->life_bytes;
+	c.hard_pkts = tn->life_packets;
 	c.enc_key = key;
 	c.enc_key_len = split;
 	c.auth_key = algs[a].auth_len ? key + split : NULL;
@@ -402,6 +406,8 @@ hg_tunnels_stage(struct hg_daemon *d, const struct hg_config *old,
 			next->dp.t[i] = cur->dp.t[i];
 			tunnel_fill(cfg, tn, &next->dp.t[i]);
 			memcpy(next->digest[i], cur->digest[i], sizeof(dg));
+			memcpy(next->told[i], cur->told[i],
+			    sizeof(next->told[i]));
 			continue;
 		}
 		if ((rc = tunnel_make(d, cfg, tn, next, err, err_len)) != 0) {
@@ -435,6 +441,8 @@ hg_tunnels_commit(const struct hg_config *old, const struct hg_config *cfg,
 			tunnel_log(&cfg->tunnels[k], o->out == NULL ?
 			    " added" : " changed, new SAs");
 	}
+	next->rekeys_due = cur->rekeys_due;
+	next->expired = cur->expired;
 	*cur = *next;
 	memset(next, 0, sizeof(*next));
 }
@@ -461,4 +469,46 @@ hg_tunnels_close(struct hg_tunnels *t)
 		esp_sa_free(t->dp.t[i].in);
 	}
 	OPENSSL_cleanse(t, sizeof(*t));
+}
+
+void
+hg_tunnels_watch(struct hg_daemon *d)
+{
+	static const char *const dirs[2] = { "out", "in" };
+	const struct hg_config *cfg = d->cfg;
+
+	if (d->tunnels == NULL)
+		return;
+	for (uint16_t k = 0; k < cfg->n_tunnels; k++) {
+		const struct hg_cfg_tunnel *tn = &cfg->tunnels[k];
+		const struct dp_tunnel *t = &d->tunnels->dp.t[tn->if_idx];
+		uint8_t *told = d->tunnels->told[tn->if_idx];
+
+		for (int dir = 0; dir < 2; dir++) {
+			const struct esp_sa *sa = dir ? t->in : t->out;
+			uint32_t spi = dir ? tn->sa_in.spi : tn->sa_out.spi;
+
+			if (sa == NULL)
+				continue;
+			if (esp_sa_is_soft_expired(sa) &&
+			    !(told[dir] & HG_TUNNEL_TOLD_SOFT)) {
+				told[dir] |= HG_TUNNEL_TOLD_SOFT;
+				d->tunnels->rekeys_due++;
+				hg_log_warnx("tunnel %s: SA %s (SPI %u) passed "
+				    "its rekey limit (rekey_bytes or "
+				    "rekey_packets): rekey it (new key files and "
+				    "a reload)", tn->name, dirs[dir], spi);
+			}
+			if (esp_sa_is_dead(sa) &&
+			    !(told[dir] & HG_TUNNEL_TOLD_DEAD)) {
+				told[dir] |= HG_TUNNEL_TOLD_DEAD;
+				d->tunnels->expired++;
+				hg_log_warnx("tunnel %s: SA %s (SPI %u) expired "
+				    "(life_bytes, life_packets or its sequence "
+				    "numbers): it carries nothing until new keys "
+				    "come (new key files and a reload)", tn->name,
+				    dirs[dir], spi);
+			}
+		}
+	}
 }

@@ -12,9 +12,14 @@
  * of each SA's key (never the key) to see a key file change. */
 #define HG_TUNNEL_DIGEST_LEN	32
 
+#define HG_TUNNEL_TOLD_SOFT	0x1	/* the rekey limit was reported */
+#define HG_TUNNEL_TOLD_DEAD	0x2	/* the end of life was */
+
 struct hg_tunnels {
 	struct dp_tunnels dp;
 	uint8_t digest[IP_IF_MAX][2][HG_TUNNEL_DIGEST_LEN];	/* out, in */
+	uint8_t told[IP_IF_MAX][2];	/* HG_TUNNEL_TOLD_*, out and in */
+	uint64_t rekeys_due, expired;	/* SAs reported so, ever */
 };
 
 /* Start: every tunnel of cfg, its SAs from the key files; 0, or -errno
@@ -43,6 +48,9 @@ void hg_tunnels_commit(const struct hg_config *old, const struct hg_config *cfg,
     struct hg_tunnels *cur, struct hg_tunnels *next);
 /* A staged next given up: frees the SAs it made (not cur's). */
 void hg_tunnels_unstage(struct hg_tunnels *next, const struct hg_tunnels *cur);
+/* The control plane's look at the SAs (each second): an SA past its
+ * rekey limit, or at its end of life, is logged once and counted. */
+void hg_tunnels_watch(struct hg_daemon *d);
 /* Frees every SA of t, their keys wiped. */
 void hg_tunnels_close(struct hg_tunnels *t);
 

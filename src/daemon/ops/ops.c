@@ -147,11 +147,14 @@ const struct hg_op hg_ops[] = {
 
 	{ "ipsec.sas", op_ipsec_sas, 0,
 	  "the ESP tunnels and their SAs: SPI, algorithm, endpoints, "
-	  "encapsulation, counters, lifetimes (never a key)", "ipsec sas",
+	  "encapsulation, selectors, counters, lifetimes, SAs due a rekey "
+	  "(never a key)", "ipsec sas",
 	  .rest = { { HG_OPM_GET, "/api/ipsec/sas", 0, 0, NULL } },
-	  .reply_schema = S_OBJECT("\"tunnels\"", "\"tunnels\":"
+	  .reply_schema = S_OBJECT("\"tunnels\",\"rekeys_due\",\"expired\"",
+	    "\"rekeys_due\":" S_INT ",\"expired\":" S_INT ",\"tunnels\":"
 	    S_ARRAY(S_OBJECT("\"tunnel\",\"sas\"", "\"tunnel\":" S_STR
-	    ",\"remote_subnets\":" S_ARRAY(S_STR) ",\"sas\":"
+	    ",\"remote_subnets\":" S_ARRAY(S_STR) ",\"local_subnets\":"
+	    S_ARRAY(S_STR) ",\"sas\":"
 	    S_ARRAY(S_OBJECT("\"spi\",\"direction\",\"algorithm\","
 	    "\"packets\"", "\"spi\":" S_STR ",\"direction\":" S_STR
 	    ",\"algorithm\":" S_STR ",\"packets\":" S_INT))))) },

@@ -189,14 +189,14 @@ show_version(struct hg_daemon *d)
 	return o;
 }
 
-/* A tunnel's remote subnets as text. */
+/* A tunnel's selectors of one side as text. */
 static json_t *
-prefixes_json(const struct hg_cfg_tunnel *tn)
+prefixes_json(const struct hg_prefix *ps, uint8_t n)
 {
 	json_t *a = json_array();
 
-	for (uint8_t i = 0; i < tn->n_remote; i++) {
-		const struct hg_prefix *p = &tn->remote_subnets[i];
+	for (uint8_t i = 0; i < n; i++) {
+		const struct hg_prefix *p = &ps[i];
 
 		json_array_append_new(a, addr_json(p->a.family, p->a.addr,
 		    p->len_bits));
@@ -300,10 +300,14 @@ op_ipsec_sas(void *ctx, struct hg_op_req *r)
 				continue;
 			json_array_append_new(sas, json_loads(buf, 0, &jerr));
 		}
-		json_array_append_new(a, json_pack("{s:s,s:o,s:o}", "tunnel",
-		    tn->name, "remote_subnets", prefixes_json(tn), "sas", sas));
+		json_array_append_new(a, json_pack("{s:s,s:o,s:o,s:o}", "tunnel",
+		    tn->name, "remote_subnets", prefixes_json(tn->remote_subnets,
+		    tn->n_remote), "local_subnets", prefixes_json(
+		    tn->local_subnets, tn->n_local), "sas", sas));
 	}
-	return hg_op_reply(r, 200, json_pack("{s:o}", "tunnels", a));
+	return hg_op_reply(r, 200, json_pack("{s:o,s:I,s:I}", "tunnels", a,
+	    "rekeys_due", (json_int_t)d->tunnels->rekeys_due, "expired",
+	    (json_int_t)d->tunnels->expired));
 }
 
 /* The table as data: what hexctl and a web UI discover. */

@@ -461,6 +461,24 @@ static const struct cfg_case cases[] = {
 	  "\"sa_out\":{\"spi\":301,\"alg\":\"aes256gcm\",\"key_file\":"
 	  "\"k\"},", TUN_SA_IN) "]}",
 	  "/tunnels/1/sa_in", "SPI 4096 is already tunnel ipsec0's" },
+	{ "selectors, MSS clamp and lifetimes",
+	  "{\"tunnels\":[" TUN_BODY("\"local_subnets\":[\"10.1.0.0/16\"],"
+	  "\"mss_clamp\":1300,\"rekey_packets\":1000,\"life_packets\":2000,"
+	  "\"rekey_bytes\":1000000,", T_NAME, T_REMOTE, TUN_SA_OUT, TUN_SA_IN)
+	  "]}", NULL, NULL },
+	{ "the rekey limit comes before the end of life",
+	  "{\"tunnels\":[" TUN_BODY("\"rekey_bytes\":2000,\"life_bytes\":2000,",
+	  T_NAME, T_REMOTE, TUN_SA_OUT, TUN_SA_IN) "]}",
+	  "/tunnels/0/rekey_bytes", "2000 is not below life_bytes (2000)" },
+	{ "mss_clamp is a boolean or an MSS",
+	  "{\"tunnels\":[" TUN_BODY("\"mss_clamp\":\"auto\",", T_NAME,
+	  T_REMOTE, TUN_SA_OUT, TUN_SA_IN) "]}", "/tunnels/0/mss_clamp",
+	  "true (the tunnel's MTU less the IP and TCP headers), false, or an "
+	  "MSS of 536 to 9000" },
+	{ "a selector is a prefix",
+	  "{\"tunnels\":[" TUN_BODY("\"local_subnets\":[\"10.1.0.0/33\"],",
+	  T_NAME, T_REMOTE, TUN_SA_OUT, TUN_SA_IN) "]}",
+	  "/tunnels/0/local_subnets/0", "" },
 	{ "a key in the configuration is refused: key_file only",
 	  "{\"tunnels\":[" TUN_BODY("", T_NAME, T_REMOTE,
 	  "\"sa_out\":{\"spi\":300,\"alg\":\"aes256gcm\",\"key\":"
