@@ -228,7 +228,7 @@ void dp_fw_ct_info(const struct ct_table *ct, const struct ct_result *cr,
 void dp_decap(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
     uint16_t hi);
 void dp_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
-    uint16_t hi);
+    uint16_t hi, uint64_t now_ns);
 void dp_punt(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
     uint16_t hi);
 /* Sends the packets dp_punt() staged. */

@@ -60,7 +60,7 @@ pipeline_stages(struct dp_worker *w, struct dp_frame *f, uint64_t now_ns)
 		ip_local(w->ipw, t, v, lo, hi, w->dp->host_ifs, &w->tx, now_ns);
 		dp_punt(w, f, lo, hi);
 		dp_postrouting(w, f, lo, hi, now_ns);
-		dp_encap(w, f, lo, hi);
+		dp_encap(w, f, lo, hi, now_ns);
 		ip_neigh_stage(w->ipw, t, v, lo, hi, &w->tx, now_ns);
 	}
 	ip_vec_reset(v);
@@ -110,7 +110,7 @@ dp_pipeline_output(struct dp_worker *w, uint64_t now_ns)
 		dp_filter(w, f, lo, hi, now_ns);
 		ip_verdicts(w->ipw, t, v, lo, hi, &w->tx, now_ns);
 		dp_postrouting(w, f, lo, hi, now_ns);
-		dp_encap(w, f, lo, hi);
+		dp_encap(w, f, lo, hi, now_ns);
 		ip_neigh_stage(w->ipw, t, v, lo, hi, &w->tx, now_ns);
 	}
 	ip_vec_reset(v);

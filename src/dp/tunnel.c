@@ -14,7 +14,10 @@
  * dp_encap runs after POSTROUTING: a packet routed to a tunnel interface
  * is encapsulated through the tunnel's outbound SA, then routed again by
  * its outer destination (the tunnel's remote end), and goes on to the
- * neighbour stage of the interface that route names.
+ * neighbour stage of the interface that route names.  An IPv4 packet
+ * larger than the tunnel's MTU without DF is cut to it first and each
+ * piece goes through the SA (those with DF, and IPv6 ones, were refused
+ * at routing with the tunnel's MTU in the ICMP error).
  *
  * Both check the tunnel's traffic selectors on the inner packet: what
  * goes in must be from its local and to its remote selectors, what comes
@@ -208,8 +211,71 @@ encap_route(const struct dp_worker *w, const struct ip_tables *t,
 	return nh;
 }
 
+/* The pieces of an IPv4 packet too big for its tunnel, without DF: cut
+ * to the tunnel's MTU before encryption (RFC 4459 §3: the receiver sees
+ * ordinary inner fragments, never outer ones). */
+#define ENCAP_PIECES_MAX	16
+
+struct encap_pieces {
+	struct dp_worker *w;
+	uint16_t n;
+	struct pkt *p[ENCAP_PIECES_MAX];
+};
+
+static void
+piece_add(void *arg, struct pkt *q)
+{
+	struct encap_pieces *e = arg;
+
+	if (e->n == ENCAP_PIECES_MAX) {
+		ip_drop(e->w->ipw, q, PKT_DROP_OUT_OF_SPACE);
+		return;
+	}
+	e->p[e->n++] = q;
+}
+
+/* p, bigger than tunnel ti's MTU, cut and each piece encapsulated and
+ * sent on; consumes p. */
+static void
+encap_cut(struct dp_worker *w, uint16_t ti, struct pkt *p, uint16_t mtu,
+    uint64_t now_ns)
+{
+	const struct ip_tables *t = w->tables;
+	const struct dp_tunnel *tn = &w->tunnels->t[ti];
+	struct encap_pieces e = { .w = w };
+	uint8_t res[ENCAP_PIECES_MAX];
+	uint64_t bytes = 0, ok = 0;
+	uint32_t nh;
+
+	if (ip4_fragment_each(w->ipw, p, mtu, piece_add, &e) != 0 ||
+	    e.n == 0) {
+		for (uint16_t k = 0; k < e.n; k++)
+			ip_drop(w->ipw, e.p[k], PKT_DROP_FRAG_NO_BUFFER);
+		return;
+	}
+	for (uint16_t k = 0; k < e.n; k++)
+		bytes += e.p[k]->l3_len;
+	ctr_add(&w->ctr.tx_bytes[ti], bytes);
+	esp_encap_burst(w->esp, tn->out, e.p, e.n, res);
+	nh = encap_route(w, t, tn);
+	for (uint16_t k = 0; k < e.n; k++) {
+		struct pkt *q = e.p[k];
+
+		if (res[k] != ESP_R_OK || nh == IP_FIB_MISS) {
+			ip_drop(w->ipw, q, res[k] != ESP_R_OK ?
+			    PKT_DROP_TUNNEL_OUT : PKT_DROP_TUNNEL_NO_ROUTE);
+			continue;
+		}
+		q->out_if = t->nh[nh].if_idx;
+		ip_neigh_send(w->ipw, t, q, nh, &w->tx, now_ns);
+		ok++;
+	}
+	ctr_add(&w->ctr.tx_pkts[ti], ok);
+}
+
 void
-dp_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi)
+dp_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi,
+    uint64_t now_ns)
 {
 	struct ip_vec *v = &f->v;
 	const struct dp_tunnel *tt = w->tunnels->t;
@@ -230,6 +296,16 @@ dp_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi)
 		    tt[v->pkts[i]->out_if].remote_ts,
 		    tt[v->pkts[i]->out_if].n_remote)) {
 			ip_drop(w->ipw, v->pkts[i], PKT_DROP_TUNNEL_SELECTOR);
+			v->pkts[i] = NULL;
+			v->next[i] = IP_NEXT_NONE;
+		} else if (v->pkts[i]->l3 == PKT_L3_IP4 && v->pkts[i]->l3_len >
+		    t->ifs[v->pkts[i]->out_if].mtu_bytes) {
+			/* Too big without DF (routing refused it with DF):
+			 * cut before encryption. */
+			(void)pkt_tcp_clamp_mss(pkt_l3(v->pkts[i]),
+			    v->pkts[i]->l3_len, tt[v->pkts[i]->out_if].mss4);
+			encap_cut(w, v->pkts[i]->out_if, v->pkts[i],
+			    t->ifs[v->pkts[i]->out_if].mtu_bytes, now_ns);
 			v->pkts[i] = NULL;
 			v->next[i] = IP_NEXT_NONE;
 		} else

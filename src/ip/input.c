@@ -385,6 +385,35 @@ ip_local(struct ip_worker *w, const struct ip_tables *t, struct ip_vec *v,
 	}
 }
 
+/* One packet of the neighbour stage, routed to nh. */
+void
+ip_neigh_send(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
+    uint32_t nh_idx, struct pkt_batch *tx, uint64_t now_ns)
+{
+	const struct ip_nh *nh = &t->nh[nh_idx];
+	uint16_t mtu = t->ifs[nh->if_idx].mtu_bytes;
+
+	/* A forwarded IPv4 packet without DF (ip4_route() refused those
+	 * with it) is cut to the egress MTU.  One with DF here was made
+	 * after routing (a tunnel's outer packet): not cut, refused. */
+	if (hg_unlikely(p->l3_len > mtu) && p->l3 == PKT_L3_IP4 &&
+	    !(p->flags & PKT_F_LOCAL)) {
+		const struct ip4_hdr *ip = pkt_l3(p);
+		uint8_t a[4];
+
+		if (ip->frag_be & htons(IP4_DF)) {
+			ip_drop(w, p, PKT_DROP_MTU_EXCEEDED);
+			return;
+		}
+		/* The next hop's address may point into p. */
+		memcpy(a, nh->type == IP_NH_GATEWAY ? nh->gw :
+		    (const uint8_t *)&ip->dst_be, 4);
+		ip4_fragment(w, t, p, mtu, nh->if_idx, a, tx, now_ns);
+		return;
+	}
+	ip_neigh_output_nh(w, t, p, nh_idx, tx, now_ns);
+}
+
 void
 ip_neigh_stage(struct ip_worker *w, const struct ip_tables *t,
     struct ip_vec *v, uint16_t lo, uint16_t hi, struct pkt_batch *tx,
@@ -392,8 +421,6 @@ ip_neigh_stage(struct ip_worker *w, const struct ip_tables *t,
 {
 	for (uint16_t i = lo; i < hi; i++) {
 		struct pkt *p = v->pkts[i];
-		const struct ip_nh *nh;
-		uint16_t mtu;
 
 		if (v->next[i] != IP_NEXT_NEIGH)
 			continue;
@@ -405,21 +432,6 @@ ip_neigh_stage(struct ip_worker *w, const struct ip_tables *t,
 			    now_ns);
 			continue;
 		}
-		nh = &t->nh[v->nh[i]];
-		mtu = t->ifs[nh->if_idx].mtu_bytes;
-		/* A forwarded IPv4 packet without DF (ip4_route() refused
-		 * those with it) is cut to the egress MTU. */
-		if (hg_unlikely(p->l3_len > mtu) && p->l3 == PKT_L3_IP4 &&
-		    !(p->flags & PKT_F_LOCAL)) {
-			uint8_t a[4];
-
-			/* The next hop's address may point into p. */
-			memcpy(a, nh->type == IP_NH_GATEWAY ? nh->gw :
-			    (const uint8_t *)&((const struct ip4_hdr *)
-			    pkt_l3(p))->dst_be, 4);
-			ip4_fragment(w, t, p, mtu, nh->if_idx, a, tx, now_ns);
-			continue;
-		}
-		ip_neigh_output_nh(w, t, p, v->nh[i], tx, now_ns);
+		ip_neigh_send(w, t, p, v->nh[i], tx, now_ns);
 	}
 }

@@ -347,6 +347,19 @@ void ip_local(struct ip_worker *w, const struct ip_tables *t,
 void ip_neigh_stage(struct ip_worker *w, const struct ip_tables *t,
     struct ip_vec *v, uint16_t lo, uint16_t hi, struct pkt_batch *tx,
     uint64_t now_ns);
+
+/*
+ * For a stage that must treat each piece itself (a tunnel encrypts each):
+ * cuts the IPv4 packet p to pieces of at most mtu bytes (the options
+ * RFC 791 copies, copied) and hands each to emit(arg, piece) in order;
+ * consumes p.  0, or -EMSGSIZE / -ENOBUFS with p dropped and counted.
+ */
+int ip4_fragment_each(struct ip_worker *w, struct pkt *p, uint16_t mtu,
+    void (*emit)(void *arg, struct pkt *piece), void *arg);
+/* What ip_neigh_stage() does for one packet routed to next hop nh:
+ * resolve, Ethernet header, onto tx (or held, or dropped). */
+void ip_neigh_send(struct ip_worker *w, const struct ip_tables *t,
+    struct pkt *p, uint32_t nh, struct pkt_batch *tx, uint64_t now_ns);
 /* Sends held packets whose neighbour resolved, retransmits probes and
  * gives up on neighbours that stay silent.  Call once per loop turn. */
 void ip_poll(struct ip_worker *w, const struct ip_tables *t,

@@ -5,6 +5,8 @@
  * and the output of packets hexgate originates.  ICMP errors are built in icmp.c, next hops are
  * resolved in neigh.c.
  */
+#include <errno.h>
+
 #include "ip_priv.h"
 
 static void
@@ -114,12 +116,9 @@ ip4_copied_options(const uint8_t *opt, uint16_t len, uint8_t *out)
 	return n;
 }
 
-/* Fragment p (TTL already decremented) to mtu and send each piece toward
- * nh on if_idx.  Consumes p. */
-void
-ip4_fragment(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
-    uint16_t mtu, uint16_t if_idx, const uint8_t *nh_addr,
-    struct pkt_batch *tx, uint64_t now_ns)
+int
+ip4_fragment_each(struct ip_worker *w, struct pkt *p, uint16_t mtu,
+    void (*emit)(void *arg, struct pkt *piece), void *arg)
 {
 	const struct ip4_hdr *ip = pkt_l3(p);
 	uint16_t ihl = (uint16_t)((ip->ver_ihl & 0xf) * 4);
@@ -135,7 +134,7 @@ ip4_fragment(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 
 	if (mtu < ihl + 8 || mtu < later_ihl + 8) {
 		ip_drop(w, p, PKT_DROP_MTU_EXCEEDED);
-		return;
+		return -EMSGSIZE;
 	}
 	while (done < payload_len) {
 		uint16_t hl = done == 0 ? ihl : later_ihl;
@@ -148,9 +147,10 @@ ip4_fragment(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 			chunk = (uint16_t)(payload_len - done);
 		if (q == NULL) {
 			ip_drop(w, p, PKT_DROP_FRAG_NO_BUFFER);
-			return;
+			return -ENOBUFS;
 		}
 		q->in_if = p->in_if;
+		q->out_if = p->out_if;
 		q->l3 = PKT_L3_IP4;
 		q->l3_off = ETH_HDR_LEN;
 		q->l3_len = (uint16_t)(hl + chunk);
@@ -171,10 +171,41 @@ ip4_fragment(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 		    (last ? (frag & IP4_MF) : IP4_MF)));
 		pkt_ip4_set_csum(qip);
 		w->st.fragments_sent++;
-		ip_neigh_output(w, t, q, if_idx, AF_INET, nh_addr, tx, now_ns);
+		emit(arg, q);
 		done = (uint16_t)(done + chunk);
 	}
 	pkt_free(w->pool, p);
+	return 0;
+}
+
+struct frag_out {
+	struct ip_worker *w;
+	const struct ip_tables *t;
+	uint16_t if_idx;
+	const uint8_t *nh_addr;
+	struct pkt_batch *tx;
+	uint64_t now_ns;
+};
+
+static void
+frag_to_neigh(void *arg, struct pkt *q)
+{
+	struct frag_out *o = arg;
+
+	ip_neigh_output(o->w, o->t, q, o->if_idx, AF_INET, o->nh_addr, o->tx,
+	    o->now_ns);
+}
+
+/* Fragment p (TTL already decremented) to mtu and send each piece toward
+ * nh on if_idx.  Consumes p. */
+void
+ip4_fragment(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
+    uint16_t mtu, uint16_t if_idx, const uint8_t *nh_addr,
+    struct pkt_batch *tx, uint64_t now_ns)
+{
+	struct frag_out o = { w, t, if_idx, nh_addr, tx, now_ns };
+
+	(void)ip4_fragment_each(w, p, mtu, frag_to_neigh, &o);
 }
 
 /*

@@ -14,9 +14,9 @@ into a tunnel must leave if1 to A as ESP (IP protocol 50):
 - cbc0: an ICMP echo request; a packet whose ciphertext needs no
   padding (62 bytes); one of exactly the tunnel's MTU (1400) with DF.
 - One byte more than the tunnel's MTU with DF: not encrypted, ICMP
-  fragmentation needed with MTU 1400 back to h0 (RFC 1191).  (Without
-  DF, docs/ipsec.md says it is fragmented before encryption; hexgate
-  encrypts it whole today, so the case leaves it out.)
+  fragmentation needed with MTU 1400 back to h0 (RFC 1191).  Without
+  DF (1480 bytes): fragmented to the tunnel's MTU before encryption, two
+  ESP packets (sequence numbers 4 and 5), each holding one fragment.
 
 Each ESP frame is compared whole with one scapy's ESP built
 (golden_esp.py: the IV hexgate documents, outer header as esp.c writes
@@ -81,6 +81,14 @@ def main():
 	    UDP(sport=5004, dport=9) / udp_payload_for(TUN_MTU + 1, 28, 6))
 	c.tx("if0", icmp4_error("if0", H0_MAC, f, type=3, code=4,
 	    nexthopmtu=TUN_MTU))
+
+	# Without DF: cut to the tunnel's MTU before encryption (RFC 4459
+	# 3), each fragment in an ESP packet of its own; the outer packets
+	# fit the egress MTU whole.
+	f = c.rx("if0", 0.7, v4("10.21.0.8", id=7) /
+	    UDP(sport=5005, dport=9) / udp_payload_for(1480, 28, 7))
+	for seq, piece in enumerate(fragments4(f, "if1", A_MAC, TUN_MTU), 4):
+		out("cbc0", seq, l3(piece))
 
 	c.save()
 
