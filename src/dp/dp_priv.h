@@ -227,6 +227,9 @@ void dp_fw_ct_info(const struct ct_table *ct, const struct ct_result *cr,
 /* tunnel.c: ESP into and out of the tunnel interfaces. */
 void dp_decap(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
     uint16_t hi);
+/* pipeline.c: what the router made for a tunnel itself, encapsulated
+ * and onto tx (after the stages, and after ip_poll()). */
+void dp_pipeline_own_encap(struct dp_worker *w, uint64_t now_ns);
 void dp_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
     uint16_t hi, uint64_t now_ns);
 void dp_punt(struct dp_worker *w, struct dp_frame *f, uint16_t lo,

@@ -66,6 +66,25 @@ pipeline_stages(struct dp_worker *w, struct dp_frame *f, uint64_t now_ns)
 	ip_vec_reset(v);
 }
 
+/* What the router made itself for a tunnel (echo replies, ICMP errors,
+ * resets: ip_take_encap()) goes through encapsulation like the rest. */
+void
+dp_pipeline_own_encap(struct dp_worker *w, uint64_t now_ns)
+{
+	struct dp_frame *f = &w->frame;
+	struct ip_vec *v = &f->v;
+	struct pkt *p[PKT_BATCH_MAX];
+	uint16_t n = ip_take_encap(w->ipw, p, PKT_BATCH_MAX);
+
+	if (n == 0)
+		return;
+	for (uint16_t i = 0; i < n; i++)
+		ip_vec_add(v, p[i], IP_NEXT_ENCAP);
+	dp_encap(w, f, 0, v->n, now_ns);
+	ip_neigh_stage(w->ipw, w->tables, v, 0, v->n, &w->tx, now_ns);
+	ip_vec_reset(v);
+}
+
 /* Tunnels in tunnels stop here: what a second pass decapsulates is
  * dropped. */
 #define DP_REENTRY_MAX	2
@@ -94,6 +113,7 @@ dp_pipeline_rx(struct dp_worker *w, uint64_t now_ns)
 		w->reentry.n = 0;
 		pipeline_stages(w, f, now_ns);
 	}
+	dp_pipeline_own_encap(w, now_ns);
 	dp_tx(w, now_ns);
 }
 
@@ -114,6 +134,7 @@ dp_pipeline_output(struct dp_worker *w, uint64_t now_ns)
 		ip_neigh_stage(w->ipw, t, v, lo, hi, &w->tx, now_ns);
 	}
 	ip_vec_reset(v);
+	dp_pipeline_own_encap(w, now_ns);
 	dp_tx(w, now_ns);
 }
 

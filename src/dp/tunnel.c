@@ -286,30 +286,38 @@ dp_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi,
 	uint16_t n = 0;
 
 	for (uint16_t i = lo; i < hi; i++) {
+		struct pkt *p = v->pkts[i];
+		const struct dp_tunnel *tn;
+		uint16_t o;
+
 		if (v->next[i] != IP_NEXT_ENCAP)
 			continue;
-		/* Not a tunnel: on to the neighbour stage. */
-		if (w->esp == NULL || tt[v->pkts[i]->out_if].out == NULL)
-			v->next[i] = IP_NEXT_NEIGH;
-		else if (!ts_allow(v->pkts[i], tt[v->pkts[i]->out_if].local,
-		    tt[v->pkts[i]->out_if].n_local,
-		    tt[v->pkts[i]->out_if].remote_ts,
-		    tt[v->pkts[i]->out_if].n_remote)) {
-			ip_drop(w->ipw, v->pkts[i], PKT_DROP_TUNNEL_SELECTOR);
-			v->pkts[i] = NULL;
-			v->next[i] = IP_NEXT_NONE;
-		} else if (v->pkts[i]->l3 == PKT_L3_IP4 && v->pkts[i]->l3_len >
-		    t->ifs[v->pkts[i]->out_if].mtu_bytes) {
+		o = p->out_if;
+		tn = &tt[o];
+		if (w->esp == NULL || tn->out == NULL) {
+			/* Not a tunnel: on to the neighbour stage.  A tunnel
+			 * with no SA (being removed), or no crypto state,
+			 * carries nothing. */
+			if (!t->ifs[o].encap) {
+				v->next[i] = IP_NEXT_NEIGH;
+				continue;
+			}
+			ip_drop(w->ipw, p, PKT_DROP_TUNNEL_OUT);
+		} else if (!ts_allow(p, tn->local, tn->n_local, tn->remote_ts,
+		    tn->n_remote)) {
+			ip_drop(w->ipw, p, PKT_DROP_TUNNEL_SELECTOR);
+		} else if (p->l3 == PKT_L3_IP4 &&
+		    p->l3_len > t->ifs[o].mtu_bytes) {
 			/* Too big without DF (routing refused it with DF):
 			 * cut before encryption. */
-			(void)pkt_tcp_clamp_mss(pkt_l3(v->pkts[i]),
-			    v->pkts[i]->l3_len, tt[v->pkts[i]->out_if].mss4);
-			encap_cut(w, v->pkts[i]->out_if, v->pkts[i],
-			    t->ifs[v->pkts[i]->out_if].mtu_bytes, now_ns);
-			v->pkts[i] = NULL;
-			v->next[i] = IP_NEXT_NONE;
-		} else
+			(void)pkt_tcp_clamp_mss(pkt_l3(p), p->l3_len, tn->mss4);
+			encap_cut(w, o, p, t->ifs[o].mtu_bytes, now_ns);
+		} else {
 			idx[n++] = i;
+			continue;
+		}
+		v->pkts[i] = NULL;
+		v->next[i] = IP_NEXT_NONE;
 	}
 	for (uint16_t a = 0; a < n; a++) {
 		uint16_t ti, m = 0;

@@ -150,6 +150,7 @@ dp_run_live(struct dp_worker *w)
 				got += dp_rx_one_port(w, i, now_ns);
 		}
 		ip_poll(w->ipw, t, &w->tx, now_ns);
+		dp_pipeline_own_encap(w, now_ns);
 		dp_tx(w, now_ns);
 		dp_ct_poll(w, now_ns);
 		rcu_quiescent_state();
@@ -205,6 +206,7 @@ dp_run_replay(struct dp_worker *w)
 			rcu_thread_online();
 		}
 		ip_poll(w->ipw, t, &w->tx, now_ns);
+		dp_pipeline_own_encap(w, now_ns);
 		dp_tx(w, now_ns);
 		dp_ct_poll(w, now_ns);
 		rcu_quiescent_state();

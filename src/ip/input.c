@@ -33,6 +33,8 @@ ip_worker_destroy(struct ip_worker *w)
 		return;
 	for (uint32_t i = 0; i < w->n_pending; i++)
 		pkt_free(w->pool, w->pending[i].p);
+	for (uint16_t i = 0; i < w->encap.n; i++)
+		pkt_free(w->pool, w->encap.pkts[i]);
 	free(w);
 }
 

@@ -66,6 +66,10 @@ struct ip_if {
 	uint8_t mac[ETH_ALEN];
 	uint16_t mtu_bytes;	/* IP MTU: largest L3 packet it sends */
 	bool up;		/* has a working port */
+	/* Output goes through the data plane's encapsulation stage (a
+	 * tunnel): what the router sends there itself (echo replies, ICMP
+	 * errors, resets) is queued for it, ip_take_encap(). */
+	bool encap;
 	uint8_t n_addr4;
 	uint8_t n_addr6;
 	struct ip_if_addr4 addr4[IP_IF_ADDRS_MAX];
@@ -354,6 +358,10 @@ void ip_neigh_stage(struct ip_worker *w, const struct ip_tables *t,
  * RFC 791 copies, copied) and hands each to emit(arg, piece) in order;
  * consumes p.  0, or -EMSGSIZE / -ENOBUFS with p dropped and counted.
  */
+/* Takes up to max packets the router made for an encap interface (in
+ * order, routed: out_if set), for the encapsulation stage. */
+uint16_t ip_take_encap(struct ip_worker *w, struct pkt **out, uint16_t max);
+
 int ip4_fragment_each(struct ip_worker *w, struct pkt *p, uint16_t mtu,
     void (*emit)(void *arg, struct pkt *piece), void *arg);
 /* What ip_neigh_stage() does for one packet routed to next hop nh:

@@ -52,6 +52,7 @@ struct ip_worker {
 	struct ip_worker_stats st;
 	uint32_t n_pending;
 	struct ip_pending pending[IP_PENDING_MAX];
+	struct pkt_batch encap;		/* made for a tunnel: ip_take_encap() */
 };
 
 /* ICMP errors a worker may send: a burst of 100, then 1000 per second,

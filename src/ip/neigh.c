@@ -891,16 +891,41 @@ neigh_finish(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 	ip_tx(w, p, tx);
 }
 
+uint16_t
+ip_take_encap(struct ip_worker *w, struct pkt **out, uint16_t max)
+{
+	uint16_t n = w->encap.n < max ? w->encap.n : max;
+
+	memcpy(out, w->encap.pkts, n * sizeof(*out));
+	memmove(w->encap.pkts, w->encap.pkts + n,
+	    (w->encap.n - n) * sizeof(*out));
+	w->encap.n = (uint16_t)(w->encap.n - n);
+	return n;
+}
+
 void
 ip_neigh_output(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
     uint16_t if_idx, uint8_t family, const uint8_t *addr,
     struct pkt_batch *tx, uint64_t now_ns)
 {
 	enum pkt_drop why = PKT_DROP_NEIGH_TABLE_FULL;
-	struct ip_neigh_ref r = ip_neigh_find(w->nt, if_idx, family, addr);
+	struct ip_neigh_ref r;
 	struct ip_neigh *n;
 	uint64_t mac;
 
+	/* A tunnel has no neighbours: what the router made for one goes to
+	 * the encapsulation stage (forwarded packets were encapsulated
+	 * before they came here). */
+	if (hg_unlikely(t->ifs[if_idx].encap)) {
+		if (w->encap.n == PKT_BATCH_MAX) {
+			ip_drop(w, p, PKT_DROP_OUT_OF_SPACE);
+			return;
+		}
+		p->out_if = if_idx;
+		w->encap.pkts[w->encap.n++] = p;
+		return;
+	}
+	r = ip_neigh_find(w->nt, if_idx, family, addr);
 	if (hg_unlikely(r.n == NULL)) {
 		r = ip_neigh_get(w->nt, if_idx, family, addr, now_ns, &why);
 		if (r.n == NULL) {

@@ -761,8 +761,8 @@ static const char *const sa_keys[] = { "spi", "alg", "key_file", NULL };
 static const char *const tunnel_keys[] = {
 	"name", "type", "local", "remote", "encap", "remote_port", "mtu",
 	"addresses", "remote_subnets", "local_subnets", "esn", "mss_clamp",
-	"rekey_bytes", "rekey_packets", "life_bytes", "life_packets", "sa_out",
-	"sa_in", NULL
+	"rekey_bytes", "rekey_packets", "life_bytes", "life_packets",
+	"host_tap", "sa_out", "sa_in", NULL
 };
 
 /* The ESP overhead a tunnel's MTU leaves room for by default: outer
@@ -910,6 +910,10 @@ cfg_tunnel(struct cfg_ctx *c, const char *where, const json_t *obj)
 	if ((v = json_object_get(obj, "addresses")) != NULL) {
 		ptr_key(p, sizeof(p), where, "addresses");
 		cfg_if_addrs(c, p, v, ifc);
+	}
+	if ((v = json_object_get(obj, "host_tap")) != NULL && name_ok) {
+		ptr_key(p, sizeof(p), where, "host_tap");
+		cfg_if_host_tap(c, p, v, ifc);
 	}
 	if ((v = json_object_get(obj, "remote_subnets")) != NULL) {
 		ptr_key(p, sizeof(p), where, "remote_subnets");

@@ -20,7 +20,9 @@
 # known_networks entry admits them; the same source in clear on the WAN
 # is dropped); a decrypted packet from outside the tunnel's selectors is
 # dropped and counted; TCP SYNs have their MSS clamped to the tunnel's
-# MTU both ways; an SA past its rekey_packets and at its life_packets is
+# MTU both ways; the tunnel's own address is served by A's host through
+# a host TAP on the tunnel (ping, TCP), which a reload cannot take away;
+# an SA past its rekey_packets and at its life_packets is
 # reported (log, ipsec sas) and then carries nothing; a reload adds a tunnel, which carries traffic,
 # (which then runs out its lifetimes) and removes it, while a ping
 # through the other tunnel loses nothing;
@@ -140,14 +142,24 @@ write_configs() {
 	    10.2.0.0/24 10.1.0.0/24 4097 8193 4098 8194 "$sock" >"$conf"
 	site_config b b-lan 10.2.0.1/24 b-wan 192.0.2.2/24 192.0.2.1 \
 	    10.1.0.0/24 10.2.0.0/24 8193 4097 8194 4098 "$sock_b" >"$conf_b"
+	# A's ipsec0 has an address of its own, 10.255.0.1/30, served by
+	# A's host through a host TAP on the tunnel; B's is 10.255.0.2.
+	/usr/bin/python3 - "$conf" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["tunnels"][0]["addresses"] = ["10.255.0.1/30"]
+c["tunnels"][0]["host_tap"] = "hgt-ipsec0"
+json.dump(c, open(sys.argv[1], "w"), indent=2)
+PY
 	# B's LAN has the UDP tunnel's subnet too; A routes it, B owns it.
 	/usr/bin/python3 - "$conf_b" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
+c["tunnels"][0]["addresses"] = ["10.255.0.2/30"]
 c["interfaces"][0]["addresses"].append("10.2.1.1/24")
 c["routes"] = [r for r in c["routes"] if r["interface"] == "ipsec0"]
 c["routes"].append({"prefix": "10.1.1.0/24", "interface": "udp0"})
-c["tunnels"][0]["remote_subnets"] = ["10.1.0.0/24"]
+c["tunnels"][0]["remote_subnets"] = ["10.1.0.0/24", "10.255.0.0/30"]
 c["tunnels"][1]["remote_subnets"] = ["10.1.0.0/24"]
 c["firewall"]["known_networks"] += ["10.2.1.0/24", "10.2.7.0/24"]
 c["interfaces"][0]["addresses"].append("10.2.7.1/24")
@@ -397,6 +409,49 @@ assert out["soft_expired"] and out["dead"]
 '
 }
 
+# The host side of A serves ipsec0's own address through its host TAP:
+# h2 pings it and talks TCP to a listener of A's kernel, through the
+# tunnel both ways (the replies leave A's host and are encapsulated).
+host_tap_ok() {
+	local got
+	# hexgate answers the echo itself: its reply is encapsulated too.
+	ping_ok "$h2" 10.255.0.1 ||
+	    { hx show interfaces; ip -n "$a" route; return 1; }
+	ip netns exec "$a" timeout 10 socat -u TCP4-LISTEN:2222,bind=10.255.0.1,reuseaddr \
+	    "OPEN:$tmp/tap-tcp,creat,trunc" &
+	bg_pids+=("$!")
+	tcp_listening "$a" 2222 || return 1
+	echo "over the tunnel to the host" |
+	    nsx "$h2" timeout 5 socat -u - TCP4:10.255.0.1:2222 || return 1
+	sleep 0.3
+	got=$(cat "$tmp/tap-tcp")
+	echo "A's host got: $got"
+	[ "$got" = "over the tunnel to the host" ] || return 1
+	hx --json show interfaces | /usr/bin/python3 -c '
+import json, sys
+i = {x["name"]: x for x in json.load(sys.stdin)["interfaces"]}["ipsec0"]
+print("ipsec0 punted", i["punted"], "from_host", i["from_host"])
+assert i["punted"] > 0 and i["from_host"] > 0'
+}
+
+# A reload may not take the host TAP away from a tunnel (it was opened
+# at start): refused, named; the tunnel goes on.
+host_tap_reload_ok() {
+	local out
+	cp "$conf" "$tmp/a.keep"
+	/usr/bin/python3 - "$conf" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+del c["tunnels"][0]["host_tap"]
+json.dump(c, open(sys.argv[1], "w"), indent=2)
+PY
+	out=$(hx reload 2>&1)
+	cp "$tmp/a.keep" "$conf"
+	echo "$out"
+	echo "$out" | grep -q 'tunnel ipsec0: its host tap hgt-ipsec0 is removed or changed by this configuration' &&
+	    ping_ok "$h2" 10.255.0.1
+}
+
 # ipsec0's counters, for "not reset by a reload".
 ipsec0_tx() {
 	hx --json show interfaces | /usr/bin/python3 -c '
@@ -457,7 +512,15 @@ start_hexgated "$a"
 start_b
 # A second configuration of A's for the loose key: another socket, so it
 # cannot take the running one's.
-sed "s|\"$sock\"|\"$tmp/loose.sock\"|" "$conf" >"$tmp/loose.json"
+# (and no host TAP: the running one holds it).
+/usr/bin/python3 - "$conf" "$tmp/loose.json" "$tmp/loose.sock" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["control_socket"] = sys.argv[3]
+for t in c["tunnels"]:
+    t.pop("host_tap", None)
+json.dump(c, open(sys.argv[2], "w"), indent=2)
+PY
 check "the tunnel interfaces are listed" interfaces_ok
 check "ping h1 -> h2 through native ESP (AES-256-GCM)" ping_ok "$h1" 10.2.0.2
 check "ping h2 -> h1 through native ESP" ping_ok "$h2" 10.1.0.2
@@ -472,6 +535,8 @@ check "INPUT's defaults admit the peers' ESP, no rule needed (ipsec_peer)" peer_
 check "ipsec sas: the SAs with their counters, and no key in it or the log" sas_ok
 check "FORWARD_CUST -i ipsec0 refuses what comes through the tunnel" forward_rule_ok
 check "TCP SYNs through a tunnel have their MSS clamped, both ways" mss_ok
+check "a tunnel's host TAP: A's host answers ping and TCP over the tunnel" host_tap_ok
+check "a reload that takes a tunnel's host TAP away is refused, named" host_tap_reload_ok
 check "the remote subnets are known through their tunnel only" known_bound_ok
 check "a decrypted packet outside the tunnel's selectors is dropped, counted" selector_ok
 check "a reload adds a tunnel and removes it; the other loses nothing" reload_ok

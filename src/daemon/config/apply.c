@@ -41,6 +41,7 @@ hg_build_tables(const struct hg_config *cfg, const uint8_t macs[][ETH_ALEN],
 		ifp->mtu_bytes = ci->mtu_bytes;
 		/* A tunnel is up while configured: it has no port. */
 		ifp->up = ports[i] != NULL || ci->tunnel;
+		ifp->encap = ci->tunnel;
 		for (uint8_t k = 0; k < ci->n_addrs; k++) {
 			const struct hg_prefix *a = &ci->addrs[k];
 
@@ -152,6 +153,30 @@ same_interfaces(const struct hg_config *a, const struct hg_config *b,
 			snprintf(err, err_len, "/interfaces/%u/mac: a MAC "
 			    "change needs a restart", i);
 			return -EINVAL;
+		}
+	}
+	/* A tunnel's host TAP, like a port's, is opened at start: the
+	 * tunnels that have one stay, with it, until a restart. */
+	for (int side = 0; side < 2; side++) {
+		const struct hg_config *x = side ? b : a, *y = side ? a : b;
+
+		for (uint16_t k = 0; k < x->n_tunnels; k++) {
+			const struct hg_cfg_if *xi = &x->ifs[x->tunnels[k].if_idx];
+			const struct hg_cfg_if *yi = NULL;
+
+			for (uint16_t j = 0; j < y->n_tunnels; j++)
+				if (strcmp(y->tunnels[j].name,
+				    x->tunnels[k].name) == 0)
+					yi = &y->ifs[y->tunnels[j].if_idx];
+			if (xi->host_tap[0] != '\0' && (yi == NULL ||
+			    strcmp(yi->host_tap, xi->host_tap) != 0)) {
+				snprintf(err, err_len, "tunnel %s: its host tap "
+				    "%s is %s by this configuration; host taps "
+				    "are opened at start: restart hexgated",
+				    xi->name, xi->host_tap, side ? "added" :
+				    "removed or changed");
+				return -EINVAL;
+			}
 		}
 	}
 	return 0;
