@@ -30,6 +30,7 @@
 
 #include "../lib/log.h"
 #include "../lib/hg_time.h"
+#include "../ip/reass.h"
 #include "../tun/esp.h"
 #include "dp_priv.h"
 
@@ -151,6 +152,7 @@ dp_run_live(struct dp_worker *w)
 		ip_poll(w->ipw, t, &w->tx, now_ns);
 		dp_tx(w, now_ns);
 		dp_ct_poll(w, now_ns);
+		dp_reass_poll(w, now_ns);
 		rcu_quiescent_state();
 		if (got != 0) {
 			idle = 0;
@@ -205,6 +207,7 @@ dp_run_replay(struct dp_worker *w)
 		ip_poll(w->ipw, t, &w->tx, now_ns);
 		dp_tx(w, now_ns);
 		dp_ct_poll(w, now_ns);
+		dp_reass_poll(w, now_ns);
 		rcu_quiescent_state();
 	}
 }
@@ -244,6 +247,7 @@ dp_worker_free(struct dp_worker *w)
 	ct_table_destroy(w->ct);
 	dp_handoff_destroy(w->handoff);
 	dp_handoff_destroy(w->handoff_rx);
+	ip_reass_destroy(w->reass);	/* before the pool it holds from */
 	esp_worker_free(w->esp);
 	pkt_pool_destroy(w->pool);
 	free(w);
@@ -286,9 +290,13 @@ dp_create(struct dp **out, const struct dp_params *params,
 		    io_port_kind(params->ports[i]) != IO_PORT_PCAP)
 			dp->replay = false;
 	}
+	/* A tunnel's port receives nothing: what arrives on a tunnel is
+	 * what a worker decapsulated, handed to its flow's worker
+	 * (dp_inner_steer()). */
 	dp->flow_exact = true;
 	for (uint16_t i = 0; i < params->n_if; i++)
 		if (params->ports[i] != NULL &&
+		    params->tunnels[i].out == NULL &&
 		    !io_port_flow_queue_exact(params->ports[i]))
 			dp->flow_exact = false;
 	if (!dp->flow_exact && params->n_workers > 1)
@@ -324,6 +332,8 @@ dp_create(struct dp **out, const struct dp_params *params,
 			rc = dp_handoff_create(&w->handoff_rx);
 		if (rc == 0 && dp_has_tunnels(params))
 			rc = esp_worker_create(&w->esp);
+		if (rc == 0 && dp_has_tunnels(params))
+			rc = dp_reass_create(w);
 	}
 	if (rc != 0) {
 		for (uint16_t i = 0; i < params->n_workers; i++)
@@ -519,6 +529,8 @@ dp_if_stats(const struct dp *dp, uint16_t if_idx, struct dp_if_stats *out)
 		out->from_host += ctr_get(&c->from_host[if_idx]);
 		out->handed_off += ctr_get(&c->handed_off[if_idx]);
 		out->frags_steered += ctr_get(&c->frags_steered[if_idx]);
+		out->esp_steered += ctr_get(&c->esp_steered[if_idx]);
+		out->reassembled += ctr_get(&c->reassembled[if_idx]);
 		for (int r = 1; r < PKT_DROP_COUNT; r++)
 			out->drops[r] += ctr_get(
 			    &c->drops[(size_t)if_idx * PKT_DROP_COUNT + r]);
