@@ -117,6 +117,10 @@ struct dp_if_stats {
 					   owns its flow */
 	uint64_t frags_steered;		/* fragments received here and handed
 					   to the worker that owns their flow */
+	uint64_t esp_steered;		/* ESP (or an outer datagram put
+					   together) handed to the worker
+					   that owns its SA or flow */
+	uint64_t reassembled;		/* outer ESP datagrams put together */
 	uint64_t rx_missed;		/* lost in the port before hexgate */
 	uint64_t drops_total;
 	uint64_t drops[PKT_DROP_COUNT];

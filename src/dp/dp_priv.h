@@ -7,6 +7,8 @@
  *   host.c    the host side: punt to the host TAPs, read from them, hand
  *             a flow's packets to the worker that owns it; handoff rings
  *   steer.c   fragments to the worker that owns their flow
+ *   sa_steer.c inbound ESP to the worker that owns its SA; outer
+ *             fragments of ESP reassembled
  *   mirror.c  COPY sessions
  */
 #ifndef DP_PRIV_H
@@ -39,6 +41,9 @@ struct dp_counters {
 	uint64_t from_host[IP_IF_MAX];
 	uint64_t handed_off[IP_IF_MAX];	/* host frames sent to their owner */
 	uint64_t frags_steered[IP_IF_MAX];	/* fragments sent to theirs */
+	uint64_t esp_steered[IP_IF_MAX];	/* ESP sent to its SA's or
+						   flow's worker */
+	uint64_t reassembled[IP_IF_MAX];	/* outer datagrams put together */
 	uint64_t drops[IP_IF_MAX * PKT_DROP_COUNT];
 };
 
@@ -87,6 +92,8 @@ struct dp_frag_steer {
 	uint64_t expires_ns;
 };
 
+struct ip_reass;
+
 struct dp_worker {
 	struct dp *dp;
 	uint16_t id;
@@ -115,6 +122,7 @@ struct dp_worker {
 	 * decapsulated, to go through the stages again (pipeline.c). */
 	struct esp_worker *esp;		/* NULL: the crypto library failed */
 	struct pkt_batch reentry;
+	struct ip_reass *reass;		/* outer fragments; NULL: no tunnel */
 };
 
 /*
@@ -261,6 +269,20 @@ void dp_frag_steer(struct dp_worker *w, struct dp_frame *f, uint64_t now_ns);
 /* Reads this worker's RX ring and runs what it held through the
  * pipeline; returns frames read. */
 uint32_t dp_steer_rx(struct dp_worker *w, uint64_t now_ns);
+
+/* sa_steer.c */
+/* RX packets steered by a SPI that is not one of our inbound SAs': to
+ * the worker that owns their flow. */
+void dp_sa_steer(struct dp_worker *w, struct dp_frame *f);
+/* RX fragments of outer datagrams from our tunnels' peers: held, and
+ * whole datagrams go on (or to their SA's worker).  First stage. */
+void dp_reass(struct dp_worker *w, struct dp_frame *f, uint64_t now_ns);
+/* Per loop turn: drop the datagrams whose time is up. */
+void dp_reass_poll(struct dp_worker *w, uint64_t now_ns);
+int dp_reass_create(struct dp_worker *w);
+/* A packet a tunnel decapsulated (parsed, in_if the tunnel): true when
+ * it went to the worker that owns its flow, false when that is w. */
+bool dp_inner_steer(struct dp_worker *w, struct pkt *p);
 
 #include "mirror.h"	/* last: it uses the structs above */
 

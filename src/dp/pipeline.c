@@ -9,7 +9,11 @@
  * A port's frames:
  *
  *   RX, parse, count, COPY (worker.c)
+ *   -> outer fragments of ESP from a tunnel's peer reassembled; a whole
+ *      datagram whose SA (or flow) another worker owns to it (dp_reass)
  *   -> fragments of another worker's flow to that worker (dp_frag_steer)
+ *   -> ESP the ports steered by a SPI that is not our SA's to the worker
+ *      that owns its flow (dp_sa_steer)
  *   -> [L2 bridge: later]
  *   -> ip input: link checks, ARP, martians, route lookup (ip_input)
  *   -> PREROUTING: [raw], conntrack, [mangle], destination NAT
@@ -29,7 +33,8 @@
  * dp_filter) -> route (ip_verdicts) -> POSTROUTING -> encapsulation ->
  * neighbour -> TX.  A packet a tunnel decapsulates re-enters at ip
  * input (IP_NEXT_RX) with the tunnel as its input interface, once the
- * batch it came in has been through.
+ * batch it came in has been through, on the worker that owns its flow
+ * (dp_inner_steer: the SA's worker is not the inner flow's).
  *
  * Conntrack runs over the whole batch before any packet is judged, which
  * is only right while no packet depends on the confirmation of one before
@@ -95,7 +100,9 @@ dp_pipeline_rx(struct dp_worker *w, uint64_t now_ns)
 	struct dp_frame *f = &w->frame;
 	struct ip_vec *v = &f->v;
 
+	dp_reass(w, f, now_ns);
 	dp_frag_steer(w, f, now_ns);
+	dp_sa_steer(w, f);
 	pipeline_stages(w, f, now_ns);
 	/* What the tunnels decapsulated re-enters at ip input, with the
 	 * tunnel as its input interface. */
@@ -107,7 +114,7 @@ dp_pipeline_rx(struct dp_worker *w, uint64_t now_ns)
 
 			if (why != PKT_DROP_NONE)
 				ip_drop(w->ipw, p, why);
-			else
+			else if (!dp_inner_steer(w, p))
 				ip_vec_add(v, p, IP_NEXT_RX);
 		}
 		w->reentry.n = 0;

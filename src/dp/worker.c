@@ -30,6 +30,7 @@
 
 #include "../lib/log.h"
 #include "../lib/hg_time.h"
+#include "../ip/reass.h"
 #include "../tun/esp.h"
 #include "dp_priv.h"
 
@@ -153,6 +154,7 @@ dp_run_live(struct dp_worker *w)
 		dp_pipeline_own_encap(w, now_ns);
 		dp_tx(w, now_ns);
 		dp_ct_poll(w, now_ns);
+		dp_reass_poll(w, now_ns);
 		rcu_quiescent_state();
 		if (got != 0) {
 			idle = 0;
@@ -209,6 +211,7 @@ dp_run_replay(struct dp_worker *w)
 		dp_pipeline_own_encap(w, now_ns);
 		dp_tx(w, now_ns);
 		dp_ct_poll(w, now_ns);
+		dp_reass_poll(w, now_ns);
 		rcu_quiescent_state();
 	}
 }
@@ -248,6 +251,7 @@ dp_worker_free(struct dp_worker *w)
 	ct_table_destroy(w->ct);
 	dp_handoff_destroy(w->handoff);
 	dp_handoff_destroy(w->handoff_rx);
+	ip_reass_destroy(w->reass);	/* before the pool it holds from */
 	esp_worker_free(w->esp);
 	pkt_pool_destroy(w->pool);
 	free(w);
@@ -293,9 +297,12 @@ dp_create(struct dp **out, const struct dp_params *params,
 		}
 		dp->replay = true;
 	}
+	/* A tunnel has no port: what arrives on a tunnel is what a worker
+	 * decapsulated, handed to its flow's worker (dp_inner_steer()). */
 	dp->flow_exact = true;
 	for (uint16_t i = 0; i < params->n_if; i++)
 		if (params->ports[i] != NULL &&
+		    io_port_kind(params->ports[i]) != IO_PORT_NULL &&
 		    !io_port_flow_queue_exact(params->ports[i]))
 			dp->flow_exact = false;
 	if (!dp->flow_exact && params->n_workers > 1)
@@ -330,11 +337,14 @@ dp_create(struct dp **out, const struct dp_params *params,
 		if (rc == 0)
 			rc = dp_handoff_create(&w->handoff_rx);
 		/* Tunnels may come at any reload: every worker has the
-		 * crypto library's state.  Without it they drop what is
-		 * for a tunnel (dp_encap, dp_decap), and the rest runs. */
+		 * crypto library's state and a reassembly table for outer
+		 * fragments.  Without crypto state they drop what is for a
+		 * tunnel (dp_encap, dp_decap), and the rest runs. */
 		if (rc == 0 && esp_worker_create(&w->esp) != 0)
 			hg_log_warnx("dp: worker %u: no ESP crypto state; "
 			    "tunnels will not carry traffic", i);
+		if (rc == 0)
+			rc = dp_reass_create(w);
 	}
 	if (rc != 0) {
 		for (uint16_t i = 0; i < params->n_workers; i++)
@@ -552,6 +562,8 @@ dp_if_stats(const struct dp *dp, uint16_t if_idx, struct dp_if_stats *out)
 		out->from_host += ctr_get(&c->from_host[if_idx]);
 		out->handed_off += ctr_get(&c->handed_off[if_idx]);
 		out->frags_steered += ctr_get(&c->frags_steered[if_idx]);
+		out->esp_steered += ctr_get(&c->esp_steered[if_idx]);
+		out->reassembled += ctr_get(&c->reassembled[if_idx]);
 		for (int r = 1; r < PKT_DROP_COUNT; r++)
 			out->drops[r] += ctr_get(
 			    &c->drops[(size_t)if_idx * PKT_DROP_COUNT + r]);

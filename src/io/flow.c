@@ -14,6 +14,9 @@
  * ports) leave a flow on its worker, and SNAT can pick a port whose reply
  * comes back to the worker that owns the flow:
  *
+ *   ESP (proto 50) with SPI != 0    h = fold(xor of both addresses ^ SPI)
+ *   UDP to 4500, UDP length >= 12,  h = the same, the SPI being the first
+ *   first payload word != 0         four payload bytes (RFC 3948 ESP)
  *   TCP, UDP, SCTP, UDP-Lite        h = sport ^ dport
  *   ICMP(v6) echo-like (ct's set)   h = identifier
  *   ICMP(v6) error                  h of the quoted packet (one level)
@@ -25,7 +28,12 @@
  *
  *   queue = ((h * 0x9E3779B1) mod 2^32 >> 16) mod n
  *
- * Every rule is symmetric, so both directions of a flow meet on one queue.
+ * Every rule but the SPI's is symmetric, so both directions of a flow meet
+ * on one queue.  The SPI's rule is for inbound SAs: each has one owner,
+ * whose anti-replay window no other worker touches (docs/ipsec.md).  It
+ * applies to the outer packet only (not the one an ICMP error quotes),
+ * and the UDP length, not the frame's, says whether a SPI is there: a
+ * keepalive is one byte however much Ethernet padding follows it.
  * All fragments of a datagram land on one queue (the addresses), but not
  * necessarily on the queue of the same flow's unfragmented packets.  Flows
  * between the same two ports share a queue whatever their addresses (many
@@ -54,6 +62,8 @@
 #define FLOW_PROTO_UDPLITE	136
 #define FLOW_MUL		0x9E3779B1u
 #define FLOW_IP4_FRAG_MASK	0x3fff	/* MF and offset, not DF */
+#define FLOW_ESP_UDP_PORT	4500	/* RFC 3948 */
+#define FLOW_ESP_UDP_MIN	12	/* UDP header and a SPI */
 
 static bool
 flow_l4_has_ports(uint8_t proto)
@@ -80,11 +90,17 @@ flow_icmp_error(uint8_t l3, uint8_t type)
 	    type == 12;
 }
 
+/*
+ * Both addresses xor-ed, and the SPI (0 when none), folded to 16 bits.
+ * The SPI is mixed first: SPIs set by hand are often consecutive, and
+ * consecutive values xor-ed in unmixed step the queue by a constant
+ * (40503 for each, 3 mod 9: a third of 9 queues).
+ */
 static uint32_t
 flow_addr_h(const struct io_flow_key *k)
 {
 	unsigned words = k->l3 == PKT_L3_IP6 ? 4 : 1;
-	uint32_t a = 0;
+	uint32_t a = ntohl(k->spi_be) * FLOW_MUL;
 
 	for (unsigned i = 0; i < words; i++)
 		a ^= hg_rd32be(k->src + 4 * i) ^ hg_rd32be(k->dst + 4 * i);
@@ -99,7 +115,7 @@ flow_h(const struct io_flow_key *k)
 	switch (k->l3) {
 	case PKT_L3_IP4:
 	case PKT_L3_IP6:
-		if (k->is_fragment)
+		if (k->is_fragment || k->spi_be != 0)
 			return flow_addr_h(k);
 		if (flow_l4_has_ports(k->proto))
 			return ntohs(k->sport_be) ^ ntohs(k->dport_be);
@@ -157,10 +173,19 @@ flow_key_l4(struct hg_rd *r, size_t l4, struct io_flow_key *k, bool outer)
 {
 	uint8_t l3 = k->l3, type;
 
+	if (outer && k->proto == IPPROTO_ESP_) {
+		k->spi_be = htonl(hg_rd_be32(r, l4));
+		return false;		/* the addresses too */
+	}
 	if (flow_l4_has_ports(k->proto)) {
 		k->sport_be = htons(hg_rd_be16(r, l4));
 		k->dport_be = htons(hg_rd_be16(r, l4 + 2));
-		return true;
+		if (!outer || k->proto != IPPROTO_UDP_ ||
+		    ntohs(k->dport_be) != FLOW_ESP_UDP_PORT ||
+		    hg_rd_be16(r, l4 + 4) < FLOW_ESP_UDP_MIN)
+			return true;
+		k->spi_be = htonl(hg_rd_be32(r, l4 + 8));
+		return k->spi_be == 0;	/* IKE's marker: by ports */
 	}
 	if (k->proto != (l3 == PKT_L3_IP6 ? IPPROTO_ICMPV6_ : IPPROTO_ICMP_))
 		return false;
@@ -291,9 +316,15 @@ enum flow_label {
 	FL_V4_IN,		/* the IPv4 packet an ICMP error quotes */
 	FL_V4_ERR,
 	FL_V4_ADDR,
+	FL_V4_SPI,		/* the addresses xor-ed onto A (the SPI) */
+	FL_V4_ESP,
+	FL_V4_UDP,
 	FL_V6,
 	FL_V6_IN,
 	FL_V6_ADDR,
+	FL_V6_SPI,
+	FL_V6_ESP,
+	FL_V6_UDP,
 	FL_PORTS,
 	FL_ID,
 	FL_FOLD,
@@ -380,6 +411,41 @@ fa_quote(struct flow_asm *a, enum flow_label to)
 	fa_ja(a, to);
 }
 
+/*
+ * After an outer header whose protocol (in A) may be ESP: ESP with a SPI,
+ * or UDP to 4500 with room for one whose first payload word is not zero,
+ * go to `spi` with the SPI, mixed, in A; ESP without a SPI to `addr`,
+ * other UDP to the ports.
+ */
+static void
+fa_spi_jumps(struct flow_asm *a, enum flow_label esp, enum flow_label udp)
+{
+	fa_jeq(a, IPPROTO_ESP_, esp, FL_NEXT);
+	fa_jeq(a, IPPROTO_UDP_, udp, FL_NEXT);
+}
+
+static void
+fa_spi_blocks(struct flow_asm *a, enum flow_label esp, enum flow_label udp,
+    enum flow_label addr, enum flow_label spi)
+{
+	fa_label(a, esp);
+	fa_ld_l4(a, BPF_W, 0);
+	fa_jeq(a, 0, addr, FL_NEXT);
+	fa_op(a, BPF_ALU | BPF_MUL | BPF_K, FLOW_MUL);
+	fa_ja(a, spi);
+
+	fa_label(a, udp);
+	fa_ld_l4(a, BPF_H, 2);
+	fa_jeq(a, FLOW_ESP_UDP_PORT, FL_NEXT, FL_PORTS);
+	fa_ld_l4(a, BPF_H, 4);
+	fa_jmp(a, BPF_JMP | BPF_JGE | BPF_K, FLOW_ESP_UDP_MIN, FL_NEXT,
+	    FL_PORTS);
+	fa_ld_l4(a, BPF_W, 8);
+	fa_jeq(a, 0, FL_PORTS, FL_NEXT);
+	fa_op(a, BPF_ALU | BPF_MUL | BPF_K, FLOW_MUL);
+	fa_ja(a, spi);
+}
+
 /* The IPv4 header at X (flow_key_ip4). */
 static void
 fa_ip4(struct flow_asm *a, bool outer)
@@ -394,6 +460,8 @@ fa_ip4(struct flow_asm *a, bool outer)
 	fa_op(a, BPF_ALU | BPF_ADD | BPF_X, 0);
 	fa_op(a, BPF_ST, FLOW_M_L4);
 	fa_op(a, BPF_LD | BPF_B | BPF_IND, 9);
+	if (outer)
+		fa_spi_jumps(a, FL_V4_ESP, FL_V4_UDP);
 	fa_ports_protos(a, FL_PORTS);
 	fa_jeq(a, IPPROTO_ICMP_, FL_NEXT, FL_V4_ADDR);
 	fa_ld_l4(a, BPF_B, 0);
@@ -411,6 +479,7 @@ fa_ip4(struct flow_asm *a, bool outer)
 	if (outer) {
 		fa_label(a, FL_V4_ERR);
 		fa_quote(a, FL_V4_IN);
+		fa_spi_blocks(a, FL_V4_ESP, FL_V4_UDP, FL_V4_ADDR, FL_V4_SPI);
 	}
 }
 
@@ -423,6 +492,8 @@ fa_ip6(struct flow_asm *a, bool outer)
 	fa_op(a, BPF_ALU | BPF_ADD | BPF_K, 40);
 	fa_op(a, BPF_ST, FLOW_M_L4);
 	fa_op(a, BPF_LD | BPF_B | BPF_IND, 6);
+	if (outer)
+		fa_spi_jumps(a, FL_V6_ESP, FL_V6_UDP);
 	fa_ports_protos(a, FL_PORTS);
 	fa_jeq(a, IPPROTO_ICMPV6_, FL_NEXT, FL_V6_ADDR);
 	fa_ld_l4(a, BPF_B, 0);
@@ -435,6 +506,7 @@ fa_ip6(struct flow_asm *a, bool outer)
 	fa_jeq(a, 0, FL_V6_ADDR, FL_NEXT);
 	fa_jmp(a, BPF_JMP | BPF_JGT | BPF_K, 4, FL_V6_ADDR, FL_NEXT);
 	fa_quote(a, FL_V6_IN);
+	fa_spi_blocks(a, FL_V6_ESP, FL_V6_UDP, FL_V6_ADDR, FL_V6_SPI);
 }
 
 /* M[TMP] ^= *(be32 *)(pkt + M[L3] + k) */
@@ -482,6 +554,7 @@ fa_program(struct flow_asm *a)
 
 	fa_label(a, FL_V4_ADDR);
 	fa_op(a, BPF_LD | BPF_IMM, 0);
+	fa_label(a, FL_V4_SPI);
 	fa_op(a, BPF_ST, FLOW_M_TMP);
 	fa_xor_word(a, 12);
 	fa_xor_word(a, 16);
@@ -489,6 +562,7 @@ fa_program(struct flow_asm *a)
 
 	fa_label(a, FL_V6_ADDR);
 	fa_op(a, BPF_LD | BPF_IMM, 0);
+	fa_label(a, FL_V6_SPI);
 	fa_op(a, BPF_ST, FLOW_M_TMP);
 	for (uint32_t k = 8; k < 40; k += 4)
 		fa_xor_word(a, k);

@@ -123,11 +123,22 @@ void io_port_stats(const struct io_port *port, struct io_port_stats *out);
  *   TCP, UDP, SCTP, UDP-Lite          sport ^ dport
  *   ICMP / ICMPv6 echo-like messages  the identifier
  *   ICMP / ICMPv6 errors              the flow they quote (one level)
+ *   ESP (IP protocol 50), and UDP     both addresses and the SPI, xor-ed
+ *   to port 4500 whose first four     (an SA's packets meet on one queue,
+ *   payload bytes (the SPI) are not   however they come: see below)
+ *   zero: ESP in UDP
  *   fragments, IPv6 with extension    both addresses, xor-ed (all pieces
  *   headers, other IP protocols, ARP  of one datagram meet on one queue)
  *   other EtherTypes                  queue 0
  *
- * Every rule is symmetric: both directions of a flow share a queue.
+ * Every rule but the SPI's is symmetric: both directions of a flow share
+ * a queue.  ESP's two directions are two SAs with two SPIs, each chosen
+ * by its receiver: so an inbound SA's anti-replay window has one owner,
+ * and the SAs between two peers spread over the workers.  ESP passing
+ * through (not for one of hexgate's SAs) is owned as the rules without
+ * the SPI say; src/dp/sa_steer.c hands it to that worker.  IKE's non-ESP
+ * marker (four zero bytes) and a NAT keepalive (one byte) on 4500 are
+ * ordinary UDP.
  */
 struct io_flow_key {
 	uint8_t  src[16];	/* IPv4 (and ARP's protocol addresses) in the
@@ -140,6 +151,8 @@ struct io_flow_key {
 				   after the fixed header */
 	bool     is_fragment;	/* IPv4 MF or offset, IPv6 fragment header */
 	uint8_t  pad;		/* always zero: keys compare as bytes */
+	uint32_t spi_be;	/* inbound ESP's SPI, or 0: then the rules
+				   above (conntrack's tuples have none) */
 };
 
 /* The queue of n_queues that frames with key k arrive on: 0 when

@@ -259,7 +259,9 @@ ip_input(struct ip_worker *w, const struct ip_tables *t, struct ip_vec *v,
 	for (uint16_t i = 0; i < v->n; i++) {
 		if (v->next[i] != IP_NEXT_RX)
 			continue;
-		if (i + HG_PREFETCH_AHEAD < v->n)
+		/* stages before (steering, reassembly) leave holes */
+		if (i + HG_PREFETCH_AHEAD < v->n &&
+		    v->pkts[i + HG_PREFETCH_AHEAD] != NULL)
 			hg_prefetch(v->pkts[i + HG_PREFETCH_AHEAD]->data);
 		v->next[i] = (uint8_t)ip_input_one(w, t, v->pkts[i], tx, now_ns);
 		if (v->next[i] == IP_NEXT_NONE)

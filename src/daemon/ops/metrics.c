@@ -95,6 +95,10 @@ prom_interfaces(struct prom *p, const struct dp *dp)
 		    "Host frames handed to the worker that owns their flow."),
 		IF_METRIC("frags_steered", frags_steered,
 		    "Fragments handed to the worker that owns their flow."),
+		IF_METRIC("esp_steered", esp_steered,
+		    "ESP handed to the worker that owns its SA or flow."),
+		IF_METRIC("reassembled", reassembled,
+		    "Outer ESP datagrams reassembled from fragments."),
 #undef IF_METRIC
 	};
 	const struct ip_tables *t = dp_tables(dp);

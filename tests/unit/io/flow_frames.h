@@ -40,6 +40,17 @@ enum ff_kind {
 	FF_VLAN_UDP4,		/* one 802.1Q tag */
 	FF_QINQ_UDP4,		/* two tags: queue 0 */
 	FF_OTHER_ETHERTYPE,	/* 0x88b5 */
+	/* ESP: reverse swaps the addresses and keeps the SPI and ports
+	 * (the same SA's packets seen from the other side's addresses) */
+	FF_ESP4,		/* SPI ff_spi(r) */
+	FF_ESP4_SPI0,		/* SPI 0: by addresses */
+	FF_ESP4_FRAG,		/* first fragment: by addresses */
+	FF_ESP6,
+	FF_ESP_UDP4,		/* to 4500, the same SPI as FF_ESP4 */
+	FF_ESP_UDP6,
+	FF_IKE_UDP4,		/* to 4500, non-ESP marker: by ports */
+	FF_KEEPALIVE4,		/* to 4500, one 0xff byte, padded frame */
+	FF_ESP_UDP4_SHORT,	/* UDP length 10 with a non-zero word after */
 	FF_KIND_COUNT
 };
 
@@ -56,7 +67,26 @@ static const char *const ff_kind_name[FF_KIND_COUNT] = {
 	[FF_IP6_HOPOPTS] = "ip6 hop-by-hop", [FF_ARP] = "arp",
 	[FF_VLAN_UDP4] = "vlan udp4", [FF_QINQ_UDP4] = "qinq udp4",
 	[FF_OTHER_ETHERTYPE] = "ethertype 0x88b5",
+	[FF_ESP4] = "esp4", [FF_ESP4_SPI0] = "esp4 spi 0",
+	[FF_ESP4_FRAG] = "esp4 fragment", [FF_ESP6] = "esp6",
+	[FF_ESP_UDP4] = "esp in udp4", [FF_ESP_UDP6] = "esp in udp6",
+	[FF_IKE_UDP4] = "ike on udp4 4500", [FF_KEEPALIVE4] = "nat keepalive4",
+	[FF_ESP_UDP4_SHORT] = "udp4 4500 too short for a spi",
 };
+
+/* Flow r's SPI: never zero. */
+static uint32_t
+ff_spi(uint32_t r)
+{
+	return ((r + 1) * 2654435761u) | 0x100;
+}
+
+/* The ESP-in-UDP source port of flow r: 4500, or a NAT's. */
+static uint16_t
+ff_natt_sport(uint32_t r)
+{
+	return r % 3 == 0 ? 4500 : (uint16_t)(1024 + r * 13);
+}
 
 static const uint8_t ff_dmac[6] = { 2, 0, 0, 0, 0x0a, 1 };
 
@@ -355,6 +385,54 @@ ff_build(uint8_t *f, enum ff_kind kind, uint32_t r, bool reverse,
 		off = ff_eth(f, smac, 0x0800, kind == FF_VLAN_UDP4 ? 1 : 2);
 		n = ff_ip4_ports(f + off, &fl, 17, reverse, 5, 0);
 		return ff_pad(f, off + n);
+	case FF_ESP4:
+	case FF_ESP4_SPI0:
+	case FF_ESP4_FRAG:
+		off = ff_eth(f, smac, 0x0800, 0);
+		n = ff_ip4(f + off, 5, 50, s4, d4,
+		    kind == FF_ESP4_FRAG ? 0x2000 : 0x4000, 24);
+		ff_put32(f + off + n, kind == FF_ESP4_SPI0 ? 0 : ff_spi(r));
+		ff_put32(f + off + n + 4, 1 + r);
+		memset(f + off + n + 8, 0xe5, 16);
+		return ff_pad(f, off + n + 24);
+	case FF_ESP6:
+		off = ff_eth(f, smac, 0x86dd, 0);
+		n = ff_ip6(f + off, 50, s6, d6, 24);
+		ff_put32(f + off + n, ff_spi(r));
+		ff_put32(f + off + n + 4, 1 + r);
+		memset(f + off + n + 8, 0xe5, 16);
+		return ff_pad(f, off + n + 24);
+	case FF_ESP_UDP4:
+	case FF_ESP_UDP6:
+	case FF_IKE_UDP4:
+	case FF_KEEPALIVE4:
+	case FF_ESP_UDP4_SHORT: {
+		unsigned pl = kind == FF_KEEPALIVE4 ? 1 :
+		    kind == FF_ESP_UDP4_SHORT ? 2 : 24;
+
+		if (kind == FF_ESP_UDP6) {
+			off = ff_eth(f, smac, 0x86dd, 0);
+			n = ff_ip6(f + off, 17, s6, d6, 8 + pl);
+		} else {
+			off = ff_eth(f, smac, 0x0800, 0);
+			n = ff_ip4(f + off, 5, 17, s4, d4, 0x4000, 8 + pl);
+		}
+		l4 = f + off + n;
+		ff_ports(l4, 17, ff_natt_sport(r), 4500);
+		ff_put16(l4 + 4, (uint16_t)(8 + pl));
+		if (kind == FF_KEEPALIVE4) {
+			l4[8] = 0xff;
+		} else if (kind == FF_ESP_UDP4_SHORT) {
+			/* what follows the datagram is not its payload */
+			l4[8] = 1, l4[9] = 2, l4[10] = 3, l4[11] = 4;
+			return ff_pad(f, off + n + 8 + 4);
+		} else {
+			ff_put32(l4 + 8, kind == FF_IKE_UDP4 ? 0 : ff_spi(r));
+			ff_put32(l4 + 12, 1 + r);
+			memset(l4 + 16, 0xe5, 16);
+		}
+		return ff_pad(f, off + n + 8 + pl);
+	}
 	case FF_OTHER_ETHERTYPE:
 	default:
 		off = ff_eth(f, smac, 0x88b5, 0);

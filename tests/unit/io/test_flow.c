@@ -268,6 +268,15 @@ static const struct {
 	{ "arp by its protocol addresses, as ip4", FF_ARP, FF_IP4_FRAG_FIRST },
 	{ "ip6 hop-by-hop by addresses, as ip6 fragments", FF_IP6_HOPOPTS,
 	  FF_IP6_FRAG },
+	{ "an SA's esp in udp4 meets its native esp4", FF_ESP_UDP4, FF_ESP4 },
+	{ "an SA's esp in udp6 meets its native esp6", FF_ESP_UDP6, FF_ESP6 },
+	{ "esp4 with spi 0 by addresses", FF_ESP4_SPI0, FF_IP4_FRAG_FIRST },
+	{ "esp4 fragments by addresses, as any", FF_ESP4_FRAG,
+	  FF_IP4_FRAG_FIRST },
+	{ "ike's marker on 4500: by ports, as keepalives", FF_IKE_UDP4,
+	  FF_KEEPALIVE4 },
+	{ "udp 4500 too short for a spi: by ports", FF_ESP_UDP4_SHORT,
+	  FF_KEEPALIVE4 },
 };
 
 static void
@@ -373,6 +382,63 @@ test_frame_key(void **state)
 	len = ff_build(f, FF_QINQ_UDP4, 42, false, smac);
 	io_frame_flow_key(f, len, &k);
 	assert_int_equal(k.l3, PKT_L3_NONE);
+}
+
+/*
+ * Inbound ESP: the key carries the SPI and the queue is the SPI's rule's;
+ * the SAs between two peers use every queue; what is not ESP on 4500
+ * goes by its ports.
+ */
+static void
+test_esp(void **state)
+{
+	uint8_t f[FF_FRAME_MAX];
+	struct io_flow_key k, want;
+	struct ff_flow fl;
+	uint16_t len;
+
+	for (uint32_t r = 0; r < 300; r++) {
+		ff_flow_of(r, &fl);
+		len = ff_build(f, FF_ESP4, r, false, smac);
+		io_frame_flow_key(f, len, &k);
+		want = key4(50, fl.a4, fl.b4, 0, 0);
+		want.spi_be = htonl(ff_spi(r));
+		assert_memory_equal(&k, &want, sizeof(k));
+
+		len = ff_build(f, FF_ESP_UDP4, r, false, smac);
+		io_frame_flow_key(f, len, &k);
+		want = key4(17, fl.a4, fl.b4, ff_natt_sport(r), 4500);
+		want.spi_be = htonl(ff_spi(r));
+		assert_memory_equal(&k, &want, sizeof(k));
+
+		/* IKE and keepalives: the ports, as conntrack's tuple */
+		want = key4(17, fl.a4, fl.b4, ff_natt_sport(r), 4500);
+		len = ff_build(f, FF_IKE_UDP4, r, false, smac);
+		io_frame_flow_key(f, len, &k);
+		assert_memory_equal(&k, &want, sizeof(k));
+		len = ff_build(f, FF_KEEPALIVE4, r, false, smac);
+		io_frame_flow_key(f, len, &k);
+		assert_memory_equal(&k, &want, sizeof(k));
+
+		len = ff_build(f, FF_ESP6, r, false, smac);
+		io_frame_flow_key(f, len, &k);
+		assert_int_equal(k.l3, PKT_L3_IP6);
+		assert_int_equal(ntohl(k.spi_be), ff_spi(r));
+		assert_memory_equal(k.src, fl.a6, 16);
+	}
+	/* many SAs between one pair of peers spread over the queues */
+	for (uint16_t n = 2; n <= 16; n++) {
+		uint32_t seen = 0;
+
+		for (uint32_t spi = 0x1000; spi < 0x1000 + 16u * n; spi++) {
+			k = key4(50, 0xc0000201, 0xcb007101, 0, 0);
+			k.spi_be = htonl(spi);
+			seen |= 1u << io_flow_queue(&k, n);
+		}
+		if (seen != (1u << n) - 1)
+			fail_msg("n=%u: %u SPIs of one peer miss a queue "
+			    "(0x%x)", n, 16u * n, seen);
+	}
 }
 
 /*
@@ -484,6 +550,7 @@ main(void)
 		cmocka_unit_test(test_same_queue),
 		cmocka_unit_test(test_queue_zero),
 		cmocka_unit_test(test_frame_key),
+		cmocka_unit_test(test_esp),
 		cmocka_unit_test(test_nat),
 		cmocka_unit_test(test_spread),
 	};

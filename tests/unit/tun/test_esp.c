@@ -27,6 +27,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1092,6 +1093,111 @@ test_seq_wrap(void **state)
 	}
 }
 
+/*
+ * Outbound SAs are shared by the workers: threads encrypting on one SA at
+ * once, each with its own worker state and pool, as src/dp does, never
+ * send one sequence number twice, and leave none out.
+ */
+#define SEQ_THREADS	4
+#define SEQ_BURSTS	4000
+
+static pthread_barrier_t seq_start;
+
+struct seq_thread {
+	struct esp_sa *sa;
+	uint64_t seqs[SEQ_BURSTS * PKT_BURST];
+	size_t n;
+	bool failed;
+};
+
+static void *
+seq_thread_main(void *arg)
+{
+	struct seq_thread *t = arg;
+	struct esp_worker *tw;
+	struct pkt_pool *tp;
+	uint8_t inner[60], f[ETH_HDR_LEN + 60];
+	size_t n = make_inner(inner, 4, sizeof(inner));
+
+	t->failed = pkt_pool_create(&tp, PKT_BURST) != 0 ||
+	    esp_worker_create(&tw) != 0;
+	pthread_barrier_wait(&seq_start);	/* all at once */
+	if (t->failed)
+		return NULL;
+	memset(f, 0, ETH_HDR_LEN);
+	f[12] = 0x08;
+	memcpy(f + ETH_HDR_LEN, inner, n);
+	for (int b = 0; b < SEQ_BURSTS && !t->failed; b++) {
+		struct pkt *ps[PKT_BURST];
+		uint8_t res[PKT_BURST];
+
+		for (int i = 0; i < PKT_BURST; i++) {
+			ps[i] = pkt_alloc(tp);
+			if (ps[i] == NULL || pkt_set_frame(ps[i], f,
+			    (uint16_t)(ETH_HDR_LEN + n)) != 0 ||
+			    pkt_parse(ps[i], NULL) != PKT_DROP_NONE)
+				t->failed = true;
+		}
+		if (t->failed)
+			break;
+		esp_encap_burst(tw, t->sa, ps, PKT_BURST, res);
+		for (int i = 0; i < PKT_BURST; i++) {
+			if (res[i] != ESP_R_OK ||
+			    pkt_parse(ps[i], NULL) != PKT_DROP_NONE ||
+			    ps[i]->l4_proto != IPPROTO_ESP_)
+				t->failed = true;
+			else
+				t->seqs[t->n++] = hg_rd32be(pkt_l4(ps[i]) + 4);
+			pkt_free(tp, ps[i]);
+		}
+	}
+	esp_worker_free(tw);
+	pkt_pool_destroy(tp);
+	return NULL;
+}
+
+static void
+test_seq_threads(void **state)
+{
+	static struct seq_thread th[SEQ_THREADS];
+	const size_t total = (size_t)SEQ_THREADS * SEQ_BURSTS * PKT_BURST;
+	pthread_t tid[SEQ_THREADS];
+	uint8_t *seen = calloc(total + 1, 1);
+	struct esp_sa *sa = sa_new(&round_specs[0], false);
+	struct esp_sa_stats st;
+
+	assert_non_null(seen);
+	assert_int_equal(pthread_barrier_init(&seq_start, NULL, SEQ_THREADS),
+	    0);
+	for (int i = 0; i < SEQ_THREADS; i++) {
+		memset(&th[i], 0, sizeof(th[i]));
+		th[i].sa = sa;
+		assert_int_equal(pthread_create(&tid[i], NULL,
+		    seq_thread_main, &th[i]), 0);
+	}
+	for (int i = 0; i < SEQ_THREADS; i++)
+		assert_int_equal(pthread_join(tid[i], NULL), 0);
+	for (int i = 0; i < SEQ_THREADS; i++) {
+		assert_false(th[i].failed);
+		for (size_t k = 0; k < th[i].n; k++) {
+			uint64_t q = th[i].seqs[k];
+
+			if (q == 0 || q > total || seen[q]++ != 0)
+				fail_msg("sequence number %llu sent %s",
+				    (unsigned long long)q, q == 0 ||
+				    q > total ? "out of range" : "twice");
+		}
+	}
+	for (size_t q = 1; q <= total; q++)
+		if (!seen[q])
+			fail_msg("sequence number %zu never sent", q);
+	esp_sa_stats(sa, &st);
+	assert_int_equal(st.seq_next, total + 1);
+	pthread_barrier_destroy(&seq_start);
+	free(seen);
+	esp_sa_free(sa);
+}
+
 static void
 test_lifetimes(void **state)
 {
@@ -1269,6 +1375,7 @@ main(void)
 		cmocka_unit_test(test_esn_wrap),
 		cmocka_unit_test(test_burst),
 		cmocka_unit_test(test_seq_wrap),
+		cmocka_unit_test(test_seq_threads),
 		cmocka_unit_test(test_lifetimes),
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_udp_demux),
