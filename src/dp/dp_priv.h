@@ -121,6 +121,8 @@ struct dp_worker {
 	/* ESP: the crypto library's state, and what the tunnels
 	 * decapsulated, to go through the stages again (pipeline.c). */
 	struct esp_worker *esp;		/* NULL: the crypto library failed */
+	uint64_t ka_check_ns;		/* worker 0: NAT keepalives looked at */
+	uint64_t ka_sent_ns[IP_IF_MAX];	/* ... and sent, by tunnel */
 	struct pkt_batch reentry;
 	struct ip_reass *reass;		/* outer fragments; NULL: no tunnel */
 };
@@ -235,6 +237,8 @@ void dp_fw_ct_info(const struct ct_table *ct, const struct ct_result *cr,
 /* tunnel.c: ESP into and out of the tunnel interfaces. */
 void dp_decap(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
     uint16_t hi);
+/* tunnel.c: worker 0 sends the NAT keepalives that are due. */
+void dp_nat_keepalives(struct dp_worker *w, uint64_t now_ns);
 /* pipeline.c: what the router made for a tunnel itself, encapsulated
  * and onto tx (after the stages, and after ip_poll()). */
 void dp_pipeline_own_encap(struct dp_worker *w, uint64_t now_ns);

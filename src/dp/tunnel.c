@@ -175,7 +175,7 @@ dp_decap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi)
 			 * ip input takes it as addressed to us. */
 			p->in_if = ti;
 			if (!ts_allow(p, tn->remote_ts, tn->n_remote,
-			    tn->local, tn->n_local)) {
+			    tn->local_ts, tn->n_local)) {
 				ip_drop(w->ipw, p, PKT_DROP_TUNNEL_SELECTOR);
 				continue;
 			}
@@ -303,7 +303,7 @@ dp_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi,
 				continue;
 			}
 			ip_drop(w->ipw, p, PKT_DROP_TUNNEL_OUT);
-		} else if (!ts_allow(p, tn->local, tn->n_local, tn->remote_ts,
+		} else if (!ts_allow(p, tn->local_ts, tn->n_local, tn->remote_ts,
 		    tn->n_remote)) {
 			ip_drop(w->ipw, p, PKT_DROP_TUNNEL_SELECTOR);
 		} else if (p->l3 == PKT_L3_IP4 &&
@@ -363,5 +363,86 @@ dp_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi,
 			v->next[i] = IP_NEXT_NEIGH;
 		}
 		ctr_add(&w->ctr.tx_pkts[ti], ok);
+	}
+}
+
+/* A NAT keepalive (RFC 3948 §2.3: one byte, 0xff, in UDP from 4500 to the
+ * peer's port) for tunnel tn, routed out; consumes nothing on failure. */
+static void
+keepalive_send(struct dp_worker *w, uint16_t ti, const struct dp_tunnel *tn,
+    uint64_t now_ns)
+{
+	struct pkt *p = pkt_alloc(w->pool);
+	bool v6 = tn->family == AF_INET6;
+	uint16_t l3_len = (uint16_t)((v6 ? IP6_HDR_LEN : IP4_HDR_LEN) + 9);
+	uint8_t *l3, *udp;
+	uint16_t c;
+
+	if (p == NULL)
+		return;
+	memset(p->data, 0, ETH_HDR_LEN + l3_len);
+	p->in_if = ti;
+	p->l3_off = ETH_HDR_LEN;
+	p->l3_len = l3_len;
+	p->len = (uint16_t)(ETH_HDR_LEN + l3_len);
+	l3 = p->data + ETH_HDR_LEN;
+	udp = l3 + (v6 ? IP6_HDR_LEN : IP4_HDR_LEN);
+	udp[0] = ESP_UDP_PORT >> 8;
+	udp[1] = ESP_UDP_PORT & 0xff;
+	udp[2] = (uint8_t)(tn->remote_port >> 8);
+	udp[3] = (uint8_t)tn->remote_port;
+	udp[5] = 9;
+	udp[8] = 0xff;
+	if (v6) {
+		struct ip6_hdr *ip = (struct ip6_hdr *)(void *)l3;
+
+		p->data[12] = 0x86;
+		p->data[13] = 0xdd;
+		l3[0] = 0x60;
+		ip->plen_be = htons(9);
+		ip->nxt = IPPROTO_UDP_;
+		ip->hlim = 64;
+		memcpy(ip->src, tn->local, 16);
+		memcpy(ip->dst, tn->remote, 16);
+		p->l3 = PKT_L3_IP6;
+		c = pkt_l4_csum6(ip, udp, 9, IPPROTO_UDP_);
+	} else {
+		struct ip4_hdr *ip = (struct ip4_hdr *)(void *)l3;
+
+		p->data[12] = 0x08;
+		ip->ver_ihl = 0x45;
+		ip->tot_len_be = htons(l3_len);
+		ip->frag_be = htons(IP4_DF);
+		ip->ttl = 64;
+		ip->proto = IPPROTO_UDP_;
+		memcpy(&ip->src_be, tn->local, 4);
+		memcpy(&ip->dst_be, tn->remote, 4);
+		pkt_ip4_set_csum(ip);
+		p->l3 = PKT_L3_IP4;
+		c = pkt_l4_csum4(ip, udp, 9, IPPROTO_UDP_);
+	}
+	if (c == 0)
+		c = 0xffff;	/* 0 would say "no checksum" */
+	memcpy(udp + 6, &c, 2);
+	p->l4_off = (uint16_t)(udp - p->data);
+	p->l4_proto = IPPROTO_UDP_;
+	ip_output(w->ipw, w->tables, p, &w->tx, now_ns);
+}
+
+void
+dp_nat_keepalives(struct dp_worker *w, uint64_t now_ns)
+{
+	const struct dp_tunnel *tt = w->tunnels->t;
+
+	if (now_ns - w->ka_check_ns < 1000000000ull)
+		return;		/* a look a second is enough */
+	w->ka_check_ns = now_ns;
+	for (uint16_t i = 0; i < w->tables->n_if; i++) {
+		if (tt[i].out == NULL || tt[i].keepalive_s == 0 ||
+		    now_ns - w->ka_sent_ns[i] <
+		    (uint64_t)tt[i].keepalive_s * 1000000000ull)
+			continue;
+		w->ka_sent_ns[i] = now_ns;
+		keepalive_send(w, i, &tt[i], now_ns);
 	}
 }

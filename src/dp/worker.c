@@ -151,6 +151,8 @@ dp_run_live(struct dp_worker *w)
 				got += dp_rx_one_port(w, i, now_ns);
 		}
 		ip_poll(w->ipw, t, &w->tx, now_ns);
+		if (w->id == 0)
+			dp_nat_keepalives(w, now_ns);
 		dp_pipeline_own_encap(w, now_ns);
 		dp_tx(w, now_ns);
 		dp_ct_poll(w, now_ns);
@@ -208,6 +210,8 @@ dp_run_replay(struct dp_worker *w)
 			rcu_thread_online();
 		}
 		ip_poll(w->ipw, t, &w->tx, now_ns);
+		if (w->id == 0)
+			dp_nat_keepalives(w, now_ns);
 		dp_pipeline_own_encap(w, now_ns);
 		dp_tx(w, now_ns);
 		dp_ct_poll(w, now_ns);

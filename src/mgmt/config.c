@@ -762,7 +762,7 @@ static const char *const tunnel_keys[] = {
 	"name", "type", "local", "remote", "encap", "remote_port", "mtu",
 	"addresses", "remote_subnets", "local_subnets", "esn", "mss_clamp",
 	"rekey_bytes", "rekey_packets", "life_bytes", "life_packets",
-	"host_tap", "sa_out", "sa_in", NULL
+	"host_tap", "nat_keepalive", "sa_out", "sa_in", NULL
 };
 
 /* The ESP overhead a tunnel's MTU leaves room for by default: outer
@@ -855,6 +855,7 @@ cfg_tunnel(struct cfg_ctx *c, const char *where, const json_t *obj)
 	memset(ifc, 0, sizeof(*ifc));
 	tn->remote_port = 4500;
 	tn->mss_clamp = HG_CFG_MSS_AUTO;
+	tn->keepalive_s = 20;
 	ifc->mtu_bytes = CFG_TUNNEL_MTU_DEFAULT;
 	ifc->tunnel = true;
 	snprintf(ifc->port, sizeof(ifc->port), "null");
@@ -955,6 +956,11 @@ cfg_tunnel(struct cfg_ctx *c, const char *where, const json_t *obj)
 				    (unsigned long long)*dst[k], keys[k + 2],
 				    (unsigned long long)*dst[k + 2]);
 			}
+	}
+	if ((v = json_object_get(obj, "nat_keepalive")) != NULL) {
+		ptr_key(p, sizeof(p), where, "nat_keepalive");
+		if (cfg_int(c, p, v, 0, 3600, &n))
+			tn->keepalive_s = (uint16_t)n;
 	}
 	if ((v = json_object_get(obj, "esn")) != NULL) {
 		ptr_key(p, sizeof(p), where, "esn");

@@ -95,6 +95,9 @@ struct hg_cfg_tunnel {
 	 * default: the tunnel's MTU less 40 for IPv4, 60 for IPv6), 0 off,
 	 * or that value. */
 	uint16_t mss_clamp;
+	/* encap udp: NAT keepalives every keepalive_s seconds (default 20,
+	 * strongSwan's); 0 none. */
+	uint16_t keepalive_s;
 	/* SA lifetimes in inner bytes and packets, per SA, as swanctl names
 	 * them: past rekey_* the control plane is told a rekey is due, at
 	 * life_* the SA stops.  0: no limit (sequence numbers still run

@@ -22,6 +22,7 @@
 # dropped and counted; TCP SYNs have their MSS clamped to the tunnel's
 # MTU both ways; the tunnel's own address is served by A's host through
 # a host TAP on the tunnel (ping, TCP), which a reload cannot take away;
+# the ESP-in-UDP tunnel sends NAT keepalives at its interval;
 # an SA past its rekey_packets and at its life_packets is
 # reported (log, ipsec sas) and then carries nothing; a reload adds a tunnel, which carries traffic,
 # (which then runs out its lifetimes) and removes it, while a ping
@@ -149,6 +150,7 @@ import json, sys
 c = json.load(open(sys.argv[1]))
 c["tunnels"][0]["addresses"] = ["10.255.0.1/30"]
 c["tunnels"][0]["host_tap"] = "hgt-ipsec0"
+c["tunnels"][1]["nat_keepalive"] = 1
 json.dump(c, open(sys.argv[1], "w"), indent=2)
 PY
 	# B's LAN has the UDP tunnel's subnet too; A routes it, B owns it.
@@ -452,6 +454,23 @@ PY
 	    ping_ok "$h2" 10.255.0.1
 }
 
+# A's ESP-in-UDP tunnel sends NAT keepalives (RFC 3948 2.3) every
+# second (nat_keepalive 1): B drops and counts them on its WAN.
+keepalive_ok() {
+	local n0 n1
+	b_keepalives() {
+		hxb --json show interfaces | /usr/bin/python3 -c '
+import json, sys
+i = {x["name"]: x for x in json.load(sys.stdin)["interfaces"]}["wan"]
+print(i["drops"].get("nat_keepalive", 0))'
+	}
+	n0=$(b_keepalives)
+	sleep 3.5
+	n1=$(b_keepalives)
+	echo "B's nat_keepalive drops: $n0 -> $n1"
+	[ "$((n1 - n0))" -ge 2 ] && [ "$((n1 - n0))" -le 5 ]
+}
+
 # ipsec0's counters, for "not reset by a reload".
 ipsec0_tx() {
 	hx --json show interfaces | /usr/bin/python3 -c '
@@ -537,6 +556,7 @@ check "FORWARD_CUST -i ipsec0 refuses what comes through the tunnel" forward_rul
 check "TCP SYNs through a tunnel have their MSS clamped, both ways" mss_ok
 check "a tunnel's host TAP: A's host answers ping and TCP over the tunnel" host_tap_ok
 check "a reload that takes a tunnel's host TAP away is refused, named" host_tap_reload_ok
+check "the ESP-in-UDP tunnel sends NAT keepalives at its interval" keepalive_ok
 check "the remote subnets are known through their tunnel only" known_bound_ok
 check "a decrypted packet outside the tunnel's selectors is dropped, counted" selector_ok
 check "a reload adds a tunnel and removes it; the other loses nothing" reload_ok
