@@ -855,7 +855,6 @@ cfg_tunnel(struct cfg_ctx *c, const char *where, const json_t *obj)
 	memset(ifc, 0, sizeof(*ifc));
 	tn->remote_port = 4500;
 	tn->mss_clamp = HG_CFG_MSS_AUTO;
-	tn->keepalive_s = 20;
 	ifc->mtu_bytes = CFG_TUNNEL_MTU_DEFAULT;
 	ifc->tunnel = true;
 	snprintf(ifc->port, sizeof(ifc->port), "null");

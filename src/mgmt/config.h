@@ -95,8 +95,10 @@ struct hg_cfg_tunnel {
 	 * default: the tunnel's MTU less 40 for IPv4, 60 for IPv6), 0 off,
 	 * or that value. */
 	uint16_t mss_clamp;
-	/* encap udp: NAT keepalives every keepalive_s seconds (default 20,
-	 * strongSwan's); 0 none. */
+	/* encap udp: NAT keepalives every keepalive_s seconds; 0 (the
+	 * default) none.  Only the end behind a NAT should send them: from
+	 * the other end they would take the NAT's port before its mapping
+	 * is made. */
 	uint16_t keepalive_s;
 	/* SA lifetimes in inner bytes and packets, per SA, as swanctl names
 	 * them: past rekey_* the control plane is told a rekey is due, at

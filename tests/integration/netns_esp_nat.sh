@@ -40,11 +40,11 @@
 #   - the site's tunnel names its own private address as "local", the
 #     hub's public address as "remote", "encap": "udp";
 #   - the site speaks first, and often enough to keep the NAT's mapping
-#     (Linux: 30 s before the first answer, 120 s after): hexgated sends no
-#     NAT keepalives (RFC 3948 §2.3) yet.  Until the mapping exists, what
-#     the hub sends to the NAT's port is the NAT's own, and may even leave
-#     behind a conntrack entry that takes the mapping's place.  So this test
-#     sends through natb from h2 first.
+#     (Linux: 30 s before the first answer, 120 s after): its tunnel sends
+#     NAT keepalives (RFC 3948 §2.3, "nat_keepalive", here every second),
+#     the first at start; the hub sends none.  Until the mapping exists,
+#     what the hub sends to the NAT's port is the NAT's own, and may even
+#     leave behind a conntrack entry that takes the mapping's place.
 #
 # Checks: ping and an 8 MiB TCP transfer (sha256 compared) in both
 # directions through each tunnel, IPv4 and IPv6 inside, the hub's counters
@@ -57,14 +57,12 @@
 # the wan, and not what leaves through a tunnel (the far hosts see h1's
 # own addresses).
 #
-# Not checked, because it fails until hexgated sends NAT keepalives: that
-# the hub still reaches h2 after the link has been idle for longer than
-# the NAT's UDP timeout.  To see it fail, set the NAT's
-# net.netfilter.nf_conntrack_udp_timeout and _udp_timeout_stream to 3,
-# and after the natb checks sleep 5 and ping h2 from h1: no answer, and
-# for the next 3 s not from h2 to h1 either (the hub's ping left an
-# unreplied entry at the NAT on 192.0.2.254:40500, which the site's
-# mapping then cannot take).
+# The site's keepalives reach the hub (counted there), and with the
+# NAT's UDP timeouts cut to 3 s the hub still reaches h2 after 6 s of
+# idle link: the keepalives kept the mapping.  (Without them: no answer,
+# and for the next 3 s not from h2 to h1 either, the hub's ping having
+# left an unreplied entry at the NAT on 192.0.2.254:40500 that the
+# site's mapping then cannot take.)
 #
 # Usage: netns_esp_nat.sh BUILD_DIR   (root; exits 77 when it cannot run)
 set -u
@@ -126,6 +124,10 @@ topology() {
 	nsx "$n" sysctl -q -w net.ipv4.ip_forward=1
 	nsx "$n" iptables -t nat -A POSTROUTING -o n-pub -s 172.16.0.0/24 \
 	    -p udp --sport 4500 -j MASQUERADE --to-ports "$NAT_PORT"
+	# A NAT that forgets an idle UDP mapping after 3 s: only the site's
+	# keepalives keep the tunnel's (idle_mapping_ok).
+	nsx "$n" sysctl -q -w net.netfilter.nf_conntrack_udp_timeout=3 \
+	    net.netfilter.nf_conntrack_udp_timeout_stream=3
 	host_setup "$h1" 1
 	host_setup "$h2" 2
 	host_setup "$h3" 3
@@ -241,7 +243,7 @@ EOF
   ],
   "tunnels": [
     { "name": "natb", "local": "172.16.0.2", "remote": "192.0.2.1",
-      "encap": "udp",
+      "encap": "udp", "nat_keepalive": 1,
       "remote_subnets": [ "10.1.0.0/24", "2001:db8:1::/64" ],
       "sa_out": $(sa $SPI_BA $cha ba), "sa_in": $(sa $SPI_AB $cha ab) }
   ],
@@ -477,6 +479,9 @@ EOF
 	b_hub=$(udp_esp 172.16.0.2 4500 192.0.2.1 4500 "$SPI_BA")
 	hub_b=$(udp_esp 192.0.2.1 4500 172.16.0.2 4500 "$SPI_AB")
 	nat_hub=$(udp_esp 192.0.2.254 "$NAT_PORT" 192.0.2.1 4500 "$SPI_BA")
+	# B's NAT keepalives: one byte, 0xff, in UDP from 4500.
+	local ka_priv="src host 172.16.0.2 and udp src port 4500 and udp[4:2] = 9 and udp[8] = 0xff"
+	local ka_pub="src host 192.0.2.254 and udp src port $NAT_PORT and udp[4:2] = 9 and udp[8] = 0xff"
 	hub_nat=$(udp_esp 192.0.2.1 4500 192.0.2.254 "$NAT_PORT" "$SPI_AB")
 	a_c=$(esp4 192.0.2.1 192.0.2.3 "$SPI_AC")
 	c_a=$(esp4 192.0.2.3 192.0.2.1 "$SPI_CA")
@@ -485,13 +490,14 @@ EOF
 	# Inside the NAT: B's own address and port 4500, both ways.
 	want "$priv" "B -> hub ESP-in-UDP, B's address and port" "$b_hub" &&
 	want "$priv" "hub -> B ESP-in-UDP" "$hub_b" &&
-	only "$priv" "that ESP-in-UDP" "($b_hub) or ($hub_b)" &&
+	only "$priv" "that ESP-in-UDP, and B's keepalives" \
+	    "($b_hub) or ($hub_b) or ($ka_priv)" &&
 	# Outside: the NAT's address and port, the hub answering to them
 	# (and ESP to C, which the bridge may flood here).
 	want "$pub" "NAT -> hub from 192.0.2.254:$NAT_PORT" "$nat_hub" &&
 	want "$pub" "hub -> NAT to 192.0.2.254:$NAT_PORT" "$hub_nat" &&
-	only "$pub" "that ESP-in-UDP, or ESP" \
-	    "($nat_hub) or ($hub_nat) or ip proto 50 or ip6 proto 50" &&
+	only "$pub" "that ESP-in-UDP, or ESP, and B's keepalives" \
+	    "($nat_hub) or ($hub_nat) or ($ka_pub) or ip proto 50 or ip6 proto 50" &&
 	# C's link: native ESP, IPv4 and IPv6 outer, both ways.
 	want "$cw" "hub -> C ESP over IPv4" "$a_c" &&
 	want "$cw" "C -> hub ESP over IPv4" "$c_a" &&
@@ -539,6 +545,30 @@ masq_tunnel_ok() {
 	    grep -q . || { echo "the MASQUERADE rule counted nothing"; return 1; }
 }
 
+# B's keepalives (every second) cross the NAT; the hub drops and counts
+# them on its wan.
+keepalive_ok() {
+	local n0 n1
+	hub_keepalives() {
+		hx --json show interfaces | /usr/bin/python3 -c '
+import json, sys
+i = {x["name"]: x for x in json.load(sys.stdin)["interfaces"]}["wan"]
+print(i["drops"].get("nat_keepalive", 0))'
+	}
+	n0=$(hub_keepalives)
+	sleep 3.5
+	n1=$(hub_keepalives)
+	echo "the hub's nat_keepalive drops: $n0 -> $n1"
+	[ "$((n1 - n0))" -ge 2 ]
+}
+
+# The NAT forgets an idle UDP mapping after 3 s here; 6 s without
+# traffic, and the hub still reaches h2 through it.
+idle_mapping_ok() {
+	sleep 6
+	ping_ok "$h1" 10.2.0.2
+}
+
 sites_alive_ok() {
 	local p
 	alive_ok || return 1
@@ -566,5 +596,9 @@ check "POSTROUTING_CUST -o wan MASQUERADE rewrites what leaves by the wan" \
     masq_wan_ok
 check "... and not what leaves through a tunnel: far hosts see h1's addresses" \
     masq_tunnel_ok
+check "the site behind the NAT sends NAT keepalives; the hub counts them" \
+    keepalive_ok
+check "keepalives keep the NAT's mapping over an idle spell past its timeout" \
+    idle_mapping_ok
 check "the three hexgateds still running" sites_alive_ok
 finish
