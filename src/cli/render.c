@@ -386,12 +386,117 @@ tree_print(const json_t *obj, int indent, FILE *out)
 	return i == n ? 0 : -ENOMEM;
 }
 
+static const struct col known_cols[] = {
+	{ "PREFIX", "prefix", false },
+	{ "FROM", "from", false },
+	{ "THROUGH", "through", false },
+};
+
+/* show firewall: the counters as a tree, the known networks a table. */
 static int
-render_tree(const json_t *resp, FILE *out)
+render_firewall(const json_t *resp, FILE *out)
 {
+	json_t *rest;
+	int rc;
+
 	if (json_object_size(resp) == 0)
 		return 1;
-	return tree_print(resp, 0, out);
+	if ((rest = json_deep_copy(resp)) == NULL)
+		return 1;
+	json_object_del(rest, "known_networks");
+	rc = tree_print(rest, 0, out);
+	json_decref(rest);
+	if (rc == 0 && json_is_array(json_object_get(resp, "known_networks"))) {
+		fputs("known networks:\n", out);
+		rc = render_table(resp, "known_networks", known_cols,
+		    HG_ARRAY_SIZE(known_cols), false, out);
+	}
+	return rc;
+}
+
+static const struct col sa_cols[] = {
+	{ "TUNNEL", "tunnel", false },
+	{ "DIR", "direction", false },
+	{ "SPI", "spi", false },
+	{ "ALGORITHM", "algorithm", false },
+	{ "ENCAP", "encap", false },
+	{ "SRC", "src", false },
+	{ "DST", "dst", false },
+	{ "PACKETS", "packets", true },
+	{ "BYTES", "bytes", true },
+	{ "REPLAY", "replay", true },
+	{ "INTEGRITY", "integrity", true },
+	{ "STATE", "state", false },
+};
+
+/* A tunnel's selectors, "a, b" or "any". */
+static void
+subnets_print(const json_t *arr, FILE *out)
+{
+	const json_t *v;
+	size_t i;
+
+	if (json_array_size(arr) == 0)
+		fputs("any", out);
+	json_array_foreach(arr, i, v)
+		fprintf(out, "%s%s", i ? ", " : "", json_string_value(v) ?
+		    json_string_value(v) : "?");
+}
+
+/* ipsec sas: one row an SA, its state in words; each tunnel's selectors
+ * under its last SA; the SAs due a rekey and expired, ever. */
+static int
+render_sas(const json_t *resp, FILE *out)
+{
+	const json_t *tunnels = json_object_get(resp, "tunnels"), *tn, *sa;
+	json_t *rows = json_array();
+	struct table t = { .cols = sa_cols, .ncols = HG_ARRAY_SIZE(sa_cols) };
+	size_t i, j, r = 0;
+	int rc;
+
+	if (!json_is_array(tunnels) || rows == NULL) {
+		json_decref(rows);
+		return 1;
+	}
+	json_array_foreach(tunnels, i, tn)
+		json_array_foreach(json_object_get(tn, "sas"), j, sa) {
+			json_t *row = json_deep_copy(sa);
+
+			json_object_set(row, "tunnel",
+			    json_object_get(tn, "tunnel"));
+			json_object_set_new(row, "state", json_string(
+			    json_is_true(json_object_get(sa, "dead")) ?
+			    "expired" : json_is_true(json_object_get(sa,
+			    "soft_expired")) ? "rekey-due" : "active"));
+			json_array_append_new(rows, row);
+		}
+	if ((rc = table_fill(&t, rows)) == 0) {
+		json_array_foreach(tunnels, i, tn) {
+			char *buf = NULL;
+			size_t len = 0, n = json_array_size(json_object_get(tn,
+			    "sas"));
+			FILE *f;
+
+			if (n == 0 || (f = open_memstream(&buf, &len)) == NULL)
+				continue;
+			fputs("  selectors: local ", f);
+			subnets_print(json_object_get(tn, "local_subnets"), f);
+			fputs(" <-> remote ", f);
+			subnets_print(json_object_get(tn, "remote_subnets"), f);
+			fputc('\n', f);
+			fclose(f);
+			r += n;
+			t.trailers[r - 1] = buf;
+		}
+		table_print(&t, out);
+		fprintf(out, "SAs due a rekey: %" JSON_INTEGER_FORMAT
+		    ", expired: %" JSON_INTEGER_FORMAT "\n",
+		    json_integer_value(json_object_get(resp, "rekeys_due")),
+		    json_integer_value(json_object_get(resp, "expired")));
+	}
+	table_free(&t);
+	json_decref(rows);
+	return rc;
 }
 
 static const struct col flow_cols[] = {
@@ -554,7 +659,8 @@ static const struct {
 	{ "status", render_keys },
 	{ "metrics", render_text },
 	{ "token create", render_keys },
-	{ "show firewall", render_tree },
+	{ "show firewall", render_firewall },
+	{ "ipsec sas", render_sas },
 	{ "show conntrack", render_conntrack },
 	{ "nat show", render_conntrack },
 	{ "reload", render_reload },

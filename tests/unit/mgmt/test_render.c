@@ -105,6 +105,43 @@ static const struct render_case cases[] = {
 	  "{\"ok\":true}", "" },
 	{ "an element deleted says nothing", "sets del a 10.0.0.1",
 	  "{\"ok\":true}", "" },
+	{ "show firewall: the known networks as a table after the tree",
+	  "show firewall",
+	  "{\"rules\":1,\"known_networks\":["
+	  "{\"prefix\":\"10.0.1.0/24\",\"from\":\"configuration\","
+	  "\"through\":\"any\"},{\"prefix\":\"10.20.0.0/16\","
+	  "\"from\":\"tunnel\",\"through\":\"ipsec0\"}]}",
+	  "rules: 1\n"
+	  "known networks:\n"
+	  "PREFIX        FROM           THROUGH\n"
+	  "10.0.1.0/24   configuration  any\n"
+	  "10.20.0.0/16  tunnel         ipsec0\n" },
+	{ "ipsec sas: an SA a row, state in words, selectors under each tunnel",
+	  "ipsec sas",
+	  "{\"rekeys_due\":1,\"expired\":1,\"tunnels\":[{\"tunnel\":\"ipsec0\","
+	  "\"remote_subnets\":[\"10.20.0.0/16\",\"10.21.0.0/16\"],"
+	  "\"local_subnets\":[],\"sas\":["
+	  "{\"spi\":\"0x00001001\",\"direction\":\"out\",\"algorithm\":"
+	  "\"aes-gcm-16\",\"encap\":\"esp\",\"src\":\"192.0.2.1\",\"dst\":"
+	  "\"192.0.2.7\",\"packets\":9,\"bytes\":900,\"replay\":0,"
+	  "\"integrity\":0,\"soft_expired\":true,\"dead\":true},"
+	  "{\"spi\":\"0x00002001\",\"direction\":\"in\",\"algorithm\":"
+	  "\"aes-gcm-16\",\"encap\":\"esp\",\"src\":\"192.0.2.7\",\"dst\":"
+	  "\"192.0.2.1\",\"packets\":8,\"bytes\":800,\"replay\":2,"
+	  "\"integrity\":1,\"soft_expired\":true,\"dead\":false}]},"
+	  "{\"tunnel\":\"udp0\",\"remote_subnets\":[],\"local_subnets\":"
+	  "[\"10.1.0.0/24\"],\"sas\":[{\"spi\":\"0x00001002\",\"direction\":"
+	  "\"out\",\"algorithm\":\"chacha20-poly1305\",\"encap\":\"udp\","
+	  "\"src\":\"192.0.2.1\",\"dst\":\"192.0.2.8\",\"packets\":0,"
+	  "\"bytes\":0,\"replay\":0,\"integrity\":0,\"soft_expired\":false,"
+	  "\"dead\":false}]}]}",
+	  "TUNNEL  DIR  SPI         ALGORITHM          ENCAP  SRC        DST        PACKETS  BYTES  REPLAY  INTEGRITY  STATE\n"
+	  "ipsec0  out  0x00001001  aes-gcm-16         esp    192.0.2.1  192.0.2.7        9    900       0          0  expired\n"
+	  "ipsec0  in   0x00002001  aes-gcm-16         esp    192.0.2.7  192.0.2.1        8    800       2          1  rekey-due\n"
+	  "  selectors: local any <-> remote 10.20.0.0/16, 10.21.0.0/16\n"
+	  "udp0    out  0x00001002  chacha20-poly1305  udp    192.0.2.1  192.0.2.8        0      0       0          0  active\n"
+	  "  selectors: local 10.1.0.0/24 <-> remote any\n"
+	  "SAs due a rekey: 1, expired: 1\n" },
 	{ "show firewall: sorted, nested, aligned per level", "show firewall",
 	  "{\"verdicts\":{\"INPUT\":{\"policy_drop\":3,\"accept\":10},"
 	  "\"FORWARD\":{}},\"rules\":12,"
