@@ -466,7 +466,10 @@ static int
 io_null_open(struct io_port *port, const char *args, char *err,
     size_t err_len)
 {
-	port->n_rx_queues = port->n_queues;
+	/* Nothing ever arrives: no receive queue, so no worker polls it
+	 * and an idle worker can sleep (a queue with no file descriptor
+	 * made dp_idle_wait() spin). */
+	port->n_rx_queues = 0;
 	return 0;
 }
 
