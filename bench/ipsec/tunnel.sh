@@ -33,6 +33,9 @@
 #   RUNS=3        runs; each measures every configuration once
 #   TCP_S=10      seconds of iperf3 (one stream, h1 -> h2) a measurement
 #   ONLY="..."    the configurations to measure, of: ssw plain esp
+#   OLD_BUILD=DIR also "hexgate esp old": the tunnel with DIR's hexgated,
+#                 after "hexgate esp" in every run (the code before a
+#                 change against BUILD_DIR's, as bench/forward/latency.sh)
 #   STRONGSWAN_SCRIPT=PATH   the strongSwan recipe (default
 #                 ../shared/interop/strongswan-ikev2-psk.sh beside the
 #                 checkout); without it, or without charon, strongSwan is
@@ -58,6 +61,7 @@
 #   tunnel hexgate esp: X Gbit/s
 #   ratio hexgate/strongswan: R (goal >= 5)
 #   ratio tunnel/untunnelled: R (goal >= 0.70)
+# and with OLD_BUILD the same two ratios for "hexgate esp old".
 #
 # On 2 shared CPUs every figure moves with what else runs: compare the
 # ratios of one run, not figures across runs.
@@ -71,6 +75,7 @@ build=${1:-}
 runs=${RUNS:-3}
 tcp_s=${TCP_S:-10}
 only=${ONLY:-ssw plain esp}
+old_build=${OLD_BUILD:-}
 perf_dir=${PERF_DIR:-}
 ssw=${STRONGSWAN_SCRIPT:-$top/../shared/interop/strongswan-ikev2-psk.sh}
 
@@ -81,6 +86,13 @@ die() {
 
 [ -n "$build" ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
 build=$(cd "$build" 2>/dev/null && pwd) || die "no build dir $1"
+if [ -n "$old_build" ]; then
+	old_build=$(cd "$old_build" 2>/dev/null && pwd) ||
+	    die "OLD_BUILD=$OLD_BUILD: no such build dir"
+	[ -x "$old_build/src/daemon/hexgated" ] ||
+	    die "$old_build/src/daemon/hexgated missing (build it first)"
+	case " $only " in *" esp "*) only="${only/esp/esp espold}" ;; esac
+fi
 [ "$(id -u)" = 0 ] || die "needs root (network namespaces, veth, AF_PACKET)"
 for t in ip ping ethtool iperf3 /usr/bin/python3; do
 	command -v "$t" >/dev/null ||
@@ -88,7 +100,7 @@ for t in ip ping ethtool iperf3 /usr/bin/python3; do
 done
 [ "$tcp_s" -gt 0 ] 2>/dev/null || die "TCP_S=$tcp_s: want whole seconds > 0"
 for k in $only; do
-	case $k in ssw|plain|esp) ;; *) die "ONLY: unknown configuration $k (ssw plain esp)" ;; esac
+	case $k in ssw|plain|esp|espold) ;; *) die "ONLY: unknown configuration $k (ssw plain esp)" ;; esac
 done
 if [ -n "$perf_dir" ]; then
 	command -v perf >/dev/null || die "PERF_DIR set but perf not found"
@@ -96,9 +108,9 @@ if [ -n "$perf_dir" ]; then
 	perf_dir=$(cd "$perf_dir" && pwd)
 fi
 prepare=$top/scripts/hg-port-prepare
-hexgated=$build/src/daemon/hexgated
 hexctl=$build/src/cli/hexctl
-[ -x "$hexgated" ] || die "$hexgated missing (build first)"
+[ -x "$build/src/daemon/hexgated" ] ||
+    die "$build/src/daemon/hexgated missing (build first)"
 case " $only " in
 *" ssw "*)
 	if [ ! -x "$ssw" ]; then
@@ -255,12 +267,13 @@ write_configs() {
 	done
 }
 
-# start_site NS SITE CONF: hexgated; its pid in a_pid or b_pid (SITE)
-# as soon as it runs, so that cleanup stops it whatever happens next.
+# start_site NS SITE CONF BUILD: BUILD's hexgated; its pid in a_pid or
+# b_pid (SITE) as soon as it runs, so that cleanup stops it whatever
+# happens next.
 start_site() {
-	local ns=$1 me=$2 conf=$3 pid i
+	local ns=$1 me=$2 conf=$3 bin=$4/src/daemon/hexgated pid i
 	rm -f "$tmp/$me.sock"
-	(cd "$tmp" && exec ip netns exec "$ns" "$hexgated" -c "$conf") \
+	(cd "$tmp" && exec ip netns exec "$ns" "$bin" -c "$conf") \
 	    >/dev/null 2>>"$tmp/$me.log" &
 	pid=$!
 	eval "${me}_pid=$pid"
@@ -289,9 +302,10 @@ print("#   site %s: " % sys.argv[1] + "; ".join(
 	done
 }
 
+# hexgated_on CONFIG BUILD: both sites, CONFIG plain or esp.
 hexgated_on() {
-	start_site "$a" a "$tmp/a-$1.json"
-	start_site "$b" b "$tmp/b-$1.json"
+	start_site "$a" a "$tmp/a-$1.json" "$2"
+	start_site "$b" b "$tmp/b-$1.json" "$2"
 }
 
 # The kernels route; the ports keep hg-port-prepare's offloads.
@@ -432,6 +446,7 @@ label_of() {
 	ssw) echo "strongswan" ;;
 	plain) echo "untunnelled" ;;
 	esp) echo "hexgate esp" ;;
+	espold) echo "hexgate esp old" ;;
 	esac
 }
 
@@ -449,8 +464,12 @@ for i in $(seq "$runs"); do
 			measure "$(label_of ssw)" ssw
 			strongswan_off
 			;;
-		plain|esp)
-			hexgated_on "$k"
+		plain|esp|espold)
+			if [ "$k" = espold ]; then
+				hexgated_on esp "$old_build"
+			else
+				hexgated_on "$k" "$build"
+			fi
 			measure "$(label_of "$k")" "$k"
 			hg_counters
 			stop_hexgated
@@ -459,8 +478,13 @@ for i in $(seq "$runs"); do
 	done
 done
 
-for k in ssw plain esp; do
+keys="ssw plain esp"
+[ -n "$old_build" ] && keys="$keys espold"
+for k in $keys; do
 	echo "tunnel $(label_of "$k"): $(med "$k") Gbit/s"
 done
-echo "ratio hexgate/strongswan: $(ratio "$(med esp)" "$(med ssw)") (goal >= 5)"
-echo "ratio tunnel/untunnelled: $(ratio "$(med esp)" "$(med plain)") (goal >= 0.70)"
+for k in $keys; do
+	case $k in esp) o= ;; espold) o=" old" ;; *) continue ;; esac
+	echo "ratio hexgate$o/strongswan: $(ratio "$(med "$k")" "$(med ssw)") (goal >= 5)"
+	echo "ratio tunnel$o/untunnelled: $(ratio "$(med "$k")" "$(med plain)") (goal >= 0.70)"
+done
