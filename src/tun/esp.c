@@ -350,6 +350,36 @@ out:
 	return rc;
 }
 
+int
+esp_sa_move(struct esp_sa **out, struct esp_sa *old, const uint8_t dst[16],
+    uint16_t udp_dport)
+{
+	size_t size = (sizeof(*old) + HG_CACHE_LINE - 1) &
+	    ~(size_t)(HG_CACHE_LINE - 1);
+	struct esp_sa *sa;
+	uint64_t last;
+	bool dead;
+
+	if (old->inbound)
+		return -EINVAL;
+	dead = atomic_load_explicit(&old->dead, memory_order_relaxed);
+	if ((sa = aligned_alloc(HG_CACHE_LINE, size)) == NULL)
+		return -ENOMEM;
+	/* The old one hands out no sequence number from here: what a worker
+	 * still sends through it until the grace period ends is refused
+	 * (seq_wrap), and the copy goes on from the last one it gave. */
+	last = atomic_exchange_explicit(&old->seq_last, UINT64_MAX,
+	    memory_order_relaxed);
+	memcpy(sa, old, sizeof(*sa));
+	atomic_store_explicit(&sa->seq_last, last, memory_order_relaxed);
+	atomic_store_explicit(&sa->dead, dead, memory_order_relaxed);
+	memcpy(sa->dst, dst, 16);
+	if (udp_dport != 0)
+		sa->udp_dport = udp_dport;
+	*out = sa;
+	return 0;
+}
+
 void
 esp_sa_free(struct esp_sa *sa)
 {

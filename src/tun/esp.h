@@ -105,6 +105,17 @@ struct esp_worker;		/* opaque; one per worker */
 /* Control thread.  -EINVAL (*why says which field), -ENOMEM. */
 int esp_sa_create(struct esp_sa **out, const struct esp_sa_config *c,
     const char **why) HG_MUST_CHECK;
+/*
+ * Control thread: a copy of the outbound SA old toward another peer
+ * address (same family) and, for ESP in UDP, port (0: the same): the
+ * peer moved behind a NAT, or its NAT changed the mapping.  Keys,
+ * counters and lifetimes carry over, and the sequence numbers go on:
+ * old takes none from here (what is still sent through it is refused),
+ * so none is used twice.  Publish the copy, then free old after the
+ * grace period.  -EINVAL for an inbound SA, -ENOMEM.
+ */
+int esp_sa_move(struct esp_sa **out, struct esp_sa *old,
+    const uint8_t dst[16], uint16_t udp_dport) HG_MUST_CHECK;
 /* Wipes the keys and frees.  Control thread, once no worker holds sa
  * (after an RCU grace period). */
 void esp_sa_free(struct esp_sa *sa);

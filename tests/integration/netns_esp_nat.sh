@@ -72,7 +72,7 @@ prog=netns_esp_nat
 
 need_build_dir "${1:-}"
 need_root "network namespaces, veth, a bridge, iptables NAT, AF_PACKET"
-need_tools ip ping socat sha256sum timeout ss tcpdump iptables
+need_tools ip ping socat sha256sum timeout ss tcpdump iptables conntrack
 need_netns
 need_programs
 
@@ -569,6 +569,42 @@ idle_mapping_ok() {
 	ping_ok "$h1" 10.2.0.2
 }
 
+# The NAT changes its mapping (40500 -> 40501: a rule changed, the old
+# entry gone); B's next keepalive makes the new one.  A reload that says
+# so on the hub moves natb's outbound SA to the new port: traffic goes
+# on, with the same SAs (their counters and sequence numbers go on), not
+# new ones.
+peer_move_ok() {
+	local before after
+	nat_sas() {
+		hx --json ipsec sas | /usr/bin/python3 -c '
+import json, sys
+t = {x["tunnel"]: x for x in json.load(sys.stdin)["tunnels"]}["natb"]
+print([s for s in t["sas"] if s["direction"] == "out"][0]["seq_next"])'
+	}
+	before=$(nat_sas)
+	nsx "$n" iptables -t nat -D POSTROUTING -o n-pub -s 172.16.0.0/24 \
+	    -p udp --sport 4500 -j MASQUERADE --to-ports "$NAT_PORT" &&
+	nsx "$n" iptables -t nat -A POSTROUTING -o n-pub -s 172.16.0.0/24 \
+	    -p udp --sport 4500 -j MASQUERADE --to-ports "$((NAT_PORT + 1))" &&
+	nsx "$n" conntrack -D -p udp --orig-port-src 4500 >/dev/null 2>&1
+	sleep 1.5		# B's next keepalive maps 40501
+	! nsx "$h1" ping -n -c 1 -W 1 10.2.0.2 >/dev/null ||
+	    { echo "still through the old port?"; return 1; }
+	sed -i "s/\"remote_port\": $NAT_PORT,/\"remote_port\": $((NAT_PORT + 1)),/" "$conf"
+	hx reload || return 1
+	ping_ok "$h1" 10.2.0.2 || return 1
+	after=$(nat_sas)
+	echo "natb out seq_next $before -> $after"
+	[ "$after" -gt "$before" ] || { echo "the SA started again"; return 1; }
+	grep "tunnel natb: peer moved to 192.0.2.254 port $((NAT_PORT + 1))" \
+	    "$tmp/hexgated.log" || { echo "no move logged"; return 1; }
+	if grep 'tunnel natb changed' "$tmp/hexgated.log"; then
+		echo "new SAs were made"
+		return 1
+	fi
+}
+
 sites_alive_ok() {
 	local p
 	alive_ok || return 1
@@ -600,5 +636,7 @@ check "the site behind the NAT sends NAT keepalives; the hub counts them" \
     keepalive_ok
 check "keepalives keep the NAT's mapping over an idle spell past its timeout" \
     idle_mapping_ok
+check "the NAT changes its port: a reload moves the SA there, sequence going on" \
+    peer_move_ok
 check "the three hexgateds still running" sites_alive_ok
 finish

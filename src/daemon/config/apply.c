@@ -255,6 +255,7 @@ hg_stage_publish(struct hg_daemon *d, struct hg_staged *st)
 		if (i >= d->cfg->n_ifs || !d->cfg->ifs[i].tunnel)
 			dp_if_clear(d->dp, i);
 	}
+	hg_tunnels_move(st->cfg, st->tun, st->dpt);
 	dp_tunnels_swap(d->dp, st->dpt);
 	dp_tables_swap(d->dp, st->t);
 	dp_fw_swap(d->dp, st->fw);

@@ -13,6 +13,7 @@
  * tunnel whose entry or key files are unchanged keeps its SAs; a changed
  * one gets new SAs in the same slot; a new one takes a free slot.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -386,6 +387,53 @@ hg_tunnels_place(const struct hg_config *old, struct hg_config *cfg,
 	return 0;
 }
 
+/* Whether o and tn are the same tunnel but for the peer's address (of
+ * the same family) and port: *moved then says whether those differ. */
+static bool
+same_but_peer(const struct hg_cfg_tunnel *o, const struct hg_cfg_tunnel *tn,
+    bool *moved)
+{
+	struct hg_cfg_tunnel a = *o;
+
+	*moved = false;
+	if (a.remote.family != tn->remote.family)
+		return false;
+	a.remote = tn->remote;
+	a.remote_port = tn->remote_port;
+	if (memcmp(&a, tn, sizeof(a)) != 0)
+		return false;
+	*moved = memcmp(o, tn, sizeof(*o)) != 0;
+	return true;
+}
+
+void
+hg_tunnels_move(const struct hg_config *cfg, struct hg_tunnels *next,
+    struct dp_tunnels *dpt)
+{
+	for (uint16_t k = 0; k < cfg->n_tunnels; k++) {
+		const struct hg_cfg_tunnel *tn = &cfg->tunnels[k];
+		uint16_t i = tn->if_idx;
+		struct esp_sa *moved;
+		char a[INET6_ADDRSTRLEN];
+
+		if (!next->move[i])
+			continue;
+		next->move[i] = false;
+		inet_ntop(tn->remote.family, tn->remote.addr, a, sizeof(a));
+		if (esp_sa_move(&moved, next->dp.t[i].out, tn->remote.addr,
+		    tn->udp ? tn->remote_port : 0) != 0) {
+			hg_log_warnx("tunnel %s: out of memory moving its SA to "
+			    "%s; it still sends to the old address", tn->name,
+			    a);
+			continue;
+		}
+		next->dp.t[i].out = moved;
+		dpt->t[i].out = moved;
+		hg_log_info("tunnel %s: peer moved to %s port %u; SAs kept, "
+		    "sequence numbers go on", tn->name, a, tn->remote_port);
+	}
+}
+
 int
 hg_tunnels_stage(struct hg_daemon *d, const struct hg_config *old,
     const struct hg_config *cfg, const struct hg_tunnels *cur,
@@ -400,9 +448,10 @@ hg_tunnels_stage(struct hg_daemon *d, const struct hg_config *old,
 		uint16_t i = tn->if_idx;
 		uint8_t dg[2][HG_TUNNEL_DIGEST_LEN];
 
-		/* Kept: the same entry in the same slot, and key files
-		 * that still hold the same keys. */
-		if (o != NULL && memcmp(o, tn, sizeof(*o)) == 0 &&
+		/* Kept: the same entry in the same slot (but for where the
+		 * peer is: then the outbound SA moves, at the publish), and
+		 * key files that still hold the same keys. */
+		if (o != NULL && same_but_peer(o, tn, &next->move[i]) &&
 		    sa_make(d, tn, false, NULL, dg[0], err, err_len) == 0 &&
 		    sa_make(d, tn, true, NULL, dg[1], err, err_len) == 0 &&
 		    memcmp(dg, cur->digest[i], sizeof(dg)) == 0) {
@@ -413,6 +462,7 @@ hg_tunnels_stage(struct hg_daemon *d, const struct hg_config *old,
 			    sizeof(next->told[i]));
 			continue;
 		}
+		next->move[i] = false;		/* new SAs, made for where it is */
 		if ((rc = tunnel_make(d, cfg, tn, next, err, err_len)) != 0) {
 			hg_tunnels_unstage(next, cur);
 			return rc;
@@ -440,9 +490,12 @@ hg_tunnels_commit(const struct hg_config *old, const struct hg_config *cfg,
 		const struct dp_tunnel *o = &cur->dp.t[cfg->tunnels[k].if_idx];
 		const struct dp_tunnel *n = &next->dp.t[cfg->tunnels[k].if_idx];
 
-		if (n->out != o->out)
-			tunnel_log(&cfg->tunnels[k], o->out == NULL ?
-			    " added" : " changed, new SAs");
+		/* A moved peer's tunnel has a new outbound SA only (and
+		 * said so); new SAs both ways are a new or changed one. */
+		if (n->in != o->in)
+			tunnel_log(&cfg->tunnels[k], tunnel_named(old,
+			    cfg->tunnels[k].name) == NULL ? " added" :
+			    " changed, new SAs");
 	}
 	next->rekeys_due = cur->rekeys_due;
 	next->expired = cur->expired;

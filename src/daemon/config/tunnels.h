@@ -19,6 +19,7 @@ struct hg_tunnels {
 	struct dp_tunnels dp;
 	uint8_t digest[IP_IF_MAX][2][HG_TUNNEL_DIGEST_LEN];	/* out, in */
 	uint8_t told[IP_IF_MAX][2];	/* HG_TUNNEL_TOLD_*, out and in */
+	bool move[IP_IF_MAX];		/* staged: the peer moved */
 	uint64_t rekeys_due, expired;	/* SAs reported so, ever */
 };
 
@@ -41,6 +42,12 @@ int hg_tunnels_place(const struct hg_config *old, struct hg_config *cfg,
 int hg_tunnels_stage(struct hg_daemon *d, const struct hg_config *old,
     const struct hg_config *cfg, const struct hg_tunnels *cur,
     struct hg_tunnels *next, char *err, size_t err_len);
+/* At the publish, before next goes to the data plane (dpt, its copy):
+ * the outbound SA of a tunnel whose peer moved is moved with it
+ * (esp_sa_move), sequence numbers going on; the old one is freed by
+ * hg_tunnels_commit(). */
+void hg_tunnels_move(const struct hg_config *cfg, struct hg_tunnels *next,
+    struct dp_tunnels *dpt);
 /* Once the data plane runs next (dp_tunnels_swap() returned): frees the
  * SAs of cur that next dropped, logs what changed from old to cfg, and
  * next becomes cur. */

@@ -800,6 +800,49 @@ test_outer_header(void **state)
 	esp_sa_free(out);
 }
 
+/* A peer moved (esp_sa_move): the copy sends to the new address with the
+ * next sequence numbers and the inbound SA takes them in order; the old
+ * SA gives no number again. */
+static void
+test_move(void **state)
+{
+	const struct sa_spec *sp = &round_specs[0];
+	struct esp_sa *out = sa_new(sp, false), *in = sa_new(sp, true), *moved;
+	uint8_t inner[100], dst[16] = { 203, 0, 113, 9 };
+	size_t n = make_inner(inner, 4, 100), el;
+	struct esp_sa_stats st;
+	struct pkt *p;
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		p = pkt_inner(inner, n);
+		assert_int_equal(encap1(out, p), ESP_R_OK);
+		assert_int_equal(decap1(in, p), ESP_R_OK);
+		pkt_free(pool, p);
+	}
+	assert_int_equal(esp_sa_move(&moved, in, dst, 0), -EINVAL);
+	assert_int_equal(esp_sa_move(&moved, out, dst, 0), 0);
+	p = pkt_inner(inner, n);
+	assert_int_equal(encap1(moved, p), ESP_R_OK);
+	assert_int_equal(ntohl(((struct ip4_hdr *)pkt_l3(p))->dst_be),
+	    0xcb007109);
+	/* Sequence number 4: the one after the old SA's last. */
+	assert_int_equal(ntohl(*(const uint32_t *)(const void *)
+	    (esp_of(p, &el) + 4)), 4);
+	assert_int_equal(decap1(in, p), ESP_R_OK);
+	pkt_free(pool, p);
+	/* The old SA takes no number any more. */
+	p = pkt_inner(inner, n);
+	assert_int_not_equal(encap1(out, p), ESP_R_OK);
+	pkt_free(pool, p);
+	esp_sa_stats(moved, &st);
+	assert_int_equal(st.pkts, 4);		/* the counters carried over */
+	assert_int_equal(st.seq_next, 5);
+	esp_sa_free(moved);
+	esp_sa_free(out);
+	esp_sa_free(in);
+}
+
 /* ---- drops ---- */
 
 /* A verified ESP packet whose plaintext is exactly pt (trailer
@@ -1370,6 +1413,7 @@ main(void)
 		cmocka_unit_test(test_replay_esn),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_outer_header),
+		cmocka_unit_test(test_move),
 		cmocka_unit_test(test_drops),
 		cmocka_unit_test(test_replay_window_not_moved_by_forgery),
 		cmocka_unit_test(test_esn_wrap),
