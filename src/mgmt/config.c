@@ -762,7 +762,7 @@ static const char *const tunnel_keys[] = {
 	"name", "type", "local", "remote", "encap", "remote_port", "mtu",
 	"addresses", "remote_subnets", "local_subnets", "esn", "mss_clamp",
 	"rekey_bytes", "rekey_packets", "life_bytes", "life_packets",
-	"host_tap", "nat_keepalive", "sa_out", "sa_in", NULL
+	"host_tap", "nat_keepalive", "policy", "sa_out", "sa_in", NULL
 };
 
 /* The ESP overhead a tunnel's MTU leaves room for by default: outer
@@ -960,6 +960,14 @@ cfg_tunnel(struct cfg_ctx *c, const char *where, const json_t *obj)
 		ptr_key(p, sizeof(p), where, "nat_keepalive");
 		if (cfg_int(c, p, v, 0, 3600, &n))
 			tn->keepalive_s = (uint16_t)n;
+	}
+	if ((v = json_object_get(obj, "policy")) != NULL) {
+		ptr_key(p, sizeof(p), where, "policy");
+		if (json_is_boolean(v))
+			tn->policy = json_is_true(v);
+		else
+			cfg_err(c, p, "expected true or false, not %s",
+			    json_type_name(v));
 	}
 	if ((v = json_object_get(obj, "esn")) != NULL) {
 		ptr_key(p, sizeof(p), where, "esn");

@@ -91,6 +91,7 @@ struct hg_cfg_tunnel {
 	bool udp;			/* ESP-in-UDP (RFC 3948), else ESP */
 	uint16_t remote_port;		/* udp: the peer's port, default 4500 */
 	bool esn;			/* 64-bit sequence numbers */
+	bool policy;			/* remote_subnets routed to it */
 	/* TCP MSS clamping of SYNs both ways: HG_CFG_MSS_AUTO (the
 	 * default: the tunnel's MTU less 40 for IPv4, 60 for IPv6), 0 off,
 	 * or that value. */

@@ -167,8 +167,9 @@ c["firewall"]["known_networks"] += ["10.2.1.0/24", "10.2.7.0/24"]
 c["interfaces"][0]["addresses"].append("10.2.7.1/24")
 json.dump(c, open(sys.argv[1], "w"), indent=2)
 PY
-	# The same with a third tunnel, ipsec1 (AES-128-GCM), between
-	# 10.1.2.0/24 (A's LAN gains it) and 10.2.2.0/24 (B's gains it).
+	# The same with a third tunnel, ipsec1 (AES-128-GCM, "policy": its
+	# selectors route), between 10.1.2.0/24 (A's LAN gains it) and
+	# 10.2.2.0/24 (B's gains it).
 	key gcm1-ab 000102030405060708090a0b0c0d0e0f01020304
 	key gcm1-ba 0f0e0d0c0b0a0908070605040302010004030201
 	/usr/bin/python3 - "$conf" "$conf_b" <<'PY'
@@ -181,11 +182,10 @@ for f, me, peer, out, inn, key_out, key_in in (
     c["tunnels"].insert(0, {
         "name": "ipsec1", "local": me, "remote": peer,
         "remote_subnets": ["10.2.2.0/24" if a else "10.1.2.0/24"],
-        "rekey_packets": 3, "life_packets": 8,
+        "rekey_packets": 3, "life_packets": 8, "policy": True,
         "sa_out": {"spi": out, "alg": "aes128gcm", "key_file": key_out + ".key"},
         "sa_in": {"spi": inn, "alg": "aes128gcm", "key_file": key_in + ".key"}})
-    c["routes"].append({"prefix": "10.2.2.0/24" if a else "10.1.2.0/24",
-                        "interface": "ipsec1"})
+    # No route: a policy tunnel routes its remote subnets to itself.
     c["interfaces"][0]["addresses"].append("10.1.2.1/24" if a else "10.2.2.1/24")
     if a:
         c["firewall"]["known_networks"].append("10.1.2.0/24")
@@ -492,6 +492,8 @@ reload_ok() {
 	cp "$conf.3" "$conf"; cp "$conf_b.3" "$conf_b"
 	hx reload && hxb reload || return 1
 	hx show interfaces | grep '^ipsec1 ' || { echo "no ipsec1"; return 1; }
+	hx show routes | grep -E '^10\.2\.2\.0/24 +- +ipsec1 ' ||
+	    { echo "the policy tunnel's subnet is not routed to it"; return 1; }
 	nsx "$h1" ping -n -c 3 -i 0.2 -W 2 -I 10.1.2.2 10.2.2.2 ||
 	    { echo "ipsec1 carries nothing"; return 1; }
 	hx --json ipsec sas | grep -q '"ipsec1"' || return 1

@@ -20,6 +20,57 @@
 #include "tunnels.h"
 #include "versions.h"
 
+/* Whether a configured route names prefix p (host bits aside). */
+static bool
+route_configured(const struct hg_config *cfg, const struct hg_prefix *p)
+{
+	for (uint32_t r = 0; r < cfg->n_routes; r++) {
+		const struct hg_prefix *d = &cfg->routes[r].dst;
+		uint8_t full = p->len_bits / 8, rest = p->len_bits % 8;
+
+		if (d->a.family != p->a.family || d->len_bits != p->len_bits ||
+		    memcmp(d->a.addr, p->a.addr, full) != 0)
+			continue;
+		if (rest == 0 || ((d->a.addr[full] ^ p->a.addr[full]) &
+		    (uint8_t)(0xff << (8 - rest))) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A policy tunnel ("policy": true): its remote subnets are routed to it,
+ * so its selectors alone decide what enters it.  A configured route of
+ * the same prefix wins; one that clashes with a connected network is an
+ * error that names the subnet.
+ */
+static int
+tunnel_routes(const struct hg_config *cfg, struct ip_tables *t, char *err,
+    size_t err_len)
+{
+	char why[256];
+
+	for (uint16_t k = 0; k < cfg->n_tunnels; k++) {
+		const struct hg_cfg_tunnel *tn = &cfg->tunnels[k];
+
+		for (uint8_t j = 0; tn->policy && j < tn->n_remote; j++) {
+			const struct hg_prefix *p = &tn->remote_subnets[j];
+
+			if (route_configured(cfg, p))
+				continue;
+			if (ip_tables_add_route(t, p->a.family, p->a.addr,
+			    p->len_bits, NULL, tn->if_idx, false, why,
+			    sizeof(why)) != 0) {
+				snprintf(err, err_len, "/tunnels/%u/remote_subnets"
+				    "/%u: %s (a policy tunnel routes its remote "
+				    "subnets to itself)", k, j, why);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
 struct ip_tables *
 hg_build_tables(const struct hg_config *cfg, const uint8_t macs[][ETH_ALEN],
     struct io_port *const *ports, char *err, size_t err_len)
@@ -72,6 +123,8 @@ hg_build_tables(const struct hg_config *cfg, const uint8_t macs[][ETH_ALEN],
 			goto fail;
 		}
 	}
+	if (tunnel_routes(cfg, t, err, err_len) != 0)
+		goto fail;
 	return t;
 fail:
 	ip_tables_free(t);
