@@ -246,6 +246,35 @@ finish() {
 	exit $?
 }
 
+# drop_count SOCK IF REASON: how many frames the hexgated on SOCK dropped
+# on interface IF for REASON (0 when none).
+drop_count() {
+	"$hexctl" -s "$1" --json show interfaces | /usr/bin/python3 -c '
+import json, sys
+i = {x["name"]: x for x in json.load(sys.stdin)["interfaces"]}[sys.argv[1]]
+print(i["drops"].get(sys.argv[2], 0))' "$2" "$3"
+}
+
+# start_site NAME NS SOCK: hexgated on $tmp/NAME.json in NS, its log
+# $tmp/NAME.log; returns once its control socket answers.
+site_pids=()
+start_site() {
+	local pid _
+	(cd "$tmp" && exec ip netns exec "$2" "$hexgated" -c "$tmp/$1.json") \
+	    2>"$tmp/$1.log" &
+	pid=$!
+	bg_pids+=("$pid")
+	site_pids+=("$pid")
+	for _ in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || fatal "site $1 starts" \
+		    "hexgated $1 exited: $(tail -n 3 "$tmp/$1.log")"
+		[ -S "$3" ] && "$hexctl" -s "$3" show interfaces >/dev/null 2>&1 &&
+		    return 0
+		sleep 0.1
+	done
+	fatal "site $1 starts" "control socket not answering after 10 s"
+}
+
 # ping_ok NS DST: 3 echoes; the first may be lost to neighbour resolution
 # (RFC 1812 lets a router drop a packet while it resolves), so 2 of 3 pass.
 ping_ok() {

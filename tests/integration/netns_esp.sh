@@ -49,7 +49,6 @@ netns=("$h1" "$a" "$b" "$h2")
 begin_run
 sock_b=$tmp/b.sock
 conf_b=$tmp/b.json
-b_pid=
 
 topology() {
 	set -ex
@@ -195,21 +194,6 @@ PY
 
 hxb() {
 	"$hexctl" -s "$sock_b" "$@"
-}
-
-start_b() {
-	(cd "$tmp" && exec ip netns exec "$b" "$hexgated" -c "$conf_b") \
-	    2>"$tmp/b.log" &
-	b_pid=$!
-	bg_pids+=("$b_pid")
-	local i
-	for i in $(seq 100); do
-		kill -0 "$b_pid" 2>/dev/null || fatal "site B starts" \
-		    "hexgated B exited: $(tail -n 3 "$tmp/b.log")"
-		[ -S "$sock_b" ] && hxb show interfaces >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	fatal "site B starts" "control socket not answering after 10 s"
 }
 
 interfaces_ok() {
@@ -458,15 +442,9 @@ PY
 # second (nat_keepalive 1): B drops and counts them on its WAN.
 keepalive_ok() {
 	local n0 n1
-	b_keepalives() {
-		hxb --json show interfaces | /usr/bin/python3 -c '
-import json, sys
-i = {x["name"]: x for x in json.load(sys.stdin)["interfaces"]}["wan"]
-print(i["drops"].get("nat_keepalive", 0))'
-	}
-	n0=$(b_keepalives)
+	n0=$(drop_count "$sock_b" wan nat_keepalive)
 	sleep 3.5
-	n1=$(b_keepalives)
+	n1=$(drop_count "$sock_b" wan nat_keepalive)
 	echo "B's nat_keepalive drops: $n0 -> $n1"
 	[ "$((n1 - n0))" -ge 2 ] && [ "$((n1 - n0))" -le 5 ]
 }
@@ -530,7 +508,7 @@ make_topology
 write_configs
 head -c 8388608 /dev/urandom >"$tmp/in.bin"
 start_hexgated "$a"
-start_b
+start_site b "$b" "$sock_b"
 # A second configuration of A's for the loose key: another socket, so it
 # cannot take the running one's.
 # (and no host TAP: the running one holds it).

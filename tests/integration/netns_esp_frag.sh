@@ -46,7 +46,6 @@ netns=("$h1" "$a" "$r1" "$r2" "$b" "$h2")
 begin_run
 sock_b=$tmp/b.sock
 conf_b=$tmp/b.json
-b_pid=
 
 # A router that clears DF on the tunnels' packets, so that what does not
 # fit its next link is fragmented rather than refused.
@@ -172,21 +171,6 @@ hxb() {
 	"$hexctl" -s "$sock_b" "$@"
 }
 
-start_b() {
-	(cd "$tmp" && exec ip netns exec "$b" "$hexgated" -c "$conf_b") \
-	    2>"$tmp/b.log" &
-	b_pid=$!
-	bg_pids+=("$b_pid")
-	local i
-	for i in $(seq 100); do
-		kill -0 "$b_pid" 2>/dev/null || fatal "site B starts" \
-		    "hexgated B exited: $(tail -n 3 "$tmp/b.log")"
-		[ -S "$sock_b" ] && hxb show interfaces >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	fatal "site B starts" "control socket not answering after 10 s"
-}
-
 # ping_big NS DST SIZE: 3 echoes of SIZE bytes of payload, 2 must return.
 ping_big() {
 	local out rx
@@ -280,7 +264,8 @@ make_topology
 write_configs
 head -c 8388608 /dev/urandom >"$tmp/in.bin"
 start_hexgated "$a"
-start_b
+start_site b "$b" "$sock_b"
+b_pid=${site_pids[0]}
 # The first packets wait for both sites' neighbours: not a check.
 nsx "$h1" ping -n -c 3 -i 0.3 -W 1 10.2.0.2 >/dev/null 2>&1
 check "ping h1 -> h2 through native ESP" ping_ok "$h1" 10.2.0.2

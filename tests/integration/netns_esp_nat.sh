@@ -88,7 +88,6 @@ netns=("$h1" "$a" "$w" "$n" "$b" "$h2" "$c" "$h3")
 begin_run
 sock_b=$tmp/b.sock
 sock_c=$tmp/c.sock
-site_pids=()
 
 # The port the NAT gives the site's UDP 4500 on its public side.
 NAT_PORT=40500
@@ -285,25 +284,6 @@ EOF
   "firewall": { "known_networks": [ $KNOWN ] }
 }
 EOF
-}
-
-# start_site NAME NS SOCK: hexgated on $tmp/NAME.json in NS, its log
-# $tmp/NAME.log; returns once its control socket answers.
-start_site() {
-	local pid _
-	(cd "$tmp" && exec ip netns exec "$2" "$hexgated" -c "$tmp/$1.json") \
-	    2>"$tmp/$1.log" &
-	pid=$!
-	bg_pids+=("$pid")
-	site_pids+=("$pid")
-	for _ in $(seq 100); do
-		kill -0 "$pid" 2>/dev/null || fatal "site $1 starts" \
-		    "hexgated $1 exited: $(tail -n 3 "$tmp/$1.log")"
-		[ -S "$3" ] && "$hexctl" -s "$3" show interfaces >/dev/null 2>&1 &&
-		    return 0
-		sleep 0.1
-	done
-	fatal "site $1 starts" "control socket not answering after 10 s"
 }
 
 # hub_pkts TUNNEL: the hub's "rx tx" packet counts on TUNNEL.
@@ -549,15 +529,9 @@ masq_tunnel_ok() {
 # them on its wan.
 keepalive_ok() {
 	local n0 n1
-	hub_keepalives() {
-		hx --json show interfaces | /usr/bin/python3 -c '
-import json, sys
-i = {x["name"]: x for x in json.load(sys.stdin)["interfaces"]}["wan"]
-print(i["drops"].get("nat_keepalive", 0))'
-	}
-	n0=$(hub_keepalives)
+	n0=$(drop_count "$sock" wan nat_keepalive)
 	sleep 3.5
-	n1=$(hub_keepalives)
+	n1=$(drop_count "$sock" wan nat_keepalive)
 	echo "the hub's nat_keepalive drops: $n0 -> $n1"
 	[ "$((n1 - n0))" -ge 2 ]
 }
