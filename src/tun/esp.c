@@ -381,6 +381,14 @@ esp_sa_move(struct esp_sa **out, struct esp_sa *old, const uint8_t dst[16],
 }
 
 void
+esp_sa_set_peer_shown(struct esp_sa *sa, const uint8_t peer[16])
+{
+	/* Only printing reads an inbound SA's outer addresses. */
+	if (sa->inbound)
+		memcpy(sa->src, peer, 16);
+}
+
+void
 esp_sa_free(struct esp_sa *sa)
 {
 	if (sa == NULL)

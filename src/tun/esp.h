@@ -116,6 +116,9 @@ int esp_sa_create(struct esp_sa **out, const struct esp_sa_config *c,
  */
 int esp_sa_move(struct esp_sa **out, struct esp_sa *old,
     const uint8_t dst[16], uint16_t udp_dport) HG_MUST_CHECK;
+/* Control thread: the peer address an inbound SA shows (its SPI chose it,
+ * the address is for esp_sa_format_json() only), after a move. */
+void esp_sa_set_peer_shown(struct esp_sa *sa, const uint8_t peer[16]);
 /* Wipes the keys and frees.  Control thread, once no worker holds sa
  * (after an RCU grace period). */
 void esp_sa_free(struct esp_sa *sa);

@@ -554,7 +554,9 @@ peer_move_ok() {
 		hx --json ipsec sas | /usr/bin/python3 -c '
 import json, sys
 t = {x["tunnel"]: x for x in json.load(sys.stdin)["tunnels"]}["natb"]
-print([s for s in t["sas"] if s["direction"] == "out"][0]["seq_next"])'
+s = {s["direction"]: s for s in t["sas"]}
+assert s["out"]["dst"] == s["in"]["src"], "out and in show other peers"
+print(s["out"]["seq_next"])'
 	}
 	before=$(nat_sas)
 	nsx "$n" iptables -t nat -D POSTROUTING -o n-pub -s 172.16.0.0/24 \

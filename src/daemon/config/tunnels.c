@@ -429,6 +429,7 @@ hg_tunnels_move(const struct hg_config *cfg, struct hg_tunnels *next,
 		}
 		next->dp.t[i].out = moved;
 		dpt->t[i].out = moved;
+		esp_sa_set_peer_shown(next->dp.t[i].in, tn->remote.addr);
 		hg_log_info("tunnel %s: peer moved to %s port %u; SAs kept, "
 		    "sequence numbers go on", tn->name, a, tn->remote_port);
 	}
