@@ -424,19 +424,15 @@ ike_msg_find(const struct ike_msg *m, uint8_t type, unsigned from)
 	return NULL;
 }
 
-enum ike_udp_kind
-ike_udp4500_classify(const uint8_t *p, size_t len, const uint8_t **ike,
+int
+ike_nonesp_strip(const uint8_t *p, size_t len, const uint8_t **ike,
     size_t *ike_len)
 {
-	if (len == 1 && p[0] == 0xff)
-		return IKE_UDP_KEEPALIVE;
-	if (len < IKE_NON_ESP_MARKER_LEN)
-		return IKE_UDP_INVALID;
-	if (get32(p) != 0)
-		return IKE_UDP_ESP;	/* an SPI is never 0 (RFC 4303 §2.1) */
+	if (len < IKE_NON_ESP_MARKER_LEN || get32(p) != 0)
+		return -1;
 	*ike = p + IKE_NON_ESP_MARKER_LEN;
 	*ike_len = len - IKE_NON_ESP_MARKER_LEN;
-	return IKE_UDP_IKE;
+	return 0;
 }
 
 size_t

@@ -248,19 +248,14 @@ const struct ike_payload *ike_msg_find(const struct ike_msg *m, uint8_t type,
     unsigned from);
 
 /*
- * UDP 4500 (RFC 3948 §2): an IKE message follows four zero bytes (the
- * non-ESP marker), a single 0xff byte is a NAT keepalive, anything else
- * with a nonzero first word is ESP.
+ * UDP 4500 (RFC 3948 §2.2): an IKE message follows four zero bytes, the
+ * non-ESP marker.  Telling IKE from ESP and keepalives is the data
+ * plane's (esp_udp_classify() in src/tun/esp.h); this is the IKE side:
+ * 0 and *ike, *ike_len the message after the marker, or -1 when the
+ * datagram does not start with one.
  */
-enum ike_udp_kind {
-	IKE_UDP_IKE,		/* *ike, *ike_len: the message after the marker */
-	IKE_UDP_ESP,
-	IKE_UDP_KEEPALIVE,
-	IKE_UDP_INVALID		/* too short to be either */
-};
-
-enum ike_udp_kind ike_udp4500_classify(const uint8_t *p, size_t len,
-    const uint8_t **ike, size_t *ike_len);
+int ike_nonesp_strip(const uint8_t *p, size_t len, const uint8_t **ike,
+    size_t *ike_len);
 
 /* Writes the marker; 0 when cap is too small, else its length. */
 size_t ike_nonesp_marker(uint8_t *buf, size_t cap);

@@ -5,7 +5,8 @@
  * configured with and is rebuilt byte for byte by the writer; every payload
  * kind survives build -> parse with its fields; each malformed message is
  * refused with its reason and the byte offset of the fault; the writer
- * reports a buffer too small; the UDP 4500 framing is told apart.
+ * reports a buffer too small; the non-ESP marker of UDP 4500 is
+ * added and taken off.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -607,30 +608,29 @@ test_writer_overflow(void **state)
 }
 
 static void
-test_udp4500(void **state)
+test_nonesp_marker(void **state)
 {
-	uint8_t d[64];
+	uint8_t d[4 + sizeof(sswan_sa_init)];
 	const uint8_t *ike = NULL;
 	size_t len = 0;
 
-	print_message("case: non-ESP marker, then the IKE message\n");
+	print_message("case: marker written, then stripped off the message\n");
 	assert_int_equal(ike_nonesp_marker(d, sizeof(d)), 4);
-	memcpy(d + 4, sswan_sa_init, 40);
-	assert_int_equal(ike_udp4500_classify(d, 44, &ike, &len),
-	    IKE_UDP_IKE);
+	memcpy(d + 4, sswan_sa_init, sizeof(sswan_sa_init));
+	assert_int_equal(ike_nonesp_strip(d, 4 + sizeof(sswan_sa_init), &ike,
+	    &len), 0);
 	assert_ptr_equal(ike, d + 4);
-	assert_int_equal(len, 40);
+	assert_int_equal(len, sizeof(sswan_sa_init));
+	parse_ok(ike, len);
 	assert_int_equal(ike_nonesp_marker(d, 3), 0);
 
-	print_message("case: an SPI is ESP, 0xff a keepalive\n");
+	print_message("case: an SPI, a keepalive, 3 bytes: no marker\n");
 	d[3] = 1;
-	assert_int_equal(ike_udp4500_classify(d, 44, &ike, &len),
-	    IKE_UDP_ESP);
+	assert_int_equal(ike_nonesp_strip(d, 44, &ike, &len), -1);
 	d[0] = 0xff;
-	assert_int_equal(ike_udp4500_classify(d, 1, &ike, &len),
-	    IKE_UDP_KEEPALIVE);
-	assert_int_equal(ike_udp4500_classify(d, 3, &ike, &len),
-	    IKE_UDP_INVALID);
+	assert_int_equal(ike_nonesp_strip(d, 1, &ike, &len), -1);
+	memset(d, 0, 4);
+	assert_int_equal(ike_nonesp_strip(d, 3, &ike, &len), -1);
 }
 
 int
@@ -643,7 +643,7 @@ main(void)
 		cmocka_unit_test(test_unknown_skipped),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_writer_overflow),
-		cmocka_unit_test(test_udp4500),
+		cmocka_unit_test(test_nonesp_marker),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
