@@ -56,11 +56,9 @@ struct dp_tunnel {
 	uint8_t family;			/* the outer one: AF_INET, AF_INET6 */
 	uint8_t remote[16];		/* the outer destination */
 	uint16_t mss4, mss6;		/* TCP SYNs' MSS clamped to; 0: not */
-	/* ESP in UDP: NAT keepalives (RFC 3948 §2.3) from local port 4500
-	 * to the peer's port every keepalive_s seconds; 0: none. */
+	/* ESP in UDP: NAT keepalives (RFC 3948 §2.3), through out's
+	 * addresses and ports, every keepalive_s seconds; 0: none. */
 	uint16_t keepalive_s;
-	uint16_t remote_port;
-	uint8_t local[16];		/* the outer source */
 	uint8_t n_local, n_remote;
 	struct dp_ts local_ts[DP_TUNNEL_TS_MAX];
 	struct dp_ts remote_ts[DP_TUNNEL_TS_MAX];

@@ -366,66 +366,21 @@ dp_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi,
 	}
 }
 
-/* A NAT keepalive (RFC 3948 §2.3: one byte, 0xff, in UDP from 4500 to the
- * peer's port) for tunnel tn, routed out; consumes nothing on failure. */
+/* A NAT keepalive for tunnel ti, through its outbound SA's addresses
+ * and ports (so it follows the peer when it moves), routed out. */
 static void
 keepalive_send(struct dp_worker *w, uint16_t ti, const struct dp_tunnel *tn,
     uint64_t now_ns)
 {
 	struct pkt *p = pkt_alloc(w->pool);
-	bool v6 = tn->family == AF_INET6;
-	uint16_t l3_len = (uint16_t)((v6 ? IP6_HDR_LEN : IP4_HDR_LEN) + 9);
-	uint8_t *l3, *udp;
-	uint16_t c;
 
 	if (p == NULL)
 		return;
-	memset(p->data, 0, ETH_HDR_LEN + l3_len);
-	p->in_if = ti;
-	p->l3_off = ETH_HDR_LEN;
-	p->l3_len = l3_len;
-	p->len = (uint16_t)(ETH_HDR_LEN + l3_len);
-	l3 = p->data + ETH_HDR_LEN;
-	udp = l3 + (v6 ? IP6_HDR_LEN : IP4_HDR_LEN);
-	udp[0] = ESP_UDP_PORT >> 8;
-	udp[1] = ESP_UDP_PORT & 0xff;
-	udp[2] = (uint8_t)(tn->remote_port >> 8);
-	udp[3] = (uint8_t)tn->remote_port;
-	udp[5] = 9;
-	udp[8] = 0xff;
-	if (v6) {
-		struct ip6_hdr *ip = (struct ip6_hdr *)(void *)l3;
-
-		p->data[12] = 0x86;
-		p->data[13] = 0xdd;
-		l3[0] = 0x60;
-		ip->plen_be = htons(9);
-		ip->nxt = IPPROTO_UDP_;
-		ip->hlim = 64;
-		memcpy(ip->src, tn->local, 16);
-		memcpy(ip->dst, tn->remote, 16);
-		p->l3 = PKT_L3_IP6;
-		c = pkt_l4_csum6(ip, udp, 9, IPPROTO_UDP_);
-	} else {
-		struct ip4_hdr *ip = (struct ip4_hdr *)(void *)l3;
-
-		p->data[12] = 0x08;
-		ip->ver_ihl = 0x45;
-		ip->tot_len_be = htons(l3_len);
-		ip->frag_be = htons(IP4_DF);
-		ip->ttl = 64;
-		ip->proto = IPPROTO_UDP_;
-		memcpy(&ip->src_be, tn->local, 4);
-		memcpy(&ip->dst_be, tn->remote, 4);
-		pkt_ip4_set_csum(ip);
-		p->l3 = PKT_L3_IP4;
-		c = pkt_l4_csum4(ip, udp, 9, IPPROTO_UDP_);
+	if (esp_nat_keepalive(tn->out, p) != 0) {
+		pkt_free(w->pool, p);
+		return;
 	}
-	if (c == 0)
-		c = 0xffff;	/* 0 would say "no checksum" */
-	memcpy(udp + 6, &c, 2);
-	p->l4_off = (uint16_t)(udp - p->data);
-	p->l4_proto = IPPROTO_UDP_;
+	p->in_if = ti;
 	ip_output(w->ipw, w->tables, p, &w->tx, now_ns);
 }
 

@@ -789,6 +789,36 @@ write_outer(const struct esp_sa *sa, uint8_t *l3, uint16_t l3_len,
 	}
 }
 
+int
+esp_nat_keepalive(const struct esp_sa *sa, struct pkt *p)
+{
+	bool v6 = sa->family == 6;
+	uint16_t ip_len = v6 ? IP6_HDR_LEN : IP4_HDR_LEN;
+	uint16_t l3_len = (uint16_t)(ip_len + sizeof(struct udp_hdr) + 1);
+	uint8_t *l3 = p->data + ETH_HDR_LEN;
+	struct udp_hdr *udp = (struct udp_hdr *)(void *)(l3 + ip_len);
+
+	if (sa->inbound || !sa->udp_encap)
+		return -EINVAL;
+	memset(p->data, 0, ETH_HDR_LEN + l3_len);
+	pkt_eth(p)->type_be = htons(v6 ? ETH_P_IPV6 : ETH_P_IP);
+	write_outer(sa, l3, l3_len, 0);
+	*(uint8_t *)(udp + 1) = 0xff;
+	udp->csum_be = v6 ? pkt_l4_csum6((const struct ip6_hdr *)(void *)l3,
+	    udp, sizeof(*udp) + 1, IPPROTO_UDP_) :
+	    pkt_l4_csum4((const struct ip4_hdr *)(void *)l3, udp,
+	    sizeof(*udp) + 1, IPPROTO_UDP_);
+	if (udp->csum_be == 0)
+		udp->csum_be = 0xffff;	/* 0 would say "no checksum" */
+	p->l3 = v6 ? PKT_L3_IP6 : PKT_L3_IP4;
+	p->l3_off = ETH_HDR_LEN;
+	p->l3_len = l3_len;
+	p->len = (uint16_t)(ETH_HDR_LEN + l3_len);
+	p->l4_off = (uint16_t)(ETH_HDR_LEN + ip_len);
+	p->l4_proto = IPPROTO_UDP_;
+	return 0;
+}
+
 /* Checks, trailer, headers and the job's slot for one packet; the
  * sequence number is taken last, so a refused packet burns none. */
 static enum esp_result

@@ -151,6 +151,14 @@ void esp_decap_burst(struct esp_worker *w, struct esp_sa *sa,
     struct pkt **pkts, uint16_t n, uint8_t res[]);
 
 /*
+ * Writes into the empty packet p a NAT keepalive (RFC 3948 §2.3: one
+ * byte, 0xff, in UDP) from the ESP-in-UDP outbound SA's end to its peer,
+ * with its outer addresses and ports, and leaves it parsed as far as l4.
+ * -EINVAL for an inbound SA or one not in UDP.
+ */
+int esp_nat_keepalive(const struct esp_sa *sa, struct pkt *p) HG_MUST_CHECK;
+
+/*
  * The ESP transform alone, for tests and tools (the burst functions use
  * the same code).  esp points at room for the ESP header; pt_len bytes of
  * payload, padding and trailer follow the header and IV.  esp_seal()

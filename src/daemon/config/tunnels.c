@@ -237,8 +237,6 @@ tunnel_fill(const struct hg_config *cfg, const struct hg_cfg_tunnel *tn,
 	t->spi_in = tn->sa_in.spi;
 	t->family = tn->remote.family;
 	memcpy(t->remote, tn->remote.addr, 16);
-	memcpy(t->local, tn->local.addr, 16);
-	t->remote_port = tn->remote_port;
 	t->keepalive_s = tn->udp ? tn->keepalive_s : 0;
 	t->n_local = ts_of(tn->local_subnets, tn->n_local, t->local_ts);
 	t->n_remote = ts_of(tn->remote_subnets, tn->n_remote, t->remote_ts);

@@ -843,6 +843,54 @@ test_move(void **state)
 	esp_sa_free(in);
 }
 
+/* A NAT keepalive (RFC 3948 §2.3) from an ESP-in-UDP SA, IPv4 and IPv6:
+ * the SA's addresses and ports, one byte 0xff that the demultiplexer
+ * takes for a keepalive, lengths and a checksum that hold. */
+static void
+test_nat_keepalive(void **state)
+{
+	(void)state;
+	for (int k = 1; k <= 2; k++) {
+		const struct sa_spec *sp = &round_specs[k];	/* 6, 4: UDP */
+		struct esp_sa *out = sa_new(sp, false), *in = sa_new(sp, true);
+		struct pkt *p = pkt_alloc(pool);
+		const struct udp_hdr *udp;
+		uint32_t spi;
+
+		assert_non_null(p);
+		assert_int_equal(esp_nat_keepalive(in, p), -EINVAL);
+		assert_int_equal(esp_nat_keepalive(out, p), 0);
+		assert_int_equal(pkt_parse(p, NULL), PKT_DROP_NONE);
+		assert_int_equal(p->l4_proto, IPPROTO_UDP_);
+		udp = (const struct udp_hdr *)(const void *)pkt_l4(p);
+		assert_int_equal(ntohs(udp->sport_be), ESP_UDP_PORT);
+		assert_int_equal(ntohs(udp->dport_be), ESP_UDP_PORT);
+		assert_int_equal(ntohs(udp->len_be), 9);
+		assert_int_equal(esp_udp_classify((const uint8_t *)(udp + 1),
+		    1, &spi), ESP_UDP_KEEPALIVE);
+		if (sp->family == 6) {
+			const struct ip6_hdr *ip = pkt_l3(p);
+
+			assert_int_equal(p->l3_len, IP6_HDR_LEN + 9);
+			assert_int_equal(ip->hlim, 64);
+			assert_int_equal(pkt_csum_fold(pkt_pseudo6(ip->src,
+			    ip->dst, IPPROTO_UDP_, 9) + pkt_csum_add(0, udp,
+			    9)), 0);
+		} else {
+			const struct ip4_hdr *ip = pkt_l3(p);
+
+			assert_int_equal(p->l3_len, IP4_HDR_LEN + 9);
+			assert_int_equal(ntohl(ip->dst_be), 0xc6336402);
+			assert_int_equal(pkt_csum_fold(pkt_pseudo4(ip->src_be,
+			    ip->dst_be, IPPROTO_UDP_, 9) + pkt_csum_add(0, udp,
+			    9)), 0);
+		}
+		pkt_free(pool, p);
+		esp_sa_free(out);
+		esp_sa_free(in);
+	}
+}
+
 /* ---- drops ---- */
 
 /* A verified ESP packet whose plaintext is exactly pt (trailer
@@ -1414,6 +1462,7 @@ main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_outer_header),
 		cmocka_unit_test(test_move),
+		cmocka_unit_test(test_nat_keepalive),
 		cmocka_unit_test(test_drops),
 		cmocka_unit_test(test_replay_window_not_moved_by_forgery),
 		cmocka_unit_test(test_esn_wrap),
