@@ -246,6 +246,25 @@ finish() {
 	exit $?
 }
 
+# tcp_transfer SRC_NS DST_NS DST_ADDR PORT [TIMEOUT]: $tmp/in.bin from
+# SRC_NS to a listener in DST_NS on DST_ADDR (IPv4 or IPv6) and PORT,
+# within TIMEOUT seconds (30); the sha256 of what arrived compared.
+tcp_transfer() {
+	local out=$tmp/tcp-$4 lis=TCP4-LISTEN con=TCP4:$3:$4 t=${5:-30}
+	case $3 in *:*) lis=TCP6-LISTEN con="TCP6:[$3]:$4" ;; esac
+	rm -f "$out"
+	ip netns exec "$2" timeout "$t" socat -u "$lis:$4,reuseaddr" \
+	    "OPEN:$out,creat,trunc" &
+	bg_pids+=("$!")
+	tcp_listening "$2" "$4" || { echo "no listener"; return 1; }
+	nsx "$1" timeout "$t" socat -u "OPEN:$tmp/in.bin" "$con" ||
+	    { echo "client failed"; return 1; }
+	wait "$!" 2>/dev/null
+	sleep 0.2
+	[ "$(sha256sum <"$tmp/in.bin")" = "$(sha256sum <"$out")" ] ||
+	    { echo "sha256 differs"; ls -l "$tmp/in.bin" "$out"; return 1; }
+}
+
 # drop_count SOCK IF REASON: how many frames the hexgated on SOCK dropped
 # on interface IF for REASON (0 when none).
 drop_count() {

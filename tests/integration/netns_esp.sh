@@ -201,22 +201,6 @@ interfaces_ok() {
 	grep -q '^ipsec0 ' "$tmp/ifs" && grep -q '^udp0 ' "$tmp/ifs"
 }
 
-# tcp_ok SRC_NS DST_NS DST_ADDR PORT: 8 MiB, sha256 compared.
-tcp_ok() {
-	local out=$tmp/tcp-$4
-	rm -f "$out"
-	ip netns exec "$2" timeout 30 socat -u "TCP4-LISTEN:$4,reuseaddr" \
-	    "OPEN:$out,creat,trunc" &
-	bg_pids+=("$!")
-	tcp_listening "$2" "$4" || { echo "no listener"; return 1; }
-	nsx "$1" timeout 30 socat -u "OPEN:$tmp/in.bin" "TCP4:$3:$4" ||
-	    { echo "client failed"; return 1; }
-	wait "$!" 2>/dev/null
-	sleep 0.2
-	[ "$(sha256sum <"$tmp/in.bin")" = "$(sha256sum <"$out")" ] ||
-	    { echo "sha256 differs"; ls -l "$tmp/in.bin" "$out"; return 1; }
-}
-
 # On the wire between the sites: ESP and UDP 4500 only, no inner address.
 wire_ok() {
 	local cap=$tmp/wire.pcap
@@ -523,11 +507,11 @@ PY
 check "the tunnel interfaces are listed" interfaces_ok
 check "ping h1 -> h2 through native ESP (AES-256-GCM)" ping_ok "$h1" 10.2.0.2
 check "ping h2 -> h1 through native ESP" ping_ok "$h2" 10.1.0.2
-check "8 MiB TCP h1 -> h2 through native ESP, sha256 equal" tcp_ok "$h1" "$h2" 10.2.0.2 5001
-check "8 MiB TCP h2 -> h1 through native ESP, sha256 equal" tcp_ok "$h2" "$h1" 10.1.0.2 5002
+check "8 MiB TCP h1 -> h2 through native ESP, sha256 equal" tcp_transfer "$h1" "$h2" 10.2.0.2 5001
+check "8 MiB TCP h2 -> h1 through native ESP, sha256 equal" tcp_transfer "$h2" "$h1" 10.1.0.2 5002
 check "ping h1 -> h2 through ESP-in-UDP (ChaCha20-Poly1305) on the same endpoint" \
     ping_ok "$h1" 10.2.1.2
-check "8 MiB TCP h1 -> h2 through ESP-in-UDP, sha256 equal" tcp_ok "$h1" "$h2" 10.2.1.2 5003
+check "8 MiB TCP h1 -> h2 through ESP-in-UDP, sha256 equal" tcp_transfer "$h1" "$h2" 10.2.1.2 5003
 check "on the wire: ESP and UDP 4500 only, no inner address in clear" wire_ok
 check "the tunnels count what they carried" counters_ok
 check "INPUT's defaults admit the peers' ESP, no rule needed (ipsec_peer)" peer_default_ok

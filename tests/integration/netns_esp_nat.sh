@@ -300,19 +300,9 @@ print(i["rx_packets"], i["tx_packets"])
 # or IN to it (at least 5000 packets of the 6000 odd), the ACKs the
 # other way.
 tcp_ok() {
-	local out=$tmp/tcp-$4 lis=TCP4-LISTEN con=TCP4:$3:$4 rx0 tx0 rx tx
-	case $3 in *:*) lis=TCP6-LISTEN con="TCP6:[$3]:$4" ;; esac
-	rm -f "$out"
+	local rx0 tx0 rx tx
 	read -r rx0 tx0 < <(hub_pkts "$5")
-	ip netns exec "$2" timeout 30 socat -u "$lis:$4,reuseaddr" \
-	    "OPEN:$out,creat,trunc" &
-	bg_pids+=("$!")
-	tcp_listening "$2" "$4" || { echo "no listener"; return 1; }
-	nsx "$1" timeout 30 socat -u "OPEN:$tmp/in.bin" "$con" ||
-	    { echo "client failed"; return 1; }
-	wait "$!" 2>/dev/null
-	[ "$(sha256sum <"$tmp/in.bin")" = "$(sha256sum <"$out")" ] ||
-	    { echo "sha256 differs"; ls -l "$tmp/in.bin" "$out"; return 1; }
+	tcp_transfer "$1" "$2" "$3" "$4" || return 1
 	read -r rx tx < <(hub_pkts "$5")
 	rx=$((rx - rx0)) tx=$((tx - tx0))
 	echo "NOTE: the hub's $5 in $rx, out $tx packets"
