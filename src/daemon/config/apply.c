@@ -24,15 +24,14 @@
 static bool
 route_configured(const struct hg_config *cfg, const struct hg_prefix *p)
 {
+	struct dp_ts ts = { .family = p->a.family, .plen = p->len_bits };
+
+	memcpy(ts.addr, p->a.addr, 16);
 	for (uint32_t r = 0; r < cfg->n_routes; r++) {
 		const struct hg_prefix *d = &cfg->routes[r].dst;
-		uint8_t full = p->len_bits / 8, rest = p->len_bits % 8;
 
-		if (d->a.family != p->a.family || d->len_bits != p->len_bits ||
-		    memcmp(d->a.addr, p->a.addr, full) != 0)
-			continue;
-		if (rest == 0 || ((d->a.addr[full] ^ p->a.addr[full]) &
-		    (uint8_t)(0xff << (8 - rest))) == 0)
+		if (d->len_bits == p->len_bits &&
+		    dp_ts_match(&ts, 1, d->a.family, d->a.addr))
 			return true;
 	}
 	return false;
