@@ -94,6 +94,10 @@ struct dp_params {
 	/* A source address's share of each worker table, 1-100 (ct.h);
 	 * 0: CT_SRC_PERCENT_DEFAULT. */
 	uint8_t ct_src_percent;
+	/* IKE runs in the control thread (dp_ctl_*): UDP to ports 500 and
+	 * 4500 (the non-ESP marker) for the appliance goes to it, not to
+	 * the host side. */
+	bool ike;
 };
 
 #define DP_CT_ENTRIES_DEFAULT	65536	/* per worker */
@@ -152,6 +156,38 @@ const struct ip_tables *dp_tables(const struct dp *dp);
  * free those.
  */
 void dp_tunnels_swap(struct dp *dp, struct dp_tunnels *tn);
+
+/*
+ * The control thread's datagrams (IKE).  With params.ike, a UDP datagram
+ * to port 500, or to 4500 carrying the non-ESP marker, addressed to the
+ * appliance and accepted by INPUT is queued for the control thread
+ * instead of going to the host side; ESP in UDP with an SPI no tunnel
+ * has is dropped and counted.  What the control thread sends enters at
+ * OUTPUT, as the host's own packets do (the OUTPUT chain, conntrack,
+ * NAT, routing, neighbours), on the worker that owns its flow.  No lock
+ * on the workers' side; the queues are bounded and what does not fit is
+ * counted and dropped.
+ */
+struct dp_dgram {
+	uint16_t if_idx;		/* recv: the interface it came on;
+					   send: ignored (routed) */
+	uint8_t family;			/* AF_INET or AF_INET6 */
+	uint8_t src[16], dst[16];	/* IPv4 in the first 4 bytes */
+	uint16_t sport, dport;		/* host order */
+};
+/* Readable (an eventfd) while datagrams wait: poll it, then
+ * dp_ctl_recv() until it returns 0. */
+int dp_ctl_fd(const struct dp *dp);
+/* The next datagram: its UDP payload (with the non-ESP marker on 4500)
+ * into buf, its length; 0 when none waits.  A longer one is cut to cap
+ * and *d says so with its full length in the return value. */
+size_t dp_ctl_recv(struct dp *dp, struct dp_dgram *d, uint8_t *buf,
+    size_t cap);
+/* Sends a UDP datagram from one of the appliance's addresses (d->src,
+ * d->sport) to d->dst, d->dport.  false when it cannot be queued or is
+ * longer than a packet buffer holds. */
+bool dp_ctl_send(struct dp *dp, const struct dp_dgram *d,
+    const uint8_t *payload, size_t len);
 
 /* Control thread: interface if_idx is new (a tunnel in a slot another
  * had): its counters start again from zero. */
