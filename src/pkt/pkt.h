@@ -227,6 +227,23 @@ int pkt_build_arp(struct pkt *p, uint16_t op, const uint8_t eth_dst[ETH_ALEN],
     const uint8_t sha[ETH_ALEN], uint32_t spa_be,
     const uint8_t tha[ETH_ALEN], uint32_t tpa_be) HG_MUST_CHECK;
 
+/*
+ * A UDP datagram as a whole Ethernet frame into frame (cap bytes), for a
+ * thread with no packet pool (the control thread's, src/dp/ctl.c): zero
+ * MACs (the neighbour stage writes them), IPv4 without DF (a router on
+ * the path may cut it) or IPv6, the UDP checksum computed.  Returns the
+ * frame's length, or 0 when it does not fit cap or an IP packet.
+ */
+struct pkt_udp_spec {
+	uint8_t l3;			/* PKT_L3_IP4 or PKT_L3_IP6 */
+	uint8_t ttl;			/* or hop limit */
+	uint16_t ip_id;			/* IPv4 identification */
+	uint8_t src[16], dst[16];	/* network order; IPv4 in the first 4 */
+	uint16_t sport, dport;		/* host order */
+};
+size_t pkt_build_udp(uint8_t *frame, size_t cap, const struct pkt_udp_spec *s,
+    const void *payload, size_t len);
+
 /* Helpers for addresses */
 static inline bool
 pkt_mac_is_bcast(const uint8_t m[ETH_ALEN])
