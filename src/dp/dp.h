@@ -128,6 +128,11 @@ struct dp_if_stats {
 					   together) handed to the worker
 					   that owns its SA or flow */
 	uint64_t reassembled;		/* outer ESP datagrams put together */
+	uint64_t ike_rx;		/* datagrams queued for the control
+					   thread (params.ike) */
+	uint64_t ike_tx;		/* the control thread's datagrams from
+					   an address of this interface, at
+					   OUTPUT */
 	uint64_t rx_missed;		/* lost in the port before hexgate */
 	uint64_t drops_total;
 	uint64_t drops[PKT_DROP_COUNT];

@@ -10,6 +10,8 @@
  *   sa_steer.c inbound ESP to the worker that owns its SA; outer
  *             fragments of ESP reassembled
  *   mirror.c  COPY sessions
+ *   ctl.c     the control thread's datagrams (IKE): its queue, and what
+ *             it sends into the handoff rings
  */
 #ifndef DP_PRIV_H
 #define DP_PRIV_H
@@ -44,6 +46,8 @@ struct dp_counters {
 	uint64_t esp_steered[IP_IF_MAX];	/* ESP sent to its SA's or
 						   flow's worker */
 	uint64_t reassembled[IP_IF_MAX];	/* outer datagrams put together */
+	uint64_t ike_rx[IP_IF_MAX];	/* queued for the control thread */
+	uint64_t ike_tx[IP_IF_MAX];	/* the control thread's, at OUTPUT */
 	uint64_t drops[IP_IF_MAX * PKT_DROP_COUNT];
 };
 
@@ -60,9 +64,10 @@ struct dp_frame {
 };
 
 /*
- * A flow's packets that the host sent on another worker's TAP queue, on
- * their way to the worker that owns the flow (host.c).  Frames are copied
- * in and out, so packet buffers never change pools.  Many producers, one
+ * A flow's packets that the host sent on another worker's TAP queue, or
+ * the control thread sent (ctl.c: in_if IP_IF_NONE), on their way to the
+ * worker that owns the flow (host.c).  Frames are copied in and out, so
+ * packet buffers never change pools.  Many producers, one
  * consumer, no lock: a bounded queue whose slots carry sequence numbers
  * (Vyukov's), and an eventfd that wakes the owner when it sleeps.
  */
@@ -81,6 +86,28 @@ struct dp_handoff {
 	int sleeping;			/* atomic: the owner is in poll() */
 	int efd;			/* eventfd */
 	struct dp_handoff_slot slots[DP_HANDOFF_SLOTS];
+};
+
+/*
+ * The control thread's queue (ctl.c): the datagrams the workers took for
+ * it, the same kind of ring as the handoff's, with a slot per datagram:
+ * its addresses, ports and UDP payload.
+ */
+#define DP_CTL_SLOTS		1024
+
+struct dp_ctl_slot {
+	uint64_t seq;			/* atomic */
+	struct dp_dgram d;
+	uint16_t len;			/* of the payload */
+	uint8_t data[PKT_DATA_ROOM];
+};
+
+struct dp_ctl {
+	uint64_t head HG_ALIGNED(HG_CACHE_LINE);	/* producers: next slot */
+	uint64_t tail HG_ALIGNED(HG_CACHE_LINE);	/* the control thread's */
+	int waiting;			/* atomic: it found the queue empty */
+	int efd;			/* eventfd */
+	struct dp_ctl_slot slots[DP_CTL_SLOTS];
 };
 
 /* A datagram whose fragments go to another worker (steer.c). */
@@ -148,6 +175,10 @@ struct dp {
 	struct dp_redir *redir;		/* DP_REDIR_SLOTS of them */
 	struct dp_fw *fw;		/* RCU-published; NULL: no filtering */
 	struct dp_tunnels *tunnels;	/* RCU-published, never NULL */
+	struct dp_ctl *ctl;		/* params.ike: the control thread's
+					   queue; else NULL */
+	uint16_t ctl_ip_id;		/* atomic: IPv4 identification of
+					   what the control thread sends */
 	/* What dp_if_stats() leaves out: an interface's counters as they
 	 * stood when its slot was given to a new one (control thread). */
 	struct dp_if_stats if_base[IP_IF_MAX];
@@ -256,8 +287,11 @@ uint32_t dp_host_rx(struct dp_worker *w, uint64_t now_ns);
  * yet): its host-side tuple is remembered as this worker's. */
 void dp_redir_note(struct dp_worker *w, const struct ct_result *r);
 int dp_handoff_create(struct dp_handoff **out);
-/* Any worker: copies p's frame into h; false when h is full. */
+/* Any thread: copies p's frame (or frame, len bytes, with in_if) into h;
+ * false when h is full. */
 bool dp_handoff_push(struct dp_handoff *h, const struct pkt *p);
+bool dp_handoff_push_frame(struct dp_handoff *h, const uint8_t *frame,
+    uint16_t len, uint16_t in_if);
 /* h's worker: the next frame in a packet of pool, or NULL. */
 struct pkt *dp_handoff_pop(struct dp_handoff *h, struct pkt_pool *pool);
 void dp_handoff_destroy(struct dp_handoff *h);
@@ -287,6 +321,18 @@ int dp_reass_create(struct dp_worker *w);
 /* A packet a tunnel decapsulated (parsed, in_if the tunnel): true when
  * it went to the worker that owns its flow, false when that is w. */
 bool dp_inner_steer(struct dp_worker *w, struct pkt *p);
+
+/* ctl.c */
+int dp_ctl_create(struct dp_ctl **out);
+void dp_ctl_destroy(struct dp_ctl *c);
+/* LOCAL packets of [lo, hi) (after dp_decap), with params.ike: IKE to
+ * the control thread's queue; ESP no tunnel took, dropped. */
+void dp_ctl_punt(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
+    uint16_t hi);
+/* A frame the control thread sent (in_if IP_IF_NONE), parsed: its input
+ * interface becomes the one that holds its source address; false when
+ * none does (p dropped). */
+bool dp_ctl_out(struct dp_worker *w, struct pkt *p);
 
 #include "mirror.h"	/* last: it uses the structs above */
 

@@ -112,6 +112,13 @@ dp_handoff_destroy(struct dp_handoff *h)
 bool
 dp_handoff_push(struct dp_handoff *h, const struct pkt *p)
 {
+	return dp_handoff_push_frame(h, p->data, p->len, p->in_if);
+}
+
+bool
+dp_handoff_push_frame(struct dp_handoff *h, const uint8_t *frame,
+    uint16_t len, uint16_t in_if)
+{
 	uint64_t pos = __atomic_load_n(&h->head, __ATOMIC_RELAXED);
 	struct dp_handoff_slot *s;
 
@@ -129,9 +136,9 @@ dp_handoff_push(struct dp_handoff *h, const struct pkt *p)
 		if (diff > 0)
 			pos = __atomic_load_n(&h->head, __ATOMIC_RELAXED);
 	}
-	s->len = p->len;
-	s->in_if = p->in_if;
-	memcpy(s->data, p->data, p->len);
+	s->len = len;
+	s->in_if = in_if;
+	memcpy(s->data, frame, len);
 	__atomic_store_n(&s->seq, pos + 1, __ATOMIC_RELEASE);
 	/* Pairs with dp_handoff_sleep(): either it sees the slot, or this
 	 * sees it asleep and wakes it. */
@@ -274,8 +281,9 @@ dp_host_owner(struct dp_worker *w, const struct pkt *p, uint64_t now_ns)
 	return io_frame_flow_queue(p->data, p->len, dp->params.n_workers);
 }
 
-/* One frame the host sent on interface i's TAP (or a handoff): checked,
- * then added to the frame as OUTPUT, or handed to its owner. */
+/* One frame the host sent on interface i's TAP (or a handoff, the
+ * control thread's among them): checked, then added to the frame as
+ * OUTPUT, or handed to its owner. */
 static void
 dp_host_one(struct dp_worker *w, struct pkt *p, bool handed, uint64_t now_ns)
 {
@@ -292,6 +300,9 @@ dp_host_one(struct dp_worker *w, struct pkt *p, bool handed, uint64_t now_ns)
 		ip_drop(w->ipw, p, PKT_DROP_ETHERTYPE);
 		return;
 	}
+	/* No input interface: the control thread made it (ctl.c). */
+	if (p->in_if == IP_IF_NONE && !dp_ctl_out(w, p))
+		return;
 	/* The host's own multicast (MLD reports, router solicitations)
 	 * stays on its side: hexgate does not route multicast. */
 	if (p->l3 == PKT_L3_IP4 ? (((const uint8_t *)&((const struct ip4_hdr *)

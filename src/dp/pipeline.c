@@ -22,14 +22,16 @@
  *   -> INPUT | FORWARD: the chains over the batch (dp_filter); drops,
  *      rejections, the forwarded hop (ip_verdicts)
  *   -> INPUT's side: ESP for a tunnel decapsulated (dp_decap, tunnel.c),
- *      local delivery (ip_local), the rest to the host TAPs (dp_punt)
+ *      with params.ike IKE to the control thread's queue and other ESP
+ *      dropped (dp_ctl_punt, ctl.c), local delivery (ip_local), the rest
+ *      to the host TAPs (dp_punt)
  *   -> POSTROUTING: [mangle], source NAT, confirm (dp_postrouting)
  *   -> tunnel encapsulation: ESP (dp_encap, tunnel.c) [overlay: later]
  *   -> neighbour resolution, fragmentation, Ethernet (ip_neigh_stage)
  *   -> TX (dp_tx)
  *
- * What the host side sends (its TAPs; later IKE replies and keepalives)
- * enters at OUTPUT: [raw], conntrack, the OUTPUT chain (dp_conntrack,
+ * What the host side sends (its TAPs, and the control thread's datagrams
+ * through the handoff rings: ctl.c) enters at OUTPUT: [raw], conntrack, the OUTPUT chain (dp_conntrack,
  * dp_filter) -> route (ip_verdicts) -> POSTROUTING -> encapsulation ->
  * neighbour -> TX.  A packet a tunnel decapsulates re-enters at ip
  * input (IP_NEXT_RX) with the tunnel as its input interface, once the
@@ -62,6 +64,7 @@ pipeline_stages(struct dp_worker *w, struct dp_frame *f, uint64_t now_ns)
 		dp_filter(w, f, lo, hi, now_ns);
 		ip_verdicts(w->ipw, t, v, lo, hi, &w->tx, now_ns);
 		dp_decap(w, f, lo, hi);
+		dp_ctl_punt(w, f, lo, hi);
 		ip_local(w->ipw, t, v, lo, hi, w->dp->host_ifs, &w->tx, now_ns);
 		dp_punt(w, f, lo, hi);
 		dp_postrouting(w, f, lo, hi, now_ns);

@@ -360,11 +360,16 @@ dp_create(struct dp **out, const struct dp_params *params,
 		if (params->host_taps[i] != NULL)
 			dp->host_ifs |= 1ULL << i;
 	dp->redir = calloc(DP_REDIR_SLOTS, sizeof(*dp->redir));
-	if (dp->redir == NULL) {
+	rc = dp->redir == NULL ? -ENOMEM : 0;
+	if (rc == 0 && params->ike)
+		rc = dp_ctl_create(&dp->ctl);
+	if (rc != 0) {
 		for (uint16_t i = 0; i < params->n_workers; i++)
 			dp_worker_free(dp->workers[i]);
+		free(dp->redir);
+		free(dp->tunnels);
 		free(dp);
-		return -ENOMEM;
+		return rc;
 	}
 	dp->params.ct_timeouts = NULL;	/* the caller's; copied by now */
 	*out = dp;
@@ -422,6 +427,7 @@ dp_destroy(struct dp *dp)
 	dp_fw_free(dp->fw);
 	free(dp->tunnels);
 	free(dp->redir);
+	dp_ctl_destroy(dp->ctl);
 	free(dp);
 }
 
@@ -568,6 +574,8 @@ dp_if_stats(const struct dp *dp, uint16_t if_idx, struct dp_if_stats *out)
 		out->frags_steered += ctr_get(&c->frags_steered[if_idx]);
 		out->esp_steered += ctr_get(&c->esp_steered[if_idx]);
 		out->reassembled += ctr_get(&c->reassembled[if_idx]);
+		out->ike_rx += ctr_get(&c->ike_rx[if_idx]);
+		out->ike_tx += ctr_get(&c->ike_tx[if_idx]);
 		for (int r = 1; r < PKT_DROP_COUNT; r++)
 			out->drops[r] += ctr_get(
 			    &c->drops[(size_t)if_idx * PKT_DROP_COUNT + r]);

@@ -73,7 +73,12 @@
 	X(TUNNEL_OUT,       "ESP encapsulation refused (the SA counts why)") \
 	X(TUNNEL_NO_ROUTE,  "no route to the tunnel's remote end")           \
 	X(TUNNEL_SELECTOR,  "inner addresses outside the tunnel's selectors") \
-	X(NAT_KEEPALIVE,    "NAT keepalive on UDP 4500 (RFC 3948)")
+	X(NAT_KEEPALIVE,    "NAT keepalive on UDP 4500 (RFC 3948)")          \
+	/* the control thread's datagrams (IKE): src/dp/ctl.c */            \
+	X(ESP_NO_SA,        "ESP for a SPI no tunnel has")                   \
+	X(UDP_4500_BAD,     "UDP 4500: neither ESP, IKE nor a keepalive")    \
+	X(IKE_QUEUE_FULL,   "control thread's queue full: IKE datagram lost") \
+	X(IKE_SRC,          "control thread's datagram not from an address of ours")
 
 enum pkt_drop {
 #define PKT_DROP_ENUM(name, text) PKT_DROP_##name,
