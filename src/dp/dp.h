@@ -127,7 +127,8 @@ struct dp_if_stats {
 	uint64_t esp_steered;		/* ESP (or an outer datagram put
 					   together) handed to the worker
 					   that owns its SA or flow */
-	uint64_t reassembled;		/* outer ESP datagrams put together */
+	uint64_t reassembled;		/* datagrams to hexgate put together:
+					   outer ESP, IKE (params.ike) */
 	uint64_t ike_rx;		/* datagrams queued for the control
 					   thread (params.ike) */
 	uint64_t ike_tx;		/* the control thread's datagrams from

@@ -152,6 +152,8 @@ struct dp_worker {
 	uint64_t ka_sent_ns[IP_IF_MAX];	/* ... and sent, by tunnel */
 	struct pkt_batch reentry;
 	struct ip_reass *reass;		/* outer fragments; NULL: no tunnel */
+	struct ip_reass *reass_local;	/* params.ike: UDP fragments to us
+					   from others than the peers */
 };
 
 /*

@@ -24,8 +24,10 @@
  * whole: for ESP, its SA's owner.  What is reassembled is what comes
  * from a tunnel's remote end to an address of ours, as ESP or UDP (a
  * later UDP piece does not say its port: IKE on 500 or anything else from
- * the peer is put together too, and goes on whole).  Other fragments are
- * left to dp_frag_steer() and conntrack as before.
+ * the peer is put together too, and goes on whole).  With params.ike the
+ * same is done, in a second table, for UDP to an address of ours from
+ * anyone (IKE in the control thread: ctl.c).  Other fragments are left
+ * to dp_frag_steer() and conntrack as before.
  */
 #include <arpa/inet.h>
 
@@ -156,8 +158,12 @@ int
 dp_reass_create(struct dp_worker *w)
 {
 	struct ip_reass_params prm = { 0 };
+	int rc = ip_reass_create(&w->reass, &prm, w->pool, reass_drop, w);
 
-	return ip_reass_create(&w->reass, &prm, w->pool, reass_drop, w);
+	if (rc == 0 && w->dp->params.ike)
+		rc = ip_reass_create(&w->reass_local, &prm, w->pool,
+		    reass_drop, w);
+	return rc;
 }
 
 /* The protocol a fragment's datagram carries, or -1 when p is no
@@ -188,9 +194,14 @@ reass_to_us(const struct ip_tables *t, const struct pkt *p)
 	return nh != IP_FIB_MISS && t->nh[nh].type == IP_NH_LOCAL;
 }
 
-/* A fragment of an outer datagram from one of our tunnels' peers. */
-static bool
-reass_wanted(const struct dp_worker *w, const struct pkt *p)
+/* The table that puts p together, or NULL: a fragment of an outer
+ * datagram from one of our tunnels' peers, or with params.ike one of UDP
+ * to us from anyone else (IKE before a tunnel exists: IKE_AUTH with
+ * certificates comes in pieces; later pieces do not say their port, so
+ * all of UDP).  Strangers have a table of their own, so they cannot take
+ * the peers' room. */
+static struct ip_reass *
+reass_table(const struct dp_worker *w, const struct pkt *p)
 {
 	const struct dp_tunnel *t = w->tunnels->t;
 	int proto;
@@ -199,10 +210,14 @@ reass_wanted(const struct dp_worker *w, const struct pkt *p)
 	if (w->tables == NULL || !(p->flags & PKT_F_FRAG) ||
 	    ((proto = reass_proto(p)) != IPPROTO_ESP_ &&
 	    proto != IPPROTO_UDP_))
-		return false;
+		return NULL;
 	for (uint16_t i = 0; i < w->tables->n_if && !peer; i++)
 		peer = t[i].in != NULL && sa_from_remote(&t[i], p);
-	return peer && reass_to_us(w->tables, p);
+	if (!peer && (w->reass_local == NULL || proto != IPPROTO_UDP_))
+		return NULL;
+	if (!reass_to_us(w->tables, p))
+		return NULL;
+	return peer ? w->reass : w->reass_local;
 }
 
 void
@@ -215,13 +230,14 @@ dp_reass(struct dp_worker *w, struct dp_frame *f, uint64_t now_ns)
 		return;
 	for (uint16_t i = 0; i < v->n; i++) {
 		struct pkt *p = v->pkts[i];
+		struct ip_reass *r;
 		uint16_t owner;
 
-		if (v->next[i] != IP_NEXT_RX || !reass_wanted(w, p))
+		if (v->next[i] != IP_NEXT_RX || (r = reass_table(w, p)) == NULL)
 			continue;
 		v->pkts[i] = NULL;
 		v->next[i] = IP_NEXT_NONE;
-		if ((p = ip_reass_add(w->reass, p, now_ns)) == NULL)
+		if ((p = ip_reass_add(r, p, now_ns)) == NULL)
 			continue;	/* held, or dropped and counted */
 		ctr_add(&w->ctr.reassembled[p->in_if], 1);
 		if (steer && (owner = sa_owner(w, p)) != w->id) {
@@ -238,4 +254,6 @@ dp_reass_poll(struct dp_worker *w, uint64_t now_ns)
 {
 	if (w->reass != NULL)
 		ip_reass_expire(w->reass, now_ns);
+	if (w->reass_local != NULL)
+		ip_reass_expire(w->reass_local, now_ns);
 }

@@ -256,6 +256,7 @@ dp_worker_free(struct dp_worker *w)
 	dp_handoff_destroy(w->handoff);
 	dp_handoff_destroy(w->handoff_rx);
 	ip_reass_destroy(w->reass);	/* before the pool it holds from */
+	ip_reass_destroy(w->reass_local);
 	esp_worker_free(w->esp);
 	pkt_pool_destroy(w->pool);
 	free(w);

@@ -63,12 +63,13 @@
 	/* neighbour table bounds: src/ip/neigh.c */                         \
 	X(NEIGH_UNRES_FULL, "too many neighbour resolutions in flight")     \
 	X(NEIGH_RECYCLED,   "neighbour entry recycled before it resolved")   \
-	/* outer fragments of ESP: src/ip/reass.c via src/dp/sa_steer.c */ \
-	X(REASS_TIMEOUT,    "outer fragments: datagram not whole in time")   \
-	X(REASS_OVERLAP,    "outer fragments overlap: datagram dropped")     \
-	X(REASS_DUP,        "outer fragment: exact duplicate")               \
-	X(REASS_FULL,       "outer fragments: reassembly table full")        \
-	X(REASS_BAD,        "outer fragments: malformed, too many or too big") \
+	/* fragments to hexgate (outer ESP, IKE): src/ip/reass.c via      \
+	   src/dp/sa_steer.c */                                             \
+	X(REASS_TIMEOUT,    "fragments to hexgate: datagram not whole in time") \
+	X(REASS_OVERLAP,    "fragments to hexgate overlap: datagram dropped") \
+	X(REASS_DUP,        "fragment to hexgate: exact duplicate")          \
+	X(REASS_FULL,       "fragments to hexgate: reassembly table full")   \
+	X(REASS_BAD,        "fragments to hexgate: malformed, too many or too big") \
 	X(TUNNEL_IN,        "ESP refused by its SA (the SA counts why)")     \
 	X(TUNNEL_OUT,       "ESP encapsulation refused (the SA counts why)") \
 	X(TUNNEL_NO_ROUTE,  "no route to the tunnel's remote end")           \
