@@ -13,11 +13,16 @@
  * forward (DNAT), DROP, REJECT with an ICMP error and with a TCP reset,
  * and the default policy; some next hops resolve (static neighbours),
  * others never do.  198.51.0.0/16 is routed to the wan side's gateway.
+ * IKE runs in the control thread (params.ike): what the workers queue
+ * for it is read after each run and answered, addresses and ports
+ * swapped, through dp_ctl_send(), so the answers go from OUTPUT on.
  *
  * What must hold: every packet ends in exactly one place, sent, dropped
- * and counted, or held for its neighbour, so once the router has given
- * up on every neighbour that does not answer, every buffer is back in the
- * pool; and the batch is empty after each run.  A violation aborts.
+ * and counted, held for its neighbour, or copied to the control thread's
+ * queue, so once the router has given up on every neighbour that does
+ * not answer, every buffer is back in the pool; the batch is empty after
+ * each run; what the queue gives is a datagram as its API says.  A
+ * violation aborts.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -91,7 +96,7 @@ static void
 build(struct dp **dpp, struct ip_neigh_table **ntp, struct io_port *ports[2])
 {
 	struct dp_params params = { .n_workers = 1, .n_if = 2,
-	    .pool_bufs = POOL_BUFS, .ct_entries = 1024 };
+	    .pool_bufs = POOL_BUFS, .ct_entries = 1024, .ike = true };
 	static const uint8_t a6[2][16] = {
 		{ 0x20, 0x01, 0x0d, 0xb8, 0, 1, [15] = 1 },
 		{ 0x20, 0x01, 0x0d, 0xb8, 0, 2, [15] = 1 },
@@ -140,6 +145,33 @@ build(struct dp **dpp, struct ip_neigh_table **ntp, struct io_port *ports[2])
 	dp_fw_swap(*dpp, fw);
 }
 
+/* What the control thread would do: read every datagram queued for it
+ * and answer each with its own payload, which enters at OUTPUT. */
+static void
+ike_answer(struct dp *dp, struct dp_worker *w, uint64_t now)
+{
+	static uint8_t buf[PKT_DATA_ROOM];
+	struct dp_dgram d, r;
+	size_t len;
+
+	while ((len = dp_ctl_recv(dp, &d, buf, sizeof(buf))) != 0) {
+		CHECK(len <= PKT_DATA_ROOM);
+		CHECK(d.family == AF_INET || d.family == AF_INET6);
+		CHECK(d.if_idx < 2);
+		CHECK(d.dport == 500 || d.dport == 4500);
+		r = d;
+		memcpy(r.src, d.dst, sizeof(r.src));
+		memcpy(r.dst, d.src, sizeof(r.dst));
+		r.sport = d.dport;
+		r.dport = d.sport;
+		(void)dp_ctl_send(dp, &r, buf, len);
+	}
+	(void)dp_host_rx(w, now);
+	if (w->frame.v.n != 0)
+		dp_pipeline_output(w, now);
+	CHECK(w->frame.v.n == 0);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -178,20 +210,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((flags & 2) || w->frame.v.n == PKT_BURST) {
 			dp_pipeline_rx(w, now);
 			CHECK(w->frame.v.n == 0);
+			ike_answer(dp, w, now);
 			ip_poll(w->ipw, w->tables, &w->tx, now);
 			dp_tx(w, now);
+			dp_reass_poll(w, now);
 		}
 	}
 	if (w->frame.v.n != 0)
 		dp_pipeline_rx(w, now);
 	CHECK(w->frame.v.n == 0);
+	ike_answer(dp, w, now);
 	/* Give up on every neighbour that does not answer: the errors about
 	 * what they held go to neighbours that do not answer either, so a
-	 * few rounds. */
+	 * few rounds.  Fragments of datagrams to us that never completed
+	 * time out meanwhile. */
 	for (int k = 0; k < 8; k++) {
 		now += (IP_NEIGH_PROBES + 1) * IP_NEIGH_RETRANS_NS;
 		ip_poll(w->ipw, w->tables, &w->tx, now);
 		dp_tx(w, now);
+		dp_reass_poll(w, now);
 	}
 	CHECK(!ip_worker_has_pending(w->ipw));
 	CHECK(w->pool->n_free == w->pool->n_bufs);
