@@ -167,12 +167,17 @@ void dp_tunnels_swap(struct dp *dp, struct dp_tunnels *tn);
  * The control thread's datagrams (IKE).  With params.ike, a UDP datagram
  * to port 500, or to 4500 carrying the non-ESP marker, addressed to the
  * appliance and accepted by INPUT is queued for the control thread
- * instead of going to the host side; ESP in UDP with an SPI no tunnel
- * has is dropped and counted.  What the control thread sends enters at
- * OUTPUT, as the host's own packets do (the OUTPUT chain, conntrack,
- * NAT, routing, neighbours), on the worker that owns its flow.  No lock
+ * instead of going to the host side; ESP, bare or in UDP, with an SPI no
+ * tunnel has is dropped and counted (esp_no_sa).  UDP fragments to the
+ * appliance are put together first (up to a packet buffer).  What the
+ * control thread sends enters at OUTPUT, as the host's own packets do
+ * (the OUTPUT chain, conntrack, NAT, routing, neighbours), on the worker
+ * that owns its flow, with the interface that holds its source address
+ * as its input interface (counters, link-local destinations).  No lock
  * on the workers' side; the queues are bounded and what does not fit is
- * counted and dropped.
+ * counted and dropped.  dp_ctl_send() may be called from any thread;
+ * dp_ctl_recv() from one.  In replay mode (pcap ports) the worker does
+ * not read what dp_ctl_send() queues.
  */
 struct dp_dgram {
 	uint16_t if_idx;		/* recv: the interface it came on;

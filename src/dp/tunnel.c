@@ -9,7 +9,8 @@
  * (pipeline.c), from ip input, so routes, conntrack, the chains and NAT
  * see the inner packet as arriving on the tunnel.  A NAT keepalive is
  * dropped and counted; IKE on 4500 (the non-ESP marker) and an SPI no
- * tunnel has go on to the host side.
+ * tunnel has go on: with params.ike to the control thread's queue and
+ * dropped (ctl.c), else to the host side.
  *
  * dp_encap runs after POSTROUTING: a packet routed to a tunnel interface
  * is encapsulated through the tunnel's outbound SA, then routed again by
