@@ -12,7 +12,9 @@
  * IKE_SA_INIT messages is what each charon sent; the child SA's keys are
  * what charon installed; the NAT detection hashes match charon's (its
  * source hash is faked, see test_sswan_nat_hash); charon's KE values are
- * accepted as valid public values.
+ * accepted as valid public values.  The AES-GCM SA was then rekeyed:
+ * its CREATE_CHILD_SA opens with the old keys, and its nonces, SPIs and
+ * charon's new g^ir give the new SA's keys charon logged.
  *
  * Then what strongSwan cannot show: seal and open round trips for every
  * cipher and key length at every padding, prf+ at its longest against
@@ -47,6 +49,10 @@ struct sswan_vec {
 	const char *child_seed, *child_encr_i, *child_integ_i;
 	const char *child_encr_r, *child_integ_r;
 	const char *ip_i, *ip_r, *natd_real_src_i, *natd_real_src_r;
+	/* Only where the IKE SA was then rekeyed, else NULL. */
+	const char *rekey_req, *rekey_resp, *rekey_g_ir, *rekey_skeyseed;
+	const char *rekey_sk_d, *rekey_sk_ai, *rekey_sk_ar, *rekey_sk_ei;
+	const char *rekey_sk_er, *rekey_sk_pi, *rekey_sk_pr;
 };
 
 #include "data/sswan_gcm_x25519.h"
@@ -72,6 +78,9 @@ struct loaded {
 	struct bytes id_i, id_r, auth_i, auth_r, child_seed;
 	struct bytes child_encr_i, child_integ_i, child_encr_r, child_integ_r;
 	struct bytes ip_i, ip_r, natd_real_src_i, natd_real_src_r;
+	struct bytes rekey_req, rekey_resp, rekey_g_ir, rekey_skeyseed;
+	struct bytes rekey_sk_d, rekey_sk_ai, rekey_sk_ar, rekey_sk_ei;
+	struct bytes rekey_sk_er, rekey_sk_pi, rekey_sk_pr;
 	struct ike_suite suite;
 	uint64_t spi_i, spi_r;
 	const uint8_t *ni, *nr, *ke_i, *ke_r;
@@ -94,7 +103,7 @@ hexval(char c)
 static void
 unhex(const char *s, struct bytes *b)
 {
-	size_t n = strlen(s);
+	size_t n = s != NULL ? strlen(s) : 0;
 	size_t i;
 
 	assert_int_equal(n % 2, 0);
@@ -128,15 +137,54 @@ find_ok(const struct ike_msg *m, uint8_t type)
 }
 
 /*
+ * The one proposal of m's SA payload (a responder's choice) as a suite,
+ * and its SPI in host order if spi is not NULL.
+ */
+static void
+chosen(const struct ike_msg *m, struct ike_suite *s, uint64_t *spi)
+{
+	const struct ike_payload *pl = find_ok(m, IKE_PL_SA);
+	const struct ike_proposal *prop;
+	unsigned i;
+
+	assert_int_equal(pl->u.sa.count, 1);
+	prop = &m->proposals[pl->u.sa.first];
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < prop->count; i++) {
+		const struct ike_transform *t = &m->transforms[prop->first + i];
+
+		switch (t->type) {
+		case IKE_TF_ENCR:
+			s->encr = t->id;
+			s->encr_bits = t->key_len;
+			break;
+		case IKE_TF_PRF:
+			s->prf = t->id;
+			break;
+		case IKE_TF_INTEG:
+			s->integ = t->id;
+			break;
+		case IKE_TF_DH:
+			s->dh = t->id;
+			break;
+		}
+	}
+	assert_true(ike_suite_supported(s));
+	if (spi != NULL) {
+		assert_int_equal(prop->spi_size, 8);
+		for (*spi = 0, i = 0; i < 8; i++)
+			*spi = *spi << 8 | prop->spi[i];
+	}
+}
+
+/*
  * Decodes v into L; the suite is the proposal the responder chose, the
  * SPIs, nonces and KE data are read from the two IKE_SA_INIT messages.
  */
 static void
 load(const struct sswan_vec *v)
 {
-	const struct ike_proposal *prop;
 	const struct ike_payload *pl;
-	unsigned i;
 
 	print_message("vector %s\n", v->name);
 	memset(&L, 0, sizeof(L));
@@ -147,35 +195,15 @@ load(const struct sswan_vec *v)
 	U(sk_pi); U(sk_pr); U(id_i); U(id_r); U(auth_i); U(auth_r);
 	U(child_seed); U(child_encr_i); U(child_integ_i); U(child_encr_r);
 	U(child_integ_r); U(ip_i); U(ip_r); U(natd_real_src_i);
-	U(natd_real_src_r);
+	U(natd_real_src_r); U(rekey_req); U(rekey_resp); U(rekey_g_ir);
+	U(rekey_skeyseed); U(rekey_sk_d); U(rekey_sk_ai); U(rekey_sk_ar);
+	U(rekey_sk_ei); U(rekey_sk_er); U(rekey_sk_pi); U(rekey_sk_pr);
 #undef U
 
 	parse_ok(L.sa_init_r.p, L.sa_init_r.len, &msg);
 	L.spi_i = msg.hdr.ispi;
 	L.spi_r = msg.hdr.rspi;
-	pl = find_ok(&msg, IKE_PL_SA);
-	assert_int_equal(pl->u.sa.count, 1);
-	prop = &msg.proposals[pl->u.sa.first];
-	for (i = 0; i < prop->count; i++) {
-		const struct ike_transform *t = &msg.transforms[prop->first + i];
-
-		switch (t->type) {
-		case IKE_TF_ENCR:
-			L.suite.encr = t->id;
-			L.suite.encr_bits = t->key_len;
-			break;
-		case IKE_TF_PRF:
-			L.suite.prf = t->id;
-			break;
-		case IKE_TF_INTEG:
-			L.suite.integ = t->id;
-			break;
-		case IKE_TF_DH:
-			L.suite.dh = t->id;
-			break;
-		}
-	}
-	assert_true(ike_suite_supported(&L.suite));
+	chosen(&msg, &L.suite, NULL);
 	pl = find_ok(&msg, IKE_PL_NONCE);
 	L.nr = pl->data;
 	L.nr_len = pl->data_len;
@@ -513,6 +541,77 @@ test_sswan_ke_accepted(void **state)
 		    sizeof(secret), &n), 0);
 		ike_dh_free(dh);
 	}
+}
+
+/*
+ * The IKE SA rekeyed by CREATE_CHILD_SA (§2.18): the request and response
+ * open with the old SA's keys; their SA payloads carry the new SPIs and
+ * suite, their Nonce payloads Ni and Nr; with charon's new g^ir that
+ * gives the new SA's SKEYSEED and keys as charon logged them.
+ */
+static void
+test_sswan_rekey(void **state)
+{
+	static uint8_t req[2048], resp[2048];
+	uint8_t skeyseed[IKE_PRF_MAX];
+	struct ike_suite s_req, s;
+	const struct ike_payload *ni, *nr;
+	struct ike_keys old, k;
+	uint64_t spi_i, spi_r;
+	struct ike_buf in[3];
+	size_t len;
+	unsigned i, n = 0;
+
+	for (i = 0; i < ARRAY_LEN(vecs); i++) {
+		load(vecs[i]);
+		if (L.rekey_req.len == 0)
+			continue;
+		n++;
+		logged_keys(&old);
+		memcpy(req, L.rekey_req.p, L.rekey_req.len);
+		parse_ok(req, L.rekey_req.len, &msg);
+		assert_int_equal(msg.hdr.exchange, IKE_CREATE_CHILD_SA);
+		assert_int_equal(ike_sk_open(&old, true, req, L.rekey_req.len,
+		    &msg, &len), 0);
+		parse_ok(req, len, &msg);
+		chosen(&msg, &s_req, &spi_i);
+		ni = find_ok(&msg, IKE_PL_NONCE);
+
+		memcpy(resp, L.rekey_resp.p, L.rekey_resp.len);
+		parse_ok(resp, L.rekey_resp.len, &msg2);
+		assert_int_equal(ike_sk_open(&old, false, resp,
+		    L.rekey_resp.len, &msg2, &len), 0);
+		parse_ok(resp, len, &msg2);
+		chosen(&msg2, &s, &spi_r);
+		nr = find_ok(&msg2, IKE_PL_NONCE);
+		assert_true(spi_i != L.spi_i && spi_r != L.spi_r);
+
+		print_message("case: SKEYSEED = prf(SK_d (old), g^ir | Ni | "
+		    "Nr)\n");
+		in[0] = (struct ike_buf){ L.rekey_g_ir.p, L.rekey_g_ir.len };
+		in[1] = (struct ike_buf){ ni->data, ni->data_len };
+		in[2] = (struct ike_buf){ nr->data, nr->data_len };
+		assert_int_equal(ike_prf(old.suite.prf, old.sk_d, old.prf_len,
+		    in, 3, skeyseed), 0);
+		assert_bytes(skeyseed, &L.rekey_skeyseed, "rekey SKEYSEED");
+
+		print_message("case: the new SA's keys\n");
+		assert_int_equal(ike_keys_derive_rekey(&old, &s, ni->data,
+		    ni->data_len, nr->data, nr->data_len, L.rekey_g_ir.p,
+		    L.rekey_g_ir.len, spi_i, spi_r, &k), 0);
+		assert_int_equal(k.prf_len, L.rekey_sk_d.len);
+		assert_int_equal(k.encr_len, L.rekey_sk_ei.len);
+		assert_bytes(k.sk_d, &L.rekey_sk_d, "rekey SK_d");
+		assert_bytes(k.sk_ai, &L.rekey_sk_ai, "rekey SK_ai");
+		assert_bytes(k.sk_ar, &L.rekey_sk_ar, "rekey SK_ar");
+		assert_bytes(k.sk_ei, &L.rekey_sk_ei, "rekey SK_ei");
+		assert_bytes(k.sk_er, &L.rekey_sk_er, "rekey SK_er");
+		assert_bytes(k.sk_pi, &L.rekey_sk_pi, "rekey SK_pi");
+		assert_bytes(k.sk_pr, &L.rekey_sk_pr, "rekey SK_pr");
+		ike_keys_wipe(&k);
+		ike_keys_wipe(&old);
+	}
+	assert_true(n > 0);
 }
 
 /* ---- Round trips and the rest -------------------------------------- */
@@ -1027,6 +1126,7 @@ main(void)
 		cmocka_unit_test(test_sswan_child_keymat),
 		cmocka_unit_test(test_sswan_nat_hash),
 		cmocka_unit_test(test_sswan_ke_accepted),
+		cmocka_unit_test(test_sswan_rekey),
 		cmocka_unit_test(test_seal_open),
 		cmocka_unit_test(test_open_padding),
 		cmocka_unit_test(test_prf_plus_long),

@@ -7,7 +7,7 @@
 #   charon 192.0.2.1 [cap-l] ---veth--- [cap-r] 192.0.2.2 charon
 #          tcpdump on cap-l
 #
-# Usage: capture.sh OUTDIR [IKE_PROPOSAL [ESP_PROPOSAL]]
+# Usage: [REKEY=1] capture.sh OUTDIR [IKE_PROPOSAL [ESP_PROPOSAL]]
 # Writes OUTDIR/ike.pcap (UDP 500 and 4500 as seen on the left veth),
 # OUTDIR/left.log and OUTDIR/right.log (charon at ike and chd level 4:
 # DH secret, SKEYSEED, SK_*, AUTH, child keys).  extract.py turns
@@ -117,6 +117,15 @@ for i in $(seq 50); do
 done
 grep -q "CHILD_SA net{1} established" "$OUT/left.log" ||
     { echo "capture.sh: no CHILD_SA within 5 s" >&2; exit 1; }
+# REKEY=1: the initiator then rekeys the IKE SA (CREATE_CHILD_SA, §2.18).
+if [ "${REKEY:-0}" = 1 ]; then
+	swanctl --rekey --ike net --uri "unix://$ST/right/charon.vici" \
+	    >/dev/null 2>&1
+	for i in $(seq 50); do
+		grep -q "IKE_SA net\[2\] rekeyed" "$OUT/right.log" && break
+		sleep 0.1
+	done
+fi
 sleep 0.3
 kill "$(cat "$ST/tcpdump.pid")"; rm "$ST/tcpdump.pid"
 sleep 0.2
