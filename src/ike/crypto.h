@@ -84,7 +84,7 @@ struct ike_buf {
 int ike_prf(uint16_t prf, const uint8_t *key, size_t key_len,
     const struct ike_buf *in, unsigned n_in, uint8_t *out) HG_MUST_CHECK;
 /* out (out_len bytes, at most 255 PRF outputs) = prf+(key, seed), seed
- * the concatenation of in[]. */
+ * the concatenation of in[].  0, -ENOTSUP, or -EINVAL past 255 outputs. */
 int ike_prf_plus(uint16_t prf, const uint8_t *key, size_t key_len,
     const struct ike_buf *in, unsigned n_in, uint8_t *out, size_t out_len)
     HG_MUST_CHECK;
@@ -104,7 +104,8 @@ struct ike_keys {
  * SKEYSEED = prf(Ni | Nr, g^ir), then {SK_d, SK_ai, SK_ar, SK_ei, SK_er,
  * SK_pi, SK_pr} = prf+(SKEYSEED, Ni | Nr | SPIi | SPIr).  For the PRFs
  * with a fixed key length this takes half of each nonce as RFC 7296 says
- * (the HMAC PRFs take the whole).  SPIs in host order.  0, -ENOTSUP.
+ * (the HMAC PRFs take the whole).  SPIs in host order.  0, -ENOTSUP,
+ * -EINVAL for a nonce longer than IKE_NONCE_MAX.
  */
 int ike_keys_derive(const struct ike_suite *s, const uint8_t *ni,
     size_t ni_len, const uint8_t *nr, size_t nr_len, const uint8_t *g_ir,
@@ -142,6 +143,9 @@ int ike_child_keymat(const struct ike_keys *k, const uint8_t *g_ir,
  * over the header and the SK header as associated data (AEAD), or an
  * HMAC over everything before it (CBC).  initiator: the sender is the
  * original initiator (SK_ei/SK_ai), else the responder's keys.
+ * inner may already lie anywhere in out (it is moved before the header
+ * is written): building it at out + IKE_HDR_LEN + IKE_GEN_HDR_LEN +
+ * ike_encr_iv_len() saves a copy.
  * The length written, or -ENOSPC, -ENOTSUP, -EIO.
  */
 long ike_sk_seal(const struct ike_keys *k, bool initiator,
@@ -157,7 +161,9 @@ long ike_sk_seal(const struct ike_keys *k, bool initiator,
  * plaintext payloads right behind it, length fixed.  *plain_len gets the
  * new length; the caller parses that with ike_msg_parse().  Returns 0,
  * -EBADMSG (ICV or padding wrong: nothing changed in msg for an ICV
- * failure), -EINVAL (no SK payload, or one too short for IV and ICV).
+ * failure), -EINVAL (no SK payload, one too short for IV and ICV, a CBC
+ * ciphertext that is no whole number of blocks, or m not parsed from
+ * msg), -ENOTSUP (k's suite).  SKF (RFC 7383) is not handled here.
  */
 int ike_sk_open(const struct ike_keys *k, bool initiator, uint8_t *msg,
     size_t len, const struct ike_msg *m, size_t *plain_len) HG_MUST_CHECK;
