@@ -839,7 +839,8 @@ prop_match(const struct ike_prop *ours, const struct ike_msg *m,
 	c->num = pp->num;
 	c->protocol = pp->protocol;
 	c->spi_size = pp->spi_size;
-	memcpy(c->spi, pp->spi, pp->spi_size);
+	if (pp->spi_size != 0)	/* IKE_SA_INIT: no SPI, no pointer */
+		memcpy(c->spi, pp->spi, pp->spi_size);
 	c->types = (uint8_t)types;
 
 	for (i = 0; i < ours->n_encr; i++)
