@@ -1,15 +1,17 @@
 /*
  * tests/unit/mgmt/test_swanctl.c: swanctl.conf into hexgate's JSON
- * (src/mgmt/swanctl.c).
+ * (src/mgmt/swanctl.c) and "hexctl ipsec import".
  *
  * The swanctl.conf the shared strongSwan interop script generates, and a
  * richer hand-written one (strongSwan 5.9.8 loads both), convert into
  * the JSON written by hand beside them (tests/unit/mgmt/swanctl/), with
  * the warnings listed there; every syntax and value error is refused
  * with its line and column and no output; merging, empty values, CRLF
- * and a small warnings buffer behave as the header says.
+ * and a small warnings buffer behave as the header says; hexctl prints
+ * the document, the warnings and the errors as a user sees them.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -18,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -399,6 +403,118 @@ test_warnings_overflow(void **state)
 	json_decref(out);
 }
 
+/*
+ * hexctl ipsec import, as a user runs it.
+ */
+
+struct run {
+	int status;
+	char *out, *err;
+};
+
+static void
+run_hexctl(struct run *r, const char *file)
+{
+	const char *hexctl = getenv("HEXCTL");
+	char out_path[] = "/tmp/test_swanctl.out.XXXXXX";
+	char err_path[] = "/tmp/test_swanctl.err.XXXXXX";
+	int fo = mkstemp(out_path), fe = mkstemp(err_path);
+	pid_t pid;
+
+	if (hexctl == NULL)
+		skip();
+	assert_true(fo >= 0 && fe >= 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(fo, 1);
+		dup2(fe, 2);
+		/* nothing listens there: the import must not ask hexgated */
+		setenv("HEXGATE_SOCKET", "/nonexistent/hexgated.sock", 1);
+		unsetenv("HEXCTL_URL");
+		execl(hexctl, "hexctl", "ipsec", "import", file, (char *)NULL);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &r->status, 0), pid);
+	assert_true(WIFEXITED(r->status));
+	r->status = WEXITSTATUS(r->status);
+	close(fo);
+	close(fe);
+	r->out = slurp(out_path, NULL);
+	r->err = slurp(err_path, NULL);
+	unlink(out_path);
+	unlink(err_path);
+}
+
+static void
+test_hexctl(void **state)
+{
+	const char *dir = getenv("HG_SWANCTL_DIR");
+	char conf[1024], bad[] = "/tmp/test_swanctl.bad.XXXXXX";
+	json_error_t jerr;
+	json_t *got, *want;
+	struct run r;
+	char *w;
+	int fd;
+
+	assert_non_null(dir);
+	snprintf(conf, sizeof(conf), "%s/interop.conf", dir);
+	run_hexctl(&r, conf);
+	assert_int_equal(r.status, 0);
+	print_message("case: stdout is {\"ipsec\": the document}\n");
+	got = json_loads(r.out, 0, &jerr);
+	if (got == NULL)
+		fail_msg("stdout: %d: %s", jerr.line, jerr.text);
+	{
+		char *js = fixture("interop.json", NULL);
+
+		want = json_pack("{s:o}", "ipsec", json_loads(js, 0, &jerr));
+		free(js);
+	}
+	assert_json_equal(got, want);
+	print_message("case: pretty-printed\n");
+	assert_non_null(strstr(r.out, "{\n  \"ipsec\": {\n    \"connections\""));
+	print_message("case: the warnings on stderr, named by the file\n");
+	w = fixture("interop.warn", NULL);
+	assert_non_null(strstr(r.err, "/interop.conf:7:5: warning: "
+	    "connections.net.mobike: not taken by hexgate; ignored\n"));
+	assert_int_equal(strlen(r.err), strlen(w) + 2 * (strlen(dir) + 1));
+	free(w);
+	json_decref(got);
+	json_decref(want);
+	free(r.out);
+	free(r.err);
+
+	print_message("case: a bad file: exit 1, the error, no output\n");
+	fd = mkstemp(bad);
+	assert_true(fd >= 0);
+	{
+		static const char v1[] = "connections {\n  a {\n    "
+		    "version = 1\n  }\n}\n";
+
+		assert_int_equal(write(fd, v1, strlen(v1)),
+		    (ssize_t)strlen(v1));
+	}
+	close(fd);
+	run_hexctl(&r, bad);
+	unlink(bad);
+	assert_int_equal(r.status, 1);
+	assert_string_equal(r.out, "");
+	assert_non_null(strstr(r.err, ":3:15: version: IKEv1 is not "
+	    "supported"));
+	free(r.out);
+	free(r.err);
+
+	print_message("case: a missing file is a usage error\n");
+	run_hexctl(&r, "/nonexistent/swanctl.conf");
+	assert_int_equal(r.status, 2);
+	assert_string_equal(r.out, "");
+	assert_non_null(strstr(r.err, "/nonexistent/swanctl.conf: No such "
+	    "file"));
+	free(r.out);
+	free(r.err);
+}
+
 int
 main(void)
 {
@@ -411,6 +527,7 @@ main(void)
 		cmocka_unit_test(test_empty_crlf),
 		cmocka_unit_test(test_booleans),
 		cmocka_unit_test(test_warnings_overflow),
+		cmocka_unit_test(test_hexctl),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
