@@ -11,10 +11,12 @@
  * (-p, -j, --dport) that are the rule's and not hexctl's.  Every other
  * command is a line of the table below, and "hexctl call OP [JSON]" runs
  * any operation, so a new operation is reachable before it has words.
+ * "ipsec import" alone asks hexgated nothing: it converts a strongSwan
+ * swanctl.conf into hexgate's JSON here (src/mgmt/swanctl.c).
  *
  * Exit status: 0 success, 1 the server answered with an error (or with
- * something that is not JSON), 2 usage errors and a socket or server that
- * cannot be reached.
+ * something that is not JSON), or a file ipsec import cannot convert, 2
+ * usage errors and a socket or server that cannot be reached.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -36,6 +38,7 @@
 #include "../lib/hg.h"
 #include "../lib/text.h"
 #include "../mgmt/config.h"	/* HG_CFG_DEFAULT_SOCKET only */
+#include "../mgmt/swanctl.h"
 #include "remote.h"
 #include "render.h"
 
@@ -47,6 +50,8 @@
 #define CTL_ANSWER_MAX_BYTES	(160u << 20)
 /* A restore file; 10,000 rules are about 1 MB. */
 #define CTL_BODY_MAX_BYTES	(64u << 20)
+/* ipsec import: what its warnings may fill, a line each. */
+#define IMPORT_WARNINGS_BYTES	(256u << 10)
 /* Usage lines longer than this put their help on the next line. */
 #define USAGE_CMD_WIDTH		26
 
@@ -158,6 +163,9 @@ static const struct cmd {
 	  .args = { { "id", ARG_INT, false } } },
 	{ "ipsec sas", "ipsec.sas",
 	  .help = "the ESP tunnels' SAs: SPI, algorithm, counters (no keys)" },
+	{ "ipsec import FILE", NULL,
+	  .help = "print a strongSwan swanctl.conf (- is stdin) as hexgate's "
+	  "JSON, offline" },
 	{ "metrics", "metrics", .help = "the counters in the Prometheus format" },
 	{ "ops", "ops.list", .help = "the operations hexgated offers" },
 	{ "call OP [JSON]", NULL,
@@ -185,7 +193,8 @@ usage(FILE *out)
 	for (size_t i = 0; i < HG_ARRAY_SIZE(cmds); i++)
 		usage_line(out, "  ", cmds[i].line, cmds[i].help);
 	fprintf(out,
-	    "Every command works over the socket and over the API alike.\n"
+	    "Every command works over the socket and over the API alike; "
+	    "ipsec import\nworks alone.\n"
 	    "\n"
 	    "Options:\n"
 	    "  -s, --socket PATH  control socket (default: $HEXGATE_SOCKET, "
@@ -904,6 +913,55 @@ request_build(struct request *rq, int argc, char **argv, bool *json_out)
 	return request_table(rq, c, argc - n, argv + n);
 }
 
+/*
+ * "hexctl ipsec import FILE": {"ipsec": ...} on stdout, the warnings on
+ * stderr; the first fault of the file on stderr and exit 1, with nothing
+ * on stdout.  Offline: hexgated is not asked.
+ */
+static int
+ipsec_import(int argc, char **argv)
+{
+	struct body b = { 0 };
+	char err[512], *warnings = NULL;
+	json_t *ipsec = NULL, *doc = NULL;
+	int n, status = EXIT_USAGE;
+
+	if (argc != 1) {
+		(void)usage_err("ipsec import FILE: %s",
+		    argc == 0 ? "missing FILE" : "one FILE only");
+		return EXIT_USAGE;
+	}
+	if (body_read(&b, argv[0]) < 0)
+		goto out;
+	if ((warnings = malloc(IMPORT_WARNINGS_BYTES)) == NULL) {
+		(void)oom();
+		goto out;
+	}
+	n = hg_swanctl_import(strcmp(argv[0], "-") == 0 ? "stdin" : argv[0],
+	    b.body, b.body_len, &ipsec, warnings, IMPORT_WARNINGS_BYTES, err,
+	    sizeof(err));
+	if (n < 0) {
+		fprintf(stderr, "%s\n", err);
+		status = n == -ENOMEM ? EXIT_USAGE : EXIT_SERVER;
+		goto out;
+	}
+	fputs(warnings, stderr);
+	if ((doc = json_pack("{s:O}", "ipsec", ipsec)) == NULL ||
+	    json_dumpf(doc, stdout, JSON_INDENT(2)) < 0 ||
+	    fputc('\n', stdout) == EOF || fflush(stdout) == EOF) {
+		fprintf(stderr, "hexctl: ipsec import: cannot write the "
+		    "result\n");
+		goto out;
+	}
+	status = 0;
+out:
+	json_decref(doc);
+	json_decref(ipsec);
+	free(warnings);
+	free(b.body);
+	return status;
+}
+
 static void
 request_free(struct request *rq)
 {
@@ -1365,6 +1423,9 @@ main(int argc, char **argv)
 		free(line);
 		return 0;
 	}
+	if (argc >= 2 && strcmp(argv[0], "ipsec") == 0 &&
+	    strcmp(argv[1], "import") == 0)
+		return ipsec_import(argc - 2, argv + 2);
 	if (request_build(&rq, argc, argv, &json_out) < 0) {
 		request_free(&rq);
 		return EXIT_USAGE;

@@ -63,6 +63,13 @@ int ike_props_add(struct ike_props *list, const char *text, uint8_t protocol,
 /* The default proposals: modern only (AEAD first, X25519 and ECP, no
  * SHA-1, no modp1024). */
 void ike_props_default(uint8_t protocol, struct ike_props *out);
+/*
+ * A copy of in without DH groups.  The first CHILD_SA comes with
+ * IKE_AUTH, whose keys come from the IKE SA's: strongSwan offers it no
+ * groups, so a responder chooses it from ours without them (RFC 7296
+ * §1.2); the groups are PFS for CREATE_CHILD_SA.
+ */
+void ike_props_without_dh(const struct ike_props *in, struct ike_props *out);
 /* Back to strongSwan's text; what snprintf() returns. */
 int ike_prop_format(const struct ike_prop *p, char *buf, size_t len);
 
@@ -74,6 +81,10 @@ struct ike_chosen {
 	uint8_t spi[8];			/* the proposer's SPI */
 	uint16_t encr, encr_bits, prf, integ, dh;
 	uint8_t esn;			/* 0 or 1 */
+	uint8_t types;			/* bit 1 << IKE_TF_*: the types the
+					   chosen proposal carried, which
+					   the answer repeats; 0: those
+					   named above (and ESN for ESP) */
 };
 
 /*
