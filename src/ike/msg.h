@@ -30,7 +30,7 @@
 
 #define IKE_MAX_PAYLOADS	32
 #define IKE_MAX_PROPOSALS	16
-#define IKE_MAX_TRANSFORMS	32
+#define IKE_MAX_TRANSFORMS	128	/* strongSwan's default offer has 70 */
 #define IKE_MAX_TS		16
 #define IKE_NONCE_MIN		16	/* RFC 7296 §3.9 */
 #define IKE_NONCE_MAX		256

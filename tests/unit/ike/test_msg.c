@@ -419,7 +419,7 @@ static long b_critical(uint8_t *buf)
 	return ike_w_finish(&w);
 }
 static long b_too_many_props(uint8_t *buf) { return sa_one(buf, 17, 0); }
-static long b_too_many_tf(uint8_t *buf) { return sa_one(buf, 1, 33); }
+static long b_too_many_tf(uint8_t *buf) { return sa_one(buf, 1, IKE_MAX_TRANSFORMS + 1); }
 static long b_attr_tlv(uint8_t *buf) { long n = b_sa(buf); buf[48] &= 0x7f; return n; }
 /* an unknown TLV attribute whose length runs past the transform */
 static long b_attr_past(uint8_t *buf) { long n = b_sa(buf); buf[48] = 0; buf[49] = 99; return n; }
@@ -527,8 +527,8 @@ static const struct bad_case bad_cases[] = {
 	    IKE_E_UNSUPPORTED_CRITICAL_PAYLOAD, 48, 200 },
 	{ "17 proposals", b_too_many_props, IKE_E_TOO_MANY_PROPOSALS,
 	    32 + 16 * 8, IKE_PL_SA },
-	{ "33 transforms", b_too_many_tf, IKE_E_TOO_MANY_TRANSFORMS,
-	    40 + 32 * 12, IKE_PL_SA },
+	{ "129 transforms", b_too_many_tf, IKE_E_TOO_MANY_TRANSFORMS,
+	    40 + IKE_MAX_TRANSFORMS * 12, IKE_PL_SA },
 	{ "key length attribute as TLV", b_attr_tlv, IKE_E_ATTR_FORMAT, 48,
 	    IKE_PL_SA },
 	{ "TLV attribute past its transform", b_attr_past, IKE_E_ATTR, 50,
