@@ -53,6 +53,11 @@ struct dp_tunnel {
 	struct esp_sa *out;		/* NULL: the interface is no tunnel */
 	struct esp_sa *in;
 	uint32_t spi_in;
+	/* The inbound SA a rekey replaced (IKE, make-before-break): it
+	 * still decrypts what the peer sent before it switched, until the
+	 * old SA is deleted; NULL otherwise. */
+	struct esp_sa *in_prev;
+	uint32_t spi_in_prev;
 	uint8_t family;			/* the outer one: AF_INET, AF_INET6 */
 	uint8_t remote[16];		/* the outer destination */
 	uint16_t mss4, mss6;		/* TCP SYNs' MSS clamped to; 0: not */

@@ -55,7 +55,8 @@ sa_ours(const struct dp_worker *w, const struct pkt *p, uint32_t spi)
 	for (uint16_t i = 0; i < w->tables->n_if; i++) {
 		const struct dp_tunnel *tn = &w->tunnels->t[i];
 
-		if (tn->in != NULL && tn->spi_in == spi &&
+		if (((tn->in != NULL && tn->spi_in == spi) ||
+		    (tn->in_prev != NULL && tn->spi_in_prev == spi)) &&
 		    sa_from_remote(tn, p))
 			return true;
 	}

@@ -76,19 +76,27 @@ ts_allow(const struct pkt *p, const struct dp_ts *from, uint8_t n_from,
 	return false;
 }
 
-/* The tunnel whose inbound SPI is spi, or IP_IF_NONE. */
+/*
+ * The inbound SA whose SPI is spi, as a key: its tunnel's index times
+ * two, plus one for the SA a rekey replaced (in_prev); IP_IF_NONE for
+ * none.
+ */
 static uint16_t
 tunnel_by_spi(const struct dp_worker *w, uint32_t spi)
 {
 	const struct dp_tunnel *t = w->tunnels->t;
 
-	for (uint16_t i = 0; i < w->tables->n_if; i++)
+	for (uint16_t i = 0; i < w->tables->n_if; i++) {
 		if (t[i].in != NULL && t[i].spi_in == spi)
-			return i;
+			return (uint16_t)(i * 2);
+		if (t[i].in_prev != NULL && t[i].spi_in_prev == spi)
+			return (uint16_t)(i * 2 + 1);
+	}
 	return IP_IF_NONE;
 }
 
-/* The tunnel p is for, when it is ESP we take: IP_IF_NONE otherwise.
+/* The inbound SA p is for (tunnel_by_spi()'s key), when it is ESP we
+ * take: IP_IF_NONE otherwise.
  * A NAT keepalive is dropped here (and consumed: *gone). */
 static uint16_t
 decap_tunnel_of(struct dp_worker *w, struct pkt *p, bool *gone)
@@ -146,23 +154,24 @@ dp_decap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi)
 		} else if (tun[i] != IP_IF_NONE)
 			idx[n++] = i;
 	}
-	/* One burst per tunnel, in the batch's order within each. */
+	/* One burst per inbound SA, in the batch's order within each. */
 	for (uint16_t a = 0; a < n; a++) {
-		uint16_t ti = tun[idx[a]], m = 0;
+		uint16_t key = tun[idx[a]], ti = key / 2, m = 0;
 		const struct dp_tunnel *tn;
 		uint64_t bytes = 0, ok = 0;
 
-		if (ti == IP_IF_NONE)
+		if (key == IP_IF_NONE)
 			continue;	/* taken by an earlier burst */
 		for (uint16_t b = a; b < n; b++)
-			if (tun[idx[b]] == ti) {
+			if (tun[idx[b]] == key) {
 				burst[m++] = v->pkts[idx[b]];
 				v->pkts[idx[b]] = NULL;
 				v->next[idx[b]] = IP_NEXT_NONE;
 				tun[idx[b]] = IP_IF_NONE;
 			}
 		tn = &w->tunnels->t[ti];
-		esp_decap_burst(w->esp, tn->in, burst, m, res);
+		esp_decap_burst(w->esp, key & 1 ? tn->in_prev : tn->in, burst,
+		    m, res);
 		for (uint16_t k = 0; k < m; k++) {
 			struct pkt *p = burst[k];
 
