@@ -1,0 +1,1645 @@
+/*
+ * src/ike/exchange.c: what each IKEv2 exchange sends and takes (RFC 7296
+ * §1.2-1.4): IKE_SA_INIT and IKE_AUTH with a pre-shared key, as
+ * initiator and responder, with NAT detection (§2.23) and the move to
+ * UDP 4500; the child SA the IKE_AUTH carries, its selectors narrowed
+ * (§2.9) and its keys (§2.17) handed to the data plane; INFORMATIONAL
+ * (delete, liveness).  CREATE_CHILD_SA is answered NO_ADDITIONAL_SAS
+ * for now.
+ *
+ * Every handler takes a message ike.c has parsed whole (and decrypted,
+ * for the protected exchanges), finds the payloads it needs, and refuses
+ * the message when one is missing; nothing it reads is outside a payload
+ * the parser bounded.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "ike_priv.h"
+
+/* ---- small things ----------------------------------------------------- */
+
+static uint64_t
+rand64(void)
+{
+	uint64_t v = 0;
+
+	while (v == 0)
+		if (ike_random(&v, sizeof(v)) != 0)
+			return 0;
+	return v;
+}
+
+static uint32_t
+rand_spi(void)
+{
+	uint32_t v = 0;
+
+	while (v < 256)
+		if (ike_random(&v, sizeof(v)) != 0)
+			return 0;
+	return v;
+}
+
+static size_t
+alen(uint8_t family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+static void
+addr_str(const struct ike_addr *a, char *buf, size_t len)
+{
+	if (a->family == 0 || inet_ntop(a->family, a->addr, buf,
+	    (socklen_t)len) == NULL)
+		snprintf(buf, len, "%%any");
+}
+
+/* An inner payload chain is built with a writer whose header is thrown
+ * away: the chain is what follows it. */
+static void
+inner_begin(struct ike *ike, struct ike_writer *w)
+{
+	struct ike_hdr h;
+
+	memset(&h, 0, sizeof(h));
+	ike_w_init(w, ike->plain, sizeof(ike->plain), &h);
+}
+
+static int
+inner_send(struct ike *ike, struct ike_sa *sa, struct ike_writer *w,
+    uint8_t exchange, bool response, uint32_t msg_id, enum ike_req_kind kind,
+    uint64_t now_ms)
+{
+	long n = ike_w_finish(w);
+
+	if (n < 0)
+		return -ENOSPC;
+	return ike_send_protected(ike, sa, exchange, response, msg_id,
+	    w->buf[16], w->buf + IKE_HDR_LEN, (size_t)n - IKE_HDR_LEN, kind,
+	    now_ms);
+}
+
+int
+ike_send_protected(struct ike *ike, struct ike_sa *sa, uint8_t exchange,
+    bool response, uint32_t msg_id, uint8_t first, const uint8_t *plain,
+    size_t len, enum ike_req_kind kind, uint64_t now_ms)
+{
+	struct ike_hdr h;
+	long n;
+
+	memset(&h, 0, sizeof(h));
+	h.ispi = sa->spi_i;
+	h.rspi = sa->spi_r;
+	h.exchange = exchange;
+	h.flags = (sa->initiator ? IKE_F_INITIATOR : 0) |
+	    (response ? IKE_F_RESPONSE : 0);
+	h.msg_id = msg_id;
+	n = ike_sk_seal(&sa->keys, sa->initiator, &h, first, plain, len,
+	    ike->out, sizeof(ike->out));
+	if (n < 0) {
+		ike_logf(ike, true, "[ENC] IKE_SA %s[%u]: encrypting message "
+		    "ID %u failed (%s)", ike_sa_conn_name(ike, sa), sa->serial,
+		    msg_id, strerror((int)-n));
+		return (int)n;
+	}
+	if (response)
+		ike_send_resp(ike, sa, ike->out, (size_t)n);
+	else {
+		sa->next_req_id = msg_id + 1;
+		ike_send_req(ike, sa, kind, ike->out, (size_t)n, now_ms);
+	}
+	return 0;
+}
+
+/* ---- traffic selectors ------------------------------------------------ */
+
+/* A range [lo, hi] of addresses of one family, 4 or 16 bytes each. */
+struct range {
+	uint8_t family;
+	uint8_t lo[16], hi[16];
+};
+
+static void
+prefix_range(const struct ike_prefix *p, struct range *r)
+{
+	size_t n = alen(p->family);
+
+	r->family = p->family;
+	for (size_t i = 0; i < n; i++) {
+		unsigned bits = p->plen > i * 8 ? p->plen - i * 8 : 0;
+		uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+
+		r->lo[i] = p->addr[i] & mask;
+		r->hi[i] = p->addr[i] | (uint8_t)~mask;
+	}
+}
+
+/* Splits [lo, hi] into the fewest prefixes, appended to out[*n]. */
+static void
+range_prefixes(const struct range *r, struct ike_prefix *out, uint8_t *n,
+    uint8_t max)
+{
+	size_t len = alen(r->family), bits = len * 8;
+	uint8_t cur[16];
+
+	memcpy(cur, r->lo, len);
+	while (*n < max && memcmp(cur, r->hi, len) <= 0) {
+		size_t host;
+		uint8_t last[16];
+
+		/* The most host bits that leave cur aligned and the block
+		 * inside the range. */
+		for (host = bits; host > 0; host--) {
+			bool aligned = true;
+
+			for (size_t b = 0; b < host && aligned; b++)
+				if (cur[len - 1 - b / 8] & (1u << (b % 8)))
+					aligned = false;
+			if (!aligned)
+				continue;
+			memcpy(last, cur, len);
+			for (size_t b = 0; b < host; b++)
+				last[len - 1 - b / 8] |= (uint8_t)(1u << (b % 8));
+			if (memcmp(last, r->hi, len) <= 0)
+				break;
+		}
+		if (host == 0)
+			memcpy(last, cur, len);
+		out[*n].family = r->family;
+		memset(out[*n].addr, 0, 16);
+		memcpy(out[*n].addr, cur, len);
+		out[*n].plen = (uint8_t)(bits - host);
+		(*n)++;
+		/* cur = last + 1; done when that wraps. */
+		memcpy(cur, last, len);
+		for (size_t i = len; i-- > 0;) {
+			if (++cur[i] != 0)
+				break;
+			if (i == 0)
+				return;
+		}
+	}
+}
+
+/*
+ * The part of the peer's selectors (payload tsp of m) inside ours, as
+ * prefixes (§2.9: the responder narrows).  Selectors for one protocol or
+ * fewer than all ports are left out: the data plane's selectors are
+ * addresses only.
+ */
+static void
+ts_narrow(const struct ike_msg *m, const struct ike_payload *tsp,
+    const struct ike_prefix *ours, uint8_t n_ours, struct ike_prefix *out,
+    uint8_t *n_out)
+{
+	*n_out = 0;
+	for (uint8_t i = 0; i < tsp->u.ts.count; i++) {
+		const struct ike_ts *t = &m->ts[tsp->u.ts.first + i];
+		uint8_t family = t->type == IKE_TS_IPV4_RANGE ? AF_INET :
+		    t->type == IKE_TS_IPV6_RANGE ? AF_INET6 : 0;
+
+		if (family == 0 || t->ip_proto != 0 || t->start_port != 0 ||
+		    t->end_port != 0xffff)
+			continue;
+		for (uint8_t k = 0; k < n_ours; k++) {
+			struct range o, x;
+			size_t len = alen(family);
+
+			if (ours[k].family != family)
+				continue;
+			prefix_range(&ours[k], &o);
+			x.family = family;
+			memcpy(x.lo, memcmp(t->start, o.lo, len) > 0 ?
+			    t->start : o.lo, len);
+			memcpy(x.hi, memcmp(t->end, o.hi, len) < 0 ?
+			    t->end : o.hi, len);
+			if (memcmp(x.lo, x.hi, len) <= 0)
+				range_prefixes(&x, out, n_out,
+				    IKE_CONN_TS_MAX);
+		}
+	}
+}
+
+/* Whether each selector of the answer is inside one of ours (the
+ * initiator's check of what the responder narrowed to). */
+static bool
+ts_within(const struct ike_prefix *got, uint8_t n_got,
+    const struct ike_prefix *ours, uint8_t n_ours)
+{
+	for (uint8_t i = 0; i < n_got; i++) {
+		struct range g, o;
+		bool in = false;
+
+		prefix_range(&got[i], &g);
+		for (uint8_t k = 0; k < n_ours && !in; k++) {
+			if (ours[k].family != got[i].family)
+				continue;
+			prefix_range(&ours[k], &o);
+			in = memcmp(g.lo, o.lo, alen(g.family)) >= 0 &&
+			    memcmp(g.hi, o.hi, alen(g.family)) <= 0;
+		}
+		if (!in)
+			return false;
+	}
+	return true;
+}
+
+/* The TS payload of prefixes; the ranges' bytes live in store. */
+static int
+w_ts(struct ike_writer *w, uint8_t payload, const struct ike_prefix *p,
+    uint8_t n)
+{
+	struct ike_ts ts[IKE_CONN_TS_MAX];
+	struct range r[IKE_CONN_TS_MAX];
+
+	for (uint8_t i = 0; i < n; i++) {
+		prefix_range(&p[i], &r[i]);
+		ts[i].type = p[i].family == AF_INET ? IKE_TS_IPV4_RANGE :
+		    IKE_TS_IPV6_RANGE;
+		ts[i].ip_proto = 0;
+		ts[i].start_port = 0;
+		ts[i].end_port = 0xffff;
+		ts[i].addr_len = (uint8_t)alen(p[i].family);
+		ts[i].start = r[i].lo;
+		ts[i].end = r[i].hi;
+	}
+	return ike_w_ts(w, payload, ts, n);
+}
+
+/* Every selector from a TS payload (an initiator taking the answer). */
+static void
+ts_take(const struct ike_msg *m, const struct ike_payload *tsp,
+    struct ike_prefix *out, uint8_t *n)
+{
+	*n = 0;
+	for (uint8_t i = 0; i < tsp->u.ts.count; i++) {
+		const struct ike_ts *t = &m->ts[tsp->u.ts.first + i];
+		struct range r;
+
+		if (t->type != IKE_TS_IPV4_RANGE &&
+		    t->type != IKE_TS_IPV6_RANGE)
+			continue;
+		r.family = t->type == IKE_TS_IPV4_RANGE ? AF_INET : AF_INET6;
+		memcpy(r.lo, t->start, t->addr_len);
+		memcpy(r.hi, t->end, t->addr_len);
+		range_prefixes(&r, out, n, IKE_CONN_TS_MAX);
+	}
+}
+
+static int
+ts_str(const struct ike_prefix *p, uint8_t n, char *buf, size_t len)
+{
+	int w = 0;
+
+	buf[0] = '\0';
+	for (uint8_t i = 0; i < n && (size_t)w < len; i++) {
+		char a[INET6_ADDRSTRLEN];
+
+		inet_ntop(p[i].family, p[i].addr, a, sizeof(a));
+		w += snprintf(buf + w, len - (size_t)w, "%s%s/%u", i ? " " :
+		    "", a, p[i].plen);
+	}
+	return w;
+}
+
+/* ---- NAT detection (§2.23) -------------------------------------------- */
+
+static int
+w_nat_d(struct ike_writer *w, uint16_t type, uint64_t spi_i, uint64_t spi_r,
+    const struct ike_addr *a, bool fake)
+{
+	uint8_t h[IKE_NAT_HASH_LEN];
+
+	if (fake) {
+		/* encap forced: a hash nothing matches, as strongSwan
+		 * sends, so both ends take UDP 4500. */
+		if (ike_random(h, sizeof(h)) != 0)
+			return -1;
+	} else
+		ike_nat_hash(spi_i, spi_r, a->addr, alen(a->family), a->port,
+		    h);
+	return ike_w_notify(w, 0, NULL, 0, type, h, sizeof(h));
+}
+
+/* What the NAT_DETECTION notifies of m say, against the addresses the
+ * message came with.  No notifies: the peer does no NAT-T, no NAT. */
+static void
+nat_d_check(const struct ike_msg *m, const struct ike_addr *local,
+    const struct ike_addr *remote, bool *nat_local, bool *nat_remote)
+{
+	uint8_t mine[IKE_NAT_HASH_LEN], theirs[IKE_NAT_HASH_LEN];
+	bool saw_src = false, src_ok = false;
+
+	*nat_local = *nat_remote = false;
+	ike_nat_hash(m->hdr.ispi, m->hdr.rspi, local->addr,
+	    alen(local->family), local->port, mine);
+	ike_nat_hash(m->hdr.ispi, m->hdr.rspi, remote->addr,
+	    alen(remote->family), remote->port, theirs);
+	for (unsigned i = 0; i < m->n_payloads; i++) {
+		const struct ike_payload *p = &m->payloads[i];
+
+		if (p->type != IKE_PL_NOTIFY)
+			continue;
+		if (p->u.notify.type == IKE_N_NAT_DETECTION_DESTINATION_IP)
+			*nat_local = p->data_len != IKE_NAT_HASH_LEN ||
+			    memcmp(p->data, mine, IKE_NAT_HASH_LEN) != 0;
+		else if (p->u.notify.type == IKE_N_NAT_DETECTION_SOURCE_IP) {
+			saw_src = true;
+			if (p->data_len == IKE_NAT_HASH_LEN &&
+			    memcmp(p->data, theirs, IKE_NAT_HASH_LEN) == 0)
+				src_ok = true;
+		}
+	}
+	*nat_remote = saw_src && !src_ok;
+}
+
+/* The notify of type in m, or NULL. */
+static const struct ike_payload *
+notify_find(const struct ike_msg *m, uint16_t type)
+{
+	for (unsigned i = 0; i < m->n_payloads; i++)
+		if (m->payloads[i].type == IKE_PL_NOTIFY &&
+		    m->payloads[i].u.notify.type == type)
+			return &m->payloads[i];
+	return NULL;
+}
+
+/* The first error notify of m (type below 16384), or 0. */
+static uint16_t
+notify_error(const struct ike_msg *m)
+{
+	for (unsigned i = 0; i < m->n_payloads; i++)
+		if (m->payloads[i].type == IKE_PL_NOTIFY &&
+		    m->payloads[i].u.notify.type < 16384)
+			return m->payloads[i].u.notify.type;
+	return 0;
+}
+
+static const char *
+notify_name(uint16_t type)
+{
+	switch (type) {
+	case IKE_N_UNSUPPORTED_CRITICAL_PAYLOAD:
+		return "UNSUPPORTED_CRITICAL_PAYLOAD";
+	case IKE_N_INVALID_SYNTAX:		return "INVALID_SYNTAX";
+	case IKE_N_NO_PROPOSAL_CHOSEN:		return "NO_PROPOSAL_CHOSEN";
+	case IKE_N_INVALID_KE_PAYLOAD:		return "INVALID_KE_PAYLOAD";
+	case IKE_N_AUTHENTICATION_FAILED:	return "AUTHENTICATION_FAILED";
+	case IKE_N_TS_UNACCEPTABLE:		return "TS_UNACCEPTABLE";
+	case IKE_N_NO_ADDITIONAL_SAS:		return "NO_ADDITIONAL_SAS";
+	case IKE_N_TEMPORARY_FAILURE:		return "TEMPORARY_FAILURE";
+	case IKE_N_CHILD_SA_NOT_FOUND:		return "CHILD_SA_NOT_FOUND";
+	case IKE_N_INTERNAL_ADDRESS_FAILURE:	return "INTERNAL_ADDRESS_FAILURE";
+	case IKE_N_FAILED_CP_REQUIRED:		return "FAILED_CP_REQUIRED";
+	case IKE_N_SINGLE_PAIR_REQUIRED:	return "SINGLE_PAIR_REQUIRED";
+	default:				return "error notify";
+	}
+}
+
+/* ---- IKE_SA_INIT ------------------------------------------------------ */
+
+static void
+suite_of(const struct ike_chosen *c, struct ike_suite *s)
+{
+	s->encr = c->encr;
+	s->encr_bits = c->encr_bits;
+	s->prf = c->prf;
+	s->integ = c->integ;
+	s->dh = c->dh;
+}
+
+/* Our IKE_SA_INIT request, built and sent again from the start (a new
+ * KE group or a cookie restarts it). */
+static int
+send_init(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
+{
+	const struct ike_conn_cfg *c = &ike->conns[sa->conn].cfg;
+	struct ike_w_proposal wp[IKE_PROPS_MAX];
+	struct ike_w_transform tf[IKE_PROPS_MAX * 5 * IKE_PROP_ALGS_MAX];
+	uint8_t ke[IKE_DH_PUB_MAX];
+	struct ike_writer w;
+	struct ike_hdr h;
+	size_t ke_len;
+	unsigned np;
+	long n;
+
+	if (ike_dh_public(sa->dh, ke, sizeof(ke), &ke_len) != 0)
+		return -EINVAL;
+	memset(&h, 0, sizeof(h));
+	h.ispi = sa->spi_i;
+	h.exchange = IKE_SA_INIT;
+	h.flags = IKE_F_INITIATOR;
+	ike_w_init(&w, ike->out, sizeof(ike->out), &h);
+	if (sa->cookie_len != 0)
+		(void)ike_w_notify(&w, 0, NULL, 0, IKE_N_COOKIE, sa->cookie,
+		    sa->cookie_len);
+	np = ike_props_to_w(&c->proposals, NULL, 0, wp, tf);
+	(void)ike_w_sa(&w, wp, np);
+	(void)ike_w_ke(&w, sa->dh_group, ke, ke_len);
+	(void)ike_w_nonce(&w, sa->ni, sa->ni_len);
+	(void)w_nat_d(&w, IKE_N_NAT_DETECTION_SOURCE_IP, sa->spi_i, 0,
+	    &sa->local, c->encap);
+	(void)w_nat_d(&w, IKE_N_NAT_DETECTION_DESTINATION_IP, sa->spi_i, 0,
+	    &sa->remote, false);
+	if ((n = ike_w_finish(&w)) < 0)
+		return -ENOSPC;
+	free(sa->init_i);
+	if ((sa->init_i = malloc((size_t)n)) == NULL)
+		return -ENOMEM;
+	memcpy(sa->init_i, ike->out, (size_t)n);
+	sa->init_i_len = (size_t)n;
+	sa->next_req_id = 1;
+	ike_send_req(ike, sa, IKE_REQ_INIT, ike->out, (size_t)n, now_ms);
+	return 0;
+}
+
+int
+ike_initiate(struct ike *ike, int conn, uint64_t now_ms)
+{
+	const struct ike_conn_cfg *c = &ike->conns[conn].cfg;
+	struct ike_sa *sa;
+	char a[INET6_ADDRSTRLEN];
+	int rc;
+
+	if (c->remote.family == 0) {
+		ike_logf(ike, true, "[IKE] %s: cannot initiate: remote_addrs "
+		    "is %%any", c->name);
+		return -EINVAL;
+	}
+	if (c->proposals.n == 0 || c->proposals.p[0].n_dh == 0)
+		return -EINVAL;
+	if ((sa = ike_sa_new(ike, conn, true, &c->local, &c->remote,
+	    now_ms)) == NULL)
+		return -ENOMEM;
+	sa->state = IKE_S_INIT_SENT;
+	sa->spi_i = rand64();
+	sa->dh_group = c->proposals.p[0].dh[0];
+	sa->ni_len = IKE_NONCE_LEN;
+	if (sa->spi_i == 0 || ike_random(sa->ni, sa->ni_len) != 0 ||
+	    ike_dh_new(&sa->dh, sa->dh_group) != 0 ||
+	    (rc = send_init(ike, sa, now_ms)) != 0) {
+		ike_sa_kill(ike, sa, "could not be started");
+		return -EIO;
+	}
+	addr_str(&sa->remote, a, sizeof(a));
+	ike_logf(ike, false, "[IKE] initiating IKE_SA %s[%u] to %s",
+	    c->name, sa->serial, a);
+	return 0;
+}
+
+/* An IKE_SA_INIT error answer outside any SA (§2.6, §3.10.1). */
+static void
+init_error(struct ike *ike, const struct ike_addr *local,
+    const struct ike_addr *remote, const struct ike_hdr *req, uint16_t type,
+    const void *data, size_t len)
+{
+	uint8_t buf[256];
+	struct ike_writer w;
+	struct ike_hdr h;
+	long n;
+
+	memset(&h, 0, sizeof(h));
+	h.ispi = req->ispi;
+	h.exchange = IKE_SA_INIT;
+	h.flags = IKE_F_RESPONSE;
+	ike_w_init(&w, buf, sizeof(buf), &h);
+	(void)ike_w_notify(&w, 0, NULL, 0, type, data, len);
+	if ((n = ike_w_finish(&w)) > 0)
+		ike_send_raw(ike, local, remote, buf, (size_t)n);
+}
+
+static bool
+addr_match(const struct ike_addr *cfg, const struct ike_addr *a)
+{
+	return cfg->family == 0 || (cfg->family == a->family &&
+	    memcmp(cfg->addr, a->addr, alen(a->family)) == 0);
+}
+
+/* The first connection for a peer at remote talking to local, from
+ * index from on; -1. */
+static int
+conn_for(const struct ike *ike, const struct ike_addr *local,
+    const struct ike_addr *remote, int from)
+{
+	for (unsigned i = (unsigned)from; i < ike->n_conns; i++)
+		if (addr_match(&ike->conns[i].cfg.local, local) &&
+		    addr_match(&ike->conns[i].cfg.remote, remote))
+			return (int)i;
+	return -1;
+}
+
+static unsigned
+half_open_of(const struct ike *ike, const struct ike_addr *remote)
+{
+	unsigned n = 0;
+
+	for (const struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next)
+		if (sa->state == IKE_S_INIT_DONE &&
+		    sa->remote.family == remote->family &&
+		    memcmp(sa->remote.addr, remote->addr,
+		    alen(remote->family)) == 0)
+			n++;
+	return n;
+}
+
+void
+ike_rx_init_req(struct ike *ike, const struct ike_addr *local,
+    const struct ike_addr *remote, const uint8_t *buf, size_t len,
+    uint64_t now_ms)
+{
+	const struct ike_msg *m = &ike->m;
+	const struct ike_payload *sap, *kep, *np;
+	struct ike_w_proposal wp;
+	struct ike_w_transform tf[5];
+	struct ike_chosen ch;
+	struct ike_suite suite;
+	struct ike_sa *sa;
+	struct ike_writer w;
+	struct ike_hdr h;
+	uint8_t ke[IKE_DH_PUB_MAX], g_ir[IKE_DH_SECRET_MAX];
+	char refused[512], a[INET6_ADDRSTRLEN];
+	size_t ke_len, g_len;
+	int conn;
+	long n;
+
+	addr_str(remote, a, sizeof(a));
+	if ((conn = conn_for(ike, local, remote, 0)) < 0) {
+		ike->st.rx_invalid++;
+		ike_logf(ike, false, "[IKE] IKE_SA_INIT from %s[%u]: no "
+		    "connection for this peer", a, remote->port);
+		return;
+	}
+	if (ike->n_half_open >= IKE_HALF_OPEN_MAX ||
+	    half_open_of(ike, remote) >= IKE_HALF_OPEN_PER_PEER) {
+		ike->st.half_open_refused++;
+		return;
+	}
+	sap = ike_msg_find(m, IKE_PL_SA, 0);
+	kep = ike_msg_find(m, IKE_PL_KE, 0);
+	np = ike_msg_find(m, IKE_PL_NONCE, 0);
+	if (sap == NULL || kep == NULL || np == NULL) {
+		ike->st.rx_invalid++;
+		init_error(ike, local, remote, &m->hdr, IKE_N_INVALID_SYNTAX,
+		    NULL, 0);
+		return;
+	}
+	if (ike_prop_select(&ike->conns[conn].cfg.proposals, m, sap, &ch,
+	    refused, sizeof(refused)) != 0) {
+		ike->st.no_proposal++;
+		ike_logf(ike, true, "[CFG] %s: received proposals "
+		    "unacceptable: %s (ours: connection %s's proposals)", a,
+		    refused, ike->conns[conn].cfg.name);
+		init_error(ike, local, remote, &m->hdr,
+		    IKE_N_NO_PROPOSAL_CHOSEN, NULL, 0);
+		return;
+	}
+	if (kep->u.ke.group != ch.dh) {
+		uint8_t g[2] = { ch.dh >> 8, ch.dh & 0xff };
+
+		ike_logf(ike, false, "[IKE] %s: KE of group %u, we chose %u: "
+		    "INVALID_KE_PAYLOAD", a, kep->u.ke.group, ch.dh);
+		init_error(ike, local, remote, &m->hdr,
+		    IKE_N_INVALID_KE_PAYLOAD, g, sizeof(g));
+		return;
+	}
+	if ((sa = ike_sa_new(ike, conn, false, local, remote, now_ms)) ==
+	    NULL)
+		return;
+	sa->state = IKE_S_INIT_DONE;
+	sa->alg = ch;
+	sa->spi_i = m->hdr.ispi;
+	sa->spi_r = rand64();
+	sa->dh_group = ch.dh;
+	sa->ni_len = np->data_len;
+	memcpy(sa->ni, np->data, np->data_len);
+	sa->nr_len = IKE_NONCE_LEN;
+	suite_of(&ch, &suite);
+	if (sa->spi_r == 0 || ike_random(sa->nr, sa->nr_len) != 0 ||
+	    ike_dh_new(&sa->dh, ch.dh) != 0 ||
+	    ike_dh_public(sa->dh, ke, sizeof(ke), &ke_len) != 0) {
+		ike_sa_kill(ike, sa, NULL);
+		return;
+	}
+	if (ike_dh_shared(sa->dh, kep->data + 0, kep->data_len, g_ir,
+	    sizeof(g_ir), &g_len) != 0) {
+		ike->st.rx_invalid++;
+		ike_logf(ike, true, "[IKE] %s: invalid KE public value", a);
+		init_error(ike, local, remote, &m->hdr, IKE_N_INVALID_SYNTAX,
+		    NULL, 0);
+		ike_sa_kill(ike, sa, NULL);
+		return;
+	}
+	if (ike_keys_derive(&suite, sa->ni, sa->ni_len, sa->nr, sa->nr_len,
+	    g_ir, g_len, sa->spi_i, sa->spi_r, &sa->keys) != 0) {
+		explicit_bzero(g_ir, sizeof(g_ir));
+		ike_sa_kill(ike, sa, "key derivation failed");
+		return;
+	}
+	explicit_bzero(g_ir, sizeof(g_ir));
+	sa->keyed = true;
+	nat_d_check(m, local, remote, &sa->nat_local, &sa->nat_remote);
+
+	memset(&h, 0, sizeof(h));
+	h.ispi = sa->spi_i;
+	h.rspi = sa->spi_r;
+	h.exchange = IKE_SA_INIT;
+	h.flags = IKE_F_RESPONSE;
+	ike_w_init(&w, ike->out, sizeof(ike->out), &h);
+	ike_chosen_to_w(&ch, NULL, 0, &wp, tf);
+	(void)ike_w_sa(&w, &wp, 1);
+	(void)ike_w_ke(&w, ch.dh, ke, ke_len);
+	(void)ike_w_nonce(&w, sa->nr, sa->nr_len);
+	if (notify_find(m, IKE_N_NAT_DETECTION_SOURCE_IP) != NULL) {
+		(void)w_nat_d(&w, IKE_N_NAT_DETECTION_SOURCE_IP, sa->spi_i,
+		    sa->spi_r, local, ike->conns[conn].cfg.encap);
+		(void)w_nat_d(&w, IKE_N_NAT_DETECTION_DESTINATION_IP,
+		    sa->spi_i, sa->spi_r, remote, false);
+	}
+	if ((n = ike_w_finish(&w)) < 0 ||
+	    (sa->init_i = malloc(len)) == NULL ||
+	    (sa->init_r = malloc((size_t)n)) == NULL) {
+		ike_sa_kill(ike, sa, NULL);
+		return;
+	}
+	memcpy(sa->init_i, buf, len);
+	sa->init_i_len = len;
+	memcpy(sa->init_r, ike->out, (size_t)n);
+	sa->init_r_len = (size_t)n;
+	sa->peer_next_id = 1;
+	ike_send_resp(ike, sa, ike->out, (size_t)n);
+	ike_logf(ike, false, "[IKE] %s[%u] is initiating an IKE_SA (%s)%s", a,
+	    remote->port, ike->conns[conn].cfg.name, sa->nat_remote ?
+	    "; the peer is behind a NAT" : "");
+}
+
+static int send_auth(struct ike *ike, struct ike_sa *sa, uint64_t now_ms);
+
+void
+ike_rx_init_resp(struct ike *ike, struct ike_sa *sa, const uint8_t *buf,
+    size_t len, uint64_t now_ms)
+{
+	const struct ike_conn_cfg *c = &ike->conns[sa->conn].cfg;
+	const struct ike_msg *m = &ike->m;
+	const struct ike_payload *sap, *kep, *np, *p;
+	uint8_t g_ir[IKE_DH_SECRET_MAX];
+	struct ike_suite suite;
+	struct ike_chosen ch;
+	uint16_t err;
+	size_t g_len;
+
+	if ((p = notify_find(m, IKE_N_COOKIE)) != NULL) {
+		if (p->data_len == 0 || p->data_len > sizeof(sa->cookie) ||
+		    sa->cookie_len != 0)
+			return;
+		memcpy(sa->cookie, p->data, p->data_len);
+		sa->cookie_len = (uint8_t)p->data_len;
+		(void)send_init(ike, sa, now_ms);
+		return;
+	}
+	if ((p = notify_find(m, IKE_N_INVALID_KE_PAYLOAD)) != NULL) {
+		uint16_t g = p->data_len == 2 ?
+		    (uint16_t)(p->data[0] << 8 | p->data[1]) : 0;
+		bool ours = false;
+
+		for (uint8_t i = 0; i < c->proposals.n; i++)
+			for (uint8_t k = 0; k < c->proposals.p[i].n_dh; k++)
+				ours |= c->proposals.p[i].dh[k] == g;
+		if (!ours || g == sa->dh_group) {
+			ike_sa_kill(ike, sa, "peer wants a DH group we do "
+			    "not offer");
+			return;
+		}
+		ike_logf(ike, false, "[IKE] peer prefers DH group %u: "
+		    "initiating again with it", g);
+		ike_dh_free(sa->dh);
+		sa->dh = NULL;
+		sa->dh_group = g;
+		if (ike_dh_new(&sa->dh, g) != 0 ||
+		    send_init(ike, sa, now_ms) != 0)
+			ike_sa_kill(ike, sa, "could not restart");
+		return;
+	}
+	if ((err = notify_error(m)) != 0) {
+		if (err == IKE_N_NO_PROPOSAL_CHOSEN)
+			ike->st.no_proposal++;
+		ike->st.failed++;
+		ike_logf(ike, true, "[IKE] %s: peer answered IKE_SA_INIT with "
+		    "%s", c->name, notify_name(err));
+		ike_sa_kill(ike, sa, "failed");
+		return;
+	}
+	sap = ike_msg_find(m, IKE_PL_SA, 0);
+	kep = ike_msg_find(m, IKE_PL_KE, 0);
+	np = ike_msg_find(m, IKE_PL_NONCE, 0);
+	if (sap == NULL || kep == NULL || np == NULL || m->hdr.rspi == 0 ||
+	    ike_prop_accept(&c->proposals, m, sap, &ch) != 0 ||
+	    ch.dh != sa->dh_group || kep->u.ke.group != sa->dh_group) {
+		ike->st.rx_invalid++;
+		ike_logf(ike, true, "[IKE] %s: invalid IKE_SA_INIT answer "
+		    "(missing payloads, or a proposal we did not offer)",
+		    c->name);
+		return;
+	}
+	sa->req_kind = IKE_REQ_NONE;
+	sa->spi_r = m->hdr.rspi;
+	sa->alg = ch;
+	sa->nr_len = np->data_len;
+	memcpy(sa->nr, np->data, np->data_len);
+	suite_of(&ch, &suite);
+	if (ike_dh_shared(sa->dh, kep->data, kep->data_len, g_ir,
+	    sizeof(g_ir), &g_len) != 0 ||
+	    ike_keys_derive(&suite, sa->ni, sa->ni_len, sa->nr, sa->nr_len,
+	    g_ir, g_len, sa->spi_i, sa->spi_r, &sa->keys) != 0) {
+		explicit_bzero(g_ir, sizeof(g_ir));
+		ike->st.failed++;
+		ike_sa_kill(ike, sa, "invalid KE or key derivation failed");
+		return;
+	}
+	explicit_bzero(g_ir, sizeof(g_ir));
+	sa->keyed = true;
+	if ((sa->init_r = malloc(len)) == NULL) {
+		ike_sa_kill(ike, sa, NULL);
+		return;
+	}
+	memcpy(sa->init_r, buf, len);
+	sa->init_r_len = len;
+	nat_d_check(m, &sa->local, &sa->remote, &sa->nat_local,
+	    &sa->nat_remote);
+	if (sa->nat_local || sa->nat_remote || c->encap) {
+		/* §2.23: with a NAT, everything from IKE_AUTH on goes
+		 * from and to port 4500. */
+		sa->natt = true;
+		sa->local.port = IKE_NATT_PORT;
+		sa->remote.port = IKE_NATT_PORT;
+	}
+	if (send_auth(ike, sa, now_ms) != 0)
+		ike_sa_kill(ike, sa, "could not build IKE_AUTH");
+	else
+		sa->state = IKE_S_AUTH_SENT;
+}
+
+/* ---- IKE_AUTH --------------------------------------------------------- */
+
+/* Our identity's ID payload body (type, reserved, data) into body. */
+static size_t
+our_id(const struct ike_sa *sa, const struct ike_conn_cfg *c, uint8_t *body)
+{
+	memset(body, 0, 4);
+	if (c->local_id.type != 0) {
+		body[0] = c->local_id.type;
+		memcpy(body + 4, c->local_id.data, c->local_id.len);
+		return 4 + c->local_id.len;
+	}
+	body[0] = sa->local.family == AF_INET ? IKE_ID_IPV4_ADDR :
+	    IKE_ID_IPV6_ADDR;
+	memcpy(body + 4, sa->local.addr, alen(sa->local.family));
+	return 4 + alen(sa->local.family);
+}
+
+/* The ESP proposals an IKE_AUTH carries: without DH (no KE there). */
+static unsigned
+esp_props_w(const struct ike_conn_cfg *c, uint32_t spi, struct ike_props *p,
+    struct ike_w_proposal *wp, struct ike_w_transform *tf, uint8_t spi_be[4])
+{
+	ike_props_without_dh(&c->esp_proposals, p);
+	spi_be[0] = spi >> 24;
+	spi_be[1] = (spi >> 16) & 0xff;
+	spi_be[2] = (spi >> 8) & 0xff;
+	spi_be[3] = spi & 0xff;
+	return ike_props_to_w(p, spi_be, 4, wp, tf);
+}
+
+static int
+send_auth(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
+{
+	const struct ike_conn_cfg *c = &ike->conns[sa->conn].cfg;
+	struct ike_w_proposal wp[IKE_PROPS_MAX];
+	struct ike_w_transform tf[IKE_PROPS_MAX * 5 * IKE_PROP_ALGS_MAX];
+	uint8_t id[4 + IKE_ID_MAX], auth[IKE_PRF_MAX], spi_be[4];
+	struct ike_writer w;
+	struct ike_props props;
+	size_t id_len = our_id(sa, c, id);
+	unsigned np;
+
+	if (ike_auth_psk(sa->alg.prf, c->psk, c->psk_len, sa->init_i,
+	    sa->init_i_len, sa->nr, sa->nr_len, sa->keys.sk_pi,
+	    sa->keys.prf_len, id, id_len, auth) != 0)
+		return -EINVAL;
+	if ((sa->child_spi_in = rand_spi()) == 0)
+		return -EIO;
+	inner_begin(ike, &w);
+	(void)ike_w_id(&w, IKE_PL_IDI, id[0], id + 4, id_len - 4);
+	(void)ike_w_notify(&w, 0, NULL, 0, IKE_N_INITIAL_CONTACT, NULL, 0);
+	(void)ike_w_auth(&w, IKE_AUTH_PSK, auth, sa->keys.prf_len);
+	np = esp_props_w(c, sa->child_spi_in, &props, wp, tf, spi_be);
+	(void)ike_w_sa(&w, wp, np);
+	(void)w_ts(&w, IKE_PL_TSI, c->local_ts, c->n_local_ts);
+	(void)w_ts(&w, IKE_PL_TSR, c->remote_ts, c->n_remote_ts);
+	explicit_bzero(auth, sizeof(auth));
+	return inner_send(ike, sa, &w, IKE_AUTH, false, 1, IKE_REQ_AUTH,
+	    now_ms);
+}
+
+/* Whether the peer's ID payload idp (its body: type, reserved, data)
+ * is the identity c expects (any, when none is configured). */
+static bool
+id_ok(const struct ike_conn_cfg *c, const struct ike_payload *idp)
+{
+	if (c->remote_id.type == 0)
+		return true;
+	return idp->u.id.type == c->remote_id.type &&
+	    idp->body_len - 4u == c->remote_id.len &&
+	    memcmp(idp->body + 4, c->remote_id.data, c->remote_id.len) == 0;
+}
+
+static void
+id_take(struct ike_id *id, const struct ike_payload *idp)
+{
+	id->type = idp->u.id.type;
+	id->len = (uint16_t)HG_MIN((size_t)idp->body_len - 4, sizeof(id->data));
+	memcpy(id->data, idp->body + 4, id->len);
+}
+
+/* Whether the AUTH payload of the peer is right for the PSK of c: the
+ * peer signed its IKE_SA_INIT message, our nonce and its ID. */
+static bool
+auth_ok(const struct ike_sa *sa, const struct ike_conn_cfg *c,
+    const struct ike_payload *idp, const struct ike_payload *ap)
+{
+	uint8_t want[IKE_PRF_MAX];
+	bool ok;
+
+	if (ap->u.auth.method != IKE_AUTH_PSK ||
+	    ap->data_len != sa->keys.prf_len || c->psk_len == 0)
+		return false;
+	if (sa->initiator) {
+		if (ike_auth_psk(sa->alg.prf, c->psk, c->psk_len, sa->init_r,
+		    sa->init_r_len, sa->ni, sa->ni_len, sa->keys.sk_pr,
+		    sa->keys.prf_len, idp->body, idp->body_len, want) != 0)
+			return false;
+	} else if (ike_auth_psk(sa->alg.prf, c->psk, c->psk_len, sa->init_i,
+	    sa->init_i_len, sa->nr, sa->nr_len, sa->keys.sk_pi,
+	    sa->keys.prf_len, idp->body, idp->body_len, want) != 0)
+		return false;
+	ok = CRYPTO_memcmp(want, ap->data, sa->keys.prf_len) == 0;
+	explicit_bzero(want, sizeof(want));
+	return ok;
+}
+
+/* The nonces and DH secret a child's keys come from (§2.17): those of
+ * the exchange that made it, whose initiator takes the first keys. */
+struct keymat_in {
+	bool we_init;
+	const uint8_t *g_ir, *ni, *nr;
+	size_t g_len, ni_len, nr_len;
+};
+
+/* The child's keys from KEYMAT into the data plane, as how says
+ * (IKE_INSTALL_*). */
+static int
+child_install(struct ike *ike, struct ike_sa *sa, int how,
+    const struct keymat_in *kin, uint64_t now_ms)
+{
+	const struct ike_conn_cfg *c = &ike->conns[sa->conn].cfg;
+	struct ike_child_sa *ch = &sa->child;
+	uint8_t km[2 * (IKE_ENCR_KEY_MAX + IKE_INTEG_KEY_MAX)];
+	size_t ek, ak;
+	const uint8_t *i2r, *r2i;
+	char l[256], r[256];
+	int rc;
+
+	if (ike_chosen_esp(&sa->child_alg, &ch->alg, &ek, &ak) != 0)
+		return -ENOTSUP;
+	if (ike_child_keymat(&sa->keys, kin->g_ir, kin->g_len, kin->ni,
+	    kin->ni_len, kin->nr, kin->nr_len, km, 2 * (ek + ak)) != 0)
+		return -EIO;
+	i2r = km;
+	r2i = km + ek + ak;
+	ch->conn = c->name;
+	ch->if_idx = c->if_idx;
+	ch->spi_in = sa->child_spi_in;
+	ch->spi_out = sa->child_spi_out;
+	ch->esn = sa->child_alg.esn != 0;
+	ch->key_len = ek;
+	ch->auth_len = ak;
+	ch->key_out = kin->we_init ? i2r : r2i;
+	ch->key_in = kin->we_init ? r2i : i2r;
+	ch->auth_out = ak ? ch->key_out + ek : NULL;
+	ch->auth_in = ak ? ch->key_in + ek : NULL;
+	ch->local = sa->local;
+	ch->remote = sa->remote;
+	ch->udp_encap = sa->natt;
+	ch->keepalive_s = sa->nat_local ? IKE_NAT_KEEPALIVE_S : 0;
+	rc = ike->env.install(ike->env.ctx, ch, how);
+	explicit_bzero(km, sizeof(km));
+	ch->key_in = ch->key_out = ch->auth_in = ch->auth_out = NULL;
+	if (rc != 0) {
+		ike_logf(ike, true, "[IKE] CHILD_SA %s{%u}: the data plane "
+		    "refused it (%s)", c->child_name, sa->serial,
+		    strerror(-rc));
+		return rc;
+	}
+	sa->child_up = true;
+	sa->child_rekey_due_ms = c->child_rekey_time_s ?
+	    now_ms + c->child_rekey_time_s * 1000ull : 0;
+	sa->child_expires_ms = c->child_life_time_s ?
+	    now_ms + c->child_life_time_s * 1000ull : 0;
+	ts_str(ch->local_ts, ch->n_local_ts, l, sizeof(l));
+	ts_str(ch->remote_ts, ch->n_remote_ts, r, sizeof(r));
+	if (how == IKE_INSTALL_NEW) {
+		ike->st.child_installed++;
+		ike_logf(ike, false, "[IKE] CHILD_SA %s{%u} established with "
+		    "SPIs %08x_i %08x_o and TS %s === %s%s", c->child_name,
+		    sa->serial, ch->spi_in, ch->spi_out, l, r,
+		    ch->udp_encap ? " (ESP in UDP 4500)" : " (ESP)");
+	} else {
+		ike->st.child_rekeyed++;
+		ike_logf(ike, false, "[IKE] CHILD_SA %s{%u} rekeyed: SPIs "
+		    "%08x_i %08x_o replace %08x_i %08x_o (TS %s === %s)",
+		    c->child_name, sa->serial, ch->spi_in, ch->spi_out,
+		    sa->old_spi_in, sa->old_spi_out, l, r);
+	}
+	return 0;
+}
+
+static void
+spi_be(uint32_t spi, uint8_t out[4])
+{
+	out[0] = spi >> 24;
+	out[1] = (spi >> 16) & 0xff;
+	out[2] = (spi >> 8) & 0xff;
+	out[3] = spi & 0xff;
+}
+
+static uint32_t
+spi_of(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The first PFS group of c's ESP proposals, 0 for none. */
+static uint16_t
+pfs_group(const struct ike_conn_cfg *c)
+{
+	for (uint8_t i = 0; i < c->esp_proposals.n; i++)
+		if (c->esp_proposals.p[i].n_dh > 0)
+			return c->esp_proposals.p[i].dh[0];
+	return 0;
+}
+
+int
+ike_rekey_child(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
+{
+	const struct ike_conn_cfg *c = &ike->conns[sa->conn].cfg;
+	struct ike_w_proposal wp[IKE_PROPS_MAX];
+	struct ike_w_transform tf[IKE_PROPS_MAX * 5 * IKE_PROP_ALGS_MAX];
+	uint8_t old[4], spi[4], ke[IKE_DH_PUB_MAX];
+	uint16_t group = pfs_group(c);
+	struct ike_writer w;
+	size_t ke_len = 0;
+	unsigned np;
+
+	if ((sa->rk_spi_in = rand_spi()) == 0 ||
+	    ike_random(sa->rk_ni, sizeof(sa->rk_ni)) != 0)
+		return -EIO;
+	ike_dh_free(sa->rk_dh);
+	sa->rk_dh = NULL;
+	if (group != 0 && (ike_dh_new(&sa->rk_dh, group) != 0 ||
+	    ike_dh_public(sa->rk_dh, ke, sizeof(ke), &ke_len) != 0))
+		return -EIO;
+	spi_be(sa->child_spi_in, old);
+	spi_be(sa->rk_spi_in, spi);
+	inner_begin(ike, &w);
+	(void)ike_w_notify(&w, IKE_PROTO_ESP, old, 4, IKE_N_REKEY_SA, NULL, 0);
+	np = ike_props_to_w(&c->esp_proposals, spi, 4, wp, tf);
+	(void)ike_w_sa(&w, wp, np);
+	(void)ike_w_nonce(&w, sa->rk_ni, sizeof(sa->rk_ni));
+	if (group != 0)
+		(void)ike_w_ke(&w, group, ke, ke_len);
+	(void)w_ts(&w, IKE_PL_TSI, sa->child.local_ts, sa->child.n_local_ts);
+	(void)w_ts(&w, IKE_PL_TSR, sa->child.remote_ts,
+	    sa->child.n_remote_ts);
+	ike_logf(ike, false, "[IKE] rekeying CHILD_SA %s{%u} (SPIs %08x_i "
+	    "%08x_o)%s", c->child_name, sa->serial, sa->child_spi_in,
+	    sa->child_spi_out, group ? " with PFS" : "");
+	return inner_send(ike, sa, &w, IKE_CREATE_CHILD_SA, false,
+	    sa->next_req_id, IKE_REQ_REKEY_CHILD, now_ms);
+}
+
+/* Our rekey was answered: the new pair in, the old pair's delete out. */
+static void
+rx_rekey_resp(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
+{
+	const struct ike_conn_cfg *c = &ike->conns[sa->conn].cfg;
+	const struct ike_msg *m = &ike->inner;
+	const struct ike_payload *sap, *np, *kep;
+	uint8_t g_ir[IKE_DH_SECRET_MAX], old[4];
+	struct keymat_in kin;
+	struct ike_props nodh;
+	struct ike_chosen ch;
+	struct ike_writer w;
+	size_t g_len = 0;
+	uint16_t err;
+
+	if ((err = notify_error(m)) != 0) {
+		ike_logf(ike, err == IKE_N_TEMPORARY_FAILURE ? false : true,
+		    "[IKE] rekeying CHILD_SA %s{%u}: the peer said %s; "
+		    "trying again later", c->child_name, sa->serial,
+		    notify_name(err));
+		return;
+	}
+	sap = ike_msg_find(m, IKE_PL_SA, 0);
+	np = ike_msg_find(m, IKE_PL_NONCE, 0);
+	kep = ike_msg_find(m, IKE_PL_KE, 0);
+	if (sa->rk_dh == NULL)
+		ike_props_without_dh(&c->esp_proposals, &nodh);
+	else
+		nodh = c->esp_proposals;
+	if (sap == NULL || np == NULL ||
+	    ike_prop_accept(&nodh, m, sap, &ch) != 0 || ch.spi_size != 4 ||
+	    (sa->rk_dh != NULL && (kep == NULL || ch.dh !=
+	    ike_dh_group(sa->rk_dh) || ike_dh_shared(sa->rk_dh, kep->data,
+	    kep->data_len, g_ir, sizeof(g_ir), &g_len) != 0))) {
+		ike_logf(ike, true, "[IKE] rekeying CHILD_SA %s{%u}: invalid "
+		    "answer; the old SA stays", c->child_name, sa->serial);
+		return;
+	}
+	sa->old_spi_in = sa->child_spi_in;
+	sa->old_spi_out = sa->child_spi_out;
+	sa->child_spi_in = sa->rk_spi_in;
+	sa->child_spi_out = spi_of(ch.spi);
+	sa->child_alg = ch;
+	kin = (struct keymat_in){ .we_init = true, .g_ir = g_len ? g_ir :
+	    NULL, .g_len = g_len, .ni = sa->rk_ni, .ni_len =
+	    sizeof(sa->rk_ni), .nr = np->data, .nr_len = np->data_len };
+	if (child_install(ike, sa, IKE_INSTALL_REKEY, &kin, now_ms) != 0) {
+		explicit_bzero(g_ir, sizeof(g_ir));
+		ike_send_delete(ike, sa, now_ms);
+		return;
+	}
+	explicit_bzero(g_ir, sizeof(g_ir));
+	ike_dh_free(sa->rk_dh);
+	sa->rk_dh = NULL;
+	/* The old pair: deleted at the peer once it has the new. */
+	spi_be(sa->old_spi_in, old);
+	inner_begin(ike, &w);
+	(void)ike_w_delete(&w, IKE_PROTO_ESP, 4, old, 1);
+	(void)inner_send(ike, sa, &w, IKE_INFORMATIONAL, false,
+	    sa->next_req_id, IKE_REQ_DELETE_CHILD, now_ms);
+}
+
+/* The peer's CREATE_CHILD_SA: a rekey of our child, else refused. */
+static void
+rx_create_child_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
+{
+	const struct ike_conn_cfg *c = &ike->conns[sa->conn].cfg;
+	const struct ike_msg *m = &ike->inner;
+	const struct ike_payload *rk, *sap, *np, *kep, *tsi, *tsr;
+	struct ike_w_proposal wp;
+	struct ike_w_transform tf[5];
+	uint8_t g_ir[IKE_DH_SECRET_MAX], nr[IKE_NONCE_LEN], spi[4];
+	uint8_t ke[IKE_DH_PUB_MAX];
+	struct ike_dh *dh = NULL;
+	struct ike_prefix lts[IKE_CONN_TS_MAX], rts[IKE_CONN_TS_MAX];
+	uint8_t n_lts, n_rts;
+	struct keymat_in kin;
+	struct ike_props props;
+	struct ike_chosen ch;
+	struct ike_writer w;
+	char refused[512];
+	size_t g_len = 0, ke_len = 0;
+	uint16_t err = 0;
+
+	rk = notify_find(m, IKE_N_REKEY_SA);
+	sap = ike_msg_find(m, IKE_PL_SA, 0);
+	np = ike_msg_find(m, IKE_PL_NONCE, 0);
+	kep = ike_msg_find(m, IKE_PL_KE, 0);
+	tsi = ike_msg_find(m, IKE_PL_TSI, 0);
+	tsr = ike_msg_find(m, IKE_PL_TSR, 0);
+	inner_begin(ike, &w);
+	if (sap != NULL && sap->u.sa.count > 0 &&
+	    m->proposals[sap->u.sa.first].protocol == IKE_PROTO_IKE) {
+		/* Rekeying the IKE SA: the next step of issue 15. */
+		ike_logf(ike, true, "[IKE] IKE_SA %s[%u]: the peer rekeys the "
+		    "IKE SA, which hexgate does not do yet "
+		    "(NO_ADDITIONAL_SAS)", c->name, sa->serial);
+		err = IKE_N_NO_ADDITIONAL_SAS;
+	} else if (rk == NULL && sa->child_up) {
+		err = IKE_N_NO_ADDITIONAL_SAS;	/* one child a connection */
+	} else if (rk != NULL && (!sa->child_up || rk->u.notify.spi_size != 4 ||
+	    spi_of(rk->u.notify.spi) != sa->child_spi_out)) {
+		err = IKE_N_CHILD_SA_NOT_FOUND;
+	} else if (sa->req_kind == IKE_REQ_REKEY_CHILD ||
+	    sa->old_spi_in != 0) {
+		err = IKE_N_TEMPORARY_FAILURE;	/* ours is under way */
+	} else if (np == NULL || tsi == NULL || tsr == NULL) {
+		err = IKE_N_INVALID_SYNTAX;
+	} else {
+		if (kep == NULL)
+			ike_props_without_dh(&c->esp_proposals, &props);
+		else
+			props = c->esp_proposals;
+		if (ike_prop_select(&props, m, sap, &ch, refused,
+		    sizeof(refused)) != 0 || ch.spi_size != 4) {
+			ike->st.no_proposal++;
+			ike_logf(ike, true, "[CFG] %s: received ESP proposals "
+			    "for the rekey unacceptable: %s", c->name,
+			    refused);
+			err = IKE_N_NO_PROPOSAL_CHOSEN;
+		} else if (ch.dh != 0 && (kep == NULL ||
+		    kep->u.ke.group != ch.dh)) {
+			uint8_t g[2] = { ch.dh >> 8, ch.dh & 0xff };
+
+			(void)ike_w_notify(&w, 0, NULL, 0,
+			    IKE_N_INVALID_KE_PAYLOAD, g, sizeof(g));
+			(void)inner_send(ike, sa, &w, IKE_CREATE_CHILD_SA,
+			    true, m->hdr.msg_id, IKE_REQ_NONE, now_ms);
+			return;
+		} else if (ch.dh != 0 && (ike_dh_new(&dh, ch.dh) != 0 ||
+		    ike_dh_public(dh, ke, sizeof(ke), &ke_len) != 0 ||
+		    ike_dh_shared(dh, kep->data, kep->data_len, g_ir,
+		    sizeof(g_ir), &g_len) != 0)) {
+			err = IKE_N_INVALID_SYNTAX;
+		} else {
+			ts_narrow(m, tsi, c->remote_ts, c->n_remote_ts, rts,
+			    &n_rts);
+			ts_narrow(m, tsr, c->local_ts, c->n_local_ts, lts,
+			    &n_lts);
+			if (n_rts == 0 || n_lts == 0)
+				err = IKE_N_TS_UNACCEPTABLE;
+			else if (ike_random(nr, sizeof(nr)) != 0 ||
+			    (sa->rk_spi_in = rand_spi()) == 0)
+				err = IKE_N_TEMPORARY_FAILURE;
+		}
+	}
+	if (err != 0) {
+		ike_dh_free(dh);
+		explicit_bzero(g_ir, sizeof(g_ir));
+		(void)ike_w_notify(&w, 0, NULL, 0, err, NULL, 0);
+		(void)inner_send(ike, sa, &w, IKE_CREATE_CHILD_SA, true,
+		    m->hdr.msg_id, IKE_REQ_NONE, now_ms);
+		return;
+	}
+	spi_be(sa->rk_spi_in, spi);
+	ike_chosen_to_w(&ch, spi, 4, &wp, tf);
+	(void)ike_w_sa(&w, &wp, 1);
+	(void)ike_w_nonce(&w, nr, sizeof(nr));
+	if (dh != NULL)
+		(void)ike_w_ke(&w, ch.dh, ke, ke_len);
+	(void)w_ts(&w, IKE_PL_TSI, rts, n_rts);
+	(void)w_ts(&w, IKE_PL_TSR, lts, n_lts);
+	ike_dh_free(dh);
+	/* Make before break: the new inbound SA is in before the answer
+	 * leaves; our new outbound waits for the peer's delete of the old
+	 * pair, which says it has the new.  Without REKEY_SA the peer
+	 * makes the child again (its own expired): a new one. */
+	sa->old_spi_in = rk != NULL ? sa->child_spi_in : 0;
+	sa->old_spi_out = rk != NULL ? sa->child_spi_out : 0;
+	sa->child_spi_in = sa->rk_spi_in;
+	sa->child_spi_out = spi_of(ch.spi);
+	sa->child_alg = ch;
+	memcpy(sa->child.local_ts, lts, sizeof(lts));
+	memcpy(sa->child.remote_ts, rts, sizeof(rts));
+	sa->child.n_local_ts = n_lts;
+	sa->child.n_remote_ts = n_rts;
+	kin = (struct keymat_in){ .we_init = false, .g_ir = g_len ? g_ir :
+	    NULL, .g_len = g_len, .ni = np->data, .ni_len = np->data_len,
+	    .nr = nr, .nr_len = sizeof(nr) };
+	if (child_install(ike, sa, rk != NULL ? IKE_INSTALL_REKEY_IN :
+	    IKE_INSTALL_NEW, &kin, now_ms) != 0) {
+		explicit_bzero(g_ir, sizeof(g_ir));
+		sa->child_spi_in = sa->old_spi_in;
+		sa->child_spi_out = sa->old_spi_out;
+		sa->old_spi_in = sa->old_spi_out = 0;
+		inner_begin(ike, &w);
+		(void)ike_w_notify(&w, 0, NULL, 0, IKE_N_TEMPORARY_FAILURE,
+		    NULL, 0);
+		(void)inner_send(ike, sa, &w, IKE_CREATE_CHILD_SA, true,
+		    m->hdr.msg_id, IKE_REQ_NONE, now_ms);
+		return;
+	}
+	explicit_bzero(g_ir, sizeof(g_ir));
+	sa->out_held = rk != NULL;
+	/* The rekey is the peer's now: ours waits a whole period. */
+	(void)inner_send(ike, sa, &w, IKE_CREATE_CHILD_SA, true,
+	    m->hdr.msg_id, IKE_REQ_NONE, now_ms);
+}
+
+void
+ike_child_down(struct ike *ike, struct ike_sa *sa)
+{
+	if (!sa->child_up)
+		return;
+	sa->child_up = false;
+	ike->st.child_deleted++;
+	ike->env.uninstall(ike->env.ctx, sa->child.if_idx, sa->child.conn,
+	    sa->child_spi_in);
+	ike_logf(ike, false, "[IKE] CHILD_SA %s{%u} with SPIs %08x_i %08x_o "
+	    "deleted", sa->conn >= 0 ? ike->conns[sa->conn].cfg.child_name :
+	    "", sa->serial, sa->child_spi_in, sa->child_spi_out);
+}
+
+static void
+established(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
+{
+	char l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN], id[IKE_ID_MAX + 8];
+	char alg[128];
+
+	if (!sa->initiator && ike->n_half_open > 0)
+		ike->n_half_open--;
+	sa->state = IKE_S_ESTABLISHED;
+	sa->established_ms = now_ms;
+	ike->st.established++;
+	addr_str(&sa->local, l, sizeof(l));
+	addr_str(&sa->remote, r, sizeof(r));
+	ike_id_format(&sa->peer_id, id, sizeof(id));
+	ike_chosen_format(&sa->alg, alg, sizeof(alg));
+	ike_logf(ike, false, "[IKE] IKE_SA %s[%u] established between "
+	    "%s[%u]...%s[%u] (peer %s, %s%s)", ike_sa_conn_name(ike, sa),
+	    sa->serial, l, sa->local.port, r, sa->remote.port, id, alg,
+	    sa->natt ? ", NAT-T" : "");
+	/* A connection that is up is kept up: a later loss restarts it
+	 * only through dpd_action or the peer. */
+	ike->conns[sa->conn].retry_at_ms = now_ms + IKE_RETRY_MS;
+}
+
+static void
+auth_failed(struct ike *ike, struct ike_sa *sa, const char *why)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	ike->st.auth_failed++;
+	ike->st.failed++;
+	addr_str(&sa->remote, a, sizeof(a));
+	ike_logf(ike, true, "[IKE] authentication of %s[%u] failed: %s "
+	    "(AUTHENTICATION_FAILED)", a, sa->remote.port, why);
+}
+
+/* Responder: the peer's IKE_AUTH. */
+static void
+rx_auth_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
+{
+	const struct ike_msg *m = &ike->inner;
+	const struct ike_payload *idp, *ap, *sap, *tsi, *tsr;
+	struct ike_w_proposal wp;
+	struct ike_w_transform tf[5];
+	uint8_t id[4 + IKE_ID_MAX], auth[IKE_PRF_MAX], spi_be[4];
+	const struct ike_conn_cfg *c;
+	struct ike_props nodh;
+	struct ike_writer w;
+	struct ike_chosen ch;
+	char refused[512];
+	size_t id_len;
+	uint16_t child_err = 0;
+	int conn;
+
+	idp = ike_msg_find(m, IKE_PL_IDI, 0);
+	ap = ike_msg_find(m, IKE_PL_AUTH, 0);
+	if (idp == NULL || ap == NULL || idp->body_len < 4 ||
+	    ap->body_len < 4) {
+		ike->st.rx_invalid++;
+		ike_sa_kill(ike, sa, "IKE_AUTH without IDi or AUTH");
+		return;
+	}
+	/* The connection: the first for these addresses whose remote
+	 * identity the peer's is. */
+	for (conn = sa->conn; conn >= 0; conn = conn_for(ike, &sa->local,
+	    &sa->remote, conn + 1))
+		if (id_ok(&ike->conns[conn].cfg, idp))
+			break;
+	id_take(&sa->peer_id, idp);
+	inner_begin(ike, &w);
+	if (conn < 0 || !auth_ok(sa, &ike->conns[conn].cfg, idp, ap)) {
+		char pid[IKE_ID_MAX + 8];
+
+		ike_id_format(&sa->peer_id, pid, sizeof(pid));
+		auth_failed(ike, sa, conn < 0 ? "no connection for its "
+		    "identity" : "wrong pre-shared key");
+		ike_logf(ike, true, "[IKE] peer identity %s", pid);
+		(void)ike_w_notify(&w, 0, NULL, 0,
+		    IKE_N_AUTHENTICATION_FAILED, NULL, 0);
+		(void)inner_send(ike, sa, &w, IKE_AUTH, true, m->hdr.msg_id,
+		    IKE_REQ_NONE, now_ms);
+		ike_sa_kill(ike, sa, NULL);
+		return;
+	}
+	sa->conn = conn;
+	c = &ike->conns[conn].cfg;
+	id_len = our_id(sa, c, id);
+	if (ike_auth_psk(sa->alg.prf, c->psk, c->psk_len, sa->init_r,
+	    sa->init_r_len, sa->ni, sa->ni_len, sa->keys.sk_pr,
+	    sa->keys.prf_len, id, id_len, auth) != 0) {
+		ike_sa_kill(ike, sa, "AUTH could not be computed");
+		return;
+	}
+	(void)ike_w_id(&w, IKE_PL_IDR, id[0], id + 4, id_len - 4);
+	(void)ike_w_auth(&w, IKE_AUTH_PSK, auth, sa->keys.prf_len);
+	explicit_bzero(auth, sizeof(auth));
+
+	/* The child SA. */
+	sap = ike_msg_find(m, IKE_PL_SA, 0);
+	tsi = ike_msg_find(m, IKE_PL_TSI, 0);
+	tsr = ike_msg_find(m, IKE_PL_TSR, 0);
+	if (sap == NULL || tsi == NULL || tsr == NULL)
+		child_err = IKE_N_INVALID_SYNTAX;
+	else if ((ike_props_without_dh(&c->esp_proposals, &nodh),
+	    ike_prop_select(&nodh, m, sap, &ch, refused,
+	    sizeof(refused))) != 0 || ch.spi_size != 4) {
+		ike->st.no_proposal++;
+		ike_logf(ike, true, "[CFG] %s: received ESP proposals "
+		    "unacceptable: %s", c->name, refused);
+		child_err = IKE_N_NO_PROPOSAL_CHOSEN;
+	} else {
+		ts_narrow(m, tsi, c->remote_ts, c->n_remote_ts,
+		    sa->child.remote_ts, &sa->child.n_remote_ts);
+		ts_narrow(m, tsr, c->local_ts, c->n_local_ts,
+		    sa->child.local_ts, &sa->child.n_local_ts);
+		if (sa->child.n_remote_ts == 0 || sa->child.n_local_ts == 0) {
+			ike_logf(ike, true, "[CFG] %s: the peer's traffic "
+			    "selectors are outside ours: TS_UNACCEPTABLE",
+			    c->name);
+			child_err = IKE_N_TS_UNACCEPTABLE;
+		}
+	}
+	if (child_err == 0) {
+		sa->child_alg = ch;
+		sa->child_spi_out = (uint32_t)ch.spi[0] << 24 |
+		    (uint32_t)ch.spi[1] << 16 | (uint32_t)ch.spi[2] << 8 |
+		    ch.spi[3];
+		if ((sa->child_spi_in = rand_spi()) == 0)
+			child_err = IKE_N_TEMPORARY_FAILURE;
+	}
+	if (child_err == 0) {
+		spi_be[0] = sa->child_spi_in >> 24;
+		spi_be[1] = (sa->child_spi_in >> 16) & 0xff;
+		spi_be[2] = (sa->child_spi_in >> 8) & 0xff;
+		spi_be[3] = sa->child_spi_in & 0xff;
+		ike_chosen_to_w(&ch, spi_be, 4, &wp, tf);
+		(void)ike_w_sa(&w, &wp, 1);
+		(void)w_ts(&w, IKE_PL_TSI, sa->child.remote_ts,
+		    sa->child.n_remote_ts);
+		(void)w_ts(&w, IKE_PL_TSR, sa->child.local_ts,
+		    sa->child.n_local_ts);
+	} else
+		(void)ike_w_notify(&w, 0, NULL, 0, child_err, NULL, 0);
+	if (inner_send(ike, sa, &w, IKE_AUTH, true, m->hdr.msg_id,
+	    IKE_REQ_NONE, now_ms) != 0) {
+		ike_sa_kill(ike, sa, "could not answer IKE_AUTH");
+		return;
+	}
+	/* INITIAL_CONTACT (§2.4): the peer kept nothing of earlier SAs of
+	 * this connection (it restarted): they go, before the new child
+	 * takes the tunnel. */
+	if (notify_find(m, IKE_N_INITIAL_CONTACT) != NULL)
+		for (struct ike_sa *o = ike->sas; o != NULL; o = o->next)
+			if (o != sa && o->conn == conn &&
+			    o->state != IKE_S_DEAD && o->state !=
+			    IKE_S_INIT_DONE)
+				ike_sa_kill(ike, o, "replaced: the peer "
+				    "made contact again (INITIAL_CONTACT)");
+	established(ike, sa, now_ms);
+	if (child_err == 0) {
+		struct keymat_in kin = { .we_init = false, .ni = sa->ni,
+		    .ni_len = sa->ni_len, .nr = sa->nr, .nr_len = sa->nr_len };
+
+		if (child_install(ike, sa, IKE_INSTALL_NEW, &kin, now_ms) != 0)
+			ike_send_delete(ike, sa, now_ms);
+	}
+}
+
+/* Initiator: the answer to our IKE_AUTH. */
+static void
+rx_auth_resp(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
+{
+	const struct ike_conn_cfg *c = &ike->conns[sa->conn].cfg;
+	const struct ike_msg *m = &ike->inner;
+	const struct ike_payload *idp, *ap, *sap, *tsi, *tsr;
+	struct ike_props nodh;
+	struct ike_chosen ch;
+	uint16_t err;
+
+	idp = ike_msg_find(m, IKE_PL_IDR, 0);
+	ap = ike_msg_find(m, IKE_PL_AUTH, 0);
+	if (idp == NULL || ap == NULL || idp->body_len < 4) {
+		err = notify_error(m);
+		if (err == IKE_N_AUTHENTICATION_FAILED) {
+			auth_failed(ike, sa, "the peer refused our "
+			    "authentication");
+		} else {
+			ike->st.failed++;
+			ike_logf(ike, true, "[IKE] %s: IKE_AUTH answered "
+			    "with %s", c->name, err ? notify_name(err) :
+			    "no IDr or AUTH");
+		}
+		ike_sa_kill(ike, sa, "failed");
+		return;
+	}
+	id_take(&sa->peer_id, idp);
+	if (!id_ok(c, idp) || !auth_ok(sa, c, idp, ap)) {
+		auth_failed(ike, sa, !id_ok(c, idp) ? "not the identity "
+		    "expected (remote id)" : "wrong pre-shared key");
+		ike_sa_kill(ike, sa, "failed");
+		return;
+	}
+	established(ike, sa, now_ms);
+	if ((err = notify_error(m)) != 0) {
+		ike_logf(ike, true, "[IKE] %s: no CHILD_SA: the peer said %s",
+		    c->name, notify_name(err));
+		return;
+	}
+	sap = ike_msg_find(m, IKE_PL_SA, 0);
+	tsi = ike_msg_find(m, IKE_PL_TSI, 0);
+	tsr = ike_msg_find(m, IKE_PL_TSR, 0);
+	ike_props_without_dh(&c->esp_proposals, &nodh);
+	if (sap == NULL || tsi == NULL || tsr == NULL ||
+	    ike_prop_accept(&nodh, m, sap, &ch) != 0 ||
+	    ch.spi_size != 4) {
+		ike_logf(ike, true, "[IKE] %s: no CHILD_SA: the answer's SA "
+		    "or selectors are missing or not what we offered",
+		    c->name);
+		ike_send_delete(ike, sa, now_ms);
+		return;
+	}
+	ts_take(m, tsi, sa->child.local_ts, &sa->child.n_local_ts);
+	ts_take(m, tsr, sa->child.remote_ts, &sa->child.n_remote_ts);
+	if (sa->child.n_local_ts == 0 || sa->child.n_remote_ts == 0 ||
+	    !ts_within(sa->child.local_ts, sa->child.n_local_ts, c->local_ts,
+	    c->n_local_ts) || !ts_within(sa->child.remote_ts,
+	    sa->child.n_remote_ts, c->remote_ts, c->n_remote_ts)) {
+		ike_logf(ike, true, "[IKE] %s: no CHILD_SA: the peer's "
+		    "selectors are not inside ours", c->name);
+		ike_send_delete(ike, sa, now_ms);
+		return;
+	}
+	sa->child_alg = ch;
+	sa->child_spi_out = spi_of(ch.spi);
+	{
+		struct keymat_in kin = { .we_init = true, .ni = sa->ni,
+		    .ni_len = sa->ni_len, .nr = sa->nr, .nr_len = sa->nr_len };
+
+		if (child_install(ike, sa, IKE_INSTALL_NEW, &kin, now_ms) != 0)
+			ike_send_delete(ike, sa, now_ms);
+	}
+}
+
+/* ---- INFORMATIONAL and the rest --------------------------------------- */
+
+void
+ike_send_delete(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
+{
+	struct ike_writer w;
+
+	inner_begin(ike, &w);
+	(void)ike_w_delete(&w, IKE_PROTO_IKE, 0, NULL, 0);
+	if (inner_send(ike, sa, &w, IKE_INFORMATIONAL, false,
+	    sa->next_req_id, IKE_REQ_DELETE, now_ms) == 0)
+		sa->state = IKE_S_DELETING;
+	else
+		ike_sa_kill(ike, sa, "deleted");
+	ike_child_down(ike, sa);
+}
+
+void
+ike_send_dpd(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
+{
+	struct ike_writer w;
+
+	inner_begin(ike, &w);
+	(void)inner_send(ike, sa, &w, IKE_INFORMATIONAL, false,
+	    sa->next_req_id, IKE_REQ_DPD, now_ms);
+}
+
+/* The pair a rekey replaced is deleted at both ends: a held outbound
+ * SA goes live, the old inbound one goes. */
+static void
+old_pair_gone(struct ike *ike, struct ike_sa *sa)
+{
+	const char *conn = ike->conns[sa->conn].cfg.name;
+
+	if (sa->out_held) {
+		sa->out_held = false;
+		ike->env.switch_out(ike->env.ctx, sa->child.if_idx, conn,
+		    sa->child_spi_out);
+	}
+	ike->env.retire_in(ike->env.ctx, sa->child.if_idx, conn,
+	    sa->old_spi_in);
+	ike_logf(ike, false, "[IKE] CHILD_SA %s{%u}: old SPIs %08x_i %08x_o "
+	    "deleted after the rekey", ike->conns[sa->conn].cfg.child_name,
+	    sa->serial, sa->old_spi_in, sa->old_spi_out);
+	sa->old_spi_in = sa->old_spi_out = 0;
+}
+
+static void
+rx_info_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
+{
+	const struct ike_msg *m = &ike->inner;
+	struct ike_writer w;
+	bool delete_ike = false;
+
+	inner_begin(ike, &w);
+	for (unsigned i = 0; i < m->n_payloads; i++) {
+		const struct ike_payload *p = &m->payloads[i];
+
+		if (p->type != IKE_PL_DELETE)
+			continue;
+		if (p->u.del.protocol == IKE_PROTO_IKE)
+			delete_ike = true;
+		else if (p->u.del.protocol == IKE_PROTO_ESP &&
+		    p->u.del.spi_size == 4 && sa->child_up)
+			for (uint16_t k = 0; k < p->u.del.count; k++) {
+				const uint8_t *s = p->u.del.spis + 4 * k;
+				uint32_t spi = spi_of(s);
+				uint8_t ours[4];
+
+				if (sa->old_spi_out != 0 &&
+				    spi == sa->old_spi_out) {
+					/* The peer rekeyed and took the new
+					 * pair: the old goes, ours too. */
+					spi_be(sa->old_spi_in, ours);
+					(void)ike_w_delete(&w, IKE_PROTO_ESP,
+					    4, ours, 1);
+					old_pair_gone(ike, sa);
+					continue;
+				}
+				if (spi != sa->child_spi_out)
+					continue;
+				spi_be(sa->child_spi_in, ours);
+				(void)ike_w_delete(&w, IKE_PROTO_ESP, 4,
+				    ours, 1);
+				ike_child_down(ike, sa);
+			}
+	}
+	(void)inner_send(ike, sa, &w, IKE_INFORMATIONAL, true, m->hdr.msg_id,
+	    IKE_REQ_NONE, now_ms);
+	if (delete_ike) {
+		if (sa->conn >= 0)
+			ike->conns[sa->conn].wanted = false;
+		ike_sa_kill(ike, sa, "deleted by the peer");
+	}
+}
+
+void
+ike_rx_protected(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
+{
+	const struct ike_hdr *h = &ike->inner.hdr;
+	struct ike_writer w;
+
+	if (h->flags & IKE_F_RESPONSE) {
+		enum ike_req_kind kind = sa->req_kind;
+
+		sa->req_kind = IKE_REQ_NONE;
+		switch (kind) {
+		case IKE_REQ_AUTH:
+			if (h->exchange == IKE_AUTH &&
+			    sa->state == IKE_S_AUTH_SENT)
+				rx_auth_resp(ike, sa, now_ms);
+			break;
+		case IKE_REQ_DELETE:
+			ike_sa_kill(ike, sa, "deleted");
+			break;
+		case IKE_REQ_REKEY_CHILD:
+			if (h->exchange == IKE_CREATE_CHILD_SA &&
+			    sa->state == IKE_S_ESTABLISHED && sa->child_up)
+				rx_rekey_resp(ike, sa, now_ms);
+			break;
+		case IKE_REQ_DELETE_CHILD:
+			if (sa->old_spi_in != 0)
+				old_pair_gone(ike, sa);
+			break;
+		default:
+			break;		/* DPD: alive, last_rx_ms says so */
+		}
+		return;
+	}
+	switch (h->exchange) {
+	case IKE_AUTH:
+		if (!sa->initiator && sa->state == IKE_S_INIT_DONE)
+			rx_auth_req(ike, sa, now_ms);
+		break;
+	case IKE_INFORMATIONAL:
+		if (sa->state == IKE_S_ESTABLISHED ||
+		    sa->state == IKE_S_DELETING)
+			rx_info_req(ike, sa, now_ms);
+		break;
+	case IKE_CREATE_CHILD_SA:
+		if (sa->state == IKE_S_ESTABLISHED && sa->conn >= 0)
+			rx_create_child_req(ike, sa, now_ms);
+		else {
+			inner_begin(ike, &w);
+			(void)ike_w_notify(&w, 0, NULL, 0,
+			    IKE_N_TEMPORARY_FAILURE, NULL, 0);
+			(void)inner_send(ike, sa, &w, IKE_CREATE_CHILD_SA,
+			    true, h->msg_id, IKE_REQ_NONE, now_ms);
+		}
+		break;
+	default:
+		break;
+	}
+}

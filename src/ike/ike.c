@@ -1,0 +1,774 @@
+/*
+ * src/ike/ike.c: the IKEv2 engine's SA table, what comes in, the timers
+ * and the API (ike.h).  The exchanges themselves are exchange.c's.
+ *
+ * Every datagram is taken in three steps, each refusing what it cannot
+ * place before the next looks further: the header (parsed whole, every
+ * payload bounded), the SA it belongs to (by SPIs, and for a first
+ * IKE_SA_INIT by nothing: then the half-open bounds), and the message ID
+ * (a request we answered already gets the same answer again, from the
+ * copy kept; one out of the window is dropped).  Only then is anything
+ * decrypted.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ike_priv.h"
+
+void
+ike_logf(struct ike *ike, bool warn, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	if (ike->env.log == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	ike->env.log(ike->env.ctx, warn, line);
+}
+
+const char *
+ike_sa_conn_name(const struct ike *ike, const struct ike_sa *sa)
+{
+	return sa->conn >= 0 ? ike->conns[sa->conn].cfg.name : "(unknown)";
+}
+
+int
+ike_create(struct ike **out, const struct ike_env *env)
+{
+	struct ike *ike = calloc(1, sizeof(*ike));
+
+	if (ike == NULL)
+		return -ENOMEM;
+	ike->env = *env;
+	*out = ike;
+	return 0;
+}
+
+struct ike_sa *
+ike_sa_new(struct ike *ike, int conn, bool initiator,
+    const struct ike_addr *local, const struct ike_addr *remote,
+    uint64_t now_ms)
+{
+	struct ike_sa *sa = calloc(1, sizeof(*sa));
+
+	if (sa == NULL)
+		return NULL;
+	sa->conn = conn;
+	sa->initiator = initiator;
+	sa->serial = ++ike->serial;
+	sa->local = *local;
+	sa->remote = *remote;
+	sa->created_ms = now_ms;
+	sa->last_rx_ms = now_ms;
+	sa->next = ike->sas;
+	ike->sas = sa;
+	if (!initiator)
+		ike->n_half_open++;
+	return sa;
+}
+
+static void
+sa_free(struct ike *ike, struct ike_sa *sa)
+{
+	struct ike_sa **pp;
+
+	for (pp = &ike->sas; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == sa) {
+			*pp = sa->next;
+			break;
+		}
+	ike_dh_free(sa->dh);
+	ike_dh_free(sa->rk_dh);
+	ike_keys_wipe(&sa->keys);
+	free(sa->init_i);
+	free(sa->init_r);
+	free(sa->req);
+	free(sa->resp);
+	free(sa);
+}
+
+/* The SA goes: its child leaves the data plane now, the rest at the next
+ * tick (a caller up the stack may still hold it). */
+void
+ike_sa_kill(struct ike *ike, struct ike_sa *sa, const char *why)
+{
+	if (sa->state == IKE_S_DEAD)
+		return;
+	ike_child_down(ike, sa);
+	if (sa->state == IKE_S_INIT_DONE && ike->n_half_open > 0)
+		ike->n_half_open--;
+	if (why != NULL)
+		ike_logf(ike, false, "[IKE] IKE_SA %s[%u] %s",
+		    ike_sa_conn_name(ike, sa), sa->serial, why);
+	sa->state = IKE_S_DEAD;
+}
+
+static void
+sa_reap(struct ike *ike)
+{
+	struct ike_sa *sa = ike->sas, *next;
+
+	for (; sa != NULL; sa = next) {
+		next = sa->next;
+		if (sa->state == IKE_S_DEAD)
+			sa_free(ike, sa);
+	}
+}
+
+void
+ike_destroy(struct ike *ike, uint64_t now_ms)
+{
+	struct ike_sa *sa;
+
+	if (ike == NULL)
+		return;
+	for (sa = ike->sas; sa != NULL; sa = sa->next)
+		if (sa->state == IKE_S_ESTABLISHED) {
+			ike_send_delete(ike, sa, now_ms);
+			ike_sa_kill(ike, sa, "deleted: hexgated stops");
+		} else
+			ike_sa_kill(ike, sa, NULL);
+	sa_reap(ike);
+	for (unsigned i = 0; i < ike->n_conns; i++)
+		explicit_bzero(ike->conns[i].cfg.psk,
+		    sizeof(ike->conns[i].cfg.psk));
+	free(ike->conns);
+	explicit_bzero(ike, sizeof(*ike));
+	free(ike);
+}
+
+/* ---- sending ---------------------------------------------------------- */
+
+/* msg with a non-ESP marker in front when sa talks on 4500: a copy
+ * made into *out (malloc'd), its length. */
+static size_t
+framed(const struct ike_sa *sa, const uint8_t *msg, size_t len,
+    uint8_t **out)
+{
+	size_t m = sa->natt ? IKE_NON_ESP_MARKER_LEN : 0;
+	uint8_t *p = malloc(len + m);
+
+	*out = p;
+	if (p == NULL)
+		return 0;
+	memset(p, 0, m);
+	memcpy(p + m, msg, len);
+	return len + m;
+}
+
+static void
+env_send(struct ike *ike, const struct ike_sa *sa, const uint8_t *p,
+    size_t len)
+{
+	ike->st.tx++;
+	ike->env.send(ike->env.ctx, &sa->local, &sa->remote, p, len);
+}
+
+void
+ike_send_req(struct ike *ike, struct ike_sa *sa, enum ike_req_kind kind,
+    const uint8_t *msg, size_t len, uint64_t now_ms)
+{
+	free(sa->req);
+	sa->req_len = framed(sa, msg, len, &sa->req);
+	if (sa->req == NULL)
+		return;
+	sa->req_kind = kind;
+	sa->tries = 1;
+	sa->retry_at_ms = now_ms + IKE_RETRANSMIT_MS;
+	env_send(ike, sa, sa->req, sa->req_len);
+}
+
+void
+ike_send_resp(struct ike *ike, struct ike_sa *sa, const uint8_t *msg,
+    size_t len)
+{
+	free(sa->resp);
+	sa->resp_len = framed(sa, msg, len, &sa->resp);
+	if (sa->resp != NULL)
+		env_send(ike, sa, sa->resp, sa->resp_len);
+}
+
+void
+ike_send_raw(struct ike *ike, const struct ike_addr *local,
+    const struct ike_addr *remote, const uint8_t *msg, size_t len)
+{
+	uint8_t buf[IKE_NON_ESP_MARKER_LEN + 512];
+	size_t m = local->port == IKE_NATT_PORT ? IKE_NON_ESP_MARKER_LEN : 0;
+
+	if (len + m > sizeof(buf))
+		return;
+	memset(buf, 0, m);
+	memcpy(buf + m, msg, len);
+	ike->st.tx++;
+	ike->env.send(ike->env.ctx, local, remote, buf, len + m);
+}
+
+/* ---- what comes in ---------------------------------------------------- */
+
+static bool
+addr_eq(const struct ike_addr *a, const struct ike_addr *b)
+{
+	return a->family == b->family &&
+	    memcmp(a->addr, b->addr, a->family == AF_INET ? 4 : 16) == 0;
+}
+
+/* The SA a message with these SPIs is for.  An IKE_SA_INIT answer comes
+ * with the responder's SPI we do not know yet. */
+static struct ike_sa *
+sa_find(struct ike *ike, const struct ike_hdr *h, const struct ike_addr *from)
+{
+	for (struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next) {
+		if (sa->state == IKE_S_DEAD || sa->spi_i != h->ispi)
+			continue;
+		if (sa->spi_r == h->rspi)
+			return sa;
+		if (sa->state == IKE_S_INIT_SENT && sa->spi_r == 0)
+			return sa;
+		/* A repeated IKE_SA_INIT: the same initiator's SPI from
+		 * the same peer. */
+		if (h->rspi == 0 && !sa->initiator && addr_eq(&sa->remote,
+		    from))
+			return sa;
+	}
+	return NULL;
+}
+
+void
+ike_input(struct ike *ike, const struct ike_addr *local,
+    const struct ike_addr *remote, uint8_t *buf, size_t len,
+    uint64_t now_ms)
+{
+	const uint8_t *msg = buf;
+	size_t msg_len = len, plain_len;
+	struct ike_err err;
+	struct ike_sa *sa;
+	const struct ike_hdr *h;
+	bool response;
+
+	if (local->port == IKE_NATT_PORT) {
+		if (ike_nonesp_strip(buf, len, &msg, &msg_len) != 0) {
+			ike->st.rx_invalid++;
+			return;		/* ESP or a keepalive: not ours */
+		}
+	}
+	ike->st.rx++;
+	if (ike_msg_parse(msg, msg_len, &ike->m, &err) != 0) {
+		char a[INET6_ADDRSTRLEN];
+
+		ike->st.rx_invalid++;
+		inet_ntop(remote->family, remote->addr, a, sizeof(a));
+		ike_logf(ike, false, "[NET] message from %s[%u] refused: %s "
+		    "at byte %u", a, remote->port, ike_err_str(err.code),
+		    err.off);
+		return;
+	}
+	h = &ike->m.hdr;
+	response = (h->flags & IKE_F_RESPONSE) != 0;
+	sa = sa_find(ike, h, remote);
+	if (h->exchange == IKE_SA_INIT && !response) {
+		if (h->msg_id != 0 || h->rspi != 0) {
+			ike->st.rx_invalid++;
+			return;
+		}
+		if (sa != NULL) {
+			/* The peer did not get our answer: the same again. */
+			if (sa->resp != NULL && sa->state == IKE_S_INIT_DONE)
+				env_send(ike, sa, sa->resp, sa->resp_len);
+			return;
+		}
+		ike_rx_init_req(ike, local, remote, msg, msg_len, now_ms);
+		return;
+	}
+	if (sa == NULL) {
+		ike->st.rx_invalid++;
+		return;		/* no such SA (INVALID_IKE_SPI not sent: §2.21.4
+				   allows silence, and it feeds no reflector) */
+	}
+	if (h->exchange == IKE_SA_INIT) {
+		if (sa->state == IKE_S_INIT_SENT && h->msg_id == 0 &&
+		    !(h->flags & IKE_F_INITIATOR))
+			ike_rx_init_resp(ike, sa, msg, msg_len, now_ms);
+		return;
+	}
+	if (!sa->keyed || ike_msg_find(&ike->m, IKE_PL_SK, 0) == NULL) {
+		ike->st.rx_invalid++;
+		return;
+	}
+	/* The window: a request we answered gets its answer again; a
+	 * response must be to the request we have out. */
+	if (!response) {
+		if (sa->resp != NULL && h->msg_id + 1 == sa->peer_next_id) {
+			env_send(ike, sa, sa->resp, sa->resp_len);
+			return;
+		}
+		if (h->msg_id != sa->peer_next_id) {
+			ike->st.rx_invalid++;
+			return;
+		}
+	} else if (sa->req_kind == IKE_REQ_NONE ||
+	    h->msg_id + 1 != sa->next_req_id) {
+		ike->st.rx_invalid++;
+		return;
+	}
+	/* Only the original initiator sends with the I flag. */
+	if (((h->flags & IKE_F_INITIATOR) != 0) == sa->initiator) {
+		ike->st.rx_invalid++;
+		return;
+	}
+	if (ike_sk_open(&sa->keys, !sa->initiator, (uint8_t *)msg, msg_len,
+	    &ike->m, &plain_len) != 0) {
+		ike->st.rx_invalid++;
+		ike_logf(ike, false, "[ENC] message ID %u of IKE_SA %s[%u] "
+		    "does not decrypt: dropped", h->msg_id,
+		    ike_sa_conn_name(ike, sa), sa->serial);
+		return;
+	}
+	if (ike_msg_parse(msg, plain_len, &ike->inner, &err) != 0) {
+		ike->st.rx_invalid++;
+		ike_logf(ike, false, "[ENC] message ID %u of IKE_SA %s[%u]: "
+		    "%s at byte %u", h->msg_id, ike_sa_conn_name(ike, sa),
+		    sa->serial, ike_err_str(err.code), err.off);
+		return;
+	}
+	sa->last_rx_ms = now_ms;
+	/* The peer's NAT may have given it a new port (§2.23): follow an
+	 * authenticated message. */
+	if (sa->natt && (sa->remote.port != remote->port ||
+	    !addr_eq(&sa->remote, remote)) && local->port == IKE_NATT_PORT &&
+	    sa->state == IKE_S_ESTABLISHED) {
+		char a[INET6_ADDRSTRLEN];
+
+		inet_ntop(remote->family, remote->addr, a, sizeof(a));
+		ike_logf(ike, false, "[IKE] IKE_SA %s[%u]: peer moved to "
+		    "%s[%u]", ike_sa_conn_name(ike, sa), sa->serial, a,
+		    remote->port);
+		sa->remote = *remote;
+		if (sa->child_up) {
+			sa->child.remote = *remote;
+			if (ike->env.moved != NULL)
+				ike->env.moved(ike->env.ctx,
+				    sa->child.if_idx, remote);
+		}
+	}
+	/* The initiator moved to 4500 after IKE_SA_INIT (§2.23): the
+	 * responder follows once a message there decrypts. */
+	if (local->port == IKE_NATT_PORT && !sa->natt) {
+		sa->natt = true;
+		sa->local = *local;
+		sa->remote = *remote;
+	}
+	if (!response)
+		sa->peer_next_id++;
+	ike_rx_protected(ike, sa, now_ms);
+	sa_reap(ike);
+}
+
+/* ---- timers ----------------------------------------------------------- */
+
+static bool
+conn_has_sa(const struct ike *ike, int conn)
+{
+	for (const struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next)
+		if (sa->conn == conn && sa->state != IKE_S_DEAD)
+			return true;
+	return false;
+}
+
+/* The request of sa went unanswered once more. */
+static void
+sa_retransmit(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
+{
+	if (sa->tries >= IKE_RETRANSMIT_TRIES) {
+		struct ike_conn *c = sa->conn >= 0 ? &ike->conns[sa->conn] :
+		    NULL;
+		enum ike_req_kind kind = sa->req_kind;
+
+		sa->req_kind = IKE_REQ_NONE;
+		if (kind == IKE_REQ_DELETE) {
+			ike_sa_kill(ike, sa, "deleted (the peer did not "
+			    "answer the delete)");
+			return;
+		}
+		ike->st.failed++;
+		if (kind == IKE_REQ_DPD) {
+			ike->st.dpd_dead++;
+			ike_sa_kill(ike, sa, "peer did not answer DPD: "
+			    "closed");
+			if (c != NULL && c->cfg.dpd_action == IKE_DPD_RESTART) {
+				c->wanted = true;
+				c->retry_at_ms = now_ms;
+				ike_logf(ike, false, "[IKE] %s: dpd_action "
+				    "restart: initiating again", c->cfg.name);
+			}
+			return;
+		}
+		ike_sa_kill(ike, sa, "giving up after 5 retransmits");
+		if (c != NULL)
+			c->retry_at_ms = now_ms + IKE_RETRY_MS;
+		return;
+	}
+	ike->st.retransmits++;
+	ike_logf(ike, false, "[IKE] retransmit %u of request with message "
+	    "ID %u of IKE_SA %s[%u]", sa->tries, sa->next_req_id - 1,
+	    ike_sa_conn_name(ike, sa), sa->serial);
+	sa->retry_at_ms = now_ms + ((uint64_t)IKE_RETRANSMIT_MS << sa->tries);
+	sa->tries++;
+	env_send(ike, sa, sa->req, sa->req_len);
+}
+
+void
+ike_tick(struct ike *ike, uint64_t now_ms)
+{
+	for (struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next) {
+		const struct ike_conn *c = sa->conn >= 0 ?
+		    &ike->conns[sa->conn] : NULL;
+
+		if (sa->state == IKE_S_DEAD)
+			continue;
+		if (sa->state == IKE_S_INIT_DONE &&
+		    now_ms - sa->created_ms >= IKE_HALF_OPEN_MS) {
+			ike_sa_kill(ike, sa, "half-open: no IKE_AUTH came");
+			continue;
+		}
+		if (sa->req_kind != IKE_REQ_NONE && now_ms >= sa->retry_at_ms) {
+			sa_retransmit(ike, sa, now_ms);
+			continue;
+		}
+		if (sa->state != IKE_S_ESTABLISHED || c == NULL)
+			continue;
+		if (c->cfg.dpd_delay_s != 0 && sa->req_kind == IKE_REQ_NONE &&
+		    now_ms - sa->last_rx_ms >= c->cfg.dpd_delay_s * 1000ull)
+			ike_send_dpd(ike, sa, now_ms);
+		if (sa->child_up && sa->child_rekey_due_ms != 0 &&
+		    now_ms >= sa->child_rekey_due_ms &&
+		    sa->req_kind == IKE_REQ_NONE && sa->old_spi_in == 0) {
+			/* Tried again in a while if the peer is busy. */
+			sa->child_rekey_due_ms = now_ms + IKE_RETRY_MS;
+			(void)ike_rekey_child(ike, sa, now_ms);
+		}
+		if (sa->child_up && sa->child_expires_ms != 0 &&
+		    now_ms >= sa->child_expires_ms) {
+			ike_logf(ike, true, "[IKE] CHILD_SA %s{%u} reached its "
+			    "life_time without a rekey: deleted",
+			    c->cfg.child_name, sa->serial);
+			ike_send_delete(ike, sa, now_ms);
+		}
+	}
+	for (unsigned i = 0; i < ike->n_conns; i++) {
+		struct ike_conn *c = &ike->conns[i];
+
+		if (c->wanted && now_ms >= c->retry_at_ms &&
+		    !conn_has_sa(ike, (int)i)) {
+			c->retry_at_ms = now_ms + IKE_RETRY_MS;
+			(void)ike_initiate(ike, (int)i, now_ms);
+		}
+	}
+	sa_reap(ike);
+}
+
+uint64_t
+ike_next_ms(const struct ike *ike, uint64_t now_ms)
+{
+	uint64_t next = 1000;
+
+	for (const struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next)
+		if (sa->req_kind != IKE_REQ_NONE) {
+			if (sa->retry_at_ms <= now_ms)
+				return 0;
+			next = HG_MIN(next, sa->retry_at_ms - now_ms);
+		}
+	return next;
+}
+
+/* ---- connections ------------------------------------------------------ */
+
+static int
+conn_index(const struct ike *ike, const char *name)
+{
+	for (unsigned i = 0; i < ike->n_conns; i++)
+		if (strcmp(ike->conns[i].cfg.name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+ike_set_conns(struct ike *ike, const struct ike_conn_cfg *conns, unsigned n,
+    uint64_t now_ms)
+{
+	struct ike_conn *next = calloc(n ? n : 1, sizeof(*next));
+	int *map;
+
+	if (next == NULL)
+		return -ENOMEM;
+	if ((map = calloc(ike->n_conns ? ike->n_conns : 1, sizeof(*map))) ==
+	    NULL) {
+		free(next);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < ike->n_conns; i++)
+		map[i] = -1;
+	for (unsigned i = 0; i < n; i++) {
+		int o = conn_index(ike, conns[i].name);
+
+		next[i].cfg = conns[i];
+		next[i].wanted = conns[i].start_action == IKE_START_START;
+		if (o >= 0 && memcmp(&ike->conns[o].cfg, &conns[i],
+		    sizeof(conns[i])) == 0) {
+			map[o] = (int)i;
+			next[i].wanted = ike->conns[o].wanted;
+			next[i].retry_at_ms = ike->conns[o].retry_at_ms;
+		}
+	}
+	/* SAs of connections that changed or went are deleted. */
+	for (struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next) {
+		if (sa->conn < 0 || sa->state == IKE_S_DEAD)
+			continue;
+		if (map[sa->conn] < 0) {
+			if (sa->state == IKE_S_ESTABLISHED)
+				ike_send_delete(ike, sa, now_ms);
+			ike_sa_kill(ike, sa, "deleted: its connection was "
+			    "changed or removed");
+			sa->conn = -1;
+		} else
+			sa->conn = map[sa->conn];
+	}
+	for (unsigned i = 0; i < ike->n_conns; i++)
+		explicit_bzero(ike->conns[i].cfg.psk,
+		    sizeof(ike->conns[i].cfg.psk));
+	free(ike->conns);
+	free(map);
+	ike->conns = next;
+	ike->n_conns = n;
+	ike_tick(ike, now_ms);
+	return 0;
+}
+
+int
+ike_up(struct ike *ike, const char *name, uint64_t now_ms)
+{
+	int i = conn_index(ike, name);
+
+	if (i < 0)
+		return -ENOENT;
+	ike->conns[i].wanted = true;
+	ike->conns[i].retry_at_ms = now_ms;
+	ike_tick(ike, now_ms);
+	return 0;
+}
+
+int
+ike_down(struct ike *ike, const char *name, uint64_t now_ms)
+{
+	int i = conn_index(ike, name);
+
+	if (i < 0)
+		return -ENOENT;
+	ike->conns[i].wanted = false;
+	for (struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next) {
+		if (sa->conn != i || sa->state == IKE_S_DEAD)
+			continue;
+		if (sa->state == IKE_S_ESTABLISHED) {
+			ike_child_down(ike, sa);
+			ike_send_delete(ike, sa, now_ms);
+			ike_logf(ike, false, "[IKE] deleting IKE_SA %s[%u] "
+			    "(hexctl ipsec down)", name, sa->serial);
+		} else
+			ike_sa_kill(ike, sa, "closed (hexctl ipsec down)");
+	}
+	sa_reap(ike);
+	return 0;
+}
+
+void
+ike_get_stats(const struct ike *ike, struct ike_stats *out)
+{
+	*out = ike->st;
+}
+
+/* ---- status ----------------------------------------------------------- */
+
+static const char *const state_names[] = {
+	[IKE_S_INIT_SENT] = "CONNECTING",
+	[IKE_S_INIT_DONE] = "CONNECTING",
+	[IKE_S_AUTH_SENT] = "CONNECTING",
+	[IKE_S_ESTABLISHED] = "ESTABLISHED",
+	[IKE_S_DELETING] = "DELETING",
+	[IKE_S_DEAD] = "DESTROYING",
+};
+
+static int
+addr_json(char *buf, size_t len, const char *key, const struct ike_addr *a)
+{
+	char s[INET6_ADDRSTRLEN] = "";
+
+	if (a->family != 0)
+		inet_ntop(a->family, a->addr, s, sizeof(s));
+	return snprintf(buf, len, "\"%s\":\"%s\",\"%s_port\":%u", key, s, key,
+	    a->port);
+}
+
+static int
+prefixes_json(char *buf, size_t len, const struct ike_prefix *p, unsigned n)
+{
+	int w = snprintf(buf, len, "[");
+
+	for (unsigned i = 0; i < n; i++) {
+		char s[INET6_ADDRSTRLEN];
+
+		inet_ntop(p[i].family, p[i].addr, s, sizeof(s));
+		w += snprintf(buf + HG_MIN((size_t)w, len), len -
+		    HG_MIN((size_t)w, len), "%s\"%s/%u\"", i ? "," : "", s,
+		    p[i].plen);
+	}
+	w += snprintf(buf + HG_MIN((size_t)w, len), len - HG_MIN((size_t)w,
+	    len), "]");
+	return w;
+}
+
+/* snprintf() into buf at *w, as far as it goes; *w counts on. */
+#define JSON_AT(buf, len, w) (buf) + HG_MIN((size_t)(w), (len)), \
+	(len) - HG_MIN((size_t)(w), (len))
+
+int
+ike_format_json(const struct ike *ike, uint64_t now_ms, char *buf, size_t len)
+{
+	int w = snprintf(buf, len, "[");
+	bool first = true;
+
+	for (const struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next) {
+		char id[IKE_ID_MAX * 2], alg[128];
+
+		if (sa->state == IKE_S_DEAD)
+			continue;
+		ike_id_format(&sa->peer_id, id, sizeof(id));
+		ike_chosen_format(&sa->alg, alg, sizeof(alg));
+		w += snprintf(JSON_AT(buf, len, w), "%s{\"name\":\"%s\","
+		    "\"uniqueid\":%u,\"state\":\"%s\",\"initiator\":%s,"
+		    "\"initiator_spi\":\"%016llx\",\"responder_spi\":"
+		    "\"%016llx\",", first ? "" : ",",
+		    ike_sa_conn_name(ike, sa), sa->serial,
+		    state_names[sa->state], sa->initiator ? "true" : "false",
+		    (unsigned long long)sa->spi_i,
+		    (unsigned long long)sa->spi_r);
+		first = false;
+		w += addr_json(JSON_AT(buf, len, w), "local", &sa->local);
+		w += snprintf(JSON_AT(buf, len, w), ",");
+		w += addr_json(JSON_AT(buf, len, w), "remote", &sa->remote);
+		w += snprintf(JSON_AT(buf, len, w), ",\"remote_id\":\"%s\","
+		    "\"nat_local\":%s,\"nat_remote\":%s,\"encap\":%s,"
+		    "\"algorithms\":\"%s\",\"established_s\":%llu",
+		    sa->state == IKE_S_ESTABLISHED ? id : "",
+		    sa->nat_local ? "true" : "false",
+		    sa->nat_remote ? "true" : "false",
+		    sa->natt ? "true" : "false", sa->keyed ? alg : "",
+		    sa->state == IKE_S_ESTABLISHED ?
+		    (unsigned long long)((now_ms - sa->established_ms) / 1000) :
+		    0ull);
+		if (sa->child_up) {
+			const struct ike_conn *c = sa->conn >= 0 ?
+			    &ike->conns[sa->conn] : NULL;
+
+			ike_chosen_format(&sa->child_alg, alg, sizeof(alg));
+			w += snprintf(JSON_AT(buf, len, w), ",\"child\":{"
+			    "\"name\":\"%s\",\"state\":\"INSTALLED\","
+			    "\"spi_in\":\"%08x\",\"spi_out\":\"%08x\","
+			    "\"encap\":%s,\"algorithms\":\"%s\","
+			    "\"rekey_in_s\":%lld,\"local_ts\":",
+			    c != NULL ? c->cfg.child_name : "",
+			    sa->child_spi_in, sa->child_spi_out,
+			    sa->child.udp_encap ? "true" : "false", alg,
+			    sa->child_rekey_due_ms == 0 ? -1ll :
+			    (long long)(sa->child_rekey_due_ms - now_ms) /
+			    1000);
+			w += prefixes_json(JSON_AT(buf, len, w),
+			    sa->child.local_ts, sa->child.n_local_ts);
+			w += snprintf(JSON_AT(buf, len, w), ",\"remote_ts\":");
+			w += prefixes_json(JSON_AT(buf, len, w),
+			    sa->child.remote_ts, sa->child.n_remote_ts);
+			w += snprintf(JSON_AT(buf, len, w), "}");
+		}
+		w += snprintf(JSON_AT(buf, len, w), "}");
+	}
+	w += snprintf(JSON_AT(buf, len, w), "]");
+	return w;
+}
+
+/* ---- identities ------------------------------------------------------- */
+
+int
+ike_id_parse(const char *text, struct ike_id *out)
+{
+	size_t n = strlen(text);
+
+	memset(out, 0, sizeof(*out));
+	if (n == 0 || strcmp(text, "%any") == 0)
+		return 0;		/* type 0: any */
+	if (inet_pton(AF_INET, text, out->data) == 1) {
+		out->type = IKE_ID_IPV4_ADDR;
+		out->len = 4;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, text, out->data) == 1) {
+		out->type = IKE_ID_IPV6_ADDR;
+		out->len = 16;
+		return 0;
+	}
+	if (text[0] == '@') {		/* swanctl: @x is an FQDN as is */
+		text++;
+		n--;
+		out->type = IKE_ID_FQDN;
+	} else if (strchr(text, '@') != NULL)
+		out->type = IKE_ID_RFC822_ADDR;
+	else if (strchr(text, '=') != NULL)
+		return -EINVAL;		/* a DN: with certificates only */
+	else
+		out->type = IKE_ID_FQDN;
+	if (n == 0 || n > IKE_ID_MAX)
+		return -EINVAL;
+	memcpy(out->data, text, n);
+	out->len = (uint16_t)n;
+	return 0;
+}
+
+int
+ike_id_format(const struct ike_id *id, char *buf, size_t len)
+{
+	switch (id->type) {
+	case 0:
+		return snprintf(buf, len, "%%any");
+	case IKE_ID_IPV4_ADDR:
+	case IKE_ID_IPV6_ADDR:
+		if (id->len == (id->type == IKE_ID_IPV4_ADDR ? 4 : 16)) {
+			char s[INET6_ADDRSTRLEN];
+
+			inet_ntop(id->type == IKE_ID_IPV4_ADDR ? AF_INET :
+			    AF_INET6, id->data, s, sizeof(s));
+			return snprintf(buf, len, "%s", s);
+		}
+		break;
+	case IKE_ID_FQDN:
+	case IKE_ID_RFC822_ADDR: {
+		int w = 0;
+
+		for (uint16_t i = 0; i < id->len && (size_t)w + 1 < len; i++)
+			w += snprintf(buf + w, len - (size_t)w, "%c",
+			    id->data[i] >= 0x20 && id->data[i] < 0x7f &&
+			    id->data[i] != '"' && id->data[i] != '\\' ?
+			    id->data[i] : '?');
+		if (len != 0)
+			buf[HG_MIN((size_t)w, len - 1)] = '\0';
+		return w;
+	}
+	default:
+		break;
+	}
+	return snprintf(buf, len, "(ID type %u, %u bytes)", id->type,
+	    id->len);
+}

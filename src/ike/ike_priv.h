@@ -1,0 +1,156 @@
+/*
+ * src/ike/ike_priv.h: the engine's insides, shared by ike.c (the SA
+ * table, dispatch, timers, the API) and exchange.c (what each exchange
+ * sends and takes).
+ */
+#ifndef IKE_PRIV_H
+#define IKE_PRIV_H
+
+#include "crypto.h"
+#include "ike.h"
+
+#define IKE_HALF_OPEN_MAX	256	/* responder SAs not yet authenticated */
+#define IKE_HALF_OPEN_PER_PEER	8
+#define IKE_HALF_OPEN_MS	30000	/* an IKE_AUTH must come by then */
+#define IKE_RETRANSMIT_MS	1000	/* the first wait for an answer */
+#define IKE_RETRANSMIT_TRIES	5	/* then 2, 4, 8, 16 s: 31 s in all */
+#define IKE_RETRY_MS		5000	/* start_action start: the next try */
+#define IKE_NONCE_LEN		32
+#define IKE_NAT_KEEPALIVE_S	20	/* charon's keep_alive default */
+
+enum ike_state {
+	IKE_S_INIT_SENT,	/* initiator: IKE_SA_INIT out */
+	IKE_S_INIT_DONE,	/* responder: IKE_SA_INIT answered */
+	IKE_S_AUTH_SENT,	/* initiator: IKE_AUTH out */
+	IKE_S_ESTABLISHED,
+	IKE_S_DELETING,		/* our delete is out */
+	IKE_S_DEAD,		/* to be freed at the next tick */
+};
+
+/* A request of ours waiting for its answer. */
+enum ike_req_kind {
+	IKE_REQ_NONE,
+	IKE_REQ_INIT,
+	IKE_REQ_AUTH,
+	IKE_REQ_DPD,
+	IKE_REQ_DELETE,
+	IKE_REQ_REKEY_CHILD,		/* CREATE_CHILD_SA with REKEY_SA */
+	IKE_REQ_DELETE_CHILD,		/* the rekeyed child's old pair */
+};
+
+struct ike_conn {
+	struct ike_conn_cfg cfg;
+	uint64_t retry_at_ms;		/* start: when to try again; 0: now */
+	bool wanted;			/* start, trap or ike_up(): keep up */
+};
+
+struct ike_sa {
+	struct ike_sa *next;
+	int conn;			/* index into ike->conns; -1: none yet
+					   (a responder before IKE_AUTH) */
+	unsigned serial;		/* charon's [N] */
+	enum ike_state state;
+	bool initiator;			/* we began it */
+	uint64_t spi_i, spi_r;
+	struct ike_addr local, remote;
+	bool natt;			/* on port 4500, with the marker */
+	bool nat_local, nat_remote;	/* a NAT before us / before the peer */
+	struct ike_chosen alg;
+	struct ike_keys keys;
+	bool keyed;
+	struct ike_dh *dh;
+	uint16_t dh_group;		/* what our KE carries */
+	uint8_t ni[IKE_NONCE_MAX], nr[IKE_NONCE_MAX];
+	uint16_t ni_len, nr_len;
+	uint8_t *init_i, *init_r;	/* the IKE_SA_INIT messages, for AUTH */
+	size_t init_i_len, init_r_len;
+	uint8_t cookie[64];		/* the responder's COOKIE, echoed */
+	uint8_t cookie_len;
+	struct ike_id peer_id;
+
+	/* Our requests: one at a time (window of one). */
+	uint32_t next_req_id;
+	enum ike_req_kind req_kind;
+	uint8_t *req;			/* as sent, marker included */
+	size_t req_len;
+	unsigned tries;
+	uint64_t retry_at_ms;
+
+	/* The peer's requests. */
+	uint32_t peer_next_id;		/* the ID its next request takes */
+	uint8_t *resp;			/* our answer to its last, as sent */
+	size_t resp_len;
+
+	/* The child SA. */
+	bool child_up;
+	struct ike_chosen child_alg;
+	uint32_t child_spi_in, child_spi_out;
+	struct ike_child_sa child;	/* as installed, keys cleared */
+
+	/* A rekey of the child (§1.3.3, §2.8) under way: the new pair's
+	 * nonces and DH (ours), and the old pair's SPIs until the old SA
+	 * is deleted. */
+	uint8_t rk_ni[IKE_NONCE_LEN];
+	struct ike_dh *rk_dh;
+	uint32_t rk_spi_in;
+	uint32_t old_spi_in, old_spi_out;	/* 0: no old pair */
+	bool out_held;			/* responder: the new outbound SA
+					   waits for the peer's delete */
+
+	uint64_t created_ms, established_ms, last_rx_ms;
+	uint64_t child_rekey_due_ms, child_expires_ms;
+};
+
+struct ike {
+	struct ike_env env;
+	struct ike_conn *conns;
+	unsigned n_conns;
+	struct ike_sa *sas;
+	unsigned n_half_open;
+	unsigned serial;
+	struct ike_stats st;
+	/* Scratch: one message in, one out, one plain payload chain. */
+	struct ike_msg m, inner;
+	uint8_t out[IKE_MSG_MAX], plain[IKE_MSG_MAX];
+};
+
+/* ike.c */
+void ike_logf(struct ike *ike, bool warn, const char *fmt, ...)
+    HG_PRINTF(3, 4);
+struct ike_sa *ike_sa_new(struct ike *ike, int conn, bool initiator,
+    const struct ike_addr *local, const struct ike_addr *remote,
+    uint64_t now_ms);
+void ike_sa_kill(struct ike *ike, struct ike_sa *sa, const char *why);
+/* Sends a request of sa (kept for retransmission) or an answer (kept for
+ * the peer's retransmission), a marker put in front on 4500. */
+void ike_send_req(struct ike *ike, struct ike_sa *sa, enum ike_req_kind kind,
+    const uint8_t *msg, size_t len, uint64_t now_ms);
+void ike_send_resp(struct ike *ike, struct ike_sa *sa, const uint8_t *msg,
+    size_t len);
+/* A message outside any SA (an error to an IKE_SA_INIT). */
+void ike_send_raw(struct ike *ike, const struct ike_addr *local,
+    const struct ike_addr *remote, const uint8_t *msg, size_t len);
+const char *ike_sa_conn_name(const struct ike *ike, const struct ike_sa *sa);
+
+/* exchange.c */
+int ike_initiate(struct ike *ike, int conn, uint64_t now_ms);
+void ike_rx_init_req(struct ike *ike, const struct ike_addr *local,
+    const struct ike_addr *remote, const uint8_t *buf, size_t len,
+    uint64_t now_ms);
+void ike_rx_init_resp(struct ike *ike, struct ike_sa *sa, const uint8_t *buf,
+    size_t len, uint64_t now_ms);
+/* A protected message (IKE_AUTH, CREATE_CHILD_SA, INFORMATIONAL) of sa,
+ * its message ID already checked, decrypted into ike->inner. */
+void ike_rx_protected(struct ike *ike, struct ike_sa *sa, uint64_t now_ms);
+/* Encrypts the payload chain plain[0..len) (first payload first) as a
+ * request or an answer of sa and sends it. */
+int ike_send_protected(struct ike *ike, struct ike_sa *sa, uint8_t exchange,
+    bool response, uint32_t msg_id, uint8_t first, const uint8_t *plain,
+    size_t len, enum ike_req_kind kind, uint64_t now_ms);
+void ike_send_delete(struct ike *ike, struct ike_sa *sa, uint64_t now_ms);
+void ike_send_dpd(struct ike *ike, struct ike_sa *sa, uint64_t now_ms);
+/* Starts the rekey of sa's child (CREATE_CHILD_SA); 0 or -errno. */
+int ike_rekey_child(struct ike *ike, struct ike_sa *sa, uint64_t now_ms);
+void ike_child_down(struct ike *ike, struct ike_sa *sa);
+
+#endif /* IKE_PRIV_H */

@@ -1,0 +1,720 @@
+/*
+ * tests/unit/ike/test_engine.c: the IKEv2 engine (src/ike/ike.c,
+ * exchange.c) as two engines talking over an in-memory network: what
+ * each message sequence leaves each side with.
+ *
+ * Each test starts an initiator and a responder, runs the network until
+ * it is quiet (with time moved on where a timer matters), and checks
+ * what the data plane was given: the same keys and SPIs crossed over at
+ * both ends, the selectors narrowed, ESP in UDP only through a NAT; and
+ * what a lost message, a repeated request, a wrong key, a proposal or
+ * group the other does not take, a delete and a dead peer do.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ike/ike.h"
+
+#define NET_MAX		64
+#define SIDE_A		0
+#define SIDE_B		1
+
+struct dgram {
+	int to;			/* SIDE_* */
+	struct ike_addr from, dst;
+	uint8_t buf[IKE_MSG_MAX];
+	size_t len;
+};
+
+/* What one side's data plane holds: the SA sending, the SAs
+ * receiving (a rekey's old one too), an outbound SA held back. */
+struct installed {
+	struct ike_child_sa sa;
+	uint8_t key_in[64], key_out[64];
+	bool up;
+	int n_install, n_uninstall, n_rekey;
+	uint32_t out_spi, in_spi, prev_in_spi, held_out_spi;
+	uint8_t out_key[64], in_key[64], prev_in_key[64], held_key[64];
+};
+
+struct side {
+	int id;
+	struct ike *ike;
+	struct installed child;
+	char log[64][256];
+	int n_log;
+};
+
+static struct {
+	struct side s[2];
+	struct dgram q[NET_MAX];
+	int n;
+	uint64_t now;
+	int sent[2];
+	/* The network's choices: drop what matches; a NAT in front of A. */
+	int drop_to[2];		/* drop the next N datagrams to that side */
+	bool blackhole_b;	/* B gone: everything to it is lost */
+	bool nat_a;
+	struct ike_addr last_to_b;
+} net;
+
+static const uint8_t ADDR_A[4] = { 192, 0, 2, 1 };
+static const uint8_t ADDR_B[4] = { 192, 0, 2, 2 };
+static const uint8_t PRIV_A[4] = { 10, 0, 0, 5 };	/* behind the NAT */
+static const uint8_t NAT_PUB[4] = { 203, 0, 113, 1 };
+
+static void
+addr4(struct ike_addr *a, const uint8_t ip[4], uint16_t port)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = AF_INET;
+	memcpy(a->addr, ip, 4);
+	a->port = port;
+}
+
+static void
+on_send(void *ctx, const struct ike_addr *local, const struct ike_addr *remote,
+    const uint8_t *buf, size_t len)
+{
+	struct side *sd = ctx;
+	struct dgram *d;
+
+	net.sent[sd->id]++;
+	assert_true(net.n < NET_MAX);
+	assert_true(len <= sizeof(d->buf));
+	d = &net.q[net.n++];
+	d->to = sd->id == SIDE_A ? SIDE_B : SIDE_A;
+	d->from = *local;
+	d->dst = *remote;
+	memcpy(d->buf, buf, len);
+	d->len = len;
+	/* A NAT in front of A: its private address and ports become the
+	 * NAT's, 500 -> 40000 and 4500 -> 40001, and back. */
+	if (net.nat_a && sd->id == SIDE_A) {
+		addr4(&d->from, NAT_PUB, local->port == 500 ? 40000 : 40001);
+	}
+}
+
+static int
+on_install(void *ctx, const struct ike_child_sa *sa, int how)
+{
+	struct side *sd = ctx;
+	struct installed *c = &sd->child;
+
+	c->sa = *sa;
+	assert_true(sa->key_len <= sizeof(c->key_in));
+	memcpy(c->key_in, sa->key_in, sa->key_len);
+	memcpy(c->key_out, sa->key_out, sa->key_len);
+	c->sa.key_in = c->sa.key_out = NULL;
+	c->up = true;
+	if (how == IKE_INSTALL_NEW) {
+		c->n_install++;
+		c->prev_in_spi = 0;
+	} else {
+		c->n_rekey++;
+		c->prev_in_spi = c->in_spi;
+		memcpy(c->prev_in_key, c->in_key, sizeof(c->in_key));
+	}
+	c->in_spi = sa->spi_in;
+	memcpy(c->in_key, sa->key_in, sa->key_len);
+	if (how == IKE_INSTALL_REKEY_IN) {
+		c->held_out_spi = sa->spi_out;
+		memcpy(c->held_key, sa->key_out, sa->key_len);
+	} else {
+		c->out_spi = sa->spi_out;
+		memcpy(c->out_key, sa->key_out, sa->key_len);
+	}
+	return 0;
+}
+
+static void
+on_switch_out(void *ctx, uint16_t if_idx, const char *conn, uint32_t spi)
+{
+	struct side *sd = ctx;
+	struct installed *c = &sd->child;
+
+	assert_int_equal(spi, c->held_out_spi);
+	c->out_spi = spi;
+	memcpy(c->out_key, c->held_key, sizeof(c->out_key));
+	c->held_out_spi = 0;
+}
+
+static void
+on_retire_in(void *ctx, uint16_t if_idx, const char *conn, uint32_t spi)
+{
+	struct side *sd = ctx;
+
+	assert_int_equal(spi, sd->child.prev_in_spi);
+	sd->child.prev_in_spi = 0;
+}
+
+static void
+on_uninstall(void *ctx, uint16_t if_idx, const char *conn, uint32_t spi_in)
+{
+	struct side *sd = ctx;
+
+	assert_int_equal(if_idx, sd->child.sa.if_idx);
+	assert_int_equal(spi_in, sd->child.sa.spi_in);
+	sd->child.up = false;
+	sd->child.in_spi = sd->child.prev_in_spi = sd->child.out_spi = 0;
+	sd->child.n_uninstall++;
+}
+
+/*
+ * Make before break: whenever both ends have a child, what each sends
+ * through is an SA the other decrypts, with the same key: no packet is
+ * lost at any step of a rekey.
+ */
+static bool check_mbb;
+
+static void
+mbb_ok(void)
+{
+	for (int i = 0; i < 2 && check_mbb; i++) {
+		const struct installed *tx = &net.s[i].child;
+		const struct installed *rx = &net.s[!i].child;
+		size_t n = tx->sa.key_len;
+
+		if (!tx->up || !rx->up)
+			continue;
+		if (tx->out_spi == rx->in_spi)
+			assert_memory_equal(tx->out_key, rx->in_key, n);
+		else if (tx->out_spi == rx->prev_in_spi)
+			assert_memory_equal(tx->out_key, rx->prev_in_key, n);
+		else
+			fail_msg("side %d sends on %08x, side %d takes %08x "
+			    "and %08x", i, tx->out_spi, !i, rx->in_spi,
+			    rx->prev_in_spi);
+	}
+}
+
+static void
+on_log(void *ctx, bool warn, const char *line)
+{
+	struct side *sd = ctx;
+
+	(void)warn;
+	if (sd->n_log < 64)
+		snprintf(sd->log[sd->n_log++], sizeof(sd->log[0]), "%s", line);
+}
+
+static bool
+logged(const struct side *sd, const char *what)
+{
+	for (int i = 0; i < sd->n_log; i++)
+		if (strstr(sd->log[i], what) != NULL)
+			return true;
+	return false;
+}
+
+static void
+prefix(struct ike_prefix *p, const char *a, uint8_t plen)
+{
+	memset(p, 0, sizeof(*p));
+	p->family = AF_INET;
+	assert_int_equal(inet_pton(AF_INET, a, p->addr), 1);
+	p->plen = plen;
+}
+
+/* A's connection to B (or B's to A), start_action start on A. */
+static void
+conn(struct ike_conn_cfg *c, int side, const char *psk, const char *ike_prop,
+    const char *esp_prop)
+{
+	char err[256];
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), side == SIDE_A ? "to-b" : "to-a");
+	snprintf(c->child_name, sizeof(c->child_name), "net");
+	c->if_idx = side == SIDE_A ? 3 : 5;
+	addr4(&c->local, side == SIDE_A ? (net.nat_a ? PRIV_A : ADDR_A) :
+	    ADDR_B, 500);
+	addr4(&c->remote, side == SIDE_A ? ADDR_B : ADDR_A, 500);
+	if (side == SIDE_B && net.nat_a)
+		addr4(&c->remote, NAT_PUB, 500);
+	assert_int_equal(ike_props_add(&c->proposals, ike_prop, IKE_PROTO_IKE,
+	    err, sizeof(err)), 0);
+	assert_int_equal(ike_props_add(&c->esp_proposals, esp_prop,
+	    IKE_PROTO_ESP, err, sizeof(err)), 0);
+	c->psk_len = (uint16_t)strlen(psk);
+	memcpy(c->psk, psk, c->psk_len);
+	/* A offers wider selectors than B has: B narrows them. */
+	c->n_local_ts = c->n_remote_ts = 1;
+	if (side == SIDE_A) {
+		prefix(&c->local_ts[0], "10.1.0.0", 24);
+		prefix(&c->remote_ts[0], "10.2.0.0", 16);
+		c->start_action = IKE_START_START;
+	} else {
+		prefix(&c->local_ts[0], "10.2.0.0", 24);
+		prefix(&c->remote_ts[0], "10.1.0.0", 16);
+	}
+	c->dpd_action = IKE_DPD_CLEAR;
+}
+
+static void
+start(const char *psk_b, const char *ike_a, const char *ike_b)
+{
+	struct ike_conn_cfg ca, cb;
+
+	for (int i = 0; i < 2; i++) {
+		struct ike_env env = {
+			.ctx = &net.s[i], .send = on_send,
+			.install = on_install, .uninstall = on_uninstall,
+			.switch_out = on_switch_out, .retire_in = on_retire_in,
+			.log = on_log,
+		};
+
+		net.s[i].id = i;
+		assert_int_equal(ike_create(&net.s[i].ike, &env), 0);
+	}
+	conn(&cb, SIDE_B, psk_b, ike_b, "aes128gcm16-aes256gcm16");
+	assert_int_equal(ike_set_conns(net.s[SIDE_B].ike, &cb, 1, net.now), 0);
+	conn(&ca, SIDE_A, "the-shared-key", ike_a, "aes256gcm16");
+	assert_int_equal(ike_set_conns(net.s[SIDE_A].ike, &ca, 1, net.now), 0);
+}
+
+/* Delivers what is queued (and what that makes) until all is quiet. */
+static void
+run(void)
+{
+	for (int guard = 0; net.n > 0 && guard < 200; guard++) {
+		struct dgram d = net.q[0];
+		struct ike_addr local;
+
+		memmove(&net.q[0], &net.q[1], sizeof(net.q[0]) *
+		    (size_t)(net.n - 1));
+		net.n--;
+		if (net.drop_to[d.to] > 0) {
+			net.drop_to[d.to]--;
+			continue;
+		}
+		if (d.to == SIDE_B && net.blackhole_b)
+			continue;
+		local = d.dst;
+		if (d.to == SIDE_B)
+			net.last_to_b = d.from;
+		/* Through the NAT back to A: its private address, the port
+		 * the mapping came from. */
+		if (d.to == SIDE_A && net.nat_a)
+			addr4(&local, PRIV_A, d.dst.port == 40000 ? 500 : 4500);
+		ike_input(net.s[d.to].ike, &local, &d.from, d.buf, d.len,
+		    net.now);
+		mbb_ok();
+	}
+}
+
+/* Time moves on by ms, ticking both engines every 100 ms. */
+static void
+advance(uint64_t ms)
+{
+	for (uint64_t t = 0; t < ms; t += 100) {
+		net.now += 100;
+		ike_tick(net.s[SIDE_A].ike, net.now);
+		ike_tick(net.s[SIDE_B].ike, net.now);
+		run();
+	}
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	memset(&net, 0, sizeof(net));
+	net.now = 1000000;
+	check_mbb = false;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	ike_destroy(net.s[SIDE_A].ike, net.now);
+	ike_destroy(net.s[SIDE_B].ike, net.now);
+	return 0;
+}
+
+static void
+assert_crossed(void)
+{
+	const struct installed *a = &net.s[SIDE_A].child;
+	const struct installed *b = &net.s[SIDE_B].child;
+
+	assert_true(a->up);
+	assert_true(b->up);
+	assert_int_equal(a->sa.spi_out, b->sa.spi_in);
+	assert_int_equal(a->sa.spi_in, b->sa.spi_out);
+	assert_int_equal(a->sa.key_len, b->sa.key_len);
+	assert_int_equal(a->sa.alg, b->sa.alg);
+	assert_memory_equal(a->key_out, b->key_in, a->sa.key_len);
+	assert_memory_equal(a->key_in, b->key_out, a->sa.key_len);
+	assert_memory_not_equal(a->key_in, a->key_out, a->sa.key_len);
+}
+
+static void
+test_establish(void **state)
+{
+	const struct installed *a = &net.s[SIDE_A].child;
+	const struct installed *b = &net.s[SIDE_B].child;
+	struct ike_prefix want;
+	struct ike_stats st;
+	char json[4096];
+
+	(void)state;
+	start("the-shared-key", "aes256gcm16-prfsha256-x25519",
+	    "aes256gcm16-prfsha256-x25519");
+	run();
+	assert_crossed();
+	/* AES-256-GCM (the only one A offered, B's second choice): the
+	 * key and its 4-byte salt. */
+	assert_int_equal(a->sa.alg, ESP_ALG_AES_GCM_16);
+	assert_int_equal(a->sa.key_len, 36);
+	/* No NAT: native ESP, port 500, no keepalives. */
+	assert_false(a->sa.udp_encap);
+	assert_false(b->sa.udp_encap);
+	assert_int_equal(a->sa.remote.port, 500);
+	assert_int_equal(a->sa.keepalive_s, 0);
+	/* B narrowed A's 10.2.0.0/16 to its 10.2.0.0/24; both sides hold
+	 * the same pair. */
+	assert_int_equal(a->sa.n_remote_ts, 1);
+	prefix(&want, "10.2.0.0", 24);
+	assert_memory_equal(&a->sa.remote_ts[0], &want, sizeof(want));
+	assert_memory_equal(&b->sa.local_ts[0], &want, sizeof(want));
+	prefix(&want, "10.1.0.0", 24);
+	assert_memory_equal(&a->sa.local_ts[0], &want, sizeof(want));
+	assert_memory_equal(&b->sa.remote_ts[0], &want, sizeof(want));
+	assert_int_equal(a->sa.if_idx, 3);
+	assert_int_equal(b->sa.if_idx, 5);
+	/* Four messages, two each. */
+	assert_int_equal(net.sent[SIDE_A], 2);
+	assert_int_equal(net.sent[SIDE_B], 2);
+	ike_get_stats(net.s[SIDE_A].ike, &st);
+	assert_int_equal(st.established, 1);
+	assert_int_equal(st.child_installed, 1);
+	assert_true(logged(&net.s[SIDE_A], "IKE_SA to-b[1] established "
+	    "between 192.0.2.1[500]...192.0.2.2[500]"));
+	assert_true(logged(&net.s[SIDE_B], "CHILD_SA net{1} established"));
+	assert_true(ike_format_json(net.s[SIDE_A].ike, net.now, json,
+	    sizeof(json)) < (int)sizeof(json));
+	assert_non_null(strstr(json, "\"state\":\"ESTABLISHED\""));
+	assert_non_null(strstr(json, "\"remote_ts\":[\"10.2.0.0/24\"]"));
+	/* Quiet afterwards: nothing is retransmitted. */
+	advance(5000);
+	assert_int_equal(net.sent[SIDE_A], 2);
+}
+
+static void
+test_nat(void **state)
+{
+	const struct installed *a = &net.s[SIDE_A].child;
+	const struct installed *b = &net.s[SIDE_B].child;
+
+	(void)state;
+	net.nat_a = true;
+	start("the-shared-key", "aes256gcm16-prfsha256-x25519",
+	    "aes256gcm16-prfsha256-x25519");
+	run();
+	assert_crossed();
+	/* A found itself behind a NAT: IKE_AUTH from 4500, ESP in UDP,
+	 * keepalives from A (the end behind it) only. */
+	assert_true(a->sa.udp_encap);
+	assert_true(b->sa.udp_encap);
+	assert_int_equal(a->sa.local.port, 4500);
+	assert_int_equal(a->sa.remote.port, 4500);
+	assert_int_equal(a->sa.keepalive_s, 20);
+	assert_int_equal(b->sa.keepalive_s, 0);
+	/* B sends to the NAT's port for A's 4500. */
+	assert_int_equal(b->sa.remote.port, 40001);
+	assert_memory_equal(b->sa.remote.addr, NAT_PUB, 4);
+	assert_int_equal(net.last_to_b.port, 40001);
+}
+
+static void
+test_wrong_psk(void **state)
+{
+	struct ike_stats sa, sb;
+
+	(void)state;
+	start("another-key", "aes256gcm16-prfsha256-x25519",
+	    "aes256gcm16-prfsha256-x25519");
+	run();
+	assert_false(net.s[SIDE_A].child.up);
+	assert_false(net.s[SIDE_B].child.up);
+	ike_get_stats(net.s[SIDE_A].ike, &sa);
+	ike_get_stats(net.s[SIDE_B].ike, &sb);
+	assert_int_equal(sa.auth_failed, 1);
+	assert_int_equal(sb.auth_failed, 1);
+	assert_int_equal(sa.established + sb.established, 0);
+	assert_true(logged(&net.s[SIDE_B], "authentication of "
+	    "192.0.2.1[500] failed: wrong pre-shared key"));
+	assert_true(logged(&net.s[SIDE_A], "the peer refused our "
+	    "authentication"));
+}
+
+static void
+test_retransmit(void **state)
+{
+	struct ike_stats st;
+
+	(void)state;
+	start("the-shared-key", "aes256gcm16-prfsha256-x25519",
+	    "aes256gcm16-prfsha256-x25519");
+	/* IKE_SA_INIT through; A's IKE_AUTH lost once. */
+	net.drop_to[SIDE_B] = 0;
+	{
+		struct dgram first = net.q[0];
+
+		net.n = 0;
+		ike_input(net.s[SIDE_B].ike, &first.dst, &first.from,
+		    first.buf, first.len, net.now);
+		/* B's answer to A, then A's IKE_AUTH: drop that one. */
+		net.drop_to[SIDE_B] = 1;
+		run();
+	}
+	assert_false(net.s[SIDE_A].child.up);
+	advance(1100);			/* the first retransmission */
+	assert_crossed();
+	ike_get_stats(net.s[SIDE_A].ike, &st);
+	assert_int_equal(st.retransmits, 1);
+	assert_int_equal(net.s[SIDE_B].child.n_install, 1);
+}
+
+static void
+test_duplicate_request(void **state)
+{
+	struct dgram auth;
+	int before;
+
+	(void)state;
+	start("the-shared-key", "aes256gcm16-prfsha256-x25519",
+	    "aes256gcm16-prfsha256-x25519");
+	/* Deliver IKE_SA_INIT, its answer; keep A's IKE_AUTH. */
+	{
+		struct dgram d = net.q[0];
+
+		net.n = 0;
+		ike_input(net.s[SIDE_B].ike, &d.dst, &d.from, d.buf, d.len,
+		    net.now);
+		d = net.q[0];
+		net.n = 0;
+		ike_input(net.s[SIDE_A].ike, &d.dst, &d.from, d.buf, d.len,
+		    net.now);
+	}
+	assert_int_equal(net.n, 1);
+	auth = net.q[0];
+	run();
+	assert_crossed();
+	/* The same request again: the same answer, from the copy, and no
+	 * second child. */
+	before = net.sent[SIDE_B];
+	ike_input(net.s[SIDE_B].ike, &auth.dst, &auth.from, auth.buf,
+	    auth.len, net.now);
+	assert_int_equal(net.sent[SIDE_B], before + 1);
+	assert_int_equal(net.s[SIDE_B].child.n_install, 1);
+	net.n = 0;
+}
+
+static void
+test_delete(void **state)
+{
+	struct ike_stats st;
+
+	(void)state;
+	start("the-shared-key", "aes256gcm16-prfsha256-x25519",
+	    "aes256gcm16-prfsha256-x25519");
+	run();
+	assert_crossed();
+	assert_int_equal(ike_down(net.s[SIDE_A].ike, "to-b", net.now), 0);
+	run();
+	assert_false(net.s[SIDE_A].child.up);
+	assert_false(net.s[SIDE_B].child.up);
+	assert_int_equal(net.s[SIDE_B].child.n_uninstall, 1);
+	assert_true(logged(&net.s[SIDE_B], "deleted by the peer"));
+	/* Down stays down: nothing is started again. */
+	advance(10000);
+	ike_get_stats(net.s[SIDE_A].ike, &st);
+	assert_int_equal(st.established, 1);
+	assert_int_equal(ike_down(net.s[SIDE_A].ike, "nope", net.now),
+	    -ENOENT);
+	/* And up brings it back. */
+	assert_int_equal(ike_up(net.s[SIDE_A].ike, "to-b", net.now), 0);
+	run();
+	assert_crossed();
+}
+
+static void
+test_dpd_restart(void **state)
+{
+	struct ike_conn_cfg ca;
+	struct ike_stats st;
+	int before;
+
+	(void)state;
+	start("the-shared-key", "aes256gcm16-prfsha256-x25519",
+	    "aes256gcm16-prfsha256-x25519");
+	run();
+	assert_crossed();
+	/* Now A checks liveness every 2 s and restarts on a dead peer (a
+	 * changed connection: its SA is deleted and made again). */
+	conn(&ca, SIDE_A, "the-shared-key", "aes256gcm16-prfsha256-x25519",
+	    "aes256gcm16");
+	ca.dpd_delay_s = 2;
+	ca.dpd_action = IKE_DPD_RESTART;
+	assert_int_equal(ike_set_conns(net.s[SIDE_A].ike, &ca, 1, net.now), 0);
+	run();
+	assert_crossed();
+	/* A quiet peer that answers: DPD every 2 s, all answered. */
+	advance(5000);
+	ike_get_stats(net.s[SIDE_A].ike, &st);
+	assert_int_equal(st.dpd_dead, 0);
+	assert_true(net.s[SIDE_A].child.up);
+	/* B is gone: 2 s, then 1+2+4+8+16 s of retransmissions. */
+	net.blackhole_b = true;
+	before = net.s[SIDE_A].child.n_install;
+	advance(40000);
+	ike_get_stats(net.s[SIDE_A].ike, &st);
+	assert_int_equal(st.dpd_dead, 1);
+	assert_false(net.s[SIDE_A].child.up);
+	assert_true(logged(&net.s[SIDE_A], "dpd_action restart"));
+	/* B is back: A's next attempt gets through. */
+	net.blackhole_b = false;
+	advance(40000);
+	assert_int_equal(net.s[SIDE_A].child.n_install, before + 1);
+	assert_true(net.s[SIDE_A].child.up);
+}
+
+static void
+test_no_proposal(void **state)
+{
+	struct ike_stats sa, sb;
+
+	(void)state;
+	start("the-shared-key", "aes128-sha256-modp3072",
+	    "aes256gcm16-prfsha256-x25519");
+	run();
+	ike_get_stats(net.s[SIDE_A].ike, &sa);
+	ike_get_stats(net.s[SIDE_B].ike, &sb);
+	assert_int_equal(sb.no_proposal, 1);
+	assert_int_equal(sa.no_proposal, 1);
+	assert_false(net.s[SIDE_A].child.up);
+	assert_true(logged(&net.s[SIDE_B], "unacceptable"));
+}
+
+static void
+test_invalid_ke(void **state)
+{
+	(void)state;
+	/* A guesses ECP-256; B takes only X25519: INVALID_KE_PAYLOAD, and
+	 * A starts again with X25519. */
+	start("the-shared-key", "aes256gcm16-prfsha256-ecp256-x25519",
+	    "aes256gcm16-prfsha256-x25519");
+	run();
+	assert_crossed();
+	assert_true(logged(&net.s[SIDE_A], "peer prefers DH group 31"));
+}
+
+/* A's child rekeyed by A (rekey_time), with or without PFS: new SPIs
+ * and keys crossed at both ends, the old pair gone at both, and at
+ * no step a side sending where the other cannot decrypt. */
+static void
+rekey(const char *esp_a, const char *esp_b)
+{
+	struct installed *a = &net.s[SIDE_A].child;
+	struct installed *b = &net.s[SIDE_B].child;
+	struct ike_conn_cfg ca, cb;
+	uint32_t old_in, old_out;
+	uint8_t old_key[64];
+	struct ike_stats st;
+
+	start("the-shared-key", "aes256gcm16-prfsha256-x25519",
+	    "aes256gcm16-prfsha256-x25519");
+	conn(&cb, SIDE_B, "the-shared-key", "aes256gcm16-prfsha256-x25519",
+	    esp_b);
+	assert_int_equal(ike_set_conns(net.s[SIDE_B].ike, &cb, 1, net.now), 0);
+	conn(&ca, SIDE_A, "the-shared-key", "aes256gcm16-prfsha256-x25519",
+	    esp_a);
+	ca.child_rekey_time_s = 10;
+	assert_int_equal(ike_set_conns(net.s[SIDE_A].ike, &ca, 1, net.now), 0);
+	check_mbb = true;
+	run();
+	assert_crossed();
+	old_in = a->in_spi;
+	old_out = a->out_spi;
+	memcpy(old_key, a->out_key, sizeof(old_key));
+	advance(9000);
+	assert_int_equal(a->n_rekey, 0);
+	advance(2000);
+	assert_int_equal(a->n_rekey, 1);
+	assert_int_equal(b->n_rekey, 1);
+	assert_int_equal(a->n_install, 1);
+	assert_true(a->in_spi != old_in && a->out_spi != old_out);
+	assert_memory_not_equal(a->out_key, old_key, a->sa.key_len);
+	assert_crossed();
+	assert_int_equal(a->out_spi, b->in_spi);
+	assert_int_equal(b->out_spi, a->in_spi);
+	/* The old pair is gone at both ends; nothing is held back. */
+	assert_int_equal(a->prev_in_spi, 0);
+	assert_int_equal(b->prev_in_spi, 0);
+	assert_int_equal(b->held_out_spi, 0);
+	ike_get_stats(net.s[SIDE_A].ike, &st);
+	assert_int_equal(st.child_rekeyed, 1);
+	assert_true(logged(&net.s[SIDE_A], "rekeyed: SPIs"));
+	assert_true(logged(&net.s[SIDE_B], "deleted after the rekey"));
+	/* And again ten seconds on. */
+	advance(11000);
+	assert_int_equal(a->n_rekey, 2);
+	assert_crossed();
+}
+
+static void
+test_rekey_child(void **state)
+{
+	(void)state;
+	rekey("aes256gcm16", "aes128gcm16-aes256gcm16");
+}
+
+static void
+test_rekey_child_pfs(void **state)
+{
+	(void)state;
+	rekey("aes256gcm16-x25519", "aes256gcm16-ecp256-x25519");
+	assert_true(logged(&net.s[SIDE_A], "with PFS"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_establish, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_nat, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_psk, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_retransmit, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate_request, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dpd_restart, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_no_proposal, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_invalid_ke, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_rekey_child, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_rekey_child_pfs, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
