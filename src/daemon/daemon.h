@@ -61,6 +61,8 @@ struct hg_daemon {
 	/* The ESP tunnels' SAs as the data plane runs them
 	 * (config/tunnels.c); changed by a reload. */
 	struct hg_tunnels *tunnels;
+	/* IKEv2 (config/ike.c); NULL until started. */
+	struct hg_ike *ike;
 };
 
 /* The configuration version everywhere: the store's, or without a

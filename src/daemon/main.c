@@ -20,6 +20,7 @@
 #include "../lib/log.h"
 #include "../lib/hg_time.h"
 #include "config/apply.h"
+#include "config/ike.h"
 #include "config/tunnels.h"
 #include "config/versions.h"
 #include "daemon.h"
@@ -286,6 +287,7 @@ run(struct hg_daemon *d, bool exit_on_eof)
 	memcpy(params.ports, d->ports, sizeof(params.ports));
 	params.exit_on_eof = exit_on_eof;
 	params.pin_cpus = d->n_workers > 1;
+	params.ike = true;	/* UDP 500/4500 for us: IKE (config/ike.c) */
 	rc = dp_create(&d->dp, &params, t, d->nt);
 	if (rc != 0) {
 		ip_tables_free(t);
@@ -336,7 +338,11 @@ run(struct hg_daemon *d, bool exit_on_eof)
 		if (ev[4] != NULL)
 			event_add(ev[4], &tv);
 	}
-	rc = dp_start(d->dp);
+	rc = hg_ike_start(d, err, sizeof(err));
+	if (rc != 0)
+		hg_log_warnx("%s", err);
+	else
+		rc = dp_start(d->dp);
 	if (rc != 0) {
 		hg_log_warnx("data plane: cannot start workers: %s", strerror(-rc));
 	} else {
@@ -344,6 +350,12 @@ run(struct hg_daemon *d, bool exit_on_eof)
 		    "control socket %s", HEXGATE_VERSION, d->cfg->n_ifs,
 		    d->n_workers, d->cfg->control_socket);
 		event_base_dispatch(d->base);
+	}
+	/* The IKE SAs deleted, the peers told, before the workers stop:
+	 * a moment for the deletes to leave. */
+	if (d->ike != NULL) {
+		hg_ike_stop(d);
+		usleep(100 * 1000);
 	}
 	dp_stop(d->dp);
 	hg_tunnels_watch(d);	/* what the last second did, said */

@@ -1040,6 +1040,488 @@ cfg_if_ref(struct cfg_ctx *c, const char *where, const json_t *v)
 	return -1;
 }
 
+/* --- ipsec: IKEv2 connections in swanctl's words ------------------------ */
+
+static const char *const ipsec_keys[] = { "connections", "secrets", NULL };
+static const char *const conn_keys[] = {
+	"version", "local_addrs", "remote_addrs", "local_port", "remote_port",
+	"proposals", "encap", "dpd_delay", "rekey_time", "reauth_time",
+	"if_name", "mtu", "local", "remote", "children", NULL
+};
+static const char *const end_keys[] = { "auth", "id", NULL };
+static const char *const child_keys[] = {
+	"local_ts", "remote_ts", "esp_proposals", "start_action",
+	"dpd_action", "close_action", "rekey_time", "life_time", "mode", NULL
+};
+
+/*
+ * A duration as swanctl writes it: seconds, or a number with s, m, h or
+ * d ("30s", "4h", "1d"), a string or a JSON integer (seconds).
+ */
+static bool
+cfg_duration(struct cfg_ctx *c, const char *where, const json_t *v,
+    uint32_t *out)
+{
+	char q[CFG_QUOTE_MAX + 1];
+	unsigned long long n = 0, mult = 1;
+	const char *s;
+	size_t i = 0;
+
+	if (json_is_integer(v)) {
+		long long x;
+
+		if (!cfg_int(c, where, v, 0, 0x7fffffff, &x))
+			return false;
+		*out = (uint32_t)x;
+		return true;
+	}
+	if ((s = cfg_str(c, where, v, 24)) == NULL)
+		return false;
+	for (; s[i] >= '0' && s[i] <= '9' && n < 0xffffffffull; i++)
+		n = n * 10 + (unsigned long long)(s[i] - '0');
+	if (i > 0 && s[i] != '\0' && s[i + 1] == '\0')
+		switch (s[i]) {
+		case 's': mult = 1; i++; break;
+		case 'm': mult = 60; i++; break;
+		case 'h': mult = 3600; i++; break;
+		case 'd': mult = 86400; i++; break;
+		default: break;
+		}
+	if (i == 0 || s[i] != '\0' || n * mult > 0x7fffffffull) {
+		cfg_err(c, where, "%s is not a duration (seconds, or a number "
+		    "and s, m, h or d: \"30s\", \"4h\")",
+		    json_quote(v, q, sizeof(q)));
+		return false;
+	}
+	*out = (uint32_t)(n * mult);
+	return true;
+}
+
+/* swanctl lists: a JSON array of strings, or one string (commas split it
+ * as swanctl.conf would). */
+static unsigned
+cfg_str_list(struct cfg_ctx *c, const char *where, const json_t *v,
+    char (*out)[HG_CFG_IKE_PROP_LEN], unsigned max)
+{
+	char p[sizeof(((struct hg_cfg_err *)0)->where)];
+	unsigned n = 0;
+	size_t i;
+	json_t *e;
+
+	if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+
+		while (*s != '\0') {
+			size_t len = strcspn(s, ",");
+			const char *t = s;
+
+			while (len > 0 && (*t == ' ' || *t == '\t')) {
+				t++;
+				len--;
+			}
+			while (len > 0 && (t[len - 1] == ' ' ||
+			    t[len - 1] == '\t'))
+				len--;
+			if (len == 0 || len >= HG_CFG_IKE_PROP_LEN ||
+			    n == max) {
+				cfg_err(c, where, "%s", len == 0 ? "an empty "
+				    "item in the list" : n == max ?
+				    "too many items in the list" : "an item "
+				    "is too long");
+				return n;
+			}
+			memcpy(out[n], t, len);
+			out[n++][len] = '\0';
+			s += strcspn(s, ",");
+			if (*s == ',')
+				s++;
+		}
+		return n;
+	}
+	if (!cfg_expect(c, where, v, JSON_ARRAY, "an array of strings"))
+		return 0;
+	if (json_array_size(v) > max) {
+		cfg_err(c, where, "%zu items; at most %u", json_array_size(v),
+		    max);
+		return 0;
+	}
+	json_array_foreach(v, i, e) {
+		const char *s;
+
+		ptr_idx(p, sizeof(p), where, i);
+		if ((s = cfg_str(c, p, e, HG_CFG_IKE_PROP_LEN - 1)) != NULL)
+			snprintf(out[n++], HG_CFG_IKE_PROP_LEN, "%s", s);
+	}
+	return n;
+}
+
+/* One address of local_addrs or remote_addrs (one only, for now). */
+static void
+cfg_ike_addrs(struct cfg_ctx *c, const char *where, const json_t *v,
+    struct hg_addr *out)
+{
+	char list[2][HG_CFG_IKE_PROP_LEN];
+	unsigned n = cfg_str_list(c, where, v, list, 2);
+	json_t *s;
+
+	if (n == 0)
+		return;
+	if (n > 1 || strcmp(list[0], "%any") == 0) {
+		cfg_err(c, where, "one address, please: several addresses "
+		    "and %%any are not supported yet");
+		return;
+	}
+	s = json_string(list[0]);
+	if (s != NULL)
+		(void)cfg_unicast_addr(c, where, s, out);
+	json_decref(s);
+}
+
+/* local or remote: auth psk and an identity. */
+static void
+cfg_ike_end(struct cfg_ctx *c, const char *where, const json_t *obj,
+    char *id)
+{
+	char p[sizeof(((struct hg_cfg_err *)0)->where)];
+	char q[CFG_QUOTE_MAX + 1];
+	const json_t *v;
+	const char *s;
+
+	if (!cfg_check_object(c, where, obj, end_keys))
+		return;
+	if ((v = json_object_get(obj, "auth")) != NULL) {
+		ptr_key(p, sizeof(p), where, "auth");
+		if ((s = cfg_str(c, p, v, 16)) != NULL && strcmp(s, "psk") != 0)
+			cfg_err(c, p, "%s: only \"psk\" is supported yet "
+			    "(certificates are the next step)",
+			    json_quote(v, q, sizeof(q)));
+	}
+	if ((v = json_object_get(obj, "id")) != NULL) {
+		ptr_key(p, sizeof(p), where, "id");
+		if ((s = cfg_str(c, p, v, HG_CFG_IKE_ID_LEN - 1)) != NULL)
+			snprintf(id, HG_CFG_IKE_ID_LEN, "%s", s);
+	}
+}
+
+static void
+cfg_ike_child(struct cfg_ctx *c, const char *where, const json_t *obj,
+    struct hg_cfg_ike_conn *ic, struct hg_cfg_tunnel *tn)
+{
+	char p[sizeof(((struct hg_cfg_err *)0)->where)];
+	char q[CFG_QUOTE_MAX + 1];
+	const json_t *v;
+	const char *s;
+
+	if (!cfg_check_object(c, where, obj, child_keys))
+		return;
+	if ((v = cfg_required(c, where, obj, "local_ts")) != NULL) {
+		ptr_key(p, sizeof(p), where, "local_ts");
+		cfg_tunnel_subnets(c, p, v, tn->local_subnets, &tn->n_local);
+	}
+	if ((v = cfg_required(c, where, obj, "remote_ts")) != NULL) {
+		ptr_key(p, sizeof(p), where, "remote_ts");
+		cfg_tunnel_subnets(c, p, v, tn->remote_subnets, &tn->n_remote);
+	}
+	if ((v = json_object_get(obj, "esp_proposals")) != NULL) {
+		ptr_key(p, sizeof(p), where, "esp_proposals");
+		ic->n_esp_props = (uint8_t)cfg_str_list(c, p, v, ic->esp_props,
+		    HG_CFG_IKE_PROPS_MAX);
+	}
+	if ((v = json_object_get(obj, "start_action")) != NULL) {
+		ptr_key(p, sizeof(p), where, "start_action");
+		if ((s = cfg_str(c, p, v, 16)) == NULL)
+			;
+		else if (strcmp(s, "none") == 0)
+			ic->start_action = HG_CFG_START_NONE;
+		else if (strcmp(s, "trap") == 0)
+			ic->start_action = HG_CFG_START_TRAP;
+		else if (strcmp(s, "start") == 0)
+			ic->start_action = HG_CFG_START_START;
+		else
+			cfg_err(c, p, "%s: none, trap or start",
+			    json_quote(v, q, sizeof(q)));
+	}
+	if ((v = json_object_get(obj, "dpd_action")) != NULL) {
+		ptr_key(p, sizeof(p), where, "dpd_action");
+		if ((s = cfg_str(c, p, v, 16)) == NULL)
+			;
+		else if (strcmp(s, "none") == 0)
+			ic->dpd_action = HG_CFG_DPD_NONE;
+		else if (strcmp(s, "clear") == 0)
+			ic->dpd_action = HG_CFG_DPD_CLEAR;
+		else if (strcmp(s, "restart") == 0)
+			ic->dpd_action = HG_CFG_DPD_RESTART;
+		else
+			cfg_err(c, p, "%s: none, clear or restart (trap is "
+			    "not supported yet)", json_quote(v, q, sizeof(q)));
+	}
+	if ((v = json_object_get(obj, "close_action")) != NULL) {
+		ptr_key(p, sizeof(p), where, "close_action");
+		if ((s = cfg_str(c, p, v, 16)) != NULL && strcmp(s, "none") != 0)
+			cfg_err(c, p, "%s: only none is supported yet",
+			    json_quote(v, q, sizeof(q)));
+	}
+	if ((v = json_object_get(obj, "mode")) != NULL) {
+		ptr_key(p, sizeof(p), where, "mode");
+		if ((s = cfg_str(c, p, v, 16)) != NULL &&
+		    strcmp(s, "tunnel") != 0)
+			cfg_err(c, p, "%s: hexgate's child SAs are tunnel mode",
+			    json_quote(v, q, sizeof(q)));
+	}
+	if ((v = json_object_get(obj, "rekey_time")) != NULL) {
+		ptr_key(p, sizeof(p), where, "rekey_time");
+		(void)cfg_duration(c, p, v, &ic->child_rekey_time_s);
+	}
+	if ((v = json_object_get(obj, "life_time")) != NULL) {
+		ptr_key(p, sizeof(p), where, "life_time");
+		(void)cfg_duration(c, p, v, &ic->child_life_time_s);
+	}
+}
+
+/* The first name ipsecN no interface has. */
+static void
+ike_if_name(struct cfg_ctx *c, char *name, size_t len)
+{
+	for (unsigned n = 0;; n++) {
+		snprintf(name, len, "ipsec%u", n);
+		if (cfg_if_find(c->cfg, name) < 0)
+			return;
+	}
+}
+
+static void
+cfg_ike_conn(struct cfg_ctx *c, const char *where, const char *name,
+    const json_t *obj)
+{
+	struct hg_cfg_ike_conn *ic = &c->cfg->ike[c->cfg->n_ike];
+	struct hg_cfg_tunnel *tn = &c->cfg->tunnels[c->cfg->n_tunnels];
+	struct hg_cfg_if *ifc = &c->cfg->ifs[c->cfg->n_ifs];
+	char p[sizeof(((struct hg_cfg_err *)0)->where)];
+	char q[CFG_QUOTE_MAX + 1];
+	const json_t *v;
+	const char *key;
+	json_t *ch;
+	long long n;
+	bool name_ok = true;
+
+	if (!cfg_check_object(c, where, obj, conn_keys))
+		return;
+	if (strlen(name) >= HG_CFG_IKE_NAME_LEN || name[0] == '\0') {
+		cfg_err(c, where, "a connection's name is 1 to %d bytes",
+		    HG_CFG_IKE_NAME_LEN - 1);
+		return;
+	}
+	if (c->cfg->n_tunnels == HG_CFG_TUNNEL_MAX ||
+	    c->cfg->n_ifs == HG_CFG_IF_MAX) {
+		cfg_err(c, where, "no room for its tunnel interface: at most "
+		    "%d tunnels and %d interfaces", HG_CFG_TUNNEL_MAX,
+		    HG_CFG_IF_MAX);
+		return;
+	}
+	memset(ic, 0, sizeof(*ic));
+	memset(tn, 0, sizeof(*tn));
+	memset(ifc, 0, sizeof(*ifc));
+	snprintf(ic->name, sizeof(ic->name), "%s", name);
+	ic->local_port = ic->remote_port = 500;
+	ic->dpd_action = HG_CFG_DPD_CLEAR;
+	ic->rekey_time_s = 4 * 3600;		/* swanctl's defaults */
+	ic->child_rekey_time_s = 3600;
+	tn->mss_clamp = HG_CFG_MSS_AUTO;
+	tn->policy = true;
+	tn->remote_port = 4500;
+	tn->ike = true;
+	tn->ike_conn = c->cfg->n_ike;
+	ifc->mtu_bytes = CFG_TUNNEL_MTU_DEFAULT;
+	ifc->tunnel = true;
+	snprintf(ifc->port, sizeof(ifc->port), "null");
+	if ((v = json_object_get(obj, "version")) != NULL) {
+		ptr_key(p, sizeof(p), where, "version");
+		if (cfg_int(c, p, v, 0, 2, &n) && n == 1)
+			cfg_err(c, p, "IKEv1 is not supported: version 2 (or "
+			    "0, any, which is 2 here)");
+	}
+	if ((v = json_object_get(obj, "if_name")) != NULL) {
+		ptr_key(p, sizeof(p), where, "if_name");
+		name_ok = cfg_if_name(c, p, v, ifc);
+	} else
+		ike_if_name(c, ifc->name, sizeof(ifc->name));
+	if ((v = cfg_required(c, where, obj, "local_addrs")) != NULL) {
+		ptr_key(p, sizeof(p), where, "local_addrs");
+		cfg_ike_addrs(c, p, v, &tn->local);
+	}
+	if ((v = cfg_required(c, where, obj, "remote_addrs")) != NULL) {
+		ptr_key(p, sizeof(p), where, "remote_addrs");
+		cfg_ike_addrs(c, p, v, &tn->remote);
+		if (tn->local.family != 0 && tn->remote.family != 0 &&
+		    tn->local.family != tn->remote.family)
+			cfg_err(c, p, "local_addrs and remote_addrs must be of "
+			    "one family");
+	}
+	if ((v = json_object_get(obj, "local_port")) != NULL) {
+		ptr_key(p, sizeof(p), where, "local_port");
+		if (cfg_int(c, p, v, 1, 65535, &n)) {
+			if (n != 500)
+				cfg_err(c, p, "only 500 is supported yet");
+			ic->local_port = (uint16_t)n;
+		}
+	}
+	if ((v = json_object_get(obj, "remote_port")) != NULL) {
+		ptr_key(p, sizeof(p), where, "remote_port");
+		if (cfg_int(c, p, v, 1, 65535, &n))
+			ic->remote_port = (uint16_t)n;
+	}
+	if ((v = json_object_get(obj, "proposals")) != NULL) {
+		ptr_key(p, sizeof(p), where, "proposals");
+		ic->n_props = (uint8_t)cfg_str_list(c, p, v, ic->props,
+		    HG_CFG_IKE_PROPS_MAX);
+	}
+	if ((v = json_object_get(obj, "encap")) != NULL) {
+		ptr_key(p, sizeof(p), where, "encap");
+		if (cfg_expect(c, p, v, JSON_TRUE, "a boolean"))
+			ic->encap = json_is_true(v);
+	}
+	if ((v = json_object_get(obj, "dpd_delay")) != NULL) {
+		ptr_key(p, sizeof(p), where, "dpd_delay");
+		(void)cfg_duration(c, p, v, &ic->dpd_delay_s);
+	}
+	if ((v = json_object_get(obj, "rekey_time")) != NULL) {
+		ptr_key(p, sizeof(p), where, "rekey_time");
+		(void)cfg_duration(c, p, v, &ic->rekey_time_s);
+	}
+	if ((v = json_object_get(obj, "reauth_time")) != NULL) {
+		ptr_key(p, sizeof(p), where, "reauth_time");
+		(void)cfg_duration(c, p, v, &ic->reauth_time_s);
+	}
+	if ((v = json_object_get(obj, "mtu")) != NULL) {
+		ptr_key(p, sizeof(p), where, "mtu");
+		if (cfg_int(c, p, v, 576, CFG_MTU_MAX - 100, &n))
+			ifc->mtu_bytes = (uint16_t)n;
+	}
+	if ((v = json_object_get(obj, "local")) != NULL) {
+		ptr_key(p, sizeof(p), where, "local");
+		cfg_ike_end(c, p, v, ic->local_id);
+	}
+	if ((v = json_object_get(obj, "remote")) != NULL) {
+		ptr_key(p, sizeof(p), where, "remote");
+		cfg_ike_end(c, p, v, ic->remote_id);
+	}
+	if ((v = cfg_required(c, where, obj, "children")) != NULL) {
+		ptr_key(p, sizeof(p), where, "children");
+		if (!cfg_expect(c, p, v, JSON_OBJECT, "an object of children"))
+			;
+		else if (json_object_size(v) != 1)
+			cfg_err(c, p, "one child per connection, please "
+			    "(several are not supported yet)");
+		else
+			json_object_foreach((json_t *)v, key, ch) {
+				char cp[sizeof(p)];
+
+				ptr_key(cp, sizeof(cp), p, key);
+				if (strlen(key) >= HG_CFG_IKE_NAME_LEN)
+					cfg_err(c, cp, "a child's name is at "
+					    "most %d bytes",
+					    HG_CFG_IKE_NAME_LEN - 1);
+				else
+					snprintf(ic->child, sizeof(ic->child),
+					    "%s", key);
+				cfg_ike_child(c, cp, ch, ic, tn);
+			}
+	}
+	(void)q;
+	if (!name_ok)
+		return;
+	ic->tunnel = c->cfg->n_tunnels;
+	memcpy(tn->name, ifc->name, sizeof(tn->name));
+	tn->if_idx = c->cfg->n_ifs;
+	c->if_json_idx[c->cfg->n_ifs] = -1 - (int)c->cfg->n_tunnels;
+	c->cfg->n_ifs++;
+	c->cfg->n_tunnels++;
+	c->cfg->n_ike++;
+}
+
+static void
+cfg_ike_secret(struct cfg_ctx *c, const char *where, const char *name,
+    const json_t *obj)
+{
+	struct hg_cfg_ike_secret *s = &c->cfg->ike_secrets[c->cfg->n_ike_secrets];
+	char p[sizeof(((struct hg_cfg_err *)0)->where)];
+	const char *key, *t;
+	json_t *v;
+
+	if (!cfg_expect(c, where, obj, JSON_OBJECT, "an object"))
+		return;
+	memset(s, 0, sizeof(*s));
+	if (strncmp(name, "ike", 3) != 0 || strlen(name) >= sizeof(s->name)) {
+		cfg_err(c, where, "secrets are named ike or ike-NAME (IKE "
+		    "pre-shared keys), at most %zu bytes", sizeof(s->name) - 1);
+		return;
+	}
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	json_object_foreach((json_t *)obj, key, v) {
+		ptr_key(p, sizeof(p), where, key);
+		if (strcmp(key, "secret") == 0) {
+			if ((t = cfg_str(c, p, v, sizeof(s->secret) - 1)) !=
+			    NULL)
+				snprintf(s->secret, sizeof(s->secret), "%s", t);
+		} else if (strcmp(key, "id") == 0 ||
+		    strncmp(key, "id-", 3) == 0) {
+			if (s->n_ids == HG_CFG_IKE_SECRET_IDS) {
+				cfg_err(c, p, "at most %d identities per "
+				    "secret", HG_CFG_IKE_SECRET_IDS);
+				continue;
+			}
+			if ((t = cfg_str(c, p, v, HG_CFG_IKE_ID_LEN - 1)) !=
+			    NULL)
+				snprintf(s->ids[s->n_ids++], HG_CFG_IKE_ID_LEN,
+				    "%s", t);
+		} else
+			cfg_err(c, p, "unknown key (allowed: id, id-SUFFIX, "
+			    "secret)");
+	}
+	if (s->secret[0] == '\0') {
+		cfg_err(c, where, "missing required key \"secret\"");
+		return;
+	}
+	c->cfg->n_ike_secrets++;
+}
+
+static void
+cfg_ipsec(struct cfg_ctx *c, const json_t *obj)
+{
+	char p[sizeof(((struct hg_cfg_err *)0)->where)];
+	const json_t *v;
+	const char *key;
+	json_t *e;
+
+	if (!cfg_check_object(c, "/ipsec", obj, ipsec_keys))
+		return;
+	if ((v = json_object_get(obj, "connections")) != NULL &&
+	    cfg_expect(c, "/ipsec/connections", v, JSON_OBJECT,
+	    "an object of connections")) {
+		if (json_object_size(v) > HG_CFG_IKE_MAX)
+			cfg_err(c, "/ipsec/connections", "%zu connections; at "
+			    "most %d", json_object_size(v), HG_CFG_IKE_MAX);
+		else
+			json_object_foreach((json_t *)v, key, e) {
+				ptr_key(p, sizeof(p), "/ipsec/connections",
+				    key);
+				cfg_ike_conn(c, p, key, e);
+			}
+	}
+	if ((v = json_object_get(obj, "secrets")) != NULL &&
+	    cfg_expect(c, "/ipsec/secrets", v, JSON_OBJECT,
+	    "an object of secrets")) {
+		if (json_object_size(v) > HG_CFG_IKE_MAX)
+			cfg_err(c, "/ipsec/secrets", "%zu secrets; at most %d",
+			    json_object_size(v), HG_CFG_IKE_MAX);
+		else
+			json_object_foreach((json_t *)v, key, e) {
+				ptr_key(p, sizeof(p), "/ipsec/secrets", key);
+				cfg_ike_secret(c, p, key, e);
+			}
+	}
+}
+
 /* --- routes -------------------------------------------------------------- */
 
 static const char *const route_keys[] = {
@@ -1448,8 +1930,8 @@ cfg_api(struct cfg_ctx *c, const json_t *obj)
 /* --- top level ----------------------------------------------------------- */
 
 static const char *const top_keys[] = {
-	"workers", "log", "control_socket", "interfaces", "tunnels", "routes",
-	"neighbors", "firewall", "api", "store", NULL
+	"workers", "log", "control_socket", "interfaces", "tunnels", "ipsec",
+	"routes", "neighbors", "firewall", "api", "store", NULL
 };
 static const char *const log_keys[] = { "level", "syslog", NULL };
 
@@ -1543,6 +2025,8 @@ cfg_top(struct cfg_ctx *c, const json_t *root)
 		cfg_ifs(c, v);
 	if ((v = json_object_get(root, "tunnels")) != NULL)
 		cfg_tunnels(c, v);
+	if ((v = json_object_get(root, "ipsec")) != NULL)
+		cfg_ipsec(c, v);
 	if ((v = json_object_get(root, "routes")) != NULL)
 		cfg_routes(c, v);
 	if ((v = json_object_get(root, "neighbors")) != NULL)

@@ -113,6 +113,59 @@ struct hg_cfg_tunnel {
 	struct hg_prefix remote_subnets[HG_CFG_ADDR_MAX];
 	struct hg_prefix local_subnets[HG_CFG_ADDR_MAX];
 	struct hg_cfg_sa sa_out, sa_in;
+	/* Made by an ipsec connection (ike_conn its index): IKEv2 keys
+	 * it at run time, no sa_out/sa_in. */
+	bool ike;
+	uint16_t ike_conn;
+};
+
+/*
+ * "ipsec": IKEv2 connections and their secrets in swanctl.conf's words
+ * (docs/ipsec-ike.md), as JSON.  Each connection is also a tunnel of
+ * tunnels[] (and so an interface: "if_name", default ipsecN), whose
+ * selectors are its child's and whose remote_ts are routed to it.
+ * Proposals are kept as text here: hexgated parses them (src/ike).
+ */
+#define HG_CFG_IKE_MAX		32
+#define HG_CFG_IKE_PROPS_MAX	8
+#define HG_CFG_IKE_PROP_LEN	128
+#define HG_CFG_IKE_ID_LEN	256
+#define HG_CFG_IKE_NAME_LEN	64
+#define HG_CFG_IKE_SECRET_LEN	512
+#define HG_CFG_IKE_SECRET_IDS	4
+
+enum hg_cfg_start_action {
+	HG_CFG_START_NONE, HG_CFG_START_TRAP, HG_CFG_START_START
+};
+enum hg_cfg_dpd_action {
+	HG_CFG_DPD_NONE, HG_CFG_DPD_CLEAR, HG_CFG_DPD_RESTART
+};
+
+struct hg_cfg_ike_conn {
+	char name[HG_CFG_IKE_NAME_LEN];
+	uint16_t tunnel;		/* its tunnels[] entry */
+	uint16_t local_port, remote_port;	/* default 500 */
+	bool encap;			/* ESP in UDP even without a NAT */
+	uint8_t n_props, n_esp_props;	/* 0: "default" */
+	char props[HG_CFG_IKE_PROPS_MAX][HG_CFG_IKE_PROP_LEN];
+	char esp_props[HG_CFG_IKE_PROPS_MAX][HG_CFG_IKE_PROP_LEN];
+	uint32_t dpd_delay_s, rekey_time_s, reauth_time_s;
+	char local_id[HG_CFG_IKE_ID_LEN];	/* "": the local address */
+	char remote_id[HG_CFG_IKE_ID_LEN];	/* "": %any */
+	char child[HG_CFG_IKE_NAME_LEN];
+	enum hg_cfg_start_action start_action;
+	enum hg_cfg_dpd_action dpd_action;
+	uint32_t child_rekey_time_s, child_life_time_s;
+};
+
+/* "secrets": {"ike-NAME": {"id": ..., "secret": ...}}: a PSK for the
+ * identities it names (none: any).  The secret is kept as written:
+ * text, 0x hex, 0s base64, or an hgsec1: sealed token (src/mgmt/secret.h). */
+struct hg_cfg_ike_secret {
+	char name[HG_CFG_IKE_NAME_LEN];
+	uint8_t n_ids;
+	char ids[HG_CFG_IKE_SECRET_IDS][HG_CFG_IKE_ID_LEN];
+	char secret[HG_CFG_IKE_SECRET_LEN];
 };
 
 struct hg_cfg_route {
@@ -191,6 +244,10 @@ struct hg_config {
 	struct hg_cfg_neigh *neighs;	/* owned */
 	uint16_t n_tunnels;
 	struct hg_cfg_tunnel tunnels[HG_CFG_TUNNEL_MAX];
+	uint16_t n_ike;
+	struct hg_cfg_ike_conn ike[HG_CFG_IKE_MAX];
+	uint16_t n_ike_secrets;
+	struct hg_cfg_ike_secret ike_secrets[HG_CFG_IKE_MAX];
 	struct hg_cfg_firewall fw;
 	struct hg_cfg_api api;
 	/* The versioned store (src/mgmt/store.h) hexgated keeps its

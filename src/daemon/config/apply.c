@@ -17,6 +17,7 @@
 #include "../daemon.h"
 #include "../firewall/firewall.h"
 #include "apply.h"
+#include "ike.h"
 #include "tunnels.h"
 #include "versions.h"
 
@@ -249,6 +250,8 @@ hg_stage(struct hg_daemon *d, struct hg_config *cfg, char *text,
 	rc = same_interfaces(d->cfg, cfg, err, err_len);
 	if (rc == 0)
 		rc = hg_tunnels_place(d->cfg, cfg, err, err_len);
+	if (rc == 0)
+		rc = hg_ike_conns(cfg, NULL, NULL, err, err_len);
 	if (rc != 0)
 		goto fail;
 	/* Ports keep their MACs; a tunnel's is its ports' first's (what
@@ -320,6 +323,7 @@ hg_stage_publish(struct hg_daemon *d, struct hg_staged *st)
 	hg_config_free(d->cfg);
 	d->cfg = st->cfg;
 	hg_cert_names_update(d);		/* re-issued if addresses changed */
+	hg_ike_reload(d);
 	if (st->text != NULL) {
 		free(d->cfg_text);
 		d->cfg_text = st->text;

@@ -234,17 +234,21 @@ tunnel_fill(const struct hg_config *cfg, const struct hg_cfg_tunnel *tn,
 {
 	uint16_t mtu = cfg->ifs[tn->if_idx].mtu_bytes;
 
+	if (tn->mss_clamp == HG_CFG_MSS_AUTO) {
+		t->mss4 = (uint16_t)(mtu - 40);		/* IPv4 + TCP */
+		t->mss6 = (uint16_t)(mtu - 60);		/* IPv6 + TCP */
+	} else
+		t->mss4 = t->mss6 = tn->mss_clamp;
+	/* IKE's tunnels: the rest is what was negotiated (config/ike.c),
+	 * or nothing yet. */
+	if (tn->ike && t->in != NULL)
+		return;
 	t->spi_in = tn->sa_in.spi;
 	t->family = tn->remote.family;
 	memcpy(t->remote, tn->remote.addr, 16);
 	t->keepalive_s = tn->udp ? tn->keepalive_s : 0;
 	t->n_local = ts_of(tn->local_subnets, tn->n_local, t->local_ts);
 	t->n_remote = ts_of(tn->remote_subnets, tn->n_remote, t->remote_ts);
-	if (tn->mss_clamp == HG_CFG_MSS_AUTO) {
-		t->mss4 = (uint16_t)(mtu - 40);		/* IPv4 + TCP */
-		t->mss6 = (uint16_t)(mtu - 60);		/* IPv6 + TCP */
-	} else
-		t->mss4 = t->mss6 = tn->mss_clamp;
 }
 
 /* Tunnel tn's slot in out, with new SAs; -errno with err, nothing made. */
@@ -257,6 +261,11 @@ tunnel_make(struct hg_daemon *d, const struct hg_config *cfg,
 	int rc;
 
 	memset(t, 0, sizeof(*t));
+	if (tn->ike) {
+		/* Keyed by IKE at run time (config/ike.c installs them). */
+		tunnel_fill(cfg, tn, t);
+		return 0;
+	}
 	if ((rc = sa_make(d, tn, false, &t->out, out->digest[tn->if_idx][0],
 	    err, err_len)) != 0)
 		return rc;
@@ -273,6 +282,8 @@ tunnel_make(struct hg_daemon *d, const struct hg_config *cfg,
 static void
 tunnel_log(const struct hg_cfg_tunnel *tn, const char *what)
 {
+	if (tn->ike)
+		return;		/* IKE logs its SAs */
 	hg_log_info("tunnel %s%s: ESP%s, SPI out %u in %u, %s", tn->name,
 	    what, tn->udp ? "-in-UDP" : "", tn->sa_out.spi, tn->sa_in.spi,
 	    tn->sa_out.alg);
@@ -450,6 +461,17 @@ hg_tunnels_stage(struct hg_daemon *d, const struct hg_config *old,
 		/* Kept: the same entry in the same slot (but for where the
 		 * peer is: then the outbound SA moves, at the publish), and
 		 * key files that still hold the same keys. */
+		/* IKE's: kept, with what IKE installed, while the entry
+		 * is the same (a changed connection is deleted by IKE). */
+		if (tn->ike) {
+			if (o != NULL && memcmp(o, tn, sizeof(*o)) == 0)
+				next->dp.t[i] = cur->dp.t[i];
+			else
+				memset(&next->dp.t[i], 0, sizeof(next->dp.t[i]));
+			next->move[i] = false;
+			tunnel_fill(cfg, tn, &next->dp.t[i]);
+			continue;
+		}
 		if (o != NULL && same_but_peer(o, tn, &next->move[i]) &&
 		    sa_make(d, tn, false, NULL, dg[0], err, err_len) == 0 &&
 		    sa_make(d, tn, true, NULL, dg[1], err, err_len) == 0 &&
@@ -484,6 +506,8 @@ hg_tunnels_commit(const struct hg_config *old, const struct hg_config *cfg,
 			esp_sa_free(o->out);
 		if (o->in != NULL && o->in != n->in)
 			esp_sa_free(o->in);
+		if (o->in_prev != NULL && o->in_prev != n->in_prev)
+			esp_sa_free(o->in_prev);
 	}
 	for (uint16_t k = 0; k < cfg->n_tunnels; k++) {
 		const struct dp_tunnel *o = &cur->dp.t[cfg->tunnels[k].if_idx];
@@ -512,6 +536,8 @@ hg_tunnels_unstage(struct hg_tunnels *next, const struct hg_tunnels *cur)
 			esp_sa_free(n->out);
 		if (n->in != NULL && n->in != cur->dp.t[i].in)
 			esp_sa_free(n->in);
+		if (n->in_prev != NULL && n->in_prev != cur->dp.t[i].in_prev)
+			esp_sa_free(n->in_prev);
 	}
 	memset(next, 0, sizeof(*next));
 }
@@ -522,6 +548,7 @@ hg_tunnels_close(struct hg_tunnels *t)
 	for (uint16_t i = 0; i < IP_IF_MAX; i++) {
 		esp_sa_free(t->dp.t[i].out);
 		esp_sa_free(t->dp.t[i].in);
+		esp_sa_free(t->dp.t[i].in_prev);
 	}
 	OPENSSL_cleanse(t, sizeof(*t));
 }
@@ -538,6 +565,9 @@ hg_tunnels_watch(struct hg_daemon *d)
 		const struct hg_cfg_tunnel *tn = &cfg->tunnels[k];
 		const struct dp_tunnel *t = &d->tunnels->dp.t[tn->if_idx];
 		uint8_t *told = d->tunnels->told[tn->if_idx];
+
+		if (tn->ike)
+			continue;	/* IKE rekeys its own */
 
 		for (int dir = 0; dir < 2; dir++) {
 			const struct esp_sa *sa = dir ? t->in : t->out;

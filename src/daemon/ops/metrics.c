@@ -12,6 +12,7 @@
 
 #include "../../pkt/drop.h"
 #include "../daemon.h"
+#include "../config/ike.h"
 #include "../firewall/firewall.h"
 #include "ops.h"
 
@@ -224,6 +225,56 @@ prom_neighbours(struct prom *p, struct hg_daemon *d)
 	    (unsigned long long)s.neigh_learn_refused);
 }
 
+/* IKEv2: messages, IKE SAs and child SAs, failures by kind. */
+static void
+prom_ike(struct prom *p, struct hg_daemon *d)
+{
+	struct ike_stats s;
+	const struct {
+		const char *name, *help;
+		uint64_t v;
+	} *c, ctrs[] = {
+		{ "hexgate_ike_messages_received_total",
+		  "IKE messages received.", 0 },
+		{ "hexgate_ike_messages_sent_total",
+		  "IKE messages sent, retransmissions included.", 0 },
+		{ "hexgate_ike_messages_invalid_total", "IKE messages dropped: "
+		  "unparsable, no such SA, out of the window, not decrypting.",
+		  0 },
+		{ "hexgate_ike_retransmits_total",
+		  "IKE requests sent again for want of an answer.", 0 },
+		{ "hexgate_ike_sa_established_total",
+		  "IKE SAs established.", 0 },
+		{ "hexgate_ike_sa_failed_total", "IKE SAs that failed or "
+		  "whose peer stopped answering.", 0 },
+		{ "hexgate_ike_auth_failed_total",
+		  "Authentications failed (AUTHENTICATION_FAILED).", 0 },
+		{ "hexgate_ike_no_proposal_total",
+		  "Negotiations with no acceptable proposal.", 0 },
+		{ "hexgate_ike_half_open_refused_total", "IKE_SA_INIT "
+		  "requests refused over the half-open bounds.", 0 },
+		{ "hexgate_ike_dpd_dead_total",
+		  "Peers dead peer detection gave up on.", 0 },
+		{ "hexgate_ike_child_installed_total",
+		  "Child SAs put into the data plane.", 0 },
+		{ "hexgate_ike_child_deleted_total",
+		  "Child SAs taken out of the data plane.", 0 },
+	};
+	uint64_t v[HG_ARRAY_SIZE(ctrs)];
+
+	if (!hg_ike_stats(d, &s))
+		return;
+	v[0] = s.rx; v[1] = s.tx; v[2] = s.rx_invalid; v[3] = s.retransmits;
+	v[4] = s.established; v[5] = s.failed; v[6] = s.auth_failed;
+	v[7] = s.no_proposal; v[8] = s.half_open_refused; v[9] = s.dpd_dead;
+	v[10] = s.child_installed; v[11] = s.child_deleted;
+	for (size_t i = 0; i < HG_ARRAY_SIZE(ctrs); i++) {
+		c = &ctrs[i];
+		prom_head(p, c->name, "counter", c->help);
+		prom_printf(p, "%s %llu\n", c->name, (unsigned long long)v[i]);
+	}
+}
+
 char *
 hg_metrics_text(struct hg_daemon *d, size_t *len)
 {
@@ -237,6 +288,7 @@ hg_metrics_text(struct hg_daemon *d, size_t *len)
 	prom_interfaces(&p, d->dp);
 	prom_neighbours(&p, d);
 	prom_firewall(&p, fw);
+	prom_ike(&p, d);
 	json_decref(fw);
 	if (p.failed) {
 		free(p.buf);

@@ -27,6 +27,8 @@
 #define CHAIN_FIELD(in) { "chain", HG_OPT_STRING, in, HG_OPF_REQUIRED, 1, \
 	NAME_MAX_, NULL, 0, "a chain: INPUT_CUST, FORWARD_CUST, " \
 	"PREROUTING_CUST, ... or a chain of the rules" }
+#define IKE_CONN_FIELD { "name", HG_OPT_STRING, HG_OPIN_PATH, \
+	HG_OPF_REQUIRED, 1, 63, NULL, 0, "the connection's name" }
 #define LIMIT(def) { "limit", HG_OPT_INT, HG_OPIN_QUERY, 0, 1, 100000, \
 	NULL, def, "at most this many, newest first" }
 #define VERSION_BODY(doc) { "version", HG_OPT_INT, HG_OPIN_BODY, \
@@ -158,6 +160,29 @@ const struct hg_op hg_ops[] = {
 	    S_ARRAY(S_OBJECT("\"spi\",\"direction\",\"algorithm\","
 	    "\"packets\"", "\"spi\":" S_STR ",\"direction\":" S_STR
 	    ",\"algorithm\":" S_STR ",\"packets\":" S_INT))))) },
+
+	{ "ipsec.status", op_ipsec_status, 0,
+	  "the IKE SAs, as swanctl --list-sas shows them: state, peer, "
+	  "algorithms, SPIs, NAT, the child SA and its selectors",
+	  "ipsec status",
+	  .rest = { { HG_OPM_GET, "/api/ipsec/status", 0, 0, NULL } },
+	  .reply_schema = S_OBJECT("\"ike_sas\"", "\"ike_sas\":"
+	    S_ARRAY(S_OBJECT("\"name\",\"state\"", "\"name\":" S_STR
+	    ",\"state\":" S_STR))) },
+	{ "ipsec.up", op_ipsec_up, 0,
+	  "initiate an IPsec connection (and keep it up)", "ipsec up",
+	  .fields = { IKE_CONN_FIELD },
+	  .rest = { { HG_OPM_POST, "/api/ipsec/connections/:name/up", 0, 0,
+	  NULL } },
+	  .reply_schema = S_OBJECT("\"ok\"", "\"ok\":" S_BOOL
+	    ",\"message\":" S_STR) },
+	{ "ipsec.down", op_ipsec_down, 0,
+	  "delete an IPsec connection's IKE SA (its peer told) until ipsec "
+	  "up", "ipsec down", .fields = { IKE_CONN_FIELD },
+	  .rest = { { HG_OPM_POST, "/api/ipsec/connections/:name/down", 0, 0,
+	  NULL } },
+	  .reply_schema = S_OBJECT("\"ok\"", "\"ok\":" S_BOOL
+	    ",\"message\":" S_STR) },
 
 	/* --- rules ------------------------------------------------------ */
 	{ "firewall.save", op_firewall_save, 0,

@@ -16,6 +16,7 @@
 #include "../../tun/esp.h"
 #include "../daemon.h"
 #include "../config/apply.h"
+#include "../config/ike.h"
 #include "../config/tunnels.h"
 #include "../config/versions.h"
 #include "../firewall/firewall.h"
@@ -310,6 +311,48 @@ op_ipsec_sas(void *ctx, struct hg_op_req *r)
 	return hg_op_reply(r, 200, json_pack("{s:o,s:I,s:I}", "tunnels", a,
 	    "rekeys_due", (json_int_t)d->tunnels->rekeys_due, "expired",
 	    (json_int_t)d->tunnels->expired));
+}
+
+/* The IKE SAs, as swanctl --list-sas shows them. */
+int
+op_ipsec_status(void *ctx, struct hg_op_req *r)
+{
+	struct hg_daemon *d = ctx;
+	char *text = hg_ike_status(d);
+	json_error_t jerr;
+	json_t *sas;
+
+	if (text == NULL)
+		return hg_op_error(r, 500, NULL, "out of memory");
+	sas = json_loads(text, 0, &jerr);
+	free(text);
+	if (sas == NULL)
+		return hg_op_error(r, 500, NULL, "IKE status: %s", jerr.text);
+	return hg_op_reply(r, 200, json_pack("{s:o}", "ike_sas", sas));
+}
+
+static int
+ipsec_updown(struct hg_daemon *d, struct hg_op_req *r, bool up)
+{
+	const char *name = hg_op_str(r, "name");
+
+	if (hg_ike_updown(d, name, up) != 0)
+		return hg_op_error(r, 404, "name", "no IPsec connection %s",
+		    name);
+	return hg_op_reply(r, 200, json_pack("{s:b,s:s}", "ok", 1,
+	    "message", up ? "initiating" : "deleting"));
+}
+
+int
+op_ipsec_up(void *ctx, struct hg_op_req *r)
+{
+	return ipsec_updown(ctx, r, true);
+}
+
+int
+op_ipsec_down(void *ctx, struct hg_op_req *r)
+{
+	return ipsec_updown(ctx, r, false);
 }
 
 /* The table as data: what hexctl and a web UI discover. */

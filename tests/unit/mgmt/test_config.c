@@ -38,6 +38,14 @@
 	"\"key_file\":\"in.key\"},"
 #define TUN TUN_BODY("", T_NAME, T_REMOTE, TUN_SA_OUT, TUN_SA_IN)
 
+/* An ipsec connection's body, more keys in front. */
+#define IKE_CONN(more) "{" more "\"local_addrs\":[\"192.0.2.1\"]," \
+	"\"remote_addrs\":\"192.0.2.2\",\"proposals\":" \
+	"\"aes256gcm16-prfsha256-x25519, aes256-sha256-modp3072\"," \
+	"\"children\":{\"net\":{\"local_ts\":[\"10.1.0.0/24\"]," \
+	"\"remote_ts\":[\"10.3.0.0/16\"],\"start_action\":\"start\"," \
+	"\"rekey_time\":\"1h\"}}}"
+
 struct cfg_case {
 	const char *what;
 	const char *json;
@@ -60,7 +68,8 @@ static const struct cfg_case cases[] = {
 	/* top level */
 	{ "unknown top-level key", "{\"foo\":1}", "/foo",
 	  "unknown key \"foo\" (allowed: workers, log, control_socket, "
-	  "interfaces, tunnels, routes, neighbors, firewall, api, store)" },
+	  "interfaces, tunnels, ipsec, routes, neighbors, firewall, api, "
+	  "store)" },
 	{ "store: a path", "{\"store\":\"config.db\"}", NULL, NULL },
 	{ "store: empty path", "{\"store\":\"\"}", "/store",
 	  "must not be empty" },
@@ -429,6 +438,41 @@ static const struct cfg_case cases[] = {
 	  "\"ip\":\"10.0.1.5\",\"mac\":\"02:00:00:00:00:06\"}]}",
 	  "/neighbors/1/ip", "10.0.1.5 on lan0 is already a static neighbour" },
 
+	/* ipsec: IKEv2 connections in swanctl's words */
+	{ "an ipsec connection", "{" IFS ",\"ipsec\":{\"connections\":{"
+	  "\"dc1\":" IKE_CONN("") "},\"secrets\":{\"ike-dc1\":{\"id\":"
+	  "\"192.0.2.2\",\"secret\":\"0sc2VjcmV0\"}}},\"routes\":[{"
+	  "\"prefix\":\"10.3.0.0/16\",\"interface\":\"ipsec0\"}]}",
+	  NULL, NULL },
+	{ "ipsec: a duration in words", "{\"ipsec\":{\"connections\":{"
+	  "\"dc1\":" IKE_CONN("\"dpd_delay\":\"2 weeks\",") "}}}",
+	  "/ipsec/connections/dc1/dpd_delay", "is not a duration" },
+	{ "ipsec: IKEv1", "{\"ipsec\":{\"connections\":{\"dc1\":"
+	  IKE_CONN("\"version\":1,") "}}}",
+	  "/ipsec/connections/dc1/version", "IKEv1 is not supported" },
+	{ "ipsec: certificates not yet", "{\"ipsec\":{\"connections\":{"
+	  "\"dc1\":" IKE_CONN("\"local\":{\"auth\":\"pubkey\"},") "}}}",
+	  "/ipsec/connections/dc1/local/auth", "only \"psk\"" },
+	{ "ipsec: an unknown key", "{\"ipsec\":{\"connections\":{\"dc1\":"
+	  IKE_CONN("\"mobike\":true,") "}}}",
+	  "/ipsec/connections/dc1/mobike", "unknown key \"mobike\"" },
+	{ "ipsec: children are required", "{\"ipsec\":{\"connections\":{"
+	  "\"dc1\":{\"local_addrs\":[\"192.0.2.1\"],\"remote_addrs\":"
+	  "[\"192.0.2.2\"]}}}}", "/ipsec/connections/dc1",
+	  "missing required key \"children\"" },
+	{ "ipsec: a bad start_action", "{\"ipsec\":{\"connections\":{"
+	  "\"dc1\":{\"local_addrs\":\"192.0.2.1\",\"remote_addrs\":"
+	  "\"192.0.2.2\",\"children\":{\"net\":{\"local_ts\":[],"
+	  "\"remote_ts\":[],\"start_action\":\"later\"}}}}}}",
+	  "/ipsec/connections/dc1/children/net/start_action",
+	  "none, trap or start" },
+	{ "ipsec: the interface name is taken", "{" IFS ",\"ipsec\":{"
+	  "\"connections\":{\"dc1\":" IKE_CONN("\"if_name\":\"lan0\",")
+	  "}}}", "/ipsec/connections/dc1/if_name", "already the name" },
+	{ "ipsec: a secret without its key", "{\"ipsec\":{\"secrets\":{"
+	  "\"ike-x\":{\"id\":\"a\"}}}}", "/ipsec/secrets/ike-x",
+	  "missing required key \"secret\"" },
+
 	/* tunnels (ESP, manual SAs) */
 	{ "a tunnel, routed to", "{" IFS ",\"tunnels\":[" TUN "],"
 	  "\"routes\":[{\"prefix\":\"10.9.0.0/16\",\"interface\":"
@@ -742,6 +786,55 @@ test_full_config(void **state)
 	hg_config_free(cfg);
 }
 
+/* An ipsec connection is a tunnel interface of its own, its selectors
+ * the child's, its remote_ts routed to it; lists, durations, secrets
+ * as swanctl writes them. */
+static void
+test_ipsec(void **state)
+{
+	static const char text[] = "{" IFS ",\"ipsec\":{\"connections\":{"
+	    "\"dc1\":" IKE_CONN("\"dpd_delay\":30,") ",\"dc2\":"
+	    IKE_CONN("\"if_name\":\"to-dc2\",\"encap\":true,") "},"
+	    "\"secrets\":{\"ike-dc1\":{\"id\":\"192.0.2.2\",\"id-2\":"
+	    "\"gw.example\",\"secret\":\"0x0102\"}}}}";
+	struct hg_cfg_errs errs;
+	struct hg_config *cfg;
+	const struct hg_cfg_tunnel *tn;
+	const struct hg_cfg_ike_conn *ic;
+
+	(void)state;
+	cfg = hg_config_parse(text, sizeof(text) - 1, &errs);
+	if (cfg == NULL)
+		fail_msg("%s: %s", errs.e[0].where, errs.e[0].msg);
+	assert_int_equal(cfg->n_ike, 2);
+	assert_int_equal(cfg->n_tunnels, 2);
+	ic = &cfg->ike[0];
+	assert_string_equal(ic->name, "dc1");
+	assert_int_equal(ic->n_props, 2);
+	assert_string_equal(ic->props[1], "aes256-sha256-modp3072");
+	assert_int_equal(ic->dpd_delay_s, 30);
+	assert_int_equal(ic->child_rekey_time_s, 3600);
+	assert_int_equal(ic->rekey_time_s, 4 * 3600);	/* the default */
+	assert_int_equal(ic->start_action, HG_CFG_START_START);
+	assert_int_equal(ic->dpd_action, HG_CFG_DPD_CLEAR);
+	assert_string_equal(ic->child, "net");
+	tn = &cfg->tunnels[ic->tunnel];
+	assert_true(tn->ike);
+	assert_true(tn->policy);
+	assert_string_equal(tn->name, "ipsec0");
+	assert_string_equal(cfg->ifs[tn->if_idx].name, "ipsec0");
+	assert_true(cfg->ifs[tn->if_idx].tunnel);
+	assert_int_equal(tn->n_remote, 1);
+	assert_int_equal(tn->remote_subnets[0].len_bits, 16);
+	assert_string_equal(cfg->tunnels[cfg->ike[1].tunnel].name, "to-dc2");
+	assert_true(cfg->ike[1].encap);
+	assert_int_equal(cfg->n_ike_secrets, 1);
+	assert_int_equal(cfg->ike_secrets[0].n_ids, 2);
+	assert_string_equal(cfg->ike_secrets[0].ids[1], "gw.example");
+	assert_string_equal(cfg->ike_secrets[0].secret, "0x0102");
+	hg_config_free(cfg);
+}
+
 static void
 test_defaults(void **state)
 {
@@ -906,6 +999,7 @@ main(void)
 		cmocka_unit_test(test_error_cap),
 		cmocka_unit_test(test_many_routes),
 		cmocka_unit_test(test_full_config),
+		cmocka_unit_test(test_ipsec),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_store_forms),
 		cmocka_unit_test(test_addr_helpers),

@@ -1,0 +1,708 @@
+/*
+ * src/daemon/config/ike.c: hexgated's side of the IKEv2 engine.
+ *
+ * The engine (src/ike) is pure; this file is its world.  Datagrams to
+ * UDP 500 and 4500 that INPUT accepted come from the data plane's
+ * control queue (dp_ctl_recv) and go to ike_input(); what the engine
+ * sends goes back through dp_ctl_send(), entering at OUTPUT like the
+ * host's own packets.  A timer gives the engine the time.  A child SA
+ * the engine installs becomes the two ESP SAs of its connection's tunnel
+ * interface, published to the workers with the other tunnels (RCU,
+ * dp_tunnels_swap); the old pair is freed once no worker can hold it.
+ *
+ * The pre-shared keys are read from the configuration's secrets, held
+ * in the engine's connections only, and wiped with them.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "../../ike/ike.h"
+#include "../../lib/hg_time.h"
+#include "../../lib/log.h"
+#include "../../mgmt/secret.h"
+#include "../../tun/esp.h"
+#include "../daemon.h"
+#include "ike.h"
+#include "tunnels.h"
+
+#define IKE_TICK_MS	100
+
+struct hg_ike {
+	struct hg_daemon *d;
+	struct ike *ike;
+	/* A rekey the peer began: our new outbound SA of each slot, held
+	 * back until the peer deletes the old pair (switch_out). */
+	struct esp_sa *held_out[IP_IF_MAX];
+	uint32_t held_spi[IP_IF_MAX];
+	struct event *rx_ev, *tick_ev;
+	uint8_t buf[IKE_MSG_MAX + 64];
+};
+
+static uint64_t
+now_ms(void)
+{
+	return hg_now_ns() / HG_NS_PER_MS;
+}
+
+/* ---- the configuration ------------------------------------------------ */
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* A secret as swanctl writes it: "0x" hex, "0s" base64, or the text. */
+static int
+psk_decode(const char *s, uint8_t *out, uint16_t *len, const char **why)
+{
+	size_t n = strlen(s);
+
+	if (strncmp(s, HG_SECRET_PREFIX, HG_SECRET_PREFIX_LEN) == 0) {
+		*why = "sealed secrets (hgsec1:) are not taken here yet: give "
+		    "the key as text, 0x hex or 0s base64";
+		return -EINVAL;
+	}
+	if (strncmp(s, "0x", 2) == 0) {
+		size_t k = 0;
+
+		for (s += 2; *s != '\0'; s += 2) {
+			int hi = hexval(s[0]), lo = s[1] ? hexval(s[1]) : -1;
+
+			if (hi < 0 || lo < 0 || k == IKE_PSK_MAX) {
+				*why = "0x: not an even number of hex digits";
+				return -EINVAL;
+			}
+			out[k++] = (uint8_t)(hi << 4 | lo);
+		}
+		*len = (uint16_t)k;
+	} else if (strncmp(s, "0s", 2) == 0) {
+		uint8_t tmp[IKE_PSK_MAX + 4];
+		int k;
+
+		n -= 2;
+		if (n % 4 != 0 || n / 4 * 3 > sizeof(tmp) ||
+		    (k = EVP_DecodeBlock(tmp, (const unsigned char *)s + 2,
+		    (int)n)) < 0) {
+			*why = "0s: not base64";
+			return -EINVAL;
+		}
+		/* EVP_DecodeBlock keeps the padding's zero bytes. */
+		if (n >= 1 && s[2 + n - 1] == '=')
+			k--;
+		if (n >= 2 && s[2 + n - 2] == '=')
+			k--;
+		if (k > IKE_PSK_MAX) {
+			OPENSSL_cleanse(tmp, sizeof(tmp));
+			*why = "longer than 256 bytes";
+			return -EINVAL;
+		}
+		memcpy(out, tmp, (size_t)k);
+		OPENSSL_cleanse(tmp, sizeof(tmp));
+		*len = (uint16_t)k;
+	} else {
+		if (n > IKE_PSK_MAX) {
+			*why = "longer than 256 bytes";
+			return -EINVAL;
+		}
+		memcpy(out, s, n);
+		*len = (uint16_t)n;
+	}
+	if (*len == 0) {
+		*why = "empty";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The secret of connection ic: the first naming its remote identity
+ * (or address), else its local one, else one naming none. */
+static const struct hg_cfg_ike_secret *
+secret_for(const struct hg_config *cfg, const struct hg_cfg_ike_conn *ic)
+{
+	const struct hg_cfg_tunnel *tn = &cfg->tunnels[ic->tunnel];
+	char ra[INET6_ADDRSTRLEN], la[INET6_ADDRSTRLEN];
+	const char *want[4];
+
+	hg_addr_fmt(&tn->remote, ra, sizeof(ra));
+	hg_addr_fmt(&tn->local, la, sizeof(la));
+	want[0] = ic->remote_id[0] ? ic->remote_id : ra;
+	want[1] = ra;
+	want[2] = ic->local_id[0] ? ic->local_id : la;
+	want[3] = la;
+	for (int w = 0; w < 4; w++)
+		for (uint16_t k = 0; k < cfg->n_ike_secrets; k++)
+			for (uint8_t j = 0; j < cfg->ike_secrets[k].n_ids; j++)
+				if (strcmp(cfg->ike_secrets[k].ids[j],
+				    want[w]) == 0)
+					return &cfg->ike_secrets[k];
+	for (uint16_t k = 0; k < cfg->n_ike_secrets; k++)
+		if (cfg->ike_secrets[k].n_ids == 0)
+			return &cfg->ike_secrets[k];
+	return NULL;
+}
+
+static void
+prefixes(const struct hg_prefix *p, uint8_t n, struct ike_prefix *out)
+{
+	for (uint8_t i = 0; i < n; i++) {
+		out[i].family = p[i].a.family;
+		memcpy(out[i].addr, p[i].a.addr, 16);
+		out[i].plen = p[i].len_bits;
+	}
+}
+
+static int
+props(const char (*text)[HG_CFG_IKE_PROP_LEN], uint8_t n, uint8_t proto,
+    struct ike_props *out, const char *where, char *err, size_t err_len)
+{
+	char why[256];
+
+	memset(out, 0, sizeof(*out));
+	if (n == 0) {
+		ike_props_default(proto, out);
+		return 0;
+	}
+	for (uint8_t i = 0; i < n; i++)
+		if (ike_props_add(out, text[i], proto, why, sizeof(why)) != 0) {
+			snprintf(err, err_len, "%s/%u: %s: %s", where, i,
+			    text[i], why);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+static int
+conn_make(const struct hg_config *cfg, const struct hg_cfg_ike_conn *ic,
+    struct ike_conn_cfg *c, char *err, size_t err_len)
+{
+	const struct hg_cfg_tunnel *tn = &cfg->tunnels[ic->tunnel];
+	const struct hg_cfg_ike_secret *sec;
+	char where[HG_CFG_IKE_NAME_LEN * 2 + 64];
+	const char *why = NULL;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "%s", ic->name);
+	snprintf(c->child_name, sizeof(c->child_name), "%s", ic->child);
+	c->if_idx = tn->if_idx;
+	c->local.family = tn->local.family;
+	memcpy(c->local.addr, tn->local.addr, 16);
+	c->local.port = ic->local_port;
+	c->remote.family = tn->remote.family;
+	memcpy(c->remote.addr, tn->remote.addr, 16);
+	c->remote.port = ic->remote_port;
+	c->encap = ic->encap;
+	snprintf(where, sizeof(where), "/ipsec/connections/%s/proposals",
+	    ic->name);
+	if (props(ic->props, ic->n_props, IKE_PROTO_IKE, &c->proposals, where,
+	    err, err_len) != 0)
+		return -EINVAL;
+	snprintf(where, sizeof(where), "/ipsec/connections/%s/children/%s/"
+	    "esp_proposals", ic->name, ic->child);
+	if (props(ic->esp_props, ic->n_esp_props, IKE_PROTO_ESP,
+	    &c->esp_proposals, where, err, err_len) != 0)
+		return -EINVAL;
+	if (ike_id_parse(ic->local_id, &c->local_id) != 0 ||
+	    ike_id_parse(ic->remote_id, &c->remote_id) != 0) {
+		snprintf(err, err_len, "/ipsec/connections/%s/%s/id: %s is "
+		    "not an identity hexgate takes yet (an address, an FQDN "
+		    "or user@FQDN; distinguished names come with "
+		    "certificates)", ic->name, ike_id_parse(ic->local_id,
+		    &c->local_id) != 0 ? "local" : "remote",
+		    ike_id_parse(ic->local_id, &c->local_id) != 0 ?
+		    ic->local_id : ic->remote_id);
+		return -EINVAL;
+	}
+	if ((sec = secret_for(cfg, ic)) == NULL) {
+		snprintf(err, err_len, "/ipsec/connections/%s: no secret for "
+		    "it: add /ipsec/secrets/ike-%s with \"id\" its remote "
+		    "identity and \"secret\"", ic->name, ic->name);
+		return -EINVAL;
+	}
+	if (psk_decode(sec->secret, c->psk, &c->psk_len, &why) != 0) {
+		snprintf(err, err_len, "/ipsec/secrets/%s/secret: %s",
+		    sec->name, why);
+		return -EINVAL;
+	}
+	c->n_local_ts = tn->n_local;
+	c->n_remote_ts = tn->n_remote;
+	prefixes(tn->local_subnets, tn->n_local, c->local_ts);
+	prefixes(tn->remote_subnets, tn->n_remote, c->remote_ts);
+	c->start_action = ic->start_action == HG_CFG_START_START ?
+	    IKE_START_START : ic->start_action == HG_CFG_START_TRAP ?
+	    IKE_START_TRAP : IKE_START_NONE;
+	c->dpd_action = ic->dpd_action == HG_CFG_DPD_RESTART ?
+	    IKE_DPD_RESTART : ic->dpd_action == HG_CFG_DPD_CLEAR ?
+	    IKE_DPD_CLEAR : IKE_DPD_NONE;
+	c->dpd_delay_s = ic->dpd_delay_s;
+	c->rekey_time_s = ic->rekey_time_s;
+	c->child_rekey_time_s = ic->child_rekey_time_s;
+	c->child_life_time_s = ic->child_life_time_s;
+	return 0;
+}
+
+int
+hg_ike_conns(const struct hg_config *cfg, struct ike_conn_cfg **out,
+    unsigned *n, char *err, size_t err_len)
+{
+	struct ike_conn_cfg *c = calloc(cfg->n_ike ? cfg->n_ike : 1,
+	    sizeof(*c));
+
+	if (c == NULL) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	for (uint16_t k = 0; k < cfg->n_ike; k++)
+		if (conn_make(cfg, &cfg->ike[k], &c[k], err, err_len) != 0) {
+			OPENSSL_cleanse(c, sizeof(*c) * cfg->n_ike);
+			free(c);
+			return -EINVAL;
+		}
+	if (out == NULL) {
+		OPENSSL_cleanse(c, sizeof(*c) * (cfg->n_ike ? cfg->n_ike : 1));
+		free(c);
+	} else {
+		*out = c;
+		*n = cfg->n_ike;
+	}
+	return 0;
+}
+
+/* ---- the engine's effects --------------------------------------------- */
+
+static void
+on_send(void *ctx, const struct ike_addr *local, const struct ike_addr *remote,
+    const uint8_t *buf, size_t len)
+{
+	struct hg_ike *hi = ctx;
+	struct dp_dgram g;
+
+	memset(&g, 0, sizeof(g));
+	g.family = local->family;
+	memcpy(g.src, local->addr, 16);
+	memcpy(g.dst, remote->addr, 16);
+	g.sport = local->port;
+	g.dport = remote->port;
+	if (!dp_ctl_send(hi->d->dp, &g, buf, len))
+		hg_log_warnx("ipsec: a datagram of %zu bytes could not be "
+		    "queued to the data plane", len);
+}
+
+static void
+on_log(void *ctx, bool warn, const char *line)
+{
+	(void)ctx;
+	if (warn)
+		hg_log_warnx("%s", line);
+	else
+		hg_log_info("%s", line);
+}
+
+/* The tunnel of connection conn at slot if_idx, or NULL (a reload
+ * took it away). */
+static const struct hg_cfg_tunnel *
+slot_tunnel(const struct hg_daemon *d, uint16_t if_idx, const char *conn)
+{
+	const struct hg_config *cfg = d->cfg;
+
+	for (uint16_t k = 0; k < cfg->n_tunnels; k++) {
+		const struct hg_cfg_tunnel *tn = &cfg->tunnels[k];
+
+		if (tn->ike && tn->if_idx == if_idx &&
+		    strcmp(cfg->ike[tn->ike_conn].name, conn) == 0)
+			return tn;
+	}
+	return NULL;
+}
+
+static bool
+holds(const struct dp_tunnel *t, const struct esp_sa *sa)
+{
+	return sa == t->out || sa == t->in || sa == t->in_prev;
+}
+
+/* Publishes d's tunnels with slot i as t, then (no worker can hold
+ * them once the swap returns) frees the SAs slot i had that t has not. */
+static int
+slot_publish(struct hg_daemon *d, uint16_t i, const struct dp_tunnel *t)
+{
+	struct dp_tunnels *dpt = malloc(sizeof(*dpt));
+	struct dp_tunnel old = d->tunnels->dp.t[i];
+
+	if (dpt == NULL)
+		return -ENOMEM;
+	d->tunnels->dp.t[i] = *t;
+	*dpt = d->tunnels->dp;
+	dp_tunnels_swap(d->dp, dpt);
+	if (old.out != NULL && !holds(t, old.out))
+		esp_sa_free(old.out);
+	if (old.in != NULL && !holds(t, old.in))
+		esp_sa_free(old.in);
+	if (old.in_prev != NULL && !holds(t, old.in_prev))
+		esp_sa_free(old.in_prev);
+	return 0;
+}
+
+static void
+held_drop(struct hg_ike *hi, uint16_t i)
+{
+	esp_sa_free(hi->held_out[i]);
+	hi->held_out[i] = NULL;
+	hi->held_spi[i] = 0;
+}
+
+static void
+ts_dp(const struct ike_prefix *p, uint8_t n, struct dp_ts *out, uint8_t *n_out)
+{
+	*n_out = (uint8_t)HG_MIN(n, DP_TUNNEL_TS_MAX);
+	for (uint8_t i = 0; i < *n_out; i++) {
+		out[i].family = p[i].family;
+		out[i].plen = p[i].plen;
+		memcpy(out[i].addr, p[i].addr, 16);
+	}
+}
+
+static int
+on_install(void *ctx, const struct ike_child_sa *ch, int how)
+{
+	struct hg_ike *hi = ctx;
+	struct hg_daemon *d = hi->d;
+	struct esp_sa_config c;
+	struct esp_sa *out = NULL, *in = NULL;
+	struct dp_tunnel t;
+	const char *why = NULL;
+	int rc;
+
+	if (slot_tunnel(d, ch->if_idx, ch->conn) == NULL)
+		return -ENOENT;
+	memset(&c, 0, sizeof(c));
+	c.alg = ch->alg;
+	c.esn = ch->esn;
+	c.family = ch->local.family == AF_INET6 ? 6 : 4;
+	c.udp_encap = ch->udp_encap;
+	c.enc_key_len = ch->key_len;
+	c.auth_key_len = ch->auth_len;
+	/* Outbound: from us to the peer, its NAT's port when there is one. */
+	c.spi = ch->spi_out;
+	c.enc_key = ch->key_out;
+	c.auth_key = ch->auth_out;
+	memcpy(c.src, ch->local.addr, 16);
+	memcpy(c.dst, ch->remote.addr, 16);
+	c.udp_sport = ch->local.port;
+	c.udp_dport = ch->remote.port;
+	rc = esp_sa_create(&out, &c, &why);
+	if (rc == 0) {
+		c.spi = ch->spi_in;
+		c.inbound = true;
+		c.enc_key = ch->key_in;
+		c.auth_key = ch->auth_in;
+		memcpy(c.src, ch->remote.addr, 16);
+		memcpy(c.dst, ch->local.addr, 16);
+		c.udp_sport = ch->remote.port;
+		c.udp_dport = ch->local.port;
+		rc = esp_sa_create(&in, &c, &why);
+	}
+	if (rc != 0) {
+		hg_log_warnx("ipsec: %s: ESP SA refused: %s", ch->conn,
+		    why != NULL ? why : strerror(-rc));
+		esp_sa_free(out);
+		return rc;
+	}
+	t = d->tunnels->dp.t[ch->if_idx];
+	held_drop(hi, ch->if_idx);
+	if (how == IKE_INSTALL_NEW || t.in == NULL) {
+		t.in_prev = NULL;
+		t.spi_in_prev = 0;
+	} else {
+		/* Make before break: the old inbound SA still decrypts. */
+		t.in_prev = t.in;
+		t.spi_in_prev = t.spi_in;
+	}
+	if (how == IKE_INSTALL_REKEY_IN && t.out != NULL) {
+		hi->held_out[ch->if_idx] = out;
+		hi->held_spi[ch->if_idx] = ch->spi_out;
+	} else
+		t.out = out;
+	t.in = in;
+	t.spi_in = ch->spi_in;
+	t.family = ch->remote.family;
+	memcpy(t.remote, ch->remote.addr, 16);
+	t.keepalive_s = ch->udp_encap ? ch->keepalive_s : 0;
+	ts_dp(ch->local_ts, ch->n_local_ts, t.local_ts, &t.n_local);
+	ts_dp(ch->remote_ts, ch->n_remote_ts, t.remote_ts, &t.n_remote);
+	if ((rc = slot_publish(d, ch->if_idx, &t)) != 0) {
+		if (hi->held_out[ch->if_idx] == out)
+			hi->held_out[ch->if_idx] = NULL;
+		esp_sa_free(out);
+		esp_sa_free(in);
+	}
+	return rc;
+}
+
+static void
+on_switch_out(void *ctx, uint16_t if_idx, const char *conn, uint32_t spi_out)
+{
+	struct hg_ike *hi = ctx;
+	struct dp_tunnel t;
+
+	if (slot_tunnel(hi->d, if_idx, conn) == NULL ||
+	    hi->held_out[if_idx] == NULL || hi->held_spi[if_idx] != spi_out)
+		return;
+	t = hi->d->tunnels->dp.t[if_idx];
+	t.out = hi->held_out[if_idx];
+	if (slot_publish(hi->d, if_idx, &t) != 0) {
+		hg_log_warnx("ipsec: %s: out of memory switching to the new "
+		    "SA; the old one still sends", conn);
+		return;
+	}
+	hi->held_out[if_idx] = NULL;
+	hi->held_spi[if_idx] = 0;
+}
+
+static void
+on_retire_in(void *ctx, uint16_t if_idx, const char *conn, uint32_t spi_in)
+{
+	struct hg_ike *hi = ctx;
+	struct dp_tunnel t;
+
+	if (slot_tunnel(hi->d, if_idx, conn) == NULL ||
+	    hi->d->tunnels->dp.t[if_idx].in_prev == NULL ||
+	    hi->d->tunnels->dp.t[if_idx].spi_in_prev != spi_in)
+		return;
+	t = hi->d->tunnels->dp.t[if_idx];
+	t.in_prev = NULL;
+	t.spi_in_prev = 0;
+	if (slot_publish(hi->d, if_idx, &t) != 0)
+		hg_log_warnx("ipsec: %s: out of memory retiring SA %08x",
+		    conn, spi_in);
+}
+
+static void
+on_uninstall(void *ctx, uint16_t if_idx, const char *conn, uint32_t spi_in)
+{
+	struct hg_ike *hi = ctx;
+	struct hg_daemon *d = hi->d;
+	struct dp_tunnel t;
+
+	if (slot_tunnel(d, if_idx, conn) == NULL ||
+	    d->tunnels->dp.t[if_idx].in == NULL ||
+	    d->tunnels->dp.t[if_idx].spi_in != spi_in)
+		return;		/* a reload took it already */
+	held_drop(hi, if_idx);
+	t = d->tunnels->dp.t[if_idx];
+	t.out = NULL;
+	t.in = NULL;
+	t.spi_in = 0;
+	t.in_prev = NULL;
+	t.spi_in_prev = 0;
+	if (slot_publish(d, if_idx, &t) != 0)
+		hg_log_warnx("ipsec: %s: out of memory removing its SAs",
+		    conn);
+}
+
+static void
+on_moved(void *ctx, uint16_t if_idx, const struct ike_addr *remote)
+{
+	struct hg_ike *hi = ctx;
+	struct hg_daemon *d = hi->d;
+	struct dp_tunnel t = d->tunnels->dp.t[if_idx];
+	struct esp_sa *moved;
+
+	if (t.out == NULL || esp_sa_move(&moved, t.out, remote->addr,
+	    remote->port) != 0)
+		return;
+	esp_sa_set_peer_shown(t.in, remote->addr);
+	t.out = moved;
+	memcpy(t.remote, remote->addr, 16);
+	if (slot_publish(d, if_idx, &t) != 0)
+		esp_sa_free(moved);
+}
+
+/* ---- the loop --------------------------------------------------------- */
+
+static void
+on_rx(evutil_socket_t fd, short what, void *arg)
+{
+	struct hg_ike *hi = arg;
+	struct dp_dgram g;
+	uint64_t junk;
+	size_t len;
+
+	(void)what;
+	(void)!read(fd, &junk, sizeof(junk));
+	while ((len = dp_ctl_recv(hi->d->dp, &g, hi->buf,
+	    sizeof(hi->buf))) != 0) {
+		struct ike_addr local, remote;
+
+		if (len > sizeof(hi->buf))
+			continue;	/* cut: not ours to take */
+		memset(&local, 0, sizeof(local));
+		memset(&remote, 0, sizeof(remote));
+		local.family = remote.family = g.family;
+		memcpy(local.addr, g.dst, 16);
+		memcpy(remote.addr, g.src, 16);
+		local.port = g.dport;
+		remote.port = g.sport;
+		ike_input(hi->ike, &local, &remote, hi->buf, len, now_ms());
+	}
+}
+
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct hg_ike *hi = arg;
+
+	(void)fd;
+	(void)what;
+	ike_tick(hi->ike, now_ms());
+}
+
+int
+hg_ike_start(struct hg_daemon *d, char *err, size_t err_len)
+{
+	struct ike_env env = {
+		.send = on_send, .install = on_install,
+		.switch_out = on_switch_out, .retire_in = on_retire_in,
+		.uninstall = on_uninstall, .moved = on_moved, .log = on_log,
+	};
+	struct timeval tv = { 0, IKE_TICK_MS * 1000 };
+	struct ike_conn_cfg *conns;
+	struct hg_ike *hi;
+	unsigned n;
+	int rc;
+
+	if ((hi = calloc(1, sizeof(*hi))) == NULL) {
+		snprintf(err, err_len, "ipsec: out of memory");
+		return -ENOMEM;
+	}
+	hi->d = d;
+	env.ctx = hi;
+	if ((rc = ike_create(&hi->ike, &env)) != 0) {
+		free(hi);
+		snprintf(err, err_len, "ipsec: out of memory");
+		return rc;
+	}
+	hi->rx_ev = event_new(d->base, dp_ctl_fd(d->dp), EV_READ | EV_PERSIST,
+	    on_rx, hi);
+	hi->tick_ev = event_new(d->base, -1, EV_PERSIST, on_tick, hi);
+	if (hi->rx_ev == NULL || hi->tick_ev == NULL) {
+		snprintf(err, err_len, "ipsec: out of memory");
+		d->ike = hi;
+		hg_ike_stop(d);
+		return -ENOMEM;
+	}
+	event_add(hi->rx_ev, NULL);
+	event_add(hi->tick_ev, &tv);
+	d->ike = hi;
+	if ((rc = hg_ike_conns(d->cfg, &conns, &n, err, err_len)) != 0) {
+		hg_ike_stop(d);
+		return rc;
+	}
+	rc = ike_set_conns(hi->ike, conns, n, now_ms());
+	OPENSSL_cleanse(conns, sizeof(*conns) * (n ? n : 1));
+	free(conns);
+	if (rc != 0) {
+		snprintf(err, err_len, "ipsec: %s", strerror(-rc));
+		hg_ike_stop(d);
+		return rc;
+	}
+	if (n > 0)
+		hg_log_info("ipsec: %u IKEv2 connection%s", n, n == 1 ? "" :
+		    "s");
+	return 0;
+}
+
+void
+hg_ike_reload(struct hg_daemon *d)
+{
+	struct ike_conn_cfg *conns;
+	char err[512];
+	unsigned n;
+
+	if (d->ike == NULL)
+		return;
+	/* The stage checked them: this fails only for memory. */
+	if (hg_ike_conns(d->cfg, &conns, &n, err, sizeof(err)) != 0) {
+		hg_log_warnx("ipsec: reload: %s; connections unchanged", err);
+		return;
+	}
+	if (ike_set_conns(d->ike->ike, conns, n, now_ms()) != 0)
+		hg_log_warnx("ipsec: reload: out of memory; connections "
+		    "unchanged");
+	OPENSSL_cleanse(conns, sizeof(*conns) * (n ? n : 1));
+	free(conns);
+}
+
+void
+hg_ike_stop(struct hg_daemon *d)
+{
+	struct hg_ike *hi = d->ike;
+
+	if (hi == NULL)
+		return;
+	if (hi->ike != NULL)
+		ike_destroy(hi->ike, now_ms());
+	if (hi->rx_ev != NULL)
+		event_free(hi->rx_ev);
+	if (hi->tick_ev != NULL)
+		event_free(hi->tick_ev);
+	for (uint16_t i = 0; i < IP_IF_MAX; i++)
+		held_drop(hi, i);
+	free(hi);
+	d->ike = NULL;
+}
+
+char *
+hg_ike_status(struct hg_daemon *d)
+{
+	size_t len = 4096;
+
+	if (d->ike == NULL)
+		return strdup("[]");
+	for (;;) {
+		char *buf = malloc(len);
+		int n;
+
+		if (buf == NULL)
+			return NULL;
+		n = ike_format_json(d->ike->ike, now_ms(), buf, len);
+		if (n >= 0 && (size_t)n < len)
+			return buf;
+		free(buf);
+		if (n < 0 || len > (16u << 20))
+			return NULL;
+		len = (size_t)n + 1;
+	}
+}
+
+int
+hg_ike_updown(struct hg_daemon *d, const char *name, bool up)
+{
+	if (d->ike == NULL)
+		return -ENOENT;
+	return up ? ike_up(d->ike->ike, name, now_ms()) :
+	    ike_down(d->ike->ike, name, now_ms());
+}
+
+bool
+hg_ike_stats(struct hg_daemon *d, struct ike_stats *out)
+{
+	if (d->ike == NULL)
+		return false;
+	ike_get_stats(d->ike->ike, out);
+	return true;
+}

@@ -1,0 +1,39 @@
+/*
+ * src/daemon/config/ike.h: hexgated's side of the IKEv2 engine (src/ike):
+ * the configuration's ipsec connections turned into the engine's, the
+ * datagrams of UDP 500/4500 between the data plane and the engine, and
+ * the child SAs the engine negotiates put into the tunnels the data plane
+ * runs (config/tunnels.h).  Builds on config/tunnels.h.
+ */
+#ifndef HG_DAEMON_IKE_H
+#define HG_DAEMON_IKE_H
+
+#include "../../ike/ike.h"
+#include "../daemon.h"
+
+struct hg_ike;
+
+/*
+ * The engine's connections of cfg (placed: its tunnels in their slots),
+ * checked: proposals, identities, a secret for each.  0, or -EINVAL with
+ * err naming the place (/ipsec/connections/NAME/...).  A stage calls it
+ * with out NULL to check only.
+ */
+int hg_ike_conns(const struct hg_config *cfg, struct ike_conn_cfg **out,
+    unsigned *n, char *err, size_t err_len);
+
+/* Start, once the data plane and the event loop are there. */
+int hg_ike_start(struct hg_daemon *d, char *err, size_t err_len);
+/* After a reload was published: the connections of d->cfg. */
+void hg_ike_reload(struct hg_daemon *d);
+/* Stop: every IKE SA deleted (peers told), the engine freed. */
+void hg_ike_stop(struct hg_daemon *d);
+
+/* hexctl ipsec status: the IKE SAs as JSON text (malloc'd), NULL. */
+char *hg_ike_status(struct hg_daemon *d);
+/* hexctl ipsec up|down NAME: 0, -ENOENT. */
+int hg_ike_updown(struct hg_daemon *d, const char *name, bool up);
+/* Counters for /metrics; false when IKE does not run. */
+bool hg_ike_stats(struct hg_daemon *d, struct ike_stats *out);
+
+#endif /* HG_DAEMON_IKE_H */
