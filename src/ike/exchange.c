@@ -1095,6 +1095,244 @@ rx_rekey_resp(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	    sa->next_req_id, IKE_REQ_DELETE_CHILD, now_ms);
 }
 
+/* ---- rekeying the IKE SA (§1.3.2, §2.18) ------------------------------ */
+
+/*
+ * The IKE SA that replaces old: new SPIs and keys (derived from old's
+ * SK_d), the same peer, ports and identity, and old's child, which
+ * moves over whole (its ESP SAs stay as they are in the data plane).
+ * we_init: we began the rekey, and are the new SA's initiator.
+ */
+static struct ike_sa *
+ike_sa_successor(struct ike *ike, struct ike_sa *old, bool we_init,
+    uint64_t spi_i, uint64_t spi_r, const struct ike_chosen *alg,
+    const struct ike_keys *keys, uint64_t now_ms)
+{
+	struct ike_sa *sa;
+
+	if ((sa = ike_sa_new(ike, old->conn, true, &old->local, &old->remote,
+	    now_ms)) == NULL)
+		return NULL;
+	sa->initiator = we_init;
+	sa->state = IKE_S_ESTABLISHED;
+	sa->spi_i = spi_i;
+	sa->spi_r = spi_r;
+	sa->alg = *alg;
+	sa->keys = *keys;
+	sa->keyed = true;
+	sa->natt = old->natt;
+	sa->nat_local = old->nat_local;
+	sa->nat_remote = old->nat_remote;
+	sa->peer_id = old->peer_id;
+	sa->established_ms = now_ms;
+	sa->ike_rekey_due_ms = ike->conns[old->conn].cfg.rekey_time_s ?
+	    now_ms + ike->conns[old->conn].cfg.rekey_time_s * 1000ull : 0;
+	/* The child, as it stands (a rekey of it under way stays with
+	 * the old SA's exchange: none is, both sides see to that). */
+	sa->child_up = old->child_up;
+	sa->child_alg = old->child_alg;
+	sa->child_spi_in = old->child_spi_in;
+	sa->child_spi_out = old->child_spi_out;
+	sa->child = old->child;
+	sa->child_rekey_due_ms = old->child_rekey_due_ms;
+	sa->child_expires_ms = old->child_expires_ms;
+	old->child_up = false;
+	old->rekeyed = true;
+	old->ike_rekey_due_ms = 0;
+	return sa;
+}
+
+int
+ike_rekey_ike(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
+{
+	const struct ike_conn_cfg *c = &ike->conns[sa->conn].cfg;
+	struct ike_w_proposal wp[IKE_PROPS_MAX];
+	struct ike_w_transform tf[IKE_PROPS_MAX * 5 * IKE_PROP_ALGS_MAX];
+	uint8_t spi[8], ke[IKE_DH_PUB_MAX];
+	struct ike_writer w;
+	size_t ke_len;
+	unsigned np;
+
+	/* The group the SA has: the peer took it once already. */
+	ike_dh_free(sa->ike_rk_dh);
+	sa->ike_rk_dh = NULL;
+	if ((sa->ike_rk_spi = rand64()) == 0 ||
+	    ike_random(sa->ike_rk_ni, sizeof(sa->ike_rk_ni)) != 0 ||
+	    ike_dh_new(&sa->ike_rk_dh, sa->alg.dh) != 0 ||
+	    ike_dh_public(sa->ike_rk_dh, ke, sizeof(ke), &ke_len) != 0)
+		return -EIO;
+	for (int i = 0; i < 8; i++)
+		spi[i] = (uint8_t)(sa->ike_rk_spi >> (56 - 8 * i));
+	inner_begin(ike, &w);
+	np = ike_props_to_w(&c->proposals, spi, 8, wp, tf);
+	(void)ike_w_sa(&w, wp, np);
+	(void)ike_w_nonce(&w, sa->ike_rk_ni, sizeof(sa->ike_rk_ni));
+	(void)ike_w_ke(&w, sa->alg.dh, ke, ke_len);
+	ike_logf(ike, false, "[IKE] rekeying IKE_SA %s[%u]", c->name,
+	    sa->serial);
+	return inner_send(ike, sa, &w, IKE_CREATE_CHILD_SA, false,
+	    sa->next_req_id, IKE_REQ_REKEY_IKE, now_ms);
+}
+
+static uint64_t
+spi64_of(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void
+rekeyed_log(struct ike *ike, const struct ike_sa *old, const struct ike_sa *sa)
+{
+	ike_logf(ike, false, "[IKE] IKE_SA %s[%u] rekeyed: IKE_SA %s[%u] "
+	    "with SPIs %016llx_i %016llx_r takes its place and its child",
+	    ike_sa_conn_name(ike, old), old->serial,
+	    ike_sa_conn_name(ike, sa), sa->serial,
+	    (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r);
+}
+
+/* Our IKE SA rekey was answered: the new SA takes over, the old is
+ * deleted. */
+static void
+rx_rekey_ike_resp(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
+{
+	const struct ike_conn_cfg *c = &ike->conns[sa->conn].cfg;
+	const struct ike_msg *m = &ike->inner;
+	const struct ike_payload *sap, *np, *kep;
+	uint8_t g_ir[IKE_DH_SECRET_MAX];
+	struct ike_suite suite;
+	struct ike_keys keys;
+	struct ike_chosen ch;
+	struct ike_sa *nsa;
+	size_t g_len;
+	uint16_t err;
+
+	if ((err = notify_error(m)) != 0) {
+		ike_logf(ike, err == IKE_N_TEMPORARY_FAILURE ? false : true,
+		    "[IKE] rekeying IKE_SA %s[%u]: the peer said %s; trying "
+		    "again later", c->name, sa->serial, notify_name(err));
+		return;
+	}
+	sap = ike_msg_find(m, IKE_PL_SA, 0);
+	np = ike_msg_find(m, IKE_PL_NONCE, 0);
+	kep = ike_msg_find(m, IKE_PL_KE, 0);
+	if (sap == NULL || np == NULL || kep == NULL || sa->ike_rk_dh == NULL ||
+	    ike_prop_accept(&c->proposals, m, sap, &ch) != 0 ||
+	    ch.spi_size != 8 || ch.dh != ike_dh_group(sa->ike_rk_dh) ||
+	    ike_dh_shared(sa->ike_rk_dh, kep->data, kep->data_len, g_ir,
+	    sizeof(g_ir), &g_len) != 0) {
+		ike_logf(ike, true, "[IKE] rekeying IKE_SA %s[%u]: invalid "
+		    "answer; the old SA stays", c->name, sa->serial);
+		return;
+	}
+	suite_of(&ch, &suite);
+	if (ike_keys_derive_rekey(&sa->keys, &suite, sa->ike_rk_ni,
+	    sizeof(sa->ike_rk_ni), np->data, np->data_len, g_ir, g_len,
+	    sa->ike_rk_spi, spi64_of(ch.spi), &keys) != 0 ||
+	    (nsa = ike_sa_successor(ike, sa, true, sa->ike_rk_spi,
+	    spi64_of(ch.spi), &ch, &keys, now_ms)) == NULL) {
+		explicit_bzero(g_ir, sizeof(g_ir));
+		ike_keys_wipe(&keys);
+		return;
+	}
+	explicit_bzero(g_ir, sizeof(g_ir));
+	ike_keys_wipe(&keys);
+	ike_dh_free(sa->ike_rk_dh);
+	sa->ike_rk_dh = NULL;
+	rekeyed_log(ike, sa, nsa);
+	/* The old SA goes; its delete says so to the peer. */
+	ike_send_delete(ike, sa, now_ms);
+}
+
+/* The peer rekeys the IKE SA: we answer on the old one, and the new
+ * takes over; the old waits for the peer's delete. */
+static void
+rx_rekey_ike_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
+{
+	const struct ike_conn_cfg *c = &ike->conns[sa->conn].cfg;
+	const struct ike_msg *m = &ike->inner;
+	const struct ike_payload *sap, *np, *kep;
+	struct ike_w_proposal wp;
+	struct ike_w_transform tf[5];
+	uint8_t g_ir[IKE_DH_SECRET_MAX], nr[IKE_NONCE_LEN], spi[8];
+	uint8_t ke[IKE_DH_PUB_MAX];
+	struct ike_dh *dh = NULL;
+	struct ike_suite suite;
+	struct ike_keys keys;
+	struct ike_chosen ch;
+	struct ike_writer w;
+	struct ike_sa *nsa;
+	char refused[512];
+	size_t g_len = 0, ke_len = 0;
+	uint64_t spi_r;
+	uint16_t err = 0;
+
+	sap = ike_msg_find(m, IKE_PL_SA, 0);
+	np = ike_msg_find(m, IKE_PL_NONCE, 0);
+	kep = ike_msg_find(m, IKE_PL_KE, 0);
+	inner_begin(ike, &w);
+	memset(&keys, 0, sizeof(keys));
+	if (sa->req_kind != IKE_REQ_NONE || sa->old_spi_in != 0 ||
+	    sa->rekeyed)
+		err = IKE_N_TEMPORARY_FAILURE;	/* ours is under way */
+	else if (np == NULL || kep == NULL)
+		err = IKE_N_INVALID_SYNTAX;
+	else if (ike_prop_select(&c->proposals, m, sap, &ch, refused,
+	    sizeof(refused)) != 0 || ch.spi_size != 8) {
+		ike->st.no_proposal++;
+		ike_logf(ike, true, "[CFG] %s: received proposals for the IKE "
+		    "rekey unacceptable: %s", c->name, refused);
+		err = IKE_N_NO_PROPOSAL_CHOSEN;
+	} else if (kep->u.ke.group != ch.dh) {
+		uint8_t g[2] = { ch.dh >> 8, ch.dh & 0xff };
+
+		(void)ike_w_notify(&w, 0, NULL, 0, IKE_N_INVALID_KE_PAYLOAD, g,
+		    sizeof(g));
+		(void)inner_send(ike, sa, &w, IKE_CREATE_CHILD_SA, true,
+		    m->hdr.msg_id, IKE_REQ_NONE, now_ms);
+		return;
+	} else {
+		suite_of(&ch, &suite);
+		if ((spi_r = rand64()) == 0 || ike_random(nr, sizeof(nr)) != 0 ||
+		    ike_dh_new(&dh, ch.dh) != 0 ||
+		    ike_dh_public(dh, ke, sizeof(ke), &ke_len) != 0 ||
+		    ike_dh_shared(dh, kep->data, kep->data_len, g_ir,
+		    sizeof(g_ir), &g_len) != 0 ||
+		    ike_keys_derive_rekey(&sa->keys, &suite, np->data,
+		    np->data_len, nr, sizeof(nr), g_ir, g_len,
+		    spi64_of(ch.spi), spi_r, &keys) != 0)
+			err = IKE_N_INVALID_SYNTAX;
+	}
+	ike_dh_free(dh);
+	explicit_bzero(g_ir, sizeof(g_ir));
+	if (err != 0) {
+		ike_keys_wipe(&keys);
+		(void)ike_w_notify(&w, 0, NULL, 0, err, NULL, 0);
+		(void)inner_send(ike, sa, &w, IKE_CREATE_CHILD_SA, true,
+		    m->hdr.msg_id, IKE_REQ_NONE, now_ms);
+		return;
+	}
+	for (int i = 0; i < 8; i++)
+		spi[i] = (uint8_t)(spi_r >> (56 - 8 * i));
+	ike_chosen_to_w(&ch, spi, 8, &wp, tf);
+	(void)ike_w_sa(&w, &wp, 1);
+	(void)ike_w_nonce(&w, nr, sizeof(nr));
+	(void)ike_w_ke(&w, ch.dh, ke, ke_len);
+	if (inner_send(ike, sa, &w, IKE_CREATE_CHILD_SA, true, m->hdr.msg_id,
+	    IKE_REQ_NONE, now_ms) != 0 ||
+	    (nsa = ike_sa_successor(ike, sa, false, spi64_of(ch.spi), spi_r,
+	    &ch, &keys, now_ms)) == NULL) {
+		ike_keys_wipe(&keys);
+		return;
+	}
+	ike_keys_wipe(&keys);
+	rekeyed_log(ike, sa, nsa);
+	sa->state = IKE_S_DELETING;	/* until the peer deletes it */
+}
+
 /* The peer's CREATE_CHILD_SA: a rekey of our child, else refused. */
 static void
 rx_create_child_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
@@ -1126,18 +1364,16 @@ rx_create_child_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	inner_begin(ike, &w);
 	if (sap != NULL && sap->u.sa.count > 0 &&
 	    m->proposals[sap->u.sa.first].protocol == IKE_PROTO_IKE) {
-		/* Rekeying the IKE SA: the next step of issue 15. */
-		ike_logf(ike, true, "[IKE] IKE_SA %s[%u]: the peer rekeys the "
-		    "IKE SA, which hexgate does not do yet "
-		    "(NO_ADDITIONAL_SAS)", c->name, sa->serial);
-		err = IKE_N_NO_ADDITIONAL_SAS;
+		rx_rekey_ike_req(ike, sa, now_ms);
+		return;
 	} else if (rk == NULL && sa->child_up) {
 		err = IKE_N_NO_ADDITIONAL_SAS;	/* one child a connection */
 	} else if (rk != NULL && (!sa->child_up || rk->u.notify.spi_size != 4 ||
 	    spi_of(rk->u.notify.spi) != sa->child_spi_out)) {
 		err = IKE_N_CHILD_SA_NOT_FOUND;
 	} else if (sa->req_kind == IKE_REQ_REKEY_CHILD ||
-	    sa->old_spi_in != 0) {
+	    sa->req_kind == IKE_REQ_REKEY_IKE || sa->old_spi_in != 0 ||
+	    sa->rekeyed) {
 		err = IKE_N_TEMPORARY_FAILURE;	/* ours is under way */
 	} else if (np == NULL || tsi == NULL || tsr == NULL) {
 		err = IKE_N_INVALID_SYNTAX;
@@ -1268,6 +1504,8 @@ established(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	/* A connection that is up is kept up: a later loss restarts it
 	 * only through dpd_action or the peer. */
 	ike->conns[sa->conn].retry_at_ms = now_ms + IKE_RETRY_MS;
+	sa->ike_rekey_due_ms = ike->conns[sa->conn].cfg.rekey_time_s ?
+	    now_ms + ike->conns[sa->conn].cfg.rekey_time_s * 1000ull : 0;
 }
 
 static void
@@ -1578,7 +1816,9 @@ rx_info_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	}
 	(void)inner_send(ike, sa, &w, IKE_INFORMATIONAL, true, m->hdr.msg_id,
 	    IKE_REQ_NONE, now_ms);
-	if (delete_ike) {
+	if (delete_ike && sa->rekeyed) {
+		ike_sa_kill(ike, sa, "deleted after its rekey");
+	} else if (delete_ike) {
 		if (sa->conn >= 0)
 			ike->conns[sa->conn].wanted = false;
 		ike_sa_kill(ike, sa, "deleted by the peer");
@@ -1608,6 +1848,11 @@ ike_rx_protected(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 			if (h->exchange == IKE_CREATE_CHILD_SA &&
 			    sa->state == IKE_S_ESTABLISHED && sa->child_up)
 				rx_rekey_resp(ike, sa, now_ms);
+			break;
+		case IKE_REQ_REKEY_IKE:
+			if (h->exchange == IKE_CREATE_CHILD_SA &&
+			    sa->state == IKE_S_ESTABLISHED)
+				rx_rekey_ike_resp(ike, sa, now_ms);
 			break;
 		case IKE_REQ_DELETE_CHILD:
 			if (sa->old_spi_in != 0)

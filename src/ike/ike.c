@@ -86,6 +86,7 @@ sa_free(struct ike *ike, struct ike_sa *sa)
 		}
 	ike_dh_free(sa->dh);
 	ike_dh_free(sa->rk_dh);
+	ike_dh_free(sa->ike_rk_dh);
 	ike_keys_wipe(&sa->keys);
 	free(sa->init_i);
 	free(sa->init_r);
@@ -446,6 +447,13 @@ ike_tick(struct ike *ike, uint64_t now_ms)
 		if (c->cfg.dpd_delay_s != 0 && sa->req_kind == IKE_REQ_NONE &&
 		    now_ms - sa->last_rx_ms >= c->cfg.dpd_delay_s * 1000ull)
 			ike_send_dpd(ike, sa, now_ms);
+		if (sa->ike_rekey_due_ms != 0 && now_ms >= sa->ike_rekey_due_ms &&
+		    sa->req_kind == IKE_REQ_NONE && sa->old_spi_in == 0 &&
+		    !sa->rekeyed) {
+			sa->ike_rekey_due_ms = now_ms + IKE_RETRY_MS;
+			(void)ike_rekey_ike(ike, sa, now_ms);
+			continue;
+		}
 		if (sa->child_up && sa->child_rekey_due_ms != 0 &&
 		    now_ms >= sa->child_rekey_due_ms &&
 		    sa->req_kind == IKE_REQ_NONE && sa->old_spi_in == 0) {

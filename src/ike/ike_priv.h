@@ -35,6 +35,7 @@ enum ike_req_kind {
 	IKE_REQ_DPD,
 	IKE_REQ_DELETE,
 	IKE_REQ_REKEY_CHILD,		/* CREATE_CHILD_SA with REKEY_SA */
+	IKE_REQ_REKEY_IKE,		/* CREATE_CHILD_SA of an IKE SA */
 	IKE_REQ_DELETE_CHILD,		/* the rekeyed child's old pair */
 };
 
@@ -97,6 +98,15 @@ struct ike_sa {
 	bool out_held;			/* responder: the new outbound SA
 					   waits for the peer's delete */
 
+	/* A rekey of the IKE SA itself (§1.3.2, §2.18): our new SPI,
+	 * nonce and DH until the answer; rekeyed: a new IKE SA has taken
+	 * the child, this one only waits for its delete. */
+	uint64_t ike_rk_spi;
+	uint8_t ike_rk_ni[IKE_NONCE_LEN];
+	struct ike_dh *ike_rk_dh;
+	bool rekeyed;
+	uint64_t ike_rekey_due_ms;
+
 	uint64_t created_ms, established_ms, last_rx_ms;
 	uint64_t child_rekey_due_ms, child_expires_ms;
 };
@@ -151,6 +161,8 @@ void ike_send_delete(struct ike *ike, struct ike_sa *sa, uint64_t now_ms);
 void ike_send_dpd(struct ike *ike, struct ike_sa *sa, uint64_t now_ms);
 /* Starts the rekey of sa's child (CREATE_CHILD_SA); 0 or -errno. */
 int ike_rekey_child(struct ike *ike, struct ike_sa *sa, uint64_t now_ms);
+/* Starts the rekey of the IKE SA sa itself; 0 or -errno. */
+int ike_rekey_ike(struct ike *ike, struct ike_sa *sa, uint64_t now_ms);
 void ike_child_down(struct ike *ike, struct ike_sa *sa);
 
 #endif /* IKE_PRIV_H */

@@ -19,7 +19,9 @@
 # pre-shared key is refused, logged with the peer and the reason, and
 # counted in /metrics; the child SA rekeyed (CREATE_CHILD_SA) by
 # hexgated and by strongSwan, make-before-break, under a 100-per-second
-# ping that loses nothing; a stop deletes the IKE SA at the peer.
+# ping that loses nothing; the IKE SA rekeyed by either, its child
+# carried over, the same ping losing nothing; a stop deletes the IKE SA
+# at the peer.
 #
 # Usage: netns_ike.sh BUILD_DIR   (root; exits 77 when it cannot run)
 set -u
@@ -56,7 +58,7 @@ topology() {
 	ip -n "$s" addr add 10.2.0.1/32 dev lo
 }
 
-# config START_ACTION SECRET [CHILD_REKEY_TIME]
+# config START_ACTION SECRET [CHILD_REKEY_TIME [IKE_REKEY_TIME]]
 config() {
 	cat >"$conf" <<EOF
 {
@@ -74,6 +76,7 @@ config() {
         "local_addrs": [ "192.0.2.1" ],
         "remote_addrs": [ "192.0.2.2" ],
         "proposals": [ "aes256gcm16-prfsha256-x25519" ],
+        "rekey_time": "${4:-4h}",
         "local": { "auth": "psk", "id": "192.0.2.1" },
         "remote": { "auth": "psk", "id": "192.0.2.2" },
         "children": {
@@ -252,6 +255,51 @@ rekey_theirs_ok() {
 	rekeyed_under_ping strongSwan 2
 }
 
+# ike_rekeyed_under_ping WHO: the IKE SA rekeyed twice or more (by WHO)
+# while 600 pings at 100 a second lose none; strongSwan's IKE SPIs
+# change and its child stays.
+ike_spis() {
+	sw "$s" --list-sas | sed -n 's/.*ESTABLISHED, IKEv2, \([0-9a-f_ir*]*\) \([0-9a-f_ir*]*\).*/\1 \2/p'
+}
+
+ike_rekeyed_under_ping() {
+	local before after out n0 n
+	before=$(ike_spis)
+	n0=$(grep -c "rekeyed: IKE_SA" "$tmp/hexgated.log")
+	if [ "$1" = strongSwan ]; then
+		(sleep 1.5; sw "$s" --rekey --ike net; sleep 2.5
+		    sw "$s" --rekey --ike net) >"$tmp/rekey-ike.out" 2>&1 &
+		bg_pids+=("$!")
+	fi
+	out=$(nsx "$h1" ping -n -q -c 600 -i 0.01 -W 1 10.2.0.1 2>&1)
+	echo "$out"
+	after=$(ike_spis)
+	n=$(( $(grep -c "rekeyed: IKE_SA" "$tmp/hexgated.log") - n0 ))
+	echo "IKE SPIs before: $before; after: $after; rekeys: $n"
+	grep "rekeyed: IKE_SA" "$tmp/hexgated.log" | tail -n 2
+	grep -q " 0% packet loss" <<<"$out" || { echo "pings lost"; return 1; }
+	[ "$n" -ge 2 ] || { echo "fewer than 2 IKE rekeys"; return 1; }
+	[ -n "$after" ] && [ "$before" != "$after" ] ||
+	    { echo "strongSwan's IKE SPIs did not change"; return 1; }
+	sw "$s" --list-sas | grep -q INSTALLED || { echo "no child"; return 1; }
+	echo "NOTE: $n IKE rekeys, 600/600 pings"
+}
+
+rekey_ike_ours_ok() {
+	config start "$PSK" 1h 2s
+	hx reload || return 1
+	up_both >/dev/null || return 1
+	ike_rekeyed_under_ping hexgated
+}
+
+rekey_ike_theirs_ok() {
+	config none "$PSK"
+	hx reload || return 1
+	sw "$s" --initiate --child net --timeout 10 >/dev/null || return 1
+	up_both >/dev/null || return 1
+	ike_rekeyed_under_ping strongSwan
+}
+
 stop_deletes_ok() {
 	up_both >/dev/null || return 1
 	stop_ok || return 1
@@ -283,6 +331,8 @@ check "ipsec up after a down: initiates again" updown_ok
 check "a wrong PSK is refused, logged with peer and reason, counted" wrong_psk_ok
 check "hexgated rekeys the child under a 100/s ping: none lost" rekey_ours_ok
 check "strongSwan rekeys the child under a 100/s ping: none lost" rekey_theirs_ok
+check "hexgated rekeys the IKE SA: child kept, no ping lost" rekey_ike_ours_ok
+check "strongSwan rekeys the IKE SA: child kept, no ping lost" rekey_ike_theirs_ok
 check "a stop deletes the IKE SA at the peer" stop_deletes_ok
 sw_stop "$s"
 finish

@@ -690,6 +690,70 @@ test_rekey_child_pfs(void **state)
 	assert_true(logged(&net.s[SIDE_A], "with PFS"));
 }
 
+/* The IKE SA rekeyed by A (rekey_time): a new IKE SA at both ends
+ * with the child carried over untouched (no install, no uninstall),
+ * the old IKE SA deleted at both, and the new one working: DPD, a
+ * delete. */
+static void
+test_rekey_ike(void **state)
+{
+	struct installed *a = &net.s[SIDE_A].child;
+	struct installed *b = &net.s[SIDE_B].child;
+	struct ike_conn_cfg ca;
+	struct ike_stats st;
+	char json[8192];
+	uint32_t in = 0;
+
+	(void)state;
+	start("the-shared-key", "aes256gcm16-prfsha256-x25519",
+	    "aes256gcm16-prfsha256-x25519");
+	conn(&ca, SIDE_A, "the-shared-key", "aes256gcm16-prfsha256-x25519",
+	    "aes256gcm16");
+	ca.rekey_time_s = 10;
+	ca.dpd_delay_s = 3;
+	assert_int_equal(ike_set_conns(net.s[SIDE_A].ike, &ca, 1, net.now), 0);
+	check_mbb = true;
+	run();
+	assert_crossed();
+	in = a->in_spi;
+	advance(11000);
+	assert_true(logged(&net.s[SIDE_A], "rekeyed: IKE_SA to-b[3]"));
+	assert_true(logged(&net.s[SIDE_B], "deleted after its rekey"));
+	/* The child did not move in the data plane. */
+	assert_int_equal(a->n_install, 1);
+	assert_int_equal(a->n_uninstall, 0);
+	assert_int_equal(b->n_uninstall, 0);
+	assert_int_equal(a->in_spi, in);
+	assert_crossed();
+	/* One IKE SA a side, the new one, carrying the child. */
+	assert_true(ike_format_json(net.s[SIDE_B].ike, net.now, json,
+	    sizeof(json)) < (int)sizeof(json));
+	{
+		int n = 0;
+
+		/* (B also has a half-open SA from A's first IKE_SA_INIT,
+		 * which the connection change above left unanswered.) */
+		for (const char *p = json; (p = strstr(p,
+		    "\"state\":\"ESTABLISHED\"")) != NULL; p++)
+			n++;
+		if (n != 1 || strstr(json, "DELETING") != NULL)
+			fail_msg("%d IKE SAs established: %s", n, json);
+	}
+	assert_non_null(strstr(json, "\"INSTALLED\""));
+	/* The new SA talks: DPD every 3 s answered, and a rekey again. */
+	advance(12000);
+	ike_get_stats(net.s[SIDE_A].ike, &st);
+	assert_int_equal(st.dpd_dead, 0);
+	assert_int_equal(st.failed, 0);
+	assert_true(logged(&net.s[SIDE_A], "rekeyed: IKE_SA to-b[4]"));
+	assert_int_equal(a->n_uninstall, 0);
+	/* And a delete on it takes the child down at both ends. */
+	assert_int_equal(ike_down(net.s[SIDE_A].ike, "to-b", net.now), 0);
+	run();
+	assert_false(a->up);
+	assert_false(b->up);
+}
+
 int
 main(void)
 {
@@ -713,6 +777,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rekey_child, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_child_pfs, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_rekey_ike, setup,
 		    teardown),
 	};
 
