@@ -12,6 +12,7 @@
  * exact-size heap buffer so ASan sees any read past it.
  */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,11 +34,21 @@ on_send(void *ctx, const struct ike_addr *l, const struct ike_addr *r,
 }
 
 static int
-on_install(void *ctx, const struct ike_child_sa *sa)
+on_install(void *ctx, const struct ike_child_sa *sa, int how)
 {
 	(void)ctx;
 	(void)sa;
+	(void)how;
 	return 0;
+}
+
+static void
+on_child_sa(void *ctx, uint16_t if_idx, const char *conn, uint32_t spi)
+{
+	(void)ctx;
+	(void)if_idx;
+	(void)conn;
+	(void)spi;
 }
 
 static void
@@ -62,7 +73,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ike_env env = {
 		.send = on_send, .install = on_install,
-		.uninstall = on_uninstall, .log = on_log,
+		.uninstall = on_uninstall, .switch_out = on_child_sa,
+		.retire_in = on_child_sa, .log = on_log,
 	};
 	static struct ike_conn_cfg c;
 	struct ike_addr local, remote;

@@ -350,7 +350,7 @@ struct bad_case {
 static long
 sa_one(uint8_t *buf, unsigned nprops, unsigned ntf)
 {
-	static struct ike_w_transform tf[40];
+	static struct ike_w_transform tf[IKE_MAX_TRANSFORMS + 1];
 	static struct ike_w_proposal props[20];
 	struct ike_writer w;
 	unsigned i;
