@@ -534,6 +534,73 @@ conn_for(const struct ike *ike, const struct ike_addr *local,
 	return -1;
 }
 
+/* The COOKIE for an IKE_SA_INIT (§2.6): the secret's version, then
+ * HMAC-SHA-256(secret, Ni | IPi | port | SPIi), cut to 16 bytes. */
+static int
+cookie_make(struct ike *ike, uint8_t ver, const struct ike_payload *np,
+    const struct ike_addr *remote, uint64_t spi_i, uint8_t out[IKE_COOKIE_LEN])
+{
+	uint8_t mac[IKE_PRF_MAX], port[2] = { remote->port >> 8,
+	    remote->port & 0xff }, spi[8];
+	struct ike_buf in[4] = {
+		{ np->data, np->data_len },
+		{ remote->addr, alen(remote->family) },
+		{ port, 2 }, { spi, 8 },
+	};
+
+	for (int i = 0; i < 8; i++)
+		spi[i] = (uint8_t)(spi_i >> (56 - 8 * i));
+	if (ike_prf(IKE_PRF_HMAC_SHA2_256, ike->cookie_secret[ver & 1],
+	    sizeof(ike->cookie_secret[0]), in, 4, mac) != 0)
+		return -EIO;
+	out[0] = ver;
+	memcpy(out + 1, mac, IKE_COOKIE_LEN - 1);
+	return 0;
+}
+
+/*
+ * Over IKE_COOKIE_THRESHOLD half-open SAs, an IKE_SA_INIT must bring
+ * the COOKIE we gave its sender, which proves it receives at its
+ * address; without it the answer is a COOKIE and nothing is kept.
+ * True when the request may go on.
+ */
+static bool
+cookie_ok(struct ike *ike, const struct ike_msg *m,
+    const struct ike_payload *np, const struct ike_addr *local,
+    const struct ike_addr *remote, uint64_t now_ms)
+{
+	const struct ike_payload *cp;
+	uint8_t want[IKE_COOKIE_LEN];
+
+	if (ike->n_half_open < IKE_COOKIE_THRESHOLD)
+		return true;
+	if (!ike->cookie_keyed || now_ms - ike->cookie_rotated_ms >=
+	    IKE_COOKIE_ROTATE_MS) {
+		uint8_t next = ike->cookie_keyed ? ike->cookie_ver + 1 : 0;
+
+		if (ike_random(ike->cookie_secret[next & 1],
+		    sizeof(ike->cookie_secret[0])) != 0)
+			return false;
+		ike->cookie_ver = next;
+		ike->cookie_keyed = true;
+		ike->cookie_rotated_ms = now_ms;
+	}
+	cp = notify_find(m, IKE_N_COOKIE);
+	if (cp != NULL && cp->data_len == IKE_COOKIE_LEN &&
+	    (cp->data[0] == ike->cookie_ver ||
+	    cp->data[0] == (uint8_t)(ike->cookie_ver - 1)) &&
+	    cookie_make(ike, cp->data[0], np, remote, m->hdr.ispi, want) == 0 &&
+	    CRYPTO_memcmp(want, cp->data, IKE_COOKIE_LEN) == 0)
+		return true;
+	if (cookie_make(ike, ike->cookie_ver, np, remote, m->hdr.ispi,
+	    want) == 0) {
+		ike->st.cookies_sent++;
+		init_error(ike, local, remote, &m->hdr, IKE_N_COOKIE, want,
+		    sizeof(want));
+	}
+	return false;
+}
+
 static unsigned
 half_open_of(const struct ike *ike, const struct ike_addr *remote)
 {
@@ -571,18 +638,24 @@ ike_rx_init_req(struct ike *ike, const struct ike_addr *local,
 	addr_str(remote, a, sizeof(a));
 	if ((conn = conn_for(ike, local, remote, 0)) < 0) {
 		ike->st.rx_invalid++;
-		ike_logf(ike, false, "[IKE] IKE_SA_INIT from %s[%u]: no "
-		    "connection for this peer", a, remote->port);
-		return;
-	}
-	if (ike->n_half_open >= IKE_HALF_OPEN_MAX ||
-	    half_open_of(ike, remote) >= IKE_HALF_OPEN_PER_PEER) {
-		ike->st.half_open_refused++;
+		/* Once a second at most: anyone can send these. */
+		if (now_ms - ike->noconn_logged_ms >= 1000) {
+			ike->noconn_logged_ms = now_ms;
+			ike_logf(ike, false, "[IKE] IKE_SA_INIT from %s[%u]: "
+			    "no connection for this peer", a, remote->port);
+		}
 		return;
 	}
 	sap = ike_msg_find(m, IKE_PL_SA, 0);
 	kep = ike_msg_find(m, IKE_PL_KE, 0);
 	np = ike_msg_find(m, IKE_PL_NONCE, 0);
+	if (np != NULL && !cookie_ok(ike, m, np, local, remote, now_ms))
+		return;
+	if (ike->n_half_open >= IKE_HALF_OPEN_MAX ||
+	    half_open_of(ike, remote) >= IKE_HALF_OPEN_PER_PEER) {
+		ike->st.half_open_refused++;
+		return;
+	}
 	if (sap == NULL || kep == NULL || np == NULL) {
 		ike->st.rx_invalid++;
 		init_error(ike, local, remote, &m->hdr, IKE_N_INVALID_SYNTAX,

@@ -141,7 +141,7 @@ ike_destroy(struct ike *ike, uint64_t now_ms)
 		explicit_bzero(ike->conns[i].cfg.psk,
 		    sizeof(ike->conns[i].cfg.psk));
 	free(ike->conns);
-	explicit_bzero(ike, sizeof(*ike));
+	explicit_bzero(ike, sizeof(*ike));	/* the cookie secrets too */
 	free(ike);
 }
 
@@ -598,6 +598,7 @@ void
 ike_get_stats(const struct ike *ike, struct ike_stats *out)
 {
 	*out = ike->st;
+	out->half_open = ike->n_half_open;
 }
 
 /* ---- status ----------------------------------------------------------- */

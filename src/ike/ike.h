@@ -149,6 +149,9 @@ struct ike_stats {
 						   either side */
 	uint64_t no_proposal;			/* NO_PROPOSAL_CHOSEN */
 	uint64_t half_open_refused;		/* over the half-open bound */
+	uint64_t cookies_sent;			/* IKE_SA_INIT answered with a
+						   COOKIE (§2.6) */
+	uint64_t half_open;			/* now, not ever */
 	uint64_t dpd_dead;			/* peers DPD gave up on */
 	uint64_t child_installed, child_deleted;
 	uint64_t child_rekeyed;			/* either side began it */

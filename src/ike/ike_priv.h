@@ -12,6 +12,11 @@
 #define IKE_HALF_OPEN_MAX	256	/* responder SAs not yet authenticated */
 #define IKE_HALF_OPEN_PER_PEER	8
 #define IKE_HALF_OPEN_MS	30000	/* an IKE_AUTH must come by then */
+#define IKE_COOKIE_THRESHOLD	30	/* half-open SAs: then COOKIEs
+					   (§2.6; strongSwan's default) */
+#define IKE_COOKIE_LEN		17	/* secret's version, 16 of HMAC */
+#define IKE_COOKIE_ROTATE_MS	120000	/* a new secret; the last one
+					   still takes what it made */
 #define IKE_RETRANSMIT_MS	1000	/* the first wait for an answer */
 #define IKE_RETRANSMIT_TRIES	5	/* then 2, 4, 8, 16 s: 31 s in all */
 #define IKE_RETRY_MS		5000	/* start_action start: the next try */
@@ -119,6 +124,13 @@ struct ike {
 	unsigned n_half_open;
 	unsigned serial;
 	struct ike_stats st;
+	/* COOKIEs (§2.6): two secrets, the current by cookie_ver's low bit;
+	 * made at first use, rotated every IKE_COOKIE_ROTATE_MS. */
+	uint8_t cookie_secret[2][32];
+	uint8_t cookie_ver;
+	bool cookie_keyed;
+	uint64_t cookie_rotated_ms;
+	uint64_t noconn_logged_ms;	/* "no connection": once a second */
 	/* Scratch: one message in, one out, one plain payload chain. */
 	struct ike_msg m, inner;
 	uint8_t out[IKE_MSG_MAX], plain[IKE_MSG_MAX];

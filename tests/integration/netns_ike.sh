@@ -20,8 +20,11 @@
 # counted in /metrics; the child SA rekeyed (CREATE_CHILD_SA) by
 # hexgated and by strongSwan, make-before-break, under a 100-per-second
 # ping that loses nothing; the IKE SA rekeyed by either, its child
-# carried over, the same ping losing nothing; a stop deletes the IKE SA
-# at the peer.
+# carried over, the same ping losing nothing; a flood of IKE_SA_INIT
+# (strongSwan's own, new SPIs) from the peer's address and 150 others,
+# bounded in count and time, leaves the tunnel carrying every ping, the
+# half-open SAs within their bound and hexctl answering; a stop deletes
+# the IKE SA at the peer.
 #
 # Usage: netns_ike.sh BUILD_DIR   (root; exits 77 when it cannot run)
 set -u
@@ -33,6 +36,7 @@ prog=netns_ike
 need_build_dir "${1:-}"
 need_root "network namespaces, veth, AF_PACKET"
 need_tools ip ping socat sha256sum timeout swanctl base64 /usr/bin/python3
+/usr/bin/python3 -c 'import scapy' 2>/dev/null || skip "python3-scapy not found"
 command -v charon-systemd >/dev/null || [ -x /usr/lib/ipsec/charon ] ||
     skip "charon not found (scripts/install-deps installs strongSwan)"
 need_netns
@@ -300,6 +304,40 @@ rekey_ike_theirs_ok() {
 	ike_rekeyed_under_ping strongSwan
 }
 
+flood_ok() {
+	local out before after
+	before=$(hx metrics | sed -n 's/^hexgate_ike_half_open_refused_total //p')
+	nsx "$h1" ping -n -q -c 400 -i 0.01 -W 1 10.2.0.1 >"$tmp/flood-ping" 2>&1 &
+	local ping=$!
+	sleep 0.3
+	nsx "$s" timeout 60 /usr/bin/python3 - "$top/tests/fuzz/corpus/ike_msg/strongswan-sa-init" <<'PY' || return 1
+import os, sys, time
+from scapy.all import IP, UDP, Raw, send, conf
+conf.verb = 0
+init = open(sys.argv[1], "rb").read()
+pkts = []
+for i in range(1500):
+    src = "192.0.2.2" if i % 2 == 0 else "192.0.2.%d" % (100 + i % 150)
+    msg = os.urandom(8) + init[8:]
+    pkts.append(IP(src=src, dst="192.0.2.1") /
+        UDP(sport=1024 + i, dport=500) / Raw(msg))
+t = time.time()
+send(pkts, inter=0)
+print("sent %d IKE_SA_INIT in %.2f s" % (len(pkts), time.time() - t))
+PY
+	wait "$ping"
+	cat "$tmp/flood-ping"
+	grep -q " 0% packet loss" "$tmp/flood-ping" || { echo "pings lost"; return 1; }
+	out=$(hx metrics) || { echo "hexctl does not answer"; return 1; }
+	after=$(echo "$out" | sed -n 's/^hexgate_ike_half_open_refused_total //p')
+	echo "$out" | grep -E '^hexgate_ike_(half_open|cookies)'
+	echo "$out" | grep -Eq '^hexgate_ike_half_open [0-8]$' ||
+	    { echo "more half-open SAs than the bound of 8 a peer"; return 1; }
+	[ "$after" -gt "$before" ] || { echo "nothing refused"; return 1; }
+	hx --json ipsec status | grep -q ESTABLISHED || { echo "tunnel gone"; return 1; }
+	echo "NOTE: $((after - before)) refused over the half-open bound, 400/400 pings"
+}
+
 stop_deletes_ok() {
 	up_both >/dev/null || return 1
 	stop_ok || return 1
@@ -333,6 +371,7 @@ check "hexgated rekeys the child under a 100/s ping: none lost" rekey_ours_ok
 check "strongSwan rekeys the child under a 100/s ping: none lost" rekey_theirs_ok
 check "hexgated rekeys the IKE SA: child kept, no ping lost" rekey_ike_ours_ok
 check "strongSwan rekeys the IKE SA: child kept, no ping lost" rekey_ike_theirs_ok
+check "an IKE_SA_INIT flood: tunnel carries on, half-open bounded" flood_ok
 check "a stop deletes the IKE SA at the peer" stop_deletes_ok
 sw_stop "$s"
 finish

@@ -253,6 +253,8 @@ prom_ike(struct prom *p, struct hg_daemon *d)
 		  "Negotiations with no acceptable proposal.", 0 },
 		{ "hexgate_ike_half_open_refused_total", "IKE_SA_INIT "
 		  "requests refused over the half-open bounds.", 0 },
+		{ "hexgate_ike_cookies_sent_total", "IKE_SA_INIT requests "
+		  "answered with a COOKIE (more than 30 half-open SAs).", 0 },
 		{ "hexgate_ike_dpd_dead_total",
 		  "Peers dead peer detection gave up on.", 0 },
 		{ "hexgate_ike_child_installed_total",
@@ -266,13 +268,18 @@ prom_ike(struct prom *p, struct hg_daemon *d)
 		return;
 	v[0] = s.rx; v[1] = s.tx; v[2] = s.rx_invalid; v[3] = s.retransmits;
 	v[4] = s.established; v[5] = s.failed; v[6] = s.auth_failed;
-	v[7] = s.no_proposal; v[8] = s.half_open_refused; v[9] = s.dpd_dead;
-	v[10] = s.child_installed; v[11] = s.child_deleted;
+	v[7] = s.no_proposal; v[8] = s.half_open_refused;
+	v[9] = s.cookies_sent; v[10] = s.dpd_dead;
+	v[11] = s.child_installed; v[12] = s.child_deleted;
 	for (size_t i = 0; i < HG_ARRAY_SIZE(ctrs); i++) {
 		c = &ctrs[i];
 		prom_head(p, c->name, "counter", c->help);
 		prom_printf(p, "%s %llu\n", c->name, (unsigned long long)v[i]);
 	}
+	prom_head(p, "hexgate_ike_half_open", "gauge",
+	    "IKE SAs answered at IKE_SA_INIT, not yet authenticated.");
+	prom_printf(p, "hexgate_ike_half_open %llu\n",
+	    (unsigned long long)s.half_open);
 }
 
 char *

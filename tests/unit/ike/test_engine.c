@@ -754,6 +754,56 @@ test_rekey_ike(void **state)
 	assert_false(b->up);
 }
 
+/* Over 30 half-open SAs a responder answers IKE_SA_INIT with a COOKIE
+ * and keeps nothing; an initiator that sends it back gets in. */
+static void
+test_cookie(void **state)
+{
+	struct ike_conn_cfg cb;
+	struct ike_stats st;
+	struct dgram init;
+	int half_open;
+
+	(void)state;
+	start("the-shared-key", "aes256gcm16-prfsha256-x25519",
+	    "aes256gcm16-prfsha256-x25519");
+	/* B takes any peer; A's first IKE_SA_INIT is replayed to it from
+	 * 40 other addresses: 30 make half-open SAs, 10 get COOKIEs. */
+	conn(&cb, SIDE_B, "the-shared-key", "aes256gcm16-prfsha256-x25519",
+	    "aes256gcm16");
+	cb.remote.family = 0;
+	assert_int_equal(ike_set_conns(net.s[SIDE_B].ike, &cb, 1, net.now), 0);
+	assert_int_equal(net.n, 1);
+	init = net.q[0];
+	net.n = 0;
+	for (int i = 0; i < 40; i++) {
+		struct ike_addr from = init.from;
+
+		from.addr[2] = 99;
+		from.addr[3] = (uint8_t)(10 + i);
+		ike_input(net.s[SIDE_B].ike, &init.dst, &from, init.buf,
+		    init.len, net.now);
+	}
+	ike_get_stats(net.s[SIDE_B].ike, &st);
+	half_open = (int)st.half_open;
+	assert_int_equal(half_open, 30);
+	assert_int_equal(st.cookies_sent, 10);
+	/* Those answers went to the 40 addresses, not to A. */
+	net.n = 0;
+	/* A starts over (up): a COOKIE, then its IKE_SA_INIT again with
+	 * the COOKIE first, then the rest. */
+	assert_int_equal(ike_down(net.s[SIDE_A].ike, "to-b", net.now), 0);
+	assert_int_equal(ike_up(net.s[SIDE_A].ike, "to-b", net.now), 0);
+	run();
+	assert_crossed();
+	ike_get_stats(net.s[SIDE_B].ike, &st);
+	assert_int_equal(st.cookies_sent, 11);
+	/* The half-open ones time out. */
+	advance(31000);
+	ike_get_stats(net.s[SIDE_B].ike, &st);
+	assert_int_equal(st.half_open, 0);
+}
+
 int
 main(void)
 {
@@ -780,6 +830,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_ike, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_cookie, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
