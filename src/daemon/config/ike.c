@@ -72,6 +72,11 @@ psk_decode(const char *s, uint8_t *out, uint16_t *len, const char **why)
 {
 	size_t n = strlen(s);
 
+	if (strcmp(s, HG_SECRET_REDACTED) == 0) {
+		*why = "redacted (an export or GET /api/config shows stars, "
+		    "never the key): give the secret again";
+		return -EINVAL;
+	}
 	if (strncmp(s, HG_SECRET_PREFIX, HG_SECRET_PREFIX_LEN) == 0) {
 		*why = "sealed secrets (hgsec1:) are not taken here yet: give "
 		    "the key as text, 0x hex or 0s base64";

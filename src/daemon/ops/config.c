@@ -15,6 +15,7 @@
 
 #include "../../lib/log.h"
 #include "../../mgmt/api.h"
+#include "../../mgmt/secret.h"
 #include "../daemon.h"
 #include "../config/apply.h"
 #include "../config/versions.h"
@@ -48,6 +49,50 @@ op_reload(void *ctx, struct hg_op_req *r)
 	    (json_int_t)hg_config_version(d)));
 }
 
+/*
+ * What the configuration holds that is a secret (IPsec pre-shared keys:
+ * "secret" and the other names of hg_secret_json_keys) never leaves in a
+ * reply: documents get the value replaced, and a diff's lines naming
+ * such a member their value.
+ */
+static int
+redact_doc(struct hg_op_req *r, json_t *o)
+{
+	if (hg_secret_redact_json(o, NULL) < 0) {
+		json_decref(o);
+		return hg_op_error(r, 500, NULL, "out of memory");
+	}
+	return 0;
+}
+
+static void
+redact_diff(char *text)
+{
+	for (char *line = text; line != NULL && *line != '\0';) {
+		char *end = strchr(line, '\n'), *colon;
+
+		if (end != NULL)
+			*end = '\0';
+		for (size_t k = 0; hg_secret_json_keys[k] != NULL; k++) {
+			char key[48];
+			char *at;
+
+			snprintf(key, sizeof(key), "\"%s\"", hg_secret_json_keys[k]);
+			if ((at = strstr(line, key)) == NULL ||
+			    (colon = strchr(at + strlen(key), ':')) == NULL)
+				continue;
+			/* The value, to the line's end less a comma: stars. */
+			for (char *v = colon + 1; *v != '\0'; v++)
+				if (*v != ' ' && !(*v == ',' && v[1] == '\0'))
+					*v = '*';
+		}
+		if (end == NULL)
+			break;
+		*end = '\n';
+		line = end + 1;
+	}
+}
+
 int
 op_config_show(void *ctx, struct hg_op_req *r)
 {
@@ -61,6 +106,8 @@ op_config_show(void *ctx, struct hg_op_req *r)
 	    sizeof(err));
 	if (o == NULL)
 		return hg_op_error(r, 404, "version", "%s", err);
+	if (redact_doc(r, o) != 0)
+		return r->status;
 	return hg_op_reply(r, 200, o);
 }
 
@@ -213,6 +260,7 @@ op_config_diff(void *ctx, struct hg_op_req *r)
 	if (rc != 0)
 		return hg_op_error(r, 500, NULL, "the store: %s",
 		    strerror(-rc));
+	redact_diff(out);
 	return hg_op_reply_raw(r, 200, "text/plain; charset=utf-8", out,
 	    strlen(out));
 }
@@ -281,6 +329,8 @@ op_snapshot_export(void *ctx, struct hg_op_req *r)
 	o = hg_versions_doc_json(d, 0, err, sizeof(err));
 	if (o == NULL)
 		return hg_op_error(r, 404, NULL, "%s", err);
+	if (redact_doc(r, o) != 0)
+		return r->status;
 	json_object_set_new(o, "format", json_string("hexgate-snapshot/1"));
 	json_object_set_new(o, "hexgate", json_string(HEXGATE_VERSION));
 	return hg_op_reply(r, 200, o);
