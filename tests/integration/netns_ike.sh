@@ -154,6 +154,12 @@ PY
 	local spi_in spi_out
 	spi_in=$(echo "$j" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["ike_sas"][0]["child"]["spi_in"])')
 	spi_out=$(echo "$j" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["ike_sas"][0]["child"]["spi_out"])')
+	# The table hexctl prints says the same.
+	hx ipsec status | tee "$tmp/status.txt"
+	grep -Eq "^dc1 +[0-9]+ +ESTABLISHED +initiator +192.0.2.1\[4500\] +192.0.2.2\[4500\] +192.0.2.2 +AES_GCM_16_256" "$tmp/status.txt" &&
+	    grep -q "child net INSTALLED: SPIs ${spi_in}_i ${spi_out}_o" "$tmp/status.txt" &&
+	    grep -q "10.1.0.0/24 === 10.2.0.0/24" "$tmp/status.txt" ||
+	    { echo "hexctl ipsec status does not say so"; return 1; }
 	sw "$s" --list-sas >"$tmp/sas"
 	grep -Eq "^ *in  *$spi_out," "$tmp/sas" &&
 	    grep -Eq "^ *out *$spi_in," "$tmp/sas" ||
