@@ -166,6 +166,12 @@ static const struct cmd {
 	{ "ipsec import FILE", NULL,
 	  .help = "print a strongSwan swanctl.conf (- is stdin) as hexgate's "
 	  "JSON, offline" },
+	{ "ipsec connections", "ipsec.connections",
+	  .help = "the IPsec connections and secrets (secrets as stars)" },
+	{ "ipsec put FILE", "ipsec.connections.put",
+	  .help = "replace the IPsec connections from a JSON file "
+	  "({\"ipsec\": ...}, as ipsec import writes it)",
+	  .args = { { NULL, ARG_FILE_JSON, false } } },
 	{ "ipsec status", "ipsec.status",
 	  .help = "the IKE SAs: state, peer, algorithms, SPIs, selectors" },
 	{ "ipsec up NAME", "ipsec.up",

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -334,6 +335,96 @@ op_snapshot_export(void *ctx, struct hg_op_req *r)
 	json_object_set_new(o, "format", json_string("hexgate-snapshot/1"));
 	json_object_set_new(o, "hexgate", json_string(HEXGATE_VERSION));
 	return hg_op_reply(r, 200, o);
+}
+
+/* --- IPsec connections: the configuration's ipsec section alone ---- */
+
+int
+op_ipsec_conns_show(void *ctx, struct hg_op_req *r)
+{
+	struct hg_daemon *d = ctx;
+	char err[256];
+	json_t *o, *ipsec, *v;
+
+	if (d->store == NULL)
+		return no_store(r);
+	if ((o = hg_versions_doc_json(d, 0, err, sizeof(err))) == NULL)
+		return hg_op_error(r, 404, NULL, "%s", err);
+	ipsec = json_object_get(json_object_get(o, "config"), "ipsec");
+	ipsec = ipsec != NULL ? json_incref(ipsec) : json_object();
+	v = json_incref(json_object_get(o, "version"));
+	json_decref(o);
+	o = json_pack("{s:o,s:o}", "version", v, "ipsec", ipsec);
+	if (o == NULL || redact_doc(r, o) != 0)
+		return o == NULL ? hg_op_error(r, 500, NULL, "out of memory") :
+		    r->status;
+	return hg_op_reply(r, 200, o);
+}
+
+/*
+ * A secret given as the stars a reply shows keeps the running one of
+ * the same name (GET, edit, PUT works); a secret of a new name must be
+ * given.
+ */
+static void
+secrets_keep(json_t *ipsec, const json_t *running)
+{
+	const json_t *old = json_object_get(running, "secrets");
+	json_t *secrets = json_object_get(ipsec, "secrets"), *sec;
+	const char *name;
+
+	json_object_foreach(secrets, name, sec) {
+		const json_t *v = json_object_get(sec, "secret");
+		const json_t *was = json_object_get(json_object_get(old, name),
+		    "secret");
+
+		if (json_is_string(v) && strcmp(json_string_value(v),
+		    HG_SECRET_REDACTED) == 0 && json_is_string(was))
+			json_object_set(sec, "secret", (json_t *)was);
+	}
+}
+
+int
+op_ipsec_conns_put(void *ctx, struct hg_op_req *r)
+{
+	struct hg_daemon *d = ctx;
+	struct hg_store_doc doc;
+	json_t *o, *config, *ipsec;
+	const json_t *running;
+	char err[256];
+	int rc;
+
+	if (d->store == NULL)
+		return no_store(r);
+	if ((o = hg_versions_doc_json(d, 0, err, sizeof(err))) == NULL)
+		return hg_op_error(r, 404, NULL, "%s", err);
+	config = json_object_get(o, "config");
+	running = json_object_get(config, "ipsec");
+	ipsec = json_deep_copy(hg_op_json(r, "ipsec"));
+	if (ipsec == NULL) {
+		json_decref(o);
+		return hg_op_error(r, 500, NULL, "out of memory");
+	}
+	secrets_keep(ipsec, running);
+	if (json_object_size(ipsec) == 0) {
+		json_decref(ipsec);
+		json_object_del(config, "ipsec");
+	} else
+		json_object_set_new(config, "ipsec", ipsec);
+	memset(&doc, 0, sizeof(doc));
+	doc.config = json_dumps(config, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	doc.rules = (char *)json_string_value(json_object_get(o, "rules"));
+	doc.rules6 = (char *)json_string_value(json_object_get(o, "rules6"));
+	doc.sets = (char *)json_string_value(json_object_get(o, "sets"));
+	if (doc.config == NULL) {
+		json_decref(o);
+		return hg_op_error(r, 500, NULL, "out of memory");
+	}
+	rc = config_apply(d, r, &doc, "ipsec connections", 0);
+	OPENSSL_cleanse(doc.config, strlen(doc.config));
+	free(doc.config);
+	json_decref(o);
+	return rc;
 }
 
 /* --- API tokens ------------------------------------------------------- */

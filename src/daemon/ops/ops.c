@@ -184,6 +184,25 @@ const struct hg_op hg_ops[] = {
 	  .reply_schema = S_OBJECT("\"ok\"", "\"ok\":" S_BOOL
 	    ",\"message\":" S_STR) },
 
+	{ "ipsec.connections", op_ipsec_conns_show, 0,
+	  "the IPsec connections and secrets (the configuration's ipsec "
+	  "section, swanctl.conf's keys as JSON; secrets as stars)",
+	  "ipsec connections",
+	  .rest = { { HG_OPM_GET, "/api/ipsec/connections", 0, 0, NULL } },
+	  .reply_schema = S_OBJECT("\"version\",\"ipsec\"", "\"version\":"
+	    S_INT ",\"ipsec\":" S_OBJ) },
+	{ "ipsec.connections.put", op_ipsec_conns_put, HG_OP_CHANGES,
+	  "replace the IPsec connections and secrets, all or nothing, as a "
+	  "new version (a secret given as the stars a reply shows keeps the "
+	  "running one of that name); hexctl ipsec import makes the body "
+	  "from a swanctl.conf", "ipsec put",
+	  .fields = {
+	  { "ipsec", HG_OPT_OBJECT, HG_OPIN_BODY, HG_OPF_REQUIRED, 0, 0, NULL,
+	    0, "{\"connections\": {...}, \"secrets\": {...}}: swanctl.conf's "
+	    "keys as JSON" } },
+	  .rest = { { HG_OPM_PUT, "/api/ipsec/connections", 0, 0, NULL } },
+	  .reply_schema = S_VERSION },
+
 	/* --- rules ------------------------------------------------------ */
 	{ "firewall.save", op_firewall_save, 0,
 	  "the live rules with counters, as iptables-save text: JSON "

@@ -47,6 +47,8 @@ int op_ipsec_sas(void *ctx, struct hg_op_req *r);
 int op_ipsec_status(void *ctx, struct hg_op_req *r);
 int op_ipsec_up(void *ctx, struct hg_op_req *r);
 int op_ipsec_down(void *ctx, struct hg_op_req *r);
+int op_ipsec_conns_show(void *ctx, struct hg_op_req *r);
+int op_ipsec_conns_put(void *ctx, struct hg_op_req *r);
 
 /* rules.c */
 int op_firewall_save(void *ctx, struct hg_op_req *r);
