@@ -460,7 +460,7 @@ send_init(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 }
 
 int
-ike_initiate(struct ike *ike, int conn, uint64_t now_ms)
+ike_initiate(struct ike *ike, int conn, unsigned replaces, uint64_t now_ms)
 {
 	const struct ike_conn_cfg *c = &ike->conns[conn].cfg;
 	struct ike_sa *sa;
@@ -478,6 +478,7 @@ ike_initiate(struct ike *ike, int conn, uint64_t now_ms)
 	    now_ms)) == NULL)
 		return -ENOMEM;
 	sa->state = IKE_S_INIT_SENT;
+	sa->replaces = replaces;
 	sa->spi_i = rand64();
 	sa->dh_group = c->proposals.p[0].dh[0];
 	sa->ni_len = IKE_NONCE_LEN;
@@ -685,6 +686,9 @@ ike_rx_init_req(struct ike *ike, const struct ike_addr *local,
 	    NULL)
 		return;
 	sa->state = IKE_S_INIT_DONE;
+	/* A peer that knows of a NAT may start on 4500 (§2.23): answer
+	 * there, behind the marker. */
+	sa->natt = local->port == IKE_NATT_PORT;
 	sa->alg = ch;
 	sa->spi_i = m->hdr.ispi;
 	sa->spi_r = rand64();
@@ -908,7 +912,9 @@ send_auth(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 		return -EIO;
 	inner_begin(ike, &w);
 	(void)ike_w_id(&w, IKE_PL_IDI, id[0], id + 4, id_len - 4);
-	(void)ike_w_notify(&w, 0, NULL, 0, IKE_N_INITIAL_CONTACT, NULL, 0);
+	if (sa->replaces == 0)		/* a reauth keeps the old till done */
+		(void)ike_w_notify(&w, 0, NULL, 0, IKE_N_INITIAL_CONTACT,
+		    NULL, 0);
 	(void)ike_w_auth(&w, IKE_AUTH_PSK, auth, sa->keys.prf_len);
 	np = esp_props_w(c, sa->child_spi_in, &props, wp, tf, spi_be);
 	(void)ike_w_sa(&w, wp, np);
@@ -1025,12 +1031,14 @@ child_install(struct ike *ike, struct ike_sa *sa, int how,
 	    now_ms + c->child_life_time_s * 1000ull : 0;
 	ts_str(ch->local_ts, ch->n_local_ts, l, sizeof(l));
 	ts_str(ch->remote_ts, ch->n_remote_ts, r, sizeof(r));
-	if (how == IKE_INSTALL_NEW) {
+	if (how == IKE_INSTALL_NEW || sa->old_spi_in == 0) {
 		ike->st.child_installed++;
 		ike_logf(ike, false, "[IKE] CHILD_SA %s{%u} established with "
-		    "SPIs %08x_i %08x_o and TS %s === %s%s", c->child_name,
+		    "SPIs %08x_i %08x_o and TS %s === %s%s%s", c->child_name,
 		    sa->serial, ch->spi_in, ch->spi_out, l, r,
-		    ch->udp_encap ? " (ESP in UDP 4500)" : " (ESP)");
+		    ch->udp_encap ? " (ESP in UDP 4500)" : " (ESP)",
+		    how == IKE_INSTALL_NEW ? "" : "; the SAs it replaces "
+		    "decrypt until their IKE SA goes");
 	} else {
 		ike->st.child_rekeyed++;
 		ike_logf(ike, false, "[IKE] CHILD_SA %s{%u} rekeyed: SPIs "
@@ -1579,6 +1587,40 @@ established(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	ike->conns[sa->conn].retry_at_ms = now_ms + IKE_RETRY_MS;
 	sa->ike_rekey_due_ms = ike->conns[sa->conn].cfg.rekey_time_s ?
 	    now_ms + ike->conns[sa->conn].cfg.rekey_time_s * 1000ull : 0;
+	sa->reauth_due_ms = ike->conns[sa->conn].cfg.reauth_time_s ?
+	    now_ms + ike->conns[sa->conn].cfg.reauth_time_s * 1000ull : 0;
+}
+
+/*
+ * How the first child of an IKE SA goes in: while another IKE SA of the
+ * connection still has its child (a reauthentication, ours or the
+ * peer's), make before break: the old inbound SA keeps decrypting until
+ * that child goes (uninstall retires it).
+ */
+static int
+first_child_how(const struct ike *ike, const struct ike_sa *sa)
+{
+	for (const struct ike_sa *o = ike->sas; o != NULL; o = o->next)
+		if (o != sa && o->conn == sa->conn && o->child_up &&
+		    o->state != IKE_S_DEAD)
+			return IKE_INSTALL_REKEY;
+	return IKE_INSTALL_NEW;
+}
+
+/* Our reauthentication is through: the SA it replaces goes, the peer
+ * told; its child is the new one's already. */
+static void
+reauth_done(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
+{
+	for (struct ike_sa *o = ike->sas; o != NULL; o = o->next)
+		if (sa->replaces != 0 && o->serial == sa->replaces &&
+		    o->conn == sa->conn && o->state == IKE_S_ESTABLISHED) {
+			ike_logf(ike, false, "[IKE] IKE_SA %s[%u] "
+			    "reauthenticated as [%u]: deleting the old one",
+			    ike_sa_conn_name(ike, o), o->serial, sa->serial);
+			ike_send_delete(ike, o, now_ms);
+		}
+	sa->replaces = 0;
 }
 
 static void
@@ -1720,7 +1762,8 @@ rx_auth_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 		struct keymat_in kin = { .we_init = false, .ni = sa->ni,
 		    .ni_len = sa->ni_len, .nr = sa->nr, .nr_len = sa->nr_len };
 
-		if (child_install(ike, sa, IKE_INSTALL_NEW, &kin, now_ms) != 0)
+		if (child_install(ike, sa, first_child_how(ike, sa), &kin,
+		    now_ms) != 0)
 			ike_send_delete(ike, sa, now_ms);
 	}
 }
@@ -1795,8 +1838,11 @@ rx_auth_resp(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 		struct keymat_in kin = { .we_init = true, .ni = sa->ni,
 		    .ni_len = sa->ni_len, .nr = sa->nr, .nr_len = sa->nr_len };
 
-		if (child_install(ike, sa, IKE_INSTALL_NEW, &kin, now_ms) != 0)
+		if (child_install(ike, sa, first_child_how(ike, sa), &kin,
+		    now_ms) != 0)
 			ike_send_delete(ike, sa, now_ms);
+		else if (sa->replaces != 0)
+			reauth_done(ike, sa, now_ms);
 	}
 }
 

@@ -447,6 +447,14 @@ ike_tick(struct ike *ike, uint64_t now_ms)
 		if (c->cfg.dpd_delay_s != 0 && sa->req_kind == IKE_REQ_NONE &&
 		    now_ms - sa->last_rx_ms >= c->cfg.dpd_delay_s * 1000ull)
 			ike_send_dpd(ike, sa, now_ms);
+		if (sa->reauth_due_ms != 0 && now_ms >= sa->reauth_due_ms &&
+		    !sa->rekeyed) {
+			sa->reauth_due_ms = 0;
+			ike_logf(ike, false, "[IKE] reauthenticating IKE_SA "
+			    "%s[%u] (reauth_time)", c->cfg.name, sa->serial);
+			(void)ike_initiate(ike, sa->conn, sa->serial, now_ms);
+			continue;
+		}
 		if (sa->ike_rekey_due_ms != 0 && now_ms >= sa->ike_rekey_due_ms &&
 		    sa->req_kind == IKE_REQ_NONE && sa->old_spi_in == 0 &&
 		    !sa->rekeyed) {
@@ -475,7 +483,7 @@ ike_tick(struct ike *ike, uint64_t now_ms)
 		if (c->wanted && now_ms >= c->retry_at_ms &&
 		    !conn_has_sa(ike, (int)i)) {
 			c->retry_at_ms = now_ms + IKE_RETRY_MS;
-			(void)ike_initiate(ike, (int)i, now_ms);
+			(void)ike_initiate(ike, (int)i, 0, now_ms);
 		}
 	}
 	sa_reap(ike);

@@ -72,6 +72,8 @@ struct ike_conn_cfg {
 	enum ike_dpd_action dpd_action;
 	uint32_t dpd_delay_s;		/* 0: no liveness checks */
 	uint32_t rekey_time_s;		/* IKE SA; 0: never */
+	uint32_t reauth_time_s;		/* a new IKE SA, make before break;
+					   0: never */
 	uint32_t child_rekey_time_s;	/* child SA; 0: never */
 	uint32_t child_life_time_s;	/* child SA's hard end; 0: none */
 };

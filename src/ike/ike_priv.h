@@ -112,6 +112,12 @@ struct ike_sa {
 	bool rekeyed;
 	uint64_t ike_rekey_due_ms;
 
+	/* Reauthentication (§2.8.3): a new IKE SA from scratch takes this
+	 * one's place, which is deleted once the new child is in. */
+	uint64_t reauth_due_ms;
+	unsigned replaces;		/* the new one: the serial of the SA
+					   it reauthenticates; 0: none */
+
 	uint64_t created_ms, established_ms, last_rx_ms;
 	uint64_t child_rekey_due_ms, child_expires_ms;
 };
@@ -155,7 +161,10 @@ void ike_send_raw(struct ike *ike, const struct ike_addr *local,
 const char *ike_sa_conn_name(const struct ike *ike, const struct ike_sa *sa);
 
 /* exchange.c */
-int ike_initiate(struct ike *ike, int conn, uint64_t now_ms);
+/* A new IKE SA for conn; replaces: the serial of the SA it
+ * reauthenticates, 0 for none. */
+int ike_initiate(struct ike *ike, int conn, unsigned replaces,
+    uint64_t now_ms);
 void ike_rx_init_req(struct ike *ike, const struct ike_addr *local,
     const struct ike_addr *remote, const uint8_t *buf, size_t len,
     uint64_t now_ms);

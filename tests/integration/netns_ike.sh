@@ -62,7 +62,7 @@ topology() {
 	ip -n "$s" addr add 10.2.0.1/32 dev lo
 }
 
-# config START_ACTION SECRET [CHILD_REKEY_TIME [IKE_REKEY_TIME]]
+# config START_ACTION SECRET [CHILD_REKEY_TIME [IKE_REKEY_TIME [REAUTH]]]
 config() {
 	cat >"$conf" <<EOF
 {
@@ -81,6 +81,7 @@ config() {
         "remote_addrs": [ "192.0.2.2" ],
         "proposals": [ "aes256gcm16-prfsha256-x25519" ],
         "rekey_time": "${4:-4h}",
+        "reauth_time": "${5:-0}",
         "local": { "auth": "psk", "id": "192.0.2.1" },
         "remote": { "auth": "psk", "id": "192.0.2.2" },
         "children": {
@@ -310,6 +311,44 @@ rekey_ike_theirs_ok() {
 	ike_rekeyed_under_ping strongSwan
 }
 
+# reauth_under_ping WHO: the IKE SA reauthenticated (a new one from
+# scratch, make before break) twice or more while 600 pings at 100 a
+# second lose none.
+reauth_under_ping() {
+	local out n0 n
+	n0=$(grep -c "IKE_SA dc1\[[0-9]*\] established" "$tmp/hexgated.log")
+	if [ "$1" = strongSwan ]; then
+		(sleep 1.5; sw "$s" --rekey --ike net --reauth; sleep 2.5
+		    sw "$s" --rekey --ike net --reauth) >"$tmp/reauth.out" 2>&1 &
+		bg_pids+=("$!")
+	fi
+	out=$(nsx "$h1" ping -n -q -c 600 -i 0.01 -W 1 10.2.0.1 2>&1)
+	echo "$out"
+	n=$(( $(grep -c "IKE_SA dc1\[[0-9]*\] established" "$tmp/hexgated.log") - n0 ))
+	echo "new IKE SAs: $n"
+	grep -E "reauthenticat|established" "$tmp/hexgated.log" | tail -n 4
+	grep -q " 0% packet loss" <<<"$out" || { echo "pings lost"; return 1; }
+	[ "$n" -ge 2 ] || { echo "fewer than 2 reauthentications"; return 1; }
+	sw "$s" --list-sas | grep -c ESTABLISHED | grep -qx 1 ||
+	    { echo "strongSwan does not have exactly one IKE SA"; sw "$s" --list-sas; return 1; }
+	echo "NOTE: $n reauthentications, 600/600 pings"
+}
+
+reauth_ours_ok() {
+	config start "$PSK" 1h 4h 2s
+	hx reload || return 1
+	up_both >/dev/null || return 1
+	reauth_under_ping hexgated
+}
+
+reauth_theirs_ok() {
+	config none "$PSK"
+	hx reload || return 1
+	sw "$s" --initiate --child net --timeout 10 >/dev/null || return 1
+	up_both >/dev/null || return 1
+	reauth_under_ping strongSwan
+}
+
 flood_ok() {
 	local out before after
 	before=$(hx metrics | sed -n 's/^hexgate_ike_half_open_refused_total //p')
@@ -377,6 +416,8 @@ check "hexgated rekeys the child under a 100/s ping: none lost" rekey_ours_ok
 check "strongSwan rekeys the child under a 100/s ping: none lost" rekey_theirs_ok
 check "hexgated rekeys the IKE SA: child kept, no ping lost" rekey_ike_ours_ok
 check "strongSwan rekeys the IKE SA: child kept, no ping lost" rekey_ike_theirs_ok
+check "hexgated reauthenticates, make before break: no ping lost" reauth_ours_ok
+check "strongSwan reauthenticates: no ping lost" reauth_theirs_ok
 check "an IKE_SA_INIT flood: tunnel carries on, half-open bounded" flood_ok
 check "a stop deletes the IKE SA at the peer" stop_deletes_ok
 sw_stop "$s"

@@ -54,6 +54,8 @@ charon {
   retransmit_timeout = 1.0
   retransmit_base = 1.4
   retransmit_tries = 3
+  # reauthentication makes the new IKE SA before it deletes the old
+  make_before_break = yes
   plugins {
     vici { socket = unix://$d/charon.vici }
   }

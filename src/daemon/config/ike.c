@@ -255,6 +255,7 @@ conn_make(const struct hg_config *cfg, const struct hg_cfg_ike_conn *ic,
 	    IKE_DPD_CLEAR : IKE_DPD_NONE;
 	c->dpd_delay_s = ic->dpd_delay_s;
 	c->rekey_time_s = ic->rekey_time_s;
+	c->reauth_time_s = ic->reauth_time_s;
 	c->child_rekey_time_s = ic->child_rekey_time_s;
 	c->child_life_time_s = ic->child_life_time_s;
 	return 0;
@@ -503,10 +504,18 @@ on_uninstall(void *ctx, uint16_t if_idx, const char *conn, uint32_t spi_in)
 	struct hg_daemon *d = hi->d;
 	struct dp_tunnel t;
 
-	if (slot_tunnel(d, if_idx, conn) == NULL ||
-	    d->tunnels->dp.t[if_idx].in == NULL ||
-	    d->tunnels->dp.t[if_idx].spi_in != spi_in)
+	if (slot_tunnel(d, if_idx, conn) == NULL)
 		return;		/* a reload took it already */
+	/* The child of an IKE SA that another replaced (a reauth): only
+	 * its inbound SA was left, decrypting until now. */
+	if (d->tunnels->dp.t[if_idx].in_prev != NULL &&
+	    d->tunnels->dp.t[if_idx].spi_in_prev == spi_in) {
+		on_retire_in(ctx, if_idx, conn, spi_in);
+		return;
+	}
+	if (d->tunnels->dp.t[if_idx].in == NULL ||
+	    d->tunnels->dp.t[if_idx].spi_in != spi_in)
+		return;		/* replaced already */
 	held_drop(hi, if_idx);
 	t = d->tunnels->dp.t[if_idx];
 	t.out = NULL;

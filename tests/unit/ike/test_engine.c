@@ -41,7 +41,7 @@ struct installed {
 	struct ike_child_sa sa;
 	uint8_t key_in[64], key_out[64];
 	bool up;
-	int n_install, n_uninstall, n_rekey;
+	int n_install, n_uninstall, n_rekey, n_retired_by_uninstall;
 	uint32_t out_spi, in_spi, prev_in_spi, held_out_spi;
 	uint8_t out_key[64], in_key[64], prev_in_key[64], held_key[64];
 };
@@ -163,6 +163,12 @@ on_uninstall(void *ctx, uint16_t if_idx, const char *conn, uint32_t spi_in)
 	struct side *sd = ctx;
 
 	assert_int_equal(if_idx, sd->child.sa.if_idx);
+	if (spi_in != 0 && spi_in == sd->child.prev_in_spi) {
+		/* A reauthenticated IKE SA's child: only its inbound SA. */
+		sd->child.prev_in_spi = 0;
+		sd->child.n_retired_by_uninstall++;
+		return;
+	}
 	assert_int_equal(spi_in, sd->child.sa.spi_in);
 	sd->child.up = false;
 	sd->child.in_spi = sd->child.prev_in_spi = sd->child.out_spi = 0;
@@ -804,6 +810,49 @@ test_cookie(void **state)
 	assert_int_equal(st.half_open, 0);
 }
 
+/* Reauthentication by A (reauth_time): a new IKE SA from scratch, its
+ * child in make before break, the old IKE SA deleted at both ends and
+ * its inbound SAs retired; no side ever sends where the other cannot
+ * decrypt once the new child is in at both. */
+static void
+test_reauth(void **state)
+{
+	struct installed *a = &net.s[SIDE_A].child;
+	struct installed *b = &net.s[SIDE_B].child;
+	struct ike_conn_cfg ca;
+	struct ike_stats st;
+	uint32_t old_in;
+
+	(void)state;
+	start("the-shared-key", "aes256gcm16-prfsha256-x25519",
+	    "aes256gcm16-prfsha256-x25519");
+	conn(&ca, SIDE_A, "the-shared-key", "aes256gcm16-prfsha256-x25519",
+	    "aes256gcm16");
+	ca.reauth_time_s = 10;
+	assert_int_equal(ike_set_conns(net.s[SIDE_A].ike, &ca, 1, net.now), 0);
+	run();
+	assert_crossed();
+	old_in = a->in_spi;
+	advance(11000);
+	assert_true(logged(&net.s[SIDE_A], "reauthenticating IKE_SA to-b"));
+	assert_true(logged(&net.s[SIDE_A], "reauthenticated as"));
+	assert_true(logged(&net.s[SIDE_B], "deleted by the peer") ||
+	    logged(&net.s[SIDE_B], "IKE_SA to-a"));
+	assert_crossed();
+	assert_true(a->in_spi != old_in);
+	/* Both retired the old inbound SA when the old IKE SA went. */
+	assert_int_equal(a->prev_in_spi, 0);
+	assert_int_equal(b->prev_in_spi, 0);
+	assert_int_equal(a->n_retired_by_uninstall, 1);
+	assert_int_equal(b->n_retired_by_uninstall, 1);
+	ike_get_stats(net.s[SIDE_A].ike, &st);
+	assert_int_equal(st.established, 2);	/* the first, its successor */
+	/* Not a peer's delete: A keeps its connection up afterwards. */
+	advance(11000);
+	assert_true(a->up && b->up);
+	assert_crossed();
+}
+
 int
 main(void)
 {
@@ -831,6 +880,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rekey_ike, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_cookie, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reauth, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
