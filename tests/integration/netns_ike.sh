@@ -23,7 +23,8 @@
 # carried over, the same ping losing nothing; a flood of IKE_SA_INIT
 # (strongSwan's own, new SPIs) from the peer's address and 150 others,
 # bounded in count and time, leaves the tunnel carrying every ping, the
-# half-open SAs within their bound and hexctl answering; a stop deletes
+# half-open SAs within their bound and hexctl answering; several
+# subnets a side, IPv6 inside the IPv4 tunnel among them; a stop deletes
 # the IKE SA at the peer.
 #
 # Usage: netns_ike.sh BUILD_DIR   (root; exits 77 when it cannot run)
@@ -60,17 +61,24 @@ topology() {
 	host_setup "$h1" 1
 	peer "$s" s-wan 192.0.2.2/24 ""
 	ip -n "$s" addr add 10.2.0.1/32 dev lo
+	# More subnets behind strongSwan, IPv6 among them (peer turned
+	# IPv6 off in the namespace: on again, for lo only).
+	ip -n "$s" addr add 10.3.0.1/32 dev lo
+	nsx "$s" sysctl -q -w net.ipv6.conf.all.disable_ipv6=0
+	nsx "$s" sysctl -q -w net.ipv6.conf.s-wan.disable_ipv6=1
+	ip -n "$s" addr add 2001:db8:2::1/128 dev lo
 }
 
 # config START_ACTION SECRET [CHILD_REKEY_TIME [IKE_REKEY_TIME [REAUTH]]]
 config() {
+	local lts=${LTS:-'[ "10.1.0.0/24" ]'} rts=${RTS:-'[ "10.2.0.0/24" ]'}
 	cat >"$conf" <<EOF
 {
   "workers": 1,
   "control_socket": "$sock",
   "api": false,
   "interfaces": [
-    { "name": "lan", "port": "afpacket:a-lan", "addresses": [ "10.1.0.1/24" ] },
+    { "name": "lan", "port": "afpacket:a-lan", "addresses": [ "10.1.0.1/24", "2001:db8:1::1/64" ] },
     { "name": "wan", "port": "afpacket:a-wan", "addresses": [ "192.0.2.1/24" ] }
   ],
   "ipsec": {
@@ -86,8 +94,8 @@ config() {
         "remote": { "auth": "psk", "id": "192.0.2.2" },
         "children": {
           "net": {
-            "local_ts": [ "10.1.0.0/24" ],
-            "remote_ts": [ "10.2.0.0/24" ],
+            "local_ts": $lts,
+            "remote_ts": $rts,
             "esp_proposals": [ "aes256gcm16" ],
             "rekey_time": "${3:-1h}",
             "start_action": "$1"
@@ -97,7 +105,8 @@ config() {
     },
     "secrets": { "ike-dc1": { "id": "192.0.2.2", "secret": "$2" } }
   },
-  "firewall": { "known_networks": [ "10.1.0.0/24" ], "rules": "rules.v4" }
+  "firewall": { "known_networks": [ "10.1.0.0/24", "2001:db8:1::/64" ],
+                "rules": "rules.v4", "rules6": "rules.v6" }
 }
 EOF
 	cat >"$tmp/rules.v4" <<EOF
@@ -106,6 +115,7 @@ EOF
 :FORWARD_CUST - [0:0]
 COMMIT
 EOF
+	cp "$tmp/rules.v4" "$tmp/rules.v6"
 }
 
 # up_both: the IKE SA and its child up at both ends within 10 s.
@@ -349,6 +359,31 @@ reauth_theirs_ok() {
 	reauth_under_ping strongSwan
 }
 
+# Several subnets a side, IPv6 among them, in one child: both ends
+# agree on all of them, and each carries pings.
+subnets_ok() {
+	LTS='[ "10.1.0.0/24", "2001:db8:1::/64" ]' \
+	    RTS='[ "10.2.0.0/24", "10.3.0.0/24", "2001:db8:2::/64" ]' \
+	    config start "$PSK"
+	sw_start "$s" 192.0.2.2 192.0.2.1 \
+	    10.2.0.0/24,10.3.0.0/24,2001:db8:2::/64 10.1.0.0/24,2001:db8:1::/64 \
+	    "$PSK" none || return 1
+	hx reload || return 1
+	up_both >/dev/null || return 1
+	hx --json ipsec status | /usr/bin/python3 -c '
+import json, sys
+c = json.load(sys.stdin)["ike_sas"][0]["child"]
+print(c["local_ts"], c["remote_ts"])
+assert sorted(c["local_ts"]) == ["10.1.0.0/24", "2001:db8:1::/64"], c
+assert sorted(c["remote_ts"]) == ["10.2.0.0/24", "10.3.0.0/24", "2001:db8:2::/64"], c' ||
+	    return 1
+	sw "$s" --list-sas | grep -E 'local|remote' | tail -n 2
+	sw "$s" --list-sas | grep -q 'remote 10.1.0.0/24 2001:db8:1::/64' ||
+	    { echo "strongSwan's selectors differ"; return 1; }
+	ping_ok "$h1" 10.2.0.1 && ping_ok "$h1" 10.3.0.1 &&
+	    ping_ok "$h1" 2001:db8:2::1
+}
+
 flood_ok() {
 	local out before after
 	before=$(hx metrics | sed -n 's/^hexgate_ike_half_open_refused_total //p')
@@ -418,6 +453,7 @@ check "hexgated rekeys the IKE SA: child kept, no ping lost" rekey_ike_ours_ok
 check "strongSwan rekeys the IKE SA: child kept, no ping lost" rekey_ike_theirs_ok
 check "hexgated reauthenticates, make before break: no ping lost" reauth_ours_ok
 check "strongSwan reauthenticates: no ping lost" reauth_theirs_ok
+check "several subnets a side, IPv6 among them: agreed, each carries pings" subnets_ok
 check "an IKE_SA_INIT flood: tunnel carries on, half-open bounded" flood_ok
 check "a stop deletes the IKE SA at the peer" stop_deletes_ok
 sw_stop "$s"
