@@ -12,7 +12,8 @@
 #    child each, PSK, aes256gcm16-prfsha256-x25519 and aes256gcm16 on
 #    both ends.  A initiates all N at once: hexgated by a reload that
 #    turns start_action to start (it initiates every connection in the
-#    same turn), charon by loading them with start_action=start.  The
+#    same turn), charon by vici "initiate" requests for all of them
+#    written at once (SSW_START below).  The
 #    time is from A's first "initiating IKE_SA" to A's last "CHILD_SA
 #    ... established" (both logs have milliseconds; B's N children are
 #    waited for too), and the rate N / time.  A's connections leave
@@ -52,6 +53,12 @@
 #   TCP="hg-hg hg-ssw ssw-ssw"            TCP pairs ("" none)
 #   TCP_S=10     seconds of iperf3 a measurement
 #   PERF_DIR=DIR as tunnel.sh, for the TCP measurements
+#   SSW_START=burst  how a charon initiator starts its N: "burst", all
+#                initiated at once through vici once loaded (as hexgated
+#                does after its reload), or "load", loaded with
+#                start_action=start (charon initiates each as swanctl
+#                loads it, about 1-3 ms apart here: that pacing is then
+#                most of the time)
 #   LOG_DIR=DIR  keep both daemons' logs of each set-up measurement there
 #                (runI-PAIR-a.log, -b.log)
 # Without swanctl and charon the strongSwan pairs are skipped, without
@@ -83,6 +90,7 @@ tcp_s=${TCP_S:-10}
 perf_dir=${PERF_DIR:-}
 log_dir=${LOG_DIR:-}
 setup_timeout=${SETUP_TIMEOUT:-60}
+ssw_start=${SSW_START:-burst}
 
 [ -n "$build" ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
 build=$(cd "$build" 2>/dev/null && pwd) || die "no build dir $1"
@@ -100,6 +108,7 @@ for k in $setup_pairs; do
 	case $k in hg-hg|ssw-hg|hg-ssw|ssw-ssw) ;;
 	*) die "SETUP: unknown pair $k (hg-hg ssw-hg hg-ssw ssw-ssw)" ;; esac
 done
+case $ssw_start in burst|load) ;; *) die "SSW_START=$ssw_start: burst or load" ;; esac
 for k in $tcp_pairs; do
 	case $k in hg-hg|hg-ssw|ssw-ssw) ;;
 	*) die "TCP: unknown pair $k (hg-hg hg-ssw ssw-ssw)" ;; esac
@@ -305,6 +314,52 @@ logof() {
 	fi
 }
 
+# charon_initiate SITE CHILD...: vici "initiate" requests for every
+# CHILD written at once on one connection to SITE's charon, each with
+# timeout -1 (do not wait for the SA), then the answers read: charon
+# starts them all in one burst, as hexgated does after its reload.
+# swanctl --initiate would wait for each, or cost a process each.
+charon_initiate() {
+	local s=$1
+	shift
+	/usr/bin/python3 - "$(ssw_dir "$s")/charon.vici" "$@" <<'PY' ||
+import socket, struct, sys
+
+def kv(k, v):
+    # vici message element KEY_VALUE (3): key, then a 16-bit length.
+    k, v = k.encode(), v.encode()
+    return bytes([3, len(k)]) + k + struct.pack(">H", len(v)) + v
+
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+out = b""
+for child in sys.argv[2:]:
+    # CMD_REQUEST (0), its name, the message.
+    body = bytes([0, 8]) + b"initiate" + kv("child", child) + kv("timeout", "-1")
+    out += struct.pack(">I", len(body)) + body
+s.sendall(out)
+
+def recvn(n):
+    b = b""
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        if not c:
+            sys.exit("vici: charon closed the connection")
+        b += c
+    return b
+
+bad = 0
+for child in sys.argv[2:]:
+    r = recvn(struct.unpack(">I", recvn(4))[0])
+    # CMD_RESPONSE (1) holding success = yes.
+    if r[:1] != b"\x01" or b"success\x00\x03yes" not in r:
+        bad += 1
+        sys.stderr.write("initiate %s: %r\n" % (child, r[:120]))
+sys.exit(1 if bad else 0)
+PY
+	    die "charon $s: vici initiate failed (above)"
+}
+
 # cpu_ns PID: its CPU time in ns, all threads (schedstat: run time).
 cpu_ns() {
 	cat /proc/"$1"/task/*/schedstat 2>/dev/null |
@@ -342,17 +397,23 @@ setup_measure() {
 		hg_config a setup none >"$tmp/a-setup.json"
 		start_site "$a" a "$tmp/a-setup.json" "$build"
 		hg_config a setup start >"$tmp/a-setup.json"
-	else
+	elif [ "$ssw_start" = load ]; then
 		ssw_site a setup
 		ssw_config a setup start >"$tmp/ssw-a.conf"
+	else
+		ssw_site a setup
+		ssw_config a setup none >"$tmp/ssw-a.conf"
+		charon_load a "$tmp/ssw-a.conf"
 	fi
 	pa=$(site_pid a) pb=$(site_pid b)
 	ca0=$(cpu_ns "$pa") cb0=$(cpu_ns "$pb")
 	if [ "$ini" = hg ]; then
 		"$hexctl" -s "$tmp/a.sock" reload >/dev/null ||
 		    die "$pair: hexctl reload of a failed"
-	else
+	elif [ "$ssw_start" = load ]; then
 		charon_load a "$tmp/ssw-a.conf"
+	else
+		charon_initiate a $(conns_of setup | cut -d ' ' -f 2)
 	fi
 	for j in $(seq $((setup_timeout * 20))); do
 		[ "$(established a)" -ge "$n_conns" ] &&
@@ -369,7 +430,7 @@ import re, sys, datetime
 path, n = sys.argv[1], int(sys.argv[2])
 hg = re.compile(r'^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})Z ')
 sw = re.compile(r'^(\d+\.\d{3}) ')
-first = last = None
+first = last = last_init = None
 count = rtx = 0
 start, lat = {}, []
 for line in open(path, errors="replace"):
@@ -385,6 +446,7 @@ for line in open(path, errors="replace"):
     m = re.search(r"\[IKE\] initiating IKE_SA ([^ \[]+)\[", line)
     if m:
         start.setdefault(m.group(1), t)
+        last_init = t
         if first is None:
             first = t
         continue
@@ -398,18 +460,19 @@ for line in open(path, errors="replace"):
         rtx += 1
 lat.sort()
 if first is None or last is None or count < n or not lat:
-    print("n/a n/a 0 n/a")
+    print("n/a n/a 0 n/a n/a")
 else:
     ms = max((last - first) * 1000, 1)
-    print("%.0f %.1f %d %.0f" % (ms, n * 1000 / ms, rtx,
-                                 lat[len(lat) // 2] * 1000))
+    print("%.0f %.1f %d %.0f %.0f" % (ms, n * 1000 / ms, rtx,
+          lat[len(lat) // 2] * 1000, (last_init - first) * 1000))
 PY
 )
-	read -r ms rate rtx lat <<<"$out"
+	read -r ms rate rtx lat span <<<"$out"
 	refused=n/a
 	[ "$resp" = hg ] && refused=$(hg_metric b hexgate_ike_half_open_refused_total)
 	echo "run $i setup $pair: $n_conns IKE SAs + children in $ms ms: $rate SAs/s" \
-	    "(each SA $lat ms from initiating to its child, median;" \
+	    "(initiations within $span ms; each SA $lat ms from initiating" \
+	    "to its child, median;" \
 	    "initiator retransmits $rtx, half-open refused by hexgated $refused;" \
 	    "CPU per SA: A $(echo "$ca0 $ca1 $n_conns" | awk '{ printf "%.2f", ($2 - $1) / 1e6 / $3 }') ms," \
 	    "B $(echo "$cb0 $cb1 $n_conns" | awk '{ printf "%.2f", ($2 - $1) / 1e6 / $3 }') ms;" \
