@@ -71,6 +71,7 @@ set -u
 prog=tunnel.sh
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
+. "$here/lib.sh"	# die, nsx, step, topology, start_site, measure, ...
 build=${1:-}
 runs=${RUNS:-3}
 tcp_s=${TCP_S:-10}
@@ -78,11 +79,6 @@ only=${ONLY:-ssw plain esp}
 old_build=${OLD_BUILD:-}
 perf_dir=${PERF_DIR:-}
 ssw=${STRONGSWAN_SCRIPT:-$top/../shared/interop/strongswan-ikev2-psk.sh}
-
-die() {
-	echo "$prog: $*" >&2
-	exit 1
-}
 
 [ -n "$build" ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
 build=$(cd "$build" 2>/dev/null && pwd) || die "no build dir $1"
@@ -135,25 +131,6 @@ b_pid=
 srv_pid=
 ssw_up=
 
-stop_pid() {
-	local pid=$1 i
-	[ -n "$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null
-	for i in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-}
-
-stop_hexgated() {
-	stop_pid "$a_pid"
-	stop_pid "$b_pid"
-	a_pid=
-	b_pid=
-}
-
 stop_strongswan() {
 	[ -n "$ssw_up" ] || return 0
 	STATE_DIR=$ssw_state "$ssw" stop "$a" >/dev/null 2>&1
@@ -173,46 +150,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'echo "$prog: interrupted" >&2; exit 130' INT TERM
-
-nsx() {
-	local ns=$1
-	shift
-	ip netns exec "$ns" "$@"
-}
-
-step() {
-	local what=$1 out
-	shift
-	out=$("$@" 2>&1) || die "step failed: $what: $* -> $out"
-}
-
-host() {
-	local ns=$1 i=$2 dev=h$2-eth0
-	step "$ns: lo up" ip -n "$ns" link set lo up
-	step "$ns: no IPv6" nsx "$ns" sysctl -q -w "net.ipv6.conf.$dev.disable_ipv6=1"
-	step "$ns: prepare --peer" nsx "$ns" "$prepare" --peer "$dev"
-	step "$ns: address" ip -n "$ns" addr add "10.$i.0.2/24" dev "$dev"
-	step "$ns: up" ip -n "$ns" link set "$dev" up
-	step "$ns: route" ip -n "$ns" route add default via "10.$i.0.1"
-}
-
-topology() {
-	local n
-	for n in "$h1" "$a" "$b" "$h2"; do
-		step "namespaces" ip netns add "$n"
-	done
-	step "veth h1-a" ip -n "$a" link add a-lan type veth peer name h1-eth0 netns "$h1"
-	step "veth a-b" ip -n "$a" link add a-wan type veth peer name b-wan netns "$b"
-	step "veth b-h2" ip -n "$b" link add b-lan type veth peer name h2-eth0 netns "$h2"
-	for n in "$a" "$b"; do
-		step "$n: lo up" ip -n "$n" link set lo up
-		step "$n: ip_forward=0" nsx "$n" sysctl -q -w net.ipv4.ip_forward=0
-	done
-	step "prepare a's ports" nsx "$a" "$prepare" a-lan a-wan
-	step "prepare b's ports" nsx "$b" "$prepare" b-lan b-wan
-	host "$h1" 1
-	host "$h2" 2
-}
 
 # Test keys: AES-256 and a 4-byte salt, one per direction.
 GCM_AB=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f01020304
@@ -267,78 +204,17 @@ write_configs() {
 	done
 }
 
-# start_site NS SITE CONF BUILD: BUILD's hexgated; its pid in a_pid or
-# b_pid (SITE) as soon as it runs, so that cleanup stops it whatever
-# happens next.
-start_site() {
-	local ns=$1 me=$2 conf=$3 bin=$4/src/daemon/hexgated pid i
-	rm -f "$tmp/$me.sock"
-	(cd "$tmp" && exec ip netns exec "$ns" "$bin" -c "$conf") \
-	    >/dev/null 2>>"$tmp/$me.log" &
-	pid=$!
-	eval "${me}_pid=$pid"
-	for i in $(seq 100); do
-		kill -0 "$pid" 2>/dev/null ||
-		    { tail -n 20 "$tmp/$me.log" >&2; die "hexgated $me exited (log above)"; }
-		"$hexctl" -s "$tmp/$me.sock" show interfaces >/dev/null 2>&1 &&
-		    return 0
-		sleep 0.1
-	done
-	die "hexgated $me: control socket not answering after 10 s"
-}
-
-# hg_counters: each site's view of the stream.
-hg_counters() {
-	local me
-	for me in a b; do
-		"$hexctl" -s "$tmp/$me.sock" --json show interfaces 2>/dev/null |
-		    /usr/bin/python3 -c '
-import json, sys
-d = json.load(sys.stdin)["interfaces"]
-print("#   site %s: " % sys.argv[1] + "; ".join(
-      "%s rx %d missed %d tx %d drops %d" % (i["name"], i["rx_packets"],
-      i.get("rx_missed", 0), i["tx_packets"], i["drops_total"]) for i in d))
-' "$me" 2>/dev/null || echo "#   site $me: counters unavailable"
-	done
-}
-
 # hexgated_on CONFIG BUILD: both sites, CONFIG plain or esp.
 hexgated_on() {
 	start_site "$a" a "$tmp/a-$1.json" "$2"
 	start_site "$b" b "$tmp/b-$1.json" "$2"
 }
 
-# The kernels route; the ports keep hg-port-prepare's offloads.
-kernel_on() {
-	local ns ifn
-	for ns in "$a" "$b"; do
-		# ip_forward=1 also turns forwarding back on for every port.
-		step "$ns: ip_forward=1" nsx "$ns" sysctl -q -w net.ipv4.ip_forward=1
-	done
-	for ifn in a-lan a-wan; do
-		step "a: arp_ignore" nsx "$a" sysctl -q -w "net.ipv4.conf.$ifn.arp_ignore=0"
-	done
-	for ifn in b-lan b-wan; do
-		step "b: arp_ignore" nsx "$b" sysctl -q -w "net.ipv4.conf.$ifn.arp_ignore=0"
-	done
-	step "a: lan address" ip -n "$a" addr replace 10.1.0.1/24 dev a-lan
-	step "a: wan address" ip -n "$a" addr replace 192.0.2.1/24 dev a-wan
-	step "b: lan address" ip -n "$b" addr replace 10.2.0.1/24 dev b-lan
-	step "b: wan address" ip -n "$b" addr replace 192.0.2.2/24 dev b-wan
-}
-
-kernel_off() {
-	step "a: ip_forward=0" nsx "$a" sysctl -q -w net.ipv4.ip_forward=0
-	step "b: ip_forward=0" nsx "$b" sysctl -q -w net.ipv4.ip_forward=0
-	step "a: re-prepare ports" nsx "$a" "$prepare" a-lan a-wan
-	step "b: re-prepare ports" nsx "$b" "$prepare" b-lan b-wan
-}
-
 # strongswan_on: a charon in each site; b initiates.  The SA is up once
 # a ping crosses (libipsec raises no acquire, so nothing else starts it).
 strongswan_on() {
 	local i
-	kernel_on
+	kernel_on a b
 	ssw_up=1
 	STATE_DIR=$ssw_state "$ssw" peer "$a" 192.0.2.1 192.0.2.2 \
 	    10.1.0.0/24 10.2.0.0/24 hexgate-bench >"$tmp/ssw.out" 2>&1 ||
@@ -356,13 +232,7 @@ strongswan_on() {
 
 strongswan_off() {
 	stop_strongswan
-	kernel_off
-}
-
-# cpu_sample: "busy softirq total" jiffies of all CPUs from /proc/stat.
-cpu_sample() {
-	awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i;
-		print $2 + $3 + $4 + $7 + $8, $8, t }' /proc/stat
+	kernel_off a b
 }
 
 # site_pid SITE: the pid of what carries the site's traffic now, hexgated
@@ -377,68 +247,8 @@ site_pid() {
 	fi
 }
 
-# proc_cpu PID...: their user+system time in clock ticks, all threads.
-proc_cpu() {
-	local p t=0 v
-	for p in "$@"; do
-		v=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null) || v=0
-		t=$((t + ${v:-0}))
-	done
-	echo "$t"
-}
-
-# measure LABEL KEY: one iperf3 stream h1 -> h2; appends to $tmp/KEY.tcp.
-measure() {
-	local label=$1 key=$2 load rtt tcp rtx c0 c1 perf_pid='' pa pb t0 t1 a0 a1 b0 b1
-	nsx "$h1" ping -n -q -c 5 -i 0.05 -W 1 10.2.0.2 >/dev/null 2>&1 ||
-	    die "$label: no ping reply from h2"
-	rtt=$(nsx "$h1" ping -n -c 20 -i 0.01 -W 1 10.2.0.2 2>/dev/null |
-	    sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | median)
-	load=$(cut -d ' ' -f 1 /proc/loadavg)
-	if [ -n "$perf_dir" ] && [ "$i" = 1 ]; then
-		perf record -a -g -o "$perf_dir/$key.data" -- sleep $((tcp_s + 1)) \
-		    >"$tmp/perf.out" 2>&1 &
-		perf_pid=$!
-		# Other hexgateds may run on the machine: name ours.
-		echo "a $(site_pid a) b $(site_pid b)" >"$perf_dir/$key.pids"
-	fi
-	pa=$(site_pid a) pb=$(site_pid b)
-	t0=$(date +%s%N) a0=$(proc_cpu $pa) b0=$(proc_cpu $pb)
-	c0=$(cpu_sample)
-	read -r tcp rtx < <(nsx "$h1" iperf3 -c 10.2.0.2 -t "$tcp_s" -J 2>/dev/null |
-	    /usr/bin/python3 -c '
-import json, sys
-try:
-    e = json.load(sys.stdin)["end"]
-    print("%.3f %d" % (e["sum_received"]["bits_per_second"] / 1e9,
-                       e["sum_sent"].get("retransmits", 0)))
-except Exception:
-    print("n/a n/a")')
-	c1=$(cpu_sample)
-	a1=$(proc_cpu $pa) b1=$(proc_cpu $pb) t1=$(date +%s%N)
-	[ -n "$perf_pid" ] && wait "$perf_pid"
-	echo "run $i $label: $tcp Gbit/s, $rtx retransmits, idle ping $rtt ms" \
-	    "(load $load before;" \
-	    "$(echo "$c0 $c1" | awk '{ t = $6 - $3; if (t <= 0) t = 1
-		printf "CPUs %d%% busy, %d%% softirq", 100 * ($4 - $1) / t, 100 * ($5 - $2) / t }');" \
-	    "$(echo "$a0 $a1 $b0 $b1 $t0 $t1 $(getconf CLK_TCK)" | awk '{
-		s = ($6 - $5) / 1e9 * $7; if (s <= 0) s = 1
-		printf "A %d%%, B %d%% of a CPU", 100 * ($2 - $1) / s, 100 * ($4 - $3) / s }'))"
-	echo "$tcp" >>"$tmp/$key.tcp"
-}
-
-median() {
-	grep -v n/a | sort -g | awk '{ v[NR] = $1 } END {
-		if (NR == 0) { print "n/a"; exit }
-		if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
 med() {
 	if [ -f "$tmp/$1.tcp" ]; then median <"$tmp/$1.tcp"; else echo n/a; fi
-}
-
-ratio() {
-	echo "$1 $2" | awk '{ if ($1 == "n/a" || $2 == "n/a" || $2 == 0) print "n/a"; else printf "%.2f\n", $1 / $2 }'
 }
 
 label_of() {
