@@ -382,6 +382,19 @@ conn_has_sa(const struct ike *ike, int conn)
 	return false;
 }
 
+/* Our IKE SAs being opened to the peer at a (not yet authenticated). */
+static unsigned
+opening_to(const struct ike *ike, const struct ike_addr *a)
+{
+	unsigned n = 0;
+
+	for (const struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next)
+		if (sa->initiator && (sa->state == IKE_S_INIT_SENT ||
+		    sa->state == IKE_S_AUTH_SENT) && addr_eq(&sa->remote, a))
+			n++;
+	return n;
+}
+
 /* The request of sa went unanswered once more. */
 static void
 sa_retransmit(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
@@ -480,8 +493,12 @@ ike_tick(struct ike *ike, uint64_t now_ms)
 	for (unsigned i = 0; i < ike->n_conns; i++) {
 		struct ike_conn *c = &ike->conns[i];
 
+		/* At most IKE_INIT_PER_PEER of ours unanswered to one peer
+		 * (its half-open bound would drop the rest, and they would
+		 * wait for their retransmissions): the next tick, the rest. */
 		if (c->wanted && now_ms >= c->retry_at_ms &&
-		    !conn_has_sa(ike, (int)i)) {
+		    !conn_has_sa(ike, (int)i) &&
+		    opening_to(ike, &c->cfg.remote) < IKE_INIT_PER_PEER) {
 			c->retry_at_ms = now_ms + IKE_RETRY_MS;
 			(void)ike_initiate(ike, (int)i, 0, now_ms);
 		}

@@ -11,6 +11,8 @@
 
 #define IKE_HALF_OPEN_MAX	256	/* responder SAs not yet authenticated */
 #define IKE_HALF_OPEN_PER_PEER	8
+#define IKE_INIT_PER_PEER	4	/* ours unanswered to one peer: under
+					   strongSwan's half-open limit (5) */
 #define IKE_HALF_OPEN_MS	30000	/* an IKE_AUTH must come by then */
 #define IKE_COOKIE_THRESHOLD	30	/* half-open SAs: then COOKIEs
 					   (§2.6; strongSwan's default) */

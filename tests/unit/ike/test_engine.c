@@ -853,6 +853,40 @@ test_reauth(void **state)
 	assert_crossed();
 }
 
+/* Ten connections to one peer start four at a time (its half-open
+ * bound would drop more), the rest as those are answered. */
+static void
+test_init_paced(void **state)
+{
+	struct ike_conn_cfg ca[10];
+	struct ike_env env = {
+		.ctx = &net.s[SIDE_A], .send = on_send, .install = on_install,
+		.uninstall = on_uninstall, .switch_out = on_switch_out,
+		.retire_in = on_retire_in, .log = on_log,
+	};
+
+	(void)state;
+	net.s[SIDE_A].id = SIDE_A;
+	assert_int_equal(ike_create(&net.s[SIDE_A].ike, &env), 0);
+	net.s[SIDE_B].ike = NULL;
+	for (int i = 0; i < 10; i++) {
+		conn(&ca[i], SIDE_A, "k", "aes256gcm16-prfsha256-x25519",
+		    "aes256gcm16");
+		snprintf(ca[i].name, sizeof(ca[i].name), "to-b-%d", i);
+	}
+	assert_int_equal(ike_set_conns(net.s[SIDE_A].ike, ca, 10, net.now), 0);
+	assert_int_equal(net.sent[SIDE_A], 4);
+	/* Unanswered: retransmissions, no new IKE SAs meanwhile. */
+	net.blackhole_b = true;
+	net.n = 0;
+	for (int t = 0; t < 35; t++) {
+		net.now += 100;
+		ike_tick(net.s[SIDE_A].ike, net.now);
+	}
+	assert_int_equal(net.sent[SIDE_A], 4 + 2 * 4);	/* at 1 s and 3 s */
+	net.n = 0;
+}
+
 int
 main(void)
 {
@@ -881,6 +915,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_cookie, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reauth, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_init_paced, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
