@@ -397,11 +397,12 @@ ip_neigh_send(struct ip_worker *w, const struct ip_tables *t, struct pkt *p,
 	const struct ip_nh *nh = &t->nh[nh_idx];
 	uint16_t mtu = t->ifs[nh->if_idx].mtu_bytes;
 
-	/* A forwarded IPv4 packet without DF (ip4_route() refused those
-	 * with it) is cut to the egress MTU.  One with DF here was made
+	/* An IPv4 packet without DF is cut to the egress MTU: a forwarded
+	 * one (ip4_route() refused those with DF), and one hexgate sends
+	 * itself (an IKE_AUTH with a certificate, which the control thread
+	 * sends without DF, as Linux sends UDP).  One with DF here was made
 	 * after routing (a tunnel's outer packet): not cut, refused. */
-	if (hg_unlikely(p->l3_len > mtu) && p->l3 == PKT_L3_IP4 &&
-	    !(p->flags & PKT_F_LOCAL)) {
+	if (hg_unlikely(p->l3_len > mtu) && p->l3 == PKT_L3_IP4) {
 		const struct ip4_hdr *ip = pkt_l3(p);
 		uint8_t a[4];
 

@@ -629,6 +629,43 @@ test_send_leaves_wan(void **state)
 	check_sent(recs[1].data, recs[1].len, &d6, msg6, sizeof(msg6));
 }
 
+/* A datagram longer than the egress MTU (an IKE_AUTH with a
+ * certificate) leaves in IPv4 fragments, as Linux sends UDP without DF,
+ * which put together are the datagram. */
+static void
+test_send_fragmented(void **state)
+{
+	struct rig r;
+	struct dp_dgram d4 = dgram(false, 500, 500);
+	static struct pcap_rec recs[4];
+	static uint8_t msg[1800], whole[2048];
+	size_t got = 0;
+
+	(void)state;
+	rig_up(&r, true, 1, true);
+	ike_fill(msg, sizeof(msg), 13);
+	assert_true(dp_ctl_send(r.dp, &d4, msg, sizeof(msg)));
+	host_turn(r.w);
+	rig_down(&r);
+	assert_int_equal(read_pcap(r.pcap, recs, 4), 2);
+	for (int i = 0; i < 2; i++) {
+		const uint8_t *ip = recs[i].data + 14;
+		uint16_t tot = (uint16_t)(ip[2] << 8 | ip[3]);
+		uint16_t frag = (uint16_t)(ip[6] << 8 | ip[7]);
+
+		assert_true(recs[i].len <= 14 + 1500);
+		assert_int_equal(frag & 0x4000, 0);		/* no DF */
+		assert_int_equal(!!(frag & 0x2000), i == 0);	/* MF */
+		assert_int_equal((frag & 0x1fff) * 8, got);
+		assert_true(got + tot - 20 <= sizeof(whole));
+		memcpy(whole + got, ip + 20, tot - 20u);
+		got += tot - 20u;
+	}
+	assert_int_equal(got, 8 + sizeof(msg));
+	assert_int_equal(whole[2] << 8 | whole[3], 500);	/* dport */
+	assert_memory_equal(whole + 8, msg, sizeof(msg));
+}
+
 /* With two workers a datagram goes to the worker the peer's datagrams
  * of its flow arrive on, which holds the flow. */
 static void
@@ -703,6 +740,7 @@ main(void)
 		cmocka_unit_test(test_queue_full),
 		cmocka_unit_test(test_fragmented_ike),
 		cmocka_unit_test(test_send_leaves_wan),
+		cmocka_unit_test(test_send_fragmented),
 		cmocka_unit_test(test_send_to_flow_owner),
 		cmocka_unit_test(test_send_live),
 	};
