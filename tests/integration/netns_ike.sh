@@ -418,6 +418,24 @@ PY
 	echo "NOTE: $((after - before)) refused over the half-open bound, 400/400 pings"
 }
 
+# A peer whose identity no connection expects is refused, logged with
+# its identity, and counted.
+unknown_id_ok() {
+	local before after
+	before=$(hx metrics | sed -n 's/^hexgate_ike_auth_failed_total //p')
+	SW_LOCAL_ID=intruder.example sw_start "$s" 192.0.2.2 192.0.2.1 \
+	    10.2.0.0/24 10.1.0.0/24 "$PSK" none || return 1
+	sw "$s" --initiate --child net --timeout 5 && {
+		echo "an unknown identity got in"; return 1; }
+	grep -A1 "failed: no connection for its identity (AUTHENTICATION_FAILED)" \
+	    "$tmp/hexgated.log" | grep -q "peer identity intruder.example" ||
+	    { echo "not logged with its identity"; return 1; }
+	after=$(hx metrics | sed -n 's/^hexgate_ike_auth_failed_total //p')
+	[ "$after" -gt "$before" ] || { echo "not counted"; return 1; }
+	# strongSwan as before, for what follows.
+	sw_start "$s" 192.0.2.2 192.0.2.1 10.2.0.0/24 10.1.0.0/24 "$PSK" none
+}
+
 stop_deletes_ok() {
 	up_both >/dev/null || return 1
 	stop_ok || return 1
@@ -447,6 +465,7 @@ check "ipsec down: deleted at both ends, nothing carried" down_ok
 check "strongSwan initiates, hexgated responds" responder_ok
 check "ipsec up after a down: initiates again" updown_ok
 check "a wrong PSK is refused, logged with peer and reason, counted" wrong_psk_ok
+check "an unknown identity is refused, logged with it, counted" unknown_id_ok
 check "hexgated rekeys the child under a 100/s ping: none lost" rekey_ours_ok
 check "strongSwan rekeys the child under a 100/s ping: none lost" rekey_theirs_ok
 check "hexgated rekeys the IKE SA: child kept, no ping lost" rekey_ike_ours_ok
