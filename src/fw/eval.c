@@ -784,7 +784,8 @@ hook_policy(const struct fw_prog *prog, enum fw_hook hook)
 }
 
 /* Default 5: ESP, IKE (UDP 500) or ESP in UDP (4500) from a tunnel's
- * peer, which a configured tunnel consents to. */
+ * peer, which a configured tunnel consents to (an IPsec connection to
+ * %any: from anyone, with a mask of zero bits). */
 static bool
 from_ipsec_peer(const struct fw_prog *prog, const struct ectx *x)
 {
@@ -792,7 +793,7 @@ from_ipsec_peer(const struct fw_prog *prog, const struct ectx *x)
 	    x->has_ports && (x->dport == 500 || x->dport == 4500)))
 		return false;
 	for (uint32_t i = 0; i < prog->n_peers; i++)
-		if (memcmp(x->src, prog->peers[i].addr, x->alen) == 0)
+		if (addr_in(x->src, &prog->peers[i]))
 			return true;
 	return false;
 }

@@ -1158,7 +1158,7 @@ cfg_str_list(struct cfg_ctx *c, const char *where, const json_t *v,
 /* One address of local_addrs or remote_addrs (one only, for now). */
 static void
 cfg_ike_addrs(struct cfg_ctx *c, const char *where, const json_t *v,
-    struct hg_addr *out)
+    struct hg_addr *out, bool any_ok)
 {
 	char list[2][HG_CFG_IKE_PROP_LEN];
 	unsigned n = cfg_str_list(c, where, v, list, 2);
@@ -1166,9 +1166,13 @@ cfg_ike_addrs(struct cfg_ctx *c, const char *where, const json_t *v,
 
 	if (n == 0)
 		return;
+	if (n == 1 && strcmp(list[0], "%any") == 0 && any_ok) {
+		memset(out, 0, sizeof(*out));	/* family 0: any */
+		return;
+	}
 	if (n > 1 || strcmp(list[0], "%any") == 0) {
-		cfg_err(c, where, "one address, please: several addresses "
-		    "and %%any are not supported yet");
+		cfg_err(c, where, "one address, please%s: several addresses "
+		    "are not supported yet", any_ok ? " (or %any)" : "");
 		return;
 	}
 	s = json_string(list[0]);
@@ -1347,11 +1351,11 @@ cfg_ike_conn(struct cfg_ctx *c, const char *where, const char *name,
 		ike_if_name(c, ifc->name, sizeof(ifc->name));
 	if ((v = cfg_required(c, where, obj, "local_addrs")) != NULL) {
 		ptr_key(p, sizeof(p), where, "local_addrs");
-		cfg_ike_addrs(c, p, v, &tn->local);
+		cfg_ike_addrs(c, p, v, &tn->local, false);
 	}
 	if ((v = cfg_required(c, where, obj, "remote_addrs")) != NULL) {
 		ptr_key(p, sizeof(p), where, "remote_addrs");
-		cfg_ike_addrs(c, p, v, &tn->remote);
+		cfg_ike_addrs(c, p, v, &tn->remote, true);
 		if (tn->local.family != 0 && tn->remote.family != 0 &&
 		    tn->local.family != tn->remote.family)
 			cfg_err(c, p, "local_addrs and remote_addrs must be of "
@@ -1428,6 +1432,11 @@ cfg_ike_conn(struct cfg_ctx *c, const char *where, const char *name,
 			}
 	}
 	(void)q;
+	if (tn->remote.family == 0 && ic->start_action == HG_CFG_START_START &&
+	    json_object_get(obj, "remote_addrs") != NULL)
+		cfg_err(c, where, "start_action start with remote_addrs "
+		    "%%any: there is no address to initiate to (a connection "
+		    "to %%any only responds)");
 	if (!name_ok)
 		return;
 	ic->tunnel = c->cfg->n_tunnels;

@@ -86,7 +86,7 @@ config() {
       "dc1": {
         "version": 2,
         "local_addrs": [ "192.0.2.1" ],
-        "remote_addrs": [ "192.0.2.2" ],
+        "remote_addrs": [ "${REMOTE:-192.0.2.2}" ],
         "proposals": [ "aes256gcm16-prfsha256-x25519" ],
         "rekey_time": "${4:-4h}",
         "reauth_time": "${5:-0}",
@@ -418,6 +418,17 @@ PY
 	echo "NOTE: $((after - before)) refused over the half-open bound, 400/400 pings"
 }
 
+# A connection to %any answers the peer it authenticates, wherever it
+# is: its tunnel then sends there.
+any_ok() {
+	REMOTE=%any config none "$PSK"
+	hx reload || return 1
+	sw "$s" --initiate --child net --timeout 10 >/dev/null || return 1
+	up_both >/dev/null || return 1
+	hx --json ipsec status | grep -q '"remote": *"192.0.2.2"' || return 1
+	ping_ok "$h1" 10.2.0.1
+}
+
 # A peer whose identity no connection expects is refused, logged with
 # its identity, and counted.
 unknown_id_ok() {
@@ -466,6 +477,7 @@ check "strongSwan initiates, hexgated responds" responder_ok
 check "ipsec up after a down: initiates again" updown_ok
 check "a wrong PSK is refused, logged with peer and reason, counted" wrong_psk_ok
 check "an unknown identity is refused, logged with it, counted" unknown_id_ok
+check "a connection to %any answers the peer it authenticates" any_ok
 check "hexgated rekeys the child under a 100/s ping: none lost" rekey_ours_ok
 check "strongSwan rekeys the child under a 100/s ping: none lost" rekey_theirs_ok
 check "hexgated rekeys the IKE SA: child kept, no ping lost" rekey_ike_ours_ok

@@ -143,7 +143,10 @@ secret_for(const struct hg_config *cfg, const struct hg_cfg_ike_conn *ic)
 	char ra[INET6_ADDRSTRLEN], la[INET6_ADDRSTRLEN];
 	const char *want[4];
 
-	hg_addr_fmt(&tn->remote, ra, sizeof(ra));
+	if (tn->remote.family == 0)
+		snprintf(ra, sizeof(ra), "%%any");
+	else
+		hg_addr_fmt(&tn->remote, ra, sizeof(ra));
 	hg_addr_fmt(&tn->local, la, sizeof(la));
 	want[0] = ic->remote_id[0] ? ic->remote_id : ra;
 	want[1] = ra;

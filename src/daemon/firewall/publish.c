@@ -120,9 +120,20 @@ fw_peers(const struct hg_config *cfg, uint8_t family, struct fw_addr *out)
 {
 	uint32_t n = 0;
 
+	bool any = false;
+
 	for (uint16_t k = 0; k < cfg->n_tunnels; k++) {
 		const struct hg_addr *a = &cfg->tunnels[k].remote;
 
+		/* An IPsec connection to %any: its peers come from
+		 * anywhere (the IKE exchange authenticates them, an SPI
+		 * no tunnel has is dropped). */
+		if (a->family == 0 && cfg->tunnels[k].ike && !any) {
+			any = true;
+			memset(&out[n], 0, sizeof(out[n]));
+			n++;
+			continue;
+		}
 		if ((a->family == AF_INET6) != (family == FW_IPV6))
 			continue;
 		memset(&out[n], 0, sizeof(out[n]));

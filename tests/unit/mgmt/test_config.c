@@ -469,6 +469,21 @@ static const struct cfg_case cases[] = {
 	{ "ipsec: the interface name is taken", "{" IFS ",\"ipsec\":{"
 	  "\"connections\":{\"dc1\":" IKE_CONN("\"if_name\":\"lan0\",")
 	  "}}}", "/ipsec/connections/dc1/if_name", "already the name" },
+	{ "ipsec: a connection to %any responds", "{\"ipsec\":{"
+	  "\"connections\":{\"rw\":{\"local_addrs\":\"192.0.2.1\","
+	  "\"remote_addrs\":\"%any\",\"children\":{\"net\":{"
+	  "\"local_ts\":[],\"remote_ts\":[]}}}}}}", NULL, NULL },
+	{ "ipsec: a connection to %any cannot start", "{\"ipsec\":{"
+	  "\"connections\":{\"rw\":{\"local_addrs\":\"192.0.2.1\","
+	  "\"remote_addrs\":\"%any\",\"children\":{\"net\":{"
+	  "\"local_ts\":[],\"remote_ts\":[],\"start_action\":"
+	  "\"start\"}}}}}}", "/ipsec/connections/rw",
+	  "no address to initiate to" },
+	{ "ipsec: local_addrs is an address", "{\"ipsec\":{"
+	  "\"connections\":{\"rw\":{\"local_addrs\":\"%any\","
+	  "\"remote_addrs\":\"%any\",\"children\":{\"net\":{"
+	  "\"local_ts\":[],\"remote_ts\":[]}}}}}}",
+	  "/ipsec/connections/rw/local_addrs", "one address, please:" },
 	{ "ipsec: a secret without its key", "{\"ipsec\":{\"secrets\":{"
 	  "\"ike-x\":{\"id\":\"a\"}}}}", "/ipsec/secrets/ike-x",
 	  "missing required key \"secret\"" },
