@@ -602,6 +602,45 @@ cookie_ok(struct ike *ike, const struct ike_msg *m,
 	return false;
 }
 
+/*
+ * Both ends initiated the same connection at once (both with
+ * start_action start): two IKE SAs would come up, each end keeping a
+ * different child.  One initiation goes, the same at both ends: the one
+ * with the lower nonce (both ends see both).  True when the peer's
+ * request goes on (ours, if any, is given up); false when ours wins and
+ * the request is dropped (the peer drops its own likewise).
+ */
+static bool
+crossing_ours_loses(struct ike *ike, int conn, const struct ike_payload *np,
+    uint64_t now_ms)
+{
+	for (struct ike_sa *sa = ike->sas; sa != NULL; sa = sa->next) {
+		size_t n;
+		int cmp;
+
+		if (sa->conn != conn || !sa->initiator || sa->replaces != 0 ||
+		    (sa->state != IKE_S_INIT_SENT &&
+		    sa->state != IKE_S_AUTH_SENT))
+			continue;
+		n = HG_MIN((size_t)sa->ni_len, (size_t)np->data_len);
+		cmp = memcmp(sa->ni, np->data, n);
+		if (cmp == 0)
+			cmp = sa->ni_len < np->data_len ? -1 : 1;
+		if (cmp > 0) {
+			ike_logf(ike, false, "[IKE] %s: both ends initiated; "
+			    "ours (IKE_SA %s[%u]) goes on, the peer's is "
+			    "dropped (the lower nonce gives way)",
+			    ike->conns[conn].cfg.name,
+			    ike->conns[conn].cfg.name, sa->serial);
+			return false;
+		}
+		ike_sa_kill(ike, sa, "given up: both ends initiated, the "
+		    "peer's goes on (the lower nonce gives way)");
+		(void)now_ms;
+	}
+	return true;
+}
+
 static unsigned
 half_open_of(const struct ike *ike, const struct ike_addr *remote)
 {
@@ -657,6 +696,8 @@ ike_rx_init_req(struct ike *ike, const struct ike_addr *local,
 		ike->st.half_open_refused++;
 		return;
 	}
+	if (np != NULL && !crossing_ours_loses(ike, conn, np, now_ms))
+		return;
 	if (sap == NULL || kep == NULL || np == NULL) {
 		ike->st.rx_invalid++;
 		init_error(ike, local, remote, &m->hdr, IKE_N_INVALID_SYNTAX,
@@ -892,6 +933,17 @@ esp_props_w(const struct ike_conn_cfg *c, uint32_t spi, struct ike_props *p,
 	return ike_props_to_w(p, spi_be, 4, wp, tf);
 }
 
+/* Whether another IKE SA of sa's connection is up. */
+static bool
+conn_established(const struct ike *ike, const struct ike_sa *sa)
+{
+	for (const struct ike_sa *o = ike->sas; o != NULL; o = o->next)
+		if (o != sa && o->conn == sa->conn &&
+		    o->state == IKE_S_ESTABLISHED)
+			return true;
+	return false;
+}
+
 static int
 send_auth(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 {
@@ -912,7 +964,9 @@ send_auth(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 		return -EIO;
 	inner_begin(ike, &w);
 	(void)ike_w_id(&w, IKE_PL_IDI, id[0], id + 4, id_len - 4);
-	if (sa->replaces == 0)		/* a reauth keeps the old till done */
+	/* INITIAL_CONTACT (§2.4) only when no other IKE SA with the peer
+	 * is up: a reauth keeps the old one till it is done. */
+	if (sa->replaces == 0 && !conn_established(ike, sa))
 		(void)ike_w_notify(&w, 0, NULL, 0, IKE_N_INITIAL_CONTACT,
 		    NULL, 0);
 	(void)ike_w_auth(&w, IKE_AUTH_PSK, auth, sa->keys.prf_len);
@@ -1753,8 +1807,7 @@ rx_auth_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	if (notify_find(m, IKE_N_INITIAL_CONTACT) != NULL)
 		for (struct ike_sa *o = ike->sas; o != NULL; o = o->next)
 			if (o != sa && o->conn == conn &&
-			    o->state != IKE_S_DEAD && o->state !=
-			    IKE_S_INIT_DONE)
+			    o->state == IKE_S_ESTABLISHED)
 				ike_sa_kill(ike, o, "replaced: the peer "
 				    "made contact again (INITIAL_CONTACT)");
 	established(ike, sa, now_ms);

@@ -423,7 +423,7 @@ sa_retransmit(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 			}
 			return;
 		}
-		ike_sa_kill(ike, sa, "giving up after 5 retransmits");
+		ike_sa_kill(ike, sa, "giving up after 4 retransmits");
 		if (c != NULL)
 			c->retry_at_ms = now_ms + IKE_RETRY_MS;
 		return;

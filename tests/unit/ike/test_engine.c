@@ -853,6 +853,45 @@ test_reauth(void **state)
 	assert_crossed();
 }
 
+/* Both ends start the connection at once: one initiation gives way
+ * (the lower nonce), the same at both ends, so each keeps the same one
+ * IKE SA and its child, crossed. */
+static void
+test_crossing(void **state)
+{
+	struct ike_conn_cfg cb;
+	struct ike_stats sa, sb;
+	char json[8192];
+	int n = 0;
+
+	(void)state;
+	start("the-shared-key", "aes256gcm16-prfsha256-x25519",
+	    "aes256gcm16-prfsha256-x25519");
+	conn(&cb, SIDE_B, "the-shared-key", "aes256gcm16-prfsha256-x25519",
+	    "aes256gcm16");
+	cb.start_action = IKE_START_START;
+	assert_int_equal(ike_set_conns(net.s[SIDE_B].ike, &cb, 1, net.now), 0);
+	assert_int_equal(net.n, 2);		/* both IKE_SA_INITs out */
+	check_mbb = true;
+	run();
+	assert_crossed();
+	ike_get_stats(net.s[SIDE_A].ike, &sa);
+	ike_get_stats(net.s[SIDE_B].ike, &sb);
+	assert_int_equal(sa.established, 1);
+	assert_int_equal(sb.established, 1);
+	assert_true(logged(&net.s[SIDE_A], "the lower nonce gives way") &&
+	    logged(&net.s[SIDE_B], "the lower nonce gives way"));
+	assert_true(ike_format_json(net.s[SIDE_A].ike, net.now, json,
+	    sizeof(json)) < (int)sizeof(json));
+	for (const char *p = json; (p = strstr(p, "\"uniqueid\"")) != NULL;
+	    p++)
+		n++;
+	assert_int_equal(n, 1);
+	/* And it stays that way: quiet, carrying, no retransmission. */
+	advance(40000);
+	assert_crossed();
+}
+
 /* Ten connections to one peer start four at a time (its half-open
  * bound would drop more), the rest as those are answered. */
 static void
@@ -916,6 +955,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cookie, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reauth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_init_paced, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_crossing, setup,
 		    teardown),
 	};
 
