@@ -332,9 +332,10 @@ dpd_ok() {
 	grep -E "retransmit|did not answer DPD|dpd_action" "$tmp/hexgated.log"
 	grep -q "peer did not answer DPD" "$tmp/hexgated.log" ||
 	    { echo "not found dead in 45 s"; return 1; }
-	# dpd_delay, then the schedule's 31 s; a second more for slack.
-	awk "BEGIN { exit !($t1 - $t0 <= 1 + 31 + 1) }" ||
-	    { echo "dead after $(secs "$t0" "$t1") s: later than 33 s"; return 1; }
+	# dpd_delay, then the schedule's 31 s; 3 s more for the engine's
+	# 100 ms tick and this loop on a loaded machine.
+	awk "BEGIN { exit !($t1 - $t0 <= 1 + 31 + 3) }" ||
+	    { echo "dead after $(secs "$t0" "$t1") s: later than 35 s"; return 1; }
 	hx metrics | grep -E '^hexgate_ike_dpd_dead_total 1$' ||
 	    { hx metrics | grep dpd; return 1; }
 	! sa_json "$sock" >/dev/null || { echo "A still has the SA"; return 1; }
