@@ -3,7 +3,8 @@
 #   make check   install deps, build, run every test suite; ends with
 #                "N passed, N failed"
 #   make demo    install deps, build, route pings across hexgated in
-#                network namespaces, tear down
+#                network namespaces, an IKEv2 tunnel to strongSwan, tear
+#                down
 #   make bench   forwarding and ESP benchmarks (docs/PERFORMANCE.md)
 #   make install meson install of $(BUILD): hexgated, hexctl, the manual
 #                pages, hexgated.service, docs and the example config;

@@ -499,91 +499,78 @@ render_sas(const json_t *resp, FILE *out)
 	return rc;
 }
 
-static const struct col ike_cols[] = {
-	{ "CONNECTION", "name", false },
-	{ "#", "uniqueid", true },
-	{ "STATE", "state", false },
-	{ "ROLE", "role", false },
-	{ "LOCAL", "local_ep", false },
-	{ "REMOTE", "remote_ep", false },
-	{ "PEER ID", "remote_id", false },
-	{ "ALGORITHMS", "algorithms", false },
-	{ "NAT", "nat", false },
-	{ "UP(s)", "established_s", true },
-};
-
-/* ipsec status: one row an IKE SA, as swanctl --list-sas: its child
- * under it (SPIs, algorithm, encapsulation, selectors, time to rekey). */
-static int
-render_ike(const json_t *resp, FILE *out)
+/* A string field, or "-". */
+static const char *
+str_of(const json_t *obj, const char *key)
 {
-	const json_t *sas = json_object_get(resp, "ike_sas"), *sa;
-	json_t *rows = json_array();
-	struct table t = { .cols = ike_cols, .ncols = HG_ARRAY_SIZE(ike_cols) };
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	return s != NULL && s[0] != '\0' ? s : "-";
+}
+
+/* ipsec status: the IKE SAs as swanctl --list-sas shows them, an SA a
+ * block (the initiator's SPI starred), its child under it, and which end
+ * IKE found behind a NAT. */
+static int
+render_ike_status(const json_t *resp, FILE *out)
+{
+	const json_t *sas = json_object_get(resp, "ike_sas"), *sa, *c, *v;
 	size_t i;
-	int rc;
 
-	if (!json_is_array(sas) || rows == NULL) {
-		json_decref(rows);
+	if (!json_is_array(sas))
 		return 1;
-	}
+	if (json_array_size(sas) == 0)
+		fputs("no IKE SAs\n", out);
 	json_array_foreach(sas, i, sa) {
-		json_t *row = json_deep_copy(sa);
-		char ep[80];
+		bool init = json_is_true(json_object_get(sa, "initiator"));
 
-		snprintf(ep, sizeof(ep), "%s[%" JSON_INTEGER_FORMAT "]",
-		    json_string_value(json_object_get(sa, "local")) ?
-		    json_string_value(json_object_get(sa, "local")) : "?",
-		    json_integer_value(json_object_get(sa, "local_port")));
-		json_object_set_new(row, "local_ep", json_string(ep));
-		snprintf(ep, sizeof(ep), "%s[%" JSON_INTEGER_FORMAT "]",
-		    json_string_value(json_object_get(sa, "remote")) ?
-		    json_string_value(json_object_get(sa, "remote")) : "?",
-		    json_integer_value(json_object_get(sa, "remote_port")));
-		json_object_set_new(row, "remote_ep", json_string(ep));
-		json_object_set_new(row, "role", json_string(json_is_true(
-		    json_object_get(sa, "initiator")) ? "initiator" :
-		    "responder"));
-		json_object_set_new(row, "nat", json_string(json_is_true(
-		    json_object_get(sa, "nat_local")) ? "local" : json_is_true(
-		    json_object_get(sa, "nat_remote")) ? "remote" : "none"));
-		json_array_append_new(rows, row);
+		fprintf(out, "%s: #%" JSON_INTEGER_FORMAT ", %s, IKEv2, "
+		    "%s_i%s %s_r%s\n", str_of(sa, "name"),
+		    json_integer_value(json_object_get(sa, "uniqueid")),
+		    str_of(sa, "state"), str_of(sa, "initiator_spi"),
+		    init ? "*" : "", str_of(sa, "responder_spi"),
+		    init ? "" : "*");
+		fprintf(out, "  local  %s[%" JSON_INTEGER_FORMAT "]%s\n",
+		    str_of(sa, "local"),
+		    json_integer_value(json_object_get(sa, "local_port")),
+		    json_is_true(json_object_get(sa, "nat_local")) ?
+		    ", behind a NAT" : "");
+		/* The peer's identity once it authenticated. */
+		if (strcmp(str_of(sa, "remote_id"), "-") != 0)
+			fprintf(out, "  remote '%s' @", str_of(sa,
+			    "remote_id"));
+		else
+			fputs("  remote", out);
+		fprintf(out, " %s[%" JSON_INTEGER_FORMAT "]%s\n",
+		    str_of(sa, "remote"),
+		    json_integer_value(json_object_get(sa, "remote_port")),
+		    json_is_true(json_object_get(sa, "nat_remote")) ?
+		    ", behind a NAT" : "");
+		if (strcmp(str_of(sa, "algorithms"), "-") != 0)
+			fprintf(out, "  %s\n", str_of(sa, "algorithms"));
+		if (strcmp(str_of(sa, "state"), "ESTABLISHED") == 0)
+			fprintf(out, "  established %" JSON_INTEGER_FORMAT
+			    "s ago\n", json_integer_value(json_object_get(sa,
+			    "established_s")));
+		if (!json_is_object(c = json_object_get(sa, "child")))
+			continue;
+		fprintf(out, "  %s: %s, %s, ESP:%s\n", str_of(c, "name"),
+		    str_of(c, "state"), json_is_true(json_object_get(c,
+		    "encap")) ? "TUNNEL-in-UDP" : "TUNNEL",
+		    str_of(c, "algorithms"));
+		fprintf(out, "    in  %s, out %s", str_of(c, "spi_in"),
+		    str_of(c, "spi_out"));
+		v = json_object_get(c, "rekey_in_s");
+		if (json_is_integer(v) && json_integer_value(v) >= 0)
+			fprintf(out, ", rekeying in %" JSON_INTEGER_FORMAT "s",
+			    json_integer_value(v));
+		fputs("\n    local  ", out);
+		subnets_print(json_object_get(c, "local_ts"), out);
+		fputs("\n    remote ", out);
+		subnets_print(json_object_get(c, "remote_ts"), out);
+		fputc('\n', out);
 	}
-	if ((rc = table_fill(&t, rows)) == 0) {
-		json_array_foreach(sas, i, sa) {
-			const json_t *c = json_object_get(sa, "child");
-			char *buf = NULL;
-			size_t len = 0;
-			FILE *f;
-
-			if (!json_is_object(c) ||
-			    (f = open_memstream(&buf, &len)) == NULL)
-				continue;
-			fprintf(f, "  child %s %s: SPIs %s_i %s_o, %s, %s, "
-			    "rekey in %" JSON_INTEGER_FORMAT " s\n    ",
-			    json_string_value(json_object_get(c, "name")),
-			    json_string_value(json_object_get(c, "state")),
-			    json_string_value(json_object_get(c, "spi_in")),
-			    json_string_value(json_object_get(c, "spi_out")),
-			    json_string_value(json_object_get(c, "algorithms")),
-			    json_is_true(json_object_get(c, "encap")) ?
-			    "ESP in UDP" : "ESP",
-			    json_integer_value(json_object_get(c,
-			    "rekey_in_s")));
-			subnets_print(json_object_get(c, "local_ts"), f);
-			fputs(" === ", f);
-			subnets_print(json_object_get(c, "remote_ts"), f);
-			fputc('\n', f);
-			fclose(f);
-			t.trailers[i] = buf;
-		}
-		table_print(&t, out);
-		if (json_array_size(sas) == 0)
-			fputs("no IKE SAs\n", out);
-	}
-	table_free(&t);
-	json_decref(rows);
-	return rc;
+	return 0;
 }
 
 static const struct col flow_cols[] = {
@@ -748,7 +735,7 @@ static const struct {
 	{ "token create", render_keys },
 	{ "show firewall", render_firewall },
 	{ "ipsec sas", render_sas },
-	{ "ipsec status", render_ike },
+	{ "ipsec status", render_ike_status },
 	{ "show conntrack", render_conntrack },
 	{ "nat show", render_conntrack },
 	{ "reload", render_reload },

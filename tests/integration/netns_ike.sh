@@ -167,9 +167,11 @@ PY
 	spi_out=$(echo "$j" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["ike_sas"][0]["child"]["spi_out"])')
 	# The table hexctl prints says the same.
 	hx ipsec status | tee "$tmp/status.txt"
-	grep -Eq "^dc1 +[0-9]+ +ESTABLISHED +initiator +192.0.2.1\[4500\] +192.0.2.2\[4500\] +192.0.2.2 +AES_GCM_16_256" "$tmp/status.txt" &&
-	    grep -q "child net INSTALLED: SPIs ${spi_in}_i ${spi_out}_o" "$tmp/status.txt" &&
-	    grep -q "10.1.0.0/24 === 10.2.0.0/24" "$tmp/status.txt" ||
+	grep -Eq "^dc1: #[0-9]+, ESTABLISHED, IKEv2, " "$tmp/status.txt" &&
+	    grep -q "remote '192.0.2.2' @ 192.0.2.2\[4500\]" "$tmp/status.txt" &&
+	    grep -q "AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519" "$tmp/status.txt" &&
+	    grep -q "in  $spi_in, out $spi_out" "$tmp/status.txt" &&
+	    grep -q "remote 10.2.0.0/24" "$tmp/status.txt" ||
 	    { echo "hexctl ipsec status does not say so"; return 1; }
 	sw "$s" --list-sas >"$tmp/sas"
 	grep -Eq "^ *in  *$spi_out," "$tmp/sas" &&

@@ -142,6 +142,41 @@ static const struct render_case cases[] = {
 	  "udp0    out  0x00001002  chacha20-poly1305  udp    192.0.2.1  192.0.2.8        0      0       0          0  active\n"
 	  "  selectors: local 10.1.0.0/24 <-> remote any\n"
 	  "SAs due a rekey: 1, expired: 1\n" },
+	{ "ipsec status: as swanctl --list-sas, the NAT named, child under",
+	  "ipsec status",
+	  "{\"ike_sas\":[{\"name\":\"dc1\",\"uniqueid\":3,\"state\":"
+	  "\"ESTABLISHED\",\"initiator\":false,\"initiator_spi\":"
+	  "\"98b9f9c5954e998a\",\"responder_spi\":\"9fb98e47967e87fc\","
+	  "\"local\":\"192.0.2.1\",\"local_port\":4500,\"remote\":"
+	  "\"192.0.2.254\",\"remote_port\":40520,\"remote_id\":"
+	  "\"site4.example\",\"nat_local\":false,\"nat_remote\":true,"
+	  "\"encap\":true,\"algorithms\":"
+	  "\"AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519\","
+	  "\"established_s\":12,\"child\":{\"name\":\"net\",\"state\":"
+	  "\"INSTALLED\",\"spi_in\":\"c775aeb9\",\"spi_out\":\"fdcef432\","
+	  "\"encap\":true,\"algorithms\":\"AES_GCM_16_256/EXT_SEQ\","
+	  "\"rekey_in_s\":3587,\"local_ts\":[\"10.1.0.0/24\"],"
+	  "\"remote_ts\":[\"10.4.0.0/24\",\"10.5.0.0/24\"]}},"
+	  "{\"name\":\"b\",\"uniqueid\":4,\"state\":\"CONNECTING\","
+	  "\"initiator\":true,\"initiator_spi\":\"0123456789abcdef\","
+	  "\"responder_spi\":\"0000000000000000\",\"local\":\"192.0.2.1\","
+	  "\"local_port\":500,\"remote\":\"192.0.2.2\",\"remote_port\":500,"
+	  "\"remote_id\":\"\",\"nat_local\":false,\"nat_remote\":false,"
+	  "\"encap\":false,\"algorithms\":\"\",\"established_s\":0}]}",
+	  "dc1: #3, ESTABLISHED, IKEv2, 98b9f9c5954e998a_i 9fb98e47967e87fc_r*\n"
+	  "  local  192.0.2.1[4500]\n"
+	  "  remote 'site4.example' @ 192.0.2.254[40520], behind a NAT\n"
+	  "  AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519\n"
+	  "  established 12s ago\n"
+	  "  net: INSTALLED, TUNNEL-in-UDP, ESP:AES_GCM_16_256/EXT_SEQ\n"
+	  "    in  c775aeb9, out fdcef432, rekeying in 3587s\n"
+	  "    local  10.1.0.0/24\n"
+	  "    remote 10.4.0.0/24, 10.5.0.0/24\n"
+	  "b: #4, CONNECTING, IKEv2, 0123456789abcdef_i* 0000000000000000_r\n"
+	  "  local  192.0.2.1[500]\n"
+	  "  remote 192.0.2.2[500]\n" },
+	{ "ipsec status: none", "ipsec status", "{\"ike_sas\":[]}",
+	  "no IKE SAs\n" },
 	{ "show firewall: sorted, nested, aligned per level", "show firewall",
 	  "{\"verdicts\":{\"INPUT\":{\"policy_drop\":3,\"accept\":10},"
 	  "\"FORWARD\":{}},\"rules\":12,"
