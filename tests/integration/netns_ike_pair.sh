@@ -8,9 +8,10 @@
 #   h1 (10.1.0.2) -- a: hexgated A -- wan 192.0.2.0/24 -- b: hexgated B -- h2 (10.2.0.2)
 #                     192.0.2.1                            192.0.2.2
 #                     connection b: 10.1.0.0/24 === 10.2.0.0/24
-#                     start_action start                   start_action none
+#                     start_action start                   start_action start
 #
-# Checks: A initiates, both ends have the IKE SA and its child, without
+# Checks: both ends initiate at once (the lower nonce gives way at both,
+# so one IKE SA comes up), both ends have the IKE SA and its child, without
 # NAT and without encapsulation (IKE on 500 at both ends), the child's
 # SPIs the same at both ends the other way round; ping and an 8 MiB TCP
 # transfer (sha256 compared) through the tunnel both ways; on the wire
@@ -113,7 +114,7 @@ EOF
 
 configs() {
 	site a 1 2 start aes256gcm16 >"$conf"
-	site b 2 1 none aes256gcm16 >"$tmp/b.json"
+	site b 2 1 start aes256gcm16 >"$tmp/b.json"
 	cat >"$tmp/rules.v4" <<EOF
 *filter
 :INPUT_CUST - [0:0]
@@ -140,6 +141,22 @@ print(json.dumps(sas[0]))'
 }
 
 # up_both [SECONDS]: the IKE SA and its child up at both ends (10 s).
+# Both started the connection: whether their IKE_SA_INITs crossed or
+# not, each end has exactly one IKE SA, with the same SPIs.
+one_sa_ok() {
+	up_both || return 1
+	sleep 1
+	for sk in "$sock" "$sock_b"; do
+		"$hexctl" -s "$sk" --json ipsec status >"$tmp/one.json" || return 1
+		/usr/bin/python3 -c 'import json, sys
+sas = [s for s in json.load(open(sys.argv[1]))["ike_sas"] if s["state"] == "ESTABLISHED"]
+print(len(sas), [s["initiator_spi"] for s in sas])
+assert len(sas) == 1' "$tmp/one.json" || return 1
+	done
+	grep -h "lower nonce" "$tmp/hexgated.log" "$tmp/b.log" 2>/dev/null ||
+	    echo "NOTE: the IKE_SA_INITs did not cross this time"
+}
+
 up_both() {
 	local _
 	for _ in $(seq $((${1:-10} * 10))); do
@@ -366,7 +383,7 @@ done
 start_site b "$b" "$sock_b"
 start_hexgated "$a"
 
-check "A initiates: IKE SA and child up at both ends" up_both
+check "both ends start it: one IKE SA and its child up at both ends" one_sa_ok
 check "no NAT: IKE on 500, native ESP, the same SPIs at both ends" native_ok
 check "ping h1 -> h2 through the tunnel" ping_ok "$h1" 10.2.0.2
 check "ping h2 -> h1 through the tunnel" ping_ok "$h2" 10.1.0.2
