@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cert.h"
 #include "ike_priv.h"
 
 void
@@ -727,7 +728,7 @@ ike_id_parse(const char *text, struct ike_id *out)
 	} else if (strchr(text, '@') != NULL)
 		out->type = IKE_ID_RFC822_ADDR;
 	else if (strchr(text, '=') != NULL)
-		return -EINVAL;		/* a DN: with certificates only */
+		return ike_dn_parse(text, out);	/* "CN=gw, O=Example" */
 	else
 		out->type = IKE_ID_FQDN;
 	if (n == 0 || n > IKE_ID_MAX)
@@ -753,6 +754,13 @@ ike_id_format(const struct ike_id *id, char *buf, size_t len)
 			return snprintf(buf, len, "%s", s);
 		}
 		break;
+	case IKE_ID_DER_ASN1_DN: {
+		int w = ike_dn_format(id->data, id->len, buf, len);
+
+		if (w >= 0)
+			return w;
+		break;
+	}
 	case IKE_ID_FQDN:
 	case IKE_ID_RFC822_ADDR: {
 		int w = 0;

@@ -201,8 +201,8 @@ int ike_format_json(const struct ike *ike, uint64_t now_ms, char *buf,
     size_t len);
 
 /* Parses an identity as swanctl writes it ("192.0.2.1", "2001:db8::1",
- * "gw.example.com", "@gw", "user@example.com", "CN=gw, O=Example" stays
- * a DN only with certificates) into out.  0 or -EINVAL. */
+ * "gw.example.com", "@gw", "user@example.com", "CN=gw, O=Example": a
+ * DN, ID_DER_ASN1_DN) into out.  0 or -EINVAL. */
 int ike_id_parse(const char *text, struct ike_id *out);
 /* And back, for logs: what snprintf() returns. */
 int ike_id_format(const struct ike_id *id, char *buf, size_t len);
