@@ -20,7 +20,7 @@
 #include <openssl/x509v3.h>
 
 /* A key: "RSA" (2048 bits), "P-256", "P-384" or "P-521". */
-static EVP_PKEY *
+static inline EVP_PKEY *
 tc_key(const char *kind)
 {
 	if (strcmp(kind, "RSA") == 0)
@@ -34,7 +34,7 @@ tc_key(const char *kind)
  * as issuer (NULL: self-signed), with SANs as openssl's config writes
  * them ("DNS:gw1.example,IP:192.0.2.1"; NULL: none), a CA or not.
  */
-static X509 *
+static inline X509 *
 tc_cert(EVP_PKEY *key, const char *subject, X509 *issuer,
     EVP_PKEY *issuer_key, time_t base, long from_s, long to_s,
     const char *san, bool ca)
@@ -80,7 +80,7 @@ tc_cert(EVP_PKEY *key, const char *subject, X509 *issuer,
 }
 
 /* x's DER appended to buf at *len. */
-static void
+static inline void
 tc_der(X509 *x, uint8_t *buf, size_t *len)
 {
 	unsigned char *p = buf + *len;
@@ -89,7 +89,7 @@ tc_der(X509 *x, uint8_t *buf, size_t *len)
 }
 
 /* key as unencrypted PKCS#8 DER. */
-static size_t
+static inline size_t
 tc_key_der(EVP_PKEY *key, uint8_t *buf)
 {
 	PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(key);
@@ -102,7 +102,7 @@ tc_key_der(EVP_PKEY *key, uint8_t *buf)
 
 /* PEM text (malloc'd, NUL-terminated) of x, or of key (pass NULL x);
  * pass != NULL: the key encrypted with it. */
-static char *
+static inline char *
 tc_pem(X509 *x, EVP_PKEY *key, const char *pass, size_t *len)
 {
 	BIO *b = BIO_new(BIO_s_mem());
