@@ -62,6 +62,7 @@ static struct {
 	int n;
 	uint64_t now;
 	int sent[2];
+	size_t max_len[2];	/* the longest datagram each sent */
 	/* The network's choices: drop what matches; a NAT in front of A. */
 	int drop_to[2];		/* drop the next N datagrams to that side */
 	bool blackhole_b;	/* B gone: everything to it is lost */
@@ -93,6 +94,8 @@ on_send(void *ctx, const struct ike_addr *local, const struct ike_addr *remote,
 	struct dgram *d;
 
 	net.sent[sd->id]++;
+	if (len > net.max_len[sd->id])
+		net.max_len[sd->id] = len;
 	assert_true(net.n < NET_MAX);
 	assert_true(len <= sizeof(d->buf));
 	d = &net.q[net.n++];
@@ -845,9 +848,14 @@ test_cert_establish(void **state)
 	assert_true(ike_format_json(net.s[SIDE_B].ike, net.now, json,
 	    sizeof(json)) < (int)sizeof(json));
 	assert_non_null(strstr(json, "\"remote_id\":\"CN=gw-a, O=Example\""));
-	/* Two messages each, as with a PSK. */
+	/* Two messages each, as with a PSK.  hexgated's own datagrams are
+	 * not cut into IP fragments: A's IKE_AUTH, an RSA-2048 certificate
+	 * and signature, fits a 1500-byte MTU (IPv4 and UDP headers). */
 	assert_int_equal(net.sent[SIDE_A], 2);
 	assert_int_equal(net.sent[SIDE_B], 2);
+	print_message("longest datagram: A (RSA) %zu, B (ECDSA) %zu bytes\n",
+	    net.max_len[SIDE_A], net.max_len[SIDE_B]);
+	assert_true(net.max_len[SIDE_A] <= 1500 - 20 - 8);
 }
 
 /* B refuses A (why in B's log), A hears AUTHENTICATION_FAILED. */
