@@ -20,6 +20,7 @@
 
 #include <openssl/crypto.h>
 
+#include "cert.h"
 #include "ike_priv.h"
 
 /* ---- small things ----------------------------------------------------- */
@@ -404,6 +405,11 @@ notify_name(uint16_t type)
 
 /* ---- IKE_SA_INIT ------------------------------------------------------ */
 
+/* With the IKE_AUTH helpers below: what IKE_SA_INIT carries for them. */
+static void w_sig_hashes(struct ike_writer *w);
+static void w_certreq(struct ike *ike, struct ike_writer *w, int first,
+    const struct ike_addr *local, const struct ike_addr *remote, bool all);
+
 static void
 suite_of(const struct ike_chosen *c, struct ike_suite *s)
 {
@@ -443,6 +449,7 @@ send_init(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	(void)ike_w_sa(&w, wp, np);
 	(void)ike_w_ke(&w, sa->dh_group, ke, ke_len);
 	(void)ike_w_nonce(&w, sa->ni, sa->ni_len);
+	w_sig_hashes(&w);
 	(void)w_nat_d(&w, IKE_N_NAT_DETECTION_SOURCE_IP, sa->spi_i, 0,
 	    &sa->local, c->encap);
 	(void)w_nat_d(&w, IKE_N_NAT_DETECTION_DESTINATION_IP, sa->spi_i, 0,
@@ -773,6 +780,9 @@ ike_rx_init_req(struct ike *ike, const struct ike_addr *local,
 	(void)ike_w_sa(&w, &wp, 1);
 	(void)ike_w_ke(&w, ch.dh, ke, ke_len);
 	(void)ike_w_nonce(&w, sa->nr, sa->nr_len);
+	w_certreq(ike, &w, conn, local, remote, true);
+	if (notify_find(m, IKE_N_SIGNATURE_HASH_ALGORITHMS) != NULL)
+		w_sig_hashes(&w);
 	if (notify_find(m, IKE_N_NAT_DETECTION_SOURCE_IP) != NULL) {
 		(void)w_nat_d(&w, IKE_N_NAT_DETECTION_SOURCE_IP, sa->spi_i,
 		    sa->spi_r, local, ike->conns[conn].cfg.encap);
@@ -904,15 +914,26 @@ ike_rx_init_resp(struct ike *ike, struct ike_sa *sa, const uint8_t *buf,
 
 /* ---- IKE_AUTH --------------------------------------------------------- */
 
-/* Our identity's ID payload body (type, reserved, data) into body. */
+/* Our identity's ID payload body (type, reserved, data) into body: the
+ * configured one, else our certificate's subject (as strongSwan), else
+ * our address. */
 static size_t
-our_id(const struct ike_sa *sa, const struct ike_conn_cfg *c, uint8_t *body)
+our_id(const struct ike_sa *sa, const struct ike_conn *cn, uint8_t *body)
 {
+	const struct ike_conn_cfg *c = &cn->cfg;
+	struct ike_id subj;
+
 	memset(body, 0, 4);
 	if (c->local_id.type != 0) {
 		body[0] = c->local_id.type;
 		memcpy(body + 4, c->local_id.data, c->local_id.len);
 		return 4 + c->local_id.len;
+	}
+	if (c->local_auth == IKE_AUTHBY_PUBKEY &&
+	    ike_creds_subject(cn->creds, &subj) == 0) {
+		body[0] = subj.type;
+		memcpy(body + 4, subj.data, subj.len);
+		return 4 + subj.len;
 	}
 	body[0] = sa->local.family == AF_INET ? IKE_ID_IPV4_ADDR :
 	    IKE_ID_IPV6_ADDR;
@@ -944,32 +965,164 @@ conn_established(const struct ike *ike, const struct ike_sa *sa)
 	return false;
 }
 
+/*
+ * The octets an AUTH covers (§2.15), from the point of view of its
+ * sender: the initiator's IKE_SA_INIT, the responder's nonce and
+ * prf(SK_pi, IDi), or the other way round.  Malloc'd; NULL.
+ */
+static uint8_t *
+auth_octets(const struct ike_sa *sa, bool by_initiator, const uint8_t *id,
+    size_t id_len, size_t *len)
+{
+	const uint8_t *msg = by_initiator ? sa->init_i : sa->init_r;
+	size_t msg_len = by_initiator ? sa->init_i_len : sa->init_r_len;
+	size_t cap = msg_len + IKE_NONCE_MAX + IKE_PRF_MAX;
+	uint8_t *o = malloc(cap);
+	long n;
+
+	if (o == NULL)
+		return NULL;
+	n = ike_auth_octets(sa->alg.prf, msg, msg_len, by_initiator ? sa->nr :
+	    sa->ni, by_initiator ? sa->nr_len : sa->ni_len, by_initiator ?
+	    sa->keys.sk_pi : sa->keys.sk_pr, sa->keys.prf_len, id, id_len, o,
+	    cap);
+	if (n < 0) {
+		free(o);
+		return NULL;
+	}
+	*len = (size_t)n;
+	return o;
+}
+
+/* The hashes the peer's IKE_SA_INIT offered for signatures (RFC 7427
+ * §4, SIGNATURE_HASH_ALGORITHMS), as IKE_HASH_BIT()s; 0: none. */
+static unsigned
+peer_hashes(const struct ike_sa *sa)
+{
+	const uint8_t *msg = sa->initiator ? sa->init_r : sa->init_i;
+	size_t len = sa->initiator ? sa->init_r_len : sa->init_i_len;
+	struct ike_msg *m = malloc(sizeof(*m));
+	const struct ike_payload *p;
+	struct ike_err err;
+	unsigned set = 0;
+
+	if (m == NULL)
+		return 0;
+	if (msg != NULL && ike_msg_parse(msg, len, m, &err) == 0 &&
+	    (p = notify_find(m, IKE_N_SIGNATURE_HASH_ALGORITHMS)) != NULL)
+		for (uint16_t i = 0; i + 1 < p->data_len; i += 2) {
+			uint16_t h = (uint16_t)(p->data[i] << 8 | p->data[i + 1]);
+
+			if (h < 32)
+				set |= IKE_HASH_BIT(h);
+		}
+	free(m);
+	return set;
+}
+
+/* Our AUTH payload's method and data into out (IKE_SIG_MAX bytes): the
+ * PSK's prf, or our key's signature.  Its length, or -errno. */
+static long
+auth_make(const struct ike_sa *sa, const struct ike_conn *cn,
+    const uint8_t *id, size_t id_len, uint8_t *method, uint8_t *out)
+{
+	const struct ike_conn_cfg *c = &cn->cfg;
+	uint8_t *octets;
+	size_t len;
+	long n;
+
+	if (c->local_auth != IKE_AUTHBY_PUBKEY) {
+		*method = IKE_AUTH_PSK;
+		if (ike_auth_psk(sa->alg.prf, c->psk, c->psk_len,
+		    sa->initiator ? sa->init_i : sa->init_r, sa->initiator ?
+		    sa->init_i_len : sa->init_r_len, sa->initiator ? sa->nr :
+		    sa->ni, sa->initiator ? sa->nr_len : sa->ni_len,
+		    sa->initiator ? sa->keys.sk_pi : sa->keys.sk_pr,
+		    sa->keys.prf_len, id, id_len, out) != 0)
+			return -EINVAL;
+		return sa->keys.prf_len;
+	}
+	if ((octets = auth_octets(sa, sa->initiator, id, id_len, &len)) ==
+	    NULL)
+		return -ENOMEM;
+	n = ike_sign(cn->creds, peer_hashes(sa), false, octets, len, method,
+	    out, IKE_SIG_MAX);
+	free(octets);
+	return n;
+}
+
+/* CERT (ours and our intermediates) when we sign. */
+static void
+w_certs(struct ike_writer *w, const struct ike_conn *cn)
+{
+	const uint8_t *der;
+	size_t len;
+
+	if (cn->cfg.local_auth != IKE_AUTHBY_PUBKEY)
+		return;
+	for (unsigned i = 0; ike_creds_cert(cn->creds, i, &der, &len); i++)
+		(void)ike_w_cert(w, IKE_PL_CERT, IKE_CERT_X509_SIG, der, len);
+}
+
+/* CERTREQ (§3.7) naming the CAs of the connections from first on for
+ * these addresses whose peer signs (strongSwan sends its certificate
+ * only when asked); nothing when none does. */
+static void
+w_certreq(struct ike *ike, struct ike_writer *w, int first,
+    const struct ike_addr *local, const struct ike_addr *remote, bool all)
+{
+	uint8_t ids[16 * IKE_KEYID_LEN];
+	size_t n = 0;
+
+	for (int i = first; i >= 0; i = all ? conn_for(ike, local, remote,
+	    i + 1) : -1)
+		if (ike->conns[i].cfg.remote_auth == IKE_AUTHBY_PUBKEY)
+			n += ike_creds_certreq(ike->conns[i].creds, ids + n,
+			    sizeof(ids) - n);
+	if (n != 0)
+		(void)ike_w_cert(w, IKE_PL_CERTREQ, IKE_CERT_X509_SIG, ids, n);
+}
+
+/* SIGNATURE_HASH_ALGORITHMS (RFC 7427 §4): the SHA-2 hashes we sign and
+ * verify with, so a peer signs with method 14. */
+static void
+w_sig_hashes(struct ike_writer *w)
+{
+	static const uint8_t h[] = { 0, IKE_HASH_SHA2_256, 0,
+	    IKE_HASH_SHA2_384, 0, IKE_HASH_SHA2_512 };
+
+	(void)ike_w_notify(w, 0, NULL, 0, IKE_N_SIGNATURE_HASH_ALGORITHMS, h,
+	    sizeof(h));
+}
+
 static int
 send_auth(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 {
-	const struct ike_conn_cfg *c = &ike->conns[sa->conn].cfg;
+	const struct ike_conn *cn = &ike->conns[sa->conn];
+	const struct ike_conn_cfg *c = &cn->cfg;
 	struct ike_w_proposal wp[IKE_PROPS_MAX];
 	struct ike_w_transform tf[IKE_PROPS_MAX * 5 * IKE_PROP_ALGS_MAX];
-	uint8_t id[4 + IKE_ID_MAX], auth[IKE_PRF_MAX], spi_be[4];
+	uint8_t id[4 + IKE_ID_MAX], auth[IKE_SIG_MAX], spi_be[4], method;
 	struct ike_writer w;
 	struct ike_props props;
-	size_t id_len = our_id(sa, c, id);
+	size_t id_len = our_id(sa, cn, id);
 	unsigned np;
+	long auth_len;
 
-	if (ike_auth_psk(sa->alg.prf, c->psk, c->psk_len, sa->init_i,
-	    sa->init_i_len, sa->nr, sa->nr_len, sa->keys.sk_pi,
-	    sa->keys.prf_len, id, id_len, auth) != 0)
+	if ((auth_len = auth_make(sa, cn, id, id_len, &method, auth)) < 0)
 		return -EINVAL;
 	if ((sa->child_spi_in = rand_spi()) == 0)
 		return -EIO;
 	inner_begin(ike, &w);
 	(void)ike_w_id(&w, IKE_PL_IDI, id[0], id + 4, id_len - 4);
+	w_certs(&w, cn);
+	w_certreq(ike, &w, sa->conn, NULL, NULL, false);
 	/* INITIAL_CONTACT (§2.4) only when no other IKE SA with the peer
 	 * is up: a reauth keeps the old one till it is done. */
 	if (sa->replaces == 0 && !conn_established(ike, sa))
 		(void)ike_w_notify(&w, 0, NULL, 0, IKE_N_INITIAL_CONTACT,
 		    NULL, 0);
-	(void)ike_w_auth(&w, IKE_AUTH_PSK, auth, sa->keys.prf_len);
+	(void)ike_w_auth(&w, method, auth, (size_t)auth_len);
 	np = esp_props_w(c, sa->child_spi_in, &props, wp, tf, spi_be);
 	(void)ike_w_sa(&w, wp, np);
 	(void)w_ts(&w, IKE_PL_TSI, c->local_ts, c->n_local_ts);
@@ -977,18 +1130,6 @@ send_auth(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	explicit_bzero(auth, sizeof(auth));
 	return inner_send(ike, sa, &w, IKE_AUTH, false, 1, IKE_REQ_AUTH,
 	    now_ms);
-}
-
-/* Whether the peer's ID payload idp (its body: type, reserved, data)
- * is the identity c expects (any, when none is configured). */
-static bool
-id_ok(const struct ike_conn_cfg *c, const struct ike_payload *idp)
-{
-	if (c->remote_id.type == 0)
-		return true;
-	return idp->u.id.type == c->remote_id.type &&
-	    idp->body_len - 4u == c->remote_id.len &&
-	    memcmp(idp->body + 4, c->remote_id.data, c->remote_id.len) == 0;
 }
 
 static void
@@ -999,17 +1140,32 @@ id_take(struct ike_id *id, const struct ike_payload *idp)
 	memcpy(id->data, idp->body + 4, id->len);
 }
 
-/* Whether the AUTH payload of the peer is right for the PSK of c: the
- * peer signed its IKE_SA_INIT message, our nonce and its ID. */
+/* Whether the peer's ID payload idp (its body: type, reserved, data)
+ * is the identity c expects (any, when none is configured); DNs are
+ * compared as X.500 compares them. */
 static bool
-auth_ok(const struct ike_sa *sa, const struct ike_conn_cfg *c,
+id_ok(const struct ike_conn_cfg *c, const struct ike_payload *idp)
+{
+	struct ike_id got;
+
+	if (c->remote_id.type == 0)
+		return true;
+	if (idp->body_len - 4u > sizeof(got.data))
+		return false;
+	id_take(&got, idp);
+	return ike_id_equal(&got, &c->remote_id);
+}
+
+/* Whether the peer's AUTH (ap) is right for the PSK of c: the peer
+ * signed its IKE_SA_INIT message, our nonce and its ID. */
+static bool
+psk_ok(const struct ike_sa *sa, const struct ike_conn_cfg *c,
     const struct ike_payload *idp, const struct ike_payload *ap)
 {
 	uint8_t want[IKE_PRF_MAX];
 	bool ok;
 
-	if (ap->u.auth.method != IKE_AUTH_PSK ||
-	    ap->data_len != sa->keys.prf_len || c->psk_len == 0)
+	if (ap->data_len != sa->keys.prf_len || c->psk_len == 0)
 		return false;
 	if (sa->initiator) {
 		if (ike_auth_psk(sa->alg.prf, c->psk, c->psk_len, sa->init_r,
@@ -1023,6 +1179,81 @@ auth_ok(const struct ike_sa *sa, const struct ike_conn_cfg *c,
 	ok = CRYPTO_memcmp(want, ap->data, sa->keys.prf_len) == 0;
 	explicit_bzero(want, sizeof(want));
 	return ok;
+}
+
+/*
+ * Whether the peer authenticated as connection cn wants (its remote
+ * auth): the PSK, or a certificate (CERT payloads of ike->inner) that
+ * chains to one of cn's CAs now, holds the identity of idp, and whose
+ * key made the AUTH signature.  false with why: the exact reason.
+ */
+static bool
+auth_ok(struct ike *ike, const struct ike_sa *sa, const struct ike_conn *cn,
+    const struct ike_payload *idp, const struct ike_payload *ap, char *why,
+    size_t why_len)
+{
+	const struct ike_msg *m = &ike->inner;
+	struct ike_buf der[IKE_CERTS_MAX];
+	struct ike_cert *cert = NULL;
+	enum ike_cert_err e;
+	struct ike_id id;
+	uint8_t *octets;
+	size_t len;
+	unsigned n = 0;
+	char t[IKE_ID_MAX + 8];
+
+	if (cn->cfg.remote_auth != IKE_AUTHBY_PUBKEY) {
+		if (ap->u.auth.method != IKE_AUTH_PSK) {
+			snprintf(why, why_len, "AUTH method %u, a pre-shared "
+			    "key expected", ap->u.auth.method);
+			return false;
+		}
+		snprintf(why, why_len, "wrong pre-shared key");
+		return psk_ok(sa, &cn->cfg, idp, ap);
+	}
+	if (ap->u.auth.method == IKE_AUTH_PSK) {
+		snprintf(why, why_len, "a pre-shared key, a certificate "
+		    "expected (remote auth pubkey)");
+		return false;
+	}
+	for (unsigned i = 0; i < m->n_payloads && n < IKE_CERTS_MAX; i++)
+		if (m->payloads[i].type == IKE_PL_CERT &&
+		    m->payloads[i].u.cert.encoding == IKE_CERT_X509_SIG &&
+		    m->payloads[i].body_len > 1)
+			der[n++] = (struct ike_buf){ m->payloads[i].body + 1,
+			    m->payloads[i].body_len - 1u };
+	if (ike->env.wall_s == NULL) {
+		snprintf(why, why_len, "no clock to check its certificate's "
+		    "validity against");
+		return false;
+	}
+	e = ike_cert_verify(cn->creds, der, n, ike->env.wall_s(ike->env.ctx),
+	    &cert, why, why_len);
+	if (e != IKE_CERT_E_OK)
+		return false;
+	id_take(&id, idp);
+	if (!ike_cert_has_id(cert, &id)) {
+		char subj[256];
+
+		ike_id_format(&id, t, sizeof(t));
+		ike_cert_subject(cert, subj, sizeof(subj));
+		snprintf(why, why_len, "%s: its identity %s is not in its "
+		    "certificate \"%s\"", ike_cert_err_str(
+		    IKE_CERT_E_ID_MISMATCH), t, subj);
+		ike_cert_free(cert);
+		return false;
+	}
+	if ((octets = auth_octets(sa, !sa->initiator, idp->body,
+	    idp->body_len, &len)) == NULL) {
+		ike_cert_free(cert);
+		snprintf(why, why_len, "out of memory");
+		return false;
+	}
+	e = ike_sig_verify(cert, ap->u.auth.method, ap->data, ap->data_len,
+	    octets, len, why, why_len);
+	free(octets);
+	ike_cert_free(cert);
+	return e == IKE_CERT_E_OK;
 }
 
 /* The nonces and DH secret a child's keys come from (§2.17): those of
@@ -1697,13 +1928,14 @@ rx_auth_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	const struct ike_payload *idp, *ap, *sap, *tsi, *tsr;
 	struct ike_w_proposal wp;
 	struct ike_w_transform tf[5];
-	uint8_t id[4 + IKE_ID_MAX], auth[IKE_PRF_MAX], spi_be[4];
+	uint8_t id[4 + IKE_ID_MAX], auth[IKE_SIG_MAX], spi_be[4], method;
 	const struct ike_conn_cfg *c;
 	struct ike_props nodh;
 	struct ike_writer w;
 	struct ike_chosen ch;
-	char refused[512];
+	char refused[512], why[1024];
 	size_t id_len;
+	long auth_len;
 	uint16_t child_err = 0;
 	int conn;
 
@@ -1723,12 +1955,15 @@ rx_auth_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 			break;
 	id_take(&sa->peer_id, idp);
 	inner_begin(ike, &w);
-	if (conn < 0 || !auth_ok(sa, &ike->conns[conn].cfg, idp, ap)) {
+	if (conn < 0)
+		snprintf(why, sizeof(why), "identity mismatch: no connection "
+		    "for its identity (remote id)");
+	if (conn < 0 || !auth_ok(ike, sa, &ike->conns[conn], idp, ap, why,
+	    sizeof(why))) {
 		char pid[IKE_ID_MAX + 8];
 
 		ike_id_format(&sa->peer_id, pid, sizeof(pid));
-		auth_failed(ike, sa, conn < 0 ? "no connection for its "
-		    "identity" : "wrong pre-shared key");
+		auth_failed(ike, sa, why);
 		ike_logf(ike, true, "[IKE] peer identity %s", pid);
 		(void)ike_w_notify(&w, 0, NULL, 0,
 		    IKE_N_AUTHENTICATION_FAILED, NULL, 0);
@@ -1739,15 +1974,15 @@ rx_auth_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	}
 	sa->conn = conn;
 	c = &ike->conns[conn].cfg;
-	id_len = our_id(sa, c, id);
-	if (ike_auth_psk(sa->alg.prf, c->psk, c->psk_len, sa->init_r,
-	    sa->init_r_len, sa->ni, sa->ni_len, sa->keys.sk_pr,
-	    sa->keys.prf_len, id, id_len, auth) != 0) {
+	id_len = our_id(sa, &ike->conns[conn], id);
+	if ((auth_len = auth_make(sa, &ike->conns[conn], id, id_len, &method,
+	    auth)) < 0) {
 		ike_sa_kill(ike, sa, "AUTH could not be computed");
 		return;
 	}
 	(void)ike_w_id(&w, IKE_PL_IDR, id[0], id + 4, id_len - 4);
-	(void)ike_w_auth(&w, IKE_AUTH_PSK, auth, sa->keys.prf_len);
+	w_certs(&w, &ike->conns[conn]);
+	(void)ike_w_auth(&w, method, auth, (size_t)auth_len);
 	explicit_bzero(auth, sizeof(auth));
 
 	/* The child SA. */
@@ -1830,6 +2065,7 @@ rx_auth_resp(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	const struct ike_payload *idp, *ap, *sap, *tsi, *tsr;
 	struct ike_props nodh;
 	struct ike_chosen ch;
+	char why[1024];
 	uint16_t err;
 
 	idp = ike_msg_find(m, IKE_PL_IDR, 0);
@@ -1849,9 +2085,12 @@ rx_auth_resp(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 		return;
 	}
 	id_take(&sa->peer_id, idp);
-	if (!id_ok(c, idp) || !auth_ok(sa, c, idp, ap)) {
-		auth_failed(ike, sa, !id_ok(c, idp) ? "not the identity "
-		    "expected (remote id)" : "wrong pre-shared key");
+	if (!id_ok(c, idp))
+		snprintf(why, sizeof(why), "identity mismatch: not the "
+		    "identity expected (remote id)");
+	if (!id_ok(c, idp) || !auth_ok(ike, sa, &ike->conns[sa->conn], idp,
+	    ap, why, sizeof(why))) {
+		auth_failed(ike, sa, why);
 		ike_sa_kill(ike, sa, "failed");
 		return;
 	}

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cert.h"
 #include "ike_priv.h"
 
 void
@@ -123,6 +124,36 @@ sa_reap(struct ike *ike)
 	}
 }
 
+/* A connection's certificates, parsed from its configuration's DER
+ * (hexgated checked them before with the same function). */
+static int
+creds_make(struct ike_conn *c)
+{
+	const struct ike_conn_cfg *k = &c->cfg;
+	bool sign = k->local_auth == IKE_AUTHBY_PUBKEY;
+	bool trust = k->remote_auth == IKE_AUTHBY_PUBKEY;
+	char why[256];
+
+	c->creds = NULL;
+	if (!sign && !trust)
+		return 0;
+	return ike_creds_new(&c->creds, k->certs, sign ? k->certs_len : 0,
+	    k->key, sign ? k->key_len : 0, k->cacerts,
+	    trust ? k->cacerts_len : 0, why, sizeof(why));
+}
+
+/* Frees n connections, their keys wiped. */
+static void
+conns_free(struct ike_conn *c, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		explicit_bzero(c[i].cfg.psk, sizeof(c[i].cfg.psk));
+		explicit_bzero(c[i].cfg.key, sizeof(c[i].cfg.key));
+		ike_creds_free(c[i].creds);
+	}
+	free(c);
+}
+
 void
 ike_destroy(struct ike *ike, uint64_t now_ms)
 {
@@ -137,10 +168,7 @@ ike_destroy(struct ike *ike, uint64_t now_ms)
 		} else
 			ike_sa_kill(ike, sa, NULL);
 	sa_reap(ike);
-	for (unsigned i = 0; i < ike->n_conns; i++)
-		explicit_bzero(ike->conns[i].cfg.psk,
-		    sizeof(ike->conns[i].cfg.psk));
-	free(ike->conns);
+	conns_free(ike->conns, ike->n_conns);
 	explicit_bzero(ike, sizeof(*ike));	/* the cookie secrets too */
 	free(ike);
 }
@@ -551,6 +579,11 @@ ike_set_conns(struct ike *ike, const struct ike_conn_cfg *conns, unsigned n,
 		int o = conn_index(ike, conns[i].name);
 
 		next[i].cfg = conns[i];
+		if (creds_make(&next[i]) != 0) {
+			conns_free(next, i);
+			free(map);
+			return -EINVAL;
+		}
 		next[i].wanted = conns[i].start_action == IKE_START_START;
 		if (o >= 0 && memcmp(&ike->conns[o].cfg, &conns[i],
 		    sizeof(conns[i])) == 0) {
@@ -572,10 +605,7 @@ ike_set_conns(struct ike *ike, const struct ike_conn_cfg *conns, unsigned n,
 		} else
 			sa->conn = map[sa->conn];
 	}
-	for (unsigned i = 0; i < ike->n_conns; i++)
-		explicit_bzero(ike->conns[i].cfg.psk,
-		    sizeof(ike->conns[i].cfg.psk));
-	free(ike->conns);
+	conns_free(ike->conns, ike->n_conns);
 	free(map);
 	ike->conns = next;
 	ike->n_conns = n;
@@ -761,7 +791,7 @@ ike_id_parse(const char *text, struct ike_id *out)
 	} else if (strchr(text, '@') != NULL)
 		out->type = IKE_ID_RFC822_ADDR;
 	else if (strchr(text, '=') != NULL)
-		return -EINVAL;		/* a DN: with certificates only */
+		return ike_dn_parse(text, out);	/* "CN=gw, O=Example" */
 	else
 		out->type = IKE_ID_FQDN;
 	if (n == 0 || n > IKE_ID_MAX)
@@ -787,6 +817,13 @@ ike_id_format(const struct ike_id *id, char *buf, size_t len)
 			return snprintf(buf, len, "%s", s);
 		}
 		break;
+	case IKE_ID_DER_ASN1_DN: {
+		int w = ike_dn_format(id->data, id->len, buf, len);
+
+		if (w >= 0)
+			return w;
+		break;
+	}
 	case IKE_ID_FQDN:
 	case IKE_ID_RFC822_ADDR: {
 		int w = 0;

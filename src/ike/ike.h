@@ -28,6 +28,9 @@
 #define IKE_PSK_MAX		256
 #define IKE_CONN_TS_MAX		16
 #define IKE_MSG_MAX		8192	/* largest message built or taken */
+#define IKE_CERTS_DER_MAX	6144	/* our certificate and intermediates */
+#define IKE_KEY_DER_MAX		4096	/* its private key (RSA-4096 fits) */
+#define IKE_CACERTS_DER_MAX	8192	/* the CAs trusted for the peer's */
 
 /* An address and UDP port. */
 struct ike_addr {
@@ -51,6 +54,9 @@ struct ike_prefix {
 };
 
 enum ike_start_action { IKE_START_NONE, IKE_START_TRAP, IKE_START_START };
+/* How a side authenticates (swanctl's auth): a pre-shared key, or a
+ * signature with its certificate's key (pubkey). */
+enum ike_authby { IKE_AUTHBY_PSK, IKE_AUTHBY_PUBKEY };
 enum ike_dpd_action { IKE_DPD_NONE, IKE_DPD_CLEAR, IKE_DPD_RESTART };
 
 /* One connection, as the configuration gives it (swanctl's words). */
@@ -64,6 +70,19 @@ struct ike_conn_cfg {
 	struct ike_id local_id, remote_id;
 	uint8_t psk[IKE_PSK_MAX];
 	uint16_t psk_len;
+	/*
+	 * Certificates, DER one after another (cert.h turns PEM into DER;
+	 * the engine opens no file).  local_auth pubkey: certs (ours, the
+	 * end entity first, then intermediates sent with it) and key (its
+	 * private key, PKCS#8); remote_auth pubkey: cacerts, the CAs the
+	 * peer's certificate must chain to.  Kept as bytes so that a
+	 * reload can compare connections whole.
+	 */
+	enum ike_authby local_auth, remote_auth;
+	uint16_t certs_len, key_len, cacerts_len;
+	uint8_t certs[IKE_CERTS_DER_MAX];
+	uint8_t key[IKE_KEY_DER_MAX];
+	uint8_t cacerts[IKE_CACERTS_DER_MAX];
 	uint8_t n_local_ts, n_remote_ts;
 	struct ike_prefix local_ts[IKE_CONN_TS_MAX];
 	struct ike_prefix remote_ts[IKE_CONN_TS_MAX];
@@ -139,6 +158,10 @@ struct ike_env {
 	/* A line for the log, charon's words ("[IKE] ..."); warn: a
 	 * failure worth a warning. */
 	void (*log)(void *ctx, bool warn, const char *line);
+	/* The wall clock, seconds since the epoch: what a peer's
+	 * certificate's validity is checked against.  NULL: no clock, and
+	 * so no certificate is taken. */
+	int64_t (*wall_s)(void *ctx);
 };
 
 /* Counters, ever. */
@@ -206,8 +229,8 @@ int ike_format_json(const struct ike *ike, uint64_t now_ms, char *buf,
     size_t len);
 
 /* Parses an identity as swanctl writes it ("192.0.2.1", "2001:db8::1",
- * "gw.example.com", "@gw", "user@example.com", "CN=gw, O=Example" stays
- * a DN only with certificates) into out.  0 or -EINVAL. */
+ * "gw.example.com", "@gw", "user@example.com", "CN=gw, O=Example": a
+ * DN, ID_DER_ASN1_DN) into out.  0 or -EINVAL. */
 int ike_id_parse(const char *text, struct ike_id *out);
 /* And back, for logs: what snprintf() returns. */
 int ike_id_format(const struct ike_id *id, char *buf, size_t len);

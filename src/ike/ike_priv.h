@@ -46,8 +46,12 @@ enum ike_req_kind {
 	IKE_REQ_DELETE_CHILD,		/* the rekeyed child's old pair */
 };
 
+struct ike_creds;
+
 struct ike_conn {
 	struct ike_conn_cfg cfg;
+	struct ike_creds *creds;	/* cfg's certificates, parsed; NULL
+					   when neither side uses them */
 	uint64_t retry_at_ms;		/* start: when to try again; 0: now */
 	bool wanted;			/* start, trap or ike_up(): keep up */
 };

@@ -1048,7 +1048,9 @@ static const char *const conn_keys[] = {
 	"proposals", "encap", "dpd_delay", "rekey_time", "reauth_time",
 	"if_name", "mtu", "local", "remote", "children", NULL
 };
-static const char *const end_keys[] = { "auth", "id", NULL };
+static const char *const end_keys[] = {
+	"auth", "id", "certs", "cacerts", "key", NULL
+};
 static const char *const child_keys[] = {
 	"local_ts", "remote_ts", "esp_proposals", "start_action",
 	"dpd_action", "close_action", "rekey_time", "life_time", "mode", NULL
@@ -1181,29 +1183,83 @@ cfg_ike_addrs(struct cfg_ctx *c, const char *where, const json_t *v,
 	json_decref(s);
 }
 
-/* local or remote: auth psk and an identity. */
+/*
+ * local or remote: auth (psk, or pubkey: certificates), an identity, and
+ * for pubkey the files: local certs and key, remote cacerts.
+ */
 static void
 cfg_ike_end(struct cfg_ctx *c, const char *where, const json_t *obj,
-    char *id)
+    bool local, struct hg_cfg_ike_conn *ic)
 {
 	char p[sizeof(((struct hg_cfg_err *)0)->where)];
 	char q[CFG_QUOTE_MAX + 1];
 	const json_t *v;
 	const char *s;
+	bool pubkey = false;
 
 	if (!cfg_check_object(c, where, obj, end_keys))
 		return;
 	if ((v = json_object_get(obj, "auth")) != NULL) {
 		ptr_key(p, sizeof(p), where, "auth");
-		if ((s = cfg_str(c, p, v, 16)) != NULL && strcmp(s, "psk") != 0)
-			cfg_err(c, p, "%s: only \"psk\" is supported yet "
-			    "(certificates are the next step)",
-			    json_quote(v, q, sizeof(q)));
+		if ((s = cfg_str(c, p, v, 16)) == NULL)
+			;
+		else if (strcmp(s, "pubkey") == 0)
+			pubkey = true;
+		else if (strcmp(s, "psk") != 0)
+			cfg_err(c, p, "%s: psk or pubkey (EAP and XAUTH are "
+			    "not supported)", json_quote(v, q, sizeof(q)));
 	}
 	if ((v = json_object_get(obj, "id")) != NULL) {
 		ptr_key(p, sizeof(p), where, "id");
 		if ((s = cfg_str(c, p, v, HG_CFG_IKE_ID_LEN - 1)) != NULL)
-			snprintf(id, HG_CFG_IKE_ID_LEN, "%s", s);
+			snprintf(local ? ic->local_id : ic->remote_id,
+			    HG_CFG_IKE_ID_LEN, "%s", s);
+	}
+	/* Each file on its side, as in swanctl. */
+	for (int k = 0; k < 3; k++) {
+		static const char *const key[] = { "cacerts", "certs", "key" };
+
+		if ((k == 0) != local || json_object_get(obj, key[k]) == NULL)
+			continue;
+		ptr_key(p, sizeof(p), where, key[k]);
+		cfg_err(c, p, "%s", local ? "cacerts go in remote: the CAs "
+		    "the peer's certificate must chain to" : "our certificate "
+		    "and its key go in local");
+		return;
+	}
+	if (local) {
+		if ((v = json_object_get(obj, "certs")) != NULL) {
+			ptr_key(p, sizeof(p), where, "certs");
+			ic->n_certs = (uint8_t)cfg_str_list(c, p, v, ic->certs,
+			    HG_CFG_IKE_CERTS_MAX);
+		}
+		if ((v = json_object_get(obj, "key")) != NULL) {
+			ptr_key(p, sizeof(p), where, "key");
+			if ((s = cfg_str(c, p, v, HG_CFG_IKE_PROP_LEN - 1)) !=
+			    NULL)
+				snprintf(ic->key, sizeof(ic->key), "%s", s);
+		}
+		ic->local_pubkey = pubkey;
+		if (pubkey && ic->n_certs == 0)
+			cfg_err(c, where, "auth pubkey needs certs: our "
+			    "certificate's PEM file");
+		else if (pubkey && ic->key[0] == '\0')
+			cfg_err(c, where, "auth pubkey needs key: the PEM file "
+			    "of our certificate's private key");
+		else if (!pubkey && (ic->n_certs != 0 || ic->key[0] != '\0'))
+			cfg_err(c, where, "certs and key are for auth pubkey");
+	} else {
+		if ((v = json_object_get(obj, "cacerts")) != NULL) {
+			ptr_key(p, sizeof(p), where, "cacerts");
+			ic->n_cacerts = (uint8_t)cfg_str_list(c, p, v,
+			    ic->cacerts, HG_CFG_IKE_CERTS_MAX);
+		}
+		ic->remote_pubkey = pubkey;
+		if (pubkey && ic->n_cacerts == 0)
+			cfg_err(c, where, "auth pubkey needs cacerts: the CAs "
+			    "the peer's certificate must chain to");
+		else if (!pubkey && ic->n_cacerts != 0)
+			cfg_err(c, where, "cacerts are for auth pubkey");
 	}
 }
 
@@ -1403,11 +1459,11 @@ cfg_ike_conn(struct cfg_ctx *c, const char *where, const char *name,
 	}
 	if ((v = json_object_get(obj, "local")) != NULL) {
 		ptr_key(p, sizeof(p), where, "local");
-		cfg_ike_end(c, p, v, ic->local_id);
+		cfg_ike_end(c, p, v, true, ic);
 	}
 	if ((v = json_object_get(obj, "remote")) != NULL) {
 		ptr_key(p, sizeof(p), where, "remote");
-		cfg_ike_end(c, p, v, ic->remote_id);
+		cfg_ike_end(c, p, v, false, ic);
 	}
 	if ((v = cfg_required(c, where, obj, "children")) != NULL) {
 		ptr_key(p, sizeof(p), where, "children");

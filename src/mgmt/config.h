@@ -133,6 +133,7 @@ struct hg_cfg_tunnel {
 #define HG_CFG_IKE_NAME_LEN	64
 #define HG_CFG_IKE_SECRET_LEN	512
 #define HG_CFG_IKE_SECRET_IDS	4
+#define HG_CFG_IKE_CERTS_MAX	4	/* files in certs, in cacerts */
 
 enum hg_cfg_start_action {
 	HG_CFG_START_NONE, HG_CFG_START_TRAP, HG_CFG_START_START
@@ -152,6 +153,15 @@ struct hg_cfg_ike_conn {
 	uint32_t dpd_delay_s, rekey_time_s, reauth_time_s;
 	char local_id[HG_CFG_IKE_ID_LEN];	/* "": the local address */
 	char remote_id[HG_CFG_IKE_ID_LEN];	/* "": %any */
+	/* auth pubkey: certificates, not a PSK.  Files (PEM) relative to
+	 * the configuration's folder, read by hexgated: local certs (ours,
+	 * then intermediates) and key (its private key, root's only);
+	 * remote cacerts (the CAs the peer's must chain to). */
+	bool local_pubkey, remote_pubkey;
+	uint8_t n_certs, n_cacerts;
+	char certs[HG_CFG_IKE_CERTS_MAX][HG_CFG_IKE_PROP_LEN];
+	char cacerts[HG_CFG_IKE_CERTS_MAX][HG_CFG_IKE_PROP_LEN];
+	char key[HG_CFG_IKE_PROP_LEN];
 	char child[HG_CFG_IKE_NAME_LEN];
 	enum hg_cfg_start_action start_action;
 	enum hg_cfg_dpd_action dpd_action;

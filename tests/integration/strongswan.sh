@@ -7,7 +7,11 @@
 #                  env: SW_IKE (proposals), SW_ESP, SW_LOCAL_ID,
 #                  SW_REMOTE_ID (default %any), SW_DPD (dpd_delay),
 #                  SW_REKEY, SW_LIFE (the child's rekey_time and
-#                  life_time, default 1h and 66m)
+#                  life_time, default 1h and 66m); certificates instead
+#                  of the PSK with SW_CERT, SW_KEY, SW_CA (PEM files:
+#                  charon's certificate, its key, the CA it trusts for
+#                  ours), put in x509/, private/ and x509ca/ beside
+#                  swanctl.conf, where swanctl --load-all --file looks
 #   sw_stop NS     stop it (idempotent)
 #   sw NS CMD...   swanctl CMD --uri ... of that charon
 #   sw_log NS      its log file
@@ -48,9 +52,22 @@ sw_start() {
 	charon=$(command -v charon-systemd || echo /usr/lib/ipsec/charon)
 	sw_stop "$ns"
 	mkdir -p "$d/run"
+	local lauth="auth = psk" rauth="auth = psk"
+	rm -rf "$d/x509" "$d/private" "$d/x509ca"
+	if [ -n "${SW_CERT:-}" ]; then
+		mkdir -p "$d/x509" "$d/private" "$d/x509ca"
+		cp "$SW_CERT" "$d/x509/sw.pem"
+		cp "$SW_KEY" "$d/private/sw.pem"
+		cp "$SW_CA" "$d/x509ca/ca.pem"
+		chmod 600 "$d/private/sw.pem"
+		lauth="auth = pubkey
+            certs = sw.pem"
+		rauth="auth = pubkey
+             cacerts = ca.pem"
+	fi
 	cat >"$d/strongswan.conf" <<EOF
 charon {
-  load = random nonce openssl kdf aes sha1 sha2 hmac gcm curve25519 gmp kernel-libipsec kernel-netlink socket-default vici
+  load = random nonce openssl kdf aes sha1 sha2 hmac gcm curve25519 gmp pem pkcs1 pkcs8 x509 pubkey constraints kernel-libipsec kernel-netlink socket-default vici
   retransmit_timeout = 1.0
   retransmit_base = 1.4
   retransmit_tries = 3
@@ -80,10 +97,10 @@ connections {
     mobike = no
     keyingtries = 1
     dpd_delay = ${SW_DPD:-0}
-    local { auth = psk
-            id = ${SW_LOCAL_ID:-$2} }
-    remote { auth = psk
-             id = ${SW_REMOTE_ID:-%any} }
+    local { $lauth
+            id = "${SW_LOCAL_ID:-$2}" }
+    remote { $rauth
+             id = "${SW_REMOTE_ID:-%any}" }
     children {
       net { local_ts = $4
             remote_ts = $5

@@ -11,19 +11,26 @@
  * dp_tunnels_swap); the old pair is freed once no worker can hold it.
  *
  * The pre-shared keys are read from the configuration's secrets, held
- * in the engine's connections only, and wiped with them.
+ * in the engine's connections only, and wiped with them.  Certificates
+ * (auth pubkey) are PEM files beside the configuration, read here and
+ * handed to the engine as DER; a private key's file must be its
+ * owner's only, as a tunnel's key_file.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "../../ike/cert.h"
 #include "../../ike/ike.h"
 #include "../../lib/hg_time.h"
 #include "../../lib/log.h"
@@ -32,6 +39,7 @@
 #include "../daemon.h"
 #include "ike.h"
 #include "tunnels.h"
+#include "versions.h"
 
 #define IKE_TICK_MS	100
 
@@ -194,9 +202,171 @@ props(const char (*text)[HG_CFG_IKE_PROP_LEN], uint8_t n, uint8_t proto,
 	return 0;
 }
 
+#define PEM_FILE_MAX	65536
+
+/*
+ * The text of PEM file `file` (relative to the configuration's folder),
+ * malloc'd, NUL-terminated; NULL with err naming where.  A secret (a
+ * private key) must be a regular file readable by its owner only.
+ */
+static char *
+pem_read(const struct hg_daemon *d, const char *file, const char *where,
+    bool secret, size_t *len, char *err, size_t err_len)
+{
+	char path[HG_CFG_PATH_MAX * 2];
+	struct stat st;
+	char *text;
+	ssize_t got;
+	int fd;
+
+	hg_cfg_rel_path(d, file, path, sizeof(path));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		snprintf(err, err_len, "%s: %s: %s", where, path,
+		    strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > PEM_FILE_MAX) {
+		close(fd);
+		snprintf(err, err_len, "%s: %s: not a regular file of at most "
+		    "%d bytes", where, path, PEM_FILE_MAX);
+		return NULL;
+	}
+	if (secret && (st.st_mode & 077) != 0) {
+		close(fd);
+		snprintf(err, err_len, "%s: %s holds a private key: it must be "
+		    "readable by its owner only (chmod 600), it is %03o",
+		    where, path, (unsigned)(st.st_mode & 0777));
+		return NULL;
+	}
+	if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
+		close(fd);
+		snprintf(err, err_len, "%s: out of memory", where);
+		return NULL;
+	}
+	got = read(fd, text, (size_t)st.st_size);
+	close(fd);
+	if (got < 0) {
+		snprintf(err, err_len, "%s: %s: %s", where, path,
+		    strerror(errno));
+		free(text);
+		return NULL;
+	}
+	text[got] = '\0';
+	*len = (size_t)got;
+	return text;
+}
+
+/* PEM files' certificates appended to out (DER) at *at. */
 static int
-conn_make(const struct hg_config *cfg, const struct hg_cfg_ike_conn *ic,
+certs_load(const struct hg_daemon *d, const char (*files)[HG_CFG_IKE_PROP_LEN],
+    uint8_t n, const char *where, uint8_t *out, size_t cap, uint16_t *at,
+    char *err, size_t err_len)
+{
+	size_t len = 0, have = 0;
+	char place[256], why[256];
+	unsigned k;
+
+	for (uint8_t i = 0; i < n; i++) {
+		char *text;
+
+		snprintf(place, sizeof(place), "%s/%u", where, i);
+		if ((text = pem_read(d, files[i], place, false, &len, err,
+		    err_len)) == NULL)
+			return -EINVAL;
+		if (ike_pem_certs(text, len, out, cap, &have, &k, why,
+		    sizeof(why)) != 0) {
+			snprintf(err, err_len, "%s: %s: %s", place, files[i],
+			    why);
+			free(text);
+			return -EINVAL;
+		}
+		free(text);
+	}
+	*at = (uint16_t)have;
+	return 0;
+}
+
+/* A connection's certificates and key (auth pubkey) into c, checked as
+ * the engine will take them: the key is the certificate's, our id in
+ * it, the CAs parsable. */
+static int
+conn_certs(const struct hg_daemon *d, const struct hg_cfg_ike_conn *ic,
     struct ike_conn_cfg *c, char *err, size_t err_len)
+{
+	char where[HG_CFG_IKE_NAME_LEN + 64], why[256];
+	struct ike_creds *cr;
+	size_t len, klen;
+	char *text;
+	int rc;
+
+	c->local_auth = ic->local_pubkey ? IKE_AUTHBY_PUBKEY :
+	    IKE_AUTHBY_PSK;
+	c->remote_auth = ic->remote_pubkey ? IKE_AUTHBY_PUBKEY :
+	    IKE_AUTHBY_PSK;
+	if (ic->local_pubkey) {
+		snprintf(where, sizeof(where), "/ipsec/connections/%s/local/"
+		    "certs", ic->name);
+		if (certs_load(d, ic->certs, ic->n_certs, where, c->certs,
+		    sizeof(c->certs), &c->certs_len, err, err_len) != 0)
+			return -EINVAL;
+		snprintf(where, sizeof(where), "/ipsec/connections/%s/local/"
+		    "key", ic->name);
+		if ((text = pem_read(d, ic->key, where, true, &len, err,
+		    err_len)) == NULL)
+			return -EINVAL;
+		rc = ike_pem_key(text, len, c->key, sizeof(c->key), &klen,
+		    why, sizeof(why));
+		OPENSSL_cleanse(text, len);
+		free(text);
+		if (rc != 0) {
+			snprintf(err, err_len, "%s: %s: %s", where, ic->key,
+			    why);
+			return -EINVAL;
+		}
+		c->key_len = (uint16_t)klen;
+	}
+	if (ic->remote_pubkey) {
+		snprintf(where, sizeof(where), "/ipsec/connections/%s/remote/"
+		    "cacerts", ic->name);
+		if (certs_load(d, ic->cacerts, ic->n_cacerts, where,
+		    c->cacerts, sizeof(c->cacerts), &c->cacerts_len, err,
+		    err_len) != 0)
+			return -EINVAL;
+	}
+	if (!ic->local_pubkey && !ic->remote_pubkey)
+		return 0;
+	if (ike_creds_new(&cr, c->certs, c->certs_len, c->key, c->key_len,
+	    c->cacerts, c->cacerts_len, why, sizeof(why)) != 0) {
+		snprintf(err, err_len, "/ipsec/connections/%s/%s: %s",
+		    ic->name, strncmp(why, "cacerts", 7) == 0 ?
+		    "remote/cacerts" : strncmp(why, "certs", 5) == 0 ?
+		    "local/certs" : "local/key", why);
+		return -EINVAL;
+	}
+	rc = 0;
+	if (ic->local_pubkey && c->local_id.type != 0 &&
+	    !ike_creds_has_id(cr, &c->local_id)) {
+		struct ike_id subj;
+		char s[256];
+
+		if (ike_creds_subject(cr, &subj) != 0 ||
+		    ike_id_format(&subj, s, sizeof(s)) < 0)
+			snprintf(s, sizeof(s), "?");
+		snprintf(err, err_len, "/ipsec/connections/%s/local/id: %s is "
+		    "not in our certificate (its subject \"%s\" or a "
+		    "subjectAltName: DNS, email or IP)", ic->name,
+		    ic->local_id, s);
+		rc = -EINVAL;
+	}
+	ike_creds_free(cr);
+	return rc;
+}
+
+static int
+conn_make(const struct hg_daemon *d, const struct hg_config *cfg,
+    const struct hg_cfg_ike_conn *ic, struct ike_conn_cfg *c, char *err,
+    size_t err_len)
 {
 	const struct hg_cfg_tunnel *tn = &cfg->tunnels[ic->tunnel];
 	const struct hg_cfg_ike_secret *sec;
@@ -227,21 +397,25 @@ conn_make(const struct hg_config *cfg, const struct hg_cfg_ike_conn *ic,
 	if (ike_id_parse(ic->local_id, &c->local_id) != 0 ||
 	    ike_id_parse(ic->remote_id, &c->remote_id) != 0) {
 		snprintf(err, err_len, "/ipsec/connections/%s/%s/id: %s is "
-		    "not an identity hexgate takes yet (an address, an FQDN "
-		    "or user@FQDN; distinguished names come with "
-		    "certificates)", ic->name, ike_id_parse(ic->local_id,
+		    "not an identity hexgate takes (an address, an FQDN, "
+		    "user@FQDN or a DN such as \"CN=gw, O=Example\")",
+		    ic->name, ike_id_parse(ic->local_id,
 		    &c->local_id) != 0 ? "local" : "remote",
 		    ike_id_parse(ic->local_id, &c->local_id) != 0 ?
 		    ic->local_id : ic->remote_id);
 		return -EINVAL;
 	}
-	if ((sec = secret_for(cfg, ic)) == NULL) {
+	if (conn_certs(d, ic, c, err, err_len) != 0)
+		return -EINVAL;
+	if (ic->local_pubkey && ic->remote_pubkey)
+		;			/* no PSK wanted */
+	else if ((sec = secret_for(cfg, ic)) == NULL) {
 		snprintf(err, err_len, "/ipsec/connections/%s: no secret for "
 		    "it: add /ipsec/secrets/ike-%s with \"id\" its remote "
 		    "identity and \"secret\"", ic->name, ic->name);
 		return -EINVAL;
 	}
-	if (psk_decode(sec->secret, c->psk, &c->psk_len, &why) != 0) {
+	else if (psk_decode(sec->secret, c->psk, &c->psk_len, &why) != 0) {
 		snprintf(err, err_len, "/ipsec/secrets/%s/secret: %s",
 		    sec->name, why);
 		return -EINVAL;
@@ -265,8 +439,8 @@ conn_make(const struct hg_config *cfg, const struct hg_cfg_ike_conn *ic,
 }
 
 int
-hg_ike_conns(const struct hg_config *cfg, struct ike_conn_cfg **out,
-    unsigned *n, char *err, size_t err_len)
+hg_ike_conns(const struct hg_daemon *d, const struct hg_config *cfg,
+    struct ike_conn_cfg **out, unsigned *n, char *err, size_t err_len)
 {
 	struct ike_conn_cfg *c = calloc(cfg->n_ike ? cfg->n_ike : 1,
 	    sizeof(*c));
@@ -276,7 +450,7 @@ hg_ike_conns(const struct hg_config *cfg, struct ike_conn_cfg **out,
 		return -ENOMEM;
 	}
 	for (uint16_t k = 0; k < cfg->n_ike; k++)
-		if (conn_make(cfg, &cfg->ike[k], &c[k], err, err_len) != 0) {
+		if (conn_make(d, cfg, &cfg->ike[k], &c[k], err, err_len) != 0) {
 			OPENSSL_cleanse(c, sizeof(*c) * cfg->n_ike);
 			free(c);
 			return -EINVAL;
@@ -309,6 +483,13 @@ on_send(void *ctx, const struct ike_addr *local, const struct ike_addr *remote,
 	if (!dp_ctl_send(hi->d->dp, &g, buf, len))
 		hg_log_warnx("ipsec: a datagram of %zu bytes could not be "
 		    "queued to the data plane", len);
+}
+
+static int64_t
+on_wall(void *ctx)
+{
+	(void)ctx;
+	return (int64_t)time(NULL);
 }
 
 static void
@@ -595,6 +776,7 @@ hg_ike_start(struct hg_daemon *d, char *err, size_t err_len)
 		.send = on_send, .install = on_install,
 		.switch_out = on_switch_out, .retire_in = on_retire_in,
 		.uninstall = on_uninstall, .moved = on_moved, .log = on_log,
+		.wall_s = on_wall,
 	};
 	struct timeval tv = { 0, IKE_TICK_MS * 1000 };
 	struct ike_conn_cfg *conns;
@@ -625,7 +807,7 @@ hg_ike_start(struct hg_daemon *d, char *err, size_t err_len)
 	event_add(hi->rx_ev, NULL);
 	event_add(hi->tick_ev, &tv);
 	d->ike = hi;
-	if ((rc = hg_ike_conns(d->cfg, &conns, &n, err, err_len)) != 0) {
+	if ((rc = hg_ike_conns(d, d->cfg, &conns, &n, err, err_len)) != 0) {
 		hg_ike_stop(d);
 		return rc;
 	}
@@ -653,7 +835,7 @@ hg_ike_reload(struct hg_daemon *d)
 	if (d->ike == NULL)
 		return;
 	/* The stage checked them: this fails only for memory. */
-	if (hg_ike_conns(d->cfg, &conns, &n, err, sizeof(err)) != 0) {
+	if (hg_ike_conns(d, d->cfg, &conns, &n, err, sizeof(err)) != 0) {
 		hg_log_warnx("ipsec: reload: %s; connections unchanged", err);
 		return;
 	}

@@ -15,12 +15,14 @@ struct hg_ike;
 
 /*
  * The engine's connections of cfg (placed: its tunnels in their slots),
- * checked: proposals, identities, a secret for each.  0, or -EINVAL with
- * err naming the place (/ipsec/connections/NAME/...).  A stage calls it
+ * checked: proposals, identities, a secret for each (its certificates
+ * and key, read from their files relative to d's configuration, with
+ * auth pubkey).  0, or -EINVAL with err naming the place
+ * (/ipsec/connections/NAME/...).  A stage calls it
  * with out NULL to check only.
  */
-int hg_ike_conns(const struct hg_config *cfg, struct ike_conn_cfg **out,
-    unsigned *n, char *err, size_t err_len);
+int hg_ike_conns(const struct hg_daemon *d, const struct hg_config *cfg,
+    struct ike_conn_cfg **out, unsigned *n, char *err, size_t err_len);
 
 /* Start, once the data plane and the event loop are there. */
 int hg_ike_start(struct hg_daemon *d, char *err, size_t err_len);

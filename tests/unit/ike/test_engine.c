@@ -22,6 +22,8 @@
 
 #include <cmocka.h>
 
+#include "certgen.h"
+#include "ike/cert.h"
 #include "ike/ike.h"
 
 #define NET_MAX		64
@@ -50,7 +52,7 @@ struct side {
 	int id;
 	struct ike *ike;
 	struct installed child;
-	char log[64][256];
+	char log[64][512];
 	int n_log;
 };
 
@@ -60,11 +62,14 @@ static struct {
 	int n;
 	uint64_t now;
 	int sent[2];
+	size_t max_len[2];	/* the longest datagram each sent */
 	/* The network's choices: drop what matches; a NAT in front of A. */
 	int drop_to[2];		/* drop the next N datagrams to that side */
 	bool blackhole_b;	/* B gone: everything to it is lost */
 	bool nat_a;
 	struct ike_addr last_to_b;
+	int64_t wall;		/* the engines' wall clock (certificates) */
+	bool tamper_init;	/* change A's IKE_SA_INIT on the way */
 } net;
 
 static const uint8_t ADDR_A[4] = { 192, 0, 2, 1 };
@@ -89,6 +94,8 @@ on_send(void *ctx, const struct ike_addr *local, const struct ike_addr *remote,
 	struct dgram *d;
 
 	net.sent[sd->id]++;
+	if (len > net.max_len[sd->id])
+		net.max_len[sd->id] = len;
 	assert_true(net.n < NET_MAX);
 	assert_true(len <= sizeof(d->buf));
 	d = &net.q[net.n++];
@@ -213,6 +220,13 @@ on_log(void *ctx, bool warn, const char *line)
 		snprintf(sd->log[sd->n_log++], sizeof(sd->log[0]), "%s", line);
 }
 
+static int64_t
+on_wall(void *ctx)
+{
+	(void)ctx;
+	return net.wall;
+}
+
 static bool
 logged(const struct side *sd, const char *what)
 {
@@ -267,25 +281,46 @@ conn(struct ike_conn_cfg *c, int side, const char *psk, const char *ike_prop,
 }
 
 static void
-start(const char *psk_b, const char *ike_a, const char *ike_b)
+engines(void)
 {
-	struct ike_conn_cfg ca, cb;
-
 	for (int i = 0; i < 2; i++) {
 		struct ike_env env = {
 			.ctx = &net.s[i], .send = on_send,
 			.install = on_install, .uninstall = on_uninstall,
 			.switch_out = on_switch_out, .retire_in = on_retire_in,
-			.log = on_log,
+			.log = on_log, .wall_s = on_wall,
 		};
 
 		net.s[i].id = i;
 		assert_int_equal(ike_create(&net.s[i].ike, &env), 0);
 	}
+}
+
+static void
+start(const char *psk_b, const char *ike_a, const char *ike_b)
+{
+	struct ike_conn_cfg ca, cb;
+
+	engines();
 	conn(&cb, SIDE_B, psk_b, ike_b, "aes128gcm16-aes256gcm16");
 	assert_int_equal(ike_set_conns(net.s[SIDE_B].ike, &cb, 1, net.now), 0);
 	conn(&ca, SIDE_A, "the-shared-key", ike_a, "aes256gcm16");
 	assert_int_equal(ike_set_conns(net.s[SIDE_A].ike, &ca, 1, net.now), 0);
+}
+
+/* A man in the middle changes SIGNATURE_HASH_ALGORITHMS of an
+ * IKE_SA_INIT (SHA2-512 becomes Identity): harmless for the keys, but
+ * the AUTH signature covers that message as its sender sent it. */
+static void
+tamper_sig_hashes(struct dgram *d)
+{
+	static const uint8_t pat[] = { 0x40, 0x2f, 0, 2, 0, 3, 0, 4 };
+
+	for (size_t i = 0; i + sizeof(pat) <= d->len; i++)
+		if (memcmp(d->buf + i, pat, sizeof(pat)) == 0) {
+			d->buf[i + sizeof(pat) - 1] = 5;
+			return;
+		}
 }
 
 /* Delivers what is queued (and what that makes) until all is quiet. */
@@ -305,6 +340,8 @@ run(void)
 		}
 		if (d.to == SIDE_B && net.blackhole_b)
 			continue;
+		if (d.to == SIDE_B && net.tamper_init)
+			tamper_sig_hashes(&d);
 		local = d.dst;
 		if (d.to == SIDE_B)
 			net.last_to_b = d.from;
@@ -330,13 +367,17 @@ advance(uint64_t ms)
 	}
 }
 
+static void pki_make(void);
+
 static int
 setup(void **state)
 {
 	(void)state;
 	memset(&net, 0, sizeof(net));
 	net.now = 1000000;
+	net.wall = 1700000000;
 	check_mbb = false;
+	pki_make();
 	return 0;
 }
 
@@ -926,6 +967,244 @@ test_init_paced(void **state)
 	net.n = 0;
 }
 
+/* ---- certificates ------------------------------------------------------ */
+
+#define T0	((time_t)1700000000)
+#define DAY	86400L
+
+/* Made once (an RSA key takes a while), freed after the run. */
+static struct {
+	EVP_PKEY *ca_key, *ca2_key, *rsa_key, *ec_key;
+	X509 *ca, *ca2;
+} pki;
+
+static void
+pki_make(void)
+{
+	if (pki.ca != NULL)
+		return;
+	pki.ca_key = tc_key("P-256");
+	pki.ca2_key = tc_key("P-256");
+	pki.rsa_key = tc_key("RSA");
+	pki.ec_key = tc_key("P-256");
+	pki.ca = tc_cert(pki.ca_key, "CN=Test CA,O=Example", NULL, NULL, T0,
+	    -365 * DAY, 3650 * DAY, NULL, true);
+	pki.ca2 = tc_cert(pki.ca2_key, "CN=Rogue CA,O=Example", NULL, NULL,
+	    T0, -365 * DAY, 3650 * DAY, NULL, true);
+}
+
+static void
+pki_free(void)
+{
+	X509_free(pki.ca);
+	X509_free(pki.ca2);
+	EVP_PKEY_free(pki.ca_key);
+	EVP_PKEY_free(pki.ca2_key);
+	EVP_PKEY_free(pki.rsa_key);
+	EVP_PKEY_free(pki.ec_key);
+}
+
+/* c signs with x and key (x NULL: PSK) and trusts cacert for the peer
+ * (NULL: PSK); local and remote ids as swanctl writes them ("": none). */
+static void
+cert_conn(struct ike_conn_cfg *c, X509 *x, EVP_PKEY *key, X509 *cacert,
+    const char *local_id, const char *remote_id)
+{
+	size_t n = 0;
+
+	if (x != NULL) {
+		c->local_auth = IKE_AUTHBY_PUBKEY;
+		tc_der(x, c->certs, &n);
+		c->certs_len = (uint16_t)n;
+		c->key_len = (uint16_t)tc_key_der(key, c->key);
+	}
+	if (cacert != NULL) {
+		n = 0;
+		c->remote_auth = IKE_AUTHBY_PUBKEY;
+		tc_der(cacert, c->cacerts, &n);
+		c->cacerts_len = (uint16_t)n;
+	}
+	assert_int_equal(ike_id_parse(local_id, &c->local_id), 0);
+	assert_int_equal(ike_id_parse(remote_id, &c->remote_id), 0);
+}
+
+/*
+ * A (initiator) with an RSA certificate "CN=gw-a, O=Example", issued
+ * by issuer (valid from a_from to a_to days around T0), its id its
+ * subject; B (responder) with an ECDSA one that holds gw-b.example.com.
+ * Both trust the test CA; B expects b_remote_id, A gw-b.example.com.
+ */
+static void
+start_certs(X509 *issuer, EVP_PKEY *issuer_key, long a_from, long a_to,
+    const char *a_local_id, const char *b_remote_id)
+{
+	struct ike_conn_cfg *ca = calloc(1, sizeof(*ca));
+	struct ike_conn_cfg *cb = calloc(1, sizeof(*cb));
+	X509 *xa, *xb;
+
+	pki_make();
+	xa = tc_cert(pki.rsa_key, "CN=gw-a,O=Example", issuer, issuer_key,
+	    T0, a_from * DAY, a_to * DAY, NULL, false);
+	xb = tc_cert(pki.ec_key, "CN=gw-b,O=Example", pki.ca, pki.ca_key, T0,
+	    -DAY, 30 * DAY, "DNS:gw-b.example.com", false);
+	engines();
+	conn(cb, SIDE_B, "", "aes256gcm16-prfsha256-x25519",
+	    "aes128gcm16-aes256gcm16");
+	cert_conn(cb, xb, pki.ec_key, pki.ca, "gw-b.example.com",
+	    b_remote_id);
+	assert_int_equal(ike_set_conns(net.s[SIDE_B].ike, cb, 1, net.now), 0);
+	conn(ca, SIDE_A, "", "aes256gcm16-prfsha256-x25519", "aes256gcm16");
+	cert_conn(ca, xa, pki.rsa_key, pki.ca, a_local_id,
+	    "gw-b.example.com");
+	assert_int_equal(ike_set_conns(net.s[SIDE_A].ike, ca, 1, net.now), 0);
+	X509_free(xa);
+	X509_free(xb);
+	free(ca);
+	free(cb);
+}
+
+static void
+test_cert_establish(void **state)
+{
+	struct ike_stats st;
+	char json[4096];
+
+	(void)state;
+	start_certs(pki.ca, pki.ca_key, -1, 30, "",
+	    "CN=gw-a, O=Example");
+	run();
+	assert_crossed();
+	ike_get_stats(net.s[SIDE_B].ike, &st);
+	assert_int_equal(st.established, 1);
+	assert_int_equal(st.auth_failed, 0);
+	/* A's identity: its certificate's subject (none configured), which
+	 * B's remote id names in swanctl's words; B's a SAN. */
+	assert_true(logged(&net.s[SIDE_B], "(peer CN=gw-a, O=Example, "));
+	assert_true(logged(&net.s[SIDE_A], "(peer gw-b.example.com, "));
+	assert_true(ike_format_json(net.s[SIDE_B].ike, net.now, json,
+	    sizeof(json)) < (int)sizeof(json));
+	assert_non_null(strstr(json, "\"remote_id\":\"CN=gw-a, O=Example\""));
+	/* Two messages each, as with a PSK.  hexgated's own datagrams are
+	 * not cut into IP fragments: A's IKE_AUTH, an RSA-2048 certificate
+	 * and signature, fits a 1500-byte MTU (IPv4 and UDP headers). */
+	assert_int_equal(net.sent[SIDE_A], 2);
+	assert_int_equal(net.sent[SIDE_B], 2);
+	print_message("longest datagram: A (RSA) %zu, B (ECDSA) %zu bytes\n",
+	    net.max_len[SIDE_A], net.max_len[SIDE_B]);
+	assert_true(net.max_len[SIDE_A] <= 1500 - 20 - 8);
+}
+
+/* B refuses A (why in B's log), A hears AUTHENTICATION_FAILED. */
+static void
+refused(const char *why)
+{
+	struct ike_stats sa, sb;
+
+	run();
+	assert_false(net.s[SIDE_A].child.up);
+	assert_false(net.s[SIDE_B].child.up);
+	ike_get_stats(net.s[SIDE_A].ike, &sa);
+	ike_get_stats(net.s[SIDE_B].ike, &sb);
+	assert_int_equal(sb.auth_failed, 1);
+	assert_int_equal(sa.auth_failed, 1);
+	assert_int_equal(sa.established + sb.established, 0);
+	if (!logged(&net.s[SIDE_B], why)) {
+		for (int i = 0; i < net.s[SIDE_B].n_log; i++)
+			print_message("B: %s\n", net.s[SIDE_B].log[i]);
+		fail_msg("B did not log \"%s\"", why);
+	}
+	assert_true(logged(&net.s[SIDE_B], "authentication of "
+	    "192.0.2.1[500] failed: "));
+	assert_true(logged(&net.s[SIDE_A], "the peer refused our "
+	    "authentication"));
+}
+
+static void
+test_cert_expired(void **state)
+{
+	(void)state;
+	/* A's certificate ended a day before B's clock. */
+	start_certs(pki.ca, pki.ca_key, -30, -1, "",
+	    "CN=gw-a, O=Example");
+	refused("failed: certificate expired: \"CN=gw-a, O=Example\" not "
+	    "after ");
+}
+
+static void
+test_cert_not_yet_valid(void **state)
+{
+	(void)state;
+	start_certs(pki.ca, pki.ca_key, 1, 30, "",
+	    "CN=gw-a, O=Example");
+	refused("failed: certificate not yet valid: \"CN=gw-a, O=Example\"");
+}
+
+static void
+test_cert_untrusted(void **state)
+{
+	(void)state;
+	/* Its subject is right, its issuer is not B's CA. */
+	start_certs(pki.ca2, pki.ca2_key, -1, 30, "",
+	    "CN=gw-a, O=Example");
+	refused("failed: untrusted: not issued by a configured CA: "
+	    "\"CN=gw-a, O=Example\", issuer \"CN=Rogue CA, O=Example\"");
+}
+
+static void
+test_cert_wrong_identity(void **state)
+{
+	(void)state;
+	/* B expects another peer. */
+	start_certs(pki.ca, pki.ca_key, -1, 30, "",
+	    "CN=gw-c, O=Example");
+	refused("failed: identity mismatch: no connection for its identity");
+}
+
+static void
+test_cert_identity_not_in_cert(void **state)
+{
+	(void)state;
+	/* A claims an identity its certificate does not hold, one B
+	 * would take. */
+	start_certs(pki.ca, pki.ca_key, -1, 30,
+	    "gw-a.example.com", "");
+	refused("failed: identity mismatch: its identity gw-a.example.com is "
+	    "not in its certificate \"CN=gw-a, O=Example\"");
+}
+
+static void
+test_cert_bad_signature(void **state)
+{
+	(void)state;
+	/* A's IKE_SA_INIT is changed on the way: A's AUTH signature,
+	 * over the message as A sent it, does not verify at B. */
+	net.tamper_init = true;
+	start_certs(pki.ca, pki.ca_key, -1, 30, "",
+	    "CN=gw-a, O=Example");
+	refused("failed: bad signature (RSA PKCS#1 v1.5, RFC 7427 with "
+	    "SHA256)");
+}
+
+static void
+test_cert_psk_for_cert(void **state)
+{
+	struct ike_conn_cfg *ca = calloc(1, sizeof(*ca));
+	struct ike_conn_cfg *cb = calloc(1, sizeof(*cb));
+
+	(void)state;
+	/* B wants a certificate, A authenticates with a PSK. */
+	pki_make();
+	engines();
+	conn(cb, SIDE_B, "k", "aes256gcm16-prfsha256-x25519", "aes256gcm16");
+	cert_conn(cb, NULL, NULL, pki.ca, "", "");
+	assert_int_equal(ike_set_conns(net.s[SIDE_B].ike, cb, 1, net.now), 0);
+	conn(ca, SIDE_A, "k", "aes256gcm16-prfsha256-x25519", "aes256gcm16");
+	assert_int_equal(ike_set_conns(net.s[SIDE_A].ike, ca, 1, net.now), 0);
+	free(ca);
+	free(cb);
+	refused("failed: a pre-shared key, a certificate expected");
+}
+
 int
 main(void)
 {
@@ -958,7 +1237,25 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_crossing, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_cert_establish, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_cert_expired, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_cert_not_yet_valid, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_cert_untrusted, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_cert_wrong_identity,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cert_identity_not_in_cert,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cert_bad_signature, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_cert_psk_for_cert, setup,
+		    teardown),
 	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	pki_free();
+	return rc;
 }

@@ -450,9 +450,35 @@ static const struct cfg_case cases[] = {
 	{ "ipsec: IKEv1", "{\"ipsec\":{\"connections\":{\"dc1\":"
 	  IKE_CONN("\"version\":1,") "}}}",
 	  "/ipsec/connections/dc1/version", "IKEv1 is not supported" },
-	{ "ipsec: certificates not yet", "{\"ipsec\":{\"connections\":{"
+	{ "ipsec: certificates", "{\"ipsec\":{\"connections\":{"
+	  "\"dc1\":" IKE_CONN("\"local\":{\"auth\":\"pubkey\",\"certs\":"
+	  "[\"gw.pem\"],\"key\":\"private/gw.pem\",\"id\":\"CN=gw, "
+	  "O=Example\"},\"remote\":{\"auth\":\"pubkey\",\"cacerts\":"
+	  "\"ca.pem, ca2.pem\"},") "}}}", NULL, NULL },
+	{ "ipsec: pubkey without certs", "{\"ipsec\":{\"connections\":{"
 	  "\"dc1\":" IKE_CONN("\"local\":{\"auth\":\"pubkey\"},") "}}}",
-	  "/ipsec/connections/dc1/local/auth", "only \"psk\"" },
+	  "/ipsec/connections/dc1/local", "auth pubkey needs certs" },
+	{ "ipsec: pubkey without a key", "{\"ipsec\":{\"connections\":{"
+	  "\"dc1\":" IKE_CONN("\"local\":{\"auth\":\"pubkey\",\"certs\":"
+	  "\"gw.pem\"},") "}}}",
+	  "/ipsec/connections/dc1/local", "auth pubkey needs key" },
+	{ "ipsec: pubkey without cacerts", "{\"ipsec\":{\"connections\":{"
+	  "\"dc1\":" IKE_CONN("\"remote\":{\"auth\":\"pubkey\"},") "}}}",
+	  "/ipsec/connections/dc1/remote", "auth pubkey needs cacerts" },
+	{ "ipsec: certs in remote", "{\"ipsec\":{\"connections\":{"
+	  "\"dc1\":" IKE_CONN("\"remote\":{\"auth\":\"pubkey\",\"certs\":"
+	  "\"gw.pem\"},") "}}}",
+	  "/ipsec/connections/dc1/remote/certs", "go in local" },
+	{ "ipsec: cacerts in local", "{\"ipsec\":{\"connections\":{"
+	  "\"dc1\":" IKE_CONN("\"local\":{\"cacerts\":\"ca.pem\"},")
+	  "}}}", "/ipsec/connections/dc1/local/cacerts", "go in remote" },
+	{ "ipsec: certs with psk", "{\"ipsec\":{\"connections\":{"
+	  "\"dc1\":" IKE_CONN("\"local\":{\"auth\":\"psk\",\"certs\":"
+	  "\"gw.pem\"},") "}}}",
+	  "/ipsec/connections/dc1/local", "certs and key are for auth pubkey" },
+	{ "ipsec: EAP", "{\"ipsec\":{\"connections\":{"
+	  "\"dc1\":" IKE_CONN("\"local\":{\"auth\":\"eap-mschapv2\"},")
+	  "}}}", "/ipsec/connections/dc1/local/auth", "psk or pubkey" },
 	{ "ipsec: an unknown key", "{\"ipsec\":{\"connections\":{\"dc1\":"
 	  IKE_CONN("\"mobike\":true,") "}}}",
 	  "/ipsec/connections/dc1/mobike", "unknown key \"mobike\"" },
