@@ -47,6 +47,23 @@ rand_spi(void)
 	return v;
 }
 
+/* An ESP SPI in network order and back. */
+static void
+spi_put(uint32_t spi, uint8_t out[4])
+{
+	out[0] = spi >> 24;
+	out[1] = (spi >> 16) & 0xff;
+	out[2] = (spi >> 8) & 0xff;
+	out[3] = spi & 0xff;
+}
+
+static uint32_t
+spi_of(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
 static size_t
 alen(uint8_t family)
 {
@@ -947,10 +964,7 @@ esp_props_w(const struct ike_conn_cfg *c, uint32_t spi, struct ike_props *p,
     struct ike_w_proposal *wp, struct ike_w_transform *tf, uint8_t spi_be[4])
 {
 	ike_props_without_dh(&c->esp_proposals, p);
-	spi_be[0] = spi >> 24;
-	spi_be[1] = (spi >> 16) & 0xff;
-	spi_be[2] = (spi >> 8) & 0xff;
-	spi_be[3] = spi & 0xff;
+	spi_put(spi, spi_be);
 	return ike_props_to_w(p, spi_be, 4, wp, tf);
 }
 
@@ -1334,21 +1348,6 @@ child_install(struct ike *ike, struct ike_sa *sa, int how,
 	return 0;
 }
 
-static void
-spi_be(uint32_t spi, uint8_t out[4])
-{
-	out[0] = spi >> 24;
-	out[1] = (spi >> 16) & 0xff;
-	out[2] = (spi >> 8) & 0xff;
-	out[3] = spi & 0xff;
-}
-
-static uint32_t
-spi_of(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
 
 /* The first PFS group of c's ESP proposals, 0 for none. */
 static uint16_t
@@ -1380,8 +1379,8 @@ ike_rekey_child(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	if (group != 0 && (ike_dh_new(&sa->rk_dh, group) != 0 ||
 	    ike_dh_public(sa->rk_dh, ke, sizeof(ke), &ke_len) != 0))
 		return -EIO;
-	spi_be(sa->child_spi_in, old);
-	spi_be(sa->rk_spi_in, spi);
+	spi_put(sa->child_spi_in, old);
+	spi_put(sa->rk_spi_in, spi);
 	inner_begin(ike, &w);
 	(void)ike_w_notify(&w, IKE_PROTO_ESP, old, 4, IKE_N_REKEY_SA, NULL, 0);
 	np = ike_props_to_w(&c->esp_proposals, spi, 4, wp, tf);
@@ -1454,7 +1453,7 @@ rx_rekey_resp(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	ike_dh_free(sa->rk_dh);
 	sa->rk_dh = NULL;
 	/* The old pair: deleted at the peer once it has the new. */
-	spi_be(sa->old_spi_in, old);
+	spi_put(sa->old_spi_in, old);
 	inner_begin(ike, &w);
 	(void)ike_w_delete(&w, IKE_PROTO_ESP, 4, old, 1);
 	(void)inner_send(ike, sa, &w, IKE_INFORMATIONAL, false,
@@ -1789,7 +1788,7 @@ rx_create_child_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 		    m->hdr.msg_id, IKE_REQ_NONE, now_ms);
 		return;
 	}
-	spi_be(sa->rk_spi_in, spi);
+	spi_put(sa->rk_spi_in, spi);
 	ike_chosen_to_w(&ch, spi, 4, &wp, tf);
 	(void)ike_w_sa(&w, &wp, 1);
 	(void)ike_w_nonce(&w, nr, sizeof(nr));
@@ -2012,17 +2011,12 @@ rx_auth_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	}
 	if (child_err == 0) {
 		sa->child_alg = ch;
-		sa->child_spi_out = (uint32_t)ch.spi[0] << 24 |
-		    (uint32_t)ch.spi[1] << 16 | (uint32_t)ch.spi[2] << 8 |
-		    ch.spi[3];
+		sa->child_spi_out = spi_of(ch.spi);
 		if ((sa->child_spi_in = rand_spi()) == 0)
 			child_err = IKE_N_TEMPORARY_FAILURE;
 	}
 	if (child_err == 0) {
-		spi_be[0] = sa->child_spi_in >> 24;
-		spi_be[1] = (sa->child_spi_in >> 16) & 0xff;
-		spi_be[2] = (sa->child_spi_in >> 8) & 0xff;
-		spi_be[3] = sa->child_spi_in & 0xff;
+		spi_put(sa->child_spi_in, spi_be);
 		ike_chosen_to_w(&ch, spi_be, 4, &wp, tf);
 		(void)ike_w_sa(&w, &wp, 1);
 		(void)w_ts(&w, IKE_PL_TSI, sa->child.remote_ts,
@@ -2211,7 +2205,7 @@ rx_info_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 				    spi == sa->old_spi_out) {
 					/* The peer rekeyed and took the new
 					 * pair: the old goes, ours too. */
-					spi_be(sa->old_spi_in, ours);
+					spi_put(sa->old_spi_in, ours);
 					(void)ike_w_delete(&w, IKE_PROTO_ESP,
 					    4, ours, 1);
 					old_pair_gone(ike, sa);
@@ -2219,7 +2213,7 @@ rx_info_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 				}
 				if (spi != sa->child_spi_out)
 					continue;
-				spi_be(sa->child_spi_in, ours);
+				spi_put(sa->child_spi_in, ours);
 				(void)ike_w_delete(&w, IKE_PROTO_ESP, 4,
 				    ours, 1);
 				ike_child_down(ike, sa);
