@@ -20,6 +20,8 @@
 #include "cert.h"
 #include "ike_priv.h"
 
+static void conns_start(struct ike *ike, uint64_t now_ms);
+
 void
 ike_logf(struct ike *ike, bool warn, const char *fmt, ...)
 {
@@ -397,6 +399,8 @@ ike_input(struct ike *ike, const struct ike_addr *local,
 		sa->peer_next_id++;
 	ike_rx_protected(ike, sa, now_ms);
 	sa_reap(ike);
+	if (response)
+		conns_start(ike, now_ms);	/* one answered: the next */
 }
 
 /* ---- timers ----------------------------------------------------------- */
@@ -421,6 +425,27 @@ opening_to(const struct ike *ike, const struct ike_addr *a)
 		    sa->state == IKE_S_AUTH_SENT) && addr_eq(&sa->remote, a))
 			n++;
 	return n;
+}
+
+/*
+ * The connections that want an IKE SA and have none get one, at most
+ * IKE_INIT_PER_PEER of ours unanswered to one peer (its half-open bound
+ * would drop the rest, and they would wait for their retransmissions):
+ * the rest when those are answered (ike_input) or at the next tick.
+ */
+static void
+conns_start(struct ike *ike, uint64_t now_ms)
+{
+	for (unsigned i = 0; i < ike->n_conns; i++) {
+		struct ike_conn *c = &ike->conns[i];
+
+		if (c->wanted && now_ms >= c->retry_at_ms &&
+		    !conn_has_sa(ike, (int)i) &&
+		    opening_to(ike, &c->cfg.remote) < IKE_INIT_PER_PEER) {
+			c->retry_at_ms = now_ms + IKE_RETRY_MS;
+			(void)ike_initiate(ike, (int)i, 0, now_ms);
+		}
+	}
 }
 
 /* The request of sa went unanswered once more. */
@@ -518,19 +543,7 @@ ike_tick(struct ike *ike, uint64_t now_ms)
 			ike_send_delete(ike, sa, now_ms);
 		}
 	}
-	for (unsigned i = 0; i < ike->n_conns; i++) {
-		struct ike_conn *c = &ike->conns[i];
-
-		/* At most IKE_INIT_PER_PEER of ours unanswered to one peer
-		 * (its half-open bound would drop the rest, and they would
-		 * wait for their retransmissions): the next tick, the rest. */
-		if (c->wanted && now_ms >= c->retry_at_ms &&
-		    !conn_has_sa(ike, (int)i) &&
-		    opening_to(ike, &c->cfg.remote) < IKE_INIT_PER_PEER) {
-			c->retry_at_ms = now_ms + IKE_RETRY_MS;
-			(void)ike_initiate(ike, (int)i, 0, now_ms);
-		}
-	}
+	conns_start(ike, now_ms);
 	sa_reap(ike);
 }
 
