@@ -195,26 +195,35 @@ reass_to_us(const struct ip_tables *t, const struct pkt *p)
 	return nh != IP_FIB_MISS && t->nh[nh].type == IP_NH_LOCAL;
 }
 
-/* The table that puts p together, or NULL: a fragment of an outer
+/*
+ * The table that puts p together, or NULL: a fragment of an outer
  * datagram from one of our tunnels' peers, or with params.ike one of UDP
- * to us from anyone else (IKE before a tunnel exists: IKE_AUTH with
- * certificates comes in pieces; later pieces do not say their port, so
- * all of UDP).  Strangers have a table of their own, so they cannot take
- * the peers' room. */
+ * to us from a tunnel's configured peer that has no SA yet (IKE before
+ * the tunnel is up: IKE_AUTH with certificates comes in pieces; later
+ * pieces do not say their port, so all of its UDP).  Those have a table
+ * of their own, so they cannot take the established peers' room.  UDP
+ * fragments from anyone else are not put together here: they may be
+ * the replies of a NATed flow, which conntrack and NAT take in pieces
+ * (dp_frag_steer); a connection to %any gets no IP fragments of IKE.
+ */
 static struct ip_reass *
 reass_table(const struct dp_worker *w, const struct pkt *p)
 {
 	const struct dp_tunnel *t = w->tunnels->t;
 	int proto;
-	bool peer = false;
+	bool peer = false, pending = false;
 
 	if (w->tables == NULL || !(p->flags & PKT_F_FRAG) ||
 	    ((proto = reass_proto(p)) != IPPROTO_ESP_ &&
 	    proto != IPPROTO_UDP_))
 		return NULL;
-	for (uint16_t i = 0; i < w->tables->n_if && !peer; i++)
+	for (uint16_t i = 0; i < w->tables->n_if && !peer; i++) {
 		peer = t[i].in != NULL && sa_from_remote(&t[i], p);
-	if (!peer && (w->reass_local == NULL || proto != IPPROTO_UDP_))
+		pending |= t[i].in == NULL && t[i].family != 0 &&
+		    sa_from_remote(&t[i], p);
+	}
+	if (!peer && (w->reass_local == NULL || proto != IPPROTO_UDP_ ||
+	    !pending))
 		return NULL;
 	if (!reass_to_us(w->tables, p))
 		return NULL;

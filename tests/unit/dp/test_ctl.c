@@ -450,6 +450,26 @@ test_fragmented_ike(void **state)
 	rig_up(&r, true, 1, false);
 	memset(msg, 0, 4);
 	ike_fill(msg + 4, sizeof(msg) - 4, 21);
+	/* From anyone but a configured peer, pieces of UDP to us are not
+	 * put together here (a NATed flow's replies look the same). */
+	cut_in_two(r.w, from_peer(r.w, false, 4500, 4500, msg, sizeof(msg)),
+	    1480, &a, &b);
+	rx(&r, a);
+	rx(&r, b);
+	assert_int_equal(dp_ctl_recv(r.dp, &d, got, sizeof(got)), 0);
+	assert_int_equal(wan_stats(&r).reassembled, 0);
+	/* An IPsec connection to the peer, no SA yet: its pieces are. */
+	{
+		struct dp_tunnels *tn = calloc(1, sizeof(*tn));
+
+		assert_non_null(tn);
+		tn->t[0].family = AF_INET;	/* lan: any slot will do */
+		memcpy(tn->t[0].remote, peer_addr, 4);
+		tn->t[WAN].family = AF_INET6;
+		memcpy(tn->t[WAN].remote, peer_addr6, 16);
+		dp_tunnels_swap(r.dp, tn);
+		r.w->tunnels = r.dp->tunnels;
+	}
 	cut_in_two(r.w, from_peer(r.w, false, 4500, 4500, msg, sizeof(msg)),
 	    1480, &a, &b);
 	rx(&r, a);
@@ -470,7 +490,6 @@ test_fragmented_ike(void **state)
 	assert_int_equal(d.dport, 500);
 	assert_int_equal(wan_stats(&r).reassembled, 2);
 	assert_int_equal(wan_stats(&r).ike_rx, 2);
-	assert_int_equal(wan_stats(&r).drops_total, 0);
 	rig_down(&r);
 
 	rig_up(&r, false, 1, false);
