@@ -1,6 +1,7 @@
 /*
- * src/lib/text.h: small text codecs the management side shares: the
- * machine name of an HTTP status (the "code" of an error reply, on the
+ * src/lib/text.h: small text codecs the management side shares: hex
+ * digits (MAC addresses, key files, 0x secrets), the machine name of an
+ * HTTP status (the "code" of an error reply, on the
  * API and the control socket alike) and base64 (RFC 4648), for binary
  * answers carried in JSON.
  */
@@ -9,6 +10,9 @@
 
 #include <stddef.h>
 #include <stdio.h>
+
+/* The value of a hex digit (either case), or -1. */
+int hg_hex_digit(int c);
 
 /* "bad_request" for 400, ...; "error" or "server_error" for others. */
 const char *hg_http_code(int status);

@@ -22,6 +22,7 @@
 
 #include <jansson.h>
 
+#include "../lib/text.h"
 #include "config.h"
 #include "../pkt/pkt.h"
 #ifdef HG_HAVE_IO
@@ -433,24 +434,12 @@ cfg_prefix(struct cfg_ctx *c, const char *where, const json_t *v,
 
 /* --- MAC addresses ------------------------------------------------------- */
 
-static int
-hex_digit(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* Exactly "xx:xx:xx:xx:xx:xx", either case. */
 static int
 mac_parse(const char *s, uint8_t mac[6])
 {
 	for (int i = 0; i < 6; i++) {
-		int hi = hex_digit(s[0]), lo = hi < 0 ? -1 : hex_digit(s[1]);
+		int hi = hg_hex_digit(s[0]), lo = hi < 0 ? -1 : hg_hex_digit(s[1]);
 
 		if (hi < 0 || lo < 0)
 			return -EINVAL;

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "../lib/text.h"
 #include "pkt.h"
 
 int
@@ -106,18 +107,6 @@ pkt_mac_fmt(const uint8_t mac[ETH_ALEN], char buf[18])
 	return buf;
 }
 
-static int
-hex_val(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Exactly six pairs of hex digits joined by ':'; nothing before or after. */
 int
 pkt_mac_parse(const char *s, uint8_t mac[ETH_ALEN])
@@ -125,11 +114,11 @@ pkt_mac_parse(const char *s, uint8_t mac[ETH_ALEN])
 	uint8_t out[ETH_ALEN];
 
 	for (int i = 0; i < ETH_ALEN; i++) {
-		int hi = hex_val(s[0]), lo;
+		int hi = hg_hex_digit(s[0]), lo;
 
 		if (hi < 0)
 			return -EINVAL;
-		lo = hex_val(s[1]);
+		lo = hg_hex_digit(s[1]);
 		if (lo < 0)
 			return -EINVAL;
 		out[i] = (uint8_t)(hi << 4 | lo);

@@ -30,6 +30,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "../../lib/text.h"
 #include "../../ike/cert.h"
 #include "../../ike/ike.h"
 #include "../../lib/hg_time.h"
@@ -62,18 +63,6 @@ now_ms(void)
 
 /* ---- the configuration ------------------------------------------------ */
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A secret as swanctl writes it: "0x" hex, "0s" base64, or the text. */
 static int
 psk_decode(const char *s, uint8_t *out, uint16_t *len, const char **why)
@@ -94,7 +83,7 @@ psk_decode(const char *s, uint8_t *out, uint16_t *len, const char **why)
 		size_t k = 0;
 
 		for (s += 2; *s != '\0'; s += 2) {
-			int hi = hexval(s[0]), lo = s[1] ? hexval(s[1]) : -1;
+			int hi = hg_hex_digit(s[0]), lo = s[1] ? hg_hex_digit(s[1]) : -1;
 
 			if (hi < 0 || lo < 0 || k == IKE_PSK_MAX) {
 				*why = "0x: not an even number of hex digits";

@@ -25,6 +25,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "../../lib/text.h"
 #include "../../lib/log.h"
 #include "../../tun/esp.h"
 #include "../daemon.h"
@@ -48,18 +49,6 @@ static const struct {
 	{ "aes256cbc-sha512", ESP_ALG_AES_CBC_HMAC_SHA512, 32, 64 },
 };
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Hex digits (blanks and one ':' between the cipher and the HMAC key
  * allowed) to bytes; the count, or -1. */
 static int
@@ -78,7 +67,7 @@ hex_decode(const char *s, uint8_t *out, size_t max, size_t *split)
 			*split = n;
 			continue;
 		}
-		if ((v = hexval(*s)) < 0 || (hi < 0 && n == max))
+		if ((v = hg_hex_digit(*s)) < 0 || (hi < 0 && n == max))
 			return -1;
 		if (hi < 0) {
 			hi = v;
