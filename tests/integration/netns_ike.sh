@@ -118,30 +118,6 @@ EOF
 	cp "$tmp/rules.v4" "$tmp/rules.v6"
 }
 
-# up_both: the IKE SA and its child up at both ends within 10 s.
-up_both() {
-	local _
-	for _ in $(seq 100); do
-		if hx --json ipsec status 2>/dev/null | /usr/bin/python3 -c '
-import json, sys
-sas = json.load(sys.stdin)["ike_sas"]
-sys.exit(0 if any(sa["state"] == "ESTABLISHED" and
-    sa.get("child", {}).get("state") == "INSTALLED" for sa in sas) else 1)' &&
-		    sw "$s" --list-sas 2>/dev/null | grep -q 'INSTALLED'; then
-			hx ipsec status
-			sw "$s" --list-sas
-			return 0
-		fi
-		sleep 0.1
-	done
-	echo "not up after 10 s"
-	hx --json ipsec status
-	sw "$s" --list-sas
-	tail -n 20 "$(sw_log "$s")"
-	hg_log_tail
-	return 1
-}
-
 status_ok() {
 	local j
 	j=$(hx --json ipsec status) || return 1
@@ -204,13 +180,13 @@ down_ok() {
 
 responder_ok() {
 	sw "$s" --initiate --child net --timeout 10 || return 1
-	up_both && ping_ok "$h1" 10.2.0.1 &&
+	sw_up_both "$s" && ping_ok "$h1" 10.2.0.1 &&
 	    hx --json ipsec status | grep -q '"initiator": *false'
 }
 
 updown_ok() {
 	down_ok >/dev/null || return 1
-	hx ipsec up dc1 && up_both && ping_ok "$h1" 10.2.0.1 &&
+	hx ipsec up dc1 && sw_up_both "$s" && ping_ok "$h1" 10.2.0.1 &&
 	    hx --json ipsec status | grep -q '"initiator": *true'
 }
 
@@ -230,41 +206,59 @@ spis() {
 	    tr '\n' ' '
 }
 
+# during_ping ERE PINGS [FIRST GAP SWANCTL_ARGS...]: PINGS pings at 100
+# a second from h1 through the tunnel, strongSwan told to do
+# SWANCTL_ARGS twice meanwhile when they are given (FIRST s in, then GAP
+# s on), and none of the pings may be lost.  events: how many lines
+# matching ERE hexgated logged meanwhile (the last two are shown).
+during_ping() {
+	local ere=$1 pings=$2 n0 out first gap
+	shift 2
+	n0=$(grep -cE "$ere" "$tmp/hexgated.log")
+	if [ $# -gt 0 ]; then
+		first=$1 gap=$2
+		shift 2
+		(sleep "$first"; sw "$s" "$@"; sleep "$gap"; sw "$s" "$@") \
+		    >"$tmp/told.out" 2>&1 &
+		bg_pids+=("$!")
+	fi
+	out=$(nsx "$h1" ping -n -q -c "$pings" -i 0.01 -W 1 10.2.0.1 2>&1)
+	echo "$out"
+	events=$(( $(grep -cE "$ere" "$tmp/hexgated.log") - n0 ))
+	grep -E "$ere" "$tmp/hexgated.log" | tail -n 2
+	grep -q " 0% packet loss" <<<"$out" || { echo "pings lost"; return 1; }
+}
+
 # rekeyed_under_ping WHO N: N rekeys (by WHO: hexgated or strongSwan)
 # while 1000 pings at 100 a second lose none, and the SPIs change.
 rekeyed_under_ping() {
-	local before after out n0 n
+	local before after
 	before=$(spis)
-	n0=$(grep -c "rekeyed: SPIs" "$tmp/hexgated.log")
 	if [ "$1" = strongSwan ]; then
 		# charon with kernel-libipsec never acts on a child's soft
 		# lifetime (tried: rekey_time 3 s and 4 s, life_time 3.3 s and
 		# 20 s: it lets the SA expire and makes a new one), so it is
 		# told to rekey, twice, while the ping runs.
-		(sleep 3; sw "$s" --rekey --child net; sleep 4
-		    sw "$s" --rekey --child net) >"$tmp/rekey.out" 2>&1 &
-		bg_pids+=("$!")
+		during_ping "rekeyed: SPIs" 1000 3 4 --rekey --child net ||
+		    return 1
+	else
+		during_ping "rekeyed: SPIs" 1000 || return 1
 	fi
-	out=$(nsx "$h1" ping -n -q -c 1000 -i 0.01 -W 1 10.2.0.1 2>&1)
-	echo "$out"
 	after=$(spis)
-	n=$(( $(grep -c "rekeyed: SPIs" "$tmp/hexgated.log") - n0 ))
-	echo "SPIs before: $before; after: $after; rekeys: $n"
-	grep "rekeyed: SPIs" "$tmp/hexgated.log" | tail -n 2
-	grep -q " 0% packet loss" <<<"$out" || { echo "pings lost"; return 1; }
-	[ "$n" -ge "$2" ] || { echo "fewer than $2 rekeys"; return 1; }
+	echo "SPIs before: $before; after: $after; rekeys: $events"
+	[ "$events" -ge "$2" ] || { echo "fewer than $2 rekeys"; return 1; }
 	[ "$before" != "$after" ] || { echo "the SPIs did not change"; return 1; }
 	if [ "$1" = strongSwan ]; then
 		grep -q "CHILD_SA net{[0-9]*}: old SPIs .* deleted after the rekey" \
 		    "$tmp/hexgated.log" || { echo "no old pair deleted"; return 1; }
 	fi
-	echo "NOTE: $n rekeys, 1000/1000 pings"
+	echo "NOTE: $events rekeys, 1000/1000 pings"
 }
 
 rekey_ours_ok() {
 	config start "$PSK" 3s
 	hx reload || return 1
-	up_both >/dev/null || return 1
+	sw_up_both "$s" >/dev/null || return 1
 	rekeyed_under_ping hexgated 2
 }
 
@@ -274,44 +268,40 @@ rekey_theirs_ok() {
 	sw_start "$s" 192.0.2.2 192.0.2.1 10.2.0.0/24 10.1.0.0/24 \
 	    "$PSK" none || return 1
 	sw "$s" --initiate --child net --timeout 10 >/dev/null || return 1
-	up_both >/dev/null || return 1
+	sw_up_both "$s" >/dev/null || return 1
 	rekeyed_under_ping strongSwan 2
+}
+
+# ike_spis: strongSwan's IKE SPIs now.
+ike_spis() {
+	sw "$s" --list-sas | sed -n 's/.*ESTABLISHED, IKEv2, \([0-9a-f_ir*]*\) \([0-9a-f_ir*]*\).*/\1 \2/p'
 }
 
 # ike_rekeyed_under_ping WHO: the IKE SA rekeyed twice or more (by WHO)
 # while 600 pings at 100 a second lose none; strongSwan's IKE SPIs
 # change and its child stays.
-ike_spis() {
-	sw "$s" --list-sas | sed -n 's/.*ESTABLISHED, IKEv2, \([0-9a-f_ir*]*\) \([0-9a-f_ir*]*\).*/\1 \2/p'
-}
-
 ike_rekeyed_under_ping() {
-	local before after out n0 n
+	local before after
 	before=$(ike_spis)
-	n0=$(grep -c "rekeyed: IKE_SA" "$tmp/hexgated.log")
 	if [ "$1" = strongSwan ]; then
-		(sleep 1.5; sw "$s" --rekey --ike net; sleep 2.5
-		    sw "$s" --rekey --ike net) >"$tmp/rekey-ike.out" 2>&1 &
-		bg_pids+=("$!")
+		during_ping "rekeyed: IKE_SA" 600 1.5 2.5 --rekey --ike net ||
+		    return 1
+	else
+		during_ping "rekeyed: IKE_SA" 600 || return 1
 	fi
-	out=$(nsx "$h1" ping -n -q -c 600 -i 0.01 -W 1 10.2.0.1 2>&1)
-	echo "$out"
 	after=$(ike_spis)
-	n=$(( $(grep -c "rekeyed: IKE_SA" "$tmp/hexgated.log") - n0 ))
-	echo "IKE SPIs before: $before; after: $after; rekeys: $n"
-	grep "rekeyed: IKE_SA" "$tmp/hexgated.log" | tail -n 2
-	grep -q " 0% packet loss" <<<"$out" || { echo "pings lost"; return 1; }
-	[ "$n" -ge 2 ] || { echo "fewer than 2 IKE rekeys"; return 1; }
+	echo "IKE SPIs before: $before; after: $after; rekeys: $events"
+	[ "$events" -ge 2 ] || { echo "fewer than 2 IKE rekeys"; return 1; }
 	[ -n "$after" ] && [ "$before" != "$after" ] ||
 	    { echo "strongSwan's IKE SPIs did not change"; return 1; }
 	sw "$s" --list-sas | grep -q INSTALLED || { echo "no child"; return 1; }
-	echo "NOTE: $n IKE rekeys, 600/600 pings"
+	echo "NOTE: $events IKE rekeys, 600/600 pings"
 }
 
 rekey_ike_ours_ok() {
 	config start "$PSK" 1h 2s
 	hx reload || return 1
-	up_both >/dev/null || return 1
+	sw_up_both "$s" >/dev/null || return 1
 	ike_rekeyed_under_ping hexgated
 }
 
@@ -319,7 +309,7 @@ rekey_ike_theirs_ok() {
 	config none "$PSK"
 	hx reload || return 1
 	sw "$s" --initiate --child net --timeout 10 >/dev/null || return 1
-	up_both >/dev/null || return 1
+	sw_up_both "$s" >/dev/null || return 1
 	ike_rekeyed_under_ping strongSwan
 }
 
@@ -327,29 +317,24 @@ rekey_ike_theirs_ok() {
 # scratch, make before break) twice or more while 600 pings at 100 a
 # second lose none.
 reauth_under_ping() {
-	local out n0 n
-	n0=$(grep -c "IKE_SA dc1\[[0-9]*\] established" "$tmp/hexgated.log")
+	local ere="IKE_SA dc1\[[0-9]*\] established"
 	if [ "$1" = strongSwan ]; then
-		(sleep 1.5; sw "$s" --rekey --ike net --reauth; sleep 2.5
-		    sw "$s" --rekey --ike net --reauth) >"$tmp/reauth.out" 2>&1 &
-		bg_pids+=("$!")
+		during_ping "$ere" 600 1.5 2.5 --rekey --ike net --reauth ||
+		    return 1
+	else
+		during_ping "$ere" 600 || return 1
 	fi
-	out=$(nsx "$h1" ping -n -q -c 600 -i 0.01 -W 1 10.2.0.1 2>&1)
-	echo "$out"
-	n=$(( $(grep -c "IKE_SA dc1\[[0-9]*\] established" "$tmp/hexgated.log") - n0 ))
-	echo "new IKE SAs: $n"
-	grep -E "reauthenticat|established" "$tmp/hexgated.log" | tail -n 4
-	grep -q " 0% packet loss" <<<"$out" || { echo "pings lost"; return 1; }
-	[ "$n" -ge 2 ] || { echo "fewer than 2 reauthentications"; return 1; }
+	echo "new IKE SAs: $events"
+	[ "$events" -ge 2 ] || { echo "fewer than 2 reauthentications"; return 1; }
 	sw "$s" --list-sas | grep -c ESTABLISHED | grep -qx 1 ||
 	    { echo "strongSwan does not have exactly one IKE SA"; sw "$s" --list-sas; return 1; }
-	echo "NOTE: $n reauthentications, 600/600 pings"
+	echo "NOTE: $events reauthentications, 600/600 pings"
 }
 
 reauth_ours_ok() {
 	config start "$PSK" 1h 4h 2s
 	hx reload || return 1
-	up_both >/dev/null || return 1
+	sw_up_both "$s" >/dev/null || return 1
 	reauth_under_ping hexgated
 }
 
@@ -357,7 +342,7 @@ reauth_theirs_ok() {
 	config none "$PSK"
 	hx reload || return 1
 	sw "$s" --initiate --child net --timeout 10 >/dev/null || return 1
-	up_both >/dev/null || return 1
+	sw_up_both "$s" >/dev/null || return 1
 	reauth_under_ping strongSwan
 }
 
@@ -371,7 +356,7 @@ subnets_ok() {
 	    10.2.0.0/24,10.3.0.0/24,2001:db8:2::/64 10.1.0.0/24,2001:db8:1::/64 \
 	    "$PSK" none || return 1
 	hx reload || return 1
-	up_both >/dev/null || return 1
+	sw_up_both "$s" >/dev/null || return 1
 	hx --json ipsec status | /usr/bin/python3 -c '
 import json, sys
 c = json.load(sys.stdin)["ike_sas"][0]["child"]
@@ -426,7 +411,7 @@ any_ok() {
 	REMOTE=%any config none "$PSK"
 	hx reload || return 1
 	sw "$s" --initiate --child net --timeout 10 >/dev/null || return 1
-	up_both >/dev/null || return 1
+	sw_up_both "$s" >/dev/null || return 1
 	hx --json ipsec status | grep -q '"remote": *"192.0.2.2"' || return 1
 	ping_ok "$h1" 10.2.0.1
 }
@@ -457,7 +442,7 @@ unknown_id_check() {
 }
 
 stop_deletes_ok() {
-	up_both >/dev/null || return 1
+	sw_up_both "$s" >/dev/null || return 1
 	stop_ok || return 1
 	for _ in $(seq 30); do
 		sw "$s" --list-sas | grep -q ESTABLISHED || return 0
@@ -473,7 +458,7 @@ sw_start "$s" 192.0.2.2 192.0.2.1 10.2.0.0/24 10.1.0.0/24 "$PSK" none ||
     fatal "strongSwan starts" "charon did not start"
 start_hexgated "$a"
 
-check "hexgated initiates: IKE SA and child up at both ends" up_both
+check "hexgated initiates: IKE SA and child up at both ends" sw_up_both "$s"
 check "status: peer, identity, NAT-T, algorithms, selectors, SPIs as strongSwan's" status_ok
 check "the log says so in charon's words" log_ok
 check "ping h1 -> 10.2.0.1 through the tunnel" ping_ok "$h1" 10.2.0.1

@@ -183,37 +183,13 @@ sw_cert() {
 	    unused "$2"
 }
 
-# up_both: the IKE SA and its child up at both ends within 10 s.
-up_both() {
-	local _
-	for _ in $(seq 100); do
-		if hx --json ipsec status 2>/dev/null | /usr/bin/python3 -c '
-import json, sys
-sas = json.load(sys.stdin)["ike_sas"]
-sys.exit(0 if any(sa["state"] == "ESTABLISHED" and
-    sa.get("child", {}).get("state") == "INSTALLED" for sa in sas) else 1)' &&
-		    sw "$s" --list-sas 2>/dev/null | grep -q 'INSTALLED'; then
-			hx ipsec status
-			sw "$s" --list-sas
-			return 0
-		fi
-		sleep 0.1
-	done
-	echo "not up after 10 s"
-	hx --json ipsec status
-	sw "$s" --list-sas
-	tail -n 30 "$(sw_log "$s")"
-	hg_log_tail
-	return 1
-}
-
 # authed KIND ROLE: up, a ping through, each side names the other by
 # its DN, and charon checked our KIND signature (RFC 7427's scheme).
 authed() {
 	local scheme n
 	[ "$1" = rsa ] && scheme=RSA_EMSA_PKCS1_SHA2_256 ||
 	    scheme=ECDSA_WITH_SHA256_DER
-	up_both >/dev/null || { up_both; return 1; }
+	sw_up_both "$s" >/dev/null || { sw_up_both "$s"; return 1; }
 	ping_ok "$h1" 10.2.0.1 || return 1
 	hx --json ipsec status | /usr/bin/python3 -c '
 import json, sys

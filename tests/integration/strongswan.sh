@@ -15,6 +15,9 @@
 #   sw_stop NS     stop it (idempotent)
 #   sw NS CMD...   swanctl CMD --uri ... of that charon
 #   sw_log NS      its log file
+#   sw_up_both NS  an IKE SA with its child up at both ends within 10 s:
+#                  hexgated's (hx, lib.sh) and that charon's; both
+#                  listed, or on failure what they hold and their logs
 #
 # charon's kernel-libipsec plugin speaks ESP in UDP only: it announces a
 # NAT it does not have (a NAT_DETECTION_SOURCE_IP nothing matches), so
@@ -130,4 +133,27 @@ EOF
 	done
 	sw "$ns" --load-all --file "$d/swanctl.conf" >"$d/load.out" 2>&1 ||
 	    { cat "$d/load.out"; return 1; }
+}
+
+sw_up_both() {
+	local _
+	for _ in $(seq 100); do
+		if hx --json ipsec status 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+sas = json.load(sys.stdin)["ike_sas"]
+sys.exit(0 if any(sa["state"] == "ESTABLISHED" and
+    sa.get("child", {}).get("state") == "INSTALLED" for sa in sas) else 1)' &&
+		    sw "$1" --list-sas 2>/dev/null | grep -q 'INSTALLED'; then
+			hx ipsec status
+			sw "$1" --list-sas
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "not up after 10 s"
+	hx --json ipsec status
+	sw "$1" --list-sas
+	tail -n 30 "$(sw_log "$1")"
+	hg_log_tail
+	return 1
 }
