@@ -20,6 +20,7 @@
 
 #include <openssl/crypto.h>
 
+#include "../lib/bytes.h"
 #include "cert.h"
 #include "ike_priv.h"
 
@@ -47,7 +48,8 @@ rand_spi(void)
 	return v;
 }
 
-/* An ESP SPI in network order and back. */
+/* An ESP SPI (4 bytes) or IKE SPI (8) in network order; back with
+ * hg_rd32be() and hg_rd64be(). */
 static void
 spi_put(uint32_t spi, uint8_t out[4])
 {
@@ -57,11 +59,12 @@ spi_put(uint32_t spi, uint8_t out[4])
 	out[3] = spi & 0xff;
 }
 
-static uint32_t
-spi_of(const uint8_t *p)
+
+static void
+spi64_put(uint64_t spi, uint8_t out[8])
 {
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
+	for (int i = 0; i < 8; i++)
+		out[i] = (uint8_t)(spi >> (56 - 8 * i));
 }
 
 static size_t
@@ -573,8 +576,7 @@ cookie_make(struct ike *ike, uint8_t ver, const struct ike_payload *np,
 		{ port, 2 }, { spi, 8 },
 	};
 
-	for (int i = 0; i < 8; i++)
-		spi[i] = (uint8_t)(spi_i >> (56 - 8 * i));
+	spi64_put(spi_i, spi);
 	if (ike_prf(IKE_PRF_HMAC_SHA2_256, ike->cookie_secret[ver & 1],
 	    sizeof(ike->cookie_secret[0]), in, 4, mac) != 0)
 		return -EIO;
@@ -1439,7 +1441,7 @@ rx_rekey_resp(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	sa->old_spi_in = sa->child_spi_in;
 	sa->old_spi_out = sa->child_spi_out;
 	sa->child_spi_in = sa->rk_spi_in;
-	sa->child_spi_out = spi_of(ch.spi);
+	sa->child_spi_out = hg_rd32be(ch.spi);
 	sa->child_alg = ch;
 	kin = (struct keymat_in){ .we_init = true, .g_ir = g_len ? g_ir :
 	    NULL, .g_len = g_len, .ni = sa->rk_ni, .ni_len =
@@ -1526,8 +1528,7 @@ ike_rekey_ike(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	    ike_dh_new(&sa->ike_rk_dh, sa->alg.dh) != 0 ||
 	    ike_dh_public(sa->ike_rk_dh, ke, sizeof(ke), &ke_len) != 0)
 		return -EIO;
-	for (int i = 0; i < 8; i++)
-		spi[i] = (uint8_t)(sa->ike_rk_spi >> (56 - 8 * i));
+	spi64_put(sa->ike_rk_spi, spi);
 	inner_begin(ike, &w);
 	np = ike_props_to_w(&c->proposals, spi, 8, wp, tf);
 	(void)ike_w_sa(&w, wp, np);
@@ -1539,15 +1540,6 @@ ike_rekey_ike(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	    sa->next_req_id, IKE_REQ_REKEY_IKE, now_ms);
 }
 
-static uint64_t
-spi64_of(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 static void
 rekeyed_log(struct ike *ike, const struct ike_sa *old, const struct ike_sa *sa)
@@ -1596,9 +1588,9 @@ rx_rekey_ike_resp(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	suite_of(&ch, &suite);
 	if (ike_keys_derive_rekey(&sa->keys, &suite, sa->ike_rk_ni,
 	    sizeof(sa->ike_rk_ni), np->data, np->data_len, g_ir, g_len,
-	    sa->ike_rk_spi, spi64_of(ch.spi), &keys) != 0 ||
+	    sa->ike_rk_spi, hg_rd64be(ch.spi), &keys) != 0 ||
 	    (nsa = ike_sa_successor(ike, sa, true, sa->ike_rk_spi,
-	    spi64_of(ch.spi), &ch, &keys, now_ms)) == NULL) {
+	    hg_rd64be(ch.spi), &ch, &keys, now_ms)) == NULL) {
 		explicit_bzero(g_ir, sizeof(g_ir));
 		ike_keys_wipe(&keys);
 		return;
@@ -1668,7 +1660,7 @@ rx_rekey_ike_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 		    sizeof(g_ir), &g_len) != 0 ||
 		    ike_keys_derive_rekey(&sa->keys, &suite, np->data,
 		    np->data_len, nr, sizeof(nr), g_ir, g_len,
-		    spi64_of(ch.spi), spi_r, &keys) != 0)
+		    hg_rd64be(ch.spi), spi_r, &keys) != 0)
 			err = IKE_N_INVALID_SYNTAX;
 	}
 	ike_dh_free(dh);
@@ -1680,15 +1672,14 @@ rx_rekey_ike_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 		    m->hdr.msg_id, IKE_REQ_NONE, now_ms);
 		return;
 	}
-	for (int i = 0; i < 8; i++)
-		spi[i] = (uint8_t)(spi_r >> (56 - 8 * i));
+	spi64_put(spi_r, spi);
 	ike_chosen_to_w(&ch, spi, 8, &wp, tf);
 	(void)ike_w_sa(&w, &wp, 1);
 	(void)ike_w_nonce(&w, nr, sizeof(nr));
 	(void)ike_w_ke(&w, ch.dh, ke, ke_len);
 	if (inner_send(ike, sa, &w, IKE_CREATE_CHILD_SA, true, m->hdr.msg_id,
 	    IKE_REQ_NONE, now_ms) != 0 ||
-	    (nsa = ike_sa_successor(ike, sa, false, spi64_of(ch.spi), spi_r,
+	    (nsa = ike_sa_successor(ike, sa, false, hg_rd64be(ch.spi), spi_r,
 	    &ch, &keys, now_ms)) == NULL) {
 		ike_keys_wipe(&keys);
 		return;
@@ -1734,7 +1725,7 @@ rx_create_child_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	} else if (rk == NULL && sa->child_up) {
 		err = IKE_N_NO_ADDITIONAL_SAS;	/* one child a connection */
 	} else if (rk != NULL && (!sa->child_up || rk->u.notify.spi_size != 4 ||
-	    spi_of(rk->u.notify.spi) != sa->child_spi_out)) {
+	    hg_rd32be(rk->u.notify.spi) != sa->child_spi_out)) {
 		err = IKE_N_CHILD_SA_NOT_FOUND;
 	} else if (sa->req_kind == IKE_REQ_REKEY_CHILD ||
 	    sa->req_kind == IKE_REQ_REKEY_IKE || sa->old_spi_in != 0 ||
@@ -1804,7 +1795,7 @@ rx_create_child_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	sa->old_spi_in = rk != NULL ? sa->child_spi_in : 0;
 	sa->old_spi_out = rk != NULL ? sa->child_spi_out : 0;
 	sa->child_spi_in = sa->rk_spi_in;
-	sa->child_spi_out = spi_of(ch.spi);
+	sa->child_spi_out = hg_rd32be(ch.spi);
 	sa->child_alg = ch;
 	memcpy(sa->child.local_ts, lts, sizeof(lts));
 	memcpy(sa->child.remote_ts, rts, sizeof(rts));
@@ -2011,7 +2002,7 @@ rx_auth_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	}
 	if (child_err == 0) {
 		sa->child_alg = ch;
-		sa->child_spi_out = spi_of(ch.spi);
+		sa->child_spi_out = hg_rd32be(ch.spi);
 		if ((sa->child_spi_in = rand_spi()) == 0)
 			child_err = IKE_N_TEMPORARY_FAILURE;
 	}
@@ -2119,7 +2110,7 @@ rx_auth_resp(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 		return;
 	}
 	sa->child_alg = ch;
-	sa->child_spi_out = spi_of(ch.spi);
+	sa->child_spi_out = hg_rd32be(ch.spi);
 	{
 		struct keymat_in kin = { .we_init = true, .ni = sa->ni,
 		    .ni_len = sa->ni_len, .nr = sa->nr, .nr_len = sa->nr_len };
@@ -2198,7 +2189,7 @@ rx_info_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 		    p->u.del.spi_size == 4 && sa->child_up)
 			for (uint16_t k = 0; k < p->u.del.count; k++) {
 				const uint8_t *s = p->u.del.spis + 4 * k;
-				uint32_t spi = spi_of(s);
+				uint32_t spi = hg_rd32be(s);
 				uint8_t ours[4];
 
 				if (sa->old_spi_out != 0 &&

@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include "../lib/bytes.h"
 #include "msg.h"
 
 static const char *const err_text[IKE_E_COUNT] = {
@@ -23,25 +24,6 @@ ike_err_str(enum ike_err_code code)
 	if ((unsigned)code >= IKE_E_COUNT)
 		return "unknown error";
 	return err_text[code];
-}
-
-static inline uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline uint64_t
-get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
 }
 
 static int
@@ -79,16 +61,16 @@ parse_attrs(const uint8_t *p, uint16_t len, uint32_t off,
 
 		if (len - i < 4)
 			return fail(err, IKE_E_ATTR, off + i, IKE_PL_SA);
-		type = get16(p + i);
+		type = hg_rd16be(p + i);
 		if (type & IKE_ATTR_TV) {
 			if ((type & ~IKE_ATTR_TV) == IKE_ATTR_KEY_LENGTH)
-				t->key_len = get16(p + i + 2);
+				t->key_len = hg_rd16be(p + i + 2);
 			i += 4;
 			continue;
 		}
 		if (type == IKE_ATTR_KEY_LENGTH)
 			return fail(err, IKE_E_ATTR_FORMAT, off + i, IKE_PL_SA);
-		alen = get16(p + i + 2);
+		alen = hg_rd16be(p + i + 2);
 		if (alen > len - i - 4)
 			return fail(err, IKE_E_ATTR, off + i + 2, IKE_PL_SA);
 		i += 4 + alen;
@@ -117,7 +99,7 @@ parse_transforms(struct ike_msg *m, struct ike_proposal *prop,
 		if (len - i < 8)
 			return fail(err, IKE_E_TRANSFORM, off + i, IKE_PL_SA);
 		last = p[i];
-		tlen = get16(p + i + 2);
+		tlen = hg_rd16be(p + i + 2);
 		if (tlen < 8 || tlen > len - i)
 			return fail(err, IKE_E_TRANSFORM, off + i + 2,
 			    IKE_PL_SA);
@@ -130,7 +112,7 @@ parse_transforms(struct ike_msg *m, struct ike_proposal *prop,
 		t = &m->transforms[m->n_transforms++];
 		memset(t, 0, sizeof(*t));
 		t->type = p[i + 4];
-		t->id = get16(p + i + 6);
+		t->id = hg_rd16be(p + i + 6);
 		t->attrs = p + i + 8;
 		t->attrs_len = tlen - 8;
 		if (parse_attrs(t->attrs, t->attrs_len, off + i + 8, t,
@@ -165,7 +147,7 @@ parse_sa(struct ike_msg *m, struct ike_payload *pl, struct ike_err *err)
 		if (len - i < 8)
 			return fail(err, IKE_E_PROPOSAL, off + i, IKE_PL_SA);
 		last = p[i];
-		plen = get16(p + i + 2);
+		plen = hg_rd16be(p + i + 2);
 		hlen = 8 + p[i + 6];
 		if (plen < hlen || plen > len - i)
 			return fail(err, IKE_E_PROPOSAL, off + i + 2,
@@ -216,7 +198,7 @@ parse_ts(struct ike_msg *m, struct ike_payload *pl, struct ike_err *err)
 
 		if (len - i < 8)
 			return fail(err, IKE_E_TS, off + i, pl->type);
-		slen = get16(p + i + 2);
+		slen = hg_rd16be(p + i + 2);
 		if (slen < 8 || slen > len - i)
 			return fail(err, IKE_E_TS, off + i + 2, pl->type);
 		switch (p[i]) {
@@ -237,8 +219,8 @@ parse_ts(struct ike_msg *m, struct ike_payload *pl, struct ike_err *err)
 		ts = &m->ts[m->n_ts++];
 		ts->type = p[i];
 		ts->ip_proto = p[i + 1];
-		ts->start_port = get16(p + i + 4);
-		ts->end_port = get16(p + i + 6);
+		ts->start_port = hg_rd16be(p + i + 4);
+		ts->end_port = hg_rd16be(p + i + 6);
 		ts->addr_len = alen;
 		ts->start = alen ? p + i + 8 : NULL;
 		ts->end = alen ? p + i + 8 + alen : NULL;
@@ -268,7 +250,7 @@ parse_body(struct ike_msg *m, struct ike_payload *pl, struct ike_err *err)
 	case IKE_PL_KE:
 		if (len < 4)
 			return fail(err, IKE_E_BODY, off, pl->type);
-		pl->u.ke.group = get16(p);
+		pl->u.ke.group = hg_rd16be(p);
 		fixed = 4;
 		break;
 	case IKE_PL_IDI:
@@ -301,7 +283,7 @@ parse_body(struct ike_msg *m, struct ike_payload *pl, struct ike_err *err)
 			return fail(err, IKE_E_BODY, off, pl->type);
 		pl->u.notify.protocol = p[0];
 		pl->u.notify.spi_size = p[1];
-		pl->u.notify.type = get16(p + 2);
+		pl->u.notify.type = hg_rd16be(p + 2);
 		pl->u.notify.spi = p[1] ? p + 4 : NULL;
 		fixed = 4 + p[1];
 		break;
@@ -310,7 +292,7 @@ parse_body(struct ike_msg *m, struct ike_payload *pl, struct ike_err *err)
 			return fail(err, IKE_E_BODY, off, pl->type);
 		pl->u.del.protocol = p[0];
 		pl->u.del.spi_size = p[1];
-		pl->u.del.count = get16(p + 2);
+		pl->u.del.count = hg_rd16be(p + 2);
 		pl->u.del.spis = p + 4;
 		if ((uint32_t)p[1] * pl->u.del.count != (uint32_t)len - 4)
 			return fail(err, IKE_E_DELETE, off + 2, pl->type);
@@ -319,8 +301,8 @@ parse_body(struct ike_msg *m, struct ike_payload *pl, struct ike_err *err)
 	case IKE_PL_SKF:
 		if (len < 4)
 			return fail(err, IKE_E_BODY, off, pl->type);
-		pl->u.skf.num = get16(p);
-		pl->u.skf.total = get16(p + 2);
+		pl->u.skf.num = hg_rd16be(p);
+		pl->u.skf.total = hg_rd16be(p + 2);
 		fixed = 4;
 		break;
 	default:		/* V, SK, CP, EAP: the body is the data */
@@ -345,14 +327,14 @@ ike_msg_parse(const uint8_t *buf, size_t len, struct ike_msg *m,
 	if (len < IKE_HDR_LEN)
 		return fail(err, IKE_E_SHORT, (uint32_t)len, 0);
 	m->buf = buf;
-	m->hdr.ispi = get64(buf);
-	m->hdr.rspi = get64(buf + 8);
+	m->hdr.ispi = hg_rd64be(buf);
+	m->hdr.rspi = hg_rd64be(buf + 8);
 	m->hdr.next = buf[16];
 	m->hdr.version = buf[17];
 	m->hdr.exchange = buf[18];
 	m->hdr.flags = buf[19];
-	m->hdr.msg_id = get32(buf + 20);
-	m->hdr.length = get32(buf + 24);
+	m->hdr.msg_id = hg_rd32be(buf + 20);
+	m->hdr.length = hg_rd32be(buf + 24);
 	/* §3.1: only the major version must match; a higher minor is fine. */
 	if (m->hdr.version >> 4 != 2)
 		return fail(err, IKE_E_VERSION, 17, 0);
@@ -372,7 +354,7 @@ ike_msg_parse(const uint8_t *buf, size_t len, struct ike_msg *m,
 			return fail(err, IKE_E_PAYLOAD_SHORT, off, type);
 		next = buf[off];
 		critical = buf[off + 1] & IKE_PL_CRITICAL;
-		plen = get16(buf + off + 2);
+		plen = hg_rd16be(buf + off + 2);
 		if (plen < IKE_GEN_HDR_LEN || plen > len - off)
 			return fail(err, IKE_E_PAYLOAD_LEN, off + 2, type);
 		if (!known_payload(type)) {
@@ -428,7 +410,7 @@ int
 ike_nonesp_strip(const uint8_t *p, size_t len, const uint8_t **ike,
     size_t *ike_len)
 {
-	if (len < IKE_NON_ESP_MARKER_LEN || get32(p) != 0)
+	if (len < IKE_NON_ESP_MARKER_LEN || hg_rd32be(p) != 0)
 		return -1;
 	*ike = p + IKE_NON_ESP_MARKER_LEN;
 	*ike_len = len - IKE_NON_ESP_MARKER_LEN;
