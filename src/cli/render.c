@@ -509,13 +509,13 @@ str_of(const json_t *obj, const char *key)
 }
 
 /* ipsec status: the IKE SAs as swanctl --list-sas shows them, an SA a
- * block (the initiator's SPI starred), its child under it, and which end
+ * block (the initiator's SPI starred), its children under it, and which end
  * IKE found behind a NAT. */
 static int
 render_ike_status(const json_t *resp, FILE *out)
 {
 	const json_t *sas = json_object_get(resp, "ike_sas"), *sa, *c, *v;
-	size_t i;
+	size_t i, k;
 
 	if (!json_is_array(sas))
 		return 1;
@@ -552,23 +552,24 @@ render_ike_status(const json_t *resp, FILE *out)
 			fprintf(out, "  established %" JSON_INTEGER_FORMAT
 			    "s ago\n", json_integer_value(json_object_get(sa,
 			    "established_s")));
-		if (!json_is_object(c = json_object_get(sa, "child")))
-			continue;
-		fprintf(out, "  %s: %s, %s, ESP:%s\n", str_of(c, "name"),
-		    str_of(c, "state"), json_is_true(json_object_get(c,
-		    "encap")) ? "TUNNEL-in-UDP" : "TUNNEL",
-		    str_of(c, "algorithms"));
-		fprintf(out, "    in  %s, out %s", str_of(c, "spi_in"),
-		    str_of(c, "spi_out"));
-		v = json_object_get(c, "rekey_in_s");
-		if (json_is_integer(v) && json_integer_value(v) >= 0)
-			fprintf(out, ", rekeying in %" JSON_INTEGER_FORMAT "s",
-			    json_integer_value(v));
-		fputs("\n    local  ", out);
-		subnets_print(json_object_get(c, "local_ts"), out);
-		fputs("\n    remote ", out);
-		subnets_print(json_object_get(c, "remote_ts"), out);
-		fputc('\n', out);
+		json_array_foreach(json_object_get(sa, "children"), k, c) {
+			fprintf(out, "  %s: %s, %s, ESP:%s\n", str_of(c, "name"),
+			    str_of(c, "state"), json_is_true(json_object_get(c,
+			    "encap")) ? "TUNNEL-in-UDP" : "TUNNEL",
+			    str_of(c, "algorithms"));
+			fprintf(out, "    in  %s, out %s", str_of(c, "spi_in"),
+			    str_of(c, "spi_out"));
+			v = json_object_get(c, "rekey_in_s");
+			if (json_is_integer(v) && json_integer_value(v) >= 0)
+				fprintf(out, ", rekeying in %"
+				    JSON_INTEGER_FORMAT "s",
+				    json_integer_value(v));
+			fputs("\n    local  ", out);
+			subnets_print(json_object_get(c, "local_ts"), out);
+			fputs("\n    remote ", out);
+			subnets_print(json_object_get(c, "remote_ts"), out);
+			fputc('\n', out);
+		}
 	}
 	return 0;
 }

@@ -69,11 +69,36 @@ struct dp_tunnel {
 	struct dp_ts remote_ts[DP_TUNNEL_TS_MAX];
 };
 
-/* The tunnels, by interface index: published whole (RCU), so tunnels
- * come and go at run time while the others carry traffic. */
+/*
+ * The tunnels, by interface index: published whole (RCU), so tunnels
+ * come and go at run time while the others carry traffic.  An interface
+ * has DP_TUNNEL_SLOTS slots, each an SA pair with its own selectors (an
+ * IKE connection's children): slot 0 is t[i], the others more[i][].
+ * What is routed to the interface goes through the first slot with an
+ * SA whose selectors take it.
+ */
+#define DP_TUNNEL_SLOTS	4
+
 struct dp_tunnels {
 	struct dp_tunnel t[IP_IF_MAX];
+	struct dp_tunnel more[IP_IF_MAX][DP_TUNNEL_SLOTS - 1];
 };
+
+/* Slot k of interface i. */
+static inline const struct dp_tunnel *
+dp_tunnel_slot(const struct dp_tunnels *tt, uint16_t i, uint8_t k)
+{
+	return k == 0 ? &tt->t[i] : &tt->more[i][k - 1];
+}
+
+/*
+ * The inbound SA whose SPI is spi, as a key: (interface * DP_TUNNEL_SLOTS
+ * + slot) * 2, plus one for the SA a rekey replaced (in_prev);
+ * DP_SA_NONE for none.
+ */
+#define DP_SA_NONE	0xffff
+uint16_t dp_tunnel_by_spi(const struct dp_tunnels *tt, uint16_t n_if,
+    uint32_t spi);
 
 /* True when addr (of family) is inside one of the n selectors, or n is 0. */
 bool dp_ts_match(const struct dp_ts *ts, uint8_t n, uint8_t family,

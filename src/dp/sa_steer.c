@@ -52,15 +52,11 @@ sa_from_remote(const struct dp_tunnel *tn, const struct pkt *p)
 static bool
 sa_ours(const struct dp_worker *w, const struct pkt *p, uint32_t spi)
 {
-	for (uint16_t i = 0; i < w->tables->n_if; i++) {
-		const struct dp_tunnel *tn = &w->tunnels->t[i];
+	uint16_t key = dp_tunnel_by_spi(w->tunnels, w->tables->n_if, spi);
 
-		if (((tn->in != NULL && tn->spi_in == spi) ||
-		    (tn->in_prev != NULL && tn->spi_in_prev == spi)) &&
-		    sa_from_remote(tn, p))
-			return true;
-	}
-	return false;
+	return key != DP_SA_NONE && sa_from_remote(dp_tunnel_slot(w->tunnels,
+	    key / 2 / DP_TUNNEL_SLOTS, (uint8_t)(key / 2 % DP_TUNNEL_SLOTS)),
+	    p);
 }
 
 /* The worker that owns p, whole: the ports' choice, the SPI's only for

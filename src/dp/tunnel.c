@@ -76,27 +76,24 @@ ts_allow(const struct pkt *p, const struct dp_ts *from, uint8_t n_from,
 	return false;
 }
 
-/*
- * The inbound SA whose SPI is spi, as a key: its tunnel's index times
- * two, plus one for the SA a rekey replaced (in_prev); IP_IF_NONE for
- * none.
- */
-static uint16_t
-tunnel_by_spi(const struct dp_worker *w, uint32_t spi)
+uint16_t
+dp_tunnel_by_spi(const struct dp_tunnels *tt, uint16_t n_if, uint32_t spi)
 {
-	const struct dp_tunnel *t = w->tunnels->t;
+	for (uint16_t i = 0; i < n_if; i++)
+		for (uint8_t k = 0; k < DP_TUNNEL_SLOTS; k++) {
+			const struct dp_tunnel *t = dp_tunnel_slot(tt, i, k);
+			uint16_t key = (uint16_t)((i * DP_TUNNEL_SLOTS + k) * 2);
 
-	for (uint16_t i = 0; i < w->tables->n_if; i++) {
-		if (t[i].in != NULL && t[i].spi_in == spi)
-			return (uint16_t)(i * 2);
-		if (t[i].in_prev != NULL && t[i].spi_in_prev == spi)
-			return (uint16_t)(i * 2 + 1);
-	}
-	return IP_IF_NONE;
+			if (t->in != NULL && t->spi_in == spi)
+				return key;
+			if (t->in_prev != NULL && t->spi_in_prev == spi)
+				return key + 1;
+		}
+	return DP_SA_NONE;
 }
 
-/* The inbound SA p is for (tunnel_by_spi()'s key), when it is ESP we
- * take: IP_IF_NONE otherwise.
+/* The inbound SA p is for (dp_tunnel_by_spi()'s key), when it is ESP we
+ * take: DP_SA_NONE otherwise.
  * A NAT keepalive is dropped here (and consumed: *gone). */
 static uint16_t
 decap_tunnel_of(struct dp_worker *w, struct pkt *p, bool *gone)
@@ -107,26 +104,27 @@ decap_tunnel_of(struct dp_worker *w, struct pkt *p, bool *gone)
 
 	*gone = false;
 	if (p->l4_off == 0 || (p->flags & PKT_F_FRAG))
-		return IP_IF_NONE;
+		return DP_SA_NONE;
 	l4_len = (size_t)(p->l3_off + p->l3_len - p->l4_off);
 	if (p->l4_proto == IPPROTO_ESP_) {
 		if (l4_len < 4)
-			return IP_IF_NONE;
+			return DP_SA_NONE;
 		memcpy(&spi_be, l4, 4);
-		return tunnel_by_spi(w, ntohl(spi_be));
+		return dp_tunnel_by_spi(w->tunnels, w->tables->n_if,
+		    ntohl(spi_be));
 	}
 	if (p->l4_proto != IPPROTO_UDP_ || l4_len < 8 ||
 	    ((uint16_t)l4[2] << 8 | l4[3]) != ESP_UDP_PORT)
-		return IP_IF_NONE;
+		return DP_SA_NONE;
 	switch (esp_udp_classify(l4 + 8, l4_len - 8, &spi)) {
 	case ESP_UDP_ESP:
-		return tunnel_by_spi(w, spi);
+		return dp_tunnel_by_spi(w->tunnels, w->tables->n_if, spi);
 	case ESP_UDP_KEEPALIVE:
 		ip_drop(w->ipw, p, PKT_DROP_NAT_KEEPALIVE);
 		*gone = true;
-		return IP_IF_NONE;
+		return DP_SA_NONE;
 	default:
-		return IP_IF_NONE;	/* IKE: the host side's */
+		return DP_SA_NONE;	/* IKE: the host side's */
 	}
 }
 
@@ -151,25 +149,27 @@ dp_decap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi)
 		if (gone) {
 			v->pkts[i] = NULL;
 			v->next[i] = IP_NEXT_NONE;
-		} else if (tun[i] != IP_IF_NONE)
+		} else if (tun[i] != DP_SA_NONE)
 			idx[n++] = i;
 	}
 	/* One burst per inbound SA, in the batch's order within each. */
 	for (uint16_t a = 0; a < n; a++) {
-		uint16_t key = tun[idx[a]], ti = key / 2, m = 0;
+		uint16_t key = tun[idx[a]], m = 0;
+		uint16_t ti = key / 2 / DP_TUNNEL_SLOTS;
 		const struct dp_tunnel *tn;
 		uint64_t bytes = 0, ok = 0;
 
-		if (key == IP_IF_NONE)
+		if (key == DP_SA_NONE)
 			continue;	/* taken by an earlier burst */
 		for (uint16_t b = a; b < n; b++)
 			if (tun[idx[b]] == key) {
 				burst[m++] = v->pkts[idx[b]];
 				v->pkts[idx[b]] = NULL;
 				v->next[idx[b]] = IP_NEXT_NONE;
-				tun[idx[b]] = IP_IF_NONE;
+				tun[idx[b]] = DP_SA_NONE;
 			}
-		tn = &w->tunnels->t[ti];
+		tn = dp_tunnel_slot(w->tunnels, ti,
+		    (uint8_t)(key / 2 % DP_TUNNEL_SLOTS));
 		esp_decap_burst(w->esp, key & 1 ? tn->in_prev : tn->in, burst,
 		    m, res);
 		for (uint16_t k = 0; k < m; k++) {
@@ -221,6 +221,34 @@ encap_route(const struct dp_worker *w, const struct ip_tables *t,
 	return nh;
 }
 
+/*
+ * The slot of tunnel o that carries p: the first with an outbound SA
+ * whose selectors take it; NULL for none, *keyed false when no slot has
+ * an SA at all.  Slot 0 is the only one of most tunnels: the others are
+ * looked at only when it does not take p.
+ */
+static const struct dp_tunnel *
+encap_slot(const struct dp_tunnels *tt, uint16_t o, const struct pkt *p,
+    bool *keyed)
+{
+	const struct dp_tunnel *tn = &tt->t[o];
+
+	*keyed = tn->out != NULL;
+	if (tn->out != NULL && ts_allow(p, tn->local_ts, tn->n_local,
+	    tn->remote_ts, tn->n_remote))
+		return tn;
+	for (uint8_t k = 0; k < DP_TUNNEL_SLOTS - 1; k++) {
+		tn = &tt->more[o][k];
+		if (tn->out == NULL)
+			continue;
+		*keyed = true;
+		if (ts_allow(p, tn->local_ts, tn->n_local, tn->remote_ts,
+		    tn->n_remote))
+			return tn;
+	}
+	return NULL;
+}
+
 /* The pieces of an IPv4 packet too big for its tunnel, without DF: cut
  * to the tunnel's MTU before encryption (RFC 4459 §3: the receiver sees
  * ordinary inner fragments, never outer ones). */
@@ -244,14 +272,13 @@ piece_add(void *arg, struct pkt *q)
 	e->p[e->n++] = q;
 }
 
-/* p, bigger than tunnel ti's MTU, cut and each piece encapsulated and
- * sent on; consumes p. */
+/* p, bigger than tunnel ti's MTU, cut and each piece encapsulated
+ * through its slot tn and sent on; consumes p. */
 static void
-encap_cut(struct dp_worker *w, uint16_t ti, struct pkt *p, uint16_t mtu,
-    uint64_t now_ns)
+encap_cut(struct dp_worker *w, uint16_t ti, const struct dp_tunnel *tn,
+    struct pkt *p, uint16_t mtu, uint64_t now_ns)
 {
 	const struct ip_tables *t = w->tables;
-	const struct dp_tunnel *tn = &w->tunnels->t[ti];
 	struct encap_pieces e = { .w = w };
 	uint8_t res[ENCAP_PIECES_MAX];
 	uint64_t bytes = 0, ok = 0;
@@ -288,8 +315,8 @@ dp_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi,
     uint64_t now_ns)
 {
 	struct ip_vec *v = &f->v;
-	const struct dp_tunnel *tt = w->tunnels->t;
 	const struct ip_tables *t = w->tables;
+	const struct dp_tunnel *sel[PKT_BATCH_MAX];
 	struct pkt *burst[PKT_BATCH_MAX];
 	uint16_t idx[PKT_BATCH_MAX], sub[PKT_BATCH_MAX];
 	uint8_t res[PKT_BATCH_MAX];
@@ -299,12 +326,13 @@ dp_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi,
 		struct pkt *p = v->pkts[i];
 		const struct dp_tunnel *tn;
 		uint16_t o;
+		bool keyed;
 
 		if (v->next[i] != IP_NEXT_ENCAP)
 			continue;
 		o = p->out_if;
-		tn = &tt[o];
-		if (w->esp == NULL || tn->out == NULL) {
+		tn = encap_slot(w->tunnels, o, p, &keyed);
+		if (w->esp == NULL || !keyed) {
 			/* Not a tunnel: on to the neighbour stage.  A tunnel
 			 * with no SA (being removed), or no crypto state,
 			 * carries nothing. */
@@ -313,22 +341,23 @@ dp_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi,
 				continue;
 			}
 			ip_drop(w->ipw, p, PKT_DROP_TUNNEL_OUT);
-		} else if (!ts_allow(p, tn->local_ts, tn->n_local, tn->remote_ts,
-		    tn->n_remote)) {
+		} else if (tn == NULL) {
 			ip_drop(w->ipw, p, PKT_DROP_TUNNEL_SELECTOR);
 		} else if (p->l3 == PKT_L3_IP4 &&
 		    p->l3_len > t->ifs[o].mtu_bytes) {
 			/* Too big without DF (routing refused it with DF):
 			 * cut before encryption. */
 			(void)pkt_tcp_clamp_mss(pkt_l3(p), p->l3_len, tn->mss4);
-			encap_cut(w, o, p, t->ifs[o].mtu_bytes, now_ns);
+			encap_cut(w, o, tn, p, t->ifs[o].mtu_bytes, now_ns);
 		} else {
+			sel[i] = tn;
 			idx[n++] = i;
 			continue;
 		}
 		v->pkts[i] = NULL;
 		v->next[i] = IP_NEXT_NONE;
 	}
+	/* One burst per outbound SA, in the batch's order within each. */
 	for (uint16_t a = 0; a < n; a++) {
 		uint16_t ti, m = 0;
 		const struct dp_tunnel *tn;
@@ -338,10 +367,10 @@ dp_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi,
 		if (v->next[idx[a]] != IP_NEXT_ENCAP)
 			continue;	/* taken by an earlier burst */
 		ti = v->pkts[idx[a]]->out_if;
-		tn = &tt[ti];
+		tn = sel[idx[a]];
 		for (uint16_t b = a; b < n; b++)
 			if (v->next[idx[b]] == IP_NEXT_ENCAP &&
-			    v->pkts[idx[b]]->out_if == ti) {
+			    sel[idx[b]] == tn) {
 				sub[m] = idx[b];
 				burst[m] = v->pkts[idx[b]];
 				(void)pkt_tcp_clamp_mss(burst[m]->data +

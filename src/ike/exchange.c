@@ -506,6 +506,7 @@ ike_initiate(struct ike *ike, int conn, unsigned replaces, uint64_t now_ms)
 		return -ENOMEM;
 	sa->state = IKE_S_INIT_SENT;
 	sa->replaces = replaces;
+	sa->children_ours = true;
 	sa->spi_i = rand64();
 	sa->dh_group = c->proposals.p[0].dh[0];
 	sa->ni_len = IKE_NONCE_LEN;
@@ -962,10 +963,10 @@ our_id(const struct ike_sa *sa, const struct ike_conn *cn, uint8_t *body)
 
 /* The ESP proposals an IKE_AUTH carries: without DH (no KE there). */
 static unsigned
-esp_props_w(const struct ike_conn_cfg *c, uint32_t spi, struct ike_props *p,
+esp_props_w(const struct ike_child_cfg *cc, uint32_t spi, struct ike_props *p,
     struct ike_w_proposal *wp, struct ike_w_transform *tf, uint8_t spi_be[4])
 {
-	ike_props_without_dh(&c->esp_proposals, p);
+	ike_props_without_dh(&cc->esp_proposals, p);
 	spi_put(spi, spi_be);
 	return ike_props_to_w(p, spi_be, 4, wp, tf);
 }
@@ -1127,8 +1128,10 @@ send_auth(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 
 	if ((auth_len = auth_make(sa, cn, id, id_len, &method, auth)) < 0)
 		return -EINVAL;
-	if ((sa->child_spi_in = rand_spi()) == 0)
+	if ((sa->ch[0].spi_in = rand_spi()) == 0)
 		return -EIO;
+	sa->ch[0].asked = true;
+	sa->req_child = 0;
 	inner_begin(ike, &w);
 	(void)ike_w_id(&w, IKE_PL_IDI, id[0], id + 4, id_len - 4);
 	w_certs(&w, cn);
@@ -1139,10 +1142,13 @@ send_auth(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 		(void)ike_w_notify(&w, 0, NULL, 0, IKE_N_INITIAL_CONTACT,
 		    NULL, 0);
 	(void)ike_w_auth(&w, method, auth, (size_t)auth_len);
-	np = esp_props_w(c, sa->child_spi_in, &props, wp, tf, spi_be);
+	np = esp_props_w(&c->children[0], sa->ch[0].spi_in, &props, wp, tf,
+	    spi_be);
 	(void)ike_w_sa(&w, wp, np);
-	(void)w_ts(&w, IKE_PL_TSI, c->local_ts, c->n_local_ts);
-	(void)w_ts(&w, IKE_PL_TSR, c->remote_ts, c->n_remote_ts);
+	(void)w_ts(&w, IKE_PL_TSI, c->children[0].local_ts,
+	    c->children[0].n_local_ts);
+	(void)w_ts(&w, IKE_PL_TSR, c->children[0].remote_ts,
+	    c->children[0].n_remote_ts);
 	explicit_bzero(auth, sizeof(auth));
 	return inner_send(ike, sa, &w, IKE_AUTH, false, 1, IKE_REQ_AUTH,
 	    now_ms);
@@ -1280,21 +1286,23 @@ struct keymat_in {
 	size_t g_len, ni_len, nr_len;
 };
 
-/* The child's keys from KEYMAT into the data plane, as how says
+/* Child k's keys from KEYMAT into the data plane, as how says
  * (IKE_INSTALL_*). */
 static int
-child_install(struct ike *ike, struct ike_sa *sa, int how,
+child_install(struct ike *ike, struct ike_sa *sa, uint8_t k, int how,
     const struct keymat_in *kin, uint64_t now_ms)
 {
 	const struct ike_conn_cfg *c = &ike->conns[sa->conn].cfg;
-	struct ike_child_sa *ch = &sa->child;
+	const struct ike_child_cfg *cc = &c->children[k];
+	struct ike_child *chs = &sa->ch[k];
+	struct ike_child_sa *ch = &chs->sa;
 	uint8_t km[2 * (IKE_ENCR_KEY_MAX + IKE_INTEG_KEY_MAX)];
 	size_t ek, ak;
 	const uint8_t *i2r, *r2i;
 	char l[256], r[256];
 	int rc;
 
-	if (ike_chosen_esp(&sa->child_alg, &ch->alg, &ek, &ak) != 0)
+	if (ike_chosen_esp(&chs->alg, &ch->alg, &ek, &ak) != 0)
 		return -ENOTSUP;
 	if (ike_child_keymat(&sa->keys, kin->g_ir, kin->g_len, kin->ni,
 	    kin->ni_len, kin->nr, kin->nr_len, km, 2 * (ek + ak)) != 0)
@@ -1302,10 +1310,12 @@ child_install(struct ike *ike, struct ike_sa *sa, int how,
 	i2r = km;
 	r2i = km + ek + ak;
 	ch->conn = c->name;
+	ch->name = cc->name;
 	ch->if_idx = c->if_idx;
-	ch->spi_in = sa->child_spi_in;
-	ch->spi_out = sa->child_spi_out;
-	ch->esn = sa->child_alg.esn != 0;
+	ch->child = k;
+	ch->spi_in = chs->spi_in;
+	ch->spi_out = chs->spi_out;
+	ch->esn = chs->alg.esn != 0;
 	ch->key_len = ek;
 	ch->auth_len = ak;
 	ch->key_out = kin->we_init ? i2r : r2i;
@@ -1321,21 +1331,20 @@ child_install(struct ike *ike, struct ike_sa *sa, int how,
 	ch->key_in = ch->key_out = ch->auth_in = ch->auth_out = NULL;
 	if (rc != 0) {
 		ike_logf(ike, true, "[IKE] CHILD_SA %s{%u}: the data plane "
-		    "refused it (%s)", c->child_name, sa->serial,
-		    strerror(-rc));
+		    "refused it (%s)", cc->name, sa->serial, strerror(-rc));
 		return rc;
 	}
-	sa->child_up = true;
-	sa->child_rekey_due_ms = c->child_rekey_time_s ?
-	    now_ms + c->child_rekey_time_s * 1000ull : 0;
-	sa->child_expires_ms = c->child_life_time_s ?
-	    now_ms + c->child_life_time_s * 1000ull : 0;
+	chs->up = true;
+	chs->rekey_due_ms = cc->rekey_time_s ?
+	    now_ms + cc->rekey_time_s * 1000ull : 0;
+	chs->expires_ms = cc->life_time_s ?
+	    now_ms + cc->life_time_s * 1000ull : 0;
 	ts_str(ch->local_ts, ch->n_local_ts, l, sizeof(l));
 	ts_str(ch->remote_ts, ch->n_remote_ts, r, sizeof(r));
-	if (how == IKE_INSTALL_NEW || sa->old_spi_in == 0) {
+	if (how == IKE_INSTALL_NEW || chs->old_spi_in == 0) {
 		ike->st.child_installed++;
 		ike_logf(ike, false, "[IKE] CHILD_SA %s{%u} established with "
-		    "SPIs %08x_i %08x_o and TS %s === %s%s%s", c->child_name,
+		    "SPIs %08x_i %08x_o and TS %s === %s%s%s", cc->name,
 		    sa->serial, ch->spi_in, ch->spi_out, l, r,
 		    ch->udp_encap ? " (ESP in UDP 4500)" : " (ESP)",
 		    how == IKE_INSTALL_NEW ? "" : "; the SAs it replaces "
@@ -1344,70 +1353,122 @@ child_install(struct ike *ike, struct ike_sa *sa, int how,
 		ike->st.child_rekeyed++;
 		ike_logf(ike, false, "[IKE] CHILD_SA %s{%u} rekeyed: SPIs "
 		    "%08x_i %08x_o replace %08x_i %08x_o (TS %s === %s)",
-		    c->child_name, sa->serial, ch->spi_in, ch->spi_out,
-		    sa->old_spi_in, sa->old_spi_out, l, r);
+		    cc->name, sa->serial, ch->spi_in, ch->spi_out,
+		    chs->old_spi_in, chs->old_spi_out, l, r);
 	}
 	return 0;
 }
 
-
-/* The first PFS group of c's ESP proposals, 0 for none. */
+/* The first PFS group of a child's ESP proposals, 0 for none. */
 static uint16_t
-pfs_group(const struct ike_conn_cfg *c)
+pfs_group(const struct ike_child_cfg *cc)
 {
-	for (uint8_t i = 0; i < c->esp_proposals.n; i++)
-		if (c->esp_proposals.p[i].n_dh > 0)
-			return c->esp_proposals.p[i].dh[0];
+	for (uint8_t i = 0; i < cc->esp_proposals.n; i++)
+		if (cc->esp_proposals.p[i].n_dh > 0)
+			return cc->esp_proposals.p[i].dh[0];
 	return 0;
 }
 
-int
-ike_rekey_child(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
+/*
+ * A CREATE_CHILD_SA of ours for child k: a rekey of it (REKEY_SA with
+ * its inbound SPI, its selectors as agreed) or, rekey false, the child
+ * asked for anew (its selectors as configured).
+ */
+static int
+child_request(struct ike *ike, struct ike_sa *sa, uint8_t k, bool rekey,
+    uint64_t now_ms)
 {
-	const struct ike_conn_cfg *c = &ike->conns[sa->conn].cfg;
+	const struct ike_child_cfg *cc = &ike->conns[sa->conn].cfg.children[k];
+	struct ike_child *ch = &sa->ch[k];
 	struct ike_w_proposal wp[IKE_PROPS_MAX];
 	struct ike_w_transform tf[IKE_PROPS_MAX * 5 * IKE_PROP_ALGS_MAX];
 	uint8_t old[4], spi[4], ke[IKE_DH_PUB_MAX];
-	uint16_t group = pfs_group(c);
+	uint16_t group = pfs_group(cc);
 	struct ike_writer w;
 	size_t ke_len = 0;
 	unsigned np;
 
-	if ((sa->rk_spi_in = rand_spi()) == 0 ||
-	    ike_random(sa->rk_ni, sizeof(sa->rk_ni)) != 0)
+	if ((ch->rk_spi_in = rand_spi()) == 0 ||
+	    ike_random(ch->rk_ni, sizeof(ch->rk_ni)) != 0)
 		return -EIO;
-	ike_dh_free(sa->rk_dh);
-	sa->rk_dh = NULL;
-	if (group != 0 && (ike_dh_new(&sa->rk_dh, group) != 0 ||
-	    ike_dh_public(sa->rk_dh, ke, sizeof(ke), &ke_len) != 0))
+	ike_dh_free(ch->rk_dh);
+	ch->rk_dh = NULL;
+	if (group != 0 && (ike_dh_new(&ch->rk_dh, group) != 0 ||
+	    ike_dh_public(ch->rk_dh, ke, sizeof(ke), &ke_len) != 0))
 		return -EIO;
-	spi_put(sa->child_spi_in, old);
-	spi_put(sa->rk_spi_in, spi);
+	spi_put(ch->spi_in, old);
+	spi_put(ch->rk_spi_in, spi);
 	inner_begin(ike, &w);
-	(void)ike_w_notify(&w, IKE_PROTO_ESP, old, 4, IKE_N_REKEY_SA, NULL, 0);
-	np = ike_props_to_w(&c->esp_proposals, spi, 4, wp, tf);
+	if (rekey)
+		(void)ike_w_notify(&w, IKE_PROTO_ESP, old, 4, IKE_N_REKEY_SA,
+		    NULL, 0);
+	np = ike_props_to_w(&cc->esp_proposals, spi, 4, wp, tf);
 	(void)ike_w_sa(&w, wp, np);
-	(void)ike_w_nonce(&w, sa->rk_ni, sizeof(sa->rk_ni));
+	(void)ike_w_nonce(&w, ch->rk_ni, sizeof(ch->rk_ni));
 	if (group != 0)
 		(void)ike_w_ke(&w, group, ke, ke_len);
-	(void)w_ts(&w, IKE_PL_TSI, sa->child.local_ts, sa->child.n_local_ts);
-	(void)w_ts(&w, IKE_PL_TSR, sa->child.remote_ts,
-	    sa->child.n_remote_ts);
-	ike_logf(ike, false, "[IKE] rekeying CHILD_SA %s{%u} (SPIs %08x_i "
-	    "%08x_o)%s", c->child_name, sa->serial, sa->child_spi_in,
-	    sa->child_spi_out, group ? " with PFS" : "");
+	if (rekey) {
+		(void)w_ts(&w, IKE_PL_TSI, ch->sa.local_ts,
+		    ch->sa.n_local_ts);
+		(void)w_ts(&w, IKE_PL_TSR, ch->sa.remote_ts,
+		    ch->sa.n_remote_ts);
+		ike_logf(ike, false, "[IKE] rekeying CHILD_SA %s{%u} (SPIs "
+		    "%08x_i %08x_o)%s", cc->name, sa->serial, ch->spi_in,
+		    ch->spi_out, group ? " with PFS" : "");
+	} else {
+		(void)w_ts(&w, IKE_PL_TSI, cc->local_ts, cc->n_local_ts);
+		(void)w_ts(&w, IKE_PL_TSR, cc->remote_ts, cc->n_remote_ts);
+		ike_logf(ike, false, "[IKE] establishing CHILD_SA %s{%u}%s",
+		    cc->name, sa->serial, group ? " with PFS" : "");
+	}
+	sa->req_child = k;
 	return inner_send(ike, sa, &w, IKE_CREATE_CHILD_SA, false,
-	    sa->next_req_id, IKE_REQ_REKEY_CHILD, now_ms);
+	    sa->next_req_id, rekey ? IKE_REQ_REKEY_CHILD : IKE_REQ_NEW_CHILD,
+	    now_ms);
 }
 
-/* Our rekey was answered: the new pair in, the old pair's delete out. */
+int
+ike_rekey_child(struct ike *ike, struct ike_sa *sa, uint8_t k,
+    uint64_t now_ms)
+{
+	return child_request(ike, sa, k, true, now_ms);
+}
+
+int
+ike_new_child(struct ike *ike, struct ike_sa *sa, uint8_t k, uint64_t now_ms)
+{
+	return child_request(ike, sa, k, false, now_ms);
+}
+
+/* How child k of sa goes in when it is new to sa: while another IKE SA
+ * of the connection still has that child (a reauthentication, ours or
+ * the peer's), make before break: the old inbound SA keeps decrypting
+ * until that child goes (uninstall retires it). */
+static int
+child_how(const struct ike *ike, const struct ike_sa *sa, uint8_t k)
+{
+	for (const struct ike_sa *o = ike->sas; o != NULL; o = o->next)
+		if (o != sa && o->conn == sa->conn && o->ch[k].up &&
+		    o->state != IKE_S_DEAD)
+			return IKE_INSTALL_REKEY;
+	return IKE_INSTALL_NEW;
+}
+
+/* Our CREATE_CHILD_SA for child k was answered: a rekey's new pair in
+ * and the old pair's delete out; a new child in. */
 static void
-rx_rekey_resp(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
+rx_child_resp(struct ike *ike, struct ike_sa *sa, uint8_t k, bool rekey,
+    uint64_t now_ms)
 {
 	const struct ike_conn_cfg *c = &ike->conns[sa->conn].cfg;
+	const struct ike_child_cfg *cc = &c->children[k];
+	struct ike_child *chs = &sa->ch[k];
 	const struct ike_msg *m = &ike->inner;
-	const struct ike_payload *sap, *np, *kep;
+	const struct ike_payload *sap, *np, *kep, *tsi, *tsr;
+	const char *what = rekey ? "rekeying" : "establishing";
 	uint8_t g_ir[IKE_DH_SECRET_MAX], old[4];
+	struct ike_prefix lts[IKE_CONN_TS_MAX], rts[IKE_CONN_TS_MAX];
+	uint8_t n_lts = 0, n_rts = 0;
 	struct keymat_in kin;
 	struct ike_props nodh;
 	struct ike_chosen ch;
@@ -1417,47 +1478,69 @@ rx_rekey_resp(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 
 	if ((err = notify_error(m)) != 0) {
 		ike_logf(ike, err == IKE_N_TEMPORARY_FAILURE ? false : true,
-		    "[IKE] rekeying CHILD_SA %s{%u}: the peer said %s; "
-		    "trying again later", c->child_name, sa->serial,
-		    notify_name(err));
+		    "[IKE] %s CHILD_SA %s{%u}: the peer said %s%s", what,
+		    cc->name, sa->serial, notify_name(err), rekey ?
+		    "; trying again later" : "");
 		return;
 	}
 	sap = ike_msg_find(m, IKE_PL_SA, 0);
 	np = ike_msg_find(m, IKE_PL_NONCE, 0);
 	kep = ike_msg_find(m, IKE_PL_KE, 0);
-	if (sa->rk_dh == NULL)
-		ike_props_without_dh(&c->esp_proposals, &nodh);
+	tsi = ike_msg_find(m, IKE_PL_TSI, 0);
+	tsr = ike_msg_find(m, IKE_PL_TSR, 0);
+	if (chs->rk_dh == NULL)
+		ike_props_without_dh(&cc->esp_proposals, &nodh);
 	else
-		nodh = c->esp_proposals;
+		nodh = cc->esp_proposals;
+	if (!rekey && tsi != NULL && tsr != NULL) {
+		ts_take(m, tsi, lts, &n_lts);
+		ts_take(m, tsr, rts, &n_rts);
+	}
 	if (sap == NULL || np == NULL ||
 	    ike_prop_accept(&nodh, m, sap, &ch) != 0 || ch.spi_size != 4 ||
-	    (sa->rk_dh != NULL && (kep == NULL || ch.dh !=
-	    ike_dh_group(sa->rk_dh) || ike_dh_shared(sa->rk_dh, kep->data,
-	    kep->data_len, g_ir, sizeof(g_ir), &g_len) != 0))) {
-		ike_logf(ike, true, "[IKE] rekeying CHILD_SA %s{%u}: invalid "
-		    "answer; the old SA stays", c->child_name, sa->serial);
+	    (chs->rk_dh != NULL && (kep == NULL || ch.dh !=
+	    ike_dh_group(chs->rk_dh) || ike_dh_shared(chs->rk_dh, kep->data,
+	    kep->data_len, g_ir, sizeof(g_ir), &g_len) != 0)) ||
+	    (!rekey && (n_lts == 0 || n_rts == 0 ||
+	    !ts_within(lts, n_lts, cc->local_ts, cc->n_local_ts) ||
+	    !ts_within(rts, n_rts, cc->remote_ts, cc->n_remote_ts)))) {
+		ike_logf(ike, true, "[IKE] %s CHILD_SA %s{%u}: invalid "
+		    "answer%s", what, cc->name, sa->serial, rekey ?
+		    "; the old SA stays" : "");
+		explicit_bzero(g_ir, sizeof(g_ir));
 		return;
 	}
-	sa->old_spi_in = sa->child_spi_in;
-	sa->old_spi_out = sa->child_spi_out;
-	sa->child_spi_in = sa->rk_spi_in;
-	sa->child_spi_out = hg_rd32be(ch.spi);
-	sa->child_alg = ch;
+	if (rekey) {
+		chs->old_spi_in = chs->spi_in;
+		chs->old_spi_out = chs->spi_out;
+	} else {
+		memcpy(chs->sa.local_ts, lts, sizeof(lts));
+		memcpy(chs->sa.remote_ts, rts, sizeof(rts));
+		chs->sa.n_local_ts = n_lts;
+		chs->sa.n_remote_ts = n_rts;
+	}
+	chs->spi_in = chs->rk_spi_in;
+	chs->spi_out = hg_rd32be(ch.spi);
+	chs->alg = ch;
 	kin = (struct keymat_in){ .we_init = true, .g_ir = g_len ? g_ir :
-	    NULL, .g_len = g_len, .ni = sa->rk_ni, .ni_len =
-	    sizeof(sa->rk_ni), .nr = np->data, .nr_len = np->data_len };
-	if (child_install(ike, sa, IKE_INSTALL_REKEY, &kin, now_ms) != 0) {
+	    NULL, .g_len = g_len, .ni = chs->rk_ni, .ni_len =
+	    sizeof(chs->rk_ni), .nr = np->data, .nr_len = np->data_len };
+	if (child_install(ike, sa, k, rekey ? IKE_INSTALL_REKEY :
+	    child_how(ike, sa, k), &kin, now_ms) != 0) {
 		explicit_bzero(g_ir, sizeof(g_ir));
 		ike_send_delete(ike, sa, now_ms);
 		return;
 	}
 	explicit_bzero(g_ir, sizeof(g_ir));
-	ike_dh_free(sa->rk_dh);
-	sa->rk_dh = NULL;
+	ike_dh_free(chs->rk_dh);
+	chs->rk_dh = NULL;
+	if (!rekey)
+		return;
 	/* The old pair: deleted at the peer once it has the new. */
-	spi_put(sa->old_spi_in, old);
+	spi_put(chs->old_spi_in, old);
 	inner_begin(ike, &w);
 	(void)ike_w_delete(&w, IKE_PROTO_ESP, 4, old, 1);
+	sa->req_child = k;
 	(void)inner_send(ike, sa, &w, IKE_INFORMATIONAL, false,
 	    sa->next_req_id, IKE_REQ_DELETE_CHILD, now_ms);
 }
@@ -1494,16 +1577,14 @@ ike_sa_successor(struct ike *ike, struct ike_sa *old, bool we_init,
 	sa->established_ms = now_ms;
 	sa->ike_rekey_due_ms = ike->conns[old->conn].cfg.rekey_time_s ?
 	    now_ms + ike->conns[old->conn].cfg.rekey_time_s * 1000ull : 0;
-	/* The child, as it stands (a rekey of it under way stays with
-	 * the old SA's exchange: none is, both sides see to that). */
-	sa->child_up = old->child_up;
-	sa->child_alg = old->child_alg;
-	sa->child_spi_in = old->child_spi_in;
-	sa->child_spi_out = old->child_spi_out;
-	sa->child = old->child;
-	sa->child_rekey_due_ms = old->child_rekey_due_ms;
-	sa->child_expires_ms = old->child_expires_ms;
-	old->child_up = false;
+	/* The children, as they stand (a rekey of one under way stays
+	 * with the old SA's exchange: none is, both sides see to that). */
+	sa->children_ours = old->children_ours;
+	for (uint8_t k = 0; k < IKE_CHILDREN_MAX; k++) {
+		sa->ch[k] = old->ch[k];
+		sa->ch[k].rk_dh = NULL;
+		old->ch[k].up = false;
+	}
 	old->rekeyed = true;
 	old->ike_rekey_due_ms = 0;
 	return sa;
@@ -1632,8 +1713,7 @@ rx_rekey_ike_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	kep = ike_msg_find(m, IKE_PL_KE, 0);
 	inner_begin(ike, &w);
 	memset(&keys, 0, sizeof(keys));
-	if (sa->req_kind != IKE_REQ_NONE || sa->old_spi_in != 0 ||
-	    sa->rekeyed)
+	if (sa->req_kind != IKE_REQ_NONE || ike_sa_busy(sa) || sa->rekeyed)
 		err = IKE_N_TEMPORARY_FAILURE;	/* ours is under way */
 	else if (np == NULL || kep == NULL)
 		err = IKE_N_INVALID_SYNTAX;
@@ -1689,11 +1769,52 @@ rx_rekey_ike_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	sa->state = IKE_S_DELETING;	/* until the peer deletes it */
 }
 
-/* The peer's CREATE_CHILD_SA: a rekey of our child, else refused. */
+/*
+ * The child of sa a CREATE_CHILD_SA without REKEY_SA asks for: the first
+ * configured child not up whose selectors the peer's narrow to something
+ * (lts, rts: what they narrow to); -1 for none, *taken when one that
+ * would have was up already.
+ */
+static int
+child_for_ts(const struct ike *ike, const struct ike_sa *sa,
+    const struct ike_msg *m, const struct ike_payload *tsi,
+    const struct ike_payload *tsr, struct ike_prefix *lts, uint8_t *n_lts,
+    struct ike_prefix *rts, uint8_t *n_rts, bool *taken)
+{
+	const struct ike_conn_cfg *c = &ike->conns[sa->conn].cfg;
+
+	*taken = false;
+	for (uint8_t k = 0; k < c->n_children; k++) {
+		const struct ike_child_cfg *cc = &c->children[k];
+
+		ts_narrow(m, tsi, cc->remote_ts, cc->n_remote_ts, rts, n_rts);
+		ts_narrow(m, tsr, cc->local_ts, cc->n_local_ts, lts, n_lts);
+		if (*n_rts == 0 || *n_lts == 0)
+			continue;
+		if (!sa->ch[k].up)
+			return k;
+		*taken = true;
+	}
+	return -1;
+}
+
+/* The child of sa whose outbound SPI is spi; -1 for none. */
+static int
+child_by_spi_out(const struct ike_sa *sa, uint32_t spi)
+{
+	for (uint8_t k = 0; k < IKE_CHILDREN_MAX; k++)
+		if (sa->ch[k].up && sa->ch[k].spi_out == spi)
+			return k;
+	return -1;
+}
+
+/* The peer's CREATE_CHILD_SA: a rekey of the IKE SA or of a child, or a
+ * child of the connection not up yet. */
 static void
 rx_create_child_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 {
 	const struct ike_conn_cfg *c = &ike->conns[sa->conn].cfg;
+	const struct ike_child_cfg *cc = NULL;
 	const struct ike_msg *m = &ike->inner;
 	const struct ike_payload *rk, *sap, *np, *kep, *tsi, *tsr;
 	struct ike_w_proposal wp;
@@ -1702,7 +1823,8 @@ rx_create_child_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	uint8_t ke[IKE_DH_PUB_MAX];
 	struct ike_dh *dh = NULL;
 	struct ike_prefix lts[IKE_CONN_TS_MAX], rts[IKE_CONN_TS_MAX];
-	uint8_t n_lts, n_rts;
+	uint8_t n_lts = 0, n_rts = 0;
+	struct ike_child *chs = NULL;
 	struct keymat_in kin;
 	struct ike_props props;
 	struct ike_chosen ch;
@@ -1710,6 +1832,8 @@ rx_create_child_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	char refused[512];
 	size_t g_len = 0, ke_len = 0;
 	uint16_t err = 0;
+	bool taken = false;
+	int k = -1;
 
 	rk = notify_find(m, IKE_N_REKEY_SA);
 	sap = ike_msg_find(m, IKE_PL_SA, 0);
@@ -1722,28 +1846,43 @@ rx_create_child_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	    m->proposals[sap->u.sa.first].protocol == IKE_PROTO_IKE) {
 		rx_rekey_ike_req(ike, sa, now_ms);
 		return;
-	} else if (rk == NULL && sa->child_up) {
-		err = IKE_N_NO_ADDITIONAL_SAS;	/* one child a connection */
-	} else if (rk != NULL && (!sa->child_up || rk->u.notify.spi_size != 4 ||
-	    hg_rd32be(rk->u.notify.spi) != sa->child_spi_out)) {
-		err = IKE_N_CHILD_SA_NOT_FOUND;
-	} else if (sa->req_kind == IKE_REQ_REKEY_CHILD ||
-	    sa->req_kind == IKE_REQ_REKEY_IKE || sa->old_spi_in != 0 ||
-	    sa->rekeyed) {
-		err = IKE_N_TEMPORARY_FAILURE;	/* ours is under way */
-	} else if (np == NULL || tsi == NULL || tsr == NULL) {
+	}
+	if (np == NULL || tsi == NULL || tsr == NULL || sap == NULL) {
 		err = IKE_N_INVALID_SYNTAX;
-	} else {
+	} else if (rk != NULL) {
+		if (rk->u.notify.spi_size != 4 || (k = child_by_spi_out(sa,
+		    hg_rd32be(rk->u.notify.spi))) < 0)
+			err = IKE_N_CHILD_SA_NOT_FOUND;
+		else if ((sa->req_kind == IKE_REQ_REKEY_CHILD &&
+		    sa->req_child == k) || sa->ch[k].old_spi_in != 0)
+			err = IKE_N_TEMPORARY_FAILURE;	/* ours is under way */
+	} else if ((k = child_for_ts(ike, sa, m, tsi, tsr, lts, &n_lts, rts,
+	    &n_rts, &taken)) < 0) {
+		if (taken)
+			err = IKE_N_NO_ADDITIONAL_SAS;	/* one SA a child */
+		else {
+			ike_logf(ike, true, "[CFG] %s: the peer's traffic "
+			    "selectors are outside every child's: "
+			    "TS_UNACCEPTABLE", c->name);
+			err = IKE_N_TS_UNACCEPTABLE;
+		}
+	} else if (sa->req_kind == IKE_REQ_NEW_CHILD && sa->req_child == k)
+		err = IKE_N_TEMPORARY_FAILURE;	/* ours crosses it */
+	if (err == 0 && (sa->req_kind == IKE_REQ_REKEY_IKE || sa->rekeyed))
+		err = IKE_N_TEMPORARY_FAILURE;
+	if (err == 0) {
+		cc = &c->children[k];
+		chs = &sa->ch[k];
 		if (kep == NULL)
-			ike_props_without_dh(&c->esp_proposals, &props);
+			ike_props_without_dh(&cc->esp_proposals, &props);
 		else
-			props = c->esp_proposals;
+			props = cc->esp_proposals;
 		if (ike_prop_select(&props, m, sap, &ch, refused,
 		    sizeof(refused)) != 0 || ch.spi_size != 4) {
 			ike->st.no_proposal++;
 			ike_logf(ike, true, "[CFG] %s: received ESP proposals "
-			    "for the rekey unacceptable: %s", c->name,
-			    refused);
+			    "for CHILD_SA %s unacceptable: %s", c->name,
+			    cc->name, refused);
 			err = IKE_N_NO_PROPOSAL_CHOSEN;
 		} else if (ch.dh != 0 && (kep == NULL ||
 		    kep->u.ke.group != ch.dh)) {
@@ -1760,14 +1899,16 @@ rx_create_child_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 		    sizeof(g_ir), &g_len) != 0)) {
 			err = IKE_N_INVALID_SYNTAX;
 		} else {
-			ts_narrow(m, tsi, c->remote_ts, c->n_remote_ts, rts,
-			    &n_rts);
-			ts_narrow(m, tsr, c->local_ts, c->n_local_ts, lts,
-			    &n_lts);
+			if (rk != NULL) {
+				ts_narrow(m, tsi, cc->remote_ts,
+				    cc->n_remote_ts, rts, &n_rts);
+				ts_narrow(m, tsr, cc->local_ts,
+				    cc->n_local_ts, lts, &n_lts);
+			}
 			if (n_rts == 0 || n_lts == 0)
 				err = IKE_N_TS_UNACCEPTABLE;
 			else if (ike_random(nr, sizeof(nr)) != 0 ||
-			    (sa->rk_spi_in = rand_spi()) == 0)
+			    (chs->rk_spi_in = rand_spi()) == 0)
 				err = IKE_N_TEMPORARY_FAILURE;
 		}
 	}
@@ -1779,7 +1920,7 @@ rx_create_child_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 		    m->hdr.msg_id, IKE_REQ_NONE, now_ms);
 		return;
 	}
-	spi_put(sa->rk_spi_in, spi);
+	spi_put(chs->rk_spi_in, spi);
 	ike_chosen_to_w(&ch, spi, 4, &wp, tf);
 	(void)ike_w_sa(&w, &wp, 1);
 	(void)ike_w_nonce(&w, nr, sizeof(nr));
@@ -1790,26 +1931,28 @@ rx_create_child_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	ike_dh_free(dh);
 	/* Make before break: the new inbound SA is in before the answer
 	 * leaves; our new outbound waits for the peer's delete of the old
-	 * pair, which says it has the new.  Without REKEY_SA the peer
-	 * makes the child again (its own expired): a new one. */
-	sa->old_spi_in = rk != NULL ? sa->child_spi_in : 0;
-	sa->old_spi_out = rk != NULL ? sa->child_spi_out : 0;
-	sa->child_spi_in = sa->rk_spi_in;
-	sa->child_spi_out = hg_rd32be(ch.spi);
-	sa->child_alg = ch;
-	memcpy(sa->child.local_ts, lts, sizeof(lts));
-	memcpy(sa->child.remote_ts, rts, sizeof(rts));
-	sa->child.n_local_ts = n_lts;
-	sa->child.n_remote_ts = n_rts;
+	 * pair, which says it has the new.  Without REKEY_SA the child is
+	 * new to this SA (another of the connection's, or the peer makes
+	 * one again after its own expired). */
+	chs->old_spi_in = rk != NULL ? chs->spi_in : 0;
+	chs->old_spi_out = rk != NULL ? chs->spi_out : 0;
+	chs->spi_in = chs->rk_spi_in;
+	chs->spi_out = hg_rd32be(ch.spi);
+	chs->alg = ch;
+	memcpy(chs->sa.local_ts, lts, sizeof(lts));
+	memcpy(chs->sa.remote_ts, rts, sizeof(rts));
+	chs->sa.n_local_ts = n_lts;
+	chs->sa.n_remote_ts = n_rts;
 	kin = (struct keymat_in){ .we_init = false, .g_ir = g_len ? g_ir :
 	    NULL, .g_len = g_len, .ni = np->data, .ni_len = np->data_len,
 	    .nr = nr, .nr_len = sizeof(nr) };
-	if (child_install(ike, sa, rk != NULL ? IKE_INSTALL_REKEY_IN :
-	    IKE_INSTALL_NEW, &kin, now_ms) != 0) {
+	if (child_install(ike, sa, (uint8_t)k, rk != NULL ?
+	    IKE_INSTALL_REKEY_IN : child_how(ike, sa, (uint8_t)k), &kin,
+	    now_ms) != 0) {
 		explicit_bzero(g_ir, sizeof(g_ir));
-		sa->child_spi_in = sa->old_spi_in;
-		sa->child_spi_out = sa->old_spi_out;
-		sa->old_spi_in = sa->old_spi_out = 0;
+		chs->spi_in = chs->old_spi_in;
+		chs->spi_out = chs->old_spi_out;
+		chs->old_spi_in = chs->old_spi_out = 0;
 		inner_begin(ike, &w);
 		(void)ike_w_notify(&w, 0, NULL, 0, IKE_N_TEMPORARY_FAILURE,
 		    NULL, 0);
@@ -1818,24 +1961,52 @@ rx_create_child_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 		return;
 	}
 	explicit_bzero(g_ir, sizeof(g_ir));
-	sa->out_held = rk != NULL;
+	chs->out_held = rk != NULL;
 	/* The rekey is the peer's now: ours waits a whole period. */
 	(void)inner_send(ike, sa, &w, IKE_CREATE_CHILD_SA, true,
 	    m->hdr.msg_id, IKE_REQ_NONE, now_ms);
 }
 
 void
+ike_child_down_one(struct ike *ike, struct ike_sa *sa, uint8_t k)
+{
+	struct ike_child *ch = &sa->ch[k];
+
+	if (!ch->up)
+		return;
+	ch->up = false;
+	ike->st.child_deleted++;
+	ike->env.uninstall(ike->env.ctx, ch->sa.if_idx, k, ch->sa.conn,
+	    ch->spi_in);
+	ike_logf(ike, false, "[IKE] CHILD_SA %s{%u} with SPIs %08x_i %08x_o "
+	    "deleted", ch->sa.name != NULL ? ch->sa.name : "", sa->serial,
+	    ch->spi_in, ch->spi_out);
+	ch->old_spi_in = ch->old_spi_out = 0;
+	ch->out_held = false;
+}
+
+void
 ike_child_down(struct ike *ike, struct ike_sa *sa)
 {
-	if (!sa->child_up)
-		return;
-	sa->child_up = false;
-	ike->st.child_deleted++;
-	ike->env.uninstall(ike->env.ctx, sa->child.if_idx, sa->child.conn,
-	    sa->child_spi_in);
-	ike_logf(ike, false, "[IKE] CHILD_SA %s{%u} with SPIs %08x_i %08x_o "
-	    "deleted", sa->conn >= 0 ? ike->conns[sa->conn].cfg.child_name :
-	    "", sa->serial, sa->child_spi_in, sa->child_spi_out);
+	for (uint8_t k = 0; k < IKE_CHILDREN_MAX; k++)
+		ike_child_down_one(ike, sa, k);
+}
+
+void
+ike_close_child(struct ike *ike, struct ike_sa *sa, uint8_t k,
+    uint64_t now_ms)
+{
+	struct ike_writer w;
+	uint8_t spi[4];
+
+	spi_put(sa->ch[k].spi_in, spi);
+	ike_child_down_one(ike, sa, k);
+	sa->ch[k].asked = false;	/* ours: asked for again, fresh */
+	inner_begin(ike, &w);
+	(void)ike_w_delete(&w, IKE_PROTO_ESP, 4, spi, 1);
+	sa->req_child = k;
+	(void)inner_send(ike, sa, &w, IKE_INFORMATIONAL, false,
+	    sa->next_req_id, IKE_REQ_CLOSE_CHILD, now_ms);
 }
 
 static void
@@ -1866,26 +2037,10 @@ established(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	    now_ms + ike->conns[sa->conn].cfg.reauth_time_s * 1000ull : 0;
 }
 
-/*
- * How the first child of an IKE SA goes in: while another IKE SA of the
- * connection still has its child (a reauthentication, ours or the
- * peer's), make before break: the old inbound SA keeps decrypting until
- * that child goes (uninstall retires it).
- */
-static int
-first_child_how(const struct ike *ike, const struct ike_sa *sa)
-{
-	for (const struct ike_sa *o = ike->sas; o != NULL; o = o->next)
-		if (o != sa && o->conn == sa->conn && o->child_up &&
-		    o->state != IKE_S_DEAD)
-			return IKE_INSTALL_REKEY;
-	return IKE_INSTALL_NEW;
-}
-
 /* Our reauthentication is through: the SA it replaces goes, the peer
  * told; its child is the new one's already. */
-static void
-reauth_done(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
+void
+ike_reauth_done(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 {
 	for (struct ike_sa *o = ike->sas; o != NULL; o = o->next)
 		if (sa->replaces != 0 && o->serial == sa->replaces &&
@@ -1926,8 +2081,12 @@ rx_auth_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	char refused[512], why[1024];
 	size_t id_len;
 	long auth_len;
+	struct ike_prefix lts[IKE_CONN_TS_MAX], rts[IKE_CONN_TS_MAX];
+	uint8_t n_lts = 0, n_rts = 0;
+	struct ike_child *chs = NULL;
 	uint16_t child_err = 0;
-	int conn;
+	bool taken;
+	int conn, k = -1;
 
 	idp = ike_msg_find(m, IKE_PL_IDI, 0);
 	ap = ike_msg_find(m, IKE_PL_AUTH, 0);
@@ -1975,45 +2134,44 @@ rx_auth_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	(void)ike_w_auth(&w, method, auth, (size_t)auth_len);
 	explicit_bzero(auth, sizeof(auth));
 
-	/* The child SA. */
+	/* The child SA: the first of the connection's children whose
+	 * selectors the peer's narrow to something. */
 	sap = ike_msg_find(m, IKE_PL_SA, 0);
 	tsi = ike_msg_find(m, IKE_PL_TSI, 0);
 	tsr = ike_msg_find(m, IKE_PL_TSR, 0);
 	if (sap == NULL || tsi == NULL || tsr == NULL)
 		child_err = IKE_N_INVALID_SYNTAX;
-	else if ((ike_props_without_dh(&c->esp_proposals, &nodh),
-	    ike_prop_select(&nodh, m, sap, &ch, refused,
+	else if ((k = child_for_ts(ike, sa, m, tsi, tsr, lts, &n_lts, rts,
+	    &n_rts, &taken)) < 0) {
+		ike_logf(ike, true, "[CFG] %s: the peer's traffic selectors "
+		    "are outside every child's: TS_UNACCEPTABLE", c->name);
+		child_err = IKE_N_TS_UNACCEPTABLE;
+	} else if ((ike_props_without_dh(&c->children[k].esp_proposals,
+	    &nodh), ike_prop_select(&nodh, m, sap, &ch, refused,
 	    sizeof(refused))) != 0 || ch.spi_size != 4) {
 		ike->st.no_proposal++;
-		ike_logf(ike, true, "[CFG] %s: received ESP proposals "
-		    "unacceptable: %s", c->name, refused);
+		ike_logf(ike, true, "[CFG] %s: received ESP proposals for "
+		    "CHILD_SA %s unacceptable: %s", c->name,
+		    c->children[k].name, refused);
 		child_err = IKE_N_NO_PROPOSAL_CHOSEN;
-	} else {
-		ts_narrow(m, tsi, c->remote_ts, c->n_remote_ts,
-		    sa->child.remote_ts, &sa->child.n_remote_ts);
-		ts_narrow(m, tsr, c->local_ts, c->n_local_ts,
-		    sa->child.local_ts, &sa->child.n_local_ts);
-		if (sa->child.n_remote_ts == 0 || sa->child.n_local_ts == 0) {
-			ike_logf(ike, true, "[CFG] %s: the peer's traffic "
-			    "selectors are outside ours: TS_UNACCEPTABLE",
-			    c->name);
-			child_err = IKE_N_TS_UNACCEPTABLE;
-		}
 	}
 	if (child_err == 0) {
-		sa->child_alg = ch;
-		sa->child_spi_out = hg_rd32be(ch.spi);
-		if ((sa->child_spi_in = rand_spi()) == 0)
+		chs = &sa->ch[k];
+		chs->alg = ch;
+		chs->spi_out = hg_rd32be(ch.spi);
+		memcpy(chs->sa.local_ts, lts, sizeof(lts));
+		memcpy(chs->sa.remote_ts, rts, sizeof(rts));
+		chs->sa.n_local_ts = n_lts;
+		chs->sa.n_remote_ts = n_rts;
+		if ((chs->spi_in = rand_spi()) == 0)
 			child_err = IKE_N_TEMPORARY_FAILURE;
 	}
 	if (child_err == 0) {
-		spi_put(sa->child_spi_in, spi_be);
+		spi_put(chs->spi_in, spi_be);
 		ike_chosen_to_w(&ch, spi_be, 4, &wp, tf);
 		(void)ike_w_sa(&w, &wp, 1);
-		(void)w_ts(&w, IKE_PL_TSI, sa->child.remote_ts,
-		    sa->child.n_remote_ts);
-		(void)w_ts(&w, IKE_PL_TSR, sa->child.local_ts,
-		    sa->child.n_local_ts);
+		(void)w_ts(&w, IKE_PL_TSI, rts, n_rts);
+		(void)w_ts(&w, IKE_PL_TSR, lts, n_lts);
 	} else
 		(void)ike_w_notify(&w, 0, NULL, 0, child_err, NULL, 0);
 	if (inner_send(ike, sa, &w, IKE_AUTH, true, m->hdr.msg_id,
@@ -2035,8 +2193,8 @@ rx_auth_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 		struct keymat_in kin = { .we_init = false, .ni = sa->ni,
 		    .ni_len = sa->ni_len, .nr = sa->nr, .nr_len = sa->nr_len };
 
-		if (child_install(ike, sa, first_child_how(ike, sa), &kin,
-		    now_ms) != 0)
+		if (child_install(ike, sa, (uint8_t)k, child_how(ike, sa,
+		    (uint8_t)k), &kin, now_ms) != 0)
 			ike_send_delete(ike, sa, now_ms);
 	}
 }
@@ -2046,6 +2204,8 @@ static void
 rx_auth_resp(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 {
 	const struct ike_conn_cfg *c = &ike->conns[sa->conn].cfg;
+	const struct ike_child_cfg *cc = &c->children[0];
+	struct ike_child *chs = &sa->ch[0];
 	const struct ike_msg *m = &ike->inner;
 	const struct ike_payload *idp, *ap, *sap, *tsi, *tsr;
 	struct ike_props nodh;
@@ -2088,7 +2248,7 @@ rx_auth_resp(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	sap = ike_msg_find(m, IKE_PL_SA, 0);
 	tsi = ike_msg_find(m, IKE_PL_TSI, 0);
 	tsr = ike_msg_find(m, IKE_PL_TSR, 0);
-	ike_props_without_dh(&c->esp_proposals, &nodh);
+	ike_props_without_dh(&cc->esp_proposals, &nodh);
 	if (sap == NULL || tsi == NULL || tsr == NULL ||
 	    ike_prop_accept(&nodh, m, sap, &ch) != 0 ||
 	    ch.spi_size != 4) {
@@ -2098,28 +2258,28 @@ rx_auth_resp(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 		ike_send_delete(ike, sa, now_ms);
 		return;
 	}
-	ts_take(m, tsi, sa->child.local_ts, &sa->child.n_local_ts);
-	ts_take(m, tsr, sa->child.remote_ts, &sa->child.n_remote_ts);
-	if (sa->child.n_local_ts == 0 || sa->child.n_remote_ts == 0 ||
-	    !ts_within(sa->child.local_ts, sa->child.n_local_ts, c->local_ts,
-	    c->n_local_ts) || !ts_within(sa->child.remote_ts,
-	    sa->child.n_remote_ts, c->remote_ts, c->n_remote_ts)) {
+	ts_take(m, tsi, chs->sa.local_ts, &chs->sa.n_local_ts);
+	ts_take(m, tsr, chs->sa.remote_ts, &chs->sa.n_remote_ts);
+	if (chs->sa.n_local_ts == 0 || chs->sa.n_remote_ts == 0 ||
+	    !ts_within(chs->sa.local_ts, chs->sa.n_local_ts, cc->local_ts,
+	    cc->n_local_ts) || !ts_within(chs->sa.remote_ts,
+	    chs->sa.n_remote_ts, cc->remote_ts, cc->n_remote_ts)) {
 		ike_logf(ike, true, "[IKE] %s: no CHILD_SA: the peer's "
 		    "selectors are not inside ours", c->name);
 		ike_send_delete(ike, sa, now_ms);
 		return;
 	}
-	sa->child_alg = ch;
-	sa->child_spi_out = hg_rd32be(ch.spi);
+	chs->alg = ch;
+	chs->spi_out = hg_rd32be(ch.spi);
 	{
 		struct keymat_in kin = { .we_init = true, .ni = sa->ni,
 		    .ni_len = sa->ni_len, .nr = sa->nr, .nr_len = sa->nr_len };
 
-		if (child_install(ike, sa, first_child_how(ike, sa), &kin,
+		if (child_install(ike, sa, 0, child_how(ike, sa, 0), &kin,
 		    now_ms) != 0)
 			ike_send_delete(ike, sa, now_ms);
-		else if (sa->replaces != 0)
-			reauth_done(ike, sa, now_ms);
+		else if (sa->replaces != 0 && c->n_children == 1)
+			ike_reauth_done(ike, sa, now_ms);
 	}
 }
 
@@ -2150,24 +2310,54 @@ ike_send_dpd(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	    sa->next_req_id, IKE_REQ_DPD, now_ms);
 }
 
-/* The pair a rekey replaced is deleted at both ends: a held outbound
- * SA goes live, the old inbound one goes. */
+/* The pair a rekey of child k replaced is deleted at both ends: a held
+ * outbound SA goes live, the old inbound one goes. */
 static void
-old_pair_gone(struct ike *ike, struct ike_sa *sa)
+old_pair_gone(struct ike *ike, struct ike_sa *sa, uint8_t k)
 {
-	const char *conn = ike->conns[sa->conn].cfg.name;
+	const struct ike_conn_cfg *c = &ike->conns[sa->conn].cfg;
+	struct ike_child *ch = &sa->ch[k];
 
-	if (sa->out_held) {
-		sa->out_held = false;
-		ike->env.switch_out(ike->env.ctx, sa->child.if_idx, conn,
-		    sa->child_spi_out);
+	if (ch->out_held) {
+		ch->out_held = false;
+		ike->env.switch_out(ike->env.ctx, c->if_idx, k, c->name,
+		    ch->spi_out);
 	}
-	ike->env.retire_in(ike->env.ctx, sa->child.if_idx, conn,
-	    sa->old_spi_in);
+	ike->env.retire_in(ike->env.ctx, c->if_idx, k, c->name,
+	    ch->old_spi_in);
 	ike_logf(ike, false, "[IKE] CHILD_SA %s{%u}: old SPIs %08x_i %08x_o "
-	    "deleted after the rekey", ike->conns[sa->conn].cfg.child_name,
-	    sa->serial, sa->old_spi_in, sa->old_spi_out);
-	sa->old_spi_in = sa->old_spi_out = 0;
+	    "deleted after the rekey", c->children[k].name, sa->serial,
+	    ch->old_spi_in, ch->old_spi_out);
+	ch->old_spi_in = ch->old_spi_out = 0;
+}
+
+/* The peer deleted its outbound SA spi of one of sa's children: a
+ * rekey's old pair (the peer took the new) or the child itself; our
+ * half goes with it, and the answer (w) says so. */
+static void
+child_deleted(struct ike *ike, struct ike_sa *sa, struct ike_writer *w,
+    uint32_t spi)
+{
+	uint8_t ours[4];
+
+	for (uint8_t k = 0; k < IKE_CHILDREN_MAX; k++) {
+		struct ike_child *ch = &sa->ch[k];
+
+		if (!ch->up)
+			continue;
+		if (ch->old_spi_out != 0 && spi == ch->old_spi_out) {
+			spi_put(ch->old_spi_in, ours);
+			(void)ike_w_delete(w, IKE_PROTO_ESP, 4, ours, 1);
+			old_pair_gone(ike, sa, k);
+			return;
+		}
+		if (spi == ch->spi_out) {
+			spi_put(ch->spi_in, ours);
+			(void)ike_w_delete(w, IKE_PROTO_ESP, 4, ours, 1);
+			ike_child_down_one(ike, sa, k);
+			return;
+		}
+	}
 }
 
 static void
@@ -2186,29 +2376,10 @@ rx_info_req(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 		if (p->u.del.protocol == IKE_PROTO_IKE)
 			delete_ike = true;
 		else if (p->u.del.protocol == IKE_PROTO_ESP &&
-		    p->u.del.spi_size == 4 && sa->child_up)
-			for (uint16_t k = 0; k < p->u.del.count; k++) {
-				const uint8_t *s = p->u.del.spis + 4 * k;
-				uint32_t spi = hg_rd32be(s);
-				uint8_t ours[4];
-
-				if (sa->old_spi_out != 0 &&
-				    spi == sa->old_spi_out) {
-					/* The peer rekeyed and took the new
-					 * pair: the old goes, ours too. */
-					spi_put(sa->old_spi_in, ours);
-					(void)ike_w_delete(&w, IKE_PROTO_ESP,
-					    4, ours, 1);
-					old_pair_gone(ike, sa);
-					continue;
-				}
-				if (spi != sa->child_spi_out)
-					continue;
-				spi_put(sa->child_spi_in, ours);
-				(void)ike_w_delete(&w, IKE_PROTO_ESP, 4,
-				    ours, 1);
-				ike_child_down(ike, sa);
-			}
+		    p->u.del.spi_size == 4)
+			for (uint16_t d = 0; d < p->u.del.count; d++)
+				child_deleted(ike, sa, &w,
+				    hg_rd32be(p->u.del.spis + 4 * d));
 	}
 	(void)inner_send(ike, sa, &w, IKE_INFORMATIONAL, true, m->hdr.msg_id,
 	    IKE_REQ_NONE, now_ms);
@@ -2241,9 +2412,13 @@ ike_rx_protected(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 			ike_sa_kill(ike, sa, "deleted");
 			break;
 		case IKE_REQ_REKEY_CHILD:
+		case IKE_REQ_NEW_CHILD:
 			if (h->exchange == IKE_CREATE_CHILD_SA &&
-			    sa->state == IKE_S_ESTABLISHED && sa->child_up)
-				rx_rekey_resp(ike, sa, now_ms);
+			    sa->state == IKE_S_ESTABLISHED &&
+			    sa->ch[sa->req_child].up ==
+			    (kind == IKE_REQ_REKEY_CHILD))
+				rx_child_resp(ike, sa, sa->req_child,
+				    kind == IKE_REQ_REKEY_CHILD, now_ms);
 			break;
 		case IKE_REQ_REKEY_IKE:
 			if (h->exchange == IKE_CREATE_CHILD_SA &&
@@ -2251,8 +2426,8 @@ ike_rx_protected(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 				rx_rekey_ike_resp(ike, sa, now_ms);
 			break;
 		case IKE_REQ_DELETE_CHILD:
-			if (sa->old_spi_in != 0)
-				old_pair_gone(ike, sa);
+			if (sa->ch[sa->req_child].old_spi_in != 0)
+				old_pair_gone(ike, sa, sa->req_child);
 			break;
 		default:
 			break;		/* DPD: alive, last_rx_ms says so */

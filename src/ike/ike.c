@@ -88,7 +88,8 @@ sa_free(struct ike *ike, struct ike_sa *sa)
 			break;
 		}
 	ike_dh_free(sa->dh);
-	ike_dh_free(sa->rk_dh);
+	for (uint8_t k = 0; k < IKE_CHILDREN_MAX; k++)
+		ike_dh_free(sa->ch[k].rk_dh);
 	ike_dh_free(sa->ike_rk_dh);
 	ike_keys_wipe(&sa->keys);
 	free(sa->init_i);
@@ -381,12 +382,12 @@ ike_input(struct ike *ike, const struct ike_addr *local,
 		    "%s[%u]", ike_sa_conn_name(ike, sa), sa->serial, a,
 		    remote->port);
 		sa->remote = *remote;
-		if (sa->child_up) {
-			sa->child.remote = *remote;
-			if (ike->env.moved != NULL)
-				ike->env.moved(ike->env.ctx,
-				    sa->child.if_idx, remote);
-		}
+		for (uint8_t k = 0; k < IKE_CHILDREN_MAX; k++)
+			if (sa->ch[k].up)
+				sa->ch[k].sa.remote = *remote;
+		if (sa->conn >= 0 && ike->env.moved != NULL)
+			ike->env.moved(ike->env.ctx,
+			    ike->conns[sa->conn].cfg.if_idx, remote);
 	}
 	/* The initiator moved to 4500 after IKE_SA_INIT (§2.23): the
 	 * responder follows once a message there decrypts. */
@@ -490,6 +491,50 @@ sa_retransmit(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	env_send(ike, sa, sa->req, sa->req_len);
 }
 
+bool
+ike_sa_busy(const struct ike_sa *sa)
+{
+	for (uint8_t k = 0; k < IKE_CHILDREN_MAX; k++)
+		if (sa->ch[k].old_spi_in != 0)
+			return true;
+	return false;
+}
+
+/*
+ * An established SA's children, one request at a time: hard ends and
+ * rekeys due, and (when the IKE SA is ours) the children IKE_AUTH did not
+ * carry asked for.  A reauthentication's new SA deletes the one it
+ * replaces once it has asked for them all.
+ */
+static void
+children_tick(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
+{
+	const struct ike_conn_cfg *c = &ike->conns[sa->conn].cfg;
+
+	for (uint8_t k = 0; k < c->n_children; k++) {
+		struct ike_child *ch = &sa->ch[k];
+
+		if (sa->req_kind != IKE_REQ_NONE || sa->rekeyed)
+			return;
+		if (ch->up && ch->expires_ms != 0 && now_ms >= ch->expires_ms) {
+			ike_logf(ike, true, "[IKE] CHILD_SA %s{%u} reached "
+			    "its life_time without a rekey: deleted",
+			    c->children[k].name, sa->serial);
+			ike_close_child(ike, sa, k, now_ms);
+		} else if (ch->up && ch->rekey_due_ms != 0 &&
+		    now_ms >= ch->rekey_due_ms && ch->old_spi_in == 0) {
+			/* Tried again in a while if the peer is busy. */
+			ch->rekey_due_ms = now_ms + IKE_RETRY_MS;
+			(void)ike_rekey_child(ike, sa, k, now_ms);
+		} else if (!ch->up && !ch->asked && sa->children_ours) {
+			ch->asked = true;
+			(void)ike_new_child(ike, sa, k, now_ms);
+		}
+	}
+	if (sa->replaces != 0 && sa->req_kind == IKE_REQ_NONE)
+		ike_reauth_done(ike, sa, now_ms);
+}
+
 void
 ike_tick(struct ike *ike, uint64_t now_ms)
 {
@@ -522,26 +567,13 @@ ike_tick(struct ike *ike, uint64_t now_ms)
 			continue;
 		}
 		if (sa->ike_rekey_due_ms != 0 && now_ms >= sa->ike_rekey_due_ms &&
-		    sa->req_kind == IKE_REQ_NONE && sa->old_spi_in == 0 &&
+		    sa->req_kind == IKE_REQ_NONE && !ike_sa_busy(sa) &&
 		    !sa->rekeyed) {
 			sa->ike_rekey_due_ms = now_ms + IKE_RETRY_MS;
 			(void)ike_rekey_ike(ike, sa, now_ms);
 			continue;
 		}
-		if (sa->child_up && sa->child_rekey_due_ms != 0 &&
-		    now_ms >= sa->child_rekey_due_ms &&
-		    sa->req_kind == IKE_REQ_NONE && sa->old_spi_in == 0) {
-			/* Tried again in a while if the peer is busy. */
-			sa->child_rekey_due_ms = now_ms + IKE_RETRY_MS;
-			(void)ike_rekey_child(ike, sa, now_ms);
-		}
-		if (sa->child_up && sa->child_expires_ms != 0 &&
-		    now_ms >= sa->child_expires_ms) {
-			ike_logf(ike, true, "[IKE] CHILD_SA %s{%u} reached its "
-			    "life_time without a rekey: deleted",
-			    c->cfg.child_name, sa->serial);
-			ike_send_delete(ike, sa, now_ms);
-		}
+		children_tick(ike, sa, now_ms);
 	}
 	conns_start(ike, now_ms);
 	sa_reap(ike);
@@ -748,29 +780,31 @@ ike_format_json(const struct ike *ike, uint64_t now_ms, char *buf, size_t len)
 		    sa->state == IKE_S_ESTABLISHED ?
 		    (unsigned long long)((now_ms - sa->established_ms) / 1000) :
 		    0ull);
-		if (sa->child_up) {
-			const struct ike_conn *c = sa->conn >= 0 ?
-			    &ike->conns[sa->conn] : NULL;
+		w += snprintf(JSON_AT(buf, len, w), ",\"children\":[");
+		for (uint8_t k = 0, n = 0; k < IKE_CHILDREN_MAX; k++) {
+			const struct ike_child *ch = &sa->ch[k];
 
-			ike_chosen_format(&sa->child_alg, alg, sizeof(alg));
-			w += snprintf(JSON_AT(buf, len, w), ",\"child\":{"
+			if (!ch->up)
+				continue;
+			ike_chosen_format(&ch->alg, alg, sizeof(alg));
+			w += snprintf(JSON_AT(buf, len, w), "%s{"
 			    "\"name\":\"%s\",\"state\":\"INSTALLED\","
 			    "\"spi_in\":\"%08x\",\"spi_out\":\"%08x\","
 			    "\"encap\":%s,\"algorithms\":\"%s\","
-			    "\"rekey_in_s\":%lld,\"local_ts\":",
-			    c != NULL ? c->cfg.child_name : "",
-			    sa->child_spi_in, sa->child_spi_out,
-			    sa->child.udp_encap ? "true" : "false", alg,
-			    sa->child_rekey_due_ms == 0 ? -1ll :
-			    (long long)(sa->child_rekey_due_ms - now_ms) /
-			    1000);
+			    "\"rekey_in_s\":%lld,\"local_ts\":", n++ ? "," : "",
+			    ch->sa.name != NULL ? ch->sa.name : "",
+			    ch->spi_in, ch->spi_out,
+			    ch->sa.udp_encap ? "true" : "false", alg,
+			    ch->rekey_due_ms == 0 ? -1ll :
+			    (long long)(ch->rekey_due_ms - now_ms) / 1000);
 			w += prefixes_json(JSON_AT(buf, len, w),
-			    sa->child.local_ts, sa->child.n_local_ts);
+			    ch->sa.local_ts, ch->sa.n_local_ts);
 			w += snprintf(JSON_AT(buf, len, w), ",\"remote_ts\":");
 			w += prefixes_json(JSON_AT(buf, len, w),
-			    sa->child.remote_ts, sa->child.n_remote_ts);
+			    ch->sa.remote_ts, ch->sa.n_remote_ts);
 			w += snprintf(JSON_AT(buf, len, w), "}");
 		}
+		w += snprintf(JSON_AT(buf, len, w), "]");
 		w += snprintf(JSON_AT(buf, len, w), "}");
 	}
 	w += snprintf(JSON_AT(buf, len, w), "]");

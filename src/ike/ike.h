@@ -8,8 +8,10 @@
  * synchronously from ike_input(), ike_tick(), ike_up() and ike_down().
  *
  * One struct ike holds every connection and every IKE SA.  An IKE SA
- * belongs to one connection; it carries one child SA (the connection's
- * first child) whose keys go to the data plane through env->install.
+ * belongs to one connection; it carries the connection's child SAs (one
+ * per configured child: the first with IKE_AUTH, the others each with a
+ * CREATE_CHILD_SA), whose keys go to the data plane through
+ * env->install.
  */
 #ifndef IKE_IKE_H
 #define IKE_IKE_H
@@ -27,6 +29,7 @@
 #define IKE_ID_MAX		256	/* bytes of an identity's data */
 #define IKE_PSK_MAX		256
 #define IKE_CONN_TS_MAX		16
+#define IKE_CHILDREN_MAX	4	/* child SAs of one connection */
 #define IKE_MSG_MAX		8192	/* largest message built or taken */
 #define IKE_CERTS_DER_MAX	6144	/* our certificate and intermediates */
 #define IKE_KEY_DER_MAX		4096	/* its private key (RSA-4096 fits) */
@@ -59,6 +62,17 @@ enum ike_start_action { IKE_START_NONE, IKE_START_TRAP, IKE_START_START };
 enum ike_authby { IKE_AUTHBY_PSK, IKE_AUTHBY_PUBKEY };
 enum ike_dpd_action { IKE_DPD_NONE, IKE_DPD_CLEAR, IKE_DPD_RESTART };
 
+/* A child SA as configured (swanctl's children.NAME). */
+struct ike_child_cfg {
+	char name[IKE_NAME_MAX];
+	struct ike_props esp_proposals;
+	uint8_t n_local_ts, n_remote_ts;
+	struct ike_prefix local_ts[IKE_CONN_TS_MAX];
+	struct ike_prefix remote_ts[IKE_CONN_TS_MAX];
+	uint32_t rekey_time_s;		/* 0: never */
+	uint32_t life_time_s;		/* its hard end; 0: none */
+};
+
 /* One connection, as the configuration gives it (swanctl's words). */
 struct ike_conn_cfg {
 	char name[IKE_NAME_MAX];
@@ -66,7 +80,6 @@ struct ike_conn_cfg {
 	struct ike_addr local, remote;	/* ports: 500 unless given */
 	bool encap;			/* ESP in UDP even without a NAT */
 	struct ike_props proposals;	/* IKE */
-	struct ike_props esp_proposals;
 	struct ike_id local_id, remote_id;
 	uint8_t psk[IKE_PSK_MAX];
 	uint16_t psk_len;
@@ -83,24 +96,26 @@ struct ike_conn_cfg {
 	uint8_t certs[IKE_CERTS_DER_MAX];
 	uint8_t key[IKE_KEY_DER_MAX];
 	uint8_t cacerts[IKE_CACERTS_DER_MAX];
-	uint8_t n_local_ts, n_remote_ts;
-	struct ike_prefix local_ts[IKE_CONN_TS_MAX];
-	struct ike_prefix remote_ts[IKE_CONN_TS_MAX];
-	char child_name[IKE_NAME_MAX];
+	/* The children, at least one.  Their order is the data plane's:
+	 * child k of every IKE SA of the connection is its tunnel
+	 * interface's SA slot k. */
+	uint8_t n_children;
+	struct ike_child_cfg children[IKE_CHILDREN_MAX];
 	enum ike_start_action start_action;
 	enum ike_dpd_action dpd_action;
 	uint32_t dpd_delay_s;		/* 0: no liveness checks */
 	uint32_t rekey_time_s;		/* IKE SA; 0: never */
 	uint32_t reauth_time_s;		/* a new IKE SA, make before break;
 					   0: never */
-	uint32_t child_rekey_time_s;	/* child SA; 0: never */
-	uint32_t child_life_time_s;	/* child SA's hard end; 0: none */
 };
 
 /* A child SA for the data plane: both directions, with their keys. */
 struct ike_child_sa {
 	const char *conn;		/* the connection's name */
+	const char *name;		/* the child's */
 	uint16_t if_idx;
+	uint8_t child;			/* its index in the connection's
+					   children: the interface's slot */
 	uint32_t spi_in, spi_out;	/* host order */
 	enum esp_alg alg;
 	bool esn;
@@ -142,16 +157,17 @@ struct ike_env {
 	 */
 	int (*install)(void *ctx, const struct ike_child_sa *sa, int how);
 	/* The outbound SA held back by IKE_INSTALL_REKEY_IN goes live. */
-	void (*switch_out)(void *ctx, uint16_t if_idx, const char *conn,
-	    uint32_t spi_out);
+	void (*switch_out)(void *ctx, uint16_t if_idx, uint8_t child,
+	    const char *conn, uint32_t spi_out);
 	/* The inbound SA a rekey replaced (spi_in) is deleted. */
-	void (*retire_in)(void *ctx, uint16_t if_idx, const char *conn,
-	    uint32_t spi_in);
-	/* The connection's child SA (inbound SPI spi_in) is gone: its
-	 * interface carries nothing until the next install. */
-	void (*uninstall)(void *ctx, uint16_t if_idx, const char *conn,
-	    uint32_t spi_in);
-	/* The peer's NAT gave it another address or port: the child SA's
+	void (*retire_in)(void *ctx, uint16_t if_idx, uint8_t child,
+	    const char *conn, uint32_t spi_in);
+	/* The connection's child SA child (inbound SPI spi_in) is gone:
+	 * its slot of the interface carries nothing until the next
+	 * install. */
+	void (*uninstall)(void *ctx, uint16_t if_idx, uint8_t child,
+	    const char *conn, uint32_t spi_in);
+	/* The peer's NAT gave it another address or port: the child SAs'
 	 * outbound packets go there from now on (NULL: not followed). */
 	void (*moved)(void *ctx, uint16_t if_idx,
 	    const struct ike_addr *remote);

@@ -44,6 +44,31 @@ enum ike_req_kind {
 	IKE_REQ_REKEY_CHILD,		/* CREATE_CHILD_SA with REKEY_SA */
 	IKE_REQ_REKEY_IKE,		/* CREATE_CHILD_SA of an IKE SA */
 	IKE_REQ_DELETE_CHILD,		/* the rekeyed child's old pair */
+	IKE_REQ_NEW_CHILD,		/* CREATE_CHILD_SA of another child */
+	IKE_REQ_CLOSE_CHILD,		/* a child's delete (its life_time) */
+};
+
+/* One child SA of an IKE SA: slot k of the SA is the connection's child
+ * k (cfg.children[k]) and its tunnel interface's SA slot k. */
+struct ike_child {
+	bool up;
+	bool asked;			/* we asked for it on this IKE SA
+					   (CREATE_CHILD_SA): not again
+					   unless we closed it ourselves */
+	struct ike_chosen alg;
+	uint32_t spi_in, spi_out;
+	struct ike_child_sa sa;		/* as installed, keys cleared */
+
+	/* A rekey (§1.3.3, §2.8) or a creation under way: our nonce, DH
+	 * and new inbound SPI; a rekey's old pair's SPIs until the old SA
+	 * is deleted. */
+	uint8_t rk_ni[IKE_NONCE_LEN];
+	struct ike_dh *rk_dh;
+	uint32_t rk_spi_in;
+	uint32_t old_spi_in, old_spi_out;	/* 0: no old pair */
+	bool out_held;			/* responder: the new outbound SA
+					   waits for the peer's delete */
+	uint64_t rekey_due_ms, expires_ms;
 };
 
 struct ike_creds;
@@ -93,21 +118,13 @@ struct ike_sa {
 	uint8_t *resp;			/* our answer to its last, as sent */
 	size_t resp_len;
 
-	/* The child SA. */
-	bool child_up;
-	struct ike_chosen child_alg;
-	uint32_t child_spi_in, child_spi_out;
-	struct ike_child_sa child;	/* as installed, keys cleared */
-
-	/* A rekey of the child (§1.3.3, §2.8) under way: the new pair's
-	 * nonces and DH (ours), and the old pair's SPIs until the old SA
-	 * is deleted. */
-	uint8_t rk_ni[IKE_NONCE_LEN];
-	struct ike_dh *rk_dh;
-	uint32_t rk_spi_in;
-	uint32_t old_spi_in, old_spi_out;	/* 0: no old pair */
-	bool out_held;			/* responder: the new outbound SA
-					   waits for the peer's delete */
+	/* The children; req_child: the one our request is about. */
+	struct ike_child ch[IKE_CHILDREN_MAX];
+	uint8_t req_child;
+	bool children_ours;		/* we began the first IKE SA of this
+					   line (rekeys keep it): we ask for
+					   the children IKE_AUTH did not
+					   carry */
 
 	/* A rekey of the IKE SA itself (§1.3.2, §2.18): our new SPI,
 	 * nonce and DH until the answer; rekeyed: a new IKE SA has taken
@@ -125,7 +142,6 @@ struct ike_sa {
 					   it reauthenticates; 0: none */
 
 	uint64_t created_ms, established_ms, last_rx_ms;
-	uint64_t child_rekey_due_ms, child_expires_ms;
 };
 
 struct ike {
@@ -186,10 +202,24 @@ int ike_send_protected(struct ike *ike, struct ike_sa *sa, uint8_t exchange,
     size_t len, enum ike_req_kind kind, uint64_t now_ms);
 void ike_send_delete(struct ike *ike, struct ike_sa *sa, uint64_t now_ms);
 void ike_send_dpd(struct ike *ike, struct ike_sa *sa, uint64_t now_ms);
-/* Starts the rekey of sa's child (CREATE_CHILD_SA); 0 or -errno. */
-int ike_rekey_child(struct ike *ike, struct ike_sa *sa, uint64_t now_ms);
+/* Starts the rekey of sa's child k (CREATE_CHILD_SA); 0 or -errno. */
+int ike_rekey_child(struct ike *ike, struct ike_sa *sa, uint8_t k,
+    uint64_t now_ms);
+/* Asks for sa's child k, not up (CREATE_CHILD_SA); 0 or -errno. */
+int ike_new_child(struct ike *ike, struct ike_sa *sa, uint8_t k,
+    uint64_t now_ms);
+/* Deletes sa's child k alone (INFORMATIONAL): its life_time is out. */
+void ike_close_child(struct ike *ike, struct ike_sa *sa, uint8_t k,
+    uint64_t now_ms);
 /* Starts the rekey of the IKE SA sa itself; 0 or -errno. */
 int ike_rekey_ike(struct ike *ike, struct ike_sa *sa, uint64_t now_ms);
+/* sa's children leave the data plane: all, or child k alone. */
 void ike_child_down(struct ike *ike, struct ike_sa *sa);
+void ike_child_down_one(struct ike *ike, struct ike_sa *sa, uint8_t k);
+/* Our reauthentication's new SA sa has its children: the SA it
+ * replaces is deleted. */
+void ike_reauth_done(struct ike *ike, struct ike_sa *sa, uint64_t now_ms);
+/* Whether a rekey of sa or any of its children is under way. */
+bool ike_sa_busy(const struct ike_sa *sa);
 
 #endif /* IKE_PRIV_H */

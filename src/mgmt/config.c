@@ -1254,26 +1254,28 @@ cfg_ike_end(struct cfg_ctx *c, const char *where, const json_t *obj,
 
 static void
 cfg_ike_child(struct cfg_ctx *c, const char *where, const json_t *obj,
-    struct hg_cfg_ike_conn *ic, struct hg_cfg_tunnel *tn)
+    struct hg_cfg_ike_conn *ic, struct hg_cfg_ike_child *ch)
 {
 	char p[sizeof(((struct hg_cfg_err *)0)->where)];
 	char q[CFG_QUOTE_MAX + 1];
+	enum hg_cfg_dpd_action dpd = HG_CFG_DPD_CLEAR;	/* swanctl's */
 	const json_t *v;
 	const char *s;
 
+	ch->rekey_time_s = 3600;		/* swanctl's default */
 	if (!cfg_check_object(c, where, obj, child_keys))
 		return;
 	if ((v = cfg_required(c, where, obj, "local_ts")) != NULL) {
 		ptr_key(p, sizeof(p), where, "local_ts");
-		cfg_tunnel_subnets(c, p, v, tn->local_subnets, &tn->n_local);
+		cfg_tunnel_subnets(c, p, v, ch->local_ts, &ch->n_local);
 	}
 	if ((v = cfg_required(c, where, obj, "remote_ts")) != NULL) {
 		ptr_key(p, sizeof(p), where, "remote_ts");
-		cfg_tunnel_subnets(c, p, v, tn->remote_subnets, &tn->n_remote);
+		cfg_tunnel_subnets(c, p, v, ch->remote_ts, &ch->n_remote);
 	}
 	if ((v = json_object_get(obj, "esp_proposals")) != NULL) {
 		ptr_key(p, sizeof(p), where, "esp_proposals");
-		ic->n_esp_props = (uint8_t)cfg_str_list(c, p, v, ic->esp_props,
+		ch->n_esp_props = (uint8_t)cfg_str_list(c, p, v, ch->esp_props,
 		    HG_CFG_IKE_PROPS_MAX);
 	}
 	if ((v = json_object_get(obj, "start_action")) != NULL) {
@@ -1281,9 +1283,10 @@ cfg_ike_child(struct cfg_ctx *c, const char *where, const json_t *obj,
 		if ((s = cfg_str(c, p, v, 16)) == NULL)
 			;
 		else if (strcmp(s, "none") == 0)
-			ic->start_action = HG_CFG_START_NONE;
+			;
 		else if (strcmp(s, "trap") == 0)
-			ic->start_action = HG_CFG_START_TRAP;
+			ic->start_action = HG_MAX(ic->start_action,
+			    HG_CFG_START_TRAP);
 		else if (strcmp(s, "start") == 0)
 			ic->start_action = HG_CFG_START_START;
 		else
@@ -1295,11 +1298,11 @@ cfg_ike_child(struct cfg_ctx *c, const char *where, const json_t *obj,
 		if ((s = cfg_str(c, p, v, 16)) == NULL)
 			;
 		else if (strcmp(s, "none") == 0)
-			ic->dpd_action = HG_CFG_DPD_NONE;
+			dpd = HG_CFG_DPD_NONE;
 		else if (strcmp(s, "clear") == 0)
-			ic->dpd_action = HG_CFG_DPD_CLEAR;
+			dpd = HG_CFG_DPD_CLEAR;
 		else if (strcmp(s, "restart") == 0)
-			ic->dpd_action = HG_CFG_DPD_RESTART;
+			dpd = HG_CFG_DPD_RESTART;
 		else
 			cfg_err(c, p, "%s: none, clear or restart (trap is "
 			    "not supported yet)", json_quote(v, q, sizeof(q)));
@@ -1319,12 +1322,50 @@ cfg_ike_child(struct cfg_ctx *c, const char *where, const json_t *obj,
 	}
 	if ((v = json_object_get(obj, "rekey_time")) != NULL) {
 		ptr_key(p, sizeof(p), where, "rekey_time");
-		(void)cfg_duration(c, p, v, &ic->child_rekey_time_s);
+		(void)cfg_duration(c, p, v, &ch->rekey_time_s);
 	}
 	if ((v = json_object_get(obj, "life_time")) != NULL) {
 		ptr_key(p, sizeof(p), where, "life_time");
-		(void)cfg_duration(c, p, v, &ic->child_life_time_s);
+		(void)cfg_duration(c, p, v, &ch->life_time_s);
 	}
+	ic->dpd_action = HG_MAX(ic->dpd_action, dpd);
+}
+
+/* p appended to set[*n] unless it is there; false when there is no
+ * room. */
+static bool
+prefix_join(struct hg_prefix *set, uint8_t *n, const struct hg_prefix *p)
+{
+	for (uint8_t i = 0; i < *n; i++)
+		if (memcmp(&set[i], p, sizeof(*p)) == 0)
+			return true;
+	if (*n == HG_CFG_ADDR_MAX)
+		return false;
+	set[(*n)++] = *p;
+	return true;
+}
+
+/* The tunnel's selectors: its children's together (what is routed to
+ * it and what may pass at all; each child SA keeps to its own). */
+static void
+ike_children_join(struct cfg_ctx *c, const char *where,
+    const struct hg_cfg_ike_conn *ic, struct hg_cfg_tunnel *tn)
+{
+	bool room = true;
+
+	for (uint8_t k = 0; k < ic->n_children; k++) {
+		const struct hg_cfg_ike_child *ch = &ic->children[k];
+
+		for (uint8_t i = 0; i < ch->n_local; i++)
+			room &= prefix_join(tn->local_subnets, &tn->n_local,
+			    &ch->local_ts[i]);
+		for (uint8_t i = 0; i < ch->n_remote; i++)
+			room &= prefix_join(tn->remote_subnets, &tn->n_remote,
+			    &ch->remote_ts[i]);
+	}
+	if (!room)
+		cfg_err(c, where, "the children's selectors together are "
+		    "more than %d subnets a side", HG_CFG_ADDR_MAX);
 }
 
 /* The first name ipsecN no interface has. */
@@ -1372,9 +1413,8 @@ cfg_ike_conn(struct cfg_ctx *c, const char *where, const char *name,
 	memset(ifc, 0, sizeof(*ifc));
 	snprintf(ic->name, sizeof(ic->name), "%s", name);
 	ic->local_port = ic->remote_port = 500;
-	ic->dpd_action = HG_CFG_DPD_CLEAR;
-	ic->rekey_time_s = 4 * 3600;		/* swanctl's defaults */
-	ic->child_rekey_time_s = 3600;
+	ic->rekey_time_s = 4 * 3600;		/* swanctl's default */
+	ic->dpd_action = HG_CFG_DPD_NONE;	/* the children's */
 	tn->mss_clamp = HG_CFG_MSS_AUTO;
 	tn->policy = true;
 	tn->remote_port = 4500;
@@ -1458,11 +1498,14 @@ cfg_ike_conn(struct cfg_ctx *c, const char *where, const char *name,
 		ptr_key(p, sizeof(p), where, "children");
 		if (!cfg_expect(c, p, v, JSON_OBJECT, "an object of children"))
 			;
-		else if (json_object_size(v) != 1)
-			cfg_err(c, p, "one child per connection, please "
-			    "(several are not supported yet)");
-		else
+		else if (json_object_size(v) == 0 ||
+		    json_object_size(v) > HG_CFG_IKE_CHILDREN_MAX)
+			cfg_err(c, p, "%zu children; a connection has 1 to %d",
+			    json_object_size(v), HG_CFG_IKE_CHILDREN_MAX);
+		else {
 			json_object_foreach((json_t *)v, key, ch) {
+				struct hg_cfg_ike_child *chc =
+				    &ic->children[ic->n_children++];
 				char cp[sizeof(p)];
 
 				ptr_key(cp, sizeof(cp), p, key);
@@ -1471,10 +1514,12 @@ cfg_ike_conn(struct cfg_ctx *c, const char *where, const char *name,
 					    "most %d bytes",
 					    HG_CFG_IKE_NAME_LEN - 1);
 				else
-					snprintf(ic->child, sizeof(ic->child),
+					snprintf(chc->name, sizeof(chc->name),
 					    "%s", key);
-				cfg_ike_child(c, cp, ch, ic, tn);
+				cfg_ike_child(c, cp, ch, ic, chc);
 			}
+			ike_children_join(c, p, ic, tn);
+		}
 	}
 	(void)q;
 	if (tn->remote.family == 0 && ic->start_action == HG_CFG_START_START &&

@@ -123,7 +123,8 @@ struct hg_cfg_tunnel {
  * "ipsec": IKEv2 connections and their secrets in swanctl.conf's words
  * (docs/ipsec-ike.md), as JSON.  Each connection is also a tunnel of
  * tunnels[] (and so an interface: "if_name", default ipsecN), whose
- * selectors are its child's and whose remote_ts are routed to it.
+ * selectors are its children's together and whose remote_ts are routed
+ * to it.
  * Proposals are kept as text here: hexgated parses them (src/ike).
  */
 #define HG_CFG_IKE_MAX		32
@@ -134,6 +135,7 @@ struct hg_cfg_tunnel {
 #define HG_CFG_IKE_SECRET_LEN	512
 #define HG_CFG_IKE_SECRET_IDS	4
 #define HG_CFG_IKE_CERTS_MAX	4	/* files in certs, in cacerts */
+#define HG_CFG_IKE_CHILDREN_MAX	4	/* children per connection */
 
 enum hg_cfg_start_action {
 	HG_CFG_START_NONE, HG_CFG_START_TRAP, HG_CFG_START_START
@@ -142,14 +144,25 @@ enum hg_cfg_dpd_action {
 	HG_CFG_DPD_NONE, HG_CFG_DPD_CLEAR, HG_CFG_DPD_RESTART
 };
 
+/* A connection's child (children.NAME): its selectors, ESP proposals
+ * and lifetimes.  Their order is the configuration's. */
+struct hg_cfg_ike_child {
+	char name[HG_CFG_IKE_NAME_LEN];
+	uint8_t n_esp_props;		/* 0: "default" */
+	char esp_props[HG_CFG_IKE_PROPS_MAX][HG_CFG_IKE_PROP_LEN];
+	uint8_t n_local, n_remote;
+	struct hg_prefix local_ts[HG_CFG_ADDR_MAX];
+	struct hg_prefix remote_ts[HG_CFG_ADDR_MAX];
+	uint32_t rekey_time_s, life_time_s;
+};
+
 struct hg_cfg_ike_conn {
 	char name[HG_CFG_IKE_NAME_LEN];
 	uint16_t tunnel;		/* its tunnels[] entry */
 	uint16_t local_port, remote_port;	/* default 500 */
 	bool encap;			/* ESP in UDP even without a NAT */
-	uint8_t n_props, n_esp_props;	/* 0: "default" */
+	uint8_t n_props;		/* 0: "default" */
 	char props[HG_CFG_IKE_PROPS_MAX][HG_CFG_IKE_PROP_LEN];
-	char esp_props[HG_CFG_IKE_PROPS_MAX][HG_CFG_IKE_PROP_LEN];
 	uint32_t dpd_delay_s, rekey_time_s, reauth_time_s;
 	char local_id[HG_CFG_IKE_ID_LEN];	/* "": the local address */
 	char remote_id[HG_CFG_IKE_ID_LEN];	/* "": %any */
@@ -162,10 +175,13 @@ struct hg_cfg_ike_conn {
 	char certs[HG_CFG_IKE_CERTS_MAX][HG_CFG_IKE_PROP_LEN];
 	char cacerts[HG_CFG_IKE_CERTS_MAX][HG_CFG_IKE_PROP_LEN];
 	char key[HG_CFG_IKE_PROP_LEN];
-	char child[HG_CFG_IKE_NAME_LEN];
+	uint8_t n_children;
+	struct hg_cfg_ike_child children[HG_CFG_IKE_CHILDREN_MAX];
+	/* swanctl sets these per child; a connection here is brought up
+	 * and kept whole: the strongest any child asks (start over trap
+	 * over none, restart over clear over none). */
 	enum hg_cfg_start_action start_action;
 	enum hg_cfg_dpd_action dpd_action;
-	uint32_t child_rekey_time_s, child_life_time_s;
 };
 
 /* "secrets": {"ike-NAME": {"id": ..., "secret": ...}}: a PSK for the

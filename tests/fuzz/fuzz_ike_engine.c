@@ -42,20 +42,14 @@ on_install(void *ctx, const struct ike_child_sa *sa, int how)
 	return 0;
 }
 
+/* switch_out, retire_in and uninstall: nothing to do here. */
 static void
-on_child_sa(void *ctx, uint16_t if_idx, const char *conn, uint32_t spi)
+on_child_sa(void *ctx, uint16_t if_idx, uint8_t child, const char *conn,
+    uint32_t spi)
 {
 	(void)ctx;
 	(void)if_idx;
-	(void)conn;
-	(void)spi;
-}
-
-static void
-on_uninstall(void *ctx, uint16_t if_idx, const char *conn, uint32_t spi)
-{
-	(void)ctx;
-	(void)if_idx;
+	(void)child;
 	(void)conn;
 	(void)spi;
 }
@@ -73,7 +67,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ike_env env = {
 		.send = on_send, .install = on_install,
-		.uninstall = on_uninstall, .switch_out = on_child_sa,
+		.uninstall = on_child_sa, .switch_out = on_child_sa,
 		.retire_in = on_child_sa, .log = on_log,
 	};
 	static struct ike_conn_cfg c;
@@ -86,7 +80,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memset(&c, 0, sizeof(c));
 	snprintf(c.name, sizeof(c.name), "fuzz");
-	snprintf(c.child_name, sizeof(c.child_name), "net");
+	c.n_children = 1;
+	snprintf(c.children[0].name, sizeof(c.children[0].name), "net");
 	c.local.family = c.remote.family = AF_INET;
 	c.remote.family = 0;		/* any peer */
 	inet_pton(AF_INET, "192.0.2.1", c.local.addr);
@@ -94,11 +89,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ike_props_default(IKE_PROTO_IKE, &c.proposals);
 	(void)ike_props_add(&c.proposals, "aes256gcm16-prfsha256-x25519",
 	    IKE_PROTO_IKE, err, sizeof(err));
-	ike_props_default(IKE_PROTO_ESP, &c.esp_proposals);
+	ike_props_default(IKE_PROTO_ESP, &c.children[0].esp_proposals);
 	memcpy(c.psk, "fuzz", 4);
 	c.psk_len = 4;
-	c.n_local_ts = c.n_remote_ts = 1;
-	c.local_ts[0].family = c.remote_ts[0].family = AF_INET;
+	c.children[0].n_local_ts = c.children[0].n_remote_ts = 1;
+	c.children[0].local_ts[0].family = AF_INET;
+	c.children[0].remote_ts[0].family = AF_INET;
 	if (ike_set_conns(ike, &c, 1, now) != 0) {
 		ike_destroy(ike, now);
 		return 0;

@@ -132,15 +132,15 @@ assert sa["remote"] == "192.0.2.2" and sa["remote_id"] == "192.0.2.2", sa
 # libipsec announces a NAT: both ends move to 4500, ESP in UDP.
 assert sa["nat_remote"] and sa["encap"] and sa["remote_port"] == 4500, sa
 assert "AES_GCM_16_256" in sa["algorithms"], sa
-c = sa["child"]
+c = sa["children"][0]
 assert c["local_ts"] == ["10.1.0.0/24"] and c["remote_ts"] == ["10.2.0.0/24"], c
 assert c["encap"] and len(c["spi_in"]) == 8, c
 print("OK", sa["algorithms"], c["spi_in"], c["spi_out"])
 PY
 	# strongSwan holds the same SPIs, the other way round.
 	local spi_in spi_out
-	spi_in=$(echo "$j" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["ike_sas"][0]["child"]["spi_in"])')
-	spi_out=$(echo "$j" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["ike_sas"][0]["child"]["spi_out"])')
+	spi_in=$(echo "$j" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["ike_sas"][0]["children"][0]["spi_in"])')
+	spi_out=$(echo "$j" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["ike_sas"][0]["children"][0]["spi_out"])')
 	# The table hexctl prints says the same.
 	hx ipsec status | tee "$tmp/status.txt"
 	grep -Eq "^dc1: #[0-9]+, ESTABLISHED, IKEv2, " "$tmp/status.txt" &&
@@ -359,7 +359,7 @@ subnets_ok() {
 	sw_up_both "$s" >/dev/null || return 1
 	hx --json ipsec status | /usr/bin/python3 -c '
 import json, sys
-c = json.load(sys.stdin)["ike_sas"][0]["child"]
+c = json.load(sys.stdin)["ike_sas"][0]["children"][0]
 print(c["local_ts"], c["remote_ts"])
 assert sorted(c["local_ts"]) == ["10.1.0.0/24", "2001:db8:1::/64"], c
 assert sorted(c["remote_ts"]) == ["10.2.0.0/24", "10.3.0.0/24", "2001:db8:2::/64"], c' ||

@@ -185,7 +185,7 @@ sas() {
 import json, sys
 print(json.dumps({sa["name"]: sa for sa in json.load(sys.stdin)["ike_sas"]
                   if sa["state"] == "ESTABLISHED" and
-                  sa.get("child", {}).get("state") == "INSTALLED"}))'
+                  (sa.get("children") or [{}])[0].get("state") == "INSTALLED"}))'
 }
 
 # all_up: the hub's three, B's, C's and strongSwan's, within 15 s.
@@ -220,24 +220,24 @@ hub, b, c = (json.load(open(f)) for f in sys.argv[1:4])
 for name, sa in sorted(hub.items()):
     print(name, "%s[%d] %s[%d]" % (sa["local"], sa["local_port"], sa["remote"],
           sa["remote_port"]), sa["remote_id"], "nat_local", sa["nat_local"],
-          "nat_remote", sa["nat_remote"], "encap", sa["child"]["encap"])
+          "nat_remote", sa["nat_remote"], "encap", sa["children"][0]["encap"])
     assert sa["local"] == "192.0.2.1", "not on the one address"
     assert not sa["nat_local"], "the hub is behind no NAT"
 B, S, C = hub["b"], hub["sw"], hub["c"]
 assert B["remote"] == "192.0.2.2" and B["remote_port"] == 500
 assert B["local_port"] == 500 and not B["nat_remote"]
-assert not B["encap"] and not B["child"]["encap"], "B is encapsulated"
-assert S["remote"] == "192.0.2.3" and S["nat_remote"] and S["child"]["encap"]
+assert not B["encap"] and not B["children"][0]["encap"], "B is encapsulated"
+assert S["remote"] == "192.0.2.3" and S["nat_remote"] and S["children"][0]["encap"]
 assert S["remote_port"] == 4500 and S["local_port"] == 4500
-assert C["remote"] == "192.0.2.254" and C["nat_remote"] and C["child"]["encap"]
+assert C["remote"] == "192.0.2.254" and C["nat_remote"] and C["children"][0]["encap"]
 assert 40500 <= C["remote_port"] <= 40599, "not the NAT's port"
 assert C["local_port"] == 4500 and C["remote_id"] == "site4.example"
 cb, cc = b["hub"], c["hub"]
-assert not cb["nat_local"] and not cb["nat_remote"] and not cb["child"]["encap"]
-assert cc["nat_local"] and not cc["nat_remote"] and cc["child"]["encap"]
+assert not cb["nat_local"] and not cb["nat_remote"] and not cb["children"][0]["encap"]
+assert cc["nat_local"] and not cc["nat_remote"] and cc["children"][0]["encap"]
 assert cc["local"] == "172.16.0.2" and cc["local_port"] == 4500
 assert cc["remote"] == "192.0.2.1" and cc["remote_port"] == 4500
-assert cc["child"]["spi_in"] == C["child"]["spi_out"]
+assert cc["children"][0]["spi_in"] == C["children"][0]["spi_out"]
 print("NOTE: B native, strongSwan NAT-T, C behind the NAT at 192.0.2.254:%d"
       % C["remote_port"])
 PY

@@ -134,7 +134,7 @@ sa_json() {
 import json, sys
 sas = [sa for sa in json.load(sys.stdin)["ike_sas"]
        if sa["state"] == "ESTABLISHED" and
-       sa.get("child", {}).get("state") == "INSTALLED"]
+       (sa.get("children") or [{}])[0].get("state") == "INSTALLED"]
 if not sas:
     sys.exit(1)
 print(json.dumps(sas[0]))'
@@ -185,15 +185,15 @@ import json, sys
 a, b = (json.load(open(f)) for f in sys.argv[1:3])
 for who, sa, peer in (("A", a, "192.0.2.2"), ("B", b, "192.0.2.1")):
     print(who, sa["remote"], sa["remote_port"], sa["remote_id"],
-          sa["algorithms"], sa["child"]["spi_in"], sa["child"]["spi_out"])
+          sa["algorithms"], sa["children"][0]["spi_in"], sa["children"][0]["spi_out"])
     assert sa["remote"] == peer and sa["remote_port"] == 500, sa
     assert sa["local_port"] == 500, sa
     assert not sa["nat_local"] and not sa["nat_remote"], "a NAT?"
-    assert not sa["encap"] and not sa["child"]["encap"], "encapsulated"
+    assert not sa["encap"] and not sa["children"][0]["encap"], "encapsulated"
 assert a["initiator"] != b["initiator"]	# one IKE SA: one end began it
 assert a["remote_id"] == "site2.example" and b["remote_id"] == "site1.example"
-assert a["child"]["spi_in"] == b["child"]["spi_out"]
-assert a["child"]["spi_out"] == b["child"]["spi_in"]
+assert a["children"][0]["spi_in"] == b["children"][0]["spi_out"]
+assert a["children"][0]["spi_out"] == b["children"][0]["spi_in"]
 PY
 }
 
@@ -204,8 +204,8 @@ wire_ok() {
 	kill -INT "$cap_pid"
 	wait "$cap_pid"
 	local pc=$tmp/wire.pcap spi_ab spi_ba k f
-	spi_ab=0x$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["child"]["spi_out"])' "$tmp/sa-a.json")
-	spi_ba=0x$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["child"]["spi_in"])' "$tmp/sa-a.json")
+	spi_ab=0x$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["children"][0]["spi_out"])' "$tmp/sa-a.json")
+	spi_ba=0x$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["children"][0]["spi_in"])' "$tmp/sa-a.json")
 	count() { tcpdump -n -r "$pc" "$1" 2>/dev/null | wc -l; }
 	for f in \
 	    "udp and src host 192.0.2.1 and src port 500 and dst host 192.0.2.2 and dst port 500" \
@@ -250,7 +250,7 @@ esn_ok() {
 		"$hexctl" -s "$s" ipsec status
 		sa_json "$s" | /usr/bin/python3 -c '
 import json, sys
-c = json.load(sys.stdin)["child"]
+c = json.load(sys.stdin)["children"][0]
 print("child", c["algorithms"])
 assert "EXT_SEQ" in c["algorithms"] and "NO_EXT_SEQ" not in c["algorithms"]
 ' || return 1

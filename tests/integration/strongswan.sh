@@ -7,7 +7,9 @@
 #                  env: SW_IKE (proposals), SW_ESP, SW_LOCAL_ID,
 #                  SW_REMOTE_ID (default %any), SW_DPD (dpd_delay),
 #                  SW_REKEY, SW_LIFE (the child's rekey_time and
-#                  life_time, default 1h and 66m); certificates instead
+#                  life_time, default 1h and 66m), SW_CHILD2 ("LOCAL_TS
+#                  REMOTE_TS": a second child, db, aes128gcm16, with the
+#                  first's start_action); certificates instead
 #                  of the PSK with SW_CERT, SW_KEY, SW_CA (PEM files:
 #                  charon's certificate, its key, the CA it trusts for
 #                  ours), put in x509/, private/ and x509ca/ beside
@@ -55,7 +57,13 @@ sw_start() {
 	charon=$(command -v charon-systemd || echo /usr/lib/ipsec/charon)
 	sw_stop "$ns"
 	mkdir -p "$d/run"
-	local lauth="auth = psk" rauth="auth = psk"
+	local lauth="auth = psk" rauth="auth = psk" child2=""
+	if [ -n "${SW_CHILD2:-}" ]; then
+		child2="db { local_ts = ${SW_CHILD2% *}
+            remote_ts = ${SW_CHILD2#* }
+            esp_proposals = aes128gcm16
+            start_action = $7 }"
+	fi
 	rm -rf "$d/x509" "$d/private" "$d/x509ca"
 	if [ -n "${SW_CERT:-}" ]; then
 		mkdir -p "$d/x509" "$d/private" "$d/x509ca"
@@ -111,6 +119,7 @@ connections {
             rekey_time = ${SW_REKEY:-1h}
             life_time = ${SW_LIFE:-66m}
             start_action = $7 }
+      $child2
     }
   }
 }
@@ -142,7 +151,7 @@ sw_up_both() {
 import json, sys
 sas = json.load(sys.stdin)["ike_sas"]
 sys.exit(0 if any(sa["state"] == "ESTABLISHED" and
-    sa.get("child", {}).get("state") == "INSTALLED" for sa in sas) else 1)' &&
+    (sa.get("children") or [{}])[0].get("state") == "INSTALLED" for sa in sas) else 1)' &&
 		    sw "$1" --list-sas 2>/dev/null | grep -q 'INSTALLED'; then
 			hx ipsec status
 			sw "$1" --list-sas

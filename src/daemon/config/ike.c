@@ -44,13 +44,18 @@
 
 #define IKE_TICK_MS	100
 
+/* Child k of a connection is slot k of its tunnel interface. */
+_Static_assert(IKE_CHILDREN_MAX == DP_TUNNEL_SLOTS &&
+    HG_CFG_IKE_CHILDREN_MAX == DP_TUNNEL_SLOTS,
+    "a connection's children are its interface's slots");
+
 struct hg_ike {
 	struct hg_daemon *d;
 	struct ike *ike;
 	/* A rekey the peer began: our new outbound SA of each slot, held
 	 * back until the peer deletes the old pair (switch_out). */
-	struct esp_sa *held_out[IP_IF_MAX];
-	uint32_t held_spi[IP_IF_MAX];
+	struct esp_sa *held_out[IP_IF_MAX][DP_TUNNEL_SLOTS];
+	uint32_t held_spi[IP_IF_MAX][DP_TUNNEL_SLOTS];
 	struct event *rx_ev, *tick_ev;
 	uint8_t buf[IKE_MSG_MAX + 64];
 };
@@ -364,7 +369,6 @@ conn_make(const struct hg_daemon *d, const struct hg_config *cfg,
 
 	memset(c, 0, sizeof(*c));
 	snprintf(c->name, sizeof(c->name), "%s", ic->name);
-	snprintf(c->child_name, sizeof(c->child_name), "%s", ic->child);
 	c->if_idx = tn->if_idx;
 	c->local.family = tn->local.family;
 	memcpy(c->local.addr, tn->local.addr, 16);
@@ -378,11 +382,24 @@ conn_make(const struct hg_daemon *d, const struct hg_config *cfg,
 	if (props(ic->props, ic->n_props, IKE_PROTO_IKE, &c->proposals, where,
 	    err, err_len) != 0)
 		return -EINVAL;
-	snprintf(where, sizeof(where), "/ipsec/connections/%s/children/%s/"
-	    "esp_proposals", ic->name, ic->child);
-	if (props(ic->esp_props, ic->n_esp_props, IKE_PROTO_ESP,
-	    &c->esp_proposals, where, err, err_len) != 0)
-		return -EINVAL;
+	c->n_children = ic->n_children;
+	for (uint8_t k = 0; k < ic->n_children; k++) {
+		const struct hg_cfg_ike_child *ch = &ic->children[k];
+		struct ike_child_cfg *cc = &c->children[k];
+
+		snprintf(cc->name, sizeof(cc->name), "%s", ch->name);
+		snprintf(where, sizeof(where), "/ipsec/connections/%s/"
+		    "children/%s/esp_proposals", ic->name, ch->name);
+		if (props(ch->esp_props, ch->n_esp_props, IKE_PROTO_ESP,
+		    &cc->esp_proposals, where, err, err_len) != 0)
+			return -EINVAL;
+		cc->n_local_ts = ch->n_local;
+		cc->n_remote_ts = ch->n_remote;
+		prefixes(ch->local_ts, ch->n_local, cc->local_ts);
+		prefixes(ch->remote_ts, ch->n_remote, cc->remote_ts);
+		cc->rekey_time_s = ch->rekey_time_s;
+		cc->life_time_s = ch->life_time_s;
+	}
 	if (ike_id_parse(ic->local_id, &c->local_id) != 0 ||
 	    ike_id_parse(ic->remote_id, &c->remote_id) != 0) {
 		snprintf(err, err_len, "/ipsec/connections/%s/%s/id: %s is "
@@ -409,10 +426,6 @@ conn_make(const struct hg_daemon *d, const struct hg_config *cfg,
 		    sec->name, why);
 		return -EINVAL;
 	}
-	c->n_local_ts = tn->n_local;
-	c->n_remote_ts = tn->n_remote;
-	prefixes(tn->local_subnets, tn->n_local, c->local_ts);
-	prefixes(tn->remote_subnets, tn->n_remote, c->remote_ts);
 	c->start_action = ic->start_action == HG_CFG_START_START ?
 	    IKE_START_START : ic->start_action == HG_CFG_START_TRAP ?
 	    IKE_START_TRAP : IKE_START_NONE;
@@ -422,8 +435,6 @@ conn_make(const struct hg_daemon *d, const struct hg_config *cfg,
 	c->dpd_delay_s = ic->dpd_delay_s;
 	c->rekey_time_s = ic->rekey_time_s;
 	c->reauth_time_s = ic->reauth_time_s;
-	c->child_rekey_time_s = ic->child_rekey_time_s;
-	c->child_life_time_s = ic->child_life_time_s;
 	return 0;
 }
 
@@ -514,17 +525,26 @@ holds(const struct dp_tunnel *t, const struct esp_sa *sa)
 	return sa == t->out || sa == t->in || sa == t->in_prev;
 }
 
-/* Publishes d's tunnels with slot i as t, then (no worker can hold
- * them once the swap returns) frees the SAs slot i had that t has not. */
+/* Slot k of interface i in d's tunnels, to change before a publish. */
+static struct dp_tunnel *
+slot_of(struct hg_daemon *d, uint16_t i, uint8_t k)
+{
+	return k == 0 ? &d->tunnels->dp.t[i] : &d->tunnels->dp.more[i][k - 1];
+}
+
+/* Publishes d's tunnels with slot k of interface i as t, then (no worker
+ * can hold them once the swap returns) frees the SAs the slot had that t
+ * has not. */
 static int
-slot_publish(struct hg_daemon *d, uint16_t i, const struct dp_tunnel *t)
+slot_publish(struct hg_daemon *d, uint16_t i, uint8_t k,
+    const struct dp_tunnel *t)
 {
 	struct dp_tunnels *dpt = malloc(sizeof(*dpt));
-	struct dp_tunnel old = d->tunnels->dp.t[i];
+	struct dp_tunnel *s = slot_of(d, i, k), old = *s;
 
 	if (dpt == NULL)
 		return -ENOMEM;
-	d->tunnels->dp.t[i] = *t;
+	*s = *t;
 	*dpt = d->tunnels->dp;
 	dp_tunnels_swap(d->dp, dpt);
 	if (old.out != NULL && !holds(t, old.out))
@@ -537,11 +557,11 @@ slot_publish(struct hg_daemon *d, uint16_t i, const struct dp_tunnel *t)
 }
 
 static void
-held_drop(struct hg_ike *hi, uint16_t i)
+held_drop(struct hg_ike *hi, uint16_t i, uint8_t k)
 {
-	esp_sa_free(hi->held_out[i]);
-	hi->held_out[i] = NULL;
-	hi->held_spi[i] = 0;
+	esp_sa_free(hi->held_out[i][k]);
+	hi->held_out[i][k] = NULL;
+	hi->held_spi[i][k] = 0;
 }
 
 static void
@@ -560,13 +580,15 @@ on_install(void *ctx, const struct ike_child_sa *ch, int how)
 {
 	struct hg_ike *hi = ctx;
 	struct hg_daemon *d = hi->d;
+	uint16_t i = ch->if_idx;
+	uint8_t k = ch->child;
 	struct esp_sa_config c;
 	struct esp_sa *out = NULL, *in = NULL;
 	struct dp_tunnel t;
 	const char *why = NULL;
 	int rc;
 
-	if (slot_tunnel(d, ch->if_idx, ch->conn) == NULL)
+	if (slot_tunnel(d, i, ch->conn) == NULL || k >= DP_TUNNEL_SLOTS)
 		return -ENOENT;
 	memset(&c, 0, sizeof(c));
 	c.alg = ch->alg;
@@ -601,8 +623,8 @@ on_install(void *ctx, const struct ike_child_sa *ch, int how)
 		esp_sa_free(out);
 		return rc;
 	}
-	t = d->tunnels->dp.t[ch->if_idx];
-	held_drop(hi, ch->if_idx);
+	t = *slot_of(d, i, k);
+	held_drop(hi, i, k);
 	if (how == IKE_INSTALL_NEW || t.in == NULL) {
 		t.in_prev = NULL;
 		t.spi_in_prev = 0;
@@ -612,8 +634,8 @@ on_install(void *ctx, const struct ike_child_sa *ch, int how)
 		t.spi_in_prev = t.spi_in;
 	}
 	if (how == IKE_INSTALL_REKEY_IN && t.out != NULL) {
-		hi->held_out[ch->if_idx] = out;
-		hi->held_spi[ch->if_idx] = ch->spi_out;
+		hi->held_out[i][k] = out;
+		hi->held_spi[i][k] = ch->spi_out;
 	} else
 		t.out = out;
 	t.in = in;
@@ -621,11 +643,15 @@ on_install(void *ctx, const struct ike_child_sa *ch, int how)
 	t.family = ch->remote.family;
 	memcpy(t.remote, ch->remote.addr, 16);
 	t.keepalive_s = ch->udp_encap ? ch->keepalive_s : 0;
+	/* The MSS clamp is the interface's (slot 0 has it from the
+	 * configuration). */
+	t.mss4 = d->tunnels->dp.t[i].mss4;
+	t.mss6 = d->tunnels->dp.t[i].mss6;
 	ts_dp(ch->local_ts, ch->n_local_ts, t.local_ts, &t.n_local);
 	ts_dp(ch->remote_ts, ch->n_remote_ts, t.remote_ts, &t.n_remote);
-	if ((rc = slot_publish(d, ch->if_idx, &t)) != 0) {
-		if (hi->held_out[ch->if_idx] == out)
-			hi->held_out[ch->if_idx] = NULL;
+	if ((rc = slot_publish(d, i, k, &t)) != 0) {
+		if (hi->held_out[i][k] == out)
+			hi->held_out[i][k] = NULL;
 		esp_sa_free(out);
 		esp_sa_free(in);
 	}
@@ -633,90 +659,95 @@ on_install(void *ctx, const struct ike_child_sa *ch, int how)
 }
 
 static void
-on_switch_out(void *ctx, uint16_t if_idx, const char *conn, uint32_t spi_out)
+on_switch_out(void *ctx, uint16_t i, uint8_t k, const char *conn,
+    uint32_t spi_out)
 {
 	struct hg_ike *hi = ctx;
 	struct dp_tunnel t;
 
-	if (slot_tunnel(hi->d, if_idx, conn) == NULL ||
-	    hi->held_out[if_idx] == NULL || hi->held_spi[if_idx] != spi_out)
+	if (slot_tunnel(hi->d, i, conn) == NULL || k >= DP_TUNNEL_SLOTS ||
+	    hi->held_out[i][k] == NULL || hi->held_spi[i][k] != spi_out)
 		return;
-	t = hi->d->tunnels->dp.t[if_idx];
-	t.out = hi->held_out[if_idx];
-	if (slot_publish(hi->d, if_idx, &t) != 0) {
+	t = *slot_of(hi->d, i, k);
+	t.out = hi->held_out[i][k];
+	if (slot_publish(hi->d, i, k, &t) != 0) {
 		hg_log_warnx("ipsec: %s: out of memory switching to the new "
 		    "SA; the old one still sends", conn);
 		return;
 	}
-	hi->held_out[if_idx] = NULL;
-	hi->held_spi[if_idx] = 0;
+	hi->held_out[i][k] = NULL;
+	hi->held_spi[i][k] = 0;
 }
 
 static void
-on_retire_in(void *ctx, uint16_t if_idx, const char *conn, uint32_t spi_in)
+on_retire_in(void *ctx, uint16_t i, uint8_t k, const char *conn,
+    uint32_t spi_in)
 {
 	struct hg_ike *hi = ctx;
 	struct dp_tunnel t;
 
-	if (slot_tunnel(hi->d, if_idx, conn) == NULL ||
-	    hi->d->tunnels->dp.t[if_idx].in_prev == NULL ||
-	    hi->d->tunnels->dp.t[if_idx].spi_in_prev != spi_in)
+	if (slot_tunnel(hi->d, i, conn) == NULL || k >= DP_TUNNEL_SLOTS)
 		return;
-	t = hi->d->tunnels->dp.t[if_idx];
+	t = *slot_of(hi->d, i, k);
+	if (t.in_prev == NULL || t.spi_in_prev != spi_in)
+		return;
 	t.in_prev = NULL;
 	t.spi_in_prev = 0;
-	if (slot_publish(hi->d, if_idx, &t) != 0)
+	if (slot_publish(hi->d, i, k, &t) != 0)
 		hg_log_warnx("ipsec: %s: out of memory retiring SA %08x",
 		    conn, spi_in);
 }
 
 static void
-on_uninstall(void *ctx, uint16_t if_idx, const char *conn, uint32_t spi_in)
+on_uninstall(void *ctx, uint16_t i, uint8_t k, const char *conn,
+    uint32_t spi_in)
 {
 	struct hg_ike *hi = ctx;
 	struct hg_daemon *d = hi->d;
 	struct dp_tunnel t;
 
-	if (slot_tunnel(d, if_idx, conn) == NULL)
+	if (slot_tunnel(d, i, conn) == NULL || k >= DP_TUNNEL_SLOTS)
 		return;		/* a reload took it already */
+	t = *slot_of(d, i, k);
 	/* The child of an IKE SA that another replaced (a reauth): only
 	 * its inbound SA was left, decrypting until now. */
-	if (d->tunnels->dp.t[if_idx].in_prev != NULL &&
-	    d->tunnels->dp.t[if_idx].spi_in_prev == spi_in) {
-		on_retire_in(ctx, if_idx, conn, spi_in);
+	if (t.in_prev != NULL && t.spi_in_prev == spi_in) {
+		on_retire_in(ctx, i, k, conn, spi_in);
 		return;
 	}
-	if (d->tunnels->dp.t[if_idx].in == NULL ||
-	    d->tunnels->dp.t[if_idx].spi_in != spi_in)
+	if (t.in == NULL || t.spi_in != spi_in)
 		return;		/* replaced already */
-	held_drop(hi, if_idx);
-	t = d->tunnels->dp.t[if_idx];
+	held_drop(hi, i, k);
 	t.out = NULL;
 	t.in = NULL;
 	t.spi_in = 0;
 	t.in_prev = NULL;
 	t.spi_in_prev = 0;
-	if (slot_publish(d, if_idx, &t) != 0)
+	if (slot_publish(d, i, k, &t) != 0)
 		hg_log_warnx("ipsec: %s: out of memory removing its SAs",
 		    conn);
 }
 
+/* Every slot of interface i that sends follows the peer. */
 static void
-on_moved(void *ctx, uint16_t if_idx, const struct ike_addr *remote)
+on_moved(void *ctx, uint16_t i, const struct ike_addr *remote)
 {
 	struct hg_ike *hi = ctx;
 	struct hg_daemon *d = hi->d;
-	struct dp_tunnel t = d->tunnels->dp.t[if_idx];
-	struct esp_sa *moved;
 
-	if (t.out == NULL || esp_sa_move(&moved, t.out, remote->addr,
-	    remote->port) != 0)
-		return;
-	esp_sa_set_peer_shown(t.in, remote->addr);
-	t.out = moved;
-	memcpy(t.remote, remote->addr, 16);
-	if (slot_publish(d, if_idx, &t) != 0)
-		esp_sa_free(moved);
+	for (uint8_t k = 0; k < DP_TUNNEL_SLOTS; k++) {
+		struct dp_tunnel t = *slot_of(d, i, k);
+		struct esp_sa *moved;
+
+		if (t.out == NULL || esp_sa_move(&moved, t.out, remote->addr,
+		    remote->port) != 0)
+			continue;
+		esp_sa_set_peer_shown(t.in, remote->addr);
+		t.out = moved;
+		memcpy(t.remote, remote->addr, 16);
+		if (slot_publish(d, i, k, &t) != 0)
+			esp_sa_free(moved);
+	}
 }
 
 /* ---- the loop --------------------------------------------------------- */
@@ -849,7 +880,8 @@ hg_ike_stop(struct hg_daemon *d)
 	if (hi->tick_ev != NULL)
 		event_free(hi->tick_ev);
 	for (uint16_t i = 0; i < IP_IF_MAX; i++)
-		held_drop(hi, i);
+		for (uint8_t k = 0; k < DP_TUNNEL_SLOTS; k++)
+			held_drop(hi, i, k);
 	free(hi);
 	d->ike = NULL;
 }

@@ -453,12 +453,21 @@ hg_tunnels_stage(struct hg_daemon *d, const struct hg_config *old,
 		/* IKE's: kept, with what IKE installed, while the entry
 		 * is the same (a changed connection is deleted by IKE). */
 		if (tn->ike) {
-			if (o != NULL && memcmp(o, tn, sizeof(*o)) == 0)
+			if (o != NULL && memcmp(o, tn, sizeof(*o)) == 0) {
 				next->dp.t[i] = cur->dp.t[i];
-			else
+				memcpy(next->dp.more[i], cur->dp.more[i],
+				    sizeof(next->dp.more[i]));
+			} else {
 				memset(&next->dp.t[i], 0, sizeof(next->dp.t[i]));
+				memset(next->dp.more[i], 0,
+				    sizeof(next->dp.more[i]));
+			}
 			next->move[i] = false;
 			tunnel_fill(cfg, tn, &next->dp.t[i]);
+			for (uint8_t s = 0; s < DP_TUNNEL_SLOTS - 1; s++) {
+				next->dp.more[i][s].mss4 = next->dp.t[i].mss4;
+				next->dp.more[i][s].mss6 = next->dp.t[i].mss6;
+			}
 			continue;
 		}
 		if (o != NULL && same_but_peer(o, tn, &next->move[i]) &&
@@ -481,6 +490,24 @@ hg_tunnels_stage(struct hg_daemon *d, const struct hg_config *old,
 	return 0;
 }
 
+static struct dp_tunnel *
+dp_slot(struct dp_tunnels *tt, uint16_t i, uint8_t s)
+{
+	return s == 0 ? &tt->t[i] : &tt->more[i][s - 1];
+}
+
+/* Frees the SAs of slot a that slot b (NULL: none) does not hold. */
+static void
+slot_free_unless(struct dp_tunnel *a, const struct dp_tunnel *b)
+{
+	if (a->out != NULL && (b == NULL || a->out != b->out))
+		esp_sa_free(a->out);
+	if (a->in != NULL && (b == NULL || a->in != b->in))
+		esp_sa_free(a->in);
+	if (a->in_prev != NULL && (b == NULL || a->in_prev != b->in_prev))
+		esp_sa_free(a->in_prev);
+}
+
 void
 hg_tunnels_commit(const struct hg_config *old, const struct hg_config *cfg,
     struct hg_tunnels *cur, struct hg_tunnels *next)
@@ -488,16 +515,10 @@ hg_tunnels_commit(const struct hg_config *old, const struct hg_config *cfg,
 	for (uint16_t k = 0; k < old->n_tunnels; k++)
 		if (tunnel_named(cfg, old->tunnels[k].name) == NULL)
 			hg_log_info("tunnel %s removed", old->tunnels[k].name);
-	for (uint16_t i = 0; i < IP_IF_MAX; i++) {
-		struct dp_tunnel *o = &cur->dp.t[i], *n = &next->dp.t[i];
-
-		if (o->out != NULL && o->out != n->out)
-			esp_sa_free(o->out);
-		if (o->in != NULL && o->in != n->in)
-			esp_sa_free(o->in);
-		if (o->in_prev != NULL && o->in_prev != n->in_prev)
-			esp_sa_free(o->in_prev);
-	}
+	for (uint16_t i = 0; i < IP_IF_MAX; i++)
+		for (uint8_t s = 0; s < DP_TUNNEL_SLOTS; s++)
+			slot_free_unless(dp_slot(&cur->dp, i, s),
+			    dp_slot(&next->dp, i, s));
 	for (uint16_t k = 0; k < cfg->n_tunnels; k++) {
 		const struct dp_tunnel *o = &cur->dp.t[cfg->tunnels[k].if_idx];
 		const struct dp_tunnel *n = &next->dp.t[cfg->tunnels[k].if_idx];
@@ -518,27 +539,19 @@ hg_tunnels_commit(const struct hg_config *old, const struct hg_config *cfg,
 void
 hg_tunnels_unstage(struct hg_tunnels *next, const struct hg_tunnels *cur)
 {
-	for (uint16_t i = 0; i < IP_IF_MAX; i++) {
-		struct dp_tunnel *n = &next->dp.t[i];
-
-		if (n->out != NULL && n->out != cur->dp.t[i].out)
-			esp_sa_free(n->out);
-		if (n->in != NULL && n->in != cur->dp.t[i].in)
-			esp_sa_free(n->in);
-		if (n->in_prev != NULL && n->in_prev != cur->dp.t[i].in_prev)
-			esp_sa_free(n->in_prev);
-	}
+	for (uint16_t i = 0; i < IP_IF_MAX; i++)
+		for (uint8_t s = 0; s < DP_TUNNEL_SLOTS; s++)
+			slot_free_unless(dp_slot(&next->dp, i, s),
+			    dp_tunnel_slot(&cur->dp, i, s));
 	memset(next, 0, sizeof(*next));
 }
 
 void
 hg_tunnels_close(struct hg_tunnels *t)
 {
-	for (uint16_t i = 0; i < IP_IF_MAX; i++) {
-		esp_sa_free(t->dp.t[i].out);
-		esp_sa_free(t->dp.t[i].in);
-		esp_sa_free(t->dp.t[i].in_prev);
-	}
+	for (uint16_t i = 0; i < IP_IF_MAX; i++)
+		for (uint8_t s = 0; s < DP_TUNNEL_SLOTS; s++)
+			slot_free_unless(dp_slot(&t->dp, i, s), NULL);
 	OPENSSL_cleanse(t, sizeof(*t));
 }
 

@@ -51,7 +51,8 @@ struct installed {
 struct side {
 	int id;
 	struct ike *ike;
-	struct installed child;
+	struct installed child;		/* slot 0: the first child */
+	struct installed more[IKE_CHILDREN_MAX - 1];	/* the others */
 	char log[64][512];
 	int n_log;
 };
@@ -111,11 +112,19 @@ on_send(void *ctx, const struct ike_addr *local, const struct ike_addr *remote,
 	}
 }
 
+/* What sd's data plane holds in slot k. */
+static struct installed *
+slot(struct side *sd, uint8_t k)
+{
+	assert_true(k < IKE_CHILDREN_MAX);
+	return k == 0 ? &sd->child : &sd->more[k - 1];
+}
+
 static int
 on_install(void *ctx, const struct ike_child_sa *sa, int how)
 {
 	struct side *sd = ctx;
-	struct installed *c = &sd->child;
+	struct installed *c = slot(sd, sa->child);
 
 	c->sa = *sa;
 	assert_true(sa->key_len <= sizeof(c->key_in));
@@ -144,10 +153,11 @@ on_install(void *ctx, const struct ike_child_sa *sa, int how)
 }
 
 static void
-on_switch_out(void *ctx, uint16_t if_idx, const char *conn, uint32_t spi)
+on_switch_out(void *ctx, uint16_t if_idx, uint8_t k, const char *conn,
+    uint32_t spi)
 {
 	struct side *sd = ctx;
-	struct installed *c = &sd->child;
+	struct installed *c = slot(sd, k);
 
 	assert_int_equal(spi, c->held_out_spi);
 	c->out_spi = spi;
@@ -156,30 +166,32 @@ on_switch_out(void *ctx, uint16_t if_idx, const char *conn, uint32_t spi)
 }
 
 static void
-on_retire_in(void *ctx, uint16_t if_idx, const char *conn, uint32_t spi)
+on_retire_in(void *ctx, uint16_t if_idx, uint8_t k, const char *conn,
+    uint32_t spi)
 {
-	struct side *sd = ctx;
+	struct installed *c = slot(ctx, k);
 
-	assert_int_equal(spi, sd->child.prev_in_spi);
-	sd->child.prev_in_spi = 0;
+	assert_int_equal(spi, c->prev_in_spi);
+	c->prev_in_spi = 0;
 }
 
 static void
-on_uninstall(void *ctx, uint16_t if_idx, const char *conn, uint32_t spi_in)
+on_uninstall(void *ctx, uint16_t if_idx, uint8_t k, const char *conn,
+    uint32_t spi_in)
 {
-	struct side *sd = ctx;
+	struct installed *c = slot(ctx, k);
 
-	assert_int_equal(if_idx, sd->child.sa.if_idx);
-	if (spi_in != 0 && spi_in == sd->child.prev_in_spi) {
+	assert_int_equal(if_idx, c->sa.if_idx);
+	if (spi_in != 0 && spi_in == c->prev_in_spi) {
 		/* A reauthenticated IKE SA's child: only its inbound SA. */
-		sd->child.prev_in_spi = 0;
-		sd->child.n_retired_by_uninstall++;
+		c->prev_in_spi = 0;
+		c->n_retired_by_uninstall++;
 		return;
 	}
-	assert_int_equal(spi_in, sd->child.sa.spi_in);
-	sd->child.up = false;
-	sd->child.in_spi = sd->child.prev_in_spi = sd->child.out_spi = 0;
-	sd->child.n_uninstall++;
+	assert_int_equal(spi_in, c->sa.spi_in);
+	c->up = false;
+	c->in_spi = c->prev_in_spi = c->out_spi = 0;
+	c->n_uninstall++;
 }
 
 /*
@@ -192,9 +204,10 @@ static bool check_mbb;
 static void
 mbb_ok(void)
 {
-	for (int i = 0; i < 2 && check_mbb; i++) {
-		const struct installed *tx = &net.s[i].child;
-		const struct installed *rx = &net.s[!i].child;
+	for (int i = 0; i < 2 && check_mbb; i++)
+	for (uint8_t k = 0; k < IKE_CHILDREN_MAX; k++) {
+		const struct installed *tx = slot(&net.s[i], k);
+		const struct installed *rx = slot(&net.s[!i], k);
 		size_t n = tx->sa.key_len;
 
 		if (!tx->up || !rx->up)
@@ -204,9 +217,9 @@ mbb_ok(void)
 		else if (tx->out_spi == rx->prev_in_spi)
 			assert_memory_equal(tx->out_key, rx->prev_in_key, n);
 		else
-			fail_msg("side %d sends on %08x, side %d takes %08x "
-			    "and %08x", i, tx->out_spi, !i, rx->in_spi,
-			    rx->prev_in_spi);
+			fail_msg("side %d child %u sends on %08x, side %d "
+			    "takes %08x and %08x", i, k, tx->out_spi, !i,
+			    rx->in_spi, rx->prev_in_spi);
 	}
 }
 
@@ -254,7 +267,8 @@ conn(struct ike_conn_cfg *c, int side, const char *psk, const char *ike_prop,
 
 	memset(c, 0, sizeof(*c));
 	snprintf(c->name, sizeof(c->name), side == SIDE_A ? "to-b" : "to-a");
-	snprintf(c->child_name, sizeof(c->child_name), "net");
+	c->n_children = 1;
+	snprintf(c->children[0].name, sizeof(c->children[0].name), "net");
 	c->if_idx = side == SIDE_A ? 3 : 5;
 	addr4(&c->local, side == SIDE_A ? (net.nat_a ? PRIV_A : ADDR_A) :
 	    ADDR_B, 500);
@@ -263,19 +277,19 @@ conn(struct ike_conn_cfg *c, int side, const char *psk, const char *ike_prop,
 		addr4(&c->remote, NAT_PUB, 500);
 	assert_int_equal(ike_props_add(&c->proposals, ike_prop, IKE_PROTO_IKE,
 	    err, sizeof(err)), 0);
-	assert_int_equal(ike_props_add(&c->esp_proposals, esp_prop,
-	    IKE_PROTO_ESP, err, sizeof(err)), 0);
+	assert_int_equal(ike_props_add(&c->children[0].esp_proposals,
+	    esp_prop, IKE_PROTO_ESP, err, sizeof(err)), 0);
 	c->psk_len = (uint16_t)strlen(psk);
 	memcpy(c->psk, psk, c->psk_len);
 	/* A offers wider selectors than B has: B narrows them. */
-	c->n_local_ts = c->n_remote_ts = 1;
+	c->children[0].n_local_ts = c->children[0].n_remote_ts = 1;
 	if (side == SIDE_A) {
-		prefix(&c->local_ts[0], "10.1.0.0", 24);
-		prefix(&c->remote_ts[0], "10.2.0.0", 16);
+		prefix(&c->children[0].local_ts[0], "10.1.0.0", 24);
+		prefix(&c->children[0].remote_ts[0], "10.2.0.0", 16);
 		c->start_action = IKE_START_START;
 	} else {
-		prefix(&c->local_ts[0], "10.2.0.0", 24);
-		prefix(&c->remote_ts[0], "10.1.0.0", 16);
+		prefix(&c->children[0].local_ts[0], "10.2.0.0", 24);
+		prefix(&c->children[0].remote_ts[0], "10.1.0.0", 16);
 	}
 	c->dpd_action = IKE_DPD_CLEAR;
 }
@@ -457,6 +471,190 @@ test_establish(void **state)
 	/* Quiet afterwards: nothing is retransmitted. */
 	advance(5000);
 	assert_int_equal(net.sent[SIDE_A], 2);
+}
+
+/* A second child "db" on c: 10.1.1.0/24 (A) with 10.3.0.0/16 (B); both
+ * ends list it second unless b_first (B lists it first). */
+static void
+conn_add_db(struct ike_conn_cfg *c, int side, bool b_first)
+{
+	struct ike_child_cfg *db;
+	char err[256];
+
+	if (side == SIDE_B && b_first) {
+		c->children[1] = c->children[0];
+		db = &c->children[0];
+	} else
+		db = &c->children[1];
+	memset(db, 0, sizeof(*db));
+	c->n_children = 2;
+	snprintf(db->name, sizeof(db->name), "db");
+	assert_int_equal(ike_props_add(&db->esp_proposals,
+	    "chacha20poly1305", IKE_PROTO_ESP, err, sizeof(err)), 0);
+	db->n_local_ts = db->n_remote_ts = 1;
+	prefix(&db->local_ts[0], side == SIDE_A ? "10.1.1.0" : "10.3.0.0",
+	    side == SIDE_A ? 24 : 16);
+	prefix(&db->remote_ts[0], side == SIDE_A ? "10.3.0.0" : "10.1.1.0",
+	    side == SIDE_A ? 16 : 24);
+}
+
+/* Both ends with net and db; A's db rekeyed every db_rekey s and ended
+ * at db_life s (0: never). */
+static void
+start_two(bool b_first, uint32_t db_rekey, uint32_t db_life)
+{
+	struct ike_conn_cfg ca, cb;
+
+	engines();
+	conn(&cb, SIDE_B, "the-shared-key", "aes256gcm16-prfsha256-x25519",
+	    "aes256gcm16");
+	conn_add_db(&cb, SIDE_B, b_first);
+	assert_int_equal(ike_set_conns(net.s[SIDE_B].ike, &cb, 1, net.now), 0);
+	conn(&ca, SIDE_A, "the-shared-key", "aes256gcm16-prfsha256-x25519",
+	    "aes256gcm16");
+	conn_add_db(&ca, SIDE_A, false);
+	ca.children[1].rekey_time_s = db_rekey;
+	ca.children[1].life_time_s = db_life;
+	assert_int_equal(ike_set_conns(net.s[SIDE_A].ike, &ca, 1, net.now), 0);
+}
+
+/* Two children of one IKE SA: the first with IKE_AUTH, the second with a
+ * CREATE_CHILD_SA; each in its own slot with its own SPIs, keys,
+ * algorithm and selectors; the second rekeyed alone. */
+static void
+test_two_children(void **state)
+{
+	const struct installed *a0 = &net.s[SIDE_A].child;
+	const struct installed *a1 = &net.s[SIDE_A].more[0];
+	const struct installed *b1 = &net.s[SIDE_B].more[0];
+	struct ike_prefix want;
+	uint32_t spi0, spi1;
+	char json[8192];
+
+	(void)state;
+	start_two(false, 20, 0);
+	check_mbb = true;
+	run();
+	advance(200);		/* the tick asks for the second */
+	assert_crossed();
+	assert_true(a1->up);
+	assert_true(b1->up);
+	assert_string_equal(a0->sa.name, "net");
+	assert_string_equal(a1->sa.name, "db");
+	assert_int_equal(a1->sa.child, 1);
+	assert_int_equal(a1->sa.if_idx, a0->sa.if_idx);
+	assert_int_equal(a1->sa.alg, ESP_ALG_CHACHA20_POLY1305);
+	assert_int_equal(a1->sa.spi_out, b1->sa.spi_in);
+	assert_memory_equal(a1->key_out, b1->key_in, a1->sa.key_len);
+	assert_memory_equal(a1->key_in, b1->key_out, a1->sa.key_len);
+	assert_memory_not_equal(a1->key_out, a0->key_out, 32);
+	prefix(&want, "10.3.0.0", 16);
+	assert_memory_equal(&a1->sa.remote_ts[0], &want, sizeof(want));
+	prefix(&want, "10.1.1.0", 24);
+	assert_memory_equal(&b1->sa.remote_ts[0], &want, sizeof(want));
+	assert_true(logged(&net.s[SIDE_B], "CHILD_SA db{1} established"));
+	assert_true(ike_format_json(net.s[SIDE_B].ike, net.now, json,
+	    sizeof(json)) < (int)sizeof(json));
+	assert_non_null(strstr(json, "\"name\":\"net\""));
+	assert_non_null(strstr(json, "\"name\":\"db\""));
+	/* db's rekey_time (20 s): db rekeyed, net untouched. */
+	spi0 = a0->out_spi;
+	spi1 = a1->out_spi;
+	advance(21000);
+	assert_int_equal(a0->out_spi, spi0);
+	assert_int_not_equal(a1->out_spi, spi1);
+	assert_int_equal(a1->n_rekey, 1);
+	assert_int_equal(a0->n_rekey, 0);
+	assert_int_equal(a1->prev_in_spi, 0);	/* the old pair is gone */
+	assert_int_equal(net.s[SIDE_B].more[0].prev_in_spi, 0);
+	assert_int_equal(net.s[SIDE_B].more[0].held_out_spi, 0);
+	/* A delete of one child leaves the other. */
+	assert_int_equal(ike_down(net.s[SIDE_A].ike, "to-b", net.now), 0);
+	run();
+	assert_false(a0->up);
+	assert_false(a1->up);
+	assert_false(b1->up);
+}
+
+/* The responder finds the child by its selectors, whatever the order of
+ * its children: B lists db first, so db is its slot 0. */
+static void
+test_children_by_selectors(void **state)
+{
+	const struct installed *a1 = &net.s[SIDE_A].more[0];
+	const struct installed *b0 = &net.s[SIDE_B].child;
+	const struct installed *b1 = &net.s[SIDE_B].more[0];
+
+	(void)state;
+	start_two(true, 0, 0);
+	run();
+	advance(200);
+	assert_true(a1->up);
+	assert_string_equal(b0->sa.name, "db");
+	assert_string_equal(b1->sa.name, "net");
+	assert_int_equal(b0->sa.child, 0);
+	assert_int_equal(a1->sa.spi_out, b0->sa.spi_in);
+	assert_memory_equal(a1->key_out, b0->key_in, a1->sa.key_len);
+	assert_int_equal(net.s[SIDE_A].child.sa.spi_out, b1->sa.spi_in);
+}
+
+/* A child whose selectors the peer has no child for is refused
+ * (TS_UNACCEPTABLE) and not asked again; the IKE SA and the other child
+ * stay up. */
+static void
+test_child_refused(void **state)
+{
+	struct ike_conn_cfg ca, cb;
+	struct ike_stats st;
+
+	(void)state;
+	engines();
+	conn(&cb, SIDE_B, "the-shared-key", "aes256gcm16-prfsha256-x25519",
+	    "aes256gcm16");
+	assert_int_equal(ike_set_conns(net.s[SIDE_B].ike, &cb, 1, net.now), 0);
+	conn(&ca, SIDE_A, "the-shared-key", "aes256gcm16-prfsha256-x25519",
+	    "aes256gcm16");
+	conn_add_db(&ca, SIDE_A, false);
+	assert_int_equal(ike_set_conns(net.s[SIDE_A].ike, &ca, 1, net.now), 0);
+	run();
+	advance(10000);
+	assert_crossed();
+	assert_false(net.s[SIDE_A].more[0].up);
+	assert_false(net.s[SIDE_B].more[0].up);
+	assert_true(logged(&net.s[SIDE_A], "establishing CHILD_SA db{1}: the "
+	    "peer said TS_UNACCEPTABLE"));
+	ike_get_stats(net.s[SIDE_A].ike, &st);
+	assert_int_equal(st.established, 1);
+	assert_int_equal(net.sent[SIDE_A], 3);	/* INIT, AUTH, one ask */
+}
+
+/* A child's life_time ends without a rekey: that child alone is
+ * deleted at both ends and asked for again, fresh. */
+static void
+test_child_life_time(void **state)
+{
+	const struct installed *a0 = &net.s[SIDE_A].child;
+	const struct installed *a1 = &net.s[SIDE_A].more[0];
+	const struct installed *b1 = &net.s[SIDE_B].more[0];
+	uint32_t spi0, spi1;
+
+	(void)state;
+	start_two(false, 0, 30);
+	run();
+	advance(200);
+	assert_true(b1->up);
+	spi0 = a0->out_spi;
+	spi1 = a1->out_spi;
+	advance(30500);
+	assert_true(logged(&net.s[SIDE_A], "CHILD_SA db{1} reached its "
+	    "life_time"));
+	assert_int_equal(b1->n_uninstall, 1);
+	assert_true(a1->up);
+	assert_true(b1->up);
+	assert_int_not_equal(a1->out_spi, spi1);
+	assert_int_equal(a1->out_spi, b1->in_spi);
+	assert_int_equal(a0->out_spi, spi0);
+	assert_int_equal(a0->n_uninstall, 0);
 }
 
 static void
@@ -689,7 +887,7 @@ rekey(const char *esp_a, const char *esp_b)
 	assert_int_equal(ike_set_conns(net.s[SIDE_B].ike, &cb, 1, net.now), 0);
 	conn(&ca, SIDE_A, "the-shared-key", "aes256gcm16-prfsha256-x25519",
 	    esp_a);
-	ca.child_rekey_time_s = 10;
+	ca.children[0].rekey_time_s = 10;
 	assert_int_equal(ike_set_conns(net.s[SIDE_A].ike, &ca, 1, net.now), 0);
 	check_mbb = true;
 	run();
@@ -1250,6 +1448,14 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cert_identity_not_in_cert,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cert_bad_signature, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_two_children, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_children_by_selectors,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_child_refused, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_child_life_time, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_cert_psk_for_cert, setup,
 		    teardown),

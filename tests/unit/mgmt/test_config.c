@@ -510,6 +510,14 @@ static const struct cfg_case cases[] = {
 	  "\"remote_addrs\":\"%any\",\"children\":{\"net\":{"
 	  "\"local_ts\":[],\"remote_ts\":[]}}}}}}",
 	  "/ipsec/connections/rw/local_addrs", "one address, please:" },
+	{ "ipsec: five children", "{\"ipsec\":{\"connections\":{"
+	  "\"dc1\":{\"local_addrs\":\"192.0.2.1\",\"remote_addrs\":"
+	  "\"192.0.2.2\",\"children\":{\"a\":{\"local_ts\":[],"
+	  "\"remote_ts\":[]},\"b\":{\"local_ts\":[],\"remote_ts\":[]},"
+	  "\"c\":{\"local_ts\":[],\"remote_ts\":[]},\"d\":{\"local_ts\":"
+	  "[],\"remote_ts\":[]},\"e\":{\"local_ts\":[],\"remote_ts\":"
+	  "[]}}}}}}", "/ipsec/connections/dc1/children",
+	  "5 children; a connection has 1 to 4" },
 	{ "ipsec: a secret without its key", "{\"ipsec\":{\"secrets\":{"
 	  "\"ike-x\":{\"id\":\"a\"}}}}", "/ipsec/secrets/ike-x",
 	  "missing required key \"secret\"" },
@@ -827,6 +835,51 @@ test_full_config(void **state)
 	hg_config_free(cfg);
 }
 
+/* Two children: each its own selectors, proposals and lifetimes, in
+ * the configuration's order; the tunnel's selectors are theirs
+ * together, each subnet once; the connection starts if one child
+ * says start, and restarts on DPD if one says restart. */
+static void
+test_ipsec_children(void **state)
+{
+	static const char text[] = "{\"ipsec\":{\"connections\":{"
+	    "\"dc1\":{\"local_addrs\":\"192.0.2.1\",\"remote_addrs\":"
+	    "\"192.0.2.2\",\"children\":{"
+	    "\"net\":{\"local_ts\":[\"10.1.0.0/24\"],\"remote_ts\":"
+	    "[\"10.2.0.0/24\"],\"start_action\":\"trap\"},"
+	    "\"db\":{\"local_ts\":[\"10.1.0.0/24\"],\"remote_ts\":"
+	    "[\"10.3.0.0/24\",\"2001:db8:3::/64\"],\"esp_proposals\":"
+	    "[\"aes128gcm16\"],\"rekey_time\":\"20m\",\"start_action\":"
+	    "\"start\",\"dpd_action\":\"restart\"}}}},"
+	    "\"secrets\":{\"ike-dc1\":{\"secret\":\"k\"}}}}";
+	struct hg_cfg_errs errs;
+	struct hg_config *cfg;
+	const struct hg_cfg_tunnel *tn;
+	const struct hg_cfg_ike_conn *ic;
+
+	(void)state;
+	cfg = hg_config_parse(text, sizeof(text) - 1, &errs);
+	if (cfg == NULL)
+		fail_msg("%s: %s", errs.e[0].where, errs.e[0].msg);
+	ic = &cfg->ike[0];
+	assert_int_equal(ic->n_children, 2);
+	assert_string_equal(ic->children[0].name, "net");
+	assert_string_equal(ic->children[1].name, "db");
+	assert_int_equal(ic->children[0].rekey_time_s, 3600);
+	assert_int_equal(ic->children[1].rekey_time_s, 1200);
+	assert_int_equal(ic->children[0].n_esp_props, 0);
+	assert_string_equal(ic->children[1].esp_props[0], "aes128gcm16");
+	assert_int_equal(ic->children[1].n_remote, 2);
+	assert_int_equal(ic->start_action, HG_CFG_START_START);
+	assert_int_equal(ic->dpd_action, HG_CFG_DPD_RESTART);
+	tn = &cfg->tunnels[ic->tunnel];
+	assert_int_equal(tn->n_local, 1);	/* 10.1.0.0/24 once */
+	assert_int_equal(tn->n_remote, 3);
+	assert_int_equal(tn->remote_subnets[1].len_bits, 24);
+	assert_int_equal(tn->remote_subnets[2].len_bits, 64);
+	hg_config_free(cfg);
+}
+
 /* An ipsec connection is a tunnel interface of its own, its selectors
  * the child's, its remote_ts routed to it; lists, durations, secrets
  * as swanctl writes them. */
@@ -854,11 +907,12 @@ test_ipsec(void **state)
 	assert_int_equal(ic->n_props, 2);
 	assert_string_equal(ic->props[1], "aes256-sha256-modp3072");
 	assert_int_equal(ic->dpd_delay_s, 30);
-	assert_int_equal(ic->child_rekey_time_s, 3600);
+	assert_int_equal(ic->n_children, 1);
+	assert_int_equal(ic->children[0].rekey_time_s, 3600);
 	assert_int_equal(ic->rekey_time_s, 4 * 3600);	/* the default */
 	assert_int_equal(ic->start_action, HG_CFG_START_START);
 	assert_int_equal(ic->dpd_action, HG_CFG_DPD_CLEAR);
-	assert_string_equal(ic->child, "net");
+	assert_string_equal(ic->children[0].name, "net");
 	tn = &cfg->tunnels[ic->tunnel];
 	assert_true(tn->ike);
 	assert_true(tn->policy);
@@ -1041,6 +1095,7 @@ main(void)
 		cmocka_unit_test(test_many_routes),
 		cmocka_unit_test(test_full_config),
 		cmocka_unit_test(test_ipsec),
+		cmocka_unit_test(test_ipsec_children),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_store_forms),
 		cmocka_unit_test(test_addr_helpers),

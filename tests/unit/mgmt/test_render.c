@@ -142,7 +142,7 @@ static const struct render_case cases[] = {
 	  "udp0    out  0x00001002  chacha20-poly1305  udp    192.0.2.1  192.0.2.8        0      0       0          0  active\n"
 	  "  selectors: local 10.1.0.0/24 <-> remote any\n"
 	  "SAs due a rekey: 1, expired: 1\n" },
-	{ "ipsec status: as swanctl --list-sas, the NAT named, child under",
+	{ "ipsec status: as swanctl --list-sas, the NAT named, children under",
 	  "ipsec status",
 	  "{\"ike_sas\":[{\"name\":\"dc1\",\"uniqueid\":3,\"state\":"
 	  "\"ESTABLISHED\",\"initiator\":false,\"initiator_spi\":"
@@ -152,11 +152,15 @@ static const struct render_case cases[] = {
 	  "\"site4.example\",\"nat_local\":false,\"nat_remote\":true,"
 	  "\"encap\":true,\"algorithms\":"
 	  "\"AES_GCM_16_256/PRF_HMAC_SHA2_256/CURVE_25519\","
-	  "\"established_s\":12,\"child\":{\"name\":\"net\",\"state\":"
+	  "\"established_s\":12,\"children\":[{\"name\":\"net\",\"state\":"
 	  "\"INSTALLED\",\"spi_in\":\"c775aeb9\",\"spi_out\":\"fdcef432\","
 	  "\"encap\":true,\"algorithms\":\"AES_GCM_16_256/EXT_SEQ\","
 	  "\"rekey_in_s\":3587,\"local_ts\":[\"10.1.0.0/24\"],"
-	  "\"remote_ts\":[\"10.4.0.0/24\",\"10.5.0.0/24\"]}},"
+	  "\"remote_ts\":[\"10.4.0.0/24\",\"10.5.0.0/24\"]},{\"name\":"
+	  "\"db\",\"state\":\"INSTALLED\",\"spi_in\":\"c1000001\","
+	  "\"spi_out\":\"c2000002\",\"encap\":true,\"algorithms\":"
+	  "\"AES_GCM_16_128\",\"rekey_in_s\":-1,\"local_ts\":"
+	  "[\"10.1.0.0/24\"],\"remote_ts\":[\"10.6.0.0/24\"]}]},"
 	  "{\"name\":\"b\",\"uniqueid\":4,\"state\":\"CONNECTING\","
 	  "\"initiator\":true,\"initiator_spi\":\"0123456789abcdef\","
 	  "\"responder_spi\":\"0000000000000000\",\"local\":\"192.0.2.1\","
@@ -172,6 +176,10 @@ static const struct render_case cases[] = {
 	  "    in  c775aeb9, out fdcef432, rekeying in 3587s\n"
 	  "    local  10.1.0.0/24\n"
 	  "    remote 10.4.0.0/24, 10.5.0.0/24\n"
+	  "  db: INSTALLED, TUNNEL-in-UDP, ESP:AES_GCM_16_128\n"
+	  "    in  c1000001, out c2000002\n"
+	  "    local  10.1.0.0/24\n"
+	  "    remote 10.6.0.0/24\n"
 	  "b: #4, CONNECTING, IKEv2, 0123456789abcdef_i* 0000000000000000_r\n"
 	  "  local  192.0.2.1[500]\n"
 	  "  remote 192.0.2.2[500]\n" },
