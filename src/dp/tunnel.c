@@ -426,17 +426,22 @@ keepalive_send(struct dp_worker *w, uint16_t ti, const struct dp_tunnel *tn,
 void
 dp_nat_keepalives(struct dp_worker *w, uint64_t now_ns)
 {
-	const struct dp_tunnel *tt = w->tunnels->t;
-
 	if (now_ns - w->ka_check_ns < 1000000000ull)
 		return;		/* a look a second is enough */
 	w->ka_check_ns = now_ns;
 	for (uint16_t i = 0; i < w->tables->n_if; i++) {
-		if (tt[i].out == NULL || tt[i].keepalive_s == 0 ||
+		const struct dp_tunnel *tn = NULL;
+
+		/* One keepalive an interface, through its first slot that
+		 * sends (its children share the NAT's mapping). */
+		for (uint8_t k = 0; k < DP_TUNNEL_SLOTS && tn == NULL; k++)
+			if (dp_tunnel_slot(w->tunnels, i, k)->out != NULL)
+				tn = dp_tunnel_slot(w->tunnels, i, k);
+		if (tn == NULL || tn->keepalive_s == 0 ||
 		    now_ns - w->ka_sent_ns[i] <
-		    (uint64_t)tt[i].keepalive_s * 1000000000ull)
+		    (uint64_t)tn->keepalive_s * 1000000000ull)
 			continue;
 		w->ka_sent_ns[i] = now_ns;
-		keepalive_send(w, i, &tt[i], now_ns);
+		keepalive_send(w, i, tn, now_ns);
 	}
 }

@@ -314,6 +314,7 @@ dp_create(struct dp **out, const struct dp_params *params,
 		hg_log_warnx("dp: a port cannot steer flows to workers exactly; "
 		    "NAT replies may reach another worker than their flow's");
 	if (dp->replay && params->n_workers != 1) {
+		free(dp->tunnels);
 		free(dp);
 		return -EINVAL;
 	}
@@ -354,6 +355,7 @@ dp_create(struct dp **out, const struct dp_params *params,
 	if (rc != 0) {
 		for (uint16_t i = 0; i < params->n_workers; i++)
 			dp_worker_free(dp->workers[i]);
+		free(dp->tunnels);
 		free(dp);
 		return rc;
 	}
