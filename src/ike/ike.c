@@ -662,6 +662,29 @@ ike_down(struct ike *ike, const char *name, uint64_t now_ms)
 	return 0;
 }
 
+bool
+ike_acquire(struct ike *ike, uint16_t if_idx, uint64_t now_ms)
+{
+	for (unsigned i = 0; i < ike->n_conns; i++) {
+		struct ike_conn *c = &ike->conns[i];
+
+		if (c->cfg.if_idx != if_idx ||
+		    c->cfg.start_action != IKE_START_TRAP)
+			continue;
+		/* Being made, up, or tried a moment ago (the data plane
+		 * asks again every second while packets come): once. */
+		if (conn_has_sa(ike, (int)i) || now_ms < c->retry_at_ms ||
+		    opening_to(ike, &c->cfg.remote) >= IKE_INIT_PER_PEER)
+			return false;
+		c->retry_at_ms = now_ms + IKE_RETRY_MS;
+		ike_logf(ike, false, "[KNL] acquire for %s{%s}: a packet to "
+		    "its tunnel, no SA: initiating", c->cfg.name,
+		    c->cfg.child_name);
+		return ike_initiate(ike, (int)i, 0, now_ms) == 0;
+	}
+	return false;
+}
+
 void
 ike_get_stats(const struct ike *ike, struct ike_stats *out)
 {
@@ -772,6 +795,24 @@ ike_format_json(const struct ike *ike, uint64_t now_ms, char *buf, size_t len)
 			w += snprintf(JSON_AT(buf, len, w), "}");
 		}
 		w += snprintf(JSON_AT(buf, len, w), "}");
+	}
+	w += snprintf(JSON_AT(buf, len, w), "]");
+	return w;
+}
+
+int
+ike_format_traps_json(const struct ike *ike, char *buf, size_t len)
+{
+	int w = snprintf(buf, len, "[");
+	bool first = true;
+
+	for (unsigned i = 0; i < ike->n_conns; i++) {
+		if (ike->conns[i].cfg.start_action != IKE_START_TRAP ||
+		    conn_has_sa(ike, (int)i))
+			continue;
+		w += snprintf(JSON_AT(buf, len, w), "%s\"%s\"", first ? "" :
+		    ",", ike->conns[i].cfg.name);
+		first = false;
 	}
 	w += snprintf(JSON_AT(buf, len, w), "]");
 	return w;

@@ -5,7 +5,8 @@
  * and touches no data plane.  The caller (hexgated's control thread,
  * src/daemon/ike.c; a unit test) feeds it what arrived and the time, and
  * gets its effects through the callbacks of struct ike_env, called
- * synchronously from ike_input(), ike_tick(), ike_up() and ike_down().
+ * synchronously from ike_input(), ike_tick(), ike_up(), ike_down() and
+ * ike_acquire().
  *
  * One struct ike holds every connection and every IKE SA.  An IKE SA
  * belongs to one connection; it carries one child SA (the connection's
@@ -218,6 +219,16 @@ int ike_up(struct ike *ike, const char *name, uint64_t now_ms) HG_MUST_CHECK;
 int ike_down(struct ike *ike, const char *name, uint64_t now_ms)
     HG_MUST_CHECK;
 
+/*
+ * The data plane's acquire: a packet was routed into tunnel interface
+ * if_idx while it had no SA (and was dropped).  The connection there
+ * whose child has start_action trap is initiated, unless it has an IKE
+ * SA already (up or being made) or was started less than IKE_RETRY_MS
+ * ago; a trap stays armed, so once its SA goes the next packet brings it
+ * up again.  True when it initiated.
+ */
+bool ike_acquire(struct ike *ike, uint16_t if_idx, uint64_t now_ms);
+
 void ike_get_stats(const struct ike *ike, struct ike_stats *out);
 /*
  * The IKE SAs as JSON text (an array of objects: connection, state,
@@ -227,6 +238,9 @@ void ike_get_stats(const struct ike *ike, struct ike_stats *out);
  */
 int ike_format_json(const struct ike *ike, uint64_t now_ms, char *buf,
     size_t len);
+/* The connections waiting for traffic (start_action trap, no IKE SA) as
+ * a JSON array of their names.  What snprintf() returns. */
+int ike_format_traps_json(const struct ike *ike, char *buf, size_t len);
 
 /* Parses an identity as swanctl writes it ("192.0.2.1", "2001:db8::1",
  * "gw.example.com", "@gw", "user@example.com", "CN=gw, O=Example": a
