@@ -312,7 +312,10 @@ dp_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi,
 				v->next[i] = IP_NEXT_NEIGH;
 				continue;
 			}
-			ip_drop(w->ipw, p, PKT_DROP_TUNNEL_OUT);
+			if (tn->out == NULL)	/* IKE may make one (trap) */
+				dp_ctl_acquire(w, o, now_ns);
+			ip_drop(w->ipw, p, tn->out == NULL ?
+			    PKT_DROP_TUNNEL_NO_SA : PKT_DROP_TUNNEL_OUT);
 		} else if (!ts_allow(p, tn->local_ts, tn->n_local, tn->remote_ts,
 		    tn->n_remote)) {
 			ip_drop(w->ipw, p, PKT_DROP_TUNNEL_SELECTOR);
