@@ -752,10 +752,15 @@ static void
 on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct hg_ike *hi = arg;
+	uint64_t now = now_ms(), acq = dp_ctl_acquires(hi->d->dp);
 
 	(void)fd;
 	(void)what;
-	ike_tick(hi->ike, now_ms());
+	/* Packets routed into tunnels with no SA: start_action trap. */
+	for (uint16_t i = 0; acq != 0; i++, acq >>= 1)
+		if (acq & 1)
+			(void)ike_acquire(hi->ike, i, now);
+	ike_tick(hi->ike, now);
 }
 
 int
@@ -854,20 +859,42 @@ hg_ike_stop(struct hg_daemon *d)
 	d->ike = NULL;
 }
 
+/* The JSON object of hg_ike_status(): what snprintf() returns. */
+static int
+status_format(const struct ike *ike, char *buf, size_t len)
+{
+	int w = snprintf(buf, len, "{\"ike_sas\":"), n;
+
+	if (ike == NULL)
+		return snprintf(buf, len, "{\"ike_sas\":[],\"traps\":[]}");
+	if ((n = ike_format_json(ike, now_ms(), buf + w, len - (size_t)w)) < 0)
+		return n;
+	w += n;
+	n = snprintf(buf + HG_MIN((size_t)w, len), len - HG_MIN((size_t)w,
+	    len), ",\"traps\":");
+	w += n;
+	if ((n = ike_format_traps_json(ike, buf + HG_MIN((size_t)w, len),
+	    len - HG_MIN((size_t)w, len))) < 0)
+		return n;
+	w += n;
+	n = snprintf(buf + HG_MIN((size_t)w, len), len - HG_MIN((size_t)w,
+	    len), "}");
+	return w + n;
+}
+
 char *
 hg_ike_status(struct hg_daemon *d)
 {
 	size_t len = 4096;
 
-	if (d->ike == NULL)
-		return strdup("[]");
 	for (;;) {
 		char *buf = malloc(len);
 		int n;
 
 		if (buf == NULL)
 			return NULL;
-		n = ike_format_json(d->ike->ike, now_ms(), buf, len);
+		n = status_format(d->ike != NULL ? d->ike->ike : NULL, buf,
+		    len);
 		if (n >= 0 && (size_t)n < len)
 			return buf;
 		free(buf);

@@ -31,7 +31,9 @@ void hg_ike_reload(struct hg_daemon *d);
 /* Stop: every IKE SA deleted (peers told), the engine freed. */
 void hg_ike_stop(struct hg_daemon *d);
 
-/* hexctl ipsec status: the IKE SAs as JSON text (malloc'd), NULL. */
+/* hexctl ipsec status: a JSON object's text (malloc'd), or NULL:
+ * "ike_sas", the IKE SAs, and "traps", the connections of start_action
+ * trap waiting for a packet to their tunnel. */
 char *hg_ike_status(struct hg_daemon *d);
 /* hexctl ipsec up|down NAME: 0, -ENOENT. */
 int hg_ike_updown(struct hg_daemon *d, const char *name, bool up);

@@ -313,22 +313,23 @@ op_ipsec_sas(void *ctx, struct hg_op_req *r)
 	    (json_int_t)d->tunnels->expired));
 }
 
-/* The IKE SAs, as swanctl --list-sas shows them. */
+/* The IKE SAs, as swanctl --list-sas shows them, and the trapped
+ * connections (swanctl --list-pols's trap policies). */
 int
 op_ipsec_status(void *ctx, struct hg_op_req *r)
 {
 	struct hg_daemon *d = ctx;
 	char *text = hg_ike_status(d);
 	json_error_t jerr;
-	json_t *sas;
+	json_t *st;
 
 	if (text == NULL)
 		return hg_op_error(r, 500, NULL, "out of memory");
-	sas = json_loads(text, 0, &jerr);
+	st = json_loads(text, 0, &jerr);
 	free(text);
-	if (sas == NULL)
+	if (st == NULL)
 		return hg_op_error(r, 500, NULL, "IKE status: %s", jerr.text);
-	return hg_op_reply(r, 200, json_pack("{s:o}", "ike_sas", sas));
+	return hg_op_reply(r, 200, st);
 }
 
 static int
