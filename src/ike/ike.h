@@ -2,11 +2,12 @@
  * src/ike/ike.h: the IKEv2 engine (RFC 7296): connections in, datagrams
  * and time in; datagrams, child SA installs and log lines out.  Pure as
  * ../shared/DESIGN.md asks: the engine opens no socket, reads no clock
- * and touches no data plane.  The caller (hexgated's control thread,
- * src/daemon/ike.c; a unit test) feeds it what arrived and the time, and
- * gets its effects through the callbacks of struct ike_env, called
- * synchronously from ike_input(), ike_tick(), ike_up(), ike_down() and
- * ike_acquire().
+ * and touches no data plane, and it is not thread-safe: one thread at a
+ * time.  The caller (hexgated's IKE thread and, under its lock, the
+ * control thread: src/daemon/config/ike.c; a unit test) feeds it what
+ * arrived and the time, and gets its effects through the callbacks of
+ * struct ike_env, called synchronously from ike_input(), ike_tick(),
+ * ike_up(), ike_down() and ike_acquire().
  *
  * One struct ike holds every connection and every IKE SA.  An IKE SA
  * belongs to one connection; it carries one child SA (the connection's

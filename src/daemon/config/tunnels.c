@@ -450,13 +450,10 @@ hg_tunnels_stage(struct hg_daemon *d, const struct hg_config *old,
 		/* Kept: the same entry in the same slot (but for where the
 		 * peer is: then the outbound SA moves, at the publish), and
 		 * key files that still hold the same keys. */
-		/* IKE's: kept, with what IKE installed, while the entry
-		 * is the same (a changed connection is deleted by IKE). */
+		/* IKE's: empty here; what IKE installed is taken at the
+		 * publish (hg_tunnels_take_ike), under hg-ike's lock. */
 		if (tn->ike) {
-			if (o != NULL && memcmp(o, tn, sizeof(*o)) == 0)
-				next->dp.t[i] = cur->dp.t[i];
-			else
-				memset(&next->dp.t[i], 0, sizeof(next->dp.t[i]));
+			memset(&next->dp.t[i], 0, sizeof(next->dp.t[i]));
 			next->move[i] = false;
 			tunnel_fill(cfg, tn, &next->dp.t[i]);
 			continue;
@@ -479,6 +476,24 @@ hg_tunnels_stage(struct hg_daemon *d, const struct hg_config *old,
 		}
 	}
 	return 0;
+}
+
+void
+hg_tunnels_take_ike(const struct hg_config *old, const struct hg_config *cfg,
+    const struct hg_tunnels *cur, struct hg_tunnels *next)
+{
+	for (uint16_t k = 0; k < cfg->n_tunnels; k++) {
+		const struct hg_cfg_tunnel *tn = &cfg->tunnels[k];
+		const struct hg_cfg_tunnel *o = tunnel_named(old, tn->name);
+		uint16_t i = tn->if_idx;
+
+		/* Kept, with what IKE installed, while the entry is the
+		 * same (a changed connection is deleted by IKE). */
+		if (!tn->ike || o == NULL || memcmp(o, tn, sizeof(*o)) != 0)
+			continue;
+		next->dp.t[i] = cur->dp.t[i];
+		tunnel_fill(cfg, tn, &next->dp.t[i]);
+	}
 }
 
 void
