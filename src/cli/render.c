@@ -571,6 +571,10 @@ render_ike_status(const json_t *resp, FILE *out)
 			fputc('\n', out);
 		}
 	}
+	json_array_foreach(json_object_get(resp, "traps"), i, v)
+		fprintf(out, "%s: TRAPPED (start_action trap): the first "
+		    "packet to its tunnel brings it up\n",
+		    json_string_value(v) != NULL ? json_string_value(v) : "-");
 	return 0;
 }
 

@@ -37,6 +37,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../lib/hg_time.h"
 #include "../tun/esp.h"
 #include "dp_priv.h"
 
@@ -283,6 +284,38 @@ dp_ctl_recv(struct dp *dp, struct dp_dgram *d, uint8_t *buf, size_t cap)
 	__atomic_store_n(&s->seq, c->tail + DP_CTL_SLOTS, __ATOMIC_RELEASE);
 	c->tail++;
 	return len;
+}
+
+/* ---- acquires ------------------------------------------------------------ */
+
+/*
+ * A set of bits rather than a message in the queue: an acquire carries
+ * nothing but its interface, many workers asking for the same one are
+ * one question, and the control thread needs it no sooner than its next
+ * tick.  The worker's own clock keeps a flood of packets into a tunnel
+ * without an SA from touching the shared line more than once a second.
+ */
+_Static_assert(IP_IF_MAX <= 64, "an acquire is a bit of a uint64_t");
+
+void
+dp_ctl_acquire(struct dp_worker *w, uint16_t if_idx, uint64_t now_ns)
+{
+	struct dp_ctl *c = w->dp->ctl;
+
+	if (c == NULL || if_idx >= IP_IF_MAX ||
+	    (w->acquire_ns[if_idx] != 0 &&
+	    now_ns - w->acquire_ns[if_idx] < HG_NS_PER_S))
+		return;
+	w->acquire_ns[if_idx] = now_ns;
+	__atomic_fetch_or(&c->acquire, 1ull << if_idx, __ATOMIC_RELAXED);
+}
+
+uint64_t
+dp_ctl_acquires(struct dp *dp)
+{
+	if (dp->ctl == NULL)
+		return 0;
+	return __atomic_exchange_n(&dp->ctl->acquire, 0, __ATOMIC_RELAXED);
 }
 
 /* ---- send --------------------------------------------------------------- */

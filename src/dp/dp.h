@@ -230,6 +230,17 @@ size_t dp_ctl_recv(struct dp *dp, struct dp_dgram *d, uint8_t *buf,
 bool dp_ctl_send(struct dp *dp, const struct dp_dgram *d,
     const uint8_t *payload, size_t len);
 
+/*
+ * The tunnel interfaces that packets were routed into while they had no
+ * SA, since the last call: bit i for interface i (IP_IF_MAX is 64).  The
+ * packets were dropped (tunnel_no_sa); IKE negotiates an SA for the
+ * connection whose start_action is trap (the kernel's acquire, as
+ * strongSwan gets it).  Each worker asks at most once a second per
+ * interface; one thread calls this (it clears what it returns).  0
+ * without params.ike.
+ */
+uint64_t dp_ctl_acquires(struct dp *dp);
+
 /* Control thread: interface if_idx is new (a tunnel in a slot another
  * had): its counters start again from zero. */
 void dp_if_clear(struct dp *dp, uint16_t if_idx);

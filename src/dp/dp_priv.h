@@ -107,6 +107,10 @@ struct dp_ctl {
 	uint64_t tail HG_ALIGNED(HG_CACHE_LINE);	/* the control thread's */
 	int waiting;			/* atomic: it found the queue empty */
 	int efd;			/* eventfd */
+	/* Acquires (dp_ctl_acquire()): bit i, a packet was routed into
+	 * tunnel interface i while it had no SA.  Atomic; its own line,
+	 * written at most once a second per interface by each worker. */
+	uint64_t acquire HG_ALIGNED(HG_CACHE_LINE);
 	struct dp_ctl_slot slots[DP_CTL_SLOTS];
 };
 
@@ -154,6 +158,8 @@ struct dp_worker {
 	struct ip_reass *reass;		/* outer fragments; NULL: no tunnel */
 	struct ip_reass *reass_local;	/* params.ike: UDP fragments to us
 					   from others than the peers */
+	uint64_t acquire_ns[IP_IF_MAX];	/* when this worker last asked for
+					   an SA of each tunnel (ctl.c) */
 };
 
 /*
@@ -335,6 +341,9 @@ void dp_ctl_punt(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
  * interface becomes the one that holds its source address; false when
  * none does (p dropped). */
 bool dp_ctl_out(struct dp_worker *w, struct pkt *p);
+/* A packet was routed into tunnel interface if_idx, which has no SA: ask
+ * the control thread for one (IKE's acquire), at most once a second. */
+void dp_ctl_acquire(struct dp_worker *w, uint16_t if_idx, uint64_t now_ns);
 
 #include "mirror.h"	/* last: it uses the structs above */
 

@@ -340,7 +340,10 @@ dp_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi,
 				v->next[i] = IP_NEXT_NEIGH;
 				continue;
 			}
-			ip_drop(w->ipw, p, PKT_DROP_TUNNEL_OUT);
+			if (!keyed)	/* IKE may make one (trap) */
+				dp_ctl_acquire(w, o, now_ns);
+			ip_drop(w->ipw, p, !keyed ? PKT_DROP_TUNNEL_NO_SA :
+			    PKT_DROP_TUNNEL_OUT);
 		} else if (tn == NULL) {
 			ip_drop(w->ipw, p, PKT_DROP_TUNNEL_SELECTOR);
 		} else if (p->l3 == PKT_L3_IP4 &&

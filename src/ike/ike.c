@@ -694,6 +694,55 @@ ike_down(struct ike *ike, const char *name, uint64_t now_ms)
 	return 0;
 }
 
+bool
+ike_acquire(struct ike *ike, uint16_t if_idx, uint64_t now_ms)
+{
+	for (unsigned i = 0; i < ike->n_conns; i++) {
+		struct ike_conn *c = &ike->conns[i];
+
+		if (c->cfg.if_idx != if_idx ||
+		    c->cfg.start_action != IKE_START_TRAP)
+			continue;
+		/* Being made, up, or tried a moment ago (the data plane
+		 * asks again every second while packets come): once.  An
+		 * IKE SA that is up but lost a child (the peer deleted it)
+		 * asks for that child again, whoever began the SA. */
+		if (now_ms < c->retry_at_ms)
+			return false;
+		if (conn_has_sa(ike, (int)i)) {
+			bool asked = false;
+
+			for (struct ike_sa *sa = ike->sas; sa != NULL;
+			    sa = sa->next) {
+				if (sa->conn != (int)i ||
+				    sa->state != IKE_S_ESTABLISHED || sa->rekeyed)
+					continue;
+				for (uint8_t k = 0; k < c->cfg.n_children; k++)
+					if (!sa->ch[k].up && sa->ch[k].asked) {
+						sa->ch[k].asked = false;
+						sa->children_ours = true;
+						asked = true;
+					}
+			}
+			if (asked) {
+				c->retry_at_ms = now_ms + IKE_RETRY_MS;
+				ike_logf(ike, false, "[KNL] acquire for %s: a "
+				    "packet to its tunnel, a child missing: "
+				    "asking for it", c->cfg.name);
+			}
+			return asked;
+		}
+		if (opening_to(ike, &c->cfg.remote) >= IKE_INIT_PER_PEER)
+			return false;
+		c->retry_at_ms = now_ms + IKE_RETRY_MS;
+		ike_logf(ike, false, "[KNL] acquire for %s{%s}: a packet to "
+		    "its tunnel, no SA: initiating", c->cfg.name,
+		    c->cfg.children[0].name);
+		return ike_initiate(ike, (int)i, 0, now_ms) == 0;
+	}
+	return false;
+}
+
 void
 ike_get_stats(const struct ike *ike, struct ike_stats *out)
 {
@@ -806,6 +855,24 @@ ike_format_json(const struct ike *ike, uint64_t now_ms, char *buf, size_t len)
 		}
 		w += snprintf(JSON_AT(buf, len, w), "]");
 		w += snprintf(JSON_AT(buf, len, w), "}");
+	}
+	w += snprintf(JSON_AT(buf, len, w), "]");
+	return w;
+}
+
+int
+ike_format_traps_json(const struct ike *ike, char *buf, size_t len)
+{
+	int w = snprintf(buf, len, "[");
+	bool first = true;
+
+	for (unsigned i = 0; i < ike->n_conns; i++) {
+		if (ike->conns[i].cfg.start_action != IKE_START_TRAP ||
+		    conn_has_sa(ike, (int)i))
+			continue;
+		w += snprintf(JSON_AT(buf, len, w), "%s\"%s\"", first ? "" :
+		    ",", ike->conns[i].cfg.name);
+		first = false;
 	}
 	w += snprintf(JSON_AT(buf, len, w), "]");
 	return w;

@@ -2,10 +2,12 @@
  * src/ike/ike.h: the IKEv2 engine (RFC 7296): connections in, datagrams
  * and time in; datagrams, child SA installs and log lines out.  Pure as
  * ../shared/DESIGN.md asks: the engine opens no socket, reads no clock
- * and touches no data plane.  The caller (hexgated's control thread,
- * src/daemon/ike.c; a unit test) feeds it what arrived and the time, and
- * gets its effects through the callbacks of struct ike_env, called
- * synchronously from ike_input(), ike_tick(), ike_up() and ike_down().
+ * and touches no data plane, and it is not thread-safe: one thread at a
+ * time.  The caller (hexgated's IKE thread and, under its lock, the
+ * control thread: src/daemon/config/ike.c; a unit test) feeds it what
+ * arrived and the time, and gets its effects through the callbacks of
+ * struct ike_env, called synchronously from ike_input(), ike_tick(),
+ * ike_up(), ike_down() and ike_acquire().
  *
  * One struct ike holds every connection and every IKE SA.  An IKE SA
  * belongs to one connection; it carries the connection's child SAs (one
@@ -234,6 +236,16 @@ int ike_up(struct ike *ike, const char *name, uint64_t now_ms) HG_MUST_CHECK;
 int ike_down(struct ike *ike, const char *name, uint64_t now_ms)
     HG_MUST_CHECK;
 
+/*
+ * The data plane's acquire: a packet was routed into tunnel interface
+ * if_idx while it had no SA (and was dropped).  The connection there
+ * whose child has start_action trap is initiated, unless it has an IKE
+ * SA already (up or being made) or was started less than IKE_RETRY_MS
+ * ago; a trap stays armed, so once its SA goes the next packet brings it
+ * up again.  True when it initiated.
+ */
+bool ike_acquire(struct ike *ike, uint16_t if_idx, uint64_t now_ms);
+
 void ike_get_stats(const struct ike *ike, struct ike_stats *out);
 /*
  * The IKE SAs as JSON text (an array of objects: connection, state,
@@ -243,6 +255,9 @@ void ike_get_stats(const struct ike *ike, struct ike_stats *out);
  */
 int ike_format_json(const struct ike *ike, uint64_t now_ms, char *buf,
     size_t len);
+/* The connections waiting for traffic (start_action trap, no IKE SA) as
+ * a JSON array of their names.  What snprintf() returns. */
+int ike_format_traps_json(const struct ike *ike, char *buf, size_t len);
 
 /* Parses an identity as swanctl writes it ("192.0.2.1", "2001:db8::1",
  * "gw.example.com", "@gw", "user@example.com", "CN=gw, O=Example": a

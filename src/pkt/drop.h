@@ -74,6 +74,7 @@
 	X(TUNNEL_OUT,       "ESP encapsulation refused (the SA counts why)") \
 	X(TUNNEL_NO_ROUTE,  "no route to the tunnel's remote end")           \
 	X(TUNNEL_SELECTOR,  "inner addresses outside the tunnel's selectors") \
+	X(TUNNEL_NO_SA,     "routed to a tunnel with no SA (IKE: trap asks one)") \
 	X(NAT_KEEPALIVE,    "NAT keepalive on UDP 4500 (RFC 3948)")          \
 	/* the control thread's datagrams (IKE): src/dp/ctl.c */            \
 	X(ESP_NO_SA,        "ESP for a SPI no tunnel has")                   \

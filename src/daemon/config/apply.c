@@ -300,6 +300,12 @@ hg_stage_publish(struct hg_daemon *d, struct hg_staged *st)
 {
 	char herr[256];
 
+	/* hg-ike installs SAs into d->tunnels and reads d->cfg: both change
+	 * here, and its SAs of kept connections are taken now (not at the
+	 * stage, which ran without the lock). */
+	hg_ike_lock(d);
+	hg_tunnels_take_ike(d->cfg, st->cfg, d->tunnels, st->tun);
+	*st->dpt = st->tun->dp;
 	st->t->version = ++d->version;
 	/* A tunnel in a slot that was no tunnel's counts from zero; then
 	 * its SAs before the routes to it, so what is routed there finds
@@ -324,6 +330,7 @@ hg_stage_publish(struct hg_daemon *d, struct hg_staged *st)
 	d->cfg = st->cfg;
 	hg_cert_names_update(d);		/* re-issued if addresses changed */
 	hg_ike_reload(d);
+	hg_ike_unlock(d);
 	if (st->text != NULL) {
 		free(d->cfg_text);
 		d->cfg_text = st->text;

@@ -5,7 +5,8 @@
  * UDP 500 and 4500 that INPUT accepted come from the data plane's
  * control queue (dp_ctl_recv) and go to ike_input(); what the engine
  * sends goes back through dp_ctl_send(), entering at OUTPUT like the
- * host's own packets.  A timer gives the engine the time.  A child SA
+ * host's own packets.  All of it runs on hexgated's IKE thread, hg-ike
+ * (the loop below), which also gives the engine the time.  A child SA
  * the engine installs becomes the two ESP SAs of its connection's tunnel
  * interface, published to the workers with the other tunnels (RCU,
  * dp_tunnels_swap); the old pair is freed once no worker can hold it.
@@ -19,14 +20,16 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <event2/event.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -49,6 +52,21 @@ _Static_assert(IKE_CHILDREN_MAX == DP_TUNNEL_SLOTS &&
     HG_CFG_IKE_CHILDREN_MAX == DP_TUNNEL_SLOTS,
     "a connection's children are its interface's slots");
 
+#define IKE_BATCH	32	/* datagrams between looks at the clock */
+
+/*
+ * The engine runs on a thread of its own, hg-ike, so that what peers
+ * make it do (Diffie-Hellman for each IKE_SA_INIT, signatures and their
+ * checks at IKE_AUTH) never holds up the control thread: the API, hexctl,
+ * reloads.  lock serialises everything the engine touches: the engine
+ * itself, the IKE slots of d->tunnels and their publication
+ * (dp_tunnels_swap), held_out, and d->cfg, which its callbacks read and
+ * a reload replaces.  hg-ike holds it for one datagram or one tick at a
+ * time; turn is taken before lock by both sides and let go once lock is
+ * held, so a control thread waiting for lock holds turn, and hg-ike,
+ * done with its datagram, cannot take lock again before it: the API
+ * waits for at most one datagram's work, never for a flood.
+ */
 struct hg_ike {
 	struct hg_daemon *d;
 	struct ike *ike;
@@ -56,8 +74,14 @@ struct hg_ike {
 	 * back until the peer deletes the old pair (switch_out). */
 	struct esp_sa *held_out[IP_IF_MAX][DP_TUNNEL_SLOTS];
 	uint32_t held_spi[IP_IF_MAX][DP_TUNNEL_SLOTS];
-	struct event *rx_ev, *tick_ev;
-	uint8_t buf[IKE_MSG_MAX + 64];
+	pthread_mutex_t lock, turn;
+	pthread_t thread;
+	bool started;
+	int stop;			/* atomic: hg-ike returns */
+	int wake_fd;			/* eventfd: wakes hg-ike (stop) */
+	uint64_t send_lost;		/* datagrams not queued, not yet said */
+	uint64_t send_lost_logged_ms;
+	uint8_t buf[IKE_MSG_MAX + 64];	/* hg-ike's */
 };
 
 static uint64_t
@@ -480,9 +504,17 @@ on_send(void *ctx, const struct ike_addr *local, const struct ike_addr *remote,
 	memcpy(g.dst, remote->addr, 16);
 	g.sport = local->port;
 	g.dport = remote->port;
-	if (!dp_ctl_send(hi->d->dp, &g, buf, len))
-		hg_log_warnx("ipsec: a datagram of %zu bytes could not be "
-		    "queued to the data plane", len);
+	if (dp_ctl_send(hi->d->dp, &g, buf, len))
+		return;
+	/* Under a flood the worker's ring fills: said once a second. */
+	hi->send_lost++;
+	if (now_ms() - hi->send_lost_logged_ms >= 1000) {
+		hg_log_warnx("ipsec: %llu datagram%s could not be queued to the "
+		    "data plane (its ring full)", (unsigned long long)
+		    hi->send_lost, hi->send_lost == 1 ? "" : "s");
+		hi->send_lost = 0;
+		hi->send_lost_logged_ms = now_ms();
+	}
 }
 
 static int64_t
@@ -750,43 +782,109 @@ on_moved(void *ctx, uint16_t i, const struct ike_addr *remote)
 	}
 }
 
-/* ---- the loop --------------------------------------------------------- */
+/* ---- the loop: hg-ike ------------------------------------------------ */
 
 static void
-on_rx(evutil_socket_t fd, short what, void *arg)
+ike_enter(struct hg_ike *hi)
 {
-	struct hg_ike *hi = arg;
-	struct dp_dgram g;
-	uint64_t junk;
-	size_t len;
-
-	(void)what;
-	(void)!read(fd, &junk, sizeof(junk));
-	while ((len = dp_ctl_recv(hi->d->dp, &g, hi->buf,
-	    sizeof(hi->buf))) != 0) {
-		struct ike_addr local, remote;
-
-		if (len > sizeof(hi->buf))
-			continue;	/* cut: not ours to take */
-		memset(&local, 0, sizeof(local));
-		memset(&remote, 0, sizeof(remote));
-		local.family = remote.family = g.family;
-		memcpy(local.addr, g.dst, 16);
-		memcpy(remote.addr, g.src, 16);
-		local.port = g.dport;
-		remote.port = g.sport;
-		ike_input(hi->ike, &local, &remote, hi->buf, len, now_ms());
-	}
+	pthread_mutex_lock(&hi->turn);
+	pthread_mutex_lock(&hi->lock);
+	pthread_mutex_unlock(&hi->turn);
 }
 
 static void
-on_tick(evutil_socket_t fd, short what, void *arg)
+ike_leave(struct hg_ike *hi)
+{
+	pthread_mutex_unlock(&hi->lock);
+}
+
+/* Up to IKE_BATCH datagrams from the data plane's queue, each to the
+ * engine under the lock on its own.  How many there were. */
+static unsigned
+ike_rx(struct hg_ike *hi)
+{
+	unsigned n;
+
+	for (n = 0; n < IKE_BATCH; n++) {
+		struct ike_addr local, remote;
+		struct dp_dgram g;
+		size_t len;
+
+		ike_enter(hi);
+		len = dp_ctl_recv(hi->d->dp, &g, hi->buf, sizeof(hi->buf));
+		if (len == 0) {
+			ike_leave(hi);
+			break;
+		}
+		if (len <= sizeof(hi->buf)) {	/* longer: cut, not ours */
+			memset(&local, 0, sizeof(local));
+			memset(&remote, 0, sizeof(remote));
+			local.family = remote.family = g.family;
+			memcpy(local.addr, g.dst, 16);
+			memcpy(remote.addr, g.src, 16);
+			local.port = g.dport;
+			remote.port = g.sport;
+			ike_input(hi->ike, &local, &remote, hi->buf, len,
+			    now_ms());
+		}
+		ike_leave(hi);
+	}
+	return n;
+}
+
+static void
+ike_tick_once(struct hg_ike *hi)
+{
+	uint64_t now, acq;
+
+	ike_enter(hi);
+	now = now_ms();
+	/* Packets routed into tunnels with no SA: start_action trap. */
+	acq = dp_ctl_acquires(hi->d->dp);
+	for (uint16_t i = 0; acq != 0; i++, acq >>= 1)
+		if (acq & 1)
+			(void)ike_acquire(hi->ike, i, now);
+	ike_tick(hi->ike, now);
+	ike_leave(hi);
+}
+
+/*
+ * hg-ike: the queue's datagrams as they come, the timers every
+ * IKE_TICK_MS.  A flood fills the bounded queue (the workers drop and
+ * count what does not fit, ike_queue_full) and the engine's half-open
+ * bounds and COOKIEs bound the rest; the clock is looked at every
+ * IKE_BATCH datagrams so that retransmissions go on under it.
+ */
+static void *
+ike_main(void *arg)
 {
 	struct hg_ike *hi = arg;
+	struct pollfd pfd[2] = {
+		{ .fd = dp_ctl_fd(hi->d->dp), .events = POLLIN },
+		{ .fd = hi->wake_fd, .events = POLLIN },
+	};
+	uint64_t next_tick = now_ms() + IKE_TICK_MS;
 
-	(void)fd;
-	(void)what;
-	ike_tick(hi->ike, now_ms());
+	while (!__atomic_load_n(&hi->stop, __ATOMIC_ACQUIRE)) {
+		uint64_t now = now_ms();
+		bool more;
+
+		if (now >= next_tick) {
+			ike_tick_once(hi);
+			next_tick = now + IKE_TICK_MS;
+			continue;
+		}
+		/* The queue empty (dp_ctl_recv() said so and armed its
+		 * eventfd): wait for it or for the next tick. */
+		more = ike_rx(hi) == IKE_BATCH;
+		if (!more && poll(pfd, 2, (int)(next_tick - now)) > 0 &&
+		    (pfd[0].revents & POLLIN)) {
+			uint64_t junk;
+
+			(void)!read(pfd[0].fd, &junk, sizeof(junk));
+		}
+	}
+	return NULL;
 }
 
 int
@@ -798,7 +896,6 @@ hg_ike_start(struct hg_daemon *d, char *err, size_t err_len)
 		.uninstall = on_uninstall, .moved = on_moved, .log = on_log,
 		.wall_s = on_wall,
 	};
-	struct timeval tv = { 0, IKE_TICK_MS * 1000 };
 	struct ike_conn_cfg *conns;
 	struct hg_ike *hi;
 	unsigned n;
@@ -809,24 +906,22 @@ hg_ike_start(struct hg_daemon *d, char *err, size_t err_len)
 		return -ENOMEM;
 	}
 	hi->d = d;
+	hi->wake_fd = -1;
 	env.ctx = hi;
 	if ((rc = ike_create(&hi->ike, &env)) != 0) {
 		free(hi);
 		snprintf(err, err_len, "ipsec: out of memory");
 		return rc;
 	}
-	hi->rx_ev = event_new(d->base, dp_ctl_fd(d->dp), EV_READ | EV_PERSIST,
-	    on_rx, hi);
-	hi->tick_ev = event_new(d->base, -1, EV_PERSIST, on_tick, hi);
-	if (hi->rx_ev == NULL || hi->tick_ev == NULL) {
-		snprintf(err, err_len, "ipsec: out of memory");
-		d->ike = hi;
-		hg_ike_stop(d);
-		return -ENOMEM;
-	}
-	event_add(hi->rx_ev, NULL);
-	event_add(hi->tick_ev, &tv);
+	pthread_mutex_init(&hi->lock, NULL);
+	pthread_mutex_init(&hi->turn, NULL);
 	d->ike = hi;
+	if ((hi->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+		rc = -errno;
+		snprintf(err, err_len, "ipsec: eventfd: %s", strerror(-rc));
+		hg_ike_stop(d);
+		return rc;
+	}
 	if ((rc = hg_ike_conns(d, d->cfg, &conns, &n, err, err_len)) != 0) {
 		hg_ike_stop(d);
 		return rc;
@@ -839,10 +934,31 @@ hg_ike_start(struct hg_daemon *d, char *err, size_t err_len)
 		hg_ike_stop(d);
 		return rc;
 	}
+	if ((rc = -pthread_create(&hi->thread, NULL, ike_main, hi)) != 0) {
+		snprintf(err, err_len, "ipsec: thread: %s", strerror(-rc));
+		hg_ike_stop(d);
+		return rc;
+	}
+	hi->started = true;
+	(void)pthread_setname_np(hi->thread, "hg-ike");
 	if (n > 0)
 		hg_log_info("ipsec: %u IKEv2 connection%s", n, n == 1 ? "" :
 		    "s");
 	return 0;
+}
+
+void
+hg_ike_lock(struct hg_daemon *d)
+{
+	if (d->ike != NULL)
+		ike_enter(d->ike);
+}
+
+void
+hg_ike_unlock(struct hg_daemon *d)
+{
+	if (d->ike != NULL)
+		ike_leave(d->ike);
 }
 
 void
@@ -873,17 +989,49 @@ hg_ike_stop(struct hg_daemon *d)
 
 	if (hi == NULL)
 		return;
+	/* hg-ike first: then the engine is the control thread's alone. */
+	if (hi->started) {
+		uint64_t one = 1;
+
+		__atomic_store_n(&hi->stop, 1, __ATOMIC_RELEASE);
+		(void)!write(hi->wake_fd, &one, sizeof(one));
+		pthread_join(hi->thread, NULL);
+		hi->started = false;
+	}
 	if (hi->ike != NULL)
 		ike_destroy(hi->ike, now_ms());
-	if (hi->rx_ev != NULL)
-		event_free(hi->rx_ev);
-	if (hi->tick_ev != NULL)
-		event_free(hi->tick_ev);
+	if (hi->wake_fd >= 0)
+		close(hi->wake_fd);
 	for (uint16_t i = 0; i < IP_IF_MAX; i++)
 		for (uint8_t k = 0; k < DP_TUNNEL_SLOTS; k++)
 			held_drop(hi, i, k);
+	pthread_mutex_destroy(&hi->lock);
+	pthread_mutex_destroy(&hi->turn);
 	free(hi);
 	d->ike = NULL;
+}
+
+/* The JSON object of hg_ike_status(): what snprintf() returns. */
+static int
+status_format(const struct ike *ike, char *buf, size_t len)
+{
+	int w = snprintf(buf, len, "{\"ike_sas\":"), n;
+
+	if (ike == NULL)
+		return snprintf(buf, len, "{\"ike_sas\":[],\"traps\":[]}");
+	if ((n = ike_format_json(ike, now_ms(), buf + w, len - (size_t)w)) < 0)
+		return n;
+	w += n;
+	n = snprintf(buf + HG_MIN((size_t)w, len), len - HG_MIN((size_t)w,
+	    len), ",\"traps\":");
+	w += n;
+	if ((n = ike_format_traps_json(ike, buf + HG_MIN((size_t)w, len),
+	    len - HG_MIN((size_t)w, len))) < 0)
+		return n;
+	w += n;
+	n = snprintf(buf + HG_MIN((size_t)w, len), len - HG_MIN((size_t)w,
+	    len), "}");
+	return w + n;
 }
 
 char *
@@ -891,15 +1039,16 @@ hg_ike_status(struct hg_daemon *d)
 {
 	size_t len = 4096;
 
-	if (d->ike == NULL)
-		return strdup("[]");
 	for (;;) {
 		char *buf = malloc(len);
 		int n;
 
 		if (buf == NULL)
 			return NULL;
-		n = ike_format_json(d->ike->ike, now_ms(), buf, len);
+		hg_ike_lock(d);
+		n = status_format(d->ike != NULL ? d->ike->ike : NULL, buf,
+		    len);
+		hg_ike_unlock(d);
 		if (n >= 0 && (size_t)n < len)
 			return buf;
 		free(buf);
@@ -912,10 +1061,15 @@ hg_ike_status(struct hg_daemon *d)
 int
 hg_ike_updown(struct hg_daemon *d, const char *name, bool up)
 {
+	int rc;
+
 	if (d->ike == NULL)
 		return -ENOENT;
-	return up ? ike_up(d->ike->ike, name, now_ms()) :
+	ike_enter(d->ike);
+	rc = up ? ike_up(d->ike->ike, name, now_ms()) :
 	    ike_down(d->ike->ike, name, now_ms());
+	ike_leave(d->ike);
+	return rc;
 }
 
 bool
@@ -923,6 +1077,8 @@ hg_ike_stats(struct hg_daemon *d, struct ike_stats *out)
 {
 	if (d->ike == NULL)
 		return false;
+	ike_enter(d->ike);
 	ike_get_stats(d->ike->ike, out);
+	ike_leave(d->ike);
 	return true;
 }

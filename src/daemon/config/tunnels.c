@@ -450,18 +450,11 @@ hg_tunnels_stage(struct hg_daemon *d, const struct hg_config *old,
 		/* Kept: the same entry in the same slot (but for where the
 		 * peer is: then the outbound SA moves, at the publish), and
 		 * key files that still hold the same keys. */
-		/* IKE's: kept, with what IKE installed, while the entry
-		 * is the same (a changed connection is deleted by IKE). */
+		/* IKE's: empty here; what IKE installed is taken at the
+		 * publish (hg_tunnels_take_ike), under hg-ike's lock. */
 		if (tn->ike) {
-			if (o != NULL && memcmp(o, tn, sizeof(*o)) == 0) {
-				next->dp.t[i] = cur->dp.t[i];
-				memcpy(next->dp.more[i], cur->dp.more[i],
-				    sizeof(next->dp.more[i]));
-			} else {
-				memset(&next->dp.t[i], 0, sizeof(next->dp.t[i]));
-				memset(next->dp.more[i], 0,
-				    sizeof(next->dp.more[i]));
-			}
+			memset(&next->dp.t[i], 0, sizeof(next->dp.t[i]));
+			memset(next->dp.more[i], 0, sizeof(next->dp.more[i]));
 			next->move[i] = false;
 			tunnel_fill(cfg, tn, &next->dp.t[i]);
 			for (uint8_t s = 0; s < DP_TUNNEL_SLOTS - 1; s++) {
@@ -506,6 +499,30 @@ slot_free_unless(struct dp_tunnel *a, const struct dp_tunnel *b)
 		esp_sa_free(a->in);
 	if (a->in_prev != NULL && (b == NULL || a->in_prev != b->in_prev))
 		esp_sa_free(a->in_prev);
+}
+
+void
+hg_tunnels_take_ike(const struct hg_config *old, const struct hg_config *cfg,
+    const struct hg_tunnels *cur, struct hg_tunnels *next)
+{
+	for (uint16_t k = 0; k < cfg->n_tunnels; k++) {
+		const struct hg_cfg_tunnel *tn = &cfg->tunnels[k];
+		const struct hg_cfg_tunnel *o = tunnel_named(old, tn->name);
+		uint16_t i = tn->if_idx;
+
+		/* Kept, with what IKE installed, while the entry is the
+		 * same (a changed connection is deleted by IKE). */
+		if (!tn->ike || o == NULL || memcmp(o, tn, sizeof(*o)) != 0)
+			continue;
+		next->dp.t[i] = cur->dp.t[i];
+		memcpy(next->dp.more[i], cur->dp.more[i],
+		    sizeof(next->dp.more[i]));
+		tunnel_fill(cfg, tn, &next->dp.t[i]);
+		for (uint8_t s = 0; s < DP_TUNNEL_SLOTS - 1; s++) {
+			next->dp.more[i][s].mss4 = next->dp.t[i].mss4;
+			next->dp.more[i][s].mss6 = next->dp.t[i].mss6;
+		}
+	}
 }
 
 void

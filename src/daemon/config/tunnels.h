@@ -42,6 +42,12 @@ int hg_tunnels_place(const struct hg_config *old, struct hg_config *cfg,
 int hg_tunnels_stage(struct hg_daemon *d, const struct hg_config *old,
     const struct hg_config *cfg, const struct hg_tunnels *cur,
     struct hg_tunnels *next, char *err, size_t err_len);
+/* At the publish, hg-ike's lock held (config/ike.h): IKE's tunnels in
+ * next whose entry is the same in old and cfg take what IKE installed in
+ * cur (hg_tunnels_stage() leaves them empty). */
+void hg_tunnels_take_ike(const struct hg_config *old,
+    const struct hg_config *cfg, const struct hg_tunnels *cur,
+    struct hg_tunnels *next);
 /* At the publish, before next goes to the data plane (dpt, its copy):
  * the outbound SA of a tunnel whose peer moved is moved with it
  * (esp_sa_move), sequence numbers going on; the old one is freed by

@@ -163,12 +163,13 @@ const struct hg_op hg_ops[] = {
 
 	{ "ipsec.status", op_ipsec_status, 0,
 	  "the IKE SAs, as swanctl --list-sas shows them: state, peer, "
-	  "algorithms, SPIs, NAT, the child SA and its selectors",
+	  "algorithms, SPIs, NAT, the child SA and its selectors; and the "
+	  "connections with start_action trap waiting for traffic",
 	  "ipsec status",
 	  .rest = { { HG_OPM_GET, "/api/ipsec/status", 0, 0, NULL } },
-	  .reply_schema = S_OBJECT("\"ike_sas\"", "\"ike_sas\":"
+	  .reply_schema = S_OBJECT("\"ike_sas\",\"traps\"", "\"ike_sas\":"
 	    S_ARRAY(S_OBJECT("\"name\",\"state\"", "\"name\":" S_STR
-	    ",\"state\":" S_STR))) },
+	    ",\"state\":" S_STR)) ",\"traps\":" S_ARRAY(S_STR)) },
 	{ "ipsec.up", op_ipsec_up, 0,
 	  "initiate an IPsec connection (and keep it up)", "ipsec up",
 	  .fields = { IKE_CONN_FIELD },

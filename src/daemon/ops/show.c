@@ -286,6 +286,8 @@ op_ipsec_sas(void *ctx, struct hg_op_req *r)
 	json_t *a = json_array();
 	char buf[2048];
 
+	/* IKE's SAs change under hg-ike: they are read under its lock. */
+	hg_ike_lock(d);
 	for (uint16_t k = 0; k < d->cfg->n_tunnels; k++) {
 		const struct hg_cfg_tunnel *tn = &d->cfg->tunnels[k];
 		const struct dp_tunnel *t = &d->tunnels->dp.t[tn->if_idx];
@@ -308,27 +310,29 @@ op_ipsec_sas(void *ctx, struct hg_op_req *r)
 		    tn->n_remote), "local_subnets", prefixes_json(
 		    tn->local_subnets, tn->n_local), "sas", sas));
 	}
+	hg_ike_unlock(d);
 	return hg_op_reply(r, 200, json_pack("{s:o,s:I,s:I}", "tunnels", a,
 	    "rekeys_due", (json_int_t)d->tunnels->rekeys_due, "expired",
 	    (json_int_t)d->tunnels->expired));
 }
 
-/* The IKE SAs, as swanctl --list-sas shows them. */
+/* The IKE SAs, as swanctl --list-sas shows them, and the trapped
+ * connections (swanctl --list-pols's trap policies). */
 int
 op_ipsec_status(void *ctx, struct hg_op_req *r)
 {
 	struct hg_daemon *d = ctx;
 	char *text = hg_ike_status(d);
 	json_error_t jerr;
-	json_t *sas;
+	json_t *st;
 
 	if (text == NULL)
 		return hg_op_error(r, 500, NULL, "out of memory");
-	sas = json_loads(text, 0, &jerr);
+	st = json_loads(text, 0, &jerr);
 	free(text);
-	if (sas == NULL)
+	if (st == NULL)
 		return hg_op_error(r, 500, NULL, "IKE status: %s", jerr.text);
-	return hg_op_reply(r, 200, json_pack("{s:o}", "ike_sas", sas));
+	return hg_op_reply(r, 200, st);
 }
 
 static int

@@ -13,6 +13,9 @@
  *    with its reason; without params.ike nothing is queued and IKE goes
  *    where it went before;
  *  - a full queue drops and counts, and gives the rest in order;
+ *  - a packet routed into a tunnel interface with no SA is dropped as
+ *    tunnel_no_sa and raises an acquire, at most once a second per
+ *    interface from a worker, read once by dp_ctl_acquires();
  *  - an IKE datagram cut into IP fragments by a peer with no tunnel yet
  *    (IKE_AUTH with certificates) comes out whole;
  *  - dp_ctl_send()'s datagram enters at OUTPUT (conntrack, the OUTPUT
@@ -502,6 +505,60 @@ test_fragmented_ike(void **state)
 	rig_down(&r);
 }
 
+/* ---- acquires ------------------------------------------------------------ */
+
+/* One packet of worker w routed into interface lan (a tunnel here) at
+ * now_ns, through dp_encap. */
+static void
+into_tunnel(struct rig *r, uint64_t now_ns)
+{
+	uint8_t msg[64];
+	struct pkt *p;
+
+	memset(msg, 0, sizeof(msg));
+	p = from_peer(r->w, false, 1000, 2000, msg, sizeof(msg));
+	p->out_if = 0;
+	ip_vec_reset(&r->w->frame.v);
+	ip_vec_add(&r->w->frame.v, p, IP_NEXT_ENCAP);
+	dp_encap(r->w, &r->w->frame, 0, r->w->frame.v.n, now_ns);
+	assert_null(r->w->frame.v.pkts[0]);
+}
+
+/* A packet routed into a tunnel interface with no SA is dropped as
+ * tunnel_no_sa and asks the control side for one (IKE's acquire, for
+ * start_action trap): a worker asks at most once a second per
+ * interface, and what it asked is read once.  Without params.ike the
+ * packet is dropped the same and nothing is asked. */
+static void
+test_acquire(void **state)
+{
+	struct dp_if_stats st;
+	struct rig r;
+
+	(void)state;
+	for (int ike = 1; ike >= 0; ike--) {
+		rig_up(&r, ike, 1, false);
+		/* lan stands for a tunnel interface with no SA (the tables
+		 * are this test's: no worker runs). */
+		((struct ip_tables *)dp_tables(r.dp))->ifs[0].encap = true;
+		assert_int_equal(dp_ctl_acquires(r.dp), 0);
+		into_tunnel(&r, NOW);
+		assert_int_equal(dp_ctl_acquires(r.dp), ike ? 1 : 0);
+		assert_int_equal(dp_ctl_acquires(r.dp), 0);
+		/* More within the second: dropped, not asked again. */
+		for (int i = 0; i < 50; i++)
+			into_tunnel(&r, NOW + (uint64_t)i * 10 * HG_NS_PER_MS);
+		assert_int_equal(dp_ctl_acquires(r.dp), 0);
+		into_tunnel(&r, NOW + HG_NS_PER_S);
+		assert_int_equal(dp_ctl_acquires(r.dp), ike ? 1 : 0);
+		/* Counted where it came in, as drops are. */
+		dp_if_stats(r.dp, WAN, &st);
+		assert_int_equal(st.drops[PKT_DROP_TUNNEL_NO_SA], 52);
+		assert_int_equal(st.drops[PKT_DROP_TUNNEL_OUT], 0);
+		rig_down(&r);
+	}
+}
+
 /* ---- send -------------------------------------------------------------- */
 
 struct pcap_rec {
@@ -758,6 +815,7 @@ main(void)
 		cmocka_unit_test(test_ike_off),
 		cmocka_unit_test(test_queue_full),
 		cmocka_unit_test(test_fragmented_ike),
+		cmocka_unit_test(test_acquire),
 		cmocka_unit_test(test_send_leaves_wan),
 		cmocka_unit_test(test_send_fragmented),
 		cmocka_unit_test(test_send_to_flow_owner),

@@ -657,6 +657,44 @@ test_child_life_time(void **state)
 	assert_int_equal(a0->n_uninstall, 0);
 }
 
+/* A trap connection's IKE SA is up but the peer deleted one of its two
+ * children (db's life_time at B, which began nothing): A leaves it
+ * down until a packet for the tunnel, whose acquire asks for it again. */
+static void
+test_trap_missing_child(void **state)
+{
+	const struct installed *a1 = &net.s[SIDE_A].more[0];
+	struct ike_conn_cfg ca, cb;
+
+	(void)state;
+	engines();
+	conn(&cb, SIDE_B, "the-shared-key", "aes256gcm16-prfsha256-x25519",
+	    "aes256gcm16");
+	conn_add_db(&cb, SIDE_B, false);
+	cb.children[1].life_time_s = 30;
+	assert_int_equal(ike_set_conns(net.s[SIDE_B].ike, &cb, 1, net.now), 0);
+	conn(&ca, SIDE_A, "the-shared-key", "aes256gcm16-prfsha256-x25519",
+	    "aes256gcm16");
+	conn_add_db(&ca, SIDE_A, false);
+	ca.start_action = IKE_START_TRAP;
+	assert_int_equal(ike_set_conns(net.s[SIDE_A].ike, &ca, 1, net.now), 0);
+	assert_true(ike_acquire(net.s[SIDE_A].ike, 3, net.now));
+	run();
+	advance(200);
+	assert_true(a1->up);
+	advance(31000);
+	assert_false(a1->up);		/* B deleted it */
+	assert_true(net.s[SIDE_A].child.up);
+	advance(10000);
+	assert_false(a1->up);		/* and nobody asks */
+	assert_true(ike_acquire(net.s[SIDE_A].ike, 3, net.now));
+	assert_true(logged(&net.s[SIDE_A], "a child missing: asking for it"));
+	advance(200);
+	assert_true(a1->up);
+	assert_int_equal(a1->out_spi, net.s[SIDE_B].more[0].in_spi);
+	assert_int_equal(net.s[SIDE_A].child.n_install, 1);
+}
+
 static void
 test_nat(void **state)
 {
@@ -1049,6 +1087,78 @@ test_cookie(void **state)
 	assert_int_equal(st.half_open, 0);
 }
 
+/* start_action trap: nothing until the data plane's acquire for the
+ * connection's interface, then one IKE SA however often it asks; once
+ * that SA is gone the trap is armed again.  none and start connections
+ * ignore acquires. */
+static void
+test_trap(void **state)
+{
+	struct ike_conn_cfg ca, cb;
+	char json[256];
+
+	(void)state;
+	engines();
+	conn(&cb, SIDE_B, "the-shared-key", "aes256gcm16-prfsha256-x25519",
+	    "aes256gcm16");
+	assert_int_equal(ike_set_conns(net.s[SIDE_B].ike, &cb, 1, net.now), 0);
+	conn(&ca, SIDE_A, "the-shared-key", "aes256gcm16-prfsha256-x25519",
+	    "aes256gcm16");
+	ca.start_action = IKE_START_NONE;
+	assert_int_equal(ike_set_conns(net.s[SIDE_A].ike, &ca, 1, net.now), 0);
+	/* none: an acquire does nothing. */
+	assert_false(ike_acquire(net.s[SIDE_A].ike, 3, net.now));
+	advance(1000);
+	assert_int_equal(net.sent[SIDE_A], 0);
+	ike_format_traps_json(net.s[SIDE_A].ike, json, sizeof(json));
+	assert_string_equal(json, "[]");
+
+	/* trap: armed, quiet until the acquire for its interface. */
+	ca.start_action = IKE_START_TRAP;
+	assert_int_equal(ike_set_conns(net.s[SIDE_A].ike, &ca, 1, net.now), 0);
+	advance(10000);
+	assert_int_equal(net.sent[SIDE_A], 0);
+	ike_format_traps_json(net.s[SIDE_A].ike, json, sizeof(json));
+	assert_string_equal(json, "[\"to-b\"]");
+	assert_false(ike_acquire(net.s[SIDE_A].ike, 4, net.now));
+	assert_int_equal(net.n, 0);
+	assert_true(ike_acquire(net.s[SIDE_A].ike, 3, net.now));
+	assert_int_equal(net.n, 1);
+	assert_true(logged(&net.s[SIDE_A], "acquire for to-b{net}"));
+	/* Asked again while it is being made, and once up: nothing more. */
+	assert_false(ike_acquire(net.s[SIDE_A].ike, 3, net.now));
+	assert_int_equal(net.n, 1);
+	run();
+	assert_crossed();
+	assert_int_equal(net.sent[SIDE_A], 2);
+	advance(6000);
+	assert_false(ike_acquire(net.s[SIDE_A].ike, 3, net.now));
+	assert_int_equal(net.sent[SIDE_A], 2);
+	ike_format_traps_json(net.s[SIDE_A].ike, json, sizeof(json));
+	assert_string_equal(json, "[]");
+
+	/* The peer deletes it: A does not start it again by itself... */
+	assert_int_equal(ike_down(net.s[SIDE_B].ike, "to-a", net.now), 0);
+	run();
+	assert_false(net.s[SIDE_A].child.up);
+	advance(10000);
+	assert_false(net.s[SIDE_A].child.up);
+	ike_format_traps_json(net.s[SIDE_A].ike, json, sizeof(json));
+	assert_string_equal(json, "[\"to-b\"]");
+	/* ... but the next packet does. */
+	assert_true(ike_acquire(net.s[SIDE_A].ike, 3, net.now));
+	run();
+	assert_crossed();
+
+	/* start: up by itself, and an acquire adds nothing. */
+	ca.start_action = IKE_START_START;
+	assert_int_equal(ike_set_conns(net.s[SIDE_A].ike, &ca, 1, net.now), 0);
+	run();
+	assert_crossed();
+	advance(6000);
+	assert_false(ike_acquire(net.s[SIDE_A].ike, 3, net.now));
+}
+
 /* Reauthentication by A (reauth_time): a new IKE SA from scratch, its
  * child in make before break, the old IKE SA deleted at both ends and
  * its inbound SAs retired; no side ever sends where the other cannot
@@ -1430,6 +1540,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rekey_ike, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_cookie, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reauth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_init_paced, setup,
 		    teardown),
@@ -1456,6 +1567,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_child_refused, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_child_life_time, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_trap_missing_child, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_cert_psk_for_cert, setup,
 		    teardown),

@@ -185,6 +185,11 @@ static const struct render_case cases[] = {
 	  "  remote 192.0.2.2[500]\n" },
 	{ "ipsec status: none", "ipsec status", "{\"ike_sas\":[]}",
 	  "no IKE SAs\n" },
+	{ "ipsec status: a trapped connection, waiting for traffic",
+	  "ipsec status", "{\"ike_sas\":[],\"traps\":[\"dc2\"]}",
+	  "no IKE SAs\n"
+	  "dc2: TRAPPED (start_action trap): the first packet to its tunnel "
+	  "brings it up\n" },
 	{ "show firewall: sorted, nested, aligned per level", "show firewall",
 	  "{\"verdicts\":{\"INPUT\":{\"policy_drop\":3,\"accept\":10},"
 	  "\"FORWARD\":{}},\"rules\":12,"
