@@ -846,16 +846,20 @@ sk_icv_len(const struct ike_suite *s)
  * block of 1 (RFC 5282 §3), so they get no pad bytes, only the length
  * byte of 0, as strongSwan sends too.
  */
-long
-ike_sk_seal(const struct ike_keys *k, bool initiator,
-    const struct ike_hdr *h, uint8_t first_inner, const uint8_t *inner,
-    size_t inner_len, uint8_t *out, size_t cap)
+/* An SK payload, or with total != 0 an SKF (RFC 7383 §2.5): its Fragment
+ * Number and Total Fragments stand between the generic header and the
+ * IV, and are part of what the ICV covers. */
+static long
+sk_seal(const struct ike_keys *k, bool initiator, const struct ike_hdr *h,
+    uint8_t first_inner, uint16_t num, uint16_t total_frags,
+    const uint8_t *inner, size_t inner_len, uint8_t *out, size_t cap)
 {
 	const struct ike_suite *s = &k->suite;
 	const bool aead = ike_encr_is_aead(s->encr);
 	const size_t iv_len = ike_encr_iv_len(s->encr);
 	const size_t icv_len = sk_icv_len(s);
-	const size_t hdrs = IKE_HDR_LEN + IKE_GEN_HDR_LEN;
+	const size_t skf = total_frags != 0 ? 4 : 0;
+	const size_t hdrs = IKE_HDR_LEN + IKE_GEN_HDR_LEN + skf;
 	size_t pad, pt_len, sk_len, total;
 	EVP_CIPHER_CTX *ctx = NULL;
 	struct ike_writer w;
@@ -867,7 +871,7 @@ ike_sk_seal(const struct ike_keys *k, bool initiator,
 		return -ENOTSUP;
 	pad = aead ? 0 : (AES_BLOCK - (inner_len + 1) % AES_BLOCK) % AES_BLOCK;
 	pt_len = inner_len + pad + 1;
-	sk_len = IKE_GEN_HDR_LEN + iv_len + pt_len + icv_len;
+	sk_len = IKE_GEN_HDR_LEN + skf + iv_len + pt_len + icv_len;
 	total = IKE_HDR_LEN + sk_len;
 	if (inner_len > UINT16_MAX || sk_len > UINT16_MAX || total > cap)
 		return -ENOSPC;
@@ -880,7 +884,7 @@ ike_sk_seal(const struct ike_keys *k, bool initiator,
 	pt[inner_len + pad] = (uint8_t)pad;
 
 	ike_w_init(&w, out, cap, h);
-	out[16] = IKE_PL_SK;
+	out[16] = skf != 0 ? IKE_PL_SKF : IKE_PL_SK;
 	out[24] = (uint8_t)(total >> 24);
 	out[25] = (uint8_t)(total >> 16);
 	out[26] = (uint8_t)(total >> 8);
@@ -889,6 +893,14 @@ ike_sk_seal(const struct ike_keys *k, bool initiator,
 	out[IKE_HDR_LEN + 1] = 0;
 	out[IKE_HDR_LEN + 2] = (uint8_t)(sk_len >> 8);
 	out[IKE_HDR_LEN + 3] = (uint8_t)sk_len;
+	if (skf != 0) {
+		uint8_t *f = out + IKE_HDR_LEN + IKE_GEN_HDR_LEN;
+
+		f[0] = (uint8_t)(num >> 8);
+		f[1] = (uint8_t)num;
+		f[2] = (uint8_t)(total_frags >> 8);
+		f[3] = (uint8_t)total_frags;
+	}
 
 	if (ike_random(iv, iv_len) != 0 ||
 	    (ctx = sk_cipher(k, initiator, iv, 1)) == NULL)
@@ -914,6 +926,27 @@ out:
 		ERR_clear_error();
 	}
 	return rc;
+}
+
+long
+ike_sk_seal(const struct ike_keys *k, bool initiator,
+    const struct ike_hdr *h, uint8_t first_inner, const uint8_t *inner,
+    size_t inner_len, uint8_t *out, size_t cap)
+{
+	return sk_seal(k, initiator, h, first_inner, 0, 0, inner, inner_len,
+	    out, cap);
+}
+
+long
+ike_skf_seal(const struct ike_keys *k, bool initiator,
+    const struct ike_hdr *h, uint8_t first_inner, uint16_t num,
+    uint16_t total, const uint8_t *inner, size_t inner_len, uint8_t *out,
+    size_t cap)
+{
+	if (num == 0 || total == 0 || num > total)
+		return -EINVAL;
+	return sk_seal(k, initiator, h, first_inner, num, total, inner,
+	    inner_len, out, cap);
 }
 
 /*
@@ -989,7 +1022,7 @@ ike_sk_open(const struct ike_keys *k, bool initiator, uint8_t *msg,
 	const size_t icv_len = sk_icv_len(s);
 	uint8_t icv[IKE_INTEG_KEY_MAX];
 	const struct ike_payload *pl = NULL;
-	size_t aad_len, ct_len, inner_len, new_len, np, off;
+	size_t aad_len, ct_len, inner_len, new_len, np, off, skf;
 	uint8_t *iv, *ct, pad_len;
 	unsigned i;
 	int rc;
@@ -999,16 +1032,19 @@ ike_sk_open(const struct ike_keys *k, bool initiator, uint8_t *msg,
 	if (m->buf != msg || m->len != len)
 		return -EINVAL;
 	for (i = 0; i < m->n_payloads; i++)
-		if (m->payloads[i].type == IKE_PL_SK)
+		if (m->payloads[i].type == IKE_PL_SK ||
+		    m->payloads[i].type == IKE_PL_SKF)
 			pl = &m->payloads[i];
-	/* The codec has made SK the last payload, ending at len. */
+	/* The codec has made SK the last payload, ending at len.  SKF's
+	 * fragment fields lie before the IV and are associated data. */
+	skf = pl != NULL && pl->type == IKE_PL_SKF ? 4 : 0;
 	if (pl == NULL || pl->off + IKE_GEN_HDR_LEN + pl->body_len != len ||
-	    pl->body_len < iv_len + 1 + icv_len)
+	    pl->body_len < skf + iv_len + 1 + icv_len)
 		return -EINVAL;
-	aad_len = pl->off + IKE_GEN_HDR_LEN;
+	aad_len = pl->off + IKE_GEN_HDR_LEN + skf;
 	iv = msg + aad_len;
 	ct = iv + iv_len;
-	ct_len = pl->body_len - iv_len - icv_len;
+	ct_len = pl->body_len - skf - iv_len - icv_len;
 
 	if (ike_encr_is_aead(s->encr)) {
 		rc = aead_check(k, initiator, msg, aad_len, iv, ct, ct_len,

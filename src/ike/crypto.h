@@ -153,6 +153,18 @@ long ike_sk_seal(const struct ike_keys *k, bool initiator,
     size_t inner_len, uint8_t *out, size_t cap) HG_MUST_CHECK;
 
 /*
+ * The same for one fragment of a message (RFC 7383 §2.5): an SKF payload
+ * with Fragment Number num of total (1 <= num <= total), inner the
+ * fragment's share of the payload chain; first_inner is the chain's
+ * first payload for fragment 1 and 0 for the others.  The ICV covers the
+ * fragment fields too.  -EINVAL for a bad num or total.
+ */
+long ike_skf_seal(const struct ike_keys *k, bool initiator,
+    const struct ike_hdr *h, uint8_t first_inner, uint16_t num,
+    uint16_t total, const uint8_t *inner, size_t inner_len, uint8_t *out,
+    size_t cap) HG_MUST_CHECK;
+
+/*
  * Opens the SK payload of a parsed message m (the buffer msg, len bytes,
  * that m was parsed from), in place: checks the ICV with the keys of the
  * sender (initiator: the sender is the original initiator), decrypts,
@@ -163,7 +175,10 @@ long ike_sk_seal(const struct ike_keys *k, bool initiator,
  * -EBADMSG (ICV or padding wrong: nothing changed in msg for an ICV
  * failure), -EINVAL (no SK payload, one too short for IV and ICV, a CBC
  * ciphertext that is no whole number of blocks, or m not parsed from
- * msg), -ENOTSUP (k's suite).  SKF (RFC 7383) is not handled here.
+ * msg), -ENOTSUP (k's suite).  An SKF payload (a fragment, RFC 7383) is
+ * opened the same way: the result is the header and the fragment's
+ * share of the chain, its next payload the SKF's (0 but in fragment 1);
+ * putting the fragments together is frag.c's.
  */
 int ike_sk_open(const struct ike_keys *k, bool initiator, uint8_t *msg,
     size_t len, const struct ike_msg *m, size_t *plain_len) HG_MUST_CHECK;

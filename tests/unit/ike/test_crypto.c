@@ -710,6 +710,59 @@ test_seal_open(void **state)
 }
 
 /*
+ * A fragment (RFC 7383 §2.5) of each suite: SKF, its Fragment Number and
+ * Total Fragments in clear before the IV, and covered by the ICV: a
+ * fragment renumbered on the way does not open.
+ */
+static void
+test_skf_seal_open(void **state)
+{
+	static const uint8_t gir[64] = { 9 }, nonce[32] = { 4 };
+	static uint8_t chunk[300], sealed[1024];
+	struct ike_hdr h = { .ispi = 5, .rspi = 6, .exchange = IKE_AUTH,
+	    .flags = IKE_F_INITIATOR, .msg_id = 1 };
+	const struct ike_payload *pl;
+	struct ike_keys k;
+	size_t plain_len;
+	long n;
+
+	for (size_t i = 0; i < sizeof(chunk); i++)
+		chunk[i] = (uint8_t)i;
+	for (unsigned i = 0; i < ARRAY_LEN(round_trip_suites); i++) {
+		assert_int_equal(ike_keys_derive(&round_trip_suites[i], nonce,
+		    sizeof(nonce), nonce, sizeof(nonce), gir, sizeof(gir),
+		    h.ispi, h.rspi, &k), 0);
+		assert_int_equal(ike_skf_seal(&k, true, &h, 0, 0, 3, chunk,
+		    sizeof(chunk), sealed, sizeof(sealed)), -EINVAL);
+		assert_int_equal(ike_skf_seal(&k, true, &h, 0, 4, 3, chunk,
+		    sizeof(chunk), sealed, sizeof(sealed)), -EINVAL);
+		n = ike_skf_seal(&k, true, &h, 0, 2, 3, chunk, sizeof(chunk),
+		    sealed, sizeof(sealed));
+		assert_true(n > 0);
+		parse_ok(sealed, (size_t)n, &msg);
+		assert_int_equal(msg.hdr.next, IKE_PL_SKF);
+		pl = find_ok(&msg, IKE_PL_SKF);
+		assert_int_equal(pl->next, 0);
+		assert_int_equal(pl->u.skf.num, 2);
+		assert_int_equal(pl->u.skf.total, 3);
+		/* Renumbered: the ICV says no, and nothing is changed. */
+		sealed[IKE_HDR_LEN + 5] = 1;
+		parse_ok(sealed, (size_t)n, &msg);
+		assert_int_equal(ike_sk_open(&k, true, sealed, (size_t)n, &msg,
+		    &plain_len), -EBADMSG);
+		sealed[IKE_HDR_LEN + 5] = 2;
+		parse_ok(sealed, (size_t)n, &msg);
+		assert_int_equal(ike_sk_open(&k, true, sealed, (size_t)n, &msg,
+		    &plain_len), 0);
+		assert_int_equal(plain_len, IKE_HDR_LEN + sizeof(chunk));
+		assert_int_equal(sealed[16], 0);	/* the SKF's next */
+		assert_memory_equal(sealed + IKE_HDR_LEN, chunk,
+		    sizeof(chunk));
+		ike_keys_wipe(&k);
+	}
+}
+
+/*
  * An SK payload sealed here by hand with AES-128-CBC and HMAC-SHA2-256-128
  * straight from EVP, so that padding ike_sk_seal never writes can be
  * offered: the header, the SK header, a zero IV, E(pt), the ICV.
@@ -1128,6 +1181,7 @@ main(void)
 		cmocka_unit_test(test_sswan_ke_accepted),
 		cmocka_unit_test(test_sswan_rekey),
 		cmocka_unit_test(test_seal_open),
+		cmocka_unit_test(test_skf_seal_open),
 		cmocka_unit_test(test_open_padding),
 		cmocka_unit_test(test_prf_plus_long),
 		cmocka_unit_test(test_rekey),
