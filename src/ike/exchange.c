@@ -22,6 +22,7 @@
 
 #include "../lib/bytes.h"
 #include "cert.h"
+#include "frag.h"
 #include "ike_priv.h"
 
 /* ---- small things ----------------------------------------------------- */
@@ -121,6 +122,10 @@ ike_send_protected(struct ike *ike, struct ike_sa *sa, uint8_t exchange,
 	h.flags = (sa->initiator ? IKE_F_INITIATOR : 0) |
 	    (response ? IKE_F_RESPONSE : 0);
 	h.msg_id = msg_id;
+	/* Bigger than a datagram to a peer that takes fragments. */
+	if (ike_frag_wanted(ike, sa, len))
+		return ike_frag_send(ike, sa, &h, first, plain, len, kind,
+		    now_ms);
 	n = ike_sk_seal(&sa->keys, sa->initiator, &h, first, plain, len,
 	    ike->out, sizeof(ike->out));
 	if (n < 0) {
@@ -474,6 +479,9 @@ send_init(struct ike *ike, struct ike_sa *sa, uint64_t now_ms)
 	    &sa->local, c->encap);
 	(void)w_nat_d(&w, IKE_N_NAT_DETECTION_DESTINATION_IP, sa->spi_i, 0,
 	    &sa->remote, false);
+	if (ike_frag_announced(ike, sa->conn))
+		(void)ike_w_notify(&w, 0, NULL, 0,
+		    IKE_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0);
 	if ((n = ike_w_finish(&w)) < 0)
 		return -ENOSPC;
 	free(sa->init_i);
@@ -809,6 +817,11 @@ ike_rx_init_req(struct ike *ike, const struct ike_addr *local,
 		(void)w_nat_d(&w, IKE_N_NAT_DETECTION_DESTINATION_IP,
 		    sa->spi_i, sa->spi_r, remote, false);
 	}
+	/* §2.3 of RFC 7383: only to an initiator that announced it. */
+	ike_frag_negotiate(ike, sa, m);
+	if (sa->frag)
+		(void)ike_w_notify(&w, 0, NULL, 0,
+		    IKE_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0);
 	if ((n = ike_w_finish(&w)) < 0 ||
 	    (sa->init_i = malloc(len)) == NULL ||
 	    (sa->init_r = malloc((size_t)n)) == NULL) {
@@ -919,6 +932,7 @@ ike_rx_init_resp(struct ike *ike, struct ike_sa *sa, const uint8_t *buf,
 	sa->init_r_len = len;
 	nat_d_check(m, &sa->local, &sa->remote, &sa->nat_local,
 	    &sa->nat_remote);
+	ike_frag_negotiate(ike, sa, m);
 	if (sa->nat_local || sa->nat_remote || c->encap) {
 		/* §2.23: with a NAT, everything from IKE_AUTH on goes
 		 * from and to port 4500. */
@@ -1571,6 +1585,7 @@ ike_sa_successor(struct ike *ike, struct ike_sa *old, bool we_init,
 	sa->keys = *keys;
 	sa->keyed = true;
 	sa->natt = old->natt;
+	sa->frag = old->frag;
 	sa->nat_local = old->nat_local;
 	sa->nat_remote = old->nat_remote;
 	sa->peer_id = old->peer_id;

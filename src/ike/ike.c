@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "cert.h"
+#include "frag.h"
 #include "ike_priv.h"
 
 static void conns_start(struct ike *ike, uint64_t now_ms);
@@ -96,6 +97,7 @@ sa_free(struct ike *ike, struct ike_sa *sa)
 	free(sa->init_r);
 	free(sa->req);
 	free(sa->resp);
+	ike_frag_free(sa);
 	free(sa);
 }
 
@@ -178,39 +180,53 @@ ike_destroy(struct ike *ike, uint64_t now_ms)
 
 /* ---- sending ---------------------------------------------------------- */
 
-/* msg with a non-ESP marker in front when sa talks on 4500: a copy
- * made into *out (malloc'd), its length. */
+/* msg with a non-ESP marker in front when sa talks on 4500: a train
+ * (frag.h) of one made into *out (malloc'd), its length. */
 static size_t
 framed(const struct ike_sa *sa, const uint8_t *msg, size_t len,
     uint8_t **out)
 {
-	size_t m = sa->natt ? IKE_NON_ESP_MARKER_LEN : 0;
-	uint8_t *p = malloc(len + m);
+	uint8_t *p = malloc(IKE_TRAIN_HDR + IKE_NON_ESP_MARKER_LEN + len);
 
 	*out = p;
 	if (p == NULL)
 		return 0;
-	memset(p, 0, m);
-	memcpy(p + m, msg, len);
-	return len + m;
+	return ike_train_put(p, sa->natt, msg, len);
 }
 
+/* Every datagram of a train: one message, whole or in fragments (more
+ * than one datagram). */
 static void
-env_send(struct ike *ike, const struct ike_sa *sa, const uint8_t *p,
+env_send(struct ike *ike, const struct ike_sa *sa, const uint8_t *t,
     size_t len)
 {
-	ike->st.tx++;
-	ike->env.send(ike->env.ctx, &sa->local, &sa->remote, p, len);
+	const uint8_t *p;
+	size_t off = 0, n;
+	unsigned k = 0;
+
+	while (ike_train_next(t, len, &off, &p, &n)) {
+		ike->st.tx++;
+		k++;
+		ike->env.send(ike->env.ctx, &sa->local, &sa->remote, p, n);
+	}
+	if (k > 1)
+		ike->st.frags_sent += k;
 }
 
 void
-ike_send_req(struct ike *ike, struct ike_sa *sa, enum ike_req_kind kind,
-    const uint8_t *msg, size_t len, uint64_t now_ms)
+ike_send_train(struct ike *ike, struct ike_sa *sa, bool response,
+    enum ike_req_kind kind, uint8_t *train, size_t len, uint64_t now_ms)
 {
-	free(sa->req);
-	sa->req_len = framed(sa, msg, len, &sa->req);
-	if (sa->req == NULL)
+	if (response) {
+		free(sa->resp);
+		sa->resp = train;
+		sa->resp_len = len;
+		env_send(ike, sa, sa->resp, sa->resp_len);
 		return;
+	}
+	free(sa->req);
+	sa->req = train;
+	sa->req_len = len;
 	sa->req_kind = kind;
 	sa->tries = 1;
 	sa->retry_at_ms = now_ms + IKE_RETRANSMIT_MS;
@@ -218,13 +234,25 @@ ike_send_req(struct ike *ike, struct ike_sa *sa, enum ike_req_kind kind,
 }
 
 void
+ike_send_req(struct ike *ike, struct ike_sa *sa, enum ike_req_kind kind,
+    const uint8_t *msg, size_t len, uint64_t now_ms)
+{
+	uint8_t *t;
+	size_t n = framed(sa, msg, len, &t);
+
+	if (t != NULL)
+		ike_send_train(ike, sa, false, kind, t, n, now_ms);
+}
+
+void
 ike_send_resp(struct ike *ike, struct ike_sa *sa, const uint8_t *msg,
     size_t len)
 {
-	free(sa->resp);
-	sa->resp_len = framed(sa, msg, len, &sa->resp);
-	if (sa->resp != NULL)
-		env_send(ike, sa, sa->resp, sa->resp_len);
+	uint8_t *t;
+	size_t n = framed(sa, msg, len, &t);
+
+	if (t != NULL)
+		ike_send_train(ike, sa, true, IKE_REQ_NONE, t, n, 0);
 }
 
 void
@@ -282,6 +310,7 @@ ike_input(struct ike *ike, const struct ike_addr *local,
 	struct ike_err err;
 	struct ike_sa *sa;
 	const struct ike_hdr *h;
+	const struct ike_payload *skf;
 	bool response;
 
 	if (local->port == IKE_NATT_PORT) {
@@ -329,15 +358,19 @@ ike_input(struct ike *ike, const struct ike_addr *local,
 			ike_rx_init_resp(ike, sa, msg, msg_len, now_ms);
 		return;
 	}
-	if (!sa->keyed || ike_msg_find(&ike->m, IKE_PL_SK, 0) == NULL) {
+	skf = ike_msg_find(&ike->m, IKE_PL_SKF, 0);
+	if (!sa->keyed || (skf == NULL &&
+	    ike_msg_find(&ike->m, IKE_PL_SK, 0) == NULL)) {
 		ike->st.rx_invalid++;
 		return;
 	}
-	/* The window: a request we answered gets its answer again; a
-	 * response must be to the request we have out. */
+	/* The window: a request we answered gets its answer again (all of
+	 * its fragments; a request in fragments, for its first only, RFC
+	 * 7383 §2.6.1); a response must be to the request we have out. */
 	if (!response) {
 		if (sa->resp != NULL && h->msg_id + 1 == sa->peer_next_id) {
-			env_send(ike, sa, sa->resp, sa->resp_len);
+			if (skf == NULL || skf->u.skf.num == 1)
+				env_send(ike, sa, sa->resp, sa->resp_len);
 			return;
 		}
 		if (h->msg_id != sa->peer_next_id) {
@@ -354,8 +387,14 @@ ike_input(struct ike *ike, const struct ike_addr *local,
 		ike->st.rx_invalid++;
 		return;
 	}
-	if (ike_sk_open(&sa->keys, !sa->initiator, (uint8_t *)msg, msg_len,
-	    &ike->m, &plain_len) != 0) {
+	if (skf != NULL) {
+		/* A fragment: kept until the message is whole, then that
+		 * goes on from here as an SK message would. */
+		if (ike_frag_input(ike, sa, (uint8_t *)msg, msg_len, &msg,
+		    &plain_len) != 0)
+			return;
+	} else if (ike_sk_open(&sa->keys, !sa->initiator, (uint8_t *)msg,
+	    msg_len, &ike->m, &plain_len) != 0) {
 		ike->st.rx_invalid++;
 		ike_logf(ike, false, "[ENC] message ID %u of IKE_SA %s[%u] "
 		    "does not decrypt: dropped", h->msg_id,

@@ -63,6 +63,16 @@ enum ike_start_action { IKE_START_NONE, IKE_START_TRAP, IKE_START_START };
  * signature with its certificate's key (pubkey). */
 enum ike_authby { IKE_AUTHBY_PSK, IKE_AUTHBY_PUBKEY };
 enum ike_dpd_action { IKE_DPD_NONE, IKE_DPD_CLEAR, IKE_DPD_RESTART };
+/*
+ * IKE fragmentation (RFC 7383), swanctl's fragmentation: yes (announce
+ * it, and send fragments when the peer announced it too), accept
+ * (announce, send whole messages), force (IKEv1's in strongSwan: here
+ * as yes), no (do not announce).  Fragments that come are taken
+ * whatever this says, as charon does.
+ */
+enum ike_frag_mode {
+	IKE_FRAG_YES, IKE_FRAG_ACCEPT, IKE_FRAG_FORCE, IKE_FRAG_NO
+};
 
 /* A child SA as configured (swanctl's children.NAME). */
 struct ike_child_cfg {
@@ -109,6 +119,7 @@ struct ike_conn_cfg {
 	uint32_t rekey_time_s;		/* IKE SA; 0: never */
 	uint32_t reauth_time_s;		/* a new IKE SA, make before break;
 					   0: never */
+	enum ike_frag_mode fragmentation;	/* 0: yes */
 };
 
 /* A child SA for the data plane: both directions, with their keys. */
@@ -180,6 +191,10 @@ struct ike_env {
 	 * certificate's validity is checked against.  NULL: no clock, and
 	 * so no certificate is taken. */
 	int64_t (*wall_s)(void *ctx);
+	/* The largest IP datagram (IP and UDP headers included) a
+	 * fragment may take, as charon's fragment_size; 0: 1280 (its
+	 * default), at least 576. */
+	uint16_t fragment_size;
 };
 
 /* Counters, ever. */
@@ -198,6 +213,9 @@ struct ike_stats {
 	uint64_t dpd_dead;			/* peers DPD gave up on */
 	uint64_t child_installed, child_deleted;
 	uint64_t child_rekeyed;			/* either side began it */
+	uint64_t frags_sent, frags_received;	/* IKE fragments (RFC 7383),
+						   verified ones in */
+	uint64_t frags_reassembled;		/* messages put together */
 };
 
 struct ike;

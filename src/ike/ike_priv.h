@@ -92,6 +92,7 @@ struct ike_sa {
 	struct ike_addr local, remote;
 	bool natt;			/* on port 4500, with the marker */
 	bool nat_local, nat_remote;	/* a NAT before us / before the peer */
+	bool frag;			/* both announced IKE fragmentation */
 	struct ike_chosen alg;
 	struct ike_keys keys;
 	bool keyed;
@@ -108,15 +109,20 @@ struct ike_sa {
 	/* Our requests: one at a time (window of one). */
 	uint32_t next_req_id;
 	enum ike_req_kind req_kind;
-	uint8_t *req;			/* as sent, marker included */
+	uint8_t *req;			/* as sent, marker included: a
+					   train (frag.h) of its datagrams */
 	size_t req_len;
 	unsigned tries;
 	uint64_t retry_at_ms;
 
 	/* The peer's requests. */
 	uint32_t peer_next_id;		/* the ID its next request takes */
-	uint8_t *resp;			/* our answer to its last, as sent */
+	uint8_t *resp;			/* our answer to its last, as sent
+					   (a train too) */
 	size_t resp_len;
+	/* Its request and its answer to ours being put together from
+	 * fragments (RFC 7383), each NULL but meanwhile: frag.c's. */
+	struct ike_frag_rx *frag_rx[2];
 
 	/* The children; req_child: the one our request is about. */
 	struct ike_child ch[IKE_CHILDREN_MAX];
@@ -159,9 +165,10 @@ struct ike {
 	bool cookie_keyed;
 	uint64_t cookie_rotated_ms;
 	uint64_t noconn_logged_ms;	/* "no connection": once a second */
-	/* Scratch: one message in, one out, one plain payload chain. */
+	/* Scratch: one message in, one out, one plain payload chain, one
+	 * put together from fragments. */
 	struct ike_msg m, inner;
-	uint8_t out[IKE_MSG_MAX], plain[IKE_MSG_MAX];
+	uint8_t out[IKE_MSG_MAX], plain[IKE_MSG_MAX], whole[IKE_MSG_MAX];
 };
 
 /* ike.c */
@@ -177,6 +184,9 @@ void ike_send_req(struct ike *ike, struct ike_sa *sa, enum ike_req_kind kind,
     const uint8_t *msg, size_t len, uint64_t now_ms);
 void ike_send_resp(struct ike *ike, struct ike_sa *sa, const uint8_t *msg,
     size_t len);
+/* The same for a train (frag.h) of datagrams, malloc'd: sa keeps it. */
+void ike_send_train(struct ike *ike, struct ike_sa *sa, bool response,
+    enum ike_req_kind kind, uint8_t *train, size_t len, uint64_t now_ms);
 /* A message outside any SA (an error to an IKE_SA_INIT). */
 void ike_send_raw(struct ike *ike, const struct ike_addr *local,
     const struct ike_addr *remote, const uint8_t *msg, size_t len);

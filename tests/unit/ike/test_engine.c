@@ -71,6 +71,9 @@ static struct {
 	struct ike_addr last_to_b;
 	int64_t wall;		/* the engines' wall clock (certificates) */
 	bool tamper_init;	/* change A's IKE_SA_INIT on the way */
+	uint16_t frag_size;	/* the engines' fragment size; 0: 1280 */
+	enum ike_frag_mode frag_mode[2];	/* each side's connection's */
+	bool a_sends_ca;	/* A sends the CA's certificate after its own */
 } net;
 
 static const uint8_t ADDR_A[4] = { 192, 0, 2, 1 };
@@ -292,6 +295,7 @@ conn(struct ike_conn_cfg *c, int side, const char *psk, const char *ike_prop,
 		prefix(&c->children[0].remote_ts[0], "10.1.0.0", 16);
 	}
 	c->dpd_action = IKE_DPD_CLEAR;
+	c->fragmentation = net.frag_mode[side];
 }
 
 static void
@@ -303,6 +307,7 @@ engines(void)
 			.install = on_install, .uninstall = on_uninstall,
 			.switch_out = on_switch_out, .retire_in = on_retire_in,
 			.log = on_log, .wall_s = on_wall,
+			.fragment_size = net.frag_size,
 		};
 
 		net.s[i].id = i;
@@ -1364,6 +1369,12 @@ start_certs(X509 *issuer, EVP_PKEY *issuer_key, long a_from, long a_to,
 	conn(ca, SIDE_A, "", "aes256gcm16-prfsha256-x25519", "aes256gcm16");
 	cert_conn(ca, xa, pki.rsa_key, pki.ca, a_local_id,
 	    "gw-b.example.com");
+	if (net.a_sends_ca) {
+		size_t n = ca->certs_len;
+
+		tc_der(pki.ca, ca->certs, &n);
+		ca->certs_len = (uint16_t)n;
+	}
 	assert_int_equal(ike_set_conns(net.s[SIDE_A].ike, ca, 1, net.now), 0);
 	X509_free(xa);
 	X509_free(xb);
@@ -1513,6 +1524,244 @@ test_cert_psk_for_cert(void **state)
 	refused("failed: a pre-shared key, a certificate expected");
 }
 
+/* ---- IKE fragmentation (RFC 7383) ------------------------------------ */
+
+/* The IKE message of a datagram of the network: its first payload. */
+static uint8_t
+first_payload(const struct dgram *d)
+{
+	size_t m = d->dst.port == 4500 ? 4 : 0;
+
+	assert_true(d->len >= m + 28);
+	return d->buf[m + 16];
+}
+
+/* Whether the IKE message of d carries the notify of type t (one of
+ * IKE_SA_INIT's, in clear). */
+static bool
+has_notify(const struct dgram *d, uint16_t t)
+{
+	static struct ike_msg m;
+	struct ike_err err;
+
+	assert_int_equal(ike_msg_parse(d->buf, d->len, &m, &err), 0);
+	for (unsigned i = 0; i < m.n_payloads; i++)
+		if (m.payloads[i].type == IKE_PL_NOTIFY &&
+		    m.payloads[i].u.notify.type == t)
+			return true;
+	return false;
+}
+
+/*
+ * Certificates (A's RSA IKE_AUTH with the CA's certificate too is about
+ * 1450 bytes, B's ECDSA answer 616) and a fragment size of 576:
+ * IKE_SA_INIT both ways, then A's IKE_AUTH waits in the network, its
+ * datagrams returned in *n.
+ */
+static void
+frag_start(int *n)
+{
+	struct dgram d;
+
+	net.frag_size = 576;
+	net.a_sends_ca = true;
+	start_certs(pki.ca, pki.ca_key, -1, 30, "", "CN=gw-a, O=Example");
+	assert_int_equal(net.n, 1);
+	d = net.q[0];
+	assert_true(has_notify(&d, IKE_N_IKEV2_FRAGMENTATION_SUPPORTED) ==
+	    (net.frag_mode[SIDE_A] != IKE_FRAG_NO));
+	net.n = 0;
+	ike_input(net.s[SIDE_B].ike, &d.dst, &d.from, d.buf, d.len, net.now);
+	assert_int_equal(net.n, 1);
+	d = net.q[0];
+	assert_true(has_notify(&d, IKE_N_IKEV2_FRAGMENTATION_SUPPORTED) ==
+	    (net.frag_mode[SIDE_A] != IKE_FRAG_NO &&
+	    net.frag_mode[SIDE_B] != IKE_FRAG_NO));
+	net.n = 0;
+	ike_input(net.s[SIDE_A].ike, &d.dst, &d.from, d.buf, d.len, net.now);
+	*n = net.n;
+}
+
+/* Every datagram so far fits 576 bytes of IP, and the SAs are up. */
+static void
+frag_up(void)
+{
+	assert_crossed();
+	assert_true(net.max_len[SIDE_A] <= 576 - 20 - 8);
+	assert_true(net.max_len[SIDE_B] <= 576 - 20 - 8);
+}
+
+static void
+test_frag_establish(void **state)
+{
+	struct ike_stats sa, sb;
+	int n;
+
+	(void)state;
+	frag_start(&n);
+	/* 1450 bytes of IKE_AUTH in 576-byte datagrams: three. */
+	assert_int_equal(n, 3);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(first_payload(&net.q[i]), IKE_PL_SKF);
+	run();
+	frag_up();
+	ike_get_stats(net.s[SIDE_A].ike, &sa);
+	ike_get_stats(net.s[SIDE_B].ike, &sb);
+	assert_int_equal(sa.frags_sent, 3);
+	assert_int_equal(sb.frags_received, 3);
+	assert_int_equal(sb.frags_reassembled, 1);
+	/* B's answer, in two. */
+	assert_int_equal(sb.frags_sent, 2);
+	assert_int_equal(sa.frags_reassembled, 1);
+	assert_int_equal(net.sent[SIDE_A], 1 + 3);
+	assert_int_equal(net.sent[SIDE_B], 1 + 2);
+	assert_true(logged(&net.s[SIDE_A], "splitting IKE message ("));
+	assert_true(logged(&net.s[SIDE_B], "received fragment #3 of 3, "
+	    "reassembled fragmented IKE message ("));
+	assert_int_equal(sa.rx_invalid + sb.rx_invalid, 0);
+}
+
+/* Fragments come in any order, some twice: the message is put together
+ * once, the duplicates dropped before their ICV is even checked. */
+static void
+test_frag_reorder(void **state)
+{
+	struct dgram f[3];
+	struct ike_stats sb;
+	int n;
+
+	(void)state;
+	frag_start(&n);
+	assert_int_equal(n, 3);
+	memcpy(f, net.q, sizeof(f));
+	net.n = 0;
+	net.q[net.n++] = f[2];
+	net.q[net.n++] = f[2];
+	net.q[net.n++] = f[0];
+	net.q[net.n++] = f[2];
+	net.q[net.n++] = f[1];
+	net.q[net.n++] = f[0];
+	run();
+	frag_up();
+	ike_get_stats(net.s[SIDE_B].ike, &sb);
+	assert_int_equal(sb.frags_received, 3);
+	assert_int_equal(sb.frags_reassembled, 1);
+	/* The two copies of fragment 3 that came before the message was
+	 * whole; fragment 1 again after it is a retransmitted request,
+	 * which gets B's answer again. */
+	assert_int_equal(sb.rx_invalid, 2);
+	assert_int_equal(sb.frags_sent, 2 + 2);
+	assert_int_equal(net.s[SIDE_B].child.n_install, 1);
+	assert_int_equal(net.s[SIDE_A].child.n_install, 1);
+}
+
+/*
+ * One fragment lost: nothing happens until A retransmits, and then it
+ * sends all three again.  B's answer lost too, later: A's request again
+ * in fragments gets the answer B kept, all of it, once (for fragment 1),
+ * and no second child.
+ */
+static void
+test_frag_lost(void **state)
+{
+	struct dgram f[3];
+	struct ike_stats sa;
+	int n, before;
+
+	(void)state;
+	frag_start(&n);
+	assert_int_equal(n, 3);
+	memcpy(f, net.q, sizeof(f));
+	memmove(&net.q[1], &net.q[2], sizeof(net.q[0]));
+	net.n = 2;
+	run();
+	assert_false(net.s[SIDE_B].child.up);
+	assert_int_equal(net.sent[SIDE_B], 1);	/* IKE_SA_INIT's answer */
+	assert_true(logged(&net.s[SIDE_B], "received fragment #3 of 3, "
+	    "waiting for complete IKE message"));
+	advance(1100);
+	frag_up();
+	ike_get_stats(net.s[SIDE_A].ike, &sa);
+	assert_int_equal(sa.retransmits, 1);
+	assert_int_equal(sa.frags_sent, 6);
+	before = net.sent[SIDE_B];
+	for (int i = 2; i >= 0; i--)
+		ike_input(net.s[SIDE_B].ike, &f[i].dst, &f[i].from, f[i].buf,
+		    f[i].len, net.now);
+	assert_int_equal(net.sent[SIDE_B], before + 2);
+	for (int i = 0; i < net.n; i++)
+		assert_int_equal(first_payload(&net.q[i]), IKE_PL_SKF);
+	run();
+	assert_int_equal(net.s[SIDE_B].child.n_install, 1);
+	assert_int_equal(net.s[SIDE_A].child.n_install, 1);
+}
+
+/* A fragment changed on the way does not verify and is not kept; the
+ * retransmission brings the real one. */
+static void
+test_frag_tampered(void **state)
+{
+	struct ike_stats sb;
+	int n;
+
+	(void)state;
+	frag_start(&n);
+	assert_int_equal(n, 3);
+	net.q[1].buf[net.q[1].len - 40] ^= 1;
+	run();
+	assert_false(net.s[SIDE_B].child.up);
+	assert_true(logged(&net.s[SIDE_B], "fragment 2 of 3 of message ID "
+	    "1 of IKE_SA to-a[1] does not decrypt: dropped"));
+	ike_get_stats(net.s[SIDE_B].ike, &sb);
+	assert_int_equal(sb.frags_received, 2);
+	advance(1100);
+	frag_up();
+}
+
+/* B does not announce fragmentation: A sends its IKE_AUTH whole, and
+ * nothing either sends is a fragment. */
+static void
+test_frag_peer_without(void **state)
+{
+	struct ike_stats sa, sb;
+	int n;
+
+	(void)state;
+	net.frag_mode[SIDE_B] = IKE_FRAG_NO;
+	frag_start(&n);
+	assert_int_equal(n, 1);
+	assert_int_equal(first_payload(&net.q[0]), IKE_PL_SK);
+	run();
+	assert_crossed();
+	assert_true(net.max_len[SIDE_A] > 1000);
+	ike_get_stats(net.s[SIDE_A].ike, &sa);
+	ike_get_stats(net.s[SIDE_B].ike, &sb);
+	assert_int_equal(sa.frags_sent + sb.frags_sent, 0);
+	assert_int_equal(net.sent[SIDE_A] + net.sent[SIDE_B], 4);
+}
+
+/* A accepts fragments but sends whole messages; B (yes) fragments its
+ * answer to A. */
+static void
+test_frag_accept(void **state)
+{
+	struct ike_stats sa, sb;
+	int n;
+
+	(void)state;
+	net.frag_mode[SIDE_A] = IKE_FRAG_ACCEPT;
+	frag_start(&n);
+	assert_int_equal(n, 1);
+	assert_int_equal(first_payload(&net.q[0]), IKE_PL_SK);
+	run();
+	assert_crossed();
+	ike_get_stats(net.s[SIDE_A].ike, &sa);
+	ike_get_stats(net.s[SIDE_B].ike, &sb);
+	assert_int_equal(sa.frags_sent, 0);
+	assert_int_equal(sb.frags_sent, 2);
+	assert_int_equal(sa.frags_reassembled, 1);
+}
+
 int
 main(void)
 {
@@ -1569,6 +1818,18 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_child_life_time, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_trap_missing_child, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_frag_establish, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_frag_reorder, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_frag_lost, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_frag_tampered, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_frag_peer_without, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_frag_accept, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_cert_psk_for_cert, setup,
 		    teardown),
