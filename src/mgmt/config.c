@@ -1035,7 +1035,7 @@ static const char *const ipsec_keys[] = { "connections", "secrets", NULL };
 static const char *const conn_keys[] = {
 	"version", "local_addrs", "remote_addrs", "local_port", "remote_port",
 	"proposals", "encap", "dpd_delay", "rekey_time", "reauth_time",
-	"if_name", "mtu", "local", "remote", "children", NULL
+	"fragmentation", "if_name", "mtu", "local", "remote", "children", NULL
 };
 static const char *const end_keys[] = {
 	"auth", "id", "certs", "cacerts", "key", NULL
@@ -1480,6 +1480,26 @@ cfg_ike_conn(struct cfg_ctx *c, const char *where, const char *name,
 	if ((v = json_object_get(obj, "reauth_time")) != NULL) {
 		ptr_key(p, sizeof(p), where, "reauth_time");
 		(void)cfg_duration(c, p, v, &ic->reauth_time_s);
+	}
+	if ((v = json_object_get(obj, "fragmentation")) != NULL) {
+		static const char *const modes[] = {
+			[HG_CFG_FRAG_YES] = "yes", [HG_CFG_FRAG_ACCEPT] = "accept",
+			[HG_CFG_FRAG_FORCE] = "force", [HG_CFG_FRAG_NO] = "no",
+		};
+		const char *s;
+		unsigned i;
+
+		ptr_key(p, sizeof(p), where, "fragmentation");
+		if ((s = cfg_str(c, p, v, 16)) != NULL) {
+			for (i = 0; i < HG_ARRAY_SIZE(modes); i++)
+				if (strcmp(s, modes[i]) == 0)
+					break;
+			if (i < HG_ARRAY_SIZE(modes))
+				ic->fragmentation = (enum hg_cfg_frag)i;
+			else
+				cfg_err(c, p, "%s: yes, accept, force or no",
+				    json_quote(v, q, sizeof(q)));
+		}
 	}
 	if ((v = json_object_get(obj, "mtu")) != NULL) {
 		ptr_key(p, sizeof(p), where, "mtu");

@@ -143,6 +143,10 @@ enum hg_cfg_start_action {
 enum hg_cfg_dpd_action {
 	HG_CFG_DPD_NONE, HG_CFG_DPD_CLEAR, HG_CFG_DPD_RESTART
 };
+/* swanctl's fragmentation (IKE fragmentation, RFC 7383). */
+enum hg_cfg_frag {
+	HG_CFG_FRAG_YES, HG_CFG_FRAG_ACCEPT, HG_CFG_FRAG_FORCE, HG_CFG_FRAG_NO
+};
 
 /* A connection's child (children.NAME): its selectors, ESP proposals
  * and lifetimes.  Their order is the configuration's. */
@@ -164,6 +168,7 @@ struct hg_cfg_ike_conn {
 	uint8_t n_props;		/* 0: "default" */
 	char props[HG_CFG_IKE_PROPS_MAX][HG_CFG_IKE_PROP_LEN];
 	uint32_t dpd_delay_s, rekey_time_s, reauth_time_s;
+	enum hg_cfg_frag fragmentation;	/* default yes */
 	char local_id[HG_CFG_IKE_ID_LEN];	/* "": the local address */
 	char remote_id[HG_CFG_IKE_ID_LEN];	/* "": %any */
 	/* auth pubkey: certificates, not a PSK.  Files (PEM) relative to

@@ -465,6 +465,7 @@ static const struct key_rule conn_keys[] = {
 	{ "dpd_delay", K_DURATION },
 	{ "rekey_time", K_DURATION },
 	{ "reauth_time", K_DURATION },
+	{ "fragmentation", K_STR },
 	{ NULL, K_STR },
 };
 

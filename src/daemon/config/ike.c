@@ -459,6 +459,10 @@ conn_make(const struct hg_daemon *d, const struct hg_config *cfg,
 	c->dpd_delay_s = ic->dpd_delay_s;
 	c->rekey_time_s = ic->rekey_time_s;
 	c->reauth_time_s = ic->reauth_time_s;
+	c->fragmentation = ic->fragmentation == HG_CFG_FRAG_NO ? IKE_FRAG_NO :
+	    ic->fragmentation == HG_CFG_FRAG_ACCEPT ? IKE_FRAG_ACCEPT :
+	    ic->fragmentation == HG_CFG_FRAG_FORCE ? IKE_FRAG_FORCE :
+	    IKE_FRAG_YES;
 	return 0;
 }
 

@@ -261,6 +261,12 @@ prom_ike(struct prom *p, struct hg_daemon *d)
 		  "Child SAs put into the data plane.", 0 },
 		{ "hexgate_ike_child_deleted_total",
 		  "Child SAs taken out of the data plane.", 0 },
+		{ "hexgate_ike_fragments_sent_total", "IKE fragments (RFC "
+		  "7383) sent, retransmissions included.", 0 },
+		{ "hexgate_ike_fragments_received_total",
+		  "IKE fragments received that verified.", 0 },
+		{ "hexgate_ike_fragments_reassembled_total",
+		  "IKE messages put together from fragments.", 0 },
 	};
 	uint64_t v[HG_ARRAY_SIZE(ctrs)];
 
@@ -271,6 +277,8 @@ prom_ike(struct prom *p, struct hg_daemon *d)
 	v[7] = s.no_proposal; v[8] = s.half_open_refused;
 	v[9] = s.cookies_sent; v[10] = s.dpd_dead;
 	v[11] = s.child_installed; v[12] = s.child_deleted;
+	v[13] = s.frags_sent; v[14] = s.frags_received;
+	v[15] = s.frags_reassembled;
 	for (size_t i = 0; i < HG_ARRAY_SIZE(ctrs); i++) {
 		c = &ctrs[i];
 		prom_head(p, c->name, "counter", c->help);

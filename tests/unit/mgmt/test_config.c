@@ -447,6 +447,10 @@ static const struct cfg_case cases[] = {
 	{ "ipsec: a duration in words", "{\"ipsec\":{\"connections\":{"
 	  "\"dc1\":" IKE_CONN("\"dpd_delay\":\"2 weeks\",") "}}}",
 	  "/ipsec/connections/dc1/dpd_delay", "is not a duration" },
+	{ "ipsec: fragmentation in other words", "{\"ipsec\":{"
+	  "\"connections\":{\"dc1\":" IKE_CONN("\"fragmentation\":"
+	  "\"maybe\",") "}}}", "/ipsec/connections/dc1/fragmentation",
+	  "\"maybe\": yes, accept, force or no" },
 	{ "ipsec: IKEv1", "{\"ipsec\":{\"connections\":{\"dc1\":"
 	  IKE_CONN("\"version\":1,") "}}}",
 	  "/ipsec/connections/dc1/version", "IKEv1 is not supported" },
@@ -888,7 +892,8 @@ test_ipsec(void **state)
 {
 	static const char text[] = "{" IFS ",\"ipsec\":{\"connections\":{"
 	    "\"dc1\":" IKE_CONN("\"dpd_delay\":30,") ",\"dc2\":"
-	    IKE_CONN("\"if_name\":\"to-dc2\",\"encap\":true,") "},"
+	    IKE_CONN("\"if_name\":\"to-dc2\",\"encap\":true,"
+	    "\"fragmentation\":\"no\",") "},"
 	    "\"secrets\":{\"ike-dc1\":{\"id\":\"192.0.2.2\",\"id-2\":"
 	    "\"gw.example\",\"secret\":\"0x0102\"}}}}";
 	struct hg_cfg_errs errs;
@@ -912,6 +917,8 @@ test_ipsec(void **state)
 	assert_int_equal(ic->rekey_time_s, 4 * 3600);	/* the default */
 	assert_int_equal(ic->start_action, HG_CFG_START_START);
 	assert_int_equal(ic->dpd_action, HG_CFG_DPD_CLEAR);
+	assert_int_equal(ic->fragmentation, HG_CFG_FRAG_YES);	/* default */
+	assert_int_equal(cfg->ike[1].fragmentation, HG_CFG_FRAG_NO);
 	assert_string_equal(ic->children[0].name, "net");
 	tn = &cfg->tunnels[ic->tunnel];
 	assert_true(tn->ike);
