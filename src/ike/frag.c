@@ -141,7 +141,7 @@ ike_frag_send(struct ike *ike, struct ike_sa *sa, const struct ike_hdr *h,
 		    (size_t)sealed);
 	}
 	ike_logf(ike, false, "[ENC] splitting IKE message (%zu bytes) into %zu "
-	    "fragments", len, total);
+	    "fragments", IKE_HDR_LEN + len, total);
 	if (!response)
 		sa->next_req_id = h->msg_id + 1;
 	ike_send_train(ike, sa, response, kind, train, used, now_ms);

@@ -15,7 +15,11 @@
 # initiates and hexgated answers; the same with ECDSA P-256
 # certificates; strongSwan with an expired certificate, and with one of
 # another CA, is refused, logged with the reason and counted; a private
-# key file others can read is refused at reload, naming it.
+# key file others can read is refused at reload, naming it.  IKE
+# fragmentation (RFC 7383): with RSA-4096 certificates each IKE_AUTH is
+# bigger than the wan's 1500-byte MTU, and the path drops IP fragments;
+# the tunnel comes up both ways in IKE fragments, and with hexgated's
+# fragmentation = no it does not come up either way.
 #
 # Usage: netns_ike_cert.sh BUILD_DIR   (root; exits 77 when it cannot run)
 set -u
@@ -26,7 +30,7 @@ prog=netns_ike_cert
 
 need_build_dir "${1:-}"
 need_root "network namespaces, veth, AF_PACKET"
-need_tools ip ping openssl swanctl base64 /usr/bin/python3
+need_tools ip ping openssl swanctl base64 nft /usr/bin/python3
 command -v charon-systemd >/dev/null || [ -x /usr/lib/ipsec/charon ] ||
     skip "charon not found (scripts/install-deps installs strongSwan)"
 need_netns
@@ -56,10 +60,11 @@ topology() {
 pki=$tmp/pki
 mkdir -p "$pki" "$tmp/private"
 
-# newkey KIND FILE: rsa (2048 bits) or ec (P-256).
+# newkey KIND FILE: rsa (2048 bits), rsa4k (4096) or ec (P-256).
 newkey() {
-	if [ "$1" = rsa ]; then
-		openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+	if [ "$1" = rsa ] || [ "$1" = rsa4k ]; then
+		openssl genpkey -algorithm RSA -pkeyopt \
+		    rsa_keygen_bits:"$([ "$1" = rsa ] && echo 2048 || echo 4096)" \
 		    -out "$2" 2>/dev/null
 	else
 		openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
@@ -126,8 +131,9 @@ make_pki() (
 	done
 )
 
-# config START_ACTION KIND [KEY_MODE]: hexgated with its KIND (rsa, ec)
-# certificate; its key file's mode (default 600).
+# config START_ACTION KIND [KEY_MODE]: hexgated with its KIND (rsa, ec,
+# rsa4k) certificate; its key file's mode (default 600); HG_FRAG: its
+# fragmentation (default yes).
 config() {
 	cp "$pki/hg-$2.pem" "$tmp/hexgate.pem"
 	cp "$pki/hg-$2.key" "$tmp/private/hexgate.key"
@@ -148,6 +154,7 @@ config() {
         "local_addrs": [ "192.0.2.1" ],
         "remote_addrs": [ "192.0.2.2" ],
         "proposals": [ "aes256gcm16-prfsha256-x25519" ],
+        "fragmentation": "${HG_FRAG:-yes}",
         "local": { "auth": "pubkey", "certs": [ "hexgate.pem" ],
                    "key": "private/hexgate.key" },
         "remote": { "auth": "pubkey", "cacerts": [ "ca.pem" ],
@@ -187,8 +194,8 @@ sw_cert() {
 # its DN, and charon checked our KIND signature (RFC 7427's scheme).
 authed() {
 	local scheme n
-	[ "$1" = rsa ] && scheme=RSA_EMSA_PKCS1_SHA2_256 ||
-	    scheme=ECDSA_WITH_SHA256_DER
+	[ "$1" = ec ] && scheme=ECDSA_WITH_SHA256_DER ||
+	    scheme=RSA_EMSA_PKCS1_SHA2_256
 	sw_up_both "$s" >/dev/null || { sw_up_both "$s"; return 1; }
 	ping_ok "$h1" 10.2.0.1 || return 1
 	hx --json ipsec status | /usr/bin/python3 -c '
@@ -255,6 +262,88 @@ key_mode_ok() {
 	grep -q "/ipsec/connections/dc1/local/key: .*private/hexgate.key holds a private key: it must be readable by its owner only (chmod 600), it is 644" <<<"$out"
 }
 
+# ---- IKE fragmentation (RFC 7383) ------------------------------------------
+
+# RSA-4096 at both ends: an IKE_AUTH of some 1600 bytes.  s-wan drops
+# every IP fragment, both ways (nftables' netdev ingress and egress
+# hooks, before the kernel could reassemble anything); hexgated does
+# not reassemble IP fragments sent to itself at all.  Only IKE fragments
+# (1280-byte datagrams, both sides' default) get through.
+frag_setup() {
+	cert "Test CA" rsa4k hexgate DNS:hexgate.example "$pki/hg-rsa4k" &&
+	    cert "Test CA" rsa4k sw DNS:sw.example "$pki/sw-rsa4k" ||
+	    return 1
+	nsx "$s" nft -f - <<EOF || return 1
+table netdev ipfrag {
+	chain in {
+		type filter hook ingress device "s-wan" priority -500;
+		ip frag-off & 0x3fff != 0 counter drop
+	}
+	chain out {
+		type filter hook egress device "s-wan" priority -500;
+		ip frag-off & 0x3fff != 0 counter drop
+	}
+}
+EOF
+	hx ipsec down dc1 >/dev/null 2>&1
+	config none rsa4k
+	hx reload || return 1
+	sw_cert sw-rsa4k none || return 1
+	auths0=0
+}
+
+# IP fragments the path dropped so far: in (from hexgated) or out.
+ip_frags_dropped() {
+	nsx "$s" nft list chain netdev ipfrag "$1" |
+	    sed -n 's/.*counter packets \([0-9]*\) .*/\1/p'
+}
+
+# fragmented ROLE: up (as initiator or responder), and both sides
+# sent and put together IKE fragments for this SA.
+fragmented() {
+	local m0 m1 r0 r1
+	m0=$(hx metrics | sed -n 's/^hexgate_ike_fragments_reassembled_total //p')
+	r0=$(grep -c "reassembled fragmented IKE message" "$(sw_log "$s")")
+	if [ "$1" = initiator ]; then
+		initiator_ok rsa4k || return 1
+	else
+		responder_ok rsa4k || return 1
+	fi
+	m1=$(hx metrics | sed -n 's/^hexgate_ike_fragments_reassembled_total //p')
+	r1=$(grep -c "reassembled fragmented IKE message" "$(sw_log "$s")")
+	hx metrics | grep '^hexgate_ike_fragments_'
+	grep "fragment" "$(sw_log "$s")" | tail -n 4
+	echo "NOTE: IKE messages reassembled: hexgated $m0 -> $m1, charon $r0 -> $r1"
+	[ "${m1:-0}" -gt "${m0:-0}" ] && [ "$r1" -gt "$r0" ]
+}
+
+# Without IKE fragmentation (hexgated's fragmentation = no, so charon
+# does not fragment either), neither end gets the other's IKE_AUTH.
+unfragmented_fails() {
+	local e0 e1
+	hx ipsec down dc1 >/dev/null 2>&1
+	HG_FRAG=no config none rsa4k
+	hx reload || return 1
+	e0=$(ip_frags_dropped out)
+	sw "$s" --initiate --child net --timeout 5 >/dev/null 2>&1 && {
+		echo "strongSwan's IKE_AUTH got through whole"; return 1; }
+	e1=$(ip_frags_dropped out)
+	echo "IP fragments from charon dropped: $e0 -> $e1"
+	[ "$e1" -gt "$e0" ] || { echo "charon sent no IP fragments"; return 1; }
+	# charon's half-open SA gone, hexgated initiates.
+	hx ipsec down dc1 >/dev/null 2>&1
+	hx ipsec up dc1 >/dev/null 2>&1
+	sleep 3
+	grep -E "retransmit [0-9] of request with message ID 1 of IKE_SA dc1" \
+	    "$tmp/hexgated.log" | tail -n 1 || { echo "no IKE_AUTH went out"; return 1; }
+	if hx --json ipsec status | grep -q ESTABLISHED ||
+	    sw "$s" --list-sas 2>/dev/null | grep -q INSTALLED; then
+		echo "hexgated's IKE_AUTH got through whole"; return 1
+	fi
+	echo "NOTE: IP fragments dropped: from charon $e0 -> $e1, from hexgated $(ip_frags_dropped in)"
+	hx ipsec down dc1 >/dev/null 2>&1
+}
+
 make_topology
 check "openssl(1) makes the CAs and certificates" make_pki ||
     fatal "certificates" "openssl failed"
@@ -273,5 +362,13 @@ check "an expired certificate is refused, logged, counted" \
 check "a certificate of another CA is refused, logged, counted" \
     refused sw-other 'untrusted: not issued by a configured CA: "CN=sw, O=Example", issuer "CN=Other CA, O=Example"'
 check "a private key file others can read is refused at reload" key_mode_ok
+check "IKE fragmentation: RSA-4096 certificates, a path dropping IP fragments" \
+    frag_setup
+check "IKE fragmentation: hexgated initiates, both IKE_AUTHs in fragments" \
+    fragmented initiator
+check "IKE fragmentation: strongSwan initiates, both IKE_AUTHs in fragments" \
+    fragmented responder
+check "without IKE fragmentation (hexgated: fragmentation no) neither comes up" \
+    unfragmented_fails
 sw_stop "$s"
 finish

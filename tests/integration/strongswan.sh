@@ -9,7 +9,9 @@
 #                  SW_REKEY, SW_LIFE (the child's rekey_time and
 #                  life_time, default 1h and 66m), SW_CHILD2 ("LOCAL_TS
 #                  REMOTE_TS": a second child, db, aes128gcm16, with the
-#                  first's start_action); certificates instead
+#                  first's start_action), SW_FRAG (swanctl's
+#                  fragmentation, default yes), SW_FRAG_SIZE (charon's
+#                  fragment_size, default 1280); certificates instead
 #                  of the PSK with SW_CERT, SW_KEY, SW_CA (PEM files:
 #                  charon's certificate, its key, the CA it trusts for
 #                  ours), put in x509/, private/ and x509ca/ beside
@@ -82,6 +84,7 @@ charon {
   retransmit_timeout = 1.0
   retransmit_base = 1.4
   retransmit_tries = 3
+  fragment_size = ${SW_FRAG_SIZE:-1280}
   # reauthentication makes the new IKE SA before it deletes the old
   make_before_break = yes
   plugins {
@@ -108,6 +111,7 @@ connections {
     mobike = no
     keyingtries = 1
     dpd_delay = ${SW_DPD:-0}
+    fragmentation = ${SW_FRAG:-yes}
     local { $lauth
             id = "${SW_LOCAL_ID:-$2}" }
     remote { $rauth
