@@ -7,8 +7,10 @@
  * whose low bit picks the port (500, or 4500 with what follows as is)
  * and whose next bits move the clock on, and the bytes.  One responder
  * takes them all in order, so a valid IKE_SA_INIT (the corpus holds
- * strongSwan's) makes a half-open SA the later datagrams then hit; its
- * answers, installs and logs go nowhere.  Each datagram is copied to an
+ * strongSwan's) makes a half-open SA the later datagrams then hit (its
+ * SPI and a responder's SPI of 0 find it: sa-init-then-fragments has
+ * IKE fragments, which get as far as their ICV); its answers, installs
+ * and logs go nowhere.  Each datagram is copied to an
  * exact-size heap buffer so ASan sees any read past it.
  */
 #include <arpa/inet.h>
@@ -54,12 +56,19 @@ on_child_sa(void *ctx, uint16_t if_idx, uint8_t child, const char *conn,
 	(void)spi;
 }
 
+/* FUZZ_IKE_LOG=1: the engine's lines on stderr, to see what a seed
+ * reaches. */
 static void
 on_log(void *ctx, bool warn, const char *line)
 {
+	static int show = -1;
+
 	(void)ctx;
 	(void)warn;
-	(void)line;
+	if (show < 0)
+		show = getenv("FUZZ_IKE_LOG") != NULL;
+	if (show)
+		fprintf(stderr, "%s\n", line);
 }
 
 int
