@@ -264,11 +264,12 @@ key_mode_ok() {
 
 # ---- IKE fragmentation (RFC 7383) ------------------------------------------
 
-# RSA-4096 at both ends: an IKE_AUTH of some 1600 bytes.  s-wan drops
-# every IP fragment, both ways (nftables' netdev ingress and egress
-# hooks, before the kernel could reassemble anything); hexgated does
-# not reassemble IP fragments sent to itself at all.  Only IKE fragments
-# (1280-byte datagrams, both sides' default) get through.
+# RSA-4096 at both ends: an IKE_AUTH of some 1600 bytes, which each
+# side's IP layer cuts into two IP fragments for the 1500-byte wan.
+# s-wan drops every IP fragment, both ways (nftables' netdev ingress and
+# egress hooks, before the kernel could reassemble anything; hexgated
+# would reassemble IKE's).  Only IKE fragments (1280-byte datagrams,
+# both sides' default) get through.
 frag_setup() {
 	cert "Test CA" rsa4k hexgate DNS:hexgate.example "$pki/hg-rsa4k" &&
 	    cert "Test CA" rsa4k sw DNS:sw.example "$pki/sw-rsa4k" ||
