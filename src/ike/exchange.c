@@ -1986,16 +1986,19 @@ void
 ike_child_down_one(struct ike *ike, struct ike_sa *sa, uint8_t k)
 {
 	struct ike_child *ch = &sa->ch[k];
+	const struct ike_conn_cfg *c;
 
-	if (!ch->up)
+	if (!ch->up || sa->conn < 0)
 		return;
+	/* Names from the connection as it is now: a reload replaces the
+	 * connections, and what install was given points into the old. */
+	c = &ike->conns[sa->conn].cfg;
 	ch->up = false;
 	ike->st.child_deleted++;
-	ike->env.uninstall(ike->env.ctx, ch->sa.if_idx, k, ch->sa.conn,
-	    ch->spi_in);
+	ike->env.uninstall(ike->env.ctx, c->if_idx, k, c->name, ch->spi_in);
 	ike_logf(ike, false, "[IKE] CHILD_SA %s{%u} with SPIs %08x_i %08x_o "
-	    "deleted", ch->sa.name != NULL ? ch->sa.name : "", sa->serial,
-	    ch->spi_in, ch->spi_out);
+	    "deleted", c->children[k].name, sa->serial, ch->spi_in,
+	    ch->spi_out);
 	ch->old_spi_in = ch->old_spi_out = 0;
 	ch->out_held = false;
 }

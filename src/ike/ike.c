@@ -880,7 +880,8 @@ ike_format_json(const struct ike *ike, uint64_t now_ms, char *buf, size_t len)
 			    "\"spi_in\":\"%08x\",\"spi_out\":\"%08x\","
 			    "\"encap\":%s,\"algorithms\":\"%s\","
 			    "\"rekey_in_s\":%lld,\"local_ts\":", n++ ? "," : "",
-			    ch->sa.name != NULL ? ch->sa.name : "",
+			    sa->conn >= 0 ?
+			    ike->conns[sa->conn].cfg.children[k].name : "",
 			    ch->spi_in, ch->spi_out,
 			    ch->sa.udp_encap ? "true" : "false", alg,
 			    ch->rekey_due_ms == 0 ? -1ll :

@@ -124,8 +124,8 @@ struct ike_conn_cfg {
 
 /* A child SA for the data plane: both directions, with their keys. */
 struct ike_child_sa {
-	const char *conn;		/* the connection's name */
-	const char *name;		/* the child's */
+	const char *conn;		/* the connection's name, and */
+	const char *name;		/* the child's: for the call only */
 	uint16_t if_idx;
 	uint8_t child;			/* its index in the connection's
 					   children: the interface's slot */

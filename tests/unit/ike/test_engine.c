@@ -185,6 +185,7 @@ on_uninstall(void *ctx, uint16_t if_idx, uint8_t k, const char *conn,
 	struct installed *c = slot(ctx, k);
 
 	assert_int_equal(if_idx, c->sa.if_idx);
+	assert_true(strcmp(conn, "to-b") == 0 || strcmp(conn, "to-a") == 0);
 	if (spi_in != 0 && spi_in == c->prev_in_spi) {
 		/* A reauthenticated IKE SA's child: only its inbound SA. */
 		c->prev_in_spi = 0;
@@ -573,7 +574,23 @@ test_two_children(void **state)
 	assert_int_equal(a1->prev_in_spi, 0);	/* the old pair is gone */
 	assert_int_equal(net.s[SIDE_B].more[0].prev_in_spi, 0);
 	assert_int_equal(net.s[SIDE_B].more[0].held_out_spi, 0);
-	/* A delete of one child leaves the other. */
+	/* A reload that changes nothing keeps both children, and their
+	 * names come from the connections it gave (ASan: not the old). */
+	{
+		struct ike_conn_cfg ca;
+
+		conn(&ca, SIDE_A, "the-shared-key",
+		    "aes256gcm16-prfsha256-x25519", "aes256gcm16");
+		conn_add_db(&ca, SIDE_A, false);
+		ca.children[1].rekey_time_s = 20;
+		assert_int_equal(ike_set_conns(net.s[SIDE_A].ike, &ca, 1,
+		    net.now), 0);
+	}
+	assert_true(a1->up);
+	assert_true(ike_format_json(net.s[SIDE_A].ike, net.now, json,
+	    sizeof(json)) < (int)sizeof(json));
+	assert_non_null(strstr(json, "\"name\":\"db\""));
+	/* ipsec down: both children go, the IKE SA deleted. */
 	assert_int_equal(ike_down(net.s[SIDE_A].ike, "to-b", net.now), 0);
 	run();
 	assert_false(a0->up);
