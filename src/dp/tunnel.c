@@ -76,19 +76,35 @@ ts_allow(const struct pkt *p, const struct dp_ts *from, uint8_t n_from,
 	return false;
 }
 
+/* The SA of slot k of interface i whose SPI is spi, as a key; DP_SA_NONE
+ * for none. */
+static inline uint16_t
+slot_by_spi(const struct dp_tunnel *t, uint16_t i, uint8_t k, uint32_t spi)
+{
+	uint16_t key = (uint16_t)((i * DP_TUNNEL_SLOTS + k) * 2);
+
+	if (t->in != NULL && t->spi_in == spi)
+		return key;
+	if (t->in_prev != NULL && t->spi_in_prev == spi)
+		return key + 1;
+	return DP_SA_NONE;
+}
+
+/* Slot 0 of every interface first: most tunnels have only that one, and
+ * their packets cost what they did before slots. */
 uint16_t
 dp_tunnel_by_spi(const struct dp_tunnels *tt, uint16_t n_if, uint32_t spi)
 {
-	for (uint16_t i = 0; i < n_if; i++)
-		for (uint8_t k = 0; k < DP_TUNNEL_SLOTS; k++) {
-			const struct dp_tunnel *t = dp_tunnel_slot(tt, i, k);
-			uint16_t key = (uint16_t)((i * DP_TUNNEL_SLOTS + k) * 2);
+	uint16_t key;
 
-			if (t->in != NULL && t->spi_in == spi)
+	for (uint16_t i = 0; i < n_if; i++)
+		if ((key = slot_by_spi(&tt->t[i], i, 0, spi)) != DP_SA_NONE)
+			return key;
+	for (uint16_t i = 0; i < n_if; i++)
+		for (uint8_t k = 1; k < DP_TUNNEL_SLOTS; k++)
+			if ((key = slot_by_spi(&tt->more[i][k - 1], i, k,
+			    spi)) != DP_SA_NONE)
 				return key;
-			if (t->in_prev != NULL && t->spi_in_prev == spi)
-				return key + 1;
-		}
 	return DP_SA_NONE;
 }
 
