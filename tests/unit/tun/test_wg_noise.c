@@ -11,8 +11,8 @@
  * Holding the initiator's, wireguard-go's response passes our MAC1 check
  * and codec.  wireguard-go's ephemeral private keys are not recorded, so
  * the session keys of that handshake cannot be derived here: the full
- * key schedule is proven between our two sides below, and each side
- * against wireguard-go's half it can check.
+ * key schedule is proven between our two sides below, and against a
+ * live wireguard-go by tests/integration/netns_wg_handshake.sh.
  *
  * Then both sides in memory, with and without a PSK: the keys agree and
  * cross, a flipped bit anywhere in either message is refused, a replayed
