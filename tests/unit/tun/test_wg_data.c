@@ -6,6 +6,11 @@
  * - PUBLISHED: RFC 8439 §2.8.2's ChaCha20-Poly1305 AEAD example (key,
  *   nonce, AAD, plaintext, ciphertext, tag), through wg_aead_seal() and
  *   wg_aead_open(), the job the burst functions submit.
+ * - PYTHON-MADE: one transport message built by Python's cryptography
+ *   package (its own ChaCha20-Poly1305) from the paper's layout, to
+ *   key_a, receiver index IDX_B, counter 0x0102030405, a 45-byte IPv4
+ *   packet padded to 48; decapsulated here, and encapsulated here to the
+ *   same bytes.
  * - The message layout is checked against the WireGuard paper §5.4.6 as
  *   written in each case (type 4, zero reserved bytes, receiver index
  *   LE32, counter LE64, zero padding to 16, tag), and the ciphertext of a
@@ -14,6 +19,7 @@
 #include <arpa/inet.h>
 #include <endian.h>
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -420,6 +426,111 @@ test_bad_inner(void **state)
 	assert_string_equal(deliver(e, msg, sizeof(msg)), "not_ip");
 }
 
+/* The Python-made message: decapsulated to its inner packet, and the same
+ * packet encapsulated at the same counter gives the same bytes. */
+static void
+test_independent_message(void **state)
+{
+	struct env *e = *state;
+	uint8_t msg[80], ip[45];
+	struct pkt *p;
+
+	test_hex("04000000887766550504030201000000"
+	    "5f11ea1aec1675c42bdc7c9d5fd9fcc9"
+	    "c8fb3a285794bf1c3b958e55a9f18ae5"
+	    "e4212e28c2a2e2e370e1e57cf9032f11"
+	    "e2d6e43bcaad6c01a55815e207c18c36", msg, sizeof(msg));
+	memset(ip, 0, sizeof(ip));
+	ip[0] = 0x45;
+	ip[3] = 45;
+	ip[8] = 64;
+	ip[9] = 17;
+	for (int i = 20; i < 45; i++)
+		ip[i] = (uint8_t)i;
+	p = pkt_alloc(e->pool);
+	assert_int_equal(pkt_set_frame(p, msg, sizeof(msg)), 0);
+	assert_string_equal(wg_result_name(decap1(e, p)), "ok");
+	assert_int_equal(p->len, 45);
+	assert_memory_equal(p->data, ip, 45);
+
+	assert_int_equal(pkt_set_frame(p, ip, 45), 0);
+	p->l3 = PKT_L3_IP4;
+	p->l3_off = 0;
+	p->l3_len = 45;
+	wg_keypair_test_set_send(e->a, 0x0102030405ULL);
+	encap1(e, p);
+	assert_int_equal(p->len, sizeof(msg));
+	assert_memory_equal(p->data, msg, sizeof(msg));
+	pkt_free(e->pool, p);
+}
+
+struct sender {
+	struct env *e;
+	uint64_t got[1000];
+};
+
+static void *
+send_thread(void *arg)
+{
+	struct sender *s = arg;
+	struct wg_worker *w;
+
+	assert_int_equal(wg_worker_create(&w), 0);
+	for (int i = 0; i < 1000; i++) {
+		uint8_t buf[64 + 32] = { 0x45, 0, 0, 64 }, res;
+		struct pkt pk, *p = &pk;
+		uint8_t room[256];
+
+		/* A packet of its own on the stack: the pool is not
+		 * shared between threads. */
+		memset(&pk, 0, sizeof(pk));
+		pk.head = room;
+		pk.data = room + 64;
+		memcpy(pk.data, buf, 64);
+		pk.len = 64;
+		pk.l3 = PKT_L3_IP4;
+		pk.l3_len = 64;
+		wg_encap_burst(w, s->e->a, &p, 1, &res);
+		assert_int_equal(res, WG_R_OK);
+		memcpy(&s->got[i], pk.data + 8, 8);
+		s->got[i] = le64toh(s->got[i]);
+	}
+	wg_worker_free(w);
+	return NULL;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Four workers sending on one keypair at once: 4000 messages carry
+ * counters 0..3999, each once (the nonce is never reused). */
+static void
+test_concurrent_senders(void **state)
+{
+	struct env *e = *state;
+	static struct sender s[4];
+	static uint64_t all[4000];
+	pthread_t t[4];
+
+	for (int i = 0; i < 4; i++) {
+		s[i].e = e;
+		assert_int_equal(pthread_create(&t[i], NULL, send_thread,
+		    &s[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		memcpy(all + i * 1000, s[i].got, sizeof(s[i].got));
+	}
+	qsort(all, 4000, sizeof(all[0]), cmp_u64);
+	for (uint64_t i = 0; i < 4000; i++)
+		assert_int_equal(all[i], i);
+}
+
 int
 main(void)
 {
@@ -440,6 +551,10 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_bad_inner, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_independent_message,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_senders,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
