@@ -5,7 +5,7 @@
 #   make demo    install deps, build, route pings across hexgated in
 #                network namespaces, an IKEv2 tunnel to strongSwan, tear
 #                down
-#   make bench   forwarding and ESP benchmarks (docs/PERFORMANCE.md)
+#   make bench   forwarding, ESP and WireGuard data benchmarks (docs/PERFORMANCE.md)
 #   make install meson install of $(BUILD): hexgated, hexctl, the manual
 #                pages, hexgated.service, docs and the example config;
 #                DESTDIR=/stage stages it, PREFIX=/usr sets the prefix
@@ -49,6 +49,7 @@ bench:
 	bench/forward/run $(BUILD)
 	bench/classify/run $(BUILD)
 	bench/ipsec/run $(BUILD)
+	bench/overlay/run $(BUILD)
 
 # A PREFIX given here reconfigures $(BUILD) for it (meson keeps it from
 # then on); DESTDIR is made absolute because meson would read it from
