@@ -713,7 +713,7 @@ out:
 /* The transport keys: (T_i->r, T_r->i) = KDF2(C, empty). */
 static int
 derive_keypair(struct wg_handshake *hs, bool initiator,
-    struct wg_keypair *kp)
+    struct wg_session_keys *kp)
 {
 	uint8_t *outs[3];
 
@@ -730,7 +730,7 @@ derive_keypair(struct wg_handshake *hs, bool initiator,
 
 int
 wg_response_consume(struct wg_handshake *hs, const struct wg_static *me,
-    const uint8_t *msg, size_t len, struct wg_keypair *kp,
+    const uint8_t *msg, size_t len, struct wg_session_keys *kp,
     struct wg_err *err)
 {
 	struct wg_handshake next;
@@ -876,7 +876,7 @@ out:
 
 int
 wg_response_create(struct wg_handshake *hs, uint32_t sender_index,
-    uint64_t now_s, uint8_t out[WG_RESPONSE_LEN], struct wg_keypair *kp,
+    uint64_t now_s, uint8_t out[WG_RESPONSE_LEN], struct wg_session_keys *kp,
     struct wg_err *err)
 {
 	uint8_t e_pub[WG_KEY_LEN];

@@ -8,7 +8,8 @@
  * The primitives are OpenSSL 3's (X25519, BLAKE2s, HMAC, ChaCha20-
  * Poly1305) and libsodium's (XChaCha20-Poly1305, the cookie reply's).
  * The transport data itself is not here: a handshake ends in a struct
- * wg_keypair, which the data plane takes.
+ * wg_session_keys, from which the data plane makes its keypair
+ * (wg_data.h).
  */
 #ifndef TUN_WG_NOISE_H
 #define TUN_WG_NOISE_H
@@ -182,7 +183,7 @@ int wg_pubkey(uint8_t pub[WG_KEY_LEN], const uint8_t priv[WG_KEY_LEN])
 /* ---- The handshake -------------------------------------------------- */
 
 /* What a handshake ends in: the data plane's keys and indices. */
-struct wg_keypair {
+struct wg_session_keys {
 	uint8_t send[WG_KEY_LEN];
 	uint8_t recv[WG_KEY_LEN];
 	uint32_t local_index;	/* what the peer puts in receiver */
@@ -223,7 +224,7 @@ int wg_initiation_create(struct wg_handshake *hs, const struct wg_static *me,
 
 /* Initiator, step 2: the response in; kp out and hs wiped.  0 or -1. */
 int wg_response_consume(struct wg_handshake *hs, const struct wg_static *me,
-    const uint8_t *msg, size_t len, struct wg_keypair *kp,
+    const uint8_t *msg, size_t len, struct wg_session_keys *kp,
     struct wg_err *err) HG_MUST_CHECK;
 
 /* Finds the peer with this static public key, or NULL. */
@@ -242,7 +243,7 @@ int wg_initiation_consume(struct wg_handshake *hs, const struct wg_static *me,
 
 /* Responder, step 2: the response with sender_index; kp out, hs wiped. */
 int wg_response_create(struct wg_handshake *hs, uint32_t sender_index,
-    uint64_t now_s, uint8_t out[WG_RESPONSE_LEN], struct wg_keypair *kp,
+    uint64_t now_s, uint8_t out[WG_RESPONSE_LEN], struct wg_session_keys *kp,
     struct wg_err *err) HG_MUST_CHECK;
 
 /* ---- Cookies (under load) ------------------------------------------- */

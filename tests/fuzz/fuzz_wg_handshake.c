@@ -107,7 +107,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct wg_handshake hs;
 	struct wg_transport_hdr th;
-	struct wg_keypair kp, kr;
+	struct wg_session_keys kp, kr;
 	struct wg_err err;
 	uint8_t resp[WG_RESPONSE_LEN];
 	uint8_t *msg;

@@ -104,7 +104,7 @@ main(int argc, char **argv)
 	struct wg_static me;
 	struct wg_peer peer;
 	struct wg_handshake hs;
-	struct wg_keypair kp;
+	struct wg_session_keys kp;
 	struct wg_err err;
 	struct sockaddr_in to = { .sin_family = AF_INET };
 	uint8_t k[WG_KEY_LEN], psk[WG_KEY_LEN], ini[WG_INITIATION_LEN];

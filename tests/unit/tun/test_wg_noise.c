@@ -161,7 +161,7 @@ test_wggo_initiation(void **state)
 	struct wg_cookie_checker cc = { 0 };
 	struct wg_err err;
 	uint8_t resp[WG_RESPONSE_LEN];
-	struct wg_keypair kp;
+	struct wg_session_keys kp;
 	uint64_t sec;
 	int i;
 
@@ -212,7 +212,7 @@ test_wggo_response(void **state)
 	struct wg_response r;
 	struct wg_handshake hs;
 	struct wg_cookie_checker cc = { 0 };
-	struct wg_keypair kp;
+	struct wg_session_keys kp;
 	struct wg_err err;
 	uint8_t rsp_pub[WG_KEY_LEN];
 
@@ -333,7 +333,7 @@ test_codec_roundtrip(void **state)
 /* ---- Both sides in memory ------------------------------------------- */
 
 static void
-handshake(struct pair *p, struct wg_keypair *ki, struct wg_keypair *kr)
+handshake(struct pair *p, struct wg_session_keys *ki, struct wg_session_keys *kr)
 {
 	struct wg_handshake hi, hr;
 	uint8_t ini[WG_INITIATION_LEN], rsp[WG_RESPONSE_LEN];
@@ -350,7 +350,7 @@ handshake(struct pair *p, struct wg_keypair *ki, struct wg_keypair *kr)
 }
 
 static void
-check_crossed(const struct wg_keypair *ki, const struct wg_keypair *kr)
+check_crossed(const struct wg_session_keys *ki, const struct wg_session_keys *kr)
 {
 	assert_memory_equal(ki->send, kr->recv, WG_KEY_LEN);
 	assert_memory_equal(ki->recv, kr->send, WG_KEY_LEN);
@@ -367,7 +367,7 @@ static void
 test_handshake_no_psk(void **state)
 {
 	struct pair p;
-	struct wg_keypair ki, kr, ki2, kr2;
+	struct wg_session_keys ki, kr, ki2, kr2;
 
 	make_pair(&p, NULL);
 	handshake(&p, &ki, &kr);
@@ -386,7 +386,7 @@ test_handshake_psk(void **state)
 	uint8_t psk[WG_KEY_LEN], other[WG_KEY_LEN];
 	struct wg_handshake hi, hr;
 	uint8_t ini[WG_INITIATION_LEN], rsp[WG_RESPONSE_LEN];
-	struct wg_keypair ki, kr;
+	struct wg_session_keys ki, kr;
 	struct wg_err err;
 	struct pair p;
 
@@ -447,7 +447,7 @@ test_tampered_response(void **state)
 	struct wg_handshake hi, hr;
 	uint8_t ini[WG_INITIATION_LEN], rsp[WG_RESPONSE_LEN];
 	uint8_t bad[WG_RESPONSE_LEN];
-	struct wg_keypair ki, kr;
+	struct wg_session_keys ki, kr;
 	struct wg_err err;
 	size_t i;
 
@@ -483,7 +483,7 @@ test_response_valid_mac1_bad_payload(void **state)
 	struct pair p;
 	struct wg_handshake hi, hr;
 	uint8_t ini[WG_INITIATION_LEN], rsp[WG_RESPONSE_LEN];
-	struct wg_keypair ki, kr;
+	struct wg_session_keys ki, kr;
 	struct wg_err err;
 	size_t i, n;
 	size_t size = WG_MAC_LEN;
@@ -599,7 +599,7 @@ test_cookie_round_trip(void **state)
 	struct wg_handshake hi, hr;
 	uint8_t ini[WG_INITIATION_LEN], reply[WG_COOKIE_REPLY_LEN];
 	uint8_t rsp[WG_RESPONSE_LEN];
-	struct wg_keypair ki, kr;
+	struct wg_session_keys ki, kr;
 	struct wg_err err;
 
 	make_pair(&p, NULL);
