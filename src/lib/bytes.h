@@ -60,6 +60,37 @@ hg_rd64be(const void *b)
 	return be64toh(v);
 }
 
+/* Little-endian bytes (WireGuard's fields) to a host-order number, and
+ * back. */
+static inline uint32_t
+hg_rd32le(const void *b)
+{
+	return le32toh(hg_ld32(b));
+}
+
+static inline uint64_t
+hg_rd64le(const void *b)
+{
+	uint64_t v;
+
+	memcpy(&v, b, sizeof(v));
+	return le64toh(v);
+}
+
+static inline void
+hg_wr32le(void *b, uint32_t v)
+{
+	v = htole32(v);
+	memcpy(b, &v, sizeof(v));
+}
+
+static inline void
+hg_wr64le(void *b, uint64_t v)
+{
+	v = htole64(v);
+	memcpy(b, &v, sizeof(v));
+}
+
 /* Do n bytes from off fit in len?  Written so off + n cannot wrap. */
 static inline bool
 hg_span_ok(size_t len, size_t off, size_t n)

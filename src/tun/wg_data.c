@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <endian.h>
 
 #include <intel-ipsec-mb.h>
 #include <openssl/crypto.h>
 
+#include "../lib/bytes.h"
 #include "replay.h"
 #include "wg_data.h"
 
@@ -270,10 +270,8 @@ wg_aead_open(struct wg_worker *w, const uint8_t key[WG_KEY_LEN],
 static inline void
 make_nonce(uint8_t nonce[12], uint64_t counter)
 {
-	uint64_t le = htole64(counter);
-
 	memset(nonce, 0, 4);
-	memcpy(nonce + 4, &le, 8);
+	hg_wr64le(nonce + 4, counter);
 }
 
 static inline void
@@ -311,8 +309,6 @@ encap_one(struct wg_keypair *kp, struct pkt *p, struct wg_slot *s)
 {
 	uint32_t inner = p->l3_len, padded = (inner + 15) & ~15u;
 	uint8_t *hdr, *tail;
-	uint32_t idx;
-	uint64_t le;
 
 	if (inner != 0 && p->l3 != PKT_L3_IP4 && p->l3 != PKT_L3_IP6)
 		return WG_R_NOT_IP;
@@ -332,10 +328,8 @@ encap_one(struct wg_keypair *kp, struct pkt *p, struct wg_slot *s)
 	hdr = pkt_prepend(p, WG_DATA_HDR_LEN);
 	hdr[0] = WG_MSG_DATA;
 	hdr[1] = hdr[2] = hdr[3] = 0;
-	idx = htole32(kp->remote_index);
-	memcpy(hdr + 4, &idx, 4);
-	le = htole64(s->counter);
-	memcpy(hdr + 8, &le, 8);
+	hg_wr32le(hdr + 4, kp->remote_index);
+	hg_wr64le(hdr + 8, s->counter);
 	p->l3 = PKT_L3_NONE;
 	p->l3_len = 0;
 	p->l4_off = 0;
@@ -399,19 +393,15 @@ decap_one(struct wg_worker *w, wg_lookup_fn lookup, void *ctx,
     struct pkt *p, struct wg_slot *s)
 {
 	const uint8_t *m = p->data;
-	uint32_t idx;
-	uint64_t le;
 
 	s->kp = NULL;
 	if (p->len < WG_DATA_MIN_LEN)
 		return WG_R_TRUNCATED;
 	if (m[0] != WG_MSG_DATA || m[1] != 0 || m[2] != 0 || m[3] != 0)
 		return WG_R_TYPE;
-	memcpy(&idx, m + 4, 4);
-	if ((s->kp = lookup(ctx, le32toh(idx))) == NULL)
+	if ((s->kp = lookup(ctx, hg_rd32le(m + 4))) == NULL)
 		return WG_R_NO_KEYPAIR;
-	memcpy(&le, m + 8, 8);
-	s->counter = le64toh(le);
+	s->counter = hg_rd64le(m + 8);
 	if (s->counter >= WG_REJECT_AFTER_MESSAGES)
 		return WG_R_COUNTER;
 	if (!esp_replay_check(&s->kp->replay, s->counter + 1))
@@ -437,7 +427,7 @@ decap_finish(struct pkt *p, struct wg_slot *s)
 	case 4:
 		if (s->ct_len < IP4_HDR_LEN)
 			return WG_R_INNER;
-		len = (uint32_t)ip[2] << 8 | ip[3];
+		len = hg_rd16be(ip + 2);
 		if (len < IP4_HDR_LEN || (ip[0] & 0xf) < 5 ||
 		    (uint32_t)(ip[0] & 0xf) * 4 > len)
 			return WG_R_INNER;
@@ -446,7 +436,7 @@ decap_finish(struct pkt *p, struct wg_slot *s)
 	case 6:
 		if (s->ct_len < IP6_HDR_LEN)
 			return WG_R_INNER;
-		len = IP6_HDR_LEN + ((uint32_t)ip[4] << 8 | ip[5]);
+		len = IP6_HDR_LEN + (uint32_t)hg_rd16be(ip + 4);
 		p->l3 = PKT_L3_IP6;
 		break;
 	default:

@@ -16,6 +16,7 @@
 #include <openssl/rand.h>
 #include <sodium.h>
 
+#include "../lib/bytes.h"
 #include "wg_noise.h"
 
 static const char construction[] = "Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s";
@@ -45,22 +46,6 @@ fail(struct wg_err *err, enum wg_err_code code, uint32_t off)
 		err->off = off;
 	}
 	return -1;
-}
-
-static uint32_t
-get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
-
-static void
-put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = v;
-	p[1] = v >> 8;
-	p[2] = v >> 16;
-	p[3] = v >> 24;
 }
 
 /* ---- Codec ---------------------------------------------------------- */
@@ -130,7 +115,7 @@ wg_initiation_parse(const uint8_t *msg, size_t len,
 {
 	if (check_type(msg, len, WG_MSG_INITIATION, err) < 0)
 		return -1;
-	out->sender = get_le32(msg + INI_SENDER);
+	out->sender = hg_rd32le(msg + INI_SENDER);
 	memcpy(out->ephemeral, msg + INI_EPHEMERAL, sizeof(out->ephemeral));
 	memcpy(out->enc_static, msg + INI_STATIC, sizeof(out->enc_static));
 	memcpy(out->enc_timestamp, msg + INI_TIMESTAMP,
@@ -146,8 +131,8 @@ wg_response_parse(const uint8_t *msg, size_t len, struct wg_response *out,
 {
 	if (check_type(msg, len, WG_MSG_RESPONSE, err) < 0)
 		return -1;
-	out->sender = get_le32(msg + RSP_SENDER);
-	out->receiver = get_le32(msg + RSP_RECEIVER);
+	out->sender = hg_rd32le(msg + RSP_SENDER);
+	out->receiver = hg_rd32le(msg + RSP_RECEIVER);
 	memcpy(out->ephemeral, msg + RSP_EPHEMERAL, sizeof(out->ephemeral));
 	memcpy(out->enc_empty, msg + RSP_EMPTY, sizeof(out->enc_empty));
 	memcpy(out->mac1, msg + RSP_MAC1, WG_MAC_LEN);
@@ -161,7 +146,7 @@ wg_cookie_reply_parse(const uint8_t *msg, size_t len,
 {
 	if (check_type(msg, len, WG_MSG_COOKIE_REPLY, err) < 0)
 		return -1;
-	out->receiver = get_le32(msg + CKR_RECEIVER);
+	out->receiver = hg_rd32le(msg + CKR_RECEIVER);
 	memcpy(out->nonce, msg + CKR_NONCE, sizeof(out->nonce));
 	memcpy(out->enc_cookie, msg + CKR_COOKIE, sizeof(out->enc_cookie));
 	return 0;
@@ -171,14 +156,10 @@ int
 wg_transport_hdr_parse(const uint8_t *msg, size_t len,
     struct wg_transport_hdr *out, struct wg_err *err)
 {
-	uint64_t lo, hi;
-
 	if (check_type(msg, len, WG_MSG_TRANSPORT, err) < 0)
 		return -1;
-	out->receiver = get_le32(msg + TRN_RECEIVER);
-	lo = get_le32(msg + TRN_COUNTER);
-	hi = get_le32(msg + TRN_COUNTER + 4);
-	out->counter = lo | hi << 32;
+	out->receiver = hg_rd32le(msg + TRN_RECEIVER);
+	out->counter = hg_rd64le(msg + TRN_COUNTER);
 	out->data_len = len - WG_TRANSPORT_HDR_LEN;
 	return 0;
 }
@@ -195,7 +176,7 @@ wg_initiation_encode(const struct wg_initiation *m,
     uint8_t out[WG_INITIATION_LEN])
 {
 	put_header(out, WG_MSG_INITIATION);
-	put_le32(out + INI_SENDER, m->sender);
+	hg_wr32le(out + INI_SENDER, m->sender);
 	memcpy(out + INI_EPHEMERAL, m->ephemeral, sizeof(m->ephemeral));
 	memcpy(out + INI_STATIC, m->enc_static, sizeof(m->enc_static));
 	memcpy(out + INI_TIMESTAMP, m->enc_timestamp,
@@ -208,8 +189,8 @@ void
 wg_response_encode(const struct wg_response *m, uint8_t out[WG_RESPONSE_LEN])
 {
 	put_header(out, WG_MSG_RESPONSE);
-	put_le32(out + RSP_SENDER, m->sender);
-	put_le32(out + RSP_RECEIVER, m->receiver);
+	hg_wr32le(out + RSP_SENDER, m->sender);
+	hg_wr32le(out + RSP_RECEIVER, m->receiver);
 	memcpy(out + RSP_EPHEMERAL, m->ephemeral, sizeof(m->ephemeral));
 	memcpy(out + RSP_EMPTY, m->enc_empty, sizeof(m->enc_empty));
 	memcpy(out + RSP_MAC1, m->mac1, WG_MAC_LEN);
@@ -221,7 +202,7 @@ wg_cookie_reply_encode(const struct wg_cookie_reply *m,
     uint8_t out[WG_COOKIE_REPLY_LEN])
 {
 	put_header(out, WG_MSG_COOKIE_REPLY);
-	put_le32(out + CKR_RECEIVER, m->receiver);
+	hg_wr32le(out + CKR_RECEIVER, m->receiver);
 	memcpy(out + CKR_NONCE, m->nonce, sizeof(m->nonce));
 	memcpy(out + CKR_COOKIE, m->enc_cookie, sizeof(m->enc_cookie));
 }
@@ -231,9 +212,8 @@ wg_transport_hdr_encode(uint32_t receiver, uint64_t counter,
     uint8_t out[WG_TRANSPORT_HDR_LEN])
 {
 	put_header(out, WG_MSG_TRANSPORT);
-	put_le32(out + TRN_RECEIVER, receiver);
-	put_le32(out + TRN_COUNTER, (uint32_t)counter);
-	put_le32(out + TRN_COUNTER + 4, (uint32_t)(counter >> 32));
+	hg_wr32le(out + TRN_RECEIVER, receiver);
+	hg_wr64le(out + TRN_COUNTER, counter);
 }
 
 /* ---- Primitives ----------------------------------------------------- */
@@ -379,8 +359,7 @@ aead(bool enc, uint8_t *out, const uint8_t key[WG_KEY_LEN], uint64_t counter,
 	if (!enc && in_len < WG_AEAD_TAG_LEN)
 		return -1;
 	text_len = enc ? in_len : in_len - WG_AEAD_TAG_LEN;
-	put_le32(nonce + 4, (uint32_t)counter);
-	put_le32(nonce + 8, (uint32_t)(counter >> 32));
+	hg_wr64le(nonce + 4, counter);
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
 		return -1;
 	ok = EVP_CipherInit_ex(ctx, EVP_chacha20_poly1305(), NULL, key, nonce,
@@ -594,7 +573,7 @@ wg_initiation_create(struct wg_handshake *hs, const struct wg_static *me,
 	memset(hs, 0, sizeof(*hs));
 	memset(out, 0, WG_INITIATION_LEN);
 	put_header(out, WG_MSG_INITIATION);
-	put_le32(out + INI_SENDER, sender_index);
+	hg_wr32le(out + INI_SENDER, sender_index);
 	if (handshake_init(hs, peer->pub) < 0)
 		goto out;
 
@@ -888,8 +867,8 @@ wg_response_create(struct wg_handshake *hs, uint32_t sender_index,
 		return fail(err, WG_E_STATE, 0);
 	memset(out, 0, WG_RESPONSE_LEN);
 	put_header(out, WG_MSG_RESPONSE);
-	put_le32(out + RSP_SENDER, sender_index);
-	put_le32(out + RSP_RECEIVER, hs->remote_index);
+	hg_wr32le(out + RSP_SENDER, sender_index);
+	hg_wr32le(out + RSP_RECEIVER, hs->remote_index);
 	hs->local_index = sender_index;
 
 	/* e */
