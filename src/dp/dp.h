@@ -84,11 +84,17 @@ struct dp_tunnels {
 	struct dp_tunnel more[IP_IF_MAX][DP_TUNNEL_SLOTS - 1];
 };
 
-/* Slot k of interface i. */
+/* Slot k of interface i; the control side's copy, to change. */
+static inline struct dp_tunnel *
+dp_tunnel_slot_rw(struct dp_tunnels *tt, uint16_t i, uint8_t k)
+{
+	return k == 0 ? &tt->t[i] : &tt->more[i][k - 1];
+}
+
 static inline const struct dp_tunnel *
 dp_tunnel_slot(const struct dp_tunnels *tt, uint16_t i, uint8_t k)
 {
-	return k == 0 ? &tt->t[i] : &tt->more[i][k - 1];
+	return dp_tunnel_slot_rw((struct dp_tunnels *)tt, i, k);
 }
 
 /*
@@ -99,6 +105,20 @@ dp_tunnel_slot(const struct dp_tunnels *tt, uint16_t i, uint8_t k)
 #define DP_SA_NONE	0xffff
 uint16_t dp_tunnel_by_spi(const struct dp_tunnels *tt, uint16_t n_if,
     uint32_t spi);
+
+/* The interface of such a key, and its slot. */
+static inline uint16_t
+dp_sa_key_if(uint16_t key)
+{
+	return (uint16_t)(key / 2 / DP_TUNNEL_SLOTS);
+}
+
+static inline const struct dp_tunnel *
+dp_sa_key_slot(const struct dp_tunnels *tt, uint16_t key)
+{
+	return dp_tunnel_slot(tt, dp_sa_key_if(key),
+	    (uint8_t)(key / 2 % DP_TUNNEL_SLOTS));
+}
 
 /* True when addr (of family) is inside one of the n selectors, or n is 0. */
 bool dp_ts_match(const struct dp_ts *ts, uint8_t n, uint8_t family,

@@ -54,9 +54,8 @@ sa_ours(const struct dp_worker *w, const struct pkt *p, uint32_t spi)
 {
 	uint16_t key = dp_tunnel_by_spi(w->tunnels, w->tables->n_if, spi);
 
-	return key != DP_SA_NONE && sa_from_remote(dp_tunnel_slot(w->tunnels,
-	    key / 2 / DP_TUNNEL_SLOTS, (uint8_t)(key / 2 % DP_TUNNEL_SLOTS)),
-	    p);
+	return key != DP_SA_NONE &&
+	    sa_from_remote(dp_sa_key_slot(w->tunnels, key), p);
 }
 
 /* The worker that owns p, whole: the ports' choice, the SPI's only for

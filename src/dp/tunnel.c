@@ -171,7 +171,7 @@ dp_decap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi)
 	/* One burst per inbound SA, in the batch's order within each. */
 	for (uint16_t a = 0; a < n; a++) {
 		uint16_t key = tun[idx[a]], m = 0;
-		uint16_t ti = key / 2 / DP_TUNNEL_SLOTS;
+		uint16_t ti = dp_sa_key_if(key);
 		const struct dp_tunnel *tn;
 		uint64_t bytes = 0, ok = 0;
 
@@ -184,8 +184,7 @@ dp_decap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi)
 				v->next[idx[b]] = IP_NEXT_NONE;
 				tun[idx[b]] = DP_SA_NONE;
 			}
-		tn = dp_tunnel_slot(w->tunnels, ti,
-		    (uint8_t)(key / 2 % DP_TUNNEL_SLOTS));
+		tn = dp_sa_key_slot(w->tunnels, key);
 		esp_decap_burst(w->esp, key & 1 ? tn->in_prev : tn->in, burst,
 		    m, res);
 		for (uint16_t k = 0; k < m; k++) {

@@ -561,13 +561,6 @@ holds(const struct dp_tunnel *t, const struct esp_sa *sa)
 	return sa == t->out || sa == t->in || sa == t->in_prev;
 }
 
-/* Slot k of interface i in d's tunnels, to change before a publish. */
-static struct dp_tunnel *
-slot_of(struct hg_daemon *d, uint16_t i, uint8_t k)
-{
-	return k == 0 ? &d->tunnels->dp.t[i] : &d->tunnels->dp.more[i][k - 1];
-}
-
 /* Publishes d's tunnels with slot k of interface i as t, then (no worker
  * can hold them once the swap returns) frees the SAs the slot had that t
  * has not. */
@@ -576,7 +569,7 @@ slot_publish(struct hg_daemon *d, uint16_t i, uint8_t k,
     const struct dp_tunnel *t)
 {
 	struct dp_tunnels *dpt = malloc(sizeof(*dpt));
-	struct dp_tunnel *s = slot_of(d, i, k), old = *s;
+	struct dp_tunnel *s = dp_tunnel_slot_rw(&d->tunnels->dp, i, k), old = *s;
 
 	if (dpt == NULL)
 		return -ENOMEM;
@@ -659,7 +652,7 @@ on_install(void *ctx, const struct ike_child_sa *ch, int how)
 		esp_sa_free(out);
 		return rc;
 	}
-	t = *slot_of(d, i, k);
+	t = *dp_tunnel_slot_rw(&d->tunnels->dp, i, k);
 	held_drop(hi, i, k);
 	if (how == IKE_INSTALL_NEW || t.in == NULL) {
 		t.in_prev = NULL;
@@ -704,7 +697,7 @@ on_switch_out(void *ctx, uint16_t i, uint8_t k, const char *conn,
 	if (slot_tunnel(hi->d, i, conn) == NULL || k >= DP_TUNNEL_SLOTS ||
 	    hi->held_out[i][k] == NULL || hi->held_spi[i][k] != spi_out)
 		return;
-	t = *slot_of(hi->d, i, k);
+	t = *dp_tunnel_slot_rw(&hi->d->tunnels->dp, i, k);
 	t.out = hi->held_out[i][k];
 	if (slot_publish(hi->d, i, k, &t) != 0) {
 		hg_log_warnx("ipsec: %s: out of memory switching to the new "
@@ -724,7 +717,7 @@ on_retire_in(void *ctx, uint16_t i, uint8_t k, const char *conn,
 
 	if (slot_tunnel(hi->d, i, conn) == NULL || k >= DP_TUNNEL_SLOTS)
 		return;
-	t = *slot_of(hi->d, i, k);
+	t = *dp_tunnel_slot_rw(&hi->d->tunnels->dp, i, k);
 	if (t.in_prev == NULL || t.spi_in_prev != spi_in)
 		return;
 	t.in_prev = NULL;
@@ -744,7 +737,7 @@ on_uninstall(void *ctx, uint16_t i, uint8_t k, const char *conn,
 
 	if (slot_tunnel(d, i, conn) == NULL || k >= DP_TUNNEL_SLOTS)
 		return;		/* a reload took it already */
-	t = *slot_of(d, i, k);
+	t = *dp_tunnel_slot_rw(&d->tunnels->dp, i, k);
 	/* The child of an IKE SA that another replaced (a reauth): only
 	 * its inbound SA was left, decrypting until now. */
 	if (t.in_prev != NULL && t.spi_in_prev == spi_in) {
@@ -772,7 +765,7 @@ on_moved(void *ctx, uint16_t i, const struct ike_addr *remote)
 	struct hg_daemon *d = hi->d;
 
 	for (uint8_t k = 0; k < DP_TUNNEL_SLOTS; k++) {
-		struct dp_tunnel t = *slot_of(d, i, k);
+		struct dp_tunnel t = *dp_tunnel_slot_rw(&d->tunnels->dp, i, k);
 		struct esp_sa *moved;
 
 		if (t.out == NULL || esp_sa_move(&moved, t.out, remote->addr,

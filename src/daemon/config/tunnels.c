@@ -240,6 +240,21 @@ tunnel_fill(const struct hg_config *cfg, const struct hg_cfg_tunnel *tn,
 	t->n_remote = ts_of(tn->remote_subnets, tn->n_remote, t->remote_ts);
 }
 
+/* An IKE tunnel: tunnel_fill() for its slot 0, and the MSS clamp, the
+ * interface's, for the slots of its other children. */
+static void
+ike_fill(const struct hg_config *cfg, const struct hg_cfg_tunnel *tn,
+    struct dp_tunnels *tt)
+{
+	uint16_t i = tn->if_idx;
+
+	tunnel_fill(cfg, tn, &tt->t[i]);
+	for (uint8_t s = 0; s < DP_TUNNEL_SLOTS - 1; s++) {
+		tt->more[i][s].mss4 = tt->t[i].mss4;
+		tt->more[i][s].mss6 = tt->t[i].mss6;
+	}
+}
+
 /* Tunnel tn's slot in out, with new SAs; -errno with err, nothing made. */
 static int
 tunnel_make(struct hg_daemon *d, const struct hg_config *cfg,
@@ -456,11 +471,7 @@ hg_tunnels_stage(struct hg_daemon *d, const struct hg_config *old,
 			memset(&next->dp.t[i], 0, sizeof(next->dp.t[i]));
 			memset(next->dp.more[i], 0, sizeof(next->dp.more[i]));
 			next->move[i] = false;
-			tunnel_fill(cfg, tn, &next->dp.t[i]);
-			for (uint8_t s = 0; s < DP_TUNNEL_SLOTS - 1; s++) {
-				next->dp.more[i][s].mss4 = next->dp.t[i].mss4;
-				next->dp.more[i][s].mss6 = next->dp.t[i].mss6;
-			}
+			ike_fill(cfg, tn, &next->dp);
 			continue;
 		}
 		if (o != NULL && same_but_peer(o, tn, &next->move[i]) &&
@@ -481,12 +492,6 @@ hg_tunnels_stage(struct hg_daemon *d, const struct hg_config *old,
 		}
 	}
 	return 0;
-}
-
-static struct dp_tunnel *
-dp_slot(struct dp_tunnels *tt, uint16_t i, uint8_t s)
-{
-	return s == 0 ? &tt->t[i] : &tt->more[i][s - 1];
 }
 
 /* Frees the SAs of slot a that slot b (NULL: none) does not hold. */
@@ -517,11 +522,7 @@ hg_tunnels_take_ike(const struct hg_config *old, const struct hg_config *cfg,
 		next->dp.t[i] = cur->dp.t[i];
 		memcpy(next->dp.more[i], cur->dp.more[i],
 		    sizeof(next->dp.more[i]));
-		tunnel_fill(cfg, tn, &next->dp.t[i]);
-		for (uint8_t s = 0; s < DP_TUNNEL_SLOTS - 1; s++) {
-			next->dp.more[i][s].mss4 = next->dp.t[i].mss4;
-			next->dp.more[i][s].mss6 = next->dp.t[i].mss6;
-		}
+		ike_fill(cfg, tn, &next->dp);
 	}
 }
 
@@ -534,8 +535,8 @@ hg_tunnels_commit(const struct hg_config *old, const struct hg_config *cfg,
 			hg_log_info("tunnel %s removed", old->tunnels[k].name);
 	for (uint16_t i = 0; i < IP_IF_MAX; i++)
 		for (uint8_t s = 0; s < DP_TUNNEL_SLOTS; s++)
-			slot_free_unless(dp_slot(&cur->dp, i, s),
-			    dp_slot(&next->dp, i, s));
+			slot_free_unless(dp_tunnel_slot_rw(&cur->dp, i, s),
+			    dp_tunnel_slot_rw(&next->dp, i, s));
 	for (uint16_t k = 0; k < cfg->n_tunnels; k++) {
 		const struct dp_tunnel *o = &cur->dp.t[cfg->tunnels[k].if_idx];
 		const struct dp_tunnel *n = &next->dp.t[cfg->tunnels[k].if_idx];
@@ -558,7 +559,7 @@ hg_tunnels_unstage(struct hg_tunnels *next, const struct hg_tunnels *cur)
 {
 	for (uint16_t i = 0; i < IP_IF_MAX; i++)
 		for (uint8_t s = 0; s < DP_TUNNEL_SLOTS; s++)
-			slot_free_unless(dp_slot(&next->dp, i, s),
+			slot_free_unless(dp_tunnel_slot_rw(&next->dp, i, s),
 			    dp_tunnel_slot(&cur->dp, i, s));
 	memset(next, 0, sizeof(*next));
 }
@@ -568,7 +569,7 @@ hg_tunnels_close(struct hg_tunnels *t)
 {
 	for (uint16_t i = 0; i < IP_IF_MAX; i++)
 		for (uint8_t s = 0; s < DP_TUNNEL_SLOTS; s++)
-			slot_free_unless(dp_slot(&t->dp, i, s), NULL);
+			slot_free_unless(dp_tunnel_slot_rw(&t->dp, i, s), NULL);
 	OPENSSL_cleanse(t, sizeof(*t));
 }
 
