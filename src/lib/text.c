@@ -88,3 +88,37 @@ hg_base64_write(const char *text, FILE *out)
 	}
 	return 0;
 }
+
+int
+hg_base64_decode_exact(const char *text, unsigned char *out, size_t len)
+{
+	size_t want = (len + 2) / 3 * 4, n = 0;
+	uint32_t acc = 0;
+	int bits = 0;
+
+	if (strlen(text) != want)
+		return -EINVAL;
+	for (size_t i = 0; i < want; i++) {
+		const char *c;
+
+		if (text[i] == '=') {
+			/* Padding only where the length says, at the end. */
+			if (i < (len * 4 + 2) / 3)
+				return -EINVAL;
+			continue;
+		}
+		if (i >= (len * 4 + 2) / 3 || (c = strchr(b64, text[i])) ==
+		    NULL || text[i] == '\0')
+			return -EINVAL;
+		acc = acc << 6 | (uint32_t)(c - b64);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[n++] = (unsigned char)(acc >> bits & 0xff);
+		}
+	}
+	/* The bits left over must be zero: one text per key. */
+	if (n != len || (acc & ((1u << bits) - 1)) != 0)
+		return -EINVAL;
+	return 0;
+}

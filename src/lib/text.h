@@ -23,5 +23,8 @@ char *hg_base64_encode(const void *data, size_t len);
 /* Decodes base64 text (padding optional) to out; 0, or -EINVAL at a
  * character that is not base64. */
 int hg_base64_write(const char *text, FILE *out);
+/* Decodes exactly len bytes from their padded base64 (WireGuard's keys:
+ * 44 characters for 32 bytes), the unused bits zero: 0, or -EINVAL. */
+int hg_base64_decode_exact(const char *text, unsigned char *out, size_t len);
 
 #endif /* HG_LIB_TEXT_H */

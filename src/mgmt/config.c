@@ -12,6 +12,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,9 @@
 
 /* How much of a bad value a message quotes. */
 #define CFG_QUOTE_MAX	80
+
+/* if_json_idx of the overlay's interface. */
+#define CFG_IF_OVERLAY	INT_MIN
 
 struct cfg_ctx {
 	struct hg_cfg_errs *errs;
@@ -523,7 +527,11 @@ cfg_if_name(struct cfg_ctx *c, const char *where, const json_t *v,
 		return false;
 	}
 	if ((dup = cfg_if_find(c->cfg, s)) >= 0) {
-		if (c->if_json_idx[dup] < 0)
+		if (c->if_json_idx[dup] == CFG_IF_OVERLAY)
+			cfg_err(c, where, "%s is already the overlay's "
+			    "interface (/overlay/interface)",
+			    json_quote(v, q, sizeof(q)));
+		else if (c->if_json_idx[dup] < 0)
 			cfg_err(c, where, "%s is already the name of "
 			    "/tunnels/%d", json_quote(v, q, sizeof(q)),
 			    -1 - c->if_json_idx[dup]);
@@ -1641,6 +1649,442 @@ cfg_ipsec(struct cfg_ctx *c, const json_t *obj)
 	}
 }
 
+/* --- overlay: WireGuard's protocol (issue 16) ----------------------- */
+
+static const char *const overlay_keys[] = {
+	"interface", "listen_port", "private_key_file", "addresses", "mtu",
+	"endpoint", "dns", "client_networks", "clients", "peers", NULL
+};
+static const char *const wg_client_keys[] = {
+	"name", "public_key", "addresses", "preshared_key", "enabled", NULL
+};
+static const char *const wg_peer_keys[] = {
+	"name", "public_key", "endpoint", "allowed_ips",
+	"persistent_keepalive", "preshared_key", NULL
+};
+
+int
+hg_endpoint_parse(const char *s, struct hg_addr *a, uint16_t *port)
+{
+	char host[64];
+	const char *colon, *h = s;
+	size_t hlen;
+	char *end;
+	long n;
+
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (rb == NULL || rb[1] != ':')
+			return -EINVAL;
+		h = s + 1;
+		hlen = (size_t)(rb - h);
+		colon = rb + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL ||
+		    strchr(s, ':') != colon)
+			return -EINVAL;
+		hlen = (size_t)(colon - s);
+	}
+	if (hlen == 0 || hlen >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	errno = 0;
+	n = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 || n < 1 ||
+	    n > 65535)
+		return -EINVAL;
+	if (hg_addr_parse(host, a) < 0 || (s[0] == '[') !=
+	    (a->family == AF_INET6))
+		return -EINVAL;
+	*port = (uint16_t)n;
+	return 0;
+}
+
+/* A peer's name: 1 to 63 of letters, digits, '.', '_' and '-'. */
+static bool
+cfg_wg_name(struct cfg_ctx *c, const char *where, const json_t *v,
+    struct hg_cfg_wg_peer *wp)
+{
+	char q[CFG_QUOTE_MAX + 1];
+	const char *s;
+
+	if ((s = cfg_str(c, where, v, HG_CFG_IKE_NAME_LEN - 1)) == NULL)
+		return false;
+	for (const char *t = s; *t != '\0'; t++)
+		if (!(*t >= 'a' && *t <= 'z') && !(*t >= 'A' && *t <= 'Z') &&
+		    !(*t >= '0' && *t <= '9') && *t != '.' && *t != '_' &&
+		    *t != '-') {
+			cfg_err(c, where, "%s: a name is letters, digits, "
+			    "'.', '_' and '-'", json_quote(v, q, sizeof(q)));
+			return false;
+		}
+	for (uint16_t k = 0; k < c->cfg->overlay.n_peers; k++)
+		if (strcmp(c->cfg->overlay.peers[k].name, s) == 0) {
+			cfg_err(c, where, "%s is already the name of another "
+			    "%s", json_quote(v, q, sizeof(q)),
+			    c->cfg->overlay.peers[k].client ? "client" :
+			    "peer");
+			return false;
+		}
+	snprintf(wp->name, sizeof(wp->name), "%s", s);
+	return true;
+}
+
+static void
+cfg_wg_pubkey(struct cfg_ctx *c, const char *where, const json_t *v,
+    struct hg_cfg_wg_peer *wp)
+{
+	char q[CFG_QUOTE_MAX + 1];
+	const char *s;
+
+	if ((s = cfg_str(c, where, v, 64)) == NULL)
+		return;
+	if (hg_base64_decode_exact(s, wp->pub, sizeof(wp->pub)) != 0) {
+		cfg_err(c, where, "%s is not a WireGuard public key (the 44 "
+		    "characters of base64 that wg pubkey prints)",
+		    json_quote(v, q, sizeof(q)));
+		return;
+	}
+	for (uint16_t k = 0; k < c->cfg->overlay.n_peers; k++)
+		if (memcmp(c->cfg->overlay.peers[k].pub, wp->pub, 32) == 0)
+			cfg_err(c, where, "the same public key as %s %s: a "
+			    "key is one peer", c->cfg->overlay.peers[k].client ?
+			    "client" : "peer", c->cfg->overlay.peers[k].name);
+}
+
+static void
+cfg_wg_psk(struct cfg_ctx *c, const char *where, const json_t *v,
+    struct hg_cfg_wg_peer *wp)
+{
+	uint8_t k[32];
+	const char *s;
+
+	if ((s = cfg_str(c, where, v, sizeof(wp->psk) - 1)) == NULL)
+		return;
+	if (strncmp(s, "hgsec1:", 7) != 0 &&
+	    hg_base64_decode_exact(s, k, sizeof(k)) != 0) {
+		cfg_err(c, where, "a preshared key is 44 characters of "
+		    "base64 (wg genpsk) or an hgsec1: sealed token");
+		return;
+	}
+	snprintf(wp->psk, sizeof(wp->psk), "%s", s);
+}
+
+/* Prefixes into wp->allowed; host_only: a client's addresses, each one
+ * address (a bare address, or /32 and /128) inside the overlay's
+ * subnets and not the appliance's own. */
+static void
+cfg_wg_allowed(struct cfg_ctx *c, const char *where, const json_t *arr,
+    struct hg_cfg_wg_peer *wp, bool host_only)
+{
+	const struct hg_cfg_if *ifc = &c->cfg->ifs[c->cfg->overlay.if_idx];
+	char p[sizeof(((struct hg_cfg_err *)0)->where)];
+	char q[CFG_QUOTE_MAX + 1], pf[INET6_ADDRSTRLEN + 4];
+	struct hg_prefix pr;
+	size_t i;
+	json_t *v;
+
+	if (!cfg_expect(c, where, arr, JSON_ARRAY, "an array of prefixes"))
+		return;
+	if (json_array_size(arr) > HG_CFG_WG_ALLOWED_MAX) {
+		cfg_err(c, where, "%zu prefixes; a peer has at most %d",
+		    json_array_size(arr), HG_CFG_WG_ALLOWED_MAX);
+		return;
+	}
+	json_array_foreach(arr, i, v) {
+		const char *s;
+
+		ptr_idx(p, sizeof(p), where, i);
+		if (host_only && (s = json_string_value(v)) != NULL &&
+		    strchr(s, '/') == NULL) {
+			if (!cfg_unicast_addr(c, p, v, &pr.a))
+				continue;
+			pr.len_bits = (uint8_t)addr_max_len_bits(&pr.a);
+		} else if (!cfg_prefix(c, p, v, &pr))
+			continue;
+		if (host_only) {
+			bool inside = false;
+
+			if (pr.len_bits != addr_max_len_bits(&pr.a)) {
+				cfg_err(c, p, "%s: a client has one address "
+				    "of each family (/32, /128)",
+				    json_quote(v, q, sizeof(q)));
+				continue;
+			}
+			for (unsigned k = 0; k < ifc->n_addrs; k++) {
+				struct hg_prefix net = ifc->addrs[k];
+				struct hg_prefix a = pr;
+
+				if (memcmp(&net.a, &pr.a, sizeof(pr.a)) == 0) {
+					cfg_err(c, p, "%s is the appliance's "
+					    "own overlay address",
+					    json_quote(v, q, sizeof(q)));
+					inside = true;
+					break;
+				}
+				a.len_bits = net.len_bits;
+				(void)prefix_clear_host_bits(&net);
+				(void)prefix_clear_host_bits(&a);
+				if (memcmp(&net, &a, sizeof(a)) == 0)
+					inside = true;
+			}
+			if (!inside) {
+				cfg_err(c, p, "%s is outside the overlay's "
+				    "subnets (/overlay/addresses)",
+				    json_quote(v, q, sizeof(q)));
+				continue;
+			}
+		} else if (prefix_clear_host_bits(&pr)) {
+			cfg_err(c, p, "%s has host bits set (did you mean "
+			    "%s?)", json_quote(v, q, sizeof(q)),
+			    prefix_fmt(&pr, pf, sizeof(pf)));
+			continue;
+		}
+		/* The same prefix in two peers: which would it go to? */
+		for (uint16_t k = 0; k <= c->cfg->overlay.n_peers; k++) {
+			const struct hg_cfg_wg_peer *o =
+			    k < c->cfg->overlay.n_peers ?
+			    &c->cfg->overlay.peers[k] : wp;
+
+			for (uint8_t j = 0; j < o->n_allowed; j++)
+				if (memcmp(&o->allowed[j], &pr,
+				    sizeof(pr)) == 0) {
+					cfg_err(c, p, "%s is already %s's",
+					    prefix_fmt(&pr, pf, sizeof(pf)),
+					    o == wp ? "this peer" : o->name);
+					goto next;
+				}
+		}
+		wp->allowed[wp->n_allowed++] = pr;
+next:		;
+	}
+}
+
+static void
+cfg_wg_peer(struct cfg_ctx *c, const char *where, const json_t *obj,
+    bool client)
+{
+	struct hg_cfg_overlay *ov = &c->cfg->overlay;
+	struct hg_cfg_wg_peer *wp = &ov->peers[ov->n_peers];
+	char p[sizeof(((struct hg_cfg_err *)0)->where)];
+	char q[CFG_QUOTE_MAX + 1];
+	const json_t *v;
+	const char *s;
+	long long n;
+	bool ok;
+
+	memset(wp, 0, sizeof(*wp));
+	wp->client = client;
+	wp->enabled = true;
+	if (!cfg_check_object(c, where, obj, client ? wg_client_keys :
+	    wg_peer_keys))
+		return;
+	ok = (v = cfg_required(c, where, obj, "name")) != NULL;
+	if (ok) {
+		ptr_key(p, sizeof(p), where, "name");
+		ok = cfg_wg_name(c, p, v, wp);
+	}
+	if ((v = cfg_required(c, where, obj, "public_key")) != NULL) {
+		ptr_key(p, sizeof(p), where, "public_key");
+		cfg_wg_pubkey(c, p, v, wp);
+	}
+	if ((v = json_object_get(obj, "preshared_key")) != NULL) {
+		ptr_key(p, sizeof(p), where, "preshared_key");
+		cfg_wg_psk(c, p, v, wp);
+	}
+	if ((v = cfg_required(c, where, obj, client ? "addresses" :
+	    "allowed_ips")) != NULL) {
+		ptr_key(p, sizeof(p), where, client ? "addresses" :
+		    "allowed_ips");
+		cfg_wg_allowed(c, p, v, wp, client);
+		if (client) {
+			bool fam[2] = { false, false };
+
+			for (uint8_t k = 0; k < wp->n_allowed; k++) {
+				bool *f = &fam[wp->allowed[k].a.family ==
+				    AF_INET6];
+
+				if (*f)
+					cfg_err(c, p, "a client has one "
+					    "address of each family");
+				*f = true;
+			}
+		}
+	}
+	if ((v = json_object_get(obj, "enabled")) != NULL) {
+		ptr_key(p, sizeof(p), where, "enabled");
+		if (cfg_expect(c, p, v, JSON_TRUE, "a boolean"))
+			wp->enabled = json_is_true(v);
+	}
+	if ((v = json_object_get(obj, "endpoint")) != NULL) {
+		ptr_key(p, sizeof(p), where, "endpoint");
+		if ((s = cfg_str(c, p, v, 128)) != NULL &&
+		    hg_endpoint_parse(s, &wp->endpoint,
+		    &wp->endpoint_port) != 0) {
+			memset(&wp->endpoint, 0, sizeof(wp->endpoint));
+			cfg_err(c, p, "%s is not ADDRESS:PORT (an IPv6 "
+			    "address in brackets: [2001:db8::1]:51820)",
+			    json_quote(v, q, sizeof(q)));
+		}
+	}
+	if ((v = json_object_get(obj, "persistent_keepalive")) != NULL) {
+		ptr_key(p, sizeof(p), where, "persistent_keepalive");
+		if (cfg_int(c, p, v, 0, 65535, &n))
+			wp->keepalive_s = (uint16_t)n;
+	}
+	if (ok)
+		ov->n_peers++;
+}
+
+static void
+cfg_wg_peers(struct cfg_ctx *c, const char *where, const json_t *arr,
+    bool client)
+{
+	char p[sizeof(((struct hg_cfg_err *)0)->where)];
+	size_t i;
+	json_t *v;
+
+	if (!cfg_expect(c, where, arr, JSON_ARRAY, client ?
+	    "an array of clients" : "an array of peers"))
+		return;
+	json_array_foreach(arr, i, v) {
+		ptr_idx(p, sizeof(p), where, i);
+		if (c->cfg->overlay.n_peers == HG_CFG_WG_PEERS_MAX) {
+			cfg_err(c, p, "at most %d clients and peers together",
+			    HG_CFG_WG_PEERS_MAX);
+			return;
+		}
+		cfg_wg_peer(c, p, v, client);
+	}
+}
+
+/*
+ * The overlay: its interface (tun0 unless named, port "null", the
+ * overlay's addresses), the listen port, our key's file, what clientpacks
+ * say, then its clients and site peers.
+ */
+static void
+cfg_overlay(struct cfg_ctx *c, const json_t *obj)
+{
+	struct hg_cfg_overlay *ov = &c->cfg->overlay;
+	struct hg_cfg_if *ifc = &c->cfg->ifs[c->cfg->n_ifs];
+	char p[sizeof(((struct hg_cfg_err *)0)->where)];
+	char q[CFG_QUOTE_MAX + 1];
+	const json_t *v;
+	const char *s;
+	long long n;
+	size_t i;
+	json_t *e;
+
+	if (!cfg_check_object(c, "/overlay", obj, overlay_keys))
+		return;
+	if (c->cfg->n_ifs == HG_CFG_IF_MAX) {
+		cfg_err(c, "/overlay", "no room for its interface: at most %d "
+		    "interfaces and tunnels together", HG_CFG_IF_MAX);
+		return;
+	}
+	memset(ifc, 0, sizeof(*ifc));
+	ifc->mtu_bytes = HG_CFG_WG_MTU_DEFAULT;
+	ifc->overlay = true;
+	snprintf(ifc->port, sizeof(ifc->port), "null");
+	ov->port = HG_CFG_WG_PORT_DEFAULT;
+	snprintf(ov->key_file, sizeof(ov->key_file), "overlay.key");
+	if ((v = json_object_get(obj, "interface")) != NULL) {
+		if (!cfg_if_name(c, "/overlay/interface", v, ifc))
+			return;
+	} else {
+		json_t *t = json_string("tun0");
+
+		if (t == NULL || !cfg_if_name(c, "/overlay/interface", t,
+		    ifc)) {
+			json_decref(t);
+			return;
+		}
+		json_decref(t);
+	}
+	if ((v = json_object_get(obj, "mtu")) != NULL &&
+	    cfg_int(c, "/overlay/mtu", v, 576, CFG_MTU_MAX - 80, &n))
+		ifc->mtu_bytes = (uint16_t)n;
+	if ((v = cfg_required(c, "/overlay", obj, "addresses")) != NULL) {
+		cfg_if_addrs(c, "/overlay/addresses", v, ifc);
+		if (json_is_array(v) && json_array_size(v) == 0)
+			cfg_err(c, "/overlay/addresses", "the overlay needs "
+			    "its subnet: the appliance's address in it, such "
+			    "as 10.99.0.1/24");
+	}
+	ov->if_idx = c->cfg->n_ifs;
+	c->if_json_idx[c->cfg->n_ifs] = CFG_IF_OVERLAY;
+	c->cfg->n_ifs++;
+	ov->enabled = true;
+	if ((v = json_object_get(obj, "listen_port")) != NULL &&
+	    cfg_int(c, "/overlay/listen_port", v, 1, 65535, &n)) {
+		ov->port = (uint16_t)n;
+		if (n == 500 || n == 4500)
+			cfg_err(c, "/overlay/listen_port", "%lld is IKE's", n);
+	}
+	if ((v = json_object_get(obj, "private_key_file")) != NULL &&
+	    (s = cfg_str(c, "/overlay/private_key_file", v,
+	    sizeof(ov->key_file) - 1)) != NULL)
+		snprintf(ov->key_file, sizeof(ov->key_file), "%s", s);
+	if ((v = json_object_get(obj, "endpoint")) != NULL &&
+	    (s = cfg_str(c, "/overlay/endpoint", v,
+	    sizeof(ov->endpoint) - 1)) != NULL) {
+		const char *colon = strrchr(s, ':');
+		char *end;
+		long port;
+
+		port = colon != NULL ? strtol(colon + 1, &end, 10) : 0;
+		if (colon == NULL || colon == s || colon[1] == '\0' ||
+		    *end != '\0' || port < 1 || port > 65535 ||
+		    strpbrk(s, " \t\n\"'") != NULL)
+			cfg_err(c, "/overlay/endpoint", "%s: the HOST:PORT "
+			    "clients reach the overlay at (a name, an IPv4 "
+			    "address, or an IPv6 one in brackets)",
+			    json_quote(v, q, sizeof(q)));
+		else
+			snprintf(ov->endpoint, sizeof(ov->endpoint), "%s", s);
+	}
+	if ((v = json_object_get(obj, "dns")) != NULL &&
+	    cfg_expect(c, "/overlay/dns", v, JSON_ARRAY,
+	    "an array of addresses")) {
+		if (json_array_size(v) > HG_CFG_WG_DNS_MAX)
+			cfg_err(c, "/overlay/dns", "at most %d servers",
+			    HG_CFG_WG_DNS_MAX);
+		else
+			json_array_foreach(v, i, e) {
+				ptr_idx(p, sizeof(p), "/overlay/dns", i);
+				if (cfg_unicast_addr(c, p, e,
+				    &ov->dns[ov->n_dns]))
+					ov->n_dns++;
+			}
+	}
+	if ((v = json_object_get(obj, "client_networks")) != NULL &&
+	    cfg_expect(c, "/overlay/client_networks", v, JSON_ARRAY,
+	    "an array of prefixes")) {
+		if (json_array_size(v) > HG_CFG_WG_ALLOWED_MAX)
+			cfg_err(c, "/overlay/client_networks", "at most %d "
+			    "networks", HG_CFG_WG_ALLOWED_MAX);
+		else
+			json_array_foreach(v, i, e) {
+				ptr_idx(p, sizeof(p),
+				    "/overlay/client_networks", i);
+				if (cfg_prefix(c, p, e, &ov->offer[ov->n_offer]))
+				    ov->n_offer++;
+			}
+	}
+	ov->peers = calloc(HG_CFG_WG_PEERS_MAX, sizeof(*ov->peers));
+	if (ov->peers == NULL) {
+		cfg_err(c, "/overlay", "out of memory");
+		return;
+	}
+	if ((v = json_object_get(obj, "clients")) != NULL)
+		cfg_wg_peers(c, "/overlay/clients", v, true);
+	if ((v = json_object_get(obj, "peers")) != NULL)
+		cfg_wg_peers(c, "/overlay/peers", v, false);
+}
+
 /* --- routes -------------------------------------------------------------- */
 
 static const char *const route_keys[] = {
@@ -2050,7 +2494,7 @@ cfg_api(struct cfg_ctx *c, const json_t *obj)
 
 static const char *const top_keys[] = {
 	"workers", "log", "control_socket", "interfaces", "tunnels", "ipsec",
-	"routes", "neighbors", "firewall", "api", "store", NULL
+	"routes", "neighbors", "firewall", "api", "store", "overlay", NULL
 };
 static const char *const log_keys[] = { "level", "syslog", NULL };
 
@@ -2146,6 +2590,8 @@ cfg_top(struct cfg_ctx *c, const json_t *root)
 		cfg_tunnels(c, v);
 	if ((v = json_object_get(root, "ipsec")) != NULL)
 		cfg_ipsec(c, v);
+	if ((v = json_object_get(root, "overlay")) != NULL)
+		cfg_overlay(c, v);
 	if ((v = json_object_get(root, "routes")) != NULL)
 		cfg_routes(c, v);
 	if ((v = json_object_get(root, "neighbors")) != NULL)
@@ -2251,6 +2697,7 @@ hg_config_free(struct hg_config *cfg)
 		return;
 	free(cfg->routes);
 	free(cfg->neighs);
+	free(cfg->overlay.peers);
 	free(cfg);
 }
 

@@ -65,6 +65,7 @@ struct hg_cfg_if {
 	struct hg_prefix addrs[HG_CFG_ADDR_MAX];	/* host bits set */
 	char host_tap[HG_CFG_NAME_MAX];	/* punt TAP's name; empty: none */
 	bool tunnel;			/* made by a tunnels[] entry */
+	bool overlay;			/* the overlay's (tun0) */
 };
 
 /*
@@ -199,6 +200,60 @@ struct hg_cfg_ike_secret {
 	char secret[HG_CFG_IKE_SECRET_LEN];
 };
 
+/*
+ * "overlay" (issue 16; docs/overlay.md): the encrypted overlay network,
+ * speaking WireGuard's protocol.  Its interface (tun0 by default) is an
+ * interface of ifs[] (port "null") with the overlay's addresses, so
+ * routes, firewall rules and COPY name it like any other.  Two kinds of
+ * peers: clients (clientpacks: one address each, made by hexctl overlay
+ * clientpack add) and site peers (whole subnets, an endpoint).  Our
+ * private key is in a root-only file (base64, as wg genkey writes it),
+ * never in the configuration; public keys are base64 text.  A preshared
+ * key is kept as written: base64, or an hgsec1: sealed token.
+ */
+#define HG_CFG_WG_PEERS_MAX	1024	/* clients and site peers */
+#define HG_CFG_WG_ALLOWED_MAX	16	/* allowed IPs of a peer */
+#define HG_CFG_WG_DNS_MAX	4
+#define HG_CFG_WG_PSK_LEN	128	/* as written, with NUL */
+#define HG_CFG_WG_ENDPOINT_LEN	256	/* host:port, with NUL */
+#define HG_CFG_WG_PORT_DEFAULT	51820
+#define HG_CFG_WG_MTU_DEFAULT	1420
+
+struct hg_cfg_wg_peer {
+	char name[HG_CFG_IKE_NAME_LEN];
+	bool client;			/* a clientpack's, else a site peer */
+	bool enabled;			/* false: cut off (clients only) */
+	uint8_t pub[32];
+	char psk[HG_CFG_WG_PSK_LEN];	/* "": none */
+	struct hg_addr endpoint;	/* family 0: none (it roams to us) */
+	uint16_t endpoint_port;
+	uint16_t keepalive_s;		/* persistent keepalive; 0: off */
+	/* A client's addresses (one per family, /32 and /128), a site
+	 * peer's allowed IPs: what may come from it, and what goes to it
+	 * (cryptokey routing). */
+	uint8_t n_allowed;
+	struct hg_prefix allowed[HG_CFG_WG_ALLOWED_MAX];	/* host bits
+								   clear */
+};
+
+struct hg_cfg_overlay {
+	bool enabled;			/* an "overlay" section is there */
+	uint16_t if_idx;		/* its interface in ifs[] */
+	uint16_t port;			/* UDP listen port, default 51820 */
+	char key_file[HG_CFG_PATH_MAX];	/* default "overlay.key"; made
+					   (0600) at start when missing */
+	/* What clientpacks name: the endpoint ("host:port") clients reach
+	 * us at, the DNS servers to hand out, and the networks offered to
+	 * clients beside the overlay's own subnets. */
+	char endpoint[HG_CFG_WG_ENDPOINT_LEN];
+	uint8_t n_dns;
+	struct hg_addr dns[HG_CFG_WG_DNS_MAX];
+	uint8_t n_offer;
+	struct hg_prefix offer[HG_CFG_WG_ALLOWED_MAX];
+	uint16_t n_peers;		/* clients first, then site peers */
+	struct hg_cfg_wg_peer *peers;	/* owned */
+};
+
 struct hg_cfg_route {
 	struct hg_prefix dst;		/* host bits clear */
 	bool has_via;
@@ -279,6 +334,7 @@ struct hg_config {
 	struct hg_cfg_ike_conn ike[HG_CFG_IKE_MAX];
 	uint16_t n_ike_secrets;
 	struct hg_cfg_ike_secret ike_secrets[HG_CFG_IKE_MAX];
+	struct hg_cfg_overlay overlay;
 	struct hg_cfg_firewall fw;
 	struct hg_cfg_api api;
 	/* The versioned store (src/mgmt/store.h) hexgated keeps its
@@ -320,6 +376,9 @@ void hg_config_errs_log(const char *src, const struct hg_cfg_errs *errs);
 /* Address helpers, shared with hexctl and tests. */
 int hg_addr_parse(const char *s, struct hg_addr *out) HG_MUST_CHECK;
 int hg_prefix_parse(const char *s, struct hg_prefix *out) HG_MUST_CHECK;
+/* "192.0.2.1:51820" or "[2001:db8::1]:51820": 0 or -EINVAL. */
+int hg_endpoint_parse(const char *s, struct hg_addr *a, uint16_t *port)
+    HG_MUST_CHECK;
 /* "10.0.0.1" / "2001:db8::1", into buf of at least 46 bytes */
 const char *hg_addr_fmt(const struct hg_addr *a, char *buf, size_t len);
 

@@ -46,6 +46,15 @@
 	"\"remote_ts\":[\"10.3.0.0/16\"],\"start_action\":\"start\"," \
 	"\"rekey_time\":\"1h\"}}}"
 
+/* The overlay: two keys (wg genkey | wg pubkey), a preshared key. */
+#define WG_K1 "FCl73oGLsrJgjiie1uAt1W8jCHOtbebHEmql9dB1Wj4="
+#define WG_K2 "HJ8zXArK6PdeimCmGmxuF/JEsoPdtPBOl5hgTC3aYWU="
+#define WG_PSK "2o+ppKxp5scwHZnqXjuCt4eml1WsBaq1Ihs30YhcnOA="
+#define OVL(more) "{\"overlay\":{\"addresses\":[\"10.99.0.1/24\"," \
+	"\"fd99::1/64\"]" more "}}"
+#define WG_CLIENT(name, key, addrs) "{\"name\":\"" name "\"," \
+	"\"public_key\":\"" key "\",\"addresses\":[" addrs "]}"
+
 struct cfg_case {
 	const char *what;
 	const char *json;
@@ -69,7 +78,7 @@ static const struct cfg_case cases[] = {
 	{ "unknown top-level key", "{\"foo\":1}", "/foo",
 	  "unknown key \"foo\" (allowed: workers, log, control_socket, "
 	  "interfaces, tunnels, ipsec, routes, neighbors, firewall, api, "
-	  "store)" },
+	  "store, overlay)" },
 	{ "store: a path", "{\"store\":\"config.db\"}", NULL, NULL },
 	{ "store: empty path", "{\"store\":\"\"}", "/store",
 	  "must not be empty" },
@@ -587,6 +596,75 @@ static const struct cfg_case cases[] = {
 	  "/tunnels/0/sa_out/key", "unknown key \"key\" (allowed: spi, alg, "
 	  "key_file)" },
 
+	/* overlay */
+	{ "an overlay with a client and a site peer",
+	  OVL(",\"listen_port\":51000,\"endpoint\":\"vpn.example.com:51000\","
+	  "\"dns\":[\"10.99.0.1\"],\"client_networks\":[\"10.0.1.0/24\"],"
+	  "\"clients\":[" WG_CLIENT("alice", WG_K1, "\"10.99.0.2\","
+	  "\"fd99::2/128\"") "],\"peers\":[{\"name\":\"site-b\","
+	  "\"public_key\":\"" WG_K2 "\",\"preshared_key\":\"" WG_PSK "\","
+	  "\"endpoint\":\"[2001:db8::2]:51820\",\"allowed_ips\":"
+	  "[\"10.2.0.0/16\"],\"persistent_keepalive\":25}]"), NULL, NULL },
+	{ "the overlay needs its subnet",
+	  "{\"overlay\":{\"listen_port\":51820}}", "/overlay",
+	  "missing required key \"addresses\"" },
+	{ "the overlay's interface name is taken",
+	  "{" IFS ",\"overlay\":{\"interface\":\"lan0\",\"addresses\":"
+	  "[\"10.99.0.1/24\"]}}", "/overlay/interface",
+	  "\"lan0\" is already the name of /interfaces/0" },
+	{ "a route names the overlay's interface",
+	  OVL(",\"peers\":[]},\"routes\":[{\"prefix\":\"10.2.0.0/16\","
+	  "\"interface\":\"tun0\"}],\"x\":{"), "/x", "unknown key \"x\"" },
+	{ "a public key is base64 of 32 bytes",
+	  OVL(",\"clients\":[" WG_CLIENT("alice", "AAAA", "\"10.99.0.2\"")
+	  "]"), "/overlay/clients/0/public_key", "\"AAAA\" is not a "
+	  "WireGuard public key" },
+	{ "a key is one peer",
+	  OVL(",\"clients\":[" WG_CLIENT("alice", WG_K1, "\"10.99.0.2\"")
+	  "," WG_CLIENT("bob", WG_K1, "\"10.99.0.3\"") "]"),
+	  "/overlay/clients/1/public_key", "the same public key as client "
+	  "alice" },
+	{ "names are unique",
+	  OVL(",\"clients\":[" WG_CLIENT("alice", WG_K1, "\"10.99.0.2\"")
+	  "," WG_CLIENT("alice", WG_K2, "\"10.99.0.3\"") "]"),
+	  "/overlay/clients/1/name", "\"alice\" is already the name of "
+	  "another client" },
+	{ "a client's address is inside the overlay",
+	  OVL(",\"clients\":[" WG_CLIENT("alice", WG_K1, "\"10.98.0.2\"")
+	  "]"), "/overlay/clients/0/addresses/0", "\"10.98.0.2\" is outside "
+	  "the overlay's subnets" },
+	{ "a client's address is one address",
+	  OVL(",\"clients\":[" WG_CLIENT("alice", WG_K1, "\"10.99.0.0/28\"")
+	  "]"), "/overlay/clients/0/addresses/0", "one address of each "
+	  "family" },
+	{ "a client's address is not the appliance's",
+	  OVL(",\"clients\":[" WG_CLIENT("alice", WG_K1, "\"10.99.0.1\"")
+	  "]"), "/overlay/clients/0/addresses/0", "the appliance's own "
+	  "overlay address" },
+	{ "two clients, one address",
+	  OVL(",\"clients\":[" WG_CLIENT("alice", WG_K1, "\"10.99.0.2\"")
+	  "," WG_CLIENT("bob", WG_K2, "\"10.99.0.2/32\"") "]"),
+	  "/overlay/clients/1/addresses/0", "10.99.0.2/32 is already alice's" },
+	{ "a site peer's endpoint is ADDRESS:PORT",
+	  OVL(",\"peers\":[{\"name\":\"b\",\"public_key\":\"" WG_K2 "\","
+	  "\"endpoint\":\"2001:db8::2:51820\",\"allowed_ips\":[]}]"),
+	  "/overlay/peers/0/endpoint", "is not ADDRESS:PORT" },
+	{ "allowed IPs have no host bits",
+	  OVL(",\"peers\":[{\"name\":\"b\",\"public_key\":\"" WG_K2 "\","
+	  "\"allowed_ips\":[\"10.2.0.1/16\"]}]"),
+	  "/overlay/peers/0/allowed_ips/0", "has host bits set (did you mean "
+	  "10.2.0.0/16?)" },
+	{ "a preshared key is base64 or sealed",
+	  OVL(",\"peers\":[{\"name\":\"b\",\"public_key\":\"" WG_K2 "\","
+	  "\"preshared_key\":\"secret\",\"allowed_ips\":[]}]"),
+	  "/overlay/peers/0/preshared_key", "44 characters of base64" },
+	{ "the overlay's port is not IKE's",
+	  OVL(",\"listen_port\":4500"), "/overlay/listen_port",
+	  "4500 is IKE's" },
+	{ "clientpacks' endpoint is HOST:PORT",
+	  OVL(",\"endpoint\":\"vpn.example.com\""), "/overlay/endpoint",
+	  "the HOST:PORT clients reach" },
+
 	/* quoting */
 	{ "a long bad value is cut, not copied whole",
 	  "{\"log\":{\"level\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -646,6 +724,49 @@ test_cases(void **state)
 		hg_config_free(cfg);
 	}
 	assert_int_equal(failed, 0);
+}
+
+/* The overlay's fields as parsed: its interface, peers and keys. */
+static void
+test_overlay_fields(void **state)
+{
+	static const char json[] = OVL(",\"endpoint\":\"198.51.100.1:51000\","
+	    "\"mtu\":1380,\"clients\":[" WG_CLIENT("alice", WG_K1,
+	    "\"10.99.0.2\"") "],\"peers\":[{\"name\":\"b\","
+	    "\"public_key\":\"" WG_K2 "\",\"endpoint\":"
+	    "\"[2001:db8::2]:51821\",\"allowed_ips\":[\"10.2.0.0/16\"]}]");
+	struct hg_cfg_errs errs;
+	struct hg_config *cfg = hg_config_parse(json, strlen(json), &errs);
+	const struct hg_cfg_overlay *ov;
+	const struct hg_cfg_if *ifc;
+
+	(void)state;
+	if (cfg == NULL)
+		dump_errs("overlay", &errs);
+	assert_non_null(cfg);
+	ov = &cfg->overlay;
+	assert_true(ov->enabled);
+	assert_int_equal(ov->port, 51820);
+	assert_string_equal(ov->key_file, "overlay.key");
+	ifc = &cfg->ifs[ov->if_idx];
+	assert_string_equal(ifc->name, "tun0");
+	assert_string_equal(ifc->port, "null");
+	assert_true(ifc->overlay);
+	assert_int_equal(ifc->mtu_bytes, 1380);
+	assert_int_equal(ifc->n_addrs, 2);
+	assert_int_equal(ov->n_peers, 2);
+	assert_true(ov->peers[0].client);
+	assert_true(ov->peers[0].enabled);
+	assert_int_equal(ov->peers[0].n_allowed, 1);
+	assert_int_equal(ov->peers[0].allowed[0].len_bits, 32);
+	/* FCl7...: the first bytes of the key, decoded. */
+	assert_int_equal(ov->peers[0].pub[0], 0x14);
+	assert_int_equal(ov->peers[0].pub[1], 0x29);
+	assert_false(ov->peers[1].client);
+	assert_int_equal(ov->peers[1].endpoint.family, AF_INET6);
+	assert_int_equal(ov->peers[1].endpoint_port, 51821);
+	assert_int_equal(ov->peers[1].allowed[0].len_bits, 16);
+	hg_config_free(cfg);
 }
 
 /* One run reports every mistake, in document order. */
@@ -1106,6 +1227,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_store_forms),
 		cmocka_unit_test(test_addr_helpers),
+		cmocka_unit_test(test_overlay_fields),
 		cmocka_unit_test(test_shipped_example),
 		cmocka_unit_test(test_load_missing_file),
 	};
