@@ -154,8 +154,8 @@ enum ctl_kind {
 };
 
 static enum ctl_kind
-ctl_classify(const struct pkt *p, const uint8_t **pl, uint16_t *len,
-    enum pkt_drop *why)
+ctl_classify(const struct dp_overlay *ov, const struct pkt *p,
+    const uint8_t **pl, uint16_t *len, enum pkt_drop *why)
 {
 	const struct udp_hdr *u;
 	uint16_t ulen, dport;
@@ -171,7 +171,8 @@ ctl_classify(const struct pkt *p, const uint8_t **pl, uint16_t *len,
 		return CTL_PASS;
 	u = pkt_l4(p);
 	dport = ntohs(u->dport_be);
-	if (dport != CTL_IKE_PORT && dport != ESP_UDP_PORT)
+	if (dport != CTL_IKE_PORT && dport != ESP_UDP_PORT &&
+	    (ov == NULL || dport != ov->port))
 		return CTL_PASS;
 	ulen = ntohs(u->len_be);
 	if (ulen < sizeof(*u) || ulen > p->l3_off + p->l3_len - p->l4_off) {
@@ -188,6 +189,17 @@ ctl_classify(const struct pkt *p, const uint8_t **pl, uint16_t *len,
 	*len = (uint16_t)(ulen - sizeof(*u));
 	if (dport == CTL_IKE_PORT)
 		return CTL_IKE;
+	if (dport != ESP_UDP_PORT) {
+		/* The overlay's: handshake messages (initiation, response,
+		 * cookie reply) to the control thread; transport data that
+		 * dp_wg_decap did not take has an index no peer has. */
+		if (*len >= 4 && (*pl)[0] >= 1 && (*pl)[0] <= 3 &&
+		    (*pl)[1] == 0 && (*pl)[2] == 0 && (*pl)[3] == 0)
+			return CTL_IKE;
+		*why = *len >= 4 && (*pl)[0] == 4 ? PKT_DROP_WG_INDEX :
+		    PKT_DROP_WG_BAD;
+		return CTL_DROP;
+	}
 	switch (esp_udp_classify(*pl, *len, &spi)) {
 	case ESP_UDP_IKE:
 		return CTL_IKE;
@@ -220,7 +232,7 @@ dp_ctl_punt(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi)
 
 		if (v->next[i] != IP_NEXT_LOCAL)
 			continue;
-		switch (ctl_classify(p, &pl, &len, &why)) {
+		switch (ctl_classify(w->overlay, p, &pl, &len, &why)) {
 		case CTL_PASS:
 			continue;
 		case CTL_IKE:

@@ -124,6 +124,109 @@ dp_sa_key_slot(const struct dp_tunnels *tt, uint16_t key)
 bool dp_ts_match(const struct dp_ts *ts, uint8_t n, uint8_t family,
     const uint8_t *addr);
 
+/*
+ * The overlay (issue 16): one interface carrying WireGuard's transport
+ * data to and from its peers (src/dp/overlay.c).  Peers are slots
+ * 0..n_peers-1, the control side's numbering.  Routing into the overlay
+ * and the check of what comes out (cryptokey routing) go by the peers'
+ * allowed IPs (struct dp_wg_routes, built per configuration); keypairs
+ * and the receiver index table change with every handshake and are
+ * published whole with the overlay.
+ */
+#define DP_WG_PEERS_MAX		1024
+#define DP_WG_NONE		0xffff
+#define DP_WG_INDEX_BITS	13
+#define DP_WG_INDEX_SLOTS	(1u << DP_WG_INDEX_BITS)
+
+struct wg_keypair;
+
+struct dp_wg_peer {
+	struct wg_keypair *cur;		/* sends and receives; NULL: none */
+	struct wg_keypair *prev;	/* receives (the one cur replaced) */
+	struct wg_keypair *next;	/* receives; a responder's new one,
+					   until the peer's first packet on
+					   it confirms it */
+};
+
+struct dp_wg_index {
+	uint32_t index;			/* our receiver index */
+	uint16_t peer;
+	uint8_t which;			/* 0 cur, 1 prev, 2 next */
+	uint8_t used;
+};
+
+struct dp_wg_prefix {
+	uint8_t family;			/* AF_INET, AF_INET6 */
+	uint8_t plen;
+	uint8_t addr[16];
+	uint16_t peer;
+};
+
+struct dp_wg_routes;
+/* Control thread: allowed IPs to peers (a prefix given twice: the later
+ * one).  -ENOMEM, -EINVAL. */
+int dp_wg_routes_create(struct dp_wg_routes **out,
+    const struct dp_wg_prefix *p, uint32_t n) HG_MUST_CHECK;
+void dp_wg_routes_free(struct dp_wg_routes *r);
+/* Any thread: the peer whose allowed IPs hold addr (longest prefix), or
+ * DP_WG_NONE. */
+uint16_t dp_wg_route(const struct dp_wg_routes *r, uint8_t family,
+    const uint8_t *addr);
+
+struct dp_overlay {
+	uint16_t if_idx;		/* the overlay's interface */
+	uint16_t port;			/* our UDP port, host order */
+	uint16_t n_peers;
+	uint16_t mss4, mss6;		/* TCP SYNs' MSS clamped to; 0: not */
+	/* The caller's: it frees them after the swap that dropped them. */
+	const struct dp_wg_routes *routes;
+	struct dp_wg_peer peers[DP_WG_PEERS_MAX];
+	/* Receiver index -> keypair: dp_overlay_index() fills it from
+	 * peers[] before the swap. */
+	struct dp_wg_index idx[DP_WG_INDEX_SLOTS];
+};
+
+void dp_overlay_index(struct dp_overlay *ov);
+/* Control thread: publish ov (malloc'd, taken over; NULL: no overlay),
+ * wait a grace period, free the old one: then no worker uses a keypair
+ * or routes ov does not hold. */
+void dp_overlay_swap(struct dp *dp, struct dp_overlay *ov);
+/* Where a peer is, and which of our addresses it reached (its answers'
+ * source; zeros: the egress interface's first address). */
+struct dp_wg_endpoint {
+	uint8_t family;			/* 0: unknown */
+	uint8_t pad;
+	uint16_t port;			/* host order */
+	uint8_t addr[16];
+	uint8_t local[16];
+	uint8_t pad2[4];
+};
+/* Control thread (configured, or a handshake from a new place); workers
+ * move it themselves when authenticated data comes from elsewhere. */
+void dp_wg_endpoint_set(struct dp *dp, uint16_t peer,
+    const struct dp_wg_endpoint *ep);
+bool dp_wg_endpoint_get(const struct dp *dp, uint16_t peer,
+    struct dp_wg_endpoint *ep);
+/* What the workers saw of a peer (monotonic ns, 0: never): the latest of
+ * each time, the sums of the counters. */
+struct dp_wg_peer_stats {
+	uint64_t last_tx_ns;		/* data sent */
+	uint64_t last_tx_data_ns;
+	uint64_t last_rx_ns;		/* anything authenticated received */
+	uint64_t last_rx_data_ns;	/* data (not a keepalive) received */
+	uint64_t want_ns;		/* a packet found no keypair */
+	uint64_t confirmed_ns;		/* a packet came on a next keypair */
+	uint32_t confirmed_index;	/* ... with this index */
+	uint32_t pad;
+	uint64_t tx_pkts, tx_bytes, rx_pkts, rx_bytes;	/* inner */
+};
+void dp_wg_peer_stats(const struct dp *dp, uint16_t peer,
+    struct dp_wg_peer_stats *out);
+/* The worker the ports steer a peer's datagrams from ep to our port to:
+ * a receiver index i is received on by worker i % workers. */
+uint16_t dp_wg_worker_of(const struct dp *dp, const struct dp_wg_endpoint *ep,
+    uint16_t our_port);
+
 struct dp_params {
 	uint16_t n_workers;		/* >= 1 */
 	uint16_t n_if;
@@ -181,6 +284,8 @@ struct dp_if_stats {
 					   outer ESP, IKE (params.ike) */
 	uint64_t ike_rx;		/* datagrams queued for the control
 					   thread (params.ike) */
+	uint64_t wg_steered;		/* overlay data handed to the worker
+					   that owns its receiver index */
 	uint64_t ike_tx;		/* the control thread's datagrams from
 					   an address of this interface, at
 					   OUTPUT */

@@ -48,6 +48,8 @@ struct dp_counters {
 	uint64_t reassembled[IP_IF_MAX];	/* outer datagrams put together */
 	uint64_t ike_rx[IP_IF_MAX];	/* queued for the control thread */
 	uint64_t ike_tx[IP_IF_MAX];	/* the control thread's, at OUTPUT */
+	uint64_t wg_steered[IP_IF_MAX];	/* overlay data to its index's
+					   worker */
 	uint64_t drops[IP_IF_MAX * PKT_DROP_COUNT];
 };
 
@@ -139,6 +141,11 @@ struct dp_worker {
 	const struct dp_fw *fw;		/* loaded once per loop turn */
 	const struct ip_tables *tables;	/* the same */
 	const struct dp_tunnels *tunnels;	/* the same */
+	const struct dp_overlay *overlay;	/* the same; NULL: none */
+	struct wg_worker *wg;		/* overlay crypto; NULL: failed */
+	/* What this worker saw of each overlay peer (dp_wg_peer_stats()):
+	 * written by it alone, read by the control thread. */
+	struct dp_wg_peer_stats *wg_obs;
 	struct dp_counters ctr;
 	struct dp_frame frame;		/* the batch in the stages */
 	struct pkt_batch tx;
@@ -178,11 +185,19 @@ struct dp_redir {
 	struct ct_tuple key HG_ALIGNED(8);	/* atomic, word by word */
 };
 
+struct dp_wg_live {
+	uint32_t seq;			/* atomic; odd while written */
+	uint64_t ep[sizeof(struct dp_wg_endpoint) / 8];	/* atomic words */
+};
+
 struct dp {
 	struct ip_tables *tables;	/* RCU-published */
 	struct dp_redir *redir;		/* DP_REDIR_SLOTS of them */
 	struct dp_fw *fw;		/* RCU-published; NULL: no filtering */
 	struct dp_tunnels *tunnels;	/* RCU-published, never NULL */
+	struct dp_overlay *overlay;	/* RCU-published; NULL: none */
+	/* Each overlay peer's endpoint, a seqlock (overlay.c). */
+	struct dp_wg_live *wg_live;	/* DP_WG_PEERS_MAX */
 	struct dp_ctl *ctl;		/* params.ike: the control thread's
 					   queue; else NULL */
 	uint16_t ctl_ip_id;		/* atomic: IPv4 identification of
@@ -329,6 +344,19 @@ int dp_reass_create(struct dp_worker *w);
 /* A packet a tunnel decapsulated (parsed, in_if the tunnel): true when
  * it went to the worker that owns its flow, false when that is w. */
 bool dp_inner_steer(struct dp_worker *w, struct pkt *p);
+
+/* overlay.c: the overlay's transport data (WireGuard's). */
+/* RX transport messages whose receiver index another worker owns: to it
+ * (first stages). */
+void dp_wg_steer(struct dp_worker *w, struct dp_frame *f);
+/* LOCAL transport messages to the overlay's port: decrypted, checked
+ * against their peer's allowed IPs, to re-enter on the overlay. */
+void dp_wg_decap(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
+    uint16_t hi, uint64_t now_ns);
+/* ENCAP packets routed to the overlay: to their peer, encrypted, routed
+ * by the outer destination. */
+void dp_wg_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
+    uint16_t hi, uint64_t now_ns);
 
 /* ctl.c */
 int dp_ctl_create(struct dp_ctl **out);

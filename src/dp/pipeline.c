@@ -13,7 +13,8 @@
  *      datagram whose SA (or flow) another worker owns to it (dp_reass)
  *   -> fragments of another worker's flow to that worker (dp_frag_steer)
  *   -> ESP the ports steered by a SPI that is not our SA's to the worker
- *      that owns its flow (dp_sa_steer)
+ *      that owns its flow (dp_sa_steer); overlay data to the worker that
+ *      owns its receiver index (dp_wg_steer, overlay.c)
  *   -> [L2 bridge: later]
  *   -> ip input: link checks, ARP, martians, route lookup (ip_input)
  *   -> PREROUTING: [raw], conntrack, [mangle], destination NAT
@@ -22,11 +23,13 @@
  *   -> INPUT | FORWARD: the chains over the batch (dp_filter); drops,
  *      rejections, the forwarded hop (ip_verdicts)
  *   -> INPUT's side: ESP for a tunnel decapsulated (dp_decap, tunnel.c),
+ *      overlay data for the overlay (dp_wg_decap, overlay.c),
  *      with params.ike IKE to the control thread's queue and other ESP
  *      dropped (dp_ctl_punt, ctl.c), local delivery (ip_local), the rest
  *      to the host TAPs (dp_punt)
  *   -> POSTROUTING: [mangle], source NAT, confirm (dp_postrouting)
- *   -> tunnel encapsulation: ESP (dp_encap, tunnel.c) [overlay: later]
+ *   -> tunnel encapsulation: the overlay (dp_wg_encap, overlay.c), ESP
+ *      (dp_encap, tunnel.c)
  *   -> neighbour resolution, fragmentation, Ethernet (ip_neigh_stage)
  *   -> TX (dp_tx)
  *
@@ -64,10 +67,12 @@ pipeline_stages(struct dp_worker *w, struct dp_frame *f, uint64_t now_ns)
 		dp_filter(w, f, lo, hi, now_ns);
 		ip_verdicts(w->ipw, t, v, lo, hi, &w->tx, now_ns);
 		dp_decap(w, f, lo, hi);
+		dp_wg_decap(w, f, lo, hi, now_ns);
 		dp_ctl_punt(w, f, lo, hi);
 		ip_local(w->ipw, t, v, lo, hi, w->dp->host_ifs, &w->tx, now_ns);
 		dp_punt(w, f, lo, hi);
 		dp_postrouting(w, f, lo, hi, now_ns);
+		dp_wg_encap(w, f, lo, hi, now_ns);
 		dp_encap(w, f, lo, hi, now_ns);
 		ip_neigh_stage(w->ipw, t, v, lo, hi, &w->tx, now_ns);
 	}
@@ -88,6 +93,7 @@ dp_pipeline_own_encap(struct dp_worker *w, uint64_t now_ns)
 		return;
 	for (uint16_t i = 0; i < n; i++)
 		ip_vec_add(v, p[i], IP_NEXT_ENCAP);
+	dp_wg_encap(w, f, 0, v->n, now_ns);
 	dp_encap(w, f, 0, v->n, now_ns);
 	ip_neigh_stage(w->ipw, w->tables, v, 0, v->n, &w->tx, now_ns);
 	ip_vec_reset(v);
@@ -106,6 +112,7 @@ dp_pipeline_rx(struct dp_worker *w, uint64_t now_ns)
 	dp_reass(w, f, now_ns);
 	dp_frag_steer(w, f, now_ns);
 	dp_sa_steer(w, f);
+	dp_wg_steer(w, f);
 	pipeline_stages(w, f, now_ns);
 	/* What the tunnels decapsulated re-enters at ip input, with the
 	 * tunnel as its input interface. */
@@ -140,6 +147,7 @@ dp_pipeline_output(struct dp_worker *w, uint64_t now_ns)
 		dp_filter(w, f, lo, hi, now_ns);
 		ip_verdicts(w->ipw, t, v, lo, hi, &w->tx, now_ns);
 		dp_postrouting(w, f, lo, hi, now_ns);
+		dp_wg_encap(w, f, lo, hi, now_ns);
 		dp_encap(w, f, lo, hi, now_ns);
 		ip_neigh_stage(w->ipw, t, v, lo, hi, &w->tx, now_ns);
 	}

@@ -32,6 +32,7 @@
 #include "../lib/hg_time.h"
 #include "../ip/reass.h"
 #include "../tun/esp.h"
+#include "../tun/wg_data.h"
 #include "dp_priv.h"
 
 
@@ -142,6 +143,7 @@ dp_run_live(struct dp_worker *w)
 		w->fw = rcu_dereference(dp->fw);
 		w->tables = t;
 		w->tunnels = rcu_dereference(dp->tunnels);
+		w->overlay = rcu_dereference(dp->overlay);
 		got += dp_host_turn(w, now_ns);
 		got += dp_steer_rx(w, now_ns);
 		for (uint16_t i = 0; i < dp->params.n_if; i++) {
@@ -186,6 +188,7 @@ dp_run_replay(struct dp_worker *w)
 		w->fw = rcu_dereference(dp->fw);
 		w->tables = t;
 		w->tunnels = rcu_dereference(dp->tunnels);
+		w->overlay = rcu_dereference(dp->overlay);
 
 		for (uint16_t i = 0; i < dp->params.n_if; i++) {
 			struct io_port *port = dp->params.ports[i];
@@ -258,6 +261,8 @@ dp_worker_free(struct dp_worker *w)
 	ip_reass_destroy(w->reass);	/* before the pool it holds from */
 	ip_reass_destroy(w->reass_local);
 	esp_worker_free(w->esp);
+	wg_worker_free(w->wg);
+	free(w->wg_obs);
 	pkt_pool_destroy(w->pool);
 	free(w);
 }
@@ -349,6 +354,12 @@ dp_create(struct dp **out, const struct dp_params *params,
 		if (rc == 0 && esp_worker_create(&w->esp) != 0)
 			hg_log_warnx("dp: worker %u: no ESP crypto state; "
 			    "tunnels will not carry traffic", i);
+		if (rc == 0 && wg_worker_create(&w->wg) != 0)
+			hg_log_warnx("dp: worker %u: no overlay crypto state; "
+			    "the overlay will not carry traffic", i);
+		if (rc == 0 && (w->wg_obs = calloc(DP_WG_PEERS_MAX,
+		    sizeof(*w->wg_obs))) == NULL)
+			rc = -ENOMEM;
 		if (rc == 0)
 			rc = dp_reass_create(w);
 	}
@@ -363,13 +374,15 @@ dp_create(struct dp **out, const struct dp_params *params,
 		if (params->host_taps[i] != NULL)
 			dp->host_ifs |= 1ULL << i;
 	dp->redir = calloc(DP_REDIR_SLOTS, sizeof(*dp->redir));
-	rc = dp->redir == NULL ? -ENOMEM : 0;
+	dp->wg_live = calloc(DP_WG_PEERS_MAX, sizeof(*dp->wg_live));
+	rc = dp->redir == NULL || dp->wg_live == NULL ? -ENOMEM : 0;
 	if (rc == 0 && params->ike)
 		rc = dp_ctl_create(&dp->ctl);
 	if (rc != 0) {
 		for (uint16_t i = 0; i < params->n_workers; i++)
 			dp_worker_free(dp->workers[i]);
 		free(dp->redir);
+		free(dp->wg_live);
 		free(dp->tunnels);
 		free(dp);
 		return rc;
@@ -429,7 +442,9 @@ dp_destroy(struct dp *dp)
 	ip_tables_free(dp->tables);
 	dp_fw_free(dp->fw);
 	free(dp->tunnels);
+	free(dp->overlay);	/* its keypairs and routes are the caller's */
 	free(dp->redir);
+	free(dp->wg_live);
 	dp_ctl_destroy(dp->ctl);
 	free(dp);
 }
@@ -455,6 +470,15 @@ void
 dp_tunnels_swap(struct dp *dp, struct dp_tunnels *tn)
 {
 	struct dp_tunnels *old = rcu_xchg_pointer(&dp->tunnels, tn);
+
+	synchronize_rcu();
+	free(old);
+}
+
+void
+dp_overlay_swap(struct dp *dp, struct dp_overlay *ov)
+{
+	struct dp_overlay *old = rcu_xchg_pointer(&dp->overlay, ov);
 
 	synchronize_rcu();
 	free(old);
@@ -576,6 +600,7 @@ dp_if_stats(const struct dp *dp, uint16_t if_idx, struct dp_if_stats *out)
 		out->handed_off += ctr_get(&c->handed_off[if_idx]);
 		out->frags_steered += ctr_get(&c->frags_steered[if_idx]);
 		out->esp_steered += ctr_get(&c->esp_steered[if_idx]);
+		out->wg_steered += ctr_get(&c->wg_steered[if_idx]);
 		out->reassembled += ctr_get(&c->reassembled[if_idx]);
 		out->ike_rx += ctr_get(&c->ike_rx[if_idx]);
 		out->ike_tx += ctr_get(&c->ike_tx[if_idx]);

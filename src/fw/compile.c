@@ -609,6 +609,7 @@ copy_env(struct fw_prog *prog, const struct fw_compile_env *env)
 			prog->known[i].addr[b] &= prog->known[i].mask[b];
 	}
 	prog->n_peers = env->n_peers;
+	prog->overlay_port = env->overlay_port;
 	if (env->n_peers > 0)
 		memcpy(prog->peers, env->peers,
 		    env->n_peers * sizeof(*prog->peers));
@@ -890,6 +891,7 @@ fw_prog_edit(struct fw_prog *live, enum fw_edit_op op, const char *chain,
 		.known_if = live->known_if,
 		.n_peers = live->n_peers,
 		.peers = live->peers,
+		.overlay_port = live->overlay_port,
 		.n_workers = live->n_workers,
 	};
 	struct comp cc = { .rs = live->rs, .env = &env, .errs = errs };

@@ -823,6 +823,11 @@ run_defaults(const struct fw_prog *prog, struct fw_cslice *s,
 	    from_ipsec_peer(prog, x)) {
 		v->kind = FW_VERDICT_ACCEPT;
 		v->why = FW_WHY_IPSEC;
+	} else if (hook == FW_HOOK_INPUT && prog->overlay_port != 0 &&
+	    x->l4_proto == IPPROTO_UDP_ && x->has_ports &&
+	    x->dport == prog->overlay_port) {
+		v->kind = FW_VERDICT_ACCEPT;
+		v->why = FW_WHY_OVERLAY;
 	} else if (hook != FW_HOOK_OUTPUT && from_known_net(prog, x)) {
 		v->kind = FW_VERDICT_ACCEPT;
 		v->why = FW_WHY_KNOWN_NET;

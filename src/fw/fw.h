@@ -514,6 +514,8 @@ int fw_err_format(const struct fw_err *e, const char *src, char *buf,
  *     4. conntrack DNAT (FORWARD): a port forward   -> ACCEPT
  *     5. ESP, or UDP to 500 or 4500 (IKE, ESP in UDP), from a tunnel's
  *        peer (INPUT)                                -> ACCEPT
+ *        UDP to the overlay's port, from anywhere (INPUT; its peers
+ *        roam, the handshake authenticates them)     -> ACCEPT
  *     6. source in a known network (INPUT, FORWARD) -> ACCEPT; a
  *        network a tunnel brought is known only for what arrived
  *        through that tunnel (fw_compile_env.known_if)
@@ -557,6 +559,7 @@ enum fw_why {
 	FW_WHY_IPSEC,		/* default 5 */
 	FW_WHY_KNOWN_NET,	/* default 6 */
 	FW_WHY_POLICY,		/* default 7 */
+	FW_WHY_OVERLAY,		/* default 5b: the overlay's port */
 	FW_WHY_COUNT
 };
 
@@ -607,6 +610,8 @@ struct fw_compile_env {
 	/* The tunnels' peers of the family (default 5): whole addresses. */
 	uint32_t n_peers;
 	const struct fw_addr *peers;
+	/* The overlay's UDP port (default 5), 0: none. */
+	uint16_t overlay_port;
 	/* Per-worker counters: fw_eval()'s worker argument is below this. */
 	uint16_t n_workers;
 };

@@ -278,6 +278,7 @@ struct fw_prog {
 	uint16_t *known_if;		/* FW_IF_NONE: through any interface */
 	uint32_t n_peers;
 	struct fw_addr *peers;
+	uint16_t overlay_port;
 	uint16_t n_if;
 	char (*if_names)[FW_IFNAME_MAX];
 	struct fw_sets *sets;

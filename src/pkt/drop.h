@@ -76,6 +76,11 @@
 	X(TUNNEL_SELECTOR,  "inner addresses outside the tunnel's selectors") \
 	X(TUNNEL_NO_SA,     "routed to a tunnel with no SA (IKE: trap asks one)") \
 	X(NAT_KEEPALIVE,    "NAT keepalive on UDP 4500 (RFC 3948)")          \
+	/* the overlay: src/dp/overlay.c */                                 \
+	X(WG_INDEX,         "overlay data for a receiver index no peer has") \
+	X(WG_SRC,           "overlay data whose inner source is not its peer's allowed IPs") \
+	X(WG_NO_PEER,       "routed to the overlay: no peer's allowed IPs hold the destination") \
+	X(WG_BAD,           "overlay port: not a WireGuard message")         \
 	/* the control thread's datagrams (IKE): src/dp/ctl.c */            \
 	X(ESP_NO_SA,        "ESP for a SPI no tunnel has")                   \
 	X(UDP_4500_BAD,     "UDP 4500: neither ESP, IKE nor a keepalive")    \

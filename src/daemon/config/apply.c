@@ -92,7 +92,7 @@ hg_build_tables(const struct hg_config *cfg, const uint8_t macs[][ETH_ALEN],
 		ifp->mtu_bytes = ci->mtu_bytes;
 		/* A tunnel is up while configured: it has no port. */
 		ifp->up = ports[i] != NULL || ci->tunnel;
-		ifp->encap = ci->tunnel;
+		ifp->encap = ci->tunnel || ci->overlay;
 		for (uint8_t k = 0; k < ci->n_addrs; k++) {
 			const struct hg_prefix *a = &ci->addrs[k];
 

@@ -66,6 +66,12 @@ fw_errs_log(const struct fw_errs *errs, const char *src)
 	}
 }
 
+/* Room for every known network: the configured ones, the tunnels'
+ * remote subnets, the overlay's subnets and its site peers' allowed IPs
+ * (the last are cut at this many: they are a prefix or a few each). */
+#define FW_KNOWN_CAP	(HG_CFG_KNOWN_MAX + HG_CFG_TUNNEL_MAX * \
+	HG_CFG_ADDR_MAX + HG_CFG_ADDR_MAX + 4096)
+
 /* One prefix as the compiler wants it, if it is of family. */
 static bool
 fw_prefix(const struct hg_prefix *p, uint8_t family, struct fw_addr *out)
@@ -108,6 +114,28 @@ fw_known(const struct hg_config *cfg, uint8_t family, struct fw_addr *out,
 			if (fw_prefix(&tn->remote_subnets[j], family, &out[n]))
 				out_if[n++] = tn->if_idx;
 	}
+	/* The overlay's subnets and its site peers' allowed IPs, known for
+	 * what came through the overlay: its data plane let in only what
+	 * the peer whose allowed IPs hold the source sent (cryptokey
+	 * routing).  Clients' addresses are inside the subnets. */
+	if (cfg->overlay.enabled) {
+		const struct hg_cfg_overlay *ov = &cfg->overlay;
+		const struct hg_cfg_if *ifc = &cfg->ifs[ov->if_idx];
+
+		for (uint8_t j = 0; j < ifc->n_addrs; j++)
+			if (fw_prefix(&ifc->addrs[j], family, &out[n]))
+				out_if[n++] = ov->if_idx;
+		for (uint16_t k = 0; k < ov->n_peers; k++) {
+			const struct hg_cfg_wg_peer *wp = &ov->peers[k];
+
+			if (wp->client)
+				continue;
+			for (uint8_t j = 0; j < wp->n_allowed; j++)
+				if (n < FW_KNOWN_CAP &&
+				    fw_prefix(&wp->allowed[j], family, &out[n]))
+					out_if[n++] = ov->if_idx;
+		}
+	}
 	return n;
 }
 
@@ -148,8 +176,7 @@ static int
 fw_compile_one(struct hg_daemon *d, const struct hg_config *cfg,
     struct fw_ruleset *rs, struct fw_prog **out, struct fw_errs *errs)
 {
-	static struct fw_addr known[HG_CFG_KNOWN_MAX +
-	    HG_CFG_TUNNEL_MAX * HG_CFG_ADDR_MAX];
+	static struct fw_addr known[FW_KNOWN_CAP];
 	static uint16_t known_if[HG_ARRAY_SIZE(known)];
 	static struct fw_addr peers[HG_CFG_TUNNEL_MAX];
 	char names[IP_IF_MAX][FW_IFNAME_MAX];
@@ -167,6 +194,7 @@ fw_compile_one(struct hg_daemon *d, const struct hg_config *cfg,
 	env.known_if = known_if;
 	env.n_peers = fw_peers(cfg, rs->family, peers);
 	env.peers = peers;
+	env.overlay_port = cfg->overlay.enabled ? cfg->overlay.port : 0;
 	env.n_workers = d->n_workers;
 	return fw_compile_take(rs, &env, out, errs);
 }

@@ -23,6 +23,7 @@ static const char *const why_names[FW_WHY_COUNT] = {
 	[FW_WHY_IPSEC] = "ipsec_peer",
 	[FW_WHY_KNOWN_NET] = "known_network",
 	[FW_WHY_POLICY] = "policy",
+	[FW_WHY_OVERLAY] = "overlay",
 };
 static const char *const hook_names[FW_HOOK_COUNT] = {
 	[FW_HOOK_INPUT] = "input",

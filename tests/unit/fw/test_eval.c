@@ -276,7 +276,7 @@ verdict_str(const struct fw_prog *prog, const struct fw_verdict *v, char *buf,
 	static const char *const kinds[] = { "ACCEPT", "DROP", "REJECT" };
 	static const char *const whys[] = {
 		"rule", "established", "invalid", "untracked", "dnat",
-		"ipsec_peer", "known", "policy",
+		"ipsec_peer", "known", "policy", "overlay",
 	};
 	enum fw_table_id t;
 	const char *chain;
