@@ -437,6 +437,30 @@ test_rekey_after_messages(void **state)
 	assert_string_equal(send_data(n, &n->b, &n->a, true), "ok");
 }
 
+/* Receiving only, on a keypair we made: a handshake once it is
+ * REJECT_AFTER_TIME - KEEPALIVE_TIMEOUT - REKEY_TIMEOUT (165 s) old, so
+ * the peer, which sends on it, is not cut off at 180 s. */
+static void
+test_rekey_when_receiving_late(void **state)
+{
+	struct net *n = *state;
+	uint64_t born = n->now_ms;
+
+	handshake(n);
+	while (n->now_ms < born + 164000) {
+		assert_string_equal(send_data(n, &n->b, &n->a, true), "ok");
+		run(n, 1000);
+	}
+	assert_int_equal(stats(&n->a).initiations_sent, 1);
+	while (n->now_ms < born + 166000) {
+		assert_string_equal(send_data(n, &n->b, &n->a, true), "ok");
+		run(n, 100);
+	}
+	assert_int_equal(stats(&n->a).initiations_sent, 2);
+	assert_int_equal(stats(&n->a).rekeys, 1);
+	assert_int_equal(stats(&n->a).handshakes_completed, 2);
+}
+
 static void
 test_no_rekey_without_data(void **state)
 {
@@ -762,6 +786,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rekey_after_time, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_after_messages,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rekey_when_receiving_late,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_rekey_without_data,
 		    setup, teardown),
