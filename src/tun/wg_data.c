@@ -378,6 +378,35 @@ wg_encap_burst(struct wg_worker *w, struct wg_keypair *kp, struct pkt **pkts,
 			    memory_order_relaxed);
 }
 
+int
+wg_keepalive_make(struct wg_worker *w, struct wg_keypair *kp,
+    uint8_t out[WG_DATA_MIN_LEN])
+{
+	uint8_t nonce[12];
+	uint64_t counter;
+
+	if (!counter_take(kp, &counter)) {
+		atomic_fetch_add_explicit(&kp->tx_drops[WG_R_EXHAUSTED], 1,
+		    memory_order_relaxed);
+		return -EKEYEXPIRED;
+	}
+	out[0] = WG_MSG_DATA;
+	out[1] = out[2] = out[3] = 0;
+	hg_wr32le(out + 4, kp->remote_index);
+	hg_wr64le(out + 8, counter);
+	make_nonce(nonce, counter);
+	/* Nothing to encrypt: the tag alone authenticates the header's
+	 * counter through the nonce. */
+	if (aead_one(w, kp->send_key, nonce, NULL, 0, out + WG_DATA_HDR_LEN,
+	    0, out + WG_DATA_HDR_LEN, true) < 0) {
+		atomic_fetch_add_explicit(&kp->tx_drops[WG_R_CRYPTO], 1,
+		    memory_order_relaxed);
+		return -EIO;
+	}
+	atomic_fetch_add_explicit(&kp->tx_pkts, 1, memory_order_relaxed);
+	return 0;
+}
+
 /* ---- decapsulation ---- */
 
 /* The receiving worker is the only writer: a plain load and store. */

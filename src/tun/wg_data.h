@@ -109,6 +109,17 @@ void wg_encap_burst(struct wg_worker *w, struct wg_keypair *kp,
     struct pkt **pkts, uint16_t n, uint8_t res[]);
 
 /*
+ * A keepalive (the paper §6.5: a transport message with an empty
+ * payload, header and tag alone) through kp, with its next send counter,
+ * written to out.  For the control thread's own worker (the device
+ * engine, wg_dev.c, sends keepalives from its timers); the counter is
+ * taken as a burst takes it, so the data plane may be sending on kp at
+ * the same time.  0, -EKEYEXPIRED (send counter used up) or -EIO.
+ */
+int wg_keepalive_make(struct wg_worker *w, struct wg_keypair *kp,
+    uint8_t out[WG_DATA_MIN_LEN]) HG_MUST_CHECK;
+
+/*
  * Finds the keypair of a receiver index (host order), or NULL.  Called
  * once per packet on the worker: no allocation, no lock.
  */

@@ -372,6 +372,41 @@ test_counter_limit(void **state)
 	assert_string_equal(deliver(e, m[0], len[0]), "counter_limit");
 }
 
+/* wg_keepalive_make(): the paper's keepalive, header and tag alone,
+ * with the keypair's next counter (shared with the bursts), opened by
+ * the receiver as a keepalive and refused when replayed; none is made
+ * once the counter is used up. */
+static void
+test_keepalive_make(void **state)
+{
+	struct env *e = *state;
+	uint8_t m[WG_DATA_MIN_LEN], again[WG_DATA_MIN_LEN];
+	uint8_t nonce[12] = { 0 };
+	struct wg_keypair_stats st;
+
+	wg_keypair_test_set_send(e->a, 41);
+	assert_int_equal(wg_keepalive_make(e->w, e->a, m), 0);
+	assert_int_equal(m[0], 4);
+	assert_int_equal(m[1] | m[2] | m[3], 0);
+	assert_int_equal(m[4] | m[5] << 8 | m[6] << 16 |
+	    (uint32_t)m[7] << 24, IDX_B);
+	assert_int_equal(m[8], 41);
+	for (int i = 9; i < 16; i++)
+		assert_int_equal(m[i], 0);
+	/* The tag is the AEAD's over nothing, with the paper's nonce. */
+	nonce[4] = 41;
+	assert_int_equal(wg_aead_open(e->w, key_a, nonce, NULL, 0, m + 16, 0,
+	    m + 16), 0);
+	wg_keypair_stats(e->a, &st);
+	assert_int_equal(st.send_next, 42);
+	memcpy(again, m, sizeof(m));
+	assert_string_equal(deliver(e, m, sizeof(m)), "keepalive");
+	assert_string_equal(deliver(e, again, sizeof(again)), "replay");
+
+	wg_keypair_test_set_send(e->a, WG_REJECT_AFTER_MESSAGES);
+	assert_int_equal(wg_keepalive_make(e->w, e->a, m), -EKEYEXPIRED);
+}
+
 /* Wrong receiver index, type, reserved byte, short: refused before any
  * crypto, counted on the worker. */
 static void
@@ -546,6 +581,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_counter_zero, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_counter_limit, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_keepalive_make, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_header_checks, setup,
 		    teardown),
