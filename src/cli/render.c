@@ -727,10 +727,106 @@ render_rollback(const json_t *resp, FILE *out)
 	return 0;
 }
 
+/* How long ago, as wg show says it ("1 minute, 5 seconds ago"). */
+static void
+ago(FILE *out, long long s)
+{
+	static const struct { long long n; const char *unit; } u[] = {
+		{ 86400, "day" }, { 3600, "hour" }, { 60, "minute" },
+		{ 1, "second" },
+	};
+	bool first = true;
+
+	if (s <= 0) {
+		fputs("now", out);
+		return;
+	}
+	for (size_t i = 0; i < HG_ARRAY_SIZE(u); i++) {
+		long long k = s / u[i].n;
+
+		if (k == 0)
+			continue;
+		fprintf(out, "%s%lld %s%s", first ? "" : ", ", k, u[i].unit,
+		    k == 1 ? "" : "s");
+		first = false;
+		s -= k * u[i].n;
+	}
+	fputs(" ago", out);
+}
+
+static void
+bytes_human(FILE *out, long long b)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)b;
+	size_t i = 0;
+
+	while (v >= 1024 && i + 1 < HG_ARRAY_SIZE(unit)) {
+		v /= 1024;
+		i++;
+	}
+	if (i == 0)
+		fprintf(out, "%lld B", b);
+	else
+		fprintf(out, "%.2f %s", v, unit[i]);
+}
+
+/* overlay status: wg show's layout, each peer named. */
+static int
+render_overlay(const json_t *resp, FILE *out)
+{
+	const json_t *peers = json_object_get(resp, "peers"), *p, *a;
+	long long now = (long long)time(NULL);
+	size_t i, k;
+
+	if (!json_is_array(peers))
+		return 1;
+	fprintf(out, "interface: %s\n  public key: %s\n  listening port: %"
+	    JSON_INTEGER_FORMAT "\n", str_of(resp, "interface"),
+	    str_of(resp, "public_key"), json_integer_value(
+	    json_object_get(resp, "listen_port")));
+	json_array_foreach(peers, i, p) {
+		long long hs = json_integer_value(json_object_get(p,
+		    "latest_handshake"));
+		long long ka = json_integer_value(json_object_get(p,
+		    "persistent_keepalive"));
+
+		fprintf(out, "\npeer: %s (%s %s%s)\n", str_of(p, "public_key"),
+		    str_of(p, "kind"), str_of(p, "name"),
+		    json_is_false(json_object_get(p, "enabled")) ?
+		    ", disabled" : "");
+		if (json_is_string(json_object_get(p, "endpoint")))
+			fprintf(out, "  endpoint: %s\n", str_of(p, "endpoint"));
+		fputs("  allowed ips: ", out);
+		json_array_foreach(json_object_get(p, "allowed_ips"), k, a)
+			fprintf(out, "%s%s", k > 0 ? ", " : "",
+			    json_string_value(a));
+		fputs(k == 0 ? "(none)\n" : "\n", out);
+		if (hs > 0) {
+			fputs("  latest handshake: ", out);
+			ago(out, now - hs);
+			fputc('\n', out);
+		}
+		fputs("  transfer: ", out);
+		bytes_human(out, json_integer_value(json_object_get(p,
+		    "transfer_rx")));
+		fputs(" received, ", out);
+		bytes_human(out, json_integer_value(json_object_get(p,
+		    "transfer_tx")));
+		fputs(" sent\n", out);
+		if (ka > 0)
+			fprintf(out, "  persistent keepalive: every %lld "
+			    "seconds\n", ka);
+	}
+	return 0;
+}
+
 static const struct {
 	const char *cmd;
 	int (*render)(const json_t *, FILE *);
 } renderers[] = {
+	{ "overlay status", render_overlay },
+	{ "overlay handshake", render_ok },
 	{ "show interfaces", render_interfaces },
 	{ "show neighbors", render_neighbors },
 	{ "show routes", render_routes },

@@ -63,6 +63,8 @@ struct hg_daemon {
 	struct hg_tunnels *tunnels;
 	/* IKEv2 (config/ike.c); NULL until started. */
 	struct hg_ike *ike;
+	/* The overlay (config/overlay.c); NULL: none configured. */
+	struct hg_overlay *overlay;
 };
 
 /* The configuration version everywhere: the store's, or without a

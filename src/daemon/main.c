@@ -21,6 +21,7 @@
 #include "../lib/hg_time.h"
 #include "config/apply.h"
 #include "config/ike.h"
+#include "config/overlay.h"
 #include "config/tunnels.h"
 #include "config/versions.h"
 #include "daemon.h"
@@ -54,9 +55,10 @@ open_ports(struct hg_daemon *d, uint8_t macs[][ETH_ALEN])
 		const struct hg_cfg_if *ci = &cfg->ifs[i];
 		int rc;
 
-		/* A tunnel has no port: the encapsulation stage sends what
-		 * is routed to it through another interface. */
-		if (ci->tunnel) {
+		/* A tunnel, or the overlay, has no port: the encapsulation
+		 * stage sends what is routed to it through another
+		 * interface. */
+		if (ci->tunnel || ci->overlay) {
 			hg_mac_from_name(ci->name, macs[i]);
 			continue;
 		}
@@ -338,7 +340,9 @@ run(struct hg_daemon *d, bool exit_on_eof)
 		if (ev[4] != NULL)
 			event_add(ev[4], &tv);
 	}
-	rc = hg_ike_start(d, err, sizeof(err));
+	rc = hg_overlay_start(d, err, sizeof(err));
+	if (rc == 0)
+		rc = hg_ike_start(d, err, sizeof(err));
 	if (rc != 0)
 		hg_log_warnx("%s", err);
 	else
@@ -357,6 +361,7 @@ run(struct hg_daemon *d, bool exit_on_eof)
 		hg_ike_stop(d);
 		usleep(100 * 1000);
 	}
+	hg_overlay_stop(d);	/* hg-ike, its thread, is gone */
 	dp_stop(d->dp);
 	hg_tunnels_watch(d);	/* what the last second did, said */
 	for (int i = 0; i < 5; i++)

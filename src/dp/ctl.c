@@ -298,6 +298,17 @@ dp_ctl_recv(struct dp *dp, struct dp_dgram *d, uint8_t *buf, size_t cap)
 	return len;
 }
 
+uint32_t
+dp_ctl_backlog(const struct dp *dp)
+{
+	const struct dp_ctl *c = dp->ctl;
+
+	if (c == NULL)
+		return 0;
+	return (uint32_t)(__atomic_load_n(&c->head, __ATOMIC_RELAXED) -
+	    __atomic_load_n(&c->tail, __ATOMIC_RELAXED));
+}
+
 /* ---- acquires ------------------------------------------------------------ */
 
 /*

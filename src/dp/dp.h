@@ -349,6 +349,9 @@ int dp_ctl_fd(const struct dp *dp);
  * and *d says so with its full length in the return value. */
 size_t dp_ctl_recv(struct dp *dp, struct dp_dgram *d, uint8_t *buf,
     size_t cap);
+/* How many datagrams wait in the queue now (approximate): the overlay's
+ * "under load". */
+uint32_t dp_ctl_backlog(const struct dp *dp);
 /* Sends a UDP datagram from one of the appliance's addresses (d->src,
  * d->sport) to d->dst, d->dport.  false when it cannot be queued or is
  * longer than a packet buffer holds. */

@@ -18,6 +18,7 @@
 #include "../firewall/firewall.h"
 #include "apply.h"
 #include "ike.h"
+#include "overlay.h"
 #include "tunnels.h"
 #include "versions.h"
 
@@ -91,7 +92,7 @@ hg_build_tables(const struct hg_config *cfg, const uint8_t macs[][ETH_ALEN],
 		memcpy(ifp->mac, macs[i], ETH_ALEN);
 		ifp->mtu_bytes = ci->mtu_bytes;
 		/* A tunnel is up while configured: it has no port. */
-		ifp->up = ports[i] != NULL || ci->tunnel;
+		ifp->up = ports[i] != NULL || ci->tunnel || ci->overlay;
 		ifp->encap = ci->tunnel || ci->overlay;
 		for (uint8_t k = 0; k < ci->n_addrs; k++) {
 			const struct hg_prefix *a = &ci->addrs[k];
@@ -164,7 +165,8 @@ n_ports(const struct hg_config *c)
 {
 	uint16_t n = 0;
 
-	while (n < c->n_ifs && !c->ifs[n].tunnel && c->ifs[n].name[0] != '\0')
+	while (n < c->n_ifs && !c->ifs[n].tunnel && !c->ifs[n].overlay &&
+	    c->ifs[n].name[0] != '\0')
 		n++;
 	return n;
 }
@@ -252,6 +254,8 @@ hg_stage(struct hg_daemon *d, struct hg_config *cfg, char *text,
 		rc = hg_tunnels_place(d->cfg, cfg, err, err_len);
 	if (rc == 0)
 		rc = hg_ike_conns(d, cfg, NULL, NULL, err, err_len);
+	if (rc == 0)
+		rc = hg_overlay_check(d, cfg, err, err_len);
 	if (rc != 0)
 		goto fail;
 	/* Ports keep their MACs; a tunnel's is its ports' first's (what
@@ -260,7 +264,7 @@ hg_stage(struct hg_daemon *d, struct hg_config *cfg, char *text,
 	for (uint16_t i = 0; i < cur->n_if; i++)
 		memcpy(macs[i], cur->ifs[i].mac, ETH_ALEN);
 	for (uint16_t i = 0; i < cfg->n_ifs; i++)
-		if (cfg->ifs[i].tunnel)
+		if (cfg->ifs[i].tunnel || cfg->ifs[i].overlay)
 			hg_mac_from_name(cfg->ifs[i].name, macs[i]);
 	st->t = hg_build_tables(cfg, (const uint8_t (*)[ETH_ALEN])macs,
 	    d->ports, err, err_len);
@@ -330,6 +334,7 @@ hg_stage_publish(struct hg_daemon *d, struct hg_staged *st)
 	d->cfg = st->cfg;
 	hg_cert_names_update(d);		/* re-issued if addresses changed */
 	hg_ike_reload(d);
+	hg_overlay_reload(d);
 	hg_ike_unlock(d);
 	if (st->text != NULL) {
 		free(d->cfg_text);

@@ -42,6 +42,7 @@
 #include "../../tun/esp.h"
 #include "../daemon.h"
 #include "ike.h"
+#include "overlay.h"
 #include "tunnels.h"
 #include "versions.h"
 
@@ -813,7 +814,11 @@ ike_rx(struct hg_ike *hi)
 			ike_leave(hi);
 			break;
 		}
-		if (len <= sizeof(hi->buf)) {	/* longer: cut, not ours */
+		if (len <= sizeof(hi->buf) && g.dport != 0 &&
+		    g.dport == hg_overlay_port(hi->d)) {
+			/* The overlay's handshakes share the queue. */
+			hg_overlay_input(hi->d, &g, hi->buf, len, now_ms());
+		} else if (len <= sizeof(hi->buf)) {	/* longer: cut */
 			memset(&local, 0, sizeof(local));
 			memset(&remote, 0, sizeof(remote));
 			local.family = remote.family = g.family;
@@ -842,6 +847,7 @@ ike_tick_once(struct hg_ike *hi)
 		if (acq & 1)
 			(void)ike_acquire(hi->ike, i, now);
 	ike_tick(hi->ike, now);
+	hg_overlay_tick(hi->d, now);
 	ike_leave(hi);
 }
 

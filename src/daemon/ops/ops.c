@@ -170,6 +170,26 @@ const struct hg_op hg_ops[] = {
 	  .reply_schema = S_OBJECT("\"ike_sas\",\"traps\"", "\"ike_sas\":"
 	    S_ARRAY(S_OBJECT("\"name\",\"state\"", "\"name\":" S_STR
 	    ",\"state\":" S_STR)) ",\"traps\":" S_ARRAY(S_STR)) },
+	{ "overlay.status", op_overlay_status, 0,
+	  "the overlay's peers as wg show shows them: endpoint, allowed "
+	  "IPs, latest handshake, transfer, persistent keepalive; plus each "
+	  "clientpack's name and whether it is enabled", "overlay status",
+	  .rest = { { HG_OPM_GET, "/api/overlay/status", 0, 0, NULL } },
+	  .reply_schema = S_OBJECT("\"interface\",\"public_key\",\"peers\"",
+	    "\"interface\":" S_STR ",\"public_key\":" S_STR
+	    ",\"listen_port\":" S_INT ",\"peers\":"
+	    S_ARRAY(S_OBJECT("\"name\",\"public_key\"", "\"name\":" S_STR
+	    ",\"kind\":" S_STR ",\"public_key\":" S_STR
+	    ",\"latest_handshake\":" S_INT ",\"transfer_rx\":" S_INT
+	    ",\"transfer_tx\":" S_INT))) },
+	{ "overlay.handshake", op_overlay_handshake, 0,
+	  "start a handshake with an overlay peer now (a rekey; a client "
+	  "only once it has reached us)", "overlay handshake",
+	  .fields = { { "name", HG_OPT_STRING, HG_OPIN_PATH, HG_OPF_REQUIRED,
+	    1, 63, NULL, 0, "the peer's or clientpack's name" } },
+	  .rest = { { HG_OPM_POST, "/api/overlay/peers/{name}/handshake", 0,
+	    0, NULL } },
+	  .reply_schema = S_OBJECT("\"ok\"", "\"ok\":" S_BOOL ",\"message\":" S_STR) },
 	{ "ipsec.up", op_ipsec_up, 0,
 	  "initiate an IPsec connection (and keep it up)", "ipsec up",
 	  .fields = { IKE_CONN_FIELD },

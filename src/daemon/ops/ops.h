@@ -45,6 +45,8 @@ int op_metrics(void *ctx, struct hg_op_req *r);
 int op_ops_list(void *ctx, struct hg_op_req *r);
 int op_ipsec_sas(void *ctx, struct hg_op_req *r);
 int op_ipsec_status(void *ctx, struct hg_op_req *r);
+int op_overlay_status(void *ctx, struct hg_op_req *r);
+int op_overlay_handshake(void *ctx, struct hg_op_req *r);
 int op_ipsec_up(void *ctx, struct hg_op_req *r);
 int op_ipsec_down(void *ctx, struct hg_op_req *r);
 int op_ipsec_conns_show(void *ctx, struct hg_op_req *r);

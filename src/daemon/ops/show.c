@@ -17,6 +17,7 @@
 #include "../daemon.h"
 #include "../config/apply.h"
 #include "../config/ike.h"
+#include "../config/overlay.h"
 #include "../config/tunnels.h"
 #include "../config/versions.h"
 #include "../firewall/firewall.h"
@@ -333,6 +334,55 @@ op_ipsec_status(void *ctx, struct hg_op_req *r)
 	if (st == NULL)
 		return hg_op_error(r, 500, NULL, "IKE status: %s", jerr.text);
 	return hg_op_reply(r, 200, st);
+}
+
+int
+op_overlay_status(void *ctx, struct hg_op_req *r)
+{
+	struct hg_daemon *d = ctx;
+	json_error_t jerr;
+	json_t *st;
+	char *text;
+
+	hg_ike_lock(d);
+	text = hg_overlay_status(d);
+	hg_ike_unlock(d);
+	if (text == NULL)
+		return d->overlay == NULL ? hg_op_error(r, 404, NULL, "no "
+		    "overlay is configured") : hg_op_error(r, 500, NULL,
+		    "out of memory");
+	st = json_loads(text, 0, &jerr);
+	free(text);
+	if (st == NULL)
+		return hg_op_error(r, 500, NULL, "overlay status: %s",
+		    jerr.text);
+	return hg_op_reply(r, 200, st);
+}
+
+int
+op_overlay_handshake(void *ctx, struct hg_op_req *r)
+{
+	struct hg_daemon *d = ctx;
+	const char *name = hg_op_str(r, "name");
+	int rc;
+
+	hg_ike_lock(d);
+	rc = hg_overlay_initiate(d, name);
+	hg_ike_unlock(d);
+	switch (rc) {
+	case 0:
+		return hg_op_reply(r, 200, json_pack("{s:b,s:s}", "ok", 1,
+		    "message", "initiating"));
+	case -ENOENT:
+		return hg_op_error(r, 404, "name", "no enabled overlay peer "
+		    "%s", name);
+	case -EDESTADDRREQ:
+		return hg_op_error(r, 409, "name", "%s: no endpoint known "
+		    "yet (a client that has not reached us)", name);
+	default:
+		return hg_op_error(r, 409, "name", "%s: a handshake went "
+		    "less than 5 s ago", name);
+	}
 }
 
 static int

@@ -1,0 +1,284 @@
+#!/usr/bin/env bash
+# tests/integration/netns_overlay.sh: the overlay (issue 16) against
+# stock WireGuard peers: wg-quick with wireguard-go (this kernel has no
+# WireGuard) taking clientpacks as hexctl printed them, and a wireguard-go
+# site.
+#
+#   h1 10.1.0.2 ---- lan: hexgated :wan 192.0.2.1 ---- c: wg-quick clients
+#   2001:db8:1::2     tun0 10.99.0.1/24, fd99::1/64     192.0.2.2, 2001:db8:ff::2
+#                     UDP 51820                          alice: wgc0, bob: wgc1
+#                     :wan2 192.0.3.1 ---- s: wireguard-go site 192.0.3.2
+#                                             10.2.0.1 on lo (its subnet)
+#
+# Checks: alice joins with her clientpack unedited and reaches the LAN
+# host (ping, 8 MiB of TCP each way with sha256, IPv6 inside); the LAN
+# host reaches her; hexctl overlay status shows what wg show would; a
+# source outside her allowed IPs is dropped (cryptokey routing); bob
+# joins over IPv6 outside; the site peer carries its subnet; alice roams
+# (new address and port) under a ping without losing her session; a
+# handshake hexgated starts (a rekey) under 100 pings a second loses none;
+# disable and revoke cut her off within a second, and revoke frees her
+# address for the next clientpack.
+#
+# Usage: netns_overlay.sh BUILD_DIR   (root; exits 77 when it cannot run)
+set -u
+
+prog=netns_overlay
+. "$(dirname "$0")/lib.sh"	# need_*, check, finish, the EXIT trap
+
+need_build_dir "${1:-}"
+need_root "network namespaces, veth, AF_PACKET"
+need_tools ip ping timeout socat wg wg-quick wireguard-go /usr/bin/python3
+wggo=${SHARED:-$top/../shared}/interop/wireguard-go.sh
+[ -f "$wggo" ] || wggo=/work/shared/interop/wireguard-go.sh
+[ -f "$wggo" ] || skip "shared/interop/wireguard-go.sh not found"
+need_netns
+need_programs
+
+h1=hg-oh1-$$
+a=hg-oa-$$
+c=hg-oc-$$
+s=hg-os-$$
+netns=("$h1" "$a" "$c" "$s")
+begin_run
+export STATE_DIR=$tmp/wgstate
+crun=$tmp/crun		# the clients' private /run (wg-quick's sockets)
+mkdir -p "$crun"
+trap 'quick_down wgc0; quick_down wgc1; bash "$wggo" stop "$s" >/dev/null 2>&1; cleanup' EXIT
+
+topology() {
+	set -ex
+	for n in "$h1" "$a" "$c" "$s"; do ip netns add "$n"; done
+	ip -n "$a" link add a-lan type veth peer name h1-eth0 netns "$h1"
+	ip -n "$a" link add a-wan type veth peer name c-wan netns "$c"
+	ip -n "$a" link add a-wan2 type veth peer name s-wan netns "$s"
+	ip -n "$a" link set lo up
+	nsx "$a" sysctl -q -w net.ipv4.ip_forward=0
+	nsx "$a" "$prepare" a-lan a-wan a-wan2
+	host_setup "$h1" 1
+	ip -n "$c" link set lo up
+	nsx "$c" "$prepare" --peer c-wan
+	ip -n "$c" addr add 192.0.2.2/24 dev c-wan
+	ip -n "$c" addr add 2001:db8:ff::2/64 dev c-wan nodad
+	ip -n "$c" link set c-wan up
+	peer "$s" s-wan 192.0.3.2/24 ""
+	ip -n "$s" addr add 10.2.0.1/32 dev lo
+}
+
+config() {
+	sitekey=$(wg genkey)
+	cat >"$conf" <<EOF
+{
+  "workers": 2,
+  "control_socket": "$sock",
+  "api": false,
+  "store": "store",
+  "interfaces": [
+    { "name": "lan", "port": "afpacket:a-lan",
+      "addresses": [ "10.1.0.1/24", "2001:db8:1::1/64" ] },
+    { "name": "wan", "port": "afpacket:a-wan",
+      "addresses": [ "192.0.2.1/24", "2001:db8:ff::1/64" ] },
+    { "name": "wan2", "port": "afpacket:a-wan2", "addresses": [ "192.0.3.1/24" ] }
+  ],
+  "overlay": {
+    "listen_port": 51820,
+    "addresses": [ "10.99.0.1/24", "fd99::1/64" ],
+    "endpoint": "192.0.2.1:51820",
+    "client_networks": [ "10.1.0.0/24", "2001:db8:1::/64" ],
+    "peers": [
+      { "name": "site-s", "public_key": "$(wg pubkey <<<"$sitekey")",
+        "endpoint": "192.0.3.2:51820", "allowed_ips": [ "10.2.0.0/24" ],
+        "persistent_keepalive": 25 }
+    ]
+  },
+  "firewall": { "known_networks": [ "10.1.0.0/24", "2001:db8:1::/64" ] }
+}
+EOF
+}
+
+# quick NAME up|down: wg-quick on $tmp/NAME.conf in c, wireguard-go
+# behind it, with a /run of its own (TESTBED.md).
+quick() {
+	WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go LOG_LEVEL=error \
+	    ip netns exec "$c" sh -c 'mount -n --bind "$0" /run && exec wg-quick "$1" "$2"' \
+	    "$crun" "$2" "$tmp/$1.conf"
+}
+quick_down() {
+	[ -f "$tmp/$1.conf" ] && quick "$1" down >/dev/null 2>&1
+	return 0
+}
+cwg() {
+	ip netns exec "$c" sh -c 'mount -n --bind "$0" /run && exec wg "$@"' "$crun" "$@"
+}
+
+# The status of one overlay peer as JSON.
+peer_json() {
+	hx --json overlay status | /usr/bin/python3 -c '
+import json, sys
+st = json.load(sys.stdin)
+print(json.dumps([p for p in st["peers"] if p["name"] == sys.argv[1]][0]))' "$1"
+}
+
+# ---- the checks ----------------------------------------------------------
+
+alice_joins() {
+	hx overlay clientpack add alice >"$tmp/wgc0.conf" || return 1
+	cat "$tmp/wgc0.conf"
+	grep -q '^Address = 10.99.0.2/32, fd99::2/128$' "$tmp/wgc0.conf" ||
+	    { echo "not the first free addresses"; return 1; }
+	quick wgc0 up || return 1
+	ping_ok "$c" 10.1.0.2
+}
+
+lan_reaches_alice() {
+	ping_ok "$h1" 10.99.0.2
+}
+
+tcp_both_ways() {
+	head -c $((8 << 20)) /dev/urandom >"$tmp/in.bin"
+	tcp_transfer "$c" "$h1" 10.1.0.2 5001 || return 1
+	tcp_transfer "$h1" "$c" 10.99.0.2 5002
+}
+
+ipv6_inside() {
+	ping_ok "$c" 2001:db8:1::2 && ping_ok "$h1" fd99::2
+}
+
+status_shows() {
+	local j
+	hx overlay status
+	j=$(peer_json alice) || return 1
+	echo "$j"
+	/usr/bin/python3 - "$j" <<'PY'
+import json, sys, time
+p = json.loads(sys.argv[1])
+assert p["kind"] == "client" and p["enabled"], p
+assert p["endpoint"].startswith("192.0.2.2:"), p
+assert abs(time.time() - p["latest_handshake"]) < 300, p
+assert p["transfer_rx"] > 8 << 20 and p["transfer_tx"] > 8 << 20, p
+assert p["allowed_ips"] == ["10.99.0.2/32", "fd99::2/128"], p
+PY
+}
+
+# A source outside alice's allowed IPs, sent by her through the tunnel:
+# dropped as wg_src, never delivered.
+spoof_dropped() {
+	local before after
+	before=$(drop_count "$sock" wan wg_src)
+	ip -n "$c" addr add 10.99.0.77/32 dev wgc0 || return 1
+	nsx "$c" ping -n -c 3 -i 0.2 -W 1 -I 10.99.0.77 10.1.0.2 && return 1
+	ip -n "$c" addr del 10.99.0.77/32 dev wgc0
+	after=$(drop_count "$sock" wan wg_src)
+	echo "wg_src: $before -> $after"
+	[ "$after" -ge $((before + 3)) ]
+}
+
+bob_over_ipv6() {
+	local priv
+	hx overlay clientpack add bob >"$tmp/wgc1.conf" || return 1
+	sed -i 's/^Endpoint = .*/Endpoint = [2001:db8:ff::1]:51820/' "$tmp/wgc1.conf"
+	grep -q '^Address = 10.99.0.3/32, fd99::3/128$' "$tmp/wgc1.conf" || return 1
+	quick wgc1 up || return 1
+	nsx "$c" ping -n -c 3 -i 0.2 -W 2 -I 10.99.0.3 10.1.0.2 | tee "$tmp/bob.ping"
+	grep -q ' [23] received' "$tmp/bob.ping" || return 1
+	peer_json bob | grep -q '"endpoint": "\[2001:db8:ff::2\]:'
+}
+
+site_carries_subnet() {
+	bash "$wggo" peer "$s" 10.98.0.2/32 51820 "$sitekey" \
+	    "$(hx --json overlay status | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["public_key"])')" \
+	    192.0.3.1:51820 10.1.0.0/24 >/dev/null || return 1
+	ping_ok "$h1" 10.2.0.1
+}
+
+# A ping every 50 ms while alice moves to 192.0.2.3 and another port:
+# her session follows (status shows the new endpoint), almost nothing lost.
+roams() {
+	local out rx
+	nsx "$c" ping -n -c 60 -i 0.05 -W 1 10.1.0.2 >"$tmp/roam.ping" &
+	bg_pids+=("$!")
+	sleep 1
+	ip -n "$c" addr add 192.0.2.3/24 dev c-wan
+	ip -n "$c" addr del 192.0.2.2/24 dev c-wan
+	cwg set wgc0 listen-port 51999
+	ip -n "$c" route replace 10.1.0.0/24 dev wgc0 src 10.99.0.2 2>/dev/null
+	wait "$!"
+	cat "$tmp/roam.ping"
+	rx=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$tmp/roam.ping")
+	echo "NOTE: ${rx:-0}/60 replies"
+	[ "${rx:-0}" -ge 55 ] || return 1
+	peer_json alice | tee /dev/stderr | grep -q '"endpoint": "192.0.2.3:51999"'
+}
+
+# A handshake hexgated starts with alice (as its rekey timer would) under
+# 100 pings a second: none lost, and a new handshake time.
+rekey_no_loss() {
+	local before after rx
+	before=$(peer_json alice | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["latest_handshake"])')
+	sleep 1.1
+	nsx "$c" ping -n -c 300 -i 0.01 -W 1 10.1.0.2 >"$tmp/rekey.ping" &
+	bg_pids+=("$!")
+	sleep 1
+	hx overlay handshake alice || return 1
+	wait "$!"
+	rx=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$tmp/rekey.ping")
+	after=$(peer_json alice | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["latest_handshake"])')
+	echo "NOTE: ${rx:-0}/300 replies, handshake $before -> $after"
+	[ "${rx:-0}" = 300 ] && [ "$after" -gt "$before" ]
+}
+
+# cut_within NAME OP: pings every 20 ms from alice; after hexctl overlay
+# clientpack OP NAME returns, none is answered later than a second.
+cut_within() {
+	local t0 last
+	nsx "$c" ping -D -n -i 0.02 -W 1 -w 4 10.1.0.2 >"$tmp/cut.ping" 2>&1 &
+	bg_pids+=("$!")
+	sleep 1
+	hx overlay clientpack "$2" "$1" || return 1
+	t0=$(date +%s.%N)
+	wait "$!"
+	last=$(grep 'bytes from' "$tmp/cut.ping" | tail -n 1 | sed 's/^\[\([0-9.]*\)\].*/\1/')
+	echo "NOTE: last reply $(/usr/bin/python3 -c "print(round($last - $t0, 3))") s after $2"
+	/usr/bin/python3 -c "import sys; sys.exit(0 if $last - $t0 < 1.0 else 1)"
+}
+
+disable_cuts() {
+	cut_within alice disable
+}
+
+enable_again() {
+	hx overlay clientpack enable alice || return 1
+	# wireguard-go tries a new handshake once its data goes unanswered.
+	for _ in $(seq 30); do
+		nsx "$c" ping -n -c 1 -W 1 10.1.0.2 >/dev/null && return 0
+	done
+	return 1
+}
+
+revoke_frees() {
+	cut_within alice revoke || return 1
+	quick_down wgc0
+	hx overlay clientpack add carol >"$tmp/carol.conf" || return 1
+	grep '^Address' "$tmp/carol.conf"
+	grep -q '^Address = 10.99.0.2/32, fd99::2/128$' "$tmp/carol.conf"
+}
+
+make_topology
+config
+start_hexgated "$a"
+
+check "a client joins with its clientpack as printed and reaches the LAN" alice_joins
+check "the LAN host reaches the client" lan_reaches_alice
+check "8 MiB of TCP each way, sha256 equal" tcp_both_ways
+check "IPv6 inside the overlay, both ways" ipv6_inside
+check "hexctl overlay status shows endpoint, handshake, transfer" status_shows
+check "a source outside the client's allowed IPs is dropped (wg_src)" spoof_dropped
+check "a second client joins over IPv6 outside" bob_over_ipv6
+check "a wireguard-go site peer carries its subnet" site_carries_subnet
+check "the client roams (new address and port) under a ping" roams
+check "a handshake hexgated starts under 100 pings/s loses none" rekey_no_loss
+check "disable cuts the client off within a second" disable_cuts
+check "enable lets it back in" enable_again
+check "revoke cuts it off within a second and frees its address" revoke_frees
+check "a stop is clean" stop_ok
+finish
