@@ -187,6 +187,10 @@ struct dp_redir {
 
 struct dp_wg_live {
 	uint32_t seq;			/* atomic; odd while written */
+	/* The receiver index of the peer's next keypair once its first
+	 * packet came (atomic): workers send on it from then on, before
+	 * the control side's publish makes it current. */
+	uint32_t confirmed;
 	uint64_t ep[sizeof(struct dp_wg_endpoint) / 8];	/* atomic words */
 };
 

@@ -507,9 +507,14 @@ dp_wg_decap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi,
 		obs = &w->wg_obs[e->peer];
 		obs_max(&obs->last_rx_ns, now_ns);
 		if (e->which == 2) {
+			uint32_t *cf = &w->dp->wg_live[e->peer].confirmed;
+
 			__atomic_store_n(&obs->confirmed_index, index[k],
 			    __ATOMIC_RELAXED);
 			obs_max(&obs->confirmed_ns, now_ns);
+			if (__atomic_load_n(cf, __ATOMIC_RELAXED) != index[k])
+				__atomic_store_n(cf, index[k],
+				    __ATOMIC_RELAXED);
 		}
 		if (!dp_wg_endpoint_get(w->dp, e->peer, &cur) ||
 		    memcmp(&cur, &from[k], sizeof(cur)) != 0)
@@ -742,6 +747,21 @@ encap_send(struct dp_worker *w, struct ip_vec *v, const uint16_t *idx,
 	}
 }
 
+/* The keypair to send to peer on: its next one once the peer's first
+ * packet on it came (the responder's rule, the paper §5.4.7; the control
+ * side makes it current at its next tick), else its current one. */
+static struct wg_keypair *
+send_kp(const struct dp_worker *w, uint16_t peer)
+{
+	const struct dp_wg_peer *pe = &w->overlay->peers[peer];
+	const uint32_t *cf = &w->dp->wg_live[peer].confirmed;
+
+	if (pe->next != NULL && __atomic_load_n(cf, __ATOMIC_RELAXED) ==
+	    wg_keypair_local_index(pe->next))
+		return pe->next;
+	return pe->cur;
+}
+
 /* The peer a packet routed to the overlay goes to; DP_WG_NONE with the
  * packet dropped when there is none, or it has no keypair yet (the
  * control thread is told). */
@@ -761,7 +781,7 @@ encap_peer(struct dp_worker *w, struct pkt *p, uint64_t now_ns)
 		ip_drop(w->ipw, p, PKT_DROP_WG_NO_PEER);
 		return DP_WG_NONE;
 	}
-	if (ov->peers[peer].cur == NULL) {
+	if (send_kp(w, peer) == NULL) {
 		/* Once a second per worker is enough for the control
 		 * thread, which looks ten times a second. */
 		if (now_ns - __atomic_load_n(&w->wg_obs[peer].want_ns,
@@ -819,7 +839,7 @@ dp_wg_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi,
 					    PKT_DROP_FRAG_NO_BUFFER);
 				continue;
 			}
-			encap_send(w, v, NULL, ov->peers[peer].cur, peer, e.p,
+			encap_send(w, v, NULL, send_kp(w, peer), peer, e.p,
 			    e.n, now_ns);
 			continue;
 		}
@@ -839,7 +859,7 @@ dp_wg_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi,
 				peer_of[idx[b]] = DP_WG_NONE;
 				v->next[idx[b]] = IP_NEXT_NONE;
 			}
-		encap_send(w, v, sub, ov->peers[peer].cur, peer, burst, m,
+		encap_send(w, v, sub, send_kp(w, peer), peer, burst, m,
 		    now_ns);
 	}
 }

@@ -761,10 +761,15 @@ tick_rekey(struct wg_dev *dev, struct dev_peer *p,
 {
 	struct dev_kp *cur = &p->cur;
 
-	/* A packet found no keypair to go out on. */
+	/* A packet found no keypair to go out on.  Not while the peer's
+	 * own handshake waits for its first data on our next keypair:
+	 * that comes within moments (wireguard-go sends a keepalive at
+	 * once), and a second handshake would only cross it.  Nor once
+	 * there is a keypair to send on: the want is older than it. */
 	if (o->want_ms > p->want_seen_ms) {
 		p->want_seen_ms = o->want_ms;
-		if (!p->handshaking)
+		if (!p->handshaking && cur->kp == NULL && (p->next.kp == NULL ||
+		    now_ms - p->next.birth_ms >= WG_REKEY_TIMEOUT_MS))
 			(void)hs_start(dev, p, false, now_ms);
 	}
 	/* Sending on a keypair we made that is old or nearly used up. */
