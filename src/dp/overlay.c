@@ -239,7 +239,8 @@ _Static_assert(sizeof(struct dp_wg_endpoint) % 8 == 0,
     "an endpoint is copied word by word");
 
 void
-dp_wg_endpoint_set(struct dp *dp, uint16_t peer, const struct dp_wg_endpoint *ep)
+dp_wg_endpoint_set(struct dp *dp, uint16_t peer,
+    const struct dp_wg_endpoint *ep)
 {
 	struct dp_wg_live *l;
 	uint64_t w[sizeof(*ep) / 8];

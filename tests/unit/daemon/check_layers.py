@@ -12,6 +12,7 @@ LAYERS = [
     ("daemon", ["daemon.h"]),
     ("versions", ["config/versions.h", "config/files.c", "config/versions.c"]),
     ("tunnels", ["config/tunnels."]),
+    ("overlay", ["config/overlay."]),
     ("ike", ["config/ike."]),
     ("firewall", ["firewall/"]),
     ("hosttap", ["hosttap.c"]),
