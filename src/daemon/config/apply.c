@@ -69,6 +69,29 @@ tunnel_routes(const struct hg_config *cfg, struct ip_tables *t, char *err,
 			}
 		}
 	}
+	/* The overlay's site peers: their allowed IPs are routed to the
+	 * overlay, as wg-quick routes a peer's (but not a /0: a default
+	 * route stays the configuration's to give). */
+	for (uint16_t k = 0; cfg->overlay.enabled &&
+	    k < cfg->overlay.n_peers; k++) {
+		const struct hg_cfg_wg_peer *wp = &cfg->overlay.peers[k];
+
+		for (uint8_t j = 0; !wp->client && j < wp->n_allowed; j++) {
+			const struct hg_prefix *p = &wp->allowed[j];
+
+			if (p->len_bits == 0 || route_configured(cfg, p))
+				continue;
+			if (ip_tables_add_route(t, p->a.family, p->a.addr,
+			    p->len_bits, NULL, cfg->overlay.if_idx, false, why,
+			    sizeof(why)) != 0) {
+				snprintf(err, err_len, "overlay peer %s: "
+				    "allowed_ips %u: %s (a site peer's allowed "
+				    "IPs are routed to the overlay)", wp->name,
+				    j, why);
+				return -EINVAL;
+			}
+		}
+	}
 	return 0;
 }
 
