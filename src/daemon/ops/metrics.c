@@ -13,6 +13,7 @@
 #include "../../pkt/drop.h"
 #include "../daemon.h"
 #include "../config/ike.h"
+#include "../config/overlay.h"
 #include "../firewall/firewall.h"
 #include "ops.h"
 
@@ -98,6 +99,9 @@ prom_interfaces(struct prom *p, const struct dp *dp)
 		    "Fragments handed to the worker that owns their flow."),
 		IF_METRIC("esp_steered", esp_steered,
 		    "ESP handed to the worker that owns its SA or flow."),
+		IF_METRIC("wg_steered", wg_steered,
+		    "Overlay data handed to the worker that owns its "
+		    "receiver index (after a peer roamed)."),
 		IF_METRIC("reassembled", reassembled,
 		    "Outer ESP datagrams reassembled from fragments."),
 #undef IF_METRIC
@@ -290,6 +294,62 @@ prom_ike(struct prom *p, struct hg_daemon *d)
 	    (unsigned long long)s.half_open);
 }
 
+/* The overlay: peers, handshakes, what its peers sent and got. */
+static void
+prom_overlay(struct prom *p, struct hg_daemon *d)
+{
+	struct hg_overlay_stats s;
+	const struct {
+		const char *name, *type, *help;
+	} *c, ctrs[] = {
+		{ "hexgate_overlay_peers", "gauge",
+		  "Overlay peers configured (clients and sites)." },
+		{ "hexgate_overlay_peers_up", "gauge",
+		  "Overlay peers with a session (a keypair to send on)." },
+		{ "hexgate_overlay_handshakes_total", "counter",
+		  "Handshakes completed, either side initiating." },
+		{ "hexgate_overlay_initiations_sent_total", "counter",
+		  "Handshake initiations sent, retransmissions included." },
+		{ "hexgate_overlay_responses_sent_total", "counter",
+		  "Peers' initiations answered." },
+		{ "hexgate_overlay_cookie_replies_sent_total", "counter",
+		  "Initiations answered with a cookie (under load)." },
+		{ "hexgate_overlay_keepalives_sent_total", "counter",
+		  "Keepalives sent (the protocol's and persistent ones)." },
+		{ "hexgate_overlay_rekeys_total", "counter",
+		  "Handshakes the rekey timers started." },
+		{ "hexgate_overlay_keypairs_expired_total", "counter",
+		  "Keypairs dropped at REJECT_AFTER_TIME." },
+		{ "hexgate_overlay_initiations_rate_limited_total", "counter",
+		  "Initiations dropped: more than one a peer in 20 ms." },
+		{ "hexgate_overlay_handshakes_refused_total", "counter",
+		  "Handshake messages refused: bad MAC, unknown or disabled "
+		  "peer, replayed, not decrypting." },
+		{ "hexgate_overlay_rx_bytes_total", "counter",
+		  "Inner bytes received from the overlay's peers." },
+		{ "hexgate_overlay_tx_bytes_total", "counter",
+		  "Inner bytes sent to the overlay's peers." },
+	};
+	uint64_t v[HG_ARRAY_SIZE(ctrs)];
+	bool on;
+
+	hg_ike_lock(d);
+	on = hg_overlay_stats(d, &s);
+	hg_ike_unlock(d);
+	if (!on)
+		return;
+	v[0] = s.peers; v[1] = s.peers_up; v[2] = s.handshakes;
+	v[3] = s.initiations; v[4] = s.responses; v[5] = s.cookie_replies_sent;
+	v[6] = s.keepalives; v[7] = s.rekeys; v[8] = s.expired;
+	v[9] = s.rate_limited; v[10] = s.refused; v[11] = s.rx_bytes;
+	v[12] = s.tx_bytes;
+	for (size_t i = 0; i < HG_ARRAY_SIZE(ctrs); i++) {
+		c = &ctrs[i];
+		prom_head(p, c->name, c->type, c->help);
+		prom_printf(p, "%s %llu\n", c->name, (unsigned long long)v[i]);
+	}
+}
+
 char *
 hg_metrics_text(struct hg_daemon *d, size_t *len)
 {
@@ -304,6 +364,7 @@ hg_metrics_text(struct hg_daemon *d, size_t *len)
 	prom_neighbours(&p, d);
 	prom_firewall(&p, fw);
 	prom_ike(&p, d);
+	prom_overlay(&p, d);
 	json_decref(fw);
 	if (p.failed) {
 		free(p.buf);

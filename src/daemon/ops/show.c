@@ -84,6 +84,7 @@ show_interfaces(struct hg_daemon *d)
 		json_object_set_new(o, "handed_off", json_integer((json_int_t)st.handed_off));
 		json_object_set_new(o, "frags_steered", json_integer((json_int_t)st.frags_steered));
 		json_object_set_new(o, "esp_steered", json_integer((json_int_t)st.esp_steered));
+		json_object_set_new(o, "wg_steered", json_integer((json_int_t)st.wg_steered));
 		json_object_set_new(o, "reassembled", json_integer((json_int_t)st.reassembled));
 		json_object_set_new(o, "drops_total", json_integer((json_int_t)st.drops_total));
 		json_object_set_new(o, "drops", drops);
