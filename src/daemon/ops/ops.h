@@ -11,6 +11,7 @@
 #include "../../mgmt/op.h"
 
 struct hg_daemon;
+struct hg_store_doc;
 
 extern const struct hg_op hg_ops[];
 extern const size_t hg_n_ops;
@@ -26,6 +27,15 @@ int hg_op_run(struct hg_daemon *d, struct hg_op_req *r);
  * {"content_type", "text"} or, when not UTF-8, {"content_type",
  * "base64"}. */
 json_t *hg_op_answer(const struct hg_op_req *r);
+
+/* config.c: the 404 every store operation gives without a store. */
+int hg_ops_no_store(struct hg_op_req *r);
+/* config.c: doc applied and committed as a new version (comment), as a
+ * configuration put does: 0, or r's error status (409 while a version
+ * awaits confirmation, 400 with the reason and nothing changed). */
+int hg_ops_apply(struct hg_daemon *d, struct hg_op_req *r,
+    const struct hg_store_doc *doc, const char *comment,
+    uint64_t deadline_ns);
 
 /* config.c: an API token's SHA-256, as the store keeps it. */
 int hg_token_hash(const char *token, char hex[65]);
@@ -74,6 +84,25 @@ int op_token_create(void *ctx, struct hg_op_req *r);
 int op_token_list(void *ctx, struct hg_op_req *r);
 int op_token_revoke(void *ctx, struct hg_op_req *r);
 int op_audit_show(void *ctx, struct hg_op_req *r);
+
+/* overlay.c: the overlay's clientpacks (docs/overlay.md) */
+#define HG_WG_KEY_BYTES	32
+/*
+ * The appliance's overlay key pair from cfg's private_key_file (relative
+ * to the configuration's folder; base64, as wg genkey writes it; a
+ * regular file readable by its owner only).  A missing file is made
+ * (0600) with a fresh key.  0, or -errno with err naming the file.
+ */
+int hg_overlay_key_load(struct hg_daemon *d, const struct hg_config *cfg,
+    uint8_t priv[HG_WG_KEY_BYTES], uint8_t pub[HG_WG_KEY_BYTES], char *err,
+    size_t err_len);
+int op_overlay_cp_add(void *ctx, struct hg_op_req *r);
+int op_overlay_cp_list(void *ctx, struct hg_op_req *r);
+int op_overlay_cp_show(void *ctx, struct hg_op_req *r);
+int op_overlay_cp_disable(void *ctx, struct hg_op_req *r);
+int op_overlay_cp_enable(void *ctx, struct hg_op_req *r);
+int op_overlay_cp_rekey(void *ctx, struct hg_op_req *r);
+int op_overlay_cp_revoke(void *ctx, struct hg_op_req *r);
 
 /* capture.c */
 int op_capture_start(void *ctx, struct hg_op_req *r);
