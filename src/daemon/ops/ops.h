@@ -1,7 +1,7 @@
 /*
  * src/daemon/ops/ops.h: hexgated's operations (src/mgmt/op.h): the table
  * in ops.c, a handler each in the file of its area (show.c, rules.c,
- * config.c, capture.c).  The control
+ * config.c, capture.c, overlay.c).  The control
  * socket (transport/socket.c) and the HTTPS API (transport/rest.c) are the transports; neither
  * knows an operation by name.  docs/operations.md: adding one.
  */
