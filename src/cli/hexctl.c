@@ -39,6 +39,7 @@
 #include "../lib/text.h"
 #include "../mgmt/config.h"	/* HG_CFG_DEFAULT_SOCKET only */
 #include "../mgmt/swanctl.h"
+#include "qr.h"
 #include "remote.h"
 #include "render.h"
 
@@ -62,6 +63,8 @@ struct request {
 	const char *op;
 	json_t *args;
 	bool raw_out;		/* a binary answer goes to stdout as it is */
+	bool qr;		/* --qr: the answer's wg-quick file as a QR
+				   code on stderr */
 };
 
 /* How a command's words after its own become arguments. */
@@ -184,6 +187,29 @@ static const struct cmd {
 	  .help = "the overlay's peers as wg show shows them, with names" },
 	{ "overlay handshake NAME", "overlay.handshake",
 	  .help = "start a handshake with an overlay peer now",
+	  .args = { { "name", ARG_STR, false } } },
+	{ "overlay clientpack add NAME [--psk] [--qr]", "overlay.clientpack.add",
+	  .help = "add an overlay client; prints its wg-quick file (its private "
+	  "key is shown this once), and a QR code of it on stderr with --qr or "
+	  "on a terminal",
+	  .args = { { "name", ARG_STR, false }, { "psk", ARG_FLAG, true } } },
+	{ "overlay clientpack list", "overlay.clientpack.list",
+	  .help = "the overlay's clients: addresses, public key, enabled, PSK" },
+	{ "overlay clientpack show NAME", "overlay.clientpack.show",
+	  .help = "one client and its wg-quick file, without its keys",
+	  .args = { { "name", ARG_STR, false } } },
+	{ "overlay clientpack disable NAME", "overlay.clientpack.disable",
+	  .help = "cut an overlay client off; it keeps its address",
+	  .args = { { "name", ARG_STR, false } } },
+	{ "overlay clientpack enable NAME", "overlay.clientpack.enable",
+	  .help = "let a disabled overlay client in again",
+	  .args = { { "name", ARG_STR, false } } },
+	{ "overlay clientpack rekey NAME [--qr]", "overlay.clientpack.rekey",
+	  .help = "new keys for an overlay client, its address kept; prints the "
+	  "new wg-quick file as add does",
+	  .args = { { "name", ARG_STR, false } } },
+	{ "overlay clientpack revoke NAME", "overlay.clientpack.revoke",
+	  .help = "remove an overlay client; its address returns to the pool",
 	  .args = { { "name", ARG_STR, false } } },
 	{ "metrics", "metrics", .help = "the counters in the Prometheus format" },
 	{ "ops", "ops.list", .help = "the operations hexgated offers" },
@@ -877,7 +903,8 @@ static bool
 is_parsed_cmd(const char *w)
 {
 	return strcmp(w, "firewall") == 0 || strcmp(w, "sets") == 0 ||
-	    strcmp(w, "capture") == 0 || strcmp(w, "call") == 0;
+	    strcmp(w, "capture") == 0 || strcmp(w, "call") == 0 ||
+	    strcmp(w, "overlay") == 0;
 }
 
 /* The table's command that argv starts with, the longest; *n its words. */
@@ -1216,6 +1243,31 @@ print_errors(const json_t *errs)
 }
 
 /*
+ * A clientpack's file (add, rekey) as a QR code for a phone to scan, on
+ * stderr so that "hexctl overlay clientpack add x >wg0.conf" writes the
+ * file alone: with --qr, or when stdout is a terminal (a person reads
+ * it, and may hold a phone).  An exit status.
+ */
+static int
+qr_print(const struct request *rq, const json_t *resp)
+{
+	const char *text = json_string_value(json_object_get(resp, "config"));
+	int rc;
+
+	if (text == NULL || (strcmp(rq->op, "overlay.clientpack.add") != 0 &&
+	    strcmp(rq->op, "overlay.clientpack.rekey") != 0) ||
+	    (!rq->qr && !isatty(STDOUT_FILENO)))
+		return 0;
+	fputc('\n', stderr);
+	if ((rc = cli_qr_print(text, stderr)) != 0) {
+		fprintf(stderr, "hexctl: QR code: %s\n", rc == -EINVAL ?
+		    "the file is too long for one" : strerror(-rc));
+		return EXIT_SERVER;
+	}
+	return 0;
+}
+
+/*
  * Prints the answer: an error's located errors and message on stderr (1),
  * a binary answer to stdout as it is, the JSON with --json, else what
  * render.c makes of it.  An exit status.
@@ -1259,6 +1311,8 @@ print_answer(const struct request *rq, const json_t *resp, bool json_out)
 		fprintf(stderr, "hexctl: stdout: %s\n", strerror(errno));
 		status = EXIT_SERVER;
 	}
+	if (err == NULL && status == 0)
+		status = qr_print(rq, resp);
 	return status;
 }
 
@@ -1445,6 +1499,16 @@ main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[0], "ipsec") == 0 &&
 	    strcmp(argv[1], "import") == 0)
 		return ipsec_import(argc - 2, argv + 2);
+	/* --qr is hexctl's, not the operation's: taken out here. */
+	if (strcmp(argv[0], "overlay") == 0)
+		for (int i = 1; i < argc; i++)
+			if (strcmp(argv[i], "--qr") == 0) {
+				rq.qr = true;
+				memmove(&argv[i], &argv[i + 1],
+				    (size_t)(argc - i) * sizeof(*argv));
+				argc--;
+				i--;
+			}
 	if (request_build(&rq, argc, argv, &json_out) < 0) {
 		request_free(&rq);
 		return EXIT_USAGE;

@@ -821,6 +821,124 @@ render_overlay(const json_t *resp, FILE *out)
 	return 0;
 }
 
+/* --- overlay clientpacks --------------------------------------------- */
+
+static const struct col cp_cols[] = {
+	{ "NAME", "name", false },
+	{ "ADDRESSES", "addresses", false },
+	{ "PUBLIC-KEY", "public_key", false },
+	{ "ENABLED", "enabled", false },
+	{ "PSK", "psk", false },
+};
+
+/* A client's row: addresses joined with ",", booleans as yes/no. */
+static json_t *
+cp_row(const json_t *c)
+{
+	json_t *row = json_is_object(c) ? json_copy((json_t *)c) :
+	    json_object();
+	const char *const flags[] = { "enabled", "psk" };
+	const json_t *a;
+	char *buf = NULL;
+	size_t i, len = 0;
+	FILE *f;
+
+	if (row == NULL || (f = open_memstream(&buf, &len)) == NULL) {
+		json_decref(row);
+		return NULL;
+	}
+	json_array_foreach(json_object_get(c, "addresses"), i, a)
+		fprintf(f, "%s%s", i ? "," : "", json_string_value(a) != NULL ?
+		    json_string_value(a) : "?");
+	fclose(f);
+	if (json_object_set_new(row, "addresses", json_string(buf)) != 0) {
+		json_decref(row);
+		row = NULL;
+	}
+	free(buf);
+	for (size_t k = 0; row != NULL && k < HG_ARRAY_SIZE(flags); k++) {
+		const json_t *v = json_object_get(row, flags[k]);
+
+		if (json_is_boolean(v))
+			json_object_set_new(row, flags[k],
+			    json_string(json_is_true(v) ? "yes" : "no"));
+	}
+	return row;
+}
+
+static int
+render_cp_list(const json_t *resp, FILE *out)
+{
+	const json_t *clients = json_object_get(resp, "clients"), *c;
+	json_t *rows, *wrap;
+	size_t i;
+	int rc = 0;
+
+	if (!json_is_array(clients))
+		return 1;
+	if ((rows = json_array()) == NULL)
+		return -ENOMEM;
+	json_array_foreach(clients, i, c)
+		if (json_array_append_new(rows, cp_row(c)) != 0) {
+			rc = -ENOMEM;
+			break;
+		}
+	if (rc == 0) {
+		wrap = json_pack("{sO}", "clients", rows);
+		rc = wrap == NULL ? -ENOMEM : render_table(wrap, "clients",
+		    cp_cols, HG_ARRAY_SIZE(cp_cols), false, out);
+		json_decref(wrap);
+	}
+	json_decref(rows);
+	return rc;
+}
+
+/* add, rekey: the wg-quick file alone, ready for wg-quick up. */
+static int
+render_cp_file(const json_t *resp, FILE *out)
+{
+	const json_t *text = json_object_get(resp, "config");
+
+	if (!json_is_string(text))
+		return 1;
+	fwrite(json_string_value(text), 1, json_string_length(text), out);
+	return 0;
+}
+
+/* show: the client as list shows it, then its file (without keys). */
+static int
+render_cp_show(const json_t *resp, FILE *out)
+{
+	json_t *row;
+
+	if (!json_is_string(json_object_get(resp, "config")))
+		return 1;
+	if ((row = cp_row(resp)) == NULL)
+		return -ENOMEM;
+	json_object_del(row, "config");
+	keys_print(row, 0, out);
+	json_decref(row);
+	fputc('\n', out);
+	return render_cp_file(resp, out);
+}
+
+/* disable, enable, revoke: what happened, and the version it made. */
+static int
+render_cp_change(const json_t *resp, FILE *out)
+{
+	const json_t *name = json_object_get(resp, "name");
+	const json_t *version = json_object_get(resp, "version");
+	const json_t *enabled = json_object_get(resp, "enabled");
+
+	if (!json_is_string(name) || !json_is_integer(version))
+		return 1;
+	fprintf(out, "%s: %s (version %" JSON_INTEGER_FORMAT ")\n",
+	    json_string_value(name), json_is_true(json_object_get(resp,
+	    "revoked")) ? "revoked" : json_is_true(enabled) ? "enabled" :
+	    "disabled", json_integer_value(version));
+	return 0;
+}
+
 static const struct {
 	const char *cmd;
 	int (*render)(const json_t *, FILE *);
@@ -852,6 +970,13 @@ static const struct {
 	{ "config versions", render_versions },
 	{ "config diff", render_text },
 	{ "config rollback", render_rollback },
+	{ "overlay clientpack add", render_cp_file },
+	{ "overlay clientpack rekey", render_cp_file },
+	{ "overlay clientpack show", render_cp_show },
+	{ "overlay clientpack list", render_cp_list },
+	{ "overlay clientpack disable", render_cp_change },
+	{ "overlay clientpack enable", render_cp_change },
+	{ "overlay clientpack revoke", render_cp_change },
 };
 
 /* Whether cmd is words, or starts with them and a space. */

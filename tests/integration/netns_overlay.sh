@@ -17,6 +17,8 @@
 # joins over IPv6 outside; the site peer carries its subnet; alice roams
 # (new address and port) under a ping without losing her session; a
 # handshake hexgated starts (a rekey) under 100 pings a second loses none;
+# an initiation flood puts hexgated under load: cookie replies, her
+# session unharmed;
 # disable and revoke cut her off within a second, and revoke frees her
 # address for the next clientpack.
 #
@@ -210,6 +212,52 @@ roams() {
 	peer_json alice | tee /dev/stderr | grep -q '"endpoint": "192.0.2.3:51999"'
 }
 
+# A flood of initiations whose MAC1 is right (anyone who knows our
+# public key can make one) from c for 3 s while alice pings: hexgated
+# goes under load and answers with cookie replies (cheap) instead of
+# Diffie-Hellman, what does not fit its queue is dropped and counted, and
+# alice's session carries on.
+flood_cookies() {
+	local pub out rx
+	pub=$(hx --json overlay status | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["public_key"])')
+	nsx "$c" ping -n -c 30 -i 0.1 -W 1 10.1.0.2 >"$tmp/flood.ping" &
+	bg_pids+=("$!")
+	nsx "$c" timeout 3 /usr/bin/python3 - "$pub" <<'PY'
+import base64, hashlib, os, socket, sys
+pub = base64.b64decode(sys.argv[1])
+key = hashlib.blake2s(b"mac1----" + pub).digest()
+msgs = []
+for _ in range(64):
+    m = bytearray(148)
+    m[0] = 1
+    m[4:116] = os.urandom(112)
+    m[116:132] = hashlib.blake2s(bytes(m[:116]), key=key,
+                                 digest_size=16).digest()
+    msgs.append(bytes(m))
+socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(8)]
+for s in socks:
+    s.setblocking(False)
+i = 0
+while True:
+    try:
+        socks[i % 8].sendto(msgs[i % 64], ("192.0.2.1", 51820))
+    except BlockingIOError:
+        pass
+    i += 1
+PY
+	wait "$!"
+	cat "$tmp/flood.ping"
+	out=$(hx --json overlay status) || return 1
+	echo "$out" | /usr/bin/python3 -c '
+import json, sys
+st = json.load(sys.stdin)
+print("NOTE: %d cookie replies" % st["cookie_replies_sent"])
+sys.exit(0 if st["cookie_replies_sent"] > 0 else 1)' || return 1
+	rx=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$tmp/flood.ping")
+	echo "pings during the flood: ${rx:-0}/30"
+	[ "${rx:-0}" -ge 27 ] && alive_ok
+}
+
 # A handshake hexgated starts with alice (as its rekey timer would) under
 # 100 pings a second: none lost, and a new handshake time.
 rekey_no_loss() {
@@ -277,6 +325,7 @@ check "a second client joins over IPv6 outside" bob_over_ipv6
 check "a wireguard-go site peer carries its subnet" site_carries_subnet
 check "the client roams (new address and port) under a ping" roams
 check "a handshake hexgated starts under 100 pings/s loses none" rekey_no_loss
+check "an initiation flood gets cookie replies; the client's session goes on" flood_cookies
 check "disable cuts the client off within a second" disable_cuts
 check "enable lets it back in" enable_again
 check "revoke cuts it off within a second and frees its address" revoke_frees

@@ -27,6 +27,7 @@
 
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "../../lib/log.h"
@@ -40,7 +41,7 @@
 /* The queue is "under load" (the protocol's word) past this many
  * datagrams waiting: then initiations must carry a cookie (MAC2). */
 #define OV_LOAD_BACKLOG		128
-#define OV_KEY_TEXT_MAX		128
+#define KEY_FILE_MAX		128	/* "wg genkey": 44 characters */
 
 struct ov_slot {
 	bool used;
@@ -68,94 +69,180 @@ struct hg_overlay {
 /* ---- keys -------------------------------------------------------------- */
 
 static int
-key_create(const char *path, uint8_t priv[32], char *err, size_t err_len)
+x25519_pub(uint8_t pub[32], const uint8_t priv[32])
 {
-	char *text;
-	int fd, rc = 0;
+	EVP_PKEY *pk;
+	size_t len = 32;
+	int ok;
 
-	if (RAND_priv_bytes(priv, 32) != 1) {
-		snprintf(err, err_len, "overlay: no random bytes for a key");
+	pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv,
+	    32);
+	if (pk == NULL)
 		return -EIO;
-	}
-	/* X25519's clamping, as wg genkey writes it. */
+	ok = EVP_PKEY_get_raw_public_key(pk, pub, &len) == 1 &&
+	    len == 32;
+	EVP_PKEY_free(pk);
+	return ok ? 0 : -EIO;
+}
+
+/* A fresh key pair; the private key clamped as wg genkey writes it, so
+ * the file reads the same as one wg made. */
+int
+hg_overlay_keypair(uint8_t priv[32], uint8_t pub[32])
+{
+	if (RAND_priv_bytes(priv, 32) != 1)
+		return -EIO;
 	priv[0] &= 248;
 	priv[31] = (uint8_t)((priv[31] & 127) | 64);
-	if ((text = hg_base64_encode(priv, 32)) == NULL) {
-		snprintf(err, err_len, "overlay: out of memory");
+	if (x25519_pub(pub, priv) != 0) {
+		OPENSSL_cleanse(priv, 32);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* base64 of a key into out (at least 45 bytes); the heap copy wiped. */
+int
+hg_overlay_key_b64(const uint8_t key[32], char *out, size_t len)
+{
+	char *s = hg_base64_encode(key, 32);
+	int rc = 0;
+
+	if (s == NULL)
 		return -ENOMEM;
+	if (snprintf(out, len, "%s", s) >= (int)len)
+		rc = -ENOSPC;
+	OPENSSL_cleanse(s, strlen(s));
+	free(s);
+	return rc;
+}
+
+/*
+ * A fresh key written beside path and linked into place: no one ever
+ * reads a half-written key, and of two makers racing the first wins
+ * (the other's link fails with EEXIST and it reads the winner's).
+ */
+static int
+key_file_make(const char *path, uint8_t priv[32], char *err,
+    size_t err_len)
+{
+	char tmp[HG_CFG_PATH_MAX * 2 + 16], text[64];
+	uint8_t pub[32];
+	size_t len;
+	int fd, rc;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >=
+	    (int)sizeof(tmp)) {
+		snprintf(err, err_len, "%s: path too long", path);
+		return -ENAMETOOLONG;
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+	if ((rc = hg_overlay_keypair(priv, pub)) != 0 ||
+	    (rc = hg_overlay_key_b64(priv, text, sizeof(text))) != 0) {
+		snprintf(err, err_len, "%s: cannot make a key", path);
+		return rc;
+	}
+	len = strlen(text);
+	text[len++] = '\n';
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) ||
-	    write(fd, "\n", 1) != 1) {
+	if (fd < 0) {
 		rc = -errno;
-		snprintf(err, err_len, "/overlay/private_key_file: cannot make "
-		    "%s: %s", path, strerror(errno));
+		snprintf(err, err_len, "private_key_file %s: %s", tmp,
+		    strerror(errno));
+		goto out;
 	}
-	if (fd >= 0)
+	if (write(fd, text, len) != (ssize_t)len || fsync(fd) != 0) {
+		rc = -errno;
+		snprintf(err, err_len, "private_key_file %s: %s", tmp,
+		    strerror(errno));
 		close(fd);
-	OPENSSL_cleanse(text, strlen(text));
-	free(text);
+		(void)unlink(tmp);
+		goto out;
+	}
+	close(fd);
+	rc = link(tmp, path) == 0 ? 0 : -errno;
+	(void)unlink(tmp);
+	if (rc != 0 && rc != -EEXIST)
+		snprintf(err, err_len, "private_key_file %s: %s", path,
+		    strerror(-rc));
 	if (rc == 0)
-		hg_log_info("overlay: made a new private key in %s", path);
+		hg_log_info("overlay: made a new key in %s", path);
+out:
+	OPENSSL_cleanse(text, sizeof(text));
+	if (rc != 0)
+		OPENSSL_cleanse(priv, 32);
+	return rc;
+}
+
+/* Reads the key file: a regular file, its owner's only, one base64 key. */
+static int
+key_file_read(const char *path, uint8_t priv[32], char *err,
+    size_t err_len)
+{
+	char text[KEY_FILE_MAX + 1];
+	struct stat st;
+	ssize_t got;
+	int fd, rc = 0;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		rc = -errno;
+		snprintf(err, err_len, "private_key_file %s: %s", path,
+		    strerror(errno));
+		return rc;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & 077) != 0) {
+		close(fd);
+		snprintf(err, err_len, "private_key_file %s must be a regular "
+		    "file readable by its owner only (chmod 600)", path);
+		return -EPERM;
+	}
+	got = read(fd, text, KEY_FILE_MAX);
+	close(fd);
+	if (got < 0) {
+		snprintf(err, err_len, "private_key_file %s: %s", path,
+		    strerror(errno));
+		return -EIO;
+	}
+	/* wg genkey ends its line; an editor may add blanks. */
+	while (got > 0 && (text[got - 1] == '\n' || text[got - 1] == '\r' ||
+	    text[got - 1] == ' ' || text[got - 1] == '\t'))
+		got--;
+	text[got] = '\0';
+	if (hg_base64_decode_exact(text, priv, 32) != 0) {
+		snprintf(err, err_len, "private_key_file %s: not a WireGuard "
+		    "private key (the 44 characters of base64 wg genkey "
+		    "prints)", path);
+		rc = -EINVAL;
+	}
+	OPENSSL_cleanse(text, sizeof(text));
 	return rc;
 }
 
 int
 hg_overlay_key_load(const struct hg_daemon *d, const struct hg_config *cfg,
-    bool create, uint8_t priv[32], uint8_t pub[32], char *err, size_t err_len)
+    uint8_t priv[32], uint8_t pub[32], char *err,
+    size_t err_len)
 {
-	char path[HG_CFG_PATH_MAX * 2], text[OV_KEY_TEXT_MAX + 1];
-	struct stat st;
-	ssize_t got;
-	size_t len;
-	int fd;
+	char path[HG_CFG_PATH_MAX * 2];
+	int rc;
 
 	hg_cfg_rel_path(d, cfg->overlay.key_file, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 && errno == ENOENT && create) {
-		int rc = key_create(path, priv, err, err_len);
-
-		if (rc != 0)
-			return rc;
-		return wg_pubkey(pub, priv) == 0 ? 0 : -EIO;
+	rc = key_file_read(path, priv, err, err_len);
+	if (rc == -ENOENT) {
+		rc = key_file_make(path, priv, err, err_len);
+		if (rc == -EEXIST)
+			rc = key_file_read(path, priv, err, err_len);
 	}
-	if (fd < 0) {
-		snprintf(err, err_len, "/overlay/private_key_file: %s: %s",
-		    path, strerror(errno));
-		return -errno;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    (st.st_mode & 077) != 0) {
-		close(fd);
-		snprintf(err, err_len, "/overlay/private_key_file: %s must be "
-		    "a regular file readable by its owner only (chmod 600)",
+	if (rc == 0 && x25519_pub(pub, priv) != 0) {
+		snprintf(err, err_len, "private_key_file %s: X25519 failed",
 		    path);
-		return -EPERM;
+		rc = -EIO;
 	}
-	got = read(fd, text, OV_KEY_TEXT_MAX);
-	close(fd);
-	if (got < 0) {
-		snprintf(err, err_len, "/overlay/private_key_file: %s: %s",
-		    path, strerror(errno));
-		return -EIO;
-	}
-	text[got] = '\0';
-	len = strcspn(text, " \t\r\n");
-	text[len] = '\0';
-	if (hg_base64_decode_exact(text, priv, 32) != 0) {
-		OPENSSL_cleanse(text, sizeof(text));
-		snprintf(err, err_len, "/overlay/private_key_file: %s: not a "
-		    "WireGuard private key (44 characters of base64, as wg "
-		    "genkey writes it)", path);
-		return -EINVAL;
-	}
-	OPENSSL_cleanse(text, sizeof(text));
-	if (wg_pubkey(pub, priv) != 0) {
-		snprintf(err, err_len, "overlay: X25519 failed");
-		return -EIO;
-	}
-	return 0;
+	if (rc != 0)
+		OPENSSL_cleanse(priv, 32);
+	return rc;
 }
 
 /* A peer's preshared key as configured: base64 (sealed ones are not
@@ -186,7 +273,7 @@ hg_overlay_check(const struct hg_daemon *d, const struct hg_config *cfg,
 
 	if (!ov->enabled)
 		return 0;
-	rc = hg_overlay_key_load(d, cfg, true, priv, pub, err, err_len);
+	rc = hg_overlay_key_load(d, cfg, priv, pub, err, err_len);
 	OPENSSL_cleanse(priv, sizeof(priv));
 	if (rc != 0)
 		return rc;
@@ -594,8 +681,7 @@ hg_overlay_start(struct hg_daemon *d, char *err, size_t err_len)
 	o->d = d;
 	o->port = ov->port;
 	o->if_idx = ov->if_idx;
-	rc = hg_overlay_key_load(d, d->cfg, true, o->priv, o->pub, err,
-	    err_len);
+	rc = hg_overlay_key_load(d, d->cfg, o->priv, o->pub, err, err_len);
 	if (rc == 0)
 		rc = engine_create(o, err, err_len);
 	if (rc != 0) {
@@ -710,8 +796,7 @@ hg_overlay_reload(struct hg_daemon *d)
 			hg_log_warnx("%s", err);
 		return;
 	}
-	if (hg_overlay_key_load(d, d->cfg, true, priv, pub, err,
-	    sizeof(err)) != 0) {
+	if (hg_overlay_key_load(d, d->cfg, priv, pub, err, sizeof(err)) != 0) {
 		hg_log_warnx("overlay: reload: %s; the key kept", err);
 	} else if (memcmp(pub, o->pub, 32) != 0) {
 		/* A new identity: every session starts again. */

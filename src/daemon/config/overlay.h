@@ -20,13 +20,19 @@
 struct hg_overlay;
 
 /*
- * Our private key from cfg's overlay key file (relative to d's
- * configuration), base64 as wg genkey writes it, and its public key.  A
- * missing file is made with a fresh key (mode 0600) when create is set.
- * 0, or -errno with err.
+ * The appliance's overlay key pair from cfg's private_key_file (relative
+ * to the configuration's folder; base64, as wg genkey writes it; a
+ * regular file readable by its owner only).  A missing file is made
+ * (0600) with a fresh key, written beside it and linked into place.  0,
+ * or -errno with err naming the file.
  */
 int hg_overlay_key_load(const struct hg_daemon *d, const struct hg_config *cfg,
-    bool create, uint8_t priv[32], uint8_t pub[32], char *err, size_t err_len);
+    uint8_t priv[32], uint8_t pub[32], char *err, size_t err_len);
+/* A fresh X25519 key pair, the private key clamped as wg genkey writes
+ * it: 0 or -EIO. */
+int hg_overlay_keypair(uint8_t priv[32], uint8_t pub[32]);
+/* base64 of a key into out (at least 45 bytes): 0 or -ENOSPC/-ENOMEM. */
+int hg_overlay_key_b64(const uint8_t key[32], char *out, size_t len);
 
 /* What a start or reload of cfg needs that the parser could not check:
  * the key file (made when missing), the preshared keys.  0 or -EINVAL

@@ -25,8 +25,8 @@
 
 #define TOKEN_BYTES	32	/* random bytes in a token */
 
-static int
-no_store(struct hg_op_req *r)
+int
+hg_ops_no_store(struct hg_op_req *r)
 {
 	return hg_op_error(r, 404, NULL, "no configuration store: the config "
 	    "file has no \"store\" key");
@@ -102,7 +102,7 @@ op_config_show(void *ctx, struct hg_op_req *r)
 	json_t *o;
 
 	if (d->store == NULL)
-		return no_store(r);
+		return hg_ops_no_store(r);
 	o = hg_versions_doc_json(d, (uint64_t)hg_op_int(r, "version"), err,
 	    sizeof(err));
 	if (o == NULL)
@@ -112,9 +112,8 @@ op_config_show(void *ctx, struct hg_op_req *r)
 	return hg_op_reply(r, 200, o);
 }
 
-/* Applies doc (a PUT, an import, a rollback); {"version": N}. */
-static int
-config_apply(struct hg_daemon *d, struct hg_op_req *r,
+int
+hg_ops_apply(struct hg_daemon *d, struct hg_op_req *r,
     const struct hg_store_doc *doc, const char *comment,
     uint64_t deadline_ns)
 {
@@ -134,6 +133,17 @@ config_apply(struct hg_daemon *d, struct hg_op_req *r,
 	hg_log_info("%s: configuration applied (version %llu%s)", r->author,
 	    (unsigned long long)d->store_version, deadline_ns != 0 ?
 	    ", pending confirmation" : "");
+	return 0;
+}
+
+/* Applies doc (a PUT, an import, a rollback); {"version": N}. */
+static int
+config_apply(struct hg_daemon *d, struct hg_op_req *r,
+    const struct hg_store_doc *doc, const char *comment,
+    uint64_t deadline_ns)
+{
+	if (hg_ops_apply(d, r, doc, comment, deadline_ns) != 0)
+		return r->status;
 	if (deadline_ns != 0)
 		return hg_op_reply(r, 200, json_pack("{s:I,s:s,s:I}",
 		    "version", (json_int_t)d->store_version, "state",
@@ -153,7 +163,7 @@ doc_put(struct hg_daemon *d, struct hg_op_req *r, const char *comment,
 	int rc;
 
 	if (d->store == NULL)
-		return no_store(r);
+		return hg_ops_no_store(r);
 	memset(&doc, 0, sizeof(doc));
 	doc.config = json_dumps(hg_op_json(r, "config"), JSON_INDENT(2) |
 	    JSON_PRESERVE_ORDER);
@@ -227,7 +237,7 @@ op_config_versions(void *ctx, struct hg_op_req *r)
 	int rc;
 
 	if (d->store == NULL)
-		return no_store(r);
+		return hg_ops_no_store(r);
 	a = json_array();
 	rc = hg_store_list(d->store, (unsigned)hg_op_int(r, "limit"),
 	    version_one, a);
@@ -250,7 +260,7 @@ op_config_diff(void *ctx, struct hg_op_req *r)
 	int rc;
 
 	if (d->store == NULL)
-		return no_store(r);
+		return hg_ops_no_store(r);
 	/* Without them: what the last change did. */
 	b = hg_op_has(r, "b") ? (uint64_t)hg_op_int(r, "b") : d->store_version;
 	a = hg_op_has(r, "a") ? (uint64_t)hg_op_int(r, "a") : b > 1 ? b - 1 : b;
@@ -278,7 +288,7 @@ op_config_rollback(void *ctx, struct hg_op_req *r)
 	int rc;
 
 	if (d->store == NULL)
-		return no_store(r);
+		return hg_ops_no_store(r);
 	if (hg_store_get(d->store, v, &doc) != 0)
 		return hg_op_error(r, 404, "version", "no version %llu",
 		    (unsigned long long)v);
@@ -301,7 +311,7 @@ op_config_confirm(void *ctx, struct hg_op_req *r)
 	int rc;
 
 	if (d->store == NULL)
-		return no_store(r);
+		return hg_ops_no_store(r);
 	who = d->who;
 	who.comment = "config.confirm";
 	rc = hg_store_confirm(d->store, v, &who, err, sizeof(err));
@@ -326,7 +336,7 @@ op_snapshot_export(void *ctx, struct hg_op_req *r)
 	json_t *o;
 
 	if (d->store == NULL)
-		return no_store(r);
+		return hg_ops_no_store(r);
 	o = hg_versions_doc_json(d, 0, err, sizeof(err));
 	if (o == NULL)
 		return hg_op_error(r, 404, NULL, "%s", err);
@@ -347,7 +357,7 @@ op_ipsec_conns_show(void *ctx, struct hg_op_req *r)
 	json_t *o, *ipsec, *v;
 
 	if (d->store == NULL)
-		return no_store(r);
+		return hg_ops_no_store(r);
 	if ((o = hg_versions_doc_json(d, 0, err, sizeof(err))) == NULL)
 		return hg_op_error(r, 404, NULL, "%s", err);
 	ipsec = json_object_get(json_object_get(o, "config"), "ipsec");
@@ -395,7 +405,7 @@ op_ipsec_conns_put(void *ctx, struct hg_op_req *r)
 	int rc;
 
 	if (d->store == NULL)
-		return no_store(r);
+		return hg_ops_no_store(r);
 	if ((o = hg_versions_doc_json(d, 0, err, sizeof(err))) == NULL)
 		return hg_op_error(r, 404, NULL, "%s", err);
 	config = json_object_get(o, "config");
@@ -492,7 +502,7 @@ op_token_create(void *ctx, struct hg_op_req *r)
 	int rc;
 
 	if (d->store == NULL)
-		return no_store(r);
+		return hg_ops_no_store(r);
 	for (const char *c = name; *c != '\0'; c++)
 		if ((unsigned char)*c <= ' ' || *c == 0x7f || *c == '"' ||
 		    *c == '\\')
@@ -557,7 +567,7 @@ op_token_list(void *ctx, struct hg_op_req *r)
 	int rc;
 
 	if (d->store == NULL)
-		return no_store(r);
+		return hg_ops_no_store(r);
 	l.a = json_array();
 	l.now_ns = hg_store_now_ns();
 	rc = hg_store_token_list(d->store, token_one, &l);
@@ -577,7 +587,7 @@ op_token_revoke(void *ctx, struct hg_op_req *r)
 	int rc;
 
 	if (d->store == NULL)
-		return no_store(r);
+		return hg_ops_no_store(r);
 	rc = hg_store_token_revoke(d->store, id, &d->who);
 	if (rc == -ENOENT)
 		return hg_op_error(r, 404, "id", "no token %llu, or revoked "
@@ -618,7 +628,7 @@ op_audit_show(void *ctx, struct hg_op_req *r)
 	int rc;
 
 	if (d->store == NULL)
-		return no_store(r);
+		return hg_ops_no_store(r);
 	a = json_array();
 	rc = hg_store_audit_list(d->store, (unsigned)hg_op_int(r, "limit"),
 	    audit_one, a);

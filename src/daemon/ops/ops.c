@@ -29,6 +29,8 @@
 	"PREROUTING_CUST, ... or a chain of the rules" }
 #define IKE_CONN_FIELD { "name", HG_OPT_STRING, HG_OPIN_PATH, \
 	HG_OPF_REQUIRED, 1, 63, NULL, 0, "the connection's name" }
+#define CLIENTPACK_FIELD { "name", HG_OPT_STRING, HG_OPIN_PATH, \
+	HG_OPF_REQUIRED, 1, 63, NULL, 0, "the clientpack's name" }
 #define LIMIT(def) { "limit", HG_OPT_INT, HG_OPIN_QUERY, 0, 1, 100000, \
 	NULL, def, "at most this many, newest first" }
 #define VERSION_BODY(doc) { "version", HG_OPT_INT, HG_OPIN_BODY, \
@@ -72,6 +74,13 @@
 	"\"id\":" S_INT \
 	",\"name\":" S_STR ",\"state\":" S_STR ",\"created_ns\":" S_INT \
 	",\"expires_ns\":" S_INT ",\"token\":" S_STR)
+/* An overlay client; config: its wg-quick file (add, rekey, show). */
+#define S_CLIENTPACK	S_OBJECT("\"name\",\"addresses\",\"public_key\"," \
+	"\"enabled\",\"psk\"", "\"name\":" S_STR ",\"addresses\":" \
+	S_ARRAY(S_STR) ",\"public_key\":" S_STR ",\"enabled\":" S_BOOL \
+	",\"psk\":" S_BOOL ",\"version\":" S_INT ",\"config\":" S_STR)
+#define S_CP_CHANGE	S_OBJECT("\"name\",\"version\"", "\"name\":" S_STR \
+	",\"enabled\":" S_BOOL ",\"revoked\":" S_BOOL ",\"version\":" S_INT)
 #define S_MONITOR	S_OBJECT("\"id\",\"interface\",\"running\",\"file\"", \
 	"\"id\":" S_INT ",\"interface\":" S_STR ",\"filter\":" S_STR \
 	",\"running\":" S_BOOL ",\"file\":" S_STR ",\"bytes\":" S_INT)
@@ -223,6 +232,59 @@ const struct hg_op hg_ops[] = {
 	    "keys as JSON" } },
 	  .rest = { { HG_OPM_PUT, "/api/ipsec/connections", 0, 0, NULL } },
 	  .reply_schema = S_VERSION },
+
+	/* --- the overlay's clientpacks (overlay.c) ----------------------- */
+	{ "overlay.clientpack.add", op_overlay_cp_add, HG_OP_CHANGES,
+	  "add an overlay client: the next free overlay address, a new key "
+	  "pair (and a preshared key with psk), as a new version; the reply's "
+	  "config is the client's wg-quick file, the only time its private "
+	  "key is shown", "overlay clientpack add", .fields = {
+	  { "name", HG_OPT_STRING, HG_OPIN_BODY, HG_OPF_REQUIRED, 1, 63, NULL,
+	    0, "the client's name: letters, digits, '.', '_' and '-'" },
+	  { "psk", HG_OPT_BOOL, HG_OPIN_BODY, 0, 0, 0, NULL, 0,
+	    "also a preshared key (default false)" } },
+	  .rest = { { HG_OPM_POST, "/api/overlay/clientpacks", 201, 0, NULL } },
+	  .reply_schema = S_CLIENTPACK },
+	{ "overlay.clientpack.list", op_overlay_cp_list, 0,
+	  "the overlay's clients: name, addresses, public key, enabled, "
+	  "whether it has a preshared key", "overlay clientpack list",
+	  .rest = { { HG_OPM_GET, "/api/overlay/clientpacks", 0, 0, NULL } },
+	  .reply_schema = S_OBJECT("\"version\",\"clients\"", "\"version\":"
+	    S_INT ",\"clients\":" S_ARRAY(S_CLIENTPACK)) },
+	{ "overlay.clientpack.show", op_overlay_cp_show, 0,
+	  "one overlay client and its wg-quick file, without its keys (shown "
+	  "once, at creation)", "overlay clientpack show",
+	  .fields = { CLIENTPACK_FIELD },
+	  .rest = { { HG_OPM_GET, "/api/overlay/clientpacks/:name", 0, 0,
+	  NULL } },
+	  .reply_schema = S_CLIENTPACK },
+	{ "overlay.clientpack.disable", op_overlay_cp_disable, HG_OP_CHANGES,
+	  "cut an overlay client off (its address stays its own), as a new "
+	  "version", "overlay clientpack disable",
+	  .fields = { CLIENTPACK_FIELD },
+	  .rest = { { HG_OPM_POST, "/api/overlay/clientpacks/:name/disable", 0,
+	  HG_OPR_NOBODY, NULL } },
+	  .reply_schema = S_CP_CHANGE },
+	{ "overlay.clientpack.enable", op_overlay_cp_enable, HG_OP_CHANGES,
+	  "let a disabled overlay client in again, as a new version",
+	  "overlay clientpack enable", .fields = { CLIENTPACK_FIELD },
+	  .rest = { { HG_OPM_POST, "/api/overlay/clientpacks/:name/enable", 0,
+	  HG_OPR_NOBODY, NULL } },
+	  .reply_schema = S_CP_CHANGE },
+	{ "overlay.clientpack.rekey", op_overlay_cp_rekey, HG_OP_CHANGES,
+	  "new keys for an overlay client (a new preshared key if it had "
+	  "one), its address kept, as a new version; the reply's config is "
+	  "the new wg-quick file", "overlay clientpack rekey",
+	  .fields = { CLIENTPACK_FIELD },
+	  .rest = { { HG_OPM_POST, "/api/overlay/clientpacks/:name/rekey", 0,
+	  HG_OPR_NOBODY, NULL } },
+	  .reply_schema = S_CLIENTPACK },
+	{ "overlay.clientpack.revoke", op_overlay_cp_revoke, HG_OP_CHANGES,
+	  "remove an overlay client; its address returns to the pool",
+	  "overlay clientpack revoke", .fields = { CLIENTPACK_FIELD },
+	  .rest = { { HG_OPM_DELETE, "/api/overlay/clientpacks/:name", 0, 0,
+	  NULL } },
+	  .reply_schema = S_CP_CHANGE },
 
 	/* --- rules ------------------------------------------------------ */
 	{ "firewall.save", op_firewall_save, 0,

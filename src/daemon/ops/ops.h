@@ -1,7 +1,7 @@
 /*
  * src/daemon/ops/ops.h: hexgated's operations (src/mgmt/op.h): the table
  * in ops.c, a handler each in the file of its area (show.c, rules.c,
- * config.c, capture.c).  The control
+ * config.c, capture.c, overlay.c).  The control
  * socket (transport/socket.c) and the HTTPS API (transport/rest.c) are the transports; neither
  * knows an operation by name.  docs/operations.md: adding one.
  */
@@ -11,6 +11,7 @@
 #include "../../mgmt/op.h"
 
 struct hg_daemon;
+struct hg_store_doc;
 
 extern const struct hg_op hg_ops[];
 extern const size_t hg_n_ops;
@@ -26,6 +27,15 @@ int hg_op_run(struct hg_daemon *d, struct hg_op_req *r);
  * {"content_type", "text"} or, when not UTF-8, {"content_type",
  * "base64"}. */
 json_t *hg_op_answer(const struct hg_op_req *r);
+
+/* config.c: the 404 every store operation gives without a store. */
+int hg_ops_no_store(struct hg_op_req *r);
+/* config.c: doc applied and committed as a new version (comment), as a
+ * configuration put does: 0, or r's error status (409 while a version
+ * awaits confirmation, 400 with the reason and nothing changed). */
+int hg_ops_apply(struct hg_daemon *d, struct hg_op_req *r,
+    const struct hg_store_doc *doc, const char *comment,
+    uint64_t deadline_ns);
 
 /* config.c: an API token's SHA-256, as the store keeps it. */
 int hg_token_hash(const char *token, char hex[65]);
@@ -76,6 +86,16 @@ int op_token_create(void *ctx, struct hg_op_req *r);
 int op_token_list(void *ctx, struct hg_op_req *r);
 int op_token_revoke(void *ctx, struct hg_op_req *r);
 int op_audit_show(void *ctx, struct hg_op_req *r);
+
+/* overlay.c: the overlay's clientpacks (docs/overlay.md) */
+#define HG_WG_KEY_BYTES	32
+int op_overlay_cp_add(void *ctx, struct hg_op_req *r);
+int op_overlay_cp_list(void *ctx, struct hg_op_req *r);
+int op_overlay_cp_show(void *ctx, struct hg_op_req *r);
+int op_overlay_cp_disable(void *ctx, struct hg_op_req *r);
+int op_overlay_cp_enable(void *ctx, struct hg_op_req *r);
+int op_overlay_cp_rekey(void *ctx, struct hg_op_req *r);
+int op_overlay_cp_revoke(void *ctx, struct hg_op_req *r);
 
 /* capture.c */
 int op_capture_start(void *ctx, struct hg_op_req *r);
