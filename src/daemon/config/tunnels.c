@@ -330,7 +330,8 @@ hg_tunnels_place(const struct hg_config *old, struct hg_config *cfg,
 	bool used[HG_CFG_IF_MAX], was[HG_CFG_IF_MAX];
 	uint16_t n_phys = 0, n = 0;
 
-	while (n_phys < cfg->n_ifs && !cfg->ifs[n_phys].tunnel)
+	while (n_phys < cfg->n_ifs && !cfg->ifs[n_phys].tunnel &&
+	    !cfg->ifs[n_phys].overlay)
 		n_phys++;
 	memset(used, 0, sizeof(used));
 	memset(was, 0, sizeof(was));
@@ -340,6 +341,21 @@ hg_tunnels_place(const struct hg_config *old, struct hg_config *cfg,
 	}
 	for (uint16_t k = 0; k < old->n_tunnels; k++)
 		was[old->tunnels[k].if_idx] = true;
+	/* The overlay's interface is placed as a tunnel's: it keeps its
+	 * slot while it stays (the overlay's state is by interface). */
+	if (old->overlay.enabled)
+		was[old->overlay.if_idx] = true;
+	if (cfg->overlay.enabled) {
+		uint16_t i = cfg->overlay.if_idx;
+
+		slot[i] = -1;
+		if (old->overlay.enabled && !used[old->overlay.if_idx] &&
+		    strcmp(old->ifs[old->overlay.if_idx].name,
+		    cfg->ifs[i].name) == 0) {
+			slot[i] = (int16_t)old->overlay.if_idx;
+			used[old->overlay.if_idx] = true;
+		}
+	}
 	/* A tunnel that stays keeps its slot. */
 	for (uint16_t k = 0; k < cfg->n_tunnels; k++) {
 		const struct hg_cfg_tunnel *o = tunnel_named(old,
@@ -353,10 +369,15 @@ hg_tunnels_place(const struct hg_config *old, struct hg_config *cfg,
 		}
 	}
 	/* A new one takes the first slot no tunnel had (so a slot is not
-	 * handed over within one reload), else the first free one. */
-	for (uint16_t k = 0; k < cfg->n_tunnels; k++) {
-		uint16_t i = cfg->tunnels[k].if_idx, s;
+	 * handed over within one reload), else the first free one; the
+	 * overlay's last. */
+	for (uint16_t k = 0; k <= cfg->n_tunnels; k++) {
+		uint16_t i, s;
 
+		if (k == cfg->n_tunnels && !cfg->overlay.enabled)
+			break;
+		i = k < cfg->n_tunnels ? cfg->tunnels[k].if_idx :
+		    cfg->overlay.if_idx;
 		if (slot[i] >= 0)
 			continue;
 		for (s = n_phys; s < HG_CFG_IF_MAX; s++)
@@ -367,10 +388,9 @@ hg_tunnels_place(const struct hg_config *old, struct hg_config *cfg,
 				if (!used[s])
 					break;
 		if (s == HG_CFG_IF_MAX) {
-			snprintf(err, err_len, "/tunnels/%u (%s): no free "
-			    "interface slot (at most %d interfaces and "
-			    "tunnels)", k, cfg->tunnels[k].name,
-			    HG_CFG_IF_MAX);
+			snprintf(err, err_len, "%s: no free interface slot "
+			    "(at most %d interfaces and tunnels)",
+			    cfg->ifs[i].name, HG_CFG_IF_MAX);
 			return -ENOSPC;
 		}
 		slot[i] = (int16_t)s;
@@ -395,6 +415,8 @@ hg_tunnels_place(const struct hg_config *old, struct hg_config *cfg,
 			cfg->neighs[r].if_idx = slot[cfg->neighs[r].if_idx];
 	for (uint16_t k = 0; k < cfg->n_tunnels; k++)
 		cfg->tunnels[k].if_idx = (uint16_t)slot[cfg->tunnels[k].if_idx];
+	if (cfg->overlay.enabled)
+		cfg->overlay.if_idx = (uint16_t)slot[cfg->overlay.if_idx];
 	memcpy(cfg->ifs, ifs, sizeof(ifs));
 	cfg->n_ifs = n;
 	return 0;

@@ -18,6 +18,8 @@
 
 /* A configuration with ports lan, wan and the named tunnels (in that
  * order), each with a route to 10.N.0.0/16 through it. */
+static bool with_overlay;	/* cfg_with() adds an overlay (tun0) */
+
 static struct hg_config *
 cfg_with(const char *const *tunnels, size_t n)
 {
@@ -27,10 +29,11 @@ cfg_with(const char *const *tunnels, size_t n)
 	struct hg_config *cfg;
 
 	len = (size_t)snprintf(text, sizeof(text),
-	    "{\"api\": false, \"interfaces\": ["
+	    "{\"api\": false, %s\"interfaces\": ["
 	    "{\"name\": \"lan\", \"port\": \"null\", \"addresses\": [\"10.0.1.1/24\"]},"
 	    "{\"name\": \"wan\", \"port\": \"null\", \"addresses\": [\"192.0.2.1/24\"]}],"
-	    "\"tunnels\": [");
+	    "\"tunnels\": [", with_overlay ?
+	    "\"overlay\": {\"addresses\": [\"10.99.0.1/24\"]}, " : "");
 	routes[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
 		int net = tunnels[i][strlen(tunnels[i]) - 1] - '0' + 100;
@@ -134,6 +137,43 @@ test_slots_kept(void **state)
 	hg_config_free(cfg2);
 }
 
+/* The overlay's interface is placed as a tunnel's: it keeps its slot
+ * when a tunnel comes before it in the parsed order, and never lands on
+ * a port's. */
+static void
+test_overlay_kept(void **state)
+{
+	static const char *const a[] = { "tun1" };
+	static const char *const b[] = { "tun1", "tun2" };
+	struct hg_config *old, *cfg, *cfg2;
+	char err[256];
+
+	(void)state;
+	with_overlay = true;
+	old = cfg_with(a, 1);		/* lan 0, wan 1, tun1 2, tun0 3 */
+	assert_int_equal(if_named(old, "tun0"), 3);
+	cfg = cfg_with(b, 2);		/* parsed: ..., tun2 3, tun0 4 */
+	assert_int_equal(hg_tunnels_place(old, cfg, err, sizeof(err)), 0);
+	assert_int_equal(if_named(cfg, "lan"), 0);
+	assert_int_equal(if_named(cfg, "wan"), 1);
+	assert_int_equal(if_named(cfg, "tun1"), 2);
+	assert_int_equal(if_named(cfg, "tun0"), 3);
+	assert_int_equal(cfg->overlay.if_idx, 3);
+	assert_true(cfg->ifs[3].overlay);
+	assert_int_equal(if_named(cfg, "tun2"), 4);
+	assert_consistent(cfg);
+	/* The overlay removed: its slot is a hole. */
+	with_overlay = false;
+	cfg2 = cfg_with(b, 2);
+	assert_int_equal(hg_tunnels_place(cfg, cfg2, err, sizeof(err)), 0);
+	assert_int_equal(if_named(cfg2, "tun2"), 4);
+	assert_string_equal(cfg2->ifs[3].name, "");
+	assert_consistent(cfg2);
+	hg_config_free(old);
+	hg_config_free(cfg);
+	hg_config_free(cfg2);
+}
+
 /* All tunnels gone: the interfaces end with the ports. */
 static void
 test_all_removed(void **state)
@@ -158,6 +198,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_slots_kept),
 		cmocka_unit_test(test_all_removed),
+		cmocka_unit_test(test_overlay_kept),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
