@@ -508,8 +508,9 @@ publish(struct hg_overlay *o)
 	dp_overlay_swap(o->d->dp, ov);
 	for (size_t i = 0; i < n_free; i++)
 		wg_keypair_free(o->retired[i]);
-	memmove(o->retired, o->retired + n_free,
-	    (o->n_retired - n_free) * sizeof(*o->retired));
+	if (o->n_retired > n_free)	/* retired during the swap */
+		memmove(o->retired, o->retired + n_free,
+		    (o->n_retired - n_free) * sizeof(*o->retired));
 	o->n_retired -= n_free;
 	o->dirty = false;
 }
