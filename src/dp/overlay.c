@@ -364,6 +364,22 @@ dp_wg_worker_of(const struct dp *dp, const struct dp_wg_endpoint *ep,
 	return io_flow_queue(&k, dp->params.n_workers);
 }
 
+/* ---- COPY --from the overlay's interface ------------------------------- */
+
+/* A packet that came out of the overlay, with its Ethernet header and
+ * in_if the overlay: copied as the interface's received frames are.  It
+ * is parsed here only when a session wants it (re-entry parses it
+ * again). */
+static void
+mirror_in(struct dp_worker *w, struct pkt *p, uint64_t now_ns)
+{
+	const struct dp_mirror *m = dp_mirror_of(w);
+
+	if (hg_likely(m == NULL || m->rx[p->in_if] == 0))
+		return;
+	dp_mirror_rx(w, p, pkt_parse(p, NULL) == PKT_DROP_NONE, now_ns);
+}
+
 /* ---- receive ------------------------------------------------------------ */
 
 /* The receiver index of p when it is a transport message to the overlay's
@@ -549,6 +565,7 @@ dp_wg_decap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi,
 		(void)pkt_tcp_clamp_mss(p->data + ETH_HDR_LEN,
 		    (size_t)(p->len - ETH_HDR_LEN),
 		    family == AF_INET ? ov->mss4 : ov->mss6);
+		mirror_in(w, p, now_ns);
 		w->reentry.pkts[w->reentry.n++] = p;
 	}
 }
@@ -826,6 +843,8 @@ dp_wg_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi,
 		}
 		(void)pkt_tcp_clamp_mss(p->data + p->l3_off, p->l3_len,
 		    p->l3 == PKT_L3_IP4 ? ov->mss4 : ov->mss6);
+		/* COPY --from the overlay sees what goes in, in clear. */
+		dp_mirror_tx(w, p, now_ns);
 		if (p->l3 == PKT_L3_IP4 && p->l3_len > mtu) {
 			/* Too big without DF (routing refused it with DF):
 			 * cut before encryption. */

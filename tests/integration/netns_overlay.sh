@@ -14,7 +14,8 @@
 #
 # Checks: alice joins with her clientpack unedited and reaches the LAN
 # host (ping, 8 MiB of TCP each way with sha256, IPv6 inside); the LAN
-# host reaches her; hexctl overlay status shows what wg show would; a
+# host reaches her; hexctl overlay status shows what wg show would; COPY
+# --from tun0 mirrors her traffic in clear and rules name tun0 (-i, -o); a
 # source outside her allowed IPs is dropped (cryptokey routing); bob
 # joins over IPv6 outside; the site peer carries its subnet; alice roams
 # (new address and port) under a ping without losing her session; a
@@ -178,6 +179,52 @@ assert abs(time.time() - p["latest_handshake"]) < 300, p
 assert p["transfer_rx"] > 8 << 20 and p["transfer_tx"] > 8 << 20, p
 assert p["allowed_ips"] == ["10.99.0.2/32", "fd99::2/128"], p
 PY
+}
+
+# COPY --from tun0 --bidirectional to a pcap file: alice's pings in
+# clear, both ways, as the overlay's interface carries them.
+copy_from_tun0() {
+	local pcap=$tmp/tun0.pcap
+	hx firewall add MACRO_CUST -p icmp -j COPY --from tun0 --to "pcap:$pcap" \
+	    --bidirectional || return 1
+	nsx "$c" ping -n -c 3 -i 0.2 -W 1 10.1.0.2 || return 1
+	sleep 0.5
+	hx firewall delete MACRO_CUST 1 || return 1
+	/usr/bin/python3 - "$pcap" <<'PY'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+assert struct.unpack("<I", d[:4])[0] in (0xa1b2c3d4, 0xa1b23c4d), "not a pcap file"
+off, seen = 24, []
+while off + 16 <= len(d):
+    incl = struct.unpack("<I", d[off + 8:off + 12])[0]
+    f = d[off + 16:off + 16 + incl]
+    off += 16 + incl
+    if len(f) >= 34 and f[12:14] == b"\x08\x00" and f[23] == 1:
+        seen.append(("%d.%d.%d.%d" % tuple(f[26:30]), "%d.%d.%d.%d" % tuple(f[30:34]), f[34]))
+print(seen)
+req = [s for s in seen if s == ("10.99.0.2", "10.1.0.2", 8)]
+rep = [s for s in seen if s == ("10.1.0.2", "10.99.0.2", 0)]
+print("NOTE: %d requests, %d replies copied" % (len(req), len(rep)))
+sys.exit(0 if len(req) >= 3 and len(rep) >= 3 else 1)
+PY
+}
+
+# A FORWARD_CUST rule dropping echo requests -i tun0 stops alice's
+# pings but not the LAN's to her; with -o tun0 the other way round;
+# deleted, both pass again.
+rule_check() {
+	local dir=$1 blocked=$2 bdst=$3 open=$4 odst=$5 rc=0
+	hx firewall add FORWARD_CUST "$dir" tun0 -p icmp --icmp-type \
+	    echo-request -j DROP || return 1
+	nsx "$blocked" ping -n -c 2 -i 0.2 -W 1 "$bdst" && rc=1
+	ping_ok "$open" "$odst" || rc=1
+	hx firewall delete FORWARD_CUST 1 || rc=1
+	return $rc
+}
+rules_name_tun0() {
+	rule_check -i "$c" 10.1.0.2 "$h1" 10.99.0.2 || return 1
+	rule_check -o "$h1" 10.99.0.2 "$c" 10.1.0.2 || return 1
+	ping_ok "$c" 10.1.0.2 && ping_ok "$h1" 10.99.0.2
 }
 
 # A source outside alice's allowed IPs, sent by her through the tunnel:
@@ -345,6 +392,8 @@ check "the LAN host reaches the client" lan_reaches_alice
 check "8 MiB of TCP each way, sha256 equal" tcp_both_ways
 check "IPv6 inside the overlay, both ways" ipv6_inside
 check "hexctl overlay status shows endpoint, handshake, transfer" status_shows
+check "COPY --from tun0 mirrors the overlay's inner traffic, both ways" copy_from_tun0
+check "firewall rules name tun0 (-i, -o)" rules_name_tun0
 check "a source outside the client's allowed IPs is dropped (wg_src)" spoof_dropped
 check "a second client joins over IPv6 outside" bob_over_ipv6
 check "a wireguard-go site peer carries its subnet" site_carries_subnet
