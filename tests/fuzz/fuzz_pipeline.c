@@ -16,6 +16,11 @@
  * IKE runs in the control thread (params.ike): what the workers queue
  * for it is read after each run and answered, addresses and ports
  * swapped, through dp_ctl_send(), so the answers go from OUTPUT on.
+ * An overlay (tun0, 10.99.0.1/24, UDP 51820) has one peer, 10.99.0.2,
+ * at 10.9.0.2:51820 on the wan side, with a keypair of fixed keys: the
+ * corpus holds transport messages sealed with them (overlay-*), so the
+ * fuzzer gets past the AEAD to cryptokey routing and re-entry, and what
+ * the lan sends to 10.99.0.2 is encrypted to the peer.
  *
  * What must hold: every packet ends in exactly one place, sent, dropped
  * and counted, held for its neighbour, or copied to the control thread's
@@ -32,6 +37,7 @@
 #include "dp/dp_priv.h"
 #include "lib/bytes.h"
 #include "lib/hg_time.h"
+#include "tun/wg_data.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -69,18 +75,29 @@ static const char rules6[] =
     "-A FORWARD_CUST -p udp --dport 8 -j REJECT\n"
     "COMMIT\n";
 
+/* The overlay's peer: our keys are its keys swapped (the corpus's
+ * messages are sealed with WG_PEER_SEND, which we receive with). */
+#define WG_PORT		51820
+#define WG_OUR_INDEX	0x01020304u
+#define WG_PEER_INDEX	0x0a0b0c0du
+static const uint8_t wg_peer_send[32] = { [0] = 0x11, [31] = 0x11 };
+static const uint8_t wg_peer_recv[32] = { [0] = 0x22, [31] = 0x22 };
+static struct wg_keypair *wg_kp;
+static struct dp_wg_routes *wg_routes;
+
 static struct fw_prog *
 compile(const char *text, uint8_t family)
 {
-	static const char names[2][FW_IFNAME_MAX] = { "lan", "wan" };
+	static const char names[3][FW_IFNAME_MAX] = { "lan", "wan", "tun0" };
 	struct fw_addr known[2] = {
 		{ .addr = { 10, 1 }, .mask = { 255, 255, 255 } },
 		{ .addr = { 0x20, 0x01, 0x0d, 0xb8, 0, 1 },
 		  .mask = { 255, 255, 255, 255, 255, 255, 255, 255 } },
 	};
-	struct fw_compile_env env = { .n_if = 2, .if_names = names,
+	static const uint16_t known_if[2] = { FW_IF_NONE, FW_IF_NONE };
+	struct fw_compile_env env = { .n_if = 3, .if_names = names,
 	    .n_known = 1, .known = &known[family == FW_IPV6],
-	    .n_workers = 1 };
+	    .known_if = known_if, .overlay_port = WG_PORT, .n_workers = 1 };
 	struct fw_parse_opts o = { .family = family };
 	struct fw_ruleset *rs;
 	struct fw_errs errs;
@@ -93,9 +110,34 @@ compile(const char *text, uint8_t family)
 }
 
 static void
-build(struct dp **dpp, struct ip_neigh_table **ntp, struct io_port *ports[2])
+overlay(struct dp *dp)
 {
-	struct dp_params params = { .n_workers = 1, .n_if = 2,
+	struct dp_wg_prefix pf = { .family = AF_INET, .plen = 32,
+	    .addr = { 10, 99, 0, 2 }, .peer = 0 };
+	struct dp_wg_endpoint ep = { .family = AF_INET, .port = WG_PORT,
+	    .addr = { 10, 9, 0, 2 }, .local = { 10, 9, 0, 1 } };
+	struct dp_overlay *ov = calloc(1, sizeof(*ov));
+
+	CHECK(ov != NULL);
+	CHECK(wg_keypair_create(&wg_kp, wg_peer_recv, wg_peer_send,
+	    WG_OUR_INDEX, WG_PEER_INDEX) == 0);
+	CHECK(dp_wg_routes_create(&wg_routes, &pf, 1) == 0);
+	ov->if_idx = 2;
+	ov->port = WG_PORT;
+	ov->n_peers = 1;
+	ov->mss4 = 1380;
+	ov->mss6 = 1360;
+	ov->routes = wg_routes;
+	ov->peers[0].cur = wg_kp;
+	dp_overlay_index(ov);
+	dp_overlay_swap(dp, ov);
+	dp_wg_endpoint_set(dp, 0, &ep);
+}
+
+static void
+build(struct dp **dpp, struct ip_neigh_table **ntp, struct io_port *ports[3])
+{
+	struct dp_params params = { .n_workers = 1, .n_if = 3,
 	    .pool_bufs = POOL_BUFS, .ct_entries = 1024, .ike = true };
 	static const uint8_t a6[2][16] = {
 		{ 0x20, 0x01, 0x0d, 0xb8, 0, 1, [15] = 1 },
@@ -124,6 +166,17 @@ build(struct dp **dpp, struct ip_neigh_table **ntp, struct io_port *ports[2])
 		CHECK(io_port_open(&ports[i], "null", 1, err, sizeof(err)) == 0);
 		params.ports[i] = ports[i];
 	}
+	/* tun0: the overlay's interface, no port. */
+	t->n_if = 3;
+	snprintf(t->ifs[2].name, sizeof(t->ifs[2].name), "tun0");
+	t->ifs[2].mac[0] = 0x02;
+	t->ifs[2].mac[5] = 0xa2;
+	t->ifs[2].mtu_bytes = 1420;
+	t->ifs[2].up = true;
+	t->ifs[2].encap = true;
+	t->ifs[2].n_addr4 = 1;
+	t->ifs[2].addr4[0].addr_be = htonl(0x0a630001);
+	t->ifs[2].addr4[0].plen = 24;
 	CHECK(ip_tables_add_connected(t, err, sizeof(err)) == 0);
 	/* The "Internet" behind the wan side's gateway: a /16 rather than
 	 * a default route, which would fill the whole FIB every input. */
@@ -143,6 +196,7 @@ build(struct dp **dpp, struct ip_neigh_table **ntp, struct io_port *ports[2])
 	fw->prog4 = compile(rules4, FW_IPV4);
 	fw->prog6 = compile(rules6, FW_IPV6);
 	dp_fw_swap(*dpp, fw);
+	overlay(*dpp);
 }
 
 /* What the control thread would do: read every datagram queued for it
@@ -158,7 +212,7 @@ ike_answer(struct dp *dp, struct dp_worker *w, uint64_t now)
 		CHECK(len <= PKT_DATA_ROOM);
 		CHECK(d.family == AF_INET || d.family == AF_INET6);
 		CHECK(d.if_idx < 2);
-		CHECK(d.dport == 500 || d.dport == 4500);
+		CHECK(d.dport == 500 || d.dport == 4500 || d.dport == WG_PORT);
 		r = d;
 		memcpy(r.src, d.dst, sizeof(r.src));
 		memcpy(r.dst, d.src, sizeof(r.dst));
@@ -177,7 +231,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dp *dp;
 	struct ip_neigh_table *nt;
-	struct io_port *ports[2];
+	struct io_port *ports[3] = { NULL, NULL, NULL };
 	struct dp_worker *w;
 	uint64_t now = 1000 * HG_NS_PER_S;
 	size_t off = 0;
@@ -187,6 +241,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	w->fw = dp_fw(dp);
 	w->tables = dp_tables(dp);
 	w->tunnels = dp->tunnels;
+	w->overlay = dp->overlay;
 	while (size - off >= 3) {
 		uint8_t flags = data[off];
 		uint16_t len = hg_rd16be(data + off + 1);
@@ -233,6 +288,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(!ip_worker_has_pending(w->ipw));
 	CHECK(w->pool->n_free == w->pool->n_bufs);
 	dp_destroy(dp);
+	wg_keypair_free(wg_kp);
+	dp_wg_routes_free(wg_routes);
 	for (int i = 0; i < 2; i++)
 		io_port_close(ports[i]);
 	ip_neigh_table_destroy(nt);
