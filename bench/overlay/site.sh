@@ -21,6 +21,10 @@
 #   wggo         the kernels of a and b route; a wireguard-go in each
 #                (../shared/interop/wireguard-go.sh, peer mode) carries
 #                10.1.0.0/24 <-> 10.2.0.0/24 (TUN device wg0, MTU 1420)
+#   wggodef      the same, with a's and b's ports as a veth comes
+#                (checksum offload, TSO, GSO on; what TESTBED.md's
+#                0.45 Gbit/s ran on), back to hg-port-prepare's after;
+#                not in the goal's ratio, which compares like with like
 #   plain        hexgated in a and b (1 worker each, afpacket ports), a
 #                route to the far LAN via the far site's WAN address
 #   overlay      the same hexgated sites, each the other's site peer on
@@ -40,7 +44,7 @@
 #   RUNS=3        runs; each measures every configuration once
 #   TCP_S=10      seconds of iperf3 (one stream) a measurement
 #   ONLY="..."    the configurations to measure, of:
-#                 wggo plain overlay cwggo chexgate
+#                 wggo wggodef plain overlay cwggo chexgate
 #   OLD_BUILD=DIR also "overlay old" and "client hexgated old": DIR's
 #                 hexgated after BUILD_DIR's in every run (the code
 #                 before a change against after it)
@@ -58,9 +62,11 @@
 # average before it, how busy the CPUs were during it, and the CPU time
 # of each site's process (A: hexgated or wireguard-go in a, the laptop's
 # wireguard-go in the client cases; B: b's), in % of one CPU; after a
-# hexgated measurement, each site's port counters.  Last lines (medians
-# of the runs):
+# hexgated measurement, each site's port counters, after a wireguard-go
+# one what each wireguard-go's TUN device dropped and its namespace's UDP
+# receive buffer errors.  Last lines (medians of the runs):
 #   site wireguard-go: X Gbit/s
+#   site wireguard-go, veth defaults: X Gbit/s
 #   site untunnelled: X Gbit/s
 #   site hexgate overlay: X Gbit/s
 #   client to wireguard-go server: X Gbit/s
@@ -82,7 +88,7 @@ top=$(cd "$here/../.." && pwd)
 build=${1:-}
 runs=${RUNS:-3}
 tcp_s=${TCP_S:-10}
-only=${ONLY:-wggo plain overlay cwggo chexgate}
+only=${ONLY:-wggo wggodef plain overlay cwggo chexgate}
 old_build=${OLD_BUILD:-}
 perf_dir=${PERF_DIR:-}
 wggo=${WGGO_SCRIPT:-$top/../shared/interop/wireguard-go.sh}
@@ -91,8 +97,8 @@ wggo=${WGGO_SCRIPT:-$top/../shared/interop/wireguard-go.sh}
 build=$(cd "$build" 2>/dev/null && pwd) || die "no build dir $1"
 for k in $only; do
 	case $k in
-	wggo|plain|overlay|cwggo|chexgate) ;;
-	*) die "ONLY: unknown configuration $k (wggo plain overlay cwggo chexgate)" ;;
+	wggo|wggodef|plain|overlay|cwggo|chexgate) ;;
+	*) die "ONLY: unknown configuration $k (wggo wggodef plain overlay cwggo chexgate)" ;;
 	esac
 done
 if [ -n "$old_build" ]; then
@@ -119,22 +125,22 @@ hexctl=$build/src/cli/hexctl
 [ -x "$build/src/daemon/hexgated" ] ||
     die "$build/src/daemon/hexgated missing (build first)"
 case " $only " in
-*" wggo "*|*" cwggo "*|*" chexgate"*)
+*" wggo"*|*" cwggo "*|*" chexgate"*)
 	# The client cases need wireguard-go for the laptop as well.
 	if [ ! -f "$wggo" ]; then
 		echo "# wireguard-go skipped: $wggo not found (WGGO_SCRIPT=)"
-		only=$(echo " $only " | sed -E 's/ (wggo|cwggo|chexgate|chexgateold)\b//g')
+		only=$(echo " $only " | sed -E 's/ (wggo|wggodef|cwggo|chexgate|chexgateold)\b//g')
 	elif ! command -v wireguard-go >/dev/null; then
 		echo "# wireguard-go skipped: not found (scripts/install-deps)"
-		only=$(echo " $only " | sed -E 's/ (wggo|cwggo|chexgate|chexgateold)\b//g')
+		only=$(echo " $only " | sed -E 's/ (wggo|wggodef|cwggo|chexgate|chexgateold)\b//g')
 	fi
 	;;
 esac
 
-h1=hg-oh1-$$
-a=hg-oa-$$
-b=hg-ob-$$
-h2=hg-oh2-$$
+h1=hg-wh1-$$
+a=hg-wa-$$
+b=hg-wb-$$
+h2=hg-wh2-$$
 tmp=$(mktemp -d /tmp/hg-bench-ovl.XXXXXX)
 a_pid=
 b_pid=
@@ -289,6 +295,34 @@ wggo_sites_off() {
 	kernel_off a b
 }
 
+# veth_defaults: a's and b's ports with a veth's own offloads (kernel_off
+# prepares them again).
+veth_defaults() {
+	local s ifn
+	for s in a b; do
+		for ifn in "$s-lan" "$s-wan"; do
+			step "$ifn: offloads on" nsx "$(site_ns "$s")" \
+			    ethtool -K "$ifn" rx on tx on sg on tso on gso on
+		done
+	done
+}
+
+# wg_counters: what each running wireguard-go's TUN device dropped (a
+# full queue towards wireguard-go, tx; towards the kernel, rx) and the
+# UDP datagrams its namespace dropped for a full receive buffer.
+wg_counters() {
+	local s ns
+	for s in $wg_up; do
+		ns=$(site_ns "$s")
+		echo "#   $s wireguard-go: wg0 tx_dropped" \
+		    "$(nsx "$ns" cat /sys/class/net/wg0/statistics/tx_dropped 2>/dev/null)" \
+		    "rx_dropped $(nsx "$ns" cat /sys/class/net/wg0/statistics/rx_dropped 2>/dev/null);" \
+		    "UDP $(nsx "$ns" awk '$1 == "Udp:" { if (!h) { for (j = 2; j <= NF; j++) f[$j] = j; h = 1 }
+			else print "InDatagrams", $f["InDatagrams"], "RcvbufErrors", $f["RcvbufErrors"] }' \
+			/proc/net/snmp)"
+	done
+}
+
 # laptop_on: a's kernel as a laptop's, wireguard-go with the server's
 # overlay and LAN routed into it.  Started after the server, so that its
 # first handshake finds one.
@@ -341,6 +375,7 @@ med() {
 label_of() {
 	case $1 in
 	wggo) echo "site wireguard-go" ;;
+	wggodef) echo "site wireguard-go, veth defaults" ;;
 	plain) echo "site untunnelled" ;;
 	overlay) echo "site hexgate overlay" ;;
 	overlayold) echo "site hexgate overlay old" ;;
@@ -362,9 +397,11 @@ echo "# overlay bench: one TCP stream h1 -> a -> b -> h2 (sites) and a -> b -> h
 for i in $(seq "$runs"); do
 	for k in $only; do
 		case $k in
-		wggo)
+		wggo|wggodef)
+			[ "$k" = wggodef ] && veth_defaults
 			wggo_sites_on
-			measure_from "$h1" "$(label_of wggo)" wggo
+			measure_from "$h1" "$(label_of "$k")" "$k"
+			wg_counters
 			wggo_sites_off
 			;;
 		plain|overlay|overlayold)
@@ -380,6 +417,7 @@ for i in $(seq "$runs"); do
 		cwggo)
 			client_on wggo
 			measure_from "$a" "$(label_of cwggo)" cwggo
+			wg_counters
 			client_off
 			;;
 		chexgate|chexgateold)
@@ -390,14 +428,15 @@ for i in $(seq "$runs"); do
 			fi
 			measure_from "$a" "$(label_of "$k")" "$k"
 			hg_counters
+			wg_counters
 			client_off
 			;;
 		esac
 	done
 done
 
-keys="wggo plain overlay cwggo chexgate"
-[ -n "$old_build" ] && keys="wggo plain overlay overlayold cwggo chexgate chexgateold"
+keys="wggo wggodef plain overlay cwggo chexgate"
+[ -n "$old_build" ] && keys="wggo wggodef plain overlay overlayold cwggo chexgate chexgateold"
 for k in $keys; do
 	echo "$(label_of "$k"): $(med "$k") Gbit/s"
 done
@@ -406,6 +445,7 @@ for k in overlay overlayold; do
 	[ "$k" = overlay ] && o= || o=" old"
 	echo "ratio overlay$o/wireguard-go: $(ratio "$(med "$k")" "$(med wggo)") (goal >= 3)"
 	echo "ratio overlay$o/untunnelled: $(ratio "$(med "$k")" "$(med plain)") (goal >= 0.70)"
+	echo "ratio overlay$o/wireguard-go on veth defaults: $(ratio "$(med "$k")" "$(med wggodef)") (no goal)"
 done
 for k in chexgate chexgateold; do
 	case " $keys " in *" $k "*) ;; *) continue ;; esac
