@@ -147,12 +147,22 @@ b_pid=
 srv_pid=
 wg_up=		# the sites (a, b) where a wireguard-go runs now
 
+# udp_stats NS: "datagrams received, receive buffer errors" of NS's UDP
+# so far (the namespace's, which outlives each configuration).
+udp_stats() {
+	nsx "$1" awk '$1 == "Udp:" {
+		if (!h) { for (j = 2; j <= NF; j++) f[$j] = j; h = 1 }
+		else print $f["InDatagrams"], $f["RcvbufErrors"] }' /proc/net/snmp
+}
+
 # wg_peer SITE ARGS...: wireguard-go.sh's peer mode in SITE's namespace,
-# its state under $tmp (one directory per namespace).
+# its state under $tmp (one directory per namespace); the UDP counters
+# as it starts in $tmp/udp-SITE.
 wg_peer() {
 	local s=$1 out
 	shift
 	wg_up="$wg_up $s"
+	udp_stats "$(site_ns "$s")" >"$tmp/udp-$s"
 	out=$(STATE_DIR=$tmp/wg LOG_LEVEL=error bash "$wggo" peer \
 	    "$(site_ns "$s")" "$@" 2>&1) ||
 	    die "wireguard-go in $s did not start: $out"
@@ -308,8 +318,9 @@ veth_defaults() {
 }
 
 # wg_counters: what each running wireguard-go's TUN device dropped (a
-# full queue towards wireguard-go, tx; towards the kernel, rx) and the
-# UDP datagrams its namespace dropped for a full receive buffer.
+# full queue towards wireguard-go, tx; towards the kernel, rx), and the
+# UDP datagrams its namespace received and dropped for a full receive
+# buffer since it started.
 wg_counters() {
 	local s ns
 	for s in $wg_up; do
@@ -317,9 +328,8 @@ wg_counters() {
 		echo "#   $s wireguard-go: wg0 tx_dropped" \
 		    "$(nsx "$ns" cat /sys/class/net/wg0/statistics/tx_dropped 2>/dev/null)" \
 		    "rx_dropped $(nsx "$ns" cat /sys/class/net/wg0/statistics/rx_dropped 2>/dev/null);" \
-		    "UDP $(nsx "$ns" awk '$1 == "Udp:" { if (!h) { for (j = 2; j <= NF; j++) f[$j] = j; h = 1 }
-			else print "InDatagrams", $f["InDatagrams"], "RcvbufErrors", $f["RcvbufErrors"] }' \
-			/proc/net/snmp)"
+		    "$(echo "$(cat "$tmp/udp-$s") $(udp_stats "$ns")" | awk '{
+			printf "UDP received %d, receive buffer errors %d", $3 - $1, $4 - $2 }')"
 	done
 }
 
