@@ -1,5 +1,6 @@
 # bench/ipsec/lib.sh: what the IPsec benchmarks over veths (tunnel.sh,
-# ike.sh) share.  Sourced, not executed.
+# ike.sh) share, and the overlay's (bench/overlay/site.sh, whose sites
+# run wireguard-go where these run charon).  Sourced, not executed.
 #
 #   [h1]                [a]                              [b]                [h2]
 #   h1-eth0 ---- a-lan  site A  a-wan ---------- b-wan  site B  b-lan ---- h2-eth0
