@@ -266,7 +266,7 @@ ratio() {
 
 topology
 if [ "$tcp_s" != 0 ]; then
-	nsx "$b" iperf3 -s -B 10.2.0.2 >/dev/null 2>&1 &
+	ip netns exec "$b" iperf3 -s -B 10.2.0.2 >/dev/null 2>&1 &
 	srv_pid=$!
 fi
 keys="koff kon hg"

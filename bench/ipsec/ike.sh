@@ -542,7 +542,7 @@ echo "# IKE bench: $runs runs; set-up: $n_conns connections from $peers" \
     "$(nproc) CPUs; hexgated 1 worker per site, not pinned;" \
     "load $(cut -d ' ' -f 1-3 /proc/loadavg)"
 if [ -n "$tcp_pairs" ]; then
-	nsx "$h2" iperf3 -s -B 10.2.0.2 >/dev/null 2>&1 &
+	ip netns exec "$h2" iperf3 -s -B 10.2.0.2 >/dev/null 2>&1 &
 	srv_pid=$!
 fi
 for i in $(seq "$runs"); do

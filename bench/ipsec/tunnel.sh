@@ -262,7 +262,7 @@ label_of() {
 
 topology
 write_configs
-nsx "$h2" iperf3 -s -B 10.2.0.2 >/dev/null 2>&1 &
+ip netns exec "$h2" iperf3 -s -B 10.2.0.2 >/dev/null 2>&1 &
 srv_pid=$!
 echo "# tunnel bench: one TCP stream h1 -> a -> b -> h2, ${tcp_s} s, $runs runs; $(nproc) CPUs;" \
     "hexgated 1 worker per site, not pinned; load $(cut -d ' ' -f 1-3 /proc/loadavg)"
