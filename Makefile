@@ -5,7 +5,7 @@
 #   make demo    install deps, build, route pings across hexgated in
 #                network namespaces, an IKEv2 tunnel to strongSwan, tear
 #                down
-#   make bench   forwarding, ESP and WireGuard data benchmarks (docs/PERFORMANCE.md)
+#   make bench   forwarding, classifier, ESP, IKE and overlay benchmarks (docs/PERFORMANCE.md)
 #   make install meson install of $(BUILD): hexgated, hexctl, the manual
 #                pages, hexgated.service, docs and the example config;
 #                DESTDIR=/stage stages it, PREFIX=/usr sets the prefix
