@@ -328,16 +328,31 @@ sys.exit(0 if st["cookie_replies_sent"] > 0 else 1)' || return 1
 }
 
 # A handshake hexgated starts with alice (as its rekey timer would) under
-# 100 pings a second: none lost, and a new handshake time.
+# 100 pings a second and during a 48 MiB TCP transfer: no ping lost, the
+# transfer whole (sha256), and a new handshake time.
 rekey_no_loss() {
-	local before after rx
+	local before after rx pp hp ok=0
 	before=$(peer_json alice | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["latest_handshake"])')
 	sleep 1.1
 	nsx "$c" ping -n -c 300 -i 0.01 -W 1 10.1.0.2 >"$tmp/rekey.ping" &
-	bg_pids+=("$!")
+	pp=$!
+	bg_pids+=("$pp")
 	sleep 1
-	hx overlay handshake alice || return 1
-	wait "$!"
+	mv "$tmp/in.bin" "$tmp/in8.bin"
+	head -c $((48 << 20)) /dev/urandom >"$tmp/in.bin"
+	# (refused while a handshake went less than 5 s ago: then again)
+	(sleep 0.2; for _ in $(seq 30); do
+		hx overlay handshake alice && { echo initiating; break; }
+		sleep 0.2
+	done) >"$tmp/handshake.out" 2>&1 &
+	hp=$!
+	tcp_transfer "$c" "$h1" 10.1.0.2 5003 && ok=1
+	mv "$tmp/in8.bin" "$tmp/in.bin"
+	wait "$hp"
+	cat "$tmp/handshake.out"
+	grep -q initiating "$tmp/handshake.out" || ok=0
+	[ "$ok" = 1 ] || { echo "transfer or handshake failed"; return 1; }
+	wait "$pp"
 	rx=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$tmp/rekey.ping")
 	after=$(peer_json alice | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["latest_handshake"])')
 	echo "NOTE: ${rx:-0}/300 replies, handshake $before -> $after"
@@ -398,7 +413,7 @@ check "a source outside the client's allowed IPs is dropped (wg_src)" spoof_drop
 check "a second client joins over IPv6 outside" bob_over_ipv6
 check "a wireguard-go site peer carries its subnet" site_carries_subnet
 check "the client roams (new address and port) under a ping" roams
-check "a handshake hexgated starts under 100 pings/s loses none" rekey_no_loss
+check "a handshake hexgated starts under 100 pings/s and a transfer loses nothing" rekey_no_loss
 check "an initiation flood gets cookie replies; the client's session goes on" flood_cookies
 check "disable cuts the client off within a second" disable_cuts
 check "enable lets it back in" enable_again
