@@ -295,6 +295,19 @@ void dp_fw_ct_info(const struct ct_table *ct, const struct ct_result *cr,
 /* tunnel.c: ESP into and out of the tunnel interfaces. */
 void dp_decap(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
     uint16_t hi);
+/* tunnel.c: the pieces of an IPv4 packet too big for its tunnel (or the
+ * overlay) without DF, cut to its MTU before encryption (RFC 4459 §3:
+ * the receiver sees ordinary inner fragments, never outer ones);
+ * dp_piece_add() is ip4_fragment_each()'s callback. */
+#define DP_PIECES_MAX	16
+
+struct dp_pieces {
+	struct dp_worker *w;
+	uint16_t n;
+	struct pkt *p[DP_PIECES_MAX];
+};
+
+void dp_piece_add(void *arg, struct pkt *q);
 /* tunnel.c: worker 0 sends the NAT keepalives that are due. */
 void dp_nat_keepalives(struct dp_worker *w, uint64_t now_ns);
 /* pipeline.c: what the router made for a tunnel itself, encapsulated

@@ -677,28 +677,6 @@ outer_write(struct pkt *p, const struct dp_wg_endpoint *ep, const uint8_t *src,
 	return true;
 }
 
-/* IPv4 pieces of a packet too big for the overlay without DF, cut
- * before encryption (the peer sees ordinary inner fragments). */
-#define WG_PIECES_MAX	16
-
-struct wg_pieces {
-	struct dp_worker *w;
-	uint16_t n;
-	struct pkt *p[WG_PIECES_MAX];
-};
-
-static void
-piece_add(void *arg, struct pkt *q)
-{
-	struct wg_pieces *e = arg;
-
-	if (e->n == WG_PIECES_MAX) {
-		ip_drop(e->w->ipw, q, PKT_DROP_OUT_OF_SPACE);
-		return;
-	}
-	e->p[e->n++] = q;
-}
-
 /*
  * Encrypts n packets for peer through kp to ep and sends each on: to the
  * neighbour stage through v (idx[k] its place there) or, for pieces with
@@ -848,11 +826,11 @@ dp_wg_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi,
 		if (p->l3 == PKT_L3_IP4 && p->l3_len > mtu) {
 			/* Too big without DF (routing refused it with DF):
 			 * cut before encryption. */
-			struct wg_pieces e = { .w = w };
+			struct dp_pieces e = { .w = w };
 
 			v->pkts[i] = NULL;
 			v->next[i] = IP_NEXT_NONE;
-			if (ip4_fragment_each(w->ipw, p, mtu, piece_add,
+			if (ip4_fragment_each(w->ipw, p, mtu, dp_piece_add,
 			    &e) != 0 || e.n == 0) {
 				for (uint16_t k = 0; k < e.n; k++)
 					ip_drop(w->ipw, e.p[k],

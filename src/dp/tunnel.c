@@ -264,23 +264,12 @@ encap_slot(const struct dp_tunnels *tt, uint16_t o, const struct pkt *p,
 	return NULL;
 }
 
-/* The pieces of an IPv4 packet too big for its tunnel, without DF: cut
- * to the tunnel's MTU before encryption (RFC 4459 §3: the receiver sees
- * ordinary inner fragments, never outer ones). */
-#define ENCAP_PIECES_MAX	16
-
-struct encap_pieces {
-	struct dp_worker *w;
-	uint16_t n;
-	struct pkt *p[ENCAP_PIECES_MAX];
-};
-
-static void
-piece_add(void *arg, struct pkt *q)
+void
+dp_piece_add(void *arg, struct pkt *q)
 {
-	struct encap_pieces *e = arg;
+	struct dp_pieces *e = arg;
 
-	if (e->n == ENCAP_PIECES_MAX) {
+	if (e->n == DP_PIECES_MAX) {
 		ip_drop(e->w->ipw, q, PKT_DROP_OUT_OF_SPACE);
 		return;
 	}
@@ -294,12 +283,12 @@ encap_cut(struct dp_worker *w, uint16_t ti, const struct dp_tunnel *tn,
     struct pkt *p, uint16_t mtu, uint64_t now_ns)
 {
 	const struct ip_tables *t = w->tables;
-	struct encap_pieces e = { .w = w };
-	uint8_t res[ENCAP_PIECES_MAX];
+	struct dp_pieces e = { .w = w };
+	uint8_t res[DP_PIECES_MAX];
 	uint64_t bytes = 0, ok = 0;
 	uint32_t nh;
 
-	if (ip4_fragment_each(w->ipw, p, mtu, piece_add, &e) != 0 ||
+	if (ip4_fragment_each(w->ipw, p, mtu, dp_piece_add, &e) != 0 ||
 	    e.n == 0) {
 		for (uint16_t k = 0; k < e.n; k++)
 			ip_drop(w->ipw, e.p[k], PKT_DROP_FRAG_NO_BUFFER);

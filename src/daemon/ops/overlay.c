@@ -489,6 +489,30 @@ cp_reply_file(struct hg_daemon *d, struct hg_op_req *r, const char *name,
 
 /* --- the operations --------------------------------------------------- */
 
+/* cd committed as "overlay clientpack VERB NAME"; then the client's new
+ * file (with k's keys) as the answer.  k is wiped either way. */
+static int
+cp_commit_file(struct hg_daemon *d, struct hg_op_req *r, struct cp_doc *cd,
+    const char *verb, const char *done, const char *name,
+    struct cp_keys *k, int status)
+{
+	char comment[128];
+	int rc;
+
+	snprintf(comment, sizeof(comment), "overlay clientpack %s %s", verb,
+	    name);
+	rc = cp_doc_commit(d, r, cd, comment);
+	cp_doc_free(cd);
+	if (rc == 0) {
+		hg_log_info("%s: overlay clientpack \"%s\" %s (version "
+		    "%llu)", r->author, name, done,
+		    (unsigned long long)d->store_version);
+		rc = cp_reply_file(d, r, name, k, status);
+	}
+	cp_keys_wipe(k);
+	return rc;
+}
+
 int
 op_overlay_cp_add(void *ctx, struct hg_op_req *r)
 {
@@ -498,7 +522,7 @@ op_overlay_cp_add(void *ctx, struct hg_op_req *r)
 	bool psk = hg_op_has(r, "psk") && hg_op_bool(r, "psk");
 	struct hg_prefix sub;
 	struct hg_addr a;
-	char buf[INET6_ADDRSTRLEN + 4], comment[128];
+	char buf[INET6_ADDRSTRLEN + 4];
 	struct cp_keys k;
 	struct cp_doc cd;
 	json_t *entry, *addrs;
@@ -550,17 +574,7 @@ op_overlay_cp_add(void *ctx, struct hg_op_req *r)
 		return rc;
 	}
 	json_array_append_new(cd.clients, entry);
-	snprintf(comment, sizeof(comment), "overlay clientpack add %s", name);
-	rc = cp_doc_commit(d, r, &cd, comment);
-	cp_doc_free(&cd);
-	if (rc == 0) {
-		hg_log_info("%s: overlay clientpack \"%s\" added (version "
-		    "%llu)", r->author, name,
-		    (unsigned long long)d->store_version);
-		rc = cp_reply_file(d, r, name, &k, 201);
-	}
-	cp_keys_wipe(&k);
-	return rc;
+	return cp_commit_file(d, r, &cd, "add", "added", name, &k, 201);
 }
 
 int
@@ -679,7 +693,6 @@ op_overlay_cp_rekey(void *ctx, struct hg_op_req *r)
 	struct hg_daemon *d = ctx;
 	const char *name = hg_op_str(r, "name");
 	const struct hg_cfg_wg_peer *p;
-	char comment[128];
 	struct cp_keys k;
 	struct cp_doc cd;
 	json_t *entry;
@@ -705,17 +718,7 @@ op_overlay_cp_rekey(void *ctx, struct hg_op_req *r)
 		cp_doc_free(&cd);
 		return hg_op_error(r, 500, NULL, "no random bytes or X25519");
 	}
-	snprintf(comment, sizeof(comment), "overlay clientpack rekey %s", name);
-	rc = cp_doc_commit(d, r, &cd, comment);
-	cp_doc_free(&cd);
-	if (rc == 0) {
-		hg_log_info("%s: overlay clientpack \"%s\" rekeyed (version "
-		    "%llu)", r->author, name,
-		    (unsigned long long)d->store_version);
-		rc = cp_reply_file(d, r, name, &k, 200);
-	}
-	cp_keys_wipe(&k);
-	return rc;
+	return cp_commit_file(d, r, &cd, "rekey", "rekeyed", name, &k, 200);
 }
 
 int
