@@ -263,6 +263,22 @@ site_carries_subnet() {
 	ping_ok "$h1" 10.2.0.1
 }
 
+# The site's subnet is known only for what came through the overlay from
+# the site: the same source in clear on wan2 meets the default policy
+# (fw_policy), and through the tunnel it passes.
+clear_not_known() {
+	local before after rc=0
+	before=$(drop_count "$sock" wan2 fw_policy)
+	ip -n "$s" route add 10.1.0.2/32 via 192.0.3.1 dev s-wan || return 1
+	nsx "$s" ping -n -c 2 -i 0.2 -W 1 -I 10.2.0.1 10.1.0.2 && rc=1
+	ip -n "$s" route del 10.1.0.2/32 via 192.0.3.1 dev s-wan
+	after=$(drop_count "$sock" wan2 fw_policy)
+	echo "fw_policy on wan2: $before -> $after"
+	[ "$after" -ge $((before + 2)) ] || rc=1
+	nsx "$s" ping -n -c 2 -i 0.2 -W 1 -I 10.2.0.1 10.1.0.2 || rc=1
+	return $rc
+}
+
 # A ping every 50 ms while alice moves to 192.0.2.3 and another port:
 # her session follows (status shows the new endpoint), almost nothing lost.
 roams() {
@@ -412,6 +428,7 @@ check "firewall rules name tun0 (-i, -o)" rules_name_tun0
 check "a source outside the client's allowed IPs is dropped (wg_src)" spoof_dropped
 check "a second client joins over IPv6 outside" bob_over_ipv6
 check "a wireguard-go site peer carries its subnet" site_carries_subnet
+check "the site's subnet in clear elsewhere is not known (fw_policy)" clear_not_known
 check "the client roams (new address and port) under a ping" roams
 check "a handshake hexgated starts under 100 pings/s and a transfer loses nothing" rekey_no_loss
 check "an initiation flood gets cookie replies; the client's session goes on" flood_cookies
