@@ -117,6 +117,7 @@ fx_down(struct fx *f)
 {
 	char cmd[128];
 
+	hg_overlay_stop(&f->d);		/* a reload started it */
 	dp_destroy(f->d.dp);
 	hg_tunnels_close(f->d.tunnels);
 	free(f->d.tunnels);
