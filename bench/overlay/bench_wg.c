@@ -92,7 +92,7 @@ bench_wg(struct pkt_pool *pool, struct wg_worker *w, uint16_t size,
 			p[i]->l3_len = size;
 		}
 		t0 = now_s();
-		wg_encap_burst(w, out, p, BURST, res);
+		wg_encap_burst(w, out, p, BURST, 0, res);
 		t1 = now_s();
 		wg_decap_burst(w, lookup, in, p, BURST, res);
 		t2 = now_s();

@@ -697,7 +697,7 @@ encap_send(struct dp_worker *w, struct ip_vec *v, const uint16_t *idx,
 
 	for (uint16_t k = 0; k < n; k++)
 		bytes += pk[k]->l3_len;
-	wg_encap_burst(w->wg, kp, pk, n, res);
+	wg_encap_burst(w->wg, kp, pk, n, t->ifs[ov->if_idx].mtu_bytes, res);
 	if (dp_wg_endpoint_get(w->dp, peer, &ep) &&
 	    (nh = outer_route(w, t, &ep)) != IP_FIB_MISS) {
 		static const uint8_t zero[16];

@@ -305,10 +305,17 @@ counter_take(struct wg_keypair *kp, uint64_t *counter)
 }
 
 static enum wg_result
-encap_one(struct wg_keypair *kp, struct pkt *p, struct wg_slot *s)
+encap_one(struct wg_keypair *kp, struct pkt *p, uint16_t mtu,
+    struct wg_slot *s)
 {
 	uint32_t inner = p->l3_len, padded = (inner + 15) & ~15u;
 	uint8_t *hdr, *tail;
+
+	/* Padding never takes the packet past the interface's MTU (the
+	 * paper §5.4.6): 1420 bytes padded to 1424 would not fit an IPv6
+	 * path of 1500 with the outer headers. */
+	if (mtu != 0 && padded > mtu)
+		padded = inner > mtu ? inner : mtu;
 
 	if (inner != 0 && p->l3 != PKT_L3_IP4 && p->l3 != PKT_L3_IP6)
 		return WG_R_NOT_IP;
@@ -341,7 +348,7 @@ encap_one(struct wg_keypair *kp, struct pkt *p, struct wg_slot *s)
 
 void
 wg_encap_burst(struct wg_worker *w, struct wg_keypair *kp, struct pkt **pkts,
-    uint16_t n, uint8_t res[])
+    uint16_t n, uint16_t mtu, uint8_t res[])
 {
 	uint64_t pkts_ok = 0, bytes = 0, drops[WG_R_COUNT] = { 0 };
 	uint32_t inner[PKT_BATCH_MAX];
@@ -351,7 +358,7 @@ wg_encap_burst(struct wg_worker *w, struct wg_keypair *kp, struct pkt **pkts,
 		struct wg_slot *s = &w->slot[i];
 
 		inner[i] = pkts[i]->l3_len;
-		s->res = encap_one(kp, pkts[i], s);
+		s->res = encap_one(kp, pkts[i], mtu, s);
 		if (s->res == WG_R_OK)
 			submit(w, s, kp->send_key, true);
 	}

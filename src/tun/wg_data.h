@@ -103,10 +103,12 @@ void wg_worker_free(struct wg_worker *w);
  * is parsed (l3 IPv4 or IPv6, l3_off, l3_len).  On WG_R_OK p->data is
  * the message (header, ciphertext, tag), p->len its length, l3 is
  * PKT_L3_NONE and l3_off 0: the caller prepends its outer headers.
- * A packet with l3_len 0 makes a keepalive.
+ * A packet with l3_len 0 makes a keepalive.  The plaintext is padded to
+ * a multiple of 16 bytes, but never past mtu (the interface's; 0: no
+ * cap), as the paper says (§5.4.6).
  */
 void wg_encap_burst(struct wg_worker *w, struct wg_keypair *kp,
-    struct pkt **pkts, uint16_t n, uint8_t res[]);
+    struct pkt **pkts, uint16_t n, uint16_t mtu, uint8_t res[]);
 
 /*
  * A keepalive (the paper §6.5: a transport message with an empty

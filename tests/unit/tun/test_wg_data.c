@@ -119,7 +119,7 @@ encap1(struct env *e, struct pkt *p)
 {
 	uint8_t res;
 
-	wg_encap_burst(e->w, e->a, &p, 1, &res);
+	wg_encap_burst(e->w, e->a, &p, 1, 0, &res);
 	assert_string_equal(wg_result_name(res), "ok");
 }
 
@@ -345,6 +345,35 @@ test_counter_zero(void **state)
 	assert_string_equal(deliver(e, m[0], len[0]), "replay");
 }
 
+/* Padding goes to a multiple of 16, but never past the interface's MTU:
+ * a full 1420-byte packet of a 1420 MTU stays 1420 (so a 1500-byte IPv6
+ * path carries it), and the receiver delivers it whole either way. */
+static void
+test_padding_mtu(void **state)
+{
+	struct env *e = *state;
+	static const struct { uint16_t ip_len, mtu, ct_len; } c[] = {
+		{ 1420, 1420, 1420 },	/* capped */
+		{ 1420, 0, 1424 },	/* no cap */
+		{ 1418, 1420, 1420 },	/* up to the MTU only */
+		{ 1400, 1420, 1408 },	/* room to 16 */
+		{ 100, 1420, 112 },
+	};
+	uint8_t res;
+
+	for (size_t i = 0; i < HG_ARRAY_SIZE(c); i++) {
+		struct pkt *p = inner_pkt(e, 6, c[i].ip_len, (uint8_t)i, 0);
+
+		wg_encap_burst(e->w, e->a, &p, 1, c[i].mtu, &res);
+		assert_string_equal(wg_result_name(res), "ok");
+		assert_int_equal(p->len, WG_DATA_HDR_LEN + c[i].ct_len +
+		    WG_TAG_LEN);
+		assert_int_equal(decap1(e, p), WG_R_OK);
+		assert_int_equal(p->len, c[i].ip_len);
+		pkt_free(e->pool, p);
+	}
+}
+
 /* Reject-After-Messages: the sender stops before 2^64 - 2^13 - 1, and a
  * message carrying that counter is refused before its tag is checked. */
 static void
@@ -361,7 +390,7 @@ test_counter_limit(void **state)
 	make_msgs(e, c, 1, m, len);
 	assert_string_equal(deliver(e, m[0], len[0]), "ok");
 	p = inner_pkt(e, 4, 60, 1, 0);
-	wg_encap_burst(e->w, e->a, &p, 1, &res);
+	wg_encap_burst(e->w, e->a, &p, 1, 0, &res);
 	assert_string_equal(wg_result_name(res), "exhausted");
 	wg_keypair_stats(e->a, &st);
 	assert_int_equal(st.send_next, WG_REJECT_AFTER_MESSAGES);
@@ -525,7 +554,7 @@ send_thread(void *arg)
 		pk.len = 64;
 		pk.l3 = PKT_L3_IP4;
 		pk.l3_len = 64;
-		wg_encap_burst(w, s->e->a, &p, 1, &res);
+		wg_encap_burst(w, s->e->a, &p, 1, 0, &res);
 		assert_int_equal(res, WG_R_OK);
 		memcpy(&s->got[i], pk.data + 8, 8);
 		s->got[i] = le64toh(s->got[i]);
@@ -581,6 +610,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_counter_zero, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_counter_limit, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_padding_mtu, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_keepalive_make, setup,
 		    teardown),

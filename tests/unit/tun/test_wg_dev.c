@@ -244,7 +244,7 @@ send_data(struct net *n, struct side *from, struct side *to, bool deliver)
 	p->l3 = PKT_L3_IP4;
 	p->l3_off = 0;
 	p->l3_len = 40;
-	wg_encap_burst(n->w, k.cur, &p, 1, &res);
+	wg_encap_burst(n->w, k.cur, &p, 1, 0, &res);
 	assert_string_equal(wg_result_name(res), "ok");
 	from->obs.last_tx_ms = from->obs.last_tx_data_ms = n->now_ms;
 	wg_keypair_stats(k.cur, &st);
