@@ -248,6 +248,8 @@ bob_over_ipv6() {
 	quick wgc1 up || return 1
 	ping_ok "$c2" 10.1.0.2 || return 1
 	ping_ok "$h1" fd99::3 || return 1
+	# Full-size packets under IPv6's outer headers (1500 on the path).
+	tcp_transfer "$c2" "$h1" 10.1.0.2 5004 || return 1
 	peer_json bob | tee /dev/stderr | grep -q '"endpoint": "\[2001:db8:ff::5\]:'
 }
 
@@ -426,7 +428,7 @@ check "hexctl overlay status shows endpoint, handshake, transfer" status_shows
 check "COPY --from tun0 mirrors the overlay's inner traffic, both ways" copy_from_tun0
 check "firewall rules name tun0 (-i, -o)" rules_name_tun0
 check "a source outside the client's allowed IPs is dropped (wg_src)" spoof_dropped
-check "a second client joins over IPv6 outside" bob_over_ipv6
+check "a second client joins over IPv6 outside, 8 MiB of TCP through it" bob_over_ipv6
 check "a wireguard-go site peer carries its subnet" site_carries_subnet
 check "the site's subnet in clear elsewhere is not known (fw_policy)" clear_not_known
 check "the client roams (new address and port) under a ping" roams
