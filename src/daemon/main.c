@@ -143,6 +143,11 @@ check_config(struct hg_daemon *d)
 		hg_tunnels_close(d->tunnels);
 	free(d->tunnels);
 	d->tunnels = NULL;
+	/* The overlay's key file (not made here) and preshared keys. */
+	if (hg_overlay_check(d, d->cfg, false, err, sizeof(err)) != 0) {
+		hg_log_warnx("%s: %s", d->config_path, err);
+		bad++;
+	}
 	return bad == 0 ? 0 : -EINVAL;
 }
 

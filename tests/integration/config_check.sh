@@ -136,6 +136,27 @@ every_error_named() {
 	    'unknown protocol "tcpx"'
 }
 
+# The overlay: --check makes no key file (a start does, and says so),
+# and names a preshared key a start could not use.
+overlay_checked() {
+	local d=$tmp/ovl
+	mkdir -p "$d"
+	cat >"$d/ok.json" <<EOF
+{ "api": false, "control_socket": "$tmp/hexgated.sock",
+  "interfaces": [ { "name": "lan", "port": "null", "addresses": [ "10.0.1.1/24" ] } ],
+  "overlay": { "addresses": [ "10.99.0.1/24" ],
+    "peers": [ { "name": "s", "public_key": "$(wg genkey | wg pubkey)",
+                 "allowed_ips": [ "10.2.0.0/24" ] } ] } }
+EOF
+	hg_check "$d/ok.json" || return 1
+	grep -qF "overlay.key does not exist yet: a start makes it" "$tmp/out" ||
+	    { echo "the key's making not said"; return 1; }
+	[ ! -e "$d/overlay.key" ] || { echo "--check made the key"; return 1; }
+	sed 's|"allowed_ips"|"preshared_key": "hgsec1:AAAA", "allowed_ips"|' \
+	    "$d/ok.json" >"$d/psk.json"
+	refused "$d/psk.json" "/overlay/peers/0/preshared_key (s): sealed secrets"
+}
+
 check "the shipped example configuration passes" example_ok
 check "every golden case's configuration passes" golden_ok
 check "routes whose gateways are on connected networks pass" gateway_ok
@@ -143,4 +164,5 @@ check "an IPv4 gateway on no connected network is refused, named" gateway4_refus
 check "an IPv6 gateway on no connected network is refused, named" gateway6_refused
 check "a bad gateway and a bad rule file are both named in one run" every_error_named
 check "a port's device missing here is named, not refused" missing_device_said
+check "the overlay: no key made, a preshared key it cannot use named" overlay_checked
 finish

@@ -278,7 +278,7 @@ hg_stage(struct hg_daemon *d, struct hg_config *cfg, char *text,
 	if (rc == 0)
 		rc = hg_ike_conns(d, cfg, NULL, NULL, err, err_len);
 	if (rc == 0)
-		rc = hg_overlay_check(d, cfg, err, err_len);
+		rc = hg_overlay_check(d, cfg, true, err, err_len);
 	if (rc != 0)
 		goto fail;
 	/* Ports keep their MACs; a tunnel's is its ports' first's (what

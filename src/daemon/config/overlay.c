@@ -264,31 +264,53 @@ psk_decode(const char *s, uint8_t psk[32], const char **why)
 
 int
 hg_overlay_check(const struct hg_daemon *d, const struct hg_config *cfg,
-    char *err, size_t err_len)
+    bool make_key, char *err, size_t err_len)
 {
 	const struct hg_cfg_overlay *ov = &cfg->overlay;
 	uint8_t priv[32], pub[32], psk[32];
+	char path[HG_CFG_PATH_MAX * 2];
+	uint16_t n_clients = 0;
+	bool have_pub = true;
 	const char *why;
 	int rc;
 
 	if (!ov->enabled)
 		return 0;
-	rc = hg_overlay_key_load(d, cfg, priv, pub, err, err_len);
+	if (make_key) {
+		rc = hg_overlay_key_load(d, cfg, priv, pub, err, err_len);
+	} else {
+		/* --check makes nothing: a missing key is one a start
+		 * makes. */
+		hg_cfg_rel_path(d, ov->key_file, path, sizeof(path));
+		rc = key_file_read(path, priv, err, err_len);
+		if (rc == -ENOENT) {
+			hg_log_info("overlay: %s does not exist yet: a start "
+			    "makes it (0600, a fresh key)", path);
+			have_pub = false;
+			rc = 0;
+		} else if (rc == 0 && x25519_pub(pub, priv) != 0) {
+			snprintf(err, err_len, "overlay: X25519 failed");
+			rc = -EIO;
+		}
+	}
 	OPENSSL_cleanse(priv, sizeof(priv));
 	if (rc != 0)
 		return rc;
 	for (uint16_t k = 0; k < ov->n_peers; k++) {
 		const struct hg_cfg_wg_peer *wp = &ov->peers[k];
+		unsigned idx = wp->client ? k : (unsigned)(k - n_clients);
 
-		if (memcmp(wp->pub, pub, 32) == 0) {
+		n_clients += wp->client;
+		if (have_pub && memcmp(wp->pub, pub, 32) == 0) {
 			snprintf(err, err_len, "/overlay/%s/%u/public_key: the "
 			    "appliance's own public key", wp->client ?
-			    "clients" : "peers", (unsigned)k);
+			    "clients" : "peers", idx);
 			return -EINVAL;
 		}
 		if (wp->psk[0] != '\0' && psk_decode(wp->psk, psk, &why) != 0) {
-			snprintf(err, err_len, "overlay peer %s: "
-			    "preshared_key: %s", wp->name, why);
+			snprintf(err, err_len, "/overlay/%s/%u/preshared_key "
+			    "(%s): %s", wp->client ? "clients" : "peers", idx,
+			    wp->name, why);
 			return -EINVAL;
 		}
 	}
@@ -675,6 +697,8 @@ hg_overlay_start(struct hg_daemon *d, char *err, size_t err_len)
 
 	if (!ov->enabled)
 		return 0;
+	if ((rc = hg_overlay_check(d, d->cfg, true, err, err_len)) != 0)
+		return rc;
 	if ((o = calloc(1, sizeof(*o))) == NULL) {
 		snprintf(err, err_len, "overlay: out of memory");
 		return -ENOMEM;

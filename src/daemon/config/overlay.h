@@ -35,10 +35,11 @@ int hg_overlay_keypair(uint8_t priv[32], uint8_t pub[32]);
 int hg_overlay_key_b64(const uint8_t key[32], char *out, size_t len);
 
 /* What a start or reload of cfg needs that the parser could not check:
- * the key file (made when missing), the preshared keys.  0 or -EINVAL
- * with err naming the place. */
+ * the key file (made when missing with make_key, else said to be made
+ * at start), no peer with the appliance's own key, the preshared keys.
+ * 0, or -errno with err naming the place. */
 int hg_overlay_check(const struct hg_daemon *d, const struct hg_config *cfg,
-    char *err, size_t err_len);
+    bool make_key, char *err, size_t err_len);
 
 /* Start, after the data plane is created and before hg-ike runs: the
  * engine with d->cfg's overlay (nothing without one). */
