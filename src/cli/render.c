@@ -781,6 +781,10 @@ render_overlay(const json_t *resp, FILE *out)
 
 	if (!json_is_array(peers))
 		return 1;
+	if (json_is_false(json_object_get(resp, "enabled"))) {
+		fputs("no overlay configured\n", out);
+		return 0;
+	}
 	fprintf(out, "interface: %s\n  public key: %s\n  listening port: %"
 	    JSON_INTEGER_FORMAT "\n", str_of(resp, "interface"),
 	    str_of(resp, "public_key"), json_integer_value(

@@ -913,6 +913,7 @@ hg_overlay_status(struct hg_daemon *d)
 		return NULL;
 	root = json_object();
 	peers = json_array();
+	json_object_set_new(root, "enabled", json_true());
 	json_object_set_new(root, "interface",
 	    json_string(d->cfg->ifs[o->if_idx].name));
 	json_object_set_new(root, "public_key", key_json(o->pub));

@@ -182,11 +182,12 @@ const struct hg_op hg_ops[] = {
 	{ "overlay.status", op_overlay_status, 0,
 	  "the overlay's peers as wg show shows them: endpoint, allowed "
 	  "IPs, latest handshake, transfer, persistent keepalive; plus each "
-	  "clientpack's name and whether it is enabled", "overlay status",
+	  "clientpack's name and whether it is enabled (enabled false and no "
+	  "peers without an overlay section)", "overlay status",
 	  .rest = { { HG_OPM_GET, "/api/overlay/status", 0, 0, NULL } },
-	  .reply_schema = S_OBJECT("\"interface\",\"public_key\",\"peers\"",
-	    "\"interface\":" S_STR ",\"public_key\":" S_STR
-	    ",\"listen_port\":" S_INT ",\"peers\":"
+	  .reply_schema = S_OBJECT("\"enabled\",\"peers\"",
+	    "\"enabled\":" S_BOOL ",\"interface\":" S_STR
+	    ",\"public_key\":" S_STR ",\"listen_port\":" S_INT ",\"peers\":"
 	    S_ARRAY(S_OBJECT("\"name\",\"public_key\"", "\"name\":" S_STR
 	    ",\"kind\":" S_STR ",\"public_key\":" S_STR
 	    ",\"latest_handshake\":" S_INT ",\"transfer_rx\":" S_INT

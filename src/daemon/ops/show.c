@@ -346,12 +346,15 @@ op_overlay_status(void *ctx, struct hg_op_req *r)
 	char *text;
 
 	hg_ike_lock(d);
+	if (d->overlay == NULL) {
+		hg_ike_unlock(d);
+		return hg_op_reply(r, 200, json_pack("{s:b,s:[]}", "enabled",
+		    0, "peers"));
+	}
 	text = hg_overlay_status(d);
 	hg_ike_unlock(d);
 	if (text == NULL)
-		return d->overlay == NULL ? hg_op_error(r, 404, NULL, "no "
-		    "overlay is configured") : hg_op_error(r, 500, NULL,
-		    "out of memory");
+		return hg_op_error(r, 500, NULL, "out of memory");
 	st = json_loads(text, 0, &jerr);
 	free(text);
 	if (st == NULL)
