@@ -17,7 +17,7 @@
 # host reaches her; hexctl overlay status shows what wg show would; COPY
 # --from tun0 mirrors her traffic in clear and rules name tun0 (-i, -o); a
 # source outside her allowed IPs is dropped (cryptokey routing); bob
-# joins over IPv6 outside; the site peer carries its subnet; alice roams
+# joins over IPv6 outside with a preshared key; the site peer carries its subnet; alice roams
 # (new address and port) under a ping without losing her session; a
 # handshake hexgated starts (a rekey) under 100 pings a second loses none;
 # an initiation flood puts hexgated under load: cookie replies, her
@@ -242,7 +242,8 @@ spoof_dropped() {
 
 bob_over_ipv6() {
 	local priv
-	hx overlay clientpack add bob >"$tmp/wgc1.conf" || return 1
+	hx overlay clientpack add bob --psk >"$tmp/wgc1.conf" || return 1
+	grep -q '^PresharedKey = ' "$tmp/wgc1.conf" || return 1
 	sed -i 's/^Endpoint = .*/Endpoint = [2001:db8:ff::1]:51820/' "$tmp/wgc1.conf"
 	grep -q '^Address = 10.99.0.3/32, fd99::3/128$' "$tmp/wgc1.conf" || return 1
 	quick wgc1 up || return 1
@@ -250,7 +251,8 @@ bob_over_ipv6() {
 	ping_ok "$h1" fd99::3 || return 1
 	# Full-size packets under IPv6's outer headers (1500 on the path).
 	tcp_transfer "$c2" "$h1" 10.1.0.2 5004 || return 1
-	peer_json bob | tee /dev/stderr | grep -q '"endpoint": "\[2001:db8:ff::5\]:'
+	peer_json bob | tee /dev/stderr | grep -q '"endpoint": "\[2001:db8:ff::5\]:' &&
+	    peer_json bob | grep -q '"preshared_key": true'
 }
 
 site_carries_subnet() {
@@ -428,7 +430,7 @@ check "hexctl overlay status shows endpoint, handshake, transfer" status_shows
 check "COPY --from tun0 mirrors the overlay's inner traffic, both ways" copy_from_tun0
 check "firewall rules name tun0 (-i, -o)" rules_name_tun0
 check "a source outside the client's allowed IPs is dropped (wg_src)" spoof_dropped
-check "a second client joins over IPv6 outside, 8 MiB of TCP through it" bob_over_ipv6
+check "a second client with a preshared key joins over IPv6 outside, 8 MiB of TCP" bob_over_ipv6
 check "a wireguard-go site peer carries its subnet" site_carries_subnet
 check "the site's subnet in clear elsewhere is not known (fw_policy)" clear_not_known
 check "the client roams (new address and port) under a ping" roams
