@@ -294,7 +294,7 @@ void dp_fw_ct_info(const struct ct_table *ct, const struct ct_result *cr,
 /* HOST packets of [lo, hi): staged for the interface's host TAP. */
 /* tunnel.c: ESP into and out of the tunnel interfaces. */
 void dp_decap(struct dp_worker *w, struct dp_frame *f, uint16_t lo,
-    uint16_t hi);
+    uint16_t hi, uint64_t now_ns);
 /* tunnel.c: the pieces of an IPv4 packet too big for its tunnel (or the
  * overlay) without DF, cut to its MTU before encryption (RFC 4459 §3:
  * the receiver sees ordinary inner fragments, never outer ones);

@@ -96,6 +96,20 @@ dp_mirror_rx(struct dp_worker *w, const struct pkt *p, bool parsed,
 		dp_mirror_frame(w, m, m->rx[p->in_if], p, true, parsed, now_ns);
 }
 
+/* A packet a tunnel or the overlay decrypted, with its Ethernet header
+ * and in_if the tunnel's interface: copied as that interface's received
+ * frames are.  Parsed here only when a session wants it (re-entry
+ * parses it again). */
+static inline void
+dp_mirror_reentry(struct dp_worker *w, struct pkt *p, uint64_t now_ns)
+{
+	const struct dp_mirror *m = dp_mirror_of(w);
+
+	if (hg_likely(m == NULL || m->rx[p->in_if] == 0))
+		return;
+	dp_mirror_rx(w, p, pkt_parse(p, NULL) == PKT_DROP_NONE, now_ns);
+}
+
 /* TX flush, for each frame about to be handed to the port p->out_if.
  * Copies themselves are counted, never copied again: a collector behind
  * the mirrored interface does not loop. */

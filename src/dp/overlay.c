@@ -364,22 +364,6 @@ dp_wg_worker_of(const struct dp *dp, const struct dp_wg_endpoint *ep,
 	return io_flow_queue(&k, dp->params.n_workers);
 }
 
-/* ---- COPY --from the overlay's interface ------------------------------- */
-
-/* A packet that came out of the overlay, with its Ethernet header and
- * in_if the overlay: copied as the interface's received frames are.  It
- * is parsed here only when a session wants it (re-entry parses it
- * again). */
-static void
-mirror_in(struct dp_worker *w, struct pkt *p, uint64_t now_ns)
-{
-	const struct dp_mirror *m = dp_mirror_of(w);
-
-	if (hg_likely(m == NULL || m->rx[p->in_if] == 0))
-		return;
-	dp_mirror_rx(w, p, pkt_parse(p, NULL) == PKT_DROP_NONE, now_ns);
-}
-
 /* ---- receive ------------------------------------------------------------ */
 
 /* The receiver index of p when it is a transport message to the overlay's
@@ -565,7 +549,7 @@ dp_wg_decap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi,
 		(void)pkt_tcp_clamp_mss(p->data + ETH_HDR_LEN,
 		    (size_t)(p->len - ETH_HDR_LEN),
 		    family == AF_INET ? ov->mss4 : ov->mss6);
-		mirror_in(w, p, now_ns);
+		dp_mirror_reentry(w, p, now_ns);	/* COPY --from tun0 */
 		w->reentry.pkts[w->reentry.n++] = p;
 	}
 }

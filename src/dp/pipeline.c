@@ -66,7 +66,7 @@ pipeline_stages(struct dp_worker *w, struct dp_frame *f, uint64_t now_ns)
 		ip_route(w->ipw, t, v, lo, hi, &w->tx, now_ns);
 		dp_filter(w, f, lo, hi, now_ns);
 		ip_verdicts(w->ipw, t, v, lo, hi, &w->tx, now_ns);
-		dp_decap(w, f, lo, hi);
+		dp_decap(w, f, lo, hi, now_ns);
 		dp_wg_decap(w, f, lo, hi, now_ns);
 		dp_ctl_punt(w, f, lo, hi);
 		ip_local(w->ipw, t, v, lo, hi, w->dp->host_ifs, &w->tx, now_ns);

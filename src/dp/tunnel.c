@@ -145,7 +145,8 @@ decap_tunnel_of(struct dp_worker *w, struct pkt *p, bool *gone)
 }
 
 void
-dp_decap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi)
+dp_decap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi,
+    uint64_t now_ns)
 {
 	struct ip_vec *v = &f->v;
 	const struct ip_tables *t = w->tables;
@@ -209,6 +210,7 @@ dp_decap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi)
 			memcpy(p->data, t->ifs[ti].mac, ETH_ALEN);
 			bytes += p->len;
 			ok++;
+			dp_mirror_reentry(w, p, now_ns);  /* COPY --from it */
 			w->reentry.pkts[w->reentry.n++] = p;
 		}
 		ctr_add(&w->ctr.rx_pkts[ti], ok);
@@ -350,16 +352,20 @@ dp_encap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi,
 			    PKT_DROP_TUNNEL_OUT);
 		} else if (tn == NULL) {
 			ip_drop(w->ipw, p, PKT_DROP_TUNNEL_SELECTOR);
-		} else if (p->l3 == PKT_L3_IP4 &&
-		    p->l3_len > t->ifs[o].mtu_bytes) {
+		} else {
+			/* COPY --from the tunnel sees what goes in, in
+			 * clear. */
+			dp_mirror_tx(w, p, now_ns);
+			if (p->l3 != PKT_L3_IP4 ||
+			    p->l3_len <= t->ifs[o].mtu_bytes) {
+				sel[i] = tn;
+				idx[n++] = i;
+				continue;
+			}
 			/* Too big without DF (routing refused it with DF):
 			 * cut before encryption. */
 			(void)pkt_tcp_clamp_mss(pkt_l3(p), p->l3_len, tn->mss4);
 			encap_cut(w, o, tn, p, t->ifs[o].mtu_bytes, now_ns);
-		} else {
-			sel[i] = tn;
-			idx[n++] = i;
-			continue;
 		}
 		v->pkts[i] = NULL;
 		v->next[i] = IP_NEXT_NONE;

@@ -280,6 +280,34 @@ forward_rule_ok() {
 	ping_ok "$h2" 10.1.0.2
 }
 
+# COPY --from ipsec0 --bidirectional to a pcap file: h2's pings to h1
+# in clear, both ways, as the tunnel interface carries them.
+copy_from_tunnel_ok() {
+	local pcap=$tmp/ipsec0.pcap
+	hx firewall add MACRO_CUST -p icmp -j COPY --from ipsec0 \
+	    --to "pcap:$pcap" --bidirectional || return 1
+	nsx "$h2" ping -n -c 3 -i 0.2 -W 1 10.1.0.2 || return 1
+	sleep 0.5
+	hx firewall delete MACRO_CUST 1 || return 1
+	/usr/bin/python3 - "$pcap" <<'PY'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+assert struct.unpack("<I", d[:4])[0] in (0xa1b2c3d4, 0xa1b23c4d), "not a pcap file"
+off, seen = 24, []
+while off + 16 <= len(d):
+    incl = struct.unpack("<I", d[off + 8:off + 12])[0]
+    f = d[off + 16:off + 16 + incl]
+    off += 16 + incl
+    if len(f) >= 35 and f[12:14] == b"\x08\x00" and f[23] == 1:
+        seen.append(("%d.%d.%d.%d" % tuple(f[26:30]), "%d.%d.%d.%d" % tuple(f[30:34]), f[34]))
+req = [s for s in seen if s == ("10.2.0.2", "10.1.0.2", 8)]
+rep = [s for s in seen if s == ("10.1.0.2", "10.2.0.2", 0)]
+print(seen)
+print("NOTE: %d requests, %d replies copied" % (len(req), len(rep)))
+sys.exit(0 if len(req) >= 3 and len(rep) >= 3 else 1)
+PY
+}
+
 # The remote subnets are known through their tunnel (no known_networks
 # entry names them: the pings above passed A's FORWARD by that), and only
 # there: the same source in clear on A's WAN is dropped by the policy.
@@ -517,6 +545,7 @@ check "the tunnels count what they carried" counters_ok
 check "INPUT's defaults admit the peers' ESP, no rule needed (ipsec_peer)" peer_default_ok
 check "ipsec sas: the SAs with their counters, and no key in it or the log" sas_ok
 check "FORWARD_CUST -i ipsec0 refuses what comes through the tunnel" forward_rule_ok
+check "COPY --from ipsec0 mirrors the tunnel's inner traffic, both ways" copy_from_tunnel_ok
 check "TCP SYNs through a tunnel have their MSS clamped, both ways" mss_ok
 check "a tunnel's host TAP: A's host answers ping and TCP over the tunnel" host_tap_ok
 check "a reload that takes a tunnel's host TAP away is refused, named" host_tap_reload_ok
