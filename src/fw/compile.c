@@ -315,6 +315,9 @@ comp_ext(struct comp *cc, const struct fw_chain *c, const struct fw_rule *r,
 				    "--match-set needs two directions (e.g. "
 				    "src,dst)", r->set.name);
 			break;
+		case FW_M_LENGTH:
+			x->length = r->length;
+			break;
 		case FW_M_COMMENT:
 		case FW_M_COUNT:
 			break;

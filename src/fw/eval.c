@@ -400,6 +400,11 @@ module_match(const struct fw_prog *prog, const struct fw_cext *e,
 		    e->mac.neg;
 	case FW_M_SET:
 		return set_match(prog, e, x);
+	case FW_M_LENGTH:
+		/* l3_len is IPv4's total length, or IPv6's 40 + payload
+		 * length: what xt_length compares. */
+		return (x->len >= e->length.lo && x->len <= e->length.hi) !=
+		    e->length.neg;
 	case FW_M_COMMENT:
 	case FW_M_COUNT:
 		break;

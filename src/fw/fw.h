@@ -102,6 +102,7 @@ enum fw_match_kind {
 	FW_M_LIMIT,
 	FW_M_MAC,
 	FW_M_SET,
+	FW_M_LENGTH,
 	FW_M_COUNT
 };
 
@@ -225,6 +226,14 @@ struct fw_match_set {
 	char name[FW_SET_NAME_MAX];
 };
 
+/* -m length --length MIN[:MAX]: the length of the IP packet, its
+ * header included (IPv6: the fixed header and the payload length), as
+ * xt_length measures it. */
+struct fw_match_length {
+	bool neg;
+	uint16_t lo, hi;		/* inclusive */
+};
+
 enum fw_target_kind {
 	FW_T_NONE,		/* no -j: count only, go on */
 	FW_T_ACCEPT,
@@ -332,6 +341,7 @@ struct fw_rule {
 	struct fw_match_limit limit;
 	struct fw_match_mac mac;
 	struct fw_match_set set;
+	struct fw_match_length length;
 	char comment[FW_COMMENT_MAX];
 	struct fw_target target;
 	/* Bookkeeping, ignored by fw_rule_equal(). */

@@ -162,6 +162,7 @@ const struct fw_kw fw_kw_matches[] = {
 	{ "icmp", FW_M_ICMP },
 	{ "icmp6", FW_M_ICMP6 },
 	{ "iprange", FW_M_IPRANGE },
+	{ "length", FW_M_LENGTH },
 	{ "limit", FW_M_LIMIT },
 	{ "mac", FW_M_MAC },
 	{ "multiport", FW_M_MULTIPORT },

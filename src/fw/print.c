@@ -367,6 +367,11 @@ put_match(struct fw_sbuf *b, const struct fw_rule *r, enum fw_match_kind k)
 			fw_sbuf_printf(b, "%s%s", i ? "," : "",
 			    r->set.dst[i] ? "dst" : "src");
 		break;
+	case FW_M_LENGTH:
+		fw_sbuf_printf(b, " -m length %s--length ", neg(r->length.neg));
+		put_range(b, &(struct fw_port_range){ r->length.lo,
+		    r->length.hi }, ':');
+		break;
 	case FW_M_COUNT:
 		break;
 	}

@@ -103,6 +103,7 @@ static const struct fw_kw limit_opts[] = {
 };
 static const struct fw_kw mac_opts[] = { { "--mac-source", 0 } };
 static const struct fw_kw set_opts[] = { { "--match-set", 0 } };
+static const struct fw_kw length_opts[] = { { "--length", 0 } };
 
 struct opt_tab {
 	const struct fw_kw *kw;
@@ -123,6 +124,7 @@ static const struct opt_tab match_opts[FW_M_COUNT] = {
 	[FW_M_LIMIT] = OPT_TAB(limit_opts),
 	[FW_M_MAC] = OPT_TAB(mac_opts),
 	[FW_M_SET] = OPT_TAB(set_opts),
+	[FW_M_LENGTH] = OPT_TAB(length_opts),
 };
 
 enum tgt_opt {
@@ -864,6 +866,39 @@ bad:
 	    "dst, comma-separated)", rp->arg.s, FW_SET_DIMS_MAX);
 }
 
+/* --length N, N:M, :M or N: (iptables leaves out a side as 0 or 65535). */
+static int
+match_length(struct rp *rp, struct fw_match_length *m)
+{
+	char buf[FW_TOKEN_MAX], *colon;
+	uint64_t lo = 0, hi = UINT16_MAX;
+
+	m->neg = take_neg(rp);
+	if (need_arg(rp, "a length N or a range N:M, in bytes") < 0)
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%s", rp->arg.s);
+	colon = strchr(buf, ':');
+	if (colon == NULL) {
+		if (!parse_uint(buf, UINT16_MAX, &lo))
+			goto bad;
+		hi = lo;
+	} else {
+		*colon++ = '\0';
+		if ((buf[0] != '\0' && !parse_uint(buf, UINT16_MAX, &lo)) ||
+		    (*colon != '\0' && !parse_uint(colon, UINT16_MAX, &hi)))
+			goto bad;
+		if (lo > hi)
+			FAIL(rp, &rp->arg, "length range \"%s\" runs backwards",
+			    rp->arg.s);
+	}
+	m->lo = (uint16_t)lo;
+	m->hi = (uint16_t)hi;
+	return 0;
+bad:
+	FAIL(rp, &rp->arg, "bad --length \"%s\" (bytes N or N:M, 0..65535)",
+	    rp->arg.s);
+}
+
 static int
 match_iprange(struct rp *rp, struct fw_match_iprange *m, int dst)
 {
@@ -944,6 +979,8 @@ match_option(struct rp *rp, enum fw_match_kind k, int opt)
 		return match_mac(rp, &r->mac);
 	case FW_M_SET:
 		return match_set(rp, &r->set);
+	case FW_M_LENGTH:
+		return match_length(rp, &r->length);
 	case FW_M_COUNT:
 		break;
 	}
@@ -1679,6 +1716,7 @@ check_matches(struct rp *rp)
 		case FW_M_COMMENT:
 		case FW_M_MAC:
 		case FW_M_SET:
+		case FW_M_LENGTH:
 			if (rp->opt_seen[k] == 0)
 				FAIL(rp, at, "-m %s needs %s", name,
 				    match_opts[k].kw[0].name);
