@@ -318,6 +318,10 @@ comp_ext(struct comp *cc, const struct fw_chain *c, const struct fw_rule *r,
 		case FW_M_LENGTH:
 			x->length = r->length;
 			break;
+		case FW_M_TTL:
+		case FW_M_HL:
+			x->ttl = r->ttl;
+			break;
 		case FW_M_COMMENT:
 		case FW_M_COUNT:
 			break;

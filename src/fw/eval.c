@@ -50,6 +50,7 @@ struct ectx {
 	uint8_t ct_bits;	/* FW_CT_*: one state, maybe SNAT/DNAT */
 	const struct fw_ct_info *ct;	/* NULL: no entry (INVALID, UNTRACKED) */
 	uint16_t len;		/* L3 length, what the counters add */
+	uint8_t ttl;		/* IPv4 TTL or IPv6 hop limit */
 	struct fwc_key key;	/* what the classifier looks up */
 };
 
@@ -136,12 +137,14 @@ load(struct ectx *x, const struct fw_prog *prog, const struct fw_pkt *fp)
 
 		memcpy(x->src, &ip->src_be, 4);
 		memcpy(x->dst, &ip->dst_be, 4);
+		x->ttl = ip->ttl;
 		load_l4(x, p, IPPROTO_ICMP_);
 	} else {
 		const struct ip6_hdr *ip = pkt_l3(p);
 
 		memcpy(x->src, ip->src, 16);
 		memcpy(x->dst, ip->dst, 16);
+		x->ttl = ip->hlim;
 		load_l4(x, p, IPPROTO_ICMPV6_);
 	}
 	fwc_key_load(&x->key, prog->family, x->src, x->dst, x->l4_proto,
@@ -367,6 +370,22 @@ set_match(const struct fw_prog *prog, const struct fw_cext *e,
 }
 
 static bool
+ttl_match(const struct fw_match_ttl *m, uint8_t ttl)
+{
+	switch (m->op) {
+	case FW_TTL_EQ:
+		return ttl == m->value;
+	case FW_TTL_NE:
+		return ttl != m->value;
+	case FW_TTL_LT:
+		return ttl < m->value;
+	case FW_TTL_GT:
+		return ttl > m->value;
+	}
+	return false;
+}
+
+static bool
 module_match(const struct fw_prog *prog, const struct fw_cext *e,
     enum fw_match_kind k, const struct ectx *x, uint64_t now_ns)
 {
@@ -405,6 +424,9 @@ module_match(const struct fw_prog *prog, const struct fw_cext *e,
 		 * length: what xt_length compares. */
 		return (x->len >= e->length.lo && x->len <= e->length.hi) !=
 		    e->length.neg;
+	case FW_M_TTL:
+	case FW_M_HL:
+		return ttl_match(&e->ttl, x->ttl);
 	case FW_M_COMMENT:
 	case FW_M_COUNT:
 		break;
@@ -866,6 +888,19 @@ eval_slice(const struct fw_prog *prog, uint16_t worker, enum fw_hook hook)
 	return fw_prog_slice(prog, worker);
 }
 
+/*
+ * Linux takes this hop off the TTL (hop limit) before its FORWARD hook
+ * runs, so -m ttl / -m hl in FORWARD compare the decremented value;
+ * hexgate's data path takes it off after FORWARD accepts (ip4_forward).
+ * The route step has already answered TTL 1 with Time Exceeded.
+ */
+static inline void
+load_hook(struct ectx *x, enum fw_hook hook)
+{
+	if (hook == FW_HOOK_FORWARD && x->ttl > 0)
+		x->ttl--;
+}
+
 /* One packet, through the classifier cls, or rule by rule (NULL). */
 static void
 eval_single(const struct fw_prog *prog, const struct fwc *cls,
@@ -876,6 +911,7 @@ eval_single(const struct fw_prog *prog, const struct fwc *cls,
 	struct ectx x;
 
 	load(&x, prog, fp);
+	load_hook(&x, hook);
 	eval_one(prog, cls, s, hook, &x, now_ns, NULL, v);
 }
 
@@ -916,6 +952,7 @@ fw_eval_batch(const struct fw_prog *prog, uint16_t worker, enum fw_hook hook,
 
 		for (unsigned i = 0; i < m; i++) {
 			load(&x[i], prog, &fps[i]);
+			load_hook(&x[i], hook);
 			if (x[i].family_ok && first != FW_CHAIN_NONE &&
 			    prog->hook_chain[hook] != FW_CHAIN_NONE) {
 				idx[k] = i;

@@ -103,6 +103,8 @@ enum fw_match_kind {
 	FW_M_MAC,
 	FW_M_SET,
 	FW_M_LENGTH,
+	FW_M_TTL,
+	FW_M_HL,
 	FW_M_COUNT
 };
 
@@ -234,6 +236,20 @@ struct fw_match_length {
 	uint16_t lo, hi;		/* inclusive */
 };
 
+enum fw_ttl_op {
+	FW_TTL_EQ,		/* --ttl-eq / --hl-eq */
+	FW_TTL_NE,		/* ! --ttl-eq */
+	FW_TTL_LT,
+	FW_TTL_GT,
+};
+
+/* -m ttl (IPv4's TTL) and -m hl (IPv6's hop limit): one kernel match,
+ * xt_hl, and one field here. */
+struct fw_match_ttl {
+	uint8_t op;			/* enum fw_ttl_op */
+	uint8_t value;
+};
+
 enum fw_target_kind {
 	FW_T_NONE,		/* no -j: count only, go on */
 	FW_T_ACCEPT,
@@ -342,6 +358,7 @@ struct fw_rule {
 	struct fw_match_mac mac;
 	struct fw_match_set set;
 	struct fw_match_length length;
+	struct fw_match_ttl ttl;		/* FW_M_TTL or FW_M_HL */
 	char comment[FW_COMMENT_MAX];
 	struct fw_target target;
 	/* Bookkeeping, ignored by fw_rule_equal(). */

@@ -159,6 +159,7 @@ const size_t fw_kw_icmp6_n = HG_ARRAY_SIZE(fw_kw_icmp6);
 const struct fw_kw fw_kw_matches[] = {
 	{ "comment", FW_M_COMMENT },
 	{ "conntrack", FW_M_CONNTRACK },
+	{ "hl", FW_M_HL },
 	{ "icmp", FW_M_ICMP },
 	{ "icmp6", FW_M_ICMP6 },
 	{ "iprange", FW_M_IPRANGE },
@@ -169,6 +170,7 @@ const struct fw_kw fw_kw_matches[] = {
 	{ "set", FW_M_SET },
 	{ "state", FW_M_STATE },
 	{ "tcp", FW_M_TCP },
+	{ "ttl", FW_M_TTL },
 	{ "udp", FW_M_UDP },
 };
 const size_t fw_kw_matches_n = HG_ARRAY_SIZE(fw_kw_matches);

@@ -372,6 +372,16 @@ put_match(struct fw_sbuf *b, const struct fw_rule *r, enum fw_match_kind k)
 		put_range(b, &(struct fw_port_range){ r->length.lo,
 		    r->length.hi }, ':');
 		break;
+	case FW_M_TTL:
+	case FW_M_HL: {
+		static const char *const ops[] = { "eq", "eq", "lt", "gt" };
+		const char *v = k == FW_M_TTL ? "ttl" : "hl";
+
+		fw_sbuf_printf(b, " -m %s %s--%s-%s %u", v,
+		    neg(r->ttl.op == FW_TTL_NE), v, ops[r->ttl.op & 3],
+		    r->ttl.value);
+		break;
+	}
 	case FW_M_COUNT:
 		break;
 	}

@@ -104,6 +104,16 @@ static const struct fw_kw limit_opts[] = {
 static const struct fw_kw mac_opts[] = { { "--mac-source", 0 } };
 static const struct fw_kw set_opts[] = { { "--match-set", 0 } };
 static const struct fw_kw length_opts[] = { { "--length", 0 } };
+static const struct fw_kw ttl_opts[] = {
+	{ "--ttl-eq", FW_TTL_EQ },
+	{ "--ttl-gt", FW_TTL_GT },
+	{ "--ttl-lt", FW_TTL_LT },
+};
+static const struct fw_kw hl_opts[] = {
+	{ "--hl-eq", FW_TTL_EQ },
+	{ "--hl-gt", FW_TTL_GT },
+	{ "--hl-lt", FW_TTL_LT },
+};
 
 struct opt_tab {
 	const struct fw_kw *kw;
@@ -125,6 +135,8 @@ static const struct opt_tab match_opts[FW_M_COUNT] = {
 	[FW_M_MAC] = OPT_TAB(mac_opts),
 	[FW_M_SET] = OPT_TAB(set_opts),
 	[FW_M_LENGTH] = OPT_TAB(length_opts),
+	[FW_M_TTL] = OPT_TAB(ttl_opts),
+	[FW_M_HL] = OPT_TAB(hl_opts),
 };
 
 enum tgt_opt {
@@ -899,6 +911,34 @@ bad:
 	    rp->arg.s);
 }
 
+/*
+ * --ttl-eq/--ttl-lt/--ttl-gt N, or the --hl- ones: one comparison a
+ * rule, and only equality negates, as xt_hl has no "not less than".
+ */
+static int
+match_ttl(struct rp *rp, struct fw_match_ttl *m, enum fw_match_kind k,
+    int op)
+{
+	const char *v = k == FW_M_TTL ? "ttl" : "hl";
+	bool neg = take_neg(rp);
+	uint64_t n;
+
+	if (rp->opt_seen[k] != 1u << op)
+		FAIL(rp, &rp->opt, "-m %s takes one of --%s-eq, --%s-lt and "
+		    "--%s-gt", v, v, v, v);
+	if (neg && op != FW_TTL_EQ)
+		FAIL(rp, rp->neg_tok, "%s cannot be negated (only --%s-eq can)",
+		    rp->opt.s, v);
+	if (need_arg(rp, "a number 0..255") < 0)
+		return -EINVAL;
+	if (!parse_uint(rp->arg.s, UINT8_MAX, &n))
+		FAIL(rp, &rp->arg, "bad %s \"%s\" (0..255)", rp->opt.s,
+		    rp->arg.s);
+	m->op = (uint8_t)(neg ? FW_TTL_NE : op);
+	m->value = (uint8_t)n;
+	return 0;
+}
+
 static int
 match_iprange(struct rp *rp, struct fw_match_iprange *m, int dst)
 {
@@ -981,6 +1021,9 @@ match_option(struct rp *rp, enum fw_match_kind k, int opt)
 		return match_set(rp, &r->set);
 	case FW_M_LENGTH:
 		return match_length(rp, &r->length);
+	case FW_M_TTL:
+	case FW_M_HL:
+		return match_ttl(rp, &r->ttl, k, opt);
 	case FW_M_COUNT:
 		break;
 	}
@@ -1422,6 +1465,10 @@ std_option(struct rp *rp, int opt)
 			FAIL(rp, mt, "-m icmp is IPv4 only; use -m icmp6");
 		if (kw->val == FW_M_ICMP6 && r->family == FW_IPV4)
 			FAIL(rp, mt, "-m icmp6 is IPv6 only; use -m icmp");
+		if (kw->val == FW_M_TTL && r->family == FW_IPV6)
+			FAIL(rp, mt, "-m ttl is IPv4 only; use -m hl");
+		if (kw->val == FW_M_HL && r->family == FW_IPV4)
+			FAIL(rp, mt, "-m hl is IPv6 only; use -m ttl");
 		if (match_loaded(r, kw->val))
 			FAIL(rp, mt, "match \"%s\" given twice (each module "
 			    "once per rule)", mt->s);
@@ -1729,6 +1776,12 @@ check_matches(struct rp *rp)
 			if (rp->opt_seen[k] == 0)
 				FAIL(rp, at, "-m iprange needs --src-range or "
 				    "--dst-range");
+			break;
+		case FW_M_TTL:
+		case FW_M_HL:
+			if (rp->opt_seen[k] == 0)
+				FAIL(rp, at, "-m %s needs --%s-eq, --%s-lt or "
+				    "--%s-gt", name, name, name, name);
 			break;
 		case FW_M_LIMIT:
 		case FW_M_COUNT:

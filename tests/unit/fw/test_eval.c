@@ -50,6 +50,7 @@ struct pspec {
 	uint8_t code;		/* ICMP code */
 	uint16_t frag;		/* IPv4 flags and offset (IP4_MF | 8-byte units) */
 	const char *mac;	/* source MAC; NULL: 02:00:00:00:00:99 */
+	uint8_t ttl;		/* TTL or hop limit; 0: 64 */
 };
 
 #define TCP4(s, d, sp, dp, fl) \
@@ -134,7 +135,7 @@ make_pkt(const struct pspec *s)
 		ip->vtc_flow_be = htonl(6u << 28);
 		ip->plen_be = htons(l4_len);
 		ip->nxt = s->proto;
-		ip->hlim = 64;
+		ip->hlim = s->ttl ? s->ttl : 64;
 		assert_int_equal(inet_pton(AF_INET6, s->src, ip->src), 1);
 		assert_int_equal(inet_pton(AF_INET6, s->dst, ip->dst), 1);
 		off += IP6_HDR_LEN;
@@ -146,7 +147,7 @@ make_pkt(const struct pspec *s)
 		ip->tot_len_be = htons(IP4_HDR_LEN + l4_len);
 		ip->id_be = htons(7);
 		ip->frag_be = htons(s->frag);
-		ip->ttl = 64;
+		ip->ttl = s->ttl ? s->ttl : 64;
 		ip->proto = s->proto;
 		assert_int_equal(inet_pton(AF_INET, s->src, &ip->src_be), 1);
 		assert_int_equal(inet_pton(AF_INET, s->dst, &ip->dst_be), 1);
@@ -504,6 +505,28 @@ static const struct eval_case cases[] = {
 	{ "! --length, equal", "-A INPUT_CUST -m length ! --length 28 -j REJECT\n",
 	  IN, UDP4(A, B, 1, 2), .want = "DROP policy" },
 
+	/* ttl: the value on arrival in INPUT, one less in FORWARD (Linux
+	 * decrements before its FORWARD hook) */
+	{ "--ttl-eq", "-A INPUT_CUST -m ttl --ttl-eq 64 -j ACCEPT\n",
+	  IN, TCP4(A, B, 1, 2, SYN), .want = "ACCEPT INPUT_CUST#0" },
+	{ "--ttl-lt is strict", "-A INPUT_CUST -m ttl --ttl-lt 64 -j ACCEPT\n",
+	  IN, TCP4(A, B, 1, 2, SYN), .want = "DROP policy" },
+	{ "--ttl-lt below", "-A INPUT_CUST -m ttl --ttl-lt 65 -j ACCEPT\n",
+	  IN, TCP4(A, B, 1, 2, SYN), .want = "ACCEPT INPUT_CUST#0" },
+	{ "--ttl-gt is strict", "-A INPUT_CUST -m ttl --ttl-gt 64 -j ACCEPT\n",
+	  IN, TCP4(A, B, 1, 2, SYN), .want = "DROP policy" },
+	{ "! --ttl-eq", "-A INPUT_CUST -m ttl ! --ttl-eq 64 -j ACCEPT\n",
+	  IN, { .src = A, .dst = B, .proto = 17, .ttl = 1 },
+	  .want = "ACCEPT INPUT_CUST#0" },
+	{ "! --ttl-eq, equal", "-A INPUT_CUST -m ttl ! --ttl-eq 64 -j ACCEPT\n",
+	  IN, UDP4(A, B, 1, 2), .want = "DROP policy" },
+	{ "--ttl-eq in FORWARD sees this hop taken off",
+	  "-A FORWARD_CUST -m ttl --ttl-eq 63 -j ACCEPT\n",
+	  FWD, TCP4(A, B, 1, 2, SYN), .want = "ACCEPT FORWARD_CUST#0" },
+	{ "--ttl-eq in FORWARD, the arrival value",
+	  "-A FORWARD_CUST -m ttl --ttl-eq 64 -j ACCEPT\n",
+	  FWD, TCP4(A, B, 1, 2, SYN), .want = "DROP policy" },
+
 	/* sets */
 	{ "set hash:ip src", "-A INPUT_CUST -m set --match-set office src -j ACCEPT\n",
 	  IN, TCP4("10.0.0.1", B, 1, 2, SYN), .want = "ACCEPT INPUT_CUST#0" },
@@ -711,6 +734,18 @@ static const struct eval_case cases6[] = {
 	{ "v6 --length, payload alone is not it",
 	  "-A INPUT_CUST -m length --length 20 -j DROP\n",
 	  IN, TCP6("2001:db8::7", "2001:db8::2", 1, 2, SYN), .want = "DROP policy" },
+	{ "v6 --hl-eq", "-A INPUT_CUST -m hl --hl-eq 255 -j DROP\n",
+	  IN, { .v6 = true, .src = "fe80::1", .dst = "fe80::2", .proto = 58,
+	  .flags = 135, .ttl = 255 }, .want = "DROP INPUT_CUST#0" },
+	{ "v6 --hl-eq, other", "-A INPUT_CUST -m hl --hl-eq 255 -j DROP\n",
+	  IN, ICMP6("fe80::1", "fe80::2", 135, 0), .want = "DROP policy" },
+	{ "v6 --hl-lt in FORWARD sees this hop taken off",
+	  "-A FORWARD_CUST -m hl --hl-lt 2 -j DROP\n",
+	  FWD, { .v6 = true, .src = "2001:db8::1", .dst = "2001:db9::2",
+	  .proto = 17, .sport = 1, .dport = 2, .ttl = 2 },
+	  .want = "DROP FORWARD_CUST#0" },
+	{ "v6 --hl-gt", "-A INPUT_CUST -m hl --hl-gt 63 -j DROP\n",
+	  IN, TCP6("2001:db8::7", "2001:db8::2", 1, 2, SYN), .want = "DROP INPUT_CUST#0" },
 	{ "v6 known network", "", FWD, TCP6("fd99:1::1", "2001:db8::2", 1, 2, SYN),
 	  .want = "ACCEPT known" },
 	{ "v6 conntrack origsrc", "-A FORWARD_CUST -m conntrack --ctorigsrc 2001:db8::/64 --ctstate NEW -j ACCEPT\n",
