@@ -51,6 +51,7 @@ struct ectx {
 	const struct fw_ct_info *ct;	/* NULL: no entry (INVALID, UNTRACKED) */
 	uint16_t len;		/* L3 length, what the counters add */
 	uint8_t ttl;		/* IPv4 TTL or IPv6 hop limit */
+	uint8_t pkttype;	/* enum fw_pkttype */
 	struct fwc_key key;	/* what the classifier looks up */
 };
 
@@ -130,6 +131,9 @@ load(struct ectx *x, const struct fw_prog *prog, const struct fw_pkt *fp)
 		return;
 	x->len = p->l3_len;
 	x->l4_proto = p->l4_proto;
+	x->pkttype = p->flags & PKT_F_L2_BCAST ? FW_PKTTYPE_BROADCAST :
+	    p->flags & PKT_F_L2_MCAST ? FW_PKTTYPE_MULTICAST :
+	    FW_PKTTYPE_UNICAST;
 	x->frag_later = (p->flags & (PKT_F_FRAG | PKT_F_FRAG_FIRST)) ==
 	    PKT_F_FRAG;
 	if (p->l3 == PKT_L3_IP4) {
@@ -427,6 +431,8 @@ module_match(const struct fw_prog *prog, const struct fw_cext *e,
 	case FW_M_TTL:
 	case FW_M_HL:
 		return ttl_match(&e->ttl, x->ttl);
+	case FW_M_PKTTYPE:
+		return (x->pkttype == e->pkttype.type) != e->pkttype.neg;
 	case FW_M_COMMENT:
 	case FW_M_COUNT:
 		break;
@@ -899,6 +905,11 @@ load_hook(struct ectx *x, enum fw_hook hook)
 {
 	if (hook == FW_HOOK_FORWARD && x->ttl > 0)
 		x->ttl--;
+	/* Linux's OUTPUT sees every packet as PACKET_HOST (the output
+	 * path sets the type later); the frame the host side wrote may
+	 * carry any destination MAC. */
+	if (hook == FW_HOOK_OUTPUT)
+		x->pkttype = FW_PKTTYPE_UNICAST;
 }
 
 /* One packet, through the classifier cls, or rule by rule (NULL). */

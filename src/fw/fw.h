@@ -105,6 +105,7 @@ enum fw_match_kind {
 	FW_M_LENGTH,
 	FW_M_TTL,
 	FW_M_HL,
+	FW_M_PKTTYPE,
 	FW_M_COUNT
 };
 
@@ -250,6 +251,18 @@ struct fw_match_ttl {
 	uint8_t value;
 };
 
+/* -m pkttype --pkt-type: how the frame was addressed at layer 2. */
+enum fw_pkttype {
+	FW_PKTTYPE_UNICAST,	/* to this router's MAC */
+	FW_PKTTYPE_BROADCAST,
+	FW_PKTTYPE_MULTICAST,
+};
+
+struct fw_match_pkttype {
+	bool neg;
+	uint8_t type;			/* enum fw_pkttype */
+};
+
 enum fw_target_kind {
 	FW_T_NONE,		/* no -j: count only, go on */
 	FW_T_ACCEPT,
@@ -359,6 +372,7 @@ struct fw_rule {
 	struct fw_match_set set;
 	struct fw_match_length length;
 	struct fw_match_ttl ttl;		/* FW_M_TTL or FW_M_HL */
+	struct fw_match_pkttype pkttype;
 	char comment[FW_COMMENT_MAX];
 	struct fw_target target;
 	/* Bookkeeping, ignored by fw_rule_equal(). */

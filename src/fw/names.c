@@ -167,6 +167,7 @@ const struct fw_kw fw_kw_matches[] = {
 	{ "limit", FW_M_LIMIT },
 	{ "mac", FW_M_MAC },
 	{ "multiport", FW_M_MULTIPORT },
+	{ "pkttype", FW_M_PKTTYPE },
 	{ "set", FW_M_SET },
 	{ "state", FW_M_STATE },
 	{ "tcp", FW_M_TCP },

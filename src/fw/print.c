@@ -382,6 +382,15 @@ put_match(struct fw_sbuf *b, const struct fw_rule *r, enum fw_match_kind k)
 		    r->ttl.value);
 		break;
 	}
+	case FW_M_PKTTYPE: {
+		static const char *const types[] = {
+			"unicast", "broadcast", "multicast",
+		};
+
+		fw_sbuf_printf(b, " -m pkttype %s--pkt-type %s",
+		    neg(r->pkttype.neg), types[r->pkttype.type % 3]);
+		break;
+	}
 	case FW_M_COUNT:
 		break;
 	}

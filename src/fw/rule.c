@@ -109,6 +109,7 @@ static const struct fw_kw ttl_opts[] = {
 	{ "--ttl-gt", FW_TTL_GT },
 	{ "--ttl-lt", FW_TTL_LT },
 };
+static const struct fw_kw pkttype_opts[] = { { "--pkt-type", 0 } };
 static const struct fw_kw hl_opts[] = {
 	{ "--hl-eq", FW_TTL_EQ },
 	{ "--hl-gt", FW_TTL_GT },
@@ -137,6 +138,7 @@ static const struct opt_tab match_opts[FW_M_COUNT] = {
 	[FW_M_LENGTH] = OPT_TAB(length_opts),
 	[FW_M_TTL] = OPT_TAB(ttl_opts),
 	[FW_M_HL] = OPT_TAB(hl_opts),
+	[FW_M_PKTTYPE] = OPT_TAB(pkttype_opts),
 };
 
 enum tgt_opt {
@@ -939,6 +941,48 @@ match_ttl(struct rp *rp, struct fw_match_ttl *m, enum fw_match_kind k,
 	return 0;
 }
 
+/*
+ * --pkt-type: libxt_pkttype's names and aliases. otherhost and outgoing
+ * are refused by name rather than kept as rules that never match:
+ * hexgate drops frames for another host before PREROUTING, and has no
+ * packet socket to see its own outgoing frames with.
+ */
+static int
+match_pkttype(struct rp *rp, struct fw_match_pkttype *m)
+{
+	static const struct {
+		const char *name;
+		int type;		/* enum fw_pkttype; -1: refused */
+	} types[] = {
+		{ "unicast", FW_PKTTYPE_UNICAST },
+		{ "host", FW_PKTTYPE_UNICAST },
+		{ "broadcast", FW_PKTTYPE_BROADCAST },
+		{ "bcast", FW_PKTTYPE_BROADCAST },
+		{ "multicast", FW_PKTTYPE_MULTICAST },
+		{ "mcast", FW_PKTTYPE_MULTICAST },
+		{ "otherhost", -1 },
+		{ "outgoing", -1 },
+	};
+
+	m->neg = take_neg(rp);
+	if (need_arg(rp, "unicast, broadcast or multicast") < 0)
+		return -EINVAL;
+	for (size_t i = 0; i < HG_ARRAY_SIZE(types); i++) {
+		if (strcasecmp(rp->arg.s, types[i].name) != 0)
+			continue;
+		if (types[i].type < 0)
+			FAIL(rp, &rp->arg, "--pkt-type %s never matches in "
+			    "hexgate (frames to other hosts are dropped before "
+			    "PREROUTING; there are no outgoing frames to "
+			    "capture); use unicast, broadcast or multicast",
+			    rp->arg.s);
+		m->type = (uint8_t)types[i].type;
+		return 0;
+	}
+	FAIL(rp, &rp->arg, "bad --pkt-type \"%s\" (unicast, broadcast or "
+	    "multicast)", rp->arg.s);
+}
+
 static int
 match_iprange(struct rp *rp, struct fw_match_iprange *m, int dst)
 {
@@ -1024,6 +1068,8 @@ match_option(struct rp *rp, enum fw_match_kind k, int opt)
 	case FW_M_TTL:
 	case FW_M_HL:
 		return match_ttl(rp, &r->ttl, k, opt);
+	case FW_M_PKTTYPE:
+		return match_pkttype(rp, &r->pkttype);
 	case FW_M_COUNT:
 		break;
 	}
@@ -1764,6 +1810,7 @@ check_matches(struct rp *rp)
 		case FW_M_MAC:
 		case FW_M_SET:
 		case FW_M_LENGTH:
+		case FW_M_PKTTYPE:
 			if (rp->opt_seen[k] == 0)
 				FAIL(rp, at, "-m %s needs %s", name,
 				    match_opts[k].kw[0].name);

@@ -51,6 +51,7 @@ struct pspec {
 	uint16_t frag;		/* IPv4 flags and offset (IP4_MF | 8-byte units) */
 	const char *mac;	/* source MAC; NULL: 02:00:00:00:00:99 */
 	uint8_t ttl;		/* TTL or hop limit; 0: 64 */
+	const char *dmac;	/* destination MAC; NULL: 02:00:00:00:00:01 */
 };
 
 #define TCP4(s, d, sp, dp, fl) \
@@ -113,12 +114,15 @@ make_pkt(const struct pspec *s)
 	uint8_t *b, l4[64];
 	uint16_t l4_len, off = ETH_HDR_LEN;
 	uint8_t mac[ETH_ALEN] = { 2, 0, 0, 0, 0, 0x99 };
+	uint8_t dmac[ETH_ALEN] = { 2, 0, 0, 0, 0, 1 };
 
 	assert_non_null(p);
 	b = p->data;
 	if (s->mac != NULL)
 		assert_int_equal(pkt_mac_parse(s->mac, mac), 0);
-	memcpy(b, (uint8_t[]){ 2, 0, 0, 0, 0, 1 }, 6);
+	if (s->dmac != NULL)
+		assert_int_equal(pkt_mac_parse(s->dmac, dmac), 0);
+	memcpy(b, dmac, 6);
 	memcpy(b + 6, mac, 6);
 	put16(b + 12, s->v6 ? ETH_P_IPV6 : ETH_P_IP);
 	/* A later IPv4 fragment carries payload bytes, not a header. */
@@ -526,6 +530,30 @@ static const struct eval_case cases[] = {
 	{ "--ttl-eq in FORWARD, the arrival value",
 	  "-A FORWARD_CUST -m ttl --ttl-eq 64 -j ACCEPT\n",
 	  FWD, TCP4(A, B, 1, 2, SYN), .want = "DROP policy" },
+
+	/* pkttype: from the destination MAC; OUTPUT sees unicast only */
+	{ "--pkt-type unicast", "-A INPUT_CUST -m pkttype --pkt-type unicast -j ACCEPT\n",
+	  IN, UDP4(A, B, 1, 2), .want = "ACCEPT INPUT_CUST#0" },
+	{ "--pkt-type broadcast", "-A INPUT_CUST -m pkttype --pkt-type broadcast -j DROP\n",
+	  IN, { .src = A, .dst = "10.2.2.255", .proto = 17, .sport = 1, .dport = 2,
+	  .dmac = "ff:ff:ff:ff:ff:ff" }, .want = "DROP INPUT_CUST#0" },
+	{ "--pkt-type broadcast, a unicast frame",
+	  "-A INPUT_CUST -m pkttype --pkt-type broadcast -j ACCEPT\n",
+	  IN, UDP4(A, B, 1, 2), .want = "DROP policy" },
+	{ "--pkt-type multicast", "-A INPUT_CUST -m pkttype --pkt-type multicast -j ACCEPT\n",
+	  IN, { .src = A, .dst = "224.0.0.251", .proto = 17, .sport = 5353,
+	  .dport = 5353, .dmac = "01:00:5e:00:00:fb" }, .want = "ACCEPT INPUT_CUST#0" },
+	{ "--pkt-type multicast is not broadcast",
+	  "-A INPUT_CUST -m pkttype --pkt-type broadcast -j ACCEPT\n",
+	  IN, { .src = A, .dst = "224.0.0.251", .proto = 17, .sport = 5353,
+	  .dport = 5353, .dmac = "01:00:5e:00:00:fb" }, .want = "DROP policy" },
+	{ "! --pkt-type unicast", "-A INPUT_CUST -m pkttype ! --pkt-type unicast -j DROP\n",
+	  IN, { .src = A, .dst = "10.2.2.255", .proto = 17, .sport = 1, .dport = 2,
+	  .dmac = "ff:ff:ff:ff:ff:ff" }, .want = "DROP INPUT_CUST#0" },
+	{ "--pkt-type in OUTPUT is unicast whatever the MAC",
+	  ":OUTPUT DROP [0:0]\n-A OUTPUT_CUST -m pkttype --pkt-type unicast -j ACCEPT\n",
+	  OUT, { .src = A, .dst = "10.2.2.255", .proto = 17, .sport = 1, .dport = 2,
+	  .dmac = "ff:ff:ff:ff:ff:ff" }, .want = "ACCEPT OUTPUT_CUST#0" },
 
 	/* sets */
 	{ "set hash:ip src", "-A INPUT_CUST -m set --match-set office src -j ACCEPT\n",
