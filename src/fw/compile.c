@@ -325,6 +325,9 @@ comp_ext(struct comp *cc, const struct fw_chain *c, const struct fw_rule *r,
 		case FW_M_PKTTYPE:
 			x->pkttype = r->pkttype;
 			break;
+		case FW_M_TCPMSS:
+			x->tcpmss = r->tcpmss;
+			break;
 		case FW_M_COMMENT:
 		case FW_M_COUNT:
 			break;

@@ -389,6 +389,42 @@ ttl_match(const struct fw_match_ttl *m, uint8_t ttl)
 	return false;
 }
 
+/*
+ * -m tcpmss: the first MSS option of the segment's header, read only
+ * when a rule asks. As xt_tcpmss: a segment without one (or a later
+ * fragment, which has no header) matches only the negated form.
+ */
+static bool
+tcpmss_match(const struct fw_match_length *m, const struct ectx *x)
+{
+	const struct pkt *p = x->p;
+	const uint8_t *th;
+	int end, i;
+
+	if (!x->has_tcp)
+		return m->neg;
+	th = pkt_l4(p);
+	end = HG_MIN((int)(th[12] >> 4) * 4,
+	    (int)p->l3_off + p->l3_len - p->l4_off);
+	for (i = (int)sizeof(struct tcp_hdr); i < end;) {
+		if (th[i] == 0)			/* end of options */
+			break;
+		if (th[i] == 1) {		/* no-op */
+			i++;
+			continue;
+		}
+		if (i + 1 >= end || th[i + 1] < 2)
+			break;
+		if (th[i] == 2 && th[i + 1] == 4 && i + 4 <= end) {
+			uint16_t mss = hg_rd16be(th + i + 2);
+
+			return (mss >= m->lo && mss <= m->hi) != m->neg;
+		}
+		i += th[i + 1];
+	}
+	return m->neg;
+}
+
 static bool
 module_match(const struct fw_prog *prog, const struct fw_cext *e,
     enum fw_match_kind k, const struct ectx *x, uint64_t now_ns)
@@ -433,6 +469,8 @@ module_match(const struct fw_prog *prog, const struct fw_cext *e,
 		return ttl_match(&e->ttl, x->ttl);
 	case FW_M_PKTTYPE:
 		return (x->pkttype == e->pkttype.type) != e->pkttype.neg;
+	case FW_M_TCPMSS:
+		return x->l4_proto == IPPROTO_TCP_ && tcpmss_match(&e->tcpmss, x);
 	case FW_M_COMMENT:
 	case FW_M_COUNT:
 		break;

@@ -106,6 +106,7 @@ enum fw_match_kind {
 	FW_M_TTL,
 	FW_M_HL,
 	FW_M_PKTTYPE,
+	FW_M_TCPMSS,
 	FW_M_COUNT
 };
 
@@ -231,7 +232,8 @@ struct fw_match_set {
 
 /* -m length --length MIN[:MAX]: the length of the IP packet, its
  * header included (IPv6: the fixed header and the payload length), as
- * xt_length measures it. */
+ * xt_length measures it.  -m tcpmss --mss MIN[:MAX] keeps the same: the
+ * MSS option of a TCP segment. */
 struct fw_match_length {
 	bool neg;
 	uint16_t lo, hi;		/* inclusive */
@@ -373,6 +375,7 @@ struct fw_rule {
 	struct fw_match_length length;
 	struct fw_match_ttl ttl;		/* FW_M_TTL or FW_M_HL */
 	struct fw_match_pkttype pkttype;
+	struct fw_match_length tcpmss;
 	char comment[FW_COMMENT_MAX];
 	struct fw_target target;
 	/* Bookkeeping, ignored by fw_rule_equal(). */

@@ -222,6 +222,7 @@ struct fw_cext {
 	struct fw_match_length length;
 	struct fw_match_ttl ttl;
 	struct fw_match_pkttype pkttype;
+	struct fw_match_length tcpmss;
 	uint32_t set_id;
 	uint32_t limit;			/* prog->limits index */
 	uint8_t log_level, log_flags;

@@ -171,6 +171,7 @@ const struct fw_kw fw_kw_matches[] = {
 	{ "set", FW_M_SET },
 	{ "state", FW_M_STATE },
 	{ "tcp", FW_M_TCP },
+	{ "tcpmss", FW_M_TCPMSS },
 	{ "ttl", FW_M_TTL },
 	{ "udp", FW_M_UDP },
 };

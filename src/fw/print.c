@@ -391,6 +391,11 @@ put_match(struct fw_sbuf *b, const struct fw_rule *r, enum fw_match_kind k)
 		    neg(r->pkttype.neg), types[r->pkttype.type % 3]);
 		break;
 	}
+	case FW_M_TCPMSS:
+		fw_sbuf_printf(b, " -m tcpmss %s--mss ", neg(r->tcpmss.neg));
+		put_range(b, &(struct fw_port_range){ r->tcpmss.lo,
+		    r->tcpmss.hi }, ':');
+		break;
 	case FW_M_COUNT:
 		break;
 	}

@@ -110,6 +110,7 @@ static const struct fw_kw ttl_opts[] = {
 	{ "--ttl-lt", FW_TTL_LT },
 };
 static const struct fw_kw pkttype_opts[] = { { "--pkt-type", 0 } };
+static const struct fw_kw tcpmss_opts[] = { { "--mss", 0 } };
 static const struct fw_kw hl_opts[] = {
 	{ "--hl-eq", FW_TTL_EQ },
 	{ "--hl-gt", FW_TTL_GT },
@@ -139,6 +140,7 @@ static const struct opt_tab match_opts[FW_M_COUNT] = {
 	[FW_M_TTL] = OPT_TAB(ttl_opts),
 	[FW_M_HL] = OPT_TAB(hl_opts),
 	[FW_M_PKTTYPE] = OPT_TAB(pkttype_opts),
+	[FW_M_TCPMSS] = OPT_TAB(tcpmss_opts),
 };
 
 enum tgt_opt {
@@ -880,15 +882,16 @@ bad:
 	    "dst, comma-separated)", rp->arg.s, FW_SET_DIMS_MAX);
 }
 
-/* --length N, N:M, :M or N: (iptables leaves out a side as 0 or 65535). */
+/* --length or --mss (what) N, N:M, :M or N: (iptables leaves out a
+ * side as 0 or 65535). */
 static int
-match_length(struct rp *rp, struct fw_match_length *m)
+match_length(struct rp *rp, struct fw_match_length *m, const char *what)
 {
 	char buf[FW_TOKEN_MAX], *colon;
 	uint64_t lo = 0, hi = UINT16_MAX;
 
 	m->neg = take_neg(rp);
-	if (need_arg(rp, "a length N or a range N:M, in bytes") < 0)
+	if (need_arg(rp, "a number of bytes N or a range N:M") < 0)
 		return -EINVAL;
 	snprintf(buf, sizeof(buf), "%s", rp->arg.s);
 	colon = strchr(buf, ':');
@@ -902,15 +905,15 @@ match_length(struct rp *rp, struct fw_match_length *m)
 		    (*colon != '\0' && !parse_uint(colon, UINT16_MAX, &hi)))
 			goto bad;
 		if (lo > hi)
-			FAIL(rp, &rp->arg, "length range \"%s\" runs backwards",
-			    rp->arg.s);
+			FAIL(rp, &rp->arg, "%s range \"%s\" runs backwards",
+			    what, rp->arg.s);
 	}
 	m->lo = (uint16_t)lo;
 	m->hi = (uint16_t)hi;
 	return 0;
 bad:
-	FAIL(rp, &rp->arg, "bad --length \"%s\" (bytes N or N:M, 0..65535)",
-	    rp->arg.s);
+	FAIL(rp, &rp->arg, "bad --%s \"%s\" (bytes N or N:M, 0..65535)",
+	    what, rp->arg.s);
 }
 
 /*
@@ -1064,12 +1067,14 @@ match_option(struct rp *rp, enum fw_match_kind k, int opt)
 	case FW_M_SET:
 		return match_set(rp, &r->set);
 	case FW_M_LENGTH:
-		return match_length(rp, &r->length);
+		return match_length(rp, &r->length, "length");
 	case FW_M_TTL:
 	case FW_M_HL:
 		return match_ttl(rp, &r->ttl, k, opt);
 	case FW_M_PKTTYPE:
 		return match_pkttype(rp, &r->pkttype);
+	case FW_M_TCPMSS:
+		return match_length(rp, &r->tcpmss, "mss");
 	case FW_M_COUNT:
 		break;
 	}
@@ -1823,6 +1828,13 @@ check_matches(struct rp *rp)
 			if (rp->opt_seen[k] == 0)
 				FAIL(rp, at, "-m iprange needs --src-range or "
 				    "--dst-range");
+			break;
+		case FW_M_TCPMSS:
+			want = 6;
+			if (!proto_is(r, &want, 1))
+				FAIL(rp, at, "-m tcpmss needs \"-p tcp\"");
+			if (rp->opt_seen[k] == 0)
+				FAIL(rp, at, "-m tcpmss needs --mss");
 			break;
 		case FW_M_TTL:
 		case FW_M_HL:

@@ -52,6 +52,7 @@ struct pspec {
 	const char *mac;	/* source MAC; NULL: 02:00:00:00:00:99 */
 	uint8_t ttl;		/* TTL or hop limit; 0: 64 */
 	const char *dmac;	/* destination MAC; NULL: 02:00:00:00:00:01 */
+	uint16_t mss;		/* TCP: an MSS option after a NOP; 0: none */
 };
 
 #define TCP4(s, d, sp, dp, fl) \
@@ -90,7 +91,19 @@ put_l4(uint8_t *b, const struct pspec *s)
 		b[12] = 0x50;		/* 5 words */
 		b[13] = s->flags;
 		put16(b + 14, 8192);
-		return 20;
+		if (s->mss == 0)
+			return 20;
+		/* NOP, then MSS: the option walk must step over the NOP;
+		 * two more NOPs pad to 28 bytes (7 words). */
+		b[12] = 0x70;
+		b[20] = 1;
+		b[21] = 2;
+		b[22] = 4;
+		put16(b + 23, s->mss);
+		b[25] = 1;
+		b[26] = 1;
+		b[27] = 1;
+		return 28;
 	case IPPROTO_ICMP_:
 	case IPPROTO_ICMPV6_:
 		memset(b, 0, 8);
@@ -555,6 +568,24 @@ static const struct eval_case cases[] = {
 	  OUT, { .src = A, .dst = "10.2.2.255", .proto = 17, .sport = 1, .dport = 2,
 	  .dmac = "ff:ff:ff:ff:ff:ff" }, .want = "ACCEPT OUTPUT_CUST#0" },
 
+	/* tcpmss: the SYN's MSS option; none matches only the ! form */
+	{ "--mss inside", "-A FORWARD_CUST -p tcp -m tcpmss --mss 1400:1536 -j DROP\n",
+	  FWD, { .src = A, .dst = B, .proto = 6, .sport = 1, .dport = 2,
+	  .flags = SYN, .mss = 1460 }, .want = "DROP FORWARD_CUST#0" },
+	{ "--mss upper end", "-A FORWARD_CUST -p tcp -m tcpmss --mss 1400:1460 -j DROP\n",
+	  FWD, { .src = A, .dst = B, .proto = 6, .sport = 1, .dport = 2,
+	  .flags = SYN, .mss = 1460 }, .want = "DROP FORWARD_CUST#0" },
+	{ "--mss one above", "-A FORWARD_CUST -p tcp -m tcpmss --mss 1400:1459 -j DROP\n",
+	  FWD, { .src = A, .dst = B, .proto = 6, .sport = 1, .dport = 2,
+	  .flags = SYN, .mss = 1460 }, .want = "DROP policy" },
+	{ "--mss without the option", "-A FORWARD_CUST -p tcp -m tcpmss --mss 0:65535 -j DROP\n",
+	  FWD, TCP4(A, B, 1, 2, SYN), .want = "DROP policy" },
+	{ "! --mss without the option", "-A FORWARD_CUST -p tcp -m tcpmss ! --mss 536 -j DROP\n",
+	  FWD, TCP4(A, B, 1, 2, SYN), .want = "DROP FORWARD_CUST#0" },
+	{ "! --mss, equal", "-A FORWARD_CUST -p tcp -m tcpmss ! --mss 536 -j DROP\n",
+	  FWD, { .src = A, .dst = B, .proto = 6, .sport = 1, .dport = 2,
+	  .flags = SYN, .mss = 536 }, .want = "DROP policy" },
+
 	/* sets */
 	{ "set hash:ip src", "-A INPUT_CUST -m set --match-set office src -j ACCEPT\n",
 	  IN, TCP4("10.0.0.1", B, 1, 2, SYN), .want = "ACCEPT INPUT_CUST#0" },
@@ -774,6 +805,10 @@ static const struct eval_case cases6[] = {
 	  .want = "DROP FORWARD_CUST#0" },
 	{ "v6 --hl-gt", "-A INPUT_CUST -m hl --hl-gt 63 -j DROP\n",
 	  IN, TCP6("2001:db8::7", "2001:db8::2", 1, 2, SYN), .want = "DROP INPUT_CUST#0" },
+	{ "v6 --mss", "-A INPUT_CUST -p tcp -m tcpmss --mss 1220 -j DROP\n",
+	  IN, { .v6 = true, .src = "2001:db8::7", .dst = "2001:db8::2",
+	  .proto = 6, .sport = 1, .dport = 2, .flags = SYN, .mss = 1220 },
+	  .want = "DROP INPUT_CUST#0" },
 	{ "v6 known network", "", FWD, TCP6("fd99:1::1", "2001:db8::2", 1, 2, SYN),
 	  .want = "ACCEPT known" },
 	{ "v6 conntrack origsrc", "-A FORWARD_CUST -m conntrack --ctorigsrc 2001:db8::/64 --ctstate NEW -j ACCEPT\n",
