@@ -882,8 +882,12 @@ bad:
 	    "dst, comma-separated)", rp->arg.s, FW_SET_DIMS_MAX);
 }
 
-/* --length or --mss (what) N, N:M, :M or N: (iptables leaves out a
- * side as 0 or 65535). */
+/*
+ * --length or --mss (what) N, N:M, :M or N: (iptables leaves out a
+ * side as 0 or 65535). iptables refuses a backwards --mss range but
+ * loads a backwards --length, which then matches nothing (everything
+ * negated); so does hexgate, so that such a file still loads.
+ */
 static int
 match_length(struct rp *rp, struct fw_match_length *m, const char *what)
 {
@@ -904,7 +908,7 @@ match_length(struct rp *rp, struct fw_match_length *m, const char *what)
 		if ((buf[0] != '\0' && !parse_uint(buf, UINT16_MAX, &lo)) ||
 		    (*colon != '\0' && !parse_uint(colon, UINT16_MAX, &hi)))
 			goto bad;
-		if (lo > hi)
+		if (lo > hi && strcmp(what, "length") != 0)
 			FAIL(rp, &rp->arg, "%s range \"%s\" runs backwards",
 			    what, rp->arg.s);
 	}

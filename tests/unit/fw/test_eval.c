@@ -519,6 +519,9 @@ static const struct eval_case cases[] = {
 	  IN, TCP4(A, B, 1, 2, SYN), .want = "DROP policy" },
 	{ "! --length", "-A INPUT_CUST -m length ! --length 28 -j REJECT\n",
 	  IN, TCP4(A, B, 1, 2, SYN), .want = "REJECT/icmp-port-unreachable INPUT_CUST#0" },
+	{ "backwards --length matches nothing",
+	  "-A INPUT_CUST -m length --length 100:10 -j ACCEPT\n",
+	  IN, TCP4(A, B, 1, 2, SYN), .want = "DROP policy" },
 	{ "! --length, equal", "-A INPUT_CUST -m length ! --length 28 -j REJECT\n",
 	  IN, UDP4(A, B, 1, 2), .want = "DROP policy" },
 
