@@ -315,6 +315,19 @@ comp_ext(struct comp *cc, const struct fw_chain *c, const struct fw_rule *r,
 				    "--match-set needs two directions (e.g. "
 				    "src,dst)", r->set.name);
 			break;
+		case FW_M_LENGTH:
+			x->length = r->length;
+			break;
+		case FW_M_TTL:
+		case FW_M_HL:
+			x->ttl = r->ttl;
+			break;
+		case FW_M_PKTTYPE:
+			x->pkttype = r->pkttype;
+			break;
+		case FW_M_TCPMSS:
+			x->tcpmss = r->tcpmss;
+			break;
 		case FW_M_COMMENT:
 		case FW_M_COUNT:
 			break;

@@ -50,6 +50,8 @@ struct ectx {
 	uint8_t ct_bits;	/* FW_CT_*: one state, maybe SNAT/DNAT */
 	const struct fw_ct_info *ct;	/* NULL: no entry (INVALID, UNTRACKED) */
 	uint16_t len;		/* L3 length, what the counters add */
+	uint8_t ttl;		/* IPv4 TTL or IPv6 hop limit */
+	uint8_t pkttype;	/* enum fw_pkttype */
 	struct fwc_key key;	/* what the classifier looks up */
 };
 
@@ -129,6 +131,9 @@ load(struct ectx *x, const struct fw_prog *prog, const struct fw_pkt *fp)
 		return;
 	x->len = p->l3_len;
 	x->l4_proto = p->l4_proto;
+	x->pkttype = p->flags & PKT_F_L2_BCAST ? FW_PKTTYPE_BROADCAST :
+	    p->flags & PKT_F_L2_MCAST ? FW_PKTTYPE_MULTICAST :
+	    FW_PKTTYPE_UNICAST;
 	x->frag_later = (p->flags & (PKT_F_FRAG | PKT_F_FRAG_FIRST)) ==
 	    PKT_F_FRAG;
 	if (p->l3 == PKT_L3_IP4) {
@@ -136,12 +141,14 @@ load(struct ectx *x, const struct fw_prog *prog, const struct fw_pkt *fp)
 
 		memcpy(x->src, &ip->src_be, 4);
 		memcpy(x->dst, &ip->dst_be, 4);
+		x->ttl = ip->ttl;
 		load_l4(x, p, IPPROTO_ICMP_);
 	} else {
 		const struct ip6_hdr *ip = pkt_l3(p);
 
 		memcpy(x->src, ip->src, 16);
 		memcpy(x->dst, ip->dst, 16);
+		x->ttl = ip->hlim;
 		load_l4(x, p, IPPROTO_ICMPV6_);
 	}
 	fwc_key_load(&x->key, prog->family, x->src, x->dst, x->l4_proto,
@@ -367,6 +374,58 @@ set_match(const struct fw_prog *prog, const struct fw_cext *e,
 }
 
 static bool
+ttl_match(const struct fw_match_ttl *m, uint8_t ttl)
+{
+	switch (m->op) {
+	case FW_TTL_EQ:
+		return ttl == m->value;
+	case FW_TTL_NE:
+		return ttl != m->value;
+	case FW_TTL_LT:
+		return ttl < m->value;
+	case FW_TTL_GT:
+		return ttl > m->value;
+	}
+	return false;
+}
+
+/*
+ * -m tcpmss: the first MSS option of the segment's header, read only
+ * when a rule asks. As xt_tcpmss: a segment without one (or a later
+ * fragment, which has no header) matches only the negated form.
+ */
+static bool
+tcpmss_match(const struct fw_match_length *m, const struct ectx *x)
+{
+	const struct pkt *p = x->p;
+	const uint8_t *th;
+	int end, i;
+
+	if (!x->has_tcp)
+		return m->neg;
+	th = pkt_l4(p);
+	end = HG_MIN((int)(th[12] >> 4) * 4,
+	    (int)p->l3_off + p->l3_len - p->l4_off);
+	for (i = (int)sizeof(struct tcp_hdr); i < end;) {
+		if (th[i] == 0)			/* end of options */
+			break;
+		if (th[i] == 1) {		/* no-op */
+			i++;
+			continue;
+		}
+		if (i + 1 >= end || th[i + 1] < 2)
+			break;
+		if (th[i] == 2 && th[i + 1] == 4 && i + 4 <= end) {
+			uint16_t mss = hg_rd16be(th + i + 2);
+
+			return (mss >= m->lo && mss <= m->hi) != m->neg;
+		}
+		i += th[i + 1];
+	}
+	return m->neg;
+}
+
+static bool
 module_match(const struct fw_prog *prog, const struct fw_cext *e,
     enum fw_match_kind k, const struct ectx *x, uint64_t now_ns)
 {
@@ -400,6 +459,18 @@ module_match(const struct fw_prog *prog, const struct fw_cext *e,
 		    e->mac.neg;
 	case FW_M_SET:
 		return set_match(prog, e, x);
+	case FW_M_LENGTH:
+		/* l3_len is IPv4's total length, or IPv6's 40 + payload
+		 * length: what xt_length compares. */
+		return (x->len >= e->length.lo && x->len <= e->length.hi) !=
+		    e->length.neg;
+	case FW_M_TTL:
+	case FW_M_HL:
+		return ttl_match(&e->ttl, x->ttl);
+	case FW_M_PKTTYPE:
+		return (x->pkttype == e->pkttype.type) != e->pkttype.neg;
+	case FW_M_TCPMSS:
+		return x->l4_proto == IPPROTO_TCP_ && tcpmss_match(&e->tcpmss, x);
 	case FW_M_COMMENT:
 	case FW_M_COUNT:
 		break;
@@ -861,6 +932,24 @@ eval_slice(const struct fw_prog *prog, uint16_t worker, enum fw_hook hook)
 	return fw_prog_slice(prog, worker);
 }
 
+/*
+ * Linux takes this hop off the TTL (hop limit) before its FORWARD hook
+ * runs, so -m ttl / -m hl in FORWARD compare the decremented value;
+ * hexgate's data path takes it off after FORWARD accepts (ip4_forward).
+ * The route step has already answered TTL 1 with Time Exceeded.
+ */
+static inline void
+load_hook(struct ectx *x, enum fw_hook hook)
+{
+	if (hook == FW_HOOK_FORWARD && x->ttl > 0)
+		x->ttl--;
+	/* Linux's OUTPUT sees every packet as PACKET_HOST (the output
+	 * path sets the type later); the frame the host side wrote may
+	 * carry any destination MAC. */
+	if (hook == FW_HOOK_OUTPUT)
+		x->pkttype = FW_PKTTYPE_UNICAST;
+}
+
 /* One packet, through the classifier cls, or rule by rule (NULL). */
 static void
 eval_single(const struct fw_prog *prog, const struct fwc *cls,
@@ -871,6 +960,7 @@ eval_single(const struct fw_prog *prog, const struct fwc *cls,
 	struct ectx x;
 
 	load(&x, prog, fp);
+	load_hook(&x, hook);
 	eval_one(prog, cls, s, hook, &x, now_ns, NULL, v);
 }
 
@@ -911,6 +1001,7 @@ fw_eval_batch(const struct fw_prog *prog, uint16_t worker, enum fw_hook hook,
 
 		for (unsigned i = 0; i < m; i++) {
 			load(&x[i], prog, &fps[i]);
+			load_hook(&x[i], hook);
 			if (x[i].family_ok && first != FW_CHAIN_NONE &&
 			    prog->hook_chain[hook] != FW_CHAIN_NONE) {
 				idx[k] = i;

@@ -102,6 +102,11 @@ enum fw_match_kind {
 	FW_M_LIMIT,
 	FW_M_MAC,
 	FW_M_SET,
+	FW_M_LENGTH,
+	FW_M_TTL,
+	FW_M_HL,
+	FW_M_PKTTYPE,
+	FW_M_TCPMSS,
 	FW_M_COUNT
 };
 
@@ -225,6 +230,41 @@ struct fw_match_set {
 	char name[FW_SET_NAME_MAX];
 };
 
+/* -m length --length MIN[:MAX]: the length of the IP packet, its
+ * header included (IPv6: the fixed header and the payload length), as
+ * xt_length measures it.  -m tcpmss --mss MIN[:MAX] keeps the same: the
+ * MSS option of a TCP segment. */
+struct fw_match_length {
+	bool neg;
+	uint16_t lo, hi;		/* inclusive */
+};
+
+enum fw_ttl_op {
+	FW_TTL_EQ,		/* --ttl-eq / --hl-eq */
+	FW_TTL_NE,		/* ! --ttl-eq */
+	FW_TTL_LT,
+	FW_TTL_GT,
+};
+
+/* -m ttl (IPv4's TTL) and -m hl (IPv6's hop limit): one kernel match,
+ * xt_hl, and one field here. */
+struct fw_match_ttl {
+	uint8_t op;			/* enum fw_ttl_op */
+	uint8_t value;
+};
+
+/* -m pkttype --pkt-type: how the frame was addressed at layer 2. */
+enum fw_pkttype {
+	FW_PKTTYPE_UNICAST,	/* to this router's MAC */
+	FW_PKTTYPE_BROADCAST,
+	FW_PKTTYPE_MULTICAST,
+};
+
+struct fw_match_pkttype {
+	bool neg;
+	uint8_t type;			/* enum fw_pkttype */
+};
+
 enum fw_target_kind {
 	FW_T_NONE,		/* no -j: count only, go on */
 	FW_T_ACCEPT,
@@ -332,6 +372,10 @@ struct fw_rule {
 	struct fw_match_limit limit;
 	struct fw_match_mac mac;
 	struct fw_match_set set;
+	struct fw_match_length length;
+	struct fw_match_ttl ttl;		/* FW_M_TTL or FW_M_HL */
+	struct fw_match_pkttype pkttype;
+	struct fw_match_length tcpmss;
 	char comment[FW_COMMENT_MAX];
 	struct fw_target target;
 	/* Bookkeeping, ignored by fw_rule_equal(). */

@@ -219,6 +219,10 @@ struct fw_cext {
 	struct fw_match_iprange iprange;
 	struct fw_match_mac mac;
 	struct fw_match_set set;	/* name unused: set_id */
+	struct fw_match_length length;
+	struct fw_match_ttl ttl;
+	struct fw_match_pkttype pkttype;
+	struct fw_match_length tcpmss;
 	uint32_t set_id;
 	uint32_t limit;			/* prog->limits index */
 	uint8_t log_level, log_flags;

@@ -159,15 +159,20 @@ const size_t fw_kw_icmp6_n = HG_ARRAY_SIZE(fw_kw_icmp6);
 const struct fw_kw fw_kw_matches[] = {
 	{ "comment", FW_M_COMMENT },
 	{ "conntrack", FW_M_CONNTRACK },
+	{ "hl", FW_M_HL },
 	{ "icmp", FW_M_ICMP },
 	{ "icmp6", FW_M_ICMP6 },
 	{ "iprange", FW_M_IPRANGE },
+	{ "length", FW_M_LENGTH },
 	{ "limit", FW_M_LIMIT },
 	{ "mac", FW_M_MAC },
 	{ "multiport", FW_M_MULTIPORT },
+	{ "pkttype", FW_M_PKTTYPE },
 	{ "set", FW_M_SET },
 	{ "state", FW_M_STATE },
 	{ "tcp", FW_M_TCP },
+	{ "tcpmss", FW_M_TCPMSS },
+	{ "ttl", FW_M_TTL },
 	{ "udp", FW_M_UDP },
 };
 const size_t fw_kw_matches_n = HG_ARRAY_SIZE(fw_kw_matches);

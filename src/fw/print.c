@@ -367,6 +367,35 @@ put_match(struct fw_sbuf *b, const struct fw_rule *r, enum fw_match_kind k)
 			fw_sbuf_printf(b, "%s%s", i ? "," : "",
 			    r->set.dst[i] ? "dst" : "src");
 		break;
+	case FW_M_LENGTH:
+		fw_sbuf_printf(b, " -m length %s--length ", neg(r->length.neg));
+		put_range(b, &(struct fw_port_range){ r->length.lo,
+		    r->length.hi }, ':');
+		break;
+	case FW_M_TTL:
+	case FW_M_HL: {
+		static const char *const ops[] = { "eq", "eq", "lt", "gt" };
+		const char *v = k == FW_M_TTL ? "ttl" : "hl";
+
+		fw_sbuf_printf(b, " -m %s %s--%s-%s %u", v,
+		    neg(r->ttl.op == FW_TTL_NE), v, ops[r->ttl.op & 3],
+		    r->ttl.value);
+		break;
+	}
+	case FW_M_PKTTYPE: {
+		static const char *const types[] = {
+			"unicast", "broadcast", "multicast",
+		};
+
+		fw_sbuf_printf(b, " -m pkttype %s--pkt-type %s",
+		    neg(r->pkttype.neg), types[r->pkttype.type % 3]);
+		break;
+	}
+	case FW_M_TCPMSS:
+		fw_sbuf_printf(b, " -m tcpmss %s--mss ", neg(r->tcpmss.neg));
+		put_range(b, &(struct fw_port_range){ r->tcpmss.lo,
+		    r->tcpmss.hi }, ':');
+		break;
 	case FW_M_COUNT:
 		break;
 	}

@@ -103,6 +103,19 @@ static const struct fw_kw limit_opts[] = {
 };
 static const struct fw_kw mac_opts[] = { { "--mac-source", 0 } };
 static const struct fw_kw set_opts[] = { { "--match-set", 0 } };
+static const struct fw_kw length_opts[] = { { "--length", 0 } };
+static const struct fw_kw ttl_opts[] = {
+	{ "--ttl-eq", FW_TTL_EQ },
+	{ "--ttl-gt", FW_TTL_GT },
+	{ "--ttl-lt", FW_TTL_LT },
+};
+static const struct fw_kw pkttype_opts[] = { { "--pkt-type", 0 } };
+static const struct fw_kw tcpmss_opts[] = { { "--mss", 0 } };
+static const struct fw_kw hl_opts[] = {
+	{ "--hl-eq", FW_TTL_EQ },
+	{ "--hl-gt", FW_TTL_GT },
+	{ "--hl-lt", FW_TTL_LT },
+};
 
 struct opt_tab {
 	const struct fw_kw *kw;
@@ -123,6 +136,11 @@ static const struct opt_tab match_opts[FW_M_COUNT] = {
 	[FW_M_LIMIT] = OPT_TAB(limit_opts),
 	[FW_M_MAC] = OPT_TAB(mac_opts),
 	[FW_M_SET] = OPT_TAB(set_opts),
+	[FW_M_LENGTH] = OPT_TAB(length_opts),
+	[FW_M_TTL] = OPT_TAB(ttl_opts),
+	[FW_M_HL] = OPT_TAB(hl_opts),
+	[FW_M_PKTTYPE] = OPT_TAB(pkttype_opts),
+	[FW_M_TCPMSS] = OPT_TAB(tcpmss_opts),
 };
 
 enum tgt_opt {
@@ -864,6 +882,114 @@ bad:
 	    "dst, comma-separated)", rp->arg.s, FW_SET_DIMS_MAX);
 }
 
+/*
+ * --length or --mss (what) N, N:M, :M or N: (iptables leaves out a
+ * side as 0 or 65535). iptables refuses a backwards --mss range but
+ * loads a backwards --length, which then matches nothing (everything
+ * negated); so does hexgate, so that such a file still loads.
+ */
+static int
+match_length(struct rp *rp, struct fw_match_length *m, const char *what)
+{
+	char buf[FW_TOKEN_MAX], *colon;
+	uint64_t lo = 0, hi = UINT16_MAX;
+
+	m->neg = take_neg(rp);
+	if (need_arg(rp, "a number of bytes N or a range N:M") < 0)
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%s", rp->arg.s);
+	colon = strchr(buf, ':');
+	if (colon == NULL) {
+		if (!parse_uint(buf, UINT16_MAX, &lo))
+			goto bad;
+		hi = lo;
+	} else {
+		*colon++ = '\0';
+		if ((buf[0] != '\0' && !parse_uint(buf, UINT16_MAX, &lo)) ||
+		    (*colon != '\0' && !parse_uint(colon, UINT16_MAX, &hi)))
+			goto bad;
+		if (lo > hi && strcmp(what, "length") != 0)
+			FAIL(rp, &rp->arg, "%s range \"%s\" runs backwards",
+			    what, rp->arg.s);
+	}
+	m->lo = (uint16_t)lo;
+	m->hi = (uint16_t)hi;
+	return 0;
+bad:
+	FAIL(rp, &rp->arg, "bad --%s \"%s\" (bytes N or N:M, 0..65535)",
+	    what, rp->arg.s);
+}
+
+/*
+ * --ttl-eq/--ttl-lt/--ttl-gt N, or the --hl- ones: one comparison a
+ * rule, and only equality negates, as xt_hl has no "not less than".
+ */
+static int
+match_ttl(struct rp *rp, struct fw_match_ttl *m, enum fw_match_kind k,
+    int op)
+{
+	const char *v = k == FW_M_TTL ? "ttl" : "hl";
+	bool neg = take_neg(rp);
+	uint64_t n;
+
+	if (rp->opt_seen[k] != 1u << op)
+		FAIL(rp, &rp->opt, "-m %s takes one of --%s-eq, --%s-lt and "
+		    "--%s-gt", v, v, v, v);
+	if (neg && op != FW_TTL_EQ)
+		FAIL(rp, rp->neg_tok, "%s cannot be negated (only --%s-eq can)",
+		    rp->opt.s, v);
+	if (need_arg(rp, "a number 0..255") < 0)
+		return -EINVAL;
+	if (!parse_uint(rp->arg.s, UINT8_MAX, &n))
+		FAIL(rp, &rp->arg, "bad %s \"%s\" (0..255)", rp->opt.s,
+		    rp->arg.s);
+	m->op = (uint8_t)(neg ? FW_TTL_NE : op);
+	m->value = (uint8_t)n;
+	return 0;
+}
+
+/*
+ * --pkt-type: libxt_pkttype's names and aliases. otherhost and outgoing
+ * are refused by name rather than kept as rules that never match:
+ * hexgate drops frames for another host before PREROUTING, and has no
+ * packet socket to see its own outgoing frames with.
+ */
+static int
+match_pkttype(struct rp *rp, struct fw_match_pkttype *m)
+{
+	static const struct {
+		const char *name;
+		int type;		/* enum fw_pkttype; -1: refused */
+	} types[] = {
+		{ "unicast", FW_PKTTYPE_UNICAST },
+		{ "host", FW_PKTTYPE_UNICAST },
+		{ "broadcast", FW_PKTTYPE_BROADCAST },
+		{ "bcast", FW_PKTTYPE_BROADCAST },
+		{ "multicast", FW_PKTTYPE_MULTICAST },
+		{ "mcast", FW_PKTTYPE_MULTICAST },
+		{ "otherhost", -1 },
+		{ "outgoing", -1 },
+	};
+
+	m->neg = take_neg(rp);
+	if (need_arg(rp, "unicast, broadcast or multicast") < 0)
+		return -EINVAL;
+	for (size_t i = 0; i < HG_ARRAY_SIZE(types); i++) {
+		if (strcasecmp(rp->arg.s, types[i].name) != 0)
+			continue;
+		if (types[i].type < 0)
+			FAIL(rp, &rp->arg, "--pkt-type %s never matches in "
+			    "hexgate (frames to other hosts are dropped before "
+			    "PREROUTING; there are no outgoing frames to "
+			    "capture); use unicast, broadcast or multicast",
+			    rp->arg.s);
+		m->type = (uint8_t)types[i].type;
+		return 0;
+	}
+	FAIL(rp, &rp->arg, "bad --pkt-type \"%s\" (unicast, broadcast or "
+	    "multicast)", rp->arg.s);
+}
+
 static int
 match_iprange(struct rp *rp, struct fw_match_iprange *m, int dst)
 {
@@ -944,6 +1070,15 @@ match_option(struct rp *rp, enum fw_match_kind k, int opt)
 		return match_mac(rp, &r->mac);
 	case FW_M_SET:
 		return match_set(rp, &r->set);
+	case FW_M_LENGTH:
+		return match_length(rp, &r->length, "length");
+	case FW_M_TTL:
+	case FW_M_HL:
+		return match_ttl(rp, &r->ttl, k, opt);
+	case FW_M_PKTTYPE:
+		return match_pkttype(rp, &r->pkttype);
+	case FW_M_TCPMSS:
+		return match_length(rp, &r->tcpmss, "mss");
 	case FW_M_COUNT:
 		break;
 	}
@@ -1385,6 +1520,10 @@ std_option(struct rp *rp, int opt)
 			FAIL(rp, mt, "-m icmp is IPv4 only; use -m icmp6");
 		if (kw->val == FW_M_ICMP6 && r->family == FW_IPV4)
 			FAIL(rp, mt, "-m icmp6 is IPv6 only; use -m icmp");
+		if (kw->val == FW_M_TTL && r->family == FW_IPV6)
+			FAIL(rp, mt, "-m ttl is IPv4 only; use -m hl");
+		if (kw->val == FW_M_HL && r->family == FW_IPV4)
+			FAIL(rp, mt, "-m hl is IPv6 only; use -m ttl");
 		if (match_loaded(r, kw->val))
 			FAIL(rp, mt, "match \"%s\" given twice (each module "
 			    "once per rule)", mt->s);
@@ -1679,6 +1818,8 @@ check_matches(struct rp *rp)
 		case FW_M_COMMENT:
 		case FW_M_MAC:
 		case FW_M_SET:
+		case FW_M_LENGTH:
+		case FW_M_PKTTYPE:
 			if (rp->opt_seen[k] == 0)
 				FAIL(rp, at, "-m %s needs %s", name,
 				    match_opts[k].kw[0].name);
@@ -1691,6 +1832,19 @@ check_matches(struct rp *rp)
 			if (rp->opt_seen[k] == 0)
 				FAIL(rp, at, "-m iprange needs --src-range or "
 				    "--dst-range");
+			break;
+		case FW_M_TCPMSS:
+			want = 6;
+			if (!proto_is(r, &want, 1))
+				FAIL(rp, at, "-m tcpmss needs \"-p tcp\"");
+			if (rp->opt_seen[k] == 0)
+				FAIL(rp, at, "-m tcpmss needs --mss");
+			break;
+		case FW_M_TTL:
+		case FW_M_HL:
+			if (rp->opt_seen[k] == 0)
+				FAIL(rp, at, "-m %s needs --%s-eq, --%s-lt or "
+				    "--%s-gt", name, name, name, name);
 			break;
 		case FW_M_LIMIT:
 		case FW_M_COUNT:

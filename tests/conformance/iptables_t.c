@@ -13,6 +13,12 @@
  * as ip6tables rules, the others as iptables (IPv4) rules. "@ipset
  * create NAME ..." set-up lines create the set; any other set-up command
  * makes the rest of its file skipped, with the command as the reason.
+ *
+ * A ":CHAIN" header naming a chain that Linux does not build into the
+ * table its tests run in names a user-defined chain. Every such chain of
+ * a file exists, empty, in each test's rule set, as "iptables -N" would
+ * have made it, so rules in a tool's own chains load, and a jump to a
+ * chain that a later header names resolves too.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -24,6 +30,13 @@
 
 #define MAX_CHAINS	8
 #define MAX_SETS	64
+#define MAX_USER_CHAINS	256
+
+/* A user-defined chain the file's headers name, and the table it is in. */
+struct user_chain {
+	char table[16];
+	char name[FW_CHAIN_NAME_MAX];
+};
 
 struct file_state {
 	const char *path;
@@ -34,6 +47,8 @@ struct file_state {
 	int n_sets;
 	char sets[MAX_SETS][FW_SET_NAME_MAX];
 	char skip_reason[256];		/* non-empty: skip every test */
+	int n_user;
+	struct user_chain user[MAX_USER_CHAINS];
 };
 
 static unsigned n_pass, n_fail, n_skip;
@@ -46,6 +61,117 @@ chomp(char *s)
 
 	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
 		s[--n] = '\0';
+}
+
+/*
+ * The chains Linux builds into each table. The runner asks Linux's list,
+ * not hexgate's, so that a table hexgate lacks still has its built-in
+ * chains told apart from user chains (and its tests fail on the table,
+ * not on a chain).
+ */
+static const struct {
+	const char *table;
+	const char *chains[6];
+} linux_tables[] = {
+	{ "filter", { "INPUT", "FORWARD", "OUTPUT" } },
+	{ "nat", { "PREROUTING", "INPUT", "OUTPUT", "POSTROUTING" } },
+	{ "mangle", { "PREROUTING", "INPUT", "FORWARD", "OUTPUT",
+	    "POSTROUTING" } },
+	{ "raw", { "PREROUTING", "OUTPUT" } },
+	{ "security", { "INPUT", "FORWARD", "OUTPUT" } },
+};
+
+static bool
+is_builtin_chain(const char *table, const char *chain)
+{
+	for (size_t i = 0; i < sizeof(linux_tables) / sizeof(linux_tables[0]);
+	    i++) {
+		if (strcmp(linux_tables[i].table, table) != 0)
+			continue;
+		for (int j = 0; j < 6 && linux_tables[i].chains[j]; j++)
+			if (strcmp(linux_tables[i].chains[j], chain) == 0)
+				return true;
+	}
+	return false;
+}
+
+/* Remember chain as a user chain of table, once. */
+static void
+add_user_chain(struct file_state *fs, const char *table, const char *chain)
+{
+	if (is_builtin_chain(table, chain))
+		return;
+	for (int i = 0; i < fs->n_user; i++)
+		if (strcmp(fs->user[i].table, table) == 0 &&
+		    strcmp(fs->user[i].name, chain) == 0)
+			return;
+	if (fs->n_user == MAX_USER_CHAINS) {
+		fprintf(stderr, "iptables-t: %s: more than %d user chains\n",
+		    fs->path, MAX_USER_CHAINS);
+		exit(2);
+	}
+	snprintf(fs->user[fs->n_user].table, sizeof(fs->user[0].table), "%s",
+	    table);
+	snprintf(fs->user[fs->n_user].name, FW_CHAIN_NAME_MAX, "%s", chain);
+	fs->n_user++;
+}
+
+/*
+ * Split a ":A,B,C" header into chains[]; returns how many. A name too
+ * long for a chain is kept cut short, so the parser refuses it by name.
+ */
+static int
+split_header(char *line, char chains[MAX_CHAINS][FW_CHAIN_NAME_MAX])
+{
+	char *save = NULL;
+	int n = 0;
+
+	for (char *c = strtok_r(line + 1, ",", &save);
+	    c != NULL && n < MAX_CHAINS; c = strtok_r(NULL, ",", &save))
+		snprintf(chains[n++], FW_CHAIN_NAME_MAX, "%s", c);
+	return n;
+}
+
+/*
+ * First pass over a file: collect the user chains its headers name. A
+ * header belongs to the table its tests run in, which is the table in
+ * force at its first test: iptables' own files write ":PREROUTING"
+ * before "*nat". A header with no test under it (a chain only jumped
+ * to) belongs to the table in force where the next header starts.
+ */
+static void
+collect_user_chains(struct file_state *fs, FILE *fp)
+{
+	char chains[MAX_CHAINS][FW_CHAIN_NAME_MAX];
+	char table[16] = "filter", *line = NULL;
+	size_t cap = 0;
+	int n = 0;
+	bool used = true;
+
+	while (getline(&line, &cap, fp) >= 0) {
+		chomp(line);
+		if (line[0] == '\0' || line[0] == '#' || line[0] == '@' ||
+		    line[0] == '%')
+			continue;
+		if (line[0] == '*') {
+			snprintf(table, sizeof(table), "%s", line + 1);
+			continue;
+		}
+		if (line[0] == ':' && !used)
+			for (int i = 0; i < n; i++)
+				add_user_chain(fs, table, chains[i]);
+		if (line[0] == ':') {
+			n = split_header(line, chains);
+			used = false;
+			continue;
+		}
+		for (int i = 0; i < n; i++)
+			add_user_chain(fs, table, chains[i]);
+		used = true;
+	}
+	for (int i = 0; !used && i < n; i++)
+		add_user_chain(fs, table, chains[i]);
+	free(line);
 }
 
 /* "@ipset create NAME TYPE", "%ipset -N NAME TYPE", "ipset destroy NAME" */
@@ -104,21 +230,28 @@ run_one(struct file_state *fs, unsigned lineno, const char *chain,
 	const struct fw_chain *c;
 	char *text, why[FW_RULE_TEXT_MAX + 512], got[FW_RULE_TEXT_MAX];
 	enum fw_table_id t;
-	size_t len;
+	size_t len, off;
 	int rc;
 
 	for (int i = 0; i < fs->n_sets; i++)
 		if (fs->sets[i][0] != '\0')
 			sets[opts.n_sets++] = fs->sets[i];
 	t = strcmp(fs->table, "nat") == 0 ? FW_TABLE_NAT : FW_TABLE_FILTER;
-	len = strlen(fs->table) + strlen(chain) + strlen(rule) + 32;
+	len = strlen(fs->table) + strlen(chain) + strlen(rule) + 32 +
+	    (size_t)fs->n_user * (FW_CHAIN_NAME_MAX + 8);
 	text = malloc(len);
 	errs = malloc(sizeof(*errs));
 	if (text == NULL || errs == NULL) {
 		fprintf(stderr, "iptables-t: out of memory\n");
 		exit(2);
 	}
-	snprintf(text, len, "*%s\n-A %s %s\nCOMMIT\n", fs->table, chain, rule);
+	/* "iptables -N" for each user chain of the table, then the rule. */
+	off = (size_t)snprintf(text, len, "*%s\n", fs->table);
+	for (int i = 0; i < fs->n_user; i++)
+		if (strcmp(fs->user[i].table, fs->table) == 0)
+			off += (size_t)snprintf(text + off, len - off,
+			    ":%s - [0:0]\n", fs->user[i].name);
+	snprintf(text + off, len - off, "-A %s %s\nCOMMIT\n", chain, rule);
 	rc = fw_parse(text, strlen(text), &opts, &rs, errs);
 	why[0] = '\0';
 	if (rc != 0 && errs->n > 0)
@@ -214,7 +347,7 @@ test_line(struct file_state *fs, unsigned lineno, char *line)
 static int
 run_file(const char *path, const char *base)
 {
-	struct file_state fs;
+	struct file_state *fs;
 	char *line = NULL;
 	size_t cap = 0;
 	unsigned lineno = 0;
@@ -225,33 +358,32 @@ run_file(const char *path, const char *base)
 		fprintf(stderr, "iptables-t: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	memset(&fs, 0, sizeof(fs));
-	fs.path = path;
-	fs.family = strncmp(base, "libip6t_", 8) == 0 ? FW_IPV6 : FW_IPV4;
-	snprintf(fs.table, sizeof(fs.table), "filter");
+	fs = calloc(1, sizeof(*fs));
+	if (fs == NULL) {
+		fprintf(stderr, "iptables-t: out of memory\n");
+		exit(2);
+	}
+	fs->path = path;
+	fs->family = strncmp(base, "libip6t_", 8) == 0 ? FW_IPV6 : FW_IPV4;
+	snprintf(fs->table, sizeof(fs->table), "filter");
+	collect_user_chains(fs, fp);
+	rewind(fp);
 	while (getline(&line, &cap, fp) >= 0) {
 		lineno++;
 		chomp(line);
 		if (line[0] == '\0' || line[0] == '#')
 			continue;
-		if (line[0] == ':') {
-			char *save = NULL;
-
-			fs.n_chains = 0;
-			for (char *c = strtok_r(line + 1, ",", &save);
-			    c != NULL && fs.n_chains < MAX_CHAINS;
-			    c = strtok_r(NULL, ",", &save))
-				snprintf(fs.chains[fs.n_chains++],
-				    FW_CHAIN_NAME_MAX, "%s", c);
-		} else if (line[0] == '*') {
-			snprintf(fs.table, sizeof(fs.table), "%s", line + 1);
-		} else if (line[0] == '@' || line[0] == '%') {
-			setup_command(&fs, line + 1, lineno);
-		} else {
-			test_line(&fs, lineno, line);
-		}
+		if (line[0] == ':')
+			fs->n_chains = split_header(line, fs->chains);
+		else if (line[0] == '*')
+			snprintf(fs->table, sizeof(fs->table), "%s", line + 1);
+		else if (line[0] == '@' || line[0] == '%')
+			setup_command(fs, line + 1, lineno);
+		else
+			test_line(fs, lineno, line);
 	}
 	free(line);
+	free(fs);
 	fclose(fp);
 	return 0;
 }

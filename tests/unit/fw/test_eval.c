@@ -50,6 +50,9 @@ struct pspec {
 	uint8_t code;		/* ICMP code */
 	uint16_t frag;		/* IPv4 flags and offset (IP4_MF | 8-byte units) */
 	const char *mac;	/* source MAC; NULL: 02:00:00:00:00:99 */
+	uint8_t ttl;		/* TTL or hop limit; 0: 64 */
+	const char *dmac;	/* destination MAC; NULL: 02:00:00:00:00:01 */
+	uint16_t mss;		/* TCP: an MSS option after a NOP; 0: none */
 };
 
 #define TCP4(s, d, sp, dp, fl) \
@@ -88,7 +91,19 @@ put_l4(uint8_t *b, const struct pspec *s)
 		b[12] = 0x50;		/* 5 words */
 		b[13] = s->flags;
 		put16(b + 14, 8192);
-		return 20;
+		if (s->mss == 0)
+			return 20;
+		/* NOP, then MSS: the option walk must step over the NOP;
+		 * two more NOPs pad to 28 bytes (7 words). */
+		b[12] = 0x70;
+		b[20] = 1;
+		b[21] = 2;
+		b[22] = 4;
+		put16(b + 23, s->mss);
+		b[25] = 1;
+		b[26] = 1;
+		b[27] = 1;
+		return 28;
 	case IPPROTO_ICMP_:
 	case IPPROTO_ICMPV6_:
 		memset(b, 0, 8);
@@ -112,12 +127,15 @@ make_pkt(const struct pspec *s)
 	uint8_t *b, l4[64];
 	uint16_t l4_len, off = ETH_HDR_LEN;
 	uint8_t mac[ETH_ALEN] = { 2, 0, 0, 0, 0, 0x99 };
+	uint8_t dmac[ETH_ALEN] = { 2, 0, 0, 0, 0, 1 };
 
 	assert_non_null(p);
 	b = p->data;
 	if (s->mac != NULL)
 		assert_int_equal(pkt_mac_parse(s->mac, mac), 0);
-	memcpy(b, (uint8_t[]){ 2, 0, 0, 0, 0, 1 }, 6);
+	if (s->dmac != NULL)
+		assert_int_equal(pkt_mac_parse(s->dmac, dmac), 0);
+	memcpy(b, dmac, 6);
 	memcpy(b + 6, mac, 6);
 	put16(b + 12, s->v6 ? ETH_P_IPV6 : ETH_P_IP);
 	/* A later IPv4 fragment carries payload bytes, not a header. */
@@ -134,7 +152,7 @@ make_pkt(const struct pspec *s)
 		ip->vtc_flow_be = htonl(6u << 28);
 		ip->plen_be = htons(l4_len);
 		ip->nxt = s->proto;
-		ip->hlim = 64;
+		ip->hlim = s->ttl ? s->ttl : 64;
 		assert_int_equal(inet_pton(AF_INET6, s->src, ip->src), 1);
 		assert_int_equal(inet_pton(AF_INET6, s->dst, ip->dst), 1);
 		off += IP6_HDR_LEN;
@@ -146,7 +164,7 @@ make_pkt(const struct pspec *s)
 		ip->tot_len_be = htons(IP4_HDR_LEN + l4_len);
 		ip->id_be = htons(7);
 		ip->frag_be = htons(s->frag);
-		ip->ttl = 64;
+		ip->ttl = s->ttl ? s->ttl : 64;
 		ip->proto = s->proto;
 		assert_int_equal(inet_pton(AF_INET, s->src, &ip->src_be), 1);
 		assert_int_equal(inet_pton(AF_INET, s->dst, &ip->dst_be), 1);
@@ -489,6 +507,88 @@ static const struct eval_case cases[] = {
 	{ "! --mac-source", "-A INPUT_CUST -m mac ! --mac-source 02:00:00:00:00:AA -j ACCEPT\n",
 	  IN, UDP4(A, B, 1, 2), .want = "ACCEPT INPUT_CUST#0" },
 
+	/* length: the IP packet, header included; TCP4 is 20 + 20 bytes,
+	 * UDP4 20 + 8, TCP6 40 + 20. */
+	{ "--length exact", "-A INPUT_CUST -m length --length 40 -j ACCEPT\n",
+	  IN, TCP4(A, B, 1, 2, SYN), .want = "ACCEPT INPUT_CUST#0" },
+	{ "--length one short", "-A INPUT_CUST -m length --length 41:1500 -j ACCEPT\n",
+	  IN, TCP4(A, B, 1, 2, SYN), .want = "DROP policy" },
+	{ "--length range's upper end", "-A INPUT_CUST -m length --length :28 -j ACCEPT\n",
+	  IN, UDP4(A, B, 1, 2), .want = "ACCEPT INPUT_CUST#0" },
+	{ "--length above the range", "-A INPUT_CUST -m length --length :39 -j ACCEPT\n",
+	  IN, TCP4(A, B, 1, 2, SYN), .want = "DROP policy" },
+	{ "! --length", "-A INPUT_CUST -m length ! --length 28 -j REJECT\n",
+	  IN, TCP4(A, B, 1, 2, SYN), .want = "REJECT/icmp-port-unreachable INPUT_CUST#0" },
+	{ "backwards --length matches nothing",
+	  "-A INPUT_CUST -m length --length 100:10 -j ACCEPT\n",
+	  IN, TCP4(A, B, 1, 2, SYN), .want = "DROP policy" },
+	{ "! --length, equal", "-A INPUT_CUST -m length ! --length 28 -j REJECT\n",
+	  IN, UDP4(A, B, 1, 2), .want = "DROP policy" },
+
+	/* ttl: the value on arrival in INPUT, one less in FORWARD (Linux
+	 * decrements before its FORWARD hook) */
+	{ "--ttl-eq", "-A INPUT_CUST -m ttl --ttl-eq 64 -j ACCEPT\n",
+	  IN, TCP4(A, B, 1, 2, SYN), .want = "ACCEPT INPUT_CUST#0" },
+	{ "--ttl-lt is strict", "-A INPUT_CUST -m ttl --ttl-lt 64 -j ACCEPT\n",
+	  IN, TCP4(A, B, 1, 2, SYN), .want = "DROP policy" },
+	{ "--ttl-lt below", "-A INPUT_CUST -m ttl --ttl-lt 65 -j ACCEPT\n",
+	  IN, TCP4(A, B, 1, 2, SYN), .want = "ACCEPT INPUT_CUST#0" },
+	{ "--ttl-gt is strict", "-A INPUT_CUST -m ttl --ttl-gt 64 -j ACCEPT\n",
+	  IN, TCP4(A, B, 1, 2, SYN), .want = "DROP policy" },
+	{ "! --ttl-eq", "-A INPUT_CUST -m ttl ! --ttl-eq 64 -j ACCEPT\n",
+	  IN, { .src = A, .dst = B, .proto = 17, .ttl = 1 },
+	  .want = "ACCEPT INPUT_CUST#0" },
+	{ "! --ttl-eq, equal", "-A INPUT_CUST -m ttl ! --ttl-eq 64 -j ACCEPT\n",
+	  IN, UDP4(A, B, 1, 2), .want = "DROP policy" },
+	{ "--ttl-eq in FORWARD sees this hop taken off",
+	  "-A FORWARD_CUST -m ttl --ttl-eq 63 -j ACCEPT\n",
+	  FWD, TCP4(A, B, 1, 2, SYN), .want = "ACCEPT FORWARD_CUST#0" },
+	{ "--ttl-eq in FORWARD, the arrival value",
+	  "-A FORWARD_CUST -m ttl --ttl-eq 64 -j ACCEPT\n",
+	  FWD, TCP4(A, B, 1, 2, SYN), .want = "DROP policy" },
+
+	/* pkttype: from the destination MAC; OUTPUT sees unicast only */
+	{ "--pkt-type unicast", "-A INPUT_CUST -m pkttype --pkt-type unicast -j ACCEPT\n",
+	  IN, UDP4(A, B, 1, 2), .want = "ACCEPT INPUT_CUST#0" },
+	{ "--pkt-type broadcast", "-A INPUT_CUST -m pkttype --pkt-type broadcast -j DROP\n",
+	  IN, { .src = A, .dst = "10.2.2.255", .proto = 17, .sport = 1, .dport = 2,
+	  .dmac = "ff:ff:ff:ff:ff:ff" }, .want = "DROP INPUT_CUST#0" },
+	{ "--pkt-type broadcast, a unicast frame",
+	  "-A INPUT_CUST -m pkttype --pkt-type broadcast -j ACCEPT\n",
+	  IN, UDP4(A, B, 1, 2), .want = "DROP policy" },
+	{ "--pkt-type multicast", "-A INPUT_CUST -m pkttype --pkt-type multicast -j ACCEPT\n",
+	  IN, { .src = A, .dst = "224.0.0.251", .proto = 17, .sport = 5353,
+	  .dport = 5353, .dmac = "01:00:5e:00:00:fb" }, .want = "ACCEPT INPUT_CUST#0" },
+	{ "--pkt-type multicast is not broadcast",
+	  "-A INPUT_CUST -m pkttype --pkt-type broadcast -j ACCEPT\n",
+	  IN, { .src = A, .dst = "224.0.0.251", .proto = 17, .sport = 5353,
+	  .dport = 5353, .dmac = "01:00:5e:00:00:fb" }, .want = "DROP policy" },
+	{ "! --pkt-type unicast", "-A INPUT_CUST -m pkttype ! --pkt-type unicast -j DROP\n",
+	  IN, { .src = A, .dst = "10.2.2.255", .proto = 17, .sport = 1, .dport = 2,
+	  .dmac = "ff:ff:ff:ff:ff:ff" }, .want = "DROP INPUT_CUST#0" },
+	{ "--pkt-type in OUTPUT is unicast whatever the MAC",
+	  ":OUTPUT DROP [0:0]\n-A OUTPUT_CUST -m pkttype --pkt-type unicast -j ACCEPT\n",
+	  OUT, { .src = A, .dst = "10.2.2.255", .proto = 17, .sport = 1, .dport = 2,
+	  .dmac = "ff:ff:ff:ff:ff:ff" }, .want = "ACCEPT OUTPUT_CUST#0" },
+
+	/* tcpmss: the SYN's MSS option; none matches only the ! form */
+	{ "--mss inside", "-A FORWARD_CUST -p tcp -m tcpmss --mss 1400:1536 -j DROP\n",
+	  FWD, { .src = A, .dst = B, .proto = 6, .sport = 1, .dport = 2,
+	  .flags = SYN, .mss = 1460 }, .want = "DROP FORWARD_CUST#0" },
+	{ "--mss upper end", "-A FORWARD_CUST -p tcp -m tcpmss --mss 1400:1460 -j DROP\n",
+	  FWD, { .src = A, .dst = B, .proto = 6, .sport = 1, .dport = 2,
+	  .flags = SYN, .mss = 1460 }, .want = "DROP FORWARD_CUST#0" },
+	{ "--mss one above", "-A FORWARD_CUST -p tcp -m tcpmss --mss 1400:1459 -j DROP\n",
+	  FWD, { .src = A, .dst = B, .proto = 6, .sport = 1, .dport = 2,
+	  .flags = SYN, .mss = 1460 }, .want = "DROP policy" },
+	{ "--mss without the option", "-A FORWARD_CUST -p tcp -m tcpmss --mss 0:65535 -j DROP\n",
+	  FWD, TCP4(A, B, 1, 2, SYN), .want = "DROP policy" },
+	{ "! --mss without the option", "-A FORWARD_CUST -p tcp -m tcpmss ! --mss 536 -j DROP\n",
+	  FWD, TCP4(A, B, 1, 2, SYN), .want = "DROP FORWARD_CUST#0" },
+	{ "! --mss, equal", "-A FORWARD_CUST -p tcp -m tcpmss ! --mss 536 -j DROP\n",
+	  FWD, { .src = A, .dst = B, .proto = 6, .sport = 1, .dport = 2,
+	  .flags = SYN, .mss = 536 }, .want = "DROP policy" },
+
 	/* sets */
 	{ "set hash:ip src", "-A INPUT_CUST -m set --match-set office src -j ACCEPT\n",
 	  IN, TCP4("10.0.0.1", B, 1, 2, SYN), .want = "ACCEPT INPUT_CUST#0" },
@@ -690,6 +790,28 @@ static const struct eval_case cases6[] = {
 	  IN, TCP6("2001:db8::7", "2001:db8::2", 1, 2, SYN), .want = "DROP INPUT_CUST#0" },
 	{ "v6 iprange", "-A INPUT_CUST -m iprange --dst-range 2001:db8::1-2001:db8::ff -j DROP\n",
 	  IN, TCP6("2001:db8::7", "2001:db8::2", 1, 2, SYN), .want = "DROP INPUT_CUST#0" },
+	{ "v6 --length counts the fixed header",
+	  "-A INPUT_CUST -m length --length 60 -j DROP\n",
+	  IN, TCP6("2001:db8::7", "2001:db8::2", 1, 2, SYN), .want = "DROP INPUT_CUST#0" },
+	{ "v6 --length, payload alone is not it",
+	  "-A INPUT_CUST -m length --length 20 -j DROP\n",
+	  IN, TCP6("2001:db8::7", "2001:db8::2", 1, 2, SYN), .want = "DROP policy" },
+	{ "v6 --hl-eq", "-A INPUT_CUST -m hl --hl-eq 255 -j DROP\n",
+	  IN, { .v6 = true, .src = "fe80::1", .dst = "fe80::2", .proto = 58,
+	  .flags = 135, .ttl = 255 }, .want = "DROP INPUT_CUST#0" },
+	{ "v6 --hl-eq, other", "-A INPUT_CUST -m hl --hl-eq 255 -j DROP\n",
+	  IN, ICMP6("fe80::1", "fe80::2", 135, 0), .want = "DROP policy" },
+	{ "v6 --hl-lt in FORWARD sees this hop taken off",
+	  "-A FORWARD_CUST -m hl --hl-lt 2 -j DROP\n",
+	  FWD, { .v6 = true, .src = "2001:db8::1", .dst = "2001:db9::2",
+	  .proto = 17, .sport = 1, .dport = 2, .ttl = 2 },
+	  .want = "DROP FORWARD_CUST#0" },
+	{ "v6 --hl-gt", "-A INPUT_CUST -m hl --hl-gt 63 -j DROP\n",
+	  IN, TCP6("2001:db8::7", "2001:db8::2", 1, 2, SYN), .want = "DROP INPUT_CUST#0" },
+	{ "v6 --mss", "-A INPUT_CUST -p tcp -m tcpmss --mss 1220 -j DROP\n",
+	  IN, { .v6 = true, .src = "2001:db8::7", .dst = "2001:db8::2",
+	  .proto = 6, .sport = 1, .dport = 2, .flags = SYN, .mss = 1220 },
+	  .want = "DROP INPUT_CUST#0" },
 	{ "v6 known network", "", FWD, TCP6("fd99:1::1", "2001:db8::2", 1, 2, SYN),
 	  .want = "ACCEPT known" },
 	{ "v6 conntrack origsrc", "-A FORWARD_CUST -m conntrack --ctorigsrc 2001:db8::/64 --ctstate NEW -j ACCEPT\n",
