@@ -44,6 +44,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include <urcu-qsbr.h>
+
 #include "../lib/bytes.h"
 #include "../tun/wg_data.h"
 #include "dp_priv.h"
@@ -387,10 +389,24 @@ wg_transport_of(const struct dp_overlay *ov, const struct pkt *p,
 	return true;
 }
 
+/*
+ * The overlay as published now, not as the loop turn began: a keypair
+ * published a moment ago may already carry the peer's answer (we sent on
+ * it, it answered), and a worker deep in a long turn would not know its
+ * index yet.  Within the turn's read-side section both tables stay valid
+ * (QSBR: neither is freed before this worker's next quiescent state).
+ */
+static const struct dp_overlay *
+overlay_now(struct dp_worker *w)
+{
+	w->overlay = rcu_dereference(w->dp->overlay);
+	return w->overlay;
+}
+
 void
 dp_wg_steer(struct dp_worker *w, struct dp_frame *f)
 {
-	const struct dp_overlay *ov = w->overlay;
+	const struct dp_overlay *ov = overlay_now(w);
 	struct ip_vec *v = &f->v;
 	uint16_t n = w->dp->params.n_workers;
 
@@ -455,7 +471,7 @@ void
 dp_wg_decap(struct dp_worker *w, struct dp_frame *f, uint16_t lo, uint16_t hi,
     uint64_t now_ns)
 {
-	const struct dp_overlay *ov = w->overlay;
+	const struct dp_overlay *ov = overlay_now(w);
 	const struct ip_tables *t = w->tables;
 	struct ip_vec *v = &f->v;
 	struct pkt *burst[PKT_BATCH_MAX];

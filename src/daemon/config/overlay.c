@@ -379,6 +379,8 @@ addr_zero(const uint8_t a[16])
 	return memcmp(a, zero, 16) == 0;
 }
 
+static void publish(struct hg_overlay *o);
+
 /* ---- the engine's callbacks ------------------------------------------ */
 
 static void
@@ -389,6 +391,12 @@ on_send(void *ctx, const struct wg_endpoint *ep, const uint8_t *msg,
 	struct dp_dgram g;
 	uint64_t now;
 
+	/* What changed goes to the data plane before the message that lets
+	 * the peer use it (our response: its next data is on the new
+	 * keypair, and may be back before this datagram's caller would
+	 * have published). */
+	if (o->dirty)
+		publish(o);
 	memset(&g, 0, sizeof(g));
 	g.family = ep->family;
 	memcpy(g.dst, ep->addr, 16);
