@@ -296,20 +296,13 @@ kp_of(struct wg_keypair *kp, const struct wg_session_keys *sk,
  * Our initiation was answered: the new keypair is sent on at once.  An
  * unconfirmed next (the peer's handshake, which it may be sending on)
  * stays receivable as prev, and the old cur goes, as wireguard-go's
- * BeginSymmetricSession does; otherwise cur becomes prev.  But a next
- * older than cur is one the peer never sent on (two handshakes crossed
- * and ours won): the peer sends on cur until our new keypair reaches it,
- * so cur is what stays and the stale next goes (else the peer's packets
- * of that round trip find no keypair: netns_overlay_pair found it).
+ * BeginSymmetricSession does; otherwise cur becomes prev.
  */
 static void
 kp_install_initiator(struct wg_dev *dev, struct dev_peer *p,
     struct dev_kp k)
 {
 	kp_retire(dev, p, &p->prev);
-	if (p->next.kp != NULL && p->cur.kp != NULL &&
-	    p->next.birth_ms < p->cur.birth_ms)
-		kp_retire(dev, p, &p->next);
 	if (p->next.kp != NULL) {
 		kp_retire(dev, p, &p->cur);
 		p->prev = p->next;
