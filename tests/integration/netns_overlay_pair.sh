@@ -13,9 +13,10 @@
 #
 # Checks: the hosts reach each other both ways; 8 MiB of TCP each way
 # (sha256); both sites show the other with a handshake and traffic; a
-# handshake a starts under 100 pings a second and a transfer loses at most
-# one ping (see the check) and leaves the transfer whole; a reload of b keeps the session (no ping lost); b restarted
-# (its keypairs gone) is reached again within seconds; both stop cleanly.
+# handshake a starts under 100 pings a second and a transfer loses at
+# most one ping (see the check) and leaves the transfer whole; a reload
+# of b keeps the session (no ping lost); b restarted (its keypairs gone)
+# is reached again within seconds; both stop cleanly.
 #
 # Usage: netns_overlay_pair.sh BUILD_DIR   (root; exits 77 when it cannot run)
 set -u
